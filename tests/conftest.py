@@ -1,0 +1,92 @@
+"""Shared fixtures: Splunk's Pythons, the vendored libraries, an installed-like app copy.
+
+Set TZ=UTC and LC_ALL=C before running (test.sh does) so golden files are stable.
+"""
+import fcntl
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bin"))
+sys.path.insert(0, str(ROOT / "package"))
+
+import build  # noqa: E402  (package/build.py)
+
+PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+# The runtimes Splunk ships (3.9, 3.13) and this machine's default (3.11).
+SPLUNK_PYTHONS = ("3.9", "3.11", "3.13")
+
+
+def find_python(version):
+    """Path of a pyenv CPython <version>.x interpreter, or None."""
+    matches = sorted(glob.glob(str(PYENV / (version + ".*") / "bin" / "python3")))
+    return matches[-1] if matches else None
+
+
+@pytest.fixture(scope="session", params=SPLUNK_PYTHONS)
+def splunk_python(request):
+    """Each Splunk Python in turn; a missing interpreter fails (CI must have all three)."""
+    path = find_python(request.param)
+    if path is None:
+        pytest.fail("CPython %s not found under %s" % (request.param, PYENV))
+    return path
+
+
+def _vendor_key():
+    digest = hashlib.sha256((ROOT / "package" / "requirements-vendor.txt").read_bytes())
+    digest.update((ROOT / "package" / "build.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def vendored_lib():
+    """bin/lib as the package build vendors it, plus CPython 3.11 for this machine.
+
+    Built once per requirements/build-script version under build/vendor/ (a file lock
+    keeps concurrent test runs from building it twice).
+    """
+    cache = ROOT / "build" / "vendor" / _vendor_key()
+    cache.mkdir(parents=True, exist_ok=True)
+    lib = cache / "lib"
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (cache / "complete").exists():
+            shutil.rmtree(lib, ignore_errors=True)
+            build.vendor(lib, build.PYTHONS, [build.target_machine()])
+            build.vendor(lib, ["3.11"], [build.target_machine()], with_common=False)
+            (cache / "complete").touch()
+    return lib
+
+
+@pytest.fixture(scope="session")
+def app_dir(tmp_path_factory, vendored_lib):
+    """The app as splunkd would see it: the package allowlist plus vendored bin/lib."""
+    app = tmp_path_factory.mktemp("apps") / build.APP_ID
+    app.mkdir()
+    build.copy_allowlist(app)
+    (app / "bin" / "lib").symlink_to(vendored_lib, target_is_directory=True)
+    return app
+
+
+@pytest.fixture(scope="session")
+def built_package(tmp_path_factory):
+    """The shipped tarball, built exactly as package/build.py builds it."""
+    out = tmp_path_factory.mktemp("dist")
+    return build.build(out, build.PYTHONS, build.MACHINES)
+
+
+def run_script(python, script, stdin_bytes, timeout=300, env=None):
+    """Run a bin/ script the way splunkd does: cwd bin/, bytes on stdin, no site env."""
+    script = Path(script)
+    full_env = {"PATH": os.environ.get("PATH", ""), "TZ": "UTC", "LC_ALL": "C",
+                "PYTHONNOUSERSITE": "1"}
+    full_env.update(env or {})
+    return subprocess.run([python, str(script)], input=stdin_bytes, cwd=str(script.parent),
+                          capture_output=True, timeout=timeout, env=full_env)
