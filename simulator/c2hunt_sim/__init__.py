@@ -1,0 +1,1 @@
+"""c2hunt telemetry simulator (generators of labelled synthetic telemetry)."""
