@@ -9,4 +9,8 @@ fi
 .venv-test/bin/python -m pip install --quiet --disable-pip-version-check pip==25.3
 .venv-test/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 export TZ=UTC LC_ALL=C.UTF-8 PYTHONHASHSEED=0
+# One package build shared by every test worker (the build command users run, too).
+rm -rf build/test-dist
+.venv-test/bin/python package/build.py --out build/test-dist
+export C2HUNT_PACKAGE="$PWD/build/test-dist/c2hunt-$(sed -n 's/^version = //p' default/app.conf | head -1).tar.gz"
 exec .venv-test/bin/python -m pytest -n 2 -p no:cacheprovider tests "$@"

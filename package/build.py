@@ -92,15 +92,29 @@ def vendor(lib_dir, pythons, machines, with_common=True):
     prune(lib_dir)
 
 
-def prune(tree):
-    """Drop bytecode, caches, and the test suites of vendored packages."""
-    for path in sorted(tree.rglob("*"), reverse=True):
-        if path.name in ("__pycache__", "tests") and path.is_dir():
-            shutil.rmtree(path)
-        elif path.is_file() and (path.name == ".DS_Store" or path.suffix in (".pyc", ".pyo")):
-            path.unlink()
-    for scripts in tree.glob("*/bin"):  # console scripts pip wrote for the build's Python
+# Parts of vendored packages that a running command never imports: test suites, build
+# tooling, headers and static libraries. They only slow AppInspect and grow the package.
+PRUNED_NAMES = {"tests", "testing", "distutils", "f2py", "_pyinstaller"}
+PRUNED_PATHS = ("numpy/_core/include", "numpy/_core/lib", "numpy/random/lib",
+                "numpy/random/_examples")
+PRUNED_SUFFIXES = (".pyc", ".pyo", ".pyi", ".a", ".pxd", ".h")
+
+
+def prune(lib_dir):
+    """Drop what the vendored packages carry but never load at run time."""
+    for scripts in lib_dir.glob("*/bin"):  # console scripts pip wrote for the build's Python
         shutil.rmtree(scripts)
+    for target in lib_dir.iterdir():
+        for relative in PRUNED_PATHS:
+            shutil.rmtree(target / relative, ignore_errors=True)
+        for path in sorted(target.glob("numpy/**/*"), reverse=True):
+            if path.is_dir() and path.name in PRUNED_NAMES:
+                shutil.rmtree(path)
+    for path in lib_dir.rglob("*"):
+        if path.is_dir() and path.name == "__pycache__":
+            shutil.rmtree(path)
+        elif path.is_file() and (path.name == ".DS_Store" or path.name.endswith(PRUNED_SUFFIXES)):
+            path.unlink()
 
 
 def copy_allowlist(stage):

@@ -77,7 +77,14 @@ def app_dir(tmp_path_factory, vendored_lib):
 
 @pytest.fixture(scope="session")
 def built_package(tmp_path_factory):
-    """The shipped tarball, built exactly as package/build.py builds it."""
+    """The shipped tarball, built exactly as package/build.py builds it.
+
+    test.sh builds it once before pytest and passes it as C2HUNT_PACKAGE, so parallel
+    workers share one build.
+    """
+    given = os.environ.get("C2HUNT_PACKAGE")
+    if given:
+        return Path(given)
     out = tmp_path_factory.mktemp("dist")
     return build.build(out, build.PYTHONS, build.MACHINES)
 

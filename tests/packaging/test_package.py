@@ -1,0 +1,74 @@
+"""The shipped tarball: allowlisted paths, vendored targets, clean files, loadable libs."""
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, find_python, run_script
+import build
+
+FORBIDDEN_PARTS = {"__pycache__", ".DS_Store", "tests", ".git", ".venv", ".pytest_cache"}
+
+
+@pytest.fixture(scope="module")
+def members(built_package):
+    with tarfile.open(built_package) as tar:
+        return tar.getmembers()
+
+
+def test_package_is_named_by_version(built_package):
+    assert Path(built_package).name == "c2hunt-%s.tar.gz" % build.app_version()
+
+
+def test_only_allowlisted_top_level_paths(members):
+    top = {Path(m.name).parts[1] for m in members if len(Path(m.name).parts) > 1}
+    assert {Path(m.name).parts[0] for m in members} == {"c2hunt"}
+    assert top <= set(build.ALLOWLIST)
+    assert {"app.manifest", "default", "bin", "metadata"} <= top
+
+
+def test_no_bytecode_caches_or_odd_permissions(members):
+    for member in members:
+        parts = set(Path(member.name).parts)
+        assert not parts & FORBIDDEN_PARTS, member.name
+        assert not member.name.endswith((".pyc", ".pyo")), member.name
+        assert member.uid == 0 and member.gid == 0
+        mode = stat.S_IMODE(member.mode)
+        assert mode in (0o644, 0o755), "%s has mode %o" % (member.name, mode)
+        assert member.isdir() or member.isfile(), "%s is a link or device" % member.name
+
+
+def test_vendored_targets_for_each_splunk_python_and_platform(members):
+    names = {m.name for m in members}
+    for python in build.PYTHONS:
+        for machine in build.MACHINES:
+            tag = "cp%s-%s" % (python.replace(".", ""), machine)
+            assert "c2hunt/bin/lib/%s/numpy/__init__.py" % tag in names
+    for package in ("splunklib", "publicsuffixlist"):
+        assert "c2hunt/bin/lib/common/%s/__init__.py" % package in names
+
+
+@pytest.mark.parametrize("python", ["3.9", "3.13"])
+def test_shipped_libraries_import_on_splunk_pythons(built_package, tmp_path, python):
+    interpreter = find_python(python)
+    assert interpreter, "CPython %s missing" % python
+    with tarfile.open(built_package) as tar:
+        tar.extractall(tmp_path)
+    probe = tmp_path / "c2hunt" / "bin" / "probe_imports.py"
+    probe.write_text("import c2hunt_path\nimport numpy, splunklib.searchcommands, "
+                     "publicsuffixlist\nprint(numpy.__file__)\n")
+    result = run_script(interpreter, probe, b"")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "/bin/lib/cp%s-" % python.replace(".", "") in result.stdout.decode()
+
+
+def test_shim_reports_a_missing_target(tmp_path):
+    import c2hunt_path
+
+    (tmp_path / "cp39-x86_64").mkdir()
+    assert c2hunt_path.missing_target_message(str(tmp_path), "cp39-x86_64") is None
+    message = c2hunt_path.missing_target_message(str(tmp_path), "cp312-riscv64")
+    assert "cp312-riscv64" in message and "cp39-x86_64" in message
+    assert c2hunt_path.target_tag((3, 9), "AMD64") == "cp39-x86_64"
+    assert c2hunt_path.target_tag((3, 13), "arm64") == "cp313-aarch64"
