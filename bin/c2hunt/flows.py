@@ -1,0 +1,584 @@
+"""Packets to flow records (sourcetype ``c2hunt:flow``) with the features of ATT&CK AN1258.
+
+Public API (used by the c2flow modular input and by the offline runner)
+------------------------------------------------------------------------
+``read_capture_flows(path, config=None, stats=None)``
+    Generator of flow records for one capture file (pcap or pcapng), in a deterministic
+    order. Each record is a dict of the event's fields (see ``FIELDS``); the event's
+    ``_time`` is ``first_packet_time`` (epoch seconds), its sourcetype ``SOURCETYPE``,
+    its source the capture path. ``config`` is a :class:`FlowConfig` (defaults when None).
+    ``stats``, when given, is a :class:`c2hunt.pcap.CaptureStats` filled while reading
+    (skipped frames, truncation, corruption). Raises :class:`c2hunt.pcap.CaptureFormatError`
+    (a ``ValueError``) before yielding anything when the file is not a capture. Every flow
+    still open at the end of the file is emitted with ``end_reason="end_of_capture"``: each
+    file is read on its own, so its records do not depend on other files.
+``format_event(record)``
+    The record as the one-line JSON text of the event.
+``FlowTable(config)``
+    The incremental engine: ``add_batch(batch)`` returns the records a packet batch
+    completed, ``flush()`` the rest.
+
+Flow definition
+---------------
+A flow is bidirectional: (address pair, transport, ports, VLAN). ICMP echo request and
+reply share a flow keyed by the echo identifier; other ICMP messages are keyed by type
+and code. The initiator (``src``) is the sender of the flow's first packet, except that a
+first TCP SYN-ACK or ICMP echo reply makes its receiver the initiator. ``*_out`` counts
+what ``src`` sent, ``*_in`` what it received (CIM Network_Traffic convention).
+
+A flow ends after ``idle_timeout`` seconds without packets, when a TCP pure SYN arrives
+after a FIN or RST (port reuse), or at the end of the capture. A long flow is reported
+in windows of ``active_timeout`` seconds counted from its first packet: each window is a
+record with the same ``flow_id`` and an increasing ``record_seq``, so a week-long ICMP
+tunnel yields a record every ``active_timeout`` seconds, not one at the end. When more
+than ``max_flows`` flows are open, the least recently active ones are emitted early
+(``end_reason="evicted"``): memory stays bounded for a capture of any size.
+
+Per-record memory: the distinct payload sizes, a payload sample of at most
+``entropy_sample_bytes`` (the first payload bytes of the record, both directions), and at
+most ``echo_pending_limit`` unanswered echo requests (a checksum each).
+"""
+import collections
+import hashlib
+import json
+import math
+import socket
+import struct
+import zlib
+
+import numpy as np
+
+from c2hunt import pcap
+
+__all__ = ["FlowConfig", "FlowTable", "read_capture_flows", "format_event", "SOURCETYPE",
+           "FIELDS"]
+
+SOURCETYPE = "c2hunt:flow"
+
+# Field order of the events (absent values are left out of the JSON).
+FIELDS = (
+    "first_packet_time", "last_packet_time", "duration", "src", "src_ip", "src_port",
+    "dest", "dest_ip", "dest_port", "transport", "protocol", "protocol_version", "vlan",
+    "icmp_type", "icmp_code", "packets", "packets_out", "packets_in", "bytes", "bytes_out",
+    "bytes_in", "payload_bytes_out", "payload_bytes_in", "payload_packets",
+    "payload_size_dc", "payload_size_min", "payload_size_median", "payload_size_max",
+    "payload_entropy", "payload_entropy_bytes", "echo_requests", "echo_replies",
+    "echo_replies_matched", "echo_replies_mismatched", "echo_reply_mismatch_ratio",
+    "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
+)
+
+TRANSPORT_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp", 132: "sctp", 47: "gre",
+                   50: "esp"}
+_ECHO_REQUEST = {1: 8, 58: 128}
+_ECHO_REPLY = {1: 0, 58: 129}
+# Reply type -> request type, so both directions of an ICMP exchange share a key.
+_ICMP_REQUEST_OF = {(1, 0): 8, (1, 14): 13, (1, 16): 15, (1, 18): 17, (58, 129): 128}
+_TCP_FIN, _TCP_SYN, _TCP_RST, _TCP_ACK = 0x01, 0x02, 0x04, 0x10
+_TCP_FLAG_NAMES = ((0x01, "FIN"), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"),
+                   (0x10, "ACK"), (0x20, "URG"), (0x40, "ECE"), (0x80, "CWR"))
+_SIZE_KEY = 1 << 20   # payload sizes are clipped below this to pack (segment, size) keys
+
+
+class FlowConfig(object):
+    """Settings of flow assembly, checked on construction.
+
+    Parameters
+    ----------
+    idle_timeout : float
+        Seconds without packets that end a flow (default 120).
+    active_timeout : float
+        Length in seconds of the windows a long flow is reported in (default 1800).
+    max_flows : int
+        Open flows kept; beyond it the least recently active are emitted (default 100000).
+    entropy_sample_bytes : int
+        Payload bytes per record the entropy is computed over (default 4096, 0 disables).
+    echo_pending_limit : int
+        Unanswered echo requests remembered per flow (default 256).
+    batch_bytes : int
+        Capture bytes decoded at a time (default 8 MiB).
+
+    Raises
+    ------
+    ValueError
+        A setting out of range, with the setting's name.
+    """
+
+    LIMITS = {"idle_timeout": (0.001, 30 * 86400.0), "active_timeout": (1.0, 30 * 86400.0),
+              "max_flows": (1, 10000000), "entropy_sample_bytes": (0, 1 << 20),
+              "echo_pending_limit": (0, 65536), "batch_bytes": (4096, 1 << 30)}
+
+    def __init__(self, idle_timeout=120.0, active_timeout=1800.0, max_flows=100000,
+                 entropy_sample_bytes=4096, echo_pending_limit=256, batch_bytes=8 << 20):
+        values = {"idle_timeout": idle_timeout, "active_timeout": active_timeout,
+                  "max_flows": max_flows, "entropy_sample_bytes": entropy_sample_bytes,
+                  "echo_pending_limit": echo_pending_limit, "batch_bytes": batch_bytes}
+        for name, value in values.items():
+            low, high = self.LIMITS[name]
+            kind = float if name.endswith("timeout") else int
+            try:
+                number = kind(value)
+                if kind is int and number != float(value):
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise ValueError("%s must be a %s number, got %r"
+                                 % (name, "whole" if kind is int else "", value))
+            if not (low <= number <= high) or number != number:
+                raise ValueError("%s must be between %s and %s, got %r"
+                                 % (name, low, high, value))
+            setattr(self, name, number)
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in sorted(self.LIMITS)}
+
+
+class _Flow(object):
+    """One open record: identity of the flow plus the record's running aggregates."""
+
+    __slots__ = ("key", "init_lo", "ident", "flow_id", "flow_start", "record_seq", "window",
+                 "first_ts", "last_ts", "packets_out", "packets_in", "bytes_out", "bytes_in",
+                 "payload_out", "payload_in", "sizes", "sample", "tcp_flags", "closed",
+                 "icmp_type", "icmp_code", "echo_requests", "echo_replies", "echo_matched",
+                 "echo_mismatched", "pending")
+
+    def __init__(self, key, init_lo, ident, flow_start, window, record_seq=0, flow_id=None,
+                 pending=None):
+        self.key = key
+        self.init_lo = init_lo
+        self.ident = ident            # (src, dest, src_port, dest_port, proto, version, vlan)
+        self.flow_start = flow_start
+        self.flow_id = flow_id or hashlib.blake2b(
+            key + struct.pack("<d", flow_start), digest_size=8).hexdigest()
+        self.record_seq = record_seq
+        self.window = window
+        self.first_ts = math.inf
+        self.last_ts = -math.inf
+        self.packets_out = self.packets_in = 0
+        self.bytes_out = self.bytes_in = 0
+        self.payload_out = self.payload_in = 0
+        self.sizes = {}
+        self.sample = bytearray()
+        self.tcp_flags = 0
+        self.closed = False
+        self.icmp_type = self.icmp_code = -1
+        self.echo_requests = self.echo_replies = 0
+        self.echo_matched = self.echo_mismatched = 0
+        self.pending = pending if pending is not None else collections.OrderedDict()
+
+    def next_window(self, window):
+        """The record that follows this one in the same flow (active timeout)."""
+        return _Flow(self.key, self.init_lo, self.ident, self.flow_start, window,
+                     self.record_seq + 1, self.flow_id, self.pending)
+
+
+class FlowTable(object):
+    """Bounded table of open flows fed with :class:`c2hunt.pcap.PacketBatch` objects.
+
+    ``add_batch`` and ``flush`` return lists of records (dicts, see ``FIELDS``). The
+    output depends only on the packets, the settings and the batch boundaries (which
+    depend only on the capture and ``batch_bytes``), so a replay yields the same records in
+    the same order.
+    """
+
+    def __init__(self, config=None):
+        self.config = config or FlowConfig()
+        self.flows = collections.OrderedDict()   # key -> _Flow, least recently active first
+        self.clock = -math.inf                     # latest packet time seen
+
+    # -- public ------------------------------------------------------------------------
+
+    def add_batch(self, batch):
+        if len(batch) == 0:
+            return []
+        done = []
+        self._assemble(batch, done)
+        self.clock = max(self.clock, float(np.max(batch.ts)))
+        horizon = self.clock - self.config.idle_timeout
+        while self.flows:
+            flow = next(iter(self.flows.values()))
+            if flow.last_ts >= horizon:
+                break
+            self.flows.popitem(last=False)
+            done.append((flow, "idle_timeout"))
+        while len(self.flows) > self.config.max_flows:
+            done.append((self.flows.popitem(last=False)[1], "evicted"))
+        return self._finish(done)
+
+    def flush(self, reason="end_of_capture"):
+        """Emit every open flow: ``idle_timeout`` for those idle at the last packet time,
+        ``reason`` for the others."""
+        horizon = self.clock - self.config.idle_timeout
+        done = [(flow, "idle_timeout" if flow.last_ts < horizon else reason)
+                for flow in self.flows.values()]
+        self.flows.clear()
+        return self._finish(done)
+
+    # -- assembly ------------------------------------------------------------------------
+
+    def _assemble(self, batch, done):
+        cfg = self.config
+        n = len(batch)
+        proto = batch.proto.astype(np.int64)
+        is_icmp = (proto == 1) | (proto == 58)
+        itype = batch.icmp_type.astype(np.int64)
+        echo_req = is_icmp & (((proto == 1) & (itype == 8)) | ((proto == 58) & (itype == 128)))
+        echo_rep = is_icmp & (((proto == 1) & (itype == 0)) | ((proto == 58) & (itype == 129)))
+        request_type = itype.copy()
+        for (p, reply), request in _ICMP_REQUEST_OF.items():
+            request_type[(proto == p) & (itype == reply)] = request
+        icmp_port = np.where(echo_req | echo_rep, batch.icmp_id.astype(np.int64),
+                             (request_type << 8) | batch.icmp_code.astype(np.int64))
+        sport = np.where(is_icmp & (itype >= 0), icmp_port, batch.sport.astype(np.int64))
+        dport = np.where(is_icmp & (itype >= 0), icmp_port, batch.dport.astype(np.int64))
+
+        # Canonical (direction-free) key: the lower endpoint first.
+        src_is_lo = ((batch.src_hi < batch.dst_hi)
+                     | ((batch.src_hi == batch.dst_hi)
+                        & ((batch.src_lo < batch.dst_lo)
+                           | ((batch.src_lo == batch.dst_lo) & (sport <= dport)))))
+        keys = np.zeros(n, dtype=[("a", ">u8"), ("b", ">u8"), ("c", ">u8"), ("d", ">u8"),
+                                  ("ports", ">u4"), ("proto", "u1"), ("vlan", ">u2")])
+        keys["a"] = np.where(src_is_lo, batch.src_hi, batch.dst_hi)
+        keys["b"] = np.where(src_is_lo, batch.src_lo, batch.dst_lo)
+        keys["c"] = np.where(src_is_lo, batch.dst_hi, batch.src_hi)
+        keys["d"] = np.where(src_is_lo, batch.dst_lo, batch.src_lo)
+        lo_port = np.where(src_is_lo, sport, dport)
+        hi_port = np.where(src_is_lo, dport, sport)
+        keys["ports"] = (lo_port << 16) | hi_port
+        keys["proto"] = proto
+        keys["vlan"] = batch.vlan
+        raw_keys = keys.view(np.dtype((np.void, keys.dtype.itemsize)))
+        _, first_row, group = np.unique(raw_keys, return_index=True, return_inverse=True)
+        group = group.reshape(-1)
+        order = np.argsort(group, kind="stable")
+        n_groups = len(first_row)
+
+        ts = batch.ts[order]
+        grp = group[order]
+        flags = batch.tcp_flags[order].astype(np.int64)
+        is_tcp = proto[order] == 6
+        lo_src = src_is_lo[order]
+        index = np.arange(n)
+        group_start = np.ones(n, bool)
+        group_start[1:] = grp[1:] != grp[:-1]
+
+        # State carried in from earlier batches, per group.
+        states = [self.flows.get(raw_keys[row].tobytes()) for row in first_row]
+        has_state = np.array([s is not None for s in states], bool)
+        nan = float("nan")
+        st_last = np.array([s.last_ts if s is not None else nan for s in states], np.float64)
+        st_start = np.array([s.flow_start if s is not None else nan for s in states],
+                            np.float64)
+        st_window = np.array([s.window if s is not None else -1 for s in states], np.int64)
+        st_closed = np.array([s is not None and s.closed for s in states], bool)
+        st_init_lo = np.array([s is not None and s.init_lo for s in states], bool)
+
+        # 1. Idle boundaries (a gap longer than idle_timeout starts a new flow).
+        previous_ts = np.empty(n)
+        previous_ts[1:] = ts[:-1]
+        previous_ts[group_start] = st_last[grp[group_start]]
+        with np.errstate(invalid="ignore"):
+            idle_break = (ts - previous_ts) > cfg.idle_timeout
+        fresh = group_start & ~has_state[grp]
+        # 2. TCP port reuse: a pure SYN after a FIN or RST of the same flow.
+        pure_syn = is_tcp & ((flags & (_TCP_SYN | _TCP_ACK)) == _TCP_SYN)
+        fin_rst = is_tcp & ((flags & (_TCP_FIN | _TCP_RST)) != 0)
+        continuing_closed = group_start & st_closed[grp] & ~idle_break
+        candidate = pure_syn & ~fresh & ~idle_break
+        # A closed flow carried in counts as a FIN at the group's first packet, unless that
+        # packet is itself the SYN that reuses the ports.
+        carried_closed = continuing_closed & ~pure_syn
+        anchor = np.where(fresh | idle_break | group_start | candidate, index, -1)
+        anchor_before = np.maximum.accumulate(np.concatenate(([-1], anchor[:-1])))
+        closed_count = np.cumsum(fin_rst | carried_closed)
+        count_before = np.concatenate(([0], closed_count[:-1]))
+        since = np.where(anchor_before >= 0, anchor_before, 0)
+        at_anchor_start = np.concatenate(([0], closed_count))[since]
+        reuse = candidate & ~group_start & ((count_before - at_anchor_start) > 0)
+        reuse |= candidate & group_start & continuing_closed
+        new_flow = fresh | idle_break | reuse
+
+        # 3. Active-timeout windows counted from each flow's first packet.
+        flow_anchor = np.maximum.accumulate(np.where(new_flow | group_start, index, 0))
+        anchor_new = new_flow[flow_anchor]
+        flow_start = np.where(anchor_new, ts[flow_anchor], st_start[grp])
+        window = np.maximum(np.floor((ts - flow_start) / cfg.active_timeout), 0).astype(np.int64)
+        previous_window = np.empty(n, np.int64)
+        previous_window[1:] = window[:-1]
+        previous_window[group_start] = st_window[grp[group_start]]
+        new_window = ~new_flow & (window != previous_window)
+        # Initiator of each packet's flow: lower endpoint or not.
+        first_type = batch.icmp_type[order].astype(np.int64)
+        flips = ((is_tcp & ((flags & (_TCP_SYN | _TCP_ACK)) == (_TCP_SYN | _TCP_ACK)))
+                 | echo_rep[order])
+        start_init_lo = lo_src ^ flips
+        init_lo = np.where(anchor_new, start_init_lo[flow_anchor], st_init_lo[grp])
+        outbound = lo_src == init_lo
+
+        record_start = group_start | new_flow | new_window
+        starts = np.flatnonzero(record_start)
+        segment = np.cumsum(record_start) - 1
+        n_segments = len(starts)
+
+        # Per-record aggregates.
+        ip_len = batch.ip_len[order]
+        payload_len = batch.payload_len[order]
+        packets_out = np.add.reduceat(outbound.astype(np.int64), starts)
+        packets_all = np.diff(np.append(starts, n))
+        bytes_out = np.add.reduceat(np.where(outbound, ip_len, 0), starts)
+        bytes_all = np.add.reduceat(ip_len, starts)
+        payload_out = np.add.reduceat(np.where(outbound, payload_len, 0), starts)
+        payload_all = np.add.reduceat(payload_len, starts)
+        first_ts = np.minimum.reduceat(ts, starts)
+        last_ts = np.maximum.reduceat(ts, starts)
+        seg_flags = np.bitwise_or.reduceat(flags, starts)
+        seg_closed = np.add.reduceat(fin_rst.astype(np.int64), starts) > 0
+        # Echo flows report the request type whichever direction the record starts with.
+        seg_type = np.where(first_type[starts] >= 0, request_type[order][starts], -1)
+        seg_code = batch.icmp_code[order][starts].astype(np.int64)
+        seg_req = np.add.reduceat(echo_req[order].astype(np.int64), starts)
+        seg_rep = np.add.reduceat(echo_rep[order].astype(np.int64), starts)
+
+        # Payload size multiset per record: (segment, size) pairs with counts.
+        has_payload = payload_len > 0
+        size_keys = (segment[has_payload] * _SIZE_KEY
+                     + np.minimum(payload_len[has_payload], _SIZE_KEY - 1))
+        size_values, size_counts = np.unique(size_keys, return_counts=True)
+        size_segment = size_values // _SIZE_KEY
+        size_bounds = np.searchsorted(size_segment, np.arange(n_segments + 1))
+        size_list = (size_values % _SIZE_KEY).tolist()
+        count_list = size_counts.tolist()
+
+        # Echo packets are matched one by one (only ICMP echo rows enter this loop).
+        echo_rows = np.flatnonzero((echo_req | echo_rep)[order])
+        echo_bounds = np.searchsorted(segment[echo_rows], np.arange(n_segments + 1)).tolist()
+
+        # Python loop over records (not packets).
+        sample_cap = cfg.entropy_sample_bytes
+        merge = record_start[starts] & group_start[starts] & ~new_flow[starts] & ~new_window[starts]
+        reasons = np.where(new_window[starts], 1, np.where(idle_break[starts], 2,
+                                                           np.where(reuse[starts], 3, 0)))
+        reason_names = {1: "active_timeout", 2: "idle_timeout", 3: "tcp_port_reuse"}
+        seg_group = grp[starts].tolist()
+        current = list(states)
+        merge_list = merge.tolist()
+        reason_list = reasons.tolist()
+        window_list = window[starts].tolist()
+        flow_start_list = flow_start[starts].tolist()
+        init_list = init_lo[starts].tolist()
+        new_flow_list = new_flow[starts].tolist()
+        start_rows = order[starts]
+        sample_rows = _sample_rows(batch, order, starts, segment, n_segments)
+        for s in range(n_segments):
+            g = seg_group[s]
+            flow = current[g]
+            if not merge_list[s]:
+                if flow is not None:
+                    done.append((flow, reason_names.get(reason_list[s], "idle_timeout")))
+                if new_flow_list[s] or flow is None:
+                    key = raw_keys[first_row[g]].tobytes()
+                    flow = _Flow(key, init_list[s], _identity(batch, start_rows[s],
+                                                              init_list[s], lo_src[starts[s]]),
+                                 flow_start_list[s], window_list[s])
+                else:
+                    flow = flow.next_window(window_list[s])
+                current[g] = flow
+            flow.first_ts = min(flow.first_ts, float(first_ts[s]))
+            flow.last_ts = max(flow.last_ts, float(last_ts[s]))
+            out = int(packets_out[s])
+            flow.packets_out += out
+            flow.packets_in += int(packets_all[s]) - out
+            flow.bytes_out += int(bytes_out[s])
+            flow.bytes_in += int(bytes_all[s] - bytes_out[s])
+            flow.payload_out += int(payload_out[s])
+            flow.payload_in += int(payload_all[s] - payload_out[s])
+            flow.tcp_flags |= int(seg_flags[s])
+            flow.closed = flow.closed or bool(seg_closed[s])
+            if flow.icmp_type < 0 and seg_type[s] >= 0:
+                flow.icmp_type, flow.icmp_code = int(seg_type[s]), int(seg_code[s])
+            sizes = flow.sizes
+            for k in range(size_bounds[s], size_bounds[s + 1]):
+                sizes[size_list[k]] = sizes.get(size_list[k], 0) + count_list[k]
+            room = sample_cap - len(flow.sample)
+            if room > 0:
+                for row in sample_rows[s]:
+                    if room <= 0:
+                        break
+                    piece = batch.payload(row)[:room]
+                    flow.sample += piece
+                    room -= len(piece)
+            flow.echo_requests += int(seg_req[s])
+            flow.echo_replies += int(seg_rep[s])
+            for position in range(echo_bounds[s], echo_bounds[s + 1]):
+                self._match_echo(flow, batch, int(order[echo_rows[position]]))
+        for g in range(n_groups):
+            flow = current[g]
+            self.flows[flow.key] = flow
+            self.flows.move_to_end(flow.key)
+
+    def _match_echo(self, flow, batch, row):
+        proto = int(batch.proto[row])
+        kind = int(batch.icmp_type[row])
+        token = (int(batch.icmp_id[row]), int(batch.icmp_seq[row]))
+        payload = batch.payload(row)
+        digest = (zlib.crc32(payload), int(batch.payload_len[row]))
+        if kind == _ECHO_REQUEST.get(proto):
+            if self.config.echo_pending_limit == 0:
+                return
+            flow.pending[token] = digest
+            flow.pending.move_to_end(token)
+            while len(flow.pending) > self.config.echo_pending_limit:
+                flow.pending.popitem(last=False)
+        else:
+            request = flow.pending.pop(token, None)
+            if request is not None:
+                flow.echo_matched += 1
+                if request != digest:
+                    flow.echo_mismatched += 1
+
+    # -- output --------------------------------------------------------------------------
+
+    def _finish(self, done):
+        records = [_record(flow, reason) for flow, reason in done]
+        samples = [bytes(flow.sample) for flow, _ in done]
+        entropies = payload_entropy(samples)
+        for record, value, sample in zip(records, entropies, samples):
+            if sample:
+                record["payload_entropy"] = value
+                record["payload_entropy_bytes"] = len(sample)
+        records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
+        return [{name: r[name] for name in FIELDS if r.get(name) is not None}
+                for r in records]
+
+
+def _sample_rows(batch, order, starts, segment, n_segments):
+    """Rows with captured payload, grouped per record (in record order)."""
+    rows = np.flatnonzero(batch.payload_caplen[order] > 0)
+    bounds = np.searchsorted(segment[rows], np.arange(n_segments + 1))
+    original = order[rows].tolist()
+    return [original[bounds[s]:bounds[s + 1]] for s in range(n_segments)]
+
+
+def payload_entropy(samples):
+    """Shannon entropy (bits per byte) of each payload sample, via the c2entropy kernel."""
+    if not samples:
+        return []
+    from c2hunt.entropy import shannon_entropy
+    values = shannon_entropy(samples)
+    return [round(float(v), 4) if v == v else None for v in np.asarray(values, np.float64)]
+
+
+def _address(hi, lo, version):
+    if version == 4:
+        return socket.inet_ntop(socket.AF_INET, struct.pack(">I", lo & 0xFFFFFFFF))
+    return socket.inet_ntop(socket.AF_INET6, struct.pack(">QQ", hi, lo))
+
+
+def _identity(batch, row, init_lo, first_is_lo):
+    """(src, dest, src_port, dest_port, proto, version, vlan) seen from the initiator."""
+    version = int(batch.ip_version[row])
+    a = _address(int(batch.src_hi[row]), int(batch.src_lo[row]), version)
+    b = _address(int(batch.dst_hi[row]), int(batch.dst_lo[row]), version)
+    sport, dport = int(batch.sport[row]), int(batch.dport[row])
+    proto = int(batch.proto[row])
+    if bool(first_is_lo) != bool(init_lo):      # the first packet was sent by the responder
+        a, b, sport, dport = b, a, dport, sport
+    ported = proto in (6, 17) and not bool(batch.fragment[row])
+    return (a, b, sport if ported else None, dport if ported else None, proto, version,
+            int(batch.vlan[row]))
+
+
+def _median(sizes):
+    total = sum(sizes.values())
+    if not total:
+        return None
+    middle = ((total - 1) // 2, total // 2)
+    found = []
+    seen = 0
+    for size in sorted(sizes):
+        count = sizes[size]
+        for position in middle:
+            if seen <= position < seen + count:
+                found.append(size)
+        seen += count
+        if len(found) == 2:
+            break
+    return (found[0] + found[1]) / 2.0
+
+
+def _record(flow, reason):
+    src, dest, sport, dport, proto, version, vlan = flow.ident
+    sizes = flow.sizes
+    packets = flow.packets_out + flow.packets_in
+    record = {
+        "first_packet_time": round(flow.first_ts, 6),
+        "last_packet_time": round(flow.last_ts, 6),
+        "duration": round(flow.last_ts - flow.first_ts, 6),
+        "src": src, "src_ip": src, "src_port": sport,
+        "dest": dest, "dest_ip": dest, "dest_port": dport,
+        "transport": TRANSPORT_NAMES.get(proto, str(proto)),
+        "protocol": "ip", "protocol_version": version, "vlan": vlan or None,
+        "packets": packets, "packets_out": flow.packets_out, "packets_in": flow.packets_in,
+        "bytes": flow.bytes_out + flow.bytes_in, "bytes_out": flow.bytes_out,
+        "bytes_in": flow.bytes_in, "payload_bytes_out": flow.payload_out,
+        "payload_bytes_in": flow.payload_in, "payload_packets": sum(sizes.values()),
+        "flow_id": flow.flow_id, "record_seq": flow.record_seq,
+        "flow_start_time": round(flow.flow_start, 6),
+        "flow_duration": round(flow.last_ts - flow.flow_start, 6),
+        "end_reason": reason,
+    }
+    if sizes:
+        record.update(payload_size_dc=len(sizes), payload_size_min=min(sizes),
+                      payload_size_max=max(sizes), payload_size_median=_median(sizes))
+    if proto in (1, 58):
+        record["icmp_type"] = flow.icmp_type if flow.icmp_type >= 0 else None
+        record["icmp_code"] = flow.icmp_code if flow.icmp_code >= 0 else None
+        if flow.echo_requests or flow.echo_replies:
+            record.update(echo_requests=flow.echo_requests, echo_replies=flow.echo_replies,
+                          echo_replies_matched=flow.echo_matched,
+                          echo_replies_mismatched=flow.echo_mismatched)
+            if flow.echo_matched:
+                record["echo_reply_mismatch_ratio"] = round(
+                    flow.echo_mismatched / float(flow.echo_matched), 4)
+    if proto == 6:
+        record["tcp_flag"] = ",".join(name for bit, name in _TCP_FLAG_NAMES
+                                      if flow.tcp_flags & bit) or None
+    return record
+
+
+def format_event(record):
+    """One-line JSON text of a record (field order of ``FIELDS``)."""
+    return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+def read_capture_flows(path, config=None, stats=None):
+    """Flow records of one capture file, in a deterministic order.
+
+    Parameters
+    ----------
+    path : str
+        A pcap or pcapng file.
+    config : FlowConfig, optional
+        Flow settings; defaults when None.
+    stats : c2hunt.pcap.CaptureStats, optional
+        Filled with the capture's counters while reading.
+
+    Yields
+    ------
+    dict
+        One record per flow window (see the module docstring and ``FIELDS``).
+
+    Raises
+    ------
+    c2hunt.pcap.CaptureFormatError
+        The file is not a pcap/pcapng capture (raised before any record is yielded).
+    """
+    config = config or FlowConfig()
+    reader = pcap.CaptureReader(path, batch_bytes=config.batch_bytes)
+    if stats is not None:
+        reader.stats = stats
+    table = FlowTable(config)
+    for batch in reader.batches():
+        for record in table.add_batch(batch):
+            yield record
+    for record in table.flush():
+        yield record
