@@ -1,0 +1,158 @@
+"""Beacon-scoring benchmark: AUC per synthetic case against a RITA-v5-style baseline, and
+throughput of ``c2hunt.beacon.score_groups``.
+
+Run from the repository root::
+
+    TZ=UTC LC_ALL=C.UTF-8 .venv/bin/python benchmarks/beacon_auc.py [--series 300] [--seed 1]
+
+Columns:
+
+* ``rita_ts``   RITA v5's timestamp score (Bowley skew + MAD dispersion of gaps), computed here
+                from its published definition (../shared/research/scoring-anchors.md).
+* ``interval``  this app's ``beacon_interval_score`` (timing only, sizes not passed).
+* ``score``     this app's ``beacon_score`` with sizes (interval, size and count evidence).
+
+A case's AUC is its beacon series against every benign series; a benign case's AUC is every
+beacon series against that case. Groups below ``min_count`` distinct timestamps score 0 for
+every method (RITA needs 4 at least, the app its min_count).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bin"))
+sys.path.insert(0, os.path.join(ROOT, "simulator"))
+
+from c2hunt import beacon  # noqa: E402
+from c2hunt_sim import beacons as sim  # noqa: E402
+
+
+def auc(positive, negative):
+    """Area under the ROC curve (Mann-Whitney U / n_pos n_neg), ties counted half."""
+    positive = np.asarray(positive, dtype=float)
+    negative = np.asarray(negative, dtype=float)
+    if positive.size == 0 or negative.size == 0:
+        return float("nan")
+    values = np.concatenate((positive, negative))
+    order = np.argsort(values, kind="mergesort")
+    _, first, size = np.unique(values[order], return_index=True, return_counts=True)
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(first + (size + 1) / 2.0, size)
+    u = ranks[:positive.size].sum() - positive.size * (positive.size + 1) / 2.0
+    return float(u / (positive.size * negative.size))
+
+
+def rita_timestamp_score(times):
+    """RITA v5 timestamp score of one series: mean of (1 - |Bowley skew|) and
+    max(0, (median - MAD) / median) over the non-zero gaps; 0 below 4 unique timestamps."""
+    unique = np.unique(times[np.isfinite(times)])
+    if unique.size < 4:
+        return 0.0
+    gaps = np.diff(unique)
+    q1, q2, q3 = np.percentile(gaps, [25, 50, 75])
+    bowley = 0.0
+    # RITA forces the skew to 0 unless the IQR is at least 10 s and the median is off the
+    # quartiles.
+    if q3 - q1 >= 10 and q2 != q1 and q2 != q3:
+        bowley = (q1 + q3 - 2 * q2) / (q3 - q1)
+    mad = np.median(np.abs(gaps - q2))
+    dispersion = max(0.0, (q2 - mad) / q2) if q2 > 0 else 0.0
+    return ((1.0 - abs(bowley)) + dispersion) / 2.0
+
+
+def score_all(series, min_count):
+    group_index, times, sizes, labels, cases = sim.to_events(series)
+    timing = beacon.score_groups(group_index, times, n_groups=len(series), min_count=min_count)
+    full = beacon.score_groups(group_index, times, sizes=sizes, n_groups=len(series),
+                               min_count=min_count)
+    columns = {
+        "rita_ts": np.array([rita_timestamp_score(s.times) for s in series]),
+        "interval": np.nan_to_num(timing["beacon_interval_score"], nan=0.0),
+        "score": np.nan_to_num(full["beacon_score"], nan=0.0),
+    }
+    too_few = ~np.isfinite(full["beacon_score"])
+    for values in columns.values():
+        values[too_few] = 0.0
+    return columns, labels, cases, full
+
+
+def auc_table(columns, labels, cases):
+    """Rows of (name, n, {method: auc})."""
+    rows = []
+    benign = labels == 0
+    for case in sim.BEACON_CASES:
+        mask = cases == case
+        rows.append((case, int(mask.sum()),
+                     {m: auc(v[mask], v[benign]) for m, v in columns.items()}))
+    for case in sim.BENIGN_CASES:
+        mask = cases == case
+        beacon_mask = labels == 1
+        rows.append(("vs " + case, int(mask.sum()),
+                     {m: auc(v[beacon_mask], v[mask]) for m, v in columns.items()}))
+    core = np.isin(cases, sim.CORE_CASES)
+    for name, mask in (("overall (issue cases)", core), ("overall (all cases)", None)):
+        pos = (labels == 1) if mask is None else (labels == 1) & mask
+        neg = benign if mask is None else benign & mask
+        rows.append((name, int(pos.sum() + neg.sum()),
+                     {m: auc(v[pos], v[neg]) for m, v in columns.items()}))
+    return rows
+
+
+def throughput(n_events=2000000, n_groups=20000, seed=7, repeats=3):
+    """Events per second of score_groups with sizes, on beacon-like groups of equal size."""
+    rng = np.random.default_rng(seed)
+    per_group = n_events // n_groups
+    period = rng.uniform(10.0, 600.0, n_groups)
+    sleeps = period[:, None] * (1.0 - 0.3 * rng.random((n_groups, per_group)))
+    times = 1.7e9 + np.cumsum(sleeps, axis=1).ravel()
+    group_index = np.repeat(np.arange(n_groups), per_group)
+    shuffle = rng.permutation(times.size)  # the command hands events over in any order
+    sizes = rng.normal(500.0, 20.0, times.size)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        beacon.score_groups(group_index[shuffle], times[shuffle], sizes=sizes[shuffle],
+                            n_groups=n_groups)
+        best = min(best, time.perf_counter() - start)
+    return times.size, n_groups, best
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=300, help="series per case")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--min-count", type=int, default=beacon.DEFAULT_MIN_COUNT)
+    parser.add_argument("--events", type=int, default=2000000, help="throughput: events")
+    parser.add_argument("--groups", type=int, default=20000, help="throughput: groups")
+    args = parser.parse_args(argv)
+
+    series = sim.generate_benchmark(args.series, seed=args.seed)
+    columns, labels, cases, full = score_all(series, args.min_count)
+    methods = list(columns)
+    print("beacon AUC: %d series per case, seed %d, min_count %d"
+          % (args.series, args.seed, args.min_count))
+    print("%-24s %5s " % ("case", "n") + " ".join("%9s" % m for m in methods))
+    for name, n, values in auc_table(columns, labels, cases):
+        print("%-24s %5d " % (name, n) + " ".join("%9.3f" % values[m] for m in methods))
+    print()
+    print("median beacon_score / period error per case:")
+    for case in sim.CASES:
+        mask = cases == case
+        period = np.array([s.period for s in series])[mask]
+        estimate = full["beacon_period"][mask]
+        error = np.abs(estimate / period - 1.0) if np.isfinite(period).all() else np.array([])
+        print("  %-22s score %.3f%s" % (
+            case, np.nanmedian(full["beacon_score"][mask]),
+            "  period error median %.3f" % np.nanmedian(error) if error.size else ""))
+    print()
+    n_events, n_groups, seconds = throughput(args.events, args.groups)
+    print("throughput: %d events in %d groups scored in %.2f s = %.0f events/s"
+          % (n_events, n_groups, seconds, n_events / seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,366 @@
+"""Beacon scoring: how periodic is each group's connection time series.
+
+The kernel behind ``c2beacon``. Pure numpy, vectorized across groups: events are sorted by
+(group, time) once and every per-group statistic is a segment reduction, so millions of
+events in ~1e5 groups cost a few sorts.
+
+Model
+-----
+A beacon checks in every ``P`` seconds with jitter (Cobalt Strike sleeps ``S * (1 - j*U)``,
+other implants ``S * (1 +- j*U)``), and some check-ins are missed (host asleep, proxy
+failure), so a gap between consecutive check-ins is close to ``k * P`` for a small whole
+number ``k``. What a beacon never does is check in *early*: a gap well below ``P``. Random
+(Poisson) and bursty traffic produce many such gaps. The score therefore rests on the
+*lattice fit*: after estimating ``P`` robustly (median gap, refined by dividing every gap by
+its multiple ``k`` and taking the median again), each gap is assigned ``k = rint(gap / P)``;
+a gap *fits* when ``1 <= k <= MAX_MULTIPLE``. Statistics on gaps, not spectra of absolute
+times, because renewal jitter makes the phase drift and defeats periodograms.
+
+Scores (each in 0..1, NaN when not computable)
+----------------------------------------------
+beacon_fit_share
+    Share of gaps that fit the lattice (no early check-in, at most ``MAX_MULTIPLE`` periods).
+    About 0.66 for Poisson arrivals, 1.0 for a beacon with up to 50% jitter and missed beats.
+beacon_jitter
+    Mean relative deviation of fitting gaps from their multiple, ``|gap/P - k| / sqrt(k)``
+    (a sum of ``k`` jittered sleeps spreads as ``sqrt(k)``); 0 for a perfect clock, 0.17 for
+    Cobalt Strike 50% jitter, 0.25 for symmetric 50% jitter, at most 0.5.
+beacon_missed_share
+    Share of expected check-ins that are missing: ``1 - fitting gaps / sum of their k``.
+    Informational: it does not lower the score (missed beats are not evidence against a beacon).
+beacon_interval_score
+    ``clip((fit_share - 0.5) / 0.5) * (1 - jitter)``: half the gaps off the lattice means no
+    interval evidence; jitter costs at most half.
+beacon_size_score
+    Share of connections (weighted by ``counts``) whose size is within 10% (or 16 bytes) of the
+    group's median size: check-ins are the same request every time. NaN when the group has no
+    valid size.
+beacon_count_score
+    Confidence from the number of fitting gaps ``n``: ``n / (n + 2)`` (7 gaps -> 0.78,
+    23 -> 0.92). Few check-ins fit a lattice by chance more easily.
+beacon_score
+    ``(0.75 * interval + 0.25 * size) * count_score``, or ``interval * count_score`` when the
+    size score is NaN.
+beacon_period
+    The estimated base period ``P`` in the unit of ``times`` (seconds).
+
+Input handling
+--------------
+* Events with a NaN or infinite time, or a count that is NaN, infinite or <= 0, are ignored.
+* Negative times are valid (the score is invariant to a time shift).
+* Connections with the same group and timestamp are one check-in (zero gaps are dropped, as in
+  RITA); ``beacon_count`` still counts every connection.
+* Sizes that are NaN, infinite or negative are treated as missing (timing still counts).
+* Groups with fewer than ``min_count`` distinct timestamps get NaN scores and period, but
+  their count, first, last and span are filled (count 0 and NaN times for a group with no
+  valid event).
+"""
+import numpy as np
+
+BEACON_FIELDS = (
+    "beacon_score",
+    "beacon_period",
+    "beacon_interval_score",
+    "beacon_size_score",
+    "beacon_count_score",
+    "beacon_fit_share",
+    "beacon_jitter",
+    "beacon_missed_share",
+    "beacon_size",
+    "beacon_count",
+    "beacon_first",
+    "beacon_last",
+    "beacon_span",
+)
+
+# Minimum number of distinct check-in times for a group to be scored: 6 check-ins give
+# 5 gaps, the fewest on which a median period and a fit share mean anything (an hourly
+# beacon over a 6-hour window). The count score still discounts short series.
+DEFAULT_MIN_COUNT = 6
+# Largest multiple of the period a gap may span and still fit (k-1 consecutive missed beats).
+MAX_MULTIPLE = 4
+# Fit share at or below which the interval score is 0 (Poisson arrivals give about 0.66).
+FIT_SHARE_FLOOR = 0.5
+# Rounds of period refinement (median of gap / k); the estimate settles after two.
+PERIOD_REFINEMENTS = 3
+# A size matches the group's median when within this relative or absolute (bytes) tolerance.
+SIZE_REL_TOLERANCE = 0.10
+SIZE_ABS_TOLERANCE = 16.0
+# Weights of the interval and size evidence, and the count-score half-point.
+INTERVAL_WEIGHT = 0.75
+SIZE_WEIGHT = 0.25
+COUNT_HALF_POINT = 2.0
+
+
+def _as_1d_float(name, values, n_events):
+    array = np.asarray(values)
+    if array.ndim != 1 or array.shape[0] != n_events:
+        raise ValueError("%s must be a 1-D array of length %d (one value per event), got shape %s"
+                         % (name, n_events, array.shape))
+    if array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("%s must be numeric, got dtype %s" % (name, array.dtype))
+    return array.astype(np.float64, copy=False)
+
+
+def _validate(group_index, times, sizes, counts, n_groups, min_count):
+    group_index = np.asarray(group_index)
+    if group_index.ndim != 1:
+        raise ValueError("group_index must be 1-D, got shape %s" % (group_index.shape,))
+    if group_index.dtype.kind not in "iu":
+        if group_index.size == 0:
+            group_index = group_index.astype(np.int64)
+        else:
+            raise TypeError("group_index must hold integers, got dtype %s" % group_index.dtype)
+    group_index = group_index.astype(np.int64, copy=False)
+    n_events = group_index.shape[0]
+    times = _as_1d_float("times", times, n_events)
+    sizes = None if sizes is None else _as_1d_float("sizes", sizes, n_events)
+    counts = None if counts is None else _as_1d_float("counts", counts, n_events)
+    if isinstance(min_count, (bool, np.bool_)) or not isinstance(min_count, (int, np.integer)):
+        raise TypeError("min_count must be an integer, got %r" % (min_count,))
+    if min_count < 3:
+        raise ValueError("min_count must be >= 3 (two gaps at least), got %d" % min_count)
+    if n_events and group_index.min() < 0:
+        raise ValueError("group_index must be >= 0, got %d" % group_index.min())
+    observed = int(group_index.max()) + 1 if n_events else 0
+    if n_groups is None:
+        n_groups = observed
+    else:
+        if isinstance(n_groups, (bool, np.bool_)) or not isinstance(n_groups, (int, np.integer)):
+            raise TypeError("n_groups must be an integer or None, got %r" % (n_groups,))
+        if n_groups < observed:
+            raise ValueError("group_index holds %d but n_groups is %d" % (observed - 1, n_groups))
+    return group_index, times, sizes, counts, int(n_groups), int(min_count)
+
+
+def _segment_starts(sorted_groups, n_groups):
+    """Start offset and length of each group's run in an array sorted by group."""
+    lengths = np.bincount(sorted_groups, minlength=n_groups)
+    starts = np.zeros(n_groups, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return starts, lengths
+
+
+def _order_within_groups(values, groups, n_groups):
+    """Permutation sorting ``values`` ascending within each group of a group-sorted array.
+
+    A float key ``group + (value - min) / range`` sorts 5-8x faster than ``np.lexsort``;
+    values closer than about 1e-11 of their group's range may swap, which moves a median by
+    no more than that. Ties of the key keep no particular order.
+    """
+    starts, lengths = _segment_starts(groups, n_groups)
+    has = lengths > 0
+    low = np.full(n_groups, 0.0)
+    high = np.full(n_groups, 0.0)
+    low[has] = np.minimum.reduceat(values, starts[has])
+    high[has] = np.maximum.reduceat(values, starts[has])
+    span = high - low
+    scale = np.where(span > 0, (1.0 - 1e-9) / np.where(span > 0, span, 1.0), 0.0)
+    key = groups + (values - low[groups]) * scale[groups]
+    return np.argsort(key), starts, lengths
+
+
+def _segment_median(values, groups, n_groups):
+    """Median of ``values`` within each group of a group-sorted array (NaN if empty)."""
+    order, starts, lengths = _order_within_groups(values, groups, n_groups)
+    ordered = values[order]
+    out = np.full(n_groups, np.nan)
+    has = lengths > 0
+    low = starts[has] + (lengths[has] - 1) // 2
+    high = starts[has] + lengths[has] // 2
+    out[has] = 0.5 * (ordered[low] + ordered[high])
+    return out
+
+
+def _segment_weighted_median(values, weights, groups, n_groups):
+    """Lower weighted median of ``values`` (weights > 0) within each group of a group-sorted
+    array (NaN if empty)."""
+    order, starts, lengths = _order_within_groups(values, groups, n_groups)
+    ordered = values[order]
+    cumulative = np.cumsum(weights[order])
+    out = np.full(n_groups, np.nan)
+    has = lengths > 0
+    before = np.where(starts > 0, cumulative[np.maximum(starts - 1, 0)], 0.0)[has]
+    total = np.bincount(groups, weights=weights, minlength=n_groups)[has]
+    index = np.searchsorted(cumulative, before + 0.5 * total, side="left")
+    # Rounding in the running sum must not step outside the group.
+    index = np.clip(index, starts[has], starts[has] + lengths[has] - 1)
+    out[has] = ordered[index]
+    return out
+
+
+def _sort_events(groups, times, n_groups):
+    """Exact permutation sorting events by (group, time), faster than ``np.lexsort``: sort
+    by time, then a stable sort by group (a radix sort when group ids fit 16 bits); above
+    that, one int64 key of group and time rank."""
+    by_time = np.argsort(times)
+    if n_groups <= 1 << 16:
+        return by_time[np.argsort(groups[by_time].astype(np.uint16), kind="stable")]
+    rank = np.empty(times.size, dtype=np.int64)
+    rank[by_time] = np.arange(times.size, dtype=np.int64)
+    return np.argsort(groups * np.int64(times.size) + rank)
+
+
+def _divide(numerator, denominator):
+    """Elementwise ratio, NaN where the denominator is not positive."""
+    out = np.full(np.shape(numerator), np.nan)
+    ok = denominator > 0
+    out[ok] = numerator[ok] / denominator[ok]
+    return out
+
+
+def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
+                 min_count=DEFAULT_MIN_COUNT):
+    """Score every group's events for periodic beaconing.
+
+    Parameters
+    ----------
+    group_index : array_like of int, shape (n_events,)
+        Group of each event, in ``[0, n_groups)``.
+    times : array_like of float, shape (n_events,)
+        Event times, epoch seconds. NaN or infinite: the event is ignored.
+    sizes : array_like of float, shape (n_events,), optional
+        Bytes sent per connection (for a pre-aggregated row: the mean per connection of that
+        row). NaN, infinite or negative: missing for the size score only.
+    counts : array_like of float, shape (n_events,), optional
+        Connections each row stands for (pre-aggregated input); None means 1 each. A count
+        that is NaN, infinite or <= 0 drops the row.
+    n_groups : int, optional
+        Number of groups; default ``max(group_index) + 1`` (0 for empty input).
+    min_count : int, default DEFAULT_MIN_COUNT (6)
+        Fewest distinct timestamps for a group to be scored; must be >= 3.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One float64 array of length ``n_groups`` per name in ``BEACON_FIELDS``. Groups below
+        ``min_count`` have NaN scores, period, sub-scores and size, with ``beacon_count``
+        (connections), ``beacon_first``, ``beacon_last`` and ``beacon_span`` filled.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For malformed arguments (shapes, dtypes, group ids outside ``[0, n_groups)``,
+        ``min_count`` < 3), before any heavy work. Bad values never raise.
+
+    Notes
+    -----
+    The result does not depend on the order of events, shifting all times by a constant
+    leaves it unchanged, and scaling all times scales ``beacon_period`` (and span) only.
+    A group's result does not depend on other groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = 1000.0 + 60.0 * np.array([0, 1, 2, 3, 5, 6, 7, 8, 9, 10])   # one missed beat
+    >>> out = score_groups(np.zeros(10, dtype=int), t)
+    >>> float(out["beacon_period"][0]), float(out["beacon_fit_share"][0])
+    (60.0, 1.0)
+    """
+    group_index, times, sizes, counts, n_groups, min_count = _validate(
+        group_index, times, sizes, counts, n_groups, min_count)
+    out = {name: np.full(n_groups, np.nan) for name in BEACON_FIELDS}
+    out["beacon_count"] = np.zeros(n_groups)
+    if n_groups == 0:
+        return out
+
+    valid = np.isfinite(times)
+    if counts is not None:
+        valid &= np.isfinite(counts) & (counts > 0)
+    groups = group_index[valid]
+    event_times = times[valid]
+    event_counts = np.ones(groups.size) if counts is None else counts[valid]
+    event_sizes = None
+    if sizes is not None:
+        event_sizes = sizes[valid]
+        event_sizes = np.where(np.isfinite(event_sizes) & (event_sizes >= 0), event_sizes, np.nan)
+
+    # One sort by (group, time). Rows tied on both keep no particular order, so sums of
+    # non-integer counts may differ in the last bit with input order.
+    order = _sort_events(groups, event_times, n_groups)
+    groups = groups[order]
+    event_times = event_times[order]
+    event_counts = event_counts[order]
+    if event_sizes is not None:
+        event_sizes = event_sizes[order]
+
+    out["beacon_count"] = np.bincount(groups, weights=event_counts, minlength=n_groups)
+
+    # Distinct (group, time) pairs are the check-ins ("beats").
+    new_beat = np.ones(groups.size, dtype=bool)
+    new_beat[1:] = (groups[1:] != groups[:-1]) | (event_times[1:] != event_times[:-1])
+    beat_groups = groups[new_beat]
+    beat_times = event_times[new_beat]
+    starts, n_beats = _segment_starts(beat_groups, n_groups)
+    present = n_beats > 0
+    out["beacon_first"][present] = beat_times[starts[present]]
+    out["beacon_last"][present] = beat_times[starts[present] + n_beats[present] - 1]
+    out["beacon_span"] = out["beacon_last"] - out["beacon_first"]
+
+    scored = n_beats >= min_count
+    if not scored.any():
+        return out
+
+    # Gaps between consecutive check-ins of scored groups.
+    same_group = beat_groups[1:] == beat_groups[:-1]
+    keep_gap = same_group & scored[beat_groups[1:]]
+    gaps = np.diff(beat_times)[keep_gap]
+    gap_groups = beat_groups[1:][keep_gap]
+    n_gaps = np.bincount(gap_groups, minlength=n_groups).astype(np.float64)
+
+    period = _segment_median(gaps, gap_groups, n_groups)
+    for _ in range(PERIOD_REFINEMENTS):
+        multiple = np.maximum(np.rint(gaps / period[gap_groups]), 1.0)
+        near = multiple <= MAX_MULTIPLE
+        refined = _segment_median((gaps / multiple)[near], gap_groups[near], n_groups)
+        period = np.where(np.isfinite(refined), refined, period)
+
+    ratio = gaps / period[gap_groups]
+    multiple = np.rint(ratio)
+    fits = (multiple >= 1) & (multiple <= MAX_MULTIPLE)
+    fit_groups = gap_groups[fits]
+    deviation = np.abs(ratio[fits] - multiple[fits]) / np.sqrt(multiple[fits])
+    n_fit = np.bincount(fit_groups, minlength=n_groups).astype(np.float64)
+    expected = np.bincount(fit_groups, weights=multiple[fits], minlength=n_groups)
+    fit_share = _divide(n_fit, n_gaps)
+    jitter = _divide(np.bincount(fit_groups, weights=deviation, minlength=n_groups), n_fit)
+    # A group whose gaps all miss the lattice has no jitter to measure: the worst value.
+    jitter = np.where(scored & (n_fit == 0), 0.5, jitter)
+    missed = 1.0 - _divide(n_fit, expected)
+    missed = np.where(scored & (n_fit == 0), np.nan, missed)
+
+    interval = np.clip((fit_share - FIT_SHARE_FLOOR) / (1.0 - FIT_SHARE_FLOOR), 0.0, 1.0)
+    interval = interval * (1.0 - jitter)
+    count_score = n_fit / (n_fit + COUNT_HALF_POINT)
+
+    size_score = np.full(n_groups, np.nan)
+    median_size = np.full(n_groups, np.nan)
+    if event_sizes is not None:
+        has_size = np.isfinite(event_sizes) & scored[groups]
+        size_groups = groups[has_size]
+        size_values = event_sizes[has_size]
+        size_weights = event_counts[has_size]
+        median_size = _segment_weighted_median(size_values, size_weights, size_groups, n_groups)
+        tolerance = np.maximum(SIZE_REL_TOLERANCE * median_size, SIZE_ABS_TOLERANCE)
+        close = np.abs(size_values - median_size[size_groups]) <= tolerance[size_groups]
+        size_score = _divide(
+            np.bincount(size_groups, weights=size_weights * close, minlength=n_groups),
+            np.bincount(size_groups, weights=size_weights, minlength=n_groups))
+
+    evidence = np.where(np.isfinite(size_score),
+                        INTERVAL_WEIGHT * interval + SIZE_WEIGHT * size_score, interval)
+    score = np.clip(evidence * count_score, 0.0, 1.0)
+
+    not_scored = ~scored
+    for name, values in (("beacon_score", score), ("beacon_period", period),
+                         ("beacon_interval_score", interval), ("beacon_size_score", size_score),
+                         ("beacon_count_score", count_score), ("beacon_fit_share", fit_share),
+                         ("beacon_jitter", jitter), ("beacon_missed_share", missed),
+                         ("beacon_size", median_size)):
+        values = np.asarray(values, dtype=np.float64).copy()
+        values[not_scored] = np.nan
+        out[name] = values
+    return out
