@@ -1,0 +1,126 @@
+"""c2entropy: Shannon entropy of fields (streaming, distributed).
+
+    ... | c2entropy field=<f> [field=<f2>...] [decode=none|hex|base64|auto] [mode=text|dns]
+                    [prefix=<p>]
+
+For each field f adds <prefix><f>_entropy (bits/symbol), <prefix><f>_entropy_norm (0..1)
+and <prefix><f>_length; mode=dns scores the labels left of the registered domain and adds
+<prefix><f>_labels, <prefix><f>_longest_label and <prefix><f>_registered_domain.
+"""
+import c2hunt_path  # noqa: F401  (vendored libraries first)
+
+import numpy as np
+
+from c2hunt import chunked, options
+from c2hunt.entropy import (BYTE_ALPHABET, DNS_ALPHABET, TEXT_ALPHABET, decode_payload,
+                            normalised_entropy, shannon_entropy)
+from c2hunt.values import format_fixed, format_int
+
+OPTIONS = [
+    options.Option("field", options.field_list, repeat=True),
+    options.Option("decode", options.choice("none", "hex", "base64", "auto"), "none"),
+    options.Option("mode", options.choice("text", "dns"), "text"),
+    options.Option("prefix", options.text_value, ""),
+]
+
+
+class C2Entropy(chunked.StreamingCommand):
+    name = "c2entropy"
+
+    def configure(self, args):
+        self.options, _ = options.parse_args(self.name, args, OPTIONS)
+        fields = list(dict.fromkeys(self.options["field"]))
+        if not fields:
+            raise options.OptionError("c2entropy: name at least one field, e.g. field=query")
+        if self.options["mode"] == "dns" and self.options["decode"] != "none":
+            raise options.OptionError("c2entropy: decode applies to mode=text only")
+        self.input_fields = fields
+
+    def compute(self, columns, n_rows):
+        out = []
+        for field in self.input_fields:
+            column = columns[field]
+            if column.multi:  # one sample per value; outputs are multivalue on those rows
+                owners, items = [], []
+                for row in range(n_rows):
+                    values = column.items(row)
+                    owners.extend([row] * len(values))
+                    items.extend(values)
+            else:
+                owners, items = None, column.values
+            scored = self._score(field, items)
+            out.extend((name, _regroup(values, owners, n_rows)) for name, values in scored)
+        return out
+
+    def _score(self, field, items):
+        name = self.options["prefix"] + field
+        if self.options["mode"] == "dns":
+            return self._score_dns(name, items)
+        samples, alphabet = items, TEXT_ALPHABET
+        if self.options["decode"] != "none":
+            samples, alphabet, failed = _decode_all(items, self.options["decode"])
+            self.messages.count("WARN", "decode:" + field, failed,
+                                "c2entropy: %%d values of %s are not valid %s; their outputs are"
+                                " empty" % (field, self.options["decode"]))
+        entropy, n_distinct, length = shannon_entropy(samples)
+        norm = normalised_entropy(entropy, length, n_distinct, alphabet)
+        missing = np.fromiter((sample is None or sample == "" for sample in samples),
+                              dtype=bool, count=len(samples))
+        length = length.astype(np.float64)
+        length[missing] = np.nan
+        return [(name + "_entropy", format_fixed(entropy)),
+                (name + "_entropy_norm", format_fixed(norm)),
+                (name + "_length", format_int(length))]
+
+    def _score_dns(self, name, items):
+        from c2hunt.dns import split_name
+        splits = [split_name(item) if item else None for item in items]
+        samples = ["".join(split.labels) if split else "" for split in splits]
+        entropy, n_distinct, length = shannon_entropy(samples)
+        norm = normalised_entropy(entropy, length, n_distinct, DNS_ALPHABET)
+        labels = [None if split is None else str(len(split.labels)) for split in splits]
+        longest = [None if split is None else str(max([len(label) for label in split.labels] or [0]))
+                   for split in splits]
+        lengths = [None if split is None else str(n) for split, n in zip(splits, length.tolist())]
+        return [(name + "_entropy", format_fixed(entropy)),
+                (name + "_entropy_norm", format_fixed(norm)),
+                (name + "_length", lengths),
+                (name + "_labels", labels),
+                (name + "_longest_label", longest),
+                (name + "_registered_domain", [split.registered if split else None
+                                               for split in splits])]
+
+
+def _decode_all(items, how):
+    """Decoded samples (bytes as latin-1 text), alphabet size per sample, failures."""
+    samples, alphabet, failed = [], np.empty(len(items)), 0
+    for index, item in enumerate(items):
+        if not item:
+            samples.append("")
+            alphabet[index] = TEXT_ALPHABET
+            continue
+        payload, used = decode_payload(item, how)
+        if payload is None:
+            failed += 1
+            samples.append("")
+        elif isinstance(payload, bytes):
+            samples.append(payload.decode("latin-1"))
+        else:
+            samples.append(payload)
+        alphabet[index] = BYTE_ALPHABET if used != "text" else TEXT_ALPHABET
+    return samples, alphabet, failed
+
+
+def _regroup(values, owners, n_rows):
+    """Per-value outputs back to one value (or a multivalue list) per record."""
+    if owners is None:
+        return values
+    rows = [[] for _ in range(n_rows)]
+    for owner, value in zip(owners, values):
+        rows[owner].append("" if value is None else value)
+    return [None if not items or all(item == "" for item in items) else
+            (items[0] if len(items) == 1 else items) for items in rows]
+
+
+if __name__ == "__main__":
+    C2Entropy.main()

@@ -1,0 +1,519 @@
+"""Search command protocol v2 ("chunked") I/O, working a chunk as columns.
+
+splunkd sends a ``getinfo`` chunk, then ``execute`` chunks whose bodies are CSV with every
+plain column first and one ``__mv_<name>`` column per field (``$a$;$b$`` for a multivalue
+value). splunklib turns every record into an ordered dict and back, which costs ~97% of a
+pass-through command's time. Here a chunk is parsed once with numpy to find record and
+cell boundaries outside quotes; only the columns a command reads are decoded, and each
+input record's bytes are copied to the output unchanged with the new cells appended.
+Where that shortcut is not correct (an output field already present in the input, a
+carriage return in the body, a ragged row) the chunk is re-encoded in full with ``csv``.
+
+Protocol behaviour follows splunklib 2.1.1's ``SearchCommand`` (``_process_protocol_v2``):
+the getinfo reply carries the command's configuration; a bad option yields the reply
+with ``inspector.messages`` ``[["ERROR", text]]`` and exit status 1; an error while
+executing yields a reply with the messages and ``"finished": true`` and exit status 1;
+each execute chunk gets exactly one reply, whose ``finished`` echoes splunkd's.
+"""
+import csv
+import io
+import json
+import re
+import sys
+import traceback
+
+import numpy as np
+
+from .options import OptionError
+
+_HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
+_MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
+_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+_QUOTE, _COMMA, _NEWLINE = 34, 44, 10
+
+
+class CommandFailure(Exception):
+    """A deliberate stop (e.g. a memory limit): its text alone goes to the job inspector."""
+
+
+# ------------------------------------------------------------------ multivalue helpers
+
+def decode_mv(text):
+    """``$a$;$b$`` -> ``["a", "b"]`` (``$$`` is a literal dollar sign)."""
+    return [item.replace("$$", "$") for item in _MV_ITEM.findall(text)]
+
+
+def encode_mv(values):
+    """``["a", "b"]`` -> ``$a$;$b$``."""
+    return "$" + "$;$".join(value.replace("$", "$$") for value in values) + "$"
+
+
+class Column(object):
+    """One input field of a chunk.
+
+    Attributes
+    ----------
+    values : list of str
+        The plain cell of every record ("" when empty or absent; a multivalue value's
+        items joined by newlines, as splunkd writes it).
+    multi : dict
+        Row index -> list of str, for the records whose ``__mv_`` cell is not empty.
+    """
+
+    __slots__ = ("values", "multi")
+
+    def __init__(self, values, multi=None):
+        self.values = values
+        self.multi = multi or {}
+
+    def items(self, row):
+        """The values of one record as a list (empty for a null field)."""
+        items = self.multi.get(row)
+        if items is not None:
+            return items
+        value = self.values[row]
+        return [value] if value != "" else []
+
+    @classmethod
+    def empty(cls, n_rows):
+        return cls([""] * n_rows)
+
+    @classmethod
+    def from_records(cls, records, name):
+        """Column of ``name`` from splunklib-style records (str, list or absent)."""
+        values, multi = [], {}
+        for row, record in enumerate(records):
+            value = record.get(name)
+            if isinstance(value, (list, tuple)):
+                items = ["" if item is None else str(item) for item in value]
+                values.append("\n".join(items))
+                if len(items) > 1:
+                    multi[row] = items
+            else:
+                values.append("" if value is None else str(value))
+        return cls(values, multi)
+
+
+# ------------------------------------------------------------------ parsing a chunk body
+
+class Chunk(object):
+    """An execute chunk's CSV body, parsed lazily by column.
+
+    Parameters
+    ----------
+    body : bytes
+        The chunk body (may be empty).
+    """
+
+    def __init__(self, body):
+        self.body = body
+        self.header = []
+        self.n_rows = 0
+        self._fast = False
+        self._rows = None  # list of cell lists, on the csv fallback path
+        if not body:
+            return
+        if not self._parse_fast():
+            self._parse_csv()
+
+    def _parse_fast(self):
+        body = self.body
+        end_of_header = body.find(b"\n")
+        if b"\r" in body or end_of_header < 0:
+            return False
+        header_line = body[:end_of_header].decode("utf-8", "replace")
+        if header_line.count('"') % 2:
+            return False
+        self.header = next(csv.reader([header_line]))
+        n_cols = len(self.header)
+        data = np.frombuffer(body, dtype=np.uint8)
+        if body.find(b'"', end_of_header) >= 0:
+            # Parity of the quotes seen so far: separators only count outside quotes.
+            outside = (np.cumsum(data == _QUOTE, dtype=np.uint8) & 1) == 0
+            newlines = np.flatnonzero((data == _NEWLINE) & outside)
+            commas = np.flatnonzero((data == _COMMA) & outside)
+        else:
+            newlines = np.flatnonzero(data == _NEWLINE)
+            commas = np.flatnonzero(data == _COMMA)
+        if len(data) and data[-1] != _NEWLINE:
+            newlines = np.append(newlines, len(data))
+        row_ends = newlines[1:]
+        row_starts = newlines[:-1] + 1
+        n_rows = len(row_ends)
+        commas = commas[commas > end_of_header]
+        if n_rows == 0:
+            self.n_rows, self._fast = 0, True
+            return True
+        if len(commas) != n_rows * (n_cols - 1):
+            return False
+        separators = commas.reshape(n_rows, n_cols - 1) if n_cols > 1 else commas.reshape(n_rows, 0)
+        if n_cols > 1 and not (np.all(separators[:, 0] > row_starts - 1)
+                               and np.all(separators[:, -1] < row_ends)):
+            return False  # a row with too few or too many cells
+        self.n_rows = n_rows
+        self._row_starts, self._row_ends, self._separators = row_starts, row_ends, separators
+        self._header_end = end_of_header
+        self._fast = True
+        return True
+
+    def _parse_csv(self):
+        text = self.body.decode("utf-8", "replace")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        self.header = next(reader, [])
+        width = len(self.header)
+        # splunklib pairs cells with names by zip(): short rows lack fields, long rows lose cells.
+        self._rows = [(row + [""] * (width - len(row)))[:width] for row in reader]
+        self.n_rows = len(self._rows)
+
+    def _cells(self, index):
+        """Raw cell bytes of column ``index`` for every row (fast path)."""
+        starts = self._row_starts if index == 0 else self._separators[:, index - 1] + 1
+        ends = self._row_ends if index == len(self.header) - 1 else self._separators[:, index]
+        body = self.body
+        return [body[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+
+    def _texts(self, index):
+        if not self._fast:
+            return [row[index] for row in self._rows]
+        texts = []
+        append = texts.append
+        for cell in self._cells(index):
+            if cell[:1] == b'"':
+                cell = cell[1:-1].replace(b'""', b'"')
+            append(cell.decode("utf-8", "replace"))
+        return texts
+
+    def column(self, name):
+        """The :class:`Column` named ``name``, or an all-empty one when absent."""
+        values = None
+        multi = {}
+        if name in self.header:
+            values = self._texts(self.header.index(name))
+        mv_name = "__mv_" + name
+        if mv_name in self.header:
+            for row, text in enumerate(self._texts(self.header.index(mv_name))):
+                if text:
+                    multi[row] = decode_mv(text)
+        if values is None:
+            values = ["\n".join(multi[row]) if row in multi else "" for row in range(self.n_rows)]
+        return Column(values, multi)
+
+    def fields(self):
+        """Field names of the chunk (plain columns, then any ``__mv_``-only names)."""
+        names = [name for name in self.header if not name.startswith("__mv_")]
+        for name in self.header:
+            if name.startswith("__mv_") and name[5:] not in names:
+                names.append(name[5:])
+        return names
+
+    # -------------------------------------------------------------- writing records back
+
+    def with_fields(self, new_columns):
+        """CSV body: every input record unchanged plus ``new_columns`` appended.
+
+        Parameters
+        ----------
+        new_columns : list of (name, values)
+            values[i] is a str, None (empty) or a list of str (multivalue) for row i.
+        """
+        if self.n_rows == 0:
+            return b""
+        names = [name for name, _ in new_columns]
+        present = set(self.header)
+        collision = any(name in present or "__mv_" + name in present for name in names)
+        if not self._fast or collision:
+            return self._reencoded(new_columns)
+        suffix = _encode_cells(new_columns, self.n_rows)
+        header = self.body[:self._header_end] + _header_cells(names)
+        body = self.body
+        lines = [header]
+        lines.extend([body[s:e] + tail for s, e, tail in
+                      zip(self._row_starts.tolist(), self._row_ends.tolist(), suffix)])
+        lines.append(b"")
+        return b"\n".join(lines)
+
+    def _reencoded(self, new_columns):
+        header = self.header
+        if self._fast:
+            rows = list(zip(*[self._texts(i) for i in range(len(header))]))
+        else:
+            rows = self._rows
+        replaced = {}
+        for name, values in new_columns:
+            replaced[name] = values
+        keep = [i for i, name in enumerate(header)
+                if name not in replaced and not (name.startswith("__mv_") and name[5:] in replaced)]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([header[i] for i in keep]
+                        + [part for name, _ in new_columns for part in (name, "__mv_" + name)])
+        for row_index, row in enumerate(rows):
+            cells = [row[i] for i in keep]
+            for _, values in new_columns:
+                cells.extend(_plain_and_mv(values[row_index]))
+            writer.writerow(cells)
+        return out.getvalue().encode("utf-8")
+
+
+def _plain_and_mv(value):
+    if value is None:
+        return "", ""
+    if isinstance(value, (list, tuple)):
+        if len(value) == 0:
+            return "", ""
+        if len(value) == 1:
+            return value[0], ""
+        return "\n".join(value), encode_mv(value)
+    return value, ""
+
+
+def _quoted(text):
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
+def _header_cells(names):
+    return ("," + ",".join(_quoted(name) + "," + _quoted("__mv_" + name)
+                           for name in names)).encode("utf-8")
+
+
+def _encode_cells(new_columns, n_rows):
+    """Per row, the bytes ``,<v1>,<mv1>,<v2>,<mv2>...`` for the new columns."""
+    encoded = []
+    for _, values in new_columns:
+        if len(values) != n_rows:
+            raise ValueError("output column has %d values for %d records" % (len(values), n_rows))
+        plain = values
+        needs_mv = False
+        if any(value is None or not isinstance(value, str) for value in values):
+            plain, mv = [], []
+            for value in values:
+                text, mv_text = _plain_and_mv(value)
+                plain.append(text)
+                mv.append(mv_text)
+                needs_mv = needs_mv or bool(mv_text)
+        joined = "\x00".join(plain)
+        if _NEEDS_QUOTES.search(joined):  # rare: quote cell by cell
+            plain = [_quoted(text) for text in plain]
+        encoded.append(plain)
+        encoded.append([_quoted(text) for text in mv] if needs_mv else None)
+    cells = []
+    for index in range(0, len(encoded), 2):
+        plain, mv = encoded[index], encoded[index + 1]
+        cells.append(plain)
+        cells.append(mv if mv is not None else [""] * n_rows)
+    return [("," + ",".join(row)).encode("utf-8") for row in zip(*cells)]
+
+
+def encode_rows(fields, rows):
+    """CSV body for whole output records (a reporting command's results).
+
+    Parameters
+    ----------
+    fields : list of str
+    rows : list of list
+        Each cell a str, None or a list of str.
+    """
+    if not rows:
+        return b""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([part for name in fields for part in (name, "__mv_" + name)])
+    for row in rows:
+        cells = []
+        for value in row:
+            cells.extend(_plain_and_mv(value))
+        writer.writerow(cells)
+    return out.getvalue().encode("utf-8")
+
+
+# ------------------------------------------------------------------ messages
+
+class Messages(object):
+    """Job inspector messages, reported the first time a problem is seen, totalled at the end.
+
+    A problem found in every chunk of a long search would otherwise repeat thousands of
+    times: each kind is reported once with its first count, and when splunkd says the
+    search is finished the total is reported if it grew since.
+    """
+
+    def __init__(self):
+        self.pending = []
+        self._totals = {}
+        self._reported = {}
+
+    def add(self, level, text):
+        """Report ``text`` with the next reply."""
+        self.pending.append([level, text])
+
+    def count(self, level, key, n, template):
+        """Count ``n`` occurrences of a problem; ``template % count`` is the message."""
+        if n <= 0:
+            return
+        total = self._totals.get(key, (level, template, 0))[2] + n
+        self._totals[key] = (level, template, total)
+        if key not in self._reported:
+            self._reported[key] = total
+            self.pending.append([level, template % total])
+
+    def finish(self):
+        for key, (level, template, total) in self._totals.items():
+            if total != self._reported.get(key):
+                self._reported[key] = total
+                self.pending.append([level, (template % total) + " (total for this search)"])
+
+    def take(self):
+        pending, self.pending = self.pending, []
+        return pending
+
+
+# ------------------------------------------------------------------ the protocol loop
+
+def read_chunk(stream):
+    """(metadata dict, body bytes) of the next chunk, or None at end of input."""
+    header = stream.readline()
+    if not header:
+        return None
+    match = _HEADER.match(header)
+    if match is None:
+        raise RuntimeError("Failed to parse transport header: %r" % header[:200])
+    meta_length, body_length = int(match.group(1)), int(match.group(2))
+    metadata = stream.read(meta_length)
+    body = stream.read(body_length) if body_length else b""
+    if len(metadata) != meta_length or len(body) != body_length:
+        raise RuntimeError("Input ended inside a chunk")
+    return json.loads(metadata.decode("utf-8")) if meta_length else {}, body
+
+
+def write_chunk(stream, metadata, body=b""):
+    """Write one chunk with splunklib's compact JSON metadata, and flush."""
+    meta = json.dumps(metadata, separators=(",", ":")).encode("utf-8")
+    stream.write(("chunked 1.0,%d,%d\n" % (len(meta), len(body))).encode("ascii"))
+    stream.write(meta)
+    stream.write(body)
+    stream.flush()
+
+
+class SearchCommand(object):
+    """Base of the app's commands. Subclasses set ``name`` and ``command_type`` and define
+    ``configure(args)``, ``execute(chunk, finished)`` returning the reply body bytes.
+
+    ``messages`` (a :class:`Messages`) collects job inspector messages; ``required_fields``,
+    when not None, is announced in the getinfo reply so splunkd sends only those fields.
+    """
+
+    name = "command"
+    command_type = "streaming"
+
+    def __init__(self):
+        self.messages = Messages()
+        self.required_fields = None
+
+    def configure(self, args):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def execute(self, chunk, finished):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def configuration(self):
+        """getinfo reply items, in the order splunklib writes them."""
+        items = []
+        if self.required_fields is not None:
+            items.append(("required_fields", list(self.required_fields)))
+        items.append(("type", self.command_type))
+        return items
+
+    @classmethod
+    def main(cls, stdin=None, stdout=None):
+        """Serve one search on stdin/stdout; exits with status 1 after reporting an error."""
+        stdin = stdin or sys.stdin.buffer
+        stdout = stdout or sys.stdout.buffer
+        status = cls().serve(stdin, stdout)
+        if status:
+            sys.exit(status)
+
+    def serve(self, stdin, stdout):
+        """Run the protocol; returns the exit status (0 or 1)."""
+        try:
+            first = read_chunk(stdin)
+            if first is None:
+                return 0
+            metadata, body = first
+            if metadata.get("action") != "getinfo":
+                raise RuntimeError("Expected getinfo action, not %s" % metadata.get("action"))
+            if body:
+                raise RuntimeError("Did not expect data for getinfo action")
+            info = metadata.get("searchinfo") or {}
+        except Exception:
+            self._report_error()
+            write_chunk(stdout, self._reply_metadata(finished=True))
+            return 1
+        try:
+            self.configure([str(arg) for arg in info.get("args") or []])
+        except OptionError as error:
+            self.messages.add("ERROR", str(error))
+            write_chunk(stdout, self._reply_metadata(self.configuration()))
+            return 1
+        except Exception:
+            self._report_error()
+            write_chunk(stdout, self._reply_metadata(self.configuration()))
+            return 1
+        write_chunk(stdout, self._reply_metadata(self.configuration()))
+        while True:
+            try:
+                chunk = read_chunk(stdin)
+                if chunk is None:
+                    return 0
+                metadata, body = chunk
+                if metadata.get("action") != "execute":
+                    raise RuntimeError("Expected execute action, not %s" % metadata.get("action"))
+                finished = bool(metadata.get("finished", False))
+                out = self.execute(Chunk(body), finished)
+                if finished:
+                    self.messages.finish()
+            except CommandFailure as failure:
+                self.messages.add("ERROR", str(failure))
+                write_chunk(stdout, self._reply_metadata(finished=True))
+                return 1
+            except Exception:
+                self._report_error()
+                write_chunk(stdout, self._reply_metadata(finished=True))
+                return 1
+            write_chunk(stdout, self._reply_metadata(finished=finished), out)
+
+    def _reply_metadata(self, items=(), finished=None):
+        metadata = dict(items)
+        messages = self.messages.take()
+        if messages:
+            metadata["inspector"] = {"messages": messages}
+        if finished is not None:
+            metadata["finished"] = finished
+        return metadata
+
+    def _report_error(self):
+        """The SDK's message for an unexpected error, with the traceback on stderr (search.log)."""
+        error_type, error, tb = sys.exc_info()
+        origin = tb
+        while origin.tb_next is not None:
+            origin = origin.tb_next
+        message = '%s at "%s", line %d : %s' % (error_type.__name__,
+                                               origin.tb_frame.f_code.co_filename,
+                                               origin.tb_lineno, error)
+        sys.stderr.write(message + "\nTraceback:\n" + "".join(traceback.format_tb(tb)))
+        self.messages.add("ERROR", message)
+
+
+class StreamingCommand(SearchCommand):
+    """A command that adds fields to every record: subclasses define ``input_fields`` and
+    ``compute(columns, n_rows) -> list of (name, values)``."""
+
+    command_type = "streaming"
+    input_fields = ()
+
+    def execute(self, chunk, finished):
+        if chunk.n_rows == 0:
+            return b""
+        columns = dict((name, chunk.column(name)) for name in self.input_fields)
+        return chunk.with_fields(self.compute(columns, chunk.n_rows))
+
+    def compute(self, columns, n_rows):  # pragma: no cover - overridden
+        raise NotImplementedError
