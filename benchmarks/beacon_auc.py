@@ -102,6 +102,100 @@ def auc_table(columns, labels, cases):
     return rows
 
 
+SLIPS = os.path.join(os.path.dirname(ROOT), "shared", "datasets", "slips-cc-beacons", "dataset")
+SLIPS_CURL_PCAPS = (os.path.join(SLIPS, "test-cc", "test-cc-capture-1.pcap"),
+                    os.path.join(SLIPS, "test-cc", "test-cc-capture-2.pcap"))
+SLIPS_REMCOS_CONN = os.path.join(SLIPS, "test18-malicious-ctu-sme-11-win", "zeek-labeled",
+                                 "conn.log.labeled")
+
+
+def load_pcap_connections(path):
+    """TCP connections of a pcap as conn-log-like columns: one row per client SYN.
+
+    Returns
+    -------
+    keys : list of (src, dest, dest_port) tuples, one per group
+    group_index, times, sizes : ndarrays per connection; size = client payload bytes
+    """
+    import socket
+
+    import dpkt
+
+    starts = {}   # (src, sport, dest, dport) -> connection start time
+    sent = {}     # same key -> client payload bytes
+    with open(path, "rb") as handle:
+        for timestamp, frame in dpkt.pcap.Reader(handle):
+            packet = dpkt.ethernet.Ethernet(frame).data
+            if not isinstance(packet, dpkt.ip.IP) or not isinstance(packet.data, dpkt.tcp.TCP):
+                continue
+            segment = packet.data
+            flow = (socket.inet_ntoa(packet.src), segment.sport,
+                    socket.inet_ntoa(packet.dst), segment.dport)
+            if segment.flags & dpkt.tcp.TH_SYN and not segment.flags & dpkt.tcp.TH_ACK:
+                starts.setdefault(flow, timestamp)
+            if flow in starts:
+                sent[flow] = sent.get(flow, 0) + len(segment.data)
+    keys, group_index, times, sizes = {}, [], [], []
+    for flow, start in starts.items():
+        group_index.append(keys.setdefault((flow[0], flow[2], flow[3]), len(keys)))
+        times.append(start)
+        sizes.append(sent[flow])
+    return (list(keys), np.array(group_index, dtype=np.int64), np.array(times, dtype=float),
+            np.array(sizes, dtype=float))
+
+
+def load_zeek_conn(path):
+    """A Zeek conn.log (TSV, optionally with Stratosphere label columns), grouped by
+    (id.orig_h, id.resp_h, id.resp_p, proto).
+
+    Returns
+    -------
+    keys : list of group tuples
+    group_index, times, sizes : ndarrays per connection (size = orig_bytes, NaN if unset)
+    labels : list of the ``label`` column per group ("" without labels)
+    """
+    fields = None
+    keys, group_index, times, sizes, labels = {}, [], [], [], {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#fields"):
+                fields = line.rstrip("\n").split("\t")[1:]
+                continue
+            if line.startswith("#") or fields is None:
+                continue
+            row = dict(zip(fields, line.rstrip("\n").split("\t")))
+            key = (row["id.orig_h"], row["id.resp_h"], row["id.resp_p"], row["proto"])
+            group_index.append(keys.setdefault(key, len(keys)))
+            times.append(float(row["ts"]))
+            size = row.get("orig_bytes", "-")
+            sizes.append(float(size) if size not in ("-", "(empty)") else np.nan)
+            labels.setdefault(key, row.get("label", ""))
+    return (list(keys), np.array(group_index, dtype=np.int64), np.array(times, dtype=float),
+            np.array(sizes, dtype=float), [labels[k] for k in keys])
+
+
+def real_data_rows():
+    """(source, group, connections, beacon fields, RITA ts score) for the Stratosphere C2
+    captures; empty when the dataset is absent."""
+    rows = []
+    for path in SLIPS_CURL_PCAPS:
+        if not os.path.exists(path):
+            continue
+        keys, group_index, times, sizes = load_pcap_connections(path)
+        out = beacon.score_groups(group_index, times, sizes=sizes, n_groups=len(keys))
+        for i, key in enumerate(keys):
+            rows.append((os.path.basename(path), key, out, i,
+                         rita_timestamp_score(times[group_index == i])))
+    if os.path.exists(SLIPS_REMCOS_CONN):
+        keys, group_index, times, sizes, labels = load_zeek_conn(SLIPS_REMCOS_CONN)
+        out = beacon.score_groups(group_index, times, sizes=sizes, n_groups=len(keys))
+        for i, key in enumerate(keys):
+            if np.isfinite(out["beacon_score"][i]):
+                rows.append(("ctu-sme-11 conn.log [%s]" % labels[i], key, out, i,
+                             rita_timestamp_score(times[group_index == i])))
+    return rows
+
+
 def throughput(n_events=2000000, n_groups=20000, seed=7, repeats=3):
     """Events per second of score_groups with sizes, on beacon-like groups of equal size."""
     rng = np.random.default_rng(seed)
@@ -148,6 +242,20 @@ def main(argv=None):
         print("  %-22s score %.3f%s" % (
             case, np.nanmedian(full["beacon_score"][mask]),
             "  period error median %.3f" % np.nanmedian(error) if error.size else ""))
+    print()
+    rows = real_data_rows()
+    print("Stratosphere slips-cc-beacons (groups with >= min_count distinct times):"
+          if rows else "Stratosphere slips-cc-beacons: dataset absent, skipped")
+    for source, key, out, i, rita in rows:
+        if not np.isfinite(out["beacon_score"][i]):
+            continue
+        print("  %-40s %-48s n=%4d score %.3f interval %.3f size %.3f period %.3f s "
+              "fit %.2f jitter %.3f missed %.2f | rita_ts %.3f"
+              % (source, " ".join(map(str, key)), out["beacon_count"][i],
+                 out["beacon_score"][i], out["beacon_interval_score"][i],
+                 out["beacon_size_score"][i], out["beacon_period"][i],
+                 out["beacon_fit_share"][i], out["beacon_jitter"][i],
+                 out["beacon_missed_share"][i], rita))
     print()
     n_events, n_groups, seconds = throughput(args.events, args.groups)
     print("throughput: %d events in %d groups scored in %.2f s = %.0f events/s"
