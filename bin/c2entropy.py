@@ -13,7 +13,7 @@ import numpy as np
 
 from c2hunt import chunked, options
 from c2hunt.entropy import (BYTE_ALPHABET, DNS_ALPHABET, TEXT_ALPHABET, decode_payload,
-                            normalised_entropy, shannon_entropy)
+                            entropy_profile, normalised_entropy)
 from c2hunt.values import format_fixed, format_int
 
 OPTIONS = [
@@ -62,7 +62,7 @@ class C2Entropy(chunked.StreamingCommand):
             self.messages.count("WARN", "decode:" + field, failed,
                                 "c2entropy: %%d values of %s are not valid %s; their outputs are"
                                 " empty" % (field, self.options["decode"]))
-        entropy, n_distinct, length = shannon_entropy(samples)
+        entropy, n_distinct, length = entropy_profile(samples)
         norm = normalised_entropy(entropy, length, n_distinct, alphabet)
         missing = np.fromiter((sample is None or sample == "" for sample in samples),
                               dtype=bool, count=len(samples))
@@ -76,7 +76,7 @@ class C2Entropy(chunked.StreamingCommand):
         from c2hunt.dns import split_name
         splits = [split_name(item) if item else None for item in items]
         samples = ["".join(split.labels) if split else "" for split in splits]
-        entropy, n_distinct, length = shannon_entropy(samples)
+        entropy, n_distinct, length = entropy_profile(samples)
         norm = normalised_entropy(entropy, length, n_distinct, DNS_ALPHABET)
         labels = [None if split is None else str(len(split.labels)) for split in splits]
         longest = [None if split is None else str(max([len(label) for label in split.labels] or [0]))

@@ -24,7 +24,21 @@ _CELLS_PER_BLOCK = 1 << 21
 
 
 def shannon_entropy(samples):
-    """Entropy of each sample, computed over all samples at once.
+    """Entropy in bits per symbol of each sample (NaN for an empty one).
+
+    Parameters
+    ----------
+    samples : list of str or list of bytes
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples,)
+    """
+    return entropy_profile(samples)[0]
+
+
+def entropy_profile(samples):
+    """Entropy, distinct symbols and length of each sample, computed over all at once.
 
     Parameters
     ----------
@@ -94,7 +108,7 @@ def normalised_entropy(entropy, length, n_distinct, alphabet_size):
     Parameters
     ----------
     entropy, length, n_distinct : ndarray
-        As returned by :func:`shannon_entropy`.
+        As returned by :func:`entropy_profile`.
     alphabet_size : int
         K. A sample using more distinct symbols than K is normalised with its own count.
 

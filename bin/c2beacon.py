@@ -1,0 +1,190 @@
+"""c2beacon: score periodic beaconing per group (reporting: one output row per group).
+
+    ... | c2beacon [time=_time] [size=bytes_out] [min_count=6] [max_events=5000000] <by-fields>
+    ... | c2beacon series=<mvfield> [min_count=6] [max_events=5000000] <by-fields>
+
+Raw events: one timestamp (and optional size) per event. Pre-aggregated: one row (or
+several) per group whose multivalue ``series`` field holds tokens ``epoch``,
+``epoch:count`` or ``epoch:count:bytes`` (bytes = total of those connections), e.g. from
+``stats values(token) as series by src dest dest_port``; token order does not matter.
+Events are held until splunkd says the search is finished, so a group split across
+chunks scores exactly as in one chunk. More than ``max_events`` held stops the search
+with an error instead of exhausting memory.
+"""
+import c2hunt_path  # noqa: F401  (vendored libraries first)
+
+import numpy as np
+
+from c2hunt import chunked, options
+from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups
+from c2hunt.values import format_fixed, format_int, to_float
+
+DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
+OPTIONS = [
+    options.Option("time", options.field_name, "_time"),
+    options.Option("size", options.field_name, "bytes_out"),
+    options.Option("series", options.field_name, None),
+    options.Option("min_count", options.integer(3), DEFAULT_MIN_COUNT),
+    options.Option("max_events", options.integer(1), DEFAULT_MAX_EVENTS),
+]
+# Output formats: whole numbers, times to the millisecond, scores to 4 decimals.
+_WHOLE = {"beacon_count"}
+_TIMES = {"beacon_period", "beacon_first", "beacon_last", "beacon_span", "beacon_size"}
+
+
+class C2Beacon(chunked.SearchCommand):
+    name = "c2beacon"
+    command_type = "reporting"
+
+    def configure(self, args):
+        self.options, by_fields = options.parse_args(self.name, args, OPTIONS,
+                                                     positional_parse=options.field_name)
+        if by_fields and by_fields[0].lower() == "by":
+            by_fields = by_fields[1:]
+        self.by_fields = list(dict.fromkeys(by_fields))
+        series = self.options["series"]
+        value_fields = [series] if series else [self.options["time"], self.options["size"]]
+        self.input_fields = list(dict.fromkeys(self.by_fields + value_fields))
+        self.required_fields = self.input_fields
+        self._groups = {}
+        self._group_values = []
+        self._parts = []
+        self._n_events = 0
+
+    def execute(self, chunk, finished):
+        if chunk.n_rows:
+            columns = dict((name, chunk.column(name)) for name in self.input_fields)
+            self.ingest(columns, chunk.n_rows)
+        if not finished:
+            return b""
+        fields, rows = self.results()
+        return chunked.encode_rows(fields, rows)
+
+    # ---------------------------------------------------------------- accumulating
+
+    def ingest(self, columns, n_rows):
+        """Add one chunk's events to the groups held."""
+        rows, group_index = self._group_rows(columns, n_rows)
+        if self.options["series"]:
+            times, sizes, counts, group_index = self._series_events(
+                columns[self.options["series"]], rows, group_index)
+        else:
+            times, bad = self._numbers(columns[self.options["time"]], rows, "time")
+            sizes, _ = self._numbers(columns[self.options["size"]], rows, None)
+            counts = None
+            self.messages.count("INFO", "no-time", int(np.isnan(times).sum() - bad.sum()),
+                                "c2beacon: %%d events without %s were not scored"
+                                % self.options["time"])
+        if self._n_events + len(times) > self.options["max_events"]:
+            raise chunked.CommandFailure(
+                "c2beacon: more than max_events=%d events to hold in memory. Pre-aggregate"
+                " with stats and use series= (README: c2beacon at scale), narrow the search,"
+                " or raise max_events." % self.options["max_events"])
+        self._n_events += len(times)
+        self._parts.append((group_index, times, sizes, counts))
+
+    def _group_rows(self, columns, n_rows):
+        """Rows that have every by-field, and their group ids (new groups registered)."""
+        by_columns = [columns[name] for name in self.by_fields]
+        if not by_columns:
+            keys = [()] * n_rows
+        elif len(by_columns) == 1:
+            keys = by_columns[0].values
+        else:
+            keys = list(zip(*[column.values for column in by_columns]))
+        if len(by_columns) == 1:
+            rows = [row for row, key in enumerate(keys) if key != ""]
+        elif by_columns:
+            rows = [row for row, key in enumerate(keys) if "" not in key]
+        else:
+            rows = list(range(n_rows))
+        self.messages.count("WARN", "no-group", n_rows - len(rows),
+                            "c2beacon: %%d events lacked one of %s and were not grouped"
+                            % ", ".join(self.by_fields))
+        groups = self._groups
+        known = len(groups)
+        setdefault = groups.setdefault
+        group_index = np.fromiter((setdefault(keys[row], len(groups)) for row in rows),
+                                  dtype=np.int64, count=len(rows))
+        if len(groups) > known:
+            new_ids, first = np.unique(group_index, return_index=True)
+            for group, position in zip(new_ids.tolist(), first.tolist()):
+                if group >= known:
+                    row = rows[position]
+                    self._group_values.append([_cell(column.items(row)) for column in by_columns])
+        return rows, group_index
+
+    def _numbers(self, column, rows, what):
+        texts = [column.values[row] for row in rows]
+        for position, row in enumerate(rows):
+            if row in column.multi:
+                texts[position] = "multivalue"
+        values, bad = to_float(texts)
+        if what is not None:
+            self.messages.count("WARN", "bad-" + what, int(bad.sum()),
+                                "c2beacon: %%d values of %s were not epoch times or were"
+                                " multivalue; those events were ignored" % self.options[what])
+        return values, bad
+
+    def _series_events(self, column, rows, group_index):
+        owners, tokens = [], []
+        for position, row in enumerate(rows):
+            items = column.items(row)
+            owners.extend([group_index[position]] * len(items))
+            tokens.extend(items)
+        parts = [token.split(":") for token in tokens]
+        padded = [(part + ["", ""])[:3] if len(part) <= 3 else ["x", "", ""] for part in parts]
+        times, bad_time = to_float([part[0] for part in padded])
+        counts, bad_count = to_float([part[1] or "1" for part in padded])
+        total_bytes, bad_bytes = to_float([part[2] for part in padded])
+        bad = bad_time | bad_count | bad_bytes | np.isnan(times) | (counts <= 0)
+        self.messages.count("WARN", "bad-token", int(bad.sum()),
+                            "c2beacon: %%d values of %s were not epoch[:count[:bytes]] tokens"
+                            " and were ignored" % self.options["series"])
+        times[bad] = np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sizes = total_bytes / counts
+        return times, sizes, counts, np.asarray(owners, dtype=np.int64)
+
+    # ---------------------------------------------------------------- results
+
+    def results(self):
+        """(fields, rows): one row per group, ordered by the by-field values."""
+        fields = self.by_fields + list(BEACON_FIELDS)
+        n_groups = len(self._groups)
+        if n_groups == 0:
+            return fields, []
+        group_index = np.concatenate([part[0] for part in self._parts])
+        times = np.concatenate([part[1] for part in self._parts])
+        sizes = np.concatenate([part[2] for part in self._parts])
+        counts = None
+        if self.options["series"]:
+            counts = np.concatenate([part[3] for part in self._parts])
+        if np.isnan(sizes).all():
+            sizes = None
+        scores = score_groups(group_index, times, sizes=sizes, counts=counts, n_groups=n_groups,
+                              min_count=self.options["min_count"])
+        columns = []
+        for name in BEACON_FIELDS:
+            if name in _WHOLE:
+                columns.append(format_int(scores[name]))
+            elif name in _TIMES:
+                columns.append(format_fixed(scores[name], 3))
+            else:
+                columns.append(format_fixed(scores[name], 4))
+        order = sorted(range(n_groups), key=lambda group: _sort_key(self._group_values[group]))
+        rows = [self._group_values[group] + [column[group] for column in columns]
+                for group in order]
+        return fields, rows
+
+
+def _cell(items):
+    return items[0] if len(items) == 1 else list(items)
+
+
+def _sort_key(values):
+    return [value if isinstance(value, str) else "\n".join(value) for value in values]
+
+
+if __name__ == "__main__":
+    C2Beacon.main()
