@@ -1,0 +1,269 @@
+"""Command line: ``python -m c2hunt_offline {hunt,run,list,read}`` (see README, Offline runner).
+
+Exit codes: 0 done; 1 notables found and ``--fail-on-notables`` given; 2 usage error or no
+input; 3 some input could not be read (the rest was searched and printed); 4 a search
+could not run (unsupported command, macro missing, ...; the others ran and printed).
+"""
+import argparse
+import csv
+import datetime as _dt
+import json
+import os
+import sys
+
+from .engine import APP_ROOT, Runner, _is_documentation
+from .values import SplError, to_str
+
+EXIT_OK, EXIT_NOTABLES, EXIT_USAGE, EXIT_INPUT, EXIT_SEARCH = 0, 1, 2, 3, 4
+
+
+def _iso(epoch):
+    if epoch is None:
+        return ""
+    return _dt.datetime.fromtimestamp(float(epoch), _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "|".join(to_str(v) for v in value)
+    return to_str(value)
+
+
+def _jsonable(value):
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def render_table(columns, rows, out, max_width=60):
+    """Plain text table, cells cut at ``max_width`` characters."""
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    cells = [[c if len(c) <= max_width else c[:max_width - 1] + "~" for c in row] for row in cells]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in cells:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+
+
+def _input_files(paths):
+    files = []
+    for p in paths:
+        base = p
+        if not os.path.exists(p) and ":" in p:
+            base = p.rsplit(":", 1)[0]
+        if os.path.isdir(base):
+            for dp, _, fs in os.walk(base):
+                files.extend(os.path.join(dp, f) for f in fs if not _is_documentation(f))
+        else:
+            files.append(p)
+    return sorted(files)
+
+
+def _read(runner, args):
+    files = _input_files(args.files)
+    if not files:
+        sys.stderr.write("c2hunt: no input files\n")
+        return None, None
+    progress = None
+    bar = None
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    if show:
+        from tqdm import tqdm
+        sizes = {f: os.path.getsize(f.rsplit(":", 1)[0] if not os.path.exists(f) else f) for f in files}
+        bar = tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="reading", file=sys.stderr)
+
+        def progress(path, n_events):
+            bar.update(sizes.get(path, 0))
+            bar.set_postfix_str(os.path.basename(path))
+    events, issues = runner.read_files(files, sourcetype=args.sourcetype, host=args.host, progress=progress)
+    if bar is not None:
+        bar.close()
+    for issue in issues:
+        sys.stderr.write("c2hunt: input: %s\n" % issue)
+    return events, issues
+
+
+def _emit_rows(columns, rows, fmt, out):
+    if fmt == "json":
+        for row in rows:
+            out.write(json.dumps({c: _jsonable(row[c]) for c in columns if c in row}, sort_keys=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+    else:
+        render_table(columns, rows, out)
+
+
+def cmd_hunt(args):
+    runner = Runner(args.app_root, args.lookup_dir)
+    if not args.files:
+        samples = os.path.join(runner.app_root, "samples")
+        if not os.path.isdir(samples):
+            sys.stderr.write("c2hunt: no files given and no bundled samples/ folder in %s\n" % runner.app_root)
+            return EXIT_USAGE
+        args.files = [samples]
+    events, issues = _read(runner, args)
+    if events is None:
+        return EXIT_USAGE
+    baseline = None
+    if args.baseline:
+        baseline, more = runner.read_files(_input_files(args.baseline), sourcetype=args.sourcetype)
+        for issue in more:
+            sys.stderr.write("c2hunt: baseline input: %s\n" % issue)
+        issues = list(issues) + list(more)
+    names = args.search or None
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    notables, errors = runner.hunt(events, names=names, baseline_events=baseline, skip=args.skip or ())
+    if show:
+        sys.stderr.write("c2hunt: %d events, %d notables\n" % (len(events), len(notables)))
+    for name, error in sorted(errors.items()):
+        sys.stderr.write("c2hunt: search %r not run: %s\n" % (name, error))
+    notables.sort(key=lambda n: (-(n.risk_score or 0), -(n.time or 0), n.search))
+    out = sys.stdout
+    if args.format == "json":
+        for n in notables:
+            d = n.as_dict()
+            d["time"] = _iso(n.time)
+            d["fields"] = {k: _jsonable(v) for k, v in n.fields.items()}
+            out.write(json.dumps(d) + "\n")
+    else:
+        rows = []
+        for n in notables:
+            key = [(k, n.fields[k]) for k in _key_fields(n.fields)]
+            rows.append({"search": n.search, "time": _iso(n.time), "host": n.host or "",
+                         "signal": n.signal, "risk_score": n.risk_score,
+                         "key_fields": " ".join("%s=%s" % (k, _cell(v)) for k, v in key)})
+        columns = ["search", "time", "host", "signal", "risk_score", "key_fields"]
+        if args.format == "csv":
+            _emit_rows(columns, rows, "csv", out)
+        elif rows:
+            render_table(columns, rows, out, max_width=100)
+        else:
+            out.write("no notables (%d events, %d searches)\n"
+                      % (len(events), len([s for s in runner.saved_searches() if s.kind == "correlation"])))
+    if errors:
+        return EXIT_SEARCH
+    if issues:
+        return EXIT_INPUT
+    if notables and args.fail_on_notables:
+        return EXIT_NOTABLES
+    return EXIT_OK
+
+
+_SKIP_KEYS = {"_time", "host", "detection_signal", "signal", "risk_score"}
+
+
+def _key_fields(fields):
+    from .engine import KEY_FIELDS
+    first = [k for k in KEY_FIELDS if k in fields]
+    rest = [k for k in fields if k not in first and k not in _SKIP_KEYS]
+    return (first + rest)[:8]
+
+
+def cmd_run(args):
+    runner = Runner(args.app_root, args.lookup_dir)
+    events, issues = ([], []) if not args.files else _read(runner, args)
+    if events is None:
+        return EXIT_USAGE
+    try:
+        result = runner.run(args.spl, events)
+    except SplError as exc:
+        sys.stderr.write("c2hunt: search error: %s\n" % exc)
+        return EXIT_SEARCH
+    for message in result.messages:
+        sys.stderr.write("c2hunt: %s\n" % message)
+    columns = result.fields()
+    if args.format == "table" and "_raw" in columns and len(columns) > 8:
+        columns = [c for c in columns if c != "_raw"]
+    _emit_rows(columns, result.rows, args.format, sys.stdout)
+    return EXIT_INPUT if issues else EXIT_OK
+
+
+def cmd_list(args):
+    runner = Runner(args.app_root, args.lookup_dir)
+    rows = []
+    status = EXIT_OK
+    for saved in runner.saved_searches():
+        try:
+            runner.run(saved.search, [])
+            state = "runs offline"
+        except SplError as exc:
+            state = "cannot run: %s" % exc
+            if saved.kind == "correlation":
+                status = EXIT_SEARCH
+        rows.append({"name": saved.name, "kind": saved.kind, "offline": state})
+    _emit_rows(["name", "kind", "offline"], rows, args.format, sys.stdout)
+    return status
+
+
+def cmd_read(args):
+    runner = Runner(args.app_root, args.lookup_dir)
+    events, issues = _read(runner, args)
+    if events is None:
+        return EXIT_USAGE
+    for ev in events:
+        sys.stdout.write(json.dumps({k: _jsonable(v) for k, v in ev.items() if k != "_raw" or args.raw}) + "\n")
+    return EXIT_INPUT if issues else EXIT_OK
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="c2hunt_offline",
+                                     description="Run c2hunt's saved searches over log files without Splunk.")
+    parser.add_argument("--app-root", default=APP_ROOT, help="app folder (default: this repository)")
+    parser.add_argument("--lookup-dir", default=None,
+                        help="where outputlookup writes and lookups are read first (default: a temporary folder)")
+    sub = parser.add_subparsers(dest="command")
+
+    def inputs(p):
+        p.add_argument("--sourcetype", help="sourcetype for CSV/JSON lines files (or PATH:SOURCETYPE)")
+        p.add_argument("--host", help="host for events that carry none (default: file name)")
+        p.add_argument("--progress", dest="progress", action="store_true", default=None,
+                       help="progress bar on stderr (default: when stderr is a terminal)")
+        p.add_argument("--no-progress", dest="progress", action="store_false")
+
+    hunt = sub.add_parser("hunt", help="run every correlation search over the files")
+    hunt.add_argument("files", nargs="*", help="log files or folders (default: the app's samples/)")
+    hunt.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    hunt.add_argument("--search", action="append", help="run only this saved search (repeatable)")
+    hunt.add_argument("--skip", action="append", help="do not run this saved search (repeatable)")
+    hunt.add_argument("--baseline", nargs="+", help="files for the baseline searches (outputlookup) run first")
+    hunt.add_argument("--fail-on-notables", action="store_true", help="exit 1 when any notable is found")
+    inputs(hunt)
+    hunt.set_defaults(fn=cmd_hunt)
+
+    run = sub.add_parser("run", help="run one search")
+    run.add_argument("spl", help="the search, e.g. '`c2hunt_sysmon_network` | stats count by Image'")
+    run.add_argument("files", nargs="*")
+    run.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    inputs(run)
+    run.set_defaults(fn=cmd_run)
+
+    lst = sub.add_parser("list", help="saved searches and whether they run offline")
+    lst.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    lst.set_defaults(fn=cmd_list)
+
+    read = sub.add_parser("read", help="print the normalised events of files (JSON lines)")
+    read.add_argument("files", nargs="+")
+    read.add_argument("--raw", action="store_true", help="include _raw")
+    inputs(read)
+    read.set_defaults(fn=cmd_read)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "fn", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.fn(args)
+    except BrokenPipeError:
+        return EXIT_OK

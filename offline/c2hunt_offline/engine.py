@@ -1,0 +1,349 @@
+"""The runner: loads the app's configuration, reads files, runs searches, collects notables."""
+import json
+import os
+import re
+import shlex
+import tempfile
+
+from . import commands as _commands
+from .conf import Macros, read_conf, split_pipeline
+from .lookups import Lookups
+from .readers import ReadIssue, UnknownFormat, detect_and_read
+from .values import SplError, format_number, mv, to_number, to_str
+
+APP_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+# Fields a notable shows first when the search returns them (the rest follow).
+KEY_FIELDS = ("src", "dest", "dest_port", "transport", "protocol", "user", "User",
+              "process_name", "Image", "process_path", "DestinationIp", "SourceIp",
+              "query", "beacon_score", "count")
+
+
+def _is_documentation(name):
+    """Files a folder of logs often carries beside the data (skipped when reading a folder)."""
+    low = name.lower()
+    return (low.startswith((".", "license", "readme", "copying", "notice"))
+            or low.endswith((".md", ".rst", ".html", ".pdf", ".ndpi-result.out")))
+
+
+class Notable(object):
+    """One result row of a correlation search, as ES would raise it."""
+
+    __slots__ = ("search", "time", "host", "signal", "risk_score", "fields")
+
+    def __init__(self, search, time, host, signal, risk_score, fields):
+        self.search, self.time, self.host = search, time, host
+        self.signal, self.risk_score, self.fields = signal, risk_score, fields
+
+    def as_dict(self):
+        return {"search": self.search, "time": self.time, "host": self.host,
+                "signal": self.signal, "risk_score": self.risk_score, "fields": self.fields}
+
+    def __repr__(self):
+        return "Notable(%r, signal=%r, risk_score=%r, host=%r)" % (self.search, self.signal,
+                                                                   self.risk_score, self.host)
+
+
+class SavedSearch(object):
+    """A stanza of savedsearches.conf and how the runner classifies it."""
+
+    def __init__(self, name, stanza):
+        self.name = name
+        self.stanza = stanza
+        self.search = stanza.get("search", "")
+        if stanza.get("action.correlationsearch.enabled", "0").strip() in ("1", "true") \
+                or stanza.get("action.notable", "0").strip() in ("1", "true"):
+            self.kind = "correlation"
+        elif re.search(r"\|\s*outputlookup\b", self.search):
+            self.kind = "baseline"
+        else:
+            self.kind = "other"
+
+    def default_risk_score(self):
+        """Risk score from the RBA settings (``action.risk.param._risk`` or ``_risk_score``)."""
+        risk = self.stanza.get("action.risk.param._risk")
+        if risk:
+            try:
+                entries = json.loads(risk)
+                scores = [to_number(e.get("risk_score")) for e in entries if isinstance(e, dict)]
+                scores = [s for s in scores if s is not None]
+                if scores:
+                    return max(scores)
+            except ValueError:
+                pass
+        return to_number(self.stanza.get("action.risk.param._risk_score"))
+
+
+class SearchResult(object):
+    """Rows of one search, the column order a table/fields command set, and messages."""
+
+    def __init__(self, rows, columns, messages):
+        self.rows, self.columns, self.messages = rows, columns, messages
+
+    def fields(self):
+        cols = list(self.columns or [])
+        for row in self.rows:
+            for k in row:
+                if k not in cols:
+                    cols.append(k)
+        return cols
+
+
+class _Context(object):
+    def __init__(self, runner, events):
+        self.runner = runner
+        self.events = events
+        self.lookups = runner.lookups
+        self.messages = []
+        self.columns = None
+
+    def run_custom(self, name, args, rows):
+        return self.runner.run_custom(self, name, args, rows)
+
+
+class Runner(object):
+    """Executes SPL over events with one app's macros, lookups and commands.
+
+    Parameters
+    ----------
+    app_root : str, optional
+        The app folder (default: this repository).
+    lookup_dir : str, optional
+        Where ``outputlookup`` writes and where lookups are read first (default: a fresh
+        temporary folder for this runner, so the app's ``lookups/`` is never written).
+    python : str, optional
+        Interpreter for the custom commands (default: the current one).
+    """
+
+    def __init__(self, app_root=None, lookup_dir=None, python=None):
+        self.app_root = os.path.abspath(app_root or APP_ROOT)
+        default = os.path.join(self.app_root, "default")
+        self.macros = Macros(read_conf(os.path.join(default, "macros.conf")))
+        self.transforms = read_conf(os.path.join(default, "transforms.conf"))
+        self.commands_conf = read_conf(os.path.join(default, "commands.conf"))
+        self.savedsearches = read_conf(os.path.join(default, "savedsearches.conf"))
+        if lookup_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="c2hunt-lookups-")
+            lookup_dir = self._tmp.name
+        self.lookup_dir = lookup_dir
+        self.lookups = Lookups(self.app_root, self.transforms, lookup_dir)
+        self.python = python
+
+    # ------------------------------------------------------------------ inputs
+    def read_files(self, paths, sourcetype=None, host=None, progress=None):
+        """Read files into events (newest first, as Splunk returns them).
+
+        ``paths`` items may be ``"path:sourcetype"`` to give one file a sourcetype.
+        Returns (events, issues); unknown formats become issues naming the file.
+        """
+        events, issues = [], []
+        for path in paths:
+            st = sourcetype
+            path = str(path)
+            if not os.path.exists(path) and ":" in path:
+                path, st = path.rsplit(":", 1)
+            if os.path.isdir(path):
+                children = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(path) for f in fs
+                                  if not _is_documentation(f))
+                sub_events, sub_issues = self.read_files(children, st, host, progress)
+                events.extend(sub_events)
+                issues.extend(sub_issues)
+                continue
+            try:
+                file_events, file_issues = detect_and_read(path, st, self.app_root)
+            except UnknownFormat as exc:
+                issues.append(ReadIssue(path, None, str(exc).split(": ", 1)[-1]))
+                file_events, file_issues = [], []
+            except OSError as exc:
+                issues.append(ReadIssue(path, None, "cannot read: %s" % exc))
+                file_events, file_issues = [], []
+            stem = os.path.splitext(os.path.basename(path))[0]
+            for ev in file_events:
+                ev.setdefault("host", host or stem)
+                ev.setdefault("index", "main")
+                ev.setdefault("_time", 0.0)
+                ev.setdefault("linecount", "1")
+            events.extend(file_events)
+            issues.extend(file_issues)
+            if progress is not None:
+                progress(path, len(file_events))
+        events.sort(key=lambda e: -(to_number(e.get("_time")) or 0))
+        return events, issues
+
+    # ------------------------------------------------------------------ searching
+    def expand(self, spl):
+        """The search with comments removed and macros expanded."""
+        spl = re.sub(r"```.*?```", " ", spl, flags=re.S)
+        return self.macros.expand(spl).strip()
+
+    def run(self, spl, events):
+        """Run one search over ``events``; returns a :class:`SearchResult`."""
+        ctx = _Context(self, events)
+        text = self.expand(spl)
+        segments = split_pipeline(text)
+        rows = None
+        first = True
+        for segment in segments:
+            if first:
+                first = False
+                if segment == "":
+                    continue  # leading pipe: a generating command follows
+                if re.match(r"^search\b", segment, re.I):
+                    segment = segment[6:]
+                rows = [dict(e) for e in events]
+                rows = _commands.cmd_search(ctx, segment, rows)
+                continue
+            if not segment:
+                raise SplError("empty command between pipes")
+            m = re.match(r"^([A-Za-z_][\w]*)\s*(.*)$", segment, re.S)
+            if not m:
+                raise SplError("cannot parse command %r" % segment[:60])
+            name, args = m.group(1).lower(), m.group(2)
+            fn = _commands.COMMANDS.get(name)
+            if fn is None:
+                raise SplError("command %r is not supported by the offline runner" % name)
+            if rows is None:
+                if name not in _commands.GENERATING:
+                    raise SplError("%s is not a generating command; a search must start with "
+                                   "search terms or | tstats/inputlookup/makeresults" % name)
+                rows = []
+            elif name in ("tstats", "makeresults"):
+                raise SplError("%s must be the first command of a search" % name)
+            try:
+                rows = fn(ctx, args, rows)
+            except SplError as exc:
+                text_exc = str(exc)
+                if not text_exc.lower().startswith(name):
+                    text_exc = "%s: %s" % (name, text_exc)
+                raise SplError(text_exc)
+        return SearchResult(rows or [], ctx.columns, ctx.messages)
+
+    def run_custom(self, ctx, name, args, rows):
+        """Run bin/<command>.py over ``rows`` through search command protocol v2."""
+        from . import scp_driver
+        stanza = self.commands_conf.get(name)
+        if stanza is None:
+            raise SplError("%s: not declared in default/commands.conf" % name)
+        script = os.path.join(self.app_root, "bin", stanza.get("filename", name + ".py"))
+        if not os.path.exists(script):
+            raise SplError("%s: %s does not exist" % (name, script))
+        try:
+            argv = shlex.split(args)
+        except ValueError as exc:
+            raise SplError("%s: bad arguments: %s" % (name, exc))
+        records = [{k: ([to_str(x) for x in v] if isinstance(v, list) else to_str(v))
+                    for k, v in row.items()} for row in rows]
+        try:
+            result = scp_driver.run_command(script, argv, records, python=self.python)
+        except scp_driver.CommandError as exc:
+            raise SplError("%s: %s" % (name, exc))
+        ctx.messages.extend("%s: %s %s" % (name, level, text) for level, text in result.messages)
+        return result.records
+
+    # ------------------------------------------------------------------ saved searches
+    def saved_searches(self):
+        return [SavedSearch(name, stanza) for name, stanza in self.savedsearches.items()
+                if name != "default" and "search" in stanza]
+
+    def notables(self, saved, rows):
+        out = []
+        default_score = saved.default_risk_score()
+        for row in rows:
+            time_value = to_number(row.get("_time"))
+            if time_value is None:
+                time_value = to_number(row.get("firstTime")) or to_number(row.get("lastTime"))
+            host = row.get("host") or row.get("dest") or row.get("src")
+            signal = row.get("detection_signal") or row.get("signal") or saved.name
+            score = to_number(row.get("risk_score"))
+            if score is None:
+                score = default_score
+            fields = {k: v for k, v in row.items() if not k.startswith("_") or k == "_time"}
+            out.append(Notable(saved.name, time_value, to_str(host if not isinstance(host, list) else host[0]),
+                               to_str(signal if not isinstance(signal, list) else ",".join(map(to_str, signal))),
+                               score, fields))
+        return out
+
+    def hunt(self, events, names=None, baseline_events=None, skip=()):
+        """Run the correlation searches over ``events``.
+
+        Parameters
+        ----------
+        events : list of dict
+        names : list of str, optional
+            Run only these saved searches.
+        baseline_events : list of dict, optional
+            When given, the baseline searches (those ending in ``outputlookup``) run over
+            these events first and the correlation searches see the lookups they wrote.
+        skip : iterable of str
+            Saved searches not to run.
+
+        Returns
+        -------
+        (list of Notable, dict of search name -> error text)
+        """
+        notables, errors = [], {}
+        searches = self.saved_searches()
+        if baseline_events is not None:
+            for saved in searches:
+                if saved.kind == "baseline" and saved.name not in skip:
+                    try:
+                        self.run(saved.search, baseline_events)
+                    except SplError as exc:
+                        errors[saved.name] = str(exc)
+        for saved in searches:
+            if saved.kind != "correlation" or saved.name in skip:
+                continue
+            if names and saved.name not in names:
+                continue
+            try:
+                result = self.run(saved.search, events)
+            except SplError as exc:
+                errors[saved.name] = str(exc)
+                continue
+            notables.extend(self.notables(saved, result.rows))
+        return notables, errors
+
+
+def load_events(files, sourcetype=None, app_root=None, host=None):
+    """Read files with the runner's readers; returns (events, issues)."""
+    return Runner(app_root).read_files(files, sourcetype=sourcetype, host=host)
+
+
+def _as_events(runner, events_or_files, sourcetype=None):
+    items = list(events_or_files)
+    if items and all(isinstance(i, dict) for i in items):
+        events = []
+        for e in items:
+            ev = dict(e)
+            ev.setdefault("index", "main")
+            events.append(ev)
+        return events
+    events, issues = runner.read_files(items, sourcetype=sourcetype)
+    unreadable = [str(i) for i in issues]
+    if unreadable:
+        runner.last_issues = unreadable
+    return events
+
+
+def run_search(spl, events_or_files, app_root=None, lookup_dir=None, sourcetype=None):
+    """Run one SPL search; returns the result rows (list of dict)."""
+    runner = Runner(app_root, lookup_dir)
+    return runner.run(spl, _as_events(runner, events_or_files, sourcetype)).rows
+
+
+def hunt(events_or_files, app_root=None, lookup_dir=None, names=None, sourcetype=None):
+    """Run every correlation search; returns a list of :class:`Notable`.
+
+    Searches that cannot run raise :class:`SplError` listing each failure, so a test never
+    mistakes "could not run" for "found nothing". Use :meth:`Runner.hunt` to get the
+    errors separately.
+    """
+    runner = Runner(app_root, lookup_dir)
+    notables, errors = runner.hunt(_as_events(runner, events_or_files, sourcetype), names=names)
+    if errors:
+        raise SplError("; ".join("%s: %s" % item for item in sorted(errors.items())))
+    return notables
+
+
+__all__ = ["Runner", "Notable", "SavedSearch", "SearchResult", "run_search", "hunt",
+           "load_events", "SplError", "APP_ROOT", "format_number", "mv"]

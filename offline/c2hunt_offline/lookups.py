@@ -1,0 +1,202 @@
+"""CSV lookups resolved through transforms.conf, with Splunk's match types.
+
+A lookup name is a transforms.conf stanza (``filename = x.csv``, ``match_type =
+WILDCARD(f), CIDR(g)``, ``case_sensitive_match``, ``max_matches``, ``min_matches``,
+``default_match``) or a CSV file name used directly. Files are read from the runner's
+writable lookup folder first (where ``outputlookup`` writes), then from the app's
+``lookups/``; the app's own files are never written.
+"""
+import csv
+import ipaddress
+import os
+import re
+
+from .values import SplError, mv, to_str, wildcard_regex
+
+
+class LookupTable(object):
+    """One lookup table with its matching rules."""
+
+    def __init__(self, name, path, columns, rows, match_types=None, case_sensitive=True,
+                 max_matches=100, min_matches=0, default_match=None):
+        self.name = name
+        self.path = path
+        self.columns = columns
+        self.rows = rows
+        self.match_types = match_types or {}
+        self.case_sensitive = case_sensitive
+        self.max_matches = max_matches
+        self.min_matches = min_matches
+        self.default_match = default_match
+        self._compiled = {}
+
+    def _cell_matcher(self, column, cell):
+        """Predicate on an event value for one lookup cell."""
+        key = (column, cell)
+        if key in self._compiled:
+            return self._compiled[key]
+        kind = self.match_types.get(column, "EXACT")
+        if kind == "CIDR":
+            try:
+                network = ipaddress.ip_network(cell.strip(), strict=False)
+            except ValueError:
+                fn = lambda v: False  # noqa: E731  (a bad CIDR cell matches nothing)
+            else:
+                def fn(v):
+                    try:
+                        return ipaddress.ip_address(v.strip()) in network
+                    except ValueError:
+                        return False
+        elif kind == "WILDCARD" and "*" in cell:
+            rx = wildcard_regex(cell, case_sensitive=self.case_sensitive)
+            fn = lambda v: rx.match(v) is not None  # noqa: E731
+        elif self.case_sensitive:
+            fn = lambda v: v == cell  # noqa: E731
+        else:
+            low = cell.lower()
+            fn = lambda v: v.lower() == low  # noqa: E731
+        self._compiled[key] = fn
+        return fn
+
+    def match(self, columns, values):
+        """Rows whose ``columns`` match the event ``values`` (each possibly multivalue).
+
+        A null input value matches nothing. At most ``max_matches`` rows, in file order;
+        fewer than ``min_matches`` rows are padded with ``default_match``.
+        """
+        event_values = []
+        for value in values:
+            vs = [to_str(v) for v in mv(value) if to_str(v) not in (None, "")]
+            if not vs:
+                return self._defaults([])
+            event_values.append(vs)
+        found = []
+        for row in self.rows:
+            ok = True
+            for column, vs in zip(columns, event_values):
+                cell = row.get(column, "")
+                matcher = self._cell_matcher(column, cell)
+                if not any(matcher(v) for v in vs):
+                    ok = False
+                    break
+            if ok:
+                found.append(row)
+                if len(found) >= self.max_matches:
+                    break
+        return self._defaults(found)
+
+    def _defaults(self, found):
+        if self.default_match is not None and len(found) < self.min_matches:
+            filler = {c: self.default_match for c in self.columns}
+            found = found + [filler] * (self.min_matches - len(found))
+        return found
+
+
+def _parse_match_types(text):
+    out = {}
+    for kind, field in re.findall(r"(WILDCARD|CIDR|EXACT)\s*\(\s*([^)\s]+)\s*\)", text or "", re.I):
+        out[field] = kind.upper()
+    return out
+
+
+def _bool(value, default):
+    if value is None:
+        return default
+    return str(value).strip().lower() in ("1", "true", "t", "yes")
+
+
+class Lookups(object):
+    """Lookup registry for one app: ``get(name)`` and ``write(name, rows)``."""
+
+    def __init__(self, app_root, transforms, writable_dir):
+        self.app_root = str(app_root)
+        self.transforms = transforms
+        self.writable_dir = str(writable_dir)
+        self._cache = {}
+
+    def _stanza(self, name):
+        stanza = self.transforms.get(name)
+        if stanza is not None:
+            if "filename" not in stanza:
+                kind = "external_cmd" if "external_cmd" in stanza else ("collection" if "collection" in stanza else "non-file")
+                raise SplError("lookup %s: %s lookups are not supported offline" % (name, kind))
+            return stanza
+        if name.lower().endswith(".csv"):
+            return {"filename": name}
+        raise SplError("lookup %r: no transforms.conf stanza and not a .csv file name" % name)
+
+    def path_for(self, name):
+        filename = self._stanza(name)["filename"]
+        local = os.path.join(self.writable_dir, filename)
+        if os.path.exists(local):
+            return local
+        return os.path.join(self.app_root, "lookups", filename)
+
+    def get(self, name):
+        stanza = self._stanza(name)
+        path = self.path_for(name)
+        key = (name, path, os.path.getmtime(path) if os.path.exists(path) else None)
+        if key in self._cache:
+            return self._cache[key]
+        if not os.path.exists(path):
+            raise SplError("lookup %s: file %s does not exist" % (name, path))
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            try:
+                columns = next(reader)
+            except StopIteration:
+                raise SplError("lookup %s: %s is empty (a header row is required)" % (name, path))
+            rows = []
+            for n, row in enumerate(reader, 2):
+                if not row:
+                    continue
+                if len(row) != len(columns):
+                    raise SplError("lookup %s: %s line %d has %d cells, header has %d"
+                                   % (name, path, n, len(row), len(columns)))
+                rows.append(dict(zip(columns, row)))
+        try:
+            max_matches = int(stanza.get("max_matches", "100"))
+            min_matches = int(stanza.get("min_matches", "0"))
+        except ValueError:
+            raise SplError("lookup %s: max_matches/min_matches must be integers" % name)
+        table = LookupTable(name, path, columns, rows, _parse_match_types(stanza.get("match_type")),
+                            _bool(stanza.get("case_sensitive_match"), True), max_matches,
+                            min_matches, stanza.get("default_match"))
+        self._cache[key] = table
+        return table
+
+    def write(self, name, rows, append=False, override_if_empty=True):
+        """``outputlookup``: write rows to the runner's copy of the lookup file."""
+        filename = self._stanza(name)["filename"]
+        os.makedirs(self.writable_dir, exist_ok=True)
+        target = os.path.join(self.writable_dir, filename)
+        if not rows and not override_if_empty:
+            return target
+        columns = []
+        for row in rows:
+            for key in row:
+                if key not in columns and (not key.startswith("_") or key in ("_time", "_key")):
+                    columns.append(key)
+        existing = []
+        if append:
+            source = self.path_for(name)
+            if os.path.exists(source):
+                with open(source, newline="", encoding="utf-8-sig") as handle:
+                    reader = csv.DictReader(handle)
+                    for col in reader.fieldnames or []:
+                        if col not in columns:
+                            columns.insert(len(columns), col)
+                    existing = list(reader)
+        with open(target, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            for row in existing:
+                writer.writerow([row.get(c, "") for c in columns])
+            for row in rows:
+                cells = []
+                for c in columns:
+                    value = row.get(c)
+                    cells.append("\n".join(to_str(v) for v in mv(value)))
+                writer.writerow(cells)
+        self._cache = {}
+        return target

@@ -1,0 +1,252 @@
+"""The ``search`` command's boolean expression with Splunk's matching semantics.
+
+- ``field=value``: value is a ``*`` wildcard pattern, matched case-insensitively against
+  every value of a multivalue field; a missing field never matches.
+- ``field!=value``: the field exists and no value matches. ``NOT field=value`` also matches
+  events without the field (Splunk documents the difference).
+- ``field<value`` (``<= > >=``): numeric when both sides are numbers, else lexical.
+- ``field IN (a, b*, "c d")``: any of the patterns.
+- A bare word or phrase matches ``_raw`` case-insensitively (wildcards allowed); rows
+  without ``_raw`` (e.g. after ``stats``) are matched against their field values.
+- Precedence: NOT, then OR, then AND (implicit between terms): ``a b OR c`` is
+  ``a AND (b OR c)``, as Splunk's search language defines.
+- ``index=...``, ``earliest=...``, ``latest=...`` (and ``_index_earliest``/``_index_latest``)
+  are time/index selectors: files have no index and a hunt spans the whole export, so the
+  runner treats them as true.
+"""
+import re
+
+from .values import SplError, compare, mv, to_number, to_str, wildcard_regex
+
+SELECTOR_FIELDS = {"index", "earliest", "latest", "_index_earliest", "_index_latest",
+                   "starttime", "endtime", "starttimeu", "endtimeu", "splunk_server"}
+_OPS = ("!=", "<=", ">=", "==", "=", "<", ">")
+
+
+def tokenize(text):
+    """Tokens: ('q', str) quoted, ('w', str) word, ('op', s), ('(',), (')',), (',',)."""
+    tokens = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in "()":
+            tokens.append((ch, ch))
+            i += 1
+            continue
+        if ch == ",":
+            tokens.append((",", ","))
+            i += 1
+            continue
+        if ch == "[":
+            raise SplError("search: subsearches ([...]) are not supported by the offline runner")
+        if ch == '"':
+            j = i + 1
+            buf = []
+            while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\':
+                    buf.append(text[j + 1])
+                    j += 2
+                    continue
+                buf.append(text[j])
+                j += 1
+            if j >= n:
+                raise SplError("search: unbalanced quotes in %r" % text)
+            tokens.append(("q", "".join(buf)))
+            i = j + 1
+            continue
+        matched = None
+        for op in _OPS:
+            if text.startswith(op, i):
+                matched = op
+                break
+        if matched:
+            tokens.append(("op", "=" if matched == "==" else matched))
+            i += len(matched)
+            continue
+        j = i
+        while j < n and not text[j].isspace() and text[j] not in '()",=<>' and not text.startswith("!=", j):
+            j += 1
+        tokens.append(("w", text[i:j]))
+        i = j
+    return tokens
+
+
+class _Parser(object):
+    def __init__(self, text):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.pos = 0
+
+    def peek(self, k=0):
+        i = self.pos + k
+        return self.tokens[i] if i < len(self.tokens) else (None, None)
+
+    def take(self):
+        tok = self.peek()
+        self.pos += 1
+        return tok
+
+    def is_kw(self, tok, word):
+        return tok[0] == "w" and tok[1] == word
+
+    def parse(self):
+        if not self.tokens:
+            return ("true",)
+        node = self.p_and()
+        if self.pos < len(self.tokens):
+            raise SplError("search: unexpected %r in %r" % (self.peek()[1], self.text))
+        return node
+
+    def p_and(self):
+        parts = [self.p_or()]
+        while True:
+            tok = self.peek()
+            if tok[0] is None or tok[0] == ")":
+                break
+            if self.is_kw(tok, "AND"):
+                self.take()
+            parts.append(self.p_or())
+        return parts[0] if len(parts) == 1 else ("and", parts)
+
+    def p_or(self):
+        parts = [self.p_not()]
+        while self.is_kw(self.peek(), "OR"):
+            self.take()
+            parts.append(self.p_not())
+        return parts[0] if len(parts) == 1 else ("or", parts)
+
+    def p_not(self):
+        if self.is_kw(self.peek(), "NOT"):
+            self.take()
+            return ("not", self.p_not())
+        return self.p_primary()
+
+    def p_primary(self):
+        tok = self.take()
+        if tok[0] == "(":
+            node = self.p_and()
+            if self.take()[0] != ")":
+                raise SplError("search: missing ')' in %r" % self.text)
+            return node
+        if tok[0] in ("w", "q"):
+            nxt = self.peek()
+            if nxt[0] == "op":
+                self.take()
+                val = self.take()
+                if val[0] not in ("w", "q"):
+                    raise SplError("search: missing value after %s%s in %r" % (tok[1], nxt[1], self.text))
+                return ("cmp", tok[1], nxt[1], val[1], val[0] == "q")
+            if tok[0] == "w" and self.is_kw(nxt, "IN") and self.peek(1)[0] == "(":
+                self.take()
+                self.take()
+                values = []
+                while True:
+                    v = self.take()
+                    if v[0] == ")":
+                        break
+                    if v[0] == ",":
+                        continue
+                    if v[0] not in ("w", "q"):
+                        raise SplError("search: bad IN list in %r" % self.text)
+                    values.append(v[1])
+                return ("in", tok[1], values)
+            if tok[0] == "w" and tok[1] in ("AND", "OR"):
+                raise SplError("search: %s without a term before it in %r" % (tok[1], self.text))
+            return ("term", tok[1])
+        raise SplError("search: unexpected %r in %r" % (tok[1], self.text))
+
+
+def parse(text):
+    return _Parser(text).parse()
+
+
+def _value_matcher(pattern):
+    """Predicate on one scalar field value: wildcard, case-insensitive, numeric-aware."""
+    if "*" in pattern:
+        rx = wildcard_regex(pattern)
+        return lambda v: rx.match(to_str(v)) is not None
+    low = pattern.lower()
+    num = to_number(pattern)
+
+    def match(v):
+        s = to_str(v)
+        if s.lower() == low:
+            return True
+        if num is not None:
+            n = to_number(v)
+            return n is not None and n == num
+        return False
+    return match
+
+
+def _compile(node):
+    kind = node[0]
+    if kind == "true":
+        return lambda ev: True
+    if kind == "and":
+        parts = [_compile(p) for p in node[1]]
+        return lambda ev: all(p(ev) for p in parts)
+    if kind == "or":
+        parts = [_compile(p) for p in node[1]]
+        return lambda ev: any(p(ev) for p in parts)
+    if kind == "not":
+        inner = _compile(node[1])
+        return lambda ev: not inner(ev)
+    if kind == "cmp":
+        _, field, op, value, quoted = node
+        if field in SELECTOR_FIELDS:
+            return lambda ev: True
+        if op in ("=", "!="):
+            if value == "*" and not quoted or value == "*":
+                exists = lambda ev: any(to_str(v) != "" for v in mv(ev.get(field)))  # noqa: E731
+                return exists if op == "=" else (lambda ev: False)
+            m = _value_matcher(value)
+            if op == "=":
+                return lambda ev: any(m(v) for v in mv(ev.get(field)))
+
+            def not_equal(ev):
+                values = mv(ev.get(field))
+                return bool(values) and not any(m(v) for v in values)
+            return not_equal
+
+        def ordered(ev):
+            for v in mv(ev.get(field)):
+                c = compare(v, value)
+                if (op == "<" and c < 0) or (op == ">" and c > 0) or (op == "<=" and c <= 0) or (op == ">=" and c >= 0):
+                    return True
+            return False
+        return ordered
+    if kind == "in":
+        _, field, values = node
+        if field in SELECTOR_FIELDS:
+            return lambda ev: True
+        matchers = [_value_matcher(v) for v in values]
+        return lambda ev: any(m(v) for v in mv(ev.get(field)) for m in matchers)
+    if kind == "term":
+        text = node[1]
+        if text == "*":
+            return lambda ev: True
+        rx = re.compile(".*".join(re.escape(p) for p in text.split("*")), re.IGNORECASE | re.S)
+
+        def term(ev):
+            raw = ev.get("_raw")
+            if raw is not None:
+                return any(rx.search(to_str(r)) for r in mv(raw))
+            return any(rx.search(to_str(v)) for key, val in ev.items() for v in mv(val))
+        return term
+    raise SplError("search: bad node %r" % (kind,))
+
+
+class SearchExpression(object):
+    """A compiled search expression: ``SearchExpression('a=1 OR b=2')(event) -> bool``."""
+
+    def __init__(self, text):
+        self.text = text
+        self.tree = parse(text)
+        self.fn = _compile(self.tree)
+
+    def __call__(self, event):
+        return self.fn(event)
