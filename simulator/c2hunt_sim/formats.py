@@ -135,13 +135,15 @@ def wfp_connection(record):
 
 
 def audit_record(record):
-    """One Linux audit record line: ``type=T msg=audit(E.mmm:S): k=v ...``.
+    """One Linux audit record line: ``[node=N] type=T msg=audit(E.mmm:S): k=v ...``.
 
     ``record["fields"]`` is a list of (key, value, quoted) triples; quoted values are written
     in double quotes as auditd writes strings that need no hex encoding.
     """
     stamp = "%.3f" % record["time"]
     parts = ["type=%s" % record["type"], "msg=audit(%s:%d):" % (stamp, record["serial"])]
+    if record.get("node"):  # auditd.conf name_format=fqd prefixes every record
+        parts.insert(0, "node=%s" % record["node"])
     for key, value, quoted in record["fields"]:
         parts.append('%s="%s"' % (key, value) if quoted else "%s=%s" % (key, value))
     return " ".join(parts)

@@ -58,8 +58,8 @@ def _tor_listener(rec, host, time, user, client_port, socks_port=9050):
     """Tor's side of a loopback SOCKS connection: Sysmon/WFP log it as inbound."""
     tor = rec.windows_service(TOR_EXE % user.split("\\")[-1],
                               '"%s" -f torrc' % (TOR_EXE % user.split("\\")[-1]), user=user)
-    rec.windows_connection(host, tor, time + 0.001, "tcp", "127.0.0.1", client_port,
-                           src="127.0.0.1", src_port=socks_port, initiated=False)
+    rec.windows_connection(host, tor, time + 0.001, "tcp", "127.0.0.1", socks_port,
+                           src="127.0.0.1", src_port=client_port, initiated=False)
 
 
 @scenario

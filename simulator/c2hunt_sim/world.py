@@ -142,8 +142,11 @@ class Recorder:
             record["record_id"] = self._next_record_id(host, "sysmon")
             self._emit("sysmon", time, formats.sysmon_network_connect(record))
         if wfp:
+            # Sysmon puts the initiator in Source*; 5156 puts the local side in Source*.
             wfp_record = dict(record, record_id=self._next_record_id(host, "security"),
                               direction="outbound" if initiated else "inbound")
+            if not initiated:
+                wfp_record.update(src=dest, src_port=dest_port, dest=src, dest_port=src_port)
             self._emit("wineventlog_security", time + 0.0004, formats.wfp_connection(wfp_record))
         if zeek is not None:
             self.zeek_conn(time, src, src_port, dest, dest_port, transport, **zeek)
@@ -201,7 +204,7 @@ class Recorder:
         for record_type, fields in records:
             self._emit("auditd", time, formats.audit_record(
                 {"time": time, "serial": self._audit_serial, "type": record_type,
-                 "fields": fields}))
+                 "fields": fields, "node": host.name}))
         return self._audit_serial
 
     def _syscall_fields(self, process, name, success, exit_code, args, items=0):
