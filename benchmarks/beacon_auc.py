@@ -80,8 +80,17 @@ def score_all(series, min_count):
     return columns, labels, cases, full
 
 
-def auc_table(columns, labels, cases):
-    """Rows of (name, n, {method: auc})."""
+SHORT_SERIES = 24   # a day of an hourly beacon: RITA v4's minimum was 23 connections
+
+
+def distinct_times(series):
+    """Number of distinct timestamps of each series."""
+    return np.array([np.unique(s.times).size for s in series])
+
+
+def auc_table(columns, labels, cases, n_beats=None):
+    """Rows of (name, n, {method: auc}); with ``n_beats`` (distinct times per series) also
+    the overall AUC on series shorter than SHORT_SERIES."""
     rows = []
     benign = labels == 0
     for case in sim.BEACON_CASES:
@@ -94,7 +103,10 @@ def auc_table(columns, labels, cases):
         rows.append(("vs " + case, int(mask.sum()),
                      {m: auc(v[beacon_mask], v[mask]) for m, v in columns.items()}))
     core = np.isin(cases, sim.CORE_CASES)
-    for name, mask in (("overall (issue cases)", core), ("overall (all cases)", None)):
+    overall = [("overall (issue cases)", core), ("overall (all cases)", None)]
+    if n_beats is not None:
+        overall.append(("overall, < %d check-ins" % SHORT_SERIES, n_beats < SHORT_SERIES))
+    for name, mask in overall:
         pos = (labels == 1) if mask is None else (labels == 1) & mask
         neg = benign if mask is None else benign & mask
         rows.append((name, int(pos.sum() + neg.sum()),
@@ -230,7 +242,7 @@ def main(argv=None):
     print("beacon AUC: %d series per case, seed %d, min_count %d"
           % (args.series, args.seed, args.min_count))
     print("%-24s %5s " % ("case", "n") + " ".join("%9s" % m for m in methods))
-    for name, n, values in auc_table(columns, labels, cases):
+    for name, n, values in auc_table(columns, labels, cases, distinct_times(series)):
         print("%-24s %5d " % (name, n) + " ".join("%9.3f" % values[m] for m in methods))
     print()
     print("median beacon_score / period error per case:")

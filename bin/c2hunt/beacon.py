@@ -183,11 +183,14 @@ def _segment_weighted_median(values, weights, groups, n_groups):
     cumulative = np.cumsum(weights[order])
     out = np.full(n_groups, np.nan)
     has = lengths > 0
-    before = np.where(starts > 0, cumulative[np.maximum(starts - 1, 0)], 0.0)[has]
+    group_starts = starts[has]
+    before = np.zeros(group_starts.size)
+    later = group_starts > 0
+    before[later] = cumulative[group_starts[later] - 1]
     total = np.bincount(groups, weights=weights, minlength=n_groups)[has]
     index = np.searchsorted(cumulative, before + 0.5 * total, side="left")
     # Rounding in the running sum must not step outside the group.
-    index = np.clip(index, starts[has], starts[has] + lengths[has] - 1)
+    index = np.clip(index, group_starts, group_starts + lengths[has] - 1)
     out[has] = ordered[index]
     return out
 
