@@ -258,7 +258,7 @@ def benign_background(rec, t0):
                                  '"%s"' % (TOR_FIREFOX % tor_user), user)
     tor = rec.windows_process(ws, t0 + 1501, TOR_EXE % tor_user, '"%s" -f torrc' %
                               (TOR_EXE % tor_user), user, parent=tor_fx)
-    rec.windows_connection(ws, tor, t0 + 1503, "tcp", "185.220.101.4", 9001,
+    rec.windows_connection(ws, tor, t0 + 1503, "tcp", "185.220.101.4", 443,
                            zeek={"service": "ssl", "duration": 290.0, "orig_bytes": 90000,
                                  "resp_bytes": 2500000})
     for i in range(3):
