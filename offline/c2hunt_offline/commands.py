@@ -377,22 +377,36 @@ def _aggregate(agg, rows):
 
 
 def _group_keys(row, by):
-    """Group keys of a row: one per combination of by-field values; none if a value is null."""
+    """Group keys of a row: one per combination of by-field values; none if a value is null.
+
+    Each key is a tuple of (string form, original value) pairs, so numbers such as a binned
+    ``_time`` stay numbers in the output.
+    """
     keys = [()]
     for field in by:
-        values = [to_str(v) for v in mv(row.get(field)) if to_str(v) != ""]
+        values = [v for v in mv(row.get(field)) if to_str(v) != ""]
         if not values:
             return []
-        keys = [k + (v,) for k in keys for v in dict.fromkeys(values)]
+        distinct = {}
+        for v in values:
+            distinct.setdefault(to_str(v), v)
+        keys = [k + ((text, value),) for k in keys for text, value in distinct.items()]
     return keys
 
 
 def _groups(rows, by):
     groups = {}
+    originals = {}
     for row in rows:
         for key in _group_keys(row, by):
-            groups.setdefault(key, []).append(row)
-    return groups
+            text_key = tuple(t for t, _ in key)
+            groups.setdefault(text_key, []).append(row)
+            originals.setdefault(text_key, tuple(v for _, v in key))
+    return groups, originals
+
+
+def _group_order(key):
+    return tuple(sort_key(v) for v in key)
 
 
 def cmd_stats(ctx, args, rows):
@@ -404,10 +418,11 @@ def cmd_stats(ctx, args, rows):
             if value is not None:
                 out[agg.name] = value
         return [out]
-    groups = _groups(rows, by)
+    groups, originals = _groups(rows, by)
     out = []
-    for key in sorted(groups):
-        row = dict(zip(by, key))
+    # groups come out ordered by their by-field values (numbers numerically, then strings)
+    for key in sorted(groups, key=lambda k: _group_order(originals[k])):
+        row = dict(zip(by, originals[key]))
         for agg in aggs:
             value = _aggregate(agg, groups[key])
             if value is not None:
@@ -425,7 +440,7 @@ def cmd_eventstats(ctx, args, rows):
                 if value is not None:
                     row[name] = value
         return rows
-    groups = _groups(rows, by)
+    groups, _ = _groups(rows, by)
     results = {key: {agg.name: _aggregate(agg, members) for agg in aggs}
                for key, members in groups.items()}
     for row in rows:
@@ -433,7 +448,7 @@ def cmd_eventstats(ctx, args, rows):
         if not keys:
             continue
         # a row in several groups (multivalue by-field) takes its first group's values
-        for name, value in results[keys[0]].items():
+        for name, value in results[tuple(t for t, _ in keys[0])].items():
             if value is not None:
                 row[name] = value
     return rows

@@ -47,7 +47,8 @@ def tokenize(text):
         if kind == "ws":
             continue
         if kind == "str":
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            # only \" and \\ are escapes; "\d" stays "\d" (regexes are written that way)
+            value = re.sub(r'\\(["\\])', r"\1", value[1:-1])
         elif kind == "qfield":
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
             kind = "field"
@@ -231,7 +232,7 @@ def _arith(op, left, right):
         return to_str(left) + to_str(right)
     ln, rn = to_number(left), to_number(right)
     if op == "+" and (ln is None or rn is None):
-        if isinstance(left, str) and isinstance(right, str):
+        if isinstance(left, str) and isinstance(right, str) and ln is None and rn is None:
             return left + right
         return None
     if ln is None or rn is None:
