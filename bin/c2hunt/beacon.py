@@ -147,8 +147,9 @@ def _segment_starts(sorted_groups, n_groups):
 def _order_within_groups(values, groups, n_groups):
     """Permutation sorting ``values`` ascending within each group of a group-sorted array.
 
-    A float key ``group + (value - min) / range`` sorts 5-8x faster than ``np.lexsort``;
-    values closer than about 1e-11 of their group's range may swap, which moves a median by
+    A float key ``group + 0.5 * (value - min) / range`` sorts 5-8x faster than
+    ``np.lexsort``; the factor 0.5 keeps rounding from ever reaching the next group's key.
+    Values closer than about 1e-10 of their group's range may swap, which moves a median by
     no more than that. Ties of the key keep no particular order.
     """
     starts, lengths = _segment_starts(groups, n_groups)
@@ -158,7 +159,7 @@ def _order_within_groups(values, groups, n_groups):
     low[has] = np.minimum.reduceat(values, starts[has])
     high[has] = np.maximum.reduceat(values, starts[has])
     span = high - low
-    scale = np.where(span > 0, (1.0 - 1e-9) / np.where(span > 0, span, 1.0), 0.0)
+    scale = np.where(span > 0, 0.5 / np.where(span > 0, span, 1.0), 0.0)
     key = groups + (values - low[groups]) * scale[groups]
     return np.argsort(key), starts, lengths
 

@@ -412,3 +412,17 @@ def test_remcos_conn_log_ranks_the_malicious_pair_first():
     benign = [out["beacon_score"][i] for i, label in enumerate(labels)
               if label == "Benign" and np.isfinite(out["beacon_score"][i])]
     assert max(benign) < 0.6
+
+
+def test_many_groups_take_the_wide_sort_path():
+    # Above 65,536 groups the event sort switches from a 16-bit radix key to an int64 key.
+    rng = np.random.default_rng(2)
+    a = np.cumsum(rng.uniform(50, 70, 30))
+    b = np.cumsum(rng.exponential(60, 30))
+    times = np.r_[a, b]
+    sizes = rng.integers(100, 110, 60).astype(float)
+    small = score_groups(np.repeat([0, 1], 30), times, sizes=sizes, n_groups=2)
+    wide = score_groups(np.repeat([0, 69999], 30), times, sizes=sizes, n_groups=70000)
+    for name in BEACON_FIELDS:
+        assert_array_equal(wide[name][[0, 69999]], small[name], err_msg=name)
+    assert wide["beacon_count"][1:69999].sum() == 0
