@@ -48,7 +48,7 @@ import zlib
 
 import numpy as np
 
-from c2hunt import pcap
+from c2hunt import entropy, pcap
 
 __all__ = ["FlowConfig", "FlowTable", "read_capture_flows", "format_event", "SOURCETYPE",
            "FIELDS"]
@@ -62,7 +62,7 @@ FIELDS = (
     "icmp_type", "icmp_code", "packets", "packets_out", "packets_in", "bytes", "bytes_out",
     "bytes_in", "payload_bytes_out", "payload_bytes_in", "payload_packets",
     "payload_size_dc", "payload_size_min", "payload_size_median", "payload_size_max",
-    "payload_entropy", "payload_entropy_bytes", "echo_requests", "echo_replies",
+    "payload_entropy", "payload_entropy_norm", "payload_entropy_bytes", "echo_requests", "echo_replies",
     "echo_replies_matched", "echo_replies_mismatched", "echo_reply_mismatch_ratio",
     "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
 )
@@ -440,10 +440,11 @@ class FlowTable(object):
     def _finish(self, done):
         records = [_record(flow, reason) for flow, reason in done]
         samples = [bytes(flow.sample) for flow, _ in done]
-        entropies = payload_entropy(samples)
-        for record, value, sample in zip(records, entropies, samples):
+        bits, norm = payload_entropy(samples)
+        for record, value, scaled, sample in zip(records, bits, norm, samples):
             if sample:
                 record["payload_entropy"] = value
+                record["payload_entropy_norm"] = scaled
                 record["payload_entropy_bytes"] = len(sample)
         records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
         return [{name: r[name] for name in FIELDS if r.get(name) is not None}
@@ -459,12 +460,17 @@ def _sample_rows(batch, order, starts, segment, n_segments):
 
 
 def payload_entropy(samples):
-    """Shannon entropy (bits per byte) of each payload sample, via the c2entropy kernel."""
+    """Entropy of each payload sample with the c2entropy kernel.
+
+    Returns (bits per byte, normalised 0..1) lists; None where a sample is empty (no
+    entropy) or shorter than two bytes (no normalised entropy).
+    """
     if not samples:
-        return []
-    from c2hunt.entropy import shannon_entropy
-    values = shannon_entropy(samples)
-    return [round(float(v), 4) if v == v else None for v in np.asarray(values, np.float64)]
+        return [], []
+    bits, n_distinct, length = entropy.entropy_profile(samples)
+    norm = entropy.normalised_entropy(bits, length, n_distinct, entropy.BYTE_ALPHABET)
+    return ([round(float(v), 4) if v == v else None for v in bits],
+            [round(float(v), 4) if v == v else None for v in norm])
 
 
 def _address(hi, lo, version):

@@ -250,6 +250,8 @@ class CaptureReader(object):
         self.batch_bytes = int(batch_bytes)
         self.start_offset = int(start_offset)
         self.stats = CaptureStats()
+        #: File offset just past the last complete record read so far.
+        self.end_offset = 0
 
     def batches(self):
         with open(self.path, "rb") as handle:
@@ -270,19 +272,25 @@ class CaptureReader(object):
     # -- block reading shared by both formats ----------------------------------------
 
     def _blocks(self, handle, first_offset):
-        """(block_bytes, file_offset_of_block_start) with records possibly cut at the end."""
+        """Generator of (buffer, size, file offset, at end of file).
+
+        ``buffer`` is a fresh uint8 array: ``size`` bytes of the file from the offset, then
+        zero padding so fixed-width gathers past a short packet stay inside it. The caller
+        sends back how many bytes it consumed; the rest is carried into the next block.
+        """
         handle.seek(first_offset)
-        carry = b""
+        carry = np.zeros(0, np.uint8)
         offset = first_offset
         while True:
-            chunk = handle.read(self.batch_bytes)
-            if not chunk:
-                if carry:
-                    yield carry, offset, True
+            buffer = np.empty(len(carry) + self.batch_bytes + _PAD, np.uint8)
+            buffer[:len(carry)] = carry
+            got = handle.readinto(memoryview(buffer)[len(carry):len(carry) + self.batch_bytes])
+            size = len(carry) + got
+            buffer[size:size + _PAD] = 0
+            consumed = yield buffer, size, offset, got == 0
+            if got == 0:
                 return
-            data = carry + chunk if carry else chunk
-            consumed = yield data, offset, False
-            carry = data[consumed:]
+            carry = buffer[consumed:size].copy()
             offset += consumed
 
     # -- classic pcap --------------------------------------------------------------
@@ -298,39 +306,32 @@ class CaptureReader(object):
         self.stats.linktypes.add(linktype)
         unpack_len = struct.Struct(endian + "I").unpack_from
         limit = max(MAX_RECORD_BYTES, snaplen)
-        blocks = self._blocks(handle, 24)
-        try:
-            data, base, at_eof = next(blocks)
-        except StopIteration:
-            return
+        self.end_offset = max(24, self.start_offset)
+        blocks = self._blocks(handle, self.end_offset)
+        buffer, size, base, at_eof = next(blocks)
         while True:
-            offsets, consumed, corrupt = _walk_pcap(data, unpack_len, limit)
+            offsets, consumed, corrupt = _walk_pcap(buffer, size, unpack_len, limit)
+            self.end_offset = base + consumed
             if corrupt:
                 self.stats.corrupt = "record at byte %d claims %d bytes" % (
                     base + consumed, corrupt)
-            batch = None
-            if offsets:
-                batch = self._pcap_decode(data, offsets, endian, ticks, linktype,
+            if len(offsets):
+                batch = self._pcap_decode(buffer, offsets, endian, ticks, linktype,
                                           base, base + consumed)
-            if batch is not None and len(batch):
-                yield batch
+                if batch is not None and len(batch):
+                    yield batch
             if corrupt:
                 return
             if at_eof:
-                if consumed < len(data):
+                if consumed < size:
                     self.stats.truncated = True
                 return
-            try:
-                data, base, at_eof = blocks.send(consumed)
-            except StopIteration:
-                return
+            buffer, size, base, at_eof = blocks.send(consumed)
 
-    def _pcap_decode(self, data, offsets, endian, ticks, linktype, base, end_offset):
-        offs = np.asarray(offsets, dtype=np.int64)
+    def _pcap_decode(self, buf, offs, endian, ticks, linktype, base, end_offset):
         if self.start_offset > base:
             offs = offs[offs + base >= self.start_offset]
         self.stats.records += len(offs)
-        buf = _padded(data)
         u32 = _le32 if endian == "<" else _be32
         seconds = u32(buf, offs)
         fraction = u32(buf, offs + 4)
@@ -348,30 +349,27 @@ class CaptureReader(object):
         interfaces = []           # all interfaces of all sections, in order
         state = {"section_base": 0, "endian": "<"}
         blocks = self._blocks(handle, 0)
-        try:
-            data, base, at_eof = next(blocks)
-        except StopIteration:
-            return
+        buffer, size, base, at_eof = next(blocks)
         while True:
-            packets, consumed, corrupt = _walk_pcapng(data, base, interfaces, state, self.stats)
+            view = memoryview(buffer)[:size]
+            packets, consumed, corrupt = _walk_pcapng(view, base, interfaces, state, self.stats)
+            view.release()
+            self.end_offset = base + consumed
             if corrupt:
                 self.stats.corrupt = corrupt
-            if packets:
-                batch = self._pcapng_decode(data, packets, interfaces, base, base + consumed)
+            if packets[0]:
+                batch = self._pcapng_decode(buffer, packets, interfaces, base, base + consumed)
                 if batch is not None and len(batch):
                     yield batch
             if corrupt:
                 return
             if at_eof:
-                if consumed < len(data):
+                if consumed < size:
                     self.stats.truncated = True
                 return
-            try:
-                data, base, at_eof = blocks.send(consumed)
-            except StopIteration:
-                return
+            buffer, size, base, at_eof = blocks.send(consumed)
 
-    def _pcapng_decode(self, data, packets, interfaces, base, end_offset):
+    def _pcapng_decode(self, buf, packets, interfaces, base, end_offset):
         offs = np.asarray(packets[0], dtype=np.int64)
         iface = np.asarray(packets[1], dtype=np.int64)
         big = np.asarray(packets[2], dtype=bool)
@@ -379,7 +377,6 @@ class CaptureReader(object):
             keep = offs + base >= self.start_offset
             offs, iface, big = offs[keep], iface[keep], big[keep]
         self.stats.records += len(offs)
-        buf = _padded(data)
 
         def u32(at):
             return np.where(big, _be32(buf, at), _le32(buf, at))
@@ -417,25 +414,32 @@ class CaptureReader(object):
         return _decode(buf, offs + 28, caplen, linktypes, ts, self.stats, end_offset)
 
 
-def _walk_pcap(data, unpack_len, limit):
-    """Offsets of the complete records in ``data``; the sequential part of pcap parsing.
+def _walk_pcap(buffer, size, unpack_len, limit):
+    """Offsets of the complete records among the first ``size`` bytes of ``buffer``.
 
-    Returns (offsets, bytes consumed, corrupt length or 0).
+    The sequential part of pcap parsing, kept to one append and one unpack per record;
+    lengths are validated afterwards, vectorized. Returns (offsets as an int64 array,
+    bytes consumed, the corrupt length that stopped the walk or 0).
     """
+    view = memoryview(buffer)
     offsets = []
     append = offsets.append
     position = 0
-    end = len(data) - 16
-    while position <= end:
-        length = unpack_len(data, position + 8)[0]
-        if length > limit:
-            return offsets, position, length
-        following = position + 16 + length
-        if following > end + 16:
-            break
+    last = size - 16
+    while position <= last:
         append(position)
-        position = following
-    return offsets, position, 0
+        position += 16 + unpack_len(view, position + 8)[0]
+    view.release()
+    offs = np.asarray(offsets, np.int64)
+    ends = np.append(offs[1:], position)
+    lengths = ends - offs - 16
+    bad = np.flatnonzero(lengths > limit)
+    if len(bad):
+        first = int(bad[0])
+        return offs[:first], int(offs[first]), int(lengths[first])
+    if len(offs) and ends[-1] > size:      # the last record continues in the next block
+        offs, ends = offs[:-1], ends[:-1]
+    return offs, int(ends[-1]) if len(ends) else 0, 0
 
 
 def _walk_pcapng(data, base, interfaces, state, stats):
@@ -509,13 +513,6 @@ def _parse_idb(data, position, length, endian):
 
 
 # -- vectorized decoding -----------------------------------------------------------------
-
-def _padded(data):
-    buf = np.empty(len(data) + _PAD, np.uint8)
-    buf[:len(data)] = np.frombuffer(data, np.uint8)
-    buf[len(data):] = 0
-    return buf
-
 
 def _be16(buf, at):
     return (buf[at].astype(np.int64) << 8) | buf[at + 1]

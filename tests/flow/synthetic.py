@@ -115,6 +115,10 @@ def write_pcapng(path, frames, linktype=1, tsresol=6):
 WINDOWS_PING_PAYLOAD = b"abcdefghijklmnopqrstuvwabcdefghi"
 
 
+def _random_bytes(rng, size):
+    return rng.getrandbits(8 * size).to_bytes(size, "little") if size else b""
+
+
 def linux_ping_payload(timestamp):
     seconds = int(timestamp)
     return struct.pack("<QQ", seconds, int((timestamp - seconds) * 1e6)) + bytes(range(0x10, 0x38))
@@ -141,8 +145,8 @@ def icmp_tunnel(src, dst, seconds, start, rate=2.0, seed=1, ident=0x4242):
     at = start
     while at < start + seconds:
         seq = (seq + 1) & 0xFFFF
-        up = bytes(rng.getrandbits(8) for _ in range(rng.choice((64, 120, 512, 1024))))
-        down = bytes(rng.getrandbits(8) for _ in range(rng.choice((64, 300, 1024, 1400))))
+        up = _random_bytes(rng, rng.choice((64, 120, 512, 1024)))
+        down = _random_bytes(rng, rng.choice((64, 300, 1024, 1400)))
         frames.append((at, ether(ip(src, dst, 1, icmp(8, 0, ident, seq, up)))))
         frames.append((at + 0.01, ether(ip(dst, src, 1, icmp(0, 0, ident, seq, down)))))
         at += rng.expovariate(rate)
@@ -154,7 +158,7 @@ def fixed_size_ping_train(src, dst, count, start, size=64, interval=0.5, seed=2)
     rng = random.Random(seed)
     frames = []
     for seq in range(count):
-        data = bytes(rng.getrandbits(8) for _ in range(size))
+        data = _random_bytes(rng, size)
         at = start + seq * interval
         frames.append((at, ether(ip(src, dst, 1, icmp(8, 0, 7, seq + 1, data)))))
         frames.append((at + 0.003, ether(ip(dst, src, 1, icmp(0, 0, 7, seq + 1, data)))))
@@ -170,12 +174,12 @@ def dns_tunnel(src, resolver, count, start, domain=b"tunnel.example.com", seed=3
     rng = random.Random(seed)
     frames = []
     for number in range(count):
-        data = bytes(rng.getrandbits(8) for _ in range(30)).hex().encode()
+        data = _random_bytes(rng, 30).hex().encode()
         qname = _dns_name([data[:60]] + domain.split(b"."))
         sport = 20000 + rng.randrange(40000)
         txid = rng.randrange(65536)
         question = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 16, 1)
-        txt = bytes(rng.getrandbits(8) for _ in range(40)).hex().encode()
+        txt = _random_bytes(rng, 40).hex().encode()
         answer = (struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + qname
                   + struct.pack("!HH", 16, 1) + b"\xc0\x0c"
                   + struct.pack("!HHIHB", 16, 1, 0, len(txt) + 1, len(txt)) + txt)
@@ -192,8 +196,8 @@ def https_beacon(src, dst, count, start, period=60.0, jitter=0.2, seed=4, dport=
     at = start
     for number in range(count):
         sport = 49152 + (number * 7 + rng.randrange(1000)) % 16000
-        up = bytes(rng.getrandbits(8) for _ in range(rng.randrange(180, 260)))
-        down = bytes(rng.getrandbits(8) for _ in range(rng.randrange(900, 1300)))
+        up = _random_bytes(rng, rng.randrange(180, 260))
+        down = _random_bytes(rng, rng.randrange(900, 1300))
         steps = [(src, dst, sport, dport, "S", b""), (dst, src, dport, sport, "SA", b""),
                  (src, dst, sport, dport, "A", b""), (src, dst, sport, dport, "PA", up),
                  (dst, src, dport, sport, "PA", down), (src, dst, sport, dport, "FA", b""),
@@ -209,3 +213,54 @@ def by_time(*frame_lists):
     merged = [frame for frames in frame_lists for frame in frames]
     merged.sort(key=lambda item: item[0])
     return merged
+
+
+def mixed_traffic(n_packets, start=1700000000.0, seed=5):
+    """About ``n_packets`` frames of mixed traffic for throughput runs.
+
+    TCP sessions with data both ways (24 frames), DNS query/answer pairs, pings, single
+    UDP datagrams, over IPv4 and one in eight over IPv6. Frames are built once per template
+    and then re-stamped with a new client port (or echo identifier) per instance, so each
+    instance is a flow of its own and a million frames take seconds to make.
+    """
+    rng = random.Random(seed)
+    templates = []
+    for number in range(64):
+        client, server = "10.1.%d.%d" % (number, number + 1), "192.0.2.%d" % (number + 10)
+        if number % 8 == 7:
+            client, server = "2001:db8::%x" % (number + 1), "2001:db8:1::%x" % number
+        sport = 40000
+        session = [(ether(ip(client, server, 6, tcp(sport, 443, "S"))), 0),
+                   (ether(ip(server, client, 6, tcp(443, sport, "SA"))), 1),
+                   (ether(ip(client, server, 6, tcp(sport, 443, "A"))), 0)]
+        for _ in range(10):
+            session.append((ether(ip(client, server, 6, tcp(
+                sport, 443, "PA", _random_bytes(rng, rng.randrange(40, 600))))), 0))
+            session.append((ether(ip(server, client, 6, tcp(
+                443, sport, "PA", _random_bytes(rng, 1448)))), 1))
+        session.append((ether(ip(client, server, 6, tcp(sport, 443, "FA"))), 0))
+        templates.append(session)
+        query, answer = dns_tunnel(client, "10.0.0.53" if number % 8 != 7 else "2001:db8::53",
+                                   1, 0, seed=number)
+        templates.append([(query[1], 0), (answer[1], 1)])
+        templates.append([(frame, index % 2) for index, (_, frame) in
+                          enumerate(ping(client, server, 2, 0))])
+        templates.append([(ether(ip(client, server, 17, udp(sport, 4444,
+                                                            _random_bytes(rng, 200)))), 0)])
+    frames = []
+    at = start
+    instance = 0
+    while len(frames) < n_packets:
+        instance += 1
+        port = struct.pack("!H", 1024 + instance % 64000)
+        for frame, reply in templates[rng.randrange(len(templates))]:
+            frame = bytearray(frame)
+            l4 = 14 + (40 if frame[12:14] == b"\x86\xdd" else 20)
+            if frame[l4 - 11 if l4 == 34 else 20] == 1 or frame[20] == 58:
+                frame[l4 + 4:l4 + 6] = port            # echo identifier
+            else:
+                where = l4 + 2 if reply else l4          # the client's port
+                frame[where:where + 2] = port
+            frames.append((at, bytes(frame)))
+            at += 0.0002
+    return frames[:n_packets]

@@ -1,0 +1,241 @@
+"""The c2flow input's work, without splunkd: settings, the folder scan, exactly-once reads.
+
+``bin/c2flow.py`` (splunklib.modularinput) only turns records into event XML and log
+lines into splunkd's log; everything else is here so it can be tested directly.
+
+``collect(input_name, settings, checkpoint_dir, write_records, log)`` reads every ready
+capture of the input's folder once (see :mod:`c2hunt.checkpoint` for what "ready" and
+"once" mean) and returns a summary dict. ``write_records(records, path)`` must write the
+records to splunkd before returning; ``log(severity, message)`` reports to splunkd's log.
+"""
+import fnmatch
+import hashlib
+import json
+import os
+import time
+import traceback
+
+from c2hunt import checkpoint, flows, pcap
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: splunkd already runs one process per stanza
+    fcntl = None
+
+__all__ = ["InputSettings", "parse_settings", "collect"]
+
+_TRUE = ("1", "true", "t", "yes", "y", "on")
+_FALSE = ("0", "false", "f", "no", "n", "off", "")
+# Records written to splunkd per checkpoint update (besides one write per decoded block).
+BATCH_RECORDS = 2000
+
+
+class InputSettings(object):
+    """A c2flow stanza's parameters, checked. See README/inputs.conf.spec."""
+
+    def __init__(self, directory, file_pattern="*", settle_seconds=30.0,
+                 require_newer_sibling=False, flow_config=None):
+        self.directory = directory
+        self.file_pattern = file_pattern
+        self.settle_seconds = settle_seconds
+        self.require_newer_sibling = require_newer_sibling
+        self.flow_config = flow_config or flows.FlowConfig()
+
+    def settings_hash(self):
+        text = json.dumps(self.flow_config.as_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
+
+
+def _boolean(name, value):
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("%s must be true or false, got %r" % (name, value))
+
+
+def parse_settings(params, check_directory=True):
+    """InputSettings from a stanza's parameters (strings, as splunkd passes them).
+
+    Raises
+    ------
+    ValueError
+        With the parameter's name: missing directory, a folder that does not exist (when
+        ``check_directory``), a number out of range, an empty pattern.
+    """
+    def value(name, default=None):
+        found = params.get(name)
+        if found is None or (isinstance(found, str) and not found.strip()):
+            return default
+        return found.strip() if isinstance(found, str) else found
+
+    directory = value("directory")
+    if not directory:
+        raise ValueError("directory is required: the folder the captures are written to")
+    directory = os.path.expanduser(os.path.expandvars(directory))
+    if check_directory and not os.path.isdir(directory):
+        raise ValueError("directory %r does not exist or is not a folder" % directory)
+    pattern = value("file_pattern", "*")
+    try:
+        settle = float(value("settle_seconds", 30))
+    except (TypeError, ValueError):
+        raise ValueError("settle_seconds must be a number, got %r" % params.get("settle_seconds"))
+    if not (0 <= settle <= 86400):
+        raise ValueError("settle_seconds must be between 0 and 86400, got %r" % settle)
+    newer = _boolean("require_newer_sibling", value("require_newer_sibling", "false"))
+    config_args = {}
+    for name in ("idle_timeout", "active_timeout", "max_flows", "entropy_sample_bytes"):
+        if value(name) is not None:
+            config_args[name] = value(name)
+    config = flows.FlowConfig(**config_args)
+    return InputSettings(directory, pattern, settle, newer, config)
+
+
+def _candidates(settings):
+    patterns = [p.strip() for p in settings.file_pattern.split(",") if p.strip()] or ["*"]
+    found = []
+    for name in sorted(os.listdir(settings.directory)):
+        if name.startswith(".") or not any(fnmatch.fnmatch(name, p) for p in patterns):
+            continue
+        path = os.path.join(settings.directory, name)
+        try:
+            stat = os.stat(path)
+        except OSError:
+            continue
+        if os.path.isfile(path):
+            found.append((path, stat))
+    return found
+
+
+class _Lock(object):
+    """An exclusive lock on the stanza's state, so two runs never read the same file."""
+
+    def __init__(self, path):
+        self.path = path
+        self.handle = None
+
+    def __enter__(self):
+        directory = os.path.dirname(self.path)
+        if directory and not os.path.isdir(directory):
+            os.makedirs(directory)
+        self.handle = open(self.path, "a")
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (IOError, OSError):
+                self.handle.close()
+                self.handle = None
+        return self.handle is not None
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.close()
+
+
+def collect(input_name, settings, checkpoint_dir, write_records, log, now=None):
+    """Read every ready, unread capture of the stanza's folder; returns a summary dict."""
+    summary = {"files_read": 0, "records": 0, "waiting": 0, "skipped": 0, "errors": 0}
+    store = checkpoint.CheckpointStore(checkpoint_dir, input_name)
+    with _Lock(store.path + ".lock") as locked:
+        if not locked:
+            log("INFO", "c2flow %s: another run holds the checkpoint lock; nothing to do"
+                % input_name)
+            return summary
+        store.load()
+        if not os.path.isdir(settings.directory):
+            log("ERROR", "c2flow %s: directory %r does not exist" % (input_name, settings.directory))
+            summary["errors"] += 1
+            return summary
+        candidates = _candidates(settings)
+        store.forget_missing(set(path for path, _ in candidates))
+        ready, waiting = checkpoint.ready_files(
+            candidates, time.time() if now is None else now, settings.settle_seconds,
+            settings.require_newer_sibling)
+        summary["waiting"] = len(waiting)
+        for path, stat in ready:
+            try:
+                read = _read_capture(input_name, settings, store, path, stat, write_records, log)
+            except Exception as error:   # one bad file never stops the input
+                summary["errors"] += 1
+                log("ERROR", "c2flow %s: %s: %s %s" % (input_name, path, error,
+                                                       traceback.format_exc().replace("\n", " | ")))
+                entry = store.get(path) or {}
+                entry.update(status="error", error=str(error), size=stat.st_size)
+                store.put(path, **entry)
+                continue
+            if read is None:
+                summary["skipped"] += 1
+            else:
+                summary["files_read"] += 1
+                summary["records"] += read
+    return summary
+
+
+def _read_capture(input_name, settings, store, path, stat, write_records, log):
+    """Read one capture exactly once; returns records written, or None when skipped."""
+    settings_hash = settings.settings_hash()
+    entry = store.get(path)
+    if entry is not None and entry.get("status") == "error" and entry.get("size") == stat.st_size:
+        return None
+    action, start_offset, skip = checkpoint.plan_read(entry, path, stat.st_size, settings_hash)
+    if action == "skip":
+        return None
+    head, head_len = checkpoint.head_fingerprint(path)
+    if action == "new" and start_offset == 0:
+        twin = store.find_identical(head, head_len, stat.st_size)
+        if twin is not None and twin != path:
+            log("INFO", "c2flow %s: %s has the same content as %s, already read; skipped"
+                % (input_name, path, twin))
+            store.put(path, **dict(store.get(twin), renamed_from=twin))
+            return None
+        with open(path, "rb") as handle:
+            kind = pcap.sniff_format(handle.read(8))
+        if kind is None:
+            log("WARN", "c2flow %s: %s is not a pcap or pcapng capture; skipped"
+                % (input_name, path))
+            store.put(path, status="not_capture", head=head, head_len=head_len,
+                      size=stat.st_size)
+            return None
+    if skip:
+        log("INFO", "c2flow %s: resuming %s after %d records already sent"
+            % (input_name, path, skip))
+    if entry is not None and action == "read" and entry.get("settings") != settings_hash:
+        log("WARN", "c2flow %s: flow settings changed while %s was being read; the first %d "
+            "records are not sent again, the rest follow the new settings"
+            % (input_name, path, skip))
+    store.put(path, status="reading", head=head, head_len=head_len, size=stat.st_size,
+              mtime=stat.st_mtime, start_offset=start_offset, emitted=skip,
+              settings=settings_hash)
+
+    config = settings.flow_config
+    reader = pcap.CaptureReader(path, batch_bytes=config.batch_bytes, start_offset=start_offset)
+    table = flows.FlowTable(config)
+    produced = [0]
+    written = [0]
+
+    def emit(records):
+        first = produced[0]
+        produced[0] += len(records)
+        fresh = records[max(0, skip - first):]
+        for begin in range(0, len(fresh), BATCH_RECORDS):
+            part = fresh[begin:begin + BATCH_RECORDS]
+            write_records(part, path)
+            written[0] += len(part)
+            store.update(path, emitted=first + max(0, skip - first) + begin + len(part))
+
+    for batch in reader.batches():
+        emit(table.add_batch(batch))
+    emit(table.flush())
+    stats = reader.stats
+    store.update(path, status="done", emitted=produced[0], flows=produced[0],
+                 end_offset=reader.end_offset, stats=stats.as_dict())
+    problems = stats.problems()
+    message = ("c2flow %s: read %s (%s): %d records, %d IP packets, %d flow records, %d sent"
+               % (input_name, path, stats.format, stats.records, stats.ip_packets,
+                  produced[0], written[0]))
+    if problems:
+        log("WARN", message + "; " + "; ".join(problems))
+    else:
+        log("INFO", message)
+    return written[0]
