@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from .engine import APP_ROOT, Runner, _is_documentation
+from .engine import APP_ROOT, Runner, _is_documentation, split_spec
 from .values import SplError, to_str
 
 EXIT_OK, EXIT_NOTABLES, EXIT_USAGE, EXIT_INPUT, EXIT_SEARCH = 0, 1, 2, 3, 4
@@ -53,9 +53,7 @@ def render_table(columns, rows, out, max_width=60):
 def _input_files(paths):
     files = []
     for p in paths:
-        base = p
-        if not os.path.exists(p) and ":" in p:
-            base = p.rsplit(":", 1)[0]
+        base, _ = split_spec(p)
         if os.path.isdir(base):
             for dp, _, fs in os.walk(base):
                 files.extend(os.path.join(dp, f) for f in fs if not _is_documentation(f))
@@ -74,7 +72,8 @@ def _read(runner, args):
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     if show:
         from tqdm import tqdm
-        sizes = {f: os.path.getsize(f.rsplit(":", 1)[0] if not os.path.exists(f) else f) for f in files}
+        paths = [split_spec(f)[0] for f in files]
+        sizes = {p: (os.path.getsize(p) if os.path.exists(p) else 0) for p in paths}
         bar = tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="reading", file=sys.stderr)
 
         def progress(path, n_events):

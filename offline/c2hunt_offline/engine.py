@@ -19,6 +19,17 @@ KEY_FIELDS = ("src", "dest", "dest_port", "transport", "protocol", "user", "User
               "query", "beacon_score", "count")
 
 
+def split_spec(spec):
+    """``"path:source:type"`` -> (path, sourcetype); sourcetypes may contain colons."""
+    spec = str(spec)
+    if os.path.exists(spec):
+        return spec, None
+    for i, ch in enumerate(spec):
+        if ch == ":" and i and os.path.exists(spec[:i]):
+            return spec[:i], spec[i + 1:] or None
+    return spec, None
+
+
 def _is_documentation(name):
     """Files a folder of logs often carries beside the data (skipped when reading a folder)."""
     low = name.lower()
@@ -140,8 +151,8 @@ class Runner(object):
         for path in paths:
             st = sourcetype
             path = str(path)
-            if not os.path.exists(path) and ":" in path:
-                path, st = path.rsplit(":", 1)
+            path, forced = split_spec(path)
+            st = forced or st
             if os.path.isdir(path):
                 children = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(path) for f in fs
                                   if not _is_documentation(f))

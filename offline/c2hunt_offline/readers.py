@@ -290,11 +290,22 @@ def read_evtx(path):
 
 
 def read_winxml(path, text):
-    """Windows XML: one ``<Event ...>...</Event>`` per record, any line layout."""
+    """Windows XML: one ``<Event ...>...</Event>`` per record, any line layout.
+
+    Records are cut at each ``<Event`` start, so a broken record ends where the next
+    one starts and never swallows it.
+    """
     events, issues = [], []
-    for match in re.finditer(r"<Event[\s>].*?</Event>", text, re.S):
-        line = text.count("\n", 0, match.start()) + 1
-        xml_text = match.group(0)
+    starts = [m.start() for m in re.finditer(r"<Event[\s>]", text)]
+    for k, start in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(text)
+        segment = text[start:stop]
+        line = text.count("\n", 0, start) + 1
+        end = segment.find("</Event>")
+        if end < 0:
+            issues.append(ReadIssue(path, line, "Windows XML event without </Event>"))
+            continue
+        xml_text = segment[:end + len("</Event>")]
         try:
             system, data = windows_event_from_xml(xml_text)
             events.append(normalise_windows(system, data, xml_text, str(path)))
