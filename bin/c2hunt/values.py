@@ -1,5 +1,6 @@
 """Converting field values between Splunk's strings and numpy arrays, column at a time."""
 import math
+import operator
 
 import numpy as np
 
@@ -37,29 +38,66 @@ def to_float(texts):
 def format_fixed(values, decimals=4):
     """Numbers as text with at most ``decimals`` decimals, trailing zeros dropped; NaN -> None.
 
-    Examples: 0.5 -> "0.5", 3.0 -> "3", 0.123456 -> "0.1235".
+    Examples: 0.5 -> "0.5", 3.0 -> "3", 0.123456 -> "0.1235", -0.00001 -> "0".
     """
     values = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    scale = 10 ** decimals
+    finite = np.where(missing, 0.0, values)
+    if len(values) == 0 or np.abs(finite).max() * scale >= 2.0 ** 52:
+        return _format_each(values, decimals)
+    # Fixed point: integer part with str(), fraction from a table of the 10**decimals endings.
+    scaled = np.rint(finite * scale).astype(np.int64)
+    magnitude = np.abs(scaled)
+    whole = list(map(str, (magnitude // scale).tolist()))
+    texts = list(map(operator.add, whole, _fractions(decimals)[magnitude % scale].tolist()))
+    for index in np.flatnonzero(scaled < 0).tolist():
+        texts[index] = "-" + texts[index]
+    for index in np.flatnonzero(missing).tolist():
+        texts[index] = None
+    return texts
+
+
+_FRACTIONS = {}
+
+
+def _fractions(decimals):
+    """Object array: k -> ".xyz" ending of k / 10**decimals, trailing zeros dropped."""
+    table = _FRACTIONS.get(decimals)
+    if table is None:
+        template = ".%%0%dd" % decimals
+        table = np.empty(10 ** decimals, dtype=object)
+        table[:] = [(template % k).rstrip("0").rstrip(".") for k in range(10 ** decimals)]
+        _FRACTIONS[decimals] = table
+    return table
+
+
+def _format_each(values, decimals):
     template = "%%.%df" % decimals
     out = []
-    append = out.append
     for value in values.tolist():
         if value != value:
-            append(None)
+            out.append(None)
             continue
         text = template % value
         if "." in text:
             text = text.rstrip("0").rstrip(".")
-        if text == "-0":
-            text = "0"
-        append(text)
+        out.append("0" if text == "-0" else text)
     return out
 
 
 def format_int(values):
     """Whole numbers as text; NaN -> None."""
     values = np.asarray(values, dtype=np.float64)
-    return [None if value != value else "%d" % value for value in values.tolist()]
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return _take([None if value != value else "%d" % value for value in distinct.tolist()],
+                 inverse)
+
+
+def _take(texts, inverse):
+    table = np.empty(len(texts), dtype=object)
+    table[:] = texts
+    return table[inverse.ravel()].tolist()
 
 
 def is_missing(value):

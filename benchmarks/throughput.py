@@ -1,0 +1,116 @@
+"""Records/s of the app's commands through the real protocol, beside splunklib's record path.
+
+Each command runs as a subprocess exactly as splunkd runs it (SCP v2: getinfo, then
+execute chunks of CSV with ``__mv_`` columns, one reply read per chunk) over the same
+input: ``--chunks`` chunks of ``--chunk-size`` records of 12 fields (quoted values, a
+multivalue field, unicode). Timing covers process start to exit; input encoding is done
+once beforehand. Printed: median records/s of ``--runs`` runs per command and path, and
+the ratio to the trivial splunklib pass-through (for c2beacon, to the same command on
+splunklib's record path).
+
+    .venv/bin/python benchmarks/throughput.py                       # this interpreter
+    .venv/bin/python benchmarks/throughput.py --python /root/.pyenv/versions/3.9.18/bin/python3 \\
+        --lib build/vendor/<key>/lib                                # Splunk's 3.9 + vendored libs
+"""
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "offline"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _data import make_records  # noqa: E402
+from c2hunt_offline import scp_driver  # noqa: E402
+
+REFERENCE = os.path.join(ROOT, "tests", "protocol", "reference_command.py")
+# (label, script, script_args, search arguments, baseline label)
+CASES = [
+    ("splunklib pass-through", None, ["passthrough"], [], None),
+    ("c2entropy field=query", "c2entropy.py", [], ["field=query"], "splunklib pass-through"),
+    ("c2entropy field=query mode=dns", "c2entropy.py", [], ["field=query", "mode=dns"],
+     "splunklib pass-through"),
+    ("c2asym", "c2asym.py", [], [], "splunklib pass-through"),
+    ("c2beacon src dest dest_port", "c2beacon.py", [], ["src", "dest", "dest_port"],
+     "c2beacon on splunklib"),
+    ("c2beacon on splunklib", None, ["c2beacon"], ["src", "dest", "dest_port"], None),
+]
+
+
+def run_once(python, script, script_args, args, chunks, bin_dir):
+    getinfo = scp_driver.encode_chunk(scp_driver.getinfo_metadata(args, tempfile.gettempdir()))
+    env = {"C2HUNT_BIN": bin_dir}
+    started = time.perf_counter()
+    process = scp_driver.start(script, python, env, script_args)
+    info, replies = scp_driver.exchange(process, getinfo, chunks)
+    stderr = process.stderr.read()
+    code = process.wait()
+    elapsed = time.perf_counter() - started
+    process.stdout.close()
+    process.stderr.close()
+    result = scp_driver.collect(info, replies, code, stderr)
+    if code != 0 or result.errors or len(replies) != len(chunks):
+        raise SystemExit("%s %s failed: %s %s" % (script, args, result.errors, stderr[-2000:]))
+    return elapsed, replies
+
+
+def prepare_bin(lib):
+    """bin/ as splunkd sees it: a copy of this checkout's bin/ with the vendored lib/."""
+    if not lib:
+        return os.path.join(ROOT, "bin"), None
+    tmp = tempfile.mkdtemp(prefix="c2hunt-bench-")
+    bin_dir = os.path.join(tmp, "bin")
+    shutil.copytree(os.path.join(ROOT, "bin"), bin_dir,
+                    ignore=shutil.ignore_patterns("__pycache__", "lib"))
+    os.symlink(os.path.abspath(lib), os.path.join(bin_dir, "lib"))
+    return bin_dir, tmp
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--python", default=sys.executable, help="interpreter to run commands")
+    parser.add_argument("--lib", help="vendored bin/lib to use (as packaged)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--chunks", type=int, default=10)
+    parser.add_argument("--chunk-size", type=int, default=50000)
+    parser.add_argument("--only", help="comma-separated case labels to run")
+    options = parser.parse_args(argv)
+
+    bin_dir, tmp = prepare_bin(options.lib)
+    try:
+        records = make_records(options.chunk_size)
+        body = scp_driver.encode_records(records)
+        chunks = [scp_driver.encode_chunk({"action": "execute", "finished": i == options.chunks - 1},
+                                          body) for i in range(options.chunks)]
+        n_records = options.chunks * options.chunk_size
+        version = os.popen('"%s" -c "import sys; print(sys.version.split()[0])"' % options.python).read().strip()
+        print("python %s, %d chunks x %d records x 12 fields (%.1f MB a chunk), median of %d runs"
+              % (version, options.chunks, options.chunk_size, len(body) / 1e6, options.runs))
+        rates = {}
+        wanted = set(options.only.split(",")) if options.only else None
+        for label, script, script_args, args, _ in CASES:
+            if wanted and label not in wanted:
+                continue
+            path = os.path.join(bin_dir, script) if script else REFERENCE
+            times = [run_once(options.python, path, script_args, args, chunks, bin_dir)[0]
+                     for _ in range(options.runs)]
+            rates[label] = n_records / statistics.median(times)
+        print("%-34s %14s %10s  %s" % ("command", "records/s", "ratio", "baseline"))
+        for label, _, _, _, baseline in CASES:
+            if label not in rates:
+                continue
+            ratio = rates[label] / rates[baseline] if baseline in rates else float("nan")
+            print("%-34s %14.0f %10s  %s" % (label, rates[label],
+                                             "" if baseline is None else "%.1fx" % ratio,
+                                             baseline or ""))
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
