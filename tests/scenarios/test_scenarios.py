@@ -1,0 +1,202 @@
+"""Scenario tier: the app's saved searches, run by the offline runner over the simulator's
+fixtures (samples/), raise exactly the expected notables.
+
+Each scenario's full notables (every output field) are compared with a golden file in
+tests/scenarios/golden/; ``C2HUNT_UPDATE_GOLDEN=1`` rewrites them. The signal and risk
+score of each notable are also listed here, so a wrong rewrite of a golden file cannot hide
+a lost or changed detection.
+"""
+import csv
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "offline"))
+sys.path.insert(0, str(ROOT / "simulator"))
+
+from c2hunt_offline.engine import Runner  # noqa: E402
+from c2hunt_sim import generate, scenarios  # noqa: E402
+
+SAMPLES = ROOT / "samples"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("C2HUNT_UPDATE_GOLDEN") == "1"
+
+SYSMON = "C2Hunt - Non-Application Protocol From Unexpected Process - Sysmon - Rule"
+WFP = "C2Hunt - Non-Application Protocol From Unexpected Process - WFP - Rule"
+AN1254 = "C2Hunt - Outbound-Heavy ICMP Or UDP From Unlisted Process - Rule"
+AN1225 = "C2Hunt - Application Protocol From Unusual Process - Rule"
+AN1258 = "C2Hunt - Network Protocol Anomaly - Rule"
+AN1228 = "C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule"
+BEACON = "C2Hunt - Periodic Beaconing - Rule"
+AN1255 = "C2Hunt - Raw Socket Or SOCKS Connect From Unexpected Linux Program - Rule"
+
+# scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
+EXPECTED = {
+    "s1_icmp_large_payload_powershell": [
+        (AN1254, "Outbound_Heavy_ICMP_From_Unlisted_Process", 70, "ws01.corp.example"),
+        (AN1258, "ICMP_Large_Payload", 65, "10.20.1.11"),
+        (SYSMON, "ICMP_From_Unexpected_Process", 85, "ws01.corp.example"),
+        (WFP, "ICMP_From_Unexpected_Process", 85, "ws01.corp.example"),
+    ],
+    "s2_powershell_socks5_tor": [
+        (SYSMON, "SOCKS_Proxy_Port_9050", 75, "ws02.corp.example"),
+        (WFP, "SOCKS_Proxy_Port_9050", 75, "ws02.corp.example"),
+    ],
+    "s3_python_udp_beacon": [
+        (SYSMON, "Unusual_UDP_Port_4444", 60, "ws03.corp.example"),
+        (WFP, "Unusual_UDP_Port_4444", 60, "ws03.corp.example"),
+        (BEACON, "Beaconing_UDP_4444", 60, "10.20.1.13"),
+    ],
+    "s4_ptunnel_ng_icmp_tunnel": [
+        (AN1258, "ICMP_Fixed_Size_Train", 70, "10.20.2.14"),
+        (AN1255, "Raw_Socket_From_Unexpected_Program", 85, "lnx04.corp.example"),
+    ],
+    "s5_ncat_socks_tor": [
+        (SYSMON, "SOCKS_Proxy_Port_9050", 75, "ws05.corp.example"),
+        (WFP, "SOCKS_Proxy_Port_9050", 75, "ws05.corp.example"),
+        (AN1255, "SOCKS_Proxy_Port_9050", 75, "lnx05.corp.example"),
+    ],
+    "benign_background": [],
+    "false_positives": [
+        (SYSMON, "ICMP_From_Unexpected_Process", 85, "mon01.corp.example"),
+        (SYSMON, "ICMP_From_Unexpected_Process", 85, "scan01.corp.example"),
+        (SYSMON, "Unusual_UDP_Port_1195", 60, "lt07.corp.example"),
+        (WFP, "ICMP_From_Unexpected_Process", 85, "mon01.corp.example"),
+        (WFP, "ICMP_From_Unexpected_Process", 85, "scan01.corp.example"),
+        (WFP, "Unusual_UDP_Port_1195", 60, "lt07.corp.example"),
+        (BEACON, "Beaconing_ICMP_0", 60, "10.20.5.11"),
+    ],
+    "x1_dns_tunnel_doh_smb_egress": [
+        (AN1228, "DNS_Over_HTTPS_From_Non_Browser", 65, "ws06.corp.example"),
+        (AN1228, "DNS_Tunnel_Encoded_Labels", 90, "10.20.1.16"),
+        (AN1228, "Internal_Protocol_Egress_SMB", 70, "10.20.1.16"),
+    ],
+    "x2_web_c2_unusual_process": [
+        (AN1225, "Unusual_Process_HTTP", 75, "ws07.corp.example"),
+        (AN1225, "Unusual_Process_HTTPS", 75, "ws07.corp.example"),
+        (AN1258, "Nonstandard_Port_http_8081", 50, "10.20.1.17"),
+    ],
+}
+
+# The allowlist entries README.md documents for the reference's false positives.
+DOCUMENTED_ALLOWLIST_ENTRIES = {
+    "c2hunt_icmp_process_allowlist.csv": [["nessusd.exe", "Tenable Nessus scanner"],
+                                          ["prtg probe.exe", "PRTG ICMP sensors"]],
+    "c2hunt_udp_process_allowlist.csv": [["nessusd.exe", "Tenable Nessus scanner"],
+                                         ["openvpn.exe", "corporate VPN on UDP 1195"]],
+    "c2hunt_beacon_allowlist.csv": [["10.20.5.11/32", "0.0.0.0/0", "*", "icmp",
+                                     "PRTG monitoring server polls every minute"]],
+}
+
+
+def _runner(lookup_dir=None):
+    return Runner(str(ROOT), lookup_dir=None if lookup_dir is None else str(lookup_dir))
+
+
+def _hunt(runner, scenario, baseline_events=None):
+    events, issues = runner.read_files([str(SAMPLES / scenario)])
+    assert not issues, issues
+    assert events
+    notables, errors = runner.hunt(events, baseline_events=baseline_events)
+    assert not errors, errors
+    return notables
+
+
+def _summary(notables):
+    rows = []
+    for n in notables:
+        who = n.host if n.search not in (AN1258, AN1228, BEACON) or n.host.endswith(".example") \
+            else n.fields.get("src")
+        rows.append((n.search, n.signal, int(n.risk_score), who))
+    return sorted(rows)
+
+
+def _golden_form(notables):
+    return sorted((dict(n.as_dict(), fields=dict(sorted(n.fields.items()))) for n in notables),
+                  key=lambda d: (d["search"], d["signal"], str(d["host"]), d["time"] or 0))
+
+
+def test_samples_match_a_fresh_generation():
+    assert generate.stale_files(SAMPLES, list(scenarios.SCENARIOS)) == []
+
+
+def test_every_scenario_has_expectations():
+    assert sorted(EXPECTED) == sorted(scenarios.SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_raises_exactly_the_expected_notables(scenario):
+    notables = _hunt(_runner(), scenario)
+    assert _summary(notables) == sorted(EXPECTED[scenario])
+    golden = GOLDEN / (scenario + ".json")
+    actual = _golden_form(notables)
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        golden.write_text(json.dumps(actual, indent=1, sort_keys=True) + "\n")
+    assert json.loads(golden.read_text()) == json.loads(json.dumps(actual))
+
+
+def test_reference_output_fields_of_the_sysmon_search():
+    notables = [n for n in _hunt(_runner(), "s1_icmp_large_payload_powershell")
+                if n.search == SYSMON]
+    fields = notables[0].fields
+    assert fields["Image"] == "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    assert fields["User"] == "CORP\\alice"
+    assert fields["ParentImage"] == "C:\\Windows\\System32\\cmd.exe"
+    assert "System.Net.NetworkInformation.Ping" in fields["CommandLine"]
+    assert fields["DestinationIp"] == "203.0.113.50" and fields["protocol"] == "icmp"
+    assert int(fields["count"]) == 12
+
+
+def _with_entries(tmp_path, entries):
+    for filename, rows in entries.items():
+        shutil.copy(ROOT / "lookups" / filename, tmp_path / filename)
+        with open(tmp_path / filename, "a", newline="", encoding="utf-8") as handle:
+            csv.writer(handle, lineterminator="\n").writerows(rows)
+    return tmp_path
+
+
+def test_documented_allowlist_entries_suppress_the_false_positives(tmp_path):
+    runner = _runner(_with_entries(tmp_path, DOCUMENTED_ALLOWLIST_ENTRIES))
+    assert _hunt(runner, "false_positives") == []
+
+
+@pytest.mark.parametrize("scenario", [s for s in sorted(EXPECTED) if s.startswith("s")])
+def test_documented_allowlist_entries_keep_the_reference_detections(tmp_path, scenario):
+    runner = _runner(_with_entries(tmp_path, DOCUMENTED_ALLOWLIST_ENTRIES))
+    assert _summary(_hunt(runner, scenario)) == sorted(EXPECTED[scenario])
+
+
+def test_each_documented_entry_is_needed(tmp_path):
+    """Dropping one documented file's entries brings back its false positives."""
+    for filename in DOCUMENTED_ALLOWLIST_ENTRIES:
+        folder = tmp_path / filename.replace(".", "_")
+        folder.mkdir()
+        partial = {k: v for k, v in DOCUMENTED_ALLOWLIST_ENTRIES.items() if k != filename}
+        assert _hunt(_runner(_with_entries(folder, partial)), "false_positives")
+
+
+def test_protocol_new_to_a_baselined_host(tmp_path):
+    """The baseline search writes the lookup; ICMP new to a baselined host adds a signal."""
+    runner = _runner(tmp_path)
+    history = [dict(e) for e in runner.read_files([str(SAMPLES / "s1_icmp_large_payload_powershell")])[0]
+               if e.get("EventCode") in ("1", "3")]
+    for event in history:  # ws01's history: UDP only, a month earlier
+        event.update(Protocol="udp", transport="udp", DestinationPort="53", dest_port="53",
+                     _time=float(event["_time"]) - 30 * 86400)
+    runner.run(runner.savedsearches["C2Hunt - Protocol Usage Baseline - Lookup Gen"]["search"],
+               history)
+    with open(tmp_path / "c2hunt_protocol_usage_baseline.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["host"], r["transport"], r["baselined"]) for r in rows] == [
+        ("ws01.corp.example", "udp", "1")]
+    notables = [n for n in _hunt(runner, "s1_icmp_large_payload_powershell") if n.search == AN1254]
+    assert [(n.signal, n.risk_score) for n in notables] == [
+        ("Outbound_Heavy_ICMP_From_Unlisted_Process", 80)]
+    assert notables[0].fields["signals"] == ["Outbound_Heavy_ICMP_From_Unlisted_Process",
+                                             "Protocol_New_To_Host_ICMP"]
