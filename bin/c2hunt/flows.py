@@ -410,8 +410,8 @@ class FlowTable(object):
             flow.echo_replies += int(seg_rep[s])
             for position in range(echo_bounds[s], echo_bounds[s + 1]):
                 self._match_echo(flow, batch, int(order[echo_rows[position]]))
-        for g in range(n_groups):
-            flow = current[g]
+        # Least recently active first, so idle expiry and eviction pop from the front.
+        for flow in sorted(current, key=lambda f: (f.last_ts, f.key)):
             self.flows[flow.key] = flow
             self.flows.move_to_end(flow.key)
 

@@ -176,7 +176,7 @@ def dns_tunnel(src, resolver, count, start, domain=b"tunnel.example.com", seed=3
     for number in range(count):
         data = _random_bytes(rng, 30).hex().encode()
         qname = _dns_name([data[:60]] + domain.split(b"."))
-        sport = 20000 + rng.randrange(40000)
+        sport = 10000 + (number * 37 + seed) % 50000   # unique per query: one flow each
         txid = rng.randrange(65536)
         question = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 16, 1)
         txt = _random_bytes(rng, 40).hex().encode()
