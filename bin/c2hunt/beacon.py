@@ -16,11 +16,15 @@ its multiple ``k`` and taking the median again), each gap is assigned ``k = rint
 a gap *fits* when ``1 <= k <= MAX_MULTIPLE``. Statistics on gaps, not spectra of absolute
 times, because renewal jitter makes the phase drift and defeats periodograms.
 
+Implants often open 2-3 connections per check-in (staged requests, retries). Before the
+lattice fit, check-ins closer than ``BURST_FRACTION`` (5%) of the group's upper-quartile gap
+are folded into the check-in before them and gaps are measured between burst starts.
+
 Scores (each in 0..1, NaN when not computable)
 ----------------------------------------------
 beacon_fit_share
     Share of gaps that fit the lattice (no early check-in, at most ``MAX_MULTIPLE`` periods).
-    About 0.66 for Poisson arrivals, 1.0 for a beacon with up to 50% jitter and missed beats.
+    About 0.73 for Poisson arrivals, 1.0 for a beacon with up to 50% jitter and missed beats.
 beacon_jitter
     Mean relative deviation of fitting gaps from their multiple, ``|gap/P - k| / sqrt(k)``
     (a sum of ``k`` jittered sleeps spreads as ``sqrt(k)``); 0 for a perfect clock, 0.17 for
@@ -29,8 +33,8 @@ beacon_missed_share
     Share of expected check-ins that are missing: ``1 - fitting gaps / sum of their k``.
     Informational: it does not lower the score (missed beats are not evidence against a beacon).
 beacon_interval_score
-    ``clip((fit_share - 0.5) / 0.5) * (1 - jitter)``: half the gaps off the lattice means no
-    interval evidence; jitter costs at most half.
+    ``clip((fit_share - 0.65) / 0.35) * (1 - jitter)``: a third of the gaps off the lattice
+    (as random arrivals give) means no interval evidence; jitter costs at most half.
 beacon_size_score
     Share of connections (weighted by ``counts``) whose size is within 10% (or 16 bytes) of the
     group's median size: check-ins are the same request every time. NaN when the group has no
@@ -49,7 +53,7 @@ Input handling
 * Events with a NaN or infinite time, or a count that is NaN, infinite or <= 0, are ignored.
 * Negative times are valid (the score is invariant to a time shift).
 * Connections with the same group and timestamp are one check-in (zero gaps are dropped, as in
-  RITA); ``beacon_count`` still counts every connection.
+  RITA), and so are bursts (see above); ``beacon_count`` still counts every connection.
 * Sizes that are NaN, infinite or negative are treated as missing (timing still counts).
 * Groups with fewer than ``min_count`` distinct timestamps get NaN scores and period, but
   their count, first, last and span are filled (count 0 and NaN times for a group with no
@@ -79,8 +83,12 @@ BEACON_FIELDS = (
 DEFAULT_MIN_COUNT = 6
 # Largest multiple of the period a gap may span and still fit (k-1 consecutive missed beats).
 MAX_MULTIPLE = 4
-# Fit share at or below which the interval score is 0 (Poisson arrivals give about 0.66).
-FIT_SHARE_FLOOR = 0.5
+# Fit share at or below which the interval score is 0 (Poisson arrivals give about 0.73
+# once bursts are folded, so their interval score stays near 0.1-0.2).
+FIT_SHARE_FLOOR = 0.65
+# Check-ins closer than this fraction of the group's upper-quartile gap are one burst.
+BURST_FRACTION = 0.05
+BURST_REFERENCE_QUANTILE = 0.75
 # Rounds of period refinement (median of gap / k); the estimate settles after two.
 PERIOD_REFINEMENTS = 3
 # A size matches the group's median when within this relative or absolute (bytes) tolerance.
@@ -208,6 +216,38 @@ def _sort_events(groups, times, n_groups):
     return np.argsort(groups * np.int64(times.size) + rank)
 
 
+def _segment_quantile(values, groups, n_groups, q):
+    """Lower ``q`` quantile of ``values`` within each group of a group-sorted array."""
+    order, starts, lengths = _order_within_groups(values, groups, n_groups)
+    out = np.full(n_groups, np.nan)
+    has = lengths > 0
+    out[has] = values[order][starts[has] + np.floor(q * (lengths[has] - 1)).astype(np.int64)]
+    return out
+
+
+def _merge_bursts(gaps, gap_groups, n_groups):
+    """Fold check-ins closer than BURST_FRACTION of the group's upper-quartile gap into the
+    check-in before them, so a beacon making 2-3 connections per check-in (staged requests,
+    retries) is scored on its check-ins. Returns the gaps between burst starts."""
+    reference = _segment_quantile(gaps, gap_groups, n_groups, BURST_REFERENCE_QUANTILE)
+    separate = gaps > BURST_FRACTION * reference[gap_groups]
+    # A kept gap spans from the previous burst's start: add the folded gaps before it.
+    running = np.cumsum(gaps)
+    kept_end = running[separate]
+    kept_groups = gap_groups[separate]
+    previous_end = np.empty_like(kept_end)
+    previous_end[:1] = 0.0
+    previous_end[1:] = kept_end[:-1]
+    first_in_group = np.ones(kept_groups.size, dtype=bool)
+    first_in_group[1:] = kept_groups[1:] != kept_groups[:-1]
+    group_start = np.zeros(n_groups)
+    starts, lengths = _segment_starts(gap_groups, n_groups)
+    has = lengths > 0
+    group_start[has] = running[starts[has]] - gaps[starts[has]]
+    previous_end[first_in_group] = group_start[kept_groups[first_in_group]]
+    return kept_end - previous_end, kept_groups
+
+
 def _divide(numerator, denominator):
     """Elementwise ratio, NaN where the denominator is not positive."""
     out = np.full(np.shape(numerator), np.nan)
@@ -313,6 +353,8 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     keep_gap = same_group & scored[beat_groups[1:]]
     gaps = np.diff(beat_times)[keep_gap]
     gap_groups = beat_groups[1:][keep_gap]
+    if BURST_FRACTION > 0:
+        gaps, gap_groups = _merge_bursts(gaps, gap_groups, n_groups)
     n_gaps = np.bincount(gap_groups, minlength=n_groups).astype(np.float64)
 
     period = _segment_median(gaps, gap_groups, n_groups)

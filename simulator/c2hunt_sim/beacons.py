@@ -29,7 +29,8 @@ sizes : float ndarray, bytes sent per connection, aligned with ``times``.
 
 # name -> (label, jitter kind, jitter fraction, missed-beat range, extras)
 # extras: "extra" adds unrelated Poisson connections to the pair (10-30% of the beats),
-# "outage" removes one stretch of 10-40% of the span (host asleep or offline).
+# "outage" removes one stretch of 10-40% of the span (host asleep or offline), "burst" makes
+# every check-in 2-3 connections within min(2 s, 5% of the sleep) (staged requests, retries).
 CASES = collections.OrderedDict([
     ("periodic_j0", (1, "none", 0.0, (0.0, 0.0), "")),
     ("cs_j20", (1, "cs", 0.2, (0.0, 0.0), "")),
@@ -45,13 +46,14 @@ CASES = collections.OrderedDict([
     ("cs_j50_missed40", (1, "cs", 0.5, (0.4, 0.4), "")),
     ("cs_j30_extra", (1, "cs", 0.3, (0.0, 0.0), "extra")),
     ("cs_j30_outage", (1, "cs", 0.3, (0.0, 0.0), "outage")),
+    ("cs_j20_burst", (1, "cs", 0.2, (0.0, 0.0), "burst")),
     ("poisson", (0, "poisson", 0.0, (0.0, 0.0), "")),
     ("bursty", (0, "bursty", 0.0, (0.0, 0.0), "")),
 ])
 
 BEACON_CASES = tuple(name for name, spec in CASES.items() if spec[0] == 1)
 # The cases the issue names (0/20/50% jitter, 10-30% missed beats); the rest are stress cases.
-STRESS_CASES = ("cs_j50_missed40", "cs_j30_extra", "cs_j30_outage")
+STRESS_CASES = ("cs_j50_missed40", "cs_j30_extra", "cs_j30_outage", "cs_j20_burst")
 CORE_CASES = tuple(name for name in CASES if name not in STRESS_CASES)
 BENIGN_CASES = tuple(name for name, spec in CASES.items() if spec[0] == 0)
 
@@ -107,6 +109,11 @@ def _beacon(rng, jitter_kind, jitter, missed_range, extras):
     if extras == "extra":
         n_extra = max(1, int(round(rng.uniform(0.1, 0.3) * times.size)))
         times = np.concatenate((times, rng.uniform(times[0], times[-1], n_extra)))
+    if extras == "burst":
+        per_check_in = rng.integers(2, 4, times.size)
+        spread = min(2.0, 0.05 * period)
+        offsets = [np.sort(rng.uniform(0.0, spread, k - 1)) for k in per_check_in]
+        times = np.concatenate([np.r_[t, t + o] for t, o in zip(times, offsets)])
     times = np.sort(times)
     return period, times, _beacon_sizes(rng, times.size)
 
