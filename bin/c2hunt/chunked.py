@@ -271,7 +271,7 @@ class Chunk(object):
         keep = [i for i, name in enumerate(header)
                 if name not in replaced and not (name.startswith("__mv_") and name[5:] in replaced)]
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out, lineterminator="\r\n")  # as splunklib: quotes \r too
         writer.writerow([header[i] for i in keep]
                         + [part for name, _ in new_columns for part in (name, "__mv_" + name)])
         for row_index, row in enumerate(rows):
@@ -355,7 +355,7 @@ def encode_rows(fields, rows):
     if not rows:
         return b""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # as splunklib: quotes \r too
     writer.writerow([part for name in fields for part in (name, "__mv_" + name)])
     for row in rows:
         cells = []

@@ -1,0 +1,158 @@
+"""c2hunt.chunked: the columnar parse agrees with the csv module; replies follow the SDK."""
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from c2hunt.chunked import (Chunk, Column, Messages, SearchCommand, StreamingCommand,
+                            decode_mv, encode_mv, read_chunk)
+from c2hunt.options import OptionError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "offline"))
+from c2hunt_offline import scp_driver  # noqa: E402
+
+cell_text = st.text(alphabet=st.sampled_from(list('ab,"\n $;é✓\r')), max_size=12)
+records = st.lists(st.fixed_dictionaries({
+    "a": cell_text, "b": st.one_of(cell_text, st.lists(cell_text, min_size=2, max_size=3)),
+    "c": cell_text}), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records)
+def test_columns_and_pass_through_match_csv_module(recs):
+    body = scp_driver.encode_records(recs, fields=["a", "b", "c"]) if recs else b""
+    chunk = Chunk(body)
+    assert chunk.n_rows == len(recs)
+    for name in ("a", "b", "c"):
+        column = chunk.column(name)
+        for row, record in enumerate(recs):
+            value = record[name]
+            expected = value if isinstance(value, list) else ([value] if value != "" else [])
+            assert column.items(row) == expected
+    out = chunk.with_fields([("n", [str(i) for i in range(len(recs))]),
+                             ("m", [["x", "y,z"] if i % 2 else None for i in range(len(recs))])])
+    decoded, _ = scp_driver.decode_records(out)
+    assert len(decoded) == len(recs)
+    for row, (before, after) in enumerate(zip(recs, decoded)):
+        for name in ("a", "b", "c"):
+            value = before[name]
+            assert after.get(name, "") == value or after.get(name) == value
+        assert after["n"] == str(row)
+        assert after.get("m") == (["x", "y,z"] if row % 2 else None)
+
+
+def test_fast_path_and_fallback_agree():
+    recs = [{"a": "1", "b": 'q"uote', "c": "x,y"}, {"a": "2", "b": "line\nbreak", "c": ""}]
+    body = scp_driver.encode_records(recs)
+    fast = Chunk(body)
+    slow = Chunk(b"")
+    slow.body = body
+    slow._parse_csv()   # the csv module's reading, used when the fast parse does not apply
+    assert fast._fast and not slow._fast
+    for name in "abc":
+        assert fast.column(name).values == slow.column(name).values
+
+
+def test_existing_output_field_is_replaced_not_duplicated():
+    body = scp_driver.encode_records([{"a": "1", "n": "old"}])
+    out = Chunk(body).with_fields([("n", ["new"])])
+    header = out.split(b"\n", 1)[0].decode().split(",")
+    assert header.count("n") == 1
+    assert scp_driver.decode_records(out)[0] == [{"a": "1", "n": "new"}]
+
+
+def test_ragged_rows_follow_splunklib_zip():
+    chunk = Chunk(b"a,b\n1\n2,3,4\n")
+    assert chunk.column("a").values == ["1", "2"]
+    assert chunk.column("b").values == ["", "3"]
+
+
+def test_mv_round_trip():
+    assert decode_mv(encode_mv(["a$b", "", "c"])) == ["a$b", "", "c"]
+    assert Column.from_records([{"x": ["p", "q"]}, {}], "x").items(0) == ["p", "q"]
+
+
+def test_messages_first_then_total():
+    messages = Messages()
+    messages.count("WARN", "k", 2, "%d bad")
+    assert messages.take() == [["WARN", "2 bad"]]
+    messages.count("WARN", "k", 3, "%d bad")
+    assert messages.take() == []
+    messages.finish()
+    assert messages.take() == [["WARN", "5 bad (total for this search)"]]
+
+
+class Upper(StreamingCommand):
+    name = "upper"
+
+    def configure(self, args):
+        if args and args[0] == "bad=1":
+            raise OptionError("upper: unknown option bad=1")
+        if args and args[0] == "boom":
+            raise KeyError("boom")
+        self.input_fields = ("x",)
+
+    def compute(self, columns, n_rows):
+        if columns["x"].values and columns["x"].values[0] == "crash":
+            raise ValueError("crash requested")
+        return [("X", [value.upper() for value in columns["x"].values])]
+
+
+def serve(args, chunks):
+    stdin = io.BytesIO(scp_driver.encode_chunk(scp_driver.getinfo_metadata(args, "/tmp"))
+                       + b"".join(chunks))
+    stdout = io.BytesIO()
+    status = Upper().serve(stdin, stdout)
+    stdout.seek(0)
+    replies = []
+    while True:
+        reply = read_chunk(stdout)
+        if reply is None:
+            return status, replies
+        replies.append(reply)
+
+
+def test_serve_getinfo_execute_and_finished():
+    chunks = scp_driver.execute_chunks([{"x": "a"}, {"x": "b"}], chunk_size=1)
+    status, replies = serve([], chunks)
+    assert status == 0
+    assert [meta for meta, _ in replies] == [{"type": "streaming"}, {"finished": False},
+                                             {"finished": True}]
+    assert scp_driver.decode_records(replies[2][1])[0] == [{"x": "b", "X": "B"}]
+
+
+def test_bad_option_reports_error_in_getinfo_reply_and_exits_1():
+    status, replies = serve(["bad=1"], scp_driver.execute_chunks([{"x": "a"}]))
+    assert status == 1
+    assert replies == [({"type": "streaming", "inspector": {"messages": [
+        ["ERROR", "upper: unknown option bad=1"]]}}, b"")]
+
+
+def test_unexpected_errors_are_reported_like_the_sdk():
+    status, replies = serve(["boom"], [])
+    assert status == 1 and replies[0][0]["inspector"]["messages"][0][1].startswith("KeyError at ")
+    status, replies = serve([], scp_driver.execute_chunks([{"x": "crash"}]))
+    assert status == 1
+    meta = replies[-1][0]
+    assert meta["finished"] is True
+    assert meta["inspector"]["messages"][0][1].startswith('ValueError at "')
+
+
+def test_empty_and_header_only_chunks_give_empty_bodies():
+    status, replies = serve([], [scp_driver.encode_chunk({"action": "execute", "finished": False}),
+                                 scp_driver.encode_chunk({"action": "execute", "finished": True},
+                                                         b"x,__mv_x\n")])
+    assert status == 0 and [body for _, body in replies[1:]] == [b"", b""]
+
+
+def test_wrong_first_action_is_an_error():
+    stdin = io.BytesIO(scp_driver.encode_chunk({"action": "execute", "finished": True}))
+    stdout = io.BytesIO()
+    assert Upper().serve(stdin, stdout) == 1
+    stdout.seek(0)
+    meta, _ = read_chunk(stdout)
+    assert meta["finished"] is True and "Expected getinfo" in meta["inspector"]["messages"][0][1]

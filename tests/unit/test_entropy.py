@@ -1,0 +1,70 @@
+"""c2hunt.entropy: entropy bounds, agreement with a direct count, normalisation, decoding."""
+import collections
+import math
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+from numpy.testing import assert_allclose
+
+from c2hunt.entropy import (BYTE_ALPHABET, TEXT_ALPHABET, decode_payload, entropy_profile,
+                            normalised_entropy, shannon_entropy)
+
+
+def direct_entropy(sample):
+    counts = collections.Counter(sample)
+    n = len(sample)
+    return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else float("nan")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=60), max_size=30))
+def test_matches_direct_count_and_stays_in_bounds(samples):
+    entropy, n_distinct, length = entropy_profile(samples)
+    expected = [direct_entropy(sample) for sample in samples]
+    assert_allclose(entropy, expected, atol=1e-9)
+    for value, distinct, n in zip(entropy, n_distinct, length):
+        if n:
+            assert 0.0 <= value <= math.log2(distinct) + 1e-9 if distinct > 1 else value == 0.0
+    norm = normalised_entropy(entropy, length, n_distinct, TEXT_ALPHABET)
+    finite = norm[~np.isnan(norm)]
+    assert np.all((finite >= 0) & (finite <= 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.binary(max_size=80), max_size=20))
+def test_bytes_match_direct_count(samples):
+    assert_allclose(shannon_entropy(samples), [direct_entropy(s) for s in samples], atol=1e-9)
+
+
+def test_short_strings_are_not_low_entropy():
+    entropy, distinct, length = entropy_profile(["abc", "aaa", "ab", "x", ""])
+    norm = normalised_entropy(entropy, length, distinct, TEXT_ALPHABET)
+    assert_allclose(entropy[:2], [math.log2(3), 0.0])
+    assert norm[0] == 1.0          # three distinct symbols: the most three can carry
+    assert norm[1] == 0.0
+    assert norm[2] == 1.0
+    assert np.isnan(norm[3]) and np.isnan(norm[4])   # fewer than two symbols: undefined
+    assert np.isnan(entropy[4])
+
+
+def test_random_bytes_normalise_near_one():
+    rng = np.random.default_rng(3)
+    payload = rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    entropy, distinct, length = entropy_profile([payload])
+    assert entropy[0] > 7.9
+    assert normalised_entropy(entropy, length, distinct, BYTE_ALPHABET)[0] > 0.98
+
+
+def test_unicode_and_many_blocks():
+    samples = ["Ünïcödé ✓ 漢字"] * 3 + ["x" * 5000] + ["ab"] * 20000
+    assert_allclose(shannon_entropy(samples), [direct_entropy(s) for s in samples], atol=1e-9)
+
+
+def test_decode_payload():
+    assert decode_payload("deadbeef", "hex") == (b"\xde\xad\xbe\xef", "hex")
+    assert decode_payload("DEADBEEF", "auto") == (b"\xde\xad\xbe\xef", "hex")
+    assert decode_payload("abc", "hex") == (None, "hex")            # odd length: not hex
+    assert decode_payload("aGVsbG8gd29ybGQhIQ==", "auto") == (b"hello world!!", "base64")
+    assert decode_payload("aGVsbG8", "base64") == (b"hello", "base64")   # padding optional
+    assert decode_payload("password", "auto") == ("password", "text")   # a word stays text
+    assert decode_payload("not base64!", "base64") == (None, "base64")
