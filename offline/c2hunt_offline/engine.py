@@ -263,7 +263,7 @@ class Runner(object):
             time_value = to_number(row.get("_time"))
             if time_value is None:
                 time_value = to_number(row.get("firstTime")) or to_number(row.get("lastTime"))
-            host = row.get("host") or row.get("dest") or row.get("src")
+            host = row.get("host") or row.get("src") or row.get("dest")
             signal = row.get("detection_signal") or row.get("signal") or saved.name
             score = to_number(row.get("risk_score"))
             if score is None:

@@ -31,6 +31,8 @@ def read_capture(flows, path):
     except Exception as exc:  # a bug in the flow code must not hide the other files
         return events, [ReadIssue(path, None, "flow extraction failed after %d flows: %s: %s"
                                   % (len(events), type(exc).__name__, exc))]
+    # Non-IP frames (ARP, LLDP ...) are normal in a capture and are not reported; damage is.
     for problem in stats.problems():
-        issues.append(ReadIssue(path, None, "capture: %s" % problem))
+        if not problem.startswith("non_ip="):
+            issues.append(ReadIssue(path, None, "capture: %s" % problem))
     return events, issues
