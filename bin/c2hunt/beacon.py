@@ -100,17 +100,28 @@ SIZE_WEIGHT = 0.25
 COUNT_HALF_POINT = 2.0
 
 
+def _to_float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
 def _as_1d_float(name, values, n_events):
+    """Values as float64; entries that do not parse as numbers (None, "", "abc") become NaN."""
     array = np.asarray(values)
     if array.ndim != 1 or array.shape[0] != n_events:
         raise ValueError("%s must be a 1-D array of length %d (one value per event), got shape %s"
                          % (name, n_events, array.shape))
-    if array.dtype.kind not in "biuf":
-        try:
-            array = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError("%s must be numeric, got dtype %s" % (name, array.dtype))
-    return array.astype(np.float64, copy=False)
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64, copy=False)
+    if array.dtype.kind == "c":
+        raise TypeError("%s must be real numbers, got dtype %s" % (name, array.dtype))
+    try:
+        return array.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):
+        # Mixed or partly unparsable input: convert one value at a time (slow path).
+        return np.fromiter((_to_float(v) for v in array), dtype=np.float64, count=n_events)
 
 
 def _validate(group_index, times, sizes, counts, n_groups, min_count):
@@ -168,8 +179,10 @@ def _order_within_groups(values, groups, n_groups):
     high[has] = np.maximum.reduceat(values, starts[has])
     span = high - low
     scale = np.where(span > 0, 0.5 / np.where(span > 0, span, 1.0), 0.0)
-    key = groups + (values - low[groups]) * scale[groups]
-    return np.argsort(key), starts, lengths
+    fraction = (values - low[groups]) * scale[groups]
+    # Infinite gaps (times near the float limits) give NaN: park them at the group's end.
+    fraction = np.where(np.isfinite(fraction), fraction, 0.5)
+    return np.argsort(groups + fraction), starts, lengths
 
 
 def _segment_median(values, groups, n_groups):
@@ -306,6 +319,14 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     """
     group_index, times, sizes, counts, n_groups, min_count = _validate(
         group_index, times, sizes, counts, n_groups, min_count)
+    # Extreme but finite values may overflow to inf/NaN on the way; those end as NaN fields,
+    # never as warnings or exceptions.
+    with np.errstate(all="ignore"):
+        return _score(group_index, times, sizes, counts, n_groups, min_count)
+
+
+def _score(group_index, times, sizes, counts, n_groups, min_count):
+    """score_groups after validation."""
     out = {name: np.full(n_groups, np.nan) for name in BEACON_FIELDS}
     out["beacon_count"] = np.zeros(n_groups)
     if n_groups == 0:
