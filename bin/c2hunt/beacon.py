@@ -90,7 +90,7 @@ FIT_SHARE_FLOOR = 0.65
 BURST_FRACTION = 0.05
 BURST_REFERENCE_QUANTILE = 0.75
 # Rounds of period refinement (median of gap / k); the estimate settles after two.
-PERIOD_REFINEMENTS = 3
+PERIOD_REFINEMENTS = 2
 # A size matches the group's median when within this relative or absolute (bytes) tolerance.
 SIZE_REL_TOLERANCE = 0.10
 SIZE_ABS_TOLERANCE = 16.0
