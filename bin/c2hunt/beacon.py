@@ -278,7 +278,8 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     group_index : array_like of int, shape (n_events,)
         Group of each event, in ``[0, n_groups)``.
     times : array_like of float, shape (n_events,)
-        Event times, epoch seconds. NaN or infinite: the event is ignored.
+        Event times, epoch seconds. NaN, infinite or not a number (None, "abc"): the event is
+        ignored. Numeric strings are parsed.
     sizes : array_like of float, shape (n_events,), optional
         Bytes sent per connection (for a pre-aggregated row: the mean per connection of that
         row). NaN, infinite or negative: missing for the size score only.
@@ -300,8 +301,9 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     Raises
     ------
     TypeError, ValueError
-        For malformed arguments (shapes, dtypes, group ids outside ``[0, n_groups)``,
-        ``min_count`` < 3), before any heavy work. Bad values never raise.
+        For malformed arguments (shapes, non-integer ``group_index``, complex values, group
+        ids outside ``[0, n_groups)``, ``min_count`` < 3), before any heavy work. Bad values
+        (NaN, inf, negative sizes or counts, unparsable entries) never raise.
 
     Notes
     -----
