@@ -258,6 +258,15 @@ def main(argv=None):
             case, np.nanmedian(full["beacon_score"][mask]),
             "  period error %.3f" % np.nanmedian(error) if np.isfinite(sleep).all() else ""))
     print()
+    thresholds = (0.5, 0.6, 0.7, 0.8)
+    print("share of series with beacon_score >= threshold (recall on beacon cases, false"
+          " positive rate on benign cases):")
+    print("  %-22s " % "case" + " ".join("%6s" % t for t in thresholds))
+    for case in sim.CASES:
+        mask = cases == case
+        print("  %-22s " % case + " ".join("%6.3f" % np.mean(columns["score"][mask] >= t)
+                                           for t in thresholds))
+    print()
     rows = real_data_rows()
     print("Stratosphere slips-cc-beacons (groups with >= min_count distinct times):"
           if rows else "Stratosphere slips-cc-beacons: dataset absent, skipped")

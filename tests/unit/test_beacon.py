@@ -86,7 +86,7 @@ def test_early_check_in_is_off_the_lattice():
     assert out["beacon_period"] == 60.0
     assert out["beacon_fit_share"] == pytest.approx(9 / 10)
     assert out["beacon_jitter"] == pytest.approx((1 / 3) / 9)
-    assert out["beacon_interval_score"] == pytest.approx((0.9 - 0.65) / 0.35 * (1 - 1 / 27))
+    assert out["beacon_interval_score"] == pytest.approx((0.9 - 0.65) / 0.35 * (1 - 0.5 / 27))
     assert out["beacon_count_score"] == pytest.approx(9 / 11)
 
 
@@ -285,7 +285,7 @@ def events_from(groups, with_sizes, data):
     return group_index, times, sizes
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(groups=group_lists, with_sizes=st.booleans(), data=st.data())
 def test_scores_are_in_unit_interval(groups, with_sizes, data):
     group_index, times, sizes = events_from(groups, with_sizes, data)
@@ -300,7 +300,7 @@ def test_scores_are_in_unit_interval(groups, with_sizes, data):
     assert_array_equal(out["beacon_count"], [len(g) for g in groups])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(groups=group_lists, with_sizes=st.booleans(), data=st.data())
 def test_invariant_to_input_order(groups, with_sizes, data):
     group_index, times, sizes = events_from(groups, with_sizes, data)
@@ -312,7 +312,7 @@ def test_invariant_to_input_order(groups, with_sizes, data):
     assert_same(ref, out)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(groups=group_lists, shift=st.integers(-2 ** 33, 2 ** 33), data=st.data())
 def test_invariant_to_time_shift(groups, shift, data):
     group_index, times, sizes = events_from(groups, True, data)
@@ -323,7 +323,7 @@ def test_invariant_to_time_shift(groups, shift, data):
     assert_array_equal(out["beacon_first"], ref["beacon_first"] + shift / 8.0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(groups=group_lists, power=st.integers(-6, 12), data=st.data())
 def test_scaling_times_scales_period_only(groups, power, data):
     group_index, times, sizes = events_from(groups, True, data)
@@ -347,7 +347,7 @@ def test_scaling_by_sixty_on_a_jittered_series():
     assert out["beacon_period"] == pytest.approx(60.0 * ref["beacon_period"], rel=1e-12)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(groups=group_lists, extra=grid_times, data=st.data())
 def test_adding_a_group_leaves_others_unchanged(groups, extra, data):
     group_index, times, sizes = events_from(groups, True, data)
@@ -365,9 +365,9 @@ def test_adding_a_group_leaves_others_unchanged(groups, extra, data):
 # `python benchmarks/beacon_auc.py --series 80 --seed 5`):
 #   overall (issue cases):   score 1.000, interval 0.998, RITA ts 0.941
 #   overall (all cases):     score 0.996, interval 0.992, RITA ts 0.873
-#   overall, < 24 check-ins: score 0.988, interval 0.975, RITA ts 0.884
+#   overall, < 24 check-ins: score 0.988, interval 0.974, RITA ts 0.884
 #   worst case (score): cs_j50_missed40 0.964 (RITA 0.691); cs_j20_burst 0.999 (RITA 0.156);
-#   vs poisson 0.996, vs bursty 0.997
+#   vs poisson 0.995, vs bursty 0.997
 AUC_FLOOR_CORE = 0.99
 AUC_FLOOR_ALL = 0.985
 AUC_FLOOR_SHORT = 0.975
