@@ -139,6 +139,24 @@ def windows_event_from_xml(xml_text):
     return fields, data
 
 
+_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+_PADDED_HEX = re.compile(r"^0x0+([0-9a-fA-F]+)$")
+
+
+def _windows_rendering(value):
+    """Values as Windows renders them for Splunk, whichever EVTX parser read them:
+    GUIDs as ``{UPPER-CASE}``, hex integers without zero padding (``0x3e7``)."""
+    if not isinstance(value, str):
+        return value
+    m = _GUID.match(value)
+    if m:
+        return "{%s}" % m.group(1).upper()
+    m = _PADDED_HEX.match(value)
+    if m:
+        return "0x" + m.group(1).lower()
+    return value
+
+
 def normalise_windows(system, data, raw, source_path):
     """Build a Splunk-like event from System fields + EventData fields.
 
@@ -174,7 +192,7 @@ def normalise_windows(system, data, raw, source_path):
     for name, value in data.items():
         if value is None:
             continue
-        value = value.strip() if isinstance(value, str) else value
+        value = _windows_rendering(value.strip() if isinstance(value, str) else value)
         if channel == SYSMON_CHANNEL:
             value = _lower_bool(value)
         _put(ev, name, value)
@@ -263,7 +281,49 @@ def _cim_security(ev, event_id, data):
 
 
 def read_evtx(path):
-    """Events and issues from a binary .evtx file (python-evtx)."""
+    """Events and issues from a binary .evtx file.
+
+    Uses the Rust parser (PyPI ``evtx``) when installed, else python-evtx; both render
+    each record as XML, normalised by :func:`normalise_windows`.
+    """
+    try:
+        import evtx as rust_evtx  # noqa: WPS433
+    except ImportError:
+        return read_evtx_python(path)
+    events, issues = [], []
+    try:
+        parser = rust_evtx.PyEvtxParser(str(path))
+        records = parser.records()
+    except Exception as exc:  # corrupt header: the whole file is unreadable
+        return [], [ReadIssue(path, None, "not a readable EVTX file: %s" % exc)]
+    n = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except Exception as exc:  # a corrupt chunk: report and keep reading
+            issues.append(ReadIssue(path, "record %d" % (n + 1), "unreadable EVTX record: %s" % exc))
+            n += 1
+            if n > 10000000:
+                break
+            continue
+        n += 1
+        try:
+            if isinstance(record, Exception):
+                raise record
+            xml_text = record["data"]
+            if xml_text.startswith("<?xml"):
+                xml_text = xml_text.split("?>", 1)[1].lstrip()
+            system, data = windows_event_from_xml(xml_text)
+            events.append(normalise_windows(system, data, xml_text, str(path)))
+        except Exception as exc:
+            issues.append(ReadIssue(path, "record %d" % n, "unreadable EVTX record: %s" % exc))
+    return events, issues
+
+
+def read_evtx_python(path):
+    """Events and issues from a binary .evtx file through python-evtx."""
     import Evtx.Evtx as evtx  # imported here: only EVTX input needs it
     events, issues = [], []
     try:

@@ -112,3 +112,16 @@ def spl(runner):
     def run(query, rows=()):
         return runner.run(query, [dict(r) for r in rows]).rows
     return run
+
+
+EVTX_DIR = Path(os.environ.get("C2HUNT_DATASETS", str(ROOT.parent / "shared" / "datasets"))) / "evtx-attack-samples"
+if not EVTX_DIR.exists():
+    EVTX_DIR = Path("/work/shared/datasets/evtx-attack-samples")
+
+
+@pytest.fixture(scope="session")
+def evtx_events():
+    """Events and issues of every EVTX file in evtx-attack-samples, read once (python-evtx is slow)."""
+    if not EVTX_DIR.exists():
+        pytest.skip("evtx-attack-samples not present")
+    return Runner().read_files(sorted(str(p) for p in EVTX_DIR.glob("*.evtx")))

@@ -1,8 +1,6 @@
 """The app's own saved searches in the runner: each runs offline (or is listed as not
 supported, with the reason, in README "Offline runner"), and the evaluation on the
 third-party EVTX attack samples (skipped when ../shared/datasets is absent)."""
-from pathlib import Path
-
 import pytest
 
 from c2hunt_offline import Runner
@@ -12,9 +10,6 @@ from conftest import ROOT
 # Saved searches that cannot run offline, with the reason (keep in step with the README).
 NOT_OFFLINE = {}
 
-EVTX_DIR = ROOT.parent / "shared" / "datasets" / "evtx-attack-samples"
-if not EVTX_DIR.exists():
-    EVTX_DIR = Path("/work/shared/datasets/evtx-attack-samples")
 
 
 def _searches():
@@ -33,11 +28,9 @@ def test_every_saved_search_runs_offline(name):
     assert result.rows == [] or all(isinstance(r, dict) for r in result.rows)
 
 
-@pytest.mark.skipif(not EVTX_DIR.exists(), reason="evtx-attack-samples not present")
-def test_hunt_on_evtx_attack_samples():
+def test_hunt_on_evtx_attack_samples(evtx_events):
     runner = Runner()
-    files = sorted(str(p) for p in EVTX_DIR.glob("*.evtx"))
-    events, issues = runner.read_files(files)
+    events, issues = evtx_events
     assert issues == []
     by_code = {}
     for e in events:

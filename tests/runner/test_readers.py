@@ -16,9 +16,6 @@ from c2hunt_offline.readers import decode_saddr
 from conftest import ROOT, UPDATE_GOLDEN
 
 GOLDEN = Path(__file__).parent / "golden"
-EVTX_DIR = Path(os.environ.get("C2HUNT_DATASETS", str(ROOT.parent / "shared" / "datasets"))) / "evtx-attack-samples"
-if not EVTX_DIR.exists():
-    EVTX_DIR = Path("/work/shared/datasets/evtx-attack-samples")
 
 
 def _sysmon_xml(eid, record, when, data):
@@ -182,11 +179,8 @@ def test_pcap_through_flow_code(tmp_path):
     assert ev["_time"] == pytest.approx(1715677700)
 
 
-@pytest.mark.skipif(not EVTX_DIR.exists(), reason="evtx-attack-samples not present")
-def test_evtx_sysmon_and_5156():
-    runner = Runner()
-    events, issues = runner.read_files([str(EVTX_DIR / "Command_and_Control-DE_sysmon-3-rdp-tun.evtx"),
-                                        str(EVTX_DIR / "Command_and_Control-DE_RDP_Tunnel_5156.evtx")])
+def test_evtx_sysmon_and_5156(evtx_events):
+    events, issues = evtx_events
     assert issues == []
     plink = [e for e in events if e.get("process_name") == "plink.exe" and e.get("EventCode") == "3"]
     assert plink and plink[0]["sourcetype"] == "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
@@ -194,3 +188,24 @@ def test_evtx_sysmon_and_5156():
     wfp = [e for e in events if e.get("EventCode") == "5156" and e.get("process_name") == "plink.exe"]
     assert wfp and wfp[0]["Direction"] == "Outbound" and wfp[0]["transport"] == "tcp"
     assert wfp[0]["Application_Name"].endswith("plink.exe")
+
+
+def test_both_evtx_parsers_give_the_same_events(evtx_events):
+    from c2hunt_offline.readers import read_evtx_python
+    pytest.importorskip("evtx")
+    events, _ = evtx_events
+    counts = {}
+    for e in events:
+        counts[e["c2hunt_file"]] = counts.get(e["c2hunt_file"], 0) + 1
+    first_file = min(sorted(counts), key=lambda f: (counts[f] < 10, counts[f]))  # small, not trivial
+    fast = sorted((e for e in events if e["c2hunt_file"] == first_file), key=lambda e: e["EventRecordID"])
+    slow, issues = read_evtx_python(first_file)
+    slow.sort(key=lambda e: e["EventRecordID"])
+    assert issues == [] and len(fast) == len(slow)
+    for a, b in zip(fast, slow):
+        a, b = dict(a), dict(b)
+        for e in (a, b):
+            e.pop("_raw")
+            e.pop("index", None), e.pop("linecount", None), e.pop("host", None)
+        assert a.pop("_time") == pytest.approx(b.pop("_time"), abs=2e-6)
+        assert a == b
