@@ -248,11 +248,17 @@ def _merge_bursts(gaps, gap_groups, n_groups):
     check-in before them, so a beacon making 2-3 connections per check-in (staged requests,
     retries) is scored on its check-ins. Returns the gaps between burst starts."""
     reference = _segment_quantile(gaps, gap_groups, n_groups, BURST_REFERENCE_QUANTILE)
-    separate = gaps > BURST_FRACTION * reference[gap_groups]
-    # A kept gap spans from the previous burst's start: add the folded gaps before it.
+    return _fold_gaps(gaps, gap_groups, gaps > BURST_FRACTION * reference[gap_groups],
+                      n_groups)
+
+
+def _fold_gaps(gaps, gap_groups, keep, n_groups):
+    """Drop the check-in ending each gap not in ``keep``: its gap joins the next kept gap of
+    the group (folded gaps after the group's last kept gap are dropped). Vectorized with one
+    running sum: a kept gap becomes the distance from the previous kept check-in."""
     running = np.cumsum(gaps)
-    kept_end = running[separate]
-    kept_groups = gap_groups[separate]
+    kept_end = running[keep]
+    kept_groups = gap_groups[keep]
     previous_end = np.empty_like(kept_end)
     previous_end[:1] = 0.0
     previous_end[1:] = kept_end[:-1]
