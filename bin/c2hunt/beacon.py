@@ -243,33 +243,34 @@ def _segment_quantile(values, groups, n_groups, q):
     return out
 
 
-def _merge_bursts(gaps, gap_groups, n_groups):
+def _merge_bursts(gap_start, gap_end, gap_groups, n_groups):
     """Fold check-ins closer than BURST_FRACTION of the group's upper-quartile gap into the
     check-in before them, so a beacon making 2-3 connections per check-in (staged requests,
     retries) is scored on its check-ins. Returns the gaps between burst starts."""
+    gaps = gap_end - gap_start
     reference = _segment_quantile(gaps, gap_groups, n_groups, BURST_REFERENCE_QUANTILE)
-    return _fold_gaps(gaps, gap_groups, gaps > BURST_FRACTION * reference[gap_groups],
-                      n_groups)
+    return _fold_gaps(gap_start, gap_end, gap_groups,
+                      gaps > BURST_FRACTION * reference[gap_groups])
 
 
-def _fold_gaps(gaps, gap_groups, keep, n_groups):
-    """Drop the check-in ending each gap not in ``keep``: its gap joins the next kept gap of
-    the group (folded gaps after the group's last kept gap are dropped). Vectorized with one
-    running sum: a kept gap becomes the distance from the previous kept check-in."""
-    running = np.cumsum(gaps)
-    kept_end = running[keep]
+def _fold_gaps(gap_start, gap_end, gap_groups, keep):
+    """Drop the check-in ending each gap not in ``keep``: a kept gap then runs from the
+    previous kept check-in (or the group's first check-in) to its own end. Gaps are
+    differences of the original times, so a gap nothing was folded into is unchanged to the
+    bit. Folded gaps after the group's last kept gap are dropped."""
+    kept_end = gap_end[keep]
     kept_groups = gap_groups[keep]
-    previous_end = np.empty_like(kept_end)
-    previous_end[:1] = 0.0
-    previous_end[1:] = kept_end[:-1]
+    kept_start = np.empty_like(kept_end)
+    kept_start[1:] = kept_end[:-1]
     first_in_group = np.ones(kept_groups.size, dtype=bool)
     first_in_group[1:] = kept_groups[1:] != kept_groups[:-1]
-    group_start = np.zeros(n_groups)
-    starts, lengths = _segment_starts(gap_groups, n_groups)
-    has = lengths > 0
-    group_start[has] = running[starts[has]] - gaps[starts[has]]
-    previous_end[first_in_group] = group_start[kept_groups[first_in_group]]
-    return kept_end - previous_end, kept_groups
+    # The first check-in of each group is the start of the group's first gap.
+    group_first_gap = np.ones(gap_groups.size, dtype=bool)
+    group_first_gap[1:] = gap_groups[1:] != gap_groups[:-1]
+    group_start = np.zeros(int(gap_groups.max()) + 1 if gap_groups.size else 0)
+    group_start[gap_groups[group_first_gap]] = gap_start[group_first_gap]
+    kept_start[first_in_group] = group_start[kept_groups[first_in_group]]
+    return kept_end - kept_start, kept_groups
 
 
 def _divide(numerator, denominator):
@@ -385,10 +386,13 @@ def _score(group_index, times, sizes, counts, n_groups, min_count):
     # Gaps between consecutive check-ins of scored groups.
     same_group = beat_groups[1:] == beat_groups[:-1]
     keep_gap = same_group & scored[beat_groups[1:]]
-    gaps = np.diff(beat_times)[keep_gap]
     gap_groups = beat_groups[1:][keep_gap]
+    gap_start = beat_times[:-1][keep_gap]
+    gap_end = beat_times[1:][keep_gap]
     if BURST_FRACTION > 0:
-        gaps, gap_groups = _merge_bursts(gaps, gap_groups, n_groups)
+        gaps, gap_groups = _merge_bursts(gap_start, gap_end, gap_groups, n_groups)
+    else:
+        gaps = gap_end - gap_start
     n_gaps = np.bincount(gap_groups, minlength=n_groups).astype(np.float64)
 
     period = _segment_median(gaps, gap_groups, n_groups)
