@@ -424,7 +424,7 @@ def test_curl_https_beacons_score_high():
         out = score_groups(group_index, times, sizes=sizes, n_groups=len(keys))
         best = int(np.nanargmax(out["beacon_score"]))
         scores.append((out["beacon_score"][best], out["beacon_period"][best]))
-    # capture 1: curl every ~2.2 s (measured 0.979); capture 2: 2-3 s jitter (0.821)
+    # capture 1: curl every ~2.2 s (measured 0.985); capture 2: 2-3 s jitter (0.867)
     assert scores[0][0] > 0.95 and scores[0][1] == pytest.approx(2.2, abs=0.1)
     assert scores[1][0] > 0.75 and 2.0 < scores[1][1] < 3.5
 
