@@ -4,6 +4,7 @@ throughput of ``c2hunt.beacon.score_groups``.
 Run from the repository root::
 
     TZ=UTC LC_ALL=C.UTF-8 .venv/bin/python benchmarks/beacon_auc.py [--series 300] [--seed 1]
+        [--resolution 1] [--events 2000000 --groups 20000]
 
 Columns:
 
@@ -234,15 +235,22 @@ def main(argv=None):
     parser.add_argument("--series", type=int, default=300, help="series per case")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--min-count", type=int, default=beacon.DEFAULT_MIN_COUNT)
+    parser.add_argument("--resolution", type=float, default=0.0,
+                        help="floor times to this many seconds, as `bin _time span=1s` does"
+                             " in the scalable search pattern (0: keep sub-second times)")
     parser.add_argument("--events", type=int, default=2000000, help="throughput: events")
     parser.add_argument("--groups", type=int, default=20000, help="throughput: groups")
     args = parser.parse_args(argv)
 
     series = sim.generate_benchmark(args.series, seed=args.seed)
+    if args.resolution > 0:
+        series = [s._replace(times=np.floor(s.times / args.resolution) * args.resolution)
+                  for s in series]
     columns, labels, cases, full = score_all(series, args.min_count)
     methods = list(columns)
-    print("beacon AUC: %d series per case, seed %d, min_count %d"
-          % (args.series, args.seed, args.min_count))
+    print("beacon AUC: %d series per case, seed %d, min_count %d, time resolution %s"
+          % (args.series, args.seed, args.min_count,
+             "%g s" % args.resolution if args.resolution > 0 else "as generated"))
     print("%-24s %5s " % ("case", "n") + " ".join("%9s" % m for m in methods))
     for name, n, values in auc_table(columns, labels, cases, distinct_times(series)):
         print("%-24s %5d " % (name, n) + " ".join("%9.3f" % values[m] for m in methods))
