@@ -157,7 +157,7 @@ def _windows_rendering(value):
     return value
 
 
-def normalise_windows(system, data, raw, source_path):
+def normalise_windows(system, data, raw, source_path, from_binary=False):
     """Build a Splunk-like event from System fields + EventData fields.
 
     Parameters
@@ -170,6 +170,9 @@ def normalise_windows(system, data, raw, source_path):
         The record as Splunk would index it (_raw).
     source_path : str
         Input file, kept as ``c2hunt_file``.
+    from_binary : bool
+        The record was rendered from binary EVTX by a parser: bring GUID and hex values to
+        Windows' own rendering. Text input (XML/JSON) is kept as it was indexed.
     """
     channel = system.get("Channel") or ""
     event_id = str(system.get("EventID") or "").strip()
@@ -192,7 +195,9 @@ def normalise_windows(system, data, raw, source_path):
     for name, value in data.items():
         if value is None:
             continue
-        value = _windows_rendering(value.strip() if isinstance(value, str) else value)
+        value = value.strip() if isinstance(value, str) else value
+        if from_binary:
+            value = _windows_rendering(value)
         if channel == SYSMON_CHANNEL:
             value = _lower_bool(value)
         _put(ev, name, value)
@@ -316,7 +321,7 @@ def read_evtx(path):
             if xml_text.startswith("<?xml"):
                 xml_text = xml_text.split("?>", 1)[1].lstrip()
             system, data = windows_event_from_xml(xml_text)
-            events.append(normalise_windows(system, data, xml_text, str(path)))
+            events.append(normalise_windows(system, data, xml_text, str(path), from_binary=True))
         except Exception as exc:
             issues.append(ReadIssue(path, "record %d" % n, "unreadable EVTX record: %s" % exc))
     return events, issues
@@ -336,7 +341,7 @@ def read_evtx_python(path):
             try:
                 xml_text = record.xml()
                 system, data = windows_event_from_xml(xml_text)
-                events.append(normalise_windows(system, data, xml_text, str(path)))
+                events.append(normalise_windows(system, data, xml_text, str(path), from_binary=True))
             except Exception as exc:
                 issues.append(ReadIssue(path, "record %d" % n, "unreadable EVTX record: %s" % exc))
     except Exception as exc:
