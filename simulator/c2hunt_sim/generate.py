@@ -16,10 +16,21 @@ from c2hunt_sim.world import STREAM_FILES
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "samples"
 
 
+CAPTURE_FILE = "egress.pcap"
+
+
 def render(name, seed=scenarios.DEFAULT_SEED):
-    """file name -> text of one scenario's fixtures."""
-    return {STREAM_FILES[stream]: text
-            for stream, text in scenarios.build(name, seed).rendered().items()}
+    """file name -> content (str, or bytes for the capture) of one scenario's fixtures."""
+    rec = scenarios.build(name, seed)
+    files = {STREAM_FILES[stream]: text for stream, text in rec.rendered().items()}
+    capture = rec.capture()
+    if capture is not None:
+        files[CAPTURE_FILE] = capture
+    return files
+
+
+def _all_files():
+    return list(STREAM_FILES.values()) + [CAPTURE_FILE]
 
 
 def write_scenario(out, name, seed=scenarios.DEFAULT_SEED):
@@ -27,10 +38,13 @@ def write_scenario(out, name, seed=scenarios.DEFAULT_SEED):
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
     files = render(name, seed)
-    for file_name in STREAM_FILES.values():
+    for file_name in _all_files():
         path = folder / file_name
-        if file_name in files:
-            path.write_text(files[file_name], encoding="utf-8", newline="\n")
+        content = files.get(file_name)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif content is not None:
+            path.write_text(content, encoding="utf-8", newline="\n")
         elif path.exists():
             path.unlink()
     return sorted(folder / name for name in files)
@@ -42,10 +56,12 @@ def stale_files(out, names, seed=scenarios.DEFAULT_SEED):
     for name in names:
         folder = Path(out) / name
         files = render(name, seed)
-        for file_name in STREAM_FILES.values():
+        for file_name in _all_files():
             path = folder / file_name
             expected = files.get(file_name)
-            actual = path.read_text(encoding="utf-8") if path.exists() else None
+            if isinstance(expected, str):
+                expected = expected.encode("utf-8")
+            actual = path.read_bytes() if path.exists() else None
             if expected != actual:
                 stale.append(path)
     return stale

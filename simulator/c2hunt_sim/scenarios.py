@@ -20,6 +20,7 @@ reference's known false positives, each suppressed by a documented allowlist ent
 analytics (AN1228, AN1225).
 """
 import collections
+import struct
 
 from c2hunt_sim.world import Host, Recorder
 
@@ -123,8 +124,19 @@ def s4_ptunnel_ng_icmp_tunnel(rec, t0):
                             ["ptunnel-ng", "-p198.51.100.7", "-l2222", "-r127.0.0.1", "-R22"],
                             uid=0, auid=1000, ppid=shell["pid"])
     rec.linux_socket(host, t0 + 0.04, tunnel, "inet", "raw", "icmp")
-    # 64-byte payloads both ways at 2 packets/s for 10 minutes: one Zeek ICMP connection.
+    # 64-byte payloads both ways at 2 packets/s for 10 minutes: one Zeek ICMP connection,
+    # and the egress capture. ptunnel-ng's payload: magic 0xdeadc0de, then its header
+    # (destination, state, ack, length, sequence), then encrypted SSH bytes; the proxy's
+    # replies carry its own data, so replies never mirror requests.
     packets = 1200
+    for seq in range(packets):
+        when = t0 + 0.05 + 0.5 * seq
+        for reply in (False, True):
+            header = struct.pack(">IIIIIIHH", 0xDEADC0DE, 0xC6336407, 22,
+                                 0x40000002 if reply else 0x40000001, seq, 36, seq, 0x4C1F)
+            body = bytes(rec.rng.getrandbits(8) for _ in range(64 - len(header)))
+            rec.icmp_echo(when + (0.021 if reply else 0.0), host.ip, "198.51.100.7", 0x4C1F,
+                          seq, header + body, reply=reply)
     rec.zeek_conn(t0 + 0.05, host.ip, 8, "198.51.100.7", 0, "icmp", duration=599.6,
                   orig_bytes=64 * packets, resp_bytes=64 * packets, orig_pkts=packets,
                   resp_pkts=packets)

@@ -51,6 +51,7 @@ class Recorder:
         self.name = name
         self.rng = random.Random("%s:%d" % (name, seed))
         self.lines = collections.defaultdict(list)  # stream -> [(time, order, line)]
+        self.packets = []  # [(time, order, frame bytes)] seen on the egress link
         self._order = 0
         self._record_ids = collections.Counter()
         self._audit_serial = 1000
@@ -66,6 +67,11 @@ class Recorder:
 
     def _hex(self, n_digits):
         return "".join(self.rng.choice("0123456789abcdef") for _ in range(n_digits))
+
+    def _guid(self):
+        """A Sysmon process GUID, upper case as Windows renders it."""
+        return ("{9F3C2A1E-%s-%s-%s-%s}" % (self._hex(4), self._hex(4), self._hex(4),
+                                            self._hex(12))).upper()
 
     def new_pid(self, host):
         """A fresh process id on ``host`` (increasing, multiples of 4 on Windows)."""
@@ -96,12 +102,11 @@ class Recorder:
 
         Returns the process dict later passed to :meth:`windows_connection`.
         """
-        process = dict(extra, guid="{9f3c2a1e-%s-%s-%s-%s}" % (
-            self._hex(4), self._hex(4), self._hex(4), self._hex(12)),
+        process = dict(extra, guid=self._guid(),
             pid=self.new_pid(host), image=image, command_line=command_line, user=user,
             integrity=integrity)
         if parent is None:
-            parent = {"guid": "{9f3c2a1e-0000-0000-0000-000000000001}", "pid": 5120,
+            parent = {"guid": "{9F3C2A1E-0000-0000-0000-000000000001}", "pid": 5120,
                       "image": "C:\\Windows\\explorer.exe",
                       "command_line": "C:\\Windows\\Explorer.EXE", "user": user}
         if sysmon:
@@ -112,8 +117,7 @@ class Recorder:
 
     def windows_service(self, image, command_line, user="NT AUTHORITY\\SYSTEM", pid=None):
         """A long-running process whose start is outside the simulated window."""
-        return {"guid": "{9f3c2a1e-%s-%s-%s-%s}" % (self._hex(4), self._hex(4), self._hex(4),
-                                                     self._hex(12)),
+        return {"guid": self._guid(),
                 "pid": pid if pid is not None else 600 + 4 * self.rng.randrange(10, 900),
                 "image": image, "command_line": command_line, "user": user}
 
@@ -271,6 +275,40 @@ class Recorder:
             ("SOCKADDR", [("saddr", saddr, False)]),
             ("PROCTITLE", [("proctitle", self._proctitle(process["argv"]), False)]),
         ])
+
+    # -- packets (a capture on the egress link) ---------------------------------------------
+    def icmp_echo(self, time, src, dest, ident, seq, payload, reply=False):
+        """One ICMP echo request (or reply, from ``dest`` back to ``src``) as an Ethernet
+        frame in the egress capture; ``payload`` is the echo data (bytes)."""
+        import socket
+
+        import dpkt  # only captures need it
+
+        echo = dpkt.icmp.ICMP.Echo(id=ident, seq=seq, data=payload)
+        icmp = dpkt.icmp.ICMP(type=0 if reply else 8, code=0, data=echo)
+        a, b = (dest, src) if reply else (src, dest)
+        ip = dpkt.ip.IP(src=socket.inet_aton(a), dst=socket.inet_aton(b), p=1, ttl=64,
+                        id=(seq * 2 + (1 if reply else 0)) & 0xFFFF, data=icmp)
+        ip.len = len(bytes(ip))
+        frame = dpkt.ethernet.Ethernet(src=b"\x02\x00\x00\x00\x00\x01",
+                                       dst=b"\x02\x00\x00\x00\x00\x02",
+                                       type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
+        self._order += 1
+        self.packets.append((time, self._order, bytes(frame)))
+
+    def capture(self):
+        """The egress capture as pcap bytes (frames in time order), or None without packets."""
+        if not self.packets:
+            return None
+        import io
+
+        import dpkt
+
+        out = io.BytesIO()
+        writer = dpkt.pcap.Writer(out, snaplen=65535, linktype=dpkt.pcap.DLT_EN10MB)
+        for time, _, frame in sorted(self.packets):
+            writer.writepkt(frame, ts=time)
+        return out.getvalue()
 
     # -- output ------------------------------------------------------------------------
     def rendered(self):
