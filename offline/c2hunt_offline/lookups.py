@@ -29,6 +29,7 @@ class LookupTable(object):
         self.min_matches = min_matches
         self.default_match = default_match
         self._compiled = {}
+        self._memo = {}  # (columns, event values) -> matching rows: event values repeat a lot
 
     def _cell_matcher(self, column, cell):
         """Predicate on an event value for one lookup cell."""
@@ -70,6 +71,17 @@ class LookupTable(object):
             if not vs:
                 return self._defaults([])
             event_values.append(vs)
+        key = (tuple(columns), tuple(tuple(vs) for vs in event_values))
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if len(self._memo) > 200000:
+            self._memo.clear()
+        result = self._match(columns, event_values)
+        self._memo[key] = result
+        return result
+
+    def _match(self, columns, event_values):
         found = []
         for row in self.rows:
             ok = True

@@ -3,6 +3,7 @@
 A field value is ``None``/absent (null), a ``str``, an ``int``/``float`` (numbers made by
 eval/stats), or a ``list`` of those (multivalue; never empty, never of length 1 once stored).
 """
+import functools
 import math
 import re
 
@@ -30,7 +31,12 @@ def to_number(value):
         return to_number(value[0]) if len(value) == 1 else None
     if type(value) is Literal:
         return None
-    text = str(value)
+    return _str_to_number(str(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _str_to_number(text):
+    """Number of a numeric-looking string, else None (cached: field values repeat)."""
     if _NUM.match(text):
         number = float(text)
         if number.is_integer() and "." not in text and "e" not in text.lower():
