@@ -201,8 +201,9 @@ class Runner(object):
                     continue  # leading pipe: a generating command follows
                 if re.match(r"^search\b", segment, re.I):
                     segment = segment[6:]
-                rows = [dict(e) for e in events]
-                rows = _commands.cmd_search(ctx, segment, rows)
+                # filter first, then copy: later commands change rows, never the events
+                matches = _commands.SearchExpression(segment)
+                rows = [dict(e) for e in events if matches(e)]
                 continue
             if not segment:
                 raise SplError("empty command between pipes")
