@@ -1,5 +1,7 @@
 """The shipped tarball: allowlisted paths, vendored targets, clean files, loadable libs."""
 import stat
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -72,3 +74,13 @@ def test_shim_reports_a_missing_target(tmp_path):
     assert "cp312-riscv64" in message and "cp39-x86_64" in message
     assert c2hunt_path.target_tag((3, 9), "AMD64") == "cp39-x86_64"
     assert c2hunt_path.target_tag((3, 13), "arm64") == "cp313-aarch64"
+
+
+def test_manifest_validates_with_slim(built_package, tmp_path):
+    with tarfile.open(built_package) as tar:
+        tar.extractall(tmp_path)
+    slim = Path(sys.executable).with_name("slim")
+    result = subprocess.run([str(slim), "validate", "c2hunt"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[ERROR]" not in result.stdout + result.stderr
