@@ -1,4 +1,5 @@
-"""c2flow modular input: packet captures in a folder -> one c2hunt:flow event per flow.
+"""c2flow modular input: packet captures in a folder -> one c2hunt:flow event per flow and
+one c2hunt:dns event per DNS query/response pair.
 
 splunkd runs this script with --scheme, --validate-arguments, or with the input
 definition on stdin (streaming mode, every ``interval`` seconds). The work is in
@@ -31,6 +32,8 @@ ARGUMENTS = (
      "Open flows kept in memory; the least recently active are emitted early (default 100000)."),
     ("entropy_sample_bytes", Argument.data_type_number, False,
      "Payload bytes per record the payload entropy is computed over (default 4096)."),
+    ("dns_events", Argument.data_type_boolean, False,
+     "Also index one c2hunt:dns event per DNS query/response pair (default true)."),
 )
 
 
@@ -38,8 +41,9 @@ class C2Flow(Script):
     def get_scheme(self):
         scheme = Scheme("C2 Hunt packet captures (c2flow)")
         scheme.description = ("Reads pcap/pcapng files from a folder once each and indexes one "
-                              "c2hunt:flow event per flow: CIM Network_Traffic fields plus "
-                              "payload entropy, payload sizes and ICMP echo mismatch.")
+                              "c2hunt:flow event per flow (CIM Network_Traffic fields plus "
+                              "service, payload entropy, payload sizes and ICMP echo "
+                              "mismatch) and one c2hunt:dns event per DNS transaction.")
         scheme.use_external_validation = True
         scheme.use_single_instance = False
         scheme.streaming_mode = Scheme.streaming_mode_xml
@@ -77,15 +81,15 @@ class _EventBatchWriter(object):
         self.stanza = stanza
         self.event_writer = event_writer
 
-    def write(self, records, source):
+    def write(self, events, source):
         buffer = io.StringIO()
         if not self.event_writer.header_written:
             buffer.write("<stream>")
             self.event_writer.header_written = True   # EventWriter.close() ends the stream
-        for record in records:
+        for sourcetype, record in events:
             Event(data=flows.format_event(record), stanza=self.stanza,
-                  time="%.6f" % record["first_packet_time"], source=source,
-                  sourcetype=flows.SOURCETYPE).write_to(buffer)
+                  time="%.6f" % flows.event_time(sourcetype, record), source=source,
+                  sourcetype=sourcetype).write_to(buffer)
         sys.stdout.write(buffer.getvalue())
         sys.stdout.flush()
 

@@ -5,8 +5,10 @@ lines into splunkd's log; everything else is here so it can be tested directly.
 
 ``collect(input_name, settings, checkpoint_dir, write_records, log)`` reads every ready
 capture of the input's folder once (see :mod:`c2hunt.checkpoint` for what "ready" and
-"once" mean) and returns a summary dict. ``write_records(records, path)`` must write the
-records to splunkd before returning; ``log(severity, message)`` reports to splunkd's log.
+"once" mean) and returns a summary dict. ``write_records(events, path)`` must write the
+events, a list of ``(sourcetype, record)`` (``c2hunt:flow`` flow records and, unless
+``dns_events`` is off, ``c2hunt:dns`` transactions from the same read), to splunkd before
+returning; ``log(severity, message)`` reports to splunkd's log.
 """
 import fnmatch
 import hashlib
@@ -15,7 +17,7 @@ import os
 import time
 import traceback
 
-from c2hunt import checkpoint, flows, pcap
+from c2hunt import checkpoint, dns_wire, flows, pcap
 
 try:
     import fcntl
@@ -34,15 +36,20 @@ class InputSettings(object):
     """A c2flow stanza's parameters, checked. See README/inputs.conf.spec."""
 
     def __init__(self, directory, file_pattern="*", settle_seconds=30.0,
-                 require_newer_sibling=False, flow_config=None):
+                 require_newer_sibling=False, flow_config=None, dns_events=True):
         self.directory = directory
+        self.dns_events = dns_events
         self.file_pattern = file_pattern
         self.settle_seconds = settle_seconds
         self.require_newer_sibling = require_newer_sibling
         self.flow_config = flow_config or flows.FlowConfig()
 
     def settings_hash(self):
-        text = json.dumps(self.flow_config.as_dict(), sort_keys=True)
+        # The record kinds are part of the settings: a read resumed after an upgrade or a
+        # change of dns_events is logged as a settings change.
+        settings = dict(self.flow_config.as_dict(), record_kinds=(
+            [flows.SOURCETYPE, dns_wire.SOURCETYPE] if self.dns_events else [flows.SOURCETYPE]))
+        text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
 
 
@@ -89,7 +96,8 @@ def parse_settings(params, check_directory=True):
         if value(name) is not None:
             config_args[name] = value(name)
     config = flows.FlowConfig(**config_args)
-    return InputSettings(directory, pattern, settle, newer, config)
+    dns_events = _boolean("dns_events", value("dns_events", "true"))
+    return InputSettings(directory, pattern, settle, newer, config, dns_events)
 
 
 def _candidates(settings):
@@ -210,11 +218,15 @@ def _read_capture(input_name, settings, store, path, stat, write_records, log):
 
     config = settings.flow_config
     reader = pcap.CaptureReader(path, batch_bytes=config.batch_bytes, start_offset=start_offset)
-    table = flows.FlowTable(config)
+    table = flows.CaptureEvents(config, dns=settings.dns_events)
     produced = [0]
     written = [0]
 
+    kinds = {flows.SOURCETYPE: 0, dns_wire.SOURCETYPE: 0}
+
     def emit(records):
+        for sourcetype, _ in records:
+            kinds[sourcetype] += 1
         first = produced[0]
         produced[0] += len(records)
         fresh = records[max(0, skip - first):]
@@ -228,12 +240,16 @@ def _read_capture(input_name, settings, store, path, stat, write_records, log):
         emit(table.add_batch(batch))
     emit(table.flush())
     stats = reader.stats
-    store.update(path, status="done", emitted=produced[0], flows=produced[0],
-                 end_offset=reader.end_offset, stats=stats.as_dict())
-    problems = stats.problems()
-    message = ("c2flow %s: read %s (%s): %d records, %d IP packets, %d flow records, %d sent"
+    dns_stats = table.dns.stats if table.dns is not None else dns_wire.DnsStats()
+    store.update(path, status="done", emitted=produced[0], flows=kinds[flows.SOURCETYPE],
+                 dns=kinds[dns_wire.SOURCETYPE], end_offset=reader.end_offset,
+                 stats=dict(stats.as_dict(), dns=dns_stats.as_dict()))
+    problems = stats.problems() + dns_stats.problems()
+    message = ("c2flow %s: read %s (%s): %d records, %d IP packets, %d flow records, "
+               "%d DNS transactions (%d messages), %d events sent"
                % (input_name, path, stats.format, stats.records, stats.ip_packets,
-                  produced[0], written[0]))
+                  kinds[flows.SOURCETYPE], kinds[dns_wire.SOURCETYPE], dns_stats.messages,
+                  written[0]))
     if problems:
         log("WARN", message + "; " + "; ".join(problems))
     else:

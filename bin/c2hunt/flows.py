@@ -23,7 +23,8 @@ Flow definition
 A flow is bidirectional: (address pair, transport, ports, VLAN). ICMP echo request and
 reply share a flow keyed by the echo identifier; other ICMP messages are keyed by type
 and code. The initiator (``src``) is the sender of the flow's first packet, except that a
-first TCP SYN-ACK or ICMP echo reply makes its receiver the initiator. ``*_out`` counts
+first TCP SYN-ACK, ICMP echo reply, or UDP datagram from a port below 1024 to one above
+makes its receiver the initiator. ``*_out`` counts
 what ``src`` sent, ``*_in`` what it received (CIM Network_Traffic convention).
 
 A flow ends after ``idle_timeout`` seconds without packets, when a TCP pure SYN arrives
@@ -34,7 +35,11 @@ tunnel yields a record every ``active_timeout`` seconds, not one at the end. Whe
 than ``max_flows`` flows are open, the least recently active ones are emitted early
 (``end_reason="evicted"``): memory stays bounded for a capture of any size.
 
-Per-record memory: the distinct payload sizes, a payload sample of at most
+Each record names the application protocol in ``service`` (Zeek's names: dns, http, ssl,
+ssh, socks, smb, ...) from the first payload bytes each side sent (:mod:`c2hunt.services`).
+
+Per-record memory: the first ``services.FIRST_BYTES`` payload bytes of each direction, the
+distinct payload sizes, a payload sample of at most
 ``entropy_sample_bytes`` (the first payload bytes of the record, both directions), and at
 most ``echo_pending_limit`` unanswered echo requests (a checksum each).
 """
@@ -48,17 +53,18 @@ import zlib
 
 import numpy as np
 
-from c2hunt import entropy, pcap
+from c2hunt import dns_wire, entropy, pcap, services
 
-__all__ = ["FlowConfig", "FlowTable", "read_capture_flows", "format_event", "SOURCETYPE",
-           "FIELDS"]
+__all__ = ["FlowConfig", "FlowTable", "CaptureEvents", "read_capture_flows",
+           "read_capture_events", "format_event", "event_time", "SOURCETYPE", "FIELDS"]
 
 SOURCETYPE = "c2hunt:flow"
 
 # Field order of the events (absent values are left out of the JSON).
 FIELDS = (
     "first_packet_time", "last_packet_time", "duration", "src", "src_ip", "src_port",
-    "dest", "dest_ip", "dest_port", "transport", "protocol", "protocol_version", "vlan",
+    "dest", "dest_ip", "dest_port", "transport", "service", "protocol", "protocol_version",
+    "vlan",
     "icmp_type", "icmp_code", "packets", "packets_out", "packets_in", "bytes", "bytes_out",
     "bytes_in", "payload_bytes_out", "payload_bytes_in", "payload_packets",
     "payload_size_dc", "payload_size_min", "payload_size_median", "payload_size_max",
@@ -138,10 +144,10 @@ class _Flow(object):
                  "first_ts", "last_ts", "packets_out", "packets_in", "bytes_out", "bytes_in",
                  "payload_out", "payload_in", "sizes", "sample", "tcp_flags", "closed",
                  "icmp_type", "icmp_code", "echo_requests", "echo_replies", "echo_matched",
-                 "echo_mismatched", "pending")
+                 "echo_mismatched", "pending", "first_out", "first_in")
 
     def __init__(self, key, init_lo, ident, flow_start, window, record_seq=0, flow_id=None,
-                 pending=None):
+                 pending=None, first_out=b"", first_in=b""):
         self.key = key
         self.init_lo = init_lo
         self.ident = ident            # (src, dest, src_port, dest_port, proto, version, vlan)
@@ -163,11 +169,15 @@ class _Flow(object):
         self.echo_requests = self.echo_replies = 0
         self.echo_matched = self.echo_mismatched = 0
         self.pending = pending if pending is not None else collections.OrderedDict()
+        # First payload bytes each side sent (service identification), kept for the flow.
+        self.first_out = first_out
+        self.first_in = first_in
 
     def next_window(self, window):
         """The record that follows this one in the same flow (active timeout)."""
         return _Flow(self.key, self.init_lo, self.ident, self.flow_start, window,
-                     self.record_seq + 1, self.flow_id, self.pending)
+                     self.record_seq + 1, self.flow_id, self.pending, self.first_out,
+                     self.first_in)
 
 
 class FlowTable(object):
@@ -308,8 +318,13 @@ class FlowTable(object):
         new_window = ~new_flow & (window != previous_window)
         # Initiator of each packet's flow: lower endpoint or not.
         first_type = batch.icmp_type[order].astype(np.int64)
+        # A flow whose first packet is a SYN-ACK, an echo reply, or a UDP datagram from a
+        # well-known port (< 1024) to an ephemeral one (a DNS answer whose query was not
+        # captured) was started by that packet's receiver.
+        udp_from_server = ((proto[order] == 17) & (batch.sport[order] < 1024)
+                           & (batch.dport[order] >= 1024))
         flips = ((is_tcp & ((flags & (_TCP_SYN | _TCP_ACK)) == (_TCP_SYN | _TCP_ACK)))
-                 | echo_rep[order])
+                 | echo_rep[order] | udp_from_server)
         start_init_lo = lo_src ^ flips
         init_lo = np.where(anchor_new, start_init_lo[flow_anchor], st_init_lo[grp])
         outbound = lo_src == init_lo
@@ -368,6 +383,9 @@ class FlowTable(object):
         new_flow_list = new_flow[starts].tolist()
         start_rows = order[starts]
         sample_rows = _sample_rows(batch, order, starts, segment, n_segments)
+        first_out_rows, first_in_rows = _first_payload_rows(batch, order, outbound, segment,
+                                                            n_segments)
+        first_cap = services.FIRST_BYTES
         for s in range(n_segments):
             g = seg_group[s]
             flow = current[g]
@@ -406,6 +424,10 @@ class FlowTable(object):
                     piece = batch.payload(row)[:room]
                     flow.sample += piece
                     room -= len(piece)
+            if not flow.first_out and first_out_rows[s] >= 0:
+                flow.first_out = batch.payload(first_out_rows[s])[:first_cap]
+            if not flow.first_in and first_in_rows[s] >= 0:
+                flow.first_in = batch.payload(first_in_rows[s])[:first_cap]
             flow.echo_requests += int(seg_req[s])
             flow.echo_replies += int(seg_rep[s])
             for position in range(echo_bounds[s], echo_bounds[s + 1]):
@@ -457,6 +479,19 @@ def _sample_rows(batch, order, starts, segment, n_segments):
     bounds = np.searchsorted(segment[rows], np.arange(n_segments + 1))
     original = order[rows].tolist()
     return [original[bounds[s]:bounds[s + 1]] for s in range(n_segments)]
+
+
+def _first_payload_rows(batch, order, outbound, segment, n_segments):
+    """Per record, the (original) row of the first payload sent each way, or -1."""
+    has_payload = batch.payload_caplen[order] > 0
+    found = []
+    for direction in (outbound, ~outbound):
+        rows = np.flatnonzero(has_payload & direction)
+        first = np.full(n_segments, -1, np.int64)
+        segments, position = np.unique(segment[rows], return_index=True)
+        first[segments] = order[rows[position]]
+        found.append(first.tolist())
+    return found
 
 
 def payload_entropy(samples):
@@ -522,6 +557,8 @@ def _record(flow, reason):
         "src": src, "src_ip": src, "src_port": sport,
         "dest": dest, "dest_ip": dest, "dest_port": dport,
         "transport": TRANSPORT_NAMES.get(proto, str(proto)),
+        "service": services.identify_service(flow.first_out, flow.first_in,
+                                             TRANSPORT_NAMES.get(proto)),
         "protocol": "ip", "protocol_version": version, "vlan": vlan or None,
         "packets": packets, "packets_out": flow.packets_out, "packets_in": flow.packets_in,
         "bytes": flow.bytes_out + flow.bytes_in, "bytes_out": flow.bytes_out,
@@ -554,6 +591,60 @@ def _record(flow, reason):
 def format_event(record):
     """One-line JSON text of a record (field order of ``FIELDS``)."""
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+def event_time(sourcetype, record):
+    """The event time (epoch seconds) of a record of either sourcetype."""
+    return record["first_packet_time"] if sourcetype == SOURCETYPE else record["ts"]
+
+
+class CaptureEvents(object):
+    """Flow records and DNS transactions from one pass over a capture's packet batches.
+
+    ``add_batch`` and ``flush`` return lists of ``(sourcetype, record)``: the flow records
+    of the batch (``c2hunt:flow``) followed by its DNS transactions (``c2hunt:dns``), so the
+    sequence is as deterministic as each part. ``dns=False`` leaves DNS out.
+    """
+
+    DNS_TIMEOUT = 30.0
+
+    def __init__(self, config=None, dns=True):
+        self.flows = FlowTable(config)
+        self.dns = (dns_wire.DnsTable(timeout=self.DNS_TIMEOUT,
+                                      max_pending=self.flows.config.max_flows)
+                    if dns else None)
+
+    def add_batch(self, batch):
+        events = [(SOURCETYPE, record) for record in self.flows.add_batch(batch)]
+        if self.dns is not None:
+            events += [(dns_wire.SOURCETYPE, record) for record in self.dns.add_batch(batch)]
+        return events
+
+    def flush(self):
+        events = [(SOURCETYPE, record) for record in self.flows.flush()]
+        if self.dns is not None:
+            events += [(dns_wire.SOURCETYPE, record) for record in self.dns.flush()]
+        return events
+
+
+def read_capture_events(path, config=None, stats=None, dns_stats=None, dns=True):
+    """``(sourcetype, record)`` for the flows and DNS transactions of one capture, read once.
+
+    Parameters are those of :func:`read_capture_flows`, plus ``dns_stats`` (a
+    :class:`c2hunt.dns_wire.DnsStats` filled while reading) and ``dns`` (False: flows only).
+    """
+    config = config or FlowConfig()
+    reader = pcap.CaptureReader(path, batch_bytes=config.batch_bytes)
+    if stats is not None:
+        reader.stats = stats
+    events = CaptureEvents(config, dns=dns)
+    if events.dns is not None and dns_stats is not None:
+        events.dns.stats = dns_stats
+    for batch in reader.batches():
+        for event in events.add_batch(batch):
+            yield event
+    for event in events.flush():
+        yield event
 
 
 def read_capture_flows(path, config=None, stats=None):

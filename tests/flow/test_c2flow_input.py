@@ -74,7 +74,8 @@ def test_scheme(splunk_python, app_dir):
     assert scheme.findtext("streaming_mode") == "xml"
     args = {arg.get("name"): arg for arg in scheme.iter("arg")}
     assert set(args) == {"directory", "file_pattern", "settle_seconds", "require_newer_sibling",
-                         "idle_timeout", "active_timeout", "max_flows", "entropy_sample_bytes"}
+                         "idle_timeout", "active_timeout", "max_flows", "entropy_sample_bytes",
+                         "dns_events"}
     assert args["directory"].findtext("required_on_create") == "true"
 
 
@@ -92,7 +93,8 @@ def test_validate_arguments(splunk_python, app_dir, tmp_path):
                             ({"directory": str(tmp_path), "max_flows": "0"}, "max_flows"),
                             ({"directory": str(tmp_path), "settle_seconds": "x"}, "settle_seconds"),
                             ({"directory": str(tmp_path), "require_newer_sibling": "maybe"},
-                             "require_newer_sibling")]:
+                             "require_newer_sibling"),
+                            ({"directory": str(tmp_path), "dns_events": "perhaps"}, "dns_events")]:
         bad = _validate(splunk_python, app_dir, params)
         assert bad.returncode == 1
         assert message in ET.fromstring(bad.stdout).findtext("message")
@@ -110,12 +112,18 @@ def test_streaming_events(splunk_python, app_dir, tmp_path):
     root = ET.fromstring(first.stdout)          # one well-formed <stream>
     assert root.tag == "stream"
     events = _events(first.stdout)
-    expected_a = list(flows.read_capture_flows(str(captures / "a.pcap")))
-    expected_b = list(flows.read_capture_flows(str(captures / "b.pcapng")))
-    assert [e[3] for e in events if e[1].endswith("a.pcap")] == expected_a
-    assert [e[3] for e in events if e[1].endswith("b.pcapng")] == expected_b
-    assert {e[0] for e in events} == {"c2hunt:flow"}
-    assert all(abs(e[2] - e[3]["first_packet_time"]) < 1e-6 for e in events)
+    expected_a = list(flows.read_capture_events(str(captures / "a.pcap")))
+    expected_b = list(flows.read_capture_events(str(captures / "b.pcapng")))
+    assert [(e[0], e[3]) for e in events if e[1].endswith("a.pcap")] == expected_a
+    assert [(e[0], e[3]) for e in events if e[1].endswith("b.pcapng")] == expected_b
+    # Flows and, from the same read, the 20 DNS query/response pairs of the tunnel.
+    assert {e[0] for e in events} == {"c2hunt:flow", "c2hunt:dns"}
+    dns = [e for e in events if e[0] == "c2hunt:dns" and e[1].endswith("a.pcap")]
+    assert len(dns) == 20 and all(e[3]["qtype_name"] == "TXT" and e[3]["answers"] for e in dns)
+    assert all(abs(e[2] - flows.event_time(e[0], e[3])) < 1e-6 for e in events)
+    assert all(abs(e[2] - e[3]["first_packet_time"]) < 1e-6 for e in events
+               if e[0] == "c2hunt:flow")
+    assert all(abs(e[2] - e[3]["ts"]) < 1e-6 for e in events if e[0] == "c2hunt:dns")
     assert b"read %s" % str(captures / "a.pcap").encode() in first.stderr
     # A second run sends nothing: every file was read exactly once.
     second = run_script(splunk_python, app_dir / "bin" / "c2flow.py", definition, timeout=120)
@@ -126,10 +134,12 @@ def test_streaming_events(splunk_python, app_dir, tmp_path):
 
 class _Sink(object):
     def __init__(self):
-        self.records, self.messages = [], []
+        self.records, self.messages, self.dns = [], [], []
 
-    def write(self, records, path):
-        self.records += [(path, r) for r in records]
+    def write(self, events, path):
+        # Flow records only; DNS transactions are checked in test_dns_events_setting.
+        self.records += [(path, r) for sourcetype, r in events if sourcetype == "c2hunt:flow"]
+        self.dns += [(path, r) for sourcetype, r in events if sourcetype == "c2hunt:dns"]
 
     def log(self, severity, message):
         self.messages.append((severity, message))
@@ -198,6 +208,19 @@ def test_appended_replaced_renamed_and_bad_files(tmp_path):
     sink4 = _Sink()
     _collect(captures, checkpoints, sink4)
     assert [r["src"] for _, r in sink4.records] == ["10.9.9.9"]
+
+
+def test_dns_events_setting(tmp_path):
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    _write_old(captures / "a.pcap", _scenario_frames())
+    sink = _Sink()
+    _collect(captures, tmp_path / "ck", sink)
+    assert len(sink.dns) == 20 and {r["dest"] for _, r in sink.dns} == {"10.0.0.53"}
+    assert any("20 DNS transactions (40 messages)" in m for _, m in sink.messages)
+    off = _Sink()
+    _collect(captures, tmp_path / "ck2", off, dns_events="false")
+    assert off.dns == [] and [r for _, r in off.records] == [r for _, r in sink.records]
 
 
 # -- crash mid-file: SIGKILL and restart ---------------------------------------------------
