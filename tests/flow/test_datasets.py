@@ -1,10 +1,16 @@
-"""Flow features on public third-party captures (../shared/datasets; skipped when absent)."""
+"""Flow features, DNS transactions and the notables the shipped searches raise on public
+third-party captures (../shared/datasets; skipped when absent)."""
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from c2hunt import flows, pcap
+from c2hunt import dns_wire, flows, pcap
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "offline"))
+from c2hunt_offline.engine import hunt  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 NDPI = DATASETS / "ndpi-pcaps"
@@ -52,3 +58,67 @@ def test_slips_https_beacon_every_two_seconds():
                       if (r["dest"], r.get("dest_port")) == ("141.193.213.21", 443)])
     gaps = np.diff(starts)
     assert len(starts) > 250 and 2.0 < np.median(gaps) < 2.4 and gaps.std() < 0.5
+
+
+def test_dns_transactions_of_the_tunnel_captures():
+    for name, pairs, domain in [("dns_exfiltration.pcap", 150, None),
+                                ("dns-tunnel-iodine.pcap", 222, "pirate.sea")]:
+        path = NDPI / name
+        if not path.exists():
+            pytest.skip("%s not present" % path)
+        stats = dns_wire.DnsStats()
+        dns = [r for s, r in flows.read_capture_events(str(path), dns_stats=stats)
+               if s == dns_wire.SOURCETYPE]
+        assert len(dns) == pairs and stats.malformed == 0
+        assert all(r["dest_port"] == 53 and r["transport"] == "udp" for r in dns)
+        if domain:
+            assert all(r["query"].lower().endswith(domain) for r in dns)
+        else:       # dnscat2 without a domain: hex labels after a "dnscat." tag
+            assert all(r["query"].startswith("dnscat.") for r in dns)
+
+
+# What the shipped correlation searches raise on each capture, through the offline runner
+# (the same flow/DNS code as the c2flow input). Benign captures raise nothing.
+EXPECTED_NOTABLES = {
+    "icmp-tunnel.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
+                          "ICMP_Echo_Payload_Mismatch", 90)},
+    "dns_exfiltration.pcap": {("C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule",
+                               "DNS_Tunnel_Encoded_Labels", 90)},
+    "dns-tunnel-iodine.pcap": {("C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule",
+                                "DNS_Tunnel_Encoded_Labels", 90)},
+    "socks.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
+                    "Nonstandard_Port_socks_21477", 50)},
+    "trickbot.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
+                       "Nonstandard_Port_http_7080", 50)},
+    "dns.pcap": set(), "smbv1.pcap": set(), "smb_deletefile.pcap": set(), "malware.pcap": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_NOTABLES))
+def test_notables_on_ndpi_captures(name):
+    path = NDPI / name
+    if not path.exists():
+        pytest.skip("%s not present" % path)
+    found = {(n.search, n.signal, int(float(n.risk_score))) for n in hunt([str(path)])}
+    assert found == EXPECTED_NOTABLES[name]
+
+
+def test_dns_tunnel_notables_name_the_tunnel():
+    path = NDPI / "dns-tunnel-iodine.pcap"
+    if not path.exists():
+        pytest.skip("%s not present" % path)
+    [notable] = hunt([str(path)])
+    assert notable.fields["group_dest"] == "pirate.sea" and notable.fields["src"] == "10.0.2.30"
+    assert set(notable.fields["signals"]) == {"DNS_Tunnel_Encoded_Labels",
+                                              "DNS_Many_Unique_Subdomains", "DNS_TXT_NULL_Volume"}
+
+
+@pytest.mark.parametrize("name,dest", [("test-cc-capture-1.pcap", "141.193.213.21"),
+                                       ("test-cc-capture-2.pcap", "141.193.213.20")])
+def test_slips_beacons_raise_the_beacon_search(name, dest):
+    path = SLIPS / name
+    if not path.exists():
+        pytest.skip("%s not present" % path)
+    notables = hunt([str(path)])
+    assert [(n.search, n.signal, n.fields["dest"]) for n in notables] == [
+        ("C2Hunt - Periodic Beaconing - Rule", "Beaconing_TCP_443", dest)]
