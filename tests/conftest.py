@@ -3,31 +3,20 @@
 Set TZ=UTC and LC_ALL=C before running (test.sh does) so golden files are stable.
 """
 import fcntl
-import glob
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import PYENV, ROOT, SPLUNK_PYTHONS, find_python
+
 sys.path.insert(0, str(ROOT / "bin"))
 sys.path.insert(0, str(ROOT / "package"))
 
 import build  # noqa: E402  (package/build.py)
-
-PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
-# The runtimes Splunk ships (3.9, 3.13) and this machine's default (3.11).
-SPLUNK_PYTHONS = ("3.9", "3.11", "3.13")
-
-
-def find_python(version):
-    """Path of a pyenv CPython <version>.x interpreter, or None."""
-    matches = sorted(glob.glob(str(PYENV / (version + ".*") / "bin" / "python3")))
-    return matches[-1] if matches else None
 
 
 @pytest.fixture(scope="session", params=SPLUNK_PYTHONS)
@@ -87,13 +76,3 @@ def built_package(tmp_path_factory):
         return Path(given)
     out = tmp_path_factory.mktemp("dist")
     return build.build(out, build.PYTHONS, build.MACHINES)
-
-
-def run_script(python, script, stdin_bytes, timeout=300, env=None):
-    """Run a bin/ script the way splunkd does: cwd bin/, bytes on stdin, no site env."""
-    script = Path(script)
-    full_env = {"PATH": os.environ.get("PATH", ""), "TZ": "UTC", "LC_ALL": "C",
-                "PYTHONNOUSERSITE": "1"}
-    full_env.update(env or {})
-    return subprocess.run([python, str(script)], input=stdin_bytes, cwd=str(script.parent),
-                          capture_output=True, timeout=timeout, env=full_env)

@@ -14,7 +14,7 @@ import pytest
 
 import synthetic as syn
 from c2hunt import flow_input, flows
-from conftest import ROOT, run_script  # tests/conftest.py
+from support import ROOT, run_script
 
 T0 = 1700000000.0
 OLD = time.time() - 3600

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, find_python, run_script
+from support import ROOT, find_python, run_script
 import build
 
 FORBIDDEN_PARTS = {"__pycache__", ".DS_Store", "tests", ".git", ".venv", ".pytest_cache"}

@@ -5,9 +5,7 @@ import pytest
 
 from c2hunt_offline import Runner
 
-from conftest import ROOT
-
-# Saved searches that cannot run offline, with the reason (keep in step with the README).
+from support import ROOT
 NOT_OFFLINE = {}
 
 

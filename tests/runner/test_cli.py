@@ -11,7 +11,7 @@ import pytest
 from c2hunt_offline import Runner, SplError, hunt, run_search
 from c2hunt_offline.cli import main
 
-from conftest import ROOT
+from support import ROOT
 
 CONN = ("#separator \\x09\n#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n"
         "1715677400\t10.0.0.8\t5000\t203.0.113.9\t22\ttcp\n"

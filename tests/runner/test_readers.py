@@ -13,7 +13,7 @@ import pytest
 from c2hunt_offline import Runner
 from c2hunt_offline.readers import decode_saddr
 
-from conftest import ROOT, UPDATE_GOLDEN
+from support import ROOT, UPDATE_GOLDEN
 
 GOLDEN = Path(__file__).parent / "golden"
 
