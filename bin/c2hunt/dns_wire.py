@@ -36,7 +36,7 @@ import struct
 import numpy as np
 
 __all__ = ["DnsFormatError", "DnsMessage", "DnsStats", "DnsTable", "parse_message",
-           "SOURCETYPE", "FIELDS", "CIM_ALIASES", "DNS_PORTS", "looks_like_dns"]
+           "SOURCETYPE", "FIELDS", "CIM_ALIASES", "DNS_PORTS", "looks_like_dns", "AddressText"]
 
 SOURCETYPE = "c2hunt:dns"
 DNS_PORTS = (53, 5353, 5355)
@@ -307,7 +307,7 @@ class DnsStats(object):
                 for name in ("malformed", "partial", "tcp_split") if getattr(self, name)]
 
 
-class _Address(object):
+class AddressText(object):
     """Cached text form of the 128-bit address halves of :mod:`c2hunt.pcap`."""
 
     def __init__(self):
@@ -350,7 +350,7 @@ class DnsTable(object):
         self.pending = collections.OrderedDict()   # key -> [ts, message, endpoints, retransmits]
         self.stats = DnsStats()
         self.clock = float("-inf")
-        self._address = _Address()
+        self._address = AddressText()
 
     def add_batch(self, batch):
         done = []

@@ -47,9 +47,7 @@ import collections
 import hashlib
 import json
 import math
-import socket
 import struct
-import zlib
 
 import numpy as np
 
@@ -193,6 +191,7 @@ class FlowTable(object):
         self.config = config or FlowConfig()
         self.flows = collections.OrderedDict()   # key -> _Flow, least recently active first
         self.clock = -math.inf                     # latest packet time seen
+        self._address = dns_wire.AddressText()
 
     # -- public ------------------------------------------------------------------------
 
@@ -272,7 +271,11 @@ class FlowTable(object):
         group_start[1:] = grp[1:] != grp[:-1]
 
         # State carried in from earlier batches, per group.
-        states = [self.flows.get(raw_keys[row].tobytes()) for row in first_row]
+        width = keys.dtype.itemsize
+        key_blob = raw_keys[first_row].tobytes()
+        group_keys = [key_blob[i:i + width] for i in range(0, len(key_blob), width)]
+        get_state = self.flows.get
+        states = [get_state(key) for key in group_keys]
         has_state = np.array([s is not None for s in states], bool)
         nan = float("nan")
         st_last = np.array([s.last_ts if s is not None else nan for s in states], np.float64)
@@ -362,12 +365,15 @@ class FlowTable(object):
         size_bounds = np.searchsorted(size_segment, np.arange(n_segments + 1))
         size_list = (size_values % _SIZE_KEY).tolist()
         count_list = size_counts.tolist()
+        size_bounds = size_bounds.tolist()
 
-        # Echo packets are matched one by one (only ICMP echo rows enter this loop).
+        # Echo packets are matched one by one (only ICMP echo rows enter this loop), on
+        # digests computed for all of them at once.
         echo_rows = np.flatnonzero((echo_req | echo_rep)[order])
         echo_bounds = np.searchsorted(segment[echo_rows], np.arange(n_segments + 1)).tolist()
+        echo = _echo_columns(batch, order[echo_rows])
 
-        # Python loop over records (not packets).
+        # Python loop over records (not packets), on plain lists.
         sample_cap = cfg.entropy_sample_bytes
         merge = record_start[starts] & group_start[starts] & ~new_flow[starts] & ~new_window[starts]
         reasons = np.where(new_window[starts], 1, np.where(idle_break[starts], 2,
@@ -382,10 +388,25 @@ class FlowTable(object):
         init_list = init_lo[starts].tolist()
         new_flow_list = new_flow[starts].tolist()
         start_rows = order[starts]
-        sample_rows = _sample_rows(batch, order, starts, segment, n_segments)
-        first_out_rows, first_in_rows = _first_payload_rows(batch, order, outbound, segment,
-                                                            n_segments)
-        first_cap = services.FIRST_BYTES
+        ident_columns = _identity_columns(batch, start_rows, lo_src[starts], self._address)
+        # Payload sample (entropy) and first payload bytes each way (service), gathered for
+        # all records at once: room left in each record's sample, then one gather.
+        room = np.full(n_segments, sample_cap, np.int64)
+        for s in np.flatnonzero(merge).tolist():
+            room[s] = max(sample_cap - len(current[seg_group[s]].sample), 0)
+        sample_blob, sample_bounds = _gather_samples(batch, order, segment, room)
+        first_out, first_in = _first_payloads(batch, order, outbound, segment, n_segments,
+                                              services.FIRST_BYTES)
+        first_ts_list, last_ts_list = first_ts.tolist(), last_ts.tolist()
+        packets_out_list = packets_out.tolist()
+        packets_in_list = (packets_all - packets_out).tolist()
+        bytes_out_list = bytes_out.tolist()
+        bytes_in_list = (bytes_all - bytes_out).tolist()
+        payload_out_list = payload_out.tolist()
+        payload_in_list = (payload_all - payload_out).tolist()
+        flags_list, closed_list = seg_flags.tolist(), seg_closed.tolist()
+        type_list, code_list = seg_type.tolist(), seg_code.tolist()
+        req_list, rep_list = seg_req.tolist(), seg_rep.tolist()
         for s in range(n_segments):
             g = seg_group[s]
             flow = current[g]
@@ -393,60 +414,53 @@ class FlowTable(object):
                 if flow is not None:
                     done.append((flow, reason_names.get(reason_list[s], "idle_timeout")))
                 if new_flow_list[s] or flow is None:
-                    key = raw_keys[first_row[g]].tobytes()
-                    flow = _Flow(key, init_list[s], _identity(batch, start_rows[s],
-                                                              init_list[s], lo_src[starts[s]]),
+                    flow = _Flow(group_keys[g], init_list[s],
+                                 _identity(ident_columns, s, init_list[s]),
                                  flow_start_list[s], window_list[s])
                 else:
                     flow = flow.next_window(window_list[s])
                 current[g] = flow
-            flow.first_ts = min(flow.first_ts, float(first_ts[s]))
-            flow.last_ts = max(flow.last_ts, float(last_ts[s]))
-            out = int(packets_out[s])
-            flow.packets_out += out
-            flow.packets_in += int(packets_all[s]) - out
-            flow.bytes_out += int(bytes_out[s])
-            flow.bytes_in += int(bytes_all[s] - bytes_out[s])
-            flow.payload_out += int(payload_out[s])
-            flow.payload_in += int(payload_all[s] - payload_out[s])
-            flow.tcp_flags |= int(seg_flags[s])
-            flow.closed = flow.closed or bool(seg_closed[s])
-            if flow.icmp_type < 0 and seg_type[s] >= 0:
-                flow.icmp_type, flow.icmp_code = int(seg_type[s]), int(seg_code[s])
+            if first_ts_list[s] < flow.first_ts:
+                flow.first_ts = first_ts_list[s]
+            if last_ts_list[s] > flow.last_ts:
+                flow.last_ts = last_ts_list[s]
+            flow.packets_out += packets_out_list[s]
+            flow.packets_in += packets_in_list[s]
+            flow.bytes_out += bytes_out_list[s]
+            flow.bytes_in += bytes_in_list[s]
+            flow.payload_out += payload_out_list[s]
+            flow.payload_in += payload_in_list[s]
+            flow.tcp_flags |= flags_list[s]
+            if closed_list[s]:
+                flow.closed = True
+            if flow.icmp_type < 0 and type_list[s] >= 0:
+                flow.icmp_type, flow.icmp_code = type_list[s], code_list[s]
             sizes = flow.sizes
             for k in range(size_bounds[s], size_bounds[s + 1]):
                 sizes[size_list[k]] = sizes.get(size_list[k], 0) + count_list[k]
-            room = sample_cap - len(flow.sample)
-            if room > 0:
-                for row in sample_rows[s]:
-                    if room <= 0:
-                        break
-                    piece = batch.payload(row)[:room]
-                    flow.sample += piece
-                    room -= len(piece)
-            if not flow.first_out and first_out_rows[s] >= 0:
-                flow.first_out = batch.payload(first_out_rows[s])[:first_cap]
-            if not flow.first_in and first_in_rows[s] >= 0:
-                flow.first_in = batch.payload(first_in_rows[s])[:first_cap]
-            flow.echo_requests += int(seg_req[s])
-            flow.echo_replies += int(seg_rep[s])
-            for position in range(echo_bounds[s], echo_bounds[s + 1]):
-                self._match_echo(flow, batch, int(order[echo_rows[position]]))
+            if sample_bounds[s + 1] > sample_bounds[s]:
+                flow.sample += sample_blob[sample_bounds[s]:sample_bounds[s + 1]]
+            if not flow.first_out and first_out[s]:
+                flow.first_out = first_out[s]
+            if not flow.first_in and first_in[s]:
+                flow.first_in = first_in[s]
+            if req_list[s] or rep_list[s]:
+                flow.echo_requests += req_list[s]
+                flow.echo_replies += rep_list[s]
+                for position in range(echo_bounds[s], echo_bounds[s + 1]):
+                    self._match_echo(flow, echo, position)
         # Least recently active first, so idle expiry and eviction pop from the front.
         for flow in sorted(current, key=lambda f: (f.last_ts, f.key)):
             self.flows[flow.key] = flow
             self.flows.move_to_end(flow.key)
 
-    def _match_echo(self, flow, batch, row):
-        proto = int(batch.proto[row])
-        kind = int(batch.icmp_type[row])
-        token = (int(batch.icmp_id[row]), int(batch.icmp_seq[row]))
-        payload = batch.payload(row)
-        digest = (zlib.crc32(payload), int(batch.payload_len[row]))
-        if kind == _ECHO_REQUEST.get(proto):
+    def _match_echo(self, flow, echo, position):
+        is_request, tokens, digests = echo
+        token = tokens[position]
+        if is_request[position]:
             if self.config.echo_pending_limit == 0:
                 return
-            flow.pending[token] = digest
+            flow.pending[token] = digests[position]
             flow.pending.move_to_end(token)
             while len(flow.pending) > self.config.echo_pending_limit:
                 flow.pending.popitem(last=False)
@@ -454,7 +468,7 @@ class FlowTable(object):
             request = flow.pending.pop(token, None)
             if request is not None:
                 flow.echo_matched += 1
-                if request != digest:
+                if request != digests[position]:
                     flow.echo_mismatched += 1
 
     # -- output --------------------------------------------------------------------------
@@ -473,25 +487,99 @@ class FlowTable(object):
                 for r in records]
 
 
-def _sample_rows(batch, order, starts, segment, n_segments):
-    """Rows with captured payload, grouped per record (in record order)."""
+def _gather(buffer, offsets, lengths):
+    """The bytes ``buffer[offsets[i]:offsets[i] + lengths[i]]`` for all i, concatenated."""
+    total = int(lengths.sum())
+    if total == 0:
+        return b""
+    shift = offsets - (np.cumsum(lengths) - lengths)
+    return buffer[np.arange(total) + np.repeat(shift, lengths)].tobytes()
+
+
+def _gather_samples(batch, order, segment, room):
+    """Each record's payload sample: the first ``room[s]`` payload bytes of record ``s``.
+
+    Returns (bytes of all samples, bounds): record ``s``'s sample is
+    ``blob[bounds[s]:bounds[s + 1]]``.
+    """
+    n_segments = len(room)
     rows = np.flatnonzero(batch.payload_caplen[order] > 0)
-    bounds = np.searchsorted(segment[rows], np.arange(n_segments + 1))
-    original = order[rows].tolist()
-    return [original[bounds[s]:bounds[s + 1]] for s in range(n_segments)]
+    if not len(rows) or not room.any():
+        return b"", [0] * (n_segments + 1)
+    seg = segment[rows]
+    original = order[rows]
+    caplen = batch.payload_caplen[original]
+    before_row = np.cumsum(caplen) - caplen
+    before = before_row - before_row[np.searchsorted(seg, seg)]   # bytes earlier in record
+    take = np.clip(room[seg] - before, 0, caplen)
+    blob = _gather(batch.buffer, batch.payload_off[original], take)
+    per_record = np.bincount(seg, weights=take, minlength=n_segments).astype(np.int64)
+    return blob, [0] + np.cumsum(per_record).tolist()
 
 
-def _first_payload_rows(batch, order, outbound, segment, n_segments):
-    """Per record, the (original) row of the first payload sent each way, or -1."""
+def _first_payloads(batch, order, outbound, segment, n_segments, cap):
+    """Per record, the first ``cap`` bytes of the first payload sent each way (or b"")."""
     has_payload = batch.payload_caplen[order] > 0
     found = []
     for direction in (outbound, ~outbound):
         rows = np.flatnonzero(has_payload & direction)
-        first = np.full(n_segments, -1, np.int64)
+        firsts = [b""] * n_segments
         segments, position = np.unique(segment[rows], return_index=True)
-        first[segments] = order[rows[position]]
-        found.append(first.tolist())
+        original = order[rows[position]]
+        lengths = np.minimum(batch.payload_caplen[original], cap)
+        blob = _gather(batch.buffer, batch.payload_off[original], lengths)
+        bounds = np.cumsum(lengths).tolist()
+        start = 0
+        for record, end in zip(segments.tolist(), bounds):
+            firsts[record] = blob[start:end]
+            start = end
+        found.append(firsts)
     return found
+
+
+_HASH_PRIMES = (2147483629, 2147483587)
+_HASH_BASE = 257
+_hash_powers = {}
+
+
+def _powers(prime, length):
+    """``_HASH_BASE ** i % prime`` for i < length (cached, grown by doubling)."""
+    table = _hash_powers.get(prime)
+    if table is None or len(table) < length:
+        table = np.ones(1, np.uint64)
+        while len(table) < length:
+            step = np.uint64(pow(_HASH_BASE, len(table), prime))
+            table = np.concatenate((table, table * step % np.uint64(prime)))
+        _hash_powers[prime] = table
+    return table
+
+
+def _echo_columns(batch, rows):
+    """(is request, (identifier, sequence), payload digest) lists for ICMP echo rows.
+
+    The digest is (two polynomial hashes of the captured payload, payload length): a
+    reply "matches" its request when the digests are equal.
+    """
+    if not len(rows):
+        return [], [], []
+    proto = batch.proto[rows]
+    kind = batch.icmp_type[rows]
+    is_request = ((proto == 1) & (kind == 8)) | ((proto == 58) & (kind == 128))
+    caplen = batch.payload_caplen[rows]
+    blob = np.frombuffer(_gather(batch.buffer, batch.payload_off[rows], caplen), np.uint8)
+    hashes = []
+    nonempty = np.flatnonzero(caplen > 0)
+    starts = (np.cumsum(caplen) - caplen)[nonempty]
+    position = np.arange(len(blob)) - np.repeat(np.cumsum(caplen) - caplen, caplen)
+    for prime in _HASH_PRIMES:
+        value = np.zeros(len(rows), np.uint64)
+        if len(blob):
+            terms = blob.astype(np.uint64) * _powers(prime, int(caplen.max()))[position]
+            value[nonempty] = np.add.reduceat(terms, starts) % np.uint64(prime)
+        hashes.append(value.tolist())
+    digests = list(zip(hashes[0], hashes[1], batch.payload_len[rows].tolist()))
+    tokens = list(zip(batch.icmp_id[rows].tolist(), batch.icmp_seq[rows].tolist()))
+    return is_request.tolist(), tokens, digests
 
 
 def payload_entropy(samples):
@@ -508,27 +596,35 @@ def payload_entropy(samples):
             [round(float(v), 4) if v == v else None for v in norm])
 
 
-def _address(hi, lo, version):
-    if version == 4:
-        return socket.inet_ntop(socket.AF_INET, struct.pack(">I", lo & 0xFFFFFFFF))
-    return socket.inet_ntop(socket.AF_INET6, struct.pack(">QQ", hi, lo))
+def _identity_columns(batch, rows, first_is_lo, address):
+    """Columns (lists) of the records' first packets, for :func:`_identity`."""
+    names = ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport", "proto",
+             "fragment", "vlan")
+    columns = {name: getattr(batch, name)[rows].tolist() for name in names}
+    columns["first_is_lo"] = first_is_lo.tolist()
+    columns["address"] = address
+    return columns
 
 
-def _identity(batch, row, init_lo, first_is_lo):
+def _identity(columns, s, init_lo):
     """(src, dest, src_port, dest_port, proto, version, vlan) seen from the initiator."""
-    version = int(batch.ip_version[row])
-    a = _address(int(batch.src_hi[row]), int(batch.src_lo[row]), version)
-    b = _address(int(batch.dst_hi[row]), int(batch.dst_lo[row]), version)
-    sport, dport = int(batch.sport[row]), int(batch.dport[row])
-    proto = int(batch.proto[row])
-    if bool(first_is_lo) != bool(init_lo):      # the first packet was sent by the responder
+    version = columns["ip_version"][s]
+    address = columns["address"]
+    a = address(columns["src_hi"][s], columns["src_lo"][s], version)
+    b = address(columns["dst_hi"][s], columns["dst_lo"][s], version)
+    sport, dport = columns["sport"][s], columns["dport"][s]
+    proto = columns["proto"][s]
+    if columns["first_is_lo"][s] != bool(init_lo):   # the first packet was the responder's
         a, b, sport, dport = b, a, dport, sport
-    ported = proto in (6, 17) and not bool(batch.fragment[row])
+    ported = proto in (6, 17) and not columns["fragment"][s]
     return (a, b, sport if ported else None, dport if ported else None, proto, version,
-            int(batch.vlan[row]))
+            columns["vlan"][s])
 
 
 def _median(sizes):
+    if len(sizes) == 1:
+        for size in sizes:
+            return float(size)
     total = sum(sizes.values())
     if not total:
         return None
