@@ -30,6 +30,7 @@ Public API
     :class:`c2hunt.pcap.PacketBatch`; ``flush()`` the rest. ``stats`` is a :class:`DnsStats`.
 """
 import collections
+import re
 import socket
 import struct
 
@@ -68,6 +69,15 @@ MAX_POINTER_JUMPS = 32
 _HEADER = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
 _PRINTABLE = [chr(b) if 0x21 <= b <= 0x7E and b != 0x5C else "\\x%02x" % b for b in range(256)]
+_NEEDS_ESCAPE = re.compile(r"[^\x21-\x5b\x5d-\x7e]")
+
+
+def _label_text(raw):
+    """A label's bytes as text: printable ASCII as is, anything else as \\xNN."""
+    text = raw.decode("latin-1")
+    if _NEEDS_ESCAPE.search(text):
+        return "".join([_PRINTABLE[b] for b in raw])
+    return text
 
 
 class DnsFormatError(ValueError):
@@ -134,7 +144,7 @@ def _name(data, position, size):
         total += length + 1
         if total > 255:
             raise DnsFormatError("name longer than 255 bytes")
-        labels.append("".join([_PRINTABLE[b] for b in data[position:position + length]]))
+        labels.append(_label_text(data[position:position + length]))
         position += length
     return ".".join(labels), (position if end is None else end)
 
@@ -184,6 +194,7 @@ def parse_message(data, strict=False):
     DnsFormatError
         Shorter than a header, a question that does not parse, or (strict) any record.
     """
+    data = bytes(data)
     size = len(data)
     if size < 12:
         raise DnsFormatError("%d bytes is shorter than a DNS header" % size)

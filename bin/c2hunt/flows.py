@@ -474,17 +474,12 @@ class FlowTable(object):
     # -- output --------------------------------------------------------------------------
 
     def _finish(self, done):
-        records = [_record(flow, reason) for flow, reason in done]
         samples = [bytes(flow.sample) for flow, _ in done]
         bits, norm = payload_entropy(samples)
-        for record, value, scaled, sample in zip(records, bits, norm, samples):
-            if sample:
-                record["payload_entropy"] = value
-                record["payload_entropy_norm"] = scaled
-                record["payload_entropy_bytes"] = len(sample)
+        records = [_record(flow, reason, value, scaled, len(sample))
+                   for (flow, reason), value, scaled, sample in zip(done, bits, norm, samples)]
         records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
-        return [{name: r[name] for name in FIELDS if r.get(name) is not None}
-                for r in records]
+        return records
 
 
 def _gather(buffer, offsets, lengths):
@@ -642,45 +637,73 @@ def _median(sizes):
     return (found[0] + found[1]) / 2.0
 
 
-def _record(flow, reason):
+_TCP_FLAG_TEXT = [",".join(name for bit, name in _TCP_FLAG_NAMES if value & bit) or None
+                  for value in range(256)]
+
+
+def _record(flow, reason, bits, norm, sample_bytes):
+    """The event's fields in ``FIELDS`` order, absent values left out."""
     src, dest, sport, dport, proto, version, vlan = flow.ident
+    first, last = flow.first_ts, flow.last_ts
+    record = {"first_packet_time": round(first, 6), "last_packet_time": round(last, 6),
+              "duration": round(last - first, 6), "src": src, "src_ip": src}
+    if sport is not None:
+        record["src_port"] = sport
+    record["dest"] = dest
+    record["dest_ip"] = dest
+    if dport is not None:
+        record["dest_port"] = dport
+    transport = TRANSPORT_NAMES.get(proto)
+    record["transport"] = transport or str(proto)
+    service = services.identify_service(flow.first_out, flow.first_in, transport)
+    if service is not None:
+        record["service"] = service
+    record["protocol"] = "ip"
+    record["protocol_version"] = version
+    if vlan:
+        record["vlan"] = vlan
+    icmp = proto in (1, 58)
+    if icmp:
+        if flow.icmp_type >= 0:
+            record["icmp_type"] = flow.icmp_type
+        if flow.icmp_code >= 0:
+            record["icmp_code"] = flow.icmp_code
     sizes = flow.sizes
-    packets = flow.packets_out + flow.packets_in
-    record = {
-        "first_packet_time": round(flow.first_ts, 6),
-        "last_packet_time": round(flow.last_ts, 6),
-        "duration": round(flow.last_ts - flow.first_ts, 6),
-        "src": src, "src_ip": src, "src_port": sport,
-        "dest": dest, "dest_ip": dest, "dest_port": dport,
-        "transport": TRANSPORT_NAMES.get(proto, str(proto)),
-        "service": services.identify_service(flow.first_out, flow.first_in,
-                                             TRANSPORT_NAMES.get(proto)),
-        "protocol": "ip", "protocol_version": version, "vlan": vlan or None,
-        "packets": packets, "packets_out": flow.packets_out, "packets_in": flow.packets_in,
-        "bytes": flow.bytes_out + flow.bytes_in, "bytes_out": flow.bytes_out,
-        "bytes_in": flow.bytes_in, "payload_bytes_out": flow.payload_out,
-        "payload_bytes_in": flow.payload_in, "payload_packets": sum(sizes.values()),
-        "flow_id": flow.flow_id, "record_seq": flow.record_seq,
-        "flow_start_time": round(flow.flow_start, 6),
-        "flow_duration": round(flow.last_ts - flow.flow_start, 6),
-        "end_reason": reason,
-    }
+    record["packets"] = flow.packets_out + flow.packets_in
+    record["packets_out"] = flow.packets_out
+    record["packets_in"] = flow.packets_in
+    record["bytes"] = flow.bytes_out + flow.bytes_in
+    record["bytes_out"] = flow.bytes_out
+    record["bytes_in"] = flow.bytes_in
+    record["payload_bytes_out"] = flow.payload_out
+    record["payload_bytes_in"] = flow.payload_in
+    record["payload_packets"] = sum(sizes.values())
     if sizes:
-        record.update(payload_size_dc=len(sizes), payload_size_min=min(sizes),
-                      payload_size_max=max(sizes), payload_size_median=_median(sizes))
-    if proto in (1, 58):
-        record["icmp_type"] = flow.icmp_type if flow.icmp_type >= 0 else None
-        record["icmp_code"] = flow.icmp_code if flow.icmp_code >= 0 else None
-        if flow.echo_requests or flow.echo_replies:
-            record.update(echo_requests=flow.echo_requests, echo_replies=flow.echo_replies,
-                          echo_replies_matched=flow.echo_matched,
-                          echo_replies_mismatched=flow.echo_mismatched)
-            if flow.echo_matched:
-                record["echo_reply_mismatch_ratio"] = round(
-                    flow.echo_mismatched / float(flow.echo_matched), 4)
-    if proto == 6:
-        record["tcp_flag"] = ",".join(name for bit, name in _TCP_FLAG_NAMES
-                                      if flow.tcp_flags & bit) or None
+        record["payload_size_dc"] = len(sizes)
+        record["payload_size_min"] = min(sizes)
+        record["payload_size_median"] = _median(sizes)
+        record["payload_size_max"] = max(sizes)
+    if sample_bytes:
+        if bits is not None:
+            record["payload_entropy"] = bits
+        if norm is not None:
+            record["payload_entropy_norm"] = norm
+        record["payload_entropy_bytes"] = sample_bytes
+    if icmp and (flow.echo_requests or flow.echo_replies):
+        record["echo_requests"] = flow.echo_requests
+        record["echo_replies"] = flow.echo_replies
+        record["echo_replies_matched"] = flow.echo_matched
+        record["echo_replies_mismatched"] = flow.echo_mismatched
+        if flow.echo_matched:
+            record["echo_reply_mismatch_ratio"] = round(
+                flow.echo_mismatched / float(flow.echo_matched), 4)
+    if proto == 6 and _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF] is not None:
+        record["tcp_flag"] = _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF]
+    record["flow_id"] = flow.flow_id
+    record["record_seq"] = flow.record_seq
+    record["flow_start_time"] = round(flow.flow_start, 6)
+    record["flow_duration"] = round(last - flow.flow_start, 6)
+    record["end_reason"] = reason
     return record
 
 

@@ -1,5 +1,6 @@
 """Flow records of generated C2 and benign traffic: the features AN1258 needs."""
 import collections
+import json
 import math
 
 import numpy as np
@@ -138,6 +139,21 @@ def test_records_do_not_depend_on_block_size_and_conserve_packets(tmp_path):
     assert sum(r["packets"] for r in big) == len(frames)
     assert sum(r["bytes"] for r in big) == sum(len(f) - 14 for _, f in frames)
     assert len({key(r) for r in big}) == len(big)
+    assert all(list(r) == [name for name in flows.FIELDS if name in r] for r in big)
+    assert all(None not in r.values() for r in big)
+
+
+def test_dns_transactions_do_not_depend_on_block_size(tmp_path):
+    frames = syn.by_time(_scenario(), syn.dns_tunnel("10.0.0.9", "10.0.0.53", 300, T0))
+    path = tmp_path / "c.pcap"
+    syn.write_pcap(str(path), frames)
+    big = list(flows.read_capture_events(str(path)))
+    small = list(flows.read_capture_events(str(path), flows.FlowConfig(batch_bytes=4096)))
+    dns = [r for s, r in big if s == "c2hunt:dns"]
+    assert len(dns) == 400      # 300 here and the 100 of the scenario's tunnel
+    key = lambda event: json.dumps(event, sort_keys=True)   # noqa: E731
+    assert sorted(map(key, big)) == sorted(map(key, small))
+    assert all(r["message_type"] == "query_response" and r["rtt"] > 0 for r in dns)
 
 
 def test_max_flows_bounds_memory(tmp_path):
