@@ -6,9 +6,11 @@ Adds pcr, outbound_share, total_bytes and asym_flag (see searchbnf.conf and the 
 """
 import c2hunt_path  # noqa: F401  (vendored libraries first)
 
+import numpy as np
+
 from c2hunt import chunked, options
 from c2hunt.asym import asymmetry
-from c2hunt.values import format_fixed, format_int, to_float
+from c2hunt.values import FixedCells, IntCells
 
 OPTIONS = [
     options.Option("out", options.field_name, "bytes_out"),
@@ -26,27 +28,20 @@ class C2Asym(chunked.StreamingCommand):
         self.options, _ = options.parse_args(self.name, args, OPTIONS)
         self.input_fields = (self.options["out"], self.options["in"])
 
-    def compute(self, columns, n_rows):
-        numbers = []
-        bad = None
-        for name in self.input_fields:
-            column = columns[name]
-            texts = list(column.values)
-            for row in column.multi:  # a multivalue byte count is ambiguous: invalid
-                texts[row] = "multivalue"
-            values, unparsable = to_float(texts)
-            bad = unparsable if bad is None else bad | unparsable
-            numbers.append(values)
-        result, invalid = asymmetry(numbers[0], numbers[1], self.options["threshold"],
+    def compute(self, source, n_rows):
+        (bytes_out, bad_out), (bytes_in, bad_in) = [source.numbers(name)
+                                                     for name in self.input_fields]
+        result, invalid = asymmetry(bytes_out, bytes_in, self.options["threshold"],
                                     self.options["min_bytes"])
-        bad = bad | (invalid & ~(numbers[0] != numbers[0]) & ~(numbers[1] != numbers[1]))
+        # Missing values are not reported; present but unusable ones (text, negative) are.
+        bad = bad_out | bad_in | (invalid & ~np.isnan(bytes_out) & ~np.isnan(bytes_in))
         self.messages.count("WARN", "bad", int(bad.sum()),
                             "c2asym: %%d records had a non-numeric, negative or multivalue %s or %s;"
                             " their outputs are empty" % self.input_fields)
-        return [("pcr", format_fixed(result["pcr"])),
-                ("outbound_share", format_fixed(result["outbound_share"])),
-                ("total_bytes", format_fixed(result["total_bytes"])),
-                ("asym_flag", format_int(result["flag"]))]
+        return [("pcr", FixedCells(result["pcr"])),
+                ("outbound_share", FixedCells(result["outbound_share"])),
+                ("total_bytes", FixedCells(result["total_bytes"])),
+                ("asym_flag", IntCells(result["flag"]))]
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ import numpy as np
 
 from c2hunt import chunked, options
 from c2hunt.entropy import (BYTE_ALPHABET, DNS_ALPHABET, TEXT_ALPHABET, decode_payload,
-                            entropy_profile, normalised_entropy)
-from c2hunt.values import format_fixed, format_int
+                            entropy_profile, normalised_entropy, segment_entropy)
+from c2hunt.values import Cells, FixedCells, IntCells, format_fixed
 
 OPTIONS = [
     options.Option("field", options.field_list, repeat=True),
@@ -36,10 +36,17 @@ class C2Entropy(chunked.StreamingCommand):
             raise options.OptionError("c2entropy: decode applies to mode=text only")
         self.input_fields = fields
 
-    def compute(self, columns, n_rows):
+    def compute(self, source, n_rows):
         out = []
         for field in self.input_fields:
-            column = columns[field]
+            cells = None
+            if self.options["mode"] == "text" and self.options["decode"] == "none":
+                cells = source.ascii_cells(field)
+            if cells is not None:  # bytes are the symbols: no str per value
+                flat, offsets = cells
+                out.extend(self._score_symbols(field, flat, np.diff(offsets)))
+                continue
+            column = source.column(field)
             if column.multi:  # one sample per value; outputs are multivalue on those rows
                 owners, items = [], []
                 for row in range(n_rows):
@@ -51,6 +58,15 @@ class C2Entropy(chunked.StreamingCommand):
             scored = self._score(field, items)
             out.extend((name, _regroup(values, owners, n_rows)) for name, values in scored)
         return out
+
+    def _score_symbols(self, field, symbols, lengths):
+        name = self.options["prefix"] + field
+        entropy, n_distinct, length = segment_entropy(symbols, lengths)
+        norm = normalised_entropy(entropy, length, n_distinct, TEXT_ALPHABET)
+        length = np.where(length == 0, np.nan, length.astype(np.float64))
+        return [(name + "_entropy", FixedCells(entropy)),
+                (name + "_entropy_norm", FixedCells(norm)),
+                (name + "_length", IntCells(length))]
 
     def _score(self, field, items):
         name = self.options["prefix"] + field
@@ -68,9 +84,9 @@ class C2Entropy(chunked.StreamingCommand):
                               dtype=bool, count=len(samples))
         length = length.astype(np.float64)
         length[missing] = np.nan
-        return [(name + "_entropy", format_fixed(entropy)),
-                (name + "_entropy_norm", format_fixed(norm)),
-                (name + "_length", format_int(length))]
+        return [(name + "_entropy", FixedCells(entropy)),
+                (name + "_entropy_norm", FixedCells(norm)),
+                (name + "_length", IntCells(length))]
 
     def _score_dns(self, name, items):
         from c2hunt.dns import split_name
@@ -115,6 +131,8 @@ def _regroup(values, owners, n_rows):
     """Per-value outputs back to one value (or a multivalue list) per record."""
     if owners is None:
         return values
+    if isinstance(values, Cells):
+        values = values.texts()
     rows = [[] for _ in range(n_rows)]
     for owner, value in zip(owners, values):
         rows[owner].append("" if value is None else value)

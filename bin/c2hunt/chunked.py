@@ -25,6 +25,7 @@ import traceback
 import numpy as np
 
 from .options import OptionError
+from .values import Cells, parse_decimal_bytes, to_float
 
 _HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
 _MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
@@ -34,25 +35,6 @@ _QUOTE, _COMMA, _NEWLINE = 34, 44, 10
 
 class CommandFailure(Exception):
     """A deliberate stop (e.g. a memory limit): its text alone goes to the job inspector."""
-
-
-def _inside_quotes(is_quote):
-    """True at every byte preceded by an odd number of quote bytes (inclusive prefix parity).
-
-    Bit-parallel prefix XOR over 64-bit words: 64x less work than a cumulative sum.
-    """
-    n = len(is_quote)
-    packed = np.packbits(is_quote, bitorder="little")
-    packed = np.concatenate((packed, np.zeros(-len(packed) % 8, dtype=np.uint8)))
-    words = packed.view("<u8").copy()
-    for shift in (1, 2, 4, 8, 16, 32):
-        words ^= words << np.uint64(shift)
-    # Carry the parity of all earlier words into each word.
-    odd = (words >> np.uint64(63)).astype(bool)
-    carry = np.logical_xor.accumulate(odd)
-    carry = np.concatenate(([False], carry[:-1]))
-    words[carry] = ~words[carry]
-    return np.unpackbits(words.view(np.uint8), bitorder="little", count=n).view(bool)
 
 
 # ------------------------------------------------------------------ multivalue helpers
@@ -113,9 +95,60 @@ class Column(object):
         return cls(values, multi)
 
 
+# ------------------------------------------------------------------ reading columns
+
+class ColumnSource(object):
+    """What a command reads from a chunk: columns by name, and numbers.
+
+    :class:`Chunk` implements this on the raw chunk bytes (vectorised where it can);
+    :class:`RecordSource` on splunklib-style records (the reference path, one Python str
+    per value). Both give the same results for the same records.
+    """
+
+    n_rows = 0
+
+    def column(self, name):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def numbers(self, name):
+        """Values of ``name`` as float64, and which ones were bad.
+
+        Returns
+        -------
+        values : ndarray of float64
+            NaN for an empty, absent, non-numeric, non-finite or multivalue value.
+        bad : ndarray of bool
+            True where a value was present but not a finite number, or multivalue.
+        """
+        column = self.column(name)
+        texts = list(column.values)
+        for row in column.multi:  # a multivalue number is ambiguous: invalid
+            texts[row] = "multivalue"
+        return to_float(texts)
+
+    def ascii_cells(self, name):
+        """``(flat, offsets)``: the bytes of every value of ``name``, or None.
+
+        Only given when every value is single-valued ASCII (bytes are then symbols); the
+        caller uses :meth:`column` otherwise.
+        """
+        return None
+
+
+class RecordSource(ColumnSource):
+    """Columns of splunklib-style records (dicts of str or list of str)."""
+
+    def __init__(self, records):
+        self.records = records
+        self.n_rows = len(records)
+
+    def column(self, name):
+        return Column.from_records(self.records, name)
+
+
 # ------------------------------------------------------------------ parsing a chunk body
 
-class Chunk(object):
+class Chunk(ColumnSource):
     """An execute chunk's CSV body, parsed lazily by column.
 
     Parameters
@@ -146,14 +179,20 @@ class Chunk(object):
         self.header = next(csv.reader([header_line]))
         n_cols = len(self.header)
         data = np.frombuffer(body, dtype=np.uint8)
+        quotes = np.empty(0, dtype=np.int64)
+        newlines = np.flatnonzero(data == _NEWLINE)
+        n_newline_bytes = len(newlines)
         if body.find(b'"', end_of_header) >= 0:
-            # Parity of the quotes seen so far: separators only count outside quotes.
-            outside = ~_inside_quotes(data == _QUOTE)
-            newlines = np.flatnonzero((data == _NEWLINE) & outside)
-            commas = np.flatnonzero((data == _COMMA) & outside)
+            is_quote = data == _QUOTE
+            quotes = np.flatnonzero(is_quote)
+            if not _quotes_well_formed(data, quotes[quotes > end_of_header]):
+                return False  # e.g. a quote inside an unquoted value: the csv module decides
+            inside = _inside_quotes_packed(is_quote)
+            newlines = _outside(newlines, inside)
+            commas = _outside(np.flatnonzero(data == _COMMA), inside)
         else:
-            newlines = np.flatnonzero(data == _NEWLINE)
             commas = np.flatnonzero(data == _COMMA)
+        plain_newlines = len(newlines) == n_newline_bytes
         if len(data) and data[-1] != _NEWLINE:
             newlines = np.append(newlines, len(data))
         row_ends = newlines[1:]
@@ -165,15 +204,16 @@ class Chunk(object):
             return True
         if len(commas) != n_rows * (n_cols - 1):
             return False
-        separators = commas.reshape(n_rows, n_cols - 1) if n_cols > 1 else commas.reshape(n_rows, 0)
+        separators = commas.reshape(n_rows, n_cols - 1)
         if n_cols > 1 and not (np.all(separators[:, 0] > row_starts - 1)
                                and np.all(separators[:, -1] < row_ends)):
             return False  # a row with too few or too many cells
         self.n_rows = n_rows
+        self._data, self._quotes = data, quotes
         self._row_starts, self._row_ends, self._separators = row_starts, row_ends, separators
         self._header_end = end_of_header
         self._has_nul = b"\x00" in body
-        self._plain_newlines = body.count(b"\n") == len(newlines)
+        self._plain_newlines = plain_newlines
         self._fast = True
         return True
 
@@ -186,21 +226,60 @@ class Chunk(object):
         self._rows = [(row + [""] * (width - len(row)))[:width] for row in reader]
         self.n_rows = len(self._rows)
 
-    def _cells(self, index):
-        """Raw cell bytes of column ``index`` for every row (fast path)."""
+    def _ranges(self, index):
+        """Start and end offsets of column ``index``'s raw cells (fast path)."""
         starts = self._row_starts if index == 0 else self._separators[:, index - 1] + 1
         ends = self._row_ends if index == len(self.header) - 1 else self._separators[:, index]
+        return starts, ends
+
+    def _cells(self, index):
+        """Raw cell bytes of column ``index`` for every row (fast path)."""
+        starts, ends = self._ranges(index)
         return list(map(self.body.__getitem__, map(slice, starts.tolist(), ends.tolist())))
+
+    def _unquoted(self, index):
+        """``(flat, offsets)``: column ``index``'s values with CSV quoting undone (fast path)."""
+        starts, ends = self._ranges(index)
+        data = self._data
+        quoted = None
+        if len(self._quotes):
+            quoted = np.zeros(len(starts), dtype=bool)
+            nonempty = ends > starts
+            quoted[nonempty] = data[starts[nonempty]] == _QUOTE
+            starts, ends = starts + quoted, ends - quoted
+        flat, offsets = _gather(data, starts, ends - starts)
+        if quoted is not None and quoted.any():
+            # Inside a quoted value quotes come doubled; the second of each pair is the
+            # one at an even position in the chunk's sequence of quotes: drop it.
+            at = np.flatnonzero(flat == _QUOTE)
+            if len(at):
+                rows = np.searchsorted(offsets, at, side="right") - 1
+                position = at - offsets[rows] + starts[rows]
+                second = np.searchsorted(self._quotes, position) % 2 == 0
+                drop, rows = at[second], rows[second]
+                flat = np.delete(flat, drop)
+                removed = np.zeros(len(offsets), dtype=np.int64)
+                np.cumsum(np.bincount(rows, minlength=len(starts)), out=removed[1:])
+                offsets = offsets - removed
+        return flat, offsets
 
     def _texts(self, index):
         if not self._fast:
             return [row[index] for row in self._rows]
-        cells = self._cells(index)
-        joined = b"\x00".join(cells)
-        if b'"' in joined or self._has_nul:  # quoted cells: unquote one by one
-            return [(cell[1:-1].replace(b'""', b'"') if cell[:1] == b'"' else cell)
-                    .decode("utf-8", "replace") for cell in cells]
-        return joined.decode("utf-8", "replace").split("\x00")
+        flat, offsets = self._unquoted(index)
+        return _decode_cells(flat, offsets, self._has_nul)
+
+    def _multi_rows(self, name):
+        """Rows whose ``__mv_<name>`` cell is not empty (fast path)."""
+        mv_name = "__mv_" + name
+        if mv_name not in self.header:
+            return np.zeros(self.n_rows, dtype=bool)
+        starts, ends = self._ranges(self.header.index(mv_name))
+        nonempty = ends > starts
+        if len(self._quotes) and nonempty.any():  # a quoted empty cell ("") is empty too
+            two = nonempty & (ends - starts == 2)
+            nonempty[two] = self._data[starts[two]] != _QUOTE
+        return nonempty
 
     def column(self, name):
         """The :class:`Column` named ``name``, or an all-empty one when absent."""
@@ -216,6 +295,40 @@ class Chunk(object):
         if values is None:
             values = ["\n".join(multi[row]) if row in multi else "" for row in range(self.n_rows)]
         return Column(values, multi)
+
+    def numbers(self, name):
+        if not self._fast:
+            return ColumnSource.numbers(self, name)
+        n_rows = self.n_rows
+        multi = self._multi_rows(name)
+        if name not in self.header:
+            return np.full(n_rows, np.nan), multi
+        flat, offsets = self._unquoted(self.header.index(name))
+        values, handled = parse_decimal_bytes(flat, offsets)
+        bad = np.zeros(n_rows, dtype=bool)
+        rest = np.flatnonzero(~handled & ~multi)
+        if len(rest):  # exponents, spaces, text...: the per-value parser decides
+            raw = flat.tobytes()
+            texts = [raw[offsets[row]:offsets[row + 1]].decode("utf-8", "replace")
+                     for row in rest.tolist()]
+            values[rest], bad[rest] = to_float(texts)
+        values[multi] = np.nan
+        bad[multi] = True
+        return values, bad
+
+    def ascii_cells(self, name):
+        if not self._fast:
+            return None
+        if name not in self.header:
+            if self._multi_rows(name).any():
+                return None
+            return np.empty(0, dtype=np.uint8), np.zeros(self.n_rows + 1, dtype=np.int64)
+        if self._multi_rows(name).any():
+            return None
+        flat, offsets = self._unquoted(self.header.index(name))
+        if len(flat) and flat.max() >= 128:
+            return None
+        return flat, offsets
 
     def fields(self):
         """Field names of the chunk (plain columns, then any ``__mv_``-only names)."""
@@ -233,15 +346,65 @@ class Chunk(object):
         Parameters
         ----------
         new_columns : list of (name, values)
-            values[i] is a str, None (empty) or a list of str (multivalue) for row i.
+            values is a :class:`~c2hunt.values.Cells`, or a list whose item i is a str,
+            None (empty) or a list of str (multivalue) for row i.
         """
         if self.n_rows == 0:
             return b""
+        for _, values in new_columns:
+            if len(values) != self.n_rows:
+                raise ValueError("output column has %d values for %d records"
+                                 % (len(values), self.n_rows))
         names = [name for name, _ in new_columns]
         present = set(self.header)
         collision = any(name in present or "__mv_" + name in present for name in names)
         if not self._fast or collision:
-            return self._reencoded(new_columns)
+            return self._reencoded(_as_lists(new_columns))
+        encoded = [values.encoded() if isinstance(values, Cells) else None
+                   for _, values in new_columns]
+        if all(item is not None for item in encoded):
+            return self._with_encoded(names, encoded)
+        return self._with_lists(names, _as_lists(new_columns))
+
+    def _with_encoded(self, names, encoded):
+        """Append cells given as (chars, present) matrices: no Python object per cell."""
+        n_rows = self.n_rows
+        marker = _unused_byte(self.body)
+        if marker is None:
+            return self._with_lists(names, [(name, _texts_of(cells)) for name, cells
+                                            in zip(names, encoded)])
+        comma = np.full((n_rows, 1), _COMMA, dtype=np.uint8)
+        always = np.ones((n_rows, 1), dtype=bool)
+        chars, present = [], []
+        for cell_chars, cell_present in encoded:  # ,<value>,<empty __mv_ cell>
+            chars.extend((comma, cell_chars, comma))
+            present.extend((always, cell_present, always))
+        # Each row's new cells end with a newline and the marker: one split cuts them apart.
+        chars.extend((np.full((n_rows, 1), _NEWLINE, dtype=np.uint8),
+                      np.full((n_rows, 1), marker, dtype=np.uint8)))
+        present.extend((always, always))
+        chars, present = np.hstack(chars), np.hstack(present)
+        suffixes = chars[present].tobytes().split(bytes((marker,)))
+        lines = self._lines(marker)
+        pieces = [None] * (2 * n_rows)
+        pieces[0::2] = lines[1:n_rows + 1]
+        pieces[1::2] = suffixes[:n_rows]
+        return b"".join([lines[0], _header_cells(names), b"\n"] + pieces)
+
+    def _lines(self, marker):
+        """The header line and every record's bytes, without their line ends (fast path)."""
+        if self._plain_newlines:
+            return self.body.split(b"\n")
+        # Newlines inside quoted values stay: only record ends become the marker.
+        buffer = bytearray(self.body)
+        view = np.frombuffer(buffer, dtype=np.uint8)
+        ends = self._row_ends[self._row_ends < len(view)]
+        view[ends] = marker
+        view[self._header_end] = marker
+        del view
+        return buffer.split(bytes((marker,)))
+
+    def _with_lists(self, names, new_columns):
         suffix = _encode_cells(new_columns, self.n_rows)
         header = self.body[:self._header_end] + _header_cells(names)
         # Interleave untouched record bytes with their new cells: one copy in the final join.
@@ -282,6 +445,112 @@ class Chunk(object):
         return out.getvalue().encode("utf-8")
 
 
+def _as_lists(new_columns):
+    return [(name, values.texts() if isinstance(values, Cells) else values)
+            for name, values in new_columns]
+
+
+# Bytes that never occur in UTF-8 text, tried as the marker between records.
+_MARKERS = (0xFF, 0xFE, 0xC0, 0xC1, 0xF8, 0xF9, 0xFA, 0xFB, 0xFC, 0xFD)
+
+
+def _unused_byte(body):
+    for marker in _MARKERS:
+        if bytes((marker,)) not in body:
+            return marker
+    return None
+
+
+def _texts_of(encoded):
+    chars, present = encoded
+    return [bytes(row[mask]).decode("utf-8") if mask.any() else None
+            for row, mask in zip(chars, present)]
+
+
+def _quotes_well_formed(data, quotes):
+    """True when every quote opens a value, closes one, or is half of a doubled quote.
+
+    ``quotes`` are the body's quote offsets (the header's count is even). Then parity
+    tells a chunk's structure exactly as the csv module reads it.
+    """
+    if len(quotes) % 2:
+        return False
+    if not len(quotes):
+        return True
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = data[opening - 1]
+    if not np.all((before == _COMMA) | (before == _NEWLINE) | (before == _QUOTE)):
+        return False
+    at_end = closing + 1 == len(data)
+    after = data[np.minimum(closing + 1, len(data) - 1)]
+    return bool(np.all(at_end | (after == _COMMA) | (after == _NEWLINE) | (after == _QUOTE)))
+
+
+def _inside_quotes_packed(is_quote):
+    """Bit i (little-endian bit order) set when byte i is preceded, inclusively, by an odd
+    number of quotes. Bit-parallel prefix XOR over 64-bit words."""
+    packed = np.packbits(is_quote, bitorder="little")
+    packed = np.concatenate((packed, np.zeros(-len(packed) % 8, dtype=np.uint8)))
+    words = packed.view("<u8").copy()
+    for shift in (1, 2, 4, 8, 16, 32):
+        words ^= words << np.uint64(shift)
+    # Carry the parity of all earlier words into each word.
+    odd = (words >> np.uint64(63)).astype(bool)
+    carry = np.logical_xor.accumulate(odd)
+    carry = np.concatenate(([False], carry[:-1]))
+    words[carry] = ~words[carry]
+    return words.view(np.uint8)
+
+
+def _outside(positions, inside):
+    """The positions whose bit in ``inside`` is clear."""
+    bits = (inside[positions >> 3] >> (positions & 7).astype(np.uint8)) & 1
+    return positions[bits == 0]
+
+
+def _gather(data, starts, lengths):
+    """``(flat, offsets)``: the byte ranges ``[starts, starts + lengths)`` concatenated."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    if total == 0:
+        return np.empty(0, dtype=np.uint8), offsets
+    index = np.repeat(starts - offsets[:-1], lengths)
+    index += np.arange(total)
+    return data[index], offsets
+
+
+def _insert(data, at, pieces, sizes):
+    """``data`` with piece i (``sizes[i]`` bytes of ``pieces``) inserted before ``at[i]``.
+
+    ``at`` is non-decreasing. Two scatters instead of one slice object per row.
+    """
+    total = int(sizes.sum())
+    out = np.empty(len(data) + total, dtype=np.uint8)
+    destination = np.repeat(at, sizes)
+    destination += np.arange(total)
+    keep = np.ones(len(out), dtype=bool)
+    keep[destination] = False
+    out[destination] = pieces
+    out[keep] = data
+    return out
+
+
+def _decode_cells(flat, offsets, has_nul=True):
+    """The cells as str (UTF-8, undecodable bytes replaced)."""
+    n_cells = len(offsets) - 1
+    if not len(flat):
+        return [""] * n_cells
+    if has_nul or b"\x00" in flat.tobytes():
+        raw = flat.tobytes()
+        return [raw[start:end].decode("utf-8", "replace")
+                for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+    # One decode for the column: a NUL after each cell, then split (NUL ends any sequence).
+    joined = _insert(flat, offsets[1:], np.zeros(n_cells, dtype=np.uint8),
+                     np.ones(n_cells, dtype=np.int64))
+    return joined.tobytes().decode("utf-8", "replace").split("\x00")[:n_cells]
+
+
 def _plain_and_mv(value):
     if value is None:
         return "", ""
@@ -307,8 +576,6 @@ def _encode_cells(new_columns, n_rows):
     """Per row, the bytes ``,<v1>,<mv1>,<v2>,<mv2>...`` for the new columns."""
     columns = []
     for _, values in new_columns:
-        if len(values) != n_rows:
-            raise ValueError("output column has %d values for %d records" % (len(values), n_rows))
         plain, mv = values, None
         if set(map(type, values)) != {str}:  # None or multivalue cells present
             pairs = [_plain_and_mv(value) for value in values]
@@ -543,7 +810,8 @@ class SearchCommand(object):
 
 class StreamingCommand(SearchCommand):
     """A command that adds fields to every record: subclasses define ``input_fields`` and
-    ``compute(columns, n_rows) -> list of (name, values)``."""
+    ``compute(source, n_rows) -> list of (name, values)``, reading columns from ``source``
+    (a :class:`ColumnSource`)."""
 
     command_type = "streaming"
     input_fields = ()
@@ -551,8 +819,7 @@ class StreamingCommand(SearchCommand):
     def execute(self, chunk, finished):
         if chunk.n_rows == 0:
             return b""
-        columns = dict((name, chunk.column(name)) for name in self.input_fields)
-        return chunk.with_fields(self.compute(columns, chunk.n_rows))
+        return chunk.with_fields(self.compute(chunk, chunk.n_rows))
 
-    def compute(self, columns, n_rows):  # pragma: no cover - overridden
+    def compute(self, source, n_rows):  # pragma: no cover - overridden
         raise NotImplementedError

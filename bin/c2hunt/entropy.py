@@ -56,19 +56,42 @@ def entropy_profile(samples):
     """
     n_samples = len(samples)
     length = np.fromiter(map(len, samples), dtype=np.int64, count=n_samples)
+    if n_samples == 0 or length.sum() == 0:
+        return np.full(n_samples, np.nan), np.zeros(n_samples, dtype=np.int64), length
+    return segment_entropy(_symbols(samples), length)
+
+
+def segment_entropy(symbols, length):
+    """Entropy, distinct symbols and length of consecutive segments of a symbol array.
+
+    Parameters
+    ----------
+    symbols : ndarray of uint8 or uint32
+        Every sample's symbols (bytes or code points), sample after sample.
+    length : ndarray of int64, shape (n_samples,)
+        Symbols in each sample; they add up to ``len(symbols)``.
+
+    Returns
+    -------
+    entropy, n_distinct, length : ndarray
+        As :func:`entropy_profile`.
+    """
+    length = np.asarray(length, dtype=np.int64)
+    n_samples = len(length)
     entropy = np.full(n_samples, np.nan)
     n_distinct = np.zeros(n_samples, dtype=np.int64)
-    if n_samples == 0 or length.sum() == 0:
+    if n_samples == 0 or len(symbols) == 0:
         return entropy, n_distinct, length
-    symbols = _symbols(samples)
     # Dense symbol ids: histograms are n_rows x (symbols actually used), not x 0x110000.
     if symbols.dtype == np.uint8:
-        used = np.bincount(symbols, minlength=256) > 0
-        dense = np.cumsum(used) - 1
-        symbols = dense[symbols]
+        used = np.zeros(256, dtype=bool)
+        used[symbols] = True
+        dense = (np.cumsum(used) - 1).astype(np.intp)
         n_symbols = int(used.sum())
     else:
         unique, symbols = np.unique(symbols, return_inverse=True)
+        symbols = symbols.ravel()
+        dense = None
         n_symbols = len(unique)
     # c * log2(c) for every count a sample can hold.
     counts_range = np.arange(int(length.max()) + 1, dtype=np.float64)
@@ -82,9 +105,12 @@ def entropy_profile(samples):
         lo, hi = offsets[first], offsets[last]
         if hi == lo:
             continue
-        rows = np.repeat(np.arange(last - first), length[first:last])
-        counts = np.bincount(rows * n_symbols + symbols[lo:hi],
-                             minlength=(last - first) * n_symbols).reshape(last - first, n_symbols)
+        n_rows = last - first
+        # One histogram row per sample: key = row * n_symbols + dense symbol id.
+        key = dense[symbols[lo:hi]] if dense is not None else symbols[lo:hi].astype(np.intp)
+        key += np.repeat(np.arange(0, n_rows * n_symbols, n_symbols, dtype=np.intp),
+                         length[first:last])
+        counts = np.bincount(key, minlength=n_rows * n_symbols).reshape(n_rows, n_symbols)
         sum_c_log_c[first:last] = c_log_c[counts].sum(axis=1)
         n_distinct[first:last] = np.count_nonzero(counts, axis=1)
     nonempty = length > 0

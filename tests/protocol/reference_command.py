@@ -17,7 +17,8 @@ import c2hunt_path  # noqa: E402,F401  (vendored splunklib/numpy when present)
 from splunklib.searchcommands import (Configuration, ReportingCommand,  # noqa: E402
                                       StreamingCommand, dispatch)
 
-from c2hunt.chunked import Column  # noqa: E402
+from c2hunt.chunked import Column, RecordSource  # noqa: E402
+from c2hunt.values import Cells  # noqa: E402
 from c2hunt.options import OptionError  # noqa: E402
 
 
@@ -65,7 +66,9 @@ def streaming(core_class):
         def stream(self, records):
             records = list(records)
             if records:
-                for name, values in self.core.compute(self._columns(records), len(records)):
+                for name, values in self.core.compute(RecordSource(records), len(records)):
+                    if isinstance(values, Cells):  # the per-value formatting, not the vectorised
+                        values = values.texts()
                     for record, value in zip(records, values):
                         self.add_field(record, name, value)
             self._flush_messages()

@@ -96,10 +96,11 @@ class Upper(StreamingCommand):
             raise KeyError("boom")
         self.input_fields = ("x",)
 
-    def compute(self, columns, n_rows):
-        if columns["x"].values and columns["x"].values[0] == "crash":
+    def compute(self, source, n_rows):
+        values = source.column("x").values
+        if values and values[0] == "crash":
             raise ValueError("crash requested")
-        return [("X", [value.upper() for value in columns["x"].values])]
+        return [("X", [value.upper() for value in values])]
 
 
 def serve(args, chunks):
