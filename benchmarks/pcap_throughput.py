@@ -1,6 +1,7 @@
 """Packets per second: c2hunt's capture parser next to dpkt and scapy on the same file.
 
     python benchmarks/pcap_throughput.py [--packets 1000000] [--scapy-packets 20000]
+                                         [--baseline-bin DIR]
 
 Generates a capture of mixed traffic (tests/flow/synthetic.py, the project's own writer)
 in a temporary folder, as pcap and pcapng, then times in the same run:
@@ -8,12 +9,20 @@ in a temporary folder, as pcap and pcapng, then times in the same run:
 * dpkt: iterate the file and decode Ethernet/IP/transport objects, reading the same fields;
 * scapy: the same on the first --scapy-packets packets only (scapy is ~100x slower; its
   figure is extrapolated per packet and labelled as a prefix);
-* c2hunt.flows: the full flow assembly (records with all features), end to end.
+* c2hunt.flows: the full flow assembly (records with all features), end to end;
+* c2hunt.flows + DNS: flow records and DNS transactions from the same read (what the
+  c2flow input does);
+* with --baseline-bin DIR (the bin/ folder of another checkout, e.g. extracted with
+  ``git archive <commit> bin | tar -x -C /tmp/base``): that version's flow assembly on the
+  same file, in a subprocess, alternating with this one, so before/after are measured in
+  one run under the same load.
 Each figure is the best of --repeat runs (the file is in the page cache after the first).
 """
 import argparse
+import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,6 +79,27 @@ def flow_records(path):
     return sum(1 for _ in flows.read_capture_flows(path))
 
 
+def capture_events(path):
+    return sum(1 for _ in flows.read_capture_events(path))
+
+
+_TIME_FLOWS = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from c2hunt import flows
+start = time.perf_counter()
+count = sum(1 for _ in flows.read_capture_flows(sys.argv[2]))
+print(json.dumps([time.perf_counter() - start, count]))
+"""
+
+
+def flows_in_subprocess(bin_dir, path):
+    """(seconds, records) of read_capture_flows from the c2hunt library in ``bin_dir``."""
+    output = subprocess.run([sys.executable, "-c", _TIME_FLOWS, bin_dir, path], check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output)
+
+
 def best(function, repeat, *args):
     times = []
     result = None
@@ -85,6 +115,7 @@ def main():
     parser.add_argument("--packets", type=int, default=1000000)
     parser.add_argument("--scapy-packets", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-bin", help="bin/ folder of another version to compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="c2flow-bench-") as folder:
         started = time.perf_counter()
@@ -108,6 +139,8 @@ def main():
             ("scapy         pcap (first %d packets)" % args.scapy_packets, with_scapy,
              (pcap_path, args.scapy_packets), 1),
             ("c2hunt.flows  pcap -> flow records (end to end)", flow_records, (pcap_path,), 1),
+            ("c2hunt.flows  pcap -> flow records + DNS transactions", capture_events,
+             (pcap_path,), 1),
         ]:
             seconds, result = best(function, repeat, *fargs)
             packets = args.scapy_packets if function is with_scapy else args.packets
@@ -116,6 +149,20 @@ def main():
         baseline = rows[1][1]
         print("c2hunt.pcap / dpkt: pcap %.1fx, pcapng %.1fx" % (rows[0][1] / baseline,
                                                                 rows[2][1] / rows[3][1]))
+        if args.baseline_bin:
+            this_bin = str(ROOT / "bin")
+            best_time = {"baseline": float("inf"), "this": float("inf")}
+            records = {}
+            for _ in range(args.repeat):        # alternate, so both see the same load
+                for name, folder in (("baseline", args.baseline_bin), ("this", this_bin)):
+                    seconds, count = flows_in_subprocess(folder, pcap_path)
+                    best_time[name] = min(best_time[name], seconds)
+                    records[name] = count
+            for name, folder in (("baseline", args.baseline_bin), ("this", this_bin)):
+                print("%-52s %12.0f packets/s  (%.2f s, %d records, %.1f us/record)" % (
+                    "flows %s (%s)" % (name, folder), args.packets / best_time[name],
+                    best_time[name], records[name], best_time[name] / records[name] * 1e6))
+            print("flow stage speed-up: %.2fx" % (best_time["baseline"] / best_time["this"]))
 
 
 if __name__ == "__main__":

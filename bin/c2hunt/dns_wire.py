@@ -254,8 +254,8 @@ def looks_like_dns(payload, complete=True):
 
     With ``complete=False`` the payload may be the first bytes of a longer message: header
     and question must parse, the records are not required to."""
-    if len(payload) < 17:
-        return False
+    if len(payload) < 17 or payload[4] != 0 or payload[5] != 1:
+        return False          # not exactly one question: most non-DNS payloads stop here
     try:
         message = parse_message(payload, strict=complete)
     except (DnsFormatError, IndexError, struct.error, ValueError):

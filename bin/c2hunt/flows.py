@@ -620,24 +620,21 @@ def _identity(columns, s, init_lo):
 
 
 def _median(sizes):
+    """Median of a {size: count} multiset (mean of the two middle values for an even count)."""
     if len(sizes) == 1:
         for size in sizes:
             return float(size)
     total = sum(sizes.values())
-    if not total:
-        return None
-    middle = ((total - 1) // 2, total // 2)
-    found = []
+    lower_rank, upper_rank = (total - 1) // 2, total // 2
     seen = 0
+    lower = None
     for size in sorted(sizes):
-        count = sizes[size]
-        for position in middle:
-            if seen <= position < seen + count:
-                found.append(size)
-        seen += count
-        if len(found) == 2:
-            break
-    return (found[0] + found[1]) / 2.0
+        seen += sizes[size]
+        if lower is None and seen > lower_rank:
+            lower = size
+        if seen > upper_rank:
+            return (lower + size) / 2.0
+    return None
 
 
 _TCP_FLAG_TEXT = [",".join(name for bit, name in _TCP_FLAG_NAMES if value & bit) or None
