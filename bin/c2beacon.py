@@ -17,7 +17,7 @@ import numpy as np
 
 from c2hunt import chunked, options
 from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups
-from c2hunt.values import format_fixed, format_int, to_float
+from c2hunt.values import FixedCells, IntCells, to_float
 
 DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
 OPTIONS = [
@@ -53,24 +53,22 @@ class C2Beacon(chunked.SearchCommand):
 
     def execute(self, chunk, finished):
         if chunk.n_rows:
-            columns = dict((name, chunk.column(name)) for name in self.input_fields)
-            self.ingest(columns, chunk.n_rows)
+            self.ingest(chunk, chunk.n_rows)
         if not finished:
             return b""
-        fields, rows = self.results()
-        return chunked.encode_rows(fields, rows)
+        return self.results_body()
 
     # ---------------------------------------------------------------- accumulating
 
-    def ingest(self, columns, n_rows):
-        """Add one chunk's events to the groups held."""
-        rows, group_index = self._group_rows(columns, n_rows)
+    def ingest(self, source, n_rows):
+        """Add one chunk's events (read from ``source``, a ColumnSource) to the groups held."""
+        rows, group_index = self._group_rows(source, n_rows)
         if self.options["series"]:
             times, sizes, counts, group_index = self._series_events(
-                columns[self.options["series"]], rows, group_index)
+                source.column(self.options["series"]), rows.tolist(), group_index)
         else:
-            times, bad = self._numbers(columns[self.options["time"]], rows, "time")
-            sizes, _ = self._numbers(columns[self.options["size"]], rows, None)
+            times, bad = self._numbers(source, self.options["time"], rows, "time")
+            sizes, _ = self._numbers(source, self.options["size"], rows, None)
             counts = None
             self.messages.count("INFO", "no-time", int(np.isnan(times).sum() - bad.sum()),
                                 "c2beacon: %%d events without %s were not scored"
@@ -83,43 +81,26 @@ class C2Beacon(chunked.SearchCommand):
         self._n_events += len(times)
         self._parts.append((group_index, times, sizes, counts))
 
-    def _group_rows(self, columns, n_rows):
+    def _group_rows(self, source, n_rows):
         """Rows that have every by-field, and their group ids (new groups registered)."""
-        by_columns = [columns[name] for name in self.by_fields]
-        if not by_columns:
-            keys = [()] * n_rows
-        elif len(by_columns) == 1:
-            keys = by_columns[0].values
-        else:
-            keys = list(zip(*[column.values for column in by_columns]))
-        if len(by_columns) == 1:
-            rows = [row for row, key in enumerate(keys) if key != ""]
-        elif by_columns:
-            rows = [row for row, key in enumerate(keys) if "" not in key]
-        else:
-            rows = list(range(n_rows))
+        rows, key_index, keys, first_rows = source.group_keys(self.by_fields)
         self.messages.count("WARN", "no-group", n_rows - len(rows),
                             "c2beacon: %%d events lacked one of %s and were not grouped"
                             % ", ".join(self.by_fields))
         groups = self._groups
         known = len(groups)
         setdefault = groups.setdefault
-        group_index = np.fromiter((setdefault(keys[row], len(groups)) for row in rows),
-                                  dtype=np.int64, count=len(rows))
-        if len(groups) > known:
-            new_ids, first = np.unique(group_index, return_index=True)
-            for group, position in zip(new_ids.tolist(), first.tolist()):
-                if group >= known:
-                    row = rows[position]
-                    self._group_values.append([_cell(column.items(row)) for column in by_columns])
-        return rows, group_index
+        key_groups = np.fromiter((setdefault(key, len(groups)) for key in keys),
+                                 dtype=np.int64, count=len(keys))
+        new = np.flatnonzero(key_groups >= known)
+        if len(new):  # a new group shows the by-field values of its first event
+            self._group_values.extend(source.display_cells(self.by_fields,
+                                                           first_rows[new].tolist()))
+        return rows, key_groups[key_index]
 
-    def _numbers(self, column, rows, what):
-        texts = [column.values[row] for row in rows]
-        for position, row in enumerate(rows):
-            if row in column.multi:
-                texts[position] = "multivalue"
-        values, bad = to_float(texts)
+    def _numbers(self, source, name, rows, what):
+        values, bad = source.numbers(name)
+        values, bad = values[rows], bad[rows]
         if what is not None:
             self.messages.count("WARN", "bad-" + what, int(bad.sum()),
                                 "c2beacon: %%d values of %s were not epoch times or were"
@@ -148,12 +129,9 @@ class C2Beacon(chunked.SearchCommand):
 
     # ---------------------------------------------------------------- results
 
-    def results(self):
-        """(fields, rows): one row per group, ordered by the by-field values."""
-        fields = self.by_fields + list(BEACON_FIELDS)
+    def _scored(self):
+        """(scores, order): the kernel's output per group and the groups in output order."""
         n_groups = len(self._groups)
-        if n_groups == 0:
-            return fields, []
         group_index = np.concatenate([part[0] for part in self._parts])
         times = np.concatenate([part[1] for part in self._parts])
         sizes = np.concatenate([part[2] for part in self._parts])
@@ -164,26 +142,56 @@ class C2Beacon(chunked.SearchCommand):
             sizes = None
         scores = score_groups(group_index, times, sizes=sizes, counts=counts, n_groups=n_groups,
                               min_count=self.options["min_count"])
-        columns = []
+        # Ordered by the by-field values (their plain text, as the group keys hold them).
+        keys = list(self._groups)
+        ranks = []
+        for field in range(len(self.by_fields) - 1, -1, -1):
+            values = [key[field] for key in keys]
+            rank = dict((value, position) for position, value in enumerate(sorted(set(values))))
+            ranks.append(np.fromiter((rank[value] for value in values), dtype=np.int64,
+                                     count=n_groups))
+        order = np.lexsort(ranks) if ranks else np.arange(n_groups)
+        return scores, order
+
+    def _score_cells(self, scores, order):
+        cells = []
         for name in BEACON_FIELDS:
+            values = scores[name][order]
             if name in _WHOLE:
-                columns.append(format_int(scores[name]))
+                cells.append(IntCells(values))
             elif name in _TIMES:
-                columns.append(format_fixed(scores[name], 3))
+                cells.append(FixedCells(values, 3))
             else:
-                columns.append(format_fixed(scores[name], 4))
-        order = sorted(range(n_groups), key=lambda group: _sort_key(self._group_values[group]))
-        rows = [self._group_values[group] + [column[group] for column in columns]
-                for group in order]
+                cells.append(FixedCells(values, 4))
+        return cells
+
+    def results(self):
+        """(fields, rows): one row per group, ordered by the by-field values."""
+        fields = self.by_fields + list(BEACON_FIELDS)
+        if not self._groups:
+            return fields, []
+        scores, order = self._scored()
+        columns = [cells.texts() for cells in self._score_cells(scores, order)]
+        rows = [list(self._group_values[group]) for group in order.tolist()]
+        for row, values in zip(rows, zip(*columns)):
+            row.extend(values)
         return fields, rows
 
-
-def _cell(items):
-    return items[0] if len(items) == 1 else list(items)
-
-
-def _sort_key(values):
-    return [value if isinstance(value, str) else "\n".join(value) for value in values]
+    def results_body(self):
+        """The CSV body of :meth:`results`, the by-field cells copied as they came in."""
+        if not self._groups:
+            return b""
+        scores, order = self._scored()
+        suffixes = chunked.encode_suffixes(self._score_cells(scores, order))
+        display = [chunked.encode_display(self._group_values[group])
+                   for group in order.tolist()]
+        header = chunked.header_bytes(self.by_fields + list(BEACON_FIELDS))
+        if not self.by_fields:  # the new cells are the whole record: no leading comma
+            suffixes = [suffix[1:] for suffix in suffixes]
+        pieces = [None] * (2 * len(display))
+        pieces[0::2] = display
+        pieces[1::2] = suffixes
+        return b"".join([header, b"\n"] + pieces)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,45 @@ class ColumnSource(object):
         return None
 
 
+    def group_keys(self, names):
+        """Group the rows that have a value for every field of ``names``.
+
+        Returns
+        -------
+        rows : ndarray of int64
+            The rows that have every field (a row lacking one is not grouped).
+        key_index : ndarray of int64
+            For each of ``rows``, its key in ``keys``.
+        keys : list of tuple of str
+            The distinct keys (the fields' plain values), in order of first appearance.
+        first_rows : ndarray of int64
+            A row of each key (its first).
+        """
+        columns = [self.column(name) for name in names]
+        index = {}
+        rows, key_index, first_rows = [], [], []
+        for row, key in enumerate(zip(*[column.values for column in columns])
+                                  if columns else [()] * self.n_rows):
+            if "" in key:
+                continue
+            position = index.setdefault(key, len(index))
+            if position == len(first_rows):
+                first_rows.append(row)
+            rows.append(row)
+            key_index.append(position)
+        return (np.asarray(rows, dtype=np.int64), np.asarray(key_index, dtype=np.int64),
+                list(index), np.asarray(first_rows, dtype=np.int64))
+
+    def display_cells(self, names, rows):
+        """The values of ``names`` at ``rows``: per row a list of str or list of str (multivalue)."""
+        columns = [self.column(name) for name in names]
+        return [[_single_or_list(column.items(row)) for column in columns] for row in rows]
+
+
+def _single_or_list(items):
+    return items[0] if len(items) == 1 else list(items)
+
+
 class RecordSource(ColumnSource):
     """Columns of splunklib-style records (dicts of str or list of str)."""
 
@@ -330,6 +369,59 @@ class Chunk(ColumnSource):
             return None
         return flat, offsets
 
+    def group_keys(self, names):
+        if not self._fast or any("__mv_" + name in self.header and name not in self.header
+                                 for name in names):
+            return ColumnSource.group_keys(self, names)
+        n_rows = self.n_rows
+        grouped = np.ones(n_rows, dtype=bool)
+        codes = np.zeros(n_rows, dtype=np.int64)
+        texts = []  # per field: (distinct values as str, each row's value id)
+        for name in names:
+            if name not in self.header:
+                grouped[:] = False
+                texts.append(([], np.zeros(n_rows, dtype=np.int64)))
+                continue
+            flat, offsets = self._unquoted(self.header.index(name))
+            value_ids, first = _factorize_cells(flat, offsets)
+            if value_ids is None:  # very long values: leave it to the per-record path
+                return ColumnSource.group_keys(self, names)
+            grouped &= np.diff(offsets) > 0
+            texts.append((_decode_cells(*_take_cells(flat, offsets, first), has_nul=True),
+                          value_ids))
+            codes = codes * len(first) + value_ids
+            codes = np.unique(codes, return_inverse=True)[1].ravel()
+        rows = np.flatnonzero(grouped)
+        _, first_position, key_index = np.unique(codes[rows], return_index=True,
+                                                 return_inverse=True)
+        # Keys in order of first appearance, as the per-record path numbers them.
+        appearance = np.argsort(first_position, kind="stable")
+        renumber = np.empty(len(appearance), dtype=np.int64)
+        renumber[appearance] = np.arange(len(appearance))
+        key_index = renumber[key_index.ravel()]
+        first_rows = rows[first_position[appearance]]
+        columns = [[distinct[i] for i in ids[first_rows].tolist()] for distinct, ids in texts]
+        keys = list(zip(*columns)) if columns else [()] * len(first_rows)
+        return rows, key_index, keys, first_rows
+
+    def display_cells(self, names, rows):
+        """As :meth:`ColumnSource.display_cells`; on the fast path, the cells' CSV bytes
+        (``<plain>,<__mv_>`` per field, joined by commas) as they came in."""
+        if not self._fast:
+            return ColumnSource.display_cells(self, names, rows)
+        rows = np.asarray(rows, dtype=np.int64)
+        body = self.body
+        parts = []
+        for name in names:
+            for column in (name, "__mv_" + name):
+                if column in self.header:
+                    starts, ends = self._ranges(self.header.index(column))
+                    parts.append(list(map(body.__getitem__, map(slice, starts[rows].tolist(),
+                                                                 ends[rows].tolist()))))
+                else:
+                    parts.append([b""] * len(rows))
+        return list(map(b",".join, zip(*parts)))
+
     def fields(self):
         """Field names of the chunk (plain columns, then any ``__mv_``-only names)."""
         names = [name for name in self.header if not name.startswith("__mv_")]
@@ -373,22 +465,11 @@ class Chunk(ColumnSource):
         if marker is None:
             return self._with_lists(names, [(name, _texts_of(cells)) for name, cells
                                             in zip(names, encoded)])
-        comma = np.full((n_rows, 1), _COMMA, dtype=np.uint8)
-        always = np.ones((n_rows, 1), dtype=bool)
-        chars, present = [], []
-        for cell_chars, cell_present in encoded:  # ,<value>,<empty __mv_ cell>
-            chars.extend((comma, cell_chars, comma))
-            present.extend((always, cell_present, always))
-        # Each row's new cells end with a newline and the marker: one split cuts them apart.
-        chars.extend((np.full((n_rows, 1), _NEWLINE, dtype=np.uint8),
-                      np.full((n_rows, 1), marker, dtype=np.uint8)))
-        present.extend((always, always))
-        chars, present = np.hstack(chars), np.hstack(present)
-        suffixes = chars[present].tobytes().split(bytes((marker,)))
+        suffixes = _suffix_rows(encoded, n_rows)
         lines = self._lines(marker)
         pieces = [None] * (2 * n_rows)
         pieces[0::2] = lines[1:n_rows + 1]
-        pieces[1::2] = suffixes[:n_rows]
+        pieces[1::2] = suffixes
         return b"".join([lines[0], _header_cells(names), b"\n"] + pieces)
 
     def _lines(self, marker):
@@ -443,6 +524,85 @@ class Chunk(ColumnSource):
                 cells.extend(_plain_and_mv(values[row_index]))
             writer.writerow(cells)
         return out.getvalue().encode("utf-8")
+
+
+def _take_cells(flat, offsets, rows):
+    """``(flat, offsets)`` of the cells at ``rows``."""
+    lengths = np.diff(offsets)[rows]
+    return _gather(flat, offsets[rows], lengths)
+
+
+def _factorize_cells(flat, offsets, max_width=512):
+    """Value ids of byte cells (equal bytes, equal id) and the first cell of each id.
+
+    A 64-bit polynomial hash per cell is sorted instead of the cells; every cell is then
+    compared with its id's first cell, and on any collision the cells are sorted as bytes.
+    Returns (None, None) when a cell is longer than ``max_width`` bytes.
+    """
+    lengths = np.diff(offsets)
+    n_cells = len(lengths)
+    width = int(lengths.max()) if n_cells else 0
+    if width > max_width:
+        return None, None
+    matrix = np.zeros((n_cells, width + 2), dtype=np.uint8)
+    if width:
+        columns = np.arange(width)
+        present = columns < lengths[:, None]
+        index = np.minimum(offsets[:-1, None] + columns, max(len(flat) - 1, 0))
+        matrix[:, :width] = np.where(present, flat[index], 0) if len(flat) else 0
+    matrix[:, width] = lengths & 255  # "a" and "a\0" differ
+    matrix[:, width + 1] = lengths >> 8
+    hashed = np.zeros(n_cells, dtype=np.uint64)
+    multiplier = np.uint64(0x100000001B3)
+    for column in range(width + 2):
+        hashed = hashed * multiplier + matrix[:, column]
+    _, first, ids = np.unique(hashed, return_index=True, return_inverse=True)
+    ids = ids.ravel()
+    if not np.array_equal(matrix, matrix[first[ids]]) or np.any(lengths != lengths[first[ids]]):
+        rows = np.ascontiguousarray(matrix).view("V%d" % (width + 2)).ravel()
+        _, first, ids = np.unique(rows, return_index=True, return_inverse=True)
+        ids = ids.ravel()
+    return ids.astype(np.int64), first
+
+
+def _suffix_rows(encoded, n_rows):
+    """Per row the bytes ``,<v1>,<mv1>,<v2>,<mv2>...\\n`` of (chars, present) columns."""
+    marker = 0xFF  # never in UTF-8 text, so never in a cell
+    comma = np.full((n_rows, 1), _COMMA, dtype=np.uint8)
+    always = np.ones((n_rows, 1), dtype=bool)
+    chars, present = [], []
+    for cell_chars, cell_present in encoded:  # ,<value>,<empty __mv_ cell>
+        chars.extend((comma, cell_chars, comma))
+        present.extend((always, cell_present, always))
+    # Each row ends with a newline and the marker: one split cuts the rows apart.
+    chars.extend((np.full((n_rows, 1), _NEWLINE, dtype=np.uint8),
+                  np.full((n_rows, 1), marker, dtype=np.uint8)))
+    present.extend((always, always))
+    chars, present = np.hstack(chars), np.hstack(present)
+    return chars[present].tobytes().split(bytes((marker,)))[:n_rows]
+
+
+def encode_suffixes(cells):
+    """Per row ``,<v1>,<mv1>...\\n`` for a list of :class:`~c2hunt.values.Cells` columns."""
+    n_rows = len(cells[0]) if cells else 0
+    encoded = [column.encoded() for column in cells]
+    if all(item is not None for item in encoded):
+        return _suffix_rows(encoded, n_rows)
+    texts = [(None, column.texts()) for column in cells]
+    return [suffix + b"\n" for suffix in _encode_cells(texts, n_rows)]
+
+
+def encode_display(values):
+    """``<plain>,<__mv_>,...`` of one record's values (bytes: cells as they came in)."""
+    if isinstance(values, bytes):
+        return values
+    return ",".join(_quoted(part) for value in values
+                    for part in _plain_and_mv(value)).encode("utf-8")
+
+
+def header_bytes(fields):
+    """Header line (without its newline) for ``fields`` and their ``__mv_`` columns."""
+    return _header_cells(fields)[1:]
 
 
 def _as_lists(new_columns):

@@ -17,7 +17,7 @@ import c2hunt_path  # noqa: E402,F401  (vendored splunklib/numpy when present)
 from splunklib.searchcommands import (Configuration, ReportingCommand,  # noqa: E402
                                       StreamingCommand, dispatch)
 
-from c2hunt.chunked import Column, RecordSource  # noqa: E402
+from c2hunt.chunked import RecordSource  # noqa: E402
 from c2hunt.values import Cells  # noqa: E402
 from c2hunt.options import OptionError  # noqa: E402
 
@@ -56,8 +56,6 @@ class _AppCommand(object):
         for level, text in self.core.messages.take():
             self._record_writer.write_message(level, text)
 
-    def _columns(self, records):
-        return dict((name, Column.from_records(records, name)) for name in self.core.input_fields)
 
 
 def streaming(core_class):
@@ -91,7 +89,7 @@ def reporting(core_class):
         def reduce(self, records):
             records = list(records)
             if records:
-                self.core.ingest(self._columns(records), len(records))
+                self.core.ingest(RecordSource(records), len(records))
             rows = []
             if self._finished:
                 fields, rows = self.core.results()
