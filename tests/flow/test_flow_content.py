@@ -1,0 +1,103 @@
+"""The shipped searches on what c2flow makes of generated captures (offline runner, the same
+flow and DNS code as the input): c2hunt:dns feeds AN1228, the flow service feeds AN1258's
+port/protocol pairing, and the first record of each flow feeds the beaconing search."""
+import random
+import struct
+import sys
+from pathlib import Path
+
+import synthetic as syn
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "offline"))
+from c2hunt_offline.engine import hunt  # noqa: E402
+
+T0 = 1700000000.0
+DNS_SEARCH = "C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule"
+ANOMALY = "C2Hunt - Network Protocol Anomaly - Rule"
+BEACON = "C2Hunt - Periodic Beaconing - Rule"
+
+
+def _hunt(tmp_path, frames, name="capture.pcap"):
+    path = tmp_path / name
+    syn.write_pcap(str(path), sorted(frames, key=lambda f: f[0]))
+    return {(n.search, n.signal): n for n in hunt([str(path)])}
+
+
+def _name(text):
+    return b"".join(bytes([len(p)]) + p for p in text.encode().split(b".")) + b"\x00"
+
+
+def _lookups(client, resolver, names, start):
+    """Ordinary A lookups and their answers, one source port each, at irregular times (a
+    person browsing: exponential gaps)."""
+    rng = random.Random(7)
+    frames = []
+    at = start
+    for number, name in enumerate(names):
+        query = struct.pack("!HHHHHH", number, 0x0100, 1, 0, 0, 0) + _name(name) + b"\x00\x01\x00\x01"
+        answer = (struct.pack("!HHHHHH", number, 0x8180, 1, 1, 0, 0) + _name(name)
+                  + b"\x00\x01\x00\x01\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4)
+                  + bytes([192, 0, 2, number % 250 + 1]))
+        sport = 30000 + number
+        at += rng.expovariate(1 / 20.0)
+        frames.append((at, syn.ether(syn.ip(client, resolver, 17, syn.udp(sport, 53, query)))))
+        frames.append((at + 0.01, syn.ether(syn.ip(resolver, client, 17,
+                                                   syn.udp(53, sport, answer)))))
+    return frames
+
+
+def test_dns_tunnel_in_a_capture_raises_an1228(tmp_path):
+    frames = syn.dns_tunnel("10.0.0.9", "10.0.0.53", 30, T0)
+    notables = _hunt(tmp_path, frames)
+    # The generator polls every 0.5 s from a new source port each time: each query is a
+    # flow of its own (as in Zeek conn), so the polling is also a beacon to the resolver.
+    assert set(notables) == {(DNS_SEARCH, "DNS_Tunnel_Encoded_Labels"),
+                             (BEACON, "Beaconing_UDP_53")}
+    notable = notables[(DNS_SEARCH, "DNS_Tunnel_Encoded_Labels")]
+    assert notable.fields["group_dest"] == "example.com" and notable.fields["src"] == "10.0.0.9"
+    assert int(float(notable.fields["encoded_queries"])) == 30
+
+
+def test_ordinary_lookups_raise_nothing(tmp_path):
+    names = ["www.example.com", "mail.example.org", "api.github.com", "login.microsoftonline.com",
+             "update.googleapis.com", "cdn.jsdelivr.net"] * 10
+    assert _hunt(tmp_path, _lookups("10.0.0.9", "10.0.0.53", names, T0)) == {}
+
+
+def _session(client, server, sport, dport, first, reply, at):
+    return [(at, syn.ether(syn.ip(client, server, 6, syn.tcp(sport, dport, "S")))),
+            (at + 0.01, syn.ether(syn.ip(server, client, 6, syn.tcp(dport, sport, "SA")))),
+            (at + 0.02, syn.ether(syn.ip(client, server, 6, syn.tcp(sport, dport, "PA", first)))),
+            (at + 0.03, syn.ether(syn.ip(server, client, 6, syn.tcp(dport, sport, "PA", reply)))),
+            (at + 0.04, syn.ether(syn.ip(client, server, 6, syn.tcp(sport, dport, "FA"))))]
+
+
+def test_protocols_on_ports_not_theirs_raise_an1258(tmp_path):
+    frames = (_session("10.0.0.1", "10.0.0.2", 50000, 21477, b"\x05\x01\x00", b"\x05\x00", T0)
+              + _session("10.0.0.1", "10.0.0.3", 50001, 2222, b"SSH-2.0-OpenSSH_9.6\r\n",
+                         b"SSH-2.0-OpenSSH_9.6\r\n", T0 + 5)
+              + _session("10.0.0.1", "10.0.0.4", 50002, 1080, b"\x05\x01\x00", b"\x05\x00",
+                         T0 + 10)          # SOCKS on its own port: nothing
+              + _session("10.0.0.1", "10.0.0.5", 50003, 22, b"SSH-2.0-OpenSSH_9.6\r\n",
+                         b"SSH-2.0-OpenSSH_9.6\r\n", T0 + 15))
+    notables = _hunt(tmp_path, frames)
+    assert set(notables) == {(ANOMALY, "Nonstandard_Port_socks_21477"),
+                             (ANOMALY, "Nonstandard_Port_ssh_2222")}
+    assert {int(float(n.risk_score)) for n in notables.values()} == {50}
+
+
+def test_beacon_over_flows_raises_the_beacon_search(tmp_path):
+    frames = syn.https_beacon("10.0.0.10", "192.0.2.80", 30, T0, period=60.0, jitter=0.1)
+    notables = _hunt(tmp_path, frames)
+    assert set(notables) == {(BEACON, "Beaconing_TCP_443")}
+    notable = notables[(BEACON, "Beaconing_TCP_443")]
+    assert 55 < float(notable.fields["beacon_period"]) < 65
+    assert int(float(notable.fields["beacon_count"])) == 30
+
+
+def test_long_flow_windows_are_not_beacons(tmp_path):
+    # One ICMP session reported every active_timeout (1800 s) for a day: 48 records of one
+    # flow, perfectly periodic, but one connection; only record_seq=0 counts as a check-in.
+    frames = syn.ping("10.0.0.6", "198.51.100.7", 24 * 60, T0, interval=60.0)
+    assert (BEACON, "Beaconing_ICMP_0") not in _hunt(tmp_path, frames)
