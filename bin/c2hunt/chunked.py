@@ -218,26 +218,31 @@ class Chunk(ColumnSource):
         self.header = next(csv.reader([header_line]))
         n_cols = len(self.header)
         data = np.frombuffer(body, dtype=np.uint8)
-        quotes = np.empty(0, dtype=np.int64)
-        newlines = np.flatnonzero(data == _NEWLINE)
-        n_newline_bytes = len(newlines)
-        if body.find(b'"', end_of_header) >= 0:
-            is_quote = data == _QUOTE
-            quotes = np.flatnonzero(is_quote)
-            if not _quotes_well_formed(data, quotes[quotes > end_of_header]):
+        # Every quote, comma and newline after the header in one pass; a separator counts
+        # when an even number of quotes precede it (the header holds an even number).
+        rest = data[end_of_header:]
+        special = np.flatnonzero((rest == _COMMA) | (rest == _NEWLINE) | (rest == _QUOTE))
+        special += end_of_header
+        kind = data[special]
+        is_quote = kind == _QUOTE
+        quotes = special[is_quote]
+        if len(quotes):
+            if not _quotes_well_formed(data, quotes):
                 return False  # e.g. a quote inside an unquoted value: the csv module decides
-            inside = _inside_quotes_packed(is_quote)
-            newlines = _outside(newlines, inside)
-            commas = _outside(np.flatnonzero(data == _COMMA), inside)
+            outside = (np.cumsum(is_quote, dtype=np.uint8) & 1) == 0
+            outside &= ~is_quote
+            plain_newlines = not np.any((kind == _NEWLINE) & ~outside)
+            special, kind = special[outside], kind[outside]
         else:
-            commas = np.flatnonzero(data == _COMMA)
-        plain_newlines = len(newlines) == n_newline_bytes
+            plain_newlines = True
+        is_newline = kind == _NEWLINE
+        newlines = special[is_newline]
+        commas = special[~is_newline]
         if len(data) and data[-1] != _NEWLINE:
             newlines = np.append(newlines, len(data))
         row_ends = newlines[1:]
         row_starts = newlines[:-1] + 1
         n_rows = len(row_ends)
-        commas = commas[commas > end_of_header]
         if n_rows == 0:
             self.n_rows, self._fast = 0, True
             return True
@@ -460,30 +465,14 @@ class Chunk(ColumnSource):
 
     def _with_encoded(self, names, encoded):
         """Append cells given as (chars, present) matrices: no Python object per cell."""
-        n_rows = self.n_rows
-        marker = _unused_byte(self.body)
-        if marker is None:
-            return self._with_lists(names, [(name, _texts_of(cells)) for name, cells
-                                            in zip(names, encoded)])
-        suffixes = _suffix_rows(encoded, n_rows)
-        lines = self._lines(marker)
-        pieces = [None] * (2 * n_rows)
-        pieces[0::2] = lines[1:n_rows + 1]
-        pieces[1::2] = suffixes
-        return b"".join([lines[0], _header_cells(names), b"\n"] + pieces)
-
-    def _lines(self, marker):
-        """The header line and every record's bytes, without their line ends (fast path)."""
-        if self._plain_newlines:
-            return self.body.split(b"\n")
-        # Newlines inside quoted values stay: only record ends become the marker.
-        buffer = bytearray(self.body)
-        view = np.frombuffer(buffer, dtype=np.uint8)
-        ends = self._row_ends[self._row_ends < len(view)]
-        view[ends] = marker
-        view[self._header_end] = marker
-        del view
-        return buffer.split(bytes((marker,)))
+        pieces, sizes = _suffix_matrix(encoded, self.n_rows, newline=False)
+        header = np.frombuffer(_header_cells(names), dtype=np.uint8)
+        at = np.concatenate(([self._header_end], self._row_ends))
+        out = _insert(self._data, at, np.concatenate((header, pieces)),
+                      np.concatenate(([len(header)], sizes)))
+        if self._data[-1] != _NEWLINE:
+            return out.tobytes() + b"\n"
+        return out.tobytes()
 
     def _with_lists(self, names, new_columns):
         suffix = _encode_cells(new_columns, self.n_rows)
@@ -565,21 +554,27 @@ def _factorize_cells(flat, offsets, max_width=512):
     return ids.astype(np.int64), first
 
 
-def _suffix_rows(encoded, n_rows):
-    """Per row the bytes ``,<v1>,<mv1>,<v2>,<mv2>...\\n`` of (chars, present) columns."""
-    marker = 0xFF  # never in UTF-8 text, so never in a cell
+def _suffix_matrix(encoded, n_rows, newline):
+    """``,<v1>,<mv1>,<v2>,<mv2>...`` of every row, concatenated, and each row's size."""
     comma = np.full((n_rows, 1), _COMMA, dtype=np.uint8)
     always = np.ones((n_rows, 1), dtype=bool)
     chars, present = [], []
     for cell_chars, cell_present in encoded:  # ,<value>,<empty __mv_ cell>
         chars.extend((comma, cell_chars, comma))
         present.extend((always, cell_present, always))
-    # Each row ends with a newline and the marker: one split cuts the rows apart.
-    chars.extend((np.full((n_rows, 1), _NEWLINE, dtype=np.uint8),
-                  np.full((n_rows, 1), marker, dtype=np.uint8)))
-    present.extend((always, always))
+    if newline:
+        chars.append(np.full((n_rows, 1), _NEWLINE, dtype=np.uint8))
+        present.append(always)
     chars, present = np.hstack(chars), np.hstack(present)
-    return chars[present].tobytes().split(bytes((marker,)))[:n_rows]
+    return chars[present], present.sum(axis=1)
+
+
+def _suffix_rows(encoded, n_rows):
+    """Per row the bytes ``,<v1>,<mv1>,<v2>,<mv2>...\\n`` of (chars, present) columns."""
+    pieces, sizes = _suffix_matrix(encoded, n_rows, newline=True)
+    ends = np.cumsum(sizes).tolist()
+    raw = pieces.tobytes()
+    return list(map(raw.__getitem__, map(slice, [0] + ends[:-1], ends)))
 
 
 def encode_suffixes(cells):
@@ -608,23 +603,6 @@ def header_bytes(fields):
 def _as_lists(new_columns):
     return [(name, values.texts() if isinstance(values, Cells) else values)
             for name, values in new_columns]
-
-
-# Bytes that never occur in UTF-8 text, tried as the marker between records.
-_MARKERS = (0xFF, 0xFE, 0xC0, 0xC1, 0xF8, 0xF9, 0xFA, 0xFB, 0xFC, 0xFD)
-
-
-def _unused_byte(body):
-    for marker in _MARKERS:
-        if bytes((marker,)) not in body:
-            return marker
-    return None
-
-
-def _texts_of(encoded):
-    chars, present = encoded
-    return [bytes(row[mask]).decode("utf-8") if mask.any() else None
-            for row, mask in zip(chars, present)]
 
 
 def _quotes_well_formed(data, quotes):

@@ -112,7 +112,6 @@ def is_missing(value):
 # per-value functions above, so results are identical to them value for value.
 
 _MAX_DIGITS = 15  # a mantissa of <= 15 digits and 10**k (k <= 15) are exact doubles
-_DIGIT_WEIGHTS = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
 
 
 def parse_decimal_bytes(flat, offsets):
@@ -146,27 +145,32 @@ def parse_decimal_bytes(flat, offsets):
     if len(candidates) == 0 or len(flat) == 0:
         return values, handled
     cand_lengths = lengths[candidates]
-    width = int(cand_lengths.max())
-    columns = np.arange(width)
-    present = columns < cand_lengths[:, None]
-    index = np.minimum(offsets[candidates][:, None] + columns, len(flat) - 1)
-    chars = np.where(present, flat[index], 0)
-    digits = (chars >= 48) & (chars <= 57)
-    dots = chars == 46
-    negative = chars[:, 0] == 45
-    n_dots = dots.sum(axis=1)
-    n_digits = digits.sum(axis=1)
-    dot_at = np.where(n_dots > 0, dots.argmax(axis=1), cand_lengths)
-    other = present & ~digits & ~dots
-    other[:, 0] &= ~negative
-    first_digit = negative.astype(np.int64)
-    ok = ((~other.any(axis=1)) & (n_dots <= 1) & (n_digits <= _MAX_DIGITS)
-          & (dot_at > first_digit) & ((n_dots == 0) | (dot_at < cand_lengths - 1)))
-    # Each digit times 10 ** (digits to its right): exact in int64 for <= 15 digits.
-    digits &= ok[:, None]
-    after = np.cumsum(digits[:, ::-1], axis=1)[:, ::-1] - digits
-    weights = np.where(digits, _DIGIT_WEIGHTS[np.minimum(after, _MAX_DIGITS)], 0)
-    mantissa = (weights * (chars.astype(np.int64) - 48)).sum(axis=1)
+    starts = offsets[candidates]
+    last = len(flat) - 1
+    # Character position by position across all cells (1-D, contiguous operations).
+    mantissa = np.zeros(len(candidates), dtype=np.int64)
+    n_digits = np.zeros(len(candidates), dtype=np.int64)
+    n_dots = np.zeros(len(candidates), dtype=np.int64)
+    dot_at = cand_lengths.copy()
+    bad = np.zeros(len(candidates), dtype=bool)
+    negative = None
+    for position in range(int(cand_lengths.max())):
+        inside = position < cand_lengths
+        chars = flat[np.minimum(starts + position, last)]
+        digit_value = chars.astype(np.int64) - 48
+        is_digit = inside & (digit_value >= 0) & (digit_value <= 9)
+        is_dot = inside & (chars == 46)
+        if negative is None:
+            negative = chars == 45
+            bad |= inside & ~is_digit & ~is_dot & ~negative
+        else:
+            bad |= inside & ~is_digit & ~is_dot
+        mantissa = np.where(is_digit, mantissa * 10 + digit_value, mantissa)
+        n_digits += is_digit
+        dot_at = np.where(is_dot & (n_dots == 0), position, dot_at)
+        n_dots += is_dot
+    ok = (~bad & (n_dots <= 1) & (n_digits <= _MAX_DIGITS) & (dot_at > negative)
+          & ((n_dots == 0) | (dot_at < cand_lengths - 1)))
     decimals = np.where(n_dots > 0, cand_lengths - 1 - dot_at, 0)
     parsed = mantissa.astype(np.float64) / (10.0 ** decimals)
     parsed = np.where(negative, -parsed, parsed)
@@ -232,6 +236,29 @@ class IntCells(Cells):
         return _fixed_chars(self.values, 0)
 
 
+_FRACTION_TABLES = {}
+
+
+def _fraction_table(decimals):
+    """For k < 10**decimals: the digits of k / 10**decimals after the dot, and how many
+    remain once trailing zeros are dropped."""
+    table = _FRACTION_TABLES.get(decimals)
+    if table is None:
+        k = np.arange(10 ** decimals, dtype=np.int64)
+        digits = np.empty((len(k), decimals), dtype=np.uint8)
+        kept = np.full(len(k), decimals, dtype=np.int64)
+        still_zero = np.ones(len(k), dtype=bool)
+        rest = k.copy()
+        for position in range(decimals - 1, -1, -1):
+            digit = rest % 10
+            digits[:, position] = digit + 48
+            still_zero &= digit == 0
+            kept -= still_zero
+            rest //= 10
+        table = _FRACTION_TABLES[decimals] = (digits, kept)
+    return table
+
+
 def _fixed_chars(values, decimals):
     """(chars, present) for :func:`format_fixed`'s text of each value, or None."""
     values = np.asarray(values, dtype=np.float64)
@@ -251,23 +278,12 @@ def _fixed_chars(values, decimals):
     for k in range(n_slots - 1, -1, -1):
         whole_digits[:, k] = rest % 10 + 48
         rest //= 10
-    powers = 10 ** np.arange(1, n_slots, dtype=np.int64)
-    n_whole = 1 + (whole[:, None] >= powers[None, :]).sum(axis=1)
-    if decimals:
-        frac_digits = np.empty((len(values), decimals), dtype=np.uint8)
-        rest = fraction.copy()
-        trailing = np.zeros(len(values), dtype=np.int64)
-        still_zero = np.ones(len(values), dtype=bool)
-        for k in range(decimals - 1, -1, -1):
-            digit = rest % 10
-            frac_digits[:, k] = digit + 48
-            still_zero &= digit == 0
-            trailing += still_zero
-            rest //= 10
-        n_frac = decimals - trailing
-    else:
-        frac_digits = np.zeros((len(values), 0), dtype=np.uint8)
-        n_frac = np.zeros(len(values), dtype=np.int64)
+    n_whole = np.ones(len(values), dtype=np.int64)
+    for k in range(1, n_slots):
+        n_whole += whole >= 10 ** k
+    frac_digits, frac_lengths = _fraction_table(decimals)
+    n_frac = frac_lengths[fraction]
+    frac_digits = frac_digits[fraction]
     chars = np.empty((len(values), 2 + n_slots + decimals), dtype=np.uint8)
     chars[:, 0] = 45                                                        # '-'
     chars[:, 1:1 + n_slots] = whole_digits
