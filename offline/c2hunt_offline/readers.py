@@ -26,6 +26,8 @@ ZEEK_SOURCETYPES = {"conn": "bro:conn:json", "dns": "bro:dns:json",
                     "http": "bro:http:json", "ssl": "bro:ssl:json"}
 
 IANA_TRANSPORT = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp"}
+OSQUERY_SOURCETYPE = "osquery:results"
+ESXI_SOURCETYPE_PREFIX = "vmware:esxlog:"
 
 
 class ReadIssue(object):
@@ -770,6 +772,126 @@ def read_zeek_tsv(path, lines):
 
 
 # ---------------------------------------------------------------------------------------
+# osquery results log (Splunk TA for osquery: sourcetype osquery:results, KV_MODE = json)
+
+def _is_osquery_result(obj):
+    return "hostIdentifier" in obj and "name" in obj and (
+        "columns" in obj or "snapshot" in obj or "diffResults" in obj)
+
+
+def _json_paths(value, prefix, out):
+    """Flatten JSON as Splunk's KV_MODE=json names it: ``a.b`` for objects, ``a{}`` (multivalue)
+    for arrays, ``a{}.b`` for objects in arrays."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _json_paths(item, "%s.%s" % (prefix, key) if prefix else key, out)
+    elif isinstance(value, list):
+        for item in value:
+            _json_paths(item, prefix + "{}", out)
+    elif isinstance(value, bool):  # Splunk renders JSON booleans as true/false
+        out.setdefault(prefix, []).append("true" if value else "false")
+    elif value is not None:
+        out.setdefault(prefix, []).append(_zeek_scalar(value))
+
+
+def osquery_event(obj, raw, path):
+    """One osquery result line (differential ``columns`` or ``snapshot``) as an event.
+
+    Fields as Splunk extracts them (``name``, ``hostIdentifier``, ``action``,
+    ``columns.pid``, ``decorations.username``, ``snapshot{}.pid``), plus the TA-osquery
+    aliases (``dest`` = ``hostIdentifier``, ``user`` = ``decorations.username``,
+    ``process_id`` = ``columns.pid``, ``process_path`` = ``columns.path``,
+    ``parent_process_id`` = ``columns.parent``, ``user_id`` = ``columns.uid``). ``host`` is the
+    host identifier and ``_time`` is ``unixTime`` (else ``calendarTime``).
+    """
+    ev = {"sourcetype": OSQUERY_SOURCETYPE, "source": str(path), "_raw": raw}
+    fields = {}
+    _json_paths(obj, "", fields)
+    for key, values in fields.items():
+        _put(ev, key, values)
+    unix_time = obj.get("unixTime")
+    if unix_time not in (None, ""):
+        ev["_time"] = float(unix_time)
+    elif obj.get("calendarTime"):
+        moment = _dt.datetime.strptime(obj["calendarTime"], "%a %b %d %H:%M:%S %Y UTC")
+        ev["_time"] = moment.replace(tzinfo=_dt.timezone.utc).timestamp()
+    else:
+        raise ValueError("osquery result without unixTime or calendarTime")
+    _put(ev, "host", obj.get("hostIdentifier"))
+    for cim, name in (("dest", "hostIdentifier"), ("user", "decorations.username"),
+                      ("process_id", "columns.pid"), ("process_path", "columns.path"),
+                      ("parent_process_id", "columns.parent"), ("user_id", "columns.uid")):
+        _put(ev, cim, ev.get(name))
+    _put(ev, "vendor_product", "osquery")
+    return ev
+
+
+# ---------------------------------------------------------------------------------------
+# VMware ESXi syslog (Splunk Add-on for VMware ESXi Logs: sourcetype vmware:esxlog:<program>)
+
+# "<166>2024-05-14T09:00:00.123Z esx01 Hostd[2099]: msg" (RFC 3164 as ESXi sends it, or as a
+# syslog server writes it without the PRI), or ESXi 8's own file form
+# "2024-05-14T09:00:00.123Z In(166) Hostd[2099]: msg" (no host name; --host or the file name).
+_ESXI_LINE = re.compile(
+    r"^(?:<(?P<pri>\d{1,3})>)?(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))\s+"
+    r"(?:(?P<severity>[A-Z][a-z]\(\d+\))|(?P<host>\S+))\s+"
+    r"(?P<program>[A-Za-z][\w.-]*)(?:\[(?P<pid>\d+)\])?:\s?(?P<message>.*)$")
+ESXI_PROGRAMS = {"hostd", "vpxa", "shell", "vmkernel", "vmkwarning", "vobd", "vmauthd",
+                 "hostd-probe", "rhttpproxy", "vmsyslogd", "esxupdate", "sshd", "ssh", "dcui",
+                 "fdm", "sfcb-vmware_base", "crond", "lwsmd", "vmkeventd", "auth"}
+
+
+def _esxi_match(line):
+    match = _ESXI_LINE.match(line.strip())
+    if match and match.group("program").lower() in ESXI_PROGRAMS:
+        return match
+    return None
+
+
+def read_esxi_syslog(path, lines):
+    """ESXi syslog lines (hostd, vpxa, shell, vmkernel ...): one event per line.
+
+    ``sourcetype`` is ``vmware:esxlog:<program>`` (program lower-cased), ``host`` the syslog
+    host name when the line has one, ``app`` the program as logged
+    (``Hostd``), ``pid`` its process id, ``message`` the text after the header, ``severity``
+    ESXi 8's ``In(166)`` marker or the PRI's severity name. Lines that are not ESXi syslog are
+    reported and skipped.
+    """
+    events, issues = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        match = _esxi_match(line)
+        if match is None:
+            issues.append(ReadIssue(path, n, "not an ESXi syslog line"))
+            continue
+        try:
+            when = _parse_iso(match.group("ts"))
+        except ValueError as exc:
+            issues.append(ReadIssue(path, n, "bad timestamp: %s" % exc))
+            continue
+        program = match.group("program")
+        ev = {"_time": when, "_raw": line.rstrip("\r\n"), "source": str(path),
+              "sourcetype": ESXI_SOURCETYPE_PREFIX + program.lower()}
+        _put(ev, "host", match.group("host"))
+        _put(ev, "app", program)
+        _put(ev, "pid", match.group("pid"))
+        _put(ev, "message", match.group("message"))
+        severity = match.group("severity")
+        if severity is None and match.group("pri") is not None:
+            severity = _SYSLOG_SEVERITY[int(match.group("pri")) % 8]
+        _put(ev, "severity", severity)
+        _put(ev, "dvc", ev.get("host"))
+        _put(ev, "vendor_product", "VMware ESXi")
+        events.append(ev)
+    return events, issues
+
+
+_SYSLOG_SEVERITY = ("emergency", "alert", "critical", "error", "warning", "notice",
+                    "informational", "debug")
+
+
+# ---------------------------------------------------------------------------------------
 # JSON lines / CSV
 
 def read_json_lines(path, lines, sourcetype=None):
@@ -791,6 +913,9 @@ def read_json_lines(path, lines, sourcetype=None):
             if sourcetype is None and _is_windows_json(obj):
                 system, data = windows_from_json(obj)
                 events.append(normalise_windows(system, data, text, str(path)))
+                continue
+            if (sourcetype is None or sourcetype == OSQUERY_SOURCETYPE) and _is_osquery_result(obj):
+                events.append(osquery_event(obj, text, path))
                 continue
             if sourcetype is None and obj.get("sourcetype") == FLOW_SOURCETYPE:
                 events.append(generic_event(obj, text, path, FLOW_SOURCETYPE))
@@ -903,6 +1028,8 @@ def detect_and_read(path, sourcetype=None, app_root=None):
     if sourcetype:
         if sourcetype == AUDIT_SOURCETYPE:
             return read_auditd(path, lines)
+        if sourcetype.startswith(ESXI_SOURCETYPE_PREFIX):
+            return read_esxi_syslog(path, lines)
         if low.endswith(".csv"):
             return read_csv(path, text, sourcetype)
         if stripped.startswith("#separator"):
@@ -915,7 +1042,10 @@ def detect_and_read(path, sourcetype=None, app_root=None):
     first = next((l for l in lines if l.strip()), "")
     if _AUDIT_HEAD.match(first.strip()):
         return read_auditd(path, lines)
+    if _esxi_match(first):
+        return read_esxi_syslog(path, lines)
     if first.lstrip().startswith("{"):
         return read_json_lines(path, lines, None)
     raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON, auditd, Zeek, "
-                        "pcap); for CSV or JSON lines give --sourcetype" % path)
+                        "ESXi syslog, osquery results, pcap); for CSV or JSON lines give "
+                        "--sourcetype" % path)

@@ -10,6 +10,10 @@ returns one line of text, exactly as the matching Splunk add-on indexes one even
 - Linux audit records: ``type=... msg=audit(<epoch>.<ms>:<serial>): key=value ...``
   (``sourcetype=linux:audit``), one record per line, several records per audit event.
 - Zeek ``conn.log`` and ``dns.log``: JSON lines, Zeek's own field names (``id.orig_h`` ...).
+- VMware ESXi syslog (hostd, vpxa, shell): ``<PRI>ISO-time host Program[pid]: message``
+  (Splunk Add-on for VMware ESXi Logs, ``sourcetype=vmware:esxlog:<program>``).
+- osquery results log: one JSON object per differential row (``name``, ``hostIdentifier``,
+  ``calendarTime``, ``unixTime``, ``columns``, ``action``), ``sourcetype=osquery:results``.
 
 Times are UTC epoch seconds (float) in the records; renderers format them.
 """
@@ -180,3 +184,22 @@ def zeek_conn(record):
 def zeek_dns(record):
     """One Zeek dns.log JSON line."""
     return _zeek_json(record, ZEEK_DNS_FIELDS)
+
+
+def esxi_syslog(record):
+    """One ESXi syslog line: ``<166>2024-05-14T09:00:00.123Z esx01 Hostd[2099715]: ...``."""
+    moment = _utc(record["time"])
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
+    return "<%d>%s %s %s[%d]: %s" % (record["pri"], stamp, record["host"], record["program"],
+                                     record["pid"], record["message"])
+
+
+def osquery_result(record):
+    """One osquery results-log line (differential format, as osqueryd's filesystem logger)."""
+    moment = _utc(record["time"])
+    out = {"name": record["name"], "hostIdentifier": record["hostIdentifier"],
+           "calendarTime": moment.strftime("%a %b %d %H:%M:%S %Y UTC"),
+           "unixTime": int(record["time"]), "epoch": 0, "counter": record["counter"],
+           "numerics": False, "decorations": record["decorations"],
+           "columns": record["columns"], "action": record["action"]}
+    return json.dumps(out, separators=(",", ":"))

@@ -459,6 +459,183 @@ def benign_raw_tcp_admin(rec, t0):
                            zeek={"service": "ssl", "duration": 2.5, "orig_bytes": 2100,
                                  "resp_bytes": 640000})
 
+
+VMTOOLSD = "C:\\Program Files\\VMware\\VMware Tools\\vmtoolsd.exe"
+
+
+def _vmtoolsd(rec):
+    """VMware Tools' service in a Windows guest: the parent of guest-operation programs."""
+    return dict(rec.windows_service(VMTOOLSD, '"%s"' % VMTOOLSD), user=SYSTEM)
+
+
+def _guest_op_events(rec, esx, start, vm, operations, sid=None, user=None, vpxa_user=None):
+    """hostd's event line (and, when vCenter drives it, vpxa's LRO line) per guest operation."""
+    methods = {"Start Program": "ProcessManager.startProgram",
+               "List Processes": "ProcessManager.listProcesses",
+               "Initiate File Transfer To Guest": "FileManager.initiateFileTransferToGuest",
+               "Initiate File Transfer From Guest": "FileManager.initiateFileTransferFromGuest",
+               "Create Temporary File": "FileManager.createTemporaryFile",
+               "Delete File": "FileManager.deleteFile"}
+    when = start
+    for i, operation in enumerate(operations):
+        op_id = "%08x" % rec.rng.getrandbits(32)
+        if vpxa_user is not None:
+            manager = "guestOperations" + methods[operation].split(".")[0]
+            rec.esxi_log(esx, when - 0.05, "Vpxa", 2101003,
+                         "[Originator@6876 sub=vpxLro opID=%s] [VpxLRO] -- BEGIN lro-%d -- %s -- "
+                         "vim.vm.guest.%s -- 52b1c0de-%04x(%s)"
+                         % (op_id, 880100 + i, manager, methods[operation], i, vpxa_user))
+        rec.hostd(esx, when, "Event %d : Guest operation %s performed on Virtual machine %s."
+                  % (400 + i, operation, vm), "Vimsvc.ha-eventmgr", op_id=op_id, sid=sid, user=user)
+        when += rec.rng.uniform(0.4, 3.0)
+    return when
+
+
+@scenario
+def x4_esxi_vmci_guest_ops(rec, t0):
+    """ESXi channels (AN1257): harvested vpxuser credentials used straight against hostd for
+    guest operations (list, run, copy in and out of fin-db01: UNC3886's use of VMCI-borne
+    Guest Operations), a VIRTUALPITA/VIRTUALPIE-style backdoor started from /tmp and from a
+    datastore in the ESXi Shell, and in the guest the programs VMware Tools ran."""
+    esx = Host("esx01.corp.example", "10.20.9.11", "esxi")
+    sid = "52a9c31e"
+    login = "%08x" % rec.rng.getrandbits(32)
+    rec.hostd(esx, t0, "Accepted password for user vpxuser from 198.51.100.61 - session=%s-"
+              "77d2-3a51-0c6e-9f1b2d3c4e5f" % sid, "Vimsvc.HaSessionManager", op_id=login, sid=sid)
+    rec.hostd(esx, t0 + 0.01, "Event 301 : User vpxuser@198.51.100.61 logged in as pyvmomi "
+              "Python/3.10.12 (Linux; 5.15.0-91-generic; x86_64)", "Vimsvc.ha-eventmgr",
+              op_id=login, sid=sid)
+    ops = ["List Processes", "Initiate File Transfer To Guest", "Start Program", "List Processes",
+           "Start Program", "Initiate File Transfer From Guest", "Delete File"]
+    _guest_op_events(rec, esx, t0 + 20, "fin-db01", ops, sid=sid)
+    rec.esxi_shell(esx, t0 + 600, "root", "chmod +x /tmp/vmtoolsd")
+    rec.esxi_shell(esx, t0 + 602, "root", "/tmp/vmtoolsd -p 18098 &")
+    rec.esxi_shell(esx, t0 + 650, "root", "nohup python /vmfs/volumes/datastore1/.vmcl/vmsyslog.py "
+                   "-p 18098 >/dev/null 2>&1 &")
+
+    guest = Host("fin-db01.corp.example", "10.20.4.31", "windows")
+    tools = _vmtoolsd(rec)
+    admin = "FIN-DB01\\Administrator"
+    rec.windows_process(guest, t0 + 31.2, CMD,
+                        'C:\\Windows\\System32\\cmd.exe /c "whoami /all > '
+                        'C:\\Windows\\Temp\\vmware-vmsvc-1.log"', admin, parent=tools,
+                        integrity="High")
+    rec.windows_process(guest, t0 + 35.8, POWERSHELL,
+                        "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -nop -c "
+                        "\"Compress-Archive D:\\Finance\\Q2 C:\\Windows\\Temp\\q2.zip\"", admin,
+                        parent=tools, integrity="High")
+
+
+@scenario
+def benign_esxi_admin(rec, t0):
+    """ESXi and guest activity that a naive ESXi or VMware Tools rule raises: VMware Tools'
+    power scripts and a backup helper in the guest, an administrator in the host client and
+    the ESXi Shell (listing datastores, reading /tmp, running the boot script)."""
+    esx = Host("esx02.corp.example", "10.20.9.12", "esxi")
+    sid = "52f0e556"
+    login = "esxui-8c02-9b39"
+    rec.hostd(esx, t0 + 300, "Accepted password for user root from 10.20.1.21 - session=%s-"
+              "5be4-83d4-8d71-8f9d8a43791c" % sid, "Vimsvc.HaSessionManager", op_id=login, sid=sid)
+    rec.hostd(esx, t0 + 300.01, "Event 99 : User root@10.20.1.21 logged in as Mozilla/5.0 "
+              "(Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/124.0.0.0 Safari/537.36", "Vimsvc.ha-eventmgr", op_id=login, sid=sid)
+    for i, command in enumerate(["esxcli system version get", "vim-cmd vmsvc/getallvms",
+                                 "ls -la /vmfs/volumes/datastore1/app02",
+                                 "cat /tmp/vmware-root/vmware-1.log",
+                                 "sh /etc/rc.local.d/local.sh"]):
+        rec.esxi_shell(esx, t0 + 400 + 20 * i, "root", command)
+
+    guest = Host("app02.corp.example", "10.20.4.32", "windows")
+    tools = _vmtoolsd(rec)
+    rec.windows_process(guest, t0 + 12.5, "C:\\Windows\\VeeamVssSupport\\VeeamGuestHelper.exe",
+                        '"C:\\Windows\\VeeamVssSupport\\VeeamGuestHelper.exe" --freeze', SYSTEM,
+                        parent=tools, integrity="System")
+    rec.windows_process(guest, t0 + 900, CMD,
+                        'C:\\Windows\\system32\\cmd.exe /c "C:\\Program Files\\VMware\\VMware Tools'
+                        '\\poweron-vm-default.bat"', SYSTEM, parent=tools, integrity="System")
+
+
+@scenario
+def fp_esxi_backup_guest_ops(rec, t0):
+    """A documented false positive (AN1257): Veeam's application-aware backup drives Guest
+    Operations through vCenter (uploads its helper, runs it, lists processes, cleans up).
+    hostd logs the account as vpxuser:<vCenter user>; the site's backup account goes into
+    c2hunt_esxi_guest_ops_allowlist."""
+    esx = Host("esx02.corp.example", "10.20.9.12", "esxi")
+    ops = ["Create Temporary File", "Initiate File Transfer To Guest", "Start Program",
+           "List Processes", "List Processes", "Delete File"]
+    _guest_op_events(rec, esx, t0 + 10, "app02", ops, user="vpxuser:CORP\\svc-veeam",
+                     vpxa_user="CORP\\svc-veeam")
+
+def _open_socket(rec, host, when, pid, path, family, protocol, remote=("0.0.0.0", 0),
+                 local=("0.0.0.0", 0), state="", cmdline=None, uid=501):
+    """A process_open_sockets row (the query joins processes for name, path and cmdline)."""
+    rec.osquery(host, when, "pack_c2hunt_process_open_sockets", collections.OrderedDict([
+        ("pid", pid), ("name", path.rsplit("/", 1)[-1]), ("path", path),
+        ("cmdline", cmdline or path), ("uid", uid), ("fd", 3 + pid % 7),
+        ("socket", 1000000 + pid), ("family", family), ("protocol", protocol),
+        ("local_address", local[0]), ("local_port", local[1]),
+        ("remote_address", remote[0]), ("remote_port", remote[1]), ("state", state)]))
+
+
+def _socket_event(rec, host, when, pid, path, remote, action="connect", family=2,
+                  status="succeeded", auid=501):
+    """A socket_events row (audit/OpenBSM-backed): connect or bind by one process."""
+    rec.osquery(host, when, "pack_c2hunt_socket_events", collections.OrderedDict([
+        ("action", action), ("pid", pid), ("path", path), ("fd", "5"), ("auid", auid),
+        ("status", status), ("family", family), ("protocol", 6), ("local_address", ""),
+        ("local_port", 0), ("remote_address", remote[0]), ("remote_port", remote[1]),
+        ("time", int(when))]))
+
+
+@scenario
+def x5_osquery_raw_socks(rec, t0):
+    """macOS and Linux via osquery (AN1256, AN1255's programs): an implant in /private/tmp
+    holding a raw ICMP socket and talking to Tor's SOCKS port; scapy (Python) with an
+    IPPROTO_RAW socket; netcat through a SOCKS proxy on a Linux server without auditd."""
+    mac = Host("mac09.corp.example", "10.20.6.9", "macos")
+    implant = "/private/tmp/.softwareupdated"
+    _open_socket(rec, mac, t0, 7311, implant, 2, 1, cmdline=implant + " -d")
+    _socket_event(rec, mac, t0 + 4, 7311, implant, ("127.0.0.1", 9050))
+    _open_socket(rec, mac, t0 + 4, 7311, implant, 2, 6, remote=("127.0.0.1", 9050),
+                 local=("127.0.0.1", 51544), state="ESTABLISHED", cmdline=implant + " -d")
+    python = "/opt/homebrew/Cellar/python@3.12/3.12.3/Frameworks/Python.framework/Versions/3.12/bin/python3.12"
+    _open_socket(rec, mac, t0 + 120, 7420, python, 2, 255,
+                 cmdline="python3 icmp_chat.py --peer 203.0.113.77", uid=0)
+    lnx = Host("lnx11.corp.example", "10.20.2.31", "linux")
+    _socket_event(rec, lnx, t0 + 200, 31877, "/usr/bin/nc.openbsd", ("127.0.0.1", 1080), auid=1002)
+
+
+@scenario
+def benign_osquery_endpoints(rec, t0):
+    """What osquery's socket tables show on ordinary macOS and Linux hosts, including what a
+    naive raw-socket or SOCKS-port rule raises: ping and traceroute (ICMP and raw sockets),
+    Tor Browser and Privoxy on their SOCKS ports, mDNS, NTP, HTTPS."""
+    mac = Host("mac20.corp.example", "10.20.6.20", "macos")
+    _open_socket(rec, mac, t0, 812, "/sbin/ping", 2, 1, cmdline="ping -c 5 10.20.0.1")
+    _open_socket(rec, mac, t0 + 30, 818, "/usr/sbin/traceroute", 2, 255, uid=0,
+                 cmdline="traceroute 1.1.1.1")
+    _open_socket(rec, mac, t0 + 60, 377, "/usr/sbin/mDNSResponder", 2, 17,
+                 local=("0.0.0.0", 5353), uid=65)
+    tor_dir = "/Applications/Tor Browser.app/Contents/MacOS/"
+    _open_socket(rec, mac, t0 + 90, 5120, tor_dir + "Tor/tor", 2, 6, local=("127.0.0.1", 9150),
+                 state="LISTEN")
+    _socket_event(rec, mac, t0 + 95, 5101, tor_dir + "firefox", ("127.0.0.1", 9150))
+    _open_socket(rec, mac, t0 + 95, 5101, tor_dir + "firefox", 2, 6, remote=("127.0.0.1", 9150),
+                 local=("127.0.0.1", 53122), state="ESTABLISHED")
+    _open_socket(rec, mac, t0 + 96, 5120, tor_dir + "Tor/tor", 2, 6, remote=("127.0.0.1", 53122),
+                 local=("127.0.0.1", 9150), state="ESTABLISHED")
+    chrome = ("/Applications/Google Chrome.app/Contents/Frameworks/Google Chrome Framework."
+              "framework/Helpers/Google Chrome Helper.app/Contents/MacOS/Google Chrome Helper")
+    _open_socket(rec, mac, t0 + 120, 6001, chrome, 2, 6, remote=("142.250.74.110", 443),
+                 local=("10.20.6.20", 50112), state="ESTABLISHED")
+    lnx = Host("lnx21.corp.example", "10.20.2.41", "linux")
+    _open_socket(rec, lnx, t0 + 10, 2210, "/usr/bin/ping", 10, 58, uid=1000,
+                 cmdline="ping -6 -c 3 fe80::1%eth0")
+    _open_socket(rec, lnx, t0 + 20, 640, "/usr/sbin/chronyd", 2, 17, local=("0.0.0.0", 123),
+                 uid=0)
+    _socket_event(rec, lnx, t0 + 40, 1404, "/usr/sbin/privoxy", ("127.0.0.1", 9050), auid=0)
+
 def build(name, seed=DEFAULT_SEED):
     """Run one scenario; returns its Recorder."""
     if name not in SCENARIOS:

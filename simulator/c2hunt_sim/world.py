@@ -20,6 +20,8 @@ STREAM_FILES = collections.OrderedDict([
     ("auditd", "audit.log"),
     ("zeek_conn", "conn.log"),
     ("zeek_dns", "dns.log"),
+    ("esxi", "esxi.log"),
+    ("osquery", "osqueryd.results.log"),
 ])
 
 # Linux x86_64 system call numbers and constants the auditd records carry.
@@ -58,6 +60,7 @@ class Recorder:
         self._pids = collections.Counter()
         self._ports = collections.Counter()
         self._uids = 0
+        self._osquery_counter = 0
         self._local = [ipaddress.ip_network(n) for n in zeek_networks]
 
     # -- helpers ---------------------------------------------------------------------
@@ -275,6 +278,42 @@ class Recorder:
             ("SOCKADDR", [("saddr", saddr, False)]),
             ("PROCTITLE", [("proctitle", self._proctitle(process["argv"]), False)]),
         ])
+
+    # -- VMware ESXi (syslog from hostd, vpxa, shell) --------------------------------------
+    def esxi_log(self, host, time, program, pid, message, pri=166):
+        """One ESXi syslog line as the syslog server receives it (RFC 3164, ESXi's header)."""
+        self._emit("esxi", time, formats.esxi_syslog(
+            {"time": time, "host": host.name, "program": program, "pid": pid,
+             "message": message, "pri": pri}))
+
+    def hostd(self, host, time, message, sub, op_id=None, sid=None, user=None, pid=2099715):
+        """A hostd line: ``[Originator@6876 sub=... opID=... sid=... user=...] message``."""
+        context = " ".join(["sub=%s" % sub] + ["%s=%s" % (k, v) for k, v in
+                                                (("opID", op_id), ("sid", sid), ("user", user))
+                                                if v is not None])
+        self.esxi_log(host, time, "Hostd", pid, "[Originator@6876 %s] %s" % (context, message))
+
+    def esxi_shell(self, host, time, user, command, pid=1053659):
+        """An ESXi Shell command (shell.log)."""
+        self.esxi_log(host, time, "shell", pid, "[%s]: %s" % (user, command), pri=14)
+
+    # -- osquery (results log, differential rows) -------------------------------------------
+    def osquery(self, host, time, name, columns, action="added", username=None):
+        """One osquery differential result row of scheduled query ``name``."""
+        self._osquery_counter += 1
+        record = {"name": name, "hostIdentifier": host.name, "time": time,
+                  "counter": self._osquery_counter, "action": action,
+                  "columns": {k: str(v) for k, v in columns.items()},
+                  "decorations": {"host_uuid": self._host_uuid(host),
+                                  "username": username or ""}}
+        self._emit("osquery", time, formats.osquery_result(record))
+
+    def _host_uuid(self, host):
+        digest = 0
+        for char in host.name:
+            digest = (digest * 131 + ord(char)) % (1 << 128)
+        text = "%032X" % digest
+        return "%s-%s-%s-%s-%s" % (text[:8], text[8:12], text[12:16], text[16:20], text[20:])
 
     # -- packets (a capture on the egress link) ---------------------------------------------
     def icmp_echo(self, time, src, dest, ident, seq, payload, reply=False):

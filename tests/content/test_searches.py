@@ -34,7 +34,13 @@ LIST_LOOKUPS = ("c2hunt_socks_ports", "c2hunt_udp_port_allowlist", "c2hunt_socks
                 "c2hunt_udp_process_allowlist", "c2hunt_icmp_process_allowlist",
                 "c2hunt_raw_socket_allowlist", "c2hunt_protocol_usage_baseline",
                 "c2hunt_unusual_processes", "c2hunt_known_service_ports",
-                "c2hunt_internal_networks", "c2hunt_doh_resolvers")
+                "c2hunt_internal_networks", "c2hunt_doh_resolvers",
+                # raw TCP (AN1254), ESXi (AN1257), osquery (AN1256)
+                "c2hunt_scripting_processes", "c2hunt_tcp_service_ports",
+                "c2hunt_raw_tcp_dest_allowlist", "c2hunt_esxi_guest_operations",
+                "c2hunt_esxi_guest_ops_allowlist", "c2hunt_esxi_exec_paths",
+                "c2hunt_esxi_interpreters", "c2hunt_vmtools_processes",
+                "c2hunt_vmtools_child_allowlist", "c2hunt_raw_ip_protocols")
 
 
 def _conf(name):
@@ -147,8 +153,9 @@ def test_every_conf_file_parses():
 def test_first_wave_searches_present():
     analytics = sorted(a for s in CORRELATION.values()
                        for a in json.loads(s["action.correlationsearch.annotations"])["c2hunt_analytic"])
-    assert len(CORRELATION) == 8
-    assert set(analytics) == {"AN1225", "AN1226", "AN1228", "AN1254", "AN1255", "AN1258"}
+    assert len(CORRELATION) == 11
+    assert set(analytics) == {"AN1225", "AN1226", "AN1228", "AN1254", "AN1255", "AN1256",
+                              "AN1257", "AN1258"}
     assert list(BASELINES) == ["C2Hunt - Protocol Usage Baseline - Lookup Gen"]
 
 
@@ -206,7 +213,8 @@ def test_thresholds_are_macros_with_seed_defaults():
 
 def test_data_source_macros_hold_index_and_sourcetype():
     for macro in ("c2hunt_sysmon", "c2hunt_wineventlog_wfp", "c2hunt_auditd", "c2hunt_zeek_conn",
-                  "c2hunt_zeek_dns", "c2hunt_flow"):
+                  "c2hunt_zeek_dns", "c2hunt_flow", "c2hunt_esxi_hostd", "c2hunt_esxi_vpxa",
+                  "c2hunt_esxi_shell", "c2hunt_osquery_results"):
         definition = MACRO_INDEX[macro][0]["definition"]
         assert "index=" in definition and ("sourcetype=" in definition)
     for name, search in SEARCHES.items():
@@ -284,6 +292,24 @@ def test_no_port_or_process_literals_in_t1095_searches():
         text = _expand(SEARCHES[name]["search"])
         for literal in ("9050", "1080", "powershell", "ping.exe", "chrome", "4444"):
             assert literal not in text
+
+
+def test_new_t1095_channel_searches_keep_lists_out_of_spl():
+    """Raw TCP, ESXi and osquery: process, port, path and account lists live in lookups;
+    OperationThreshold is a macro."""
+    for name in ("C2Hunt - ESXi Guest Operations Or Unusual Host Process - Rule",
+                 "C2Hunt - Guest Operation Shell From VMware Tools - Rule",
+                 "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule"):
+        text = _expand(SEARCHES[name]["search"])
+        for literal in ("svc-", "/tmp", "vmtoolsd", "powershell", "9050", "ping", "veeam"):
+            assert literal not in text, (name, literal)
+    assert "c2hunt_esxi_guest_op_threshold" in SEARCHES[
+        "C2Hunt - ESXi Guest Operations Or Unusual Host Process - Rule"]["search"]
+    for name in ("C2Hunt - Non-Application Protocol From Unexpected Process - Sysmon - Rule",
+                 "C2Hunt - Non-Application Protocol From Unexpected Process - WFP - Rule"):
+        text = _expand(SEARCHES[name]["search"])
+        for literal in ("5985", "127.0.0", "rundll32", "python"):
+            assert literal not in text, literal
 
 
 def test_baseline_search():

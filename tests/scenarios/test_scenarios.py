@@ -34,6 +34,9 @@ AN1258 = "C2Hunt - Network Protocol Anomaly - Rule"
 AN1228 = "C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule"
 BEACON = "C2Hunt - Periodic Beaconing - Rule"
 AN1255 = "C2Hunt - Raw Socket Or SOCKS Connect From Unexpected Linux Program - Rule"
+ESXI = "C2Hunt - ESXi Guest Operations Or Unusual Host Process - Rule"
+VMTOOLS = "C2Hunt - Guest Operation Shell From VMware Tools - Rule"
+OSQUERY = "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -92,6 +95,23 @@ EXPECTED = {
         (WFP, "Raw_TCP_Unusual_Port_4444", 70, "ws08.corp.example"),
     ],
     "benign_raw_tcp_admin": [],
+    "x4_esxi_vmci_guest_ops": [
+        # vpxuser: StartProgram 75 + file transfer + discovery = 90 (capped).
+        (ESXI, "ESXi_Guest_Program_Started_By_Unlisted_Account", 90, "esx01.corp.example"),
+        (ESXI, "ESXi_Process_From_Unusual_Path", 80, "esx01.corp.example"),
+        (VMTOOLS, "Guest_Shell_From_VMware_Tools", 70, "fin-db01.corp.example"),
+        (VMTOOLS, "Guest_Shell_From_VMware_Tools", 70, "fin-db01.corp.example"),
+    ],
+    "benign_esxi_admin": [],
+    "fp_esxi_backup_guest_ops": [
+        (ESXI, "ESXi_Guest_Program_Started_By_Unlisted_Account", 90, "esx02.corp.example"),
+    ],
+    "x5_osquery_raw_socks": [
+        (OSQUERY, "Raw_Socket_And_SOCKS_Proxy_Port_9050", 95, "mac09.corp.example"),
+        (OSQUERY, "Raw_Socket_From_Unexpected_Program", 85, "mac09.corp.example"),
+        (OSQUERY, "SOCKS_Proxy_Port_1080", 75, "lnx11.corp.example"),
+    ],
+    "benign_osquery_endpoints": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -256,3 +276,50 @@ def test_each_raw_tcp_defence_is_needed(tmp_path, filename, signals):
               (n.fields["signals"] if isinstance(n.fields["signals"], list) else [n.fields["signals"]])}
     assert signals <= raised
     assert {n.search for n in notables} == {SYSMON, WFP}
+
+
+# The allowlist entry README.md documents for Guest Operations driven by a backup product.
+ESXI_BACKUP_ENTRY = {"c2hunt_esxi_guest_ops_allowlist.csv": [
+    ["vpxuser:CORP\\svc-veeam", "*", "Veeam application-aware backup through vCenter"]]}
+
+
+def test_documented_esxi_entry_suppresses_the_backup_false_positive(tmp_path):
+    runner = _runner(_with_entries(tmp_path, ESXI_BACKUP_ENTRY))
+    assert _hunt(runner, "fp_esxi_backup_guest_ops") == []
+    # ... and keeps the attack: the same entry does not cover a bare vpxuser login.
+    assert _summary(_hunt(runner, "x4_esxi_vmci_guest_ops")) == sorted(
+        EXPECTED["x4_esxi_vmci_guest_ops"])
+
+
+def test_esxi_guest_ops_are_attributed_and_counted_once(tmp_path):
+    """hostd's event lines carry no user: the account comes from the session's login
+    (sid); vpxa and hostd lines of one operation (one opID) count once."""
+    attack = [n for n in _hunt(_runner(), "x4_esxi_vmci_guest_ops") if n.search == ESXI]
+    by_account = {n.fields["account"]: n for n in attack}
+    assert set(by_account) == {"vpxuser", "root"}
+    guest = by_account["vpxuser"].fields
+    assert guest["src"] == "198.51.100.61" and guest["vm"] == "fin-db01"
+    assert int(float(guest["guest_op_count"])) == 7
+    assert guest["signals"] == ["ESXi_Guest_Program_Started_By_Unlisted_Account",
+                                "ESXi_Guest_File_Transfer_By_Unlisted_Account",
+                                "ESXi_Guest_Discovery_By_Unlisted_Account"]
+    assert by_account["root"].fields["exec_path"] == [
+        "/tmp/vmtoolsd", "/vmfs/volumes/datastore1/.vmcl/vmsyslog.py"]
+    backup = _hunt(_runner(), "fp_esxi_backup_guest_ops")[0].fields
+    assert int(float(backup["guest_op_count"])) == 6  # 12 lines (vpxa + hostd), 6 operations
+
+
+def test_esxi_operation_burst_threshold(tmp_path):
+    """OperationThreshold: an allowlisted account still raises once it runs more guest
+    operations on one host than the threshold (here 20 copies of the backup's 6)."""
+    runner = _runner(_with_entries(tmp_path, ESXI_BACKUP_ENTRY))
+    events, _ = runner.read_files([str(SAMPLES / "fp_esxi_backup_guest_ops")])
+    many = []
+    for copy in range(4):
+        for event in events:
+            clone = dict(event, _time=float(event["_time"]) + 60.0 * copy)
+            clone["_raw"] = clone["_raw"].replace("opID=", "opID=%d" % copy)
+            many.append(clone)
+    notables, errors = runner.hunt(many, names=[ESXI])
+    assert not errors
+    assert [(n.signal, n.risk_score) for n in notables] == [("ESXi_Guest_Operations_Burst", 60)]
