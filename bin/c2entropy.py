@@ -14,7 +14,7 @@ import numpy as np
 from c2hunt import chunked, options
 from c2hunt.entropy import (BYTE_ALPHABET, DNS_ALPHABET, TEXT_ALPHABET, decode_payload,
                             entropy_profile, normalised_entropy, segment_entropy)
-from c2hunt.values import Cells, FixedCells, IntCells, format_fixed
+from c2hunt.values import BytesCells, Cells, FixedCells, IntCells, format_fixed
 
 OPTIONS = [
     options.Option("field", options.field_list, repeat=True),
@@ -46,6 +46,13 @@ class C2Entropy(chunked.StreamingCommand):
                 flat, offsets = cells
                 out.extend(self._score_symbols(field, flat, np.diff(offsets)))
                 continue
+            if self.options["mode"] == "dns":
+                from c2hunt.dns import split_names  # the suffix list loads only when used
+                cells = source.cell_bytes(field)
+                split = split_names(*cells) if cells is not None else None
+                if split is not None:
+                    out.extend(self._score_split(field, split))
+                    continue
             column = source.column(field)
             if column.multi:  # one sample per value; outputs are multivalue on those rows
                 owners, items = [], []
@@ -67,6 +74,28 @@ class C2Entropy(chunked.StreamingCommand):
         return [(name + "_entropy", FixedCells(entropy)),
                 (name + "_entropy_norm", FixedCells(norm)),
                 (name + "_length", IntCells(length))]
+
+    def _score_split(self, field, split):
+        """mode=dns outputs from :func:`c2hunt.dns.split_names` (same as :meth:`_score_dns`)."""
+        name = self.options["prefix"] + field
+        if split.symbols is not None:
+            entropy, n_distinct, length = segment_entropy(split.symbols, split.sample_lengths)
+        else:
+            entropy, n_distinct, length = entropy_profile(split.samples)
+        norm = normalised_entropy(entropy, length, n_distinct, DNS_ALPHABET)
+        missing = split.missing
+
+        def whole(values):
+            return IntCells(np.where(missing, np.nan, values.astype(np.float64)))
+
+        return [(name + "_entropy", FixedCells(entropy)),
+                (name + "_entropy_norm", FixedCells(norm)),
+                (name + "_length", whole(split.sample_lengths)),
+                (name + "_labels", whole(split.n_labels)),
+                (name + "_longest_label", whole(split.longest)),
+                (name + "_registered_domain",
+                 BytesCells(split.registered_bytes, split.registered_starts,
+                            split.registered_ends, split.has_registered))]
 
     def _score(self, field, items):
         name = self.options["prefix"] + field

@@ -26,6 +26,7 @@ import numpy as np
 
 from .options import OptionError
 from .values import Cells, parse_decimal_bytes, to_float
+from .values import factorize_cells as _factorize_cells, gather_ranges as _gather
 
 _HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
 _MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
@@ -126,13 +127,19 @@ class ColumnSource(object):
             texts[row] = "multivalue"
         return to_float(texts)
 
-    def ascii_cells(self, name):
-        """``(flat, offsets)``: the bytes of every value of ``name``, or None.
+    def cell_bytes(self, name):
+        """``(flat, offsets)``: the UTF-8 bytes of every value of ``name``, or None.
 
-        Only given when every value is single-valued ASCII (bytes are then symbols); the
-        caller uses :meth:`column` otherwise.
+        Only given when no value is multivalue; the caller uses :meth:`column` otherwise.
         """
         return None
+
+    def ascii_cells(self, name):
+        """As :meth:`cell_bytes`, when every byte is ASCII (bytes are then symbols)."""
+        cells = self.cell_bytes(name)
+        if cells is None or (len(cells[0]) and cells[0].max() >= 128):
+            return None
+        return cells
 
 
     def group_keys(self, names):
@@ -360,19 +367,12 @@ class Chunk(ColumnSource):
         bad[multi] = True
         return values, bad
 
-    def ascii_cells(self, name):
-        if not self._fast:
+    def cell_bytes(self, name):
+        if not self._fast or self._multi_rows(name).any():
             return None
         if name not in self.header:
-            if self._multi_rows(name).any():
-                return None
             return np.empty(0, dtype=np.uint8), np.zeros(self.n_rows + 1, dtype=np.int64)
-        if self._multi_rows(name).any():
-            return None
-        flat, offsets = self._unquoted(self.header.index(name))
-        if len(flat) and flat.max() >= 128:
-            return None
-        return flat, offsets
+        return self._unquoted(self.header.index(name))
 
     def group_keys(self, names):
         if not self._fast or any("__mv_" + name in self.header and name not in self.header
@@ -521,39 +521,6 @@ def _take_cells(flat, offsets, rows):
     return _gather(flat, offsets[rows], lengths)
 
 
-def _factorize_cells(flat, offsets, max_width=512):
-    """Value ids of byte cells (equal bytes, equal id) and the first cell of each id.
-
-    A 64-bit polynomial hash per cell is sorted instead of the cells; every cell is then
-    compared with its id's first cell, and on any collision the cells are sorted as bytes.
-    Returns (None, None) when a cell is longer than ``max_width`` bytes.
-    """
-    lengths = np.diff(offsets)
-    n_cells = len(lengths)
-    width = int(lengths.max()) if n_cells else 0
-    if width > max_width:
-        return None, None
-    matrix = np.zeros((n_cells, width + 2), dtype=np.uint8)
-    if width:
-        columns = np.arange(width)
-        present = columns < lengths[:, None]
-        index = np.minimum(offsets[:-1, None] + columns, max(len(flat) - 1, 0))
-        matrix[:, :width] = np.where(present, flat[index], 0) if len(flat) else 0
-    matrix[:, width] = lengths & 255  # "a" and "a\0" differ
-    matrix[:, width + 1] = lengths >> 8
-    hashed = np.zeros(n_cells, dtype=np.uint64)
-    multiplier = np.uint64(0x100000001B3)
-    for column in range(width + 2):
-        hashed = hashed * multiplier + matrix[:, column]
-    _, first, ids = np.unique(hashed, return_index=True, return_inverse=True)
-    ids = ids.ravel()
-    if not np.array_equal(matrix, matrix[first[ids]]) or np.any(lengths != lengths[first[ids]]):
-        rows = np.ascontiguousarray(matrix).view("V%d" % (width + 2)).ravel()
-        _, first, ids = np.unique(rows, return_index=True, return_inverse=True)
-        ids = ids.ravel()
-    return ids.astype(np.int64), first
-
-
 def _suffix_matrix(encoded, n_rows, newline):
     """``,<v1>,<mv1>,<v2>,<mv2>...`` of every row, concatenated, and each row's size."""
     comma = np.full((n_rows, 1), _COMMA, dtype=np.uint8)
@@ -644,18 +611,6 @@ def _outside(positions, inside):
     """The positions whose bit in ``inside`` is clear."""
     bits = (inside[positions >> 3] >> (positions & 7).astype(np.uint8)) & 1
     return positions[bits == 0]
-
-
-def _gather(data, starts, lengths):
-    """``(flat, offsets)``: the byte ranges ``[starts, starts + lengths)`` concatenated."""
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    if total == 0:
-        return np.empty(0, dtype=np.uint8), offsets
-    index = np.repeat(starts - offsets[:-1], lengths)
-    index += np.arange(total)
-    return data[index], offsets
 
 
 def _insert(data, at, pieces, sizes):

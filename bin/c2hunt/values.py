@@ -236,6 +236,36 @@ class IntCells(Cells):
         return _fixed_chars(self.values, 0)
 
 
+class BytesCells(Cells):
+    """Text cells given as byte ranges of one buffer (UTF-8); absent cells are empty."""
+
+    def __init__(self, buffer, starts, ends, present):
+        self.buffer, self.starts, self.ends, self.present = buffer, starts, ends, present
+
+    def __len__(self):
+        return len(self.starts)
+
+    def texts(self):
+        raw = self.buffer.tobytes()
+        return [raw[start:end].decode("utf-8", "replace") if present else None
+                for start, end, present in zip(self.starts.tolist(), self.ends.tolist(),
+                                               self.present.tolist())]
+
+    def encoded(self):
+        lengths = np.where(self.present, self.ends - self.starts, 0)
+        width = int(lengths.max()) if len(lengths) else 0
+        if len(lengths) * width > (1 << 26):
+            return None
+        columns = np.arange(width)
+        present = columns < lengths[:, None]
+        index = np.minimum(self.starts[:, None] + columns, max(len(self.buffer) - 1, 0))
+        chars = self.buffer[index] if len(self.buffer) else np.zeros(index.shape, np.uint8)
+        special = present & ((chars == 44) | (chars == 34) | (chars == 10) | (chars == 13))
+        if special.any():
+            return None  # a value to quote: the per-value writer does it
+        return chars, present
+
+
 _FRACTION_TABLES = {}
 
 
@@ -297,3 +327,48 @@ def _fixed_chars(values, decimals):
     present[:, 2 + n_slots:] = np.arange(decimals)[None, :] < n_frac[:, None]
     present[missing] = False
     return chars, present
+
+
+def gather_ranges(data, starts, lengths):
+    """``(flat, offsets)``: the byte ranges ``[starts, starts + lengths)`` concatenated."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    if total == 0:
+        return np.empty(0, dtype=np.uint8), offsets
+    index = np.repeat(starts - offsets[:-1], lengths)
+    index += np.arange(total)
+    return data[index], offsets
+
+
+def factorize_cells(flat, offsets, max_width=512):
+    """Value ids of byte cells (equal bytes, equal id) and the first cell of each id.
+
+    A 64-bit polynomial hash per cell is sorted instead of the cells; every cell is then
+    compared with its id's first cell, and on any collision the cells are sorted as bytes.
+    Returns (None, None) when a cell is longer than ``max_width`` bytes.
+    """
+    lengths = np.diff(offsets)
+    n_cells = len(lengths)
+    width = int(lengths.max()) if n_cells else 0
+    if width > max_width:
+        return None, None
+    matrix = np.zeros((n_cells, width + 2), dtype=np.uint8)
+    if width:
+        columns = np.arange(width)
+        present = columns < lengths[:, None]
+        index = np.minimum(offsets[:-1, None] + columns, max(len(flat) - 1, 0))
+        matrix[:, :width] = np.where(present, flat[index], 0) if len(flat) else 0
+    matrix[:, width] = lengths & 255  # "a" and "a\0" differ
+    matrix[:, width + 1] = lengths >> 8
+    hashed = np.zeros(n_cells, dtype=np.uint64)
+    multiplier = np.uint64(0x100000001B3)
+    for column in range(width + 2):
+        hashed = hashed * multiplier + matrix[:, column]
+    _, first, ids = np.unique(hashed, return_index=True, return_inverse=True)
+    ids = ids.ravel()
+    if not np.array_equal(matrix, matrix[first[ids]]) or np.any(lengths != lengths[first[ids]]):
+        rows = np.ascontiguousarray(matrix).view("V%d" % (width + 2)).ravel()
+        _, first, ids = np.unique(rows, return_index=True, return_inverse=True)
+        ids = ids.ravel()
+    return ids.astype(np.int64), first
