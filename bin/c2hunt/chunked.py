@@ -425,6 +425,8 @@ class Chunk(ColumnSource):
                                                                  ends[rows].tolist()))))
                 else:
                     parts.append([b""] * len(rows))
+        if not parts:
+            return [b""] * len(rows)
         return list(map(b",".join, zip(*parts)))
 
     def fields(self):

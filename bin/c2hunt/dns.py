@@ -171,7 +171,7 @@ def split_names(flat, offsets):
 
     def suffix_start(depth, where):
         """Start of the last ``depth`` labels (``depth`` <= n_dots + 1) of names ``where``."""
-        inner = depth <= n_dots[where]
+        inner = (depth >= 1) & (depth <= n_dots[where])
         position = dots[np.where(inner, dot_end[where] - depth, 0)] + 1 if len(dots) else 0
         return np.where(inner, position, starts[where])
 

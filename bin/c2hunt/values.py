@@ -44,7 +44,7 @@ def format_fixed(values, decimals=4):
     missing = np.isnan(values)
     scale = 10 ** decimals
     finite = np.where(missing, 0.0, values)
-    if len(values) == 0 or np.abs(finite).max() * scale >= 2.0 ** 52:
+    if len(values) == 0 or np.abs(finite).max() >= 2.0 ** 52 / scale:
         return _format_each(values, decimals)
     # Fixed point: integer part with str(), fraction from a table of the 10**decimals endings.
     scaled = np.rint(finite * scale).astype(np.int64)
@@ -295,7 +295,7 @@ def _fixed_chars(values, decimals):
     missing = np.isnan(values)
     scale = 10 ** decimals
     finite = np.where(missing, 0.0, values)
-    if len(values) and np.abs(finite).max() * scale >= 2.0 ** 52:
+    if len(values) and np.abs(finite).max() >= 2.0 ** 52 / scale:
         return None
     scaled = np.rint(finite * scale).astype(np.int64)
     negative = (scaled < 0) & ~missing

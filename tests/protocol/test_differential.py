@@ -39,6 +39,50 @@ def tricky_records(n=400, seed=11):
     return records
 
 
+DNS_NAMES = ["a1b2.tunnel.evil.co.uk", "WWW.Example.COM", "example.com", "x.y.corp.internal",
+             "localhost", "co.uk", "bucket.s3.amazonaws.com", "a.b.ck", "www.ck", "x.www.ck",
+             "a.city.kawasaki.jp", "_ldap._tcp.dc.example.net", "deadbeef", "B64AbC.example.org",
+             "raw.githubusercontent.com", "x" * 63 + ".example.com"]
+ODD_NAMES = ["10.1.2.3", "trail.example.com.", " spaced.com", "ünï.example.com", "a..b.com",
+             "a,b.com", 'q"uote.org', "", "::1"]
+
+
+def clean_records(n=600, seed=5):
+    """Records the vectorised paths take whole: plain DNS names, integers and decimals."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        label = "".join(rng.choice("abcdefXYZ0123456789-") for _ in range(rng.randint(1, 30)))
+        records.append({"_time": "%.3f" % (1.7e9 + 60 * (i // 7) + rng.uniform(-9, 9)),
+                        "src": "10.0.0.%d" % (i % 5), "dest": rng.choice(["a", "b"]),
+                        "query": label + "." + rng.choice(DNS_NAMES),
+                        "bytes_out": rng.choice(["%d" % rng.randint(0, 99999), "-0", "007",
+                                                 "12.5", "0.000001", "123456789012345"]),
+                        "bytes_in": "%d" % rng.randint(0, 5000),
+                        "_raw": 'x="%d", y' % i})
+        if i % 50 == 0:  # a few unusual values: the per-value path for those cells only
+            records[-1]["query"] = rng.choice(ODD_NAMES)
+            records[-1]["bytes_out"] = rng.choice(["1e3", " 5", "+7", "nan", "1_000", "abc"])
+    return records
+
+
+CLEAN_CASES = [
+    ("c2entropy", ["field=query"]),
+    ("c2entropy", ["field=query", "mode=dns"]),
+    ("c2asym", []),
+    ("c2beacon", ["src", "dest"]),
+    ("c2beacon", ["min_count=3"]),
+]
+
+
+@pytest.mark.parametrize("command, args", CLEAN_CASES)
+def test_clean_chunks_vectorised_paths(run_app, run_reference, command, args):
+    records = clean_records()
+    # Chunks of 49 hold an unusual value or not: both the whole-column and mixed branches.
+    assert_same(run_app(command, args, records, chunk_size=49),
+                run_reference(command, args, records, chunk_size=49))
+
+
 CASES = [
     ("c2entropy", ["field=query,payload"]),
     ("c2entropy", ["field=query", "mode=dns", "prefix=d_"]),

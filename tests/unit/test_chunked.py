@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from c2hunt.chunked import (Chunk, Column, Messages, SearchCommand, StreamingCommand,
-                            decode_mv, encode_mv, read_chunk)
+import numpy as np
+
+from c2hunt.chunked import (Chunk, Column, Messages, RecordSource, SearchCommand,
+                            StreamingCommand, decode_mv, encode_mv, read_chunk)
+from c2hunt.values import (FixedCells, IntCells, factorize_cells, parse_decimal_bytes,
+                           to_float)
 from c2hunt.options import OptionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "offline"))
@@ -157,3 +161,101 @@ def test_wrong_first_action_is_an_error():
     stdout.seek(0)
     meta, _ = read_chunk(stdout)
     assert meta["finished"] is True and "Expected getinfo" in meta["inspector"]["messages"][0][1]
+
+
+# ------------------------------------------------------------------ vectorised cell work
+
+def _flat(texts):
+    raw = [text.encode("utf-8") for text in texts]
+    offsets = np.concatenate(([0], np.cumsum([len(item) for item in raw]))).astype(np.int64)
+    return np.frombuffer(b"".join(raw), dtype=np.uint8), offsets
+
+
+number_text = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10 ** 18, 10 ** 18).map(str),
+    st.from_regex(r"-?[0-9]{0,17}(\.[0-9]{0,17})?", fullmatch=True),
+    st.text(alphabet=st.sampled_from(list("0123456789.-+e _a ")), max_size=8))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(number_text, max_size=30))
+def test_parse_decimal_bytes_agrees_with_to_float(texts):
+    values, handled = parse_decimal_bytes(*_flat(texts))
+    expected, _ = to_float(texts)
+    for text, value, done, want in zip(texts, values, handled, expected):
+        if done:  # what it parses it parses exactly as float(); the rest is left alone
+            assert (value == want and np.signbit(value) == np.signbit(want)) or \
+                (np.isnan(value) and text == "")
+        else:
+            assert np.isnan(value)
+
+
+def test_parse_decimal_bytes_leaves_odd_numbers_to_float():
+    texts = ["1e3", " 5", "+7", "nan", "1_000", "1.", ".5", "1234567890123456", "-", "12"]
+    _, handled = parse_decimal_bytes(*_flat(texts))
+    assert handled.tolist() == [False] * 9 + [True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=False, width=64),
+                          st.integers(-10 ** 6, 10 ** 6).map(float)), max_size=30),
+       st.sampled_from([0, 3, 4]))
+def test_cells_encode_as_the_per_value_formatting(values, decimals):
+    cells = FixedCells(values, decimals)
+    encoded = cells.encoded()
+    texts = cells.texts()
+    if encoded is None:  # beyond 2**52 after scaling: written from texts()
+        assert np.nanmax(np.abs(values)) >= 2.0 ** 52 / 10 ** decimals
+        return
+    chars, present = encoded
+    for row, text in enumerate(texts):
+        assert bytes(chars[row][present[row]]).decode() == (text or "")
+    whole = IntCells([value for value in values if value == value and abs(value) < 1e15])
+    chars, present = whole.encoded() if whole.encoded() is not None else (None, None)
+    if chars is not None:
+        assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == whole.texts()
+
+
+def test_int_cells_leave_fractions_to_format_int():
+    assert IntCells([1.5, 2.0]).encoded() is None       # "%d" truncates: per-value path
+    assert IntCells([1.5, 2.0]).texts() == ["1", "2"]
+
+
+def test_factorize_cells_groups_equal_bytes_only():
+    texts = ["a", "b", "a", "", "a\x00", "b", "é"]
+    ids, first = factorize_cells(*_flat(texts))
+    assert len(set(ids.tolist())) == 5
+    assert [texts[first[i]] for i in ids] == texts
+
+
+def test_group_keys_fast_and_record_paths_agree():
+    records = [{"s": "x", "d": "1"}, {"s": "y,z", "d": "1"}, {"s": "x", "d": "2"},
+               {"s": "", "d": "1"}, {"s": "x", "d": "1"}, {"s": ["m", "n"], "d": "1"}]
+    chunk = Chunk(scp_driver.encode_records(records))
+    assert chunk._fast
+    fast = chunk.group_keys(["s", "d"])
+    slow = RecordSource(records).group_keys(["s", "d"])
+    assert fast[0].tolist() == slow[0].tolist() == [0, 1, 2, 4, 5]
+    assert fast[1].tolist() == slow[1].tolist() == [0, 1, 2, 0, 3]
+    assert fast[2] == slow[2] == [("x", "1"), ("y,z", "1"), ("x", "2"), ("m\nn", "1")]
+    display = chunk.display_cells(["s"], [1, 5])
+    assert [scp_driver.decode_records(b"s,__mv_s\n" + cells + b"\n")[0][0]["s"]
+            for cells in display] == ["y,z", ["m", "n"]]
+
+
+def test_malformed_quotes_fall_back_to_csv_module():
+    body = b'a,b\nx"y,1\n"p"q,2\n'
+    chunk = Chunk(body)
+    assert not chunk._fast
+    assert chunk.column("a").values == list(next(zip(*list(csv.reader(io.StringIO(
+        body.decode(), newline="")))[1:])))
+
+
+def test_numbers_mark_multivalue_and_text_bad():
+    records = [{"n": "5"}, {"n": ["1", "2"]}, {"n": "abc"}, {"n": ""}, {"n": "1e2"}]
+    values, bad = Chunk(scp_driver.encode_records(records)).numbers("n")
+    assert values[0] == 5 and values[4] == 100 and np.isnan(values[1:4]).all()
+    assert bad.tolist() == [False, True, True, False, False]
+    ref_values, ref_bad = RecordSource(records).numbers("n")
+    assert np.array_equal(values, ref_values, equal_nan=True) and (bad == ref_bad).all()

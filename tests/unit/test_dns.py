@@ -24,3 +24,67 @@ def test_long_names_use_cache_correctly():
     deep = ".".join(["l%d" % i for i in range(30)]) + ".example.org"
     assert registered_domain(deep) == "example.org"
     assert registered_domain("a..b.com") is None
+
+
+# split_names: the same results as split_name, many names at once.
+import numpy as np  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from c2hunt.dns import split_names  # noqa: E402
+
+NAMES = ["a1b2.tunnel.evil.co.uk", "WWW.Example.COM.", "example.com", "x.y.corp.internal",
+         "10.1.2.3", "localhost", "co.uk", "bucket.s3.amazonaws.com", "", "a..b.com",
+         " spaced.com ", "a.b.ck", "www.ck", "x.www.ck", "ck", "foo.ck", "x.y.kawasaki.jp",
+         "city.kawasaki.jp", "a.city.kawasaki.jp", "ünï.com", "xn--bcher-kva.example", "a:b.com",
+         "1.2.3", ".lead.com", "UPPER.CO.UK", "a,b.com", "deep." * 12 + "example.org", "-.-",
+         "_x._tcp.example.net", "a.b.blogspot.com", "x.y.sch.uk", "raw.githubusercontent.com"]
+
+
+def split_all(names):
+    raw = [name.encode("utf-8") for name in names]
+    offsets = np.concatenate(([0], np.cumsum([len(item) for item in raw]))).astype(np.int64)
+    return split_names(np.frombuffer(b"".join(raw), dtype=np.uint8), offsets)
+
+
+def assert_matches_split_name(names, result):
+    position = 0
+    for row, name in enumerate(names):
+        if not name:
+            assert result.missing[row]
+            continue
+        split = split_name(name)
+        start, end = result.registered_starts[row], result.registered_ends[row]
+        registered = (result.registered_bytes[start:end].tobytes().decode("utf-8")
+                      if result.has_registered[row] else None)
+        assert registered == split.registered, name
+        assert result.n_labels[row] == len(split.labels), name
+        assert result.longest[row] == max([len(label) for label in split.labels] or [0])
+        sample = "".join(split.labels)
+        assert result.sample_lengths[row] == len(sample)
+        if result.symbols is not None:
+            got = result.symbols[position:position + len(sample)].tobytes().decode("ascii")
+            position += len(sample)
+        else:
+            got = result.samples[row]
+        assert got == sample, name
+
+
+def test_split_names_matches_split_name_on_rule_kinds():
+    assert_matches_split_name(NAMES, split_all(NAMES))          # per-name path mixed in
+    plain = [name for name in NAMES if name and split_all([name]).symbols is not None]
+    assert len(plain) > 15
+    result = split_all(plain)
+    assert result.symbols is not None                           # the all-numpy branch
+    assert_matches_split_name(plain, result)
+
+
+label = st.text(alphabet=st.sampled_from(list("abcXY09-_")), min_size=1, max_size=6)
+suffix = st.sampled_from(["com", "co.uk", "ck", "www.ck", "kawasaki.jp", "city.kawasaki.jp",
+                          "s3.amazonaws.com", "internal", "sch.uk", "github.io", "uk"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(label, max_size=4), suffix).map(
+    lambda parts: ".".join(parts[0] + [parts[1]])), max_size=25))
+def test_split_names_property(names):
+    assert_matches_split_name(names, split_all(names))

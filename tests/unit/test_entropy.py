@@ -68,3 +68,15 @@ def test_decode_payload():
     assert decode_payload("aGVsbG8", "base64") == (b"hello", "base64")   # padding optional
     assert decode_payload("password", "auto") == ("password", "text")   # a word stays text
     assert decode_payload("not base64!", "base64") == (None, "base64")
+
+
+def test_segment_entropy_is_entropy_profile_on_bytes():
+    from c2hunt.entropy import segment_entropy
+    samples = ["", "a", "abc", "aaaa", "abab" * 50, "The quick brown fox", "x" * 300, "00ff"]
+    symbols = np.frombuffer("".join(samples).encode("ascii"), dtype=np.uint8)
+    lengths = np.array([len(sample) for sample in samples])
+    got = segment_entropy(symbols, lengths)
+    want = entropy_profile(samples)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert got[0][3] == 0.0 and got[0][4] == 1.0 and np.isnan(got[0][0]) and got[2][4] == 200
