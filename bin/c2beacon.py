@@ -29,6 +29,7 @@ OPTIONS = [
 ]
 # Output formats: whole numbers, times to the millisecond, scores to 4 decimals.
 _WHOLE = {"beacon_count"}
+_ID_BITS = 21  # up to three by-fields' value ids packed in one int64
 _TIMES = {"beacon_period", "beacon_first", "beacon_last", "beacon_span", "beacon_size"}
 
 
@@ -46,7 +47,12 @@ class C2Beacon(chunked.SearchCommand):
         value_fields = [series] if series else [self.options["time"], self.options["size"]]
         self.input_fields = list(dict.fromkeys(self.by_fields + value_fields))
         self.required_fields = self.input_fields
-        self._groups = {}
+        self._field_values = [{} for _ in self.by_fields]  # per by-field: value -> id
+        self._group_codes = np.zeros(0, dtype=np.int64)     # sorted packed value ids ...
+        self._code_groups = np.zeros(0, dtype=np.int64)     # ... and their group
+        self._group_dict = None    # (value ids) -> group, when the ids do not pack in 63 bits
+        self._group_fields = []    # per chunk: value ids of the groups it added
+        self._n_groups = 0
         self._group_values = []
         self._parts = []
         self._n_events = 0
@@ -83,20 +89,56 @@ class C2Beacon(chunked.SearchCommand):
 
     def _group_rows(self, source, n_rows):
         """Rows that have every by-field, and their group ids (new groups registered)."""
-        rows, key_index, keys, first_rows = source.group_keys(self.by_fields)
+        rows, key_index, distinct, key_values, first_rows = source.group_keys(self.by_fields)
         self.messages.count("WARN", "no-group", n_rows - len(rows),
                             "c2beacon: %%d events lacked one of %s and were not grouped"
                             % ", ".join(self.by_fields))
-        groups = self._groups
-        known = len(groups)
-        setdefault = groups.setdefault
-        key_groups = np.fromiter((setdefault(key, len(groups)) for key in keys),
-                                 dtype=np.int64, count=len(keys))
-        new = np.flatnonzero(key_groups >= known)
+        # Field values -> ids valid for the whole search: one dict step per distinct value.
+        value_ids = np.zeros(key_values.shape, dtype=np.int64)
+        for field, (known, values) in enumerate(zip(self._field_values, distinct)):
+            local = np.fromiter((known.setdefault(value, len(known)) for value in values),
+                                dtype=np.int64, count=len(values))
+            if len(key_values):
+                value_ids[:, field] = local[key_values[:, field]]
+        key_groups, new = self._lookup_groups(value_ids)
         if len(new):  # a new group shows the by-field values of its first event
             self._group_values.extend(source.display_cells(self.by_fields,
                                                            first_rows[new].tolist()))
         return rows, key_groups[key_index]
+
+    def _lookup_groups(self, value_ids):
+        """Group of each distinct key (a row of value ids); new keys become new groups."""
+        n_keys, n_fields = value_ids.shape
+        packs = (self._group_dict is None and n_fields <= 3
+                 and (value_ids.size == 0 or int(value_ids.max()) < 1 << _ID_BITS))
+        if not packs and self._group_dict is None:  # from now on, a dict of tuples
+            known = np.concatenate(self._group_fields) if self._group_fields else value_ids[:0]
+            self._group_dict = dict(zip(map(tuple, known.tolist()), range(self._n_groups)))
+        if packs:
+            code = np.zeros(n_keys, dtype=np.int64)
+            for field in range(n_fields):
+                code = (code << _ID_BITS) | value_ids[:, field]
+            at = np.searchsorted(self._group_codes, code)
+            found = np.zeros(n_keys, dtype=bool)
+            inside = at < len(self._group_codes)
+            found[inside] = self._group_codes[at[inside]] == code[inside]
+            groups = np.empty(n_keys, dtype=np.int64)
+            groups[found] = self._code_groups[at[found]]
+            new = np.flatnonzero(~found)
+            groups[new] = self._n_groups + np.arange(len(new))
+            codes = np.concatenate((self._group_codes, code[new]))
+            order = np.argsort(codes, kind="stable")
+            self._group_codes = codes[order]
+            self._code_groups = np.concatenate((self._code_groups, groups[new]))[order]
+        else:
+            setdefault = self._group_dict.setdefault
+            groups = np.fromiter((setdefault(key, len(self._group_dict))
+                                  for key in map(tuple, value_ids.tolist())),
+                                 dtype=np.int64, count=n_keys)
+            new = np.flatnonzero(groups >= self._n_groups)
+        self._n_groups += len(new)
+        self._group_fields.append(value_ids[new])
+        return groups, new
 
     def _numbers(self, source, name, rows, what):
         values, bad = source.numbers(name)
@@ -131,7 +173,7 @@ class C2Beacon(chunked.SearchCommand):
 
     def _scored(self):
         """(scores, order): the kernel's output per group and the groups in output order."""
-        n_groups = len(self._groups)
+        n_groups = self._n_groups
         group_index = np.concatenate([part[0] for part in self._parts])
         times = np.concatenate([part[1] for part in self._parts])
         sizes = np.concatenate([part[2] for part in self._parts])
@@ -142,14 +184,14 @@ class C2Beacon(chunked.SearchCommand):
             sizes = None
         scores = score_groups(group_index, times, sizes=sizes, counts=counts, n_groups=n_groups,
                               min_count=self.options["min_count"])
-        # Ordered by the by-field values (their plain text, as the group keys hold them).
-        keys = list(self._groups)
+        # Ordered by the by-field values (their plain text): rank each field's values once.
+        fields = np.concatenate(self._group_fields)
         ranks = []
         for field in range(len(self.by_fields) - 1, -1, -1):
-            values = [key[field] for key in keys]
-            rank = dict((value, position) for position, value in enumerate(sorted(set(values))))
-            ranks.append(np.fromiter((rank[value] for value in values), dtype=np.int64,
-                                     count=n_groups))
+            values = list(self._field_values[field])
+            rank = np.empty(len(values), dtype=np.int64)
+            rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+            ranks.append(rank[fields[:, field]])
         order = np.lexsort(ranks) if ranks else np.arange(n_groups)
         return scores, order
 
@@ -168,7 +210,7 @@ class C2Beacon(chunked.SearchCommand):
     def results(self):
         """(fields, rows): one row per group, ordered by the by-field values."""
         fields = self.by_fields + list(BEACON_FIELDS)
-        if not self._groups:
+        if not self._n_groups:
             return fields, []
         scores, order = self._scored()
         columns = [cells.texts() for cells in self._score_cells(scores, order)]
@@ -179,7 +221,7 @@ class C2Beacon(chunked.SearchCommand):
 
     def results_body(self):
         """The CSV body of :meth:`results`, the by-field cells copied as they came in."""
-        if not self._groups:
+        if not self._n_groups:
             return b""
         scores, order = self._scored()
         suffixes = chunked.encode_suffixes(self._score_cells(scores, order))

@@ -150,11 +150,13 @@ class ColumnSource(object):
         rows : ndarray of int64
             The rows that have every field (a row lacking one is not grouped).
         key_index : ndarray of int64
-            For each of ``rows``, its key in ``keys``.
-        keys : list of tuple of str
-            The distinct keys (the fields' plain values), in order of first appearance.
+            For each of ``rows``, its key (numbered in order of first appearance).
+        distinct : list of list of str
+            Per field, its distinct plain values among ``rows``.
+        key_values : ndarray of int64, shape (n_keys, len(names))
+            Each key's value of each field, as an index into ``distinct``.
         first_rows : ndarray of int64
-            A row of each key (its first).
+            The first row of each key.
         """
         columns = [self.column(name) for name in names]
         index = {}
@@ -168,8 +170,13 @@ class ColumnSource(object):
                 first_rows.append(row)
             rows.append(row)
             key_index.append(position)
+        distinct, key_values = [], np.zeros((len(index), len(names)), dtype=np.int64)
+        for field in range(len(names)):
+            values = {}
+            key_values[:, field] = [values.setdefault(key[field], len(values)) for key in index]
+            distinct.append(list(values))
         return (np.asarray(rows, dtype=np.int64), np.asarray(key_index, dtype=np.int64),
-                list(index), np.asarray(first_rows, dtype=np.int64))
+                distinct, key_values, np.asarray(first_rows, dtype=np.int64))
 
     def display_cells(self, names, rows):
         """The values of ``names`` at ``rows``: per row a list of str or list of str (multivalue)."""
@@ -381,33 +388,33 @@ class Chunk(ColumnSource):
         n_rows = self.n_rows
         grouped = np.ones(n_rows, dtype=bool)
         codes = np.zeros(n_rows, dtype=np.int64)
-        texts = []  # per field: (distinct values as str, each row's value id)
+        fields = []  # per field: (distinct values as str, each row's value id)
         for name in names:
             if name not in self.header:
-                grouped[:] = False
-                texts.append(([], np.zeros(n_rows, dtype=np.int64)))
-                continue
+                return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                        [[] for _ in names], np.zeros((0, len(names)), dtype=np.int64),
+                        np.zeros(0, dtype=np.int64))
             flat, offsets = self._unquoted(self.header.index(name))
             value_ids, first = _factorize_cells(flat, offsets)
             if value_ids is None:  # very long values: leave it to the per-record path
                 return ColumnSource.group_keys(self, names)
             grouped &= np.diff(offsets) > 0
-            texts.append((_decode_cells(*_take_cells(flat, offsets, first), has_nul=True),
-                          value_ids))
+            fields.append((_decode_cells(*_take_cells(flat, offsets, first), has_nul=True),
+                           value_ids))
+            if int(codes.max()) >= (1 << 62) // max(len(first), 1):  # keep codes in int64
+                codes = np.unique(codes, return_inverse=True)[1].ravel()
             codes = codes * len(first) + value_ids
-            codes = np.unique(codes, return_inverse=True)[1].ravel()
         rows = np.flatnonzero(grouped)
+        # Keys numbered in sorted order here (the record path numbers them by appearance:
+        # only the numbering differs, and no output depends on it).
         _, first_position, key_index = np.unique(codes[rows], return_index=True,
                                                  return_inverse=True)
-        # Keys in order of first appearance, as the per-record path numbers them.
-        appearance = np.argsort(first_position, kind="stable")
-        renumber = np.empty(len(appearance), dtype=np.int64)
-        renumber[appearance] = np.arange(len(appearance))
-        key_index = renumber[key_index.ravel()]
-        first_rows = rows[first_position[appearance]]
-        columns = [[distinct[i] for i in ids[first_rows].tolist()] for distinct, ids in texts]
-        keys = list(zip(*columns)) if columns else [()] * len(first_rows)
-        return rows, key_index, keys, first_rows
+        key_index = key_index.ravel()
+        first_rows = rows[first_position]
+        key_values = np.zeros((len(first_rows), len(names)), dtype=np.int64)
+        for field, (_, value_ids) in enumerate(fields):
+            key_values[:, field] = value_ids[first_rows]
+        return rows, key_index, [texts for texts, _ in fields], key_values, first_rows
 
     def display_cells(self, names, rows):
         """As :meth:`ColumnSource.display_cells`; on the fast path, the cells' CSV bytes

@@ -353,22 +353,23 @@ def factorize_cells(flat, offsets, max_width=512):
     width = int(lengths.max()) if n_cells else 0
     if width > max_width:
         return None, None
-    matrix = np.zeros((n_cells, width + 2), dtype=np.uint8)
-    if width:
-        columns = np.arange(width)
-        present = columns < lengths[:, None]
-        index = np.minimum(offsets[:-1, None] + columns, max(len(flat) - 1, 0))
-        matrix[:, :width] = np.where(present, flat[index], 0) if len(flat) else 0
-    matrix[:, width] = lengths & 255  # "a" and "a\0" differ
-    matrix[:, width + 1] = lengths >> 8
+    # One row per byte position (contiguous across cells), two more for the length.
+    matrix = np.zeros((width + 2, n_cells), dtype=np.uint8)
+    if width and len(flat):
+        starts = offsets[:-1]
+        for position in range(width):
+            matrix[position] = np.where(position < lengths,
+                                        flat[np.minimum(starts + position, len(flat) - 1)], 0)
+    matrix[width] = lengths & 255  # "a" and "a\0" differ
+    matrix[width + 1] = lengths >> 8
     hashed = np.zeros(n_cells, dtype=np.uint64)
     multiplier = np.uint64(0x100000001B3)
-    for column in range(width + 2):
-        hashed = hashed * multiplier + matrix[:, column]
+    for position in range(width + 2):
+        hashed = hashed * multiplier + matrix[position]
     _, first, ids = np.unique(hashed, return_index=True, return_inverse=True)
     ids = ids.ravel()
-    if not np.array_equal(matrix, matrix[first[ids]]) or np.any(lengths != lengths[first[ids]]):
-        rows = np.ascontiguousarray(matrix).view("V%d" % (width + 2)).ravel()
+    if not np.array_equal(matrix, matrix[:, first[ids]]):
+        rows = np.ascontiguousarray(matrix.T).view("V%d" % (width + 2)).ravel()
         _, first, ids = np.unique(rows, return_index=True, return_inverse=True)
         ids = ids.ravel()
     return ids.astype(np.int64), first

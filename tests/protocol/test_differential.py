@@ -72,6 +72,7 @@ CLEAN_CASES = [
     ("c2asym", []),
     ("c2beacon", ["src", "dest"]),
     ("c2beacon", ["min_count=3"]),
+    ("c2beacon", ["src", "dest", "bytes_in", "_raw", "min_count=3"]),   # 4 fields: dict of keys
 ]
 
 

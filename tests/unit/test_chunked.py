@@ -234,11 +234,18 @@ def test_group_keys_fast_and_record_paths_agree():
                {"s": "", "d": "1"}, {"s": "x", "d": "1"}, {"s": ["m", "n"], "d": "1"}]
     chunk = Chunk(scp_driver.encode_records(records))
     assert chunk._fast
-    fast = chunk.group_keys(["s", "d"])
-    slow = RecordSource(records).group_keys(["s", "d"])
-    assert fast[0].tolist() == slow[0].tolist() == [0, 1, 2, 4, 5]
-    assert fast[1].tolist() == slow[1].tolist() == [0, 1, 2, 0, 3]
-    assert fast[2] == slow[2] == [("x", "1"), ("y,z", "1"), ("x", "2"), ("m\nn", "1")]
+    def row_keys(result):
+        rows, key_index, distinct, key_values, first_rows = result
+        keys = [tuple(distinct[field][key_values[key, field]] for field in range(2))
+                for key in key_index.tolist()]
+        firsts = sorted(first_rows.tolist())
+        return rows.tolist(), keys, firsts
+
+    fast = row_keys(chunk.group_keys(["s", "d"]))
+    slow = row_keys(RecordSource(records).group_keys(["s", "d"]))
+    assert fast == slow
+    assert fast[0] == [0, 1, 2, 4, 5] and fast[2] == [0, 1, 2, 5]
+    assert fast[1] == [("x", "1"), ("y,z", "1"), ("x", "2"), ("x", "1"), ("m\nn", "1")]
     display = chunk.display_cells(["s"], [1, 5])
     assert [scp_driver.decode_records(b"s,__mv_s\n" + cells + b"\n")[0][0]["s"]
             for cells in display] == ["y,z", ["m", "n"]]
@@ -259,3 +266,27 @@ def test_numbers_mark_multivalue_and_text_bad():
     assert bad.tolist() == [False, True, True, False, False]
     ref_values, ref_bad = RecordSource(records).numbers("n")
     assert np.array_equal(values, ref_values, equal_nan=True) and (bad == ref_bad).all()
+
+
+def test_c2beacon_group_ids_switch_to_a_dict_mid_search(monkeypatch):
+    import c2beacon
+    rng = np.random.default_rng(3)
+    records = [{"_time": "%d" % (1000 + 60 * i + int(rng.integers(0, 5))), "src": "s%d" % (i % 9),
+                "dest": "d%d" % (i % 4)} for i in range(400)]
+    chunks = [Chunk(scp_driver.encode_records(records[start:start + 50]))
+              for start in range(0, 400, 50)]
+
+    def run():
+        command = c2beacon.C2Beacon()
+        command.configure(["src", "dest", "min_count=3"])
+        for chunk in chunks:
+            command.ingest(chunk, chunk.n_rows)
+        return command.results(), command.results_body(), command._group_dict is not None
+
+    packed = run()
+    monkeypatch.setattr(c2beacon, "_ID_BITS", 3)   # ids outgrow 3 bits after a few chunks
+    switched = run()
+    assert not packed[2] and switched[2]
+    assert packed[:2] == switched[:2]
+    fields, rows = packed[0]
+    assert len(rows) == 36 and [row[:2] for row in rows] == sorted(row[:2] for row in rows)
