@@ -4,9 +4,10 @@ Each command runs as a subprocess exactly as splunkd runs it (SCP v2: getinfo, t
 execute chunks of CSV with ``__mv_`` columns, one reply read per chunk) over the same
 input: ``--chunks`` chunks of ``--chunk-size`` records of 12 fields (quoted values, a
 multivalue field, unicode). Timing covers process start to exit; input encoding is done
-once beforehand. Printed: median records/s of ``--runs`` runs per command and path, and
-the ratio to the trivial splunklib pass-through (for c2beacon, to the same command on
-splunklib's record path).
+once beforehand. Runs are interleaved: each round runs every command once. Printed: median
+records/s of ``--runs`` runs per command and path, the ratio to the trivial splunklib
+pass-through (for c2beacon, to the same command on splunklib's record path), and the
+machine's 1-minute load average when the runs started.
 
     .venv/bin/python benchmarks/throughput.py                       # this interpreter
     .venv/bin/python benchmarks/throughput.py --python /root/.pyenv/versions/3.9.18/bin/python3 \\
@@ -90,23 +91,28 @@ def main(argv=None):
         version = os.popen('"%s" -c "import sys; print(sys.version.split()[0])"' % options.python).read().strip()
         print("python %s, %d chunks x %d records x 12 fields (%.1f MB a chunk), median of %d runs"
               % (version, options.chunks, options.chunk_size, len(body) / 1e6, options.runs))
-        rates = {}
         wanted = set(options.only.split(",")) if options.only else None
-        for label, script, script_args, args, _ in CASES:
-            if wanted and label not in wanted:
-                continue
-            path = os.path.join(bin_dir, script) if script else REFERENCE
-            times = [run_once(options.python, path, script_args, args, chunks, bin_dir)[0]
-                     for _ in range(options.runs)]
-            rates[label] = n_records / statistics.median(times)
-        print("%-34s %14s %10s  %s" % ("command", "records/s", "ratio", "baseline"))
-        for label, _, _, _, baseline in CASES:
-            if label not in rates:
-                continue
+        cases = [case for case in CASES if not wanted or case[0] in wanted]
+        times = dict((case[0], []) for case in cases)
+        loads = dict((case[0], []) for case in cases)
+        # Runs interleaved (each round runs every case once) so that a change in the
+        # machine's load during the benchmark weighs on every case alike.
+        for _ in range(options.runs):
+            for label, script, script_args, args, _ in cases:
+                path = os.path.join(bin_dir, script) if script else REFERENCE
+                loads[label].append(os.getloadavg()[0])
+                times[label].append(run_once(options.python, path, script_args, args, chunks,
+                                             bin_dir)[0])
+        rates = dict((label, n_records / statistics.median(values))
+                     for label, values in times.items())
+        print("%-34s %12s %8s %7s  %s" % ("command", "records/s", "ratio", "load", "baseline"))
+        for label, _, _, _, baseline in cases:
             ratio = rates[label] / rates[baseline] if baseline in rates else float("nan")
-            print("%-34s %14.0f %10s  %s" % (label, rates[label],
-                                             "" if baseline is None else "%.1fx" % ratio,
-                                             baseline or ""))
+            print("%-34s %12.0f %8s %7.2f  %s" % (
+                label, rates[label], "" if baseline is None else "%.1fx" % ratio,
+                statistics.median(loads[label]), baseline or ""))
+        print("load: median 1-minute load average (%d cores) when each run started"
+              % (os.cpu_count() or 0))
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

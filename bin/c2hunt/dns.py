@@ -87,8 +87,12 @@ _LOWER[65:91] += 32
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[ord(c) for c in " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"]] = True
 _DOT = 46
-
-
+_IS_DOT, _IS_ODD, _DIGIT_OR_DOT = 1, 2, 4
+_CLASSES = np.zeros(256, dtype=np.uint8)
+_CLASSES[_DOT] = _IS_DOT | _DIGIT_OR_DOT
+_CLASSES[48:58] = _DIGIT_OR_DOT
+_CLASSES[128:] = _IS_ODD
+_CLASSES[58] = _IS_ODD                                                   # ':'
 def _rule_suffixes():
     global _RULE_SUFFIXES
     if _RULE_SUFFIXES is None:
@@ -148,14 +152,17 @@ def split_names(flat, offsets):
     lowered = _LOWER[flat]
     row_of = np.repeat(np.arange(n), lengths)
     # Names with anything split_name treats specially go to the per-name path.
-    is_dot = lowered == _DOT
-    odd = (flat >= 128) | (flat == 58)                                   # non-ASCII, ':'
+    classes = _CLASSES[flat]
+    is_dot = (classes & _IS_DOT).view(bool)
+    odd = (classes & _IS_ODD).view(bool)                                 # non-ASCII, ':'
     odd[:-1] |= is_dot[:-1] & is_dot[1:]                                 # an empty label
-    not_digit_or_dot = ~(((flat >= 48) & (flat <= 57)) | is_dot)         # IPv4-like names
-    simple = ((lengths > 0) & (lengths <= 253)
-              & (np.bincount(row_of[odd], minlength=n) == 0)
-              & (np.bincount(row_of[not_digit_or_dot], minlength=n) > 0))
+    simple = (lengths > 0) & (lengths <= 253)
+    simple &= np.bincount(row_of[np.flatnonzero(odd)], minlength=n) == 0
     nonempty = np.flatnonzero(lengths > 0)
+    # Only digits and dots: an address, or what split_name alone decides.
+    digits_or_dots = np.add.reduceat((classes & _DIGIT_OR_DOT).view(bool), starts[nonempty],
+                                     dtype=np.int64) if len(nonempty) else nonempty
+    simple[nonempty[digits_or_dots == lengths[nonempty]]] = False
     first, last = flat[starts[nonempty]], flat[ends[nonempty] - 1]
     edge = _WHITESPACE[first] | _WHITESPACE[last] | (first == _DOT) | (last == _DOT)
     simple[nonempty[edge]] = False
@@ -175,7 +182,8 @@ def split_names(flat, offsets):
         position = dots[np.where(inner, dot_end[where] - depth, 0)] + 1 if len(dots) else 0
         return np.where(inner, position, starts[where])
 
-    # Longest suffix of each name that is in the rule-suffix set (0 labels: none).
+    # Longest suffix of each name that is in the rule-suffix set (0 labels: none): each
+    # depth's distinct suffixes are looked up once.
     depth = np.zeros(n, dtype=np.int64)
     active = rows
     step = 1
@@ -211,15 +219,24 @@ def split_names(flat, offsets):
     left_end = np.where(registered, np.maximum(reg_start - 1, starts[rows]), ends[rows])
     n_labels = np.zeros(n, dtype=np.int64)
     n_labels[rows] = left_labels
-    # Label lengths, and the longest of the first left_labels labels of each name.
-    label_starts = np.sort(np.concatenate((starts[rows], dots + 1)))
-    label_ends = np.sort(np.concatenate((dots, ends[rows])))
-    label_rows = row_of[label_starts]
-    label_rank = np.arange(len(label_starts)) - np.repeat(
-        np.cumsum(n_labels_all[rows]) - n_labels_all[rows], n_labels_all[rows])
-    in_left = label_rank < n_labels[label_rows]
+    # Label lengths, and the longest of the first left_labels labels of each name: a
+    # label ends at a dot (its rank among the name's dots) or at the end of the name.
     longest = np.zeros(n, dtype=np.int64)
-    np.maximum.at(longest, label_rows[in_left], (label_ends - label_starts)[in_left])
+    if len(dots):
+        dot_rows = row_of[dots]
+        first_dot = dot_end - n_dots
+        rank = np.arange(len(dots)) - first_dot[dot_rows]
+        previous = np.empty(len(dots), dtype=np.int64)
+        previous[0] = 0
+        previous[1:] = dots[:-1] + 1
+        label_start = np.where(rank == 0, starts[dot_rows], previous)
+        counted = rank < n_labels[dot_rows]
+        np.maximum.at(longest, dot_rows[counted], (dots - label_start)[counted])
+    # The last label counts when the name has no registered domain.
+    whole = rows[~registered]
+    if len(whole):
+        last_start = suffix_start(np.ones(len(whole), dtype=np.int64), whole)
+        longest[whole] = np.maximum(longest[whole], ends[whole] - last_start)
     left_flat, left_offsets = gather_ranges(lowered, starts[rows], left_end - starts[rows])
     keep = left_flat != _DOT
     sample_lengths = np.zeros(n, dtype=np.int64)

@@ -267,6 +267,22 @@ class BytesCells(Cells):
 
 
 _FRACTION_TABLES = {}
+_TABLE_SLOTS = 4
+_WHOLE_TABLE = []
+
+
+def _whole_table():
+    """For k < 10**4: its digits right-aligned in 4 slots, and how many digits it has."""
+    if not _WHOLE_TABLE:
+        k = np.arange(10 ** _TABLE_SLOTS, dtype=np.int64)
+        digits = np.empty((len(k), _TABLE_SLOTS), dtype=np.uint8)
+        rest = k.copy()
+        for slot in range(_TABLE_SLOTS - 1, -1, -1):
+            digits[:, slot] = rest % 10 + 48
+            rest //= 10
+        lengths = np.array([len(str(value)) for value in k.tolist()], dtype=np.int64)
+        _WHOLE_TABLE.extend((digits, lengths))
+    return _WHOLE_TABLE[0], _WHOLE_TABLE[1]
 
 
 def _fraction_table(decimals):
@@ -302,29 +318,34 @@ def _fixed_chars(values, decimals):
     magnitude = np.abs(scaled)
     whole, fraction = magnitude // scale, magnitude % scale
     n_slots = len(str(int(whole.max()))) if len(whole) else 1
-    # Digits right to left: slot k holds the 10**k digit of the whole part.
-    whole_digits = np.empty((len(values), n_slots), dtype=np.uint8)
-    rest = whole.copy()
-    for k in range(n_slots - 1, -1, -1):
-        whole_digits[:, k] = rest % 10 + 48
-        rest //= 10
-    n_whole = np.ones(len(values), dtype=np.int64)
-    for k in range(1, n_slots):
-        n_whole += whole >= 10 ** k
-    frac_digits, frac_lengths = _fraction_table(decimals)
-    n_frac = frac_lengths[fraction]
-    frac_digits = frac_digits[fraction]
-    chars = np.empty((len(values), 2 + n_slots + decimals), dtype=np.uint8)
-    chars[:, 0] = 45                                                        # '-'
-    chars[:, 1:1 + n_slots] = whole_digits
-    chars[:, 1 + n_slots] = 46                                              # '.'
-    chars[:, 2 + n_slots:] = frac_digits
-    present = np.empty(chars.shape, dtype=bool)
-    present[:, 0] = negative
-    slot = np.arange(n_slots - 1, -1, -1)                                   # digit's power
-    present[:, 1:1 + n_slots] = slot[None, :] < n_whole[:, None]
-    present[:, 1 + n_slots] = n_frac > 0
-    present[:, 2 + n_slots:] = np.arange(decimals)[None, :] < n_frac[:, None]
+    n_rows = len(values)
+    if n_slots <= _TABLE_SLOTS:  # small whole parts (the usual case): one table lookup
+        table_digits, table_lengths = _whole_table()
+        whole_digits = table_digits[whole][:, _TABLE_SLOTS - n_slots:]
+        n_whole = table_lengths[whole]
+    else:  # digits right to left: slot k holds the 10**(n_slots-1-k) digit
+        whole_digits = np.empty((n_rows, n_slots), dtype=np.uint8)
+        rest = whole.copy()
+        for k in range(n_slots - 1, -1, -1):
+            whole_digits[:, k] = rest % 10 + 48
+            rest //= 10
+        n_whole = np.ones(n_rows, dtype=np.int64)
+        for k in range(1, n_slots):
+            n_whole += whole >= 10 ** k
+    chars, present = [], []
+    if negative.any():
+        chars.append(np.full((n_rows, 1), 45, dtype=np.uint8))             # '-'
+        present.append(negative[:, None])
+    chars.append(whole_digits)
+    present.append(np.arange(n_slots - 1, -1, -1)[None, :] < n_whole[:, None])
+    if decimals and fraction.any():
+        frac_digits, frac_lengths = _fraction_table(decimals)
+        n_frac = frac_lengths[fraction]
+        chars.extend((np.full((n_rows, 1), 46, dtype=np.uint8), frac_digits[fraction]))
+        present.extend(((n_frac > 0)[:, None],
+                        np.arange(decimals)[None, :] < n_frac[:, None]))
+    chars = np.hstack(chars)
+    present = np.hstack(present)
     present[missing] = False
     return chars, present
 
