@@ -223,3 +223,36 @@ def test_service_on_flows_whatever_the_port(tmp_path):
     _, flow_records, _ = _events(tmp_path, frames)
     assert [(f["dest_port"], f["service"]) for f in flow_records] == [
         (21477, "socks"), (2222, "ssh"), (8081, "http")]
+
+
+def test_garbage_on_dns_ports_is_counted_not_raised(tmp_path):
+    rng = random.Random(5)
+    c, r = "10.0.0.9", "10.0.0.53"
+    frames = []
+    for number in range(300):
+        payload = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 120)))
+        at = T0 + number * 0.01
+        if number % 3:
+            frames.append(_udp(c, r, 20000 + number, 53, payload, at))
+        else:
+            frames.append((at, syn.ether(syn.ip(c, r, 6, syn.tcp(20000 + number, 53, "PA",
+                                                                  payload)))))
+    dns, flow_records, stats = _events(tmp_path, frames)
+    assert len(flow_records) == 300
+    assert stats.malformed + stats.messages + stats.tcp_split > 150
+    # Whatever did parse is a well-formed record; nothing raised.
+    assert all(isinstance(d["trans_id"], int) for d in dns)
+
+
+def test_snap_length_cuts_answers_short(tmp_path):
+    c, r = "10.0.0.9", "10.0.0.53"
+    frames = sorted([_udp(c, r, 40000, 53, _query(1, "a.example.com"), T0),
+                     _udp(r, c, 53, 40000, _answer(), T0 + 0.1)], key=lambda f: f[0])
+    path = tmp_path / "snap.pcap"
+    syn.write_pcap(str(path), frames, snaplen=14 + 20 + 8 + 40)    # 40 bytes of DNS
+    stats = dns_wire.DnsStats()
+    dns = [r for s, r in flows.read_capture_events(str(path), dns_stats=stats)
+           if s == dns_wire.SOURCETYPE]
+    assert stats.truncated == 1 and stats.partial == 1
+    assert len(dns) == 2            # the answer's question differs from the query's id: two
+    assert {d["message_type"] for d in dns} == {"query", "response"}
