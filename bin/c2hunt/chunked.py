@@ -16,6 +16,7 @@ executing yields a reply with the messages and ``"finished": true`` and exit sta
 each execute chunk gets exactly one reply, whose ``finished`` echoes splunkd's.
 """
 import csv
+import ctypes
 import io
 import json
 import re
@@ -801,6 +802,25 @@ def write_chunk(stream, metadata, body=b""):
     stream.flush()
 
 
+def keep_freed_memory(limit=256 << 20):
+    """Let this process reuse freed memory blocks of up to ``limit`` bytes.
+
+    A chunk's column work allocates arrays of tens of MB. glibc maps each such block fresh
+    from the kernel and unmaps it when freed, so every chunk pays a page fault per 4 kB
+    again (measured: 15-20% of c2beacon's time per chunk). Raising the mmap and trim
+    thresholds keeps them in the heap for the next chunk. Only on Linux with glibc; the
+    process then holds its peak memory (a few hundred MB at most) until it exits.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, limit)) and bool(mallopt(m_trim_threshold, 2 * limit))
+
+
 class SearchCommand(object):
     """Base of the app's commands. Subclasses set ``name`` and ``command_type`` and define
     ``configure(args)``, ``execute(chunk, finished)`` returning the reply body bytes.
@@ -835,6 +855,7 @@ class SearchCommand(object):
         """Serve one search on stdin/stdout; exits with status 1 after reporting an error."""
         stdin = stdin or sys.stdin.buffer
         stdout = stdout or sys.stdout.buffer
+        keep_freed_memory()
         status = cls().serve(stdin, stdout)
         if status:
             sys.exit(status)
