@@ -486,10 +486,12 @@ def _gather(buffer, offsets, lengths):
     """The bytes ``buffer[offsets[i]:offsets[i] + lengths[i]]`` for all i, concatenated."""
     # Joining slices of a memoryview beats a fancy-index gather (np.repeat of a byte index)
     # by about 4x here: payloads are contiguous runs of hundreds of bytes.
+    used = np.flatnonzero(lengths > 0)
+    starts = offsets[used].tolist()
+    ends = (offsets[used] + lengths[used]).tolist()
     view = memoryview(buffer)
     try:
-        return b"".join([view[start:start + length] for start, length
-                         in zip(offsets.tolist(), lengths.tolist()) if length > 0])
+        return b"".join([view[start:end] for start, end in zip(starts, ends)])
     finally:
         view.release()
 
