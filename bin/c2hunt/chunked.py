@@ -423,19 +423,34 @@ class Chunk(ColumnSource):
         if not self._fast:
             return ColumnSource.display_cells(self, names, rows)
         rows = np.asarray(rows, dtype=np.int64)
-        body = self.body
-        parts = []
+        starts, ends = [], []
         for name in names:
             for column in (name, "__mv_" + name):
                 if column in self.header:
-                    starts, ends = self._ranges(self.header.index(column))
-                    parts.append(list(map(body.__getitem__, map(slice, starts[rows].tolist(),
-                                                                 ends[rows].tolist()))))
+                    column_starts, column_ends = self._ranges(self.header.index(column))
+                    starts.append(column_starts[rows])
+                    ends.append(column_ends[rows])
                 else:
-                    parts.append([b""] * len(rows))
-        if not parts:
+                    starts.append(np.zeros(len(rows), dtype=np.int64))
+                    ends.append(np.zeros(len(rows), dtype=np.int64))
+        if not starts:
             return [b""] * len(rows)
-        return list(map(b",".join, zip(*parts)))
+        # Every cell of every row in one gather, then a comma after each cell but the
+        # row's last, where a byte that is not in the chunk marks the row's end.
+        marker = next((byte for byte in (0xFF, 0xFE, 0xC0, 0xC1) if bytes((byte,)) not in
+                       self.body), None)
+        if marker is None:
+            body = self.body
+            return [b",".join(body[start:end] for start, end in zip(row_starts, row_ends))
+                    for row_starts, row_ends in zip(zip(*[s.tolist() for s in starts]),
+                                                    zip(*[e.tolist() for e in ends]))]
+        starts, ends = np.stack(starts, axis=1).ravel(), np.stack(ends, axis=1).ravel()
+        flat, offsets = _gather(self._data, starts, ends - starts)
+        width = 2 * len(names)
+        after = np.full(len(starts), _COMMA, dtype=np.uint8)
+        after[width - 1::width] = marker
+        joined = _insert(flat, offsets[1:], after, np.ones(len(starts), dtype=np.int64))
+        return joined.tobytes().split(bytes((marker,)))[:len(rows)]
 
     def fields(self):
         """Field names of the chunk (plain columns, then any ``__mv_``-only names)."""
