@@ -502,10 +502,11 @@ def _parse_idb(data, position, length, endian):
             break
         if code == 9 and size >= 1:          # if_tsresol
             exponent = value[0] & 0x7F
-            if value[0] & 0x80:
-                interface.ticks_per_second = 1 << exponent
-            else:
-                interface.ticks_per_second = 10 ** exponent
+            ticks = (1 << exponent) if value[0] & 0x80 else 10 ** exponent
+            # A resolution finer than a 64-bit tick count can hold is corruption: keep the
+            # default (microseconds) rather than overflow the timestamp arithmetic.
+            if ticks < (1 << 63):
+                interface.ticks_per_second = ticks
         elif code == 14 and size >= 8:       # if_tsoffset, seconds
             interface.offset = struct.unpack(endian + "q", value[:8])[0]
         option += 4 + ((size + 3) & ~3)

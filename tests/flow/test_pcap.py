@@ -5,7 +5,7 @@ import struct
 import dpkt
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import synthetic as syn
 from c2hunt import pcap
@@ -180,6 +180,7 @@ def test_not_a_capture(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(cut=st.integers(min_value=0, max_value=4000), noise=st.binary(min_size=1, max_size=64),
        at=st.integers(min_value=0, max_value=4000), ng=st.booleans())
+@example(cut=0, noise=b"\x00\x01\x14", at=46, ng=True)    # if_tsresol 10^127: overflowed
 def test_damaged_captures_never_raise(tmp_path_factory, cut, noise, at, ng):
     """Any truncation or overwrite of a valid capture decodes without an exception."""
     path = tmp_path_factory.mktemp("fuzz") / "c.cap"
