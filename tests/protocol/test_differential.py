@@ -4,6 +4,7 @@ Inputs: generated chunks with quoted commas, quotes, newlines inside values, emp
 unicode, very long values and multivalue columns, plus the records of the recorded splunkd
 sessions in ../shared/conformance (skipped when absent).
 """
+import functools
 import gzip
 import io
 import random
@@ -123,6 +124,12 @@ def recorded_records(name):
     path = CONFORMANCE / name
     if not path.exists():
         pytest.skip("recorded splunkd sessions not present: %s" % path)
+    return _session_records(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _session_records(path):
+    """The execute chunks' records of one recorded session (read once per test run)."""
     stream = io.BytesIO(gzip.decompress(path.read_bytes()))
     records = []
     while True:
@@ -140,10 +147,10 @@ def recorded_records(name):
     ("sum.map.input.gz", "c2entropy", ["field=_raw,punct"]),
 ])
 def test_recorded_splunkd_sessions(run_app, run_reference, session, command, args):
-    records = recorded_records(session)[:3000]
+    records = recorded_records(session)[:1200]
     assert records
-    assert_same(run_app(command, args, records, chunk_size=1000),
-                run_reference(command, args, records, chunk_size=1000))
+    assert_same(run_app(command, args, records, chunk_size=400),
+                run_reference(command, args, records, chunk_size=400))
 
 
 @pytest.mark.parametrize("session", ["countmatches.input.gz", "sum.map.input.gz"])
