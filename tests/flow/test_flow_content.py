@@ -101,3 +101,12 @@ def test_long_flow_windows_are_not_beacons(tmp_path):
     # flow, perfectly periodic, but one connection; only record_seq=0 counts as a check-in.
     frames = syn.ping("10.0.0.6", "198.51.100.7", 24 * 60, T0, interval=60.0)
     assert (BEACON, "Beaconing_ICMP_0") not in _hunt(tmp_path, frames)
+
+
+def test_smb_leaving_the_network_raises_internal_protocol_egress(tmp_path):
+    smb = b"\x00\x00\x00\x85\xfeSMB\x40\x00" + bytes(60)
+    frames = (_session("10.0.0.5", "203.0.113.7", 50010, 445, smb, smb, T0)
+              + _session("10.0.0.5", "10.0.0.20", 50011, 445, smb, smb, T0 + 1))  # internal
+    notables = _hunt(tmp_path, frames)
+    assert set(notables) == {(DNS_SEARCH, "Internal_Protocol_Egress_SMB")}
+    assert notables[(DNS_SEARCH, "Internal_Protocol_Egress_SMB")].fields["dest"] == "203.0.113.7"
