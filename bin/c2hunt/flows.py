@@ -12,8 +12,14 @@ Public API (used by the c2flow modular input and by the offline runner)
     (a ``ValueError``) before yielding anything when the file is not a capture. Every flow
     still open at the end of the file is emitted with ``end_reason="end_of_capture"``: each
     file is read on its own, so its records do not depend on other files.
+``read_capture_events(path, config=None, stats=None, dns_stats=None, dns=True)``
+    ``(sourcetype, record)`` for the flow records and, from the same read, the DNS
+    transactions (``c2hunt:dns``, :mod:`c2hunt.dns_wire`) of one capture: what the c2flow
+    input indexes. ``event_time(sourcetype, record)`` is the event's ``_time``.
+``CaptureEvents(config, dns=True)``
+    The incremental engine behind it (``add_batch``/``flush`` like ``FlowTable``).
 ``format_event(record)``
-    The record as the one-line JSON text of the event.
+    The record as the one-line JSON text of the event (either sourcetype).
 ``FlowTable(config)``
     The incremental engine: ``add_batch(batch)`` returns the records a packet batch
     completed, ``flush()`` the rest.
