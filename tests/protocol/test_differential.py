@@ -45,7 +45,7 @@ DNS_NAMES = ["a1b2.tunnel.evil.co.uk", "WWW.Example.COM", "example.com", "x.y.co
              "a.city.kawasaki.jp", "_ldap._tcp.dc.example.net", "deadbeef", "B64AbC.example.org",
              "raw.githubusercontent.com", "x" * 63 + ".example.com"]
 ODD_NAMES = ["10.1.2.3", "trail.example.com.", " spaced.com", "ünï.example.com", "a..b.com",
-             "a,b.com", 'q"uote.org', "", "::1"]
+             "a,b.com", 'q"uote.org', "", "::1", "carriage\rreturn.com"]
 
 
 def clean_records(n=600, seed=5):
@@ -62,7 +62,7 @@ def clean_records(n=600, seed=5):
                         "bytes_in": "%d" % rng.randint(0, 5000),
                         "_raw": 'x="%d", y' % i})
         if i % 50 == 0:  # a few unusual values: the per-value path for those cells only
-            records[-1]["query"] = rng.choice(ODD_NAMES)
+            records[-1]["query"] = ODD_NAMES[(i // 50) % len(ODD_NAMES)]   # each of them
             records[-1]["bytes_out"] = rng.choice(["1e3", " 5", "+7", "nan", "1_000", "abc"])
     return records
 
