@@ -82,17 +82,11 @@ def split_name(name):
 # labels remain left of it), so names are grouped by that suffix before asking the list.
 _RULE_SUFFIXES = None
 _PUBLIC_LABELS = {}
-_LOWER = np.arange(256, dtype=np.uint8)
-_LOWER[65:91] += 32
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[ord(c) for c in " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"]] = True
 _DOT = 46
-_IS_DOT, _IS_ODD, _DIGIT_OR_DOT = 1, 2, 4
-_CLASSES = np.zeros(256, dtype=np.uint8)
-_CLASSES[_DOT] = _IS_DOT | _DIGIT_OR_DOT
-_CLASSES[48:58] = _DIGIT_OR_DOT
-_CLASSES[128:] = _IS_ODD
-_CLASSES[58] = _IS_ODD                                                   # ':'
+
+
 def _rule_suffixes():
     global _RULE_SUFFIXES
     if _RULE_SUFFIXES is None:
@@ -149,18 +143,23 @@ def split_names(flat, offsets):
     n = len(offsets) - 1
     starts, ends = offsets[:-1], offsets[1:]
     lengths = ends - starts
-    lowered = _LOWER[flat]
-    row_of = np.repeat(np.arange(n), lengths)
+    # Byte-wise arithmetic rather than table lookups: SIMD loops over the column's bytes.
+    upper = (flat >= 65) & (flat <= 90)
+    lowered = flat + (upper.view(np.uint8) << 5)
+
+    def row_of(positions):
+        return np.searchsorted(offsets, positions, side="right") - 1
+
     # Names with anything split_name treats specially go to the per-name path.
-    classes = _CLASSES[flat]
-    is_dot = (classes & _IS_DOT).view(bool)
-    odd = (classes & _IS_ODD).view(bool)                                 # non-ASCII, ':'
+    is_dot = flat == _DOT
+    odd = (flat >= 128) | (flat == 58)                                   # non-ASCII, ':'
     odd[:-1] |= is_dot[:-1] & is_dot[1:]                                 # an empty label
     simple = (lengths > 0) & (lengths <= 253)
-    simple &= np.bincount(row_of[np.flatnonzero(odd)], minlength=n) == 0
+    simple[row_of(np.flatnonzero(odd))] = False
     nonempty = np.flatnonzero(lengths > 0)
     # Only digits and dots: an address, or what split_name alone decides.
-    digits_or_dots = np.add.reduceat((classes & _DIGIT_OR_DOT).view(bool), starts[nonempty],
+    digit_or_dot = ((flat - 48) < 10) | is_dot
+    digits_or_dots = np.add.reduceat(digit_or_dot, starts[nonempty],
                                      dtype=np.int64) if len(nonempty) else nonempty
     simple[nonempty[digits_or_dots == lengths[nonempty]]] = False
     first, last = flat[starts[nonempty]], flat[ends[nonempty] - 1]
@@ -172,8 +171,9 @@ def split_names(flat, offsets):
 
     # Dots of the simple names, and each name's number of dots.
     dots = np.flatnonzero(is_dot)
-    dots = dots[simple[row_of[dots]]]
-    n_dots = np.bincount(row_of[dots], minlength=n)
+    dots = dots[simple[row_of(dots)]]
+    dot_rows = row_of(dots)
+    n_dots = np.bincount(dot_rows, minlength=n)
     dot_end = np.cumsum(n_dots)         # the name's dots are dots[dot_end - n_dots:dot_end]
 
     def suffix_start(depth, where):
@@ -223,7 +223,6 @@ def split_names(flat, offsets):
     # label ends at a dot (its rank among the name's dots) or at the end of the name.
     longest = np.zeros(n, dtype=np.int64)
     if len(dots):
-        dot_rows = row_of[dots]
         first_dot = dot_end - n_dots
         rank = np.arange(len(dots)) - first_dot[dot_rows]
         previous = np.empty(len(dots), dtype=np.int64)
