@@ -641,16 +641,20 @@ def _outside(positions, inside):
 def _insert(data, at, pieces, sizes):
     """``data`` with piece i (``sizes[i]`` bytes of ``pieces``) inserted before ``at[i]``.
 
-    ``at`` is non-decreasing. Two scatters instead of one slice object per row.
+    ``at`` is non-decreasing. The output alternates runs of ``data`` and of ``pieces``: one
+    mask of which is which, then two masked copies (no Python object per row).
     """
-    total = int(sizes.sum())
-    out = np.empty(len(data) + total, dtype=np.uint8)
-    destination = np.repeat(at, sizes)
-    destination += np.arange(total)
-    keep = np.ones(len(out), dtype=bool)
-    keep[destination] = False
-    out[destination] = pieces
-    out[keep] = data
+    n_pieces = len(at)
+    runs = np.empty(2 * n_pieces + 1, dtype=np.int64)
+    runs[0::2] = np.diff(np.concatenate(([0], at, [len(data)])))
+    runs[1::2] = sizes
+    from_data = np.zeros(2 * n_pieces + 1, dtype=bool)
+    from_data[0::2] = True
+    mask = np.repeat(from_data, runs)
+    out = np.empty(len(mask), dtype=np.uint8)
+    out[mask] = data
+    np.logical_not(mask, out=mask)
+    out[mask] = pieces
     return out
 
 
