@@ -5,7 +5,44 @@ transactions in one read), the same code the c2flow modular input runs, so offli
 match what the input would index. The search-time fields props.conf adds (CIM aliases of
 the DNS fields, ``app`` from ``service``) and the eventtype tags are added here.
 """
-from .readers import FLOW_SOURCETYPE, ReadIssue, generic_event
+import os
+import sys
+
+from .readers import DNS_SOURCETYPE, FLOW_SOURCETYPE, ReadIssue, generic_event
+
+
+# The repository is the default app: offline/c2hunt_offline/ -> repo root.
+DEFAULT_APP_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def app_modules(app_root=None):
+    """The app's own capture code (bin/c2hunt/dns_wire.py, flows.py), from app_root's bin/."""
+    bin_dir = os.path.join(str(app_root or DEFAULT_APP_ROOT), "bin")
+    if bin_dir not in sys.path:
+        sys.path.insert(0, bin_dir)
+    from c2hunt import dns_wire, flows
+    return dns_wire, flows
+
+
+def capture_event(record, raw, path, sourcetype):
+    """A c2flow record as Splunk indexes it: the input's fields plus what props/eventtypes add.
+
+    Used for captures read here and for c2flow events exported as JSON lines, so both give
+    the same event: ``_time`` from the record, the CIM tags, and the CIM aliases.
+    """
+    dns_wire, flows = app_modules()
+    event = generic_event(record, raw, path, sourcetype)
+    event["_time"] = float(flows.event_time(sourcetype, record))
+    if sourcetype == FLOW_SOURCETYPE:
+        event["tag"] = ["network", "communicate"]
+        if "service" in event:
+            event["app"] = event["service"]
+    else:
+        event["tag"] = ["network", "resolution", "dns"]
+        for alias, name in dns_wire.CIM_ALIASES:
+            if name in event:
+                event[alias] = event[name]
+    return event
 
 
 def read_capture(flows, path):
@@ -25,18 +62,7 @@ def read_capture(flows, path):
     try:
         for sourcetype, record in flows.read_capture_events(str(path), stats=stats,
                                                             dns_stats=dns_stats):
-            raw = flows.format_event(record)
-            event = generic_event(record, raw, path, sourcetype)
-            event["_time"] = float(flows.event_time(sourcetype, record))
-            if sourcetype == FLOW_SOURCETYPE:
-                event["tag"] = ["network", "communicate"]
-                if "service" in event:
-                    event["app"] = event["service"]
-            else:
-                event["tag"] = ["network", "resolution", "dns"]
-                for alias, name in dns_wire.CIM_ALIASES:
-                    if name in event:
-                        event[alias] = event[name]
+            event = capture_event(record, flows.format_event(record), path, sourcetype)
             events.append(event)
     except pcap.CaptureFormatError as exc:  # not a capture at all
         return events, [ReadIssue(path, None, "not a readable packet capture: %s" % exc)]

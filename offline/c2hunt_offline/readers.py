@@ -22,6 +22,7 @@ SYSMON_SOURCETYPE = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
 SECURITY_SOURCETYPE = "WinEventLog:Security"
 AUDIT_SOURCETYPE = "linux:audit"
 FLOW_SOURCETYPE = "c2hunt:flow"
+DNS_SOURCETYPE = "c2hunt:dns"
 ZEEK_SOURCETYPES = {"conn": "bro:conn:json", "dns": "bro:dns:json",
                     "http": "bro:http:json", "ssl": "bro:ssl:json"}
 
@@ -917,8 +918,9 @@ def read_json_lines(path, lines, sourcetype=None):
             if (sourcetype is None or sourcetype == OSQUERY_SOURCETYPE) and _is_osquery_result(obj):
                 events.append(osquery_event(obj, text, path))
                 continue
-            if sourcetype is None and obj.get("sourcetype") == FLOW_SOURCETYPE:
-                events.append(generic_event(obj, text, path, FLOW_SOURCETYPE))
+            if sourcetype is None and obj.get("sourcetype") in (FLOW_SOURCETYPE, DNS_SOURCETYPE):
+                from .flowbridge import capture_event  # imports the app's bin/ code
+                events.append(capture_event(obj, text, path, obj["sourcetype"]))
                 continue
             kind = None
             if sourcetype is None:
@@ -995,15 +997,11 @@ PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
 
 def read_pcap(path, app_root):
     """Flow records from a capture through the app's own flow code (bin/c2hunt/flows.py)."""
-    import sys
-    bin_dir = os.path.join(str(app_root), "bin")
-    if bin_dir not in sys.path:
-        sys.path.insert(0, bin_dir)
+    from . import flowbridge
     try:
-        from c2hunt import flows  # noqa: WPS433  (engineer D's module)
+        _, flows = flowbridge.app_modules(app_root)
     except ImportError as exc:
         return [], [ReadIssue(path, None, "packet captures need bin/c2hunt/flows.py: %s" % exc)]
-    from . import flowbridge
     return flowbridge.read_capture(flows, path)
 
 
