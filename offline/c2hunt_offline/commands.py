@@ -12,6 +12,7 @@ import time
 
 from .evalexpr import Expression, result_value, truth
 from .searchexpr import SearchExpression
+from .spltext import read_quoted
 from .values import (SplError, compare, convert_regex, format_number, is_null, mv, mv_pack,
                      sort_key, to_number, to_str, wildcard_regex)
 
@@ -32,16 +33,8 @@ def words(text):
             i += 1
             continue
         if ch == '"':
-            j = i + 1
-            buf = []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\':
-                    buf.append(text[j + 1])
-                    j += 2
-                    continue
-                buf.append(text[j])
-                j += 1
-            out.append(("".join(buf), True))
+            value, j = read_quoted(text, i)
+            out.append((value, True))
             i = j + 1
             continue
         j = i

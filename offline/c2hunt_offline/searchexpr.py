@@ -16,6 +16,7 @@
 """
 import re
 
+from .spltext import read_quoted
 from .values import SplError, compare, mv, to_number, to_str, wildcard_regex
 
 SELECTOR_FIELDS = {"index", "earliest", "latest", "_index_earliest", "_index_latest",
@@ -43,18 +44,10 @@ def tokenize(text):
         if ch == "[":
             raise SplError("search: subsearches ([...]) are not supported by the offline runner")
         if ch == '"':
-            j = i + 1
-            buf = []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\':
-                    buf.append(text[j + 1])
-                    j += 2
-                    continue
-                buf.append(text[j])
-                j += 1
+            value, j = read_quoted(text, i)
             if j >= n:
                 raise SplError("search: unbalanced quotes in %r" % text)
-            tokens.append(("q", "".join(buf)))
+            tokens.append(("q", value))
             i = j + 1
             continue
         matched = None
