@@ -12,7 +12,7 @@ import time
 
 from .evalexpr import Expression, result_value, truth
 from .searchexpr import SearchExpression
-from .spltext import read_quoted
+from .spltext import read_quoted, split_top_level
 from .values import (SplError, compare, convert_regex, format_number, is_null, mv, mv_pack,
                      sort_key, to_number, to_str, wildcard_regex)
 
@@ -80,38 +80,6 @@ def field_matcher(patterns):
     return lambda name: name in exact or any(r.match(name) for r in regexes)
 
 
-def split_top(text, sep=","):
-    """Split on ``sep`` outside quotes and parentheses."""
-    parts, buf, depth, quote = [], [], 0, None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            buf.append(ch)
-            if ch == "\\" and i + 1 < len(text):
-                buf.append(text[i + 1])
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-            buf.append(ch)
-        elif ch == "(":
-            depth += 1
-            buf.append(ch)
-        elif ch == ")":
-            depth -= 1
-            buf.append(ch)
-        elif ch == sep and depth == 0:
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    parts.append("".join(buf))
-    return parts
-
-
 # ---------------------------------------------------------------------------------------
 # search / where / eval
 
@@ -133,7 +101,7 @@ _ASSIGN = re.compile(r"^\s*('(?:[^'\\]|\\.)+'|[^\s=!<>'\"]+)\s*=(?!=)(.*)$", re.
 
 def cmd_eval(ctx, args, rows):
     assignments = []
-    for part in split_top(args):
+    for part in split_top_level(args, ",", quotes="\"'", brackets="()"):
         if not part.strip():
             continue
         m = _ASSIGN.match(part)

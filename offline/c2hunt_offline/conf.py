@@ -2,6 +2,7 @@
 import os
 import re
 
+from .spltext import split_top_level
 from .values import SplError
 
 
@@ -110,69 +111,12 @@ class Macros(object):
 
 
 def split_args(text):
-    """Split macro arguments on commas outside quotes and parentheses; unquote each."""
-    args, buf, depth, quote = [], [], 0, False
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            buf.append(ch)
-            if ch == "\\" and i + 1 < len(text):
-                buf.append(text[i + 1])
-                i += 1
-            elif ch == '"':
-                quote = False
-        elif ch == '"':
-            quote = True
-            buf.append(ch)
-        elif ch == "(":
-            depth += 1
-            buf.append(ch)
-        elif ch == ")":
-            depth -= 1
-            buf.append(ch)
-        elif ch == "," and depth == 0:
-            args.append("".join(buf).strip())
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    args.append("".join(buf).strip())
+    """Split macro arguments on commas outside quotes and parentheses; strip each."""
     # values are substituted verbatim (quotes included), as Splunk does
-    return args
+    return [part.strip() for part in split_top_level(text, ",", quotes='"', brackets="()")]
 
 
 def split_pipeline(spl):
     """Split a search into command strings at top-level pipes (not in quotes/brackets)."""
-    parts, buf = [], []
-    quote, depth = None, 0
-    i = 0
-    while i < len(spl):
-        ch = spl[i]
-        if quote:
-            buf.append(ch)
-            if ch == "\\" and i + 1 < len(spl):
-                buf.append(spl[i + 1])
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch == '"':
-            quote = ch
-            buf.append(ch)
-        elif ch == "[":
-            depth += 1
-            buf.append(ch)
-        elif ch == "]":
-            depth -= 1
-            buf.append(ch)
-        elif ch == "|" and depth == 0:
-            parts.append("".join(buf).strip())
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    if quote:
-        raise SplError("unbalanced quotes in search")
-    parts.append("".join(buf).strip())
-    return parts
+    return [part.strip() for part in split_top_level(spl, "|", quotes='"', brackets="[]",
+                                                     unclosed_quote_error="unbalanced quotes in search")]

@@ -1,4 +1,5 @@
 """Lexical helpers shared by the SPL parsers (command arguments, ``search``, ``eval``, conf)."""
+from .values import SplError
 
 
 def read_quoted(text, start):
@@ -24,3 +25,58 @@ def read_quoted(text, start):
         buf.append(text[j])
         j += 1
     return "".join(buf), j
+
+
+def split_top_level(text, sep, quotes, brackets, unclosed_quote_error=None):
+    """Split ``text`` at ``sep`` where it stands outside quoted strings and brackets.
+
+    Parameters
+    ----------
+    text : str
+    sep : str
+        One separator character.
+    quotes : str
+        The characters that open and close a quoted string; inside one, a backslash
+        protects the next character.
+    brackets : str
+        The opening and the closing bracket (``"()"``, ``"[]"``).
+    unclosed_quote_error : str, optional
+        Raise ``SplError`` with this message when a quoted string is not closed; without
+        it, the open string simply runs to the end of the last part.
+
+    Returns
+    -------
+    list of str
+        The parts, quotes and brackets kept, not stripped.
+    """
+    opening, closing = brackets
+    parts, buf, depth, quote = [], [], 0, None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf.append(ch)
+            if ch == "\\" and i + 1 < len(text):
+                buf.append(text[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in quotes:
+            quote = ch
+            buf.append(ch)
+        elif ch == opening:
+            depth += 1
+            buf.append(ch)
+        elif ch == closing:
+            depth -= 1
+            buf.append(ch)
+        elif ch == sep and depth == 0:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    if quote and unclosed_quote_error:
+        raise SplError(unclosed_quote_error)
+    parts.append("".join(buf))
+    return parts
