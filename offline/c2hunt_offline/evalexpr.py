@@ -19,6 +19,7 @@ import re
 import time
 import urllib.parse
 
+from .spltext import TokenCursor
 from .values import (Literal, SplError, compare, convert_regex, format_number, is_null, like_regex,
                      mv, mv_pack, to_number, to_str)
 
@@ -60,19 +61,12 @@ def tokenize(text):
     return tokens
 
 
-class _Parser(object):
+class _Parser(TokenCursor):
+    # tokenize() ends the list with this token; the grammar never reads past it
+    past_end = ("end", None)
+
     def __init__(self, text):
-        self.text = text
-        self.tokens = tokenize(text)
-        self.pos = 0
-
-    def peek(self, offset=0):
-        return self.tokens[self.pos + offset]
-
-    def take(self):
-        tok = self.tokens[self.pos]
-        self.pos += 1
-        return tok
+        TokenCursor.__init__(self, text, tokenize(text))
 
     def accept(self, kind, value=None):
         tok = self.peek()

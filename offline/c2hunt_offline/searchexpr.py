@@ -16,7 +16,7 @@
 """
 import re
 
-from .spltext import read_quoted
+from .spltext import TokenCursor, read_quoted
 from .values import SplError, compare, mv, to_number, to_str, wildcard_regex
 
 SELECTOR_FIELDS = {"index", "earliest", "latest", "_index_earliest", "_index_latest",
@@ -67,20 +67,9 @@ def tokenize(text):
     return tokens
 
 
-class _Parser(object):
+class _Parser(TokenCursor):
     def __init__(self, text):
-        self.text = text
-        self.tokens = tokenize(text)
-        self.pos = 0
-
-    def peek(self, k=0):
-        i = self.pos + k
-        return self.tokens[i] if i < len(self.tokens) else (None, None)
-
-    def take(self):
-        tok = self.peek()
-        self.pos += 1
-        return tok
+        TokenCursor.__init__(self, text, tokenize(text))
 
     def is_kw(self, tok, word):
         return tok[0] == "w" and tok[1] == word

@@ -80,3 +80,26 @@ def split_top_level(text, sep, quotes, brackets, unclosed_quote_error=None):
         raise SplError(unclosed_quote_error)
     parts.append("".join(buf))
     return parts
+
+
+class TokenCursor(object):
+    """A reading position in a list of ``(kind, value)`` tokens: the base of the parsers.
+
+    ``peek`` past the last token gives ``past_end`` (a subclass may name its own).
+    """
+
+    past_end = (None, None)
+
+    def __init__(self, text, tokens):
+        self.text = text
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self, offset=0):
+        i = self.pos + offset
+        return self.tokens[i] if i < len(self.tokens) else self.past_end
+
+    def take(self):
+        tok = self.peek()
+        self.pos += 1
+        return tok
