@@ -3,11 +3,18 @@
 splunkd sends a ``getinfo`` chunk, then ``execute`` chunks whose bodies are CSV with every
 plain column first and one ``__mv_<name>`` column per field (``$a$;$b$`` for a multivalue
 value). splunklib turns every record into an ordered dict and back, which costs ~97% of a
-pass-through command's time. Here a chunk is parsed once with numpy to find record and
-cell boundaries outside quotes; only the columns a command reads are decoded, and each
-input record's bytes are copied to the output unchanged with the new cells appended.
-Where that shortcut is not correct (an output field already present in the input, a
-carriage return in the body, a ragged row) the chunk is re-encoded in full with ``csv``.
+pass-through command's time. Here a chunk is parsed once with numpy: one pass finds every
+quote, comma and newline, quote parity keeps the separators outside quoted values, and a
+check that every quote opens, closes or doubles inside a value makes that parse exactly
+the csv module's. Commands then read columns as byte arrays (:meth:`Chunk.numbers`,
+:meth:`Chunk.cell_bytes`, :meth:`Chunk.group_keys`), unquoted in numpy, with a str per
+value only where they ask for :meth:`Chunk.column`. New cells come back as byte matrices
+(:class:`~c2hunt.values.Cells`) and are inserted after each record's untouched bytes with
+two masked copies. Where that shortcut is not correct (an output field already present in
+the input, a carriage return in the body, a ragged row, a stray quote) the chunk is read
+and written with the ``csv`` module; a value the byte path does not handle (an exponent,
+text where a number is expected, a value to quote) goes through the per-value functions
+the splunklib reference path uses, so both paths give the same records.
 
 Protocol behaviour follows splunklib 2.1.1's ``SearchCommand`` (``_process_protocol_v2``):
 the getinfo reply carries the command's configuration; a bad option yields the reply
@@ -290,11 +297,6 @@ class Chunk(ColumnSource):
         starts = self._row_starts if index == 0 else self._separators[:, index - 1] + 1
         ends = self._row_ends if index == len(self.header) - 1 else self._separators[:, index]
         return starts, ends
-
-    def _cells(self, index):
-        """Raw cell bytes of column ``index`` for every row (fast path)."""
-        starts, ends = self._ranges(index)
-        return list(map(self.body.__getitem__, map(slice, starts.tolist(), ends.tolist())))
 
     def _unquoted(self, index):
         """``(flat, offsets)``: column ``index``'s values with CSV quoting undone (fast path)."""
@@ -614,28 +616,6 @@ def _quotes_well_formed(data, quotes):
     at_end = closing + 1 == len(data)
     after = data[np.minimum(closing + 1, len(data) - 1)]
     return bool(np.all(at_end | (after == _COMMA) | (after == _NEWLINE) | (after == _QUOTE)))
-
-
-def _inside_quotes_packed(is_quote):
-    """Bit i (little-endian bit order) set when byte i is preceded, inclusively, by an odd
-    number of quotes. Bit-parallel prefix XOR over 64-bit words."""
-    packed = np.packbits(is_quote, bitorder="little")
-    packed = np.concatenate((packed, np.zeros(-len(packed) % 8, dtype=np.uint8)))
-    words = packed.view("<u8").copy()
-    for shift in (1, 2, 4, 8, 16, 32):
-        words ^= words << np.uint64(shift)
-    # Carry the parity of all earlier words into each word.
-    odd = (words >> np.uint64(63)).astype(bool)
-    carry = np.logical_xor.accumulate(odd)
-    carry = np.concatenate(([False], carry[:-1]))
-    words[carry] = ~words[carry]
-    return words.view(np.uint8)
-
-
-def _outside(positions, inside):
-    """The positions whose bit in ``inside`` is clear."""
-    bits = (inside[positions >> 3] >> (positions & 7).astype(np.uint8)) & 1
-    return positions[bits == 0]
 
 
 def _insert(data, at, pieces, sizes):
