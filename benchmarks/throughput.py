@@ -6,8 +6,9 @@ input: ``--chunks`` chunks of ``--chunk-size`` records of 12 fields (quoted valu
 multivalue field, unicode). Timing covers process start to exit; input encoding is done
 once beforehand. Runs are interleaved: each round runs every command once. Printed: median
 records/s of ``--runs`` runs per command and path, the ratio to the trivial splunklib
-pass-through (for c2beacon, to the same command on splunklib's record path), and the
-machine's 1-minute load average when the runs started.
+pass-through (for c2beacon, to the same command on splunklib's record path), the same per
+CPU second of the command's process (less sensitive to other work on the machine), and
+the machine's 1-minute load average when the runs started.
 
     .venv/bin/python benchmarks/throughput.py                       # this interpreter
     .venv/bin/python benchmarks/throughput.py --python /root/.pyenv/versions/3.9.18/bin/python3 \\
@@ -15,6 +16,7 @@ machine's 1-minute load average when the runs started.
 """
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -43,20 +45,24 @@ CASES = [
 
 
 def run_once(python, script, script_args, args, chunks, bin_dir):
+    """(wall seconds, CPU seconds of the command process, replies) of one session."""
     getinfo = scp_driver.encode_chunk(scp_driver.getinfo_metadata(args, tempfile.gettempdir()))
     env = {"C2HUNT_BIN": bin_dir}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = scp_driver.start(script, python, env, script_args)
     info, replies = scp_driver.exchange(process, getinfo, chunks)
     stderr = process.stderr.read()
     code = process.wait()
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     process.stdout.close()
     process.stderr.close()
     result = scp_driver.collect(info, replies, code, stderr)
     if code != 0 or result.errors or len(replies) != len(chunks):
         raise SystemExit("%s %s failed: %s %s" % (script, args, result.errors, stderr[-2000:]))
-    return elapsed, replies
+    return elapsed, cpu, replies
 
 
 def prepare_bin(lib):
@@ -94,6 +100,7 @@ def main(argv=None):
         wanted = set(options.only.split(",")) if options.only else None
         cases = [case for case in CASES if not wanted or case[0] in wanted]
         times = dict((case[0], []) for case in cases)
+        cpu_times = dict((case[0], []) for case in cases)
         loads = dict((case[0], []) for case in cases)
         # Runs interleaved (each round runs every case once) so that a change in the
         # machine's load during the benchmark weighs on every case alike.
@@ -101,18 +108,26 @@ def main(argv=None):
             for label, script, script_args, args, _ in cases:
                 path = os.path.join(bin_dir, script) if script else REFERENCE
                 loads[label].append(os.getloadavg()[0])
-                times[label].append(run_once(options.python, path, script_args, args, chunks,
-                                             bin_dir)[0])
+                wall, cpu, _ = run_once(options.python, path, script_args, args, chunks, bin_dir)
+                times[label].append(wall)
+                cpu_times[label].append(cpu)
         rates = dict((label, n_records / statistics.median(values))
                      for label, values in times.items())
-        print("%-34s %12s %8s %7s  %s" % ("command", "records/s", "ratio", "load", "baseline"))
+        cpu_rates = dict((label, n_records / statistics.median(values))
+                         for label, values in cpu_times.items())
+        print("%-32s %10s %7s %12s %7s %6s  %s" % ("command", "records/s", "ratio", "rec/CPU-s",
+                                                  "ratio", "load", "baseline"))
         for label, _, _, _, baseline in cases:
-            ratio = rates[label] / rates[baseline] if baseline in rates else float("nan")
-            print("%-34s %12.0f %8s %7.2f  %s" % (
-                label, rates[label], "" if baseline is None else "%.1fx" % ratio,
+            def ratio(table):
+                if baseline is None:
+                    return ""
+                return "%.1fx" % (table[label] / table[baseline]) if baseline in table else "nan"
+            print("%-32s %10.0f %7s %12.0f %7s %6.2f  %s" % (
+                label, rates[label], ratio(rates), cpu_rates[label], ratio(cpu_rates),
                 statistics.median(loads[label]), baseline or ""))
-        print("load: median 1-minute load average (%d cores) when each run started"
-              % (os.cpu_count() or 0))
+        print("records/s: wall clock, process start to exit; rec/CPU-s: per CPU second of the"
+              " command's process (user + system). load: median 1-minute load average"
+              " (%d cores) when each run started." % (os.cpu_count() or 0))
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
