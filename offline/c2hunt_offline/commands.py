@@ -742,12 +742,17 @@ def cmd_mvexpand(ctx, args, rows):
 # lookups
 
 
-def cmd_lookup(ctx, args, rows):
-    items = words(args)
-    options, items = take_options(items, {"local", "update", "event_time_field"})
+def _named_lookup(ctx, command, args, known_options):
+    """A lookup command's table (named by its first word), its options, and its words
+    without the options (the table name still first)."""
+    options, items = take_options(words(args), known_options)
     if not items:
-        raise SplError("lookup: a lookup name is required")
-    table = ctx.lookups.get(items[0][0])
+        raise SplError("%s: a lookup name is required" % command)
+    return ctx.lookups.get(items[0][0]), options, items
+
+
+def cmd_lookup(ctx, args, rows):
+    table, _options, items = _named_lookup(ctx, "lookup", args, {"local", "update", "event_time_field"})
     tokens = [w for w, _ in items[1:]]
     inputs, outputs, mode = [], [], None
     current = inputs
@@ -794,11 +799,7 @@ def cmd_lookup(ctx, args, rows):
 
 
 def cmd_inputlookup(ctx, args, rows):
-    items = words(args)
-    options, items = take_options(items, {"append", "start", "max"})
-    if not items:
-        raise SplError("inputlookup: a lookup name is required")
-    table = ctx.lookups.get(items[0][0])
+    table, options, items = _named_lookup(ctx, "inputlookup", args, {"append", "start", "max"})
     out = [{k: v for k, v in r.items() if v != ""} for r in table.rows]
     if len(items) > 1:
         if items[1][0].lower() != "where":
