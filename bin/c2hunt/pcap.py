@@ -293,6 +293,38 @@ class CaptureReader(object):
             carry = buffer[consumed:size].copy()
             offset += consumed
 
+    def _read_blocks(self, blocks, walk, decode):
+        """Batches of one capture, by the rules both formats share.
+
+        Parameters
+        ----------
+        blocks : generator
+            :meth:`_blocks` of the file, from the first record.
+        walk : callable
+            ``walk(buffer, size, base) -> (records, consumed, corrupt)``: the complete
+            records of a block (None when there are none), the bytes they take, and a
+            message when the data is corrupt (reading stops after that block's records).
+        decode : callable
+            ``decode(buffer, records, base, end_offset) -> PacketBatch or None``.
+        """
+        buffer, size, base, at_eof = next(blocks)
+        while True:
+            records, consumed, corrupt = walk(buffer, size, base)
+            self.end_offset = base + consumed
+            if corrupt:
+                self.stats.corrupt = corrupt
+            if records is not None:
+                batch = decode(buffer, records, base, base + consumed)
+                if batch is not None and len(batch):
+                    yield batch
+            if corrupt:
+                return
+            if at_eof:
+                if consumed < size:
+                    self.stats.truncated = True
+                return
+            buffer, size, base, at_eof = blocks.send(consumed)
+
     # -- classic pcap --------------------------------------------------------------
 
     def _pcap_batches(self, handle):
@@ -307,26 +339,18 @@ class CaptureReader(object):
         unpack_len = struct.Struct(endian + "I").unpack_from
         limit = max(MAX_RECORD_BYTES, snaplen)
         self.end_offset = max(24, self.start_offset)
-        blocks = self._blocks(handle, self.end_offset)
-        buffer, size, base, at_eof = next(blocks)
-        while True:
+
+        def walk(buffer, size, base):
             offsets, consumed, corrupt = _walk_pcap(buffer, size, unpack_len, limit)
-            self.end_offset = base + consumed
+            problem = None
             if corrupt:
-                self.stats.corrupt = "record at byte %d claims %d bytes" % (
-                    base + consumed, corrupt)
-            if len(offsets):
-                batch = self._pcap_decode(buffer, offsets, endian, ticks, linktype,
-                                          base, base + consumed)
-                if batch is not None and len(batch):
-                    yield batch
-            if corrupt:
-                return
-            if at_eof:
-                if consumed < size:
-                    self.stats.truncated = True
-                return
-            buffer, size, base, at_eof = blocks.send(consumed)
+                problem = "record at byte %d claims %d bytes" % (base + consumed, corrupt)
+            return (offsets if len(offsets) else None), consumed, problem
+
+        def decode(buffer, offsets, base, end_offset):
+            return self._pcap_decode(buffer, offsets, endian, ticks, linktype, base, end_offset)
+
+        yield from self._read_blocks(self._blocks(handle, self.end_offset), walk, decode)
 
     def _pcap_decode(self, buf, offs, endian, ticks, linktype, base, end_offset):
         if self.start_offset > base:
@@ -348,26 +372,17 @@ class CaptureReader(object):
     def _pcapng_batches(self, handle):
         interfaces = []           # all interfaces of all sections, in order
         state = {"section_base": 0, "endian": "<"}
-        blocks = self._blocks(handle, 0)
-        buffer, size, base, at_eof = next(blocks)
-        while True:
+
+        def walk(buffer, size, base):
             view = memoryview(buffer)[:size]
             packets, consumed, corrupt = _walk_pcapng(view, base, interfaces, state, self.stats)
             view.release()
-            self.end_offset = base + consumed
-            if corrupt:
-                self.stats.corrupt = corrupt
-            if packets[0]:
-                batch = self._pcapng_decode(buffer, packets, interfaces, base, base + consumed)
-                if batch is not None and len(batch):
-                    yield batch
-            if corrupt:
-                return
-            if at_eof:
-                if consumed < size:
-                    self.stats.truncated = True
-                return
-            buffer, size, base, at_eof = blocks.send(consumed)
+            return (packets if packets[0] else None), consumed, corrupt
+
+        def decode(buffer, packets, base, end_offset):
+            return self._pcapng_decode(buffer, packets, interfaces, base, end_offset)
+
+        yield from self._read_blocks(self._blocks(handle, 0), walk, decode)
 
     def _pcapng_decode(self, buf, packets, interfaces, base, end_offset):
         offs = np.asarray(packets[0], dtype=np.int64)
