@@ -5,9 +5,12 @@ Keeping these out of conftest.py matters because several tiers have a conftest.p
 their own, and ``from conftest import`` would pick whichever one was imported first.
 """
 import glob
+import json
 import os
 import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
@@ -31,3 +34,26 @@ def run_script(python, script, stdin_bytes, timeout=300, env=None):
     full_env.update(env or {})
     return subprocess.run([python, str(script)], input=stdin_bytes, cwd=str(script.parent),
                           capture_output=True, timeout=timeout, env=full_env)
+
+
+def normalise_read(events, issues, tmp):
+    """Events (keys sorted) and issue texts of a read, with the tmp folder as ``<tmp>``."""
+    def clean(value):
+        if isinstance(value, str):
+            return value.replace(str(tmp), "<tmp>")
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+    return {"events": [{k: clean(v) for k, v in sorted(e.items())} for e in events],
+            "issues": [clean(str(i)) for i in issues]}
+
+
+def assert_matches_golden(golden, got):
+    """``got`` equals the JSON golden file; with UPDATE_GOLDEN, or when it is missing, write
+    it (a missing golden still fails, so it is reviewed before it is committed)."""
+    if UPDATE_GOLDEN or not golden.exists():
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+        if not UPDATE_GOLDEN:
+            pytest.fail("golden %s was missing and has been written; review and commit it" % golden.name)
+    assert got == json.loads(golden.read_text())

@@ -13,7 +13,7 @@ import pytest
 from c2hunt_offline import Runner
 from c2hunt_offline.readers import decode_saddr
 
-from support import ROOT, UPDATE_GOLDEN
+from support import ROOT, assert_matches_golden, normalise_read
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -93,31 +93,13 @@ INPUTS = {
 }
 
 
-def _normalise(events, issues, tmp):
-    def clean(value):
-        if isinstance(value, str):
-            return value.replace(str(tmp), "<tmp>")
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-    return {"events": [{k: clean(v) for k, v in sorted(e.items())} for e in events],
-            "issues": [clean(str(i)) for i in issues]}
-
-
 @pytest.mark.parametrize("name", sorted(INPUTS))
 def test_reader_golden(tmp_path, name):
     path = tmp_path / name
     path.write_text(INPUTS[name])
     spec = str(path) + (":my:csv" if name.endswith(".csv") else "")
     events, issues = Runner().read_files([spec])
-    got = _normalise(events, issues, tmp_path)
-    golden = GOLDEN / (name + ".json")
-    if UPDATE_GOLDEN or not golden.exists():
-        GOLDEN.mkdir(exist_ok=True)
-        golden.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
-        if not UPDATE_GOLDEN:
-            pytest.fail("golden %s was missing and has been written; review and commit it" % golden.name)
-    assert got == json.loads(golden.read_text())
+    assert_matches_golden(GOLDEN / (name + ".json"), normalise_read(events, issues, tmp_path))
 
 
 def test_bad_records_are_reported_with_line_and_good_ones_kept(tmp_path):

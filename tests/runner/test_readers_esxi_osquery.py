@@ -11,7 +11,7 @@ import pytest
 
 from c2hunt_offline import Runner
 
-from support import UPDATE_GOLDEN
+from support import assert_matches_golden, normalise_read
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -59,17 +59,6 @@ OSQUERY = "\n".join([
 INPUTS = {"esxi.log": ESXI, "osqueryd.results.log": OSQUERY}
 
 
-def _normalise(events, issues, tmp):
-    def clean(value):
-        if isinstance(value, str):
-            return value.replace(str(tmp), "<tmp>")
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-    return {"events": [{k: clean(v) for k, v in sorted(e.items())} for e in events],
-            "issues": [clean(str(i)) for i in issues]}
-
-
 def _read(tmp_path, name, spec_suffix=""):
     path = tmp_path / name
     path.write_text(INPUTS[name])
@@ -79,13 +68,8 @@ def _read(tmp_path, name, spec_suffix=""):
 @pytest.mark.parametrize("name", sorted(INPUTS))
 def test_reader_golden(tmp_path, name):
     events, issues = _read(tmp_path, name)
-    got = _normalise(events, issues, tmp_path)
-    golden = GOLDEN / ("esxi_osquery_" + name + ".json")
-    if UPDATE_GOLDEN or not golden.exists():
-        golden.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
-        if not UPDATE_GOLDEN:
-            pytest.fail("golden %s was missing and has been written; review and commit it" % golden.name)
-    assert got == json.loads(golden.read_text())
+    assert_matches_golden(GOLDEN / ("esxi_osquery_" + name + ".json"),
+                          normalise_read(events, issues, tmp_path))
 
 
 def test_esxi_lines(tmp_path):
