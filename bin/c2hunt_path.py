@@ -20,11 +20,15 @@ LIB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib")
 _MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
 
 
+def machine_name(machine=None):
+    """This (or the given) machine's architecture as the package names it: x86_64, aarch64."""
+    machine = (machine or platform.machine()).lower()
+    return _MACHINE_ALIASES.get(machine, machine)
+
+
 def target_tag(version_info=sys.version_info, machine=None):
     """Name of the vendored folder for a CPython version and machine, e.g. cp39-x86_64."""
-    machine = (machine or platform.machine()).lower()
-    machine = _MACHINE_ALIASES.get(machine, machine)
-    return "cp%d%d-%s" % (version_info[0], version_info[1], machine)
+    return "cp%d%d-%s" % (version_info[0], version_info[1], machine_name(machine))
 
 
 def vendored_paths(lib_dir=LIB_DIR, tag=None):

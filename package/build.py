@@ -11,7 +11,6 @@ import configparser
 import gzip
 import io
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,9 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bin"))
+import c2hunt_path  # noqa: E402  (the app's own naming of vendored targets)
+
 REQUIREMENTS = ROOT / "package" / "requirements-vendor.txt"
 APP_ID = "c2hunt"
 
@@ -46,8 +48,7 @@ def app_version():
 
 def target_machine():
     """This machine's architecture as the package names it (x86_64 or aarch64)."""
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    return c2hunt_path.machine_name()
 
 
 def pinned_requirements(python):
