@@ -37,8 +37,8 @@ import traceback
 import numpy as np
 
 from .options import OptionError
-from .values import Cells, parse_decimal_bytes, to_float
-from .values import factorize_cells as _factorize_cells, gather_ranges as _gather
+from .values import Cells, factorize_ranges, parse_decimal_ranges, to_float
+from .values import gather_ranges as _gather
 
 _HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
 _MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
@@ -307,6 +307,27 @@ class Chunk(ColumnSource):
         ends = self._row_ends if index == len(self.header) - 1 else self._separators[:, index]
         return starts, ends
 
+    def _content_ranges(self, index):
+        """``(starts, ends, quoted)`` of column ``index``'s cells without their enclosing
+        quotes (a quoted cell keeps its doubled quotes); ``quoted`` is None when no cell
+        of the chunk is quoted. Equal values have equal content bytes: a value holding a
+        quote is always quoted, so its quotes are always doubled."""
+        starts, ends = self._ranges(index)
+        if not len(self._quotes):
+            return starts, ends, None
+        quoted = (ends > starts) & (self._data[np.minimum(starts, len(self._data) - 1)] == _QUOTE)
+        return starts + quoted, ends - quoted, quoted
+
+    def _content_texts(self, starts, ends, quoted, rows):
+        """The values at ``rows`` as str, from :meth:`_content_ranges`."""
+        body = self.body
+        texts = [body[start:end].decode("utf-8", "replace")
+                 for start, end in zip(starts[rows].tolist(), ends[rows].tolist())]
+        if quoted is not None:
+            for at in np.flatnonzero(quoted[rows]).tolist():
+                texts[at] = texts[at].replace('""', '"')
+        return texts
+
     def _unquoted(self, index):
         """``(flat, offsets)``: column ``index``'s values with CSV quoting undone (fast path)."""
         starts, ends = self._ranges(index)
@@ -373,15 +394,12 @@ class Chunk(ColumnSource):
         multi = self._multi_rows(name)
         if name not in self.header:
             return np.full(n_rows, np.nan), multi
-        flat, offsets = self._unquoted(self.header.index(name))
-        values, handled = parse_decimal_bytes(flat, offsets)
+        starts, ends, quoted = self._content_ranges(self.header.index(name))
+        values, handled = parse_decimal_ranges(self._data, starts, ends - starts)
         bad = np.zeros(n_rows, dtype=bool)
         rest = np.flatnonzero(~handled & ~multi)
         if len(rest):  # exponents, spaces, text...: the per-value parser decides
-            raw = flat.tobytes()
-            texts = [raw[offsets[row]:offsets[row + 1]].decode("utf-8", "replace")
-                     for row in rest.tolist()]
-            values[rest], bad[rest] = to_float(texts)
+            values[rest], bad[rest] = to_float(self._content_texts(starts, ends, quoted, rest))
         values[multi] = np.nan
         bad[multi] = True
         return values, bad
@@ -406,13 +424,12 @@ class Chunk(ColumnSource):
                 return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
                         [[] for _ in names], np.zeros((0, len(names)), dtype=np.int64),
                         np.zeros(0, dtype=np.int64))
-            flat, offsets = self._unquoted(self.header.index(name))
-            value_ids, first = _factorize_cells(flat, offsets)
+            starts, ends, quoted = self._content_ranges(self.header.index(name))
+            value_ids, first = factorize_ranges(self._data, starts, ends - starts)
             if value_ids is None:  # very long values: leave it to the per-record path
                 return ColumnSource.group_keys(self, names)
-            grouped &= np.diff(offsets) > 0
-            fields.append((_decode_cells(*_take_cells(flat, offsets, first), has_nul=True),
-                           value_ids))
+            grouped &= ends > starts
+            fields.append((self._content_texts(starts, ends, quoted, first), value_ids))
             if int(codes.max()) >= (1 << 62) // max(len(first), 1):  # keep codes in int64
                 codes = np.unique(codes, return_inverse=True)[1].ravel()
             codes = codes * len(first) + value_ids
@@ -481,6 +498,11 @@ class Chunk(ColumnSource):
         new_columns : list of (name, values)
             values is a :class:`~c2hunt.values.Cells`, or a list whose item i is a str,
             None (empty) or a list of str (multivalue) for row i.
+
+        Returns
+        -------
+        bytes or ndarray of uint8
+            The body; an array (bytes-like, for ``write``) when every column is encoded.
         """
         if self.n_rows == 0:
             return b""
@@ -508,7 +530,7 @@ class Chunk(ColumnSource):
                       np.concatenate(([len(header)], sizes)))
         if self._data[-1] != _NEWLINE:
             return out.tobytes() + b"\n"
-        return out.tobytes()
+        return out  # bytes-like: written to the pipe as it is, without a 10 MB copy
 
     def _with_lists(self, names, new_columns):
         suffix = _encode_cells(new_columns, self.n_rows)
@@ -549,12 +571,6 @@ class Chunk(ColumnSource):
                 cells.extend(_plain_and_mv(values[row_index]))
             writer.writerow(cells)
         return out.getvalue().encode("utf-8")
-
-
-def _take_cells(flat, offsets, rows):
-    """``(flat, offsets)`` of the cells at ``rows``."""
-    lengths = np.diff(offsets)[rows]
-    return _gather(flat, offsets[rows], lengths)
 
 
 def _suffix_matrix(encoded, n_rows, newline):

@@ -115,14 +115,19 @@ _MAX_DIGITS = 15  # a mantissa of <= 15 digits and 10**k (k <= 15) are exact dou
 
 
 def parse_decimal_bytes(flat, offsets):
+    """:func:`parse_decimal_ranges` of cells given as ``flat[offsets[i]:offsets[i + 1]]``."""
+    return parse_decimal_ranges(flat, offsets[:-1], np.diff(offsets))
+
+
+def parse_decimal_ranges(data, starts, lengths):
     """Parse ``-?digits(.digits)?`` cells exactly as ``float()`` does.
 
     Parameters
     ----------
-    flat : ndarray of uint8
-        The cells' bytes, concatenated.
-    offsets : ndarray of int64, shape (n_cells + 1,)
-        Cell i is ``flat[offsets[i]:offsets[i + 1]]``.
+    data : ndarray of uint8
+        A buffer holding the cells (e.g. a whole chunk: no copy of the column is made).
+    starts, lengths : ndarray of int64, shape (n_cells,)
+        Cell i is ``data[starts[i]:starts[i] + lengths[i]]``.
 
     Returns
     -------
@@ -137,15 +142,15 @@ def parse_decimal_bytes(flat, offsets):
     With at most 15 significant digits the mantissa and the power of ten are exact
     doubles, so one IEEE division is correctly rounded: the same double ``float()`` gives.
     """
-    lengths = np.diff(offsets)
     n = len(lengths)
     values = np.full(n, np.nan)
     handled = lengths == 0
     candidates = np.flatnonzero((lengths > 0) & (lengths <= _MAX_DIGITS + 2))  # sign, dot
-    if len(candidates) == 0 or len(flat) == 0:
+    if len(candidates) == 0 or len(data) == 0:
         return values, handled
     cand_lengths = lengths[candidates]
-    starts = offsets[candidates]
+    starts = starts[candidates]
+    flat = data
     last = len(flat) - 1
     # Character position by position across all cells (1-D, contiguous operations).
     mantissa = np.zeros(len(candidates), dtype=np.int64)
@@ -363,34 +368,74 @@ def gather_ranges(data, starts, lengths):
 
 
 def factorize_cells(flat, offsets, max_width=512):
+    """:func:`factorize_ranges` of cells given as ``flat[offsets[i]:offsets[i + 1]]``."""
+    return factorize_ranges(flat, offsets[:-1], np.diff(offsets), max_width)
+
+
+def factorize_ranges(data, starts, lengths, max_width=512):
     """Value ids of byte cells (equal bytes, equal id) and the first cell of each id.
 
-    A 64-bit polynomial hash per cell is sorted instead of the cells; every cell is then
-    compared with its id's first cell, and on any collision the cells are sorted as bytes.
-    Returns (None, None) when a cell is longer than ``max_width`` bytes.
+    Parameters
+    ----------
+    data : ndarray of uint8
+        A buffer holding the cells.
+    starts, lengths : ndarray of int64, shape (n_cells,)
+        Cell i is ``data[starts[i]:starts[i] + lengths[i]]``.
+    max_width : int
+        Longer cells are not factorized here.
+
+    Returns
+    -------
+    ids, first : ndarray of int64, or (None, None) when a cell is longer than ``max_width``
+        ``ids[i]`` numbers cell i's bytes in sorted hash order; ``first[k]`` is the
+        first cell with id k.
+
+    Notes
+    -----
+    Each cell is read as 8-byte words (plus its length) straight from ``data``; a 64-bit
+    hash of those is sorted instead of the cells. Every cell is then compared word by
+    word with its id's first cell, and on any collision the words are sorted exactly.
     """
-    lengths = np.diff(offsets)
+    lengths = np.asarray(lengths, dtype=np.int64)
     n_cells = len(lengths)
     width = int(lengths.max()) if n_cells else 0
     if width > max_width:
         return None, None
-    # One row per byte position (contiguous across cells), two more for the length.
-    matrix = np.zeros((width + 2, n_cells), dtype=np.uint8)
-    if width and len(flat):
-        starts = offsets[:-1]
-        for position in range(width):
-            matrix[position] = np.where(position < lengths,
-                                        flat[np.minimum(starts + position, len(flat) - 1)], 0)
-    matrix[width] = lengths & 255  # "a" and "a\0" differ
-    matrix[width + 1] = lengths >> 8
-    hashed = np.zeros(n_cells, dtype=np.uint64)
-    multiplier = np.uint64(0x100000001B3)
-    for position in range(width + 2):
-        hashed = hashed * multiplier + matrix[position]
+    words = [_words_at(data, starts + 8 * k, lengths - 8 * k) for k in range((width + 7) // 8)]
+    words.append(lengths.astype(np.uint64))  # "a" and "a\0" differ
+    hashed = words[0]
+    for word in words[1:]:
+        hashed = hashed * _HASH_MULTIPLIER + (word ^ (word >> np.uint64(29)))
     _, first, ids = np.unique(hashed, return_index=True, return_inverse=True)
     ids = ids.ravel()
-    if not np.array_equal(matrix, matrix[:, first[ids]]):
-        rows = np.ascontiguousarray(matrix.T).view("V%d" % (width + 2)).ravel()
-        _, first, ids = np.unique(rows, return_index=True, return_inverse=True)
+    representative = first[ids]
+    if not all(np.array_equal(word, word[representative]) for word in words):
+        rows = np.ascontiguousarray(np.stack(words, axis=1)).view("V%d" % (8 * len(words)))
+        _, first, ids = np.unique(rows.ravel(), return_index=True, return_inverse=True)
         ids = ids.ravel()
     return ids.astype(np.int64), first
+
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection of uint64
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1],
+                      dtype=np.uint64)
+
+
+def _words_at(data, positions, remaining):
+    """Little-endian uint64 of the ``min(remaining, 8)`` bytes at each position (0 padded)."""
+    n = len(data)
+    if n < 8:
+        padded = np.zeros(8, dtype=np.uint8)
+        padded[:n] = data
+        data, n = padded, 8
+    data = np.ascontiguousarray(data, dtype=np.uint8)
+    # A uint64 at every byte offset: unaligned reads straight from the buffer, no copy.
+    view = np.ndarray(shape=(n - 7,), dtype="<u8", buffer=data, strides=(1,))
+    taken = np.clip(remaining, 0, 8)
+    at = np.clip(positions, 0, n - 8)
+    word = view[at]
+    late = np.flatnonzero(positions > n - 8)  # a cell near the end of the buffer
+    if len(late):
+        word[late] >>= ((positions[late] - at[late]) * 8).astype(np.uint64)
+    word &= _LOW_BYTES[taken]
+    return word

@@ -12,8 +12,9 @@ import numpy as np
 
 from c2hunt.chunked import (Chunk, Column, Messages, RecordSource, SearchCommand,
                             StreamingCommand, decode_mv, encode_mv, read_chunk)
-from c2hunt.values import (FixedCells, IntCells, factorize_cells, parse_decimal_bytes,
-                           to_float)
+from c2hunt import values
+from c2hunt.values import (FixedCells, IntCells, factorize_cells, factorize_ranges,
+                           parse_decimal_bytes, parse_decimal_ranges, to_float)
 from c2hunt.options import OptionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "offline"))
@@ -227,6 +228,50 @@ def test_factorize_cells_groups_equal_bytes_only():
     ids, first = factorize_cells(*_flat(texts))
     assert len(set(ids.tolist())) == 5
     assert [texts[first[i]] for i in ids] == texts
+
+
+# Cells that differ only in their length, a NUL, or a byte past the first 8-byte word.
+_NEAR_CELLS = [b"", b"\x00", b"\x00\x00", b"abcdefgh", b"abcdefgh\x00", b"abcdefghi",
+               b"abcdefghj", b"abcdefghijklmnopq", b"abcdefghijklmnopr"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=20), st.sampled_from(_NEAR_CELLS)),
+                min_size=1, max_size=30), st.booleans())
+def test_factorize_ranges_reads_cells_in_place(cells, colliding):
+    # Cells laid out with gaps in one buffer, the last one ending the buffer (its 8-byte
+    # words run past the end). With a degenerate hash every same-length cell collides and
+    # the exact sort decides.
+    buffer, starts = b"", []
+    for cell in cells:
+        buffer += b"\xff"
+        starts.append(len(buffer))
+        buffer += cell
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    lengths = np.array([len(cell) for cell in cells], dtype=np.int64)
+    saved = values._HASH_MULTIPLIER
+    try:
+        if colliding:
+            values._HASH_MULTIPLIER = np.uint64(0)
+        ids, first = factorize_ranges(data, np.array(starts, dtype=np.int64), lengths)
+    finally:
+        values._HASH_MULTIPLIER = saved
+    assert [cells[first[i]] for i in ids] == cells              # same id: same bytes
+    assert len(first) == len(set(cells))                        # different bytes: new id
+    assert [ids[i] for i in first] == list(range(len(first)))
+
+
+def test_factorize_ranges_refuses_cells_over_max_width():
+    data = np.frombuffer(b"x" * 600, dtype=np.uint8)
+    assert factorize_ranges(data, np.array([0]), np.array([600])) == (None, None)
+
+
+def test_parse_decimal_ranges_reads_numbers_in_place():
+    data = np.frombuffer(b'"12.5",-3,"1""2",7', dtype=np.uint8)
+    parsed, handled = parse_decimal_ranges(data, np.array([1, 7, 11, 17]),
+                                           np.array([4, 2, 4, 1]))
+    assert parsed[[0, 1, 3]].tolist() == [12.5, -3.0, 7.0]
+    assert handled.tolist() == [True, True, False, True]         # 1""2: for to_float
 
 
 def test_group_keys_fast_and_record_paths_agree():
