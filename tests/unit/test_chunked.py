@@ -335,3 +335,17 @@ def test_c2beacon_group_ids_switch_to_a_dict_mid_search(monkeypatch):
     assert packed[:2] == switched[:2]
     fields, rows = packed[0]
     assert len(rows) == 36 and [row[:2] for row in rows] == sorted(row[:2] for row in rows)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_widen_pipes_enlarges_pipes_and_leaves_other_streams_alone():
+    import fcntl
+    import os
+    from c2hunt.chunked import widen_pipes
+    read_end, write_end = os.pipe()
+    get_pipe_size = getattr(fcntl, "F_GETPIPE_SZ", 1032)
+    with open(read_end, "rb") as reader, open(write_end, "wb") as writer:
+        before = fcntl.fcntl(read_end, get_pipe_size)
+        widen_pipes(reader, writer, io.BytesIO(), sys.stderr)   # no error for non-pipes
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        assert fcntl.fcntl(read_end, get_pipe_size) == max(before, min(1 << 20, limit))
