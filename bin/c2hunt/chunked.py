@@ -244,14 +244,19 @@ class Chunk(ColumnSource):
         self.header = next(csv.reader([header_line]))
         n_cols = len(self.header)
         data = np.frombuffer(body, dtype=np.uint8)
-        # Every quote, comma and newline from the header's newline on, in one pass.
-        rest = data[end_of_header:]
-        special = np.flatnonzero((rest == _COMMA) | (rest == _NEWLINE) | (rest == _QUOTE))
-        special += end_of_header
+        # Every quote, comma and newline in one pass; from the header's newline on.
+        if '"' in header_line:
+            rest = data[end_of_header:]
+            special = np.flatnonzero((rest == _COMMA) | (rest == _NEWLINE) | (rest == _QUOTE))
+            special += end_of_header
+        else:  # the header's n_cols - 1 commas come first: skip them
+            special = np.flatnonzero((data == _COMMA) | (data == _NEWLINE) | (data == _QUOTE))
+            special = special[n_cols - 1:]
         kind = data[special]
         quote_at = np.flatnonzero(kind == _QUOTE)
         quotes = special[quote_at]
         plain_newlines = True
+        n_newlines = np.count_nonzero(kind == _NEWLINE)
         if len(quotes):
             if not _quotes_well_formed(data, quotes):
                 return False  # e.g. a quote inside an unquoted value: the csv module decides
@@ -262,27 +267,25 @@ class Chunk(ColumnSource):
             inside = _spans(quote_at[0::2] + 1, quote_at[1::2] - quote_at[0::2] - 1)
             if len(inside):
                 keep[inside] = False
-                plain_newlines = not np.any(kind[inside] == _NEWLINE)
-            special, kind = special[keep], kind[keep]
+                quoted_newlines = np.count_nonzero(kind[inside] == _NEWLINE)
+                n_newlines -= quoted_newlines
+                plain_newlines = quoted_newlines == 0
+            special = special[keep]
         if data[-1] != _NEWLINE:  # the last record ends with the body
             special = np.append(special, len(data))
-            kind = np.append(kind, np.uint8(_NEWLINE))
+            n_newlines += 1
         # After the header's newline, each record is n_cols - 1 commas and a newline.
         if (len(special) - 1) % n_cols:
             return False
         separators = special[1:].reshape(-1, n_cols)
-        kinds = kind[1:].reshape(-1, n_cols)
         n_rows = len(separators)
-        if not (np.all(kinds[:, -1] == _NEWLINE)
-                and np.count_nonzero(kinds == _NEWLINE) == n_rows):
+        row_ends = separators[:, -1]
+        if n_newlines != n_rows + 1 or not np.all(
+                data[np.minimum(row_ends, len(data) - 1)[:-1]] == _NEWLINE):
             return False  # a record with too few or too many cells
         self.n_rows = n_rows
-        if n_rows == 0:
-            self._fast = True
-            return True
-        row_ends = separators[:, -1]
         row_starts = np.empty(n_rows, dtype=np.int64)
-        row_starts[0] = end_of_header + 1
+        row_starts[:1] = end_of_header + 1
         row_starts[1:] = row_ends[:-1] + 1
         self._data, self._quotes = data, quotes
         self._row_starts, self._row_ends, self._separators = row_starts, row_ends, separators
