@@ -19,8 +19,13 @@ TEXT_ALPHABET = 95
 
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+\Z")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}\Z")
-# Block size for the per-string symbol histograms: rows x alphabet cells per block.
-_CELLS_PER_BLOCK = 1 << 21
+# Block size for the per-string symbol histograms: rows x alphabet cells per block. 2**16
+# int64 cells are 512 KiB: a block's histogram stays in L2 cache while it is read back.
+_CELLS_PER_BLOCK = 1 << 16
+# Up to this many distinct symbols the histogram is summed column-wise (a Python step per
+# 8 symbols); more (code points of many scripts) are summed row by row in C.
+_MAX_COLUMN_SYMBOLS = 256
+_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE: the unrolled pairwise-sum block
 
 
 def shannon_entropy(samples):
@@ -75,6 +80,13 @@ def segment_entropy(symbols, length):
     -------
     entropy, n_distinct, length : ndarray
         As :func:`entropy_profile`.
+
+    Notes
+    -----
+    Each block of samples gets a dense histogram, one row per symbol actually used and one
+    column per sample, so that the sum over symbols is a few whole-row additions. Those
+    additions follow numpy's pairwise order for a row sum (:func:`_pairwise_column_sum`):
+    the results are the same doubles as ``c_log_c[histogram].sum(axis=1)`` per sample.
     """
     length = np.asarray(length, dtype=np.int64)
     n_samples = len(length)
@@ -82,22 +94,18 @@ def segment_entropy(symbols, length):
     n_distinct = np.zeros(n_samples, dtype=np.int64)
     if n_samples == 0 or len(symbols) == 0:
         return entropy, n_distinct, length
-    # Dense symbol ids: histograms are n_rows x (symbols actually used), not x 0x110000.
+    # Dense symbol ids: histograms are (symbols actually used) x rows, not 0x110000 x rows.
     if symbols.dtype == np.uint8:
-        used = np.zeros(256, dtype=bool)
-        used[symbols] = True
-        dense = (np.cumsum(used) - 1).astype(np.intp)
-        n_symbols = int(used.sum())
+        dense = (np.cumsum(_used_bytes(symbols)) - 1).astype(np.intp)
+        n_symbols = int(dense[-1]) + 1
     else:
         unique, symbols = np.unique(symbols, return_inverse=True)
-        symbols = symbols.ravel()
+        symbols = symbols.ravel().astype(np.intp)
         dense = None
         n_symbols = len(unique)
-    # c * log2(c) for every count a sample can hold.
-    counts_range = np.arange(int(length.max()) + 1, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c_log_c = np.where(counts_range > 0, counts_range * np.log2(counts_range), 0.0)
+    c_log_c = _c_log_c(int(length.max()))
     offsets = np.concatenate(([0], np.cumsum(length)))
+    by_columns = n_symbols <= _MAX_COLUMN_SYMBOLS
     block = max(1, _CELLS_PER_BLOCK // n_symbols)
     sum_c_log_c = np.zeros(n_samples)
     for first in range(0, n_samples, block):
@@ -106,17 +114,79 @@ def segment_entropy(symbols, length):
         if hi == lo:
             continue
         n_rows = last - first
-        # One histogram row per sample: key = row * n_symbols + dense symbol id.
-        key = dense[symbols[lo:hi]] if dense is not None else symbols[lo:hi].astype(np.intp)
-        key += np.repeat(np.arange(0, n_rows * n_symbols, n_symbols, dtype=np.intp),
-                         length[first:last])
-        counts = np.bincount(key, minlength=n_rows * n_symbols).reshape(n_rows, n_symbols)
-        sum_c_log_c[first:last] = c_log_c[counts].sum(axis=1)
-        n_distinct[first:last] = np.count_nonzero(counts, axis=1)
+        row = np.repeat(np.arange(n_rows, dtype=np.intp), length[first:last])
+        if by_columns:  # key = symbol * n_rows + row: one histogram column per sample
+            scale, step = n_rows, 1
+        else:           # key = row * n_symbols + symbol: one histogram row per sample
+            scale, step = 1, n_symbols
+        if dense is not None:
+            key = np.take(dense * scale, symbols[lo:hi])
+        else:
+            key = symbols[lo:hi] * scale
+        key += row * step if step != 1 else row
+        counts = np.bincount(key, minlength=n_rows * n_symbols)
+        terms = np.take(c_log_c, counts)
+        if by_columns:
+            sum_c_log_c[first:last] = _pairwise_column_sum(terms.reshape(n_symbols, n_rows))
+            # Distinct symbols <= 256 here: byte-wide adds down the columns.
+            present = (counts != 0).view(np.uint8).reshape(n_symbols, n_rows)
+            n_distinct[first:last] = np.add.reduce(present, axis=0, dtype=np.uint16)
+        else:
+            sum_c_log_c[first:last] = terms.reshape(n_rows, n_symbols).sum(axis=1)
+            n_distinct[first:last] = np.count_nonzero(counts.reshape(n_rows, n_symbols), axis=1)
     nonempty = length > 0
     n = length[nonempty].astype(np.float64)
     entropy[nonempty] = np.maximum(np.log2(n) - sum_c_log_c[nonempty] / n, 0.0)
     return entropy, n_distinct, length
+
+
+def _used_bytes(symbols):
+    """Which of the 256 byte values occur in ``symbols`` (ndarray of uint8), as bools."""
+    # Counting byte pairs reads half as many (wider) items as counting bytes.
+    symbols = np.ascontiguousarray(symbols)
+    pairs = np.bincount(symbols[:len(symbols) // 2 * 2].view(np.uint16), minlength=1 << 16)
+    pairs = pairs.reshape(256, 256) != 0
+    used = pairs.any(axis=0) | pairs.any(axis=1)
+    if len(symbols) % 2:
+        used[symbols[-1]] = True
+    return used
+
+
+def _c_log_c(max_count):
+    """``c * log2(c)`` for every count 0..max_count (0 for 0), float64."""
+    counts = np.arange(max_count + 1, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counts > 0, counts * np.log2(counts), 0.0)
+
+
+def _pairwise_column_sum(terms):
+    """Sum over axis 0 of a 2-D float64 array, in numpy's pairwise order.
+
+    The result equals ``np.ascontiguousarray(terms.T).sum(axis=1)`` bit for bit: numpy sums
+    a contiguous row by pairwise summation (below 8 items one by one; up to 128 in 8
+    interleaved partial sums, then the rest one by one; above that, two halves split at
+    a multiple of 8). Here each "item" is a whole row of ``terms``, so every step is one
+    vectorised addition over all columns at once.
+    """
+    n = len(terms)
+    if n < 8:
+        total = np.zeros(terms.shape[1])
+        for item in terms:
+            total += item
+        return total
+    if n <= _PAIRWISE_BLOCK:
+        partial = terms[:8].copy()
+        whole = n - n % 8
+        for start in range(8, whole, 8):
+            partial += terms[start:start + 8]
+        total = (partial[0] + partial[1]) + (partial[2] + partial[3])
+        total += (partial[4] + partial[5]) + (partial[6] + partial[7])
+        for item in terms[whole:]:
+            total += item
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_column_sum(terms[:half]) + _pairwise_column_sum(terms[half:])
 
 
 def _symbols(samples):

@@ -80,3 +80,57 @@ def test_segment_entropy_is_entropy_profile_on_bytes():
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
     assert got[0][3] == 0.0 and got[0][4] == 1.0 and np.isnan(got[0][0]) and got[2][4] == 200
+
+
+# segment_entropy sums its histograms column-wise in numpy's pairwise order: the doubles
+# must be the very ones a plain per-sample row sum gives (formatted outputs depend on it).
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 200), st.integers(0, 2 ** 32 - 1))
+def test_pairwise_column_sum_is_numpy_row_sum_bit_for_bit(n_items, n_columns, seed):
+    from c2hunt.entropy import _pairwise_column_sum
+    rng = np.random.default_rng(seed)
+    terms = rng.random((n_items, n_columns)) * rng.integers(0, 2, (n_items, n_columns))
+    rows = np.ascontiguousarray(terms.T)  # numpy sums a contiguous row pairwise
+    np.testing.assert_array_equal(_pairwise_column_sum(terms), rows.sum(axis=1))
+
+
+def dense_row_reference(symbols, lengths):
+    """Entropy and distinct counts from one full histogram row per sample, summed by numpy."""
+    _, ids = np.unique(symbols, return_inverse=True)
+    ids = ids.ravel()
+    n_symbols = int(ids.max()) + 1 if len(ids) else 1
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    counts = np.bincount(rows * n_symbols + ids, minlength=len(lengths) * n_symbols)
+    counts = counts.reshape(len(lengths), n_symbols)
+    c = np.arange(counts.max() + 1, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c_log_c = np.where(c > 0, c * np.log2(c), 0.0)
+    n = lengths.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = np.maximum(np.log2(n) - c_log_c[counts].sum(axis=1) / n, 0.0)
+    return np.where(lengths > 0, entropy, np.nan), np.count_nonzero(counts, axis=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([1, 3, 8, 9, 38, 95, 128, 129, 256, 300]),
+       st.sampled_from([3, 40, 700]), st.sampled_from([1, 37, 4096, 1 << 16]))
+def test_segment_entropy_is_the_dense_row_sum_exactly(seed, n_symbols, max_length, cells):
+    import c2hunt.entropy as module
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, max_length + 1, int(rng.integers(1, 120)))
+    if n_symbols <= 256 and seed % 2:
+        alphabet = rng.choice(256, n_symbols, replace=False).astype(np.uint8)
+    else:  # code points: more symbols than bytes, and the row-wise branch
+        alphabet = rng.choice(0x11000, n_symbols, replace=False).astype(np.uint32)
+    weights = rng.dirichlet(np.full(n_symbols, 0.3))
+    symbols = alphabet[rng.choice(n_symbols, int(lengths.sum()), p=weights)]
+    saved = module._CELLS_PER_BLOCK
+    module._CELLS_PER_BLOCK = cells  # blocks of one sample up to one block for everything
+    try:
+        entropy, n_distinct, length = module.segment_entropy(symbols, lengths)
+    finally:
+        module._CELLS_PER_BLOCK = saved
+    want_entropy, want_distinct = dense_row_reference(symbols, lengths)
+    np.testing.assert_array_equal(entropy, want_entropy)
+    np.testing.assert_array_equal(n_distinct, want_distinct)
+    np.testing.assert_array_equal(length, lengths)
