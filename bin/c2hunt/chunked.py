@@ -578,17 +578,22 @@ class Chunk(ColumnSource):
 
 def _suffix_matrix(encoded, n_rows, newline):
     """``,<v1>,<mv1>,<v2>,<mv2>...`` of every row, concatenated, and each row's size."""
-    comma = np.full((n_rows, 1), _COMMA, dtype=np.uint8)
-    always = np.ones((n_rows, 1), dtype=bool)
-    chars, present = [], []
-    for cell_chars, cell_present in encoded:  # ,<value>,<empty __mv_ cell>
-        chars.extend((comma, cell_chars, comma))
-        present.extend((always, cell_present, always))
+    widths = [cell_chars.shape[1] for cell_chars, _ in encoded]
+    width = sum(widths) + 2 * len(encoded) + bool(newline)
+    chars = np.empty((n_rows, width), dtype=np.uint8)
+    present = np.empty((n_rows, width), dtype=bool)
+    at = 0
+    for (cell_chars, cell_present), cell_width in zip(encoded, widths):
+        # ,<value>,<the empty __mv_ cell>
+        chars[:, at] = chars[:, at + cell_width + 1] = _COMMA
+        present[:, at] = present[:, at + cell_width + 1] = True
+        chars[:, at + 1:at + cell_width + 1] = cell_chars
+        present[:, at + 1:at + cell_width + 1] = cell_present
+        at += cell_width + 2
     if newline:
-        chars.append(np.full((n_rows, 1), _NEWLINE, dtype=np.uint8))
-        present.append(always)
-    chars, present = np.hstack(chars), np.hstack(present)
-    return chars[present], present.sum(axis=1)
+        chars[:, at] = _NEWLINE
+        present[:, at] = True
+    return chars[present], np.count_nonzero(present, axis=1)
 
 
 def _suffix_rows(encoded, n_rows):

@@ -319,11 +319,39 @@ def _fixed_chars(values, decimals):
     if len(values) and np.abs(finite).max() >= 2.0 ** 52 / scale:
         return None
     scaled = np.rint(finite * scale).astype(np.int64)
+    if len(values) >= _TABLE_MIN_ROWS and np.abs(scaled).max() <= _TABLE_LIMIT:
+        # Large columns of small numbers: each cell's text is one row of a table.
+        table_chars, table_present = _text_table(decimals)
+        index = scaled + _TABLE_LIMIT
+        present = table_present[index]
+        present[missing] = False
+        return table_chars[index], present
+    return _scaled_chars(scaled, missing, decimals)
+
+
+_TABLE_LIMIT = 10 ** 5      # scaled values -10**5..10**5: 4-decimal numbers below 10
+_TABLE_MIN_ROWS = 10000     # building a table costs about as much as 100,000 cells
+_TEXT_TABLES = {}
+
+
+def _text_table(decimals):
+    """(chars, present) of every scaled value from -_TABLE_LIMIT to _TABLE_LIMIT."""
+    table = _TEXT_TABLES.get(decimals)
+    if table is None:
+        scaled = np.arange(-_TABLE_LIMIT, _TABLE_LIMIT + 1, dtype=np.int64)
+        table = _TEXT_TABLES[decimals] = _scaled_chars(scaled, np.zeros(len(scaled), bool),
+                                                       decimals)
+    return table
+
+
+def _scaled_chars(scaled, missing, decimals):
+    """(chars, present) of ``scaled / 10**decimals`` written as :func:`format_fixed` does."""
+    scale = 10 ** decimals
     negative = (scaled < 0) & ~missing
     magnitude = np.abs(scaled)
     whole, fraction = magnitude // scale, magnitude % scale
     n_slots = len(str(int(whole.max()))) if len(whole) else 1
-    n_rows = len(values)
+    n_rows = len(scaled)
     if n_slots <= _TABLE_SLOTS:  # small whole parts (the usual case): one table lookup
         table_digits, table_lengths = _whole_table()
         whole_digits = table_digits[whole][:, _TABLE_SLOTS - n_slots:]

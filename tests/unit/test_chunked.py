@@ -218,6 +218,25 @@ def test_cells_encode_as_the_per_value_formatting(values, decimals):
         assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == whole.texts()
 
 
+@pytest.mark.parametrize("decimals", [0, 3, 4])
+def test_large_columns_encode_from_the_text_table_as_per_value(decimals):
+    # >= values._TABLE_MIN_ROWS cells of small numbers take the table path; every table
+    # row is checked against the per-value formatting, edges and NaN included.
+    limit = values._TABLE_LIMIT / 10 ** decimals
+    rng = np.random.default_rng(decimals)
+    column = np.concatenate((
+        np.arange(-values._TABLE_LIMIT, values._TABLE_LIMIT + 1) / 10 ** decimals,
+        rng.uniform(-limit, limit, 5000), [np.nan, -0.0, -0.00001, 0.00005, limit, -limit]))
+    assert len(column) >= values._TABLE_MIN_ROWS
+    chars, present = FixedCells(column, decimals).encoded()
+    texts = values.format_fixed(column, decimals)
+    assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == [t or "" for t in texts]
+    whole = np.rint(column)
+    chars, present = IntCells(whole).encoded()
+    assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
+        [t or "" for t in values.format_int(whole)]
+
+
 def test_int_cells_leave_fractions_to_format_int():
     assert IntCells([1.5, 2.0]).encoded() is None       # "%d" truncates: per-value path
     assert IntCells([1.5, 2.0]).texts() == ["1", "2"]
