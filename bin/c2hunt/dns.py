@@ -135,118 +135,65 @@ def split_names(flat, offsets):
     -------
     SplitColumn or None
         None when the Public Suffix List's rules cannot be read (use :func:`split_name`).
+
+    Notes
+    -----
+    Names are worked label by label from the right. A name's public suffix only depends
+    on its longest suffix that is in the rule-suffix set; that suffix grows one label per
+    step, and each step numbers the distinct (suffix so far, next label) pairs, so the
+    set and the list are asked once per distinct suffix, however many names share it.
     """
-    from .values import factorize_cells, gather_ranges
     closure = _rule_suffixes()
     if closure is None:
         return None
+    offsets = np.asarray(offsets, dtype=np.int64)
     n = len(offsets) - 1
     starts, ends = offsets[:-1], offsets[1:]
     lengths = ends - starts
     # Byte-wise arithmetic rather than table lookups: SIMD loops over the column's bytes.
-    upper = (flat >= 65) & (flat <= 90)
-    lowered = flat + (upper.view(np.uint8) << 5)
-
-    def row_of(positions):
-        return np.searchsorted(offsets, positions, side="right") - 1
-
-    # Names with anything split_name treats specially go to the per-name path.
-    is_dot = flat == _DOT
-    odd = (flat >= 128) | (flat == 58)                                   # non-ASCII, ':'
-    odd[:-1] |= is_dot[:-1] & is_dot[1:]                                 # an empty label
-    simple = (lengths > 0) & (lengths <= 253)
-    simple[row_of(np.flatnonzero(odd))] = False
-    nonempty = np.flatnonzero(lengths > 0)
-    # Only digits and dots: an address, or what split_name alone decides.
-    digit_or_dot = ((flat - 48) < 10) | is_dot
-    digits_or_dots = np.add.reduceat(digit_or_dot, starts[nonempty],
-                                     dtype=np.int64) if len(nonempty) else nonempty
-    simple[nonempty[digits_or_dots == lengths[nonempty]]] = False
-    first, last = flat[starts[nonempty]], flat[ends[nonempty] - 1]
-    edge = _WHITESPACE[first] | _WHITESPACE[last] | (first == _DOT) | (last == _DOT)
-    simple[nonempty[edge]] = False
+    lowered = flat + (((flat - 65) < 26).view(np.uint8) << 5)
+    dots = np.flatnonzero(flat == _DOT)
+    # The dots of name i are dots[first_dot[i]:dot_end[i]] (names are contiguous).
+    dot_index = np.searchsorted(dots, offsets)
+    first_dot, dot_end = dot_index[:-1], dot_index[1:]
+    n_dots = dot_end - first_dot
+    simple = _simple_names(flat, offsets, dots, first_dot, n_dots)
     rows = np.flatnonzero(simple)
     result = SplitColumn()
     result.missing = lengths == 0
 
-    # Dots of the simple names, and each name's number of dots.
-    dots = np.flatnonzero(is_dot)
-    dots = dots[simple[row_of(dots)]]
-    dot_rows = row_of(dots)
-    n_dots = np.bincount(dot_rows, minlength=n)
-    dot_end = np.cumsum(n_dots)         # the name's dots are dots[dot_end - n_dots:dot_end]
-
-    def suffix_start(depth, where):
-        """Start of the last ``depth`` labels (``depth`` <= n_dots + 1) of names ``where``."""
-        inner = (depth >= 1) & (depth <= n_dots[where])
+    def label_start(depth, where):
+        """Start of the last ``depth`` labels (1 <= ``depth`` <= n_dots + 1) of ``where``."""
+        inner = depth <= n_dots[where]
         position = dots[np.where(inner, dot_end[where] - depth, 0)] + 1 if len(dots) else 0
         return np.where(inner, position, starts[where])
 
-    # Longest suffix of each name that is in the rule-suffix set (0 labels: none): each
-    # depth's distinct suffixes are looked up once.
-    depth = np.zeros(n, dtype=np.int64)
-    active = rows
-    step = 1
-    while len(active):
-        begin = suffix_start(step, active)
-        cell_flat, cell_offsets = gather_ranges(lowered, begin, ends[active] - begin)
-        ids, firsts = factorize_cells(cell_flat, cell_offsets)
-        texts = _texts(cell_flat, cell_offsets, firsts)
-        known = np.array([text in closure for text in texts], dtype=bool)[ids]
-        depth[active[known]] = step
-        active = active[known & (step < n_dots[active] + 1)]
-        step += 1
+    depth, suffix_id, suffix_texts = _rule_suffix_depth(lowered, closure, rows, ends,
+                                                        n_dots, label_start)
     # Labels in the public suffix: one lookup per (that suffix, labels left of it?) pair.
-    n_labels_all = n_dots + 1
-    begin = suffix_start(depth[rows], rows)
-    begin = np.where(depth[rows] == 0, ends[rows], begin)
-    cell_flat, cell_offsets = gather_ranges(lowered, begin, ends[rows] - begin)
-    ids, _ = factorize_cells(cell_flat, cell_offsets)
-    more = n_labels_all[rows] > depth[rows]
-    _, pair_first, pair_ids = np.unique(ids * 2 + more, return_index=True, return_inverse=True)
-    name_texts = _texts(*gather_ranges(lowered, starts[rows][pair_first],
-                                       lengths[rows][pair_first]),
-                        np.arange(len(pair_first)))
-    suffix_texts = _texts(cell_flat, cell_offsets, pair_first)
-    public = np.array([_public_labels(suffix, bool(has_more), name) for suffix, has_more, name
-                       in zip(suffix_texts, more[pair_first].tolist(), name_texts)],
-                      dtype=np.int64)[pair_ids.ravel()]
-    registered = n_labels_all[rows] >= public + 1
-    reg_start = np.where(registered, suffix_start(np.minimum(public + 1, n_labels_all[rows]),
-                                                  rows), ends[rows])
+    n_labels_all = n_dots[rows] + 1
+    more = n_labels_all > depth
+    public = _public_label_counts(lowered, starts[rows], ends[rows], suffix_id, more,
+                                  suffix_texts)
+    registered = n_labels_all >= public + 1
+    reg_start = np.where(registered, label_start(np.minimum(public + 1, n_labels_all), rows),
+                         ends[rows])
     # Left of the registered domain (the whole name when there is none).
-    left_labels = np.where(registered, n_labels_all[rows] - public - 1, n_labels_all[rows])
+    left_labels = np.where(registered, n_labels_all - public - 1, n_labels_all)
     left_end = np.where(registered, np.maximum(reg_start - 1, starts[rows]), ends[rows])
     n_labels = np.zeros(n, dtype=np.int64)
     n_labels[rows] = left_labels
-    # Label lengths, and the longest of the first left_labels labels of each name: a
-    # label ends at a dot (its rank among the name's dots) or at the end of the name.
-    longest = np.zeros(n, dtype=np.int64)
-    if len(dots):
-        first_dot = dot_end - n_dots
-        rank = np.arange(len(dots)) - first_dot[dot_rows]
-        previous = np.empty(len(dots), dtype=np.int64)
-        previous[0] = 0
-        previous[1:] = dots[:-1] + 1
-        label_start = np.where(rank == 0, starts[dot_rows], previous)
-        counted = rank < n_labels[dot_rows]
-        np.maximum.at(longest, dot_rows[counted], (dots - label_start)[counted])
-    # The last label counts when the name has no registered domain.
-    whole = rows[~registered]
-    if len(whole):
-        last_start = suffix_start(np.ones(len(whole), dtype=np.int64), whole)
-        longest[whole] = np.maximum(longest[whole], ends[whole] - last_start)
-    left_flat, left_offsets = gather_ranges(lowered, starts[rows], left_end - starts[rows])
-    keep = left_flat != _DOT
+    longest = _longest_left_label(dots, starts, ends, first_dot, n_dots, rows, n_labels,
+                                  ~registered)
     sample_lengths = np.zeros(n, dtype=np.int64)
-    sample_lengths[rows] = np.diff(left_offsets) - np.maximum(left_labels - 1, 0)
+    sample_lengths[rows] = left_end - starts[rows] - np.maximum(left_labels - 1, 0)
     has_registered = np.zeros(n, dtype=bool)
     has_registered[rows] = registered
     reg_starts = np.zeros(n, dtype=np.int64)
     reg_ends = np.zeros(n, dtype=np.int64)
-    reg_starts[rows], reg_ends[rows] = np.where(registered, reg_start, 0), \
-        np.where(registered, ends[rows], 0)
-    symbols = left_flat[keep]
+    reg_starts[rows] = np.where(registered, reg_start, 0)
+    reg_ends[rows] = np.where(registered, ends[rows], 0)
+    symbols = _left_symbols(lowered, offsets, rows, left_end)
 
     others = np.flatnonzero(~simple & (lengths > 0))
     if len(others):  # the per-name path, and every sample as text for the entropy
@@ -283,9 +230,152 @@ def split_names(flat, offsets):
     return result
 
 
-def _texts(flat, offsets, rows):
-    raw = flat.tobytes()
-    return [raw[offsets[row]:offsets[row + 1]].decode("ascii") for row in np.asarray(rows).tolist()]
+def _simple_names(flat, offsets, dots, first_dot, n_dots):
+    """Names the array path handles; the rest are what :func:`split_name` treats specially.
+
+    A name is simple when it has 1 to 253 bytes, all ASCII, no ':', no empty label, no
+    surrounding whitespace or dot, and is not made of digits and dots only.
+    """
+    starts, ends = offsets[:-1], offsets[1:]
+    lengths = ends - starts
+    simple = (lengths > 0) & (lengths <= 253)
+    odd = np.flatnonzero((flat >= 128) | (flat == 58))                   # non-ASCII, ':'
+    simple[np.searchsorted(offsets, odd, side="right") - 1] = False
+    # An empty label: two dots in a row (a pair across names has a dot at an edge).
+    adjacent = np.flatnonzero(dots[1:] - dots[:-1] == 1)
+    simple[np.searchsorted(offsets, dots[adjacent], side="right") - 1] = False
+    nonempty = np.flatnonzero(simple)
+    first, last = flat[starts[nonempty]], flat[ends[nonempty] - 1]
+    edge = _WHITESPACE[first] | _WHITESPACE[last] | (first == _DOT) | (last == _DOT)
+    simple[nonempty[edge]] = False
+    # Only digits and dots (an address, or what split_name alone decides): such a name
+    # ends in a digit, so only those names are counted byte by byte.
+    ends_in_digit = nonempty[~edge & ((last - 48) < 10)]
+    if len(ends_in_digit):
+        other = np.append((flat - 48 >= 10) & (flat != _DOT), False)
+        bounds = np.empty(2 * len(ends_in_digit), dtype=np.int64)
+        bounds[0::2], bounds[1::2] = starts[ends_in_digit], ends[ends_in_digit]
+        letters = np.add.reduceat(other, bounds, dtype=np.int64)[0::2]
+        simple[ends_in_digit[letters == 0]] = False
+    return simple
+
+
+def _rule_suffix_depth(lowered, closure, rows, ends, n_dots, label_start):
+    """Labels in each name's longest suffix that is in the rule-suffix set ``closure``.
+
+    Returns
+    -------
+    depth : ndarray of int64, per row of ``rows``
+    suffix_id : ndarray of int64
+        Id of that suffix: equal suffixes, equal ids (0: the empty suffix).
+    suffix_texts : list of str
+        The suffix of each id.
+    """
+    from .values import factorize_ranges
+    depth = np.zeros(len(rows), dtype=np.int64)
+    suffix_id = np.zeros(len(rows), dtype=np.int64)
+    suffix_texts = [""]
+    active = np.arange(len(rows))        # positions in rows still growing their suffix
+    previous = np.zeros(len(rows), dtype=np.int64)   # id of the suffix one label shorter
+    label_end = ends[rows]
+    step = 1
+    while len(active):
+        where = rows[active]
+        begin = label_start(np.full(len(active), step, dtype=np.int64), where)
+        # Simple names have at most 253 bytes: every label is within max_width.
+        label_ids, _ = factorize_ranges(lowered, begin, label_end - begin, max_width=256)
+        ids, firsts = _dense_ids(previous[active] * (int(label_ids.max()) + 1) + label_ids)
+        texts = _ascii_texts(lowered, begin[firsts], ends[where[firsts]])
+        known = np.array([text in closure for text in texts], dtype=bool)
+        new_ids = len(suffix_texts) + np.cumsum(known) - 1   # ids for the known suffixes
+        suffix_texts.extend(text for text, ok in zip(texts, known.tolist()) if ok)
+        hit = known[ids]
+        grown = active[hit]
+        depth[grown] = step
+        suffix_id[grown] = new_ids[ids[hit]]
+        previous[grown] = ids[hit]
+        label_end = begin[hit] - 1
+        keep = step < n_dots[rows[grown]] + 1
+        active, label_end = grown[keep], label_end[keep]
+        step += 1
+    return depth, suffix_id, suffix_texts
+
+
+def _dense_ids(keys):
+    """Ids 0..k-1 of the distinct values of ``keys`` (int64) and a position of each value."""
+    if len(keys) == 0:
+        return keys.astype(np.int64), keys.astype(np.int64)
+    order = np.argsort(keys)  # unstable is fine: any position of a value represents it
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    ids = np.empty(len(keys), dtype=np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids, order[new]
+
+
+def _ascii_texts(data, begins, ends):
+    """``data[begins[i]:ends[i]]`` as str, for each i (a few distinct texts, no copy of data)."""
+    view = memoryview(data)
+    return [str(view[b:e], "ascii") for b, e in zip(begins.tolist(), ends.tolist())]
+
+
+def _public_label_counts(lowered, starts, ends, suffix_id, more, suffix_texts):
+    """Labels in the public suffix of each name, one list lookup per distinct key."""
+    key = suffix_id * 2 + more
+    # Any name with a key represents it: scatter (last writer wins) rather than sort.
+    representative = np.full(2 * len(suffix_texts), -1, dtype=np.int64)
+    representative[key] = np.arange(len(key))
+    present = np.flatnonzero(representative >= 0)
+    names = _ascii_texts(lowered, starts[representative[present]],
+                         ends[representative[present]])
+    table = np.zeros(len(representative), dtype=np.int64)
+    for k, name in zip(present.tolist(), names):
+        table[k] = _public_labels(suffix_texts[k // 2], bool(k % 2), name)
+    return table[key]
+
+
+def _longest_left_label(dots, starts, ends, first_dot, n_dots, rows, n_labels, whole):
+    """Longest of the first ``n_labels`` labels of every name (0 for names not in rows).
+
+    ``whole`` (per row of ``rows``) marks names whose last label counts too (no registered
+    domain): a label ends at a dot, the last one at the end of the name.
+    """
+    n = len(starts)
+    longest = np.zeros(n, dtype=np.int64)
+    if len(dots):
+        label_begin = np.empty(len(dots), dtype=np.int64)
+        label_begin[0] = 0
+        label_begin[1:] = dots[:-1] + 1
+        with_dots = np.flatnonzero(n_dots > 0)
+        label_begin[first_dot[with_dots]] = starts[with_dots]
+        # A dot's label counts while its rank in the name is below n_labels.
+        counted_end = np.repeat(first_dot + np.minimum(n_labels, n_dots), n_dots)
+        size = np.where(np.arange(len(dots)) < counted_end, dots - label_begin, 0)
+        longest[with_dots] = np.maximum.reduceat(size, first_dot[with_dots])
+    whole_rows = rows[whole]
+    if len(whole_rows):
+        last_begin = np.where(n_dots[whole_rows] > 0,
+                              dots[np.maximum(first_dot[whole_rows] + n_dots[whole_rows] - 1,
+                                              0)] + 1 if len(dots) else 0,
+                              starts[whole_rows])
+        longest[whole_rows] = np.maximum(longest[whole_rows], ends[whole_rows] - last_begin)
+    return longest
+
+
+def _left_symbols(lowered, offsets, rows, left_end):
+    """The bytes of ``[start, left_end)`` of each of ``rows``, dots removed, row after row."""
+    starts, ends = offsets[:-1], offsets[1:]
+    # A mask of the column's bytes from runs: each name is a kept run, then a dropped one.
+    runs = np.zeros(2 * len(starts), dtype=np.int64)
+    runs[1::2] = ends - starts
+    runs[2 * rows] = left_end - starts[rows]
+    runs[2 * rows + 1] -= runs[2 * rows]
+    kept = np.repeat(np.tile(np.array([True, False]), len(starts)), runs)
+    column = lowered[offsets[0]:offsets[-1]]
+    kept &= column != _DOT
+    return column[kept]
 
 
 def _public_labels(suffix, has_more, name):

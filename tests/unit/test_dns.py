@@ -88,3 +88,32 @@ suffix = st.sampled_from(["com", "co.uk", "ck", "www.ck", "kawasaki.jp", "city.k
     lambda parts: ".".join(parts[0] + [parts[1]])), max_size=25))
 def test_split_names_property(names):
     assert_matches_split_name(names, split_all(names))
+
+
+# Names of every kind split_names must hand to split_name or split itself, with repeats
+# (the array path numbers distinct suffixes) and a case mix (suffixes are looked up lower).
+odd_label = st.one_of(label, st.sampled_from(["", "ü", "xn--bcher-kva", "123", "0", "A:B", " x",
+                                              "x ", "\t", "-", "Www", "CO", "x" * 64]))
+odd_suffix = st.one_of(suffix, st.sampled_from(["COM", "Co.Uk", "com.", "uk.", "123", "10.0.0.1",
+                                                "in-addr.arpa", "рф", "."]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(odd_label, max_size=5), odd_suffix).map(
+    lambda parts: ".".join(parts[0] + [parts[1]])), min_size=1, max_size=12),
+    st.lists(st.integers(0, 11), max_size=40))
+def test_split_names_property_odd_names_and_repeats(pool, picks):
+    names = pool + [pool[pick % len(pool)] for pick in picks]
+    assert_matches_split_name(names, split_all(names))
+
+
+def test_split_names_long_and_address_like_names():
+    long_label = "a" * 70 + ".example.com"                   # a label over 63 bytes
+    too_long = ".".join(["abcdefghi"] * 30) + ".com"          # over 253 bytes: per-name path
+    names = [long_label, too_long, "1.2.3.4", "1.2.3.com", "host.123", "a.b.c.d.e.f.co.uk",
+             "WWW.EXAMPLE.COM", "www.example.com", "Www.Example.Com."]
+    assert_matches_split_name(names, split_all(names))
+    plain = [long_label, "1.2.3.com", "a.b.c.d.e.f.co.uk", "WWW.EXAMPLE.COM", "www.example.com"]
+    result = split_all(plain * 50)
+    assert result.symbols is not None
+    assert_matches_split_name(plain * 50, result)
