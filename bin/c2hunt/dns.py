@@ -151,7 +151,10 @@ def split_names(flat, offsets):
     starts, ends = offsets[:-1], offsets[1:]
     lengths = ends - starts
     # Byte-wise arithmetic rather than table lookups: SIMD loops over the column's bytes.
-    lowered = flat + (((flat - 65) < 26).view(np.uint8) << 5)
+    # 8 zero bytes follow, so that labels can be read as 8-byte words.
+    padded = np.zeros(len(flat) + 8, dtype=np.uint8)
+    lowered = padded[:len(flat)]
+    np.add(flat, ((flat - 65) < 26).view(np.uint8) << 5, out=lowered)
     dots = np.flatnonzero(flat == _DOT)
     # The dots of name i are dots[first_dot[i]:dot_end[i]] (names are contiguous).
     dot_index = np.searchsorted(dots, offsets)
@@ -168,7 +171,7 @@ def split_names(flat, offsets):
         position = dots[np.where(inner, dot_end[where] - depth, 0)] + 1 if len(dots) else 0
         return np.where(inner, position, starts[where])
 
-    depth, suffix_id, suffix_texts = _rule_suffix_depth(lowered, closure, rows, ends,
+    depth, suffix_id, suffix_texts = _rule_suffix_depth(padded, closure, rows, ends,
                                                         n_dots, label_start)
     # Labels in the public suffix: one lookup per (that suffix, labels left of it?) pair.
     n_labels_all = n_dots[rows] + 1
@@ -260,8 +263,10 @@ def _simple_names(flat, offsets, dots, first_dot, n_dots):
     return simple
 
 
-def _rule_suffix_depth(lowered, closure, rows, ends, n_dots, label_start):
+def _rule_suffix_depth(padded, closure, rows, ends, n_dots, label_start):
     """Labels in each name's longest suffix that is in the rule-suffix set ``closure``.
+
+    ``padded`` holds the lower-cased names and 8 more bytes (labels are read as words).
 
     Returns
     -------
@@ -271,7 +276,6 @@ def _rule_suffix_depth(lowered, closure, rows, ends, n_dots, label_start):
     suffix_texts : list of str
         The suffix of each id.
     """
-    from .values import factorize_ranges
     depth = np.zeros(len(rows), dtype=np.int64)
     suffix_id = np.zeros(len(rows), dtype=np.int64)
     suffix_texts = [""]
@@ -282,10 +286,8 @@ def _rule_suffix_depth(lowered, closure, rows, ends, n_dots, label_start):
     while len(active):
         where = rows[active]
         begin = label_start(np.full(len(active), step, dtype=np.int64), where)
-        # Simple names have at most 253 bytes: every label is within max_width.
-        label_ids, _ = factorize_ranges(lowered, begin, label_end - begin, max_width=256)
-        ids, firsts = _dense_ids(previous[active] * (int(label_ids.max()) + 1) + label_ids)
-        texts = _ascii_texts(lowered, begin[firsts], ends[where[firsts]])
+        ids, firsts = _pair_ids(padded, previous[active], begin, label_end - begin)
+        texts = _ascii_texts(padded, begin[firsts], ends[where[firsts]])
         known = np.array([text in closure for text in texts], dtype=bool)
         new_ids = len(suffix_texts) + np.cumsum(known) - 1   # ids for the known suffixes
         suffix_texts.extend(text for text, ok in zip(texts, known.tolist()) if ok)
@@ -299,6 +301,51 @@ def _rule_suffix_depth(lowered, closure, rows, ends, n_dots, label_start):
         active, label_end = grown[keep], label_end[keep]
         step += 1
     return depth, suffix_id, suffix_texts
+
+
+def _pair_ids(padded, previous, begin, length):
+    """Ids of the pairs (``previous[i]``, bytes of label i): equal pairs, equal ids.
+
+    Parameters
+    ----------
+    padded : ndarray of uint8
+        The labels' buffer, with at least 8 bytes after the last label.
+    previous : ndarray of int64
+    begin, length : ndarray of int64
+        Label i is ``padded[begin[i]:begin[i] + length[i]]``.
+
+    Returns
+    -------
+    ids, firsts : ndarray of int64
+        ``firsts[k]`` is one position holding the pair numbered k.
+
+    Notes
+    -----
+    The pair is hashed from 8-byte words read in place and the hashes are numbered; each
+    pair is then compared with its id's representative, and on a collision the pairs are
+    numbered exactly instead.
+    """
+    # A uint64 at every byte offset: unaligned reads straight from the buffer.
+    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    parts = [previous.astype(np.uint64), length.astype(np.uint64)]
+    for shift in range(0, int(length.max()), 8):
+        at = np.minimum(begin + shift, len(words) - 1)   # past a short label: masked to 0
+        parts.append(words[at] & _LOW_BYTES[np.clip(length - shift, 0, 8)])
+    hashed = parts[0]
+    for part in parts[1:]:
+        hashed = hashed * _HASH_MULTIPLIER + (part ^ (part >> np.uint64(29)))
+    ids, firsts = _dense_ids(hashed)
+    representative = firsts[ids]
+    if not all(np.array_equal(part, part[representative]) for part in parts):
+        exact = np.ascontiguousarray(np.stack(parts, axis=1)).view("V%d" % (8 * len(parts)))
+        _, firsts, ids = np.unique(exact.ravel(), return_index=True, return_inverse=True)
+        ids = ids.ravel()
+    return ids, firsts
+
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection of uint64
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1],
+                      dtype=np.uint64)
 
 
 def _dense_ids(keys):
