@@ -319,28 +319,30 @@ def _fixed_chars(values, decimals):
     if len(values) and np.abs(finite).max() >= 2.0 ** 52 / scale:
         return None
     scaled = np.rint(finite * scale).astype(np.int64)
-    if len(values) >= _TABLE_MIN_ROWS and np.abs(scaled).max() <= _TABLE_LIMIT:
-        # Large columns of small numbers: each cell's text is one row of a table.
-        table_chars, table_present = _text_table(decimals)
-        index = scaled + _TABLE_LIMIT
+    largest = int(np.abs(scaled).max()) if len(scaled) else 0
+    if largest <= min(_TABLE_LIMIT, 2 * len(values)):
+        # Many cells for the range of their numbers: each cell's text is a table row.
+        # (A table of 2 * size + 1 rows costs about what formatting that many cells does.)
+        limit, table_chars, table_present = _text_table(decimals, largest)
+        index = scaled + limit
         present = table_present[index]
         present[missing] = False
         return table_chars[index], present
     return _scaled_chars(scaled, missing, decimals)
 
 
-_TABLE_LIMIT = 10 ** 5      # scaled values -10**5..10**5: 4-decimal numbers below 10
-_TABLE_MIN_ROWS = 10000     # building a table costs about as much as 100,000 cells
+_TABLE_LIMIT = 10 ** 5      # the largest table: scaled values -10**5..10**5
 _TEXT_TABLES = {}
 
 
-def _text_table(decimals):
-    """(chars, present) of every scaled value from -_TABLE_LIMIT to _TABLE_LIMIT."""
+def _text_table(decimals, largest):
+    """(limit, chars, present) for every scaled value from -limit to limit >= largest."""
     table = _TEXT_TABLES.get(decimals)
-    if table is None:
-        scaled = np.arange(-_TABLE_LIMIT, _TABLE_LIMIT + 1, dtype=np.int64)
-        table = _TEXT_TABLES[decimals] = _scaled_chars(scaled, np.zeros(len(scaled), bool),
-                                                       decimals)
+    if table is None or table[0] < largest:
+        limit = min(10 ** len(str(max(largest, 99))), _TABLE_LIMIT)  # a power of ten
+        scaled = np.arange(-limit, limit + 1, dtype=np.int64)
+        table = _TEXT_TABLES[decimals] = (limit,) + _scaled_chars(
+            scaled, np.zeros(len(scaled), dtype=bool), decimals)
     return table
 
 

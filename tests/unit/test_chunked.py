@@ -219,22 +219,25 @@ def test_cells_encode_as_the_per_value_formatting(values, decimals):
 
 
 @pytest.mark.parametrize("decimals", [0, 3, 4])
-def test_large_columns_encode_from_the_text_table_as_per_value(decimals):
-    # >= values._TABLE_MIN_ROWS cells of small numbers take the table path; every table
-    # row is checked against the per-value formatting, edges and NaN included.
+def test_columns_encode_from_the_text_table_as_per_value(decimals):
+    # Cells at most twice as many as the largest scaled number take the table path; every
+    # row of the largest table is checked against the per-value formatting, edges and NaN
+    # included, then a short column of the same numbers (the per-cell path).
     limit = values._TABLE_LIMIT / 10 ** decimals
     rng = np.random.default_rng(decimals)
     column = np.concatenate((
         np.arange(-values._TABLE_LIMIT, values._TABLE_LIMIT + 1) / 10 ** decimals,
         rng.uniform(-limit, limit, 5000), [np.nan, -0.0, -0.00001, 0.00005, limit, -limit]))
-    assert len(column) >= values._TABLE_MIN_ROWS
-    chars, present = FixedCells(column, decimals).encoded()
-    texts = values.format_fixed(column, decimals)
-    assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == [t or "" for t in texts]
-    whole = np.rint(column)
-    chars, present = IntCells(whole).encoded()
-    assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
-        [t or "" for t in values.format_int(whole)]
+    for cells in (column, column[::1000]):
+        chars, present = FixedCells(cells, decimals).encoded()
+        texts = values.format_fixed(cells, decimals)
+        assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
+            [t or "" for t in texts]
+        whole = np.rint(cells)
+        chars, present = IntCells(whole).encoded()
+        assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
+            [t or "" for t in values.format_int(whole)]
+    assert values._TEXT_TABLES[decimals][0] == values._TABLE_LIMIT
 
 
 def test_int_cells_leave_fractions_to_format_int():
