@@ -165,37 +165,36 @@ def split_names(flat, offsets):
     result = SplitColumn()
     result.missing = lengths == 0
 
-    def label_start(depth, where):
-        """Start of the last ``depth`` labels (1 <= ``depth`` <= n_dots + 1) of ``where``."""
-        inner = depth <= n_dots[where]
-        position = dots[np.where(inner, dot_end[where] - depth, 0)] + 1 if len(dots) else 0
-        return np.where(inner, position, starts[where])
-
-    depth, suffix_id, suffix_texts = _rule_suffix_depth(padded, closure, rows, ends,
-                                                        n_dots, label_start)
+    row_start, row_end = starts[rows], ends[rows]
+    row_first, row_dots = first_dot[rows], n_dots[rows]
+    depth, suffix_id, suffix_texts = _rule_suffix_depth(padded, closure, dots, row_start,
+                                                        row_end, row_first, row_dots)
     # Labels in the public suffix: one lookup per (that suffix, labels left of it?) pair.
-    n_labels_all = n_dots[rows] + 1
+    n_labels_all = row_dots + 1
     more = n_labels_all > depth
-    public = _public_label_counts(lowered, starts[rows], ends[rows], suffix_id, more,
-                                  suffix_texts)
+    public = _public_label_counts(lowered, row_start, row_end, suffix_id, more, suffix_texts)
     registered = n_labels_all >= public + 1
-    reg_start = np.where(registered, label_start(np.minimum(public + 1, n_labels_all), rows),
-                         ends[rows])
+    # The registered domain starts after the dot left of its first label (if any).
+    reg_dot = row_first + row_dots - 1 - public
+    reg_start = row_start
+    if len(dots):
+        reg_start = np.where(reg_dot >= row_first, dots[np.maximum(reg_dot, 0)] + 1, reg_start)
+    reg_start = np.where(registered, reg_start, row_end)
     # Left of the registered domain (the whole name when there is none).
     left_labels = np.where(registered, n_labels_all - public - 1, n_labels_all)
-    left_end = np.where(registered, np.maximum(reg_start - 1, starts[rows]), ends[rows])
+    left_end = np.where(registered, np.maximum(reg_start - 1, row_start), row_end)
     n_labels = np.zeros(n, dtype=np.int64)
     n_labels[rows] = left_labels
-    longest = _longest_left_label(dots, starts, ends, first_dot, n_dots, rows, n_labels,
-                                  ~registered)
+    longest = np.zeros(n, dtype=np.int64)
+    longest[rows] = _longest_label(dots, row_start, row_end, row_first, row_dots, left_labels)
     sample_lengths = np.zeros(n, dtype=np.int64)
-    sample_lengths[rows] = left_end - starts[rows] - np.maximum(left_labels - 1, 0)
+    sample_lengths[rows] = left_end - row_start - np.maximum(left_labels - 1, 0)
     has_registered = np.zeros(n, dtype=bool)
     has_registered[rows] = registered
     reg_starts = np.zeros(n, dtype=np.int64)
     reg_ends = np.zeros(n, dtype=np.int64)
     reg_starts[rows] = np.where(registered, reg_start, 0)
-    reg_ends[rows] = np.where(registered, ends[rows], 0)
+    reg_ends[rows] = np.where(registered, row_end, 0)
     symbols = _left_symbols(lowered, offsets, rows, left_end)
 
     others = np.flatnonzero(~simple & (lengths > 0))
@@ -263,42 +262,62 @@ def _simple_names(flat, offsets, dots, first_dot, n_dots):
     return simple
 
 
-def _rule_suffix_depth(padded, closure, rows, ends, n_dots, label_start):
+def _rule_suffix_depth(padded, closure, dots, row_start, row_end, row_first, row_dots):
     """Labels in each name's longest suffix that is in the rule-suffix set ``closure``.
 
-    ``padded`` holds the lower-cased names and 8 more bytes (labels are read as words).
+    Parameters
+    ----------
+    padded : ndarray of uint8
+        The lower-cased names and 8 more bytes (labels are read as words).
+    closure : frozenset of str
+    dots : ndarray of int64
+        Positions of the dots in ``padded``.
+    row_start, row_end, row_first, row_dots : ndarray of int64
+        Each name's range, index of its first dot in ``dots`` and number of dots.
 
     Returns
     -------
-    depth : ndarray of int64, per row of ``rows``
+    depth : ndarray of int64
     suffix_id : ndarray of int64
         Id of that suffix: equal suffixes, equal ids (0: the empty suffix).
     suffix_texts : list of str
         The suffix of each id.
     """
-    depth = np.zeros(len(rows), dtype=np.int64)
-    suffix_id = np.zeros(len(rows), dtype=np.int64)
+    n_rows = len(row_start)
+    depth = np.zeros(n_rows, dtype=np.int64)
+    suffix_id = np.zeros(n_rows, dtype=np.int64)
     suffix_texts = [""]
-    active = np.arange(len(rows))        # positions in rows still growing their suffix
-    previous = np.zeros(len(rows), dtype=np.int64)   # id of the suffix one label shorter
-    label_end = ends[rows]
+    # Per name still growing its suffix: the dot left of its next label (none when below
+    # the name's first dot), where that label ends, and the id of the suffix so far.
+    active = np.arange(n_rows)
+    dot = row_first + row_dots - 1
+    label_end = row_end
+    previous = None
     step = 1
     while len(active):
-        where = rows[active]
-        begin = label_start(np.full(len(active), step, dtype=np.int64), where)
-        ids, firsts = _pair_ids(padded, previous[active], begin, label_end - begin)
-        texts = _ascii_texts(padded, begin[firsts], ends[where[firsts]])
+        has_dot = dot >= row_first[active]
+        begin = row_start[active]
+        if len(dots):
+            begin = np.where(has_dot, dots[np.maximum(dot, 0)] + 1, begin)
+        ids, firsts = _pair_ids(padded, previous, begin, label_end - begin)
+        texts = _ascii_texts(padded, begin[firsts], row_end[active[firsts]])
         known = np.array([text in closure for text in texts], dtype=bool)
         new_ids = len(suffix_texts) + np.cumsum(known) - 1   # ids for the known suffixes
         suffix_texts.extend(text for text, ok in zip(texts, known.tolist()) if ok)
         hit = known[ids]
-        grown = active[hit]
-        depth[grown] = step
-        suffix_id[grown] = new_ids[ids[hit]]
-        previous[grown] = ids[hit]
-        label_end = begin[hit] - 1
-        keep = step < n_dots[rows[grown]] + 1
-        active, label_end = grown[keep], label_end[keep]
+        growing = hit & has_dot
+        if hit.all():   # the usual case: no compress
+            depth[active] = step
+            suffix_id[active] = new_ids[ids]
+        else:
+            depth[active[hit]] = step
+            suffix_id[active[hit]] = new_ids[ids[hit]]
+        if not growing.all():
+            keep = np.flatnonzero(growing)
+            active, dot, begin, ids = active[keep], dot[keep], begin[keep], ids[keep]
+        dot = dot - 1
+        label_end = begin - 1
+        previous = ids
         step += 1
     return depth, suffix_id, suffix_texts
 
@@ -310,7 +329,7 @@ def _pair_ids(padded, previous, begin, length):
     ----------
     padded : ndarray of uint8
         The labels' buffer, with at least 8 bytes after the last label.
-    previous : ndarray of int64
+    previous : ndarray of int64, or None (every pair has the same ``previous``)
     begin, length : ndarray of int64
         Label i is ``padded[begin[i]:begin[i] + length[i]]``.
 
@@ -327,10 +346,18 @@ def _pair_ids(padded, previous, begin, length):
     """
     # A uint64 at every byte offset: unaligned reads straight from the buffer.
     words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    parts = [previous.astype(np.uint64), length.astype(np.uint64)]
-    for shift in range(0, int(length.max()), 8):
+    parts = [] if previous is None else [previous.astype(np.uint64)]
+    longest = int(length.max())
+    for shift in range(0, longest, 8):
         at = np.minimum(begin + shift, len(words) - 1)   # past a short label: masked to 0
         parts.append(words[at] & _LOW_BYTES[np.clip(length - shift, 0, 8)])
+    # The length tells "a" from "a\0"; up to 7 bytes it fits in the word's free top byte.
+    if longest <= 7:
+        parts[-1] |= length.astype(np.uint64) << np.uint64(56)
+    else:
+        parts.append(length.astype(np.uint64))
+    if len(parts) == 1:  # the part itself is the key: numbered exactly
+        return _dense_ids(parts[0])
     hashed = parts[0]
     for part in parts[1:]:
         hashed = hashed * _HASH_MULTIPLIER + (part ^ (part >> np.uint64(29)))
@@ -383,31 +410,27 @@ def _public_label_counts(lowered, starts, ends, suffix_id, more, suffix_texts):
     return table[key]
 
 
-def _longest_left_label(dots, starts, ends, first_dot, n_dots, rows, n_labels, whole):
-    """Longest of the first ``n_labels`` labels of every name (0 for names not in rows).
+def _longest_label(dots, row_start, row_end, row_first, row_dots, n_labels):
+    """Length of the longest of the first ``n_labels`` labels of each name.
 
-    ``whole`` (per row of ``rows``) marks names whose last label counts too (no registered
-    domain): a label ends at a dot, the last one at the end of the name.
+    Label r of a name ends at its r-th dot, the last label at the name's end. One step per
+    label rank, over the names that have that many labels: names have few labels.
     """
-    n = len(starts)
-    longest = np.zeros(n, dtype=np.int64)
-    if len(dots):
-        label_begin = np.empty(len(dots), dtype=np.int64)
-        label_begin[0] = 0
-        label_begin[1:] = dots[:-1] + 1
-        with_dots = np.flatnonzero(n_dots > 0)
-        label_begin[first_dot[with_dots]] = starts[with_dots]
-        # A dot's label counts while its rank in the name is below n_labels.
-        counted_end = np.repeat(first_dot + np.minimum(n_labels, n_dots), n_dots)
-        size = np.where(np.arange(len(dots)) < counted_end, dots - label_begin, 0)
-        longest[with_dots] = np.maximum.reduceat(size, first_dot[with_dots])
-    whole_rows = rows[whole]
-    if len(whole_rows):
-        last_begin = np.where(n_dots[whole_rows] > 0,
-                              dots[np.maximum(first_dot[whole_rows] + n_dots[whole_rows] - 1,
-                                              0)] + 1 if len(dots) else 0,
-                              starts[whole_rows])
-        longest[whole_rows] = np.maximum(longest[whole_rows], ends[whole_rows] - last_begin)
+    longest = np.zeros(len(row_start), dtype=np.int64)
+    where = np.flatnonzero(n_labels > 0)
+    begin, dot = row_start[where], row_first[where]
+    rank = 0
+    while len(where):
+        end = row_end[where]
+        if len(dots):
+            end = np.where(rank < row_dots[where], dots[np.minimum(dot, len(dots) - 1)], end)
+        longest[where] = np.maximum(longest[where], end - begin)
+        rank += 1
+        more = n_labels[where] > rank
+        if not more.all():
+            keep = np.flatnonzero(more)
+            where, end, dot = where[keep], end[keep], dot[keep]
+        begin, dot = end + 1, dot + 1
     return longest
 
 
