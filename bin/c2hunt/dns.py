@@ -117,8 +117,11 @@ class SplitColumn(object):
         None when some name needed the per-name path (``samples`` then holds every row's
         text, for :func:`~c2hunt.entropy.entropy_profile`).
     n_labels, longest : ndarray of int64
-    registered_flat, registered_offsets, has_registered :
-        The registered domains' bytes (lower case) and which rows have one.
+        Labels left of the registered domain, and the longest one's length.
+    registered_bytes, registered_starts, registered_ends, has_registered :
+        Row i's registered domain (lower case) is
+        ``registered_bytes[registered_starts[i]:registered_ends[i]]`` where
+        ``has_registered[i]``.
     """
 
 
@@ -160,7 +163,7 @@ def split_names(flat, offsets):
     dot_index = np.searchsorted(dots, offsets)
     first_dot, dot_end = dot_index[:-1], dot_index[1:]
     n_dots = dot_end - first_dot
-    simple = _simple_names(flat, offsets, dots, first_dot, n_dots)
+    simple = _simple_names(flat, offsets, dots)
     rows = np.flatnonzero(simple)
     result = SplitColumn()
     result.missing = lengths == 0
@@ -232,7 +235,7 @@ def split_names(flat, offsets):
     return result
 
 
-def _simple_names(flat, offsets, dots, first_dot, n_dots):
+def _simple_names(flat, offsets, dots):
     """Names the array path handles; the rest are what :func:`split_name` treats specially.
 
     A name is simple when it has 1 to 253 bytes, all ASCII, no ':', no empty label, no
@@ -241,8 +244,9 @@ def _simple_names(flat, offsets, dots, first_dot, n_dots):
     starts, ends = offsets[:-1], offsets[1:]
     lengths = ends - starts
     simple = (lengths > 0) & (lengths <= 253)
-    odd = np.flatnonzero((flat >= 128) | (flat == 58))                   # non-ASCII, ':'
-    simple[np.searchsorted(offsets, odd, side="right") - 1] = False
+    odd = (flat >= 128) | (flat == 58)                                   # non-ASCII, ':'
+    if odd.any():
+        simple[np.searchsorted(offsets, np.flatnonzero(odd), side="right") - 1] = False
     # An empty label: two dots in a row (a pair across names has a dot at an edge).
     adjacent = np.flatnonzero(dots[1:] - dots[:-1] == 1)
     simple[np.searchsorted(offsets, dots[adjacent], side="right") - 1] = False
