@@ -150,6 +150,9 @@ def split_names(flat, offsets):
     if closure is None:
         return None
     offsets = np.asarray(offsets, dtype=np.int64)
+    if len(offsets) and (offsets[0] != 0 or offsets[-1] != len(flat)):
+        # The names inside a larger buffer: the byte-wise passes see the names only.
+        flat, offsets = flat[offsets[0]:offsets[-1]], offsets - offsets[0]
     n = len(offsets) - 1
     starts, ends = offsets[:-1], offsets[1:]
     lengths = ends - starts
@@ -447,9 +450,8 @@ def _left_symbols(lowered, offsets, rows, left_end):
     runs[2 * rows] = left_end - starts[rows]
     runs[2 * rows + 1] -= runs[2 * rows]
     kept = np.repeat(np.tile(np.array([True, False]), len(starts)), runs)
-    column = lowered[offsets[0]:offsets[-1]]
-    kept &= column != _DOT
-    return column[kept]
+    kept &= lowered != _DOT
+    return lowered[kept]
 
 
 def _public_labels(suffix, has_more, name):

@@ -130,3 +130,11 @@ def test_split_names_exact_when_label_hashes_collide(monkeypatch):
     result = split_all(names)
     assert result.symbols is not None
     assert_matches_split_name(names, result)
+
+
+def test_split_names_of_names_inside_a_larger_buffer():
+    names = ["a.Example.com", "1.2.3.4", "", "x.y.co.uk"]
+    body = b"\xff..:" + b"".join(name.encode() for name in names) + b"..\xfe:"
+    offsets = 4 + np.concatenate(([0], np.cumsum([len(name) for name in names])))
+    result = split_names(np.frombuffer(body, dtype=np.uint8), offsets.astype(np.int64))
+    assert_matches_split_name(names, result)
