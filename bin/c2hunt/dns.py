@@ -383,7 +383,7 @@ _LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1],
 
 
 def _dense_ids(keys):
-    """Ids 0..k-1 of the distinct values of ``keys`` (int64) and a position of each value."""
+    """Ids 0..k-1 of the distinct values of ``keys`` (integers) and a position of each."""
     if len(keys) == 0:
         return keys.astype(np.int64), keys.astype(np.int64)
     order = np.argsort(keys)  # unstable is fine: any position of a value represents it
