@@ -114,8 +114,8 @@ class SplitColumn(object):
         Empty cells (no outputs).
     symbols, sample_lengths : ndarray
         The labels left of the registered domain, dots removed, row after row (uint8), or
-        None when some name needed the per-name path (``samples`` then holds every row's
-        text, for :func:`~c2hunt.entropy.entropy_profile`).
+        None when some of them are not ASCII (``samples`` then holds every row's text, for
+        :func:`~c2hunt.entropy.entropy_profile`).
     n_labels, longest : ndarray of int64
         Labels left of the registered domain, and the longest one's length.
     registered_bytes, registered_starts, registered_ends, has_registered :
@@ -166,13 +166,14 @@ def split_names(flat, offsets):
     dot_index = np.searchsorted(dots, offsets)
     first_dot, dot_end = dot_index[:-1], dot_index[1:]
     n_dots = dot_end - first_dot
-    simple = _simple_names(flat, offsets, dots)
+    simple, name_ends = _simple_names(flat, offsets, dots)
     rows = np.flatnonzero(simple)
     result = SplitColumn()
     result.missing = lengths == 0
 
-    row_start, row_end = starts[rows], ends[rows]
-    row_first, row_dots = first_dot[rows], n_dots[rows]
+    # From here a name is its bytes before any root dot.
+    row_start, row_end = starts[rows], name_ends[rows]
+    row_first, row_dots = first_dot[rows], n_dots[rows] - (ends[rows] - row_end)
     depth, suffix_id, suffix_texts = _rule_suffix_depth(padded, closure, dots, row_start,
                                                         row_end, row_first, row_dots)
     # Labels in the public suffix: one lookup per (that suffix, labels left of it?) pair.
@@ -204,21 +205,18 @@ def split_names(flat, offsets):
     symbols = _left_symbols(lowered, offsets, rows, left_end)
 
     others = np.flatnonzero(~simple & (lengths > 0))
-    if len(others):  # the per-name path, and every sample as text for the entropy
+    result.symbols, result.samples = symbols, None
+    if len(others):  # what split_name alone decides, one name at a time
         raw = flat.tobytes()
         extra = []
-        samples = [""] * n
-        for row, sample_start, size in zip(rows.tolist(), (np.cumsum(sample_lengths[rows])
-                                                            - sample_lengths[rows]).tolist(),
-                                           sample_lengths[rows].tolist()):
-            samples[row] = symbols[sample_start:sample_start + size].tobytes().decode("ascii")
         extra_base = len(lowered)
+        other_samples = []
         for row in others.tolist():
             split = split_name(raw[starts[row]:ends[row]].decode("utf-8", "replace"))
-            samples[row] = "".join(split.labels)
+            other_samples.append("".join(split.labels))
             n_labels[row] = len(split.labels)
             longest[row] = max([len(label) for label in split.labels] or [0])
-            sample_lengths[row] = len(samples[row])
+            sample_lengths[row] = len(other_samples[-1])
             if split.registered is not None:
                 encoded = split.registered.encode("utf-8")
                 has_registered[row] = True
@@ -228,9 +226,19 @@ def split_names(flat, offsets):
                 extra.append(encoded)
         if extra:
             lowered = np.concatenate((lowered, np.frombuffer(b"".join(extra), dtype=np.uint8)))
-        result.symbols, result.samples = None, samples
-    else:
-        result.symbols, result.samples = symbols, None
+        if all(sample.isascii() for sample in other_samples):
+            # ASCII samples' symbols are their bytes (as entropy_profile reads them too).
+            result.symbols = _insert_samples(symbols, sample_lengths, simple, others,
+                                             other_samples)
+        else:  # code points: every sample as text, for entropy_profile
+            samples = [""] * n
+            sizes = np.where(simple, sample_lengths, 0)
+            for row, sample_start, size in zip(rows.tolist(), (np.cumsum(sizes) - sizes)[rows]
+                                               .tolist(), sizes[rows].tolist()):
+                samples[row] = symbols[sample_start:sample_start + size].tobytes().decode()
+            for row, sample in zip(others.tolist(), other_samples):
+                samples[row] = sample
+            result.symbols, result.samples = None, samples
     result.sample_lengths = sample_lengths
     result.n_labels, result.longest = n_labels, longest
     result.registered_bytes, result.has_registered = lowered, has_registered
@@ -242,7 +250,14 @@ def _simple_names(flat, offsets, dots):
     """Names the array path handles; the rest are what :func:`split_name` treats specially.
 
     A name is simple when it has 1 to 253 bytes, all ASCII, no ':', no empty label, no
-    surrounding whitespace or dot, and is not made of digits and dots only.
+    surrounding whitespace or dot (bar one root dot at the end), and is not made of digits
+    and dots only.
+
+    Returns
+    -------
+    simple : ndarray of bool
+    name_ends : ndarray of int64
+        Where each name ends without its root dot (split_name strips it).
     """
     starts, ends = offsets[:-1], offsets[1:]
     lengths = ends - starts
@@ -253,8 +268,13 @@ def _simple_names(flat, offsets, dots):
     # An empty label: two dots in a row (a pair across names has a dot at an edge).
     adjacent = np.flatnonzero(dots[1:] - dots[:-1] == 1)
     simple[np.searchsorted(offsets, dots[adjacent], side="right") - 1] = False
+    name_ends = ends.copy()
+    rooted = np.flatnonzero(simple)
+    rooted = rooted[flat[ends[rooted] - 1] == _DOT]
+    name_ends[rooted] -= 1
+    simple[rooted[name_ends[rooted] == starts[rooted]]] = False           # "." alone
     nonempty = np.flatnonzero(simple)
-    first, last = flat[starts[nonempty]], flat[ends[nonempty] - 1]
+    first, last = flat[starts[nonempty]], flat[name_ends[nonempty] - 1]
     edge = _WHITESPACE[first] | _WHITESPACE[last] | (first == _DOT) | (last == _DOT)
     simple[nonempty[edge]] = False
     # Only digits and dots (an address, or what split_name alone decides): such a name
@@ -266,7 +286,7 @@ def _simple_names(flat, offsets, dots):
         bounds[0::2], bounds[1::2] = starts[ends_in_digit], ends[ends_in_digit]
         letters = np.add.reduceat(other, bounds, dtype=np.int64)[0::2]
         simple[ends_in_digit[letters == 0]] = False
-    return simple
+    return simple, name_ends
 
 
 def _rule_suffix_depth(padded, closure, dots, row_start, row_end, row_first, row_dots):
@@ -452,6 +472,16 @@ def _left_symbols(lowered, offsets, rows, left_end):
     kept = np.repeat(np.tile(np.array([True, False]), len(starts)), runs)
     kept &= lowered != _DOT
     return lowered[kept]
+
+
+def _insert_samples(symbols, sample_lengths, simple, others, texts):
+    """``symbols`` (the simple rows' samples, row after row) with ``texts`` (ASCII, the
+    samples of rows ``others``) put in their rows' places."""
+    sizes = np.where(simple, sample_lengths, 0)
+    before = np.cumsum(sizes) - sizes          # simple rows' symbols ahead of each row
+    encoded = [text.encode("ascii") for text in texts]
+    at = np.repeat(before[others], [len(item) for item in encoded])
+    return np.insert(symbols, at, np.frombuffer(b"".join(encoded), dtype=np.uint8))
 
 
 def _public_labels(suffix, has_more, name):

@@ -138,3 +138,18 @@ def test_split_names_of_names_inside_a_larger_buffer():
     offsets = 4 + np.concatenate(([0], np.cumsum([len(name) for name in names])))
     result = split_names(np.frombuffer(body, dtype=np.uint8), offsets.astype(np.int64))
     assert_matches_split_name(names, result)
+
+
+def test_split_names_keeps_bytes_as_symbols_unless_a_sample_is_not_ascii():
+    # A root dot is stripped in the array path; an address or a name with a ':' is split
+    # one by one and its (ASCII) sample put in its row's place among the symbols.
+    names = ["www.Example.com.", "10.1.2.3", "a:b.com", "k3j9x.cdn.example.co.uk", "",
+             "x.y.internal.", ".", "a.com..", " pad.com ", "host.123."]
+    result = split_all(names)
+    assert result.symbols is not None and result.samples is None
+    assert_matches_split_name(names, result)
+    # A non-ASCII sample: code points are its symbols, so every row goes as text.
+    names = names + ["ünï.bücher.example"]
+    result = split_all(names)
+    assert result.symbols is None
+    assert_matches_split_name(names, result)
