@@ -145,6 +145,8 @@ def split_names(flat, offsets):
     on its longest suffix that is in the rule-suffix set; that suffix grows one label per
     step, and each step numbers the distinct (suffix so far, next label) pairs, so the
     set and the list are asked once per distinct suffix, however many names share it.
+    Names that :func:`split_name` treats specially (addresses, non-ASCII, ':', empty
+    labels, surrounding whitespace) are split by it, one by one.
     """
     closure = _rule_suffixes()
     if closure is None:
