@@ -15,6 +15,7 @@ the machine's 1-minute load average when the runs started.
         --lib build/vendor/<key>/lib                                # Splunk's 3.9 + vendored libs
 """
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -45,14 +46,20 @@ CASES = [
 ]
 
 
-def run_once(python, script, script_args, args, chunks, bin_dir):
-    """(wall seconds, CPU seconds of the command process, replies) of one session."""
+def run_once(python, script, script_args, args, chunks, bin_dir, check=False):
+    """(wall seconds, CPU seconds of the command process) of one session.
+
+    Timed runs read each reply as splunkd does, into one reused buffer, checking its
+    framing and messages; with ``check`` every reply body is kept and decoded afterwards,
+    and the run fails unless every record came back.
+    """
     getinfo = scp_driver.encode_chunk(scp_driver.getinfo_metadata(args, tempfile.gettempdir()))
     env = {"C2HUNT_BIN": bin_dir}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = scp_driver.start(script, python, env, script_args)
-    info, replies = scp_driver.exchange(process, getinfo, chunks)
+    exchange = scp_driver.exchange if check else _exchange_into_buffer
+    info, replies = exchange(process, getinfo, chunks)
     stderr = process.stderr.read()
     code = process.wait()
     elapsed = time.perf_counter() - started
@@ -60,10 +67,53 @@ def run_once(python, script, script_args, args, chunks, bin_dir):
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     process.stdout.close()
     process.stderr.close()
-    result = scp_driver.collect(info, replies, code, stderr)
+    result = scp_driver.collect(info, replies if check else [(meta, b"") for meta, _ in replies],
+                                code, stderr)
     if code != 0 or result.errors or len(replies) != len(chunks):
         raise SystemExit("%s %s failed: %s %s" % (script, args, result.errors, stderr[-2000:]))
-    return elapsed, cpu, replies
+    if check and script_args != ["c2beacon"] and not script.endswith("c2beacon.py") \
+            and len(result.records) != len(chunks) * CHUNK_RECORDS[0]:
+        raise SystemExit("%s %s returned %d records" % (script, args, len(result.records)))
+    return elapsed, cpu
+
+
+CHUNK_RECORDS = [0]  # records per chunk of the current benchmark, for the check run
+
+
+def _exchange_into_buffer(process, getinfo_chunk, data_chunks):
+    """:func:`scp_driver.exchange` for timing: reply bodies land in one reused buffer.
+
+    Returns (getinfo metadata, [(reply metadata, body size)]). Keeping every 13 MB reply
+    as a new bytes object would make this stand-in for splunkd page-fault its way through
+    fresh memory while the command waits to write.
+    """
+    buffer = bytearray(1 << 20)
+    process.stdin.write(getinfo_chunk)
+    process.stdin.flush()
+    info = scp_driver.read_chunk(process.stdout)[0]
+    replies = []
+    for chunk in data_chunks:
+        process.stdin.write(chunk)
+        process.stdin.flush()
+        header = process.stdout.readline()
+        match = scp_driver._HEADER.match(header)
+        if match is None:
+            break
+        meta_length, body_length = int(match.group(1)), int(match.group(2))
+        metadata = json.loads(process.stdout.read(meta_length) or b"{}")
+        if body_length > len(buffer):
+            buffer = bytearray(body_length)
+        view, received = memoryview(buffer), 0
+        while received < body_length:
+            got = process.stdout.readinto(view[received:body_length])
+            if not got:
+                raise SystemExit("reply ended after %d of %d bytes" % (received, body_length))
+            received += got
+        replies.append((metadata, body_length))
+        if metadata.get("finished"):
+            break
+    process.stdin.close()
+    return info, replies
 
 
 def prepare_bin(lib, python):
@@ -112,13 +162,18 @@ def main(argv=None):
         times = dict((case[0], []) for case in cases)
         cpu_times = dict((case[0], []) for case in cases)
         loads = dict((case[0], []) for case in cases)
-        # Runs interleaved (each round runs every case once) so that a change in the
-        # machine's load during the benchmark weighs on every case alike.
+        CHUNK_RECORDS[0] = options.chunk_size
+        # One untimed run per case checks that every record comes back (and warms up).
+        # Timed runs are interleaved (each round runs every case once) so that a change
+        # in the machine's load during the benchmark weighs on every case alike.
+        for label, script, script_args, args, _ in cases:
+            path = os.path.join(bin_dir, script) if script else REFERENCE
+            run_once(options.python, path, script_args, args, chunks, bin_dir, check=True)
         for _ in range(options.runs):
             for label, script, script_args, args, _ in cases:
                 path = os.path.join(bin_dir, script) if script else REFERENCE
                 loads[label].append(os.getloadavg()[0])
-                wall, cpu, _ = run_once(options.python, path, script_args, args, chunks, bin_dir)
+                wall, cpu = run_once(options.python, path, script_args, args, chunks, bin_dir)
                 times[label].append(wall)
                 cpu_times[label].append(cpu)
         rates = dict((label, n_records / statistics.median(values))
