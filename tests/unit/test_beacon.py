@@ -469,3 +469,23 @@ def test_connections_in_a_burst_are_one_check_in():
     # 2.5 s is 4% of the 60 s gaps: folded; a check-in 10 s (17%) late is not
     late = one_group(np.r_[starts, starts[3] + 10.0])
     assert late["beacon_fit_share"] == pytest.approx(9 / 10)
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "shuffled", "ties"])
+@pytest.mark.parametrize("n_groups", [3, 70000])
+def test_sort_events_orders_by_group_then_time_as_lexsort(order, n_groups):
+    # Events in a search's usual orders take the one-pass stable sort, others quicksort;
+    # either way the permutation is lexsort's (group, time) order, ties by arrival.
+    from c2hunt.beacon import _sort_events
+    rng = np.random.default_rng(7)
+    times = np.sort(rng.uniform(0, 1e6, 5000))
+    if order == "descending":
+        times = times[::-1].copy()
+    elif order == "shuffled":
+        rng.shuffle(times)
+    elif order == "ties":
+        times = np.round(times / 1e5)
+    groups = rng.integers(0, n_groups, len(times))
+    got = _sort_events(groups, times, n_groups)
+    want = np.lexsort((times, groups))
+    assert np.array_equal(groups[got], groups[want]) and np.array_equal(times[got], times[want])
