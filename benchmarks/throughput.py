@@ -32,6 +32,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _data import make_records  # noqa: E402
 from c2hunt_offline import scp_driver  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "bin"))
+import c2hunt_path  # noqa: E402  (the app's own naming of vendored targets)
+
 REFERENCE = os.path.join(ROOT, "tests", "protocol", "reference_command.py")
 # (label, script, script_args, search arguments, baseline label)
 CASES = [
@@ -133,7 +136,14 @@ def prepare_bin(lib, python):
         os.symlink(os.path.abspath(lib), os.path.join(bin_dir, "lib"))
     else:
         bin_dir = os.path.join(ROOT, "bin")
-    subprocess.run([python, "-m", "compileall", "-q", bin_dir], check=True)
+    folders = [bin_dir]
+    if lib:  # compileall does not follow the lib/ symlink: the folders this Python loads
+        tag = subprocess.run([python, "-c", "import sys; print('cp%d%d' % sys.version_info[:2])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        folders += [os.path.join(os.path.realpath(lib), name)
+                    for name in ("common", "%s-%s" % (tag, c2hunt_path.machine_name()))]
+    for folder in folders:
+        subprocess.run([python, "-m", "compileall", "-q", folder], check=True)
     return bin_dir, tmp
 
 
