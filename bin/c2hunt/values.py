@@ -149,31 +149,33 @@ def parse_decimal_ranges(data, starts, lengths):
     if len(candidates) == 0 or len(data) == 0:
         return values, handled
     cand_lengths = lengths[candidates]
-    starts = starts[candidates]
-    flat = data
-    last = len(flat) - 1
-    # Character position by position across all cells (1-D, contiguous operations).
+    width = int(cand_lengths.max())
+    at = starts[candidates].copy()  # byte ``position`` of every cell, one step at a time
+    clip = int(at.max()) + width - 1 > len(data) - 1
+    # Character position by position across all cells, on uint8 and bool where possible.
     mantissa = np.zeros(len(candidates), dtype=np.int64)
     n_digits = np.zeros(len(candidates), dtype=np.int64)
     n_dots = np.zeros(len(candidates), dtype=np.int64)
-    dot_at = cand_lengths.copy()
+    dot_at = cand_lengths.copy()  # with more than one dot the cell is refused anyway
     bad = np.zeros(len(candidates), dtype=bool)
     negative = None
-    for position in range(int(cand_lengths.max())):
+    for position in range(width):
         inside = position < cand_lengths
-        chars = flat[np.minimum(starts + position, last)]
-        digit_value = chars.astype(np.int64) - 48
-        is_digit = inside & (digit_value >= 0) & (digit_value <= 9)
-        is_dot = inside & (chars == 46)
+        chars = data.take(np.minimum(at, len(data) - 1) if clip else at)
+        digits = chars - np.uint8(48)
+        is_digit = (digits < 10) & inside
+        is_dot = (chars == 46) & inside
+        plain = is_digit | is_dot
         if negative is None:
             negative = chars == 45
-            bad |= inside & ~is_digit & ~is_dot & ~negative
-        else:
-            bad |= inside & ~is_digit & ~is_dot
-        mantissa = np.where(is_digit, mantissa * 10 + digit_value, mantissa)
+            plain |= negative
+        bad |= inside & ~plain
+        mantissa *= np.where(is_digit, 10, 1)
+        mantissa += digits * is_digit
         n_digits += is_digit
-        dot_at = np.where(is_dot & (n_dots == 0), position, dot_at)
+        np.copyto(dot_at, position, where=is_dot)
         n_dots += is_dot
+        at += 1
     ok = (~bad & (n_dots <= 1) & (n_digits <= _MAX_DIGITS) & (dot_at > negative)
           & ((n_dots == 0) | (dot_at < cand_lengths - 1)))
     decimals = np.where(n_dots > 0, cand_lengths - 1 - dot_at, 0)
