@@ -389,3 +389,19 @@ def test_any_body_reads_as_the_csv_module_reads_it(lines, header_quoted):
     assert fast.n_rows == slow.n_rows
     for name in slow.header:
         assert fast.column(name).values == slow.column(name).values
+
+
+@pytest.mark.parametrize("base", range(8))
+def test_words_at_reads_little_endian_words_at_any_alignment(base):
+    # The buffer starts at every alignment; positions cover both ends of it.
+    rng = np.random.default_rng(base)
+    raw = rng.integers(0, 256, 300, dtype=np.uint8)
+    data = raw[base:]
+    middle = rng.integers(8, len(data) - 16, 200)     # read from whole aligned words
+    anywhere = np.concatenate((np.arange(len(data)), middle))
+    for positions in (middle, anywhere):
+        remaining = rng.integers(-3, 12, len(positions))
+        words = values._words_at(data, positions, remaining)
+        for position, left, word in zip(positions.tolist(), remaining.tolist(), words.tolist()):
+            piece = data[position:position + max(0, min(left, 8))].tobytes()
+            assert word == int.from_bytes(piece, "little")
