@@ -11,6 +11,8 @@ import numpy as np
 
 from publicsuffixlist import PublicSuffixList
 
+from .values import factorize_ranges
+
 _PSL = PublicSuffixList()
 # No rule is longer than this many labels, so the registered domain only depends on the
 # last _TAIL_LABELS labels of a name: the cache key (many queries share a domain).
@@ -328,7 +330,9 @@ def _rule_suffix_depth(padded, closure, dots, row_start, row_end, row_first, row
         begin = row_start[active]
         if len(dots):
             begin = np.where(has_dot, dots[np.maximum(dot, 0)] + 1, begin)
-        ids, firsts = _pair_ids(padded, previous, begin, label_end - begin)
+        # Ids of the pairs (suffix so far, this label): equal pairs, equal ids.
+        ids, firsts = factorize_ranges(padded, begin, label_end - begin,
+                                       max_width=len(padded), prefix=previous)
         texts = _ascii_texts(padded, begin[firsts], row_end[active[firsts]])
         known = np.array([text in closure for text in texts], dtype=bool)
         new_ids = len(suffix_texts) + np.cumsum(known) - 1   # ids for the known suffixes
@@ -349,73 +353,6 @@ def _rule_suffix_depth(padded, closure, dots, row_start, row_end, row_first, row
         previous = ids
         step += 1
     return depth, suffix_id, suffix_texts
-
-
-def _pair_ids(padded, previous, begin, length):
-    """Ids of the pairs (``previous[i]``, bytes of label i): equal pairs, equal ids.
-
-    Parameters
-    ----------
-    padded : ndarray of uint8
-        The labels' buffer, with at least 8 bytes after the last label.
-    previous : ndarray of int64, or None (every pair has the same ``previous``)
-    begin, length : ndarray of int64
-        Label i is ``padded[begin[i]:begin[i] + length[i]]``.
-
-    Returns
-    -------
-    ids, firsts : ndarray of int64
-        ``firsts[k]`` is one position holding the pair numbered k.
-
-    Notes
-    -----
-    The pair is hashed from 8-byte words read in place and the hashes are numbered; each
-    pair is then compared with its id's representative, and on a collision the pairs are
-    numbered exactly instead.
-    """
-    # A uint64 at every byte offset: unaligned reads straight from the buffer.
-    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    parts = [] if previous is None else [previous.astype(np.uint64)]
-    longest = int(length.max())
-    for shift in range(0, longest, 8):
-        at = np.minimum(begin + shift, len(words) - 1)   # past a short label: masked to 0
-        parts.append(words[at] & _LOW_BYTES[np.clip(length - shift, 0, 8)])
-    # The length tells "a" from "a\0"; up to 7 bytes it fits in the word's free top byte.
-    if longest <= 7:
-        parts[-1] |= length.astype(np.uint64) << np.uint64(56)
-    else:
-        parts.append(length.astype(np.uint64))
-    if len(parts) == 1:  # the part itself is the key: numbered exactly
-        return _dense_ids(parts[0])
-    hashed = parts[0]
-    for part in parts[1:]:
-        hashed = hashed * _HASH_MULTIPLIER + (part ^ (part >> np.uint64(29)))
-    ids, firsts = _dense_ids(hashed)
-    representative = firsts[ids]
-    if not all(np.array_equal(part, part[representative]) for part in parts):
-        exact = np.ascontiguousarray(np.stack(parts, axis=1)).view("V%d" % (8 * len(parts)))
-        _, firsts, ids = np.unique(exact.ravel(), return_index=True, return_inverse=True)
-        ids = ids.ravel()
-    return ids, firsts
-
-
-_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection of uint64
-_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1],
-                      dtype=np.uint64)
-
-
-def _dense_ids(keys):
-    """Ids 0..k-1 of the distinct values of ``keys`` (integers) and a position of each."""
-    if len(keys) == 0:
-        return keys.astype(np.int64), keys.astype(np.int64)
-    order = np.argsort(keys)  # unstable is fine: any position of a value represents it
-    ordered = keys[order]
-    new = np.empty(len(keys), dtype=bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    ids = np.empty(len(keys), dtype=np.int64)
-    ids[order] = np.cumsum(new) - 1
-    return ids, order[new]
 
 
 def _ascii_texts(data, begins, ends):
