@@ -38,7 +38,7 @@ import numpy as np
 
 from .options import OptionError
 from .values import Cells, factorize_ranges, parse_decimal_ranges, to_float
-from .values import gather_ranges as _gather
+from .values import gather_ranges as _gather, range_indices
 
 _HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
 _MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
@@ -153,7 +153,6 @@ class ColumnSource(object):
             return None
         return cells
 
-
     def group_keys(self, names):
         """Group the rows that have a value for every field of ``names``.
 
@@ -264,7 +263,8 @@ class Chunk(ColumnSource):
             # pair are text, like the quotes themselves.
             keep = np.ones(len(special), dtype=bool)
             keep[quote_at] = False
-            inside = _spans(quote_at[0::2] + 1, quote_at[1::2] - quote_at[0::2] - 1)
+            opening, closing = quote_at[0::2], quote_at[1::2]
+            inside = range_indices(opening + 1, closing - opening - 1)
             if len(inside):
                 keep[inside] = False
                 quoted_newlines = np.count_nonzero(kind[inside] == _NEWLINE)
@@ -649,18 +649,6 @@ def _quotes_well_formed(data, quotes):
     at_end = closing + 1 == len(data)
     after = data[np.minimum(closing + 1, len(data) - 1)]
     return bool(np.all(at_end | (after == _COMMA) | (after == _NEWLINE) | (after == _QUOTE)))
-
-
-def _spans(starts, lengths):
-    """Every index of the ranges ``[starts[i], starts[i] + lengths[i])``, in order."""
-    lengths = np.maximum(lengths, 0)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    index = np.repeat(starts - offsets, lengths)
-    index += np.arange(total)
-    return index
 
 
 def _insert(data, at, pieces, sizes):

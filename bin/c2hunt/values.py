@@ -391,12 +391,22 @@ def gather_ranges(data, starts, lengths):
     """``(flat, offsets)``: the byte ranges ``[starts, starts + lengths)`` concatenated."""
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    if total == 0:
+    if offsets[-1] == 0:
         return np.empty(0, dtype=np.uint8), offsets
-    index = np.repeat(starts - offsets[:-1], lengths)
+    return data[range_indices(starts, lengths)], offsets
+
+
+def range_indices(starts, lengths):
+    """Every index of the ranges ``[starts[i], starts[i] + lengths[i])``, in order (a
+    negative length counts as 0)."""
+    lengths = np.maximum(lengths, 0)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    index = np.repeat(starts - offsets, lengths)
     index += np.arange(total)
-    return data[index], offsets
+    return index
 
 
 def factorize_cells(flat, offsets, max_width=512):
