@@ -1,4 +1,5 @@
 """The shipped tarball: allowlisted paths, vendored targets, clean files, loadable libs."""
+import os
 import stat
 import subprocess
 import sys
@@ -74,6 +75,26 @@ def test_shim_reports_a_missing_target(tmp_path):
     assert "cp312-riscv64" in message and "cp39-x86_64" in message
     assert c2hunt_path.target_tag((3, 9), "AMD64") == "cp39-x86_64"
     assert c2hunt_path.target_tag((3, 13), "arm64") == "cp313-aarch64"
+
+
+def test_shim_names_this_machine_as_platform_does():
+    import platform
+
+    import c2hunt_path
+
+    assert c2hunt_path.machine_name() == c2hunt_path.machine_name(platform.machine())
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "1"), ("4", "4")])
+def test_shim_keeps_openblas_to_one_thread_unless_told(preset, expected):
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    probe = "import c2hunt_path, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=str(ROOT / "bin"), env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
 
 
 def test_manifest_validates_with_slim(built_package, tmp_path):
