@@ -224,16 +224,9 @@ class C2Beacon(chunked.SearchCommand):
         if not self._n_groups:
             return b""
         scores, order = self._scored()
-        suffixes = chunked.encode_suffixes(self._score_cells(scores, order))
-        display = [chunked.encode_display(self._group_values[group])
-                   for group in order.tolist()]
-        header = chunked.header_bytes(self.by_fields + list(BEACON_FIELDS))
-        if not self.by_fields:  # the new cells are the whole record: no leading comma
-            suffixes = [suffix[1:] for suffix in suffixes]
-        pieces = [None] * (2 * len(display))
-        pieces[0::2] = display
-        pieces[1::2] = suffixes
-        return b"".join([header, b"\n"] + pieces)
+        leading = [chunked.encode_display(self._group_values[group]) for group in order.tolist()]
+        return chunked.records_body(self.by_fields + list(BEACON_FIELDS), leading,
+                                    self._score_cells(scores, order))
 
 
 if __name__ == "__main__":

@@ -471,16 +471,19 @@ def test_connections_in_a_burst_are_one_check_in():
     assert late["beacon_fit_share"] == pytest.approx(9 / 10)
 
 
-@pytest.mark.parametrize("order", ["ascending", "descending", "shuffled", "ties"])
+@pytest.mark.parametrize("order", ["ascending", "descending", "runs", "shuffled", "ties"])
 @pytest.mark.parametrize("n_groups", [3, 70000])
 def test_sort_events_orders_by_group_then_time_as_lexsort(order, n_groups):
-    # Events in a search's usual orders take the one-pass stable sort, others quicksort;
-    # either way the permutation is lexsort's (group, time) order, ties by arrival.
+    # Events in a search's usual orders (one run, or a run per chunk) take the stable sort,
+    # others quicksort; either way events come out in lexsort's (group, time) order.
     from c2hunt.beacon import _sort_events
     rng = np.random.default_rng(7)
     times = np.sort(rng.uniform(0, 1e6, 5000))
     if order == "descending":
         times = times[::-1].copy()
+    elif order == "runs":  # chunks each in time order, overlapping in time
+        times = np.concatenate([np.sort(part) for part in np.array_split(
+            rng.permutation(times), 5)])
     elif order == "shuffled":
         rng.shuffle(times)
     elif order == "ties":

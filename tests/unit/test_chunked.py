@@ -405,3 +405,38 @@ def test_words_at_reads_little_endian_words_at_any_alignment(base):
         for position, left, word in zip(positions.tolist(), remaining.tolist(), words.tolist()):
             piece = data[position:position + max(0, min(left, 8))].tobytes()
             assert word == int.from_bytes(piece, "little")
+
+
+@pytest.mark.parametrize("leading", [[b"a,", b'"x,y",$x$;$y$', b"c,"], [b"", b"", b""]])
+@pytest.mark.parametrize("counts", [[3.0, float("nan"), 12.0], [1.5, 2.0, float("nan")]])
+def test_records_body_reads_back_as_the_records(leading, counts):
+    # Whole records from each one's leading cells and Cells columns: encodable cells take
+    # the matrix path, a fractional count (IntCells cannot encode it) the per-value path;
+    # with no leading cells the record starts with the first new cell.
+    from c2hunt.chunked import records_body
+    by_fields = ["src"] if any(leading) else []
+    cells = [FixedCells([0.25, np.nan, -3.0], 4), IntCells(counts),
+             FixedCells([np.nan] * 3, 3), FixedCells([1700000000.125, 1e9, 12.5], 3)]
+    body = records_body(by_fields + ["score", "count", "period", "first"], leading, cells)
+    assert isinstance(body, bytes)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    leading_cells = [next(csv.reader([cell.decode()])) if cell else [] for cell in leading]
+    want = [[part for name in by_fields + ["score", "count", "period", "first"]
+             for part in (name, "__mv_" + name)]]
+    for row, first in enumerate(leading_cells):
+        new = [column.texts()[row] or "" for column in cells]
+        want.append(first + [part for value in new for part in (value, "")])
+    assert rows == want
+
+
+@pytest.mark.parametrize("decimals", [0, 3, 4])
+def test_long_whole_parts_encode_as_per_value(decimals):
+    # Whole parts of 5 to 16 digits are written 4 digits a lookup: every limb boundary,
+    # epoch times, negatives and the largest exact value, beside the per-value formatting.
+    edges = [10.0 ** k + d for k in range(4, 16) for d in (-1, 0, 1)]
+    column = np.array(edges + [-e for e in edges] + [1700000000.125, 1700000000.0005,
+                                                     -1699999999.9995, np.nan, 0.0, 7.5])
+    column = column[np.abs(column) < 2.0 ** 52 / 10 ** decimals]
+    chars, present = FixedCells(column, decimals).encoded()
+    assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
+        [t or "" for t in values.format_fixed(column, decimals)]
