@@ -37,7 +37,7 @@ import traceback
 import numpy as np
 
 from .options import OptionError
-from .values import Cells, factorize_ranges, parse_decimal_ranges, to_float
+from .values import Cells, factorize_ranges, first_ids, parse_decimal_ranges, to_float
 from .values import gather_ranges as _gather, range_indices
 
 _HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
@@ -439,9 +439,7 @@ class Chunk(ColumnSource):
         rows = np.flatnonzero(grouped)
         # Keys numbered in sorted order here (the record path numbers them by appearance:
         # only the numbering differs, and no output depends on it).
-        _, first_position, key_index = np.unique(codes[rows], return_index=True,
-                                                 return_inverse=True)
-        key_index = key_index.ravel()
+        key_index, first_position = first_ids(codes[rows])
         first_rows = rows[first_position]
         key_values = np.zeros((len(first_rows), len(names)), dtype=np.int64)
         for field, (_, value_ids) in enumerate(fields):

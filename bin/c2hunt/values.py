@@ -484,6 +484,16 @@ def factorize_ranges(data, starts, lengths, max_width=512, prefix=None):
     return ids, first
 
 
+def first_ids(keys):
+    """The id of each key (0..k-1 in sorted order) and the first position of each id: the
+    inverse and index of ``np.unique(keys, return_index=True, return_inverse=True)``, in
+    about half the time (an unstable sort, then the first positions by ``minimum.at``)."""
+    ids, _ = _dense_ids(keys)
+    first = np.full(int(ids.max()) + 1 if len(ids) else 0, len(keys), dtype=np.int64)
+    np.minimum.at(first, ids, np.arange(len(keys)))
+    return ids, first
+
+
 def _dense_ids(keys):
     """Ids 0..k-1 of the distinct values of ``keys`` (integers) in sorted order, and a
     position of each."""

@@ -440,3 +440,11 @@ def test_long_whole_parts_encode_as_per_value(decimals):
     chars, present = FixedCells(column, decimals).encoded()
     assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
         [t or "" for t in values.format_fixed(column, decimals)]
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 5000])
+def test_first_ids_number_keys_as_unique(size):
+    keys = np.random.default_rng(size).integers(-50, 50, size) * (1 << 40)
+    ids, first = values.first_ids(keys)
+    _, want_first, want_ids = np.unique(keys, return_index=True, return_inverse=True)
+    assert np.array_equal(ids, want_ids.ravel()) and np.array_equal(first, want_first)
