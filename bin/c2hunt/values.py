@@ -329,9 +329,9 @@ def _fixed_chars(values, decimals):
         # (A table of 2 * size + 1 rows costs about what formatting that many cells does.)
         limit, table_chars, table_present = _text_table(decimals, largest)
         index = scaled + limit
-        present = table_present[index]
+        present = _table_rows(table_present.view(np.uint8), index).view(bool)
         present[missing] = False
-        return table_chars[index], present
+        return _table_rows(table_chars, index), present
     return _scaled_chars(scaled, missing, decimals)
 
 
@@ -345,8 +345,12 @@ def _text_table(decimals, largest):
     if table is None or table[0] < largest:
         limit = min(10 ** len(str(max(largest, 99))), _TABLE_LIMIT)  # a power of ten
         scaled = np.arange(-limit, limit + 1, dtype=np.int64)
-        table = _TEXT_TABLES[decimals] = (limit,) + _scaled_chars(
-            scaled, np.zeros(len(scaled), dtype=bool), decimals)
+        chars, present = _scaled_chars(scaled, np.zeros(len(scaled), dtype=bool), decimals)
+        width = next((size for size in (2, 4, 8) if size >= chars.shape[1]), chars.shape[1])
+        if width > chars.shape[1]:  # rows of a word's width: gathered as words
+            pad = ((0, 0), (0, width - chars.shape[1]))
+            chars, present = np.pad(chars, pad), np.pad(present, pad)
+        table = _TEXT_TABLES[decimals] = (limit, chars, present)
     return table
 
 

@@ -448,3 +448,15 @@ def test_first_ids_number_keys_as_unique(size):
     ids, first = values.first_ids(keys)
     _, want_first, want_ids = np.unique(keys, return_index=True, return_inverse=True)
     assert np.array_equal(ids, want_ids.ravel()) and np.array_equal(first, want_first)
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, 3, 4])
+def test_small_text_tables_padded_to_words_encode_as_per_value(decimals, monkeypatch):
+    # A fresh table sized to a small column: its rows are padded to 2, 4 or 8 bytes (read
+    # as words); the padding is never part of a cell.
+    monkeypatch.setattr(values, "_TEXT_TABLES", {})
+    column = np.concatenate((np.arange(-60, 61) / 10 ** decimals, [np.nan]))
+    chars, present = FixedCells(column, decimals).encoded()
+    assert chars.shape[1] in (2, 4, 8)
+    assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
+        [t or "" for t in values.format_fixed(column, decimals)]
