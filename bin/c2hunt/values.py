@@ -148,6 +148,9 @@ def parse_decimal_ranges(data, starts, lengths):
     candidates = np.flatnonzero((lengths > 0) & (lengths <= _MAX_DIGITS + 2))  # sign, dot
     if len(candidates) == 0 or len(data) == 0:
         return values, handled
+    candidates = _parse_whole_words(data, starts, lengths, candidates, values, handled)
+    if len(candidates) == 0:
+        return values, handled
     cand_lengths = lengths[candidates]
     width = int(cand_lengths.max())
     at = starts[candidates].copy()  # byte ``position`` of every cell, one step at a time
@@ -185,6 +188,44 @@ def parse_decimal_ranges(data, starts, lengths):
     values[chosen] = parsed[ok]
     handled[chosen] = True
     return values, handled
+
+
+_ZERO_DIGITS = np.uint64(0x3030303030303030)  # "00000000"
+_HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+
+
+def _parse_whole_words(data, starts, lengths, candidates, values, handled):
+    """Parse the candidates that are 1 to 8 digits (counts, bytes, ports) a word at a time,
+    into ``values`` and ``handled``; returns the other candidates.
+
+    Each cell is one 8-byte word, moved to the word's end behind ASCII zeros ("42" ->
+    "00000042"); a word of 8 digits is checked and converted with a few integer operations
+    per word rather than per character (the SWAR method of simdjson's number parser).
+    """
+    short = candidates[lengths[candidates] <= 8]
+    if len(short) == 0:
+        return candidates
+    short_lengths = lengths[short]
+    pad = (8 - short_lengths).astype(np.uint64)
+    word = _words_at(data, starts[short], short_lengths) << (pad * np.uint64(8))
+    word |= _ZERO_DIGITS & _LOW_BYTES[pad]
+    # All 8 bytes are digits when each byte's high nibble is 3, before and after adding 6.
+    digits = ((word & _HIGH_NIBBLES) | (((word + np.uint64(0x0606060606060606))
+                                         & _HIGH_NIBBLES) >> np.uint64(4))) \
+        == np.uint64(0x3333333333333333)
+    word = word[digits] - _ZERO_DIGITS  # one digit value per byte, the first lowest
+    word = word * np.uint64(10) + (word >> np.uint64(8))  # pairs of digits
+    word = ((word & np.uint64(0x000000FF000000FF)) * np.uint64(100 + (1000000 << 32))
+            + ((word >> np.uint64(16)) & np.uint64(0x000000FF000000FF))
+            * np.uint64(1 + (10000 << 32))) >> np.uint64(32)
+    parsed = short[digits]
+    values[parsed] = word
+    handled[parsed] = True
+    if len(parsed) == len(candidates):
+        return candidates[:0]
+    done = np.zeros(len(values), dtype=bool)
+    done[parsed] = True
+    return candidates[~done[candidates]]
 
 
 class Cells(object):

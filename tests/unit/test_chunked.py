@@ -460,3 +460,29 @@ def test_small_text_tables_padded_to_words_encode_as_per_value(decimals, monkeyp
     assert chars.shape[1] in (2, 4, 8)
     assert [bytes(c[p]).decode() for c, p in zip(chars, present)] == \
         [t or "" for t in values.format_fixed(column, decimals)]
+
+
+def test_whole_numbers_of_up_to_8_digits_parse_a_word_at_a_time():
+    # Every length 1..8 with each byte position holding a digit's neighbours ('/' and ':'
+    # bracket '0'-'9'), NUL, a sign or a dot: only all-digit cells are parsed by words; the
+    # others stay for the per-character pass or to_float. Cells sit at the buffer's ends too.
+    texts = []
+    for length in range(1, 9):
+        texts.append("9" * length)
+        texts.append("0" * (length - 1) + "7")
+        for position in range(length):
+            for odd in "/:\x00-.":
+                texts.append("5" * position + odd + "5" * (length - position - 1))
+    for order in (texts, texts[::-1]):
+        flat, offsets = _flat(order)
+        lengths = np.diff(offsets)
+        parsed, handled = np.full(len(order), np.nan), np.zeros(len(order), dtype=bool)
+        left = values._parse_whole_words(flat, offsets[:-1], lengths, np.arange(len(order)),
+                                         parsed, handled)
+        assert sorted(left.tolist()) == [i for i, text in enumerate(order) if not text.isdigit()]
+        assert all(parsed[i] == int(text) for i, text in enumerate(order) if text.isdigit())
+        values_, handled = parse_decimal_bytes(flat, offsets)
+        expected, _ = to_float(order)
+        assert all(value == want for value, done, want in zip(values_, handled, expected) if done)
+    flat, offsets = _flat(["12", "x", "345"])
+    assert parse_decimal_bytes(flat, offsets)[0][[0, 2]].tolist() == [12.0, 345.0]
