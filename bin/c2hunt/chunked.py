@@ -290,7 +290,6 @@ class Chunk(ColumnSource):
         self._data, self._quotes = data, quotes
         self._row_starts, self._row_ends, self._separators = row_starts, row_ends, separators
         self._header_end = end_of_header
-        self._has_nul = b"\x00" in body
         self._plain_newlines = plain_newlines
         self._fast = True
         return True
@@ -361,7 +360,7 @@ class Chunk(ColumnSource):
         if not self._fast:
             return [row[index] for row in self._rows]
         flat, offsets = self._unquoted(index)
-        return _decode_cells(flat, offsets, self._has_nul)
+        return _decode_cells(flat, offsets)
 
     def _multi_rows(self, name):
         """Rows whose ``__mv_<name>`` cell is not empty (fast path)."""
@@ -692,12 +691,12 @@ def _insert(data, at, pieces, sizes):
     return out
 
 
-def _decode_cells(flat, offsets, has_nul=True):
+def _decode_cells(flat, offsets):
     """The cells as str (UTF-8, undecodable bytes replaced)."""
     n_cells = len(offsets) - 1
     if not len(flat):
         return [""] * n_cells
-    if has_nul or b"\x00" in flat.tobytes():
+    if b"\x00" in flat.tobytes():
         raw = flat.tobytes()
         return [raw[start:end].decode("utf-8", "replace")
                 for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
