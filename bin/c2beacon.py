@@ -102,8 +102,7 @@ class C2Beacon(chunked.SearchCommand):
                 value_ids[:, field] = local[key_values[:, field]]
         key_groups, new = self._lookup_groups(value_ids)
         if len(new):  # a new group shows the by-field values of its first event
-            self._group_values.extend(source.display_cells(self.by_fields,
-                                                           first_rows[new].tolist()))
+            self._group_values.extend(source.display_cells(self.by_fields, first_rows[new]))
         return rows, key_groups[key_index]
 
     def _lookup_groups(self, value_ids):

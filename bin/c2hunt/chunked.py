@@ -190,9 +190,11 @@ class ColumnSource(object):
                 distinct, key_values, np.asarray(first_rows, dtype=np.int64))
 
     def display_cells(self, names, rows):
-        """The values of ``names`` at ``rows``: per row a list of str or list of str (multivalue)."""
+        """The values of ``names`` at ``rows`` (a sequence or array of row indices): per row a
+        list of str or list of str (multivalue)."""
         columns = [self.column(name) for name in names]
-        return [[_single_or_list(column.items(row)) for column in columns] for row in rows]
+        return [[_single_or_list(column.items(row)) for column in columns]
+                for row in np.asarray(rows, dtype=np.int64).tolist()]
 
 
 def _single_or_list(items):
@@ -464,16 +466,18 @@ class Chunk(ColumnSource):
         if not starts:
             return [b""] * len(rows)
         # Every cell of every row in one gather, then a comma after each cell but the
-        # row's last, where a byte that is not in the chunk marks the row's end.
-        marker = next((byte for byte in (0xFF, 0xFE, 0xC0, 0xC1) if bytes((byte,)) not in
-                       self.body), None)
+        # row's last, where a byte that is in none of the cells marks the row's end.
+        cell_starts = np.stack(starts, axis=1).ravel()
+        cell_ends = np.stack(ends, axis=1).ravel()
+        flat, offsets = _gather(self._data, cell_starts, cell_ends - cell_starts)
+        marker = next((byte for byte in (0xFF, 0xFE, 0xC0, 0xC1)
+                       if not np.any(flat == byte)), None)
         if marker is None:
             body = self.body
             return [b",".join(body[start:end] for start, end in zip(row_starts, row_ends))
                     for row_starts, row_ends in zip(zip(*[s.tolist() for s in starts]),
                                                     zip(*[e.tolist() for e in ends]))]
-        starts, ends = np.stack(starts, axis=1).ravel(), np.stack(ends, axis=1).ravel()
-        flat, offsets = _gather(self._data, starts, ends - starts)
+        starts = cell_starts
         width = 2 * len(names)
         after = np.full(len(starts), _COMMA, dtype=np.uint8)
         after[width - 1::width] = marker

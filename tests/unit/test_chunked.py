@@ -486,3 +486,13 @@ def test_whole_numbers_of_up_to_8_digits_parse_a_word_at_a_time():
         assert all(value == want for value, done, want in zip(values_, handled, expected) if done)
     flat, offsets = _flat(["12", "x", "345"])
     assert parse_decimal_bytes(flat, offsets)[0][[0, 2]].tolist() == [12.0, 345.0]
+
+
+@pytest.mark.parametrize("odd", [b"\xff", b"\xff\xfe\xc0\xc1"])
+def test_display_cells_keep_any_bytes(odd):
+    # Rows are split at a byte none of the cells holds; cells holding every candidate
+    # byte are joined row by row instead. Either way the cells come back as they came in.
+    chunk = Chunk(b"s,__mv_s,n\na" + odd + b",,1\nb,,2\n\"c,d\",\"$c,d$;$e$\",3\n")
+    assert chunk._fast
+    assert chunk.display_cells(["s"], np.array([0, 2, 1])) == \
+        [b"a" + odd + b",", b'"c,d","$c,d$;$e$"', b"b,"]
