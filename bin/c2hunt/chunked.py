@@ -477,11 +477,10 @@ class Chunk(ColumnSource):
             return [b",".join(body[start:end] for start, end in zip(row_starts, row_ends))
                     for row_starts, row_ends in zip(zip(*[s.tolist() for s in starts]),
                                                     zip(*[e.tolist() for e in ends]))]
-        starts = cell_starts
         width = 2 * len(names)
-        after = np.full(len(starts), _COMMA, dtype=np.uint8)
+        after = np.full(len(cell_starts), _COMMA, dtype=np.uint8)
         after[width - 1::width] = marker
-        joined = _insert(flat, offsets[1:], after, np.ones(len(starts), dtype=np.int64))
+        joined = _insert(flat, offsets[1:], after, np.ones(len(cell_starts), dtype=np.int64))
         return joined.tobytes().split(bytes((marker,)))[:len(rows)]
 
     def fields(self):
