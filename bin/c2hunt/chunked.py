@@ -334,15 +334,8 @@ class Chunk(ColumnSource):
 
     def _unquoted(self, index):
         """``(flat, offsets)``: column ``index``'s values with CSV quoting undone (fast path)."""
-        starts, ends = self._ranges(index)
-        data = self._data
-        quoted = None
-        if len(self._quotes):
-            quoted = np.zeros(len(starts), dtype=bool)
-            nonempty = ends > starts
-            quoted[nonempty] = data[starts[nonempty]] == _QUOTE
-            starts, ends = starts + quoted, ends - quoted
-        flat, offsets = _gather(data, starts, ends - starts)
+        starts, ends, quoted = self._content_ranges(index)
+        flat, offsets = _gather(self._data, starts, ends - starts)
         if quoted is not None and quoted.any():
             # Inside a quoted value quotes come doubled; the second of each pair is the
             # one at an even position in the chunk's sequence of quotes: drop it.
@@ -699,8 +692,8 @@ def _decode_cells(flat, offsets):
     n_cells = len(offsets) - 1
     if not len(flat):
         return [""] * n_cells
-    if b"\x00" in flat.tobytes():
-        raw = flat.tobytes()
+    raw = flat.tobytes()
+    if b"\x00" in raw:
         return [raw[start:end].decode("utf-8", "replace")
                 for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
     # One decode for the column: a NUL after each cell, then split (NUL ends any sequence).
