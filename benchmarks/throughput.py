@@ -15,7 +15,6 @@ the machine's 1-minute load average when the runs started.
         --lib build/vendor/<key>/lib                                # Splunk's 3.9 + vendored libs
 """
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -49,20 +48,22 @@ CASES = [
 ]
 
 
-def run_once(python, script, script_args, args, chunks, bin_dir, check=False):
+def run_once(python, script, script_args, args, chunks, bin_dir, check=False,
+             expect_records=None):
     """(wall seconds, CPU seconds of the command process) of one session.
 
-    Timed runs read each reply as splunkd does, into one reused buffer, checking its
-    framing and messages; with ``check`` every reply body is kept and decoded afterwards,
-    and the run fails unless every record came back.
+    Timed runs read each reply as splunkd does, into one reused buffer (a new 13 MB bytes
+    object per reply would make this stand-in for splunkd page-fault through fresh memory
+    while the command waits to write). With ``check`` every reply body is kept and decoded
+    afterwards, and the run fails unless ``expect_records`` (when given) came back.
     """
     getinfo = scp_driver.encode_chunk(scp_driver.getinfo_metadata(args, tempfile.gettempdir()))
     env = {"C2HUNT_BIN": bin_dir}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = scp_driver.start(script, python, env, script_args)
-    exchange = scp_driver.exchange if check else _exchange_into_buffer
-    info, replies = exchange(process, getinfo, chunks)
+    info, replies = scp_driver.exchange(process, getinfo, chunks,
+                                        buffer=None if check else bytearray(1 << 20))
     stderr = process.stderr.read()
     code = process.wait()
     elapsed = time.perf_counter() - started
@@ -74,49 +75,9 @@ def run_once(python, script, script_args, args, chunks, bin_dir, check=False):
                                 code, stderr)
     if code != 0 or result.errors or len(replies) != len(chunks):
         raise SystemExit("%s %s failed: %s %s" % (script, args, result.errors, stderr[-2000:]))
-    if check and script_args != ["c2beacon"] and not script.endswith("c2beacon.py") \
-            and len(result.records) != len(chunks) * CHUNK_RECORDS[0]:
+    if check and expect_records is not None and len(result.records) != expect_records:
         raise SystemExit("%s %s returned %d records" % (script, args, len(result.records)))
     return elapsed, cpu
-
-
-CHUNK_RECORDS = [0]  # records per chunk of the current benchmark, for the check run
-
-
-def _exchange_into_buffer(process, getinfo_chunk, data_chunks):
-    """:func:`scp_driver.exchange` for timing: reply bodies land in one reused buffer.
-
-    Returns (getinfo metadata, [(reply metadata, body size)]). Keeping every 13 MB reply
-    as a new bytes object would make this stand-in for splunkd page-fault its way through
-    fresh memory while the command waits to write.
-    """
-    buffer = bytearray(1 << 20)
-    process.stdin.write(getinfo_chunk)
-    process.stdin.flush()
-    info = scp_driver.read_chunk(process.stdout)[0]
-    replies = []
-    for chunk in data_chunks:
-        process.stdin.write(chunk)
-        process.stdin.flush()
-        header = process.stdout.readline()
-        match = scp_driver._HEADER.match(header)
-        if match is None:
-            break
-        meta_length, body_length = int(match.group(1)), int(match.group(2))
-        metadata = json.loads(process.stdout.read(meta_length) or b"{}")
-        if body_length > len(buffer):
-            buffer = bytearray(body_length)
-        view, received = memoryview(buffer), 0
-        while received < body_length:
-            got = process.stdout.readinto(view[received:body_length])
-            if not got:
-                raise SystemExit("reply ended after %d of %d bytes" % (received, body_length))
-            received += got
-        replies.append((metadata, body_length))
-        if metadata.get("finished"):
-            break
-    process.stdin.close()
-    return info, replies
 
 
 def prepare_bin(lib, python):
@@ -172,13 +133,15 @@ def main(argv=None):
         times = dict((case[0], []) for case in cases)
         cpu_times = dict((case[0], []) for case in cases)
         loads = dict((case[0], []) for case in cases)
-        CHUNK_RECORDS[0] = options.chunk_size
-        # One untimed run per case checks that every record comes back (and warms up).
-        # Timed runs are interleaved (each round runs every case once) so that a change
-        # in the machine's load during the benchmark weighs on every case alike.
+        # One untimed run per case checks that every record comes back (and warms up);
+        # c2beacon returns one row per group. Timed runs are interleaved (each round runs
+        # every case once) so that a change in the machine's load during the benchmark
+        # weighs on every case alike.
         for label, script, script_args, args, _ in cases:
             path = os.path.join(bin_dir, script) if script else REFERENCE
-            run_once(options.python, path, script_args, args, chunks, bin_dir, check=True)
+            groups_only = script_args == ["c2beacon"] or path.endswith("c2beacon.py")
+            run_once(options.python, path, script_args, args, chunks, bin_dir, check=True,
+                     expect_records=None if groups_only else n_records)
         for _ in range(options.runs):
             for label, script, script_args, args, _ in cases:
                 path = os.path.join(bin_dir, script) if script else REFERENCE

@@ -173,8 +173,12 @@ def execute_chunks(records, chunk_size=DEFAULT_CHUNK_SIZE):
 
 # ---------------------------------------------------------------------------- decoding
 
-def read_chunk(stream):
-    """Read one chunk from a binary stream: (metadata dict, body bytes) or None at EOF."""
+def read_chunk(stream, buffer=None):
+    """Read one chunk from a binary stream: (metadata dict, body bytes) or None at EOF.
+
+    With ``buffer`` (a bytearray, grown as needed) the body is read into it and its size
+    stands in for the bytes: a driver that times replies without keeping them.
+    """
     header = stream.readline()
     if not header:
         return None
@@ -183,7 +187,10 @@ def read_chunk(stream):
         raise ValueError("not a protocol v2 chunk header: %r" % header[:200])
     meta_length, body_length = int(match.group(1)), int(match.group(2))
     meta = _read_exactly(stream, meta_length)
-    body = _read_exactly(stream, body_length)
+    if buffer is None:
+        body = _read_exactly(stream, body_length)
+    else:
+        body = _read_into(stream, buffer, body_length)
     metadata = json.loads(meta.decode("utf-8")) if meta_length else {}
     return metadata, body
 
@@ -193,6 +200,18 @@ def _read_exactly(stream, size):
     if len(data) != size:
         raise ValueError("stream ended after %d of %d bytes" % (len(data), size))
     return data
+
+
+def _read_into(stream, buffer, size):
+    if len(buffer) < size:
+        buffer.extend(bytes(size - len(buffer)))
+    view, received = memoryview(buffer), 0
+    while received < size:
+        got = stream.readinto(view[received:size])
+        if not got:
+            raise ValueError("stream ended after %d of %d bytes" % (received, size))
+        received += got
+    return size
 
 
 def decode_mv(text):
@@ -248,12 +267,13 @@ def start(script_path, python=None, env=None, script_args=()):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
 
 
-def exchange(process, getinfo_chunk, data_chunks):
+def exchange(process, getinfo_chunk, data_chunks, buffer=None):
     """Drive one session: getinfo, then each execute chunk, one reply read per chunk.
 
     Stops sending when the command says ``finished`` or reports an ERROR/FATAL message,
-    as splunkd does. Returns (getinfo reply metadata, [(reply metadata, body bytes)]).
-    A reply missing (the process died) ends the exchange early.
+    as splunkd does. Returns (getinfo reply metadata, [(reply metadata, body bytes)]);
+    with ``buffer``, reply bodies are read into it and sizes stand in for the bytes
+    (:func:`read_chunk`). A reply missing (the process died) ends the exchange early.
     """
     info, replies = None, []
     try:
@@ -268,7 +288,7 @@ def exchange(process, getinfo_chunk, data_chunks):
         for chunk in data_chunks:
             process.stdin.write(chunk)
             process.stdin.flush()
-            reply = read_chunk(process.stdout)
+            reply = read_chunk(process.stdout, buffer)
             if reply is None:
                 break
             replies.append(reply)

@@ -496,3 +496,18 @@ def test_display_cells_keep_any_bytes(odd):
     assert chunk._fast
     assert chunk.display_cells(["s"], np.array([0, 2, 1])) == \
         [b"a" + odd + b",", b'"c,d","$c,d$;$e$"', b"b,"]
+
+
+def test_driver_reads_reply_bodies_into_one_buffer():
+    # The benchmark's splunkd stand-in: bodies land in a reused, growing buffer and their
+    # sizes stand for them; a body cut short is an error, as on the keeping path.
+    stream = io.BytesIO(scp_driver.encode_chunk({"a": 1}, b"0123456789")
+                        + scp_driver.encode_chunk({}, b"xyz"))
+    buffer = bytearray(4)
+    assert scp_driver.read_chunk(stream, buffer) == ({"a": 1}, 10)
+    assert bytes(buffer[:10]) == b"0123456789"
+    assert scp_driver.read_chunk(stream, buffer) == ({}, 3) and bytes(buffer[:3]) == b"xyz"
+    assert scp_driver.read_chunk(stream, buffer) is None
+    cut = io.BytesIO(scp_driver.encode_chunk({}, b"0123456789")[:-2])
+    with pytest.raises(ValueError, match="8 of 10"):
+        scp_driver.read_chunk(cut, bytearray())
