@@ -11,6 +11,7 @@ works under any install name. In a development checkout without ``bin/lib`` noth
 added and the environment's own packages are used.
 """
 import os
+import platform
 import sys
 
 # numpy loads OpenBLAS, which starts a busy thread per core at import: about 0.1 s of CPU
@@ -25,15 +26,8 @@ _MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
 
 def machine_name(machine=None):
     """This (or the given) machine's architecture as the package names it: x86_64, aarch64."""
-    machine = (machine or _this_machine()).lower()
+    machine = (machine or platform.machine()).lower()
     return _MACHINE_ALIASES.get(machine, machine)
-
-
-def _this_machine():
-    if hasattr(os, "uname"):  # what platform.machine() reads, without its import
-        return os.uname().machine
-    import platform  # Windows
-    return platform.machine()
 
 
 def target_tag(version_info=sys.version_info, machine=None):

@@ -77,14 +77,6 @@ def test_shim_reports_a_missing_target(tmp_path):
     assert c2hunt_path.target_tag((3, 13), "arm64") == "cp313-aarch64"
 
 
-def test_shim_names_this_machine_as_platform_does():
-    import platform
-
-    import c2hunt_path
-
-    assert c2hunt_path.machine_name() == c2hunt_path.machine_name(platform.machine())
-
-
 @pytest.mark.parametrize("preset, expected", [(None, "1"), ("4", "4")])
 def test_shim_keeps_openblas_to_one_thread_unless_told(preset, expected):
     env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
