@@ -364,7 +364,8 @@ def _ascii_texts(data, begins, ends):
 def _public_label_counts(lowered, starts, ends, suffix_id, more, suffix_texts):
     """Labels in the public suffix of each name, one list lookup per distinct key."""
     key = suffix_id * 2 + more
-    # Any name with a key represents it: scatter (last writer wins) rather than sort.
+    # Any name with a key represents it (the count depends on the key alone): a scatter,
+    # whichever of the writes to a slot lands, rather than a sort.
     representative = np.full(2 * len(suffix_texts), -1, dtype=np.int64)
     representative[key] = np.arange(len(key))
     present = np.flatnonzero(representative >= 0)
