@@ -8,9 +8,9 @@ import c2hunt_path  # noqa: F401  (vendored libraries first)
 
 import numpy as np
 
-from c2hunt import chunked, options
+from c2hunt.scp import command, options
 from c2hunt.asym import asymmetry
-from c2hunt.values import FixedCells, IntCells
+from c2hunt.scp.values import FixedCells, IntCells
 
 OPTIONS = [
     options.Option("out", options.field_name, "bytes_out"),
@@ -21,7 +21,7 @@ OPTIONS = [
 OUTPUT_FIELDS = ("pcr", "outbound_share", "total_bytes", "asym_flag")
 
 
-class C2Asym(chunked.StreamingCommand):
+class C2Asym(command.StreamingCommand):
     name = "c2asym"
 
     def configure(self, args):

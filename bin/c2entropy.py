@@ -11,10 +11,10 @@ import c2hunt_path  # noqa: F401  (vendored libraries first)
 
 import numpy as np
 
-from c2hunt import chunked, options
+from c2hunt.scp import command, options
 from c2hunt.entropy import (BYTE_ALPHABET, DNS_ALPHABET, TEXT_ALPHABET, decode_payload,
                             entropy_profile, normalised_entropy, segment_entropy)
-from c2hunt.values import BytesCells, Cells, FixedCells, IntCells, format_fixed
+from c2hunt.scp.values import BytesCells, Cells, FixedCells, IntCells, format_fixed
 
 OPTIONS = [
     options.Option("field", options.field_list, repeat=True),
@@ -24,7 +24,7 @@ OPTIONS = [
 ]
 
 
-class C2Entropy(chunked.StreamingCommand):
+class C2Entropy(command.StreamingCommand):
     name = "c2entropy"
 
     def configure(self, args):

@@ -3,7 +3,7 @@ one c2hunt:dns event per DNS query/response pair.
 
 splunkd runs this script with --scheme, --validate-arguments, or with the input
 definition on stdin (streaming mode, every ``interval`` seconds). The work is in
-c2hunt.flow_input; this adapter turns records into event XML and log lines into
+c2hunt.capture.flow_input; this adapter turns records into event XML and log lines into
 splunkd.log (ExecProcessor).
 """
 import c2hunt_path  # noqa: F401  (vendored splunklib/numpy first)
@@ -13,7 +13,7 @@ import sys
 
 from splunklib.modularinput import Argument, Event, Scheme, Script
 
-from c2hunt import flow_input, flows
+from c2hunt.capture import flow_input, flows
 
 ARGUMENTS = (
     ("directory", Argument.data_type_string, True,

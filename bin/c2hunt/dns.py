@@ -11,7 +11,7 @@ import numpy as np
 
 from publicsuffixlist import PublicSuffixList
 
-from .values import factorize_ranges
+from c2hunt.byteranges import factorize_ranges
 
 _PSL = PublicSuffixList()
 # No rule is longer than this many labels, so the registered domain only depends on the

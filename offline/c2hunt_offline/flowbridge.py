@@ -20,7 +20,7 @@ def app_modules(app_root=None):
     bin_dir = os.path.join(str(app_root or DEFAULT_APP_ROOT), "bin")
     if bin_dir not in sys.path:
         sys.path.insert(0, bin_dir)
-    from c2hunt import dns_wire, flows
+    from c2hunt.capture import dns_wire, flows
     return dns_wire, flows
 
 
@@ -55,7 +55,7 @@ def read_capture(flows, path):
     path : str
         A .pcap or .pcapng file.
     """
-    from c2hunt import dns_wire, pcap
+    from c2hunt.capture import dns_wire, pcap
     events, issues = [], []
     stats = pcap.CaptureStats()
     dns_stats = dns_wire.DnsStats()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import synthetic as syn
-from c2hunt import flow_input, flows
+from c2hunt.capture import flow_input, flows
 from support import ROOT, run_script
 
 T0 = 1700000000.0

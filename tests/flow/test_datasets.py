@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from c2hunt import dns_wire, flows, pcap
+from c2hunt.capture import dns_wire, flows, pcap
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "offline"))

@@ -120,10 +120,10 @@ def test_split_names_long_and_address_like_names():
 
 
 def test_split_names_exact_when_label_hashes_collide(monkeypatch):
-    from c2hunt import values
+    from c2hunt import byteranges
     # Multiplier 0: a pair's hash is its last word's alone, so unequal pairs collide and
     # the exact numbering must take over.
-    monkeypatch.setattr(values, "_HASH_MULTIPLIER", np.uint64(0))
+    monkeypatch.setattr(byteranges, "_HASH_MULTIPLIER", np.uint64(0))
     names = ["a.b.ck", "www.ck", "x.www.ck", "foo.ck", "x.y.kawasaki.jp", "city.kawasaki.jp",
              "a.city.kawasaki.jp", "uk.co.uk", "co.uk.com", "example.co.uk", "example.com",
              "s3.amazonaws.com", "b.s3.amazonaws.com", "abcdefghijk.github.io"] * 3

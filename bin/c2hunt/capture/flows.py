@@ -7,14 +7,14 @@ Public API (used by the c2flow modular input and by the offline runner)
     order. Each record is a dict of the event's fields (see ``FIELDS``); the event's
     ``_time`` is ``first_packet_time`` (epoch seconds), its sourcetype ``SOURCETYPE``,
     its source the capture path. ``config`` is a :class:`FlowConfig` (defaults when None).
-    ``stats``, when given, is a :class:`c2hunt.pcap.CaptureStats` filled while reading
-    (skipped frames, truncation, corruption). Raises :class:`c2hunt.pcap.CaptureFormatError`
+    ``stats``, when given, is a :class:`c2hunt.capture.pcap.CaptureStats` filled while reading
+    (skipped frames, truncation, corruption). Raises :class:`c2hunt.capture.pcap.CaptureFormatError`
     (a ``ValueError``) before yielding anything when the file is not a capture. Every flow
     still open at the end of the file is emitted with ``end_reason="end_of_capture"``: each
     file is read on its own, so its records do not depend on other files.
 ``read_capture_events(path, config=None, stats=None, dns_stats=None, dns=True)``
     ``(sourcetype, record)`` for the flow records and, from the same read, the DNS
-    transactions (``c2hunt:dns``, :mod:`c2hunt.dns_wire`) of one capture: what the c2flow
+    transactions (``c2hunt:dns``, :mod:`c2hunt.capture.dns_wire`) of one capture: what the c2flow
     input indexes. ``event_time(sourcetype, record)`` is the event's ``_time``.
 ``CaptureEvents(config, dns=True)``
     The incremental engine behind it (``add_batch``/``flush`` like ``FlowTable``).
@@ -42,7 +42,7 @@ than ``max_flows`` flows are open, the least recently active ones are emitted ea
 (``end_reason="evicted"``): memory stays bounded for a capture of any size.
 
 Each record names the application protocol in ``service`` (Zeek's names: dns, http, ssl,
-ssh, socks, smb, ...) from the first payload bytes each side sent (:mod:`c2hunt.services`).
+ssh, socks, smb, ...) from the first payload bytes each side sent (:mod:`c2hunt.capture.services`).
 
 Per-record memory: the first ``services.FIRST_BYTES`` payload bytes of each direction, the
 distinct payload sizes, a payload sample of at most
@@ -57,7 +57,8 @@ import struct
 
 import numpy as np
 
-from c2hunt import dns_wire, entropy, pcap, services
+from c2hunt import entropy
+from c2hunt.capture import dns_wire, pcap, services
 
 __all__ = ["FlowConfig", "FlowTable", "CaptureEvents", "read_capture_flows",
            "read_capture_events", "format_event", "event_time", "SOURCETYPE", "FIELDS"]
@@ -185,7 +186,7 @@ class _Flow(object):
 
 
 class FlowTable(object):
-    """Bounded table of open flows fed with :class:`c2hunt.pcap.PacketBatch` objects.
+    """Bounded table of open flows fed with :class:`c2hunt.capture.pcap.PacketBatch` objects.
 
     ``add_batch`` and ``flush`` return lists of records (dicts, see ``FIELDS``). The
     output depends only on the packets, the settings and the batch boundaries (which
@@ -758,7 +759,7 @@ def read_capture_events(path, config=None, stats=None, dns_stats=None, dns=True)
     """``(sourcetype, record)`` for the flows and DNS transactions of one capture, read once.
 
     Parameters are those of :func:`read_capture_flows`, plus ``dns_stats`` (a
-    :class:`c2hunt.dns_wire.DnsStats` filled while reading) and ``dns`` (False: flows only).
+    :class:`c2hunt.capture.dns_wire.DnsStats` filled while reading) and ``dns`` (False: flows only).
     """
     config = config or FlowConfig()
     reader = pcap.CaptureReader(path, batch_bytes=config.batch_bytes)
@@ -783,7 +784,7 @@ def read_capture_flows(path, config=None, stats=None):
         A pcap or pcapng file.
     config : FlowConfig, optional
         Flow settings; defaults when None.
-    stats : c2hunt.pcap.CaptureStats, optional
+    stats : c2hunt.capture.pcap.CaptureStats, optional
         Filled with the capture's counters while reading.
 
     Yields
@@ -793,7 +794,7 @@ def read_capture_flows(path, config=None, stats=None):
 
     Raises
     ------
-    c2hunt.pcap.CaptureFormatError
+    c2hunt.capture.pcap.CaptureFormatError
         The file is not a pcap/pcapng capture (raised before any record is yielded).
     """
     config = config or FlowConfig()

@@ -27,7 +27,7 @@ Public API
 ``parse_message(data, strict=False)`` -> :class:`DnsMessage`
 ``DnsTable(timeout=30.0, max_pending=100000)``
     ``add_batch(batch)`` returns the transaction records completed by a
-    :class:`c2hunt.pcap.PacketBatch`; ``flush()`` the rest. ``stats`` is a :class:`DnsStats`.
+    :class:`c2hunt.capture.pcap.PacketBatch`; ``flush()`` the rest. ``stats`` is a :class:`DnsStats`.
 """
 import collections
 import re
@@ -319,7 +319,7 @@ class DnsStats(object):
 
 
 class AddressText(object):
-    """Cached text form of the 128-bit address halves of :mod:`c2hunt.pcap`."""
+    """Cached text form of the 128-bit address halves of :mod:`c2hunt.capture.pcap`."""
 
     def __init__(self):
         self.cache = {}
