@@ -18,7 +18,6 @@ OPTIONS = [
     options.Option("threshold", options.number(0.0, 1.0), 0.9),
     options.Option("min_bytes", options.number(0.0), 1024.0),
 ]
-OUTPUT_FIELDS = ("pcr", "outbound_share", "total_bytes", "asym_flag")
 
 
 class C2Asym(command.StreamingCommand):

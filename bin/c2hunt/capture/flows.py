@@ -80,8 +80,6 @@ FIELDS = (
 
 TRANSPORT_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp", 132: "sctp", 47: "gre",
                    50: "esp"}
-_ECHO_REQUEST = {1: 8, 58: 128}
-_ECHO_REPLY = {1: 0, 58: 129}
 # Reply type -> request type, so both directions of an ICMP exchange share a key.
 _ICMP_REQUEST_OF = {(1, 0): 8, (1, 14): 13, (1, 16): 15, (1, 18): 17, (58, 129): 128}
 _TCP_FIN, _TCP_SYN, _TCP_RST, _TCP_ACK = 0x01, 0x02, 0x04, 0x10
@@ -266,7 +264,6 @@ class FlowTable(object):
         _, first_row, group = np.unique(raw_keys, return_index=True, return_inverse=True)
         group = group.reshape(-1)
         order = np.argsort(group, kind="stable")
-        n_groups = len(first_row)
 
         ts = batch.ts[order]
         grp = group[order]

@@ -1,5 +1,4 @@
 """Converting field values between Splunk's strings and numpy arrays, column at a time."""
-import math
 import operator
 
 import numpy as np
@@ -100,11 +99,6 @@ def _take(texts, inverse):
     table = np.empty(len(texts), dtype=object)
     table[:] = texts
     return table[inverse.ravel()].tolist()
-
-
-def is_missing(value):
-    """True for None and NaN."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # ------------------------------------------------------------------ bytes <-> numbers, vectorised
