@@ -11,13 +11,17 @@ Events are held until splunkd says the search is finished, so a group split acro
 chunks scores exactly as in one chunk. More than ``max_events`` held stops the search
 with an error instead of exhausting memory.
 """
-import c2hunt_path  # noqa: F401  (vendored libraries first)
+import c2hunt_path  # (vendored libraries first)
+from c2hunt.scp.framing import stop_before_start
 
-import numpy as np
+# No numpy build for this platform: say so in the job inspector, not as an ImportError.
+stop_before_start(c2hunt_path.missing_target_message())
 
-from c2hunt.scp import command, options, output
-from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups
-from c2hunt.scp.values import FixedCells, IntCells, to_float
+import numpy as np  # noqa: E402
+
+from c2hunt.scp import command, options, output  # noqa: E402
+from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups  # noqa: E402
+from c2hunt.scp.values import FixedCells, IntCells, to_float  # noqa: E402
 
 DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
 OPTIONS = [

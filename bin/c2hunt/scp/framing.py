@@ -38,6 +38,24 @@ def write_chunk(stream, metadata, body=b""):
     stream.flush()
 
 
+def stop_before_start(problem, stdin=None, stdout=None):
+    """When ``problem`` (a text) is given, answer splunkd's getinfo with it as an ERROR and
+    exit with status 1; do nothing when it is None.
+
+    For a command that cannot run here at all (no compiled libraries for this platform):
+    the job inspector then says why, where an ImportError would reach only search.log.
+    """
+    if problem is None:
+        return
+    try:
+        read_chunk(stdin or sys.stdin.buffer)
+    except Exception:  # whatever came in, the answer is the same
+        pass
+    write_chunk(stdout or sys.stdout.buffer,
+                {"inspector": {"messages": [["ERROR", problem]]}, "finished": True})
+    sys.exit(1)
+
+
 def keep_freed_memory(limit=256 << 20):
     """Let this process reuse freed memory blocks of up to ``limit`` bytes.
 
