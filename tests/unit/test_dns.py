@@ -153,3 +153,34 @@ def test_split_names_keeps_bytes_as_symbols_unless_a_sample_is_not_ascii():
     result = split_all(names)
     assert result.symbols is None
     assert_matches_split_name(names, result)
+
+
+# dns.py reads two internals of publicsuffixlist: PublicSuffixList._maxlabel (the tail of a
+# name that decides its registered domain: the cache key) and ._publicsuffix (the rule set
+# split_names groups names by). Without them it falls back silently (a longer key, the
+# per-name path), so a release that renames them must fail here, loudly.
+PSL_INTERNALS_VERIFIED_FOR = "1.1.2"
+
+
+def test_public_suffix_list_pin_is_the_release_whose_internals_were_checked():
+    from pathlib import Path
+    requirements = Path(__file__).resolve().parents[2] / "package" / "requirements-vendor.txt"
+    pins = [line.split("==", 1)[1].strip() for line in requirements.read_text().splitlines()
+            if line.startswith("publicsuffixlist==")]
+    assert len(pins) == 1
+    assert pins[0].split(".")[:3] == PSL_INTERNALS_VERIFIED_FOR.split("."), (
+        "publicsuffixlist pin changed: check dns.py's use of _maxlabel and _publicsuffix "
+        "against the new release, then update PSL_INTERNALS_VERIFIED_FOR")
+
+
+def test_public_suffix_list_internals_dns_relies_on():
+    from c2hunt import dns
+    psl = dns._PSL
+    assert isinstance(psl._maxlabel, int)
+    rules = psl._publicsuffix
+    assert len(rules) > 1000 and all(isinstance(rule, str) for rule in rules)
+    assert "co.uk" in rules and "com" in rules
+    # The tail key is sound only if no rule has more labels than _maxlabel.
+    assert max(len(rule.lstrip("!").split(".")) for rule in rules) <= psl._maxlabel
+    assert dns._TAIL_LABELS == psl._maxlabel + 2
+    assert dns._rule_suffixes() is not None and "uk" in dns._rule_suffixes()
