@@ -12,13 +12,17 @@ import numpy as np
 from publicsuffixlist import PublicSuffixList
 
 from c2hunt.byteranges import factorize_ranges
+from c2hunt.memo import BoundedCache
 
 _PSL = PublicSuffixList()
 # No rule is longer than this many labels, so the registered domain only depends on the
 # last _TAIL_LABELS labels of a name: the cache key (many queries share a domain).
 _TAIL_LABELS = int(getattr(_PSL, "_maxlabel", 15)) + 2
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}\Z")
-_cache = {}
+# Cached answers of the list, per name tail and per rule suffix: distinct domains of a busy
+# network's DNS traffic (a cleared cache costs a few list lookups per name again).
+DOMAIN_CACHE_LIMIT = 200000
+_cache = BoundedCache(DOMAIN_CACHE_LIMIT)
 
 
 class SplitName(object):
@@ -48,10 +52,7 @@ def registered_domain(name):
         return _cache[tail]
     except KeyError:
         pass
-    result = _PSL.privatesuffix(tail)
-    if len(_cache) < 200000:
-        _cache[tail] = result
-    return result
+    return _cache.put(tail, _PSL.privatesuffix(tail))
 
 
 def split_name(name):
@@ -83,7 +84,7 @@ def split_name(name):
 # a name's public suffix only depends on its longest suffix in this set (and on whether
 # labels remain left of it), so names are grouped by that suffix before asking the list.
 _RULE_SUFFIXES = None
-_PUBLIC_LABELS = {}
+_PUBLIC_LABELS = BoundedCache(DOMAIN_CACHE_LIMIT)
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[ord(c) for c in " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"]] = True
 _DOT = 46
@@ -429,7 +430,5 @@ def _public_labels(suffix, has_more, name):
     key = (suffix, has_more)
     count = _PUBLIC_LABELS.get(key)
     if count is None:
-        count = len(_PSL.publicsuffix(name).split("."))
-        if len(_PUBLIC_LABELS) < 200000:
-            _PUBLIC_LABELS[key] = count
+        count = _PUBLIC_LABELS.put(key, len(_PSL.publicsuffix(name).split(".")))
     return count

@@ -1,4 +1,5 @@
 """Converting field values between Splunk's strings and numpy arrays, column at a time."""
+import functools
 import operator
 
 import numpy as np
@@ -59,17 +60,12 @@ def format_fixed(values, decimals=4):
     return texts
 
 
-_FRACTIONS = {}
-
-
+@functools.lru_cache(maxsize=None)  # one table per decimals: a handful
 def _fractions(decimals):
     """Object array: k -> ".xyz" ending of k / 10**decimals, trailing zeros dropped."""
-    table = _FRACTIONS.get(decimals)
-    if table is None:
-        template = ".%%0%dd" % decimals
-        table = np.empty(10 ** decimals, dtype=object)
-        table[:] = [(template % k).rstrip("0").rstrip(".") for k in range(10 ** decimals)]
-        _FRACTIONS[decimals] = table
+    template = ".%%0%dd" % decimals
+    table = np.empty(10 ** decimals, dtype=object)
+    table[:] = [(template % k).rstrip("0").rstrip(".") for k in range(10 ** decimals)]
     return table
 
 
@@ -310,43 +306,38 @@ class BytesCells(Cells):
         return chars, present
 
 
-_FRACTION_TABLES = {}
 _TABLE_SLOTS = 4
-_WHOLE_TABLE = []
 
 
+@functools.lru_cache(maxsize=None)  # built once
 def _whole_table():
     """For k < 10**4: its digits right-aligned in 4 slots, and how many digits it has."""
-    if not _WHOLE_TABLE:
-        k = np.arange(10 ** _TABLE_SLOTS, dtype=np.int64)
-        digits = np.empty((len(k), _TABLE_SLOTS), dtype=np.uint8)
-        rest = k.copy()
-        for slot in range(_TABLE_SLOTS - 1, -1, -1):
-            digits[:, slot] = rest % 10 + 48
-            rest //= 10
-        lengths = np.array([len(str(value)) for value in k.tolist()], dtype=np.int64)
-        _WHOLE_TABLE.extend((digits, lengths))
-    return _WHOLE_TABLE[0], _WHOLE_TABLE[1]
+    k = np.arange(10 ** _TABLE_SLOTS, dtype=np.int64)
+    digits = np.empty((len(k), _TABLE_SLOTS), dtype=np.uint8)
+    rest = k.copy()
+    for slot in range(_TABLE_SLOTS - 1, -1, -1):
+        digits[:, slot] = rest % 10 + 48
+        rest //= 10
+    lengths = np.array([len(str(value)) for value in k.tolist()], dtype=np.int64)
+    return digits, lengths
 
 
+@functools.lru_cache(maxsize=None)  # one table per decimals: a handful
 def _fraction_table(decimals):
     """For k < 10**decimals: the digits of k / 10**decimals after the dot (rows padded to
     4 bytes for :func:`_table_rows`), and how many remain once trailing zeros are dropped."""
-    table = _FRACTION_TABLES.get(decimals)
-    if table is None:
-        k = np.arange(10 ** decimals, dtype=np.int64)
-        digits = np.full((len(k), max(decimals, _TABLE_SLOTS)), 48, dtype=np.uint8)
-        kept = np.full(len(k), decimals, dtype=np.int64)
-        still_zero = np.ones(len(k), dtype=bool)
-        rest = k.copy()
-        for position in range(decimals - 1, -1, -1):
-            digit = rest % 10
-            digits[:, position] = digit + 48
-            still_zero &= digit == 0
-            kept -= still_zero
-            rest //= 10
-        table = _FRACTION_TABLES[decimals] = (digits, kept)
-    return table
+    k = np.arange(10 ** decimals, dtype=np.int64)
+    digits = np.full((len(k), max(decimals, _TABLE_SLOTS)), 48, dtype=np.uint8)
+    kept = np.full(len(k), decimals, dtype=np.int64)
+    still_zero = np.ones(len(k), dtype=bool)
+    rest = k.copy()
+    for position in range(decimals - 1, -1, -1):
+        digit = rest % 10
+        digits[:, position] = digit + 48
+        still_zero &= digit == 0
+        kept -= still_zero
+        rest //= 10
+    return digits, kept
 
 
 def _fixed_chars(values, decimals):
