@@ -1,7 +1,6 @@
 """c2hunt.scp (chunk I/O): the columnar parse agrees with the csv module; replies follow the SDK."""
 import csv
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 from c2hunt import byteranges
 from c2hunt.byteranges import factorize_cells, factorize_ranges
 from c2hunt.scp.columns import Chunk, Column, RecordSource, decode_mv
-from c2hunt.scp.command import Messages, SearchCommand, StreamingCommand
+from c2hunt.scp.command import Messages, StreamingCommand
 from c2hunt.scp.framing import read_chunk
 from c2hunt.scp import values
 from c2hunt.scp.output import encode_mv
