@@ -10,7 +10,6 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-
 import synthetic as syn
 from c2hunt.capture import flow_input, flows
 from support import ROOT, run_script
