@@ -89,7 +89,10 @@ _TIME_FLOWS = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from c2hunt import entropy
-from c2hunt.capture import flows, pcap
+try:
+    from c2hunt.capture import flows, pcap
+except ImportError:  # a --baseline-bin from before the capture subpackage
+    from c2hunt import flows, pcap
 spent = {"parse": 0.0, "entropy": 0.0}
 kernel = entropy.entropy_profile
 def timed_kernel(*args):
