@@ -27,7 +27,8 @@ Public API
 ``parse_message(data, strict=False)`` -> :class:`DnsMessage`
 ``DnsTable(timeout=30.0, max_pending=100000)``
     ``add_batch(batch)`` returns the transaction records completed by a
-    :class:`c2hunt.capture.pcap.PacketBatch`; ``flush()`` the rest. ``stats`` is a :class:`DnsStats`.
+    :class:`c2hunt.capture.pcap.PacketBatch`; ``flush()`` the rest. ``stats`` is a
+    :class:`DnsStats`.
 """
 import collections
 import re

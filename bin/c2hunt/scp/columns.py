@@ -32,10 +32,10 @@ _MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
 
 # ------------------------------------------------------------------ multivalue helpers
 
+
 def decode_mv(text):
     """``$a$;$b$`` -> ``["a", "b"]`` (``$$`` is a literal dollar sign)."""
     return [item.replace("$$", "$") for item in _MV_ITEM.findall(text)]
-
 
 
 class Column(object):
@@ -85,6 +85,7 @@ class Column(object):
 
 
 # ------------------------------------------------------------------ reading columns
+
 
 class ColumnSource(object):
     """What a command reads from a chunk: columns by name, and numbers.
@@ -189,6 +190,7 @@ class RecordSource(ColumnSource):
 
 
 # ------------------------------------------------------------------ parsing a chunk body
+
 
 class Chunk(ColumnSource):
     """An execute chunk's CSV body, parsed lazily by column.
@@ -449,7 +451,8 @@ class Chunk(ColumnSource):
         width = 2 * len(names)
         after = np.full(len(cell_starts), COMMA, dtype=np.uint8)
         after[width - 1::width] = marker
-        joined = insert_pieces(flat, offsets[1:], after, np.ones(len(cell_starts), dtype=np.int64))
+        joined = insert_pieces(flat, offsets[1:], after,
+                               np.ones(len(cell_starts), dtype=np.int64))
         return joined.tobytes().split(bytes((marker,)))[:len(rows)]
 
     def fields(self):
@@ -499,7 +502,7 @@ class Chunk(ColumnSource):
         header = np.frombuffer(header_cells(names), dtype=np.uint8)
         at = np.concatenate(([self._header_end], self._row_ends))
         out = insert_pieces(self._data, at, np.concatenate((header, pieces)),
-                      np.concatenate(([len(header)], sizes)))
+                            np.concatenate(([len(header)], sizes)))
         if self._data[-1] != NEWLINE:
             return out.tobytes() + b"\n"
         return out  # bytes-like: written to the pipe as it is, without a 10 MB copy
@@ -575,7 +578,5 @@ def _decode_cells(flat, offsets):
                 for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
     # One decode for the column: a NUL after each cell, then split (NUL ends any sequence).
     joined = insert_pieces(flat, offsets[1:], np.zeros(n_cells, dtype=np.uint8),
-                     np.ones(n_cells, dtype=np.int64))
+                           np.ones(n_cells, dtype=np.int64))
     return joined.tobytes().decode("utf-8", "replace").split("\x00")[:n_cells]
-
-

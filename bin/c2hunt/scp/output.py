@@ -19,6 +19,7 @@ def encode_mv(values):
     """``["a", "b"]`` -> ``$a$;$b$``."""
     return "$" + "$;$".join(value.replace("$", "$$") for value in values) + "$"
 
+
 def suffix_matrix(encoded, n_rows, newline, first_comma=True):
     """``,<v1>,<mv1>,<v2>,<mv2>...`` of every row, concatenated, and each row's size
     (without the first comma when ``first_comma`` is false)."""
@@ -97,6 +98,7 @@ def as_lists(new_columns):
     return [(name, values.texts() if isinstance(values, Cells) else values)
             for name, values in new_columns]
 
+
 def insert_pieces(data, at, pieces, sizes):
     """``data`` with piece i (``sizes[i]`` bytes of ``pieces``) inserted before ``at[i]``.
 
@@ -115,6 +117,7 @@ def insert_pieces(data, at, pieces, sizes):
     np.logical_not(mask, out=mask)
     out[mask] = pieces
     return out
+
 
 def plain_and_mv(value):
     if value is None:
@@ -173,4 +176,3 @@ def _encode_cells_slow(columns, n_rows):
     blank = [""] * n_rows
     columns = [cells if cells is not None else blank for cells in columns]
     return [("," + ",".join(row)).encode("utf-8") for row in zip(*columns)]
-
