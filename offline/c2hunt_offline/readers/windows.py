@@ -919,7 +919,7 @@ def read_json_lines(path, lines, sourcetype=None):
                 events.append(osquery_event(obj, text, path))
                 continue
             if sourcetype is None and obj.get("sourcetype") in (FLOW_SOURCETYPE, DNS_SOURCETYPE):
-                from .flowbridge import capture_event  # imports the app's bin/ code
+                from ..flowbridge import capture_event  # imports the app's bin/ code
                 events.append(capture_event(obj, text, path, obj["sourcetype"]))
                 continue
             kind = None
@@ -997,7 +997,7 @@ PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
 
 def read_pcap(path, app_root):
     """Flow records from a capture through the app's own flow code (bin/c2hunt/flows.py)."""
-    from . import flowbridge
+    from .. import flowbridge
     try:
         _, flows = flowbridge.app_modules(app_root)
     except ImportError as exc:

@@ -10,10 +10,10 @@ import re
 import statistics
 import time
 
-from .evalexpr import Expression, result_value, truth
-from .searchexpr import SearchExpression
-from .spltext import read_quoted, split_top_level
-from .values import (SplError, compare, convert_regex, format_number, is_null, mv, mv_pack,
+from ..evalexpr import Expression, result_value, truth
+from ..searchexpr import SearchExpression
+from ..spltext import read_quoted, split_top_level
+from ..values import (SplError, compare, convert_regex, format_number, is_null, mv, mv_pack,
                      sort_key, to_number, to_str, wildcard_regex)
 
 # ---------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ import re
 import time
 import urllib.parse
 
-from .spltext import TokenCursor
-from .values import (Literal, SplError, compare, convert_regex, format_number, is_null, like_regex,
+from ..spltext import TokenCursor
+from ..values import (Literal, SplError, compare, convert_regex, format_number, is_null, like_regex,
                      mv, mv_pack, to_number, to_str)
 
 _TOKEN = re.compile(r"""
