@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from c2hunt_offline import Runner
+from c2hunt_offline import Runner, hunt, run_search
 from c2hunt_offline.readers import decode_saddr
 
 from support import ROOT, assert_matches_golden, normalise_read
@@ -122,6 +122,21 @@ def test_unknown_and_missing_files_are_named(tmp_path):
     text = " ".join(str(i) for i in issues)
     assert "mystery.bin" in text and "unknown log format" in text
     assert "absent.log" in text and "cannot read" in text
+
+
+def test_hunt_and_run_search_return_the_read_issues(tmp_path):
+    good = tmp_path / "sysmon.xml"
+    good.write_text(INPUTS["sysmon.xml"])
+    unknown = tmp_path / "mystery.bin"
+    unknown.write_bytes(b"\x00\x01garbage\n")
+    files = [str(good), str(unknown)]
+    rows = run_search("sourcetype=* | stats count", files)
+    notables = hunt(files)
+    for result in (rows, notables):
+        where = {str(issue).split(": ")[0] for issue in result.issues}
+        assert where == {str(good) + ":2", str(unknown)}, result.issues
+    assert rows == [{"count": 2}]
+    assert run_search("| makeresults", [{"a": "1"}]).issues == []
 
 
 def test_json_without_sourcetype_is_an_issue(tmp_path):

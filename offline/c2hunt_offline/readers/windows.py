@@ -1,0 +1,342 @@
+"""Windows events: binary EVTX, ``<Event>`` XML and JSON exports (Sysmon, Security, others).
+
+Sourcetypes and field names as the Splunk Add-on for Microsoft Windows and the Sysmon TA
+give them, with the CIM aliases of the network and process events.
+"""
+import re
+import xml.etree.ElementTree as ET
+
+from .common import ReadIssue, parse_iso, path_basename, put
+
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+SYSMON_SOURCETYPE = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
+SECURITY_SOURCETYPE = "WinEventLog:Security"
+IANA_TRANSPORT = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp"}
+
+
+def _lower_bool(value):
+    return value.lower() if value in ("True", "False", "TRUE", "FALSE") else value
+
+
+
+_NS = re.compile(r"^\{[^}]*\}")
+
+
+def _local(tag):
+    return _NS.sub("", tag)
+
+
+def windows_event_from_xml(xml_text):
+    """Fields of one Windows ``<Event>`` XML record (System + EventData/UserData)."""
+    root = ET.fromstring(xml_text)
+    fields = {}
+    system = None
+    for child in root:
+        if _local(child.tag) == "System":
+            system = child
+    if system is None:
+        raise ValueError("no <System> element")
+    for item in system:
+        tag = _local(item.tag)
+        if tag == "EventID":
+            fields["EventID"] = (item.text or "").strip()
+        elif tag == "TimeCreated":
+            fields["SystemTime"] = item.get("SystemTime")
+        elif tag == "Provider":
+            fields["Provider"] = item.get("Name")
+        elif tag in ("Channel", "Computer", "EventRecordID", "Level", "Task", "Opcode",
+                     "Keywords", "Version"):
+            fields[tag] = (item.text or "").strip()
+        elif tag == "Security":
+            fields["SecurityUserID"] = item.get("UserID")
+    data = {}
+    for child in root:
+        tag = _local(child.tag)
+        if tag == "EventData":
+            for n, item in enumerate(child):
+                name = item.get("Name") or ("Data%d" % n)
+                data[name] = item.text or ""
+        elif tag == "UserData":
+            for sub in child:
+                for item in sub:
+                    data[_local(item.tag)] = item.text or ""
+    return fields, data
+
+
+_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+_PADDED_HEX = re.compile(r"^0x0+([0-9a-fA-F]+)$")
+
+
+def _windows_rendering(value):
+    """Values as Windows renders them for Splunk, whichever EVTX parser read them:
+    GUIDs as ``{UPPER-CASE}``, hex integers without zero padding (``0x3e7``)."""
+    if not isinstance(value, str):
+        return value
+    m = _GUID.match(value)
+    if m:
+        return "{%s}" % m.group(1).upper()
+    m = _PADDED_HEX.match(value)
+    if m:
+        return "0x" + m.group(1).lower()
+    return value
+
+
+def normalise_windows(system, data, raw, source_path, from_binary=False):
+    """Build a Splunk-like event from System fields + EventData fields.
+
+    Parameters
+    ----------
+    system : dict
+        EventID, SystemTime, Channel, Computer, EventRecordID ...
+    data : dict
+        EventData values by name.
+    raw : str
+        The record as Splunk would index it (_raw).
+    source_path : str
+        Input file, kept as ``c2hunt_file``.
+    from_binary : bool
+        The record was rendered from binary EVTX by a parser: bring GUID and hex values to
+        Windows' own rendering. Text input (XML/JSON) is kept as it was indexed.
+    """
+    channel = system.get("Channel") or ""
+    event_id = str(system.get("EventID") or "").strip()
+    if channel == SYSMON_CHANNEL:
+        sourcetype = source = SYSMON_SOURCETYPE
+    elif channel == "Security":
+        sourcetype = source = SECURITY_SOURCETYPE
+    else:
+        sourcetype = source = "WinEventLog:%s" % channel
+    ev = {"_raw": raw, "sourcetype": sourcetype, "source": source, "c2hunt_file": source_path}
+    if system.get("SystemTime"):
+        ev["_time"] = parse_iso(system["SystemTime"])
+    for key in ("Channel", "Computer", "EventRecordID", "Provider", "Level", "Task",
+                "Opcode", "Keywords", "Version"):
+        put(ev, key, system.get(key))
+    put(ev, "EventCode", event_id)
+    put(ev, "EventID", event_id)
+    put(ev, "signature_id", event_id)
+    put(ev, "host", system.get("Computer"))
+    for name, value in data.items():
+        if value is None:
+            continue
+        value = value.strip() if isinstance(value, str) else value
+        if from_binary:
+            value = _windows_rendering(value)
+        if channel == SYSMON_CHANNEL:
+            value = _lower_bool(value)
+        put(ev, name, value)
+    if channel == SYSMON_CHANNEL:
+        _cim_sysmon(ev, event_id)
+    elif channel == "Security":
+        _cim_security(ev, event_id, data)
+    put(ev, "dvc", ev.get("host"))
+    return ev
+
+
+def _cim_sysmon(ev, event_id):
+    image = ev.get("Image")
+    if image:
+        ev["process_path"] = ev["process"] = image
+        ev["process_name"] = path_basename(image)
+    put(ev, "process_id", ev.get("ProcessId"))
+    put(ev, "user", ev.get("User"))
+    if event_id == "3":
+        for cim, raw in (("src", "SourceIp"), ("src_ip", "SourceIp"),
+                         ("src_port", "SourcePort"), ("dest", "DestinationIp"),
+                         ("dest_ip", "DestinationIp"), ("dest_port", "DestinationPort")):
+            put(ev, cim, ev.get(raw))
+        if ev.get("Protocol"):
+            ev["transport"] = ev["Protocol"].lower()
+        ev["protocol"] = "ip"
+        if ev.get("Initiated") in ("true", "false"):
+            ev["direction"] = "outbound" if ev["Initiated"] == "true" else "inbound"
+        put(ev, "app", ev.get("process_name"))
+        ev["tag"] = ["network", "communicate"]
+    elif event_id == "1":
+        put(ev, "process", ev.get("CommandLine"))
+        put(ev, "parent_process", ev.get("ParentCommandLine"))
+        put(ev, "parent_process_path", ev.get("ParentImage"))
+        put(ev, "parent_process_name", path_basename(ev.get("ParentImage")))
+        put(ev, "dest", ev.get("host"))
+        ev["tag"] = ["process", "report"]
+    elif event_id == "22":
+        put(ev, "query", ev.get("QueryName"))
+        put(ev, "answer", ev.get("QueryResults"))
+        put(ev, "src", ev.get("host"))
+        ev["tag"] = ["network", "resolution", "dns"]
+
+
+_WFP_DIRECTION = {"%%14592": "Inbound", "%%14593": "Outbound"}
+
+
+def _cim_security(ev, event_id, data):
+    if event_id in ("5156", "5157", "5152", "5158"):
+        mapping = (("Application_Name", "Application"), ("Source_Address", "SourceAddress"),
+                   ("Source_Port", "SourcePort"), ("Destination_Address", "DestAddress"),
+                   ("Destination_Port", "DestPort"), ("Process_ID", "ProcessID"),
+                   ("Layer_Name", "LayerName"), ("Filter_Run_Time_ID", "FilterRTID"),
+                   ("Protocol", "Protocol"))
+        for classic, xml_name in mapping:
+            if classic not in ev or classic == "Protocol":
+                put(ev, classic, (data.get(xml_name) or "").strip() or ev.get(classic))
+        direction = (data.get("Direction") or ev.get("Direction") or "").strip()
+        direction = _WFP_DIRECTION.get(direction, direction)
+        put(ev, "Direction", direction)
+        put(ev, "direction", direction.lower() if direction else None)
+        app = ev.get("Application_Name")
+        if app:
+            ev["process_path"] = ev["process"] = app
+            ev["process_name"] = path_basename(app)
+            ev["app"] = ev["process_name"]
+        for cim, raw in (("src", "Source_Address"), ("src_ip", "Source_Address"),
+                         ("src_port", "Source_Port"), ("dest", "Destination_Address"),
+                         ("dest_ip", "Destination_Address"), ("dest_port", "Destination_Port"),
+                         ("process_id", "Process_ID")):
+            put(ev, cim, ev.get(raw))
+        proto = ev.get("Protocol")
+        put(ev, "transport", IANA_TRANSPORT.get(proto, proto))
+        ev["protocol"] = "ip"
+        ev["action"] = "allowed" if event_id in ("5156", "5158") else "blocked"
+        ev["tag"] = ["network", "communicate"]
+    elif event_id == "4688":
+        put(ev, "process_path", data.get("NewProcessName"))
+        put(ev, "process_name", path_basename(data.get("NewProcessName")))
+        put(ev, "process", data.get("CommandLine") or data.get("NewProcessName"))
+        put(ev, "parent_process_path", data.get("ParentProcessName"))
+        put(ev, "parent_process_name", path_basename(data.get("ParentProcessName")))
+        put(ev, "user", data.get("SubjectUserName"))
+        put(ev, "dest", ev.get("host"))
+        ev["tag"] = ["process", "report"]
+
+
+def read_evtx(path):
+    """Events and issues from a binary .evtx file.
+
+    Uses the Rust parser (PyPI ``evtx``) when installed, else python-evtx; both render
+    each record as XML, normalised by :func:`normalise_windows`.
+    """
+    try:
+        import evtx as rust_evtx  # noqa: WPS433
+    except ImportError:
+        return read_evtx_python(path)
+    events, issues = [], []
+    try:
+        parser = rust_evtx.PyEvtxParser(str(path))
+        records = parser.records()
+    except Exception as exc:  # corrupt header: the whole file is unreadable
+        return [], [ReadIssue(path, None, "not a readable EVTX file: %s" % exc)]
+    n = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except Exception as exc:  # a corrupt chunk: report and keep reading
+            issues.append(ReadIssue(path, "record %d" % (n + 1), "unreadable EVTX record: %s" % exc))
+            n += 1
+            if n > 10000000:
+                break
+            continue
+        n += 1
+        try:
+            if isinstance(record, Exception):
+                raise record
+            xml_text = record["data"]
+            if xml_text.startswith("<?xml"):
+                xml_text = xml_text.split("?>", 1)[1].lstrip()
+            system, data = windows_event_from_xml(xml_text)
+            events.append(normalise_windows(system, data, xml_text, str(path), from_binary=True))
+        except Exception as exc:
+            issues.append(ReadIssue(path, "record %d" % n, "unreadable EVTX record: %s" % exc))
+    return events, issues
+
+
+def read_evtx_python(path):
+    """Events and issues from a binary .evtx file through python-evtx."""
+    import Evtx.Evtx as evtx  # imported here: only EVTX input needs it
+    events, issues = [], []
+    try:
+        log = evtx.Evtx(str(path))
+        log.__enter__()
+    except Exception as exc:  # corrupt header: the whole file is unreadable
+        return [], [ReadIssue(path, None, "not a readable EVTX file: %s" % exc)]
+    try:
+        for n, record in enumerate(log.records(), 1):
+            try:
+                xml_text = record.xml()
+                system, data = windows_event_from_xml(xml_text)
+                events.append(normalise_windows(system, data, xml_text, str(path), from_binary=True))
+            except Exception as exc:
+                issues.append(ReadIssue(path, "record %d" % n, "unreadable EVTX record: %s" % exc))
+    except Exception as exc:
+        issues.append(ReadIssue(path, None, "EVTX chunk iteration stopped: %s" % exc))
+    finally:
+        try:
+            log.__exit__(None, None, None)
+        except Exception:
+            pass
+    return events, issues
+
+
+def read_winxml(path, text):
+    """Windows XML: one ``<Event ...>...</Event>`` per record, any line layout.
+
+    Records are cut at each ``<Event`` start, so a broken record ends where the next
+    one starts and never swallows it.
+    """
+    events, issues = [], []
+    starts = [m.start() for m in re.finditer(r"<Event[\s>]", text)]
+    for k, start in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(text)
+        segment = text[start:stop]
+        line = text.count("\n", 0, start) + 1
+        end = segment.find("</Event>")
+        if end < 0:
+            issues.append(ReadIssue(path, line, "Windows XML event without </Event>"))
+            continue
+        xml_text = segment[:end + len("</Event>")]
+        try:
+            system, data = windows_event_from_xml(xml_text)
+            events.append(normalise_windows(system, data, xml_text, str(path)))
+        except Exception as exc:
+            issues.append(ReadIssue(path, line, "unreadable Windows XML event: %s" % exc))
+    return events, issues
+
+
+def windows_from_json(obj):
+    """(system, data) from a JSON Windows event: flat (nxlog-like) or winlogbeat-style."""
+    if "winlog" in obj:
+        w = obj["winlog"]
+        system = {"EventID": w.get("event_id"), "Channel": w.get("channel"),
+                  "Computer": w.get("computer_name"), "EventRecordID": w.get("record_id"),
+                  "SystemTime": obj.get("@timestamp")}
+        return system, dict(w.get("event_data") or {})
+    if "Event" in obj and isinstance(obj["Event"], dict):
+        ev = obj["Event"]
+        sysd = ev.get("System", {})
+        eid = sysd.get("EventID")
+        if isinstance(eid, dict):
+            eid = eid.get("#text") or eid.get("text")
+        tc = sysd.get("TimeCreated")
+        system = {"EventID": eid, "Channel": sysd.get("Channel"),
+                  "Computer": sysd.get("Computer"), "EventRecordID": sysd.get("EventRecordID"),
+                  "SystemTime": tc.get("SystemTime") if isinstance(tc, dict) else tc}
+        data = ev.get("EventData") or {}
+        if isinstance(data, dict) and isinstance(data.get("Data"), list):
+            data = {d.get("Name") or d.get("@Name"): d.get("#text", d.get("text"))
+                    for d in data["Data"]}
+        return system, dict(data)
+    system = {"EventID": obj.get("EventID", obj.get("EventCode")),
+              "Channel": obj.get("Channel"), "Computer": obj.get("Computer", obj.get("Hostname")),
+              "EventRecordID": obj.get("EventRecordID", obj.get("RecordNumber")),
+              "SystemTime": obj.get("SystemTime") or obj.get("TimeCreated")
+              or obj.get("EventTime") or obj.get("UtcTime")}
+    skip = {"EventID", "EventCode", "Channel", "Computer", "Hostname", "EventRecordID",
+            "RecordNumber", "SystemTime", "TimeCreated", "EventTime"}
+    data = {k: ("" if v is None else str(v)) for k, v in obj.items() if k not in skip}
+    return system, data
+
+
+def is_windows_json(obj):
+    return ("winlog" in obj or ("Event" in obj and isinstance(obj["Event"], dict))
+            or ("Channel" in obj and ("EventID" in obj or "EventCode" in obj)))
