@@ -135,6 +135,15 @@ def test_dns_replay_clients_split_sessions_per_class():
     assert len(set(ev._replay_clients(names, {"1"}, {"0"}, None))) == 2
 
 
+def test_unit_inputs_drop_excluded_files(tmp_path):
+    (tmp_path / "u").mkdir()
+    for name in ("dns.log", "ORIGINALdns.log", "conn.log"):
+        (tmp_path / "u" / name).write_text("x")
+    assert [p.name for p in ev.unit_inputs(tmp_path, {"path": "u", "exclude": ["ORIGINALdns.log"]})] == \
+        ["conn.log", "dns.log"]
+    assert ev.unit_inputs(tmp_path, {"path": "u"}) == [tmp_path / "u"]
+
+
 # ----------------------------------------------------------------------------- ground truth
 TRUTH = ev.load_ground_truth()
 
