@@ -51,8 +51,9 @@ reader issues are shown), or ``events read but no notable`` (with the count and 
 RITA ranking: the beacon correlation searches run again on the units of
 ``rita_expected_beacons`` with ``c2hunt_beacon_timing_threshold`` set to 0 in a temporary copy
 of the app's ``default/`` (every scored pair becomes a row); each expected beacon's rank among
-the rows (by ``beacon_score``) and whether it is above every row that matches no labelled
-channel or expected beacon.
+the rows (by ``beacon_score``), whether it is above every row that matches no labelled
+channel or expected beacon, whether it raised a notable in the real run, and ``met`` (both:
+RITA's target).
 
 DNS tunnel metric (netrack validate split): every labelled name becomes one Zeek dns.log
 query (JSON) from a client of its own class (plain names from one client, each tunnel tool's
@@ -423,6 +424,8 @@ def rita_ranking(runner, doc, root, log=print, result=None):
                 best = {"id": e["id"], "unit": ",".join(e["units"]), "rank": None, "rows": n,
                         "beacon_score": None, "rita_score": e.get("rita_score"), "above_all_benign": False}
             best["notable"] = _raised_notable(e["id"], result)
+            # RITA's target: found (a notable) and ranked above everything benign
+            best["met"] = bool(best["notable"] and best["above_all_benign"])
             out.append(best)
     finally:
         shutil.rmtree(app, ignore_errors=True)
@@ -630,15 +633,16 @@ def text_report(results, ranking, dns, rows, total, markdown=False):
                      + "RITA expected beacons (rank among the app's beacon rows, no threshold)")
         if markdown:
             lines += ["", "| expected beacon | unit | rank | rows | beacon_score | RITA score | top benign score "
-                          "| above all benign | notable |", "|---|---|---|---|---|---|---|---|---|"]
+                          "| above all benign | notable | met |", "|---|---|---|---|---|---|---|---|---|---|"]
         for x in ranking:
             vals = (x["id"], x.get("unit"), x.get("rank"), x.get("rows"), x.get("beacon_score"),
-                    x.get("rita_score"), x.get("top_benign_score"), x.get("above_all_benign"), x.get("notable"))
+                    x.get("rita_score"), x.get("top_benign_score"), x.get("above_all_benign"), x.get("notable"),
+                    x.get("met"))
             if markdown:
                 lines.append("| " + " | ".join(str(v) for v in vals) + " |")
             else:
                 lines.append("  %s in %s: rank %s of %s rows, beacon_score %s (RITA %s), top benign %s, "
-                             "above all benign: %s, notable: %s" % vals)
+                             "above all benign: %s, notable: %s, target met: %s" % vals)
         lines.append("")
     if dns:
         lines.append(("### " if markdown else "== ") + "DNS tunnel metric (netrack %s)" % dns.get("split"))
