@@ -8,7 +8,9 @@ Ground truth lives in ``benchmarks/ground_truth/<dataset>.json`` (written from e
 README / LABELS.md / EXPECTED.md / CAPTURES.md / TRACES.md), never in this code. Each file lists:
 
 - ``units``: the capture files or Zeek log folders the runner reads, one ``hunt`` each, so one
-  capture's traffic never mixes with another's (paths relative to the dataset folder);
+  capture's traffic never mixes with another's (paths relative to the dataset folder; ``exclude``
+  leaves out files of a folder; ``role`` c2 / mixed / negative is for the reader: any notable
+  that matches no channel or neutral entry counts as a notable on benign traffic);
 - ``channels``: the labelled C2 channels (id, units, src, dest, dest_port, transport, domain,
   process, technique, ``detectable_from``; ``undetectable`` = the documented reason why this
   telemetry cannot show it);
@@ -257,6 +259,10 @@ class AppRunner(object):
                 enabled = True
         return names
 
+    def has_macro(self, name):
+        conf = self.repo / "default" / "macros.conf"
+        return re.search(r"^\[%s\]\s*$" % re.escape(name), conf.read_text(), re.M) is not None
+
     def app_copy_with_macros(self, overrides):
         """A temporary app root: this app with some macro definitions replaced (caller removes it)."""
         tmp = Path(tempfile.mkdtemp(prefix="c2hunt-eval-app-"))
@@ -386,7 +392,10 @@ def rita_ranking(runner, doc, root, log=print, result=None):
     searches = runner.correlation_searches("Beacon")
     if not searches:
         return [{"id": e["id"], "error": "no beacon correlation search in the app"} for e in expected]
-    app = runner.app_copy_with_macros({"c2hunt_beacon_timing_threshold": "0"})
+    threshold = "c2hunt_beacon_timing_threshold"
+    if not runner.has_macro(threshold):
+        log("  rank: macro %s is gone; the rows are the beacon notables only" % threshold)
+    app = runner.app_copy_with_macros({threshold: "0"})
     out = []
     try:
         units = sorted({u for e in expected for u in e["units"]})

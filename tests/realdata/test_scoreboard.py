@@ -2,6 +2,7 @@
 notables, its ground-truth files, and the floor the app must hold on ../shared/datasets
 (skipped when the datasets are absent)."""
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -143,6 +144,22 @@ def test_unit_inputs_drop_excluded_files(tmp_path):
     assert [p.name for p in ev.unit_inputs(tmp_path, {"path": "u", "exclude": ["ORIGINALdns.log"]})] == \
         ["conn.log", "dns.log"]
     assert ev.unit_inputs(tmp_path, {"path": "u"}) == [tmp_path / "u"]
+
+
+def test_app_copy_overrides_one_macro_only():
+    runner = ev.AppRunner(ROOT)
+    assert runner.correlation_searches("Beacon") and runner.has_macro("c2hunt_beacon_timing_threshold")
+    app = runner.app_copy_with_macros({"c2hunt_beacon_timing_threshold": "0"})
+    try:
+        macros = (app / "default" / "macros.conf").read_text()
+        original = (ROOT / "default" / "macros.conf").read_text()
+        block = macros.split("[c2hunt_beacon_timing_threshold]")[1].split("[")[0]
+        assert "definition = 0\n" in block
+        assert len(macros.splitlines()) == len(original.splitlines())
+        assert (app / "lookups").resolve() == (ROOT / "lookups").resolve()
+    finally:
+        shutil.rmtree(app)
+    assert (ROOT / "default" / "macros.conf").read_text() == original
 
 
 # ----------------------------------------------------------------------------- ground truth
