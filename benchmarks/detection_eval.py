@@ -42,7 +42,9 @@ An entry matches when one of its anchors is present (any of its ``dest`` IPs, or
 ``domain``, or, when it has neither, its ``process`` or its ``src``) and none of its other
 attributes contradicts the record: ``src`` must be among the record's IPs when the record has
 IPs, ``dest_port`` among its ports when it has ports, ``process`` among its processes when it
-has processes. Only notables of the entry's own units count. A notable that matches a channel
+has processes. ``transport`` and ``technique`` describe the channel and are not matched
+(searches disagree on ``protocol`` versus ``transport``). Only notables of the entry's own
+units count. A notable that matches a channel
 is a detection (credited to its search and signal); one that matches only a neutral entry is
 neutral; any other notable is a notable on benign traffic.
 
