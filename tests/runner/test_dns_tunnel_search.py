@@ -97,3 +97,14 @@ def test_reverse_lookups_stay_quiet():
     events = [dns("10.1.1.12", "%d.%d.51.198.in-addr.arpa" % (i % 250, i // 250), i, qtype="PTR")
               for i in range(300)]
     assert notables(events) == []
+
+
+def test_machine_made_host_names_of_a_zone_many_hosts_use_stay_quiet():
+    # A management server resolving workstation names of the company's own zone, which
+    # every workstation resolves too: infrastructure, not one implant's channel.
+    events = [dns("10.2.0.5", "ws%04d.corp-example.com" % i, 60 * i) for i in range(40)]
+    events += [dns("10.2.1.%d" % k, "fs01.corp-example.com", k) for k in range(1, 9)]
+    assert notables(events) == []
+    # The same names from one host and nobody else: the short-label signal.
+    [(_, domain, signals)] = notables(events[:40])
+    assert domain == "corp-example.com" and signals == ["DNS_Tunnel_Machine_Made_Subdomains"]
