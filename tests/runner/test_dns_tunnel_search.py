@@ -2,7 +2,7 @@
 few names raises, and what stays quiet (CDN and shard names, link-local and service names).
 
 The netrack measurement (recall and false-positive rate on labelled names) is in
-tests/runner/test_dns_netrack.py; the captures in tests/flow/test_datasets.py.
+tests/runner/test_dns_datasets.py; the captures in tests/flow/test_datasets.py.
 """
 import random
 
