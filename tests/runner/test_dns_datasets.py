@@ -26,7 +26,7 @@ def test_netrack_validate_recall_and_false_positive_rate():
 
     doc = detection_eval.load_ground_truth(["netrack-dns"])["netrack-dns"]
     runner = detection_eval.AppRunner(ROOT)
-    result = detection_eval.dns_metric(runner, doc, NETRACK, log=lambda *args: None)
+    result = detection_eval.dns_metric(runner, doc, NETRACK, log=lambda *args: None, session=10)
     assert result["session_names"] == 10 and result["tunnel_names"] == 4000
     assert result["recall"] >= 0.95, result
     assert result["fpr"] <= 0.005, result
