@@ -67,9 +67,20 @@ def split_name(name):
     -------
     SplitName
         With no registered domain, ``labels`` is every label of the name (what a
-        tunnel would encode data into cannot be told apart from the domain then).
+        tunnel would encode data into cannot be told apart from the domain then). A name
+        with an empty label (``a..b.example.org``) has the registered domain of the part
+        right of its last empty label.
     """
     name = normalise(name)
+    if ".." in name:
+        # An empty label cannot be on the wire: a label that carried a dot byte (iodine's
+        # base128 does). The resolver routes on the labels right of it, so the domain is
+        # there; the labels left of it (dots included) are data.
+        head, _, tail = name.rpartition("..")
+        split = split_name(tail)
+        if split.registered is not None:
+            labels = [label for label in head.split(".") if label] + split.labels
+            return SplitName(split.registered, labels)
     registered = registered_domain(name)
     if registered is None:
         labels = [label for label in name.split(".") if label] if not _IPV4.match(name) else []

@@ -13,6 +13,9 @@ from c2hunt.dns import registered_domain, split_name
     ("localhost", None, ["localhost"]),
     ("co.uk", None, ["co", "uk"]),                            # a public suffix alone
     ("bucket.s3.amazonaws.com", "bucket.s3.amazonaws.com", []),   # private-section rule
+    ("q0x.z9..t.hidemyself.org", "hidemyself.org", ["q0x", "z9", "t"]),  # a dot byte in a label
+    ("a..b..example.com", "example.com", ["a", "b"]),
+    ("ab..com", None, ["ab", "com"]),                         # nothing registrable right of it
 ])
 def test_split_name(name, registered, labels):
     split = split_name(name)
