@@ -428,3 +428,58 @@ def test_slips_tls_logs_keep_the_fields_the_tls_searches_read():
     assert any(e.get("ja3") for e in ssl) and any(e.get("server_name") for e in ssl)
     assert x509 and all(e.get("certificate.subject") and e.get("certificate.issuer") for e in x509)
     assert any(isinstance(e.get("san.dns"), list) for e in x509)
+
+
+def test_sysmon_for_linux_in_journald_json_and_splunk_exports(tmp_path):
+    net = {"Image": "/usr/bin/curl", "Protocol": "tcp", "Initiated": "true",
+           "SourceIp": "10.1.1.20", "SourcePort": "41001", "DestinationIp": "203.0.113.9",
+           "DestinationPort": "443", "User": "bob"}
+    record = _linux_sysmon(3, 50, "2024-05-14T09:31:00.000000000Z", net)
+    lines = [
+        {"MESSAGE": record, "SYSLOG_IDENTIFIER": "sysmon", "_HOSTNAME": "web01",
+         "__REALTIME_TIMESTAMP": "1715679060000000"},
+        # a Splunk search export: {"preview": ..., "result": {...,"_raw": ...}}
+        {"preview": False, "offset": 0, "result": {
+            "_raw": "May 14 09:31:00 web01 sysmon: " + record, "sourcetype": "sysmon:linux",
+            "host": "web01", "_time": "2024-05-14T09:31:00.000+00:00"}},
+    ]
+    path = tmp_path / "exported.json"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    events, issues = read([path])
+    assert issues == [] and len(events) == 2
+    for event in events:
+        assert event["sourcetype"] == "sysmon:linux" and event["process_name"] == "curl"
+        assert event["dest"] == "203.0.113.9" and event["_time"] == 1715679060.0
+
+
+def test_windows_and_zeek_events_exported_from_splunk_read_from_raw(tmp_path):
+    xml = ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+           '<EventID>3</EventID><TimeCreated SystemTime="2024-05-14T09:00:00.000Z"/>'
+           '<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WS05.corp</Computer>'
+           '</System><EventData>' + _data_xml(SYSMON3) + '</EventData></Event>')
+    zeek = json.loads(conn_json("dotted").splitlines()[0])
+    lines = [{"preview": False, "result": {"_raw": xml, "sourcetype": "XmlWinEventLog",
+                                           "EventCode": "3", "host": "WS05.corp"}},
+             {"preview": False, "result": {"_raw": json.dumps(zeek), "sourcetype": "bro:conn:json",
+                                           "host": "sensor1", "uid": "CaaA1"}}]
+    path = tmp_path / "splunk_export.json"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    events, issues = read([path])
+    assert issues == []
+    sysmon = next(e for e in events if e["sourcetype"] == "XmlWinEventLog")
+    assert sysmon["process_name"] == "upd.exe" and sysmon["dest_port"] == "4444"
+    conn = next(e for e in events if e["sourcetype"] == "bro:conn:json")
+    assert conn["src"] == "10.1.1.5" and conn["dest_port"] == "8443" and conn["orig_bytes"] == "2048"
+
+
+@needs_datasets
+@pytest.mark.parametrize("folder", ["evtx-attack-samples", "ndpi-pcaps", "pcap-attack",
+                                    "zeek-traces", "slips-cc-beacons", "slips-dataset-extra"])
+def test_dataset_folders_read_without_errors_but_the_broken_lines(folder):
+    """Captures whose DNS messages are malformed on purpose (SIGRed, Zeek's invalid-names
+    trace) are read in full with a warning; the one mangled notice.log row is named."""
+    events, issues = read([DATASETS / folder])
+    assert events
+    broken = [str(i).split(": ", 1)[0].split(folder + "/")[1] for i in errors(issues)]
+    expected = {"slips-dataset-extra": ["dataset/test10-mixed-zeek-dir/notice.log:21"]}
+    assert broken == expected.get(folder, [])

@@ -12,8 +12,10 @@ from .common import ReadIssue, UnknownFormat
 from .esxi import ESXI_SOURCETYPE_PREFIX, esxi_match, read_esxi_syslog
 from .generic import generic_event, read_csv
 from .osquery import OSQUERY_SOURCETYPE, is_osquery_result, osquery_event
-from .sysmon_linux import SYSMON_LINUX_SOURCETYPE, is_sysmon_syslog, read_sysmon_syslog
-from .windows import is_windows_json, normalise_windows, read_evtx, read_winxml, windows_from_json
+from .sysmon_linux import (SYSMON_LINUX_SOURCETYPE, is_sysmon_message, is_sysmon_syslog,
+                           read_sysmon_syslog, sysmon_message_event, sysmon_record_event)
+from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml,
+                      windows_event_from_xml, windows_from_json)
 from .zeek import (KNOWN_KINDS, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
                    read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
 
@@ -43,7 +45,16 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
         except ValueError as exc:
             issues.append(ReadIssue(path, n, "invalid JSON: %s" % exc))
             continue
+        obj = splunk_export_record(obj)
         try:
+            if sourcetype is None:
+                event = _event_of_exported_raw(obj, path)
+                if event is not None:
+                    events.append(event)
+                    continue
+            if sourcetype is None and is_sysmon_message(obj):
+                events.append(sysmon_message_event(obj, text, path))
+                continue
             if sourcetype is None and is_windows_json(obj):
                 system, data = windows_from_json(obj)
                 events.append(normalise_windows(system, data, text, str(path)))
@@ -70,6 +81,32 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
         except Exception as exc:
             issues.append(ReadIssue(path, n, "bad record: %s" % exc))
     return events, issues
+
+
+def splunk_export_record(obj):
+    """A Splunk search export line (``{"preview": ..., "result": {...}}``) -> its result."""
+    if "preview" in obj and isinstance(obj.get("result"), dict):
+        return obj["result"]
+    return obj
+
+
+def _event_of_exported_raw(obj, path):
+    """An event exported from Splunk with its ``_raw``: Windows or Sysmon XML, and Zeek JSON
+    under a ``bro:<path>:json`` sourcetype, are read again from ``_raw``, so the fields are the
+    reader's whatever the export kept. None otherwise."""
+    raw = obj.get("_raw")
+    if not isinstance(raw, str):
+        return None
+    text = raw.lstrip()
+    if text.startswith("<Event"):
+        system, data = windows_event_from_xml(text[:text.rfind("</Event>") + len("</Event>")])
+        return normalise_windows(system, data, raw, str(path))
+    if "Linux-Sysmon" in text:
+        return sysmon_record_event(text, raw, path)
+    zeek_kind = zeek_kind_from_sourcetype(obj.get("sourcetype"))
+    if zeek_kind is not None and text.startswith("{"):
+        return zeek_event(zeek_kind, json.loads(text), raw, path)
+    return None
 
 
 def gunzip(data):
@@ -138,12 +175,12 @@ def _read_text(path, text, sourcetype, name_hint):
     first = next((l for l in lines if l.strip()), "")
     if AUDIT_HEAD.match(first.strip()):
         return read_auditd(path, lines)
+    if first.lstrip().startswith("{"):
+        return read_json_lines(path, lines, None, name_hint)
     if is_sysmon_syslog(lines[:SYSLOG_SNIFF_LINES]):
         return read_sysmon_syslog(path, lines)
     if esxi_match(first):
         return read_esxi_syslog(path, lines)
-    if first.lstrip().startswith("{"):
-        return read_json_lines(path, lines, None, name_hint)
     if looks_like_headerless_zeek(first):
         return [], [ReadIssue(path, 1, "Zeek TSV rows without the #separator/#fields header: "
                                        "the columns cannot be named")]

@@ -2,7 +2,8 @@
 
 ``Nov 24 08:30:01 web01 sysmon: <Event><System><Provider Name="Linux-Sysmon" .../>...``
 (RFC 3164, with or without ``<PRI>``), RFC 5424 or ISO-timestamped lines as rsyslog and
-journald exports write them. The record is read like a Windows XML event (same field names and
+journald exports write them; also JSON log records (``journalctl -o json`` ``MESSAGE``,
+rsyslog/Fluent ``message``) that carry one. The record is read like a Windows XML event (same field names and
 CIM aliases as Sysmon on Windows), labelled as the Splunk Add-on for Sysmon for Linux does
 (``sourcetype=sysmon:linux``, ``source=Syslog:Linux-Sysmon/Operational``); ``_time`` is the
 record's ``SystemTime`` (UTC), not the syslog header's local time.
@@ -24,6 +25,39 @@ def is_sysmon_syslog(lines):
     return False
 
 
+def sysmon_record_event(text, raw, path):
+    """The event of the Sysmon record in ``text`` (a syslog line or a journald MESSAGE), or
+    None when it holds none. ``raw`` is kept as ``_raw``. Raises ValueError for a broken one."""
+    match = _EVENT_START.search(text)
+    if match is None:
+        return None
+    xml_text = text[match.start():].rstrip()
+    end = xml_text.rfind("</Event>")
+    if end < 0:
+        raise ValueError("Sysmon record without </Event>")
+    system, data = windows_event_from_xml(xml_text[:end + len("</Event>")])
+    return normalise_windows(system, data, raw, str(path))
+
+
+def is_sysmon_message(obj):
+    """A JSON log record (journald ``MESSAGE``, rsyslog/Fluent ``message``/``msg``) carrying a
+    Sysmon for Linux record."""
+    return _message(obj) is not None
+
+
+def _message(obj):
+    for key in ("MESSAGE", "message", "msg"):
+        value = obj.get(key)
+        if isinstance(value, str) and "Linux-Sysmon" in value and _EVENT_START.search(value):
+            return value
+    return None
+
+
+def sysmon_message_event(obj, raw, path):
+    """The Sysmon for Linux event of a JSON log record (see :func:`is_sysmon_message`)."""
+    return sysmon_record_event(_message(obj), raw, path)
+
+
 def read_sysmon_syslog(path, lines):
     """Events of every Sysmon record in a syslog file; other syslog lines are skipped.
 
@@ -33,22 +67,14 @@ def read_sysmon_syslog(path, lines):
     events, issues = [], []
     other = 0
     for n, line in enumerate(lines, 1):
-        match = _EVENT_START.search(line)
-        if match is None:
-            if line.strip():
-                other += 1
-            continue
-        xml_text = line[match.start():].rstrip()
-        end = xml_text.rfind("</Event>")
-        if end < 0:
-            issues.append(ReadIssue(path, n, "Sysmon syslog record without </Event>"))
-            continue
-        xml_text = xml_text[:end + len("</Event>")]
         try:
-            system, data = windows_event_from_xml(xml_text)
-            event = normalise_windows(system, data, line.rstrip("\r\n"), str(path))
+            event = sysmon_record_event(line, line.rstrip("\r\n"), path)
         except Exception as exc:
             issues.append(ReadIssue(path, n, "unreadable Sysmon syslog record: %s" % exc))
+            continue
+        if event is None:
+            if line.strip():
+                other += 1
             continue
         events.append(event)
     if other:
@@ -57,4 +83,5 @@ def read_sysmon_syslog(path, lines):
     return events, issues
 
 
-__all__ = ["SYSMON_LINUX_SOURCETYPE", "is_sysmon_syslog", "read_sysmon_syslog"]
+__all__ = ["SYSMON_LINUX_SOURCETYPE", "is_sysmon_message", "is_sysmon_syslog",
+           "read_sysmon_syslog", "sysmon_message_event", "sysmon_record_event"]
