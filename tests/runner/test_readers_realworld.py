@@ -483,3 +483,26 @@ def test_dataset_folders_read_without_errors_but_the_broken_lines(folder):
     broken = [str(i).split(": ", 1)[0].split(folder + "/")[1] for i in errors(issues)]
     expected = {"slips-dataset-extra": ["dataset/test10-mixed-zeek-dir/notice.log:21"]}
     assert broken == expected.get(folder, [])
+
+
+def test_windows_xml_forwarded_through_syslog_keeps_its_windows_labels(tmp_path):
+    xml = ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+           '<EventID>3</EventID><TimeCreated SystemTime="2024-05-14T09:00:00.000Z"/>'
+           '<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WS05.corp</Computer>'
+           '</System><EventData>' + _data_xml(SYSMON3) + '</EventData></Event>')
+    path = tmp_path / "forwarded.log"
+    path.write_text("<14>May 14 09:00:00 WS05 MSWinEventLog: " + xml + "\n")
+    events, issues = read([path])
+    assert issues == []
+    assert (events[0]["sourcetype"], events[0]["source"], events[0]["process_name"]) == \
+        ("XmlWinEventLog", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "upd.exe")
+
+
+def test_zeek_json_whose_pipeline_moved_ts_to_at_timestamp(tmp_path):
+    records = [json.loads(line) for line in conn_json("underscore").splitlines()]
+    for record in records:
+        record["@timestamp"] = record.pop("ts")
+    path = tmp_path / "conn.json"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    events, issues = read([path])
+    assert issues == [] and sorted(e["_time"] for e in events) == [1715677200.1, 1715677260.25]

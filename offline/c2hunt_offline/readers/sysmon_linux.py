@@ -6,7 +6,8 @@ journald exports write them; also JSON log records (``journalctl -o json`` ``MES
 rsyslog/Fluent ``message``) that carry one. The record is read like a Windows XML event (same field names and
 CIM aliases as Sysmon on Windows), labelled as the Splunk Add-on for Sysmon for Linux does
 (``sourcetype=sysmon:linux``, ``source=Syslog:Linux-Sysmon/Operational``); ``_time`` is the
-record's ``SystemTime`` (UTC), not the syslog header's local time.
+record's ``SystemTime`` (UTC), not the syslog header's local time. Windows events forwarded
+as XML through syslog read the same way and keep their Windows labels (by Channel).
 """
 import re
 
@@ -16,11 +17,15 @@ from .windows import SYSMON_LINUX_SOURCETYPE, normalise_windows, windows_event_f
 _EVENT_START = re.compile(r"<Event[\s>]")
 
 
+_EVENT_MARKERS = ("Linux-Sysmon", "schemas.microsoft.com/win/2004/08/events/event")
+
+
 def is_sysmon_syslog(lines):
-    """Some line holds a Sysmon for Linux ``<Event>`` record after a syslog header."""
+    """Some line holds a Sysmon for Linux ``<Event>`` record (or a Windows event forwarded as
+    XML through syslog) after a syslog header."""
     for line in lines:
         match = _EVENT_START.search(line)
-        if match and match.start() > 0 and "Linux-Sysmon" in line:
+        if match and match.start() > 0 and any(m in line for m in _EVENT_MARKERS):
             return True
     return False
 

@@ -9,6 +9,7 @@ conn, dns, http and ssl get the TA's CIM fields and tags; x509 is kept as it is;
 type is read as generic events (CIM src/dest/ports/transport from ``id.*``) with one warning
 per file.
 """
+import functools
 import json
 import os
 import re
@@ -59,6 +60,7 @@ _MULTIVALUE_NAMES = {"answers", "TTLs", "tags", "resp_mime_types", "orig_mime_ty
                      "orig_fuids", "resp_filenames", "orig_filenames", "actions"}
 
 
+@functools.lru_cache(maxsize=4096)
 def zeek_name(key):
     """A field name as Zeek writes it: ``id_orig_h`` -> ``id.orig_h``, others unchanged."""
     match = _FLATTENED.match(key)
@@ -146,7 +148,8 @@ def zeek_event(kind, fields, raw, path):
                           else scalar_text(v) for v in value])
         else:
             put(ev, key, scalar_text(value))
-    ts = ev.get("ts")
+    # ts as Zeek writes it; pipelines that move it keep it as @timestamp
+    ts = ev.get("ts") or ev.get("@timestamp")
     if ts is not None:
         try:
             ev["_time"] = float(ts)
