@@ -293,11 +293,19 @@ def test_windows_json_with_eventdata_as_string_or_dict(tmp_path):
                               "Computer": "WS05.corp",
                               "TimeCreated": {"SystemTime": "2024-05-14T09:00:03Z"}},
                    "EventData": {"Data": [{"@Name": k, "#text": v} for k, v in SYSMON3.items()]}}},
+        # evtx_dump's JSON: attributes under "#attributes", EventData a dict
+        {"Event": {"#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+                   "System": {"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                              "Computer": "WS05.corp",
+                              "TimeCreated": {"#attributes": {"SystemTime": "2024-05-14T09:00:04Z"}}},
+                   "EventData": dict(SYSMON3)}},
     ]
     path = tmp_path / "sysmon_export.json"
     path.write_text("\n".join(json.dumps(e) for e in exports) + "\n")
     events, issues = read([path])
-    assert issues == [] and len(events) == 4
+    assert issues == [] and len(events) == 5
+    assert sorted(e["_time"] for e in events) == [1715677200.123, 1715677201.0, 1715677202.0,
+                                                  1715677203.0, 1715677204.0]
     for event in events:
         assert event["sourcetype"] == "XmlWinEventLog"
         assert event["source"] == "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
@@ -306,7 +314,7 @@ def test_windows_json_with_eventdata_as_string_or_dict(tmp_path):
             SYSMON3["Image"], "upd.exe", "203.0.113.7", "4444", "tcp", "outbound")
         assert "EventData" not in event
     rows = run_search("`c2hunt_sysmon_network` | stats count by process_name", [str(path)])
-    assert rows == [{"process_name": "upd.exe", "count": 4}]
+    assert rows == [{"process_name": "upd.exe", "count": 5}]
 
 
 def test_security_xml_is_labelled_as_the_windows_ta_5_does(tmp_path):

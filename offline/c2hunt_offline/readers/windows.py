@@ -330,10 +330,9 @@ def windows_from_json(obj):
         eid = sysd.get("EventID")
         if isinstance(eid, dict):
             eid = eid.get("#text") or eid.get("text")
-        tc = sysd.get("TimeCreated")
         system = {"EventID": eid, "Channel": sysd.get("Channel"),
                   "Computer": sysd.get("Computer"), "EventRecordID": sysd.get("EventRecordID"),
-                  "SystemTime": tc.get("SystemTime") if isinstance(tc, dict) else tc}
+                  "SystemTime": _attribute(sysd.get("TimeCreated"), "SystemTime")}
         return system, event_data(ev.get("EventData"))
     system = {"EventID": obj.get("EventID", obj.get("EventCode")),
               "Channel": obj.get("Channel") or obj.get("EventLog"),
@@ -351,6 +350,17 @@ def windows_from_json(obj):
         else:  # neither XML nor JSON: keep the text as the export had it
             data["EventData"] = _flat_value(obj["EventData"])
     return system, data
+
+
+def _attribute(element, name):
+    """An XML attribute of an element converted to JSON: ``{"SystemTime": v}``, xmltodict's
+    ``{"@SystemTime": v}`` or evtx_dump's ``{"#attributes": {"SystemTime": v}}``."""
+    if not isinstance(element, dict):
+        return element
+    nested = element.get("#attributes")
+    if isinstance(nested, dict) and name in nested:
+        return nested[name]
+    return element.get(name, element.get("@" + name))
 
 
 def _flat_value(value):
