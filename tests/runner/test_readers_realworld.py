@@ -514,3 +514,72 @@ def test_zeek_json_whose_pipeline_moved_ts_to_at_timestamp(tmp_path):
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     events, issues = read([path])
     assert issues == [] and sorted(e["_time"] for e in events) == [1715677200.1, 1715677260.25]
+
+
+CLASSIC = """05/14/2024 09:01:00 AM
+LogName=Security
+EventCode=5156
+EventType=0
+ComputerName=WS02.corp
+SourceName=Microsoft Windows security auditing.
+Type=Information
+RecordNumber=9
+Keywords=Audit Success
+TaskCategory=Filtering Platform Connection
+OpCode=Info
+Message=The Windows Filtering Platform has permitted a connection.
+
+Application Information:
+\tProcess ID:\t\t1234
+\tApplication Name:\t\\device\\harddiskvolume2\\tools\\x.exe
+
+Network Information:
+\tDirection:\t\tOutbound
+\tSource Address:\t\t10.0.0.6
+\tSource Port:\t\t51000
+\tDestination Address:\t198.51.100.3
+\tDestination Port:\t\t4444
+\tProtocol:\t\t6
+
+05/14/2024 09:01:05 AM
+LogName=Microsoft-Windows-Sysmon/Operational
+EventCode=3
+ComputerName=WS02.corp
+RecordNumber=77
+Message=Network connection detected:
+RuleName: -
+UtcTime: 2024-05-14 09:01:05.000
+ProcessId: 4242
+Image: C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe
+User: CORP\\bob
+Protocol: tcp
+Initiated: true
+SourceIp: 10.0.0.6
+SourcePort: 51001
+DestinationIp: 198.51.100.3
+DestinationPort: 4444
+
+05/14/2024 09:01:09 AM
+EventCode=4688
+Message=A new process has been created.
+"""
+
+
+def test_classic_windows_rendering(tmp_path):
+    path = tmp_path / "wineventlog.txt"
+    path.write_text(CLASSIC)
+    events, issues = read([path])
+    assert [str(i).split(": ", 1)[0] for i in issues] == [str(path) + ":44"]  # no LogName
+    wfp = next(e for e in events if e["EventCode"] == "5156")
+    assert (wfp["sourcetype"], wfp["source"]) == ("WinEventLog", "WinEventLog:Security")
+    assert wfp["_time"] == 1715677260.0 and wfp["host"] == "WS02.corp"
+    assert (wfp["Application_Name"], wfp["process_name"], wfp["Direction"], wfp["direction"],
+            wfp["dest"], wfp["dest_port"], wfp["transport"], wfp["TaskCategory"]) == (
+        "\\device\\harddiskvolume2\\tools\\x.exe", "x.exe", "Outbound", "outbound",
+        "198.51.100.3", "4444", "tcp", "Filtering Platform Connection")
+    sysmon = next(e for e in events if e["EventCode"] == "3")
+    assert sysmon["source"] == "WinEventLog:Microsoft-Windows-Sysmon/Operational"
+    assert (sysmon["Image"], sysmon["process_name"], sysmon["dest_port"], sysmon["direction"]) == (
+        "C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe", "upd.exe", "4444", "outbound")
+    assert run_search("`c2hunt_wineventlog_wfp` | stats count", [str(path)]) == [{"count": 1}]
+    assert run_search("`c2hunt_sysmon_network` | stats count", [str(path)]) == [{"count": 1}]

@@ -15,6 +15,7 @@ from .common import ReadIssue, parse_iso, path_basename, put
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 SYSMON_LINUX_CHANNEL = "Linux-Sysmon/Operational"
 XML_SOURCETYPE = "XmlWinEventLog"
+CLASSIC_SOURCETYPE = "WinEventLog"
 SYSMON_SOURCE = "XmlWinEventLog:" + SYSMON_CHANNEL
 SECURITY_SOURCE = "XmlWinEventLog:Security"
 SYSMON_LINUX_SOURCETYPE = "sysmon:linux"
@@ -90,7 +91,7 @@ def _windows_rendering(value):
     return value
 
 
-def normalise_windows(system, data, raw, source_path, from_binary=False):
+def normalise_windows(system, data, raw, source_path, from_binary=False, classic=False):
     """Build a Splunk-like event from System fields + EventData fields.
 
     Parameters
@@ -106,11 +107,16 @@ def normalise_windows(system, data, raw, source_path, from_binary=False):
     from_binary : bool
         The record was rendered from binary EVTX by a parser: bring GUID and hex values to
         Windows' own rendering. Text input (XML/JSON) is kept as it was indexed.
+    classic : bool
+        The record is in the TA's classic (non-XML) rendering: ``sourcetype=WinEventLog``,
+        ``source=WinEventLog:<Channel>``.
     """
     channel = system.get("Channel") or ""
     event_id = str(system.get("EventID") or "").strip()
     if channel == SYSMON_LINUX_CHANNEL:
         sourcetype, source = SYSMON_LINUX_SOURCETYPE, SYSMON_LINUX_SOURCE
+    elif classic:
+        sourcetype, source = CLASSIC_SOURCETYPE, "WinEventLog:%s" % channel
     else:
         sourcetype, source = XML_SOURCETYPE, "XmlWinEventLog:%s" % channel
     ev = {"_raw": raw, "sourcetype": sourcetype, "source": source, "c2hunt_file": source_path}
@@ -173,6 +179,10 @@ def _cim_sysmon(ev, event_id):
         ev["tag"] = ["network", "resolution", "dns"]
 
 
+def _first(value):
+    return value[0] if isinstance(value, list) and value else value
+
+
 _WFP_DIRECTION = {"%%14592": "Inbound", "%%14593": "Outbound"}
 
 
@@ -206,12 +216,15 @@ def _cim_security(ev, event_id, data):
         ev["action"] = "allowed" if event_id in ("5156", "5158") else "blocked"
         ev["tag"] = ["network", "communicate"]
     elif event_id == "4688":
-        put(ev, "process_path", data.get("NewProcessName"))
-        put(ev, "process_name", path_basename(data.get("NewProcessName")))
-        put(ev, "process", data.get("CommandLine") or data.get("NewProcessName"))
-        put(ev, "parent_process_path", data.get("ParentProcessName"))
-        put(ev, "parent_process_name", path_basename(data.get("ParentProcessName")))
-        put(ev, "user", data.get("SubjectUserName"))
+        # XML names, else the classic rendering's (New_Process_Name ...)
+        image = data.get("NewProcessName") or data.get("New_Process_Name")
+        parent = data.get("ParentProcessName") or data.get("Creator_Process_Name")
+        put(ev, "process_path", image)
+        put(ev, "process_name", path_basename(image))
+        put(ev, "process", data.get("CommandLine") or data.get("Process_Command_Line") or image)
+        put(ev, "parent_process_path", parent)
+        put(ev, "parent_process_name", path_basename(parent))
+        put(ev, "user", data.get("SubjectUserName") or _first(data.get("Account_Name")))
         put(ev, "dest", ev.get("host"))
         ev["tag"] = ["process", "report"]
 
