@@ -29,7 +29,7 @@ SECURITY_PROVIDER = ("Microsoft-Windows-Security-Auditing",
 # Windows Filtering Platform message-table ids as they appear in the XML form.
 WFP_DIRECTION = {"outbound": "%%14593", "inbound": "%%14592"}
 WFP_LAYER = {"outbound": ("%%14611", "48"), "inbound": ("%%14610", "44")}
-IANA_PROTOCOL = {"icmp": 1, "tcp": 6, "udp": 17}
+IANA_PROTOCOL = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58}
 
 
 def _utc(epoch):
