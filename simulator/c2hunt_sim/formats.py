@@ -94,6 +94,22 @@ def sysmon_process_create(record):
         record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
 
 
+def sysmon_image_load(record):
+    """Sysmon Event ID 7 (image loaded) with the loaded file's code signature."""
+    proc = record["process"]
+    data = [
+        ("RuleName", "-"), ("UtcTime", sysmon_utc_time(record["time"])),
+        ("ProcessGuid", proc["guid"]), ("ProcessId", proc["pid"]), ("Image", proc["image"]),
+        ("ImageLoaded", record["image_loaded"]), ("FileVersion", "-"), ("Description", "-"),
+        ("Product", "-"), ("Company", "-"), ("OriginalFileName", "-"), ("Hashes", "-"),
+        ("Signed", "true" if record["signature"] else "false"),
+        ("Signature", record["signature"] or "-"),
+        ("SignatureStatus", record["signature_status"]), ("User", proc["user"]),
+    ]
+    return _xml_event(SYSMON_PROVIDER, 7, 3, 7, "0x8000000000000000", dict(
+        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
+
+
 def sysmon_network_connect(record):
     """Sysmon Event ID 3 (network connection) from a connection record."""
     proc = record["process"]

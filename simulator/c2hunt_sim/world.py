@@ -128,6 +128,16 @@ class Recorder:
         self._record_ids[(host.name, log)] += 1
         return 104000 + self._record_ids[(host.name, log)]
 
+    def windows_image_load(self, host, process, time, image_loaded=None, signature=None,
+                           signature_status="Valid"):
+        """Sysmon Event ID 7 for a module of ``process`` (by default its own executable),
+        with the module's code signature (``signature`` None: unsigned)."""
+        record = {"time": time, "computer": host.name, "process": process,
+                  "image_loaded": image_loaded or process["image"], "signature": signature,
+                  "signature_status": signature_status if signature else "Unavailable",
+                  "record_id": self._next_record_id(host, "sysmon")}
+        self._emit("sysmon", time, formats.sysmon_image_load(record))
+
     def windows_connection(self, host, process, time, transport, dest, dest_port,
                            src=None, src_port=None, initiated=True, sysmon=True, wfp=True,
                            zeek=None):
