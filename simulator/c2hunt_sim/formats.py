@@ -154,6 +154,30 @@ def wfp_connection(record):
         record, channel="Security", level=0, logger_pid=4, data=data))
 
 
+def security_logon(record):
+    """Windows Security 4624 (an account logged on) from a logon record."""
+    data = [
+        ("SubjectUserSid", "S-1-5-18"), ("SubjectUserName", record["computer"].split(".")[0] + "$"),
+        ("SubjectDomainName", record["domain"]), ("SubjectLogonId", "0x3e7"),
+        ("TargetUserSid", record.get("user_sid", "S-1-5-21-1004336348-1177238915-682003330-1104")),
+        ("TargetUserName", record["user"]), ("TargetDomainName", record["domain"]),
+        ("TargetLogonId", record.get("logon_id", "0x1f2c3a")),
+        ("LogonType", record["logon_type"]), ("LogonProcessName", "User32 "),
+        ("AuthenticationPackageName", "Negotiate"),
+        ("WorkstationName", record["computer"].split(".")[0].upper()),
+        ("LogonGuid", "{00000000-0000-0000-0000-000000000000}"),
+        ("TransmittedServices", "-"), ("LmPackageName", "-"), ("KeyLength", 0),
+        ("ProcessId", "0x2d4"), ("ProcessName", "C:\\Windows\\System32\\winlogon.exe"),
+        ("IpAddress", record["ip"]), ("IpPort", record["port"]),
+        ("ImpersonationLevel", "%%1833"), ("RestrictedAdminMode", "%%1843"),
+        ("TargetOutboundUserName", "-"), ("TargetOutboundDomainName", "-"),
+        ("VirtualAccount", "%%1843"), ("TargetLinkedLogonId", "0x0"),
+        ("ElevatedToken", "%%1842"),
+    ]
+    return _xml_event(SECURITY_PROVIDER, 4624, 2, 12544, "0x8020000000000000", dict(
+        record, channel="Security", level=0, logger_pid=724, data=data))
+
+
 def audit_record(record):
     """One Linux audit record line: ``[node=N] type=T msg=audit(E.mmm:S): k=v ...``.
 

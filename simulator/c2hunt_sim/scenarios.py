@@ -667,6 +667,8 @@ def x6_user_folder_payload_and_tunnels(rec, t0):
                                   user="NT AUTHORITY\\NETWORK SERVICE")
     rec.windows_connection(ws, termsrv, t0 + 430.001, "tcp", "127.0.0.2", 3389,
                            src="127.0.0.1", src_port=rdp_port, initiated=False)
+    # Terminal Services sees the attacker's session arrive from the host itself
+    rec.windows_logon(ws, t0 + 436.0, "CORP\\adm-kim", 10, "127.0.0.1", rdp_port)
     lnx = Host("lnx12.corp.example", "10.20.2.32", "linux")
     implant = "/dev/shm/.kworker"
     _socket_event(rec, lnx, t0 + 500, 40211, implant, ("198.51.100.61", 4444), auid=1003)
@@ -679,9 +681,10 @@ def benign_user_folder_software(rec, t0):
     """What the user-writable path, system-process and loopback signals must leave alone:
     software that installs per user into AppData (Teams, Slack, OneDrive, Discord, Zoom,
     Chrome and Google Update, VS Code, GitHub Desktop) or updates from ProgramData (Defender),
-    lsass and explorer on their usual connections, an administrator using SSH, Remote Desktop,
-    PowerShell remoting and an admin share on the local host, and the kernel's IPv6 neighbour
-    discovery to multicast (which WFP logs as ICMPv6 from System)."""
+    lsass and explorer on their usual connections, an administrator using SSH, PowerShell
+    remoting and an admin share on the local host and Remote Desktop through an SSH local
+    forward, console and jump-host logons, and the kernel's IPv6 neighbour discovery to
+    multicast (which WFP logs as ICMPv6 from System)."""
     ws = Host("ws30.corp.example", "10.20.1.30", "windows")
     user = "CORP\\lena"
     profile = "C:\\Users\\lena\\AppData\\"
@@ -721,9 +724,19 @@ def benign_user_folder_software(rec, t0):
     ssh = rec.windows_process(ws, t0 + 401, "C:\\Windows\\System32\\OpenSSH\\ssh.exe",
                               "ssh.exe lena@localhost", admin, parent=shell)
     rec.windows_connection(ws, ssh, t0 + 402, "tcp", "127.0.0.1", 22, src="127.0.0.1")
+    # Remote Desktop to a server through an SSH local forward (ssh -L 33389:srv01:3389 via
+    # the bastion): mstsc connects to the forwarded port on loopback, not to 3389
+    forward = rec.windows_process(ws, t0 + 410, "C:\\Windows\\System32\\OpenSSH\\ssh.exe",
+                                  "ssh.exe -L 33389:srv01.corp.example:3389 bastion.corp.example",
+                                  admin, parent=shell)
+    rec.windows_connection(ws, forward, t0 + 411, "tcp", "10.20.0.5", 22)
     mstsc = rec.windows_process(ws, t0 + 420, "C:\\Windows\\System32\\mstsc.exe",
-                                "mstsc.exe /v:127.0.0.2", admin, parent=shell)
-    rec.windows_connection(ws, mstsc, t0 + 421, "tcp", "127.0.0.2", 3389, src="127.0.0.1")
+                                "mstsc.exe /v:127.0.0.1:33389", admin, parent=shell)
+    rec.windows_connection(ws, mstsc, t0 + 421, "tcp", "127.0.0.1", 33389, src="127.0.0.1")
+    # the user's console logon (Windows records 127.0.0.1 for type 2) and a helpdesk RDP
+    # session from a jump host
+    rec.windows_logon(ws, t0 + 2, user, 2, "127.0.0.1")
+    rec.windows_logon(ws, t0 + 480, "CORP\\helpdesk1", 10, "10.20.1.50", 50122)
     remoting = rec.windows_process(ws, t0 + 440, POWERSHELL,
                                    "powershell.exe -NoExit -Command Enter-PSSession localhost",
                                    admin, parent=shell)

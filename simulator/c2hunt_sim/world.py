@@ -169,6 +169,14 @@ class Recorder:
             self.zeek_conn(time, src, src_port, dest, dest_port, transport, **zeek)
         return src_port
 
+    def windows_logon(self, host, time, user, logon_type, ip, port=0):
+        """Security 4624: ``user`` (DOMAIN\\name) logged on with ``logon_type`` from ``ip``."""
+        domain, _, name = user.rpartition("\\")
+        record = {"time": time, "computer": host.name, "user": name, "domain": domain or "-",
+                  "logon_type": logon_type, "ip": ip, "port": port,
+                  "record_id": self._next_record_id(host, "security")}
+        self._emit("wineventlog_security", time, formats.security_logon(record))
+
     # -- Zeek --------------------------------------------------------------------------
     def zeek_conn(self, time, orig_h, orig_p, resp_h, resp_p, proto, service=None,
                   duration=None, orig_bytes=0, resp_bytes=0, orig_pkts=None, resp_pkts=None,

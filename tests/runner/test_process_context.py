@@ -15,6 +15,7 @@ from c2hunt_sim.world import STREAM_FILES, Host, Recorder  # noqa: E402
 CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
 SYSMON = "C2Hunt - Non-Application Protocol From Unexpected Process - Sysmon - Rule"
 WFP = "C2Hunt - Non-Application Protocol From Unexpected Process - WFP - Rule"
+LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 T0 = 1715677200.0
 USER = "CORP\\max"
 EXTERNAL = "203.0.113.44"
@@ -232,3 +233,29 @@ def test_tunnels_in_evtx_attack_samples(evtx_events):
         ("PC01.example.corp", "Loopback_Tunnel_RDP_3389", 70, "plink.exe", "127.0.0.2", "sysmon"),
         ("PC01.example.corp", "Loopback_Tunnel_RDP_3389", 70, "plink.exe", "127.0.0.2", "wfp"),
     ]
+
+
+def test_rdp_logons_from_loopback(tmp_path):
+    rec = Recorder("rdp-logons", 1)
+    rec.windows_logon(_host(1), T0, "CORP\\adm-x", 10, "127.0.0.1", 49274)  # via a tunnel
+    rec.windows_logon(_host(2), T0, "CORP\\adm-y", 12, "::1", 50110)  # cached credentials
+    rec.windows_logon(_host(3), T0, "CORP\\max", 2, "127.0.0.1")  # console: always loopback
+    rec.windows_logon(_host(3), T0 + 5, "CORP\\helpdesk", 10, "10.20.1.50", 50122)
+    got = sorted((n.host, n.signal, int(n.risk_score), n.fields["account"], n.fields["src"])
+                 for n in _hunt(tmp_path, rec, names=(LOOPBACK_RDP,)))
+    assert got == [
+        ("ws01.corp.example", "RDP_Logon_From_Loopback", 70, "CORP\\adm-x", "127.0.0.1"),
+        ("ws02.corp.example", "RDP_Logon_From_Loopback", 70, "CORP\\adm-y", "::1"),
+    ]
+
+
+def test_rdp_logon_through_the_plink_tunnel_in_evtx_attack_samples(evtx_events):
+    """Both hosts of the plink tunnel recordings log the forwarded session as a type 10
+    logon from 127.0.0.1; their console logons (type 2, also from 127.0.0.1) stay quiet."""
+    events, _ = evtx_events
+    notables, errors = Runner().hunt(events, names=[LOOPBACK_RDP])
+    assert not errors
+    got = sorted((n.host, n.fields["account"], n.fields["src"], n.fields["logon_type"])
+                 for n in notables)
+    assert got == [("PC01.example.corp", "EXAMPLE\\admin01", "127.0.0.1", "10"),
+                   ("PC02.example.corp", "PC02\\IEUser", "127.0.0.1", "10")]

@@ -38,6 +38,7 @@ ESXI = "C2Hunt - ESXi Guest Operations Or Unusual Host Process - Rule"
 VMTOOLS = "C2Hunt - Guest Operation Shell From VMware Tools - Rule"
 OSQUERY = "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule"
 CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
+LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -124,6 +125,8 @@ EXPECTED = {
         # plink in Temp: RDP forwarded to 127.0.0.2:3389 (70) + transient folder = 80
         (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
         (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
+        # ... and the tunnelled RDP session logs on from 127.0.0.1 (Security 4624 type 10)
+        (LOOPBACK_RDP, "RDP_Logon_From_Loopback", 70, "ws09.corp.example"),
         # the payload in Downloads (osquery: the one in /dev/shm) on TCP 4444: raw TCP (70)
         # + transient folder = 80
         (CONTEXT, "Raw_TCP_Unusual_Port_4444", 80, "lnx12.corp.example"),
