@@ -133,7 +133,8 @@ def test_system_processes_on_connections_they_never_make(tmp_path):
     explorer = rec.windows_service("C:\\Windows\\explorer.exe", "C:\\Windows\\Explorer.EXE",
                                    user=USER, pid=5120)
     rec.windows_connection(_host(4), explorer, T0 + 4, "tcp", "13.107.21.200", 443)  # quiet
-    rec.windows_connection(_host(5), explorer, T0 + 5, "tcp", EXTERNAL, 8080)
+    rec.windows_connection(_host(4), explorer, T0 + 4.5, "tcp", EXTERNAL, 8080)  # web proxy
+    rec.windows_connection(_host(5), explorer, T0 + 5, "tcp", EXTERNAL, 995)  # POP3S
     svchost = "C:\\Windows\\System32\\svchost.exe"
     _connect(rec, _host(6), svchost, svchost + " -k netsvcs -p -s BITS", "13.107.4.50", 443)
     _connect(rec, _host(7), svchost, svchost, "13.107.4.50", 443)  # no -k: hollowed
