@@ -67,6 +67,7 @@ Nothing is cached between runs.
 """
 import argparse
 import collections
+import concurrent.futures
 import csv
 import ipaddress
 import json
@@ -102,6 +103,15 @@ def load_ground_truth(names=None, directory=GROUND_TRUTH_DIR):
             continue
         out[name] = doc
     return out
+
+
+def unit_inputs(root, unit):
+    """The paths one unit hands the runner: the file or folder, minus the unit's ``exclude`` names."""
+    path = Path(root) / unit["path"]
+    exclude = set(unit.get("exclude") or ())
+    if not exclude or not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.name not in exclude)
 
 
 # ----------------------------------------------------------------------------- matching
@@ -282,8 +292,8 @@ def _brief(notable):
                     for k in keys) or " ".join(sorted(ent["ips"]))
 
 
-def evaluate_dataset(runner, doc, root, log=print):
-    """Score one dataset's units; returns a result dict."""
+def evaluate_dataset(runner, doc, root, log=print, jobs=1):
+    """Score one dataset's units (``jobs`` hunts at a time); returns a result dict."""
     channels, neutral = doc.get("channels", []), doc.get("neutral", [])
     result = {"dataset": doc["dataset"], "units": [], "channels": {}, "benign_notables": [],
               "neutral_notables": [], "seconds": 0.0}
@@ -291,16 +301,23 @@ def evaluate_dataset(runner, doc, root, log=print):
         result["channels"][c["id"]] = {"id": c["id"], "technique": c.get("technique"), "units": c["units"],
                                        "detected": False, "by": [], "undetectable": c.get("undetectable"),
                                        "description": c.get("description", "")}
-    unit_issues = {}
-    for unit in doc.get("units", []):
-        path = root / unit["path"]
+    unit_issues, read_cache = {}, {}
+    unit_by_path = {u["path"]: u for u in doc.get("units", [])}
+
+    def timed_hunt(unit):
         t0 = time.monotonic()
-        if not path.exists():
+        out = runner.hunt(unit_inputs(root, unit))
+        return out, time.monotonic() - t0
+
+    present = [u for u in doc.get("units", []) if (root / u["path"]).exists()]
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+        hunted = dict(zip([u["path"] for u in present], pool.map(timed_hunt, present)))
+    for unit in doc.get("units", []):
+        if unit["path"] not in hunted:
             log("  %-70s absent" % unit["path"])
             result["units"].append({"path": unit["path"], "absent": True})
             continue
-        notables, rc, issues = runner.hunt([path])
-        seconds = time.monotonic() - t0
+        (notables, rc, issues), seconds = hunted[unit["path"]]
         result["seconds"] += seconds
         unit_issues[unit["path"]] = issues
         here = [c for c in channels if unit["path"] in c["units"]]
@@ -335,14 +352,16 @@ def evaluate_dataset(runner, doc, root, log=print):
             ch["miss_reason"] = "documented undetectable: " + c["undetectable"]
             ch["miss_class"] = "undetectable"
             continue
-        paths = [root / u for u in c["units"] if (root / u).exists()]
-        events, _ = runner.read(paths) if paths else ([], [])
-        seen = [e for e in events if matches(c, entities(e))]
+        seen = []
+        for unit in c["units"]:
+            if unit not in read_cache and (root / unit).exists():
+                read_cache[unit] = runner.read(unit_inputs(root, unit_by_path.get(unit, {"path": unit})))[0]
+            seen += [e for e in read_cache.get(unit, []) if matches(c, entities(e))]
         issues = [i for u in c["units"] for i in unit_issues.get(u, [])]
         if not seen:
             ch["miss_class"] = "no_events"
-            ch["miss_reason"] = "no events read for it" + ("; reader issues: " + " | ".join(
-                _short_issue(i) for i in issues[:4]) if issues else "")
+            ch["miss_reason"] = "no events read for it" + ("; %d reader issue(s), first: %s" % (
+                len(issues), _short_issue(issues[0])) if issues else "")
         else:
             types = collections.Counter(e.get("sourcetype", "?") for e in seen)
             ch["miss_class"] = "no_notable"
@@ -355,8 +374,11 @@ def _short_issue(text):
     return re.sub(r"^c2hunt: input: \S*/", "", text)[:160]
 
 
-def rita_ranking(runner, doc, root, log=print):
-    """Rank of each RITA expected beacon among the app's beacon rows with no score threshold."""
+def rita_ranking(runner, doc, root, log=print, result=None):
+    """Rank of each RITA expected beacon among the app's beacon rows with no score threshold.
+
+    ``result`` (evaluate_dataset's) says whether the beacon also raised a notable in the real run.
+    """
     expected = doc.get("rita_expected_beacons") or []
     if not expected:
         return []
@@ -373,7 +395,8 @@ def rita_ranking(runner, doc, root, log=print):
             if not path.exists():
                 continue
             t0 = time.monotonic()
-            rows, _, _ = runner.hunt([path], searches=searches, app_root=app)
+            unit_doc = next((u for u in doc.get("units", []) if u["path"] == unit), {"path": unit})
+            rows, _, _ = runner.hunt(unit_inputs(root, unit_doc), searches=searches, app_root=app)
             rows.sort(key=lambda r: -float(r.get("fields", {}).get("beacon_score") or 0))
             rows_by_unit[unit] = rows
             log("  rank %-65s %5.1f s  beacon rows=%d" % (unit, time.monotonic() - t0, len(rows)))
@@ -392,13 +415,14 @@ def rita_ranking(runner, doc, root, log=print):
                                 "beacon_score": score, "rita_score": e.get("rita_score"),
                                 "top_benign_score": top_benign,
                                 "above_all_benign": top_benign is None or score > top_benign}
-                        if best is None or (cand["above_all_benign"], -cand["rank"]) > (best["above_all_benign"], -best["rank"]):
+                        if best is None or _better(cand, best):
                             best = cand
                         break
             if best is None:
                 n = sum(len(rows_by_unit.get(u, [])) for u in e["units"])
                 best = {"id": e["id"], "unit": ",".join(e["units"]), "rank": None, "rows": n,
                         "beacon_score": None, "rita_score": e.get("rita_score"), "above_all_benign": False}
+            best["notable"] = _raised_notable(e["id"], result)
             out.append(best)
     finally:
         shutil.rmtree(app, ignore_errors=True)
@@ -452,6 +476,19 @@ def _rates(names, flags, pos):
     n_pos = sum(1 for l, _ in names if l in pos)
     n_neg = len(names) - n_pos
     return (round(tp / n_pos, 4) if n_pos else None), (round(fp / n_neg, 4) if n_neg else None)
+
+
+def _better(a, b):
+    """The more favourable of two sightings of one expected beacon (above benign, then rank)."""
+    return (a["above_all_benign"], -a["rank"]) > (b["above_all_benign"], -b["rank"])
+
+
+def _raised_notable(entry_id, result):
+    if not result:
+        return None
+    if entry_id in result["channels"]:
+        return result["channels"][entry_id]["detected"]
+    return any(entry_id in n["matched"] for n in result["neutral_notables"])
 
 
 def dns_metric(runner, doc, root, log=print, session=DNS_SESSION_NAMES):
@@ -523,6 +560,12 @@ def _per_name_flags(runner, dns_log):
 
 
 # ----------------------------------------------------------------------------- report
+COLUMNS = [("dataset", "dataset"), ("units", "units"), ("channels", "C2 channels"), ("detected", "detected"),
+           ("missed", "missed"), ("undetectable", "of which documented undetectable"),
+           ("benign_notables", "notables on benign traffic"), ("neutral_notables", "neutral notables"),
+           ("seconds", "seconds")]
+
+
 def summarise(results):
     rows = []
     for r in results:
@@ -535,15 +578,9 @@ def summarise(results):
                      "benign_notables": len(r["benign_notables"]),
                      "neutral_notables": len(r["neutral_notables"]), "seconds": round(r["seconds"], 1)})
     total = {"dataset": "total"}
-    for k in ("units", "channels", "detected", "missed", "undetectable", "benign_notables", "neutral_notables", "seconds"):
+    for k, _ in COLUMNS[1:]:
         total[k] = round(sum(r[k] for r in rows), 1) if k == "seconds" else sum(r[k] for r in rows)
     return rows, total
-
-
-COLUMNS = [("dataset", "dataset"), ("units", "units"), ("channels", "C2 channels"), ("detected", "detected"),
-           ("missed", "missed"), ("undetectable", "of which documented undetectable"),
-           ("benign_notables", "notables on benign traffic"), ("neutral_notables", "neutral notables"),
-           ("seconds", "seconds")]
 
 
 def markdown_table(rows, total):
@@ -589,17 +626,19 @@ def text_report(results, ranking, dns, rows, total, markdown=False):
                                                               ",".join(n["matched"])))
         lines.append("")
     if ranking:
-        lines.append(("### " if markdown else "== ") + "RITA expected beacons (rank among the app's beacon rows, no threshold)")
+        lines.append(("### " if markdown else "== ")
+                     + "RITA expected beacons (rank among the app's beacon rows, no threshold)")
         if markdown:
-            lines += ["", "| expected beacon | unit | rank | rows | beacon_score | RITA score | top benign score | above all benign |",
-                      "|---|---|---|---|---|---|---|---|"]
+            lines += ["", "| expected beacon | unit | rank | rows | beacon_score | RITA score | top benign score "
+                          "| above all benign | notable |", "|---|---|---|---|---|---|---|---|---|"]
         for x in ranking:
             vals = (x["id"], x.get("unit"), x.get("rank"), x.get("rows"), x.get("beacon_score"),
-                    x.get("rita_score"), x.get("top_benign_score"), x.get("above_all_benign"))
+                    x.get("rita_score"), x.get("top_benign_score"), x.get("above_all_benign"), x.get("notable"))
             if markdown:
                 lines.append("| " + " | ".join(str(v) for v in vals) + " |")
             else:
-                lines.append("  %s in %s: rank %s of %s rows, beacon_score %s (RITA %s), top benign %s, above all benign: %s" % vals[:])
+                lines.append("  %s in %s: rank %s of %s rows, beacon_score %s (RITA %s), top benign %s, "
+                             "above all benign: %s, notable: %s" % vals)
         lines.append("")
     if dns:
         lines.append(("### " if markdown else "== ") + "DNS tunnel metric (netrack %s)" % dns.get("split"))
@@ -624,7 +663,7 @@ def text_report(results, ranking, dns, rows, total, markdown=False):
 
 
 def run(repo=DEFAULT_REPO, datasets_root=DEFAULT_DATASETS, names=None, python=None, log=print,
-        dns_session=DNS_SESSION_NAMES):
+        dns_session=DNS_SESSION_NAMES, jobs=1):
     """The whole scoreboard as a dict (what ``--json`` writes)."""
     runner = AppRunner(repo, python)
     truth = load_ground_truth(names)
@@ -639,8 +678,8 @@ def run(repo=DEFAULT_REPO, datasets_root=DEFAULT_DATASETS, names=None, python=No
         if doc.get("metric") == "dns_tunnel":
             dns = dns_metric(runner, doc, root, log, dns_session)
             continue
-        results.append(evaluate_dataset(runner, doc, root, log))
-        ranking += rita_ranking(runner, doc, root, log)
+        results.append(evaluate_dataset(runner, doc, root, log, jobs))
+        ranking += rita_ranking(runner, doc, root, log, results[-1])
     rows, total = summarise(results)
     return {"repo": str(runner.repo), "datasets_root": str(datasets_root), "results": results, "summary": rows,
             "total": total, "rita_ranking": ranking, "dns_tunnel": dns,
@@ -655,6 +694,9 @@ def main(argv=None):
     parser.add_argument("--python", default=None, help="interpreter for the runner (default: this one)")
     parser.add_argument("--dns-session", type=int, default=DNS_SESSION_NAMES,
                         help="names per replayed DNS client session in the netrack metric (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="units hunted at a time (default 1: the machine is shared; the seconds per unit "
+                             "are wall time and grow with jobs)")
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     parser.add_argument("--markdown", action="store_true", help="print the report as Markdown (for docs)")
     args = parser.parse_args(argv)
@@ -662,7 +704,7 @@ def main(argv=None):
         sys.stderr.write("datasets folder %s absent\n" % args.datasets)
         return 2
     result = run(args.repo, args.datasets, args.dataset, args.python, log=lambda m: sys.stderr.write(m + "\n"),
-                 dns_session=args.dns_session)
+                 dns_session=args.dns_session, jobs=args.jobs)
     sys.stdout.write(text_report(result["results"], result["rita_ranking"], result["dns_tunnel"],
                                  result["summary"], result["total"], markdown=args.markdown) + "\n")
     sys.stderr.write("total %.1f s\n" % result["seconds"])
