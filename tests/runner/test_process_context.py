@@ -1,6 +1,7 @@
 """The process-context search (AN1254/AN1225 judged on where a process runs and what it is)
 and the ICMP signal's local-scope exclusion, on hand-made telemetry written by the simulator's
 recorder: each case is one small host, so a notable names the case that raised it."""
+import re
 import sys
 from pathlib import Path
 
@@ -260,3 +261,25 @@ def test_rdp_logon_through_the_plink_tunnel_in_evtx_attack_samples(evtx_events):
                  for n in notables)
     assert got == [("PC01.example.corp", "EXAMPLE\\admin01", "127.0.0.1", "10"),
                    ("PC02.example.corp", "PC02\\IEUser", "127.0.0.1", "10")]
+
+
+def test_auditd_ipv6_connect(tmp_path):
+    """connect() to an IPv6 address: SOCKADDR family 0A00, port, flow info, 16 address bytes."""
+    rec = Recorder("linux-ipv6", 1)
+    lnx = Host("lnx02.corp.example", "10.20.2.2", "linux")
+    implant = rec.linux_exec(lnx, T0, "/dev/shm/.x", ["/dev/shm/.x"])
+    rec.linux_connect(lnx, T0 + 1, implant, "203.0.113.44", 443)
+    # rewrite the SOCKADDR as the kernel writes a sockaddr_in6 to 2001:db8::44 port 4444
+    saddr6 = "0A00115C00000000" + "20010DB8000000000000000000000044" + "00000000"
+    text = rec.rendered()["auditd"]
+    text = re.sub(r"saddr=0200[0-9A-F]+", "saddr=" + saddr6, text)
+    path = tmp_path / "audit.log"
+    path.write_text(text, encoding="utf-8")
+    runner = Runner()
+    events, issues = runner.read_files([str(path)])
+    assert not issues
+    notables, errors = runner.hunt(events, names=[CONTEXT])
+    assert not errors
+    assert [(n.signal, int(n.risk_score), n.fields["dest"], n.fields["dest_port"])
+            for n in notables] == [("Raw_TCP_Unusual_Port_4444", 80,
+                                    "2001:0db8:0000:0000:0000:0000:0000:0044", 4444)]
