@@ -92,3 +92,15 @@ def test_long_connections_to_outside_addresses(tmp_path):
     ])
     assert set(found) == {("10.1.1.7", "198.51.100.99")}
     assert found[("10.1.1.7", "198.51.100.99")].signal == "Long_Connection_TCP"
+
+
+def test_zeek_validation_counts_only_a_self_signed_leaf(tmp_path):
+    found = _notables(tmp_path, ssl=[
+        _ssl("C1", "10.1.1.5", "198.51.100.7", [], server_name="c2.example.net",
+             validation_status="self signed certificate"),
+        # A TLS-inspection proxy's own root in every chain.
+        _ssl("C2", "10.1.1.6", "198.51.100.8", [], server_name="www.example.com",
+             validation_status="self signed certificate in certificate chain"),
+    ])
+    assert set(found) == {("10.1.1.5", "198.51.100.7")}
+    assert found[("10.1.1.5", "198.51.100.7")].signal == "TLS_Self_Signed_Certificate"
