@@ -8,7 +8,9 @@ Ground truth lives in ``benchmarks/ground_truth/<dataset>.json`` (written from e
 README / LABELS.md / EXPECTED.md / CAPTURES.md / TRACES.md), never in this code. Each file lists:
 
 - ``units``: the capture files or Zeek log folders the runner reads, one ``hunt`` each, so one
-  capture's traffic never mixes with another's (paths relative to the dataset folder);
+  capture's traffic never mixes with another's (paths relative to the dataset folder; ``exclude``
+  leaves out files of a folder; ``role`` c2 / mixed / negative is for the reader: any notable
+  that matches no channel or neutral entry counts as a notable on benign traffic);
 - ``channels``: the labelled C2 channels (id, units, src, dest, dest_port, transport, domain,
   process, technique, ``detectable_from``; ``undetectable`` = the documented reason why this
   telemetry cannot show it);
@@ -40,7 +42,9 @@ An entry matches when one of its anchors is present (any of its ``dest`` IPs, or
 ``domain``, or, when it has neither, its ``process`` or its ``src``) and none of its other
 attributes contradicts the record: ``src`` must be among the record's IPs when the record has
 IPs, ``dest_port`` among its ports when it has ports, ``process`` among its processes when it
-has processes. Only notables of the entry's own units count. A notable that matches a channel
+has processes. ``transport`` and ``technique`` describe the channel and are not matched
+(searches disagree on ``protocol`` versus ``transport``). Only notables of the entry's own
+units count. A notable that matches a channel
 is a detection (credited to its search and signal); one that matches only a neutral entry is
 neutral; any other notable is a notable on benign traffic.
 
@@ -51,8 +55,9 @@ reader issues are shown), or ``events read but no notable`` (with the count and 
 RITA ranking: the beacon correlation searches run again on the units of
 ``rita_expected_beacons`` with ``c2hunt_beacon_timing_threshold`` set to 0 in a temporary copy
 of the app's ``default/`` (every scored pair becomes a row); each expected beacon's rank among
-the rows (by ``beacon_score``) and whether it is above every row that matches no labelled
-channel or expected beacon.
+the rows (by ``beacon_score``), whether it is above every row that matches no labelled
+channel or expected beacon, whether it raised a notable in the real run, and ``met`` (both:
+RITA's target).
 
 DNS tunnel metric (netrack validate split): every labelled name becomes one Zeek dns.log
 query (JSON) from a client of its own class (plain names from one client, each tunnel tool's
@@ -67,6 +72,7 @@ Nothing is cached between runs.
 """
 import argparse
 import collections
+import concurrent.futures
 import csv
 import ipaddress
 import json
@@ -102,6 +108,15 @@ def load_ground_truth(names=None, directory=GROUND_TRUTH_DIR):
             continue
         out[name] = doc
     return out
+
+
+def unit_inputs(root, unit):
+    """The paths one unit hands the runner: the file or folder, minus the unit's ``exclude`` names."""
+    path = Path(root) / unit["path"]
+    exclude = set(unit.get("exclude") or ())
+    if not exclude or not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.name not in exclude)
 
 
 # ----------------------------------------------------------------------------- matching
@@ -246,6 +261,10 @@ class AppRunner(object):
                 enabled = True
         return names
 
+    def has_macro(self, name):
+        conf = self.repo / "default" / "macros.conf"
+        return re.search(r"^\[%s\]\s*$" % re.escape(name), conf.read_text(), re.M) is not None
+
     def app_copy_with_macros(self, overrides):
         """A temporary app root: this app with some macro definitions replaced (caller removes it)."""
         tmp = Path(tempfile.mkdtemp(prefix="c2hunt-eval-app-"))
@@ -282,8 +301,8 @@ def _brief(notable):
                     for k in keys) or " ".join(sorted(ent["ips"]))
 
 
-def evaluate_dataset(runner, doc, root, log=print):
-    """Score one dataset's units; returns a result dict."""
+def evaluate_dataset(runner, doc, root, log=print, jobs=1):
+    """Score one dataset's units (``jobs`` hunts at a time); returns a result dict."""
     channels, neutral = doc.get("channels", []), doc.get("neutral", [])
     result = {"dataset": doc["dataset"], "units": [], "channels": {}, "benign_notables": [],
               "neutral_notables": [], "seconds": 0.0}
@@ -291,16 +310,23 @@ def evaluate_dataset(runner, doc, root, log=print):
         result["channels"][c["id"]] = {"id": c["id"], "technique": c.get("technique"), "units": c["units"],
                                        "detected": False, "by": [], "undetectable": c.get("undetectable"),
                                        "description": c.get("description", "")}
-    unit_issues = {}
-    for unit in doc.get("units", []):
-        path = root / unit["path"]
+    unit_issues, read_cache = {}, {}
+    unit_by_path = {u["path"]: u for u in doc.get("units", [])}
+
+    def timed_hunt(unit):
         t0 = time.monotonic()
-        if not path.exists():
+        out = runner.hunt(unit_inputs(root, unit))
+        return out, time.monotonic() - t0
+
+    present = [u for u in doc.get("units", []) if (root / u["path"]).exists()]
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+        hunted = dict(zip([u["path"] for u in present], pool.map(timed_hunt, present)))
+    for unit in doc.get("units", []):
+        if unit["path"] not in hunted:
             log("  %-70s absent" % unit["path"])
             result["units"].append({"path": unit["path"], "absent": True})
             continue
-        notables, rc, issues = runner.hunt([path])
-        seconds = time.monotonic() - t0
+        (notables, rc, issues), seconds = hunted[unit["path"]]
         result["seconds"] += seconds
         unit_issues[unit["path"]] = issues
         here = [c for c in channels if unit["path"] in c["units"]]
@@ -335,14 +361,16 @@ def evaluate_dataset(runner, doc, root, log=print):
             ch["miss_reason"] = "documented undetectable: " + c["undetectable"]
             ch["miss_class"] = "undetectable"
             continue
-        paths = [root / u for u in c["units"] if (root / u).exists()]
-        events, _ = runner.read(paths) if paths else ([], [])
-        seen = [e for e in events if matches(c, entities(e))]
+        seen = []
+        for unit in c["units"]:
+            if unit not in read_cache and (root / unit).exists():
+                read_cache[unit] = runner.read(unit_inputs(root, unit_by_path.get(unit, {"path": unit})))[0]
+            seen += [e for e in read_cache.get(unit, []) if matches(c, entities(e))]
         issues = [i for u in c["units"] for i in unit_issues.get(u, [])]
         if not seen:
             ch["miss_class"] = "no_events"
-            ch["miss_reason"] = "no events read for it" + ("; reader issues: " + " | ".join(
-                _short_issue(i) for i in issues[:4]) if issues else "")
+            ch["miss_reason"] = "no events read for it" + ("; %d reader issue(s), first: %s" % (
+                len(issues), _short_issue(issues[0])) if issues else "")
         else:
             types = collections.Counter(e.get("sourcetype", "?") for e in seen)
             ch["miss_class"] = "no_notable"
@@ -355,15 +383,21 @@ def _short_issue(text):
     return re.sub(r"^c2hunt: input: \S*/", "", text)[:160]
 
 
-def rita_ranking(runner, doc, root, log=print):
-    """Rank of each RITA expected beacon among the app's beacon rows with no score threshold."""
+def rita_ranking(runner, doc, root, log=print, result=None):
+    """Rank of each RITA expected beacon among the app's beacon rows with no score threshold.
+
+    ``result`` (evaluate_dataset's) says whether the beacon also raised a notable in the real run.
+    """
     expected = doc.get("rita_expected_beacons") or []
     if not expected:
         return []
     searches = runner.correlation_searches("Beacon")
     if not searches:
         return [{"id": e["id"], "error": "no beacon correlation search in the app"} for e in expected]
-    app = runner.app_copy_with_macros({"c2hunt_beacon_timing_threshold": "0"})
+    threshold = "c2hunt_beacon_timing_threshold"
+    if not runner.has_macro(threshold):
+        log("  rank: macro %s is gone; the rows are the beacon notables only" % threshold)
+    app = runner.app_copy_with_macros({threshold: "0"})
     out = []
     try:
         units = sorted({u for e in expected for u in e["units"]})
@@ -373,7 +407,8 @@ def rita_ranking(runner, doc, root, log=print):
             if not path.exists():
                 continue
             t0 = time.monotonic()
-            rows, _, _ = runner.hunt([path], searches=searches, app_root=app)
+            unit_doc = next((u for u in doc.get("units", []) if u["path"] == unit), {"path": unit})
+            rows, _, _ = runner.hunt(unit_inputs(root, unit_doc), searches=searches, app_root=app)
             rows.sort(key=lambda r: -float(r.get("fields", {}).get("beacon_score") or 0))
             rows_by_unit[unit] = rows
             log("  rank %-65s %5.1f s  beacon rows=%d" % (unit, time.monotonic() - t0, len(rows)))
@@ -392,13 +427,16 @@ def rita_ranking(runner, doc, root, log=print):
                                 "beacon_score": score, "rita_score": e.get("rita_score"),
                                 "top_benign_score": top_benign,
                                 "above_all_benign": top_benign is None or score > top_benign}
-                        if best is None or (cand["above_all_benign"], -cand["rank"]) > (best["above_all_benign"], -best["rank"]):
+                        if best is None or _better(cand, best):
                             best = cand
                         break
             if best is None:
                 n = sum(len(rows_by_unit.get(u, [])) for u in e["units"])
                 best = {"id": e["id"], "unit": ",".join(e["units"]), "rank": None, "rows": n,
                         "beacon_score": None, "rita_score": e.get("rita_score"), "above_all_benign": False}
+            best["notable"] = _raised_notable(e["id"], result)
+            # RITA's target: found (a notable) and ranked above everything benign
+            best["met"] = bool(best["notable"] and best["above_all_benign"])
             out.append(best)
     finally:
         shutil.rmtree(app, ignore_errors=True)
@@ -452,6 +490,19 @@ def _rates(names, flags, pos):
     n_pos = sum(1 for l, _ in names if l in pos)
     n_neg = len(names) - n_pos
     return (round(tp / n_pos, 4) if n_pos else None), (round(fp / n_neg, 4) if n_neg else None)
+
+
+def _better(a, b):
+    """The more favourable of two sightings of one expected beacon (above benign, then rank)."""
+    return (a["above_all_benign"], -a["rank"]) > (b["above_all_benign"], -b["rank"])
+
+
+def _raised_notable(entry_id, result):
+    if not result:
+        return None
+    if entry_id in result["channels"]:
+        return result["channels"][entry_id]["detected"]
+    return any(entry_id in n["matched"] for n in result["neutral_notables"])
 
 
 def dns_metric(runner, doc, root, log=print, session=DNS_SESSION_NAMES):
@@ -523,6 +574,12 @@ def _per_name_flags(runner, dns_log):
 
 
 # ----------------------------------------------------------------------------- report
+COLUMNS = [("dataset", "dataset"), ("units", "units"), ("channels", "C2 channels"), ("detected", "detected"),
+           ("missed", "missed"), ("undetectable", "of which documented undetectable"),
+           ("benign_notables", "notables on benign traffic"), ("neutral_notables", "neutral notables"),
+           ("seconds", "seconds")]
+
+
 def summarise(results):
     rows = []
     for r in results:
@@ -535,15 +592,9 @@ def summarise(results):
                      "benign_notables": len(r["benign_notables"]),
                      "neutral_notables": len(r["neutral_notables"]), "seconds": round(r["seconds"], 1)})
     total = {"dataset": "total"}
-    for k in ("units", "channels", "detected", "missed", "undetectable", "benign_notables", "neutral_notables", "seconds"):
+    for k, _ in COLUMNS[1:]:
         total[k] = round(sum(r[k] for r in rows), 1) if k == "seconds" else sum(r[k] for r in rows)
     return rows, total
-
-
-COLUMNS = [("dataset", "dataset"), ("units", "units"), ("channels", "C2 channels"), ("detected", "detected"),
-           ("missed", "missed"), ("undetectable", "of which documented undetectable"),
-           ("benign_notables", "notables on benign traffic"), ("neutral_notables", "neutral notables"),
-           ("seconds", "seconds")]
 
 
 def markdown_table(rows, total):
@@ -589,17 +640,20 @@ def text_report(results, ranking, dns, rows, total, markdown=False):
                                                               ",".join(n["matched"])))
         lines.append("")
     if ranking:
-        lines.append(("### " if markdown else "== ") + "RITA expected beacons (rank among the app's beacon rows, no threshold)")
+        lines.append(("### " if markdown else "== ")
+                     + "RITA expected beacons (rank among the app's beacon rows, no threshold)")
         if markdown:
-            lines += ["", "| expected beacon | unit | rank | rows | beacon_score | RITA score | top benign score | above all benign |",
-                      "|---|---|---|---|---|---|---|---|"]
+            lines += ["", "| expected beacon | unit | rank | rows | beacon_score | RITA score | top benign score "
+                          "| above all benign | notable | met |", "|---|---|---|---|---|---|---|---|---|---|"]
         for x in ranking:
             vals = (x["id"], x.get("unit"), x.get("rank"), x.get("rows"), x.get("beacon_score"),
-                    x.get("rita_score"), x.get("top_benign_score"), x.get("above_all_benign"))
+                    x.get("rita_score"), x.get("top_benign_score"), x.get("above_all_benign"), x.get("notable"),
+                    x.get("met"))
             if markdown:
                 lines.append("| " + " | ".join(str(v) for v in vals) + " |")
             else:
-                lines.append("  %s in %s: rank %s of %s rows, beacon_score %s (RITA %s), top benign %s, above all benign: %s" % vals[:])
+                lines.append("  %s in %s: rank %s of %s rows, beacon_score %s (RITA %s), top benign %s, "
+                             "above all benign: %s, notable: %s, target met: %s" % vals)
         lines.append("")
     if dns:
         lines.append(("### " if markdown else "== ") + "DNS tunnel metric (netrack %s)" % dns.get("split"))
@@ -624,7 +678,7 @@ def text_report(results, ranking, dns, rows, total, markdown=False):
 
 
 def run(repo=DEFAULT_REPO, datasets_root=DEFAULT_DATASETS, names=None, python=None, log=print,
-        dns_session=DNS_SESSION_NAMES):
+        dns_session=DNS_SESSION_NAMES, jobs=1):
     """The whole scoreboard as a dict (what ``--json`` writes)."""
     runner = AppRunner(repo, python)
     truth = load_ground_truth(names)
@@ -639,8 +693,8 @@ def run(repo=DEFAULT_REPO, datasets_root=DEFAULT_DATASETS, names=None, python=No
         if doc.get("metric") == "dns_tunnel":
             dns = dns_metric(runner, doc, root, log, dns_session)
             continue
-        results.append(evaluate_dataset(runner, doc, root, log))
-        ranking += rita_ranking(runner, doc, root, log)
+        results.append(evaluate_dataset(runner, doc, root, log, jobs))
+        ranking += rita_ranking(runner, doc, root, log, results[-1])
     rows, total = summarise(results)
     return {"repo": str(runner.repo), "datasets_root": str(datasets_root), "results": results, "summary": rows,
             "total": total, "rita_ranking": ranking, "dns_tunnel": dns,
@@ -655,6 +709,9 @@ def main(argv=None):
     parser.add_argument("--python", default=None, help="interpreter for the runner (default: this one)")
     parser.add_argument("--dns-session", type=int, default=DNS_SESSION_NAMES,
                         help="names per replayed DNS client session in the netrack metric (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="units hunted at a time (default 1: the machine is shared; the seconds per unit "
+                             "are wall time and grow with jobs)")
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     parser.add_argument("--markdown", action="store_true", help="print the report as Markdown (for docs)")
     args = parser.parse_args(argv)
@@ -662,7 +719,7 @@ def main(argv=None):
         sys.stderr.write("datasets folder %s absent\n" % args.datasets)
         return 2
     result = run(args.repo, args.datasets, args.dataset, args.python, log=lambda m: sys.stderr.write(m + "\n"),
-                 dns_session=args.dns_session)
+                 dns_session=args.dns_session, jobs=args.jobs)
     sys.stdout.write(text_report(result["results"], result["rita_ranking"], result["dns_tunnel"],
                                  result["summary"], result["total"], markdown=args.markdown) + "\n")
     sys.stderr.write("total %.1f s\n" % result["seconds"])

@@ -5,12 +5,12 @@
 
 Generates a capture of mixed traffic (tests/flow/synthetic.py, the project's own writer)
 in a temporary folder, as pcap and pcapng, then times in the same run:
-* c2hunt.pcap: decode every packet to columns (addresses, ports, lengths, payload offsets);
+* c2hunt.capture.pcap: decode every packet to columns (addresses, ports, lengths, payload offsets);
 * dpkt: iterate the file and decode Ethernet/IP/transport objects, reading the same fields;
 * scapy: the same on the first --scapy-packets packets only (scapy is ~100x slower; its
   figure is extrapolated per packet and labelled as a prefix);
-* c2hunt.flows: the full flow assembly (records with all features), end to end;
-* c2hunt.flows + DNS: flow records and DNS transactions from the same read (what the
+* c2hunt.capture.flows: the full flow assembly (records with all features), end to end;
+* c2hunt.capture.flows + DNS: flow records and DNS transactions from the same read (what the
   c2flow input does);
 * with --baseline-bin DIR (the bin/ folder of another checkout, e.g. extracted with
   ``git archive <commit> bin | tar -x -C /tmp/base``): that version's flow assembly on the
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bin"), str(ROOT / "tests" / "flow")]
 
 import synthetic  # noqa: E402
-from c2hunt import flows, pcap  # noqa: E402
+from c2hunt.capture import flows, pcap  # noqa: E402
 
 
 def ours(path):
@@ -88,7 +88,11 @@ def capture_events(path):
 _TIME_FLOWS = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from c2hunt import entropy, flows, pcap
+from c2hunt import entropy
+try:
+    from c2hunt.capture import flows, pcap
+except ImportError:  # a --baseline-bin from before the capture subpackage
+    from c2hunt import flows, pcap
 spent = {"parse": 0.0, "entropy": 0.0}
 kernel = entropy.entropy_profile
 def timed_kernel(*args):

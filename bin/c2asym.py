@@ -4,13 +4,17 @@
 
 Adds pcr, outbound_share, total_bytes and asym_flag (see searchbnf.conf and the README).
 """
-import c2hunt_path  # noqa: F401  (vendored libraries first)
+import c2hunt_path  # (vendored libraries first)
+from c2hunt.scp.framing import stop_before_start
 
-import numpy as np
+# No numpy build for this platform: say so in the job inspector, not as an ImportError.
+stop_before_start(c2hunt_path.missing_target_message())
 
-from c2hunt import chunked, options
-from c2hunt.asym import asymmetry
-from c2hunt.values import FixedCells, IntCells
+import numpy as np  # noqa: E402
+
+from c2hunt.scp import command, options  # noqa: E402
+from c2hunt.asym import asymmetry  # noqa: E402
+from c2hunt.scp.values import FixedCells, IntCells  # noqa: E402
 
 OPTIONS = [
     options.Option("out", options.field_name, "bytes_out"),
@@ -18,10 +22,9 @@ OPTIONS = [
     options.Option("threshold", options.number(0.0, 1.0), 0.9),
     options.Option("min_bytes", options.number(0.0), 1024.0),
 ]
-OUTPUT_FIELDS = ("pcr", "outbound_share", "total_bytes", "asym_flag")
 
 
-class C2Asym(chunked.StreamingCommand):
+class C2Asym(command.StreamingCommand):
     name = "c2asym"
 
     def configure(self, args):

@@ -11,13 +11,17 @@ Events are held until splunkd says the search is finished, so a group split acro
 chunks scores exactly as in one chunk. More than ``max_events`` held stops the search
 with an error instead of exhausting memory.
 """
-import c2hunt_path  # noqa: F401  (vendored libraries first)
+import c2hunt_path  # (vendored libraries first)
+from c2hunt.scp.framing import stop_before_start
 
-import numpy as np
+# No numpy build for this platform: say so in the job inspector, not as an ImportError.
+stop_before_start(c2hunt_path.missing_target_message())
 
-from c2hunt import chunked, options
-from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups
-from c2hunt.values import FixedCells, IntCells, to_float
+import numpy as np  # noqa: E402
+
+from c2hunt.scp import command, options, output  # noqa: E402
+from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups  # noqa: E402
+from c2hunt.scp.values import FixedCells, IntCells, to_float  # noqa: E402
 
 DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
 OPTIONS = [
@@ -33,7 +37,7 @@ _ID_BITS = 21  # up to three by-fields' value ids packed in one int64
 _TIMES = {"beacon_period", "beacon_first", "beacon_last", "beacon_span", "beacon_size"}
 
 
-class C2Beacon(chunked.SearchCommand):
+class C2Beacon(command.SearchCommand):
     name = "c2beacon"
     command_type = "reporting"
 
@@ -80,7 +84,7 @@ class C2Beacon(chunked.SearchCommand):
                                 "c2beacon: %%d events without %s were not scored"
                                 % self.options["time"])
         if self._n_events + len(times) > self.options["max_events"]:
-            raise chunked.CommandFailure(
+            raise command.CommandFailure(
                 "c2beacon: more than max_events=%d events to hold in memory. Pre-aggregate"
                 " with stats and use series= (README: c2beacon at scale), narrow the search,"
                 " or raise max_events." % self.options["max_events"])
@@ -223,8 +227,8 @@ class C2Beacon(chunked.SearchCommand):
         if not self._n_groups:
             return b""
         scores, order = self._scored()
-        leading = [chunked.encode_display(self._group_values[group]) for group in order.tolist()]
-        return chunked.records_body(self.by_fields + list(BEACON_FIELDS), leading,
+        leading = [output.encode_display(self._group_values[group]) for group in order.tolist()]
+        return output.records_body(self.by_fields + list(BEACON_FIELDS), leading,
                                     self._score_cells(scores, order))
 
 

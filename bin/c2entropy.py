@@ -7,14 +7,19 @@ For each field f adds <prefix><f>_entropy (bits/symbol), <prefix><f>_entropy_nor
 and <prefix><f>_length; mode=dns scores the labels left of the registered domain and adds
 <prefix><f>_labels, <prefix><f>_longest_label and <prefix><f>_registered_domain.
 """
-import c2hunt_path  # noqa: F401  (vendored libraries first)
+import c2hunt_path  # (vendored libraries first)
+from c2hunt.scp.framing import stop_before_start
 
-import numpy as np
+# No numpy build for this platform: say so in the job inspector, not as an ImportError.
+stop_before_start(c2hunt_path.missing_target_message())
 
-from c2hunt import chunked, options
-from c2hunt.entropy import (BYTE_ALPHABET, DNS_ALPHABET, TEXT_ALPHABET, decode_payload,
-                            entropy_profile, normalised_entropy, segment_entropy)
-from c2hunt.values import BytesCells, Cells, FixedCells, IntCells, format_fixed
+import numpy as np  # noqa: E402
+
+from c2hunt.scp import command, options  # noqa: E402
+from c2hunt.entropy import (  # noqa: E402
+    BYTE_ALPHABET, DNS_ALPHABET, TEXT_ALPHABET, decode_payload, entropy_profile,
+    normalised_entropy, segment_entropy)
+from c2hunt.scp.values import BytesCells, Cells, FixedCells, IntCells, format_fixed  # noqa: E402
 
 OPTIONS = [
     options.Option("field", options.field_list, repeat=True),
@@ -24,7 +29,7 @@ OPTIONS = [
 ]
 
 
-class C2Entropy(chunked.StreamingCommand):
+class C2Entropy(command.StreamingCommand):
     name = "c2entropy"
 
     def configure(self, args):

@@ -3,17 +3,20 @@ one c2hunt:dns event per DNS query/response pair.
 
 splunkd runs this script with --scheme, --validate-arguments, or with the input
 definition on stdin (streaming mode, every ``interval`` seconds). The work is in
-c2hunt.flow_input; this adapter turns records into event XML and log lines into
+c2hunt.capture.flow_input; this adapter turns records into event XML and log lines into
 splunkd.log (ExecProcessor).
 """
-import c2hunt_path  # noqa: F401  (vendored splunklib/numpy first)
+import c2hunt_path  # (vendored splunklib/numpy first)
 
 import io
 import sys
 
-from splunklib.modularinput import Argument, Event, Scheme, Script
+if c2hunt_path.missing_target_message():  # no numpy build for this platform: say which
+    sys.exit(c2hunt_path.missing_target_message())
 
-from c2hunt import flow_input, flows
+from splunklib.modularinput import Argument, Event, Scheme, Script  # noqa: E402
+
+from c2hunt.capture import flow_input, flows  # noqa: E402
 
 ARGUMENTS = (
     ("directory", Argument.data_type_string, True,

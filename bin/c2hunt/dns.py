@@ -11,14 +11,18 @@ import numpy as np
 
 from publicsuffixlist import PublicSuffixList
 
-from .values import factorize_ranges
+from c2hunt.byteranges import factorize_ranges
+from c2hunt.memo import BoundedCache
 
 _PSL = PublicSuffixList()
 # No rule is longer than this many labels, so the registered domain only depends on the
 # last _TAIL_LABELS labels of a name: the cache key (many queries share a domain).
 _TAIL_LABELS = int(getattr(_PSL, "_maxlabel", 15)) + 2
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}\Z")
-_cache = {}
+# Cached answers of the list, per name tail and per rule suffix: distinct domains of a busy
+# network's DNS traffic (a cleared cache costs a few list lookups per name again).
+DOMAIN_CACHE_LIMIT = 200000
+_cache = BoundedCache(DOMAIN_CACHE_LIMIT)
 
 
 class SplitName(object):
@@ -48,10 +52,7 @@ def registered_domain(name):
         return _cache[tail]
     except KeyError:
         pass
-    result = _PSL.privatesuffix(tail)
-    if len(_cache) < 200000:
-        _cache[tail] = result
-    return result
+    return _cache.put(tail, _PSL.privatesuffix(tail))
 
 
 def split_name(name):
@@ -66,9 +67,20 @@ def split_name(name):
     -------
     SplitName
         With no registered domain, ``labels`` is every label of the name (what a
-        tunnel would encode data into cannot be told apart from the domain then).
+        tunnel would encode data into cannot be told apart from the domain then). A name
+        with an empty label (``a..b.example.org``) has the registered domain of the part
+        right of its last empty label.
     """
     name = normalise(name)
+    if ".." in name:
+        # An empty label cannot be on the wire: a label that carried a dot byte (iodine's
+        # base128 does). The resolver routes on the labels right of it, so the domain is
+        # there; the labels left of it (dots included) are data.
+        head, _, tail = name.rpartition("..")
+        split = split_name(tail)
+        if split.registered is not None:
+            labels = [label for label in head.split(".") if label] + split.labels
+            return SplitName(split.registered, labels)
     registered = registered_domain(name)
     if registered is None:
         labels = [label for label in name.split(".") if label] if not _IPV4.match(name) else []
@@ -83,7 +95,7 @@ def split_name(name):
 # a name's public suffix only depends on its longest suffix in this set (and on whether
 # labels remain left of it), so names are grouped by that suffix before asking the list.
 _RULE_SUFFIXES = None
-_PUBLIC_LABELS = {}
+_PUBLIC_LABELS = BoundedCache(DOMAIN_CACHE_LIMIT)
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[ord(c) for c in " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"]] = True
 _DOT = 46
@@ -429,7 +441,5 @@ def _public_labels(suffix, has_more, name):
     key = (suffix, has_more)
     count = _PUBLIC_LABELS.get(key)
     if count is None:
-        count = len(_PSL.publicsuffix(name).split("."))
-        if len(_PUBLIC_LABELS) < 200000:
-            _PUBLIC_LABELS[key] = count
+        count = _PUBLIC_LABELS.put(key, len(_PSL.publicsuffix(name).split(".")))
     return count

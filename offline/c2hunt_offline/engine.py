@@ -9,6 +9,7 @@ from . import commands as _commands
 from .conf import Macros, read_conf, split_pipeline
 from .lookups import Lookups
 from .readers import ReadIssue, UnknownFormat, detect_and_read
+from .searchexpr import SearchExpression
 from .values import SplError, format_number, mv, to_number, to_str
 
 APP_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -30,11 +31,26 @@ def split_spec(spec):
     return spec, None
 
 
+_DOC_PREFIXES = ("license", "licence", "readme", "copying", "notice", "authors", "changelog")
+# Documentation and tool configuration that accompanies data, never a log.
+_DOC_SUFFIXES = (".md", ".rst", ".html", ".pdf", ".ndpi-result.out", ".config", ".conf", ".cfg",
+                 ".ini", ".yaml", ".yml", ".sh", ".py")
+
+
 def _is_documentation(name):
-    """Files a folder of logs often carries beside the data (skipped when reading a folder)."""
+    """Files a folder of logs often carries beside the data (skipped when reading a folder).
+
+    ``LICENSE``, ``README.txt``, ``NOTICE``: yes. A log named like one (Zeek's ``notice.log``,
+    ``notice.log.gz``, ``notice.00:00:00-01:00:00.log.gz``, ``notice.json``): no.
+    """
     low = name.lower()
-    return (low.startswith((".", "license", "readme", "copying", "notice"))
-            or low.endswith((".md", ".rst", ".html", ".pdf", ".ndpi-result.out")))
+    if low.startswith(".") or low.endswith(_DOC_SUFFIXES):
+        return True
+    if not low.startswith(_DOC_PREFIXES):
+        return False
+    parts = low.split(".")[1:]
+    return not ({"log", "json", "jsonl", "ndjson", "gz", "labeled", "csv", "tsv", "evtx",
+                 "pcap", "pcapng", "xml"} & set(parts))
 
 
 class Notable(object):
@@ -202,7 +218,7 @@ class Runner(object):
                 if re.match(r"^search\b", segment, re.I):
                     segment = segment[6:]
                 # filter first, then copy: later commands change rows, never the events
-                matches = _commands.SearchExpression(segment)
+                matches = SearchExpression(segment)
                 rows = [dict(e) for e in events if matches(e)]
                 continue
             if not segment:
@@ -321,7 +337,17 @@ def load_events(files, sourcetype=None, app_root=None, host=None):
     return Runner(app_root).read_files(files, sourcetype=sourcetype, host=host)
 
 
+class WithIssues(list):
+    """A list of results that also carries ``issues``: the :class:`ReadIssue` of every file
+    or record that could not be read, so "read nothing" is never mistaken for "found nothing"."""
+
+    def __init__(self, items=(), issues=()):
+        super(WithIssues, self).__init__(items)
+        self.issues = list(issues)
+
+
 def _as_events(runner, events_or_files, sourcetype=None):
+    """(events, read issues): event dicts are used as they are, paths are read."""
     items = list(events_or_files)
     if items and all(isinstance(i, dict) for i in items):
         events = []
@@ -329,33 +355,35 @@ def _as_events(runner, events_or_files, sourcetype=None):
             ev = dict(e)
             ev.setdefault("index", "main")
             events.append(ev)
-        return events
-    events, issues = runner.read_files(items, sourcetype=sourcetype)
-    unreadable = [str(i) for i in issues]
-    if unreadable:
-        runner.last_issues = unreadable
-    return events
+        return events, []
+    return runner.read_files(items, sourcetype=sourcetype)
 
 
 def run_search(spl, events_or_files, app_root=None, lookup_dir=None, sourcetype=None):
-    """Run one SPL search; returns the result rows (list of dict)."""
+    """Run one SPL search; returns the result rows (list of dict).
+
+    The list's ``issues`` attribute holds the files and records that could not be read.
+    """
     runner = Runner(app_root, lookup_dir)
-    return runner.run(spl, _as_events(runner, events_or_files, sourcetype)).rows
+    events, issues = _as_events(runner, events_or_files, sourcetype)
+    return WithIssues(runner.run(spl, events).rows, issues)
 
 
 def hunt(events_or_files, app_root=None, lookup_dir=None, names=None, sourcetype=None):
     """Run every correlation search; returns a list of :class:`Notable`.
 
+    The list's ``issues`` attribute holds the files and records that could not be read.
     Searches that cannot run raise :class:`SplError` listing each failure, so a test never
     mistakes "could not run" for "found nothing". Use :meth:`Runner.hunt` to get the
     errors separately.
     """
     runner = Runner(app_root, lookup_dir)
-    notables, errors = runner.hunt(_as_events(runner, events_or_files, sourcetype), names=names)
+    events, issues = _as_events(runner, events_or_files, sourcetype)
+    notables, errors = runner.hunt(events, names=names)
     if errors:
         raise SplError("; ".join("%s: %s" % item for item in sorted(errors.items())))
-    return notables
+    return WithIssues(notables, issues)
 
 
-__all__ = ["Runner", "Notable", "SavedSearch", "SearchResult", "run_search", "hunt",
-           "load_events", "SplError", "APP_ROOT", "format_number", "mv"]
+__all__ = ["Runner", "Notable", "SavedSearch", "SearchResult", "WithIssues", "run_search",
+           "hunt", "load_events", "SplError", "APP_ROOT", "format_number", "mv"]

@@ -93,6 +93,13 @@ def is_null(value):
     return value is None or (isinstance(value, list) and not value)
 
 
+def truth(value):
+    """Truth of a condition: only True is true (null and non-booleans are false)."""
+    if isinstance(value, list):
+        return any(v is True for v in value)
+    return value is True
+
+
 def compare(left, right):
     """Splunk ordering of two scalars: numerically when both are numbers, else as strings.
 

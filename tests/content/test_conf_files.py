@@ -1,5 +1,4 @@
 """Every .conf file parses strictly (ksconf) and its references resolve."""
-import configparser
 import json
 import re
 from pathlib import Path
@@ -61,13 +60,6 @@ def test_metadata_exports_knowledge_objects_system_wide():
     meta = load(ROOT / "metadata" / "default.meta")
     assert meta[""]["export"] == "system"
     assert "sc_admin" in meta[""]["access"] and "admin" in meta[""]["access"]
-
-
-def test_logging_conf_is_valid_for_the_logging_module():
-    parser = configparser.RawConfigParser()
-    parser.read(ROOT / "default" / "logging.conf")
-    assert "c2hunt" in parser["loggers"]["keys"]
-    assert parser["logger_c2hunt"]["qualname"] == "c2hunt"
 
 
 def test_lookups_and_transforms_match():

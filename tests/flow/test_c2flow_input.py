@@ -10,10 +10,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 import synthetic as syn
-from c2hunt import flow_input, flows
+from c2hunt.capture import flow_input, flows
 from support import ROOT, run_script
 
 T0 = 1700000000.0
@@ -288,3 +286,33 @@ def _state(checkpoints):
         except ValueError:
             return {}
     return {}
+
+
+# c2flow.py's _EventBatchWriter writes the <stream> header itself and sets splunklib's
+# EventWriter.header_written, so that EventWriter.close() ends the stream (splunk-sdk 2.1.1).
+# A release that renames the attribute or changes close() must fail here, loudly.
+SDK_INTERNALS_VERIFIED_FOR = "2.1.1"
+
+
+def test_splunk_sdk_pin_is_the_release_whose_event_writer_was_checked():
+    requirements = ROOT / "package" / "requirements-vendor.txt"
+    pins = [line.split("==", 1)[1].strip() for line in requirements.read_text().splitlines()
+            if line.startswith("splunk-sdk==")]
+    assert pins == [SDK_INTERNALS_VERIFIED_FOR], (
+        "splunk-sdk pin changed: check c2flow.py's use of EventWriter.header_written against "
+        "the new release, then update SDK_INTERNALS_VERIFIED_FOR")
+
+
+def test_event_writer_header_written_is_what_close_reads():
+    import io
+    from splunklib.modularinput.event_writer import EventWriter
+
+    out = io.StringIO()
+    writer = EventWriter(output=out, error=io.StringIO())
+    assert writer.header_written is False
+    writer.close()
+    assert out.getvalue() == ""                     # nothing opened: nothing to end
+    out.write("<stream>")                           # what c2flow writes itself
+    writer.header_written = True
+    writer.close()
+    assert out.getvalue() == "<stream></stream>"

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from scapy.layers.dns import DNS, DNSQR, DNSRR, dns_compress
 
 import synthetic as syn
-from c2hunt import dns_wire, flows, services
+from c2hunt.capture import dns_wire, flows, services
 
 T0 = 1700000000.0
 

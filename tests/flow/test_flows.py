@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import synthetic as syn
-from c2hunt import flows, pcap
+from c2hunt.capture import flows, pcap
 
 T0 = 1700000000.0
 

@@ -1,4 +1,4 @@
-"""c2hunt.pcap against dpkt on the same files, every format and link type, bad input."""
+"""c2hunt.capture.pcap against dpkt on the same files, every format and link type, bad input."""
 import socket
 import struct
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 import synthetic as syn
-from c2hunt import pcap
+from c2hunt.capture import pcap
 
 T0 = 1700000000.0
 

@@ -1,5 +1,7 @@
 """The shipped tarball: allowlisted paths, vendored targets, clean files, loadable libs."""
+import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -75,6 +77,39 @@ def test_shim_reports_a_missing_target(tmp_path):
     assert "cp312-riscv64" in message and "cp39-x86_64" in message
     assert c2hunt_path.target_tag((3, 9), "AMD64") == "cp39-x86_64"
     assert c2hunt_path.target_tag((3, 13), "arm64") == "cp313-aarch64"
+
+
+@pytest.fixture
+def bin_without_this_platform(tmp_path):
+    """A copy of bin/ whose vendored lib/ holds a build for another platform only."""
+    bin_dir = tmp_path / "bin"
+    shutil.copytree(ROOT / "bin", bin_dir, ignore=shutil.ignore_patterns("__pycache__", "lib"))
+    (bin_dir / "lib" / "cp27-sparc").mkdir(parents=True)
+    return bin_dir
+
+
+@pytest.mark.parametrize("script", ["c2entropy.py", "c2beacon.py", "c2asym.py"])
+def test_command_without_its_platform_build_says_so_in_the_job_inspector(
+        bin_without_this_platform, script):
+    getinfo = json.dumps({"action": "getinfo", "searchinfo": {"args": []}}).encode()
+    chunk = b"chunked 1.0,%d,0\n" % len(getinfo) + getinfo
+    result = run_script(sys.executable, bin_without_this_platform / script, chunk)
+    assert result.returncode == 1, result.stderr.decode()
+    header, metadata = result.stdout.split(b"\n", 1)
+    assert header == b"chunked 1.0,%d,0" % len(metadata)
+    metadata = json.loads(metadata)
+    assert metadata["finished"] is True
+    [[level, text]] = metadata["inspector"]["messages"]
+    assert level == "ERROR"
+    assert "has no libraries for cp%d%d-" % sys.version_info[:2] in text and "cp27-sparc" in text
+    assert b"Traceback" not in result.stderr
+
+
+def test_flow_input_without_its_platform_build_says_so(bin_without_this_platform):
+    result = run_script(sys.executable, bin_without_this_platform / "c2flow.py", b"")
+    assert result.returncode == 1
+    assert b"has no libraries for cp" in result.stderr and b"cp27-sparc" in result.stderr
+    assert b"Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("preset, expected", [(None, "1"), ("4", "4")])

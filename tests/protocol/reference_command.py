@@ -17,9 +17,9 @@ import c2hunt_path  # noqa: E402,F401  (vendored splunklib/numpy when present)
 from splunklib.searchcommands import (Configuration, ReportingCommand,  # noqa: E402
                                       StreamingCommand, dispatch)
 
-from c2hunt.chunked import RecordSource  # noqa: E402
-from c2hunt.values import Cells  # noqa: E402
-from c2hunt.options import OptionError  # noqa: E402
+from c2hunt.scp.columns import RecordSource  # noqa: E402
+from c2hunt.scp.values import Cells  # noqa: E402
+from c2hunt.scp.options import OptionError  # noqa: E402
 
 
 @Configuration()

@@ -9,7 +9,7 @@ sys.path.insert(0, str(ROOT / "tests" / "flow"))
 import synthetic  # noqa: E402  (the project's own pcap writer)
 
 from c2hunt_offline import load_events  # noqa: E402
-from c2hunt_offline.flowbridge import app_modules  # noqa: E402
+from c2hunt_offline.readers.capture import app_modules  # noqa: E402
 
 VOLATILE = {"source", "c2hunt_file", "_raw", "linecount", "host", "index"}
 

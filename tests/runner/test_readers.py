@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from c2hunt_offline import Runner
+from c2hunt_offline import Runner, hunt, run_search
 from c2hunt_offline.readers import decode_saddr
 
 from support import ROOT, assert_matches_golden, normalise_read
@@ -124,6 +124,21 @@ def test_unknown_and_missing_files_are_named(tmp_path):
     assert "absent.log" in text and "cannot read" in text
 
 
+def test_hunt_and_run_search_return_the_read_issues(tmp_path):
+    good = tmp_path / "sysmon.xml"
+    good.write_text(INPUTS["sysmon.xml"])
+    unknown = tmp_path / "mystery.bin"
+    unknown.write_bytes(b"\x00\x01garbage\n")
+    files = [str(good), str(unknown)]
+    rows = run_search("sourcetype=* | stats count", files)
+    notables = hunt(files)
+    for result in (rows, notables):
+        where = {str(issue).split(": ")[0] for issue in result.issues}
+        assert where == {str(good) + ":2", str(unknown)}, result.issues
+    assert rows == [{"count": 2}]
+    assert run_search("| makeresults", [{"a": "1"}]).issues == []
+
+
 def test_json_without_sourcetype_is_an_issue(tmp_path):
     path = tmp_path / "x.json"
     path.write_text('{"a": 1}\n')
@@ -165,7 +180,8 @@ def test_evtx_sysmon_and_5156(evtx_events):
     events, issues = evtx_events
     assert issues == []
     plink = [e for e in events if e.get("process_name") == "plink.exe" and e.get("EventCode") == "3"]
-    assert plink and plink[0]["sourcetype"] == "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
+    assert plink and plink[0]["sourcetype"] == "XmlWinEventLog"
+    assert plink[0]["source"] == "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
     assert {e["dest_port"] for e in plink} >= {"3389"}
     wfp = [e for e in events if e.get("EventCode") == "5156" and e.get("process_name") == "plink.exe"]
     assert wfp and wfp[0]["Direction"] == "Outbound" and wfp[0]["transport"] == "tcp"

@@ -1,7 +1,6 @@
-"""c2hunt.chunked: the columnar parse agrees with the csv module; replies follow the SDK."""
+"""c2hunt.scp (chunk I/O): the columnar parse agrees with the csv module; replies follow the SDK."""
 import csv
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -10,12 +9,16 @@ from hypothesis import given, settings, strategies as st
 
 import numpy as np
 
-from c2hunt.chunked import (Chunk, Column, Messages, RecordSource, SearchCommand,
-                            StreamingCommand, decode_mv, encode_mv, read_chunk)
-from c2hunt import values
-from c2hunt.values import (FixedCells, IntCells, factorize_cells, factorize_ranges,
-                           parse_decimal_bytes, parse_decimal_ranges, to_float)
-from c2hunt.options import OptionError
+from c2hunt import byteranges
+from c2hunt.byteranges import factorize_cells, factorize_ranges
+from c2hunt.scp.columns import Chunk, Column, RecordSource, decode_mv
+from c2hunt.scp.command import Messages, StreamingCommand
+from c2hunt.scp.framing import read_chunk
+from c2hunt.scp import values
+from c2hunt.scp.output import encode_mv
+from c2hunt.scp.values import (FixedCells, IntCells, parse_decimal_bytes, parse_decimal_ranges,
+                               to_float)
+from c2hunt.scp.options import OptionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "offline"))
 from c2hunt_offline import scp_driver  # noqa: E402
@@ -271,13 +274,13 @@ def test_factorize_ranges_reads_cells_in_place(cells, colliding):
         buffer += cell
     data = np.frombuffer(buffer, dtype=np.uint8)
     lengths = np.array([len(cell) for cell in cells], dtype=np.int64)
-    saved = values._HASH_MULTIPLIER
+    saved = byteranges._HASH_MULTIPLIER
     try:
         if colliding:
-            values._HASH_MULTIPLIER = np.uint64(0)
+            byteranges._HASH_MULTIPLIER = np.uint64(0)
         ids, first = factorize_ranges(data, np.array(starts, dtype=np.int64), lengths)
     finally:
-        values._HASH_MULTIPLIER = saved
+        byteranges._HASH_MULTIPLIER = saved
     assert [cells[first[i]] for i in ids] == cells              # same id: same bytes
     assert len(first) == len(set(cells))                        # different bytes: new id
     assert [ids[i] for i in first] == list(range(len(first)))
@@ -363,7 +366,7 @@ def test_c2beacon_group_ids_switch_to_a_dict_mid_search(monkeypatch):
 def test_widen_pipes_enlarges_pipes_and_leaves_other_streams_alone():
     import fcntl
     import os
-    from c2hunt.chunked import widen_pipes
+    from c2hunt.scp.framing import widen_pipes
     read_end, write_end = os.pipe()
     get_pipe_size = getattr(fcntl, "F_GETPIPE_SZ", 1032)
     with open(read_end, "rb") as reader, open(write_end, "wb") as writer:
@@ -401,7 +404,7 @@ def test_words_at_reads_little_endian_words_at_any_alignment(base):
     anywhere = np.concatenate((np.arange(len(data)), middle))
     for positions in (middle, anywhere):
         remaining = rng.integers(-3, 12, len(positions))
-        words = values._words_at(data, positions, remaining)
+        words = byteranges.words_at(data, positions, remaining)
         for position, left, word in zip(positions.tolist(), remaining.tolist(), words.tolist()):
             piece = data[position:position + max(0, min(left, 8))].tobytes()
             assert word == int.from_bytes(piece, "little")
@@ -413,7 +416,7 @@ def test_records_body_reads_back_as_the_records(leading, counts):
     # Whole records from each one's leading cells and Cells columns: encodable cells take
     # the matrix path, a fractional count (IntCells cannot encode it) the per-value path;
     # with no leading cells the record starts with the first new cell.
-    from c2hunt.chunked import records_body
+    from c2hunt.scp.output import records_body
     by_fields = ["src"] if any(leading) else []
     cells = [FixedCells([0.25, np.nan, -3.0], 4), IntCells(counts),
              FixedCells([np.nan] * 3, 3), FixedCells([1700000000.125, 1e9, 12.5], 3)]
@@ -445,7 +448,7 @@ def test_long_whole_parts_encode_as_per_value(decimals):
 @pytest.mark.parametrize("size", [0, 1, 7, 5000])
 def test_first_ids_number_keys_as_unique(size):
     keys = np.random.default_rng(size).integers(-50, 50, size) * (1 << 40)
-    ids, first = values.first_ids(keys)
+    ids, first = byteranges.first_ids(keys)
     _, want_first, want_ids = np.unique(keys, return_index=True, return_inverse=True)
     assert np.array_equal(ids, want_ids.ravel()) and np.array_equal(first, want_first)
 

@@ -13,6 +13,9 @@ from c2hunt.dns import registered_domain, split_name
     ("localhost", None, ["localhost"]),
     ("co.uk", None, ["co", "uk"]),                            # a public suffix alone
     ("bucket.s3.amazonaws.com", "bucket.s3.amazonaws.com", []),   # private-section rule
+    ("q0x.z9..t.hidemyself.org", "hidemyself.org", ["q0x", "z9", "t"]),  # a dot byte in a label
+    ("a..b..example.com", "example.com", ["a", "b"]),
+    ("ab..com", None, ["ab", "com"]),                         # nothing registrable right of it
 ])
 def test_split_name(name, registered, labels):
     split = split_name(name)
@@ -120,10 +123,10 @@ def test_split_names_long_and_address_like_names():
 
 
 def test_split_names_exact_when_label_hashes_collide(monkeypatch):
-    from c2hunt import values
+    from c2hunt import byteranges
     # Multiplier 0: a pair's hash is its last word's alone, so unequal pairs collide and
     # the exact numbering must take over.
-    monkeypatch.setattr(values, "_HASH_MULTIPLIER", np.uint64(0))
+    monkeypatch.setattr(byteranges, "_HASH_MULTIPLIER", np.uint64(0))
     names = ["a.b.ck", "www.ck", "x.www.ck", "foo.ck", "x.y.kawasaki.jp", "city.kawasaki.jp",
              "a.city.kawasaki.jp", "uk.co.uk", "co.uk.com", "example.co.uk", "example.com",
              "s3.amazonaws.com", "b.s3.amazonaws.com", "abcdefghijk.github.io"] * 3
@@ -153,3 +156,34 @@ def test_split_names_keeps_bytes_as_symbols_unless_a_sample_is_not_ascii():
     result = split_all(names)
     assert result.symbols is None
     assert_matches_split_name(names, result)
+
+
+# dns.py reads two internals of publicsuffixlist: PublicSuffixList._maxlabel (the tail of a
+# name that decides its registered domain: the cache key) and ._publicsuffix (the rule set
+# split_names groups names by). Without them it falls back silently (a longer key, the
+# per-name path), so a release that renames them must fail here, loudly.
+PSL_INTERNALS_VERIFIED_FOR = "1.1.2"
+
+
+def test_public_suffix_list_pin_is_the_release_whose_internals_were_checked():
+    from pathlib import Path
+    requirements = Path(__file__).resolve().parents[2] / "package" / "requirements-vendor.txt"
+    pins = [line.split("==", 1)[1].strip() for line in requirements.read_text().splitlines()
+            if line.startswith("publicsuffixlist==")]
+    assert len(pins) == 1
+    assert pins[0].split(".")[:3] == PSL_INTERNALS_VERIFIED_FOR.split("."), (
+        "publicsuffixlist pin changed: check dns.py's use of _maxlabel and _publicsuffix "
+        "against the new release, then update PSL_INTERNALS_VERIFIED_FOR")
+
+
+def test_public_suffix_list_internals_dns_relies_on():
+    from c2hunt import dns
+    psl = dns._PSL
+    assert isinstance(psl._maxlabel, int)
+    rules = psl._publicsuffix
+    assert len(rules) > 1000 and all(isinstance(rule, str) for rule in rules)
+    assert "co.uk" in rules and "com" in rules
+    # The tail key is sound only if no rule has more labels than _maxlabel.
+    assert max(len(rule.lstrip("!").split(".")) for rule in rules) <= psl._maxlabel
+    assert dns._TAIL_LABELS == psl._maxlabel + 2
+    assert dns._rule_suffixes() is not None and "uk" in dns._rule_suffixes()

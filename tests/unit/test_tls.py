@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from c2hunt import tls
+from c2hunt.capture import tls
 
 
 # -- building handshakes ----------------------------------------------------------------

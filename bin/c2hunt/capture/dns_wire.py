@@ -27,7 +27,8 @@ Public API
 ``parse_message(data, strict=False)`` -> :class:`DnsMessage`
 ``DnsTable(timeout=30.0, max_pending=100000)``
     ``add_batch(batch)`` returns the transaction records completed by a
-    :class:`c2hunt.pcap.PacketBatch`; ``flush()`` the rest. ``stats`` is a :class:`DnsStats`.
+    :class:`c2hunt.capture.pcap.PacketBatch`; ``flush()`` the rest. ``stats`` is a
+    :class:`DnsStats`.
 """
 import collections
 import re
@@ -36,8 +37,10 @@ import struct
 
 import numpy as np
 
+from c2hunt.capture import pcap
+
 __all__ = ["DnsFormatError", "DnsMessage", "DnsStats", "DnsTable", "parse_message",
-           "SOURCETYPE", "FIELDS", "CIM_ALIASES", "DNS_PORTS", "looks_like_dns", "AddressText"]
+           "SOURCETYPE", "FIELDS", "CIM_ALIASES", "DNS_PORTS", "looks_like_dns"]
 
 SOURCETYPE = "c2hunt:dns"
 DNS_PORTS = (53, 5353, 5355)
@@ -318,26 +321,6 @@ class DnsStats(object):
                 for name in ("malformed", "partial", "tcp_split") if getattr(self, name)]
 
 
-class AddressText(object):
-    """Cached text form of the 128-bit address halves of :mod:`c2hunt.pcap`."""
-
-    def __init__(self):
-        self.cache = {}
-
-    def __call__(self, hi, lo, version):
-        key = (hi, lo)
-        text = self.cache.get(key)
-        if text is None:
-            if version == 4:
-                text = socket.inet_ntop(socket.AF_INET, struct.pack(">I", lo & 0xFFFFFFFF))
-            else:
-                text = socket.inet_ntop(socket.AF_INET6, struct.pack(">QQ", hi, lo))
-            if len(self.cache) > 65536:
-                self.cache.clear()
-            self.cache[key] = text
-        return text
-
-
 class DnsTable(object):
     """Pairs DNS queries with their responses across the batches of one capture.
 
@@ -361,7 +344,7 @@ class DnsTable(object):
         self.pending = collections.OrderedDict()   # key -> [ts, message, endpoints, retransmits]
         self.stats = DnsStats()
         self.clock = float("-inf")
-        self._address = AddressText()
+        self._address = pcap.AddressText()
 
     def add_batch(self, batch):
         done = []
@@ -398,7 +381,7 @@ class DnsTable(object):
         whole = ~batch.fragment
         sport, dport = batch.sport, batch.dport
         on_port = np.isin(sport, DNS_PORTS) | np.isin(dport, DNS_PORTS)
-        udp = whole & (proto == 17) & (batch.payload_caplen > 0)
+        udp = whole & (proto == pcap.PROTO_UDP) & (batch.payload_caplen > 0)
         udp_port = udp & on_port
         udp_other = udp & ~on_port
         if udp_other.any():
@@ -406,7 +389,8 @@ class DnsTable(object):
             keep = _header_candidates(batch.buffer, batch.payload_off[rows],
                                       batch.payload_caplen[rows])
             udp_other[rows[~keep]] = False
-        tcp = whole & (proto == 6) & (batch.payload_caplen > 2) & ((sport == 53) | (dport == 53))
+        tcp = (whole & (proto == pcap.PROTO_TCP) & (batch.payload_caplen > 2)
+               & ((sport == 53) | (dport == 53)))
         rows = np.flatnonzero(udp_port | udp_other | tcp)
         if not len(rows):
             return []
@@ -422,7 +406,7 @@ class DnsTable(object):
             if caplen < length:
                 self.stats.truncated += 1
             endpoints = None
-            if p == 17:
+            if p == pcap.PROTO_UDP:
                 pieces = [data]
             else:
                 pieces = []
@@ -452,7 +436,7 @@ class DnsTable(object):
                 if endpoints is None:
                     endpoints = (self._address(shi, slo, version), sp,
                                  self._address(dhi, dlo, version), dp,
-                                 "udp" if p == 17 else "tcp")
+                                 "udp" if p == pcap.PROTO_UDP else "tcp")
                 found.append((ts, endpoints, message))
         buffer.release()
         return found

@@ -1,8 +1,10 @@
 """Converting field values between Splunk's strings and numpy arrays, column at a time."""
-import math
+import functools
 import operator
 
 import numpy as np
+
+from c2hunt.byteranges import LOW_BYTES, words_at
 
 
 def to_float(texts):
@@ -58,17 +60,12 @@ def format_fixed(values, decimals=4):
     return texts
 
 
-_FRACTIONS = {}
-
-
+@functools.lru_cache(maxsize=None)  # one table per decimals: a handful
 def _fractions(decimals):
     """Object array: k -> ".xyz" ending of k / 10**decimals, trailing zeros dropped."""
-    table = _FRACTIONS.get(decimals)
-    if table is None:
-        template = ".%%0%dd" % decimals
-        table = np.empty(10 ** decimals, dtype=object)
-        table[:] = [(template % k).rstrip("0").rstrip(".") for k in range(10 ** decimals)]
-        _FRACTIONS[decimals] = table
+    template = ".%%0%dd" % decimals
+    table = np.empty(10 ** decimals, dtype=object)
+    table[:] = [(template % k).rstrip("0").rstrip(".") for k in range(10 ** decimals)]
     return table
 
 
@@ -98,11 +95,6 @@ def _take(texts, inverse):
     table = np.empty(len(texts), dtype=object)
     table[:] = texts
     return table[inverse.ravel()].tolist()
-
-
-def is_missing(value):
-    """True for None and NaN."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # ------------------------------------------------------------------ bytes <-> numbers, vectorised
@@ -207,8 +199,8 @@ def _parse_whole_words(data, starts, lengths, candidates, values, handled):
         return candidates
     short_lengths = lengths[short]
     pad = (8 - short_lengths).astype(np.uint64)
-    word = _words_at(data, starts[short], short_lengths) << (pad * np.uint64(8))
-    word |= _ZERO_DIGITS & _LOW_BYTES[pad]
+    word = words_at(data, starts[short], short_lengths) << (pad * np.uint64(8))
+    word |= _ZERO_DIGITS & LOW_BYTES[pad]
     # All 8 bytes are digits when each byte's high nibble is 3, before and after adding 6.
     digits = ((word & _HIGH_NIBBLES) | (((word + np.uint64(0x0606060606060606))
                                          & _HIGH_NIBBLES) >> np.uint64(4))) \
@@ -314,43 +306,38 @@ class BytesCells(Cells):
         return chars, present
 
 
-_FRACTION_TABLES = {}
 _TABLE_SLOTS = 4
-_WHOLE_TABLE = []
 
 
+@functools.lru_cache(maxsize=None)  # built once
 def _whole_table():
     """For k < 10**4: its digits right-aligned in 4 slots, and how many digits it has."""
-    if not _WHOLE_TABLE:
-        k = np.arange(10 ** _TABLE_SLOTS, dtype=np.int64)
-        digits = np.empty((len(k), _TABLE_SLOTS), dtype=np.uint8)
-        rest = k.copy()
-        for slot in range(_TABLE_SLOTS - 1, -1, -1):
-            digits[:, slot] = rest % 10 + 48
-            rest //= 10
-        lengths = np.array([len(str(value)) for value in k.tolist()], dtype=np.int64)
-        _WHOLE_TABLE.extend((digits, lengths))
-    return _WHOLE_TABLE[0], _WHOLE_TABLE[1]
+    k = np.arange(10 ** _TABLE_SLOTS, dtype=np.int64)
+    digits = np.empty((len(k), _TABLE_SLOTS), dtype=np.uint8)
+    rest = k.copy()
+    for slot in range(_TABLE_SLOTS - 1, -1, -1):
+        digits[:, slot] = rest % 10 + 48
+        rest //= 10
+    lengths = np.array([len(str(value)) for value in k.tolist()], dtype=np.int64)
+    return digits, lengths
 
 
+@functools.lru_cache(maxsize=None)  # one table per decimals: a handful
 def _fraction_table(decimals):
     """For k < 10**decimals: the digits of k / 10**decimals after the dot (rows padded to
     4 bytes for :func:`_table_rows`), and how many remain once trailing zeros are dropped."""
-    table = _FRACTION_TABLES.get(decimals)
-    if table is None:
-        k = np.arange(10 ** decimals, dtype=np.int64)
-        digits = np.full((len(k), max(decimals, _TABLE_SLOTS)), 48, dtype=np.uint8)
-        kept = np.full(len(k), decimals, dtype=np.int64)
-        still_zero = np.ones(len(k), dtype=bool)
-        rest = k.copy()
-        for position in range(decimals - 1, -1, -1):
-            digit = rest % 10
-            digits[:, position] = digit + 48
-            still_zero &= digit == 0
-            kept -= still_zero
-            rest //= 10
-        table = _FRACTION_TABLES[decimals] = (digits, kept)
-    return table
+    k = np.arange(10 ** decimals, dtype=np.int64)
+    digits = np.full((len(k), max(decimals, _TABLE_SLOTS)), 48, dtype=np.uint8)
+    kept = np.full(len(k), decimals, dtype=np.int64)
+    still_zero = np.ones(len(k), dtype=bool)
+    rest = k.copy()
+    for position in range(decimals - 1, -1, -1):
+        digit = rest % 10
+        digits[:, position] = digit + 48
+        still_zero &= digit == 0
+        kept -= still_zero
+        rest //= 10
+    return digits, kept
 
 
 def _fixed_chars(values, decimals):
@@ -446,151 +433,3 @@ def _table_rows(table, index):
         words = table.view("u%d" % table.shape[1]).ravel()
         return words[index].view(np.uint8).reshape(len(index), table.shape[1])
     return table[index]
-
-
-def gather_ranges(data, starts, lengths):
-    """``(flat, offsets)``: the byte ranges ``[starts, starts + lengths)`` concatenated."""
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    if offsets[-1] == 0:
-        return np.empty(0, dtype=np.uint8), offsets
-    return data[range_indices(starts, lengths)], offsets
-
-
-def range_indices(starts, lengths):
-    """Every index of the ranges ``[starts[i], starts[i] + lengths[i])``, in order (a
-    negative length counts as 0)."""
-    lengths = np.maximum(lengths, 0)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    index = np.repeat(starts - offsets, lengths)
-    index += np.arange(total)
-    return index
-
-
-def factorize_cells(flat, offsets, max_width=512):
-    """:func:`factorize_ranges` of cells given as ``flat[offsets[i]:offsets[i + 1]]``."""
-    return factorize_ranges(flat, offsets[:-1], np.diff(offsets), max_width)
-
-
-def factorize_ranges(data, starts, lengths, max_width=512, prefix=None):
-    """Value ids of byte cells (equal bytes, equal id) and one cell of each id.
-
-    Parameters
-    ----------
-    data : ndarray of uint8
-        A buffer holding the cells.
-    starts, lengths : ndarray of int64, shape (n_cells,)
-        Cell i is ``data[starts[i]:starts[i] + lengths[i]]``.
-    max_width : int
-        Longer cells are not factorized here.
-    prefix : ndarray of integers, shape (n_cells,), optional
-        A key that is part of each cell's identity (cells are equal when their prefix and
-        bytes both are), e.g. the id of what precedes the cell.
-
-    Returns
-    -------
-    ids, first : ndarray of int64, or (None, None) when a cell is longer than ``max_width``
-        ``ids[i]`` numbers cell i in sorted key order; ``first[k]`` is a cell with id k
-        (which one is unspecified: they hold the same bytes).
-
-    Notes
-    -----
-    Each cell is read as 8-byte words straight from ``data``. Up to 7 bytes the length
-    fits in the word's free top byte, and a lone word is the key itself, numbered exactly.
-    Otherwise a 64-bit hash of the words (and the length) is numbered instead, every cell
-    is compared word by word with its id's representative, and on any collision the words
-    are numbered exactly.
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    n_cells = len(lengths)
-    width = int(lengths.max()) if n_cells else 0
-    if width > max_width:
-        return None, None
-    words = [] if prefix is None else [np.asarray(prefix).astype(np.uint64)]
-    words += [_words_at(data, starts + 8 * k, lengths - 8 * k) for k in range((width + 7) // 8)]
-    if 0 < width <= 7:
-        words[-1] |= lengths.astype(np.uint64) << np.uint64(56)  # "a" and "a\0" differ
-    else:
-        words.append(lengths.astype(np.uint64))
-    if len(words) == 1:
-        return _dense_ids(words[0])
-    hashed = words[0]
-    for word in words[1:]:
-        hashed = hashed * _HASH_MULTIPLIER + (word ^ (word >> np.uint64(29)))
-    ids, first = _dense_ids(hashed)
-    representative = first[ids]
-    if not all(np.array_equal(word, word[representative]) for word in words):
-        rows = np.ascontiguousarray(np.stack(words, axis=1)).view("V%d" % (8 * len(words)))
-        _, first, ids = np.unique(rows.ravel(), return_index=True, return_inverse=True)
-        ids = ids.ravel().astype(np.int64)
-    return ids, first
-
-
-def first_ids(keys):
-    """The id of each key (0..k-1 in sorted order) and the first position of each id: the
-    inverse and index of ``np.unique(keys, return_index=True, return_inverse=True)``, in
-    about half the time (an unstable sort, then the first positions by ``minimum.at``)."""
-    ids, _ = _dense_ids(keys)
-    first = np.full(int(ids.max()) + 1 if len(ids) else 0, len(keys), dtype=np.int64)
-    np.minimum.at(first, ids, np.arange(len(keys)))
-    return ids, first
-
-
-def _dense_ids(keys):
-    """Ids 0..k-1 of the distinct values of ``keys`` (integers) in sorted order, and a
-    position of each."""
-    if len(keys) == 0:
-        return keys.astype(np.int64), keys.astype(np.int64)
-    order = np.argsort(keys)  # unstable is fine: any position of a value represents it
-    ordered = keys[order]
-    new = np.empty(len(keys), dtype=bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    ids = np.empty(len(keys), dtype=np.int64)
-    ids[order] = np.cumsum(new) - 1
-    return ids, order[new]
-
-
-_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection of uint64
-_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1],
-                      dtype=np.uint64)
-
-
-def _words_at(data, positions, remaining):
-    """Little-endian uint64 of the ``min(remaining, 8)`` bytes at each position (0 padded)."""
-    n = len(data)
-    if n < 8:
-        padded = np.zeros(8, dtype=np.uint8)
-        padded[:n] = data
-        data, n = padded, 8
-    data = np.ascontiguousarray(data, dtype=np.uint8)
-    taken = np.clip(remaining, 0, 8)
-    # Whole aligned words of the buffer: a position's 8 bytes are the end of one word and
-    # the start of the next (reading unaligned words one by one is several times slower).
-    skip = -data.ctypes.data % 8
-    aligned = data[skip:skip + (n - skip) // 8 * 8].view("<u8")
-    relative = positions - skip
-    inside = (relative >= 0) & ((relative >> 3) + 1 < len(aligned))
-    if inside.all():
-        word = _aligned_words_at(aligned, relative)
-    else:  # positions near the buffer's ends: unaligned reads, clipped
-        word = np.empty(len(positions), dtype=np.uint64)
-        word[inside] = _aligned_words_at(aligned, relative[inside])
-        edge = np.flatnonzero(~inside)
-        view = np.ndarray(shape=(n - 7,), dtype="<u8", buffer=data, strides=(1,))
-        at = np.clip(positions[edge], 0, n - 8)
-        word[edge] = view[at] >> ((positions[edge] - at) * 8).astype(np.uint64)
-    word &= _LOW_BYTES[taken]
-    return word
-
-
-def _aligned_words_at(aligned, relative):
-    """The uint64 at each byte offset ``relative`` of the aligned words ``aligned``."""
-    index = relative >> 3
-    shift = (relative & 7).astype(np.uint64) * np.uint64(8)
-    word = aligned[index] >> shift
-    word |= aligned[index + 1] << (np.uint64(64) - shift)  # a shift by 64 gives 0
-    return word

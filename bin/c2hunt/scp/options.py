@@ -7,8 +7,6 @@ field name, as in splunklib. Each command declares its options as :class:`Option
 import re
 
 _FIELD_NAME = re.compile(r"[^\s=,\"'|]+\Z")
-_TRUE = {"1", "t", "true", "y", "yes"}
-_FALSE = {"0", "f", "false", "n", "no"}
 
 
 class OptionError(ValueError):
@@ -159,16 +157,6 @@ def choice(*allowed):
             raise ValueError("expected one of %s" % ", ".join(allowed))
         return value
     return parse
-
-
-def boolean(text):
-    """true/false, t/f, yes/no, y/n, 1/0 (case-insensitive), as splunklib accepts."""
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError("expected true or false")
 
 
 def text_value(text):

@@ -10,7 +10,7 @@ port is never used, since a protocol on the wrong port is what the search looks 
 The tests are deliberately narrow (a protocol's fixed opening bytes, not heuristics), so an
 unrecognised flow has no ``service`` rather than a wrong one. Names follow Zeek.
 """
-from c2hunt import dns_wire
+from c2hunt.capture import dns_wire
 
 __all__ = ["identify_service", "FIRST_BYTES"]
 

@@ -4,7 +4,7 @@
 lines into splunkd's log; everything else is here so it can be tested directly.
 
 ``collect(input_name, settings, checkpoint_dir, write_records, log)`` reads every ready
-capture of the input's folder once (see :mod:`c2hunt.checkpoint` for what "ready" and
+capture of the input's folder once (see :mod:`c2hunt.capture.checkpoint` for what "ready" and
 "once" mean) and returns a summary dict. ``write_records(events, path)`` must write the
 events, a list of ``(sourcetype, record)`` (``c2hunt:flow`` flow records and, unless
 ``dns_events`` is off, ``c2hunt:dns`` transactions from the same read), to splunkd before
@@ -17,7 +17,7 @@ import os
 import time
 import traceback
 
-from c2hunt import checkpoint, dns_wire, flows, pcap
+from c2hunt.capture import checkpoint, dns_wire, flows, pcap
 
 try:
     import fcntl

@@ -1,4 +1,4 @@
-"""Search command protocol v2 ("chunked") I/O, working a chunk as columns.
+"""Search command protocol v2 ("chunked") execute bodies, read as columns and written back.
 
 splunkd sends a ``getinfo`` chunk, then ``execute`` chunks whose bodies are CSV with every
 plain column first and one ``__mv_<name>`` column per field (``$a$;$b$`` for a multivalue
@@ -9,57 +9,33 @@ check that every quote opens, closes or doubles inside a value makes that parse 
 the csv module's. Commands then read columns as byte arrays (:meth:`Chunk.numbers`,
 :meth:`Chunk.cell_bytes`, :meth:`Chunk.group_keys`), unquoted in numpy, with a str per
 value only where they ask for :meth:`Chunk.column`. New cells come back as byte matrices
-(:class:`~c2hunt.values.Cells`) and are inserted after each record's untouched bytes with
+(:class:`~c2hunt.scp.values.Cells`) and are inserted after each record's untouched bytes with
 two masked copies. Where that shortcut is not correct (an output field already present in
 the input, a carriage return in the body, a ragged row, a stray quote) the chunk is read
 and written with the ``csv`` module; a value the byte path does not handle (an exponent,
 text where a number is expected, a value to quote) goes through the per-value functions
 the splunklib reference path uses, so both paths give the same records.
-
-Protocol behaviour follows splunklib 2.1.1's ``SearchCommand`` (``_process_protocol_v2``):
-the getinfo reply carries the command's configuration; a bad option yields the reply
-with ``inspector.messages`` ``[["ERROR", text]]`` and exit status 1; an error while
-executing yields a reply with the messages and ``"finished": true`` and exit status 1;
-each execute chunk gets exactly one reply, whose ``finished`` echoes splunkd's.
 """
 import csv
-import ctypes
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
 import io
-import json
 import re
-import sys
-import traceback
 
 import numpy as np
 
-from .options import OptionError
-from .values import Cells, factorize_ranges, first_ids, parse_decimal_ranges, to_float
-from .values import gather_ranges as _gather, range_indices
+from c2hunt.byteranges import factorize_ranges, first_ids, gather_ranges as _gather, range_indices
+from c2hunt.scp.output import (COMMA, NEWLINE, QUOTE, as_lists, encode_cells, header_cells,
+                               insert_pieces, plain_and_mv, suffix_matrix)
+from c2hunt.scp.values import Cells, parse_decimal_ranges, to_float
 
-_HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
 _MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
-_NEEDS_QUOTES = re.compile(r'[",\r\n]')
-_QUOTE, _COMMA, _NEWLINE = 34, 44, 10
-
-
-class CommandFailure(Exception):
-    """A deliberate stop (e.g. a memory limit): its text alone goes to the job inspector."""
 
 
 # ------------------------------------------------------------------ multivalue helpers
 
+
 def decode_mv(text):
     """``$a$;$b$`` -> ``["a", "b"]`` (``$$`` is a literal dollar sign)."""
     return [item.replace("$$", "$") for item in _MV_ITEM.findall(text)]
-
-
-def encode_mv(values):
-    """``["a", "b"]`` -> ``$a$;$b$``."""
-    return "$" + "$;$".join(value.replace("$", "$$") for value in values) + "$"
 
 
 class Column(object):
@@ -109,6 +85,7 @@ class Column(object):
 
 
 # ------------------------------------------------------------------ reading columns
+
 
 class ColumnSource(object):
     """What a command reads from a chunk: columns by name, and numbers.
@@ -214,6 +191,7 @@ class RecordSource(ColumnSource):
 
 # ------------------------------------------------------------------ parsing a chunk body
 
+
 class Chunk(ColumnSource):
     """An execute chunk's CSV body, parsed lazily by column.
 
@@ -248,16 +226,16 @@ class Chunk(ColumnSource):
         # Every quote, comma and newline in one pass; from the header's newline on.
         if '"' in header_line:
             rest = data[end_of_header:]
-            special = np.flatnonzero((rest == _COMMA) | (rest == _NEWLINE) | (rest == _QUOTE))
+            special = np.flatnonzero((rest == COMMA) | (rest == NEWLINE) | (rest == QUOTE))
             special += end_of_header
         else:  # the header's n_cols - 1 commas come first: skip them
-            special = np.flatnonzero((data == _COMMA) | (data == _NEWLINE) | (data == _QUOTE))
+            special = np.flatnonzero((data == COMMA) | (data == NEWLINE) | (data == QUOTE))
             special = special[n_cols - 1:]
         kind = data[special]
-        quote_at = np.flatnonzero(kind == _QUOTE)
+        quote_at = np.flatnonzero(kind == QUOTE)
         quotes = special[quote_at]
         plain_newlines = True
-        n_newlines = np.count_nonzero(kind == _NEWLINE)
+        n_newlines = np.count_nonzero(kind == NEWLINE)
         if len(quotes):
             if not _quotes_well_formed(data, quotes):
                 return False  # e.g. a quote inside an unquoted value: the csv module decides
@@ -269,11 +247,11 @@ class Chunk(ColumnSource):
             inside = range_indices(opening + 1, closing - opening - 1)
             if len(inside):
                 keep[inside] = False
-                quoted_newlines = np.count_nonzero(kind[inside] == _NEWLINE)
+                quoted_newlines = np.count_nonzero(kind[inside] == NEWLINE)
                 n_newlines -= quoted_newlines
                 plain_newlines = quoted_newlines == 0
             special = special[keep]
-        if data[-1] != _NEWLINE:  # the last record ends with the body
+        if data[-1] != NEWLINE:  # the last record ends with the body
             special = np.append(special, len(data))
             n_newlines += 1
         # After the header's newline, each record is n_cols - 1 commas and a newline.
@@ -283,7 +261,7 @@ class Chunk(ColumnSource):
         n_rows = len(separators)
         row_ends = separators[:, -1]
         if n_newlines != n_rows + 1 or not np.all(
-                data[np.minimum(row_ends, len(data) - 1)[:-1]] == _NEWLINE):
+                data[np.minimum(row_ends, len(data) - 1)[:-1]] == NEWLINE):
             return False  # a record with too few or too many cells
         self.n_rows = n_rows
         row_starts = np.empty(n_rows, dtype=np.int64)
@@ -319,7 +297,7 @@ class Chunk(ColumnSource):
         starts, ends = self._ranges(index)
         if not len(self._quotes):
             return starts, ends, None
-        quoted = (ends > starts) & (self._data[np.minimum(starts, len(self._data) - 1)] == _QUOTE)
+        quoted = (ends > starts) & (self._data[np.minimum(starts, len(self._data) - 1)] == QUOTE)
         return starts + quoted, ends - quoted, quoted
 
     def _content_texts(self, starts, ends, quoted, rows):
@@ -339,7 +317,7 @@ class Chunk(ColumnSource):
         if quoted is not None and quoted.any():
             # Inside a quoted value quotes come doubled; the second of each pair is the
             # one at an even position in the chunk's sequence of quotes: drop it.
-            at = np.flatnonzero(flat == _QUOTE)
+            at = np.flatnonzero(flat == QUOTE)
             if len(at):
                 rows = np.searchsorted(offsets, at, side="right") - 1
                 position = at - offsets[rows] + starts[rows]
@@ -366,7 +344,7 @@ class Chunk(ColumnSource):
         nonempty = ends > starts
         if len(self._quotes) and nonempty.any():  # a quoted empty cell ("") is empty too
             two = nonempty & (ends - starts == 2)
-            nonempty[two] = self._data[starts[two]] != _QUOTE
+            nonempty[two] = self._data[starts[two]] != QUOTE
         return nonempty
 
     def column(self, name):
@@ -471,9 +449,10 @@ class Chunk(ColumnSource):
                     for row_starts, row_ends in zip(zip(*[s.tolist() for s in starts]),
                                                     zip(*[e.tolist() for e in ends]))]
         width = 2 * len(names)
-        after = np.full(len(cell_starts), _COMMA, dtype=np.uint8)
+        after = np.full(len(cell_starts), COMMA, dtype=np.uint8)
         after[width - 1::width] = marker
-        joined = _insert(flat, offsets[1:], after, np.ones(len(cell_starts), dtype=np.int64))
+        joined = insert_pieces(flat, offsets[1:], after,
+                               np.ones(len(cell_starts), dtype=np.int64))
         return joined.tobytes().split(bytes((marker,)))[:len(rows)]
 
     def fields(self):
@@ -492,7 +471,7 @@ class Chunk(ColumnSource):
         Parameters
         ----------
         new_columns : list of (name, values)
-            values is a :class:`~c2hunt.values.Cells`, or a list whose item i is a str,
+            values is a :class:`~c2hunt.scp.values.Cells`, or a list whose item i is a str,
             None (empty) or a list of str (multivalue) for row i.
 
         Returns
@@ -510,27 +489,27 @@ class Chunk(ColumnSource):
         present = set(self.header)
         collision = any(name in present or "__mv_" + name in present for name in names)
         if not self._fast or collision:
-            return self._reencoded(_as_lists(new_columns))
+            return self._reencoded(as_lists(new_columns))
         encoded = [values.encoded() if isinstance(values, Cells) else None
                    for _, values in new_columns]
         if all(item is not None for item in encoded):
             return self._with_encoded(names, encoded)
-        return self._with_lists(names, _as_lists(new_columns))
+        return self._with_lists(names, as_lists(new_columns))
 
     def _with_encoded(self, names, encoded):
         """Append cells given as (chars, present) matrices: no Python object per cell."""
-        pieces, sizes = _suffix_matrix(encoded, self.n_rows, newline=False)
-        header = np.frombuffer(_header_cells(names), dtype=np.uint8)
+        pieces, sizes = suffix_matrix(encoded, self.n_rows, newline=False)
+        header = np.frombuffer(header_cells(names), dtype=np.uint8)
         at = np.concatenate(([self._header_end], self._row_ends))
-        out = _insert(self._data, at, np.concatenate((header, pieces)),
-                      np.concatenate(([len(header)], sizes)))
-        if self._data[-1] != _NEWLINE:
+        out = insert_pieces(self._data, at, np.concatenate((header, pieces)),
+                            np.concatenate(([len(header)], sizes)))
+        if self._data[-1] != NEWLINE:
             return out.tobytes() + b"\n"
         return out  # bytes-like: written to the pipe as it is, without a 10 MB copy
 
     def _with_lists(self, names, new_columns):
-        suffix = _encode_cells(new_columns, self.n_rows)
-        header = self.body[:self._header_end] + _header_cells(names)
+        suffix = encode_cells(new_columns, self.n_rows)
+        header = self.body[:self._header_end] + header_cells(names)
         # Interleave untouched record bytes with their new cells: one copy in the final join.
         n_rows = self.n_rows
         if self._plain_newlines:  # no newline inside quotes: split in C
@@ -564,88 +543,9 @@ class Chunk(ColumnSource):
         for row_index, row in enumerate(rows):
             cells = [row[i] for i in keep]
             for _, values in new_columns:
-                cells.extend(_plain_and_mv(values[row_index]))
+                cells.extend(plain_and_mv(values[row_index]))
             writer.writerow(cells)
         return out.getvalue().encode("utf-8")
-
-
-def _suffix_matrix(encoded, n_rows, newline, first_comma=True):
-    """``,<v1>,<mv1>,<v2>,<mv2>...`` of every row, concatenated, and each row's size
-    (without the first comma when ``first_comma`` is false)."""
-    widths = [cell_chars.shape[1] for cell_chars, _ in encoded]
-    width = sum(widths) + 2 * len(encoded) + bool(newline)
-    # ,<value>,<the empty __mv_ cell> per column: every byte a cell does not fill is a comma.
-    chars = np.full((n_rows, width), _COMMA, dtype=np.uint8)
-    present = np.ones((n_rows, width), dtype=bool)
-    at = 0
-    for (cell_chars, cell_present), cell_width in zip(encoded, widths):
-        chars[:, at + 1:at + cell_width + 1] = cell_chars
-        present[:, at + 1:at + cell_width + 1] = cell_present
-        at += cell_width + 2
-    if newline:
-        chars[:, at] = _NEWLINE
-    if not first_comma and width:
-        present[:, 0] = False
-    if width < 1 << 16:  # byte-wide flags summed in 16 bits: faster than count_nonzero
-        sizes = np.add.reduce(present.view(np.uint8), axis=1, dtype=np.uint16)
-    else:
-        sizes = np.count_nonzero(present, axis=1)
-    return chars[present], sizes.astype(np.int64)
-
-
-def records_body(fields, leading, cells):
-    """CSV body of whole records: each record's ``leading`` cells, then ``cells``.
-
-    Parameters
-    ----------
-    fields : list of str
-        Every field of a record, in order (the header names them and their ``__mv_``).
-    leading : list of bytes
-        Per record, its first fields' ``<plain>,<__mv_>,...`` bytes (:func:`encode_display`),
-        b"" for every record when ``cells`` are all its fields.
-    cells : list of :class:`~c2hunt.values.Cells`
-        The remaining fields' columns.
-
-    Returns
-    -------
-    bytes
-    """
-    n_rows = len(leading)
-    if n_rows == 0:
-        return b""
-    header = header_bytes(fields) + b"\n"
-    encoded = [column.encoded() for column in cells]
-    if any(item is None for item in encoded):
-        texts = [(None, column.texts()) for column in cells]
-        suffixes = _encode_cells(texts, n_rows)
-        if not any(leading):  # the new cells are the whole record: no leading comma
-            suffixes = [suffix[1:] for suffix in suffixes]
-        pieces = [b"\n"] * (3 * n_rows)
-        pieces[0::3], pieces[1::3] = leading, suffixes
-        return header + b"".join(pieces)
-    pieces, sizes = _suffix_matrix(encoded, n_rows, newline=True, first_comma=any(leading))
-    # The cells go after each record's leading bytes: one insert, no Python object per row.
-    ends = np.cumsum(np.fromiter(map(len, leading), dtype=np.int64, count=n_rows))
-    data = np.frombuffer(header + b"".join(leading), dtype=np.uint8)
-    return _insert(data, ends + len(header), pieces, sizes).tobytes()
-
-
-def encode_display(values):
-    """``<plain>,<__mv_>,...`` of one record's values (bytes: cells as they came in)."""
-    if isinstance(values, bytes):
-        return values
-    return ",".join(_quoted(part) for value in values
-                    for part in _plain_and_mv(value)).encode("utf-8")
-
-
-def header_bytes(fields):
-    """Header line (without its newline) for ``fields`` and their ``__mv_`` columns."""
-    return _header_cells(fields)[1:]
-
-
-def _as_lists(new_columns):
-    return [(name, values.texts() if isinstance(values, Cells) else values)
-            for name, values in new_columns]
 
 
 def _quotes_well_formed(data, quotes):
@@ -660,31 +560,11 @@ def _quotes_well_formed(data, quotes):
         return True
     opening, closing = quotes[0::2], quotes[1::2]
     before = data[opening - 1]
-    if not np.all((before == _COMMA) | (before == _NEWLINE) | (before == _QUOTE)):
+    if not np.all((before == COMMA) | (before == NEWLINE) | (before == QUOTE)):
         return False
     at_end = closing + 1 == len(data)
     after = data[np.minimum(closing + 1, len(data) - 1)]
-    return bool(np.all(at_end | (after == _COMMA) | (after == _NEWLINE) | (after == _QUOTE)))
-
-
-def _insert(data, at, pieces, sizes):
-    """``data`` with piece i (``sizes[i]`` bytes of ``pieces``) inserted before ``at[i]``.
-
-    ``at`` is non-decreasing. The output alternates runs of ``data`` and of ``pieces``: one
-    mask of which is which, then two masked copies (no Python object per row).
-    """
-    n_pieces = len(at)
-    runs = np.empty(2 * n_pieces + 1, dtype=np.int64)
-    runs[0::2] = np.diff(np.concatenate(([0], at, [len(data)])))
-    runs[1::2] = sizes
-    from_data = np.zeros(2 * n_pieces + 1, dtype=bool)
-    from_data[0::2] = True
-    mask = np.repeat(from_data, runs)
-    out = np.empty(len(mask), dtype=np.uint8)
-    out[mask] = data
-    np.logical_not(mask, out=mask)
-    out[mask] = pieces
-    return out
+    return bool(np.all(at_end | (after == COMMA) | (after == NEWLINE) | (after == QUOTE)))
 
 
 def _decode_cells(flat, offsets):
@@ -697,319 +577,6 @@ def _decode_cells(flat, offsets):
         return [raw[start:end].decode("utf-8", "replace")
                 for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
     # One decode for the column: a NUL after each cell, then split (NUL ends any sequence).
-    joined = _insert(flat, offsets[1:], np.zeros(n_cells, dtype=np.uint8),
-                     np.ones(n_cells, dtype=np.int64))
+    joined = insert_pieces(flat, offsets[1:], np.zeros(n_cells, dtype=np.uint8),
+                           np.ones(n_cells, dtype=np.int64))
     return joined.tobytes().decode("utf-8", "replace").split("\x00")[:n_cells]
-
-
-def _plain_and_mv(value):
-    if value is None:
-        return "", ""
-    if isinstance(value, (list, tuple)):
-        if len(value) == 0:
-            return "", ""
-        if len(value) == 1:
-            return value[0], ""
-        return "\n".join(value), encode_mv(value)
-    return value, ""
-
-
-def _quoted(text):
-    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
-
-
-def _header_cells(names):
-    return ("," + ",".join(_quoted(name) + "," + _quoted("__mv_" + name)
-                           for name in names)).encode("utf-8")
-
-
-def _encode_cells(new_columns, n_rows):
-    """Per row, the bytes ``,<v1>,<mv1>,<v2>,<mv2>...`` for the new columns."""
-    columns = []
-    for _, values in new_columns:
-        plain, mv = values, None
-        if set(map(type, values)) != {str}:  # None or multivalue cells present
-            pairs = [_plain_and_mv(value) for value in values]
-            plain = [pair[0] for pair in pairs]
-            mv = [pair[1] for pair in pairs]
-            if not any(mv):
-                mv = None
-        columns.append(_quoted_all(plain))
-        columns.append(_quoted_all(mv) if mv is not None else None)
-    # Build every row's cells with C-level joins: an extra "\x1f" cell ends each row.
-    width = len(columns) + 1
-    flat = [""] * (n_rows * width)
-    for index, cells in enumerate(columns):
-        if cells is not None:
-            flat[index::width] = cells
-    if "\x1f" in "".join(flat):
-        return _encode_cells_slow(columns, n_rows)
-    flat[width - 1::width] = ["\x1f"] * n_rows
-    text = "," + ",".join(flat)
-    return text.encode("utf-8").split(b",\x1f")[:n_rows]
-
-
-def _quoted_all(texts):
-    if _NEEDS_QUOTES.search("\x00".join(texts)):
-        return [_quoted(text) for text in texts]
-    return texts
-
-
-def _encode_cells_slow(columns, n_rows):
-    blank = [""] * n_rows
-    columns = [cells if cells is not None else blank for cells in columns]
-    return [("," + ",".join(row)).encode("utf-8") for row in zip(*columns)]
-
-
-def encode_rows(fields, rows):
-    """CSV body for whole output records (a reporting command's results).
-
-    Parameters
-    ----------
-    fields : list of str
-    rows : list of list
-        Each cell a str, None or a list of str.
-    """
-    if not rows:
-        return b""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # as splunklib: quotes \r too
-    writer.writerow([part for name in fields for part in (name, "__mv_" + name)])
-    for row in rows:
-        cells = []
-        for value in row:
-            cells.extend(_plain_and_mv(value))
-        writer.writerow(cells)
-    return out.getvalue().encode("utf-8")
-
-
-# ------------------------------------------------------------------ messages
-
-class Messages(object):
-    """Job inspector messages, reported the first time a problem is seen, totalled at the end.
-
-    A problem found in every chunk of a long search would otherwise repeat thousands of
-    times: each kind is reported once with its first count, and when splunkd says the
-    search is finished the total is reported if it grew since.
-    """
-
-    def __init__(self):
-        self.pending = []
-        self._totals = {}
-        self._reported = {}
-
-    def add(self, level, text):
-        """Report ``text`` with the next reply."""
-        self.pending.append([level, text])
-
-    def count(self, level, key, n, template):
-        """Count ``n`` occurrences of a problem; ``template % count`` is the message."""
-        if n <= 0:
-            return
-        total = self._totals.get(key, (level, template, 0))[2] + n
-        self._totals[key] = (level, template, total)
-        if key not in self._reported:
-            self._reported[key] = total
-            self.pending.append([level, template % total])
-
-    def finish(self):
-        for key, (level, template, total) in self._totals.items():
-            if total != self._reported.get(key):
-                self._reported[key] = total
-                self.pending.append([level, (template % total) + " (total for this search)"])
-
-    def take(self):
-        pending, self.pending = self.pending, []
-        return pending
-
-
-# ------------------------------------------------------------------ the protocol loop
-
-def read_chunk(stream):
-    """(metadata dict, body bytes) of the next chunk, or None at end of input."""
-    header = stream.readline()
-    if not header:
-        return None
-    match = _HEADER.match(header)
-    if match is None:
-        raise RuntimeError("Failed to parse transport header: %r" % header[:200])
-    meta_length, body_length = int(match.group(1)), int(match.group(2))
-    metadata = stream.read(meta_length)
-    body = stream.read(body_length) if body_length else b""
-    if len(metadata) != meta_length or len(body) != body_length:
-        raise RuntimeError("Input ended inside a chunk")
-    return json.loads(metadata.decode("utf-8")) if meta_length else {}, body
-
-
-def write_chunk(stream, metadata, body=b""):
-    """Write one chunk with splunklib's compact JSON metadata, and flush."""
-    meta = json.dumps(metadata, separators=(",", ":")).encode("utf-8")
-    stream.write(("chunked 1.0,%d,%d\n" % (len(meta), len(body))).encode("ascii"))
-    stream.write(meta)
-    stream.write(body)
-    stream.flush()
-
-
-def keep_freed_memory(limit=256 << 20):
-    """Let this process reuse freed memory blocks of up to ``limit`` bytes.
-
-    A chunk's column work allocates arrays of tens of MB. glibc maps each such block fresh
-    from the kernel and unmaps it when freed, so every chunk pays a page fault per 4 kB
-    again (measured: 15-20% of c2beacon's time per chunk). Raising the mmap and trim
-    thresholds keeps them in the heap for the next chunk. Only on Linux with glibc; the
-    process then holds its peak memory (a few hundred MB at most) until it exits.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(m_mmap_threshold, limit)) and bool(mallopt(m_trim_threshold, 2 * limit))
-
-
-def widen_pipes(*streams, size=1 << 20):
-    """Ask for ``size``-byte pipe buffers on ``streams`` (Linux; others are left as they are).
-
-    A chunk of tens of MB crosses a default 64 kB pipe in hundreds of pieces, each a
-    wake-up of the reader and the writer (measured: about a fifth of a fast command's
-    time per chunk). The kernel caps ``size`` at /proc/sys/fs/pipe-max-size for
-    unprivileged processes; a refusal changes nothing.
-    """
-    set_pipe_size = getattr(fcntl, "F_SETPIPE_SZ", 1031) if fcntl else None
-    if set_pipe_size is None or not sys.platform.startswith("linux"):
-        return
-    for stream in streams:
-        try:
-            fcntl.fcntl(stream.fileno(), set_pipe_size, size)
-        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            pass  # not a pipe, or a size the kernel does not allow
-
-
-class SearchCommand(object):
-    """Base of the app's commands. Subclasses set ``name`` and ``command_type`` and define
-    ``configure(args)``, ``execute(chunk, finished)`` returning the reply body bytes.
-
-    ``messages`` (a :class:`Messages`) collects job inspector messages; ``required_fields``,
-    when not None, is announced in the getinfo reply so splunkd sends only those fields.
-    """
-
-    name = "command"
-    command_type = "streaming"
-
-    def __init__(self):
-        self.messages = Messages()
-        self.required_fields = None
-
-    def configure(self, args):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def execute(self, chunk, finished):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def configuration(self):
-        """getinfo reply items, in the order splunklib writes them."""
-        items = []
-        if self.required_fields is not None:
-            items.append(("required_fields", list(self.required_fields)))
-        items.append(("type", self.command_type))
-        return items
-
-    @classmethod
-    def main(cls, stdin=None, stdout=None):
-        """Serve one search on stdin/stdout; exits with status 1 after reporting an error."""
-        stdin = stdin or sys.stdin.buffer
-        stdout = stdout or sys.stdout.buffer
-        keep_freed_memory()
-        widen_pipes(stdin, stdout)
-        status = cls().serve(stdin, stdout)
-        if status:
-            sys.exit(status)
-
-    def serve(self, stdin, stdout):
-        """Run the protocol; returns the exit status (0 or 1)."""
-        try:
-            first = read_chunk(stdin)
-            if first is None:
-                return 0
-            metadata, body = first
-            if metadata.get("action") != "getinfo":
-                raise RuntimeError("Expected getinfo action, not %s" % metadata.get("action"))
-            if body:
-                raise RuntimeError("Did not expect data for getinfo action")
-            info = metadata.get("searchinfo") or {}
-        except Exception:
-            self._report_error()
-            write_chunk(stdout, self._reply_metadata(finished=True))
-            return 1
-        try:
-            self.configure([str(arg) for arg in info.get("args") or []])
-        except OptionError as error:
-            self.messages.add("ERROR", str(error))
-            write_chunk(stdout, self._reply_metadata(self.configuration()))
-            return 1
-        except Exception:
-            self._report_error()
-            write_chunk(stdout, self._reply_metadata(self.configuration()))
-            return 1
-        write_chunk(stdout, self._reply_metadata(self.configuration()))
-        while True:
-            try:
-                chunk = read_chunk(stdin)
-                if chunk is None:
-                    return 0
-                metadata, body = chunk
-                if metadata.get("action") != "execute":
-                    raise RuntimeError("Expected execute action, not %s" % metadata.get("action"))
-                finished = bool(metadata.get("finished", False))
-                out = self.execute(Chunk(body), finished)
-                if finished:
-                    self.messages.finish()
-            except CommandFailure as failure:
-                self.messages.add("ERROR", str(failure))
-                write_chunk(stdout, self._reply_metadata(finished=True))
-                return 1
-            except Exception:
-                self._report_error()
-                write_chunk(stdout, self._reply_metadata(finished=True))
-                return 1
-            write_chunk(stdout, self._reply_metadata(finished=finished), out)
-
-    def _reply_metadata(self, items=(), finished=None):
-        metadata = dict(items)
-        messages = self.messages.take()
-        if messages:
-            metadata["inspector"] = {"messages": messages}
-        if finished is not None:
-            metadata["finished"] = finished
-        return metadata
-
-    def _report_error(self):
-        """The SDK's message for an unexpected error, with the traceback on stderr (search.log)."""
-        error_type, error, tb = sys.exc_info()
-        origin = tb
-        while origin.tb_next is not None:
-            origin = origin.tb_next
-        message = '%s at "%s", line %d : %s' % (error_type.__name__,
-                                               origin.tb_frame.f_code.co_filename,
-                                               origin.tb_lineno, error)
-        sys.stderr.write(message + "\nTraceback:\n" + "".join(traceback.format_tb(tb)))
-        self.messages.add("ERROR", message)
-
-
-class StreamingCommand(SearchCommand):
-    """A command that adds fields to every record: subclasses define ``input_fields`` and
-    ``compute(source, n_rows) -> list of (name, values)``, reading columns from ``source``
-    (a :class:`ColumnSource`)."""
-
-    command_type = "streaming"
-    input_fields = ()
-
-    def execute(self, chunk, finished):
-        if chunk.n_rows == 0:
-            return b""
-        return chunk.with_fields(self.compute(chunk, chunk.n_rows))
-
-    def compute(self, source, n_rows):  # pragma: no cover - overridden
-        raise NotImplementedError

@@ -1,6 +1,6 @@
 """Packet captures -> ``c2hunt:flow`` and ``c2hunt:dns`` events through the app's own code.
 
-The records come from ``bin/c2hunt/flows.py`` (``read_capture_events``: flows and DNS
+The records come from ``bin/c2hunt/capture/flows.py`` (``read_capture_events``: flows and DNS
 transactions in one read), the same code the c2flow modular input runs, so offline results
 match what the input would index. The search-time fields props.conf adds (CIM aliases of
 the DNS fields, ``app`` from ``service``) and the eventtype tags are added here.
@@ -8,19 +8,36 @@ the DNS fields, ``app`` from ``service``) and the eventtype tags are added here.
 import os
 import sys
 
-from .readers import DNS_SOURCETYPE, FLOW_SOURCETYPE, ReadIssue, generic_event
+from .common import ReadIssue
+from .generic import generic_event
+
+FLOW_SOURCETYPE = "c2hunt:flow"
+DNS_SOURCETYPE = "c2hunt:dns"
+SOURCETYPES = (FLOW_SOURCETYPE, DNS_SOURCETYPE)
+PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
+               b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
 
 
-# The repository is the default app: offline/c2hunt_offline/ -> repo root.
-DEFAULT_APP_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The repository is the default app: offline/c2hunt_offline/readers/ -> repo root.
+DEFAULT_APP_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
-def app_modules(app_root=None):
-    """The app's own capture code (bin/c2hunt/dns_wire.py, flows.py), from app_root's bin/."""
+def _app_capture_code(app_root=None):
+    """(dns_wire, flows, pcap) of the app's own capture code, from app_root's bin/.
+
+    The one place the offline runner imports the app's modules.
+    """
     bin_dir = os.path.join(str(app_root or DEFAULT_APP_ROOT), "bin")
     if bin_dir not in sys.path:
         sys.path.insert(0, bin_dir)
-    from c2hunt import dns_wire, flows
+    from c2hunt.capture import dns_wire, flows, pcap
+    return dns_wire, flows, pcap
+
+
+def app_modules(app_root=None):
+    """The app's own capture code (bin/c2hunt/capture/dns_wire.py, flows.py), from app_root's bin/."""
+    dns_wire, flows, _ = _app_capture_code(app_root)
     return dns_wire, flows
 
 
@@ -55,7 +72,7 @@ def read_capture(flows, path):
     path : str
         A .pcap or .pcapng file.
     """
-    from c2hunt import dns_wire, pcap
+    dns_wire, _, pcap = _app_capture_code()
     events, issues = [], []
     stats = pcap.CaptureStats()
     dns_stats = dns_wire.DnsStats()
@@ -70,7 +87,20 @@ def read_capture(flows, path):
         return events, [ReadIssue(path, None, "flow extraction failed after %d flows: %s: %s"
                                   % (len(events), type(exc).__name__, exc))]
     # Non-IP frames (ARP, LLDP ...) are normal in a capture and are not reported; damage is.
-    for problem in stats.problems() + dns_stats.problems():
+    for problem in stats.problems():
         if not problem.startswith("non_ip="):
             issues.append(ReadIssue(path, None, "capture: %s" % problem))
+    # DNS messages the decoder skipped (malformed on purpose, split over TCP segments): every
+    # flow was still read, so a warning.
+    for problem in dns_stats.problems():
+        issues.append(ReadIssue(path, None, "capture: %s" % problem, level="warning"))
     return events, issues
+
+
+def read_pcap(path, app_root):
+    """Flow records from a capture through the app's own flow code (bin/c2hunt/capture/flows.py)."""
+    try:
+        _, flows = app_modules(app_root)
+    except ImportError as exc:
+        return [], [ReadIssue(path, None, "packet captures need bin/c2hunt/capture/flows.py: %s" % exc)]
+    return read_capture(flows, path)

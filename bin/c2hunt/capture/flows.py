@@ -7,14 +7,14 @@ Public API (used by the c2flow modular input and by the offline runner)
     order. Each record is a dict of the event's fields (see ``FIELDS``); the event's
     ``_time`` is ``first_packet_time`` (epoch seconds), its sourcetype ``SOURCETYPE``,
     its source the capture path. ``config`` is a :class:`FlowConfig` (defaults when None).
-    ``stats``, when given, is a :class:`c2hunt.pcap.CaptureStats` filled while reading
-    (skipped frames, truncation, corruption). Raises :class:`c2hunt.pcap.CaptureFormatError`
+    ``stats``, when given, is a :class:`c2hunt.capture.pcap.CaptureStats` filled while reading
+    (skipped frames, truncation, corruption). Raises :class:`c2hunt.capture.pcap.CaptureFormatError`
     (a ``ValueError``) before yielding anything when the file is not a capture. Every flow
     still open at the end of the file is emitted with ``end_reason="end_of_capture"``: each
     file is read on its own, so its records do not depend on other files.
 ``read_capture_events(path, config=None, stats=None, dns_stats=None, dns=True)``
     ``(sourcetype, record)`` for the flow records and, from the same read, the DNS
-    transactions (``c2hunt:dns``, :mod:`c2hunt.dns_wire`) of one capture: what the c2flow
+    transactions (``c2hunt:dns``, :mod:`c2hunt.capture.dns_wire`) of one capture: what the c2flow
     input indexes. ``event_time(sourcetype, record)`` is the event's ``_time``.
 ``CaptureEvents(config, dns=True)``
     The incremental engine behind it (``add_batch``/``flush`` like ``FlowTable``).
@@ -42,7 +42,7 @@ than ``max_flows`` flows are open, the least recently active ones are emitted ea
 (``end_reason="evicted"``): memory stays bounded for a capture of any size.
 
 Each record names the application protocol in ``service`` (Zeek's names: dns, http, ssl,
-ssh, socks, smb, ...) from the first payload bytes each side sent (:mod:`c2hunt.services`).
+ssh, socks, smb, ...) from the first payload bytes each side sent (:mod:`c2hunt.capture.services`).
 
 Per-record memory: the first ``services.FIRST_BYTES`` payload bytes of each direction, the
 distinct payload sizes, a payload sample of at most
@@ -57,7 +57,8 @@ import struct
 
 import numpy as np
 
-from c2hunt import dns_wire, entropy, pcap, services, tls
+from c2hunt import entropy
+from c2hunt.capture import dns_wire, pcap, services, tls
 
 __all__ = ["FlowConfig", "FlowTable", "CaptureEvents", "read_capture_flows",
            "read_capture_events", "format_event", "event_time", "SOURCETYPE", "FIELDS"]
@@ -78,12 +79,16 @@ FIELDS = (
     "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
 ) + tls.TLS_FIELDS
 
-TRANSPORT_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp", 132: "sctp", 47: "gre",
-                   50: "esp"}
-_ECHO_REQUEST = {1: 8, 58: 128}
-_ECHO_REPLY = {1: 0, 58: 129}
+TRANSPORT_NAMES = {pcap.PROTO_ICMP: "icmp", pcap.PROTO_TCP: "tcp", pcap.PROTO_UDP: "udp",
+                   pcap.PROTO_ICMPV6: "icmp", 132: "sctp", 47: "gre", 50: "esp"}
 # Reply type -> request type, so both directions of an ICMP exchange share a key.
-_ICMP_REQUEST_OF = {(1, 0): 8, (1, 14): 13, (1, 16): 15, (1, 18): 17, (58, 129): 128}
+_ICMP_REQUEST_OF = {
+    (pcap.PROTO_ICMP, pcap.ICMP_ECHO_REPLY): pcap.ICMP_ECHO_REQUEST,
+    (pcap.PROTO_ICMP, pcap.ICMP_TIMESTAMP_REPLY): pcap.ICMP_TIMESTAMP_REQUEST,
+    (pcap.PROTO_ICMP, pcap.ICMP_INFO_REPLY): pcap.ICMP_INFO_REQUEST,
+    (pcap.PROTO_ICMP, pcap.ICMP_MASK_REPLY): pcap.ICMP_MASK_REQUEST,
+    (pcap.PROTO_ICMPV6, pcap.ICMPV6_ECHO_REPLY): pcap.ICMPV6_ECHO_REQUEST,
+}
 _TCP_FIN, _TCP_SYN, _TCP_RST, _TCP_ACK = 0x01, 0x02, 0x04, 0x10
 _TCP_FLAG_NAMES = ((0x01, "FIN"), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"),
                    (0x10, "ACK"), (0x20, "URG"), (0x40, "ECE"), (0x80, "CWR"))
@@ -186,7 +191,7 @@ class _Flow(object):
 
 
 class FlowTable(object):
-    """Bounded table of open flows fed with :class:`c2hunt.pcap.PacketBatch` objects.
+    """Bounded table of open flows fed with :class:`c2hunt.capture.pcap.PacketBatch` objects.
 
     ``add_batch`` and ``flush`` return lists of records (dicts, see ``FIELDS``). The
     output depends only on the packets, the settings and the batch boundaries (which
@@ -198,7 +203,7 @@ class FlowTable(object):
         self.config = config or FlowConfig()
         self.flows = collections.OrderedDict()   # key -> _Flow, least recently active first
         self.clock = -math.inf                     # latest packet time seen
-        self._address = dns_wire.AddressText()
+        self._address = pcap.AddressText()
 
     # -- public ------------------------------------------------------------------------
 
@@ -231,139 +236,33 @@ class FlowTable(object):
     # -- assembly ------------------------------------------------------------------------
 
     def _assemble(self, batch, done):
-        cfg = self.config
-        n = len(batch)
-        proto = batch.proto.astype(np.int64)
-        is_icmp = (proto == 1) | (proto == 58)
-        itype = batch.icmp_type.astype(np.int64)
-        echo_req = is_icmp & (((proto == 1) & (itype == 8)) | ((proto == 58) & (itype == 128)))
-        echo_rep = is_icmp & (((proto == 1) & (itype == 0)) | ((proto == 58) & (itype == 129)))
-        request_type = itype.copy()
-        for (p, reply), request in _ICMP_REQUEST_OF.items():
-            request_type[(proto == p) & (itype == reply)] = request
-        icmp_port = np.where(echo_req | echo_rep, batch.icmp_id.astype(np.int64),
-                             (request_type << 8) | batch.icmp_code.astype(np.int64))
-        sport = np.where(is_icmp & (itype >= 0), icmp_port, batch.sport.astype(np.int64))
-        dport = np.where(is_icmp & (itype >= 0), icmp_port, batch.dport.astype(np.int64))
+        """Fold a batch into the open flows; flows that end on the way go to ``done``.
 
-        # Canonical (direction-free) key: the lower endpoint first.
-        src_is_lo = ((batch.src_hi < batch.dst_hi)
-                     | ((batch.src_hi == batch.dst_hi)
-                        & ((batch.src_lo < batch.dst_lo)
-                           | ((batch.src_lo == batch.dst_lo) & (sport <= dport)))))
-        keys = np.zeros(n, dtype=[("a", ">u8"), ("b", ">u8"), ("c", ">u8"), ("d", ">u8"),
-                                  ("ports", ">u4"), ("proto", "u1"), ("vlan", ">u2")])
-        keys["a"] = np.where(src_is_lo, batch.src_hi, batch.dst_hi)
-        keys["b"] = np.where(src_is_lo, batch.src_lo, batch.dst_lo)
-        keys["c"] = np.where(src_is_lo, batch.dst_hi, batch.src_hi)
-        keys["d"] = np.where(src_is_lo, batch.dst_lo, batch.src_lo)
-        lo_port = np.where(src_is_lo, sport, dport)
-        hi_port = np.where(src_is_lo, dport, sport)
-        keys["ports"] = (lo_port << 16) | hi_port
-        keys["proto"] = proto
-        keys["vlan"] = batch.vlan
-        raw_keys = keys.view(np.dtype((np.void, keys.dtype.itemsize)))
-        _, first_row, group = np.unique(raw_keys, return_index=True, return_inverse=True)
-        group = group.reshape(-1)
-        order = np.argsort(group, kind="stable")
-        n_groups = len(first_row)
+        Packets are keyed (direction-free, ICMP by echo id or type), grouped by key, cut
+        into records (a new flow, a new active-timeout window), summed per record with
+        numpy, and the records merged into the flows in order in one Python loop.
+        """
+        ports = _transport_ports(batch)
+        keys, src_is_lo = _canonical_keys(batch, ports)
+        raw_keys, first_row, group, order = _group_by_key(keys)
+        group_keys, states = self._carried_flows(raw_keys, first_row, keys.dtype.itemsize)
+        cuts = _record_cuts(batch, ports, order, group, src_is_lo, states, self.config)
+        totals = _record_totals(batch, ports, order, cuts)
+        self._merge_records(batch, ports, order, cuts, totals, group_keys, states, done)
 
-        ts = batch.ts[order]
-        grp = group[order]
-        flags = batch.tcp_flags[order].astype(np.int64)
-        is_tcp = proto[order] == 6
-        lo_src = src_is_lo[order]
-        index = np.arange(n)
-        group_start = np.ones(n, bool)
-        group_start[1:] = grp[1:] != grp[:-1]
-
-        # State carried in from earlier batches, per group.
-        width = keys.dtype.itemsize
+    def _carried_flows(self, raw_keys, first_row, width):
+        """Each group's key bytes and its open flow from earlier batches (or None)."""
         key_blob = raw_keys[first_row].tobytes()
         group_keys = [key_blob[i:i + width] for i in range(0, len(key_blob), width)]
         get_state = self.flows.get
-        states = [get_state(key) for key in group_keys]
-        has_state = np.array([s is not None for s in states], bool)
-        nan = float("nan")
-        st_last = np.array([s.last_ts if s is not None else nan for s in states], np.float64)
-        st_start = np.array([s.flow_start if s is not None else nan for s in states],
-                            np.float64)
-        st_window = np.array([s.window if s is not None else -1 for s in states], np.int64)
-        st_closed = np.array([s is not None and s.closed for s in states], bool)
-        st_init_lo = np.array([s is not None and s.init_lo for s in states], bool)
+        return group_keys, [get_state(key) for key in group_keys]
 
-        # 1. Idle boundaries (a gap longer than idle_timeout starts a new flow).
-        previous_ts = np.empty(n)
-        previous_ts[1:] = ts[:-1]
-        previous_ts[group_start] = st_last[grp[group_start]]
-        with np.errstate(invalid="ignore"):
-            idle_break = (ts - previous_ts) > cfg.idle_timeout
-        fresh = group_start & ~has_state[grp]
-        # 2. TCP port reuse: a pure SYN after a FIN or RST of the same flow.
-        pure_syn = is_tcp & ((flags & (_TCP_SYN | _TCP_ACK)) == _TCP_SYN)
-        fin_rst = is_tcp & ((flags & (_TCP_FIN | _TCP_RST)) != 0)
-        continuing_closed = group_start & st_closed[grp] & ~idle_break
-        candidate = pure_syn & ~fresh & ~idle_break
-        # A closed flow carried in counts as a FIN at the group's first packet, unless that
-        # packet is itself the SYN that reuses the ports.
-        carried_closed = continuing_closed & ~pure_syn
-        anchor = np.where(fresh | idle_break | group_start | candidate, index, -1)
-        anchor_before = np.maximum.accumulate(np.concatenate(([-1], anchor[:-1])))
-        closed_count = np.cumsum(fin_rst | carried_closed)
-        count_before = np.concatenate(([0], closed_count[:-1]))
-        since = np.where(anchor_before >= 0, anchor_before, 0)
-        at_anchor_start = np.concatenate(([0], closed_count))[since]
-        reuse = candidate & ~group_start & ((count_before - at_anchor_start) > 0)
-        reuse |= candidate & group_start & continuing_closed
-        new_flow = fresh | idle_break | reuse
-
-        # 3. Active-timeout windows counted from each flow's first packet.
-        flow_anchor = np.maximum.accumulate(np.where(new_flow | group_start, index, 0))
-        anchor_new = new_flow[flow_anchor]
-        flow_start = np.where(anchor_new, ts[flow_anchor], st_start[grp])
-        window = np.maximum(np.floor((ts - flow_start) / cfg.active_timeout), 0).astype(np.int64)
-        previous_window = np.empty(n, np.int64)
-        previous_window[1:] = window[:-1]
-        previous_window[group_start] = st_window[grp[group_start]]
-        new_window = ~new_flow & (window != previous_window)
-        # Initiator of each packet's flow: lower endpoint or not.
-        first_type = batch.icmp_type[order].astype(np.int64)
-        # A flow whose first packet is a SYN-ACK, an echo reply, or a UDP datagram from a
-        # well-known port (< 1024) to an ephemeral one (a DNS answer whose query was not
-        # captured) was started by that packet's receiver.
-        udp_from_server = ((proto[order] == 17) & (batch.sport[order] < 1024)
-                           & (batch.dport[order] >= 1024))
-        flips = ((is_tcp & ((flags & (_TCP_SYN | _TCP_ACK)) == (_TCP_SYN | _TCP_ACK)))
-                 | echo_rep[order] | udp_from_server)
-        start_init_lo = lo_src ^ flips
-        init_lo = np.where(anchor_new, start_init_lo[flow_anchor], st_init_lo[grp])
-        outbound = lo_src == init_lo
-
-        record_start = group_start | new_flow | new_window
-        starts = np.flatnonzero(record_start)
-        segment = np.cumsum(record_start) - 1
-        n_segments = len(starts)
-
-        # Per-record aggregates.
-        ip_len = batch.ip_len[order]
-        payload_len = batch.payload_len[order]
-        packets_out = np.add.reduceat(outbound.astype(np.int64), starts)
-        packets_all = np.diff(np.append(starts, n))
-        bytes_out = np.add.reduceat(np.where(outbound, ip_len, 0), starts)
-        bytes_all = np.add.reduceat(ip_len, starts)
-        payload_out = np.add.reduceat(np.where(outbound, payload_len, 0), starts)
-        payload_all = np.add.reduceat(payload_len, starts)
-        first_ts = np.minimum.reduceat(ts, starts)
-        last_ts = np.maximum.reduceat(ts, starts)
-        seg_flags = np.bitwise_or.reduceat(flags, starts)
-        seg_closed = np.add.reduceat(fin_rst.astype(np.int64), starts) > 0
-        # Echo flows report the request type whichever direction the record starts with.
-        seg_type = np.where(first_type[starts] >= 0, request_type[order][starts], -1)
-        seg_code = batch.icmp_code[order][starts].astype(np.int64)
-        seg_req = np.add.reduceat(echo_req[order].astype(np.int64), starts)
-        seg_rep = np.add.reduceat(echo_rep[order].astype(np.int64), starts)
-
+    def _merge_records(self, batch, ports, order, cuts, totals, group_keys, states, done):
+        """Records into flows, in order: a record continues its group's flow, starts a new
+        window of it, or ends it (to ``done``) and starts the next one."""
+        starts, segment, n_segments = cuts.starts, cuts.segment, cuts.n_segments
         # Payload size multiset per record: (segment, size) pairs with counts.
+        payload_len = batch.payload_len[order]
         has_payload = payload_len > 0
         size_keys = (segment[has_payload] * _SIZE_KEY
                      + np.minimum(payload_len[has_payload], _SIZE_KEY - 1))
@@ -376,44 +275,46 @@ class FlowTable(object):
 
         # Echo packets are matched one by one (only ICMP echo rows enter this loop), on
         # digests computed for all of them at once.
-        echo_rows = np.flatnonzero((echo_req | echo_rep)[order])
+        echo_rows = np.flatnonzero((ports.echo_request | ports.echo_reply)[order])
         echo_bounds = np.searchsorted(segment[echo_rows], np.arange(n_segments + 1)).tolist()
         echo = _echo_columns(batch, order[echo_rows])
 
         # Python loop over records (not packets), on plain lists.
-        sample_cap = cfg.entropy_sample_bytes
-        merge = record_start[starts] & group_start[starts] & ~new_flow[starts] & ~new_window[starts]
-        reasons = np.where(new_window[starts], 1, np.where(idle_break[starts], 2,
-                                                           np.where(reuse[starts], 3, 0)))
+        sample_cap = self.config.entropy_sample_bytes
+        merge = (cuts.record_start[starts] & cuts.group_start[starts] & ~cuts.new_flow[starts]
+                 & ~cuts.new_window[starts])
+        reasons = np.where(cuts.new_window[starts], 1,
+                           np.where(cuts.idle_break[starts], 2,
+                                    np.where(cuts.reuse[starts], 3, 0)))
         reason_names = {1: "active_timeout", 2: "idle_timeout", 3: "tcp_port_reuse"}
-        seg_group = grp[starts].tolist()
+        seg_group = cuts.grp[starts].tolist()
         current = list(states)
         merge_list = merge.tolist()
         reason_list = reasons.tolist()
-        window_list = window[starts].tolist()
-        flow_start_list = flow_start[starts].tolist()
-        init_list = init_lo[starts].tolist()
-        new_flow_list = new_flow[starts].tolist()
+        window_list = cuts.window[starts].tolist()
+        flow_start_list = cuts.flow_start[starts].tolist()
+        init_list = cuts.init_lo[starts].tolist()
+        new_flow_list = cuts.new_flow[starts].tolist()
         start_rows = order[starts]
-        ident_columns = _identity_columns(batch, start_rows, lo_src[starts], self._address)
+        ident_columns = _identity_columns(batch, start_rows, cuts.lo_src[starts], self._address)
         # Payload sample (entropy) and first payload bytes each way (service), gathered for
         # all records at once: room left in each record's sample, then one gather.
         room = np.full(n_segments, sample_cap, np.int64)
         for s in np.flatnonzero(merge).tolist():
             room[s] = max(sample_cap - len(current[seg_group[s]].sample), 0)
         sample_blob, sample_bounds = _gather_samples(batch, order, segment, room)
-        first_out, first_in = _first_payloads(batch, order, outbound, segment, n_segments,
+        first_out, first_in = _first_payloads(batch, order, cuts.outbound, segment, n_segments,
                                               services.FIRST_BYTES)
-        first_ts_list, last_ts_list = first_ts.tolist(), last_ts.tolist()
-        packets_out_list = packets_out.tolist()
-        packets_in_list = (packets_all - packets_out).tolist()
-        bytes_out_list = bytes_out.tolist()
-        bytes_in_list = (bytes_all - bytes_out).tolist()
-        payload_out_list = payload_out.tolist()
-        payload_in_list = (payload_all - payload_out).tolist()
-        flags_list, closed_list = seg_flags.tolist(), seg_closed.tolist()
-        type_list, code_list = seg_type.tolist(), seg_code.tolist()
-        req_list, rep_list = seg_req.tolist(), seg_rep.tolist()
+        first_ts_list, last_ts_list = totals.first_ts.tolist(), totals.last_ts.tolist()
+        packets_out_list = totals.packets_out.tolist()
+        packets_in_list = totals.packets_in.tolist()
+        bytes_out_list = totals.bytes_out.tolist()
+        bytes_in_list = totals.bytes_in.tolist()
+        payload_out_list = totals.payload_out.tolist()
+        payload_in_list = totals.payload_in.tolist()
+        flags_list, closed_list = totals.flags.tolist(), totals.closed.tolist()
+        type_list, code_list = totals.icmp_type.tolist(), totals.icmp_code.tolist()
+        req_list, rep_list = totals.echo_requests.tolist(), totals.echo_replies.tolist()
         for s in range(n_segments):
             g = seg_group[s]
             flow = current[g]
@@ -490,6 +391,186 @@ class FlowTable(object):
                 record.update(tls.handshake_fields(sample))   # SNI, JA3/JA3S, certificate
         records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
         return records
+
+
+# ---------------------------------------------------------------- assembly steps (numpy)
+
+class _Columns(object):
+    """Named arrays handed from one assembly step to the next."""
+
+    def __init__(self, **columns):
+        self.__dict__.update(columns)
+
+
+def _is_echo(proto, itype, icmp_type, icmpv6_type):
+    return (((proto == pcap.PROTO_ICMP) & (itype == icmp_type))
+            | ((proto == pcap.PROTO_ICMPV6) & (itype == icmpv6_type)))
+
+
+def _transport_ports(batch):
+    """Per packet: protocol, ICMP type, echo request/reply, and the ports of its flow key.
+
+    ICMP has no ports: an echo exchange is keyed by its identifier, any other message by
+    its request type (a reply counts as its request) and code, so both directions of an
+    exchange share one key.
+    """
+    proto = batch.proto.astype(np.int64)
+    is_icmp = (proto == pcap.PROTO_ICMP) | (proto == pcap.PROTO_ICMPV6)
+    itype = batch.icmp_type.astype(np.int64)
+    echo_request = is_icmp & _is_echo(proto, itype, pcap.ICMP_ECHO_REQUEST,
+                                      pcap.ICMPV6_ECHO_REQUEST)
+    echo_reply = is_icmp & _is_echo(proto, itype, pcap.ICMP_ECHO_REPLY, pcap.ICMPV6_ECHO_REPLY)
+    request_type = itype.copy()
+    for (p, reply), request in _ICMP_REQUEST_OF.items():
+        request_type[(proto == p) & (itype == reply)] = request
+    icmp_port = np.where(echo_request | echo_reply, batch.icmp_id.astype(np.int64),
+                         (request_type << 8) | batch.icmp_code.astype(np.int64))
+    sport = np.where(is_icmp & (itype >= 0), icmp_port, batch.sport.astype(np.int64))
+    dport = np.where(is_icmp & (itype >= 0), icmp_port, batch.dport.astype(np.int64))
+    return _Columns(proto=proto, request_type=request_type, echo_request=echo_request,
+                    echo_reply=echo_reply, sport=sport, dport=dport)
+
+
+def _canonical_keys(batch, ports):
+    """Direction-free flow keys (the lower endpoint first) and whether each packet's
+    source is that lower endpoint."""
+    sport, dport = ports.sport, ports.dport
+    src_is_lo = ((batch.src_hi < batch.dst_hi)
+                 | ((batch.src_hi == batch.dst_hi)
+                    & ((batch.src_lo < batch.dst_lo)
+                       | ((batch.src_lo == batch.dst_lo) & (sport <= dport)))))
+    keys = np.zeros(len(batch), dtype=[("a", ">u8"), ("b", ">u8"), ("c", ">u8"), ("d", ">u8"),
+                                       ("ports", ">u4"), ("proto", "u1"), ("vlan", ">u2")])
+    keys["a"] = np.where(src_is_lo, batch.src_hi, batch.dst_hi)
+    keys["b"] = np.where(src_is_lo, batch.src_lo, batch.dst_lo)
+    keys["c"] = np.where(src_is_lo, batch.dst_hi, batch.src_hi)
+    keys["d"] = np.where(src_is_lo, batch.dst_lo, batch.src_lo)
+    lo_port = np.where(src_is_lo, sport, dport)
+    hi_port = np.where(src_is_lo, dport, sport)
+    keys["ports"] = (lo_port << 16) | hi_port
+    keys["proto"] = ports.proto
+    keys["vlan"] = batch.vlan
+    return keys, src_is_lo
+
+
+def _group_by_key(keys):
+    """(keys as bytes, first row of each group, group of each row, rows ordered by group
+    with their order kept within a group)."""
+    raw_keys = keys.view(np.dtype((np.void, keys.dtype.itemsize)))
+    _, first_row, group = np.unique(raw_keys, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    return raw_keys, first_row, group, np.argsort(group, kind="stable")
+
+
+def _record_cuts(batch, ports, order, group, src_is_lo, states, cfg):
+    """Where the packets, ordered by group, start a new flow or a new record, and who
+    initiated each packet's flow.
+
+    A flow starts at a group's first packet (nothing carried in), after an idle gap, or at
+    a TCP pure SYN after a FIN or RST (port reuse); a record also starts at a group's first
+    packet and at each active-timeout window of its flow.
+    """
+    n = len(order)
+    proto = ports.proto
+    ts = batch.ts[order]
+    grp = group[order]
+    flags = batch.tcp_flags[order].astype(np.int64)
+    is_tcp = proto[order] == pcap.PROTO_TCP
+    lo_src = src_is_lo[order]
+    index = np.arange(n)
+    group_start = np.ones(n, bool)
+    group_start[1:] = grp[1:] != grp[:-1]
+
+    # State carried in from earlier batches, per group.
+    has_state = np.array([s is not None for s in states], bool)
+    nan = float("nan")
+    st_last = np.array([s.last_ts if s is not None else nan for s in states], np.float64)
+    st_start = np.array([s.flow_start if s is not None else nan for s in states], np.float64)
+    st_window = np.array([s.window if s is not None else -1 for s in states], np.int64)
+    st_closed = np.array([s is not None and s.closed for s in states], bool)
+    st_init_lo = np.array([s is not None and s.init_lo for s in states], bool)
+
+    # 1. Idle boundaries (a gap longer than idle_timeout starts a new flow).
+    previous_ts = np.empty(n)
+    previous_ts[1:] = ts[:-1]
+    previous_ts[group_start] = st_last[grp[group_start]]
+    with np.errstate(invalid="ignore"):
+        idle_break = (ts - previous_ts) > cfg.idle_timeout
+    fresh = group_start & ~has_state[grp]
+    # 2. TCP port reuse: a pure SYN after a FIN or RST of the same flow.
+    pure_syn = is_tcp & ((flags & (_TCP_SYN | _TCP_ACK)) == _TCP_SYN)
+    fin_rst = is_tcp & ((flags & (_TCP_FIN | _TCP_RST)) != 0)
+    continuing_closed = group_start & st_closed[grp] & ~idle_break
+    candidate = pure_syn & ~fresh & ~idle_break
+    # A closed flow carried in counts as a FIN at the group's first packet, unless that
+    # packet is itself the SYN that reuses the ports.
+    carried_closed = continuing_closed & ~pure_syn
+    anchor = np.where(fresh | idle_break | group_start | candidate, index, -1)
+    anchor_before = np.maximum.accumulate(np.concatenate(([-1], anchor[:-1])))
+    closed_count = np.cumsum(fin_rst | carried_closed)
+    count_before = np.concatenate(([0], closed_count[:-1]))
+    since = np.where(anchor_before >= 0, anchor_before, 0)
+    at_anchor_start = np.concatenate(([0], closed_count))[since]
+    reuse = candidate & ~group_start & ((count_before - at_anchor_start) > 0)
+    reuse |= candidate & group_start & continuing_closed
+    new_flow = fresh | idle_break | reuse
+
+    # 3. Active-timeout windows counted from each flow's first packet.
+    flow_anchor = np.maximum.accumulate(np.where(new_flow | group_start, index, 0))
+    anchor_new = new_flow[flow_anchor]
+    flow_start = np.where(anchor_new, ts[flow_anchor], st_start[grp])
+    window = np.maximum(np.floor((ts - flow_start) / cfg.active_timeout), 0).astype(np.int64)
+    previous_window = np.empty(n, np.int64)
+    previous_window[1:] = window[:-1]
+    previous_window[group_start] = st_window[grp[group_start]]
+    new_window = ~new_flow & (window != previous_window)
+    # Initiator of each packet's flow: lower endpoint or not. A flow whose first packet is
+    # a SYN-ACK, an echo reply, or a UDP datagram from a well-known port (< 1024) to an
+    # ephemeral one (a DNS answer whose query was not captured) was started by that
+    # packet's receiver.
+    udp_from_server = ((proto[order] == pcap.PROTO_UDP) & (batch.sport[order] < 1024)
+                       & (batch.dport[order] >= 1024))
+    flips = ((is_tcp & ((flags & (_TCP_SYN | _TCP_ACK)) == (_TCP_SYN | _TCP_ACK)))
+             | ports.echo_reply[order] | udp_from_server)
+    start_init_lo = lo_src ^ flips
+    init_lo = np.where(anchor_new, start_init_lo[flow_anchor], st_init_lo[grp])
+
+    record_start = group_start | new_flow | new_window
+    return _Columns(ts=ts, grp=grp, flags=flags, fin_rst=fin_rst, lo_src=lo_src,
+                    group_start=group_start, idle_break=idle_break, reuse=reuse,
+                    new_flow=new_flow, new_window=new_window, window=window,
+                    flow_start=flow_start, init_lo=init_lo, outbound=lo_src == init_lo,
+                    record_start=record_start, starts=np.flatnonzero(record_start),
+                    segment=np.cumsum(record_start) - 1,
+                    n_segments=int(np.count_nonzero(record_start)))
+
+
+def _record_totals(batch, ports, order, cuts):
+    """Per record: packets, bytes and payload bytes each way, first and last time, TCP
+    flags, whether it closed, its ICMP type and code, and its echo requests and replies."""
+    starts, outbound, n = cuts.starts, cuts.outbound, len(order)
+    ip_len = batch.ip_len[order]
+    payload_len = batch.payload_len[order]
+    packets_out = np.add.reduceat(outbound.astype(np.int64), starts)
+    packets_all = np.diff(np.append(starts, n))
+    bytes_out = np.add.reduceat(np.where(outbound, ip_len, 0), starts)
+    bytes_all = np.add.reduceat(ip_len, starts)
+    payload_out = np.add.reduceat(np.where(outbound, payload_len, 0), starts)
+    payload_all = np.add.reduceat(payload_len, starts)
+    first_type = batch.icmp_type[order].astype(np.int64)
+    return _Columns(
+        packets_out=packets_out, packets_in=packets_all - packets_out,
+        bytes_out=bytes_out, bytes_in=bytes_all - bytes_out,
+        payload_out=payload_out, payload_in=payload_all - payload_out,
+        first_ts=np.minimum.reduceat(cuts.ts, starts),
+        last_ts=np.maximum.reduceat(cuts.ts, starts),
+        flags=np.bitwise_or.reduceat(cuts.flags, starts),
+        closed=np.add.reduceat(cuts.fin_rst.astype(np.int64), starts) > 0,
+        # Echo flows report the request type whichever direction the record starts with.
+        icmp_type=np.where(first_type[starts] >= 0, ports.request_type[order][starts], -1),
+        icmp_code=batch.icmp_code[order][starts].astype(np.int64),
+        echo_requests=np.add.reduceat(ports.echo_request[order].astype(np.int64), starts),
+        echo_replies=np.add.reduceat(ports.echo_reply[order].astype(np.int64), starts))
 
 
 def _gather(buffer, offsets, lengths):
@@ -574,7 +655,7 @@ def _echo_columns(batch, rows):
         return [], [], []
     proto = batch.proto[rows]
     kind = batch.icmp_type[rows]
-    is_request = ((proto == 1) & (kind == 8)) | ((proto == 58) & (kind == 128))
+    is_request = _is_echo(proto, kind, pcap.ICMP_ECHO_REQUEST, pcap.ICMPV6_ECHO_REQUEST)
     caplen = batch.payload_caplen[rows]
     blob = np.frombuffer(_gather(batch.buffer, batch.payload_off[rows], caplen), np.uint8)
     hashes = []
@@ -626,7 +707,7 @@ def _identity(columns, s, init_lo):
     proto = columns["proto"][s]
     if columns["first_is_lo"][s] != bool(init_lo):   # the first packet was the responder's
         a, b, sport, dport = b, a, dport, sport
-    ported = proto in (6, 17) and not columns["fragment"][s]
+    ported = proto in (pcap.PROTO_TCP, pcap.PROTO_UDP) and not columns["fragment"][s]
     return (a, b, sport if ported else None, dport if ported else None, proto, version,
             columns["vlan"][s])
 
@@ -674,7 +755,7 @@ def _record(flow, reason, bits, norm, sample_bytes):
     record["protocol_version"] = version
     if vlan:
         record["vlan"] = vlan
-    icmp = proto in (1, 58)
+    icmp = proto in (pcap.PROTO_ICMP, pcap.PROTO_ICMPV6)
     if icmp:
         if flow.icmp_type >= 0:
             record["icmp_type"] = flow.icmp_type
@@ -713,7 +794,7 @@ def _record(flow, reason, bits, norm, sample_bytes):
         if flow.echo_matched:
             record["echo_reply_mismatch_ratio"] = round(
                 flow.echo_mismatched / float(flow.echo_matched), 4)
-    if proto == 6 and _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF] is not None:
+    if proto == pcap.PROTO_TCP and _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF] is not None:
         record["tcp_flag"] = _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF]
     record["flow_id"] = flow.flow_id
     record["record_seq"] = flow.record_seq
@@ -766,20 +847,13 @@ def read_capture_events(path, config=None, stats=None, dns_stats=None, dns=True)
     """``(sourcetype, record)`` for the flows and DNS transactions of one capture, read once.
 
     Parameters are those of :func:`read_capture_flows`, plus ``dns_stats`` (a
-    :class:`c2hunt.dns_wire.DnsStats` filled while reading) and ``dns`` (False: flows only).
+    :class:`c2hunt.capture.dns_wire.DnsStats` filled while reading) and ``dns`` (False: flows only).
     """
     config = config or FlowConfig()
-    reader = pcap.CaptureReader(path, batch_bytes=config.batch_bytes)
-    if stats is not None:
-        reader.stats = stats
     events = CaptureEvents(config, dns=dns)
     if events.dns is not None and dns_stats is not None:
         events.dns.stats = dns_stats
-    for batch in reader.batches():
-        for event in events.add_batch(batch):
-            yield event
-    for event in events.flush():
-        yield event
+    yield from _read_through(events, path, config, stats)
 
 
 def read_capture_flows(path, config=None, stats=None):
@@ -791,7 +865,7 @@ def read_capture_flows(path, config=None, stats=None):
         A pcap or pcapng file.
     config : FlowConfig, optional
         Flow settings; defaults when None.
-    stats : c2hunt.pcap.CaptureStats, optional
+    stats : c2hunt.capture.pcap.CaptureStats, optional
         Filled with the capture's counters while reading.
 
     Yields
@@ -801,16 +875,19 @@ def read_capture_flows(path, config=None, stats=None):
 
     Raises
     ------
-    c2hunt.pcap.CaptureFormatError
+    c2hunt.capture.pcap.CaptureFormatError
         The file is not a pcap/pcapng capture (raised before any record is yielded).
     """
     config = config or FlowConfig()
+    yield from _read_through(FlowTable(config), path, config, stats)
+
+
+def _read_through(engine, path, config, stats):
+    """What ``engine`` (``add_batch``/``flush``: a FlowTable or CaptureEvents) makes of one
+    capture, batch by batch, then what is still open at its end."""
     reader = pcap.CaptureReader(path, batch_bytes=config.batch_bytes)
     if stats is not None:
         reader.stats = stats
-    table = FlowTable(config)
     for batch in reader.batches():
-        for record in table.add_batch(batch):
-            yield record
-    for record in table.flush():
-        yield record
+        yield from engine.add_batch(batch)
+    yield from engine.flush()

@@ -19,12 +19,15 @@ Public API
 ``read_packets(path)``
     The whole capture as one :class:`PacketBatch` (tests and small files).
 """
+import socket
 import struct
 
 import numpy as np
 
+from c2hunt.memo import BoundedCache
+
 __all__ = ["CaptureReader", "CaptureStats", "PacketBatch", "CaptureFormatError",
-           "read_packets", "LINKTYPE_NAMES"]
+           "read_packets", "LINKTYPE_NAMES", "AddressText"]
 
 # Link types (www.tcpdump.org/linktypes.html) this parser decodes.
 LINKTYPE_NULL = 0          # BSD loopback, host-endian address family
@@ -46,6 +49,12 @@ PROTO_ICMP = 1
 PROTO_TCP = 6
 PROTO_UDP = 17
 PROTO_ICMPV6 = 58
+# ICMP (RFC 792, 950) and ICMPv6 (RFC 4443) messages that come as request and reply.
+ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST = 0, 8
+ICMP_TIMESTAMP_REQUEST, ICMP_TIMESTAMP_REPLY = 13, 14
+ICMP_INFO_REQUEST, ICMP_INFO_REPLY = 15, 16
+ICMP_MASK_REQUEST, ICMP_MASK_REPLY = 17, 18
+ICMPV6_ECHO_REQUEST, ICMPV6_ECHO_REPLY = 128, 129
 IPV6_EXTENSION_HEADERS = (0, 43, 44, 60)   # hop-by-hop, routing, fragment, destination
 # Bytes gathered past a packet's start never read beyond this padding of the block.
 _PAD = 256
@@ -191,6 +200,27 @@ class PacketBatch(object):
             columns[name] = np.concatenate(parts)
         return cls(columns, np.concatenate([b.buffer for b in batches]),
                    batches[-1].end_offset)
+
+
+ADDRESS_TEXT_CACHE_LIMIT = 1 << 16   # distinct addresses of a capture's busy hosts
+
+
+class AddressText(object):
+    """Text of the addresses in a :class:`PacketBatch` (``src_hi``/``src_lo`` halves of a
+    128-bit value, an IPv4 address in the low 32 bits), cached."""
+
+    def __init__(self):
+        self.cache = BoundedCache(ADDRESS_TEXT_CACHE_LIMIT)
+
+    def __call__(self, hi, lo, version):
+        text = self.cache.get((hi, lo))
+        if text is None:
+            if version == 4:
+                text = socket.inet_ntop(socket.AF_INET, struct.pack(">I", lo & 0xFFFFFFFF))
+            else:
+                text = socket.inet_ntop(socket.AF_INET6, struct.pack(">QQ", hi, lo))
+            self.cache.put((hi, lo), text)
+        return text
 
 
 def _empty_columns():

@@ -1,0 +1,94 @@
+"""tstats over the CIM data models the app's searches use, built from the events' tags."""
+import re
+
+from ..searchexpr import SearchExpression
+from ..values import SplError, mv, to_number, to_str
+from .arguments import parse_bool, take_options, words
+from .buckets import cmd_bin
+from .stats import cmd_stats
+
+
+DATAMODELS = {
+    "Network_Traffic": {"All_Traffic": lambda tags: {"network", "communicate"} <= tags},
+    "Network_Resolution": {"DNS": lambda tags: {"network", "resolution", "dns"} <= tags},
+    "Endpoint": {"Processes": lambda tags: {"process", "report"} <= tags},
+}
+CIM_FIELDS = {
+    "All_Traffic": ["action", "app", "bytes", "bytes_in", "bytes_out", "dest", "dest_ip",
+                    "dest_port", "direction", "duration", "dvc", "packets_in", "packets_out",
+                    "protocol", "src", "src_ip", "src_port", "transport", "user", "vendor_product",
+                    "process_name", "process_path", "process_id", "process", "icmp_type",
+                    "icmp_code", "packets"],
+    "DNS": ["answer", "dest", "query", "record_type", "reply_code", "src", "transport",
+            "dest_port", "src_port", "vendor_product", "process_name", "process_path"],
+    "Processes": ["dest", "process", "process_name", "process_path", "process_id",
+                  "parent_process", "parent_process_name", "parent_process_path",
+                  "parent_process_id", "user", "vendor_product"],
+}
+
+
+def _datamodel_rows(ctx, model, dataset):
+    datasets = DATAMODELS.get(model)
+    if datasets is None:
+        raise SplError("tstats: data model %r is not available offline (%s)" % (model, ", ".join(sorted(DATAMODELS))))
+    if dataset is None:
+        dataset = next(iter(datasets))
+    if dataset not in datasets:
+        raise SplError("tstats: dataset %s.%s is not available offline" % (model, dataset))
+    member = datasets[dataset]
+    out = []
+    for ev in ctx.events:
+        tags = set(to_str(t) for t in mv(ev.get("tag")))
+        if not member(tags):
+            continue
+        row = {"_time": ev.get("_time"), "host": ev.get("host"), "source": ev.get("source"),
+               "sourcetype": ev.get("sourcetype"), "index": ev.get("index")}
+        for f in CIM_FIELDS[dataset]:
+            if ev.get(f) is not None:
+                row["%s.%s" % (dataset, f)] = ev[f]
+        if row.get(dataset + ".bytes") is None and (ev.get("bytes_in") is not None or ev.get("bytes_out") is not None):
+            total = (to_number(ev.get("bytes_in")) or 0) + (to_number(ev.get("bytes_out")) or 0)
+            row[dataset + ".bytes"] = total
+        out.append({k: v for k, v in row.items() if v is not None})
+    return out, dataset
+
+
+def cmd_tstats(ctx, args, rows):
+    m = re.match(r"^(?P<head>.*?)\s+from\s+datamodel\s*=\s*(?P<dm>[\w.]+)(?P<tail>.*)$", args, re.S | re.I)
+    if not m:
+        raise SplError("tstats: only 'from datamodel=<Model>' is supported offline")
+    head = m.group("head")
+    opts, head_rest = {}, []
+    for word, quoted in words(head):
+        if "=" in word and not quoted and "(" not in word:
+            k, v = word.split("=", 1)
+            opts[k.lower()] = v
+        else:
+            head_rest.append(word)
+    if parse_bool(opts.get("prestats", "false"), "tstats prestats"):
+        raise SplError("tstats: prestats=true is not supported offline")
+    model, _, dataset = m.group("dm").partition(".")
+    data, dataset = _datamodel_rows(ctx, model, dataset or None)
+    tail = m.group("tail")
+    by_text, where_text = "", ""
+    bm = re.search(r"\s[Bb][Yy]\s", tail + " ")
+    if bm:
+        by_text = tail[bm.end():]
+        tail = tail[:bm.start()]
+    wm = re.match(r"^\s*(?:where\s+(?P<w>.*))?$", tail, re.S | re.I)
+    if not wm:
+        raise SplError("tstats: cannot parse %r" % tail.strip())
+    where_text = wm.group("w") or ""
+    where_text = re.sub(r"\bnodename\s*=\s*\S+", "", where_text)
+    if where_text.strip():
+        expr = SearchExpression(where_text)
+        data = [r for r in data if expr(r)]
+    by_opts, by_items = take_options(words(by_text), {"span"})
+    by = [w for w, _ in by_items]
+    if "span" in by_opts:
+        if "_time" not in by:
+            raise SplError("tstats: span= needs _time in the by clause")
+        cmd_bin(ctx, "span=%s _time" % by_opts["span"], data)
+    agg_text = " ".join(head_rest)
+    stats_text = agg_text + ((" by " + " ".join(by)) if by else "")
+    return cmd_stats(ctx, stats_text, data)
