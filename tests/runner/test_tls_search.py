@@ -104,3 +104,16 @@ def test_zeek_validation_counts_only_a_self_signed_leaf(tmp_path):
     ])
     assert set(found) == {("10.1.1.5", "198.51.100.7")}
     assert found[("10.1.1.5", "198.51.100.7")].signal == "TLS_Self_Signed_Certificate"
+
+
+def test_ja4_entries_added_by_the_user_match(tmp_path):
+    lookups = tmp_path / "lookups"
+    lookups.mkdir()
+    shipped = (ROOT / "lookups" / "c2hunt_tls_c2_fingerprints.csv").read_text()
+    (lookups / "c2hunt_tls_c2_fingerprints.csv").write_text(
+        shipped + "t13d1516h2_8daaf6152771_e5627efa2ab1,ja4,Example C2,local threat intel,test entry\n")
+    files = [_write(tmp_path / "ssl.json", [
+        _ssl("C1", "10.1.1.5", "198.51.100.7", [], server_name="a.example.net",
+             ja4="t13d1516h2_8daaf6152771_e5627efa2ab1")]) + ":bro:ssl:json"]
+    [notable] = hunt(files, names=[SEARCH], lookup_dir=str(lookups))
+    assert notable.signal == "TLS_Known_C2_JA4" and notable.fields["c2_family"] == "Example C2"
