@@ -94,6 +94,8 @@ EXPECTED = {
         (WFP, "Raw_TCP_Unusual_Port_8081", 70, "ws07.corp.example"),
     ],
     "x3_raw_tcp_reverse_shells": [
+        # The 4444 session in Zeek conn: no recognised protocol, odd port, 95% outbound.
+        (AN1258, "Outbound_Heavy_Raw_TCP_4444", 50, "10.20.1.18"),
         (SYSMON, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
         (SYSMON, "Raw_TCP_Unusual_Port_4444", 70, "ws08.corp.example"),
         (WFP, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
