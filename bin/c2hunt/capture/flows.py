@@ -77,8 +77,8 @@ FIELDS = (
     "payload_size_mode", "payload_size_mode_share",
     "payload_entropy", "payload_entropy_norm", "payload_entropy_bytes", "echo_requests", "echo_replies",
     "echo_replies_matched", "echo_replies_mismatched", "echo_reply_mismatch_ratio",
-    "burst_count", "burst_data_count", "burst_period", "burst_score",
     "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
+    "burst_count", "burst_data_count", "burst_period", "burst_score",
 ) + tls.TLS_FIELDS
 
 TRANSPORT_NAMES = {pcap.PROTO_ICMP: "icmp", pcap.PROTO_TCP: "tcp", pcap.PROTO_UDP: "udp",
