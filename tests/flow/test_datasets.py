@@ -93,6 +93,18 @@ def test_zeek_trace_channels_raise_the_protocol_anomaly_search(name, signals, sc
     assert int(float(notable.risk_score)) == score
 
 
+def test_http_request_facts_of_the_foudre_backdoor():
+    records, _ = _flows(DATASETS / "pcap-attack" / "Command_and_Control-C2_Foudre_Backdoor_DGA.pcapng")
+    (http,) = [r for r in records if r.get("service") == "http"]
+    assert (http["http_method"], http["http_host"]) == ("GET", "db54a845.top")
+    assert http["http_user_agent"].startswith("Mozilla/5.0 (Windows NT 6.1")
+    assert http["http_header_names"] == "user-agent,host,cache-control"
+    (notable,) = hunt([str(DATASETS / "pcap-attack"
+                          / "Command_and_Control-C2_Foudre_Backdoor_DGA.pcapng")])
+    assert notable.signal == "HTTP_Browser_Agent_Without_Browser_Headers"
+    assert int(float(notable.risk_score)) == 45
+
+
 def test_slips_https_beacon_every_two_seconds():
     records, _ = _flows(SLIPS / "test-cc-capture-1.pcap")
     starts = np.sort([r["first_packet_time"] for r in records
@@ -132,8 +144,9 @@ EXPECTED_NOTABLES = {
     "socks.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
                     "Nonstandard_Port_socks_21477", 60),
                    ("C2Hunt - Network Protocol Anomaly - Rule", "SOCKS_Handshake", 40)},
+    # HTTP on 7080, and an MSIE agent without the Accept headers a browser sends.
     "trickbot.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
-                       "Nonstandard_Port_http_7080", 50)},
+                       "HTTP_Browser_Agent_Without_Browser_Headers", 60)},
     # Tor relays on 443: Tor's 512-byte cells make most TLS records 586 bytes; relay
     # certificates are issued by a random www.<name>.com without an organisation.
     "tor.pcap": {("C2Hunt - Network Protocol Anomaly - Rule", "TCP_Fixed_Size_Records", 60),

@@ -58,7 +58,7 @@ import struct
 import numpy as np
 
 from c2hunt import beacon, entropy
-from c2hunt.capture import dns_wire, pcap, services, tls
+from c2hunt.capture import dns_wire, http_request, pcap, services, tls
 
 __all__ = ["FlowConfig", "FlowTable", "CaptureEvents", "read_capture_flows",
            "read_capture_events", "format_event", "event_time", "SOURCETYPE", "FIELDS"]
@@ -79,7 +79,7 @@ FIELDS = (
     "echo_replies_matched", "echo_replies_mismatched", "echo_reply_mismatch_ratio",
     "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
     "burst_count", "burst_data_count", "burst_period", "burst_score",
-) + tls.TLS_FIELDS
+) + tls.TLS_FIELDS + http_request.HTTP_FIELDS
 
 TRANSPORT_NAMES = {pcap.PROTO_ICMP: "icmp", pcap.PROTO_TCP: "tcp", pcap.PROTO_UDP: "udp",
                    pcap.PROTO_ICMPV6: "icmp", 132: "sctp", 47: "gre", 50: "esp"}
@@ -431,6 +431,8 @@ class FlowTable(object):
         for record, sample in zip(records, samples):
             if record.get("service") == "ssl" and record["record_seq"] == 0:
                 record.update(tls.handshake_fields(sample))   # SNI, JA3/JA3S, certificate
+            elif record.get("service") == "http" and record["record_seq"] == 0:
+                record.update(http_request.request_fields(sample))   # Host, agent, headers
         records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
         return records
 
