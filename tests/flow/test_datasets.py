@@ -81,7 +81,8 @@ def test_socks5_password_authentication_is_recorded():
 @pytest.mark.parametrize("name,signals,score", [
     ("quic/merlinc2_Zeek_example.pcapng", {"Periodic_Bursts_In_Long_Flow_UDP"}, 50),
     ("socks-auth.pcap", {"SOCKS_Handshake", "SOCKS_Password_Auth"}, 50),
-    ("socks.pcap", {"Nonstandard_Port_socks_8124", "SOCKS_Handshake_To_Outside"}, 65)])
+    ("socks.pcap", {"Nonstandard_Port_socks_8124", "SOCKS_Handshake_To_Outside"}, 65),
+    ("ssh/reverse-ssh.pcap", {"SSH_Reversed_Roles"}, 60)])
 def test_zeek_trace_channels_raise_the_protocol_anomaly_search(name, signals, score):
     path = ZEEK_TRACES / name
     if not path.exists():

@@ -95,6 +95,33 @@ def test_protocols_on_ports_not_theirs_raise_an1258(tmp_path):
     assert notables[(ANOMALY, "SOCKS_Handshake")].fields["dest"] == "10.0.0.4"
 
 
+def _ssh_packet(kind, size=24):
+    padding = 8 - (size + 6) % 8 + 4
+    return struct.pack("!IBB", size + padding + 2, padding, kind) + b"\x01" * size + b"\0" * padding
+
+
+@pytest.mark.parametrize("reversed_roles", [False, True])
+def test_reverse_ssh_raises_an1258(tmp_path, reversed_roles):
+    client, server = ("10.0.0.1", 48020), ("203.0.113.37", 22)
+    init_side, reply_side = (server, client) if reversed_roles else (client, server)
+    steps = [(server, b"SSH-2.0-Server_1.0\r\n"), (client, b"SSH-2.0-Client_1.0\r\n" + _ssh_packet(20)),
+             (server, _ssh_packet(20)), (init_side, _ssh_packet(30)),
+             (reply_side, _ssh_packet(31, 400) + _ssh_packet(21)), (init_side, _ssh_packet(21))]
+    frames = [(T0, syn.ether(syn.ip(client[0], server[0], 6, syn.tcp(client[1], server[1], "S")))),
+              (T0 + 0.01, syn.ether(syn.ip(server[0], client[0], 6,
+                                           syn.tcp(server[1], client[1], "SA"))))]
+    for number, (sender, payload) in enumerate(steps):
+        receiver = server if sender == client else client
+        frames.append((T0 + 0.02 * (number + 2), syn.ether(syn.ip(
+            sender[0], receiver[0], 6, syn.tcp(sender[1], receiver[1], "PA", payload)))))
+    notables = _hunt(tmp_path, frames)
+    if reversed_roles:
+        assert set(notables) == {(ANOMALY, "SSH_Reversed_Roles")}
+        assert int(float(notables[(ANOMALY, "SSH_Reversed_Roles")].risk_score)) == 60
+    else:
+        assert notables == {}
+
+
 def _one_flow_check_ins(server, dport, count, request_size, start=T0, period=15.0, seed=11):
     """One UDP flow kept open (same ports throughout) with a request and reply every
     ``period`` seconds (5% jitter): an HTTP/3 implant checking in inside one connection."""

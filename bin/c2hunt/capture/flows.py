@@ -58,7 +58,7 @@ import struct
 import numpy as np
 
 from c2hunt import beacon, entropy
-from c2hunt.capture import dns_wire, http_request, pcap, services, tls
+from c2hunt.capture import dns_wire, http_request, pcap, services, ssh_handshake, tls
 
 __all__ = ["FlowConfig", "FlowTable", "CaptureEvents", "read_capture_flows",
            "read_capture_events", "format_event", "event_time", "SOURCETYPE", "FIELDS"]
@@ -79,7 +79,7 @@ FIELDS = (
     "echo_replies_matched", "echo_replies_mismatched", "echo_reply_mismatch_ratio",
     "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
     "burst_count", "burst_data_count", "burst_period", "burst_score",
-) + tls.TLS_FIELDS + http_request.HTTP_FIELDS
+) + tls.TLS_FIELDS + http_request.HTTP_FIELDS + ssh_handshake.SSH_FIELDS
 
 TRANSPORT_NAMES = {pcap.PROTO_ICMP: "icmp", pcap.PROTO_TCP: "tcp", pcap.PROTO_UDP: "udp",
                    pcap.PROTO_ICMPV6: "icmp", 132: "sctp", 47: "gre", 50: "esp"}
@@ -172,7 +172,7 @@ class _Flow(object):
                  "payload_out", "payload_in", "sizes", "sample", "tcp_flags", "closed",
                  "icmp_type", "icmp_code", "echo_requests", "echo_replies", "echo_matched",
                  "echo_mismatched", "pending", "first_out", "first_in", "burst_times",
-                 "burst_bytes", "bursts_dropped", "last_payload_ts")
+                 "burst_bytes", "bursts_dropped", "last_payload_ts", "sample_pieces")
 
     def __init__(self, key, init_lo, ident, flow_start, window, record_seq=0, flow_id=None,
                  pending=None, first_out=b"", first_in=b""):
@@ -191,6 +191,7 @@ class _Flow(object):
         self.payload_out = self.payload_in = 0
         self.sizes = {}
         self.sample = bytearray()
+        self.sample_pieces = []       # payload lengths in the sample, < 0 from the responder
         self.tcp_flags = 0
         self.closed = False
         self.icmp_type = self.icmp_code = -1
@@ -325,7 +326,8 @@ class FlowTable(object):
         room = np.full(n_segments, sample_cap, np.int64)
         for s in np.flatnonzero(merge).tolist():
             room[s] = max(sample_cap - len(current[seg_group[s]].sample), 0)
-        sample_blob, sample_bounds = _gather_samples(batch, order, segment, room)
+        sample_blob, sample_bounds, pieces, piece_bounds = _gather_samples(
+            batch, order, segment, room, cuts.outbound)
         first_out, first_in = _first_payloads(batch, order, cuts.outbound, segment, n_segments,
                                               services.FIRST_BYTES)
         carried_payload_ts = np.full(n_segments, np.nan)
@@ -379,6 +381,7 @@ class FlowTable(object):
                 sizes[size_list[k]] = sizes.get(size_list[k], 0) + count_list[k]
             if sample_bounds[s + 1] > sample_bounds[s]:
                 flow.sample += sample_blob[sample_bounds[s]:sample_bounds[s + 1]]
+                flow.sample_pieces.extend(pieces[piece_bounds[s]:piece_bounds[s + 1]])
             if not flow.first_out and first_out[s]:
                 flow.first_out = first_out[s]
             if carry_bytes[s] and flow.burst_bytes:
@@ -428,11 +431,13 @@ class FlowTable(object):
         records = [_record(flow, reason, value, scaled, len(sample))
                    for (flow, reason), value, scaled, sample in zip(done, bits, norm, samples)]
         _add_burst_scores(records, [flow for flow, _ in done])
-        for record, sample in zip(records, samples):
+        for record, sample, (flow, _) in zip(records, samples, done):
             if record.get("service") == "ssl" and record["record_seq"] == 0:
                 record.update(tls.handshake_fields(sample))   # SNI, JA3/JA3S, certificate
             elif record.get("service") == "http" and record["record_seq"] == 0:
                 record.update(http_request.request_fields(sample))   # Host, agent, headers
+            elif record.get("service") == "ssh" and record["record_seq"] == 0:
+                record.update(ssh_handshake.handshake_fields(sample, flow.sample_pieces))
         records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
         return records
 
@@ -693,16 +698,18 @@ def _gather(buffer, offsets, lengths):
         view.release()
 
 
-def _gather_samples(batch, order, segment, room):
+def _gather_samples(batch, order, segment, room, outbound):
     """Each record's payload sample: the first ``room[s]`` payload bytes of record ``s``.
 
-    Returns (bytes of all samples, bounds): record ``s``'s sample is
-    ``blob[bounds[s]:bounds[s + 1]]``.
+    Returns (bytes of all samples, bounds, pieces, piece bounds): record ``s``'s sample is
+    ``blob[bounds[s]:bounds[s + 1]]``, made of the packet payloads
+    ``pieces[piece_bounds[s]:piece_bounds[s + 1]]`` (their lengths, negative for those the
+    responder sent), so a parser can follow each side's byte stream.
     """
     n_segments = len(room)
     rows = np.flatnonzero(batch.payload_caplen[order] > 0)
     if not len(rows) or not room.any():
-        return b"", [0] * (n_segments + 1)
+        return b"", [0] * (n_segments + 1), [], [0] * (n_segments + 1)
     seg = segment[rows]
     original = order[rows]
     caplen = batch.payload_caplen[original]
@@ -711,7 +718,11 @@ def _gather_samples(batch, order, segment, room):
     take = np.clip(room[seg] - before, 0, caplen)
     blob = _gather(batch.buffer, batch.payload_off[original], take)
     per_record = np.bincount(seg, weights=take, minlength=n_segments).astype(np.int64)
-    return blob, [0] + np.cumsum(per_record).tolist()
+    used = take > 0
+    pieces = np.where(outbound[rows], take, -take)[used]
+    piece_bounds = np.searchsorted(seg[used], np.arange(n_segments + 1))
+    return (blob, [0] + np.cumsum(per_record).tolist(), pieces.tolist(),
+            piece_bounds.tolist())
 
 
 def _first_payloads(batch, order, outbound, segment, n_segments, cap):
