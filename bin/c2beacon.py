@@ -81,8 +81,8 @@ class C2Beacon(command.SearchCommand):
             sizes, _ = self._numbers(source, self.options["size"], rows, None)
             counts = None
             self.messages.count("INFO", "no-time", int(np.isnan(times).sum() - bad.sum()),
-                                "c2beacon: %%d events without %s were not scored"
-                                % self.options["time"])
+                                "c2beacon: %d events without %s were not scored",
+                                self.options["time"])
         if self._n_events + len(times) > self.options["max_events"]:
             raise command.CommandFailure(
                 "c2beacon: more than max_events=%d events to hold in memory. Pre-aggregate"
@@ -95,8 +95,8 @@ class C2Beacon(command.SearchCommand):
         """Rows that have every by-field, and their group ids (new groups registered)."""
         rows, key_index, distinct, key_values, first_rows = source.group_keys(self.by_fields)
         self.messages.count("WARN", "no-group", n_rows - len(rows),
-                            "c2beacon: %%d events lacked one of %s and were not grouped"
-                            % ", ".join(self.by_fields))
+                            "c2beacon: %d events lacked one of %s and were not grouped",
+                            ", ".join(self.by_fields))
         # Field values -> ids valid for the whole search: one dict step per distinct value.
         value_ids = np.zeros(key_values.shape, dtype=np.int64)
         for field, (known, values) in enumerate(zip(self._field_values, distinct)):
@@ -148,8 +148,8 @@ class C2Beacon(command.SearchCommand):
         values, bad = values[rows], bad[rows]
         if what is not None:
             self.messages.count("WARN", "bad-" + what, int(bad.sum()),
-                                "c2beacon: %%d values of %s were not epoch times or were"
-                                " multivalue; those events were ignored" % self.options[what])
+                                "c2beacon: %d values of %s were not epoch times or were"
+                                " multivalue; those events were ignored", self.options[what])
         return values, bad
 
     def _series_events(self, column, rows, group_index):
@@ -165,8 +165,8 @@ class C2Beacon(command.SearchCommand):
         total_bytes, bad_bytes = to_float([part[2] for part in padded])
         bad = bad_time | bad_count | bad_bytes | np.isnan(times) | (counts <= 0)
         self.messages.count("WARN", "bad-token", int(bad.sum()),
-                            "c2beacon: %%d values of %s were not epoch[:count[:bytes]] tokens"
-                            " and were ignored" % self.options["series"])
+                            "c2beacon: %d values of %s were not epoch[:count[:bytes]] tokens"
+                            " and were ignored", self.options["series"])
         times[bad] = np.nan
         with np.errstate(invalid="ignore", divide="ignore"):
             sizes = total_bytes / counts
