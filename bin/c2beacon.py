@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 
 from c2hunt.scp import command, options, output  # noqa: E402
 from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups  # noqa: E402
-from c2hunt.scp.values import FixedCells, IntCells, to_float  # noqa: E402
+from c2hunt.scp.values import (FixedCells, IntCells, epoch_times,  # noqa: E402
+                               parse_series_tokens)
 
 DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
 OPTIONS = [
@@ -60,13 +61,22 @@ class C2Beacon(command.SearchCommand):
         self._group_values = []
         self._parts = []
         self._n_events = 0
+        self._values_seen = 0   # time values or series tokens of grouped events
 
     def execute(self, chunk, finished):
         if chunk.n_rows:
             self.ingest(chunk, chunk.n_rows)
         if not finished:
             return b""
+        self._report_absent_values()
         return self.results_body()
+
+    def _report_absent_values(self):
+        """A value field that no grouped event had: every group would count 0, unexplained."""
+        if self._n_groups and not self._values_seen:
+            name = self.options["series"] or self.options["time"]
+            self.messages.add("WARN", "c2beacon: no grouped event had a value of %s (is the"
+                              " field name right?); every group has beacon_count 0" % name)
 
     # ---------------------------------------------------------------- accumulating
 
@@ -150,6 +160,13 @@ class C2Beacon(command.SearchCommand):
             self.messages.count("WARN", "bad-" + what, int(bad.sum()),
                                 "c2beacon: %d values of %s were not epoch times or were"
                                 " multivalue; those events were ignored", self.options[what])
+        if what == "time":
+            self._values_seen += int(np.count_nonzero(~np.isnan(values) | bad))
+            values, out_of_range = epoch_times(values)
+            self.messages.count("WARN", "time-range", int(out_of_range.sum()),
+                                "c2beacon: %d values of %s were outside the epoch range (1970"
+                                " to 2286); those events were ignored", self.options[what])
+            bad = bad | out_of_range
         return values, bad
 
     def _series_events(self, column, rows, group_index):
@@ -158,16 +175,12 @@ class C2Beacon(command.SearchCommand):
             items = column.items(row)
             owners.extend([group_index[position]] * len(items))
             tokens.extend(items)
-        parts = [token.split(":") for token in tokens]
-        padded = [(part + ["", ""])[:3] if len(part) <= 3 else ["x", "", ""] for part in parts]
-        times, bad_time = to_float([part[0] for part in padded])
-        counts, bad_count = to_float([part[1] or "1" for part in padded])
-        total_bytes, bad_bytes = to_float([part[2] for part in padded])
-        bad = bad_time | bad_count | bad_bytes | np.isnan(times) | (counts <= 0)
+        self._values_seen += len(tokens)
+        times, counts, total_bytes, bad = parse_series_tokens(tokens)
         self.messages.count("WARN", "bad-token", int(bad.sum()),
                             "c2beacon: %d values of %s were not epoch[:count[:bytes]] tokens"
-                            " and were ignored", self.options["series"])
-        times[bad] = np.nan
+                            " (epoch from 1970 to 2286, count a whole number from 1 to 1e9,"
+                            " bytes from 0 to 1e18) and were ignored", self.options["series"])
         with np.errstate(invalid="ignore", divide="ignore"):
             sizes = total_bytes / counts
         return times, sizes, counts, np.asarray(owners, dtype=np.int64)

@@ -159,3 +159,36 @@ def test_unicode_json_metadata(app_dir, splunk_python):
                                            [b"chunked 1.0,3,0\n\xff\xfe{"], raw=True)
     assert returncode == 1 and "metadata is not JSON" in messages(info, replies)[0][1]
     assert json.dumps(messages(info, replies))  # plain text
+
+
+# -- item 4: c2beacon series tokens and times ------------------------------------------------
+
+def _beacon_series(extra=()):
+    tokens = ["%d:1:512" % (1700000000 + 60 * i) for i in range(30)]
+    return [{"src": "a", "series": tokens + list(extra)}]
+
+
+@pytest.mark.parametrize("token", ["1700000000:1e308", "1700000000:1e300", "1700000000:0.5",
+                                   "1700000000:-3", "1e300:1", "-5:1", "1700000000:2:-1",
+                                   "1700000000:1:1e300", "nan:1", "1700000000:inf"])
+def test_c2beacon_bad_series_tokens_are_counted_and_excluded(run_app, token):
+    clean = run_app("c2beacon", ["series=series", "src"], _beacon_series()).records
+    result = run_app("c2beacon", ["series=series", "src"], _beacon_series([token]))
+    assert result.records == clean                  # excluded: the score does not change
+    assert result.records[0]["beacon_count"] == "30"
+    assert [level for level, text in result.messages if "1 values of series" in text] == ["WARN"]
+
+
+def test_c2beacon_out_of_range_time_is_counted_and_excluded(run_app):
+    events = [{"_time": str(1700000000 + 60 * i), "src": "a"} for i in range(30)]
+    clean = run_app("c2beacon", ["src"], events).records
+    result = run_app("c2beacon", ["src"], events + [{"_time": "1e300", "src": "a"}])
+    assert result.records == clean
+    assert any("1 values of _time were outside the epoch range" in text
+               for _, text in result.messages)
+
+
+def test_c2beacon_series_field_absent_is_reported(run_app):
+    result = run_app("c2beacon", ["series=seriez", "src"], _beacon_series())
+    assert result.records[0]["beacon_count"] == "0"
+    assert any("no grouped event had a value of seriez" in text for _, text in result.messages)
