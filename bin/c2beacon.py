@@ -21,10 +21,11 @@ import numpy as np  # noqa: E402
 
 from c2hunt.scp import command, options, output  # noqa: E402
 from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups  # noqa: E402
+from c2hunt.blockwise import score_in_blocks  # noqa: E402
 from c2hunt.scp.values import (FixedCells, IntCells, epoch_times,  # noqa: E402
                                parse_series_tokens)
 
-DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
+DEFAULT_MAX_EVENTS = 5000000  # measured peak ~260 MB at the limit (benchmarks/beacon_memory.py)
 OPTIONS = [
     options.Option("time", options.field_name, "_time"),
     options.Option("size", options.field_name, "bytes_out"),
@@ -99,7 +100,9 @@ class C2Beacon(command.SearchCommand):
                 " with stats and use series= (README: c2beacon at scale), narrow the search,"
                 " or raise max_events." % self.options["max_events"])
         self._n_events += len(times)
-        self._parts.append((group_index, times, sizes, counts))
+        # int32 group ids (4 bytes an event) while they fit: c2beacon holds every event.
+        group_index = group_index.astype(np.int32 if self._n_groups < 2 ** 31 else np.int64)
+        self._parts.append([group_index, times, sizes, counts])
 
     def _group_rows(self, source, n_rows):
         """Rows that have every by-field, and their group ids (new groups registered)."""
@@ -190,16 +193,13 @@ class C2Beacon(command.SearchCommand):
     def _scored(self):
         """(scores, order): the kernel's output per group and the groups in output order."""
         n_groups = self._n_groups
-        group_index = np.concatenate([part[0] for part in self._parts])
-        times = np.concatenate([part[1] for part in self._parts])
-        sizes = np.concatenate([part[2] for part in self._parts])
-        counts = None
-        if self.options["series"]:
-            counts = np.concatenate([part[3] for part in self._parts])
+        # One held array at a time is joined and its parts freed: memory holds each once.
+        group_index, times, sizes, counts = [self._joined(field) for field in range(4)]
+        self._parts = [[group_index, times, sizes, counts]]
         if np.isnan(sizes).all():
             sizes = None
-        scores = score_groups(group_index, times, sizes=sizes, counts=counts, n_groups=n_groups,
-                              min_count=self.options["min_count"])
+        scores = score_in_blocks(score_groups, group_index, times, sizes=sizes, counts=counts,
+                                 n_groups=n_groups, min_count=self.options["min_count"])
         # Ordered by the by-field values (their plain text): rank each field's values once.
         fields = np.concatenate(self._group_fields)
         ranks = []
@@ -210,6 +210,16 @@ class C2Beacon(command.SearchCommand):
             ranks.append(rank[fields[:, field]])
         order = np.lexsort(ranks) if ranks else np.arange(n_groups)
         return scores, order
+
+    def _joined(self, field):
+        """Field ``field`` (0 groups, 1 times, 2 sizes, 3 counts) of every part, joined; the
+        parts let go of it. None for counts of raw events."""
+        pieces = [part[field] for part in self._parts]
+        for part in self._parts:
+            part[field] = None
+        if not pieces or pieces[0] is None:
+            return None if field == 3 else np.zeros(0)
+        return np.concatenate(pieces)
 
     def _score_cells(self, scores, order):
         cells = []
