@@ -251,7 +251,7 @@ class Chunk(ColumnSource):
                 n_newlines -= quoted_newlines
                 plain_newlines = quoted_newlines == 0
             special = special[keep]
-        if not _returns_quoted(data, quotes):
+        if b"\r" in body and not _returns_quoted(data, quotes):
             return False  # a bare CR ends a record for the csv module: it decides
         if data[-1] != NEWLINE:  # the last record ends with the body
             special = np.append(special, len(data))
