@@ -160,3 +160,22 @@ def test_checkpoint_files_are_private_whatever_the_umask(tmp_path):
 def test_process_limits_untouched():
     # (guards the fixtures above: RLIMIT_FSIZE would turn ENOSPC tests into SIGXFSZ kills)
     assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] == resource.RLIM_INFINITY
+
+
+def test_state_of_an_older_version_is_read_and_made_private(tmp_path):
+    """A version-1 snapshot (no journal, 0644) still says what was read; it becomes 0600."""
+    captures = _spool(tmp_path, n_files=1, packets=100)
+    first = Sink()
+    _collect(captures, tmp_path / "ck", first)
+    store = checkpoint.CheckpointStore(str(tmp_path / "ck"), NAME)
+    files = store.files
+    store.close()
+    for path in (tmp_path / "ck").iterdir():
+        path.unlink()
+    old_state = tmp_path / "ck" / checkpoint.state_file_name(NAME)
+    old_state.write_text(json.dumps({"version": 1, "files": files}))
+    os.chmod(str(old_state), 0o644)
+    again = Sink()
+    _collect(captures, tmp_path / "ck", again)
+    assert first.events and again.events == []
+    assert stat.S_IMODE(old_state.stat().st_mode) == 0o600

@@ -140,6 +140,7 @@ class CheckpointStore(object):
             self._generation = 0
         try:
             self._snapshot_size = os.path.getsize(self.path)
+            os.chmod(self.path, 0o600)   # a state written by an older version was 0644
         except OSError:
             self._snapshot_size = 0
         self._replay()
