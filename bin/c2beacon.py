@@ -1,12 +1,17 @@
 """c2beacon: score periodic beaconing per group (reporting: one output row per group).
 
-    ... | c2beacon [time=_time] [size=bytes_out] [min_count=6] [max_events=5000000] <by-fields>
-    ... | c2beacon series=<mvfield> [min_count=6] [max_events=5000000] <by-fields>
+    ... | c2beacon [time=_time] [size=bytes_out] [duration=duration] [min_count=6]
+          [evidence_span=3600] [window=<seconds>] [max_events=5000000] <by-fields>
+    ... | c2beacon series=<mvfield> [min_count=6] [evidence_span=3600] [window=<seconds>]
+          [max_events=5000000] <by-fields>
 
-Raw events: one timestamp (and optional size) per event. Pre-aggregated: one row (or
-several) per group whose multivalue ``series`` field holds tokens ``epoch``,
-``epoch:count`` or ``epoch:count:bytes`` (bytes = total of those connections), e.g. from
+Raw events: one timestamp (and optional size and duration) per event. Pre-aggregated: one
+row (or several) per group whose multivalue ``series`` field holds tokens ``epoch``,
+``epoch:count``, ``epoch:count:bytes`` or ``epoch:count:bytes:duration`` (bytes and duration
+= totals of those connections; an empty part is missing), e.g. from
 ``stats values(token) as series by src dest dest_port``; token order does not matter.
+``window`` is the observation window in seconds (default: from the first to the last event
+handed over), which sets coverage and the check-ins a group needs.
 Events are held until splunkd says the search is finished, so a group split across
 chunks scores exactly as in one chunk. More than ``max_events`` held stops the search
 with an error instead of exhausting memory.
@@ -16,21 +21,25 @@ import c2hunt_path  # noqa: F401  (vendored libraries first)
 import numpy as np
 
 from c2hunt import chunked, options
-from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups
+from c2hunt.beacon import BEACON_FIELDS, DEFAULT_EVIDENCE_SPAN, DEFAULT_MIN_COUNT, score_groups
 from c2hunt.values import FixedCells, IntCells, to_float
 
 DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
 OPTIONS = [
     options.Option("time", options.field_name, "_time"),
     options.Option("size", options.field_name, "bytes_out"),
+    options.Option("duration", options.field_name, "duration"),
     options.Option("series", options.field_name, None),
     options.Option("min_count", options.integer(3), DEFAULT_MIN_COUNT),
+    options.Option("evidence_span", options.number(minimum=1), DEFAULT_EVIDENCE_SPAN),
+    options.Option("window", options.number(minimum=1), None),
     options.Option("max_events", options.integer(1), DEFAULT_MAX_EVENTS),
 ]
 # Output formats: whole numbers, times to the millisecond, scores to 4 decimals.
-_WHOLE = {"beacon_count"}
+_WHOLE = {"beacon_count", "beacon_checkins", "beacon_required_count"}
 _ID_BITS = 21  # up to three by-fields' value ids packed in one int64
-_TIMES = {"beacon_period", "beacon_first", "beacon_last", "beacon_span", "beacon_size"}
+_TIMES = {"beacon_period", "beacon_first", "beacon_last", "beacon_span", "beacon_size",
+          "beacon_duration"}
 
 
 class C2Beacon(chunked.SearchCommand):
@@ -44,7 +53,8 @@ class C2Beacon(chunked.SearchCommand):
             by_fields = by_fields[1:]
         self.by_fields = list(dict.fromkeys(by_fields))
         series = self.options["series"]
-        value_fields = [series] if series else [self.options["time"], self.options["size"]]
+        value_fields = [series] if series else [self.options["time"], self.options["size"],
+                                                self.options["duration"]]
         self.input_fields = list(dict.fromkeys(self.by_fields + value_fields))
         self.required_fields = self.input_fields
         self._field_values = [{} for _ in self.by_fields]  # per by-field: value -> id
@@ -70,11 +80,12 @@ class C2Beacon(chunked.SearchCommand):
         """Add one chunk's events (read from ``source``, a ColumnSource) to the groups held."""
         rows, group_index = self._group_rows(source, n_rows)
         if self.options["series"]:
-            times, sizes, counts, group_index = self._series_events(
+            times, sizes, durations, counts, group_index = self._series_events(
                 source.column(self.options["series"]), rows.tolist(), group_index)
         else:
             times, bad = self._numbers(source, self.options["time"], rows, "time")
             sizes, _ = self._numbers(source, self.options["size"], rows, None)
+            durations, _ = self._numbers(source, self.options["duration"], rows, None)
             counts = None
             self.messages.count("INFO", "no-time", int(np.isnan(times).sum() - bad.sum()),
                                 "c2beacon: %%d events without %s were not scored"
@@ -85,7 +96,7 @@ class C2Beacon(chunked.SearchCommand):
                 " with stats and use series= (README: c2beacon at scale), narrow the search,"
                 " or raise max_events." % self.options["max_events"])
         self._n_events += len(times)
-        self._parts.append((group_index, times, sizes, counts))
+        self._parts.append((group_index, times, sizes, durations, counts))
 
     def _group_rows(self, source, n_rows):
         """Rows that have every by-field, and their group ids (new groups registered)."""
@@ -155,18 +166,22 @@ class C2Beacon(chunked.SearchCommand):
             owners.extend([group_index[position]] * len(items))
             tokens.extend(items)
         parts = [token.split(":") for token in tokens]
-        padded = [(part + ["", ""])[:3] if len(part) <= 3 else ["x", "", ""] for part in parts]
+        padded = [(part + ["", "", ""])[:4] if len(part) <= 4 else ["x", "", "", ""]
+                  for part in parts]
         times, bad_time = to_float([part[0] for part in padded])
         counts, bad_count = to_float([part[1] or "1" for part in padded])
         total_bytes, bad_bytes = to_float([part[2] for part in padded])
-        bad = bad_time | bad_count | bad_bytes | np.isnan(times) | (counts <= 0)
+        total_seconds, bad_seconds = to_float([part[3] for part in padded])
+        bad = bad_time | bad_count | bad_bytes | bad_seconds | np.isnan(times) | (counts <= 0)
         self.messages.count("WARN", "bad-token", int(bad.sum()),
-                            "c2beacon: %%d values of %s were not epoch[:count[:bytes]] tokens"
+                            "c2beacon: %%d values of %s were not epoch[:count[:bytes[:duration]]]"
+                            " tokens"
                             " and were ignored" % self.options["series"])
         times[bad] = np.nan
         with np.errstate(invalid="ignore", divide="ignore"):
             sizes = total_bytes / counts
-        return times, sizes, counts, np.asarray(owners, dtype=np.int64)
+            durations = total_seconds / counts
+        return times, sizes, durations, counts, np.asarray(owners, dtype=np.int64)
 
     # ---------------------------------------------------------------- results
 
@@ -176,13 +191,18 @@ class C2Beacon(chunked.SearchCommand):
         group_index = np.concatenate([part[0] for part in self._parts])
         times = np.concatenate([part[1] for part in self._parts])
         sizes = np.concatenate([part[2] for part in self._parts])
+        durations = np.concatenate([part[3] for part in self._parts])
         counts = None
         if self.options["series"]:
-            counts = np.concatenate([part[3] for part in self._parts])
+            counts = np.concatenate([part[4] for part in self._parts])
         if np.isnan(sizes).all():
             sizes = None
+        if np.isnan(durations).all():
+            durations = None
         scores = score_groups(group_index, times, sizes=sizes, counts=counts, n_groups=n_groups,
-                              min_count=self.options["min_count"])
+                              min_count=self.options["min_count"], durations=durations,
+                              window=self.options["window"],
+                              evidence_span=self.options["evidence_span"])
         # Ordered by the by-field values (their plain text): rank each field's values once.
         fields = np.concatenate(self._group_fields)
         ranks = []
