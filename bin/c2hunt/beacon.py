@@ -42,11 +42,24 @@ beacon_size_score
     group's median size: check-ins are the same request every time. NaN when the group has no
     valid size.
 beacon_count_score
-    Confidence from the number of fitting gaps ``n``: ``n / (n + 2)`` (7 gaps -> 0.78,
-    23 -> 0.92). Few check-ins fit a lattice by chance more easily.
+    Confidence from the number of fitting gaps ``n``: ``n / (n + 1)`` (5 gaps -> 0.83,
+    11 -> 0.92, 300 -> 0.997). Few check-ins fit a lattice by chance more easily.
+beacon_duration_score
+    Share of connections whose duration is within 25% (or 0.5 s) of the group's median
+    duration (``beacon_duration``): the same exchange every time. NaN without durations.
+beacon_coverage
+    Share of the observation window (at most FULL_COVERAGE_SPAN, 12 h, RITA's ideal hours)
+    that the group's check-ins span: sustained check-ins, not a tool run.
 beacon_score
-    ``(0.75 * interval + 0.25 * size) * count_score``, or ``interval * count_score`` when the
-    size score is NaN.
+    ``(0.75 * interval + 0.25 * consistency) * (0.85 + 0.15 * coverage) * count_score``,
+    consistency being the mean of the size and duration scores that are not NaN (without
+    either: ``interval`` alone in place of the bracket).
+beacon_checkins, beacon_required_count
+    Check-ins (distinct times, bursts folded) and the check-ins the group needs to be
+    judged: ``ceil(E / period) + 1`` with ``E`` the evidence span (two minutes, or half of a
+    shorter window), at least ``min_count``. A fixed minimum means seconds of a fast beacon
+    and days of a slow one; runs shorter than ``E`` are page loads, retries and scanner
+    bursts.
 beacon_period
     The estimated base period ``P`` in the unit of ``times`` (seconds).
 
@@ -359,14 +372,28 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     n_groups : int, optional
         Number of groups; default ``max(group_index) + 1`` (0 for empty input).
     min_count : int, default DEFAULT_MIN_COUNT (6)
-        Fewest distinct timestamps for a group to be scored; must be >= 3.
+        Fewest distinct timestamps for a group to be scored, and the floor of the check-ins
+        a group needs (``beacon_required_count``); must be >= 3.
+    durations : array_like of float, shape (n_events,), optional
+        Seconds each connection lasted (for a pre-aggregated row: the mean of that row).
+        NaN, infinite or negative: missing for the duration score only.
+    window : float, optional
+        The observation window in seconds (> 0); default: from the first to the last valid
+        event of all groups. Sets ``beacon_coverage`` and, when shorter than twice
+        ``evidence_span``, the evidence span (half the window).
+    evidence_span : float, default DEFAULT_EVIDENCE_SPAN (120 s)
+        Seconds of check-ins a group must show: it needs ``ceil(span / period) + 1``
+        check-ins (at least ``min_count``) to be judged.
 
     Returns
     -------
     dict of str to ndarray
         One float64 array of length ``n_groups`` per name in ``BEACON_FIELDS``. Groups below
         ``min_count`` have NaN scores, period, sub-scores and size, with ``beacon_count``
-        (connections), ``beacon_first``, ``beacon_last`` and ``beacon_span`` filled.
+        (connections), ``beacon_first``, ``beacon_last`` and ``beacon_span`` filled. Groups
+        with fewer check-ins than ``beacon_required_count`` have NaN scores too, with their
+        period, ``beacon_checkins`` and ``beacon_required_count`` filled (why they were not
+        judged).
 
     Raises
     ------
@@ -378,8 +405,10 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     Notes
     -----
     The result does not depend on the order of events, shifting all times by a constant
-    leaves it unchanged, and scaling all times scales ``beacon_period`` (and span) only.
-    A group's result does not depend on other groups.
+    leaves it unchanged, and scaling all times (and ``evidence_span``, with windows under
+    FULL_COVERAGE_SPAN) scales ``beacon_period``, ``beacon_duration`` and the times only.
+    A group's result does not depend on other groups when ``window`` is given (otherwise the
+    window, and with it coverage and the required count, spans every group's events).
 
     Examples
     --------
