@@ -15,7 +15,7 @@ def cmd_search(ctx, args, rows):
 def cmd_where(ctx, args, rows):
     if not args.strip():
         raise SplError("where: an expression is required")
-    expr = Expression(args)
+    expr = Expression(args, kind="condition")
     return [r for r in rows if truth(expr(r))]
 
 
@@ -33,7 +33,7 @@ def cmd_eval(ctx, args, rows):
         name = m.group(1)
         if name.startswith("'"):
             name = name[1:-1]
-        assignments.append((name, Expression(m.group(2).strip())))
+        assignments.append((name, Expression(m.group(2).strip(), kind="value")))
     if not assignments:
         raise SplError("eval: an assignment is required")
     for row in rows:

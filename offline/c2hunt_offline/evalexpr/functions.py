@@ -203,16 +203,16 @@ def _log(value, base=None):
 
 
 def _minmax(pick):
+    # Splunk: numbers compare numerically, and any string is greater than any number
+    def key(v):
+        n = to_number(v)
+        return (0, n, "") if n is not None else (1, 0, to_str(v))
+
     def fn(*args):
         values = [v for a in args for v in mv(a)]
         if not values:
             return None
-        best = values[0]
-        for v in values[1:]:
-            c = compare(v, best)
-            if (pick < 0 and c < 0) or (pick > 0 and c > 0):
-                best = v
-        return best
+        return max(values, key=key) if pick > 0 else min(values, key=key)
     return fn
 
 

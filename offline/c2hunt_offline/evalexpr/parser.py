@@ -15,6 +15,13 @@ _TOKEN = re.compile(r"""
 """, re.X)
 
 KEYWORDS = {"AND", "OR", "NOT", "XOR", "LIKE", "IN"}
+_ESCAPES = {"\\": "\\", '"': '"', "t": "\t", "n": "\n", "r": "\r"}
+
+
+def unescape_string(body):
+    """A quoted eval string's value: ``\\"``, ``\\\\``, ``\\t``, ``\\n``, ``\\r`` are escapes;
+    any other backslash stays as written (``"\\d+"`` is the regex ``\\d+``, as in Splunk)."""
+    return re.sub(r'\\(["\\tnr])', lambda m: _ESCAPES[m.group(1)], body)
 
 
 def tokenize(text):
@@ -30,14 +37,15 @@ def tokenize(text):
         if kind == "ws":
             continue
         if kind == "str":
-            # only \" and \\ are escapes; "\d" stays "\d" (regexes are written that way)
-            value = re.sub(r'\\(["\\])', r"\1", value[1:-1])
+            value = unescape_string(value[1:-1])
         elif kind == "qfield":
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
             kind = "field"
         elif kind == "name":
-            if value.upper() in KEYWORDS:
-                kind, value = "kw", value.upper()
+            # Splunk's operators are uppercase only: `a=1 and b=2` is an error there, and
+            # lowercase `like(...)`/`in(...)` are the functions
+            if value in KEYWORDS:
+                kind = "kw"
         tokens.append((kind, value))
     tokens.append(("end", None))
     return tokens
@@ -62,21 +70,23 @@ class _Parser(TokenCursor):
             raise SplError("eval: expected %s in %r, found %r" % (value or kind, self.text, self.peek()[1]))
 
     def parse(self):
-        node = self.p_or()
+        node = self.p_xor()
         if self.peek()[0] != "end":
             raise SplError("eval: unexpected %r in %r" % (self.peek()[1], self.text))
         return node
 
-    def p_or(self):
-        node = self.p_xor()
-        while self.accept("kw", "OR"):
-            node = ("or", node, self.p_xor())
+    # Precedence, lowest first: XOR (Splunk evaluates it last), OR, AND, NOT, comparison,
+    # + - ., * / %, unary minus.
+    def p_xor(self):
+        node = self.p_or()
+        while self.accept("kw", "XOR"):
+            node = ("xor", node, self.p_or())
         return node
 
-    def p_xor(self):
+    def p_or(self):
         node = self.p_and()
-        while self.accept("kw", "XOR"):
-            node = ("xor", node, self.p_and())
+        while self.accept("kw", "OR"):
+            node = ("or", node, self.p_and())
         return node
 
     def p_and(self):
@@ -136,7 +146,7 @@ class _Parser(TokenCursor):
         if self.accept("op", ")"):
             return args
         while True:
-            args.append(self.p_or())
+            args.append(self.p_xor())
             if self.accept("op", ")"):
                 return args
             self.expect("op", ",")
@@ -157,7 +167,7 @@ class _Parser(TokenCursor):
         if kind == "kw" and value in ("LIKE", "IN") and self.accept("op", "("):
             return ("call", value.lower(), self.p_args())
         if kind == "op" and value == "(":
-            node = self.p_or()
+            node = self.p_xor()
             self.expect("op", ")")
             return node
         raise SplError("eval: unexpected %r in %r" % (value, self.text))
