@@ -7,6 +7,7 @@ import tempfile
 import time as _time
 
 from . import commands as _commands
+from . import grammar
 from .conf import Macros, read_conf, split_pipeline
 from .lookups import Lookups
 from .readers import ReadIssue, UnknownFormat, detect_and_read
@@ -226,6 +227,7 @@ class Runner(object):
             fn = _commands.COMMANDS.get(name)
             if fn is None:
                 raise SplError("command %r is not supported by the offline runner" % name)
+            grammar.check_options(name, args)
             if rows is None:
                 if name not in _commands.GENERATING:
                     raise SplError("%s is not a generating command; a search must start with "
