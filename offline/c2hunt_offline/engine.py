@@ -12,7 +12,7 @@ from .conf import Macros, read_conf, split_pipeline
 from .lookups import Lookups
 from .readers import ReadIssue, UnknownFormat, detect_and_read
 from .searchexpr import SearchExpression
-from .values import SplError, format_number, mv, to_number, to_str
+from .values import SplError, Unavailable, format_number, mv, to_number, to_str
 
 APP_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -142,6 +142,9 @@ class Runner(object):
         self.lookup_dir = lookup_dir
         self.lookups = Lookups(self.app_root, self.transforms, lookup_dir)
         self.python = python
+        # True: check a search's syntax only (run over no events; a lookup or data model the
+        # runner lacks is skipped instead of failing the search)
+        self.parse_only = False
 
     # ------------------------------------------------------------------ inputs
     def read_files(self, paths, sourcetype=None, host=None, progress=None):
@@ -237,6 +240,10 @@ class Runner(object):
                 raise SplError("%s must be the first command of a search" % name)
             try:
                 rows = fn(ctx, args, rows)
+            except Unavailable:
+                if not self.parse_only:
+                    raise
+                rows = []  # parse_only: a missing lookup/data model says nothing of the syntax
             except SplError as exc:
                 text_exc = str(exc)
                 if not text_exc.lower().startswith(name):

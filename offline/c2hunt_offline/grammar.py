@@ -23,6 +23,7 @@ from .values import SplError
 ENGINE_OPTIONS = {
     "bin": {"span", "bins", "minspan", "aligntime", "start", "end"},
     "bucket": {"span", "bins", "minspan", "aligntime", "start", "end"},
+    "convert": {"timeformat"},
     "dedup": {"keepempty", "consecutive", "keepevents"},
     "fillnull": {"value"},
     "head": {"limit"},
@@ -56,16 +57,13 @@ def command_options(command, args):
     if command in EXPRESSION_COMMANDS:
         return []
     out = []
-    for part in split_top_level(args, " ", quotes='"', brackets="()"):
-        for word in part.replace("\n", " ").replace("\t", " ").split(" "):
-            word = word.strip().strip(",")
-            if not word:
-                continue
-            if word.lower() in _CLAUSE_WORDS:
-                return out
-            m = _OPTION.match(word)
-            if m:
-                out.append(m.group(1).lower())
+    for word in split_top_level(re.sub(r"\s", " ", args), " ", quotes='"', brackets="()"):
+        word = word.strip().strip(",")
+        if word.lower() in _CLAUSE_WORDS:
+            return out
+        m = _OPTION.match(word)
+        if m:
+            out.append(m.group(1).lower())
     return out
 
 

@@ -66,9 +66,22 @@ def tokenize(text):
             i += len(matched)
             continue
         j = i
-        while j < n and not text[j].isspace() and text[j] not in '()",=<>' and not text.startswith("!=", j):
+        after_op = bool(tokens) and tokens[-1][0] == "op"
+        depth = 0
+        while j < n and not text[j].isspace():
+            ch = text[j]
+            if ch == "\\" and j + 1 < n:  # \" and \\ inside an unquoted word
+                j += 2
+                continue
+            if after_op and ch == "(":  # a value may hold balanced parentheses: x=*Get()*
+                depth += 1
+            elif after_op and ch == ")" and depth:
+                depth -= 1
+            elif ch in '()",=<>' or text.startswith("!=", j):
+                break
             j += 1
-        tokens.append(("w", text[i:j]))
+        word = text[i:j]
+        tokens.append(("w", re.sub(r'\\(["\\])', r"\1", word) if "\\" in word else word))
         i = j
     return tokens
 
@@ -127,7 +140,7 @@ class _Parser(TokenCursor):
                 if val[0] not in ("w", "q"):
                     raise SplError("search: missing value after %s%s in %r" % (tok[1], nxt[1], self.text))
                 return ("cmp", tok[1], nxt[1], val[1], val[0] == "q")
-            if tok[0] == "w" and self.is_kw(nxt, "IN") and self.peek(1)[0] == "(":
+            if self.is_kw(nxt, "IN") and self.peek(1)[0] == "(":
                 self.take()
                 self.take()
                 values = []

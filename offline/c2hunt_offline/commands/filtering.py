@@ -19,7 +19,7 @@ def cmd_where(ctx, args, rows):
     return [r for r in rows if truth(expr(r))]
 
 
-_ASSIGN = re.compile(r"^\s*('(?:[^'\\]|\\.)+'|[^\s=!<>'\"]+)\s*=(?!=)(.*)$", re.S)
+_ASSIGN = re.compile(r"^\s*('(?:[^'\\]|\\.)+'|\"(?:[^\"\\]|\\.)+\"|[^\s=!<>'\"]+)\s*=(?!=)(.*)$", re.S)
 
 
 def cmd_eval(ctx, args, rows):
@@ -31,7 +31,7 @@ def cmd_eval(ctx, args, rows):
         if not m:
             raise SplError("eval: expected <field>=<expression>, got %r" % part.strip())
         name = m.group(1)
-        if name.startswith("'"):
+        if name[:1] in ("'", '"'):
             name = name[1:-1]
         assignments.append((name, Expression(m.group(2).strip(), kind="value")))
     if not assignments:

@@ -395,6 +395,19 @@ def _hash(name):
 
 
 # name -> (min args, max args or None, implementation)
+def _relative_time(epoch, modifier):
+    """relative_time(X, Y): the time modifier Y (``-1d@d``) applied to the epoch X."""
+    from ..timespec import resolve
+    n = to_number(epoch)
+    if n is None or modifier is None:
+        return None
+    try:
+        result = resolve(to_str(modifier), n)
+    except (SplError, ValueError, OverflowError, OSError):
+        return None
+    return int(result) if float(result).is_integer() else result
+
+
 FUNCTIONS = {
     "if": (3, 3, _if),
     "case": (2, None, _case),
@@ -448,6 +461,7 @@ FUNCTIONS = {
     "mvfind": (2, 2, _mvfind),
     "mvzip": (2, 3, _mvzip),
     "mvrange": (2, 3, _mvrange),
+    "relative_time": (2, 2, _relative_time),
     "strftime": (2, 2, _strftime),
     "strptime": (2, 2, _strptime),
     "md5": (1, 1, _elementwise(_hash("md5"))),

@@ -10,7 +10,7 @@ _TOKEN = re.compile(r"""
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_]))
   | (?P<str>"(?:[^"\\]|\\.)*")
   | (?P<qfield>'(?:[^'\\]|\\.)*')
-  | (?P<op>==|!=|<=|>=|=|<|>|\+|-|\*|/|%|\.|\(|\)|,)
+  | (?P<op>==|!=|<=|>=|=|<|>|\+|-|\*|/|%|\.|\(|\)|,|!)
   | (?P<name>[A-Za-z_@$][\w@$]*(?:[.:][\w@$]+)*)
 """, re.X)
 
@@ -42,10 +42,11 @@ def tokenize(text):
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
             kind = "field"
         elif kind == "name":
-            # Splunk's operators are uppercase only: `a=1 and b=2` is an error there, and
-            # lowercase `like(...)`/`in(...)` are the functions
-            if value in KEYWORDS:
-                kind = "kw"
+            # searchbnf.conf: "All literals are case-insensitive", so eval's AND/OR/NOT/XOR/
+            # LIKE/IN may be written in any case (ESCU's searches use `where a>1 and b>2`);
+            # only the search command needs them uppercase (searchexpr)
+            if value.upper() in KEYWORDS:
+                kind, value = "kw", value.upper()
         tokens.append((kind, value))
     tokens.append(("end", None))
     return tokens
@@ -96,7 +97,7 @@ class _Parser(TokenCursor):
         return node
 
     def p_not(self):
-        if self.accept("kw", "NOT"):
+        if self.accept("kw", "NOT") or self.accept("op", "!"):
             return ("not", self.p_not())
         return self.p_cmp()
 
