@@ -3,7 +3,9 @@
 The searches here are the runner's own small app; the app's real searches are replayed over
 the scenario samples at the end (every attack still raises a notable).
 """
+import collections
 import datetime as dt
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -153,3 +155,51 @@ def test_replay_of_the_app_over_the_samples_finds_every_scenario():
     plain, _ = runner.hunt(events)
     # every host a plain hunt raises is raised by some scheduled firing too
     assert {n.host for n in plain} <= hosts
+
+
+def test_cli_replay_window_and_time_range(app, tmp_path, capsys):
+    from c2hunt_offline.cli import main
+    path = tmp_path / "net.csv"
+    lines = ["_time,sourcetype,src,dest_port"] + ["%d,net,10.0.0.5,4444" % e["_time"] for e in beacon(60)]
+    path.write_text("\n".join(lines) + "\n")
+    spec = str(path) + ":net"
+    base = ["--app-root", app.app_root, "hunt", "--no-progress", "--format", "json", spec]
+    assert main(base + ["--replay"]) == 0
+    out = capsys.readouterr()
+    lines = [json.loads(line) for line in out.out.splitlines()]
+    kinds = collections.Counter((d["type"], d["search"]) for d in lines)
+    assert kinds[("notable", "Overlapping - Rule")] == 8 and kinds[("notable", "Throttled - Rule")] == 1
+    assert kinds[("risk", "Throttled - Rule")] == 1
+    assert "7 results suppressed by throttling" in out.err
+    # --window: one run of each search over its dispatch window at --now
+    assert main(base + ["--window", "--now", "2024-05-14T09:00:00Z", "--search", "Overlapping - Rule"]) == 0
+    counts = [json.loads(line)["fields"]["count"] for line in capsys.readouterr().out.splitlines()]
+    assert counts == [11]   # [07:50, 08:55): 08:00 .. 08:50
+    # --from/--to: the time picker
+    assert main(base + ["--from", "2024-05-14T08:30:00", "--to", "2024-05-14T08:40:00",
+                        "--search", "Overlapping - Rule"]) == 0
+    counts = [json.loads(line)["fields"]["count"] for line in capsys.readouterr().out.splitlines()]
+    assert counts == [2]
+    assert main(base + ["--from", "yesterday"]) == 2
+
+
+def test_app_throttled_searches_raise_once_per_entity_and_period():
+    """Searches that set alert.suppress (the ES throttling keys) raise each entity once per
+    suppression period over the samples, however many windows overlap."""
+    runner = Runner(str(ROOT))
+    throttled = [s for s in runner.saved_searches()
+                 if s.kind == "correlation" and s.stanza.get("alert.suppress", "0").strip() in ("1", "true")]
+    if not throttled:
+        pytest.skip("no correlation search sets alert.suppress yet")
+    events, _ = runner.read_files([str(ROOT / "samples")])
+    result = replay(runner, events, names=[s.name for s in throttled])
+    assert not result.errors
+    for saved in throttled:
+        fields = [f.strip() for f in saved.stanza.get("alert.suppress.fields", "").split(",") if f.strip()]
+        period = suppress_period(saved.stanza.get("alert.suppress.period"))
+        last = {}
+        for n in (n for n in result.notables if n.search == saved.name):
+            key = tuple(str(n.fields.get(f)) for f in fields)
+            fire = n.fields["_fire_time"]
+            assert key not in last or fire - last[key] >= period, (saved.name, key)
+            last[key] = fire
