@@ -6,7 +6,6 @@ import statistics
 from .. import limits
 from ..evalexpr import Expression
 from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
-from .arguments import words
 
 
 class _Agg(object):
