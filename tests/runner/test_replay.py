@@ -203,3 +203,23 @@ def test_app_throttled_searches_raise_once_per_entity_and_period():
             fire = n.fields["_fire_time"]
             assert key not in last or fire - last[key] >= period, (saved.name, key)
             last[key] = fire
+
+
+def test_a_stray_old_event_stays_out_of_the_beaconing_window():
+    """Over a whole export a connection from days before joins the beacon's series; the
+    scheduled search's 24-hour window (dispatch.earliest_time) keeps it out, as in Splunk."""
+    runner = Runner(str(ROOT))
+    start = parse_instant("2024-05-14T08:00:00Z")
+    beats = [start + 60 * i for i in range(120)] + [start - 3 * 86400]   # one stray, 3 days old
+    events = [{"_time": t, "sourcetype": "bro:conn:json", "index": "main", "src": "10.0.0.5",
+               "dest": "203.0.113.7", "dest_port": "8443", "transport": "tcp", "bytes_out": "300"}
+              for t in beats]
+    name = "C2Hunt - Periodic Beaconing - Rule"
+    whole, errors = runner.hunt(events, names=[name])
+    assert not errors
+    windowed, errors = runner.hunt(events, names=[name], dispatch=True, now=start + 3 * 3600)
+    assert not errors and len(windowed) == 1
+    assert int(windowed[0].fields["beacon_count"]) == 120
+    # over the whole export the stray event is part of the series and lowers the score
+    assert not whole or (int(whole[0].fields["beacon_count"]) == 121
+                         and float(whole[0].fields["beacon_score"]) < float(windowed[0].fields["beacon_score"]))
