@@ -84,6 +84,16 @@ def test_app_search_uses_only_commands_and_options_splunk_knows(bnf, app_bnf, wh
                 where, command, option, ", ".join(sorted(allowed)))
 
 
+@pytest.mark.parametrize("where, spl", SEARCHES, ids=[w for w, _ in SEARCHES])
+def test_app_eval_operators_are_uppercase(where, spl):
+    # The Search Manual ("Boolean expressions") asks for capitalised AND/OR/NOT/XOR; the
+    # runner accepts any case like searchbnf.conf and ESCU do, the app writes uppercase only
+    from c2hunt_offline.evalexpr.parser import lowercase_operators
+    for command, args in command_uses(spl):
+        if command in ("eval", "where"):
+            assert not lowercase_operators(args), "%s: %s %s" % (where, command, args[:80])
+
+
 def test_runner_commands_exist_in_splunk(bnf, app_bnf):
     for command in engine_commands.COMMANDS:
         assert bnf.has_command(command) or app_bnf.has_command(command), command

@@ -52,6 +52,25 @@ def tokenize(text):
     return tokens
 
 
+def lowercase_operators(text):
+    """Operator words of an eval expression not written in uppercase (``and``, ``Or``).
+
+    The runner accepts them (see :func:`tokenize`), but the Search Manual asks for
+    capitalised operators, so the app's own SPL is checked to use uppercase only.
+    """
+    found, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            break
+        pos = m.end()
+        word = m.group("name") if m.lastgroup == "name" else None
+        if word and word.upper() in KEYWORDS and word != word.upper() \
+                and not (word.upper() in ("IN", "LIKE") and text[pos:pos + 1] == "("):
+            found.append(word)  # like(x, y) and in(x, ...) are the functions
+    return found
+
+
 class _Parser(TokenCursor):
     # tokenize() ends the list with this token; the grammar never reads past it
     past_end = ("end", None)
