@@ -430,7 +430,7 @@ class FlowTable(object):
         bits, norm = payload_entropy(samples)
         records = [_record(flow, reason, value, scaled, len(sample))
                    for (flow, reason), value, scaled, sample in zip(done, bits, norm, samples)]
-        _add_burst_scores(records, [flow for flow, _ in done])
+        _add_burst_scores(records, [flow for flow, _ in done], self.config.active_timeout)
         for record, sample, (flow, _) in zip(records, samples, done):
             if record.get("service") == "ssl" and record["record_seq"] == 0:
                 record.update(tls.handshake_fields(sample))   # SNI, JA3/JA3S, certificate
@@ -442,12 +442,14 @@ class FlowTable(object):
         return records
 
 
-def _add_burst_scores(records, flows):
+def _add_burst_scores(records, flows, window):
     """Burst fields of each record: how many bursts, how many carried data, and the period
     and regularity of their start times scored by the c2beacon kernel (one group per record,
     all records in one call). Timing only: inside one connection the bursts mix transport
     pings with data exchanges, so their sizes are no check-in fingerprint; the data-burst
-    count says whether data moved."""
+    count says whether data moved. The observation window is a record's (``window``, the
+    active timeout): a record's score depends on its own bursts only, and check-ins that last
+    the whole window count more than a short run (the kernel's coverage)."""
     scored = [i for i, flow in enumerate(flows)
               if len(flow.burst_times) >= beacon.DEFAULT_MIN_COUNT]
     for record, flow in zip(records, flows):
@@ -459,7 +461,7 @@ def _add_burst_scores(records, flows):
     lengths = [len(flows[i].burst_times) for i in scored]
     group = np.repeat(np.arange(len(scored)), lengths)
     times = np.concatenate([np.asarray(flows[i].burst_times, np.float64) for i in scored])
-    out = beacon.score_groups(group, times, n_groups=len(scored))
+    out = beacon.score_groups(group, times, n_groups=len(scored), window=window)
     for k, i in enumerate(scored):
         period, score = out["beacon_period"][k], out["beacon_score"][k]
         if period == period and score == score:
