@@ -3,6 +3,7 @@ import json
 import os
 import re
 import shlex
+import stat
 import tempfile
 
 from . import commands as _commands
@@ -36,6 +37,46 @@ def _is_documentation(name):
     low = name.lower()
     return (low.startswith((".", "license", "readme", "copying", "notice"))
             or low.endswith((".md", ".rst", ".html", ".pdf", ".ndpi-result.out")))
+
+
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                  (stat.S_ISDIR, "a folder"))
+
+
+def _not_regular(path):
+    """Why ``path`` is not read (None for a regular file, links followed): opening a FIFO
+    waits for a writer and a device never ends, so only regular files are read."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return "cannot read: %s" % (exc.strerror or exc)
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
+    return "skipped: %s, only regular files are read" % kind
+
+
+def expand_inputs(paths):
+    """Input specs with folders walked: (sorted file specs, issues for what cannot be walked).
+
+    Documentation files in folders are left out; a subfolder that cannot be listed is
+    named as an issue rather than skipped silently. ``"path:sourcetype"`` specs pass as given.
+    """
+    files, issues = [], []
+
+    def unlistable(exc):
+        issues.append(ReadIssue(getattr(exc, "filename", None) or "?", None,
+                                "folder skipped: %s" % (exc.strerror or exc)))
+
+    for spec in paths:
+        base, _ = split_spec(spec)
+        if os.path.isdir(base):
+            for folder, _dirs, names in os.walk(base, onerror=unlistable):
+                files.extend(os.path.join(folder, f) for f in names if not _is_documentation(f))
+        else:
+            files.append(str(spec))
+    return sorted(files), issues
 
 
 class Notable(object):
@@ -151,24 +192,16 @@ class Runner(object):
         events, issues = [], []
         for path in paths:
             st = sourcetype
-            path = str(path)
-            path, forced = split_spec(path)
+            path, forced = split_spec(str(path))
             st = forced or st
             if os.path.isdir(path):
-                children = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(path) for f in fs
-                                  if not _is_documentation(f))
+                children, walk_issues = expand_inputs([path])
+                issues.extend(walk_issues)
                 sub_events, sub_issues = self.read_files(children, st, host, progress)
                 events.extend(sub_events)
                 issues.extend(sub_issues)
                 continue
-            try:
-                file_events, file_issues = detect_and_read(path, st, self.app_root)
-            except UnknownFormat as exc:
-                issues.append(ReadIssue(path, None, str(exc).split(": ", 1)[-1]))
-                file_events, file_issues = [], []
-            except OSError as exc:
-                issues.append(ReadIssue(path, None, "cannot read: %s" % exc))
-                file_events, file_issues = [], []
+            file_events, file_issues = self._read_one(path, st)
             stem = os.path.splitext(os.path.basename(path))[0]
             for ev in file_events:
                 ev.setdefault("host", host or stem)
@@ -181,6 +214,22 @@ class Runner(object):
                 progress(path, len(file_events))
         events.sort(key=lambda e: -(to_number(e.get("_time")) or 0))
         return events, issues
+
+    def _read_one(self, path, sourcetype):
+        """One file's (events, issues); whatever goes wrong is an issue naming the file,
+        never an exception: one bad file must not stop the others being searched."""
+        why_not = _not_regular(path)
+        if why_not is not None:
+            return [], [ReadIssue(path, None, why_not)]
+        try:
+            return detect_and_read(path, sourcetype, self.app_root)
+        except UnknownFormat as exc:
+            return [], [ReadIssue(path, None, str(exc).split(": ", 1)[-1])]
+        except OSError as exc:
+            return [], [ReadIssue(path, None, "cannot read: %s" % exc)]
+        except Exception as exc:  # noqa: BLE001  (a reader defect or a hostile file)
+            return [], [ReadIssue(path, None, "unreadable, file skipped (%s: %s)"
+                                  % (type(exc).__name__, str(exc)[:200]))]
 
     # ------------------------------------------------------------------ searching
     def expand(self, spl):
@@ -370,5 +419,5 @@ def hunt(events_or_files, app_root=None, lookup_dir=None, names=None, sourcetype
     return WithIssues(notables, issues)
 
 
-__all__ = ["Runner", "Notable", "SavedSearch", "SearchResult", "WithIssues", "run_search",
+__all__ = ["Runner", "Notable", "expand_inputs", "SavedSearch", "SearchResult", "WithIssues", "run_search",
            "hunt", "load_events", "SplError", "APP_ROOT", "format_number", "mv"]

@@ -24,7 +24,7 @@ def read_json_lines(path, lines, sourcetype=None):
             obj = json.loads(text)
             if not isinstance(obj, dict):
                 raise ValueError("a JSON line must hold an object")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than Python's stack
             issues.append(ReadIssue(path, n, "invalid JSON: %s" % exc))
             continue
         try:
