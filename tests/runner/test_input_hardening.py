@@ -173,8 +173,10 @@ def test_truncated_evtx_reports_the_damage_and_keeps_the_records_before_the_cut(
     assert "truncated" in text and "40000" in text
     assert "recovered" in text
     assert 0 < len(events) < len(full)
-    assert [e["_time"] for e in events] == [e["_time"] for e in full if e["_time"] in
-                                            set(x["_time"] for x in events)]
+    ids = sorted(int(e["EventRecordID"]) for e in events)
+    full_ids = sorted(int(e["EventRecordID"]) for e in full)
+    assert ids == full_ids[:len(ids)], "the records before the cut, unchanged"
+    assert [e for e in events if e["c2hunt_file"] != str(cut)] == []
 
 
 def test_evtx_with_a_corrupted_chunk_header_reports_it(tmp_path):

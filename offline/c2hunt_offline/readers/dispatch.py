@@ -4,6 +4,7 @@ import json
 from . import capture
 from .auditd import AUDIT_HEAD, AUDIT_SOURCETYPE, read_auditd
 from .common import ReadIssue, UnknownFormat
+from .evtx_damage import read_evtx_checked
 from .esxi import ESXI_SOURCETYPE_PREFIX, esxi_match, read_esxi_syslog
 from .generic import generic_event, read_csv
 from .osquery import OSQUERY_SOURCETYPE, is_osquery_result, osquery_event
@@ -61,7 +62,7 @@ def detect_and_read(path, sourcetype=None, app_root=None):
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if head.startswith(b"ElfFile\x00"):
-        return read_evtx(path)
+        return read_evtx_checked(path, read_evtx)
     if head[:4] in capture.PCAP_MAGICS or path.lower().endswith((".pcap", ".pcapng")):
         return capture.read_pcap(path, app_root)
     with open(path, "rb") as handle:
