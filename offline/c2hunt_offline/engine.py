@@ -8,6 +8,7 @@ import tempfile
 
 from . import commands as _commands
 from .conf import Macros, read_conf, split_pipeline
+from .limits import regex_watchdog
 from .lookups import Lookups
 from .readers import ReadIssue, UnknownFormat, detect_and_read
 from .searchexpr import SearchExpression
@@ -238,47 +239,65 @@ class Runner(object):
         return self.macros.expand(spl).strip()
 
     def run(self, spl, events):
-        """Run one search over ``events``; returns a :class:`SearchResult`."""
+        """Run one search over ``events``; returns a :class:`SearchResult`.
+
+        Anything that goes wrong is a :class:`SplError` naming the command: a hostile search
+        (nesting deeper than the stack, numbers past a double, a regex that backtracks past
+        its time budget) ends the search, never the runner.
+        """
         ctx = _Context(self, events)
         text = self.expand(spl)
         segments = split_pipeline(text)
         rows = None
-        first = True
-        for segment in segments:
-            if first:
-                first = False
-                if segment == "":
-                    continue  # leading pipe: a generating command follows
-                if re.match(r"^search\b", segment, re.I):
-                    segment = segment[6:]
-                # filter first, then copy: later commands change rows, never the events
-                matches = SearchExpression(segment)
-                rows = [dict(e) for e in events if matches(e)]
-                continue
-            if not segment:
-                raise SplError("empty command between pipes")
-            m = re.match(r"^([A-Za-z_][\w]*)\s*(.*)$", segment, re.S)
-            if not m:
-                raise SplError("cannot parse command %r" % segment[:60])
-            name, args = m.group(1).lower(), m.group(2)
-            fn = _commands.COMMANDS.get(name)
-            if fn is None:
-                raise SplError("command %r is not supported by the offline runner" % name)
-            if rows is None:
-                if name not in _commands.GENERATING:
-                    raise SplError("%s is not a generating command; a search must start with "
-                                   "search terms or | tstats/inputlookup/makeresults" % name)
-                rows = []
-            elif name in ("tstats", "makeresults"):
-                raise SplError("%s must be the first command of a search" % name)
+        name = None  # the command running, for messages (None: parsing or the first search)
+        with regex_watchdog():
             try:
-                rows = fn(ctx, args, rows)
+                for index, segment in enumerate(segments):
+                    name = None
+                    if index == 0:
+                        if segment == "":
+                            continue  # leading pipe: a generating command follows
+                        if re.match(r"^search\b", segment, re.I):
+                            segment = segment[6:]
+                        # filter first, then copy: later commands change rows, never the events
+                        matches = SearchExpression(segment)
+                        rows = [dict(e) for e in events if matches(e)]
+                        continue
+                    command, args = self._command(segment, rows)
+                    name = command
+                    rows = _commands.COMMANDS[name](ctx, args, rows if rows is not None else [])
             except SplError as exc:
-                text_exc = str(exc)
-                if not text_exc.lower().startswith(name):
-                    text_exc = "%s: %s" % (name, text_exc)
-                raise SplError(text_exc)
+                raise SplError(self._prefixed(name, str(exc)) if name else str(exc))
+            except RecursionError:
+                raise SplError("%s: expression nested too deeply to evaluate" % (name or "search"))
+            except MemoryError:
+                raise SplError("%s: out of memory" % (name or "search"))
+            except Exception as exc:  # noqa: BLE001  (a defect or hostile input: still a search error)
+                raise SplError("%s: cannot run (%s: %s)" % (name or "search", type(exc).__name__,
+                                                            str(exc)[:200]))
         return SearchResult(rows or [], ctx.columns, ctx.messages)
+
+    @staticmethod
+    def _prefixed(name, text):
+        return text if text.lower().startswith(name) else "%s: %s" % (name, text)
+
+    @staticmethod
+    def _command(segment, rows):
+        """(command name, its argument text) of one pipeline segment, checked."""
+        if not segment:
+            raise SplError("empty command between pipes")
+        m = re.match(r"^([A-Za-z_][\w]*)\s*(.*)$", segment, re.S)
+        if not m:
+            raise SplError("cannot parse command %r" % segment[:60])
+        name, args = m.group(1).lower(), m.group(2)
+        if name not in _commands.COMMANDS:
+            raise SplError("command %r is not supported by the offline runner" % name)
+        if rows is None and name not in _commands.GENERATING:
+            raise SplError("%s is not a generating command; a search must start with "
+                           "search terms or | tstats/inputlookup/makeresults" % name)
+        if rows is not None and name in ("tstats", "makeresults"):
+            raise SplError("%s must be the first command of a search" % name)
+        return name, args
 
     def run_custom(self, ctx, name, args, rows):
         """Run bin/<command>.py over ``rows`` through search command protocol v2."""
