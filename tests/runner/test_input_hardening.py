@@ -235,7 +235,7 @@ def test_an_unreadable_subfolder_is_reported(tmp_path, monkeypatch, capsys):
     real_scandir = os.scandir
 
     def scandir(path="."):  # root reads any folder: refuse this one as a non-root user sees it
-        if os.fspath(path) == str(locked):
+        if isinstance(path, (str, os.PathLike)) and os.fspath(path) == str(locked):
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real_scandir(path)
 
