@@ -246,12 +246,11 @@ class Runner(object):
         its time budget) ends the search, never the runner.
         """
         ctx = _Context(self, events)
-        text = self.expand(spl)
-        segments = split_pipeline(text)
         rows = None
         name = None  # the command running, for messages (None: parsing or the first search)
         with regex_watchdog():
             try:
+                segments = split_pipeline(self.expand(spl))
                 for index, segment in enumerate(segments):
                     name = None
                     if index == 0:

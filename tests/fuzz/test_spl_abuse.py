@@ -140,7 +140,11 @@ FRAGMENTS = ['| makeresults count=3', '| eval x=', '(', ')', '"', "'", '`', '|',
              '| lookup ', '| inputlookup ', '| fillnull value=', '| mvexpand ', '[', ']', '$',
              '0', '-1', '99999999999999999999', 'x', '_time', 'null()', 'tonumber(', '.', '..',
              '| makeresults count=', '| eventstats ', '| tstats count from datamodel=',
-             '\x00', '\u00e9', '\n', '(?<', ')+', '{', '}', '| outputlookup ']
+             '\x00', '\u00e9', '\n', '(?<', ')+', '{', '}', '| outputlookup ',
+             # hostile pieces: deep nesting, numbers past a double or a datetime, paths
+             '(' * 3000, 'abs(' * 3000, '| eval y=strftime(1e20, "%Y")', '| eval y=pow(10,100000)',
+             '| eval y=exp(1e6)', '| makeresults count=1e300', '/etc/passwd.csv', '../x.csv',
+             '| where match(x, "(a|a)*$")', '| rex field=x max_match=-1 "(?<z>a*)*"']
 
 
 def _mangled(rng):
