@@ -167,3 +167,29 @@ def test_random_searches_give_rows_or_a_search_error(runner, tmp_path):
         except Exception as exc:  # noqa: BLE001  (the campaign's finding)
             unexpected.append("%r -> %s: %s" % (spl, type(exc).__name__, exc))
     assert unexpected == []
+
+
+def test_the_watchdog_leaves_the_alarm_signal_as_it_found_it(runner):
+    import signal
+    marker = lambda signum, frame: None  # noqa: E731
+    previous = signal.signal(signal.SIGALRM, marker)
+    try:
+        runner.run('| makeresults | eval s="abc" | rex field=s "(?<x>b)"', [])
+        _run(runner, ERRORS["match catastrophic backtracking"])
+        assert signal.getsignal(signal.SIGALRM) is marker
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_search_off_the_main_thread_runs_without_the_budget(runner):
+    import threading
+    out = {}
+
+    def work():
+        out["rows"] = runner.run('| makeresults | eval s="abc" | rex field=s "(?<x>b)"', []).rows
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(30)
+    assert out["rows"][0]["x"] == "b"
