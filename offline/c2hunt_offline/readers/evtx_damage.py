@@ -5,7 +5,8 @@ the record ids it holds. The parsers read a truncated or corrupted file as "no e
 say nothing, so the layout is checked here, around whichever parser reads the records:
 
 - a file cut inside a chunk (a copy taken while the log was written, a download cut short)
-  is read with that chunk padded to full size, so the records before the cut are kept;
+  is read with that chunk zero-padded to full size from the start of the record the cut
+  goes through, so every complete record before the cut is kept and no half record is read;
 - the records read are compared with the ids the chunk headers list, and any shortfall,
   bad chunk header or cut is one issue naming the byte offset and the chunk.
 """
@@ -18,6 +19,8 @@ from .common import ReadIssue
 FILE_HEADER_SIZE = 4096
 CHUNK_SIZE = 65536
 CHUNK_MAGIC = b"ElfChnk\x00"
+CHUNK_HEADER_SIZE = 512
+RECORD_MAGIC = b"\x2a\x2a\x00\x00"
 MAX_RECORDS_PER_CHUNK = CHUNK_SIZE // 24  # a record is at least 24 bytes: bigger counts are garbage
 
 
@@ -50,7 +53,7 @@ def _padded_copy(path, size):
     """A temporary copy whose cut last chunk is padded with zeros to full size, from the
     start of the record the cut goes through (that record's lost bytes would parse as
     zeros, so it is dropped whole); returns (copy path, whether a record was dropped)."""
-    keep = _start_of_cut_record(path, size)
+    keep, straddling = _start_of_cut_record(path, size)
     chunk_end = FILE_HEADER_SIZE + -(-(size - FILE_HEADER_SIZE) // CHUNK_SIZE) * CHUNK_SIZE
     handle = tempfile.NamedTemporaryFile(prefix="c2hunt-evtx-", suffix=".evtx", delete=False)
     with handle, open(path, "rb") as source:
@@ -62,7 +65,7 @@ def _padded_copy(path, size):
             handle.write(block)
             left -= len(block)
         handle.write(b"\x00" * (chunk_end - keep))
-    return handle.name, keep < size
+    return handle.name, straddling
 
 
 def read_evtx_checked(path, read_evtx):
@@ -113,26 +116,24 @@ def read_evtx_checked(path, read_evtx):
     return events, issues + [ReadIssue(path, None, message)]
 
 
-RECORD_MAGIC = b"\x2a\x2a\x00\x00"
-CHUNK_HEADER_SIZE = 512
-
 
 def _start_of_cut_record(path, size):
-    """File offset where the record that the cut at ``size`` goes through starts (the
-    records of a chunk follow its 512-byte header, each with its length in its header)."""
+    """(file offset where the complete records of the cut chunk end, whether a record starts
+    there that the cut goes through); a chunk's records follow its 512-byte header, each with
+    its length in its own header."""
     chunk_start = FILE_HEADER_SIZE + ((size - FILE_HEADER_SIZE) // CHUNK_SIZE) * CHUNK_SIZE
     with open(path, "rb") as handle:
         handle.seek(chunk_start)
         chunk = handle.read(size - chunk_start)
     if len(chunk) < CHUNK_HEADER_SIZE:
-        return chunk_start
+        return chunk_start, False
     offset = CHUNK_HEADER_SIZE
     while offset + 8 <= len(chunk) and chunk[offset:offset + 4] == RECORD_MAGIC:
         length = struct.unpack_from("<I", chunk, offset + 4)[0]
         if length < 24 or offset + length > len(chunk):
             break
         offset += length
-    return chunk_start + offset
+    return chunk_start + offset, chunk[offset:offset + 4] == RECORD_MAGIC
 
 
 def _last_record_id(events):
