@@ -85,7 +85,7 @@ def window_seconds(stanza):
 
 
 def duration(total):
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in (("h", 3600), ("m", 60)):
         if total % size == 0:
             return "%d%s" % (total // size, unit)
     return "%ds" % total
