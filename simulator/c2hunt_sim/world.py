@@ -128,6 +128,16 @@ class Recorder:
         self._record_ids[(host.name, log)] += 1
         return 104000 + self._record_ids[(host.name, log)]
 
+    def windows_image_load(self, host, process, time, image_loaded=None, signature=None,
+                           signature_status="Valid"):
+        """Sysmon Event ID 7 for a module of ``process`` (by default its own executable),
+        with the module's code signature (``signature`` None: unsigned)."""
+        record = {"time": time, "computer": host.name, "process": process,
+                  "image_loaded": image_loaded or process["image"], "signature": signature,
+                  "signature_status": signature_status if signature else "Unavailable",
+                  "record_id": self._next_record_id(host, "sysmon")}
+        self._emit("sysmon", time, formats.sysmon_image_load(record))
+
     def windows_connection(self, host, process, time, transport, dest, dest_port,
                            src=None, src_port=None, initiated=True, sysmon=True, wfp=True,
                            zeek=None):
@@ -158,6 +168,14 @@ class Recorder:
         if zeek is not None:
             self.zeek_conn(time, src, src_port, dest, dest_port, transport, **zeek)
         return src_port
+
+    def windows_logon(self, host, time, user, logon_type, ip, port=0):
+        """Security 4624: ``user`` (DOMAIN\\name) logged on with ``logon_type`` from ``ip``."""
+        domain, _, name = user.rpartition("\\")
+        record = {"time": time, "computer": host.name, "user": name, "domain": domain or "-",
+                  "logon_type": logon_type, "ip": ip, "port": port,
+                  "record_id": self._next_record_id(host, "security")}
+        self._emit("wineventlog_security", time, formats.security_logon(record))
 
     # -- Zeek --------------------------------------------------------------------------
     def zeek_conn(self, time, orig_h, orig_p, resp_h, resp_p, proto, service=None,

@@ -153,7 +153,7 @@ def test_every_conf_file_parses():
 def test_first_wave_searches_present():
     analytics = sorted(a for s in CORRELATION.values()
                        for a in json.loads(s["action.correlationsearch.annotations"])["c2hunt_analytic"])
-    assert len(CORRELATION) == 11
+    assert len(CORRELATION) == 14
     assert set(analytics) == {"AN1225", "AN1226", "AN1228", "AN1254", "AN1255", "AN1256",
                               "AN1257", "AN1258"}
     assert list(BASELINES) == ["C2Hunt - Protocol Usage Baseline - Lookup Gen"]
@@ -214,7 +214,8 @@ def test_thresholds_are_macros_with_seed_defaults():
 def test_data_source_macros_hold_index_and_sourcetype():
     for macro in ("c2hunt_sysmon", "c2hunt_wineventlog_wfp", "c2hunt_auditd", "c2hunt_zeek_conn",
                   "c2hunt_zeek_dns", "c2hunt_flow", "c2hunt_esxi_hostd", "c2hunt_esxi_vpxa",
-                  "c2hunt_esxi_shell", "c2hunt_osquery_results"):
+                  "c2hunt_esxi_shell", "c2hunt_osquery_results", "c2hunt_zeek_ssl", "c2hunt_zeek_x509",
+                  "c2hunt_zeek_open_conn"):
         definition = MACRO_INDEX[macro][0]["definition"]
         assert "index=" in definition and ("sourcetype=" in definition)
     for name, search in SEARCHES.items():

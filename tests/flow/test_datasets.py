@@ -1,5 +1,6 @@
 """Flow features, DNS transactions and the notables the shipped searches raise on public
 third-party captures (../shared/datasets; skipped when absent)."""
+import re
 import sys
 from pathlib import Path
 
@@ -90,7 +91,13 @@ EXPECTED_NOTABLES = {
                     "Nonstandard_Port_socks_21477", 50)},
     "trickbot.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
                        "Nonstandard_Port_http_7080", 50)},
+    # Tor relays on 443: Tor's 512-byte cells make most TLS records 586 bytes; relay
+    # certificates are issued by a random www.<name>.com without an organisation.
+    "tor.pcap": {("C2Hunt - Network Protocol Anomaly - Rule", "TCP_Fixed_Size_Records", 60),
+                 ("C2Hunt - Suspicious TLS Or Long Connection - Rule",
+                  "TLS_Issuer_Without_Organisation", 55)},
     "dns.pcap": set(), "smbv1.pcap": set(), "smb_deletefile.pcap": set(), "malware.pcap": set(),
+    "shadowsocks.pcap": set(),
 }
 
 
@@ -101,6 +108,53 @@ def test_notables_on_ndpi_captures(name):
         pytest.skip("%s not present" % path)
     found = {(n.search, n.signal, int(float(n.risk_score))) for n in hunt([str(path)])}
     assert found == EXPECTED_NOTABLES[name]
+
+
+_NDPI_TLS_FLOW = re.compile(r"TCP ([\d.]+):(\d+) <-> ([\d.]+):(\d+) .*?\[JA3C: (\w+)\]"
+                            r"(?:.*?\[JA3S: (\w+)\])?")
+
+
+@pytest.mark.parametrize("name", ["tor.pcap", "malware.pcap"])
+def test_tls_fingerprints_agree_with_ndpi(name):
+    """c2flow's JA3/JA3S of every TLS flow equal nDPI's own (its .ndpi-result.out)."""
+    records, _ = _flows(NDPI / name)
+    expected = {}
+    for line in (NDPI / (name + ".ndpi-result.out")).read_text().splitlines():
+        match = _NDPI_TLS_FLOW.search(line)
+        if match:
+            src, sport, dest, dport, ja3, ja3s = match.groups()
+            expected[(src, int(sport), dest, int(dport))] = (ja3, ja3s)
+    ours = {(r["src"], r["src_port"], r["dest"], r["dest_port"]): (r.get("ja3"), r.get("ja3s"))
+            for r in records if r.get("service") == "ssl" and r["record_seq"] == 0}
+    assert expected and ours == expected
+
+
+def test_tor_relay_certificates_and_cells():
+    records, _ = _flows(NDPI / "tor.pcap")
+    relays = [r for r in records if r.get("service") == "ssl"]
+    assert relays and all(r["ssl_version"] == "TLSv10" and r["server_name"].startswith("www.")
+                          and "O=" not in r["issuer"] for r in relays)
+    busy = [r for r in relays if r["payload_packets"] >= 16]
+    assert busy and all(r["payload_size_mode"] == 586 and r["payload_size_mode_share"] >= 0.5
+                        for r in busy)
+
+
+# Non-C2 attack captures (lateral movement, credential access, discovery between lab hosts):
+# the network searches of this branch stay quiet on them (SMB/RPC answers seen backwards,
+# LLMNR and NetBIOS replies, internal TLS).
+PCAP_ATTACK = DATASETS / "pcap-attack"
+
+
+def test_non_c2_attack_captures_raise_no_protocol_or_tls_notable():
+    if not PCAP_ATTACK.exists():
+        pytest.skip("%s not present" % PCAP_ATTACK)
+    captures = [str(p) for p in sorted(PCAP_ATTACK.glob("*.pcap*"))
+                if not p.name.startswith("Command_and_Control")]
+    assert len(captures) >= 20
+    found = [(n.search, n.signal) for n in hunt(captures)
+             if n.search in ("C2Hunt - Network Protocol Anomaly - Rule",
+                             "C2Hunt - Suspicious TLS Or Long Connection - Rule")]
+    assert found == []
 
 
 def test_dns_tunnel_notables_name_the_tunnel():

@@ -180,6 +180,9 @@ def test_dns_over_tcp_segments(tmp_path):
 # -- services ---------------------------------------------------------------------------
 
 TLS_HELLO = bytes.fromhex("16030100f5010000f10303") + bytes(32)
+IPV4_TCP = bytes.fromhex("45000034526540008006b0300a832fb94f656e8d") + bytes(20)
+IPV6_TEREDO = (bytes.fromhex("6000000000003b15") + bytes.fromhex("2001000041379e508000f12ab9c82815")
+               + bytes.fromhex("20014860000020010000000000000068"))
 
 
 @pytest.mark.parametrize("client,server,transport,expected", [
@@ -201,6 +204,14 @@ TLS_HELLO = bytes.fromhex("16030100f5010000f10303") + bytes(32)
     (bytes(range(200)), bytes(range(100, 300 % 256)), "tcp", None),
     (bytes(range(200)), b"", "udp", None),
     (b"SSH-2.0-x", b"", "icmp", None),
+    # IP-in-UDP tunnels: a whole packet behind a small header (its entropy is the inner traffic's).
+    (b"\x30\xff\x00\x34" + bytes(4) + IPV4_TCP, b"", "udp", "gtpv1"),
+    (b"\x08\x00\x00\x00\x00\x00\x7b\x00" + bytes(12) + b"\x08\x00" + IPV4_TCP, b"", "udp", "vxlan"),
+    (b"\x41\x52\x11\x29" + bytes(4 + 16 + 20) + IPV6_TEREDO, b"", "udp", "ayiya"),
+    (IPV6_TEREDO, b"", "udp", "teredo"),
+    (b"\x00\x01\x00\x00" + bytes(9) + b"\x00\x00" + bytes(6) + IPV6_TEREDO, b"", "udp", "teredo"),
+    (IPV6_TEREDO.replace(b"\x20\x01\x00\x00", b"\x20\x01\x48\x60"), b"", "udp", None),  # not Teredo
+    (b"\x30\xff\x00\x34" + bytes(4) + bytes(range(40)), b"", "udp", None),   # no inner IP
 ])
 def test_identify_service(client, server, transport, expected):
     assert services.identify_service(client, server, transport) == expected

@@ -180,7 +180,8 @@ def test_evtx_sysmon_and_5156(evtx_events):
     events, issues = evtx_events
     assert issues == []
     plink = [e for e in events if e.get("process_name") == "plink.exe" and e.get("EventCode") == "3"]
-    assert plink and plink[0]["sourcetype"] == "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
+    assert plink and plink[0]["sourcetype"] == "XmlWinEventLog"
+    assert plink[0]["source"] == "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
     assert {e["dest_port"] for e in plink} >= {"3389"}
     wfp = [e for e in events if e.get("EventCode") == "5156" and e.get("process_name") == "plink.exe"]
     assert wfp and wfp[0]["Direction"] == "Outbound" and wfp[0]["transport"] == "tcp"

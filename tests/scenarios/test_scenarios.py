@@ -37,6 +37,8 @@ AN1255 = "C2Hunt - Raw Socket Or SOCKS Connect From Unexpected Linux Program - R
 ESXI = "C2Hunt - ESXi Guest Operations Or Unusual Host Process - Rule"
 VMTOOLS = "C2Hunt - Guest Operation Shell From VMware Tools - Rule"
 OSQUERY = "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule"
+CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
+LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -78,6 +80,9 @@ EXPECTED = {
         (AN1228, "DNS_Over_HTTPS_From_Non_Browser", 65, "ws06.corp.example"),
         (AN1228, "DNS_Tunnel_Encoded_Labels", 90, "10.20.1.16"),
         (AN1228, "Internal_Protocol_Egress_SMB", 70, "10.20.1.16"),
+        # the DoH client runs from the user's Temp folder (Sysmon and WFP each see it)
+        (CONTEXT, "Executable_In_Transient_Folder", 55, "ws06.corp.example"),
+        (CONTEXT, "Executable_In_Transient_Folder", 55, "ws06.corp.example"),
     ],
     "x2_web_c2_unusual_process": [
         (AN1225, "Unusual_Process_HTTP", 75, "ws07.corp.example"),
@@ -89,6 +94,8 @@ EXPECTED = {
         (WFP, "Raw_TCP_Unusual_Port_8081", 70, "ws07.corp.example"),
     ],
     "x3_raw_tcp_reverse_shells": [
+        # The 4444 session in Zeek conn: no recognised protocol, odd port, 95% outbound.
+        (AN1258, "Outbound_Heavy_Raw_TCP_4444", 50, "10.20.1.18"),
         (SYSMON, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
         (SYSMON, "Raw_TCP_Unusual_Port_4444", 70, "ws08.corp.example"),
         (WFP, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
@@ -112,6 +119,28 @@ EXPECTED = {
         (OSQUERY, "SOCKS_Proxy_Port_1080", 75, "lnx11.corp.example"),
     ],
     "benign_osquery_endpoints": [],
+    "x6_user_folder_payload_and_tunnels": [
+        # rundll32 without arguments on HTTPS: AN1225's unusual process, and the context
+        # search's missing arguments (Sysmon only: 5156 carries no command line)
+        (AN1225, "Unusual_Process_HTTPS", 65, "ws09.corp.example"),
+        (CONTEXT, "Missing_Usual_Arguments_rundll32.exe", 65, "ws09.corp.example"),
+        # plink in Temp: RDP forwarded to 127.0.0.2:3389 (70) + transient folder = 80
+        (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
+        (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
+        # ... and the tunnelled RDP session logs on from 127.0.0.1 (Security 4624 type 10)
+        (LOOPBACK_RDP, "RDP_Logon_From_Loopback", 70, "ws09.corp.example"),
+        # the payload in Downloads (osquery: the one in /dev/shm) on TCP 4444: raw TCP (70)
+        # + transient folder = 80
+        (CONTEXT, "Raw_TCP_Unusual_Port_4444", 80, "lnx12.corp.example"),
+        (CONTEXT, "Raw_TCP_Unusual_Port_4444", 80, "ws09.corp.example"),
+        (CONTEXT, "Raw_TCP_Unusual_Port_4444", 80, "ws09.corp.example"),
+        # the spooler, migrated into, calls the handler outside the network on 4444
+        (CONTEXT, "System_Process_Unusual_Connection", 80, "ws09.corp.example"),
+        (CONTEXT, "System_Process_Unusual_Connection", 80, "ws09.corp.example"),
+    ],
+    # per-user installs, Defender, lsass/explorer, local admin over loopback, and WFP's
+    # ICMPv6 neighbour discovery from System (before: ICMP_From_Unexpected_Process 85)
+    "benign_user_folder_software": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.

@@ -58,7 +58,7 @@ import struct
 import numpy as np
 
 from c2hunt import entropy
-from c2hunt.capture import dns_wire, pcap, services
+from c2hunt.capture import dns_wire, pcap, services, tls
 
 __all__ = ["FlowConfig", "FlowTable", "CaptureEvents", "read_capture_flows",
            "read_capture_events", "format_event", "event_time", "SOURCETYPE", "FIELDS"]
@@ -73,10 +73,11 @@ FIELDS = (
     "icmp_type", "icmp_code", "packets", "packets_out", "packets_in", "bytes", "bytes_out",
     "bytes_in", "payload_bytes_out", "payload_bytes_in", "payload_packets",
     "payload_size_dc", "payload_size_min", "payload_size_median", "payload_size_max",
+    "payload_size_mode", "payload_size_mode_share",
     "payload_entropy", "payload_entropy_norm", "payload_entropy_bytes", "echo_requests", "echo_replies",
     "echo_replies_matched", "echo_replies_mismatched", "echo_reply_mismatch_ratio",
     "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
-)
+) + tls.TLS_FIELDS
 
 TRANSPORT_NAMES = {pcap.PROTO_ICMP: "icmp", pcap.PROTO_TCP: "tcp", pcap.PROTO_UDP: "udp",
                    pcap.PROTO_ICMPV6: "icmp", 132: "sctp", 47: "gre", 50: "esp"}
@@ -385,6 +386,9 @@ class FlowTable(object):
         bits, norm = payload_entropy(samples)
         records = [_record(flow, reason, value, scaled, len(sample))
                    for (flow, reason), value, scaled, sample in zip(done, bits, norm, samples)]
+        for record, sample in zip(records, samples):
+            if record.get("service") == "ssl" and record["record_seq"] == 0:
+                record.update(tls.handshake_fields(sample))   # SNI, JA3/JA3S, certificate
         records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
         return records
 
@@ -772,6 +776,10 @@ def _record(flow, reason, bits, norm, sample_bytes):
         record["payload_size_min"] = min(sizes)
         record["payload_size_median"] = _median(sizes)
         record["payload_size_max"] = max(sizes)
+        # The commonest size (the larger on ties) and its share: fixed-size cells (Tor).
+        mode, mode_count = max(sizes.items(), key=lambda item: (item[1], item[0]))
+        record["payload_size_mode"] = mode
+        record["payload_size_mode_share"] = round(mode_count / float(record["payload_packets"]), 4)
     if sample_bytes:
         if bits is not None:
             record["payload_entropy"] = bits

@@ -44,6 +44,52 @@ def _socks(client, server):
     return False
 
 
+# IP protocols an encapsulated packet plausibly carries (ICMP, IGMP, TCP, UDP, GRE, ESP,
+# ICMPv6, no next header, IPv6 extension headers).
+_INNER_PROTOCOLS = frozenset((0, 1, 2, 6, 17, 43, 44, 47, 50, 58, 59, 60))
+
+
+def _ip_at(data, offset, version=None):
+    """An IPv4 or IPv6 header starts at ``offset`` (version, header length, protocol)."""
+    if offset < 0 or len(data) < offset + 20:
+        return False
+    first = data[offset]
+    if first >> 4 == 4 and version in (None, 4):
+        return (first & 0x0F) >= 5 and data[offset + 9] in _INNER_PROTOCOLS
+    if first >> 4 == 6 and version in (None, 6):
+        return len(data) >= offset + 40 and data[offset + 6] in _INNER_PROTOCOLS
+    return False
+
+
+def _udp_tunnel(data):
+    """Zeek's name of the IP-in-UDP tunnel ``data`` (one datagram's start) belongs to, or None.
+
+    The payload of these is a whole IP packet (or Ethernet frame) behind a small header, so
+    its entropy is that of the inner traffic, not a tell.
+    """
+    if len(data) < 28:
+        return None
+    if data[0] & 0xF0 == 0x30 and data[1] == 0xFF:        # GTPv1-U G-PDU (3GPP TS 29.281)
+        if _ip_at(data, 12 if data[0] & 0x07 else 8):
+            return "gtpv1"
+    if data[0] & 0x08 and data[1:4] == b"\0\0\0" and data[7] == 0 and len(data) >= 22 \
+            and data[20:22] in (b"\x08\x00", b"\x86\xdd", b"\x08\x06", b"\x81\x00"):
+        return "vxlan"                                     # RFC 7348: flags, VNI, Ethernet
+    if data[3] in (4, 41) and data[2] & 0x0F == 1:        # AYIYA forward: IP after the header
+        if _ip_at(data, 8 + (1 << (data[0] >> 4)) + 4 * (data[1] >> 4)):
+            return "ayiya"
+    offset = 0                                             # Teredo (RFC 4380): IPv6 after
+    if data[0:2] == b"\0\x01":                           # an optional authentication header
+        offset = 4 + data[2] + data[3] + 9
+    if data[offset:offset + 2] == b"\0\0":               # and an optional origin indication
+        offset += 8
+    if _ip_at(data, offset, version=6) and any(
+            data[offset + at:offset + at + len(prefix)] == prefix
+            for at in (8, 24) for prefix in (b"\x20\x01\0\0", b"\xfe\x80")):
+        return "teredo"                                    # a Teredo (2001::/32) or link-local end
+    return None
+
+
 def identify_service(client, server, transport):
     """Zeek-style service name of a flow, or None.
 
@@ -67,7 +113,7 @@ def identify_service(client, server, transport):
         if (len(client) == 48 and client[0] & 0x07 == 3 and 3 <= (client[0] >> 3) & 7 <= 4
                 and (not server or (len(server) >= 48 and server[0] & 0x07 == 4))):
             return "ntp"
-        return None
+        return _udp_tunnel(client or server)
     if transport != "tcp" or not (client or server):
         return None
     if client.startswith(b"SSH-") or server.startswith(b"SSH-"):

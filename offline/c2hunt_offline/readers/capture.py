@@ -87,9 +87,13 @@ def read_capture(flows, path):
         return events, [ReadIssue(path, None, "flow extraction failed after %d flows: %s: %s"
                                   % (len(events), type(exc).__name__, exc))]
     # Non-IP frames (ARP, LLDP ...) are normal in a capture and are not reported; damage is.
-    for problem in stats.problems() + dns_stats.problems():
+    for problem in stats.problems():
         if not problem.startswith("non_ip="):
             issues.append(ReadIssue(path, None, "capture: %s" % problem))
+    # DNS messages the decoder skipped (malformed on purpose, split over TCP segments): every
+    # flow was still read, so a warning.
+    for problem in dns_stats.problems():
+        issues.append(ReadIssue(path, None, "capture: %s" % problem, level="warning"))
     return events, issues
 
 

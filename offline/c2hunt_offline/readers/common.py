@@ -11,24 +11,33 @@ import re
 
 
 class ReadIssue(object):
-    """One unreadable record or file: where it is and why."""
+    """One unreadable record or file, or a warning about how a file was read: where and why.
 
-    def __init__(self, path, line, message):
+    ``level`` is ``"error"`` (something was not read) or ``"warning"`` (everything was read,
+    but not as a known source: e.g. a Zeek log type read as generic events).
+    """
+
+    def __init__(self, path, line, message, level="error"):
         self.path = str(path)
         self.line = line
         self.message = message
+        self.level = level
+
+    @property
+    def is_error(self):
+        return self.level != "warning"
 
     def __str__(self):
         where = self.path if self.line is None else "%s:%s" % (self.path, self.line)
-        return "%s: %s" % (where, self.message)
+        if self.is_error:
+            return "%s: %s" % (where, self.message)
+        return "%s: %s: %s" % (where, self.level, self.message)
 
     __repr__ = __str__
 
 
 class UnknownFormat(Exception):
     """The file's format could not be recognised."""
-
-
 
 
 def put(event, key, value):

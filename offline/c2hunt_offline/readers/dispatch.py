@@ -1,5 +1,10 @@
-"""Which reader a file needs: by its first bytes, its first line, or the sourcetype given."""
+"""Which reader a file needs: by its first bytes, its first line, or the sourcetype given.
+
+Gzip-compressed files (``conn.log.gz``, rotated ``conn.00:00:00-01:00:00.log.gz``) are
+decompressed first and read like the plain file; the name without ``.gz`` gives the log type.
+"""
 import json
+import zlib
 
 from . import capture
 from .auditd import AUDIT_HEAD, AUDIT_SOURCETYPE, read_auditd
@@ -7,15 +12,29 @@ from .common import ReadIssue, UnknownFormat
 from .esxi import ESXI_SOURCETYPE_PREFIX, esxi_match, read_esxi_syslog
 from .generic import generic_event, read_csv
 from .osquery import OSQUERY_SOURCETYPE, is_osquery_result, osquery_event
-from .windows import is_windows_json, normalise_windows, read_evtx, read_winxml, windows_from_json
-from .zeek import (ZEEK_SOURCETYPES, read_zeek_tsv, zeek_event, zeek_kind_from_keys,
-                   zeek_kind_from_name)
+from .sysmon_linux import (SYSMON_LINUX_SOURCETYPE, is_sysmon_message, is_sysmon_syslog,
+                           read_sysmon_syslog, sysmon_message_event, sysmon_record_event)
+from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml,
+                      windows_event_from_xml, windows_from_json)
+from .windows_classic import is_classic_windows, read_windows_classic
+from .zeek import (KNOWN_KINDS, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
+                   read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
+
+GZIP_MAGIC = b"\x1f\x8b"
+EVTX_MAGIC = b"ElfFile\x00"
+# How many leading lines may precede the first Sysmon for Linux record in a syslog file.
+SYSLOG_SNIFF_LINES = 200
 
 
-def read_json_lines(path, lines, sourcetype=None):
-    """JSON lines: Windows events, Zeek JSON, c2flow records, or anything with --sourcetype."""
+def read_json_lines(path, lines, sourcetype=None, name_hint=None):
+    """JSON lines: Windows events, Zeek JSON, c2flow records, or anything with --sourcetype.
+
+    ``name_hint`` is the file name that tells a Zeek log's type (``path`` without ``.gz``).
+    """
     events, issues = [], []
-    zeek_kind = zeek_kind_from_name(path)
+    name_hint = name_hint or path
+    given_zeek_kind = zeek_kind_from_sourcetype(sourcetype)
+    warned = set()
     for n, line in enumerate(lines, 1):
         text = line.strip()
         if not text:
@@ -27,7 +46,16 @@ def read_json_lines(path, lines, sourcetype=None):
         except ValueError as exc:
             issues.append(ReadIssue(path, n, "invalid JSON: %s" % exc))
             continue
+        obj = splunk_export_record(obj)
         try:
+            if sourcetype is None:
+                event = _event_of_exported_raw(obj, path)
+                if event is not None:
+                    events.append(event)
+                    continue
+            if sourcetype is None and is_sysmon_message(obj):
+                events.append(sysmon_message_event(obj, text, path))
+                continue
             if sourcetype is None and is_windows_json(obj):
                 system, data = windows_from_json(obj)
                 events.append(normalise_windows(system, data, text, str(path)))
@@ -38,12 +66,13 @@ def read_json_lines(path, lines, sourcetype=None):
             if sourcetype is None and obj.get("sourcetype") in capture.SOURCETYPES:
                 events.append(capture.capture_event(obj, text, path, obj["sourcetype"]))
                 continue
-            kind = None
-            if sourcetype is None:
-                kind = zeek_kind or (zeek_kind_from_keys(obj) if "ts" in obj else None)
-            elif sourcetype in ZEEK_SOURCETYPES.values():
-                kind = [k for k, v in ZEEK_SOURCETYPES.items() if v == sourcetype][0]
+            kind = given_zeek_kind
+            if sourcetype is None and is_zeek_json(obj, name_hint):
+                kind = zeek_kind_of_json(obj, name_hint)
             if kind is not None:
+                if kind not in KNOWN_KINDS and kind not in warned:
+                    issues.append(generic_kind_warning(path, kind))
+                    warned.add(kind)
                 events.append(zeek_event(kind, obj, text, path))
                 continue
             if sourcetype is None:
@@ -55,42 +84,109 @@ def read_json_lines(path, lines, sourcetype=None):
     return events, issues
 
 
+def splunk_export_record(obj):
+    """A Splunk search export line (``{"preview": ..., "result": {...}}``) -> its result."""
+    if "preview" in obj and isinstance(obj.get("result"), dict):
+        return obj["result"]
+    return obj
+
+
+def _event_of_exported_raw(obj, path):
+    """An event exported from Splunk with its ``_raw``: Windows or Sysmon XML, and Zeek JSON
+    under a ``bro:<path>:json`` sourcetype, are read again from ``_raw``, so the fields are the
+    reader's whatever the export kept. None otherwise."""
+    raw = obj.get("_raw")
+    if not isinstance(raw, str):
+        return None
+    text = raw.lstrip()
+    if text.startswith("<Event"):
+        system, data = windows_event_from_xml(text[:text.rfind("</Event>") + len("</Event>")])
+        return normalise_windows(system, data, raw, str(path))
+    if "Linux-Sysmon" in text:
+        return sysmon_record_event(text, raw, path)
+    zeek_kind = zeek_kind_from_sourcetype(obj.get("sourcetype"))
+    if zeek_kind is not None and text.startswith("{"):
+        return zeek_event(zeek_kind, json.loads(text), raw, path)
+    return None
+
+
+def gunzip(data):
+    """(bytes, problem or None) of gzip data, all members; a truncated stream gives what it held."""
+    out = []
+    while data[:2] == GZIP_MAGIC:
+        stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            out.append(stream.decompress(data))
+        except zlib.error as exc:
+            return b"".join(out), "damaged gzip data (read up to the damage): %s" % exc
+        if not stream.eof:
+            out.append(stream.flush())
+            return b"".join(out), "gzip stream is truncated (read what it held)"
+        data = stream.unused_data
+    return b"".join(out), None
+
+
 def detect_and_read(path, sourcetype=None, app_root=None):
     """Read one file; returns (events, issues). Raises UnknownFormat if nothing matches."""
     path = str(path)
     with open(path, "rb") as handle:
         head = handle.read(8192)
-    if head.startswith(b"ElfFile\x00"):
+    if head.startswith(EVTX_MAGIC):
         return read_evtx(path)
     if head[:4] in capture.PCAP_MAGICS or path.lower().endswith((".pcap", ".pcapng")):
         return capture.read_pcap(path, app_root)
     with open(path, "rb") as handle:
         data = handle.read()
-    text = data.decode("utf-8-sig", errors="replace")
+    name_hint = path
+    issues = []
+    if data[:2] == GZIP_MAGIC:
+        data, problem = gunzip(data)
+        if problem:
+            issues.append(ReadIssue(path, None, problem))
+        if path.lower().endswith(".gz"):
+            name_hint = path[:-3]
+        if data.startswith(EVTX_MAGIC) or data[:4] in capture.PCAP_MAGICS:
+            return [], issues + [ReadIssue(path, None, "a compressed EVTX file or capture: "
+                                           "decompress it first")]
+    events, more = _read_text(path, data.decode("utf-8-sig", errors="replace"), sourcetype,
+                              name_hint)
+    return events, issues + more
+
+
+def _read_text(path, text, sourcetype, name_hint):
     lines = text.splitlines()
     stripped = text.lstrip()
-    low = path.lower()
+    low = name_hint.lower()
     if sourcetype:
         if sourcetype == AUDIT_SOURCETYPE:
             return read_auditd(path, lines)
         if sourcetype.startswith(ESXI_SOURCETYPE_PREFIX):
             return read_esxi_syslog(path, lines)
+        if sourcetype == SYSMON_LINUX_SOURCETYPE:
+            return read_sysmon_syslog(path, lines)
         if low.endswith(".csv"):
             return read_csv(path, text, sourcetype)
         if stripped.startswith("#separator"):
-            return read_zeek_tsv(path, lines)
-        return read_json_lines(path, lines, sourcetype)
+            return read_zeek_tsv(path, lines, name_hint)
+        return read_json_lines(path, lines, sourcetype, name_hint)
     if stripped.startswith("#separator") or stripped.startswith("#fields"):
-        return read_zeek_tsv(path, lines)
+        return read_zeek_tsv(path, lines, name_hint)
     if stripped.startswith("<Event") or stripped.startswith("<?xml") or stripped.startswith("<Events"):
         return read_winxml(path, text)
     first = next((l for l in lines if l.strip()), "")
+    if is_classic_windows(lines):
+        return read_windows_classic(path, lines)
     if AUDIT_HEAD.match(first.strip()):
         return read_auditd(path, lines)
+    if first.lstrip().startswith("{"):
+        return read_json_lines(path, lines, None, name_hint)
+    if is_sysmon_syslog(lines[:SYSLOG_SNIFF_LINES]):
+        return read_sysmon_syslog(path, lines)
     if esxi_match(first):
         return read_esxi_syslog(path, lines)
-    if first.lstrip().startswith("{"):
-        return read_json_lines(path, lines, None)
-    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON, auditd, Zeek, "
-                        "ESXi syslog, osquery results, pcap); for CSV or JSON lines give "
-                        "--sourcetype" % path)
+    if looks_like_headerless_zeek(first):
+        return [], [ReadIssue(path, 1, "Zeek TSV rows without the #separator/#fields header: "
+                                       "the columns cannot be named")]
+    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic, Sysmon for Linux "
+                        "syslog, auditd, Zeek, ESXi syslog, osquery results, pcap); for CSV or "
+                        "JSON lines give --sourcetype" % path)

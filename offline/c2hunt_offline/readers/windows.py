@@ -1,16 +1,26 @@
 """Windows events: binary EVTX, ``<Event>`` XML and JSON exports (Sysmon, Security, others).
 
-Sourcetypes and field names as the Splunk Add-on for Microsoft Windows and the Sysmon TA
-give them, with the CIM aliases of the network and process events.
+Sourcetypes and field names as the Splunk Add-on for Microsoft Windows (5.0 and later: XML
+events are ``sourcetype=XmlWinEventLog``, ``source=XmlWinEventLog:<Channel>``) and the Sysmon
+TA give them, with the CIM aliases of the network and process events. Sysmon for Linux
+records (channel ``Linux-Sysmon/Operational``) are labelled as the Splunk Add-on for Sysmon
+for Linux does: ``sourcetype=sysmon:linux``, ``source=Syslog:Linux-Sysmon/Operational``.
 """
+import json
 import re
 import xml.etree.ElementTree as ET
 
 from .common import ReadIssue, parse_iso, path_basename, put
 
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
-SYSMON_SOURCETYPE = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
-SECURITY_SOURCETYPE = "WinEventLog:Security"
+SYSMON_LINUX_CHANNEL = "Linux-Sysmon/Operational"
+XML_SOURCETYPE = "XmlWinEventLog"
+CLASSIC_SOURCETYPE = "WinEventLog"
+SYSMON_SOURCE = "XmlWinEventLog:" + SYSMON_CHANNEL
+SECURITY_SOURCE = "XmlWinEventLog:Security"
+SYSMON_LINUX_SOURCETYPE = "sysmon:linux"
+SYSMON_LINUX_SOURCE = "Syslog:" + SYSMON_LINUX_CHANNEL
+SYSMON_CHANNELS = (SYSMON_CHANNEL, SYSMON_LINUX_CHANNEL)
 IANA_TRANSPORT = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp"}
 
 
@@ -81,7 +91,7 @@ def _windows_rendering(value):
     return value
 
 
-def normalise_windows(system, data, raw, source_path, from_binary=False):
+def normalise_windows(system, data, raw, source_path, from_binary=False, classic=False):
     """Build a Splunk-like event from System fields + EventData fields.
 
     Parameters
@@ -97,15 +107,18 @@ def normalise_windows(system, data, raw, source_path, from_binary=False):
     from_binary : bool
         The record was rendered from binary EVTX by a parser: bring GUID and hex values to
         Windows' own rendering. Text input (XML/JSON) is kept as it was indexed.
+    classic : bool
+        The record is in the TA's classic (non-XML) rendering: ``sourcetype=WinEventLog``,
+        ``source=WinEventLog:<Channel>``.
     """
     channel = system.get("Channel") or ""
     event_id = str(system.get("EventID") or "").strip()
-    if channel == SYSMON_CHANNEL:
-        sourcetype = source = SYSMON_SOURCETYPE
-    elif channel == "Security":
-        sourcetype = source = SECURITY_SOURCETYPE
+    if channel == SYSMON_LINUX_CHANNEL:
+        sourcetype, source = SYSMON_LINUX_SOURCETYPE, SYSMON_LINUX_SOURCE
+    elif classic:
+        sourcetype, source = CLASSIC_SOURCETYPE, "WinEventLog:%s" % channel
     else:
-        sourcetype = source = "WinEventLog:%s" % channel
+        sourcetype, source = XML_SOURCETYPE, "XmlWinEventLog:%s" % channel
     ev = {"_raw": raw, "sourcetype": sourcetype, "source": source, "c2hunt_file": source_path}
     if system.get("SystemTime"):
         ev["_time"] = parse_iso(system["SystemTime"])
@@ -122,10 +135,10 @@ def normalise_windows(system, data, raw, source_path, from_binary=False):
         value = value.strip() if isinstance(value, str) else value
         if from_binary:
             value = _windows_rendering(value)
-        if channel == SYSMON_CHANNEL:
+        if channel in SYSMON_CHANNELS:
             value = _lower_bool(value)
         put(ev, name, value)
-    if channel == SYSMON_CHANNEL:
+    if channel in SYSMON_CHANNELS:
         _cim_sysmon(ev, event_id)
     elif channel == "Security":
         _cim_security(ev, event_id, data)
@@ -166,6 +179,10 @@ def _cim_sysmon(ev, event_id):
         ev["tag"] = ["network", "resolution", "dns"]
 
 
+def _first(value):
+    return value[0] if isinstance(value, list) and value else value
+
+
 _WFP_DIRECTION = {"%%14592": "Inbound", "%%14593": "Outbound"}
 
 
@@ -199,12 +216,15 @@ def _cim_security(ev, event_id, data):
         ev["action"] = "allowed" if event_id in ("5156", "5158") else "blocked"
         ev["tag"] = ["network", "communicate"]
     elif event_id == "4688":
-        put(ev, "process_path", data.get("NewProcessName"))
-        put(ev, "process_name", path_basename(data.get("NewProcessName")))
-        put(ev, "process", data.get("CommandLine") or data.get("NewProcessName"))
-        put(ev, "parent_process_path", data.get("ParentProcessName"))
-        put(ev, "parent_process_name", path_basename(data.get("ParentProcessName")))
-        put(ev, "user", data.get("SubjectUserName"))
+        # XML names, else the classic rendering's (New_Process_Name ...)
+        image = data.get("NewProcessName") or data.get("New_Process_Name")
+        parent = data.get("ParentProcessName") or data.get("Creator_Process_Name")
+        put(ev, "process_path", image)
+        put(ev, "process_name", path_basename(image))
+        put(ev, "process", data.get("CommandLine") or data.get("Process_Command_Line") or image)
+        put(ev, "parent_process_path", parent)
+        put(ev, "parent_process_name", path_basename(parent))
+        put(ev, "user", data.get("SubjectUserName") or _first(data.get("Account_Name")))
         put(ev, "dest", ev.get("host"))
         ev["tag"] = ["process", "report"]
 
@@ -304,39 +324,114 @@ def read_winxml(path, text):
 
 
 def windows_from_json(obj):
-    """(system, data) from a JSON Windows event: flat (nxlog-like) or winlogbeat-style."""
+    """(system, data) from a JSON Windows event.
+
+    Layouts: winlogbeat (``winlog.event_data``), XML converted to JSON (``Event.System``,
+    ``Event.EventData.Data[]``), and flat exports (nxlog, SIEM tables such as Sentinel's
+    ``Event``/``SecurityEvent``) whose ``EventData`` is absent, a dict, or one string holding
+    the ``<EventData>`` XML or a JSON object.
+    """
     if "winlog" in obj:
         w = obj["winlog"]
         system = {"EventID": w.get("event_id"), "Channel": w.get("channel"),
                   "Computer": w.get("computer_name"), "EventRecordID": w.get("record_id"),
                   "SystemTime": obj.get("@timestamp")}
-        return system, dict(w.get("event_data") or {})
+        return system, event_data(w.get("event_data"))
     if "Event" in obj and isinstance(obj["Event"], dict):
         ev = obj["Event"]
         sysd = ev.get("System", {})
         eid = sysd.get("EventID")
         if isinstance(eid, dict):
             eid = eid.get("#text") or eid.get("text")
-        tc = sysd.get("TimeCreated")
         system = {"EventID": eid, "Channel": sysd.get("Channel"),
                   "Computer": sysd.get("Computer"), "EventRecordID": sysd.get("EventRecordID"),
-                  "SystemTime": tc.get("SystemTime") if isinstance(tc, dict) else tc}
-        data = ev.get("EventData") or {}
-        if isinstance(data, dict) and isinstance(data.get("Data"), list):
-            data = {d.get("Name") or d.get("@Name"): d.get("#text", d.get("text"))
-                    for d in data["Data"]}
-        return system, dict(data)
+                  "SystemTime": _attribute(sysd.get("TimeCreated"), "SystemTime")}
+        return system, event_data(ev.get("EventData"))
     system = {"EventID": obj.get("EventID", obj.get("EventCode")),
-              "Channel": obj.get("Channel"), "Computer": obj.get("Computer", obj.get("Hostname")),
+              "Channel": obj.get("Channel") or obj.get("EventLog"),
+              "Computer": obj.get("Computer", obj.get("Hostname")),
               "EventRecordID": obj.get("EventRecordID", obj.get("RecordNumber")),
               "SystemTime": obj.get("SystemTime") or obj.get("TimeCreated")
-              or obj.get("EventTime") or obj.get("UtcTime")}
+              or obj.get("EventTime") or obj.get("UtcTime") or obj.get("TimeGenerated")}
     skip = {"EventID", "EventCode", "Channel", "Computer", "Hostname", "EventRecordID",
-            "RecordNumber", "SystemTime", "TimeCreated", "EventTime"}
-    data = {k: ("" if v is None else str(v)) for k, v in obj.items() if k not in skip}
+            "RecordNumber", "SystemTime", "TimeCreated", "EventTime", "EventData"}
+    data = {k: _flat_value(v) for k, v in obj.items() if k not in skip}
+    if "EventData" in obj:
+        parsed = event_data(obj["EventData"])
+        if parsed or not obj["EventData"]:
+            data.update(parsed)
+        else:  # neither XML nor JSON: keep the text as the export had it
+            data["EventData"] = _flat_value(obj["EventData"])
     return system, data
 
 
+def _attribute(element, name):
+    """An XML attribute of an element converted to JSON: ``{"SystemTime": v}``, xmltodict's
+    ``{"@SystemTime": v}`` or evtx_dump's ``{"#attributes": {"SystemTime": v}}``."""
+    if not isinstance(element, dict):
+        return element
+    nested = element.get("#attributes")
+    if isinstance(nested, dict) and name in nested:
+        return nested[name]
+    return element.get(name, element.get("@" + name))
+
+
+def _flat_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def event_data(value):
+    """EventData of a JSON export as {Name: value}.
+
+    Accepts a dict of names (winlogbeat), ``{"Data": [{"@Name"|"Name": n, "#text"|"text"|
+    "Value": v}]}`` (XML converted to JSON), or a string holding ``<EventData>`` XML (possibly
+    inside a ``<DataItem>``, as SIEM tables store it) or a JSON object. Anything else gives {}.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("<"):
+            return _event_data_xml(text)
+        if text.startswith("{"):
+            try:
+                return event_data(json.loads(text))
+            except ValueError:
+                return {}
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    items = value.get("Data")
+    if isinstance(items, dict):
+        items = [items]
+    if isinstance(items, list) and all(isinstance(d, dict) for d in items):
+        return {d.get("Name") or d.get("@Name") or "Data%d" % n:
+                d.get("#text", d.get("text", d.get("Value")))
+                for n, d in enumerate(items)}
+    return dict(value)
+
+
+def _event_data_xml(text):
+    """``<Data Name=...>`` values of an EventData XML string (UserData children too)."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return {}
+    data = {}
+    for n, item in enumerate(root.iter()):
+        tag = _local(item.tag)
+        if tag == "Data":
+            data[item.get("Name") or "Data%d" % n] = item.text or ""
+    if not data:  # UserData: <UserData><Kind><Name>value</Name>...</Kind></UserData>
+        for item in root.iter():
+            if len(item) == 0 and item is not root and item.text and item.text.strip():
+                data[_local(item.tag)] = item.text
+    return data
+
+
 def is_windows_json(obj):
+    has_id = "EventID" in obj or "EventCode" in obj
     return ("winlog" in obj or ("Event" in obj and isinstance(obj["Event"], dict))
-            or ("Channel" in obj and ("EventID" in obj or "EventCode" in obj)))
+            or (has_id and ("Channel" in obj or "EventLog" in obj)))

@@ -1,13 +1,85 @@
-"""Zeek logs, TSV (``#fields`` header) or JSON lines, as the Splunk Add-on for Zeek names them."""
+"""Zeek logs, TSV (``#fields`` header) or JSON lines, as the Splunk Add-on for Zeek names them.
+
+Every Zeek log type is read: sourcetype ``bro:<path>:json`` (the TA's naming), the path from
+the TSV ``#path`` header, the JSON ``_path`` key or the file name (``conn.log``,
+``conn.log.gz``, hourly ``conn.00:00:00-01:00:00.log.gz``, ``dhcp.log.labeled``). Fields keep
+their Zeek names (``id.orig_h``, ``certificate.subject``, ``san.dns`` ...), also when a log
+pipeline flattened them to ``id_orig_h``/``certificate_subject`` or nested them as objects.
+conn, dns, http and ssl get the TA's CIM fields and tags; x509 is kept as it is; any other
+type is read as generic events (CIM src/dest/ports/transport from ``id.*``) with one warning
+per file.
+"""
+import functools
+import json
 import os
+import re
 
 from .common import ReadIssue, parse_iso, put, scalar_text
 
-ZEEK_SOURCETYPES = {"conn": "bro:conn:json", "dns": "bro:dns:json",
-                    "http": "bro:http:json", "ssl": "bro:ssl:json"}
+# The types the searches read, with the TA's CIM fields and tags.
+CIM_KINDS = ("conn", "dns", "http", "ssl")
+# Read as they are, without a warning (the TLS searches read x509 by its Zeek names).
+KNOWN_KINDS = CIM_KINDS + ("x509",)
+ZEEK_SOURCETYPES = {kind: "bro:%s:json" % kind for kind in KNOWN_KINDS}
+_SOURCETYPE = re.compile(r"^(?:bro|zeek):(?P<path>[a-z][a-z0-9_]*)(?::json)?$")
+
+# Zeek's own log paths (base scripts and common packages, RITA's open_* logs), so a JSON file
+# named after one is known as Zeek even when its records carry no connection id.
+ZEEK_PATHS = frozenset("""
+    conn dns http ssl x509 files dhcp quic notice weird ssh sip tunnel dpd smtp ftp irc rdp
+    rfb socks software syslog mysql radius ntp snmp kerberos ntlm dce_rpc smb_files smb_mapping
+    smb_cmd pe ocsp known_hosts known_services known_certs known_devices capture_loss
+    loaded_scripts packet_filter reporter stats analyzer signatures intel traceroute notice_alarm
+    weird_stats conn_long modbus dnp3 mqtt_connect mqtt_publish mqtt_subscribe ldap ldap_search
+    websocket arp netcontrol open_conn open_http open_ssl dns_unmatched unified2 config
+    telemetry cluster broker print
+""".split())
+
+# Where a log pipeline flattened Zeek's record names with "_" instead of ".".
+_FLATTENED = re.compile(r"^(?P<record>id|certificate|san|basic_constraints)_"
+                        r"(?P<field>\w+)$")
+_FLATTENED_FIELDS = {
+    "id": {"orig_h", "orig_p", "resp_h", "resp_p", "vlan", "vlan_inner"},
+    "certificate": {"version", "serial", "subject", "issuer", "not_valid_before",
+                    "not_valid_after", "key_alg", "sig_alg", "key_type", "key_length",
+                    "exponent", "curve", "cn", "tbs_sig_alg"},
+    "san": {"dns", "uri", "email", "ip"},
+    "basic_constraints": {"ca", "path_len"},
+}
+
+# Logs whose protocol fixes the transport when the record has no proto field.
+_TRANSPORT_OF_PATH = {"quic": "udp", "dhcp": "udp", "ntp": "udp", "ssh": "tcp", "rdp": "tcp",
+                      "smtp": "tcp", "ftp": "tcp", "irc": "tcp", "socks": "tcp",
+                      "mysql": "tcp", "rfb": "tcp", "smb_files": "tcp", "smb_mapping": "tcp"}
+
+# Set and vector columns of TSV logs without a #types header.
+_MULTIVALUE_NAMES = {"answers", "TTLs", "tags", "resp_mime_types", "orig_mime_types",
+                     "cert_chain_fuids", "client_cert_chain_fuids", "cert_chain_fps",
+                     "client_cert_chain_fps", "san.dns", "san.uri", "san.email", "san.ip",
+                     "tx_hosts", "rx_hosts", "conn_uids", "analyzers", "resp_fuids",
+                     "orig_fuids", "resp_filenames", "orig_filenames", "actions"}
+
+
+@functools.lru_cache(maxsize=4096)
+def zeek_name(key):
+    """A field name as Zeek writes it: ``id_orig_h`` -> ``id.orig_h``, others unchanged."""
+    match = _FLATTENED.match(key)
+    if match and match.group("field") in _FLATTENED_FIELDS[match.group("record")]:
+        return "%s.%s" % (match.group("record"), match.group("field"))
+    return key
+
+
+def _flatten(value, prefix, out):
+    """Nested JSON objects as Zeek's dotted names; arrays of scalars stay multivalue."""
+    if isinstance(value, dict):
+        for sub, item in value.items():
+            _flatten(item, "%s.%s" % (prefix, sub), out)
+    else:
+        out[prefix] = value
 
 
 def _zeek_cim(ev, kind):
+    """The Splunk Add-on for Zeek's CIM aliases for the four log types the searches read."""
     g = ev.get
     put(ev, "src", g("id.orig_h"))
     put(ev, "src_ip", g("id.orig_h"))
@@ -54,38 +126,81 @@ def _zeek_cim(ev, kind):
 
 
 def zeek_event(kind, fields, raw, path):
-    ev = {"sourcetype": ZEEK_SOURCETYPES[kind], "source": str(path), "c2hunt_file": str(path),
+    """One Zeek record (dict of name -> value, TSV or JSON) as the TA indexes it.
+
+    ``kind`` is the Zeek log path (conn, dns, dhcp ...). Raises ValueError when a record of a
+    type the searches read (conn, dns, http, ssl) has no ``ts``.
+    """
+    ev = {"sourcetype": "bro:%s:json" % kind, "source": str(path), "c2hunt_file": str(path),
           "_raw": raw}
+    flat = {}
     for key, value in fields.items():
+        if key == "_path":
+            continue
+        name = zeek_name(key)
+        if isinstance(value, dict):  # nested id {orig_h ...} or certificate {...}
+            _flatten(value, name, flat)
+        else:
+            flat[name] = value
+    for key, value in flat.items():
         if isinstance(value, (list, tuple)):
-            put(ev, key, [scalar_text(v) for v in value])
-        elif isinstance(value, dict):
-            for sub, subval in value.items():  # nested id {orig_h ...} in some exports
-                put(ev, "%s.%s" % (key, sub), scalar_text(subval))
+            put(ev, key, [json.dumps(v, sort_keys=True) if isinstance(v, (dict, list))
+                          else scalar_text(v) for v in value])
         else:
             put(ev, key, scalar_text(value))
-    ts = ev.get("ts")
-    if ts is None:
+    # ts as Zeek writes it; pipelines that move it keep it as @timestamp
+    ts = ev.get("ts") or ev.get("@timestamp")
+    if ts is not None:
+        try:
+            ev["_time"] = float(ts)
+        except ValueError:
+            ev["_time"] = parse_iso(ts)
+    elif kind in CIM_KINDS:
         raise ValueError("no ts field")
-    try:
-        ev["_time"] = float(ts)
-    except ValueError:
-        ev["_time"] = parse_iso(ts)
-    _zeek_cim(ev, kind)
+    if kind in CIM_KINDS:
+        _zeek_cim(ev, kind)
+    elif kind != "x509":
+        _generic_cim(ev, kind)
     return ev
 
 
+def _generic_cim(ev, kind):
+    """src/dest/ports/transport of a log type the searches do not read, from its id.*."""
+    g = ev.get
+    if g("id.orig_h") is None and g("id.resp_h") is None:
+        return
+    put(ev, "src", g("id.orig_h"))
+    put(ev, "src_port", g("id.orig_p"))
+    put(ev, "dest", g("id.resp_h"))
+    put(ev, "dest_port", g("id.resp_p"))
+    put(ev, "transport", g("proto") or _TRANSPORT_OF_PATH.get(kind))
+
+
+def zeek_kind_from_sourcetype(sourcetype):
+    """``bro:dhcp:json`` -> ``dhcp``; None for other sourcetypes."""
+    match = _SOURCETYPE.match(sourcetype or "")
+    return match.group("path") if match else None
+
 
 def zeek_kind_from_name(path):
+    """The Zeek log path a file name gives, or None.
+
+    ``conn.log``, ``conn.log.gz``, ``conn.00:00:00-01:00:00.log.gz``, ``dhcp.log.labeled``,
+    ``open_conn.17_32_32-18_00_00.log.gz`` give their first name part when it is a Zeek log
+    path; otherwise a name starting with conn/dns/http/ssl (``conn_json.log``) gives that.
+    """
     base = os.path.basename(str(path)).lower()
-    for kind in ZEEK_SOURCETYPES:
+    stem = base.split(".", 1)[0]
+    if stem in ZEEK_PATHS:
+        return stem
+    for kind in CIM_KINDS:
         if base.startswith(kind):
             return kind
     return None
 
 
 def zeek_kind_from_keys(keys):
-    keys = set(keys)
+    keys = {zeek_name(k) for k in keys}
     if {"query", "qtype_name"} & keys or "qtype" in keys:
         return "dns"
     if {"method", "uri"} <= keys or "user_agent" in keys:
@@ -94,27 +209,73 @@ def zeek_kind_from_keys(keys):
         return "ssl"
     if {"conn_state", "orig_bytes", "proto"} & keys:
         return "conn"
+    if {"certificate.subject", "certificate.issuer"} & keys or "certificate" in keys:
+        return "x509"
     return None
 
 
-def read_zeek_tsv(path, lines):
+def is_zeek_json(obj, path):
+    """A JSON object is a Zeek record: it names its log (``_path``), comes from a file named
+    after a Zeek log, or has Zeek's ``ts`` with a connection id or file id."""
+    if "_path" in obj or zeek_kind_from_name(path) is not None:
+        return True
+    if "ts" not in obj:
+        return False
+    return bool({"uid", "fuid", "id", "id.orig_h", "id_orig_h"} & set(obj)) or \
+        zeek_kind_from_keys(obj) is not None
+
+
+def zeek_kind_of_json(obj, path):
+    """The log path of one Zeek JSON record: ``_path``, else the file name, else its keys."""
+    path_key = obj.get("_path")
+    if isinstance(path_key, str) and re.match(r"^[a-z][a-z0-9_]*$", path_key):
+        return path_key
+    return zeek_kind_from_name(path) or zeek_kind_from_keys(obj) or "unknown"
+
+
+def generic_kind_warning(path, kind):
+    """The one warning of a file whose Zeek log type the searches do not read."""
+    return ReadIssue(path, None, "Zeek %s log read as generic events (sourcetype bro:%s:json)"
+                     % (kind, kind), level="warning")
+
+
+_NO_HEADER_ROW = re.compile(r"^\d{9,10}\.\d+\t\S+\t")
+
+
+def looks_like_headerless_zeek(first_line):
+    """A Zeek TSV row (epoch ts, tab, ...) with no header before it."""
+    return bool(_NO_HEADER_ROW.match(first_line))
+
+
+def read_zeek_tsv(path, lines, name_hint=None):
+    """Zeek TSV: ``#separator``/``#fields``/``#types`` headers, then one record a line.
+
+    ``name_hint`` is the file name the log type is taken from when there is no ``#path``
+    header (the name without ``.gz`` for compressed input).
+    """
     events, issues = [], []
-    kind, names, sep, unset, empty = None, None, "\t", "-", "(empty)"
+    kind, names, types, sep, unset, empty = None, None, None, "\t", "-", "(empty)"
     set_sep = ","
+    warned = False
+    multivalue = None
     for n, line in enumerate(lines, 1):
         line = line.rstrip("\r\n")
         if not line:
             continue
-        if line.startswith("#"):
-            if line.startswith("#separator"):
-                sep = line.split(" ", 1)[1].encode().decode("unicode_escape")
+        header = line.lstrip()  # some writers indent the first header line
+        if header.startswith("#"):
+            multivalue = None
+            if header.startswith("#separator"):
+                sep = header.split(" ", 1)[1].encode().decode("unicode_escape")
             else:
-                parts = line.split(sep)
+                parts = header.split(sep)
                 head = parts[0]
                 if head == "#path":
                     kind = parts[1]
                 elif head == "#fields":
-                    names = parts[1:]
+                    names = [zeek_name(name) for name in parts[1:]]
+                elif head == "#types":
+                    types = parts[1:]
                 elif head == "#unset_field":
                     unset = parts[1]
                 elif head == "#empty_field":
@@ -126,22 +287,26 @@ def read_zeek_tsv(path, lines):
             issues.append(ReadIssue(path, n, "Zeek TSV data line before the #fields header"))
             continue
         values = line.split(sep)
+        while len(values) > len(names) and values[-1] == "":
+            values.pop()  # a writer that ends every row with the separator
         if len(values) != len(names):
             issues.append(ReadIssue(path, n, "Zeek TSV line has %d columns, header has %d"
                                     % (len(values), len(names))))
             continue
-        kind_here = kind or zeek_kind_from_name(path) or zeek_kind_from_keys(names)
-        if kind_here not in ZEEK_SOURCETYPES:
-            issues.append(ReadIssue(path, n, "unsupported Zeek log type %r (conn, dns, http, ssl)" % kind_here))
-            return events, issues
+        kind_here = kind or zeek_kind_from_name(name_hint or path) or \
+            zeek_kind_from_keys(names) or "unknown"
+        if kind_here not in KNOWN_KINDS and not warned:
+            issues.append(generic_kind_warning(path, kind_here))
+            warned = True
+        if multivalue is None:
+            multivalue = _multivalue_columns(names, types)
         fields = {}
-        for name, value in zip(names, values):
+        for name, value, is_set in zip(names, values, multivalue):
             if value == unset:
                 continue
             if value == empty:
                 fields[name] = ""
-            elif name in ("answers", "TTLs", "tags", "resp_mime_types", "orig_mime_types",
-                          "cert_chain_fuids", "client_cert_chain_fuids") and set_sep in value:
+            elif is_set and set_sep in value:
                 fields[name] = value.split(set_sep)
             else:
                 fields[name] = value
@@ -150,3 +315,10 @@ def read_zeek_tsv(path, lines):
         except Exception as exc:
             issues.append(ReadIssue(path, n, "bad Zeek record: %s" % exc))
     return events, issues
+
+
+def _multivalue_columns(names, types):
+    """Which columns hold sets/vectors: from #types when the log has it, else by name."""
+    if types is not None and len(types) == len(names):
+        return [t.startswith(("set[", "vector[")) for t in types]
+    return [name in _MULTIVALUE_NAMES for name in names]
