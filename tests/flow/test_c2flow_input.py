@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import synthetic as syn
@@ -232,7 +233,7 @@ sys.exit(c2flow.C2Flow().run(sys.argv))
 """
 
 
-def test_kill_mid_file_neither_loses_nor_duplicates(tmp_path):
+def test_kill_mid_file_loses_nothing_and_repeats_at_most_one_commit(tmp_path):
     captures, checkpoints = tmp_path / "captures", tmp_path / "ck"
     captures.mkdir()
     for number in range(2):
@@ -248,7 +249,7 @@ def test_kill_mid_file_neither_loses_nor_duplicates(tmp_path):
 
     definition = _definition(captures, checkpoints, **params)
     output = tmp_path / "stdout.xml"
-    kills_mid_file = 0
+    kills_mid_file = kills = 0
     for attempt in range(8):
         with open(str(output), "ab") as sink:
             process = subprocess.Popen([sys.executable, "-c", KILL_RUNNER, str(ROOT / "bin")],
@@ -268,15 +269,20 @@ def test_kill_mid_file_neither_loses_nor_duplicates(tmp_path):
                 time.sleep(0.01)
             process.wait(timeout=120)
         if killed:
+            kills += 1
             if any(e.get("status") == "reading" for e in _state(checkpoints).values()):
                 kills_mid_file += 1
             continue
         assert process.returncode == 0
         break
     assert kills_mid_file >= 1
-    got = sorted(json.dumps(e[3], sort_keys=True) for e in _events(output.read_bytes()))
-    assert len(got) == len(expected)
-    assert got == expected
+    got = Counter(json.dumps(e[3], sort_keys=True) for e in _events(output.read_bytes()))
+    want = Counter(expected)
+    assert not want - got                         # nothing lost
+    assert set(got) == set(want)                  # nothing changed or cut
+    # At-least-once: a kill may repeat what went out since the last progress line.
+    from c2hunt.capture import flow_input
+    assert sum((got - want).values()) <= flow_input.RECORDS_PER_COMMIT * kills
 
 
 def _state(checkpoints, name="c2flow://lab"):
