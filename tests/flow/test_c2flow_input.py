@@ -223,15 +223,6 @@ def test_dns_events_setting(tmp_path):
 
 # -- crash mid-file: SIGKILL and restart ---------------------------------------------------
 
-KILL_RUNNER = r"""
-import sys
-sys.path.insert(0, sys.argv[1])
-import c2flow
-sys.argv = ["c2flow.py"]
-sys.exit(c2flow.C2Flow().run(sys.argv))
-"""
-
-
 def test_kill_mid_file_neither_loses_nor_duplicates(tmp_path):
     captures, checkpoints = tmp_path / "captures", tmp_path / "ck"
     captures.mkdir()
@@ -251,7 +242,7 @@ def test_kill_mid_file_neither_loses_nor_duplicates(tmp_path):
     kills_mid_file = 0
     for attempt in range(8):
         with open(str(output), "ab") as sink:
-            process = subprocess.Popen([sys.executable, "-c", KILL_RUNNER, str(ROOT / "bin")],
+            process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "c2flow.py")],
                                        stdin=subprocess.PIPE, stdout=sink,
                                        stderr=subprocess.DEVNULL, cwd=str(ROOT / "bin"))
             process.stdin.write(definition)
