@@ -1,7 +1,6 @@
 """c2flow events exported from Splunk as JSON lines read back like the capture itself."""
 import json
 
-
 import synthetic  # tests/flow/synthetic.py: the project's own pcap writer
 from c2hunt_offline import load_events
 from c2hunt_offline.readers.capture import app_modules
