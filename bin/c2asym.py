@@ -39,8 +39,8 @@ class C2Asym(command.StreamingCommand):
         # Missing values are not reported; present but unusable ones (text, negative) are.
         bad = bad_out | bad_in | (invalid & ~np.isnan(bytes_out) & ~np.isnan(bytes_in))
         self.messages.count("WARN", "bad", int(bad.sum()),
-                            "c2asym: %%d records had a non-numeric, negative or multivalue %s or %s;"
-                            " their outputs are empty" % self.input_fields)
+                            "c2asym: %d records had a non-numeric, negative or multivalue %s or %s;"
+                            " their outputs are empty", *self.input_fields)
         return [("pcr", FixedCells(result["pcr"])),
                 ("outbound_share", FixedCells(result["outbound_share"])),
                 ("total_bytes", FixedCells(result["total_bytes"])),

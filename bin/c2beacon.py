@@ -21,9 +21,11 @@ import numpy as np  # noqa: E402
 
 from c2hunt.scp import command, options, output  # noqa: E402
 from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups  # noqa: E402
-from c2hunt.scp.values import FixedCells, IntCells, to_float  # noqa: E402
+from c2hunt.blockwise import score_in_blocks  # noqa: E402
+from c2hunt.scp.values import (FixedCells, IntCells, epoch_times,  # noqa: E402
+                               parse_series_tokens)
 
-DEFAULT_MAX_EVENTS = 5000000  # ~32 bytes an event held: about 160 MB at the limit
+DEFAULT_MAX_EVENTS = 5000000  # measured peak ~260 MB at the limit (benchmarks/beacon_memory.py)
 OPTIONS = [
     options.Option("time", options.field_name, "_time"),
     options.Option("size", options.field_name, "bytes_out"),
@@ -60,13 +62,22 @@ class C2Beacon(command.SearchCommand):
         self._group_values = []
         self._parts = []
         self._n_events = 0
+        self._values_seen = 0   # time values or series tokens of grouped events
 
     def execute(self, chunk, finished):
         if chunk.n_rows:
             self.ingest(chunk, chunk.n_rows)
         if not finished:
             return b""
+        self._report_absent_values()
         return self.results_body()
+
+    def _report_absent_values(self):
+        """A value field that no grouped event had: every group would count 0, unexplained."""
+        if self._n_groups and not self._values_seen:
+            name = self.options["series"] or self.options["time"]
+            self.messages.add("WARN", "c2beacon: no grouped event had a value of %s (is the"
+                              " field name right?); every group has beacon_count 0" % name)
 
     # ---------------------------------------------------------------- accumulating
 
@@ -81,22 +92,24 @@ class C2Beacon(command.SearchCommand):
             sizes, _ = self._numbers(source, self.options["size"], rows, None)
             counts = None
             self.messages.count("INFO", "no-time", int(np.isnan(times).sum() - bad.sum()),
-                                "c2beacon: %%d events without %s were not scored"
-                                % self.options["time"])
+                                "c2beacon: %d events without %s were not scored",
+                                self.options["time"])
         if self._n_events + len(times) > self.options["max_events"]:
             raise command.CommandFailure(
                 "c2beacon: more than max_events=%d events to hold in memory. Pre-aggregate"
                 " with stats and use series= (README: c2beacon at scale), narrow the search,"
                 " or raise max_events." % self.options["max_events"])
         self._n_events += len(times)
-        self._parts.append((group_index, times, sizes, counts))
+        # int32 group ids (4 bytes an event) while they fit: c2beacon holds every event.
+        group_index = group_index.astype(np.int32 if self._n_groups < 2 ** 31 else np.int64)
+        self._parts.append([group_index, times, sizes, counts])
 
     def _group_rows(self, source, n_rows):
         """Rows that have every by-field, and their group ids (new groups registered)."""
         rows, key_index, distinct, key_values, first_rows = source.group_keys(self.by_fields)
         self.messages.count("WARN", "no-group", n_rows - len(rows),
-                            "c2beacon: %%d events lacked one of %s and were not grouped"
-                            % ", ".join(self.by_fields))
+                            "c2beacon: %d events lacked one of %s and were not grouped",
+                            ", ".join(self.by_fields))
         # Field values -> ids valid for the whole search: one dict step per distinct value.
         value_ids = np.zeros(key_values.shape, dtype=np.int64)
         for field, (known, values) in enumerate(zip(self._field_values, distinct)):
@@ -148,8 +161,15 @@ class C2Beacon(command.SearchCommand):
         values, bad = values[rows], bad[rows]
         if what is not None:
             self.messages.count("WARN", "bad-" + what, int(bad.sum()),
-                                "c2beacon: %%d values of %s were not epoch times or were"
-                                " multivalue; those events were ignored" % self.options[what])
+                                "c2beacon: %d values of %s were not epoch times or were"
+                                " multivalue; those events were ignored", self.options[what])
+        if what == "time":
+            self._values_seen += int(np.count_nonzero(~np.isnan(values) | bad))
+            values, out_of_range = epoch_times(values)
+            self.messages.count("WARN", "time-range", int(out_of_range.sum()),
+                                "c2beacon: %d values of %s were outside the epoch range (1970"
+                                " to 2286); those events were ignored", self.options[what])
+            bad = bad | out_of_range
         return values, bad
 
     def _series_events(self, column, rows, group_index):
@@ -158,16 +178,12 @@ class C2Beacon(command.SearchCommand):
             items = column.items(row)
             owners.extend([group_index[position]] * len(items))
             tokens.extend(items)
-        parts = [token.split(":") for token in tokens]
-        padded = [(part + ["", ""])[:3] if len(part) <= 3 else ["x", "", ""] for part in parts]
-        times, bad_time = to_float([part[0] for part in padded])
-        counts, bad_count = to_float([part[1] or "1" for part in padded])
-        total_bytes, bad_bytes = to_float([part[2] for part in padded])
-        bad = bad_time | bad_count | bad_bytes | np.isnan(times) | (counts <= 0)
+        self._values_seen += len(tokens)
+        times, counts, total_bytes, bad = parse_series_tokens(tokens)
         self.messages.count("WARN", "bad-token", int(bad.sum()),
-                            "c2beacon: %%d values of %s were not epoch[:count[:bytes]] tokens"
-                            " and were ignored" % self.options["series"])
-        times[bad] = np.nan
+                            "c2beacon: %d values of %s were not epoch[:count[:bytes]] tokens"
+                            " (epoch from 1970 to 2286, count a whole number from 1 to 1e9,"
+                            " bytes from 0 to 1e18) and were ignored", self.options["series"])
         with np.errstate(invalid="ignore", divide="ignore"):
             sizes = total_bytes / counts
         return times, sizes, counts, np.asarray(owners, dtype=np.int64)
@@ -177,16 +193,13 @@ class C2Beacon(command.SearchCommand):
     def _scored(self):
         """(scores, order): the kernel's output per group and the groups in output order."""
         n_groups = self._n_groups
-        group_index = np.concatenate([part[0] for part in self._parts])
-        times = np.concatenate([part[1] for part in self._parts])
-        sizes = np.concatenate([part[2] for part in self._parts])
-        counts = None
-        if self.options["series"]:
-            counts = np.concatenate([part[3] for part in self._parts])
+        # One held array at a time is joined and its parts freed: memory holds each once.
+        group_index, times, sizes, counts = [self._joined(field) for field in range(4)]
+        self._parts = [[group_index, times, sizes, counts]]
         if np.isnan(sizes).all():
             sizes = None
-        scores = score_groups(group_index, times, sizes=sizes, counts=counts, n_groups=n_groups,
-                              min_count=self.options["min_count"])
+        scores = score_in_blocks(score_groups, group_index, times, sizes=sizes, counts=counts,
+                                 n_groups=n_groups, min_count=self.options["min_count"])
         # Ordered by the by-field values (their plain text): rank each field's values once.
         fields = np.concatenate(self._group_fields)
         ranks = []
@@ -197,6 +210,16 @@ class C2Beacon(command.SearchCommand):
             ranks.append(rank[fields[:, field]])
         order = np.lexsort(ranks) if ranks else np.arange(n_groups)
         return scores, order
+
+    def _joined(self, field):
+        """Field ``field`` (0 groups, 1 times, 2 sizes, 3 counts) of every part, joined; the
+        parts let go of it. None for counts of raw events."""
+        pieces = [part[field] for part in self._parts]
+        for part in self._parts:
+            part[field] = None
+        if not pieces or pieces[0] is None:
+            return None if field == 3 else np.zeros(0)
+        return np.concatenate(pieces)
 
     def _score_cells(self, scores, order):
         cells = []

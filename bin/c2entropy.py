@@ -110,8 +110,8 @@ class C2Entropy(command.StreamingCommand):
         if self.options["decode"] != "none":
             samples, alphabet, failed = _decode_all(items, self.options["decode"])
             self.messages.count("WARN", "decode:" + field, failed,
-                                "c2entropy: %%d values of %s are not valid %s; their outputs are"
-                                " empty" % (field, self.options["decode"]))
+                                "c2entropy: %d values of %s are not valid %s; their outputs are"
+                                " empty", field, self.options["decode"])
         entropy, n_distinct, length = entropy_profile(samples)
         norm = normalised_entropy(entropy, length, n_distinct, alphabet)
         missing = np.fromiter((sample is None or sample == "" for sample in samples),

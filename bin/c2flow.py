@@ -9,6 +9,8 @@ splunkd.log (ExecProcessor).
 import c2hunt_path  # (vendored splunklib/numpy first)
 
 import io
+import os
+import select
 import sys
 
 if c2hunt_path.missing_target_message():  # no numpy build for this platform: say which
@@ -75,26 +77,48 @@ class C2Flow(Script):
 
 
 class _EventBatchWriter(object):
-    """Writes a batch of records as event XML in one write to stdout, then flushes.
+    """Writes records as event XML to stdout so that a kill cannot cut an event.
 
-    The checkpoint is updated right after each batch, so batches are written whole.
+    Events are grouped into writes of at most PIPE_BUF bytes (4096 on Linux): a write that
+    size to a pipe is all or nothing, so a process killed while splunkd reads slowly leaves
+    whole events only (a single event larger than that is written alone). The checkpoint's
+    progress line follows each call, so a kill duplicates at most one call's records.
     """
 
-    def __init__(self, stanza, event_writer):
+    def __init__(self, stanza, event_writer, fd=1):
         self.stanza = stanza
         self.event_writer = event_writer
+        self.fd = fd
 
     def write(self, events, source):
-        buffer = io.StringIO()
+        pieces = []
         if not self.event_writer.header_written:
-            buffer.write("<stream>")
+            pieces.append(b"<stream>")
             self.event_writer.header_written = True   # EventWriter.close() ends the stream
         for sourcetype, record in events:
+            buffer = io.StringIO()
             Event(data=flows.format_event(record), stanza=self.stanza,
                   time="%.6f" % flows.event_time(sourcetype, record), source=source,
                   sourcetype=sourcetype).write_to(buffer)
-        sys.stdout.write(buffer.getvalue())
-        sys.stdout.flush()
+            pieces.append(buffer.getvalue().encode("utf-8"))
+        sys.stdout.flush()   # whatever splunklib wrote before goes first
+        write = []
+        for piece in pieces:
+            if write and sum(map(len, write)) + len(piece) > _ATOMIC_WRITE:
+                _write_all(self.fd, b"".join(write))
+                write = []
+            write.append(piece)
+        if write:
+            _write_all(self.fd, b"".join(write))
+
+
+_ATOMIC_WRITE = getattr(select, "PIPE_BUF", 512)  # POSIX guarantees at least 512
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while len(view):
+        view = view[os.write(fd, view):]
 
 
 if __name__ == "__main__":

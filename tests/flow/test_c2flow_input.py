@@ -270,13 +270,12 @@ def test_kill_mid_file_neither_loses_nor_duplicates(tmp_path):
     assert got == expected
 
 
-def _state(checkpoints):
-    for path in Path(str(checkpoints)).glob("c2flow_*.json"):
-        try:
-            return json.loads(path.read_text())["files"]
-        except ValueError:
-            return {}
-    return {}
+def _state(checkpoints, name="c2flow://lab"):
+    """The checkpoint as the input loads it (snapshot plus journal)."""
+    from c2hunt.capture import checkpoint
+    store = checkpoint.CheckpointStore(str(checkpoints), name)
+    store.close()
+    return store.files
 
 
 # c2flow.py's _EventBatchWriter writes the <stream> header itself and sets splunklib's

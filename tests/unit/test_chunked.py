@@ -162,7 +162,7 @@ def test_wrong_first_action_is_an_error():
     assert Upper().serve(stdin, stdout) == 1
     stdout.seek(0)
     meta, _ = read_chunk(stdout)
-    assert meta["finished"] is True and "Expected getinfo" in meta["inspector"]["messages"][0][1]
+    assert meta["finished"] is True and "expected the getinfo action" in meta["inspector"]["messages"][0][1]
 
 
 # ------------------------------------------------------------------ vectorised cell work

@@ -14,6 +14,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import stat as statmod
 import time
 import traceback
 
@@ -28,8 +29,10 @@ __all__ = ["InputSettings", "parse_settings", "collect"]
 
 _TRUE = ("1", "true", "t", "yes", "y", "on")
 _FALSE = ("0", "false", "f", "no", "n", "off", "")
-# Records written to splunkd per checkpoint update (besides one write per decoded block).
-BATCH_RECORDS = 2000
+# Records written to splunkd per progress line in the checkpoint journal: the most a kill
+# -9 can duplicate (records sent whose progress line was not written yet), whatever the
+# speed at which splunkd reads.
+RECORDS_PER_COMMIT = 16
 
 
 class InputSettings(object):
@@ -100,18 +103,32 @@ def parse_settings(params, check_directory=True):
     return InputSettings(directory, pattern, settle, newer, config, dns_events)
 
 
-def _candidates(settings):
+def _candidates(settings, outside=None):
+    """(path, stat) of the regular files of the folder that match the patterns.
+
+    A symbolic link is followed only when it resolves inside the folder: a link to
+    ``/etc/shadow`` is never opened, hashed or recorded (its name goes to ``outside``).
+    FIFOs, devices and sockets are not files to read.
+    """
     patterns = [p.strip() for p in settings.file_pattern.split(",") if p.strip()] or ["*"]
+    root = os.path.realpath(settings.directory)
     found = []
     for name in sorted(os.listdir(settings.directory)):
         if name.startswith(".") or not any(fnmatch.fnmatch(name, p) for p in patterns):
             continue
         path = os.path.join(settings.directory, name)
         try:
-            stat = os.stat(path)
-        except OSError:
+            stat = os.lstat(path)
+            if statmod.S_ISLNK(stat.st_mode):
+                target = os.path.realpath(path)
+                if os.path.commonpath([root, target]) != root:
+                    if outside is not None:
+                        outside.append(path)
+                    continue
+                stat = os.stat(target)
+        except (OSError, ValueError):
             continue
-        if os.path.isfile(path):
+        if statmod.S_ISREG(stat.st_mode):
             found.append((path, stat))
     return found
 
@@ -127,7 +144,8 @@ class _Lock(object):
         directory = os.path.dirname(self.path)
         if directory and not os.path.isdir(directory):
             os.makedirs(directory)
-        self.handle = open(self.path, "a")
+        self.handle = os.fdopen(checkpoint._private_open(self.path, os.O_WRONLY | os.O_CREAT
+                                                           | os.O_APPEND), "a")
         if fcntl is not None:
             try:
                 fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -150,34 +168,55 @@ def collect(input_name, settings, checkpoint_dir, write_records, log, now=None):
             log("INFO", "c2flow %s: another run holds the checkpoint lock; nothing to do"
                 % input_name)
             return summary
-        store.load()
-        if not os.path.isdir(settings.directory):
-            log("ERROR", "c2flow %s: directory %r does not exist" % (input_name, settings.directory))
+        try:
+            store.load()
+            _collect_locked(input_name, settings, store, write_records, log, now, summary)
+            store.sync()
+        except checkpoint.CheckpointError as error:
+            # Nothing was sent that the checkpoint does not hold: the next run resumes there.
             summary["errors"] += 1
-            return summary
-        candidates = _candidates(settings)
-        store.forget_missing(set(path for path, _ in candidates))
-        ready, waiting = checkpoint.ready_files(
-            candidates, time.time() if now is None else now, settings.settle_seconds,
-            settings.require_newer_sibling)
-        summary["waiting"] = len(waiting)
-        for path, stat in ready:
-            try:
-                read = _read_capture(input_name, settings, store, path, stat, write_records, log)
-            except Exception as error:   # one bad file never stops the input
-                summary["errors"] += 1
-                log("ERROR", "c2flow %s: %s: %s %s" % (input_name, path, error,
-                                                       traceback.format_exc().replace("\n", " | ")))
-                entry = store.get(path) or {}
-                entry.update(status="error", error=str(error), size=stat.st_size)
-                store.put(path, **entry)
-                continue
-            if read is None:
-                summary["skipped"] += 1
-            else:
-                summary["files_read"] += 1
-                summary["records"] += read
+            log("ERROR", "c2flow %s: %s; stopped reading, nothing more is sent until the"
+                " checkpoint can be saved (is the disk full?)" % (input_name, error))
+        finally:
+            store.close()
     return summary
+
+
+def _collect_locked(input_name, settings, store, write_records, log, now, summary):
+    if not os.path.isdir(settings.directory):
+        log("ERROR", "c2flow %s: directory %r does not exist" % (input_name, settings.directory))
+        summary["errors"] += 1
+        return
+    outside = []
+    candidates = _candidates(settings, outside)
+    if outside:
+        summary["links_outside"] = len(outside)
+        log("WARN", "c2flow %s: %d symbolic links lead out of %s and were not followed: %s"
+            % (input_name, len(outside), settings.directory, ", ".join(outside[:5])))
+    store.forget_missing(set(path for path, _ in candidates))
+    ready, waiting = checkpoint.ready_files(
+        candidates, time.time() if now is None else now, settings.settle_seconds,
+        settings.require_newer_sibling)
+    summary["waiting"] = len(waiting)
+    for path, stat in ready:
+        try:
+            read = _read_capture(input_name, settings, store, path, stat, write_records, log)
+        except checkpoint.CheckpointError:
+            raise
+        except Exception as error:   # one bad file never stops the input
+            summary["errors"] += 1
+            log("ERROR", "c2flow %s: %s: %s %s" % (input_name, path, error,
+                                                   traceback.format_exc().replace("\n", " | ")))
+            entry = store.get(path) or {}
+            entry.update(status="error", error=str(error), size=stat.st_size)
+            store.put(path, **entry)
+            continue
+        if read is None:
+            summary["skipped"] += 1
+        else:
+            summary["files_read"] += 1
+            summary["records"] += read
+            store.sync()   # a finished file is durable before the next one starts
 
 
 def _read_capture(input_name, settings, store, path, stat, write_records, log):
@@ -230,11 +269,12 @@ def _read_capture(input_name, settings, store, path, stat, write_records, log):
         first = produced[0]
         produced[0] += len(records)
         fresh = records[max(0, skip - first):]
-        for begin in range(0, len(fresh), BATCH_RECORDS):
-            part = fresh[begin:begin + BATCH_RECORDS]
+        for begin in range(0, len(fresh), RECORDS_PER_COMMIT):
+            part = fresh[begin:begin + RECORDS_PER_COMMIT]
+            store.reserve()   # room for this batch's progress line, or stop before sending
             write_records(part, path)
             written[0] += len(part)
-            store.update(path, emitted=first + max(0, skip - first) + begin + len(part))
+            store.progress(path, first + max(0, skip - first) + begin + len(part))
 
     for batch in reader.batches():
         emit(table.add_batch(batch))

@@ -24,7 +24,7 @@ import numpy as np
 
 from c2hunt.byteranges import factorize_ranges, first_ids, gather_ranges as _gather, range_indices
 from c2hunt.scp.output import (COMMA, NEWLINE, QUOTE, as_lists, encode_cells, header_cells,
-                               insert_pieces, plain_and_mv, suffix_matrix)
+                               insert_pieces, plain_and_mv, quoted, suffix_matrix)
 from c2hunt.scp.values import Cells, parse_decimal_ranges, to_float
 
 _MV_ITEM = re.compile(r"\$((?:\$\$|[^$])*)\$(?:;|$)")
@@ -215,7 +215,7 @@ class Chunk(ColumnSource):
     def _parse_fast(self):
         body = self.body
         end_of_header = body.find(b"\n")
-        if b"\r" in body or end_of_header < 0:
+        if end_of_header < 0 or b"\r" in body[:end_of_header]:
             return False
         header_line = body[:end_of_header].decode("utf-8", "replace")
         if header_line.count('"') % 2:
@@ -251,6 +251,8 @@ class Chunk(ColumnSource):
                 n_newlines -= quoted_newlines
                 plain_newlines = quoted_newlines == 0
             special = special[keep]
+        if b"\r" in body and not _returns_quoted(data, quotes):
+            return False  # a bare CR ends a record for the csv module: it decides
         if data[-1] != NEWLINE:  # the last record ends with the body
             special = np.append(special, len(data))
             n_newlines += 1
@@ -275,12 +277,21 @@ class Chunk(ColumnSource):
         return True
 
     def _parse_csv(self):
-        text = self.body.decode("utf-8", "replace")
+        # Undecodable bytes survive as lone surrogates (written back byte for byte); a NUL,
+        # which the csv module of Python 3.9 refuses, travels as U+DC00, a code point no
+        # decoding produces.
+        text = self.body.decode("utf-8", "surrogateescape")
+        has_nul = "\x00" in text
+        if has_nul:
+            text = text.replace("\x00", _NUL_STAND_IN)
+        if csv.field_size_limit() < len(text):
+            csv.field_size_limit(len(text))  # a cell may be as long as the chunk
         reader = csv.reader(io.StringIO(text, newline=""))
-        self.header = next(reader, [])
+        self.header = [_restored(name, has_nul) for name in next(reader, [])]
         width = len(self.header)
         # splunklib pairs cells with names by zip(): short rows lack fields, long rows lose cells.
-        self._rows = [(row + [""] * (width - len(row)))[:width] for row in reader]
+        self._rows = [[_restored(cell, has_nul) for cell in (row + [""] * (width - len(row)))[:width]]
+                      for row in reader]
         self.n_rows = len(self._rows)
 
     def _ranges(self, index):
@@ -329,11 +340,14 @@ class Chunk(ColumnSource):
                 offsets = offsets - removed
         return flat, offsets
 
-    def _texts(self, index):
+    def _texts(self, index, raw=False):
+        """Column ``index``'s values as str: undecodable bytes as U+FFFD, or when ``raw`` as
+        lone surrogates that encode back to the same bytes (for records written back)."""
         if not self._fast:
-            return [row[index] for row in self._rows]
+            texts = [row[index] for row in self._rows]
+            return texts if raw else [_replaced(text) for text in texts]
         flat, offsets = self._unquoted(index)
-        return _decode_cells(flat, offsets)
+        return _decode_cells(flat, offsets, "surrogateescape" if raw else "replace")
 
     def _multi_rows(self, name):
         """Rows whose ``__mv_<name>`` cell is not empty (fast path)."""
@@ -419,10 +433,14 @@ class Chunk(ColumnSource):
         return rows, key_index, [texts for texts, _ in fields], key_values, first_rows
 
     def display_cells(self, names, rows):
-        """As :meth:`ColumnSource.display_cells`; on the fast path, the cells' CSV bytes
-        (``<plain>,<__mv_>`` per field, joined by commas) as they came in."""
+        """The cells' CSV bytes (``<plain>,<__mv_>`` per field, joined by commas) with the
+        values' bytes as they came in (requoted on the csv path)."""
         if not self._fast:
-            return ColumnSource.display_cells(self, names, rows)
+            columns = [[self._rows[row][self.header.index(column)] if column in self.header
+                        else "" for row in np.asarray(rows, dtype=np.int64).tolist()]
+                       for name in names for column in (name, "__mv_" + name)]
+            return [",".join(map(quoted, cells)).encode("utf-8", "surrogateescape")
+                    for cells in zip(*columns)] if columns else [b""] * len(rows)
         rows = np.asarray(rows, dtype=np.int64)
         starts, ends = [], []
         for name in names:
@@ -528,7 +546,7 @@ class Chunk(ColumnSource):
     def _reencoded(self, new_columns):
         header = self.header
         if self._fast:
-            rows = list(zip(*[self._texts(i) for i in range(len(header))]))
+            rows = list(zip(*[self._texts(i, raw=True) for i in range(len(header))]))
         else:
             rows = self._rows
         replaced = {}
@@ -545,7 +563,32 @@ class Chunk(ColumnSource):
             for _, values in new_columns:
                 cells.extend(plain_and_mv(values[row_index]))
             writer.writerow(cells)
-        return out.getvalue().encode("utf-8")
+        return out.getvalue().encode("utf-8", "surrogateescape")
+
+
+_NUL_STAND_IN = "\udc00"
+
+
+def _restored(text, has_nul):
+    return text.replace(_NUL_STAND_IN, "\x00") if has_nul else text
+
+
+def _replaced(text):
+    """``text`` (read with surrogateescape) as a ``replace`` decoding would have given it."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _returns_quoted(data, quotes):
+    """True when every carriage return of the body is inside a quoted value (an odd number
+    of the well-formed ``quotes`` before it): then it is text, as for the csv module."""
+    returns = np.flatnonzero(data == 13)
+    if not len(returns):
+        return True
+    return bool(np.all(np.searchsorted(quotes, returns) % 2 == 1))
 
 
 def _quotes_well_formed(data, quotes):
@@ -567,16 +610,16 @@ def _quotes_well_formed(data, quotes):
     return bool(np.all(at_end | (after == COMMA) | (after == NEWLINE) | (after == QUOTE)))
 
 
-def _decode_cells(flat, offsets):
-    """The cells as str (UTF-8, undecodable bytes replaced)."""
+def _decode_cells(flat, offsets, errors="replace"):
+    """The cells as str (UTF-8, undecodable bytes handled by ``errors``)."""
     n_cells = len(offsets) - 1
     if not len(flat):
         return [""] * n_cells
     raw = flat.tobytes()
     if b"\x00" in raw:
-        return [raw[start:end].decode("utf-8", "replace")
+        return [raw[start:end].decode("utf-8", errors)
                 for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
     # One decode for the column: a NUL after each cell, then split (NUL ends any sequence).
     joined = insert_pieces(flat, offsets[1:], np.zeros(n_cells, dtype=np.uint8),
                            np.ones(n_cells, dtype=np.int64))
-    return joined.tobytes().decode("utf-8", "replace").split("\x00")[:n_cells]
+    return joined.tobytes().decode("utf-8", errors).split("\x00")[:n_cells]

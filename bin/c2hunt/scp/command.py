@@ -10,7 +10,8 @@ import sys
 import traceback
 
 from c2hunt.scp.columns import Chunk
-from c2hunt.scp.framing import keep_freed_memory, read_chunk, widen_pipes, write_chunk
+from c2hunt.scp.framing import (ProtocolError, keep_freed_memory, read_chunk, widen_pipes,
+                                write_chunk)
 from c2hunt.scp.options import OptionError
 
 
@@ -35,25 +36,37 @@ class Messages(object):
         """Report ``text`` with the next reply."""
         self.pending.append([level, text])
 
-    def count(self, level, key, n, template):
-        """Count ``n`` occurrences of a problem; ``template % count`` is the message."""
+    def count(self, level, key, n, template, *args):
+        """Count ``n`` occurrences of a problem; ``template % ((count,) + args)`` is the message.
+
+        Field names go in ``args``, never into ``template`` itself: a name such as
+        ``%_Processor_Time`` would otherwise be read as a format directive.
+        """
         if n <= 0:
             return
-        total = self._totals.get(key, (level, template, 0))[2] + n
-        self._totals[key] = (level, template, total)
+        total = self._totals.get(key, (level, template, args, 0))[3] + n
+        self._totals[key] = (level, template, args, total)
         if key not in self._reported:
             self._reported[key] = total
-            self.pending.append([level, template % total])
+            self.pending.append([level, _formatted(template, total, args)])
 
     def finish(self):
-        for key, (level, template, total) in self._totals.items():
+        for key, (level, template, args, total) in self._totals.items():
             if total != self._reported.get(key):
                 self._reported[key] = total
-                self.pending.append([level, (template % total) + " (total for this search)"])
+                self.pending.append([level, _formatted(template, total, args)
+                                     + " (total for this search)"])
 
     def take(self):
         pending, self.pending = self.pending, []
         return pending
+
+
+def _formatted(template, total, args):
+    try:
+        return template % ((total,) + tuple(args))
+    except (TypeError, ValueError):  # a caller's template that is not a format: say it as is
+        return "%s (%d)" % (template, total)
 
 
 class SearchCommand(object):
@@ -104,10 +117,18 @@ class SearchCommand(object):
                 return 0
             metadata, body = first
             if metadata.get("action") != "getinfo":
-                raise RuntimeError("Expected getinfo action, not %s" % metadata.get("action"))
+                raise ProtocolError("protocol error: expected the getinfo action first, not %r"
+                                    % (metadata.get("action"),))
             if body:
-                raise RuntimeError("Did not expect data for getinfo action")
+                raise ProtocolError("protocol error: the getinfo chunk carries a body")
             info = metadata.get("searchinfo") or {}
+            if not isinstance(info, dict) or not isinstance(info.get("args") or [], list):
+                raise ProtocolError("protocol error: getinfo searchinfo is not an object with"
+                                    " an args list")
+        except ProtocolError as error:
+            self.messages.add("ERROR", "%s: %s" % (self.name, error))
+            write_chunk(stdout, self._reply_metadata(finished=True))
+            return 1
         except Exception:
             self._report_error()
             write_chunk(stdout, self._reply_metadata(finished=True))
@@ -130,11 +151,16 @@ class SearchCommand(object):
                     return 0
                 metadata, body = chunk
                 if metadata.get("action") != "execute":
-                    raise RuntimeError("Expected execute action, not %s" % metadata.get("action"))
+                    raise ProtocolError("protocol error: expected the execute action, not %r"
+                                        % (metadata.get("action"),))
                 finished = bool(metadata.get("finished", False))
                 out = self.execute(Chunk(body), finished)
                 if finished:
                     self.messages.finish()
+            except ProtocolError as error:
+                self.messages.add("ERROR", "%s: %s" % (self.name, error))
+                write_chunk(stdout, self._reply_metadata(finished=True))
+                return 1
             except CommandFailure as failure:
                 self.messages.add("ERROR", str(failure))
                 write_chunk(stdout, self._reply_metadata(finished=True))

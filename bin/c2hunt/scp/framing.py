@@ -11,22 +11,69 @@ import re
 import sys
 
 _HEADER = re.compile(rb"chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
+# Bounds on what a header may announce, checked before anything is allocated. splunkd's
+# chunks hold at most 50,000 records (tens of MB); its metadata is a few kB.
+MAX_HEADER_LINE = 1024
+MAX_METADATA_BYTES = 64 << 20
+MAX_BODY_BYTES = 2 << 30
+_READ_PIECE = 64 << 20  # a larger body is read in pieces, so a lying length costs nothing
+
+
+class ProtocolError(Exception):
+    """Input that is not search command protocol v2: its text names the violation."""
 
 
 def read_chunk(stream):
-    """(metadata dict, body bytes) of the next chunk, or None at end of input."""
-    header = stream.readline()
+    """(metadata dict, body bytes) of the next chunk, or None at end of input.
+
+    Raises :class:`ProtocolError` (one line naming the violation) for a malformed header,
+    a length above the bounds, input that ends inside a chunk, or metadata that is not a
+    JSON object.
+    """
+    header = stream.readline(MAX_HEADER_LINE)
     if not header:
         return None
     match = _HEADER.match(header)
     if match is None:
-        raise RuntimeError("Failed to parse transport header: %r" % header[:200])
+        raise ProtocolError("protocol error: expected a 'chunked 1.0,<metadata length>,<body"
+                            " length>' header line, got %r" % header[:80])
     meta_length, body_length = int(match.group(1)), int(match.group(2))
-    metadata = stream.read(meta_length)
-    body = stream.read(body_length) if body_length else b""
+    if meta_length > MAX_METADATA_BYTES or body_length > MAX_BODY_BYTES:
+        raise ProtocolError("protocol error: chunk header announces %d bytes of metadata and %d"
+                            " of body, above the limits (%d and %d)"
+                            % (meta_length, body_length, MAX_METADATA_BYTES, MAX_BODY_BYTES))
+    metadata = _read_exactly(stream, meta_length)
+    body = _read_exactly(stream, body_length)
     if len(metadata) != meta_length or len(body) != body_length:
-        raise RuntimeError("Input ended inside a chunk")
-    return json.loads(metadata.decode("utf-8")) if meta_length else {}, body
+        raise ProtocolError("protocol error: input ended inside a chunk (header announced %d+%d"
+                            " bytes, %d arrived)" % (meta_length, body_length,
+                                                     len(metadata) + len(body)))
+    if not meta_length:
+        return {}, body
+    try:
+        parsed = json.loads(metadata.decode("utf-8"))
+    except ValueError as error:  # UnicodeDecodeError is a ValueError too
+        raise ProtocolError("protocol error: chunk metadata is not JSON (%s)"
+                            % str(error).splitlines()[0][:120])
+    if not isinstance(parsed, dict):
+        raise ProtocolError("protocol error: chunk metadata is a JSON %s, not an object"
+                            % type(parsed).__name__)
+    return parsed, body
+
+
+def _read_exactly(stream, size):
+    """Up to ``size`` bytes; above one piece, read piece by piece (never allocates more than
+    what arrived plus one piece)."""
+    if size <= _READ_PIECE:
+        return stream.read(size) if size else b""
+    pieces, remaining = [], size
+    while remaining:
+        piece = stream.read(min(remaining, _READ_PIECE))
+        if not piece:
+            break
+        pieces.append(piece)
+        remaining -= len(piece)
+    return b"".join(pieces)
 
 
 def write_chunk(stream, metadata, body=b""):

@@ -131,8 +131,12 @@ def plain_and_mv(value):
     return value, ""
 
 
-def _quoted(text):
+def quoted(text):
+    """One CSV cell as splunklib's writer writes it (quoted only when it must be)."""
     return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
+_quoted = quoted
 
 
 def header_cells(names):

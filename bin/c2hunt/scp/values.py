@@ -37,6 +37,69 @@ def to_float(texts):
     return values, ~finite & ~empty
 
 
+# An event time is an epoch in seconds from 1970 up to the year 2286: a value outside is
+# not a clock reading (1e300 would silently stretch a group's span and change its score).
+EPOCH_MIN, EPOCH_MAX = 0.0, 1e10
+# A series token stands for at most this many connections at one time: larger is a bad
+# token (a 301-digit count, or 1e308 that overflows when counts are summed).
+SERIES_MAX_COUNT = 1e9
+SERIES_MAX_BYTES = 1e18
+
+
+def epoch_times(texts_or_values):
+    """Values outside [EPOCH_MIN, EPOCH_MAX] as NaN, and which ones were out of range.
+
+    Parameters
+    ----------
+    texts_or_values : ndarray of float64 (NaN = missing)
+
+    Returns
+    -------
+    times : ndarray of float64
+    out_of_range : ndarray of bool
+    """
+    values = np.asarray(texts_or_values, dtype=np.float64).copy()
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~np.isnan(values) & ((values < EPOCH_MIN) | (values > EPOCH_MAX))
+    values[out_of_range] = np.nan
+    return values, out_of_range
+
+
+def parse_series_tokens(tokens):
+    """c2beacon ``series`` tokens ``epoch``, ``epoch:count`` or ``epoch:count:bytes``.
+
+    Parameters
+    ----------
+    tokens : list of str
+
+    Returns
+    -------
+    times : ndarray of float64
+        NaN for a bad token.
+    counts : ndarray of float64
+        Whole numbers from 1 to SERIES_MAX_COUNT (1 when absent); NaN for a bad token.
+    total_bytes : ndarray of float64
+        NaN when absent or bad.
+    bad : ndarray of bool
+        A token that is not three numbers at most, a time outside the epoch range, a count
+        that is not a whole number in range, or bytes that are negative or out of range.
+    """
+    parts = [token.split(":") for token in tokens]
+    padded = [(part + ["", ""])[:3] if len(part) <= 3 else ["x", "", ""] for part in parts]
+    times, bad_time = to_float([part[0] for part in padded])
+    counts, bad_count = to_float([part[1] or "1" for part in padded])
+    total_bytes, bad_bytes = to_float([part[2] for part in padded])
+    times, out_of_range = epoch_times(times)
+    with np.errstate(invalid="ignore"):
+        bad_count |= ~((counts >= 1) & (counts <= SERIES_MAX_COUNT) & (counts == np.floor(counts)))
+        bad_bytes |= (total_bytes < 0) | (total_bytes > SERIES_MAX_BYTES)
+    bad = bad_time | out_of_range | np.isnan(times) | bad_count | bad_bytes
+    times[bad] = np.nan
+    counts[bad] = np.nan
+    total_bytes[bad] = np.nan
+    return times, counts, total_bytes, bad
+
+
 def format_fixed(values, decimals=4):
     """Numbers as text with at most ``decimals`` decimals, trailing zeros dropped; NaN -> None.
 
