@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import synthetic as syn
 from c2hunt.capture import flow_input, flows
