@@ -14,8 +14,9 @@ Columns:
 * ``score``     this app's ``beacon_score`` with sizes (interval, size and count evidence).
 
 A case's AUC is its beacon series against every benign series; a benign case's AUC is every
-beacon series against that case. Groups below ``min_count`` distinct timestamps score 0 for
-every method (RITA needs 4 at least, the app its min_count).
+beacon series against that case. Groups the app does not judge (below ``min_count`` distinct
+timestamps, or fewer check-ins than their period needs over the evidence span,
+``beacon_required_count``) score 0 for every method (RITA needs 4 at least).
 """
 import argparse
 import os

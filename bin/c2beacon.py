@@ -1,12 +1,17 @@
 """c2beacon: score periodic beaconing per group (reporting: one output row per group).
 
-    ... | c2beacon [time=_time] [size=bytes_out] [min_count=6] [max_events=5000000] <by-fields>
-    ... | c2beacon series=<mvfield> [min_count=6] [max_events=5000000] <by-fields>
+    ... | c2beacon [time=_time] [size=bytes_out] [duration=duration] [min_count=6]
+          [evidence_span=3600] [window=<seconds>] [max_events=5000000] <by-fields>
+    ... | c2beacon series=<mvfield> [min_count=6] [evidence_span=3600] [window=<seconds>]
+          [max_events=5000000] <by-fields>
 
-Raw events: one timestamp (and optional size) per event. Pre-aggregated: one row (or
-several) per group whose multivalue ``series`` field holds tokens ``epoch``,
-``epoch:count`` or ``epoch:count:bytes`` (bytes = total of those connections), e.g. from
+Raw events: one timestamp (and optional size and duration) per event. Pre-aggregated: one
+row (or several) per group whose multivalue ``series`` field holds tokens ``epoch``,
+``epoch:count``, ``epoch:count:bytes`` or ``epoch:count:bytes:duration`` (bytes and duration
+= totals of those connections; an empty part is missing), e.g. from
 ``stats values(token) as series by src dest dest_port``; token order does not matter.
+``window`` is the observation window in seconds (default: from the first to the last event
+handed over), which sets coverage and the check-ins a group needs.
 Events are held until splunkd says the search is finished, so a group split across
 chunks scores exactly as in one chunk. More than ``max_events`` held stops the search
 with an error instead of exhausting memory.
@@ -20,7 +25,8 @@ stop_before_start(c2hunt_path.missing_target_message())
 import numpy as np  # noqa: E402
 
 from c2hunt.scp import command, options, output  # noqa: E402
-from c2hunt.beacon import BEACON_FIELDS, DEFAULT_MIN_COUNT, score_groups  # noqa: E402
+from c2hunt.beacon import (BEACON_FIELDS, DEFAULT_EVIDENCE_SPAN,  # noqa: E402
+                           DEFAULT_MIN_COUNT, score_groups)
 from c2hunt.blockwise import score_in_blocks  # noqa: E402
 from c2hunt.scp.values import (FixedCells, IntCells, epoch_times,  # noqa: E402
                                parse_series_tokens)
@@ -29,14 +35,18 @@ DEFAULT_MAX_EVENTS = 5000000  # measured peak ~260 MB at the limit (benchmarks/b
 OPTIONS = [
     options.Option("time", options.field_name, "_time"),
     options.Option("size", options.field_name, "bytes_out"),
+    options.Option("duration", options.field_name, "duration"),
     options.Option("series", options.field_name, None),
     options.Option("min_count", options.integer(3), DEFAULT_MIN_COUNT),
+    options.Option("evidence_span", options.number(minimum=1), DEFAULT_EVIDENCE_SPAN),
+    options.Option("window", options.number(minimum=1), None),
     options.Option("max_events", options.integer(1), DEFAULT_MAX_EVENTS),
 ]
 # Output formats: whole numbers, times to the millisecond, scores to 4 decimals.
-_WHOLE = {"beacon_count"}
+_WHOLE = {"beacon_count", "beacon_checkins", "beacon_required_count"}
 _ID_BITS = 21  # up to three by-fields' value ids packed in one int64
-_TIMES = {"beacon_period", "beacon_first", "beacon_last", "beacon_span", "beacon_size"}
+_TIMES = {"beacon_period", "beacon_first", "beacon_last", "beacon_span", "beacon_size",
+          "beacon_duration"}
 
 
 class C2Beacon(command.SearchCommand):
@@ -50,7 +60,8 @@ class C2Beacon(command.SearchCommand):
             by_fields = by_fields[1:]
         self.by_fields = list(dict.fromkeys(by_fields))
         series = self.options["series"]
-        value_fields = [series] if series else [self.options["time"], self.options["size"]]
+        value_fields = [series] if series else [self.options["time"], self.options["size"],
+                                                self.options["duration"]]
         self.input_fields = list(dict.fromkeys(self.by_fields + value_fields))
         self.required_fields = self.input_fields
         self._field_values = [{} for _ in self.by_fields]  # per by-field: value -> id
@@ -85,11 +96,12 @@ class C2Beacon(command.SearchCommand):
         """Add one chunk's events (read from ``source``, a ColumnSource) to the groups held."""
         rows, group_index = self._group_rows(source, n_rows)
         if self.options["series"]:
-            times, sizes, counts, group_index = self._series_events(
+            times, sizes, durations, counts, group_index = self._series_events(
                 source.column(self.options["series"]), rows.tolist(), group_index)
         else:
             times, bad = self._numbers(source, self.options["time"], rows, "time")
             sizes, _ = self._numbers(source, self.options["size"], rows, None)
+            durations, _ = self._numbers(source, self.options["duration"], rows, None)
             counts = None
             self.messages.count("INFO", "no-time", int(np.isnan(times).sum() - bad.sum()),
                                 "c2beacon: %d events without %s were not scored",
@@ -102,7 +114,7 @@ class C2Beacon(command.SearchCommand):
         self._n_events += len(times)
         # int32 group ids (4 bytes an event) while they fit: c2beacon holds every event.
         group_index = group_index.astype(np.int32 if self._n_groups < 2 ** 31 else np.int64)
-        self._parts.append([group_index, times, sizes, counts])
+        self._parts.append([group_index, times, sizes, durations, counts])
 
     def _group_rows(self, source, n_rows):
         """Rows that have every by-field, and their group ids (new groups registered)."""
@@ -179,14 +191,16 @@ class C2Beacon(command.SearchCommand):
             owners.extend([group_index[position]] * len(items))
             tokens.extend(items)
         self._values_seen += len(tokens)
-        times, counts, total_bytes, bad = parse_series_tokens(tokens)
+        times, counts, total_bytes, total_seconds, bad = parse_series_tokens(tokens)
         self.messages.count("WARN", "bad-token", int(bad.sum()),
-                            "c2beacon: %d values of %s were not epoch[:count[:bytes]] tokens"
-                            " (epoch from 1970 to 2286, count a whole number from 1 to 1e9,"
-                            " bytes from 0 to 1e18) and were ignored", self.options["series"])
+                            "c2beacon: %d values of %s were not epoch[:count[:bytes[:duration]]]"
+                            " tokens (epoch from 1970 to 2286, count a whole number from 1 to 1e9,"
+                            " bytes from 0 to 1e18, duration from 0 to 1e15 s) and were ignored",
+                            self.options["series"])
         with np.errstate(invalid="ignore", divide="ignore"):
             sizes = total_bytes / counts
-        return times, sizes, counts, np.asarray(owners, dtype=np.int64)
+            durations = total_seconds / counts
+        return times, sizes, durations, counts, np.asarray(owners, dtype=np.int64)
 
     # ---------------------------------------------------------------- results
 
@@ -194,12 +208,17 @@ class C2Beacon(command.SearchCommand):
         """(scores, order): the kernel's output per group and the groups in output order."""
         n_groups = self._n_groups
         # One held array at a time is joined and its parts freed: memory holds each once.
-        group_index, times, sizes, counts = [self._joined(field) for field in range(4)]
-        self._parts = [[group_index, times, sizes, counts]]
+        group_index, times, sizes, durations, counts = [self._joined(field) for field in range(5)]
+        self._parts = [[group_index, times, sizes, durations, counts]]
         if np.isnan(sizes).all():
             sizes = None
+        if np.isnan(durations).all():
+            durations = None
         scores = score_in_blocks(score_groups, group_index, times, sizes=sizes, counts=counts,
-                                 n_groups=n_groups, min_count=self.options["min_count"])
+                                 durations=durations, n_groups=n_groups,
+                                 min_count=self.options["min_count"],
+                                 window=self.options["window"],
+                                 evidence_span=self.options["evidence_span"])
         # Ordered by the by-field values (their plain text): rank each field's values once.
         fields = np.concatenate(self._group_fields)
         ranks = []
@@ -212,13 +231,13 @@ class C2Beacon(command.SearchCommand):
         return scores, order
 
     def _joined(self, field):
-        """Field ``field`` (0 groups, 1 times, 2 sizes, 3 counts) of every part, joined; the
-        parts let go of it. None for counts of raw events."""
+        """Field ``field`` (0 groups, 1 times, 2 sizes, 3 durations, 4 counts) of every part,
+        joined; the parts let go of it. None for counts of raw events."""
         pieces = [part[field] for part in self._parts]
         for part in self._parts:
             part[field] = None
         if not pieces or pieces[0] is None:
-            return None if field == 3 else np.zeros(0)
+            return None if field == 4 else np.zeros(0)
         return np.concatenate(pieces)
 
     def _score_cells(self, scores, order):

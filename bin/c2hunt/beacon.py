@@ -42,11 +42,24 @@ beacon_size_score
     group's median size: check-ins are the same request every time. NaN when the group has no
     valid size.
 beacon_count_score
-    Confidence from the number of fitting gaps ``n``: ``n / (n + 2)`` (7 gaps -> 0.78,
-    23 -> 0.92). Few check-ins fit a lattice by chance more easily.
+    Confidence from the number of fitting gaps ``n``: ``n / (n + 1)`` (5 gaps -> 0.83,
+    11 -> 0.92, 300 -> 0.997). Few check-ins fit a lattice by chance more easily.
+beacon_duration_score
+    Share of connections whose duration is within 25% (or 0.5 s) of the group's median
+    duration (``beacon_duration``): the same exchange every time. NaN without durations.
+beacon_coverage
+    Share of the observation window (at most FULL_COVERAGE_SPAN, 12 h, RITA's ideal hours)
+    that the group's check-ins span: sustained check-ins, not a tool run.
 beacon_score
-    ``(0.75 * interval + 0.25 * size) * count_score``, or ``interval * count_score`` when the
-    size score is NaN.
+    ``(0.75 * interval + 0.25 * consistency) * (0.85 + 0.15 * coverage) * count_score``,
+    consistency being the mean of the size and duration scores that are not NaN (without
+    either: ``interval`` alone in place of the bracket).
+beacon_checkins, beacon_required_count
+    Check-ins (distinct times, bursts folded) and the check-ins the group needs to be
+    judged: ``ceil(E / period) + 1`` with ``E`` the evidence span (two minutes, or half of a
+    shorter window), at least ``min_count``. A fixed minimum means seconds of a fast beacon
+    and days of a slow one; runs shorter than ``E`` are page loads, retries and scanner
+    bursts.
 beacon_period
     The estimated base period ``P`` in the unit of ``times`` (seconds).
 
@@ -73,6 +86,11 @@ BEACON_FIELDS = (
     "beacon_jitter",
     "beacon_missed_share",
     "beacon_size",
+    "beacon_duration_score",
+    "beacon_duration",
+    "beacon_coverage",
+    "beacon_checkins",
+    "beacon_required_count",
     "beacon_count",
     "beacon_first",
     "beacon_last",
@@ -96,13 +114,39 @@ PERIOD_REFINEMENTS = 2
 # A size matches the group's median when within this relative or absolute (bytes) tolerance.
 SIZE_REL_TOLERANCE = 0.10
 SIZE_ABS_TOLERANCE = 16.0
-# Share of the jitter (0..0.5) taken off the interval score: 0.5 keeps 50%-jitter beacons
-# above 0.8 at no cost in AUC (1.0 pushed them to 0.75, 0 let Poisson rise).
-JITTER_WEIGHT = 0.5
-# Weights of the interval and size evidence, and the count-score half-point.
+# Share of the jitter (0..0.5) taken off the interval score. Jitter is what implants are
+# configured with (RITA's missing_host beacon sleeps 200-350 s, +-27%), while the fit share
+# is what separates them from random traffic: 0.25 costs a 50%-jitter beacon at most 12%
+# (0.5 cost a quarter and ranked that beacon below a scanner's exact hourly probes; 0 let
+# Poisson rise).
+JITTER_WEIGHT = 0.25
+# A duration matches the group's median within this relative or absolute (seconds)
+# tolerance: check-ins are the same exchange, but round trips vary by tens of percent and
+# sub-second connections (refused, one request) differ by milliseconds.
+DURATION_REL_TOLERANCE = 0.25
+DURATION_ABS_TOLERANCE = 0.5
+# Weights of the interval and consistency (size, duration) evidence.
 INTERVAL_WEIGHT = 0.75
-SIZE_WEIGHT = 0.25
-COUNT_HALF_POINT = 2.0
+CONSISTENCY_WEIGHT = 0.25
+# Count score ``n / (n + COUNT_PSEUDO_GAPS)`` of ``n`` fitting gaps: one pseudo-gap of
+# counter-evidence (5 gaps 0.83, 11 gaps 0.92, 300 gaps 0.997). It keeps rising with the
+# evidence, so of two equally regular channels the one with more check-ins ranks first
+# (a day of a C2 beacon above a scanner's 23 hourly probes); 2 pseudo-gaps held beacons
+# with 6-11 check-ins at 0.7-0.85 of their evidence, below the threshold when jittered.
+COUNT_PSEUDO_GAPS = 1.0
+# Coverage: a group spanning FULL_COVERAGE_SPAN (RITA's 12 ideal hours) or the whole window
+# has coverage 1. The score keeps COVERAGE_FLOOR of its evidence at zero coverage: a short
+# session of a real implant still alerts, a sustained one ranks above a tool run.
+FULL_COVERAGE_SPAN = 12 * 3600.0
+COVERAGE_FLOOR = 0.85
+# Required check-ins: enough to cover the evidence span (DEFAULT_EVIDENCE_SPAN, two minutes,
+# or EVIDENCE_SHARE of a shorter window) at the group's period, and never fewer than
+# min_count. A fixed count means seconds for a fast beacon and days for a slow one: 19
+# requests in 6 s (a page load, a crawler) or 960 connections in 96 s (a brute-forcer) are
+# not beacons, 6 hourly check-ins are. Two minutes kept 97% of the synthetic beacons
+# judged (10 minutes: 83%).
+DEFAULT_EVIDENCE_SPAN = 120.0
+EVIDENCE_SHARE = 0.5
 
 
 def _to_float(value):
@@ -129,7 +173,8 @@ def _as_1d_float(name, values, n_events):
         return np.fromiter((_to_float(v) for v in array), dtype=np.float64, count=n_events)
 
 
-def _validate(group_index, times, sizes, counts, n_groups, min_count):
+def _validate(group_index, times, sizes, counts, durations, n_groups, min_count, window,
+              evidence_span):
     group_index = np.asarray(group_index)
     if group_index.ndim != 1:
         raise ValueError("group_index must be 1-D, got shape %s" % (group_index.shape,))
@@ -143,6 +188,7 @@ def _validate(group_index, times, sizes, counts, n_groups, min_count):
     times = _as_1d_float("times", times, n_events)
     sizes = None if sizes is None else _as_1d_float("sizes", sizes, n_events)
     counts = None if counts is None else _as_1d_float("counts", counts, n_events)
+    durations = None if durations is None else _as_1d_float("durations", durations, n_events)
     if isinstance(min_count, (bool, np.bool_)) or not isinstance(min_count, (int, np.integer)):
         raise TypeError("min_count must be an integer, got %r" % (min_count,))
     if min_count < 3:
@@ -157,7 +203,14 @@ def _validate(group_index, times, sizes, counts, n_groups, min_count):
             raise TypeError("n_groups must be an integer or None, got %r" % (n_groups,))
         if n_groups < observed:
             raise ValueError("group_index holds %d but n_groups is %d" % (observed - 1, n_groups))
-    return group_index, times, sizes, counts, int(n_groups), int(min_count)
+    for name, value in (("window", window), ("evidence_span", evidence_span)):
+        if value is None and name == "window":
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise TypeError("%s must be a number of seconds, got %r" % (name, value))
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError("%s must be a positive number of seconds, got %r" % (name, value))
+    return group_index, times, sizes, counts, durations, int(n_groups), int(min_count)
 
 
 def _segment_starts(sorted_groups, n_groups):
@@ -282,6 +335,14 @@ def _fold_gaps(gap_start, gap_end, gap_groups, keep):
     return kept_end - kept_start, kept_groups
 
 
+def _non_negative(values, valid):
+    """The valid events' values, NaN where not a finite number >= 0 (None stays None)."""
+    if values is None:
+        return None
+    kept = values[valid]
+    return np.where(np.isfinite(kept) & (kept >= 0), kept, np.nan)
+
+
 def _divide(numerator, denominator):
     """Elementwise ratio, NaN where the denominator is not positive."""
     out = np.full(np.shape(numerator), np.nan)
@@ -291,7 +352,8 @@ def _divide(numerator, denominator):
 
 
 def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
-                 min_count=DEFAULT_MIN_COUNT):
+                 min_count=DEFAULT_MIN_COUNT, durations=None, window=None,
+                 evidence_span=DEFAULT_EVIDENCE_SPAN):
     """Score every group's events for periodic beaconing.
 
     Parameters
@@ -310,14 +372,28 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     n_groups : int, optional
         Number of groups; default ``max(group_index) + 1`` (0 for empty input).
     min_count : int, default DEFAULT_MIN_COUNT (6)
-        Fewest distinct timestamps for a group to be scored; must be >= 3.
+        Fewest distinct timestamps for a group to be scored, and the floor of the check-ins
+        a group needs (``beacon_required_count``); must be >= 3.
+    durations : array_like of float, shape (n_events,), optional
+        Seconds each connection lasted (for a pre-aggregated row: the mean of that row).
+        NaN, infinite or negative: missing for the duration score only.
+    window : float, optional
+        The observation window in seconds (> 0); default: from the first to the last valid
+        event of all groups. Sets ``beacon_coverage`` and, when shorter than twice
+        ``evidence_span``, the evidence span (half the window).
+    evidence_span : float, default DEFAULT_EVIDENCE_SPAN (120 s)
+        Seconds of check-ins a group must show: it needs ``ceil(span / period) + 1``
+        check-ins (at least ``min_count``) to be judged.
 
     Returns
     -------
     dict of str to ndarray
         One float64 array of length ``n_groups`` per name in ``BEACON_FIELDS``. Groups below
         ``min_count`` have NaN scores, period, sub-scores and size, with ``beacon_count``
-        (connections), ``beacon_first``, ``beacon_last`` and ``beacon_span`` filled.
+        (connections), ``beacon_first``, ``beacon_last`` and ``beacon_span`` filled. Groups
+        with fewer check-ins than ``beacon_required_count`` have NaN scores too, with their
+        period, ``beacon_checkins`` and ``beacon_required_count`` filled (why they were not
+        judged).
 
     Raises
     ------
@@ -329,8 +405,10 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     Notes
     -----
     The result does not depend on the order of events, shifting all times by a constant
-    leaves it unchanged, and scaling all times scales ``beacon_period`` (and span) only.
-    A group's result does not depend on other groups.
+    leaves it unchanged, and scaling all times (and ``evidence_span``, with windows under
+    FULL_COVERAGE_SPAN) scales ``beacon_period``, ``beacon_duration`` and the times only.
+    A group's result does not depend on other groups when ``window`` is given (otherwise the
+    window, and with it coverage and the required count, spans every group's events).
 
     Examples
     --------
@@ -340,15 +418,18 @@ def score_groups(group_index, times, sizes=None, counts=None, n_groups=None,
     >>> float(out["beacon_period"][0]), float(out["beacon_fit_share"][0])
     (60.0, 1.0)
     """
-    group_index, times, sizes, counts, n_groups, min_count = _validate(
-        group_index, times, sizes, counts, n_groups, min_count)
+    group_index, times, sizes, counts, durations, n_groups, min_count = _validate(
+        group_index, times, sizes, counts, durations, n_groups, min_count, window,
+        evidence_span)
     # Extreme but finite values may overflow to inf/NaN on the way; those end as NaN fields,
     # never as warnings or exceptions.
     with np.errstate(all="ignore"):
-        return _score(group_index, times, sizes, counts, n_groups, min_count)
+        return _score(group_index, times, sizes, counts, durations, n_groups, min_count,
+                      window, float(evidence_span))
 
 
-def _score(group_index, times, sizes, counts, n_groups, min_count):
+def _score(group_index, times, sizes, counts, durations, n_groups, min_count, window,
+           evidence_span):
     """score_groups after validation."""
     out = {name: np.full(n_groups, np.nan) for name in BEACON_FIELDS}
     out["beacon_count"] = np.zeros(n_groups)
@@ -361,10 +442,11 @@ def _score(group_index, times, sizes, counts, n_groups, min_count):
     groups = group_index[valid]
     event_times = times[valid]
     event_counts = np.ones(groups.size) if counts is None else counts[valid]
-    event_sizes = None
-    if sizes is not None:
-        event_sizes = sizes[valid]
-        event_sizes = np.where(np.isfinite(event_sizes) & (event_sizes >= 0), event_sizes, np.nan)
+    event_sizes = _non_negative(sizes, valid)
+    event_durations = _non_negative(durations, valid)
+    if window is None:  # the span of everything this search handed over
+        window = float(event_times.max() - event_times.min()) if event_times.size else 0.0
+    window = float(window) if np.isfinite(window) else 0.0
 
     # One sort by (group, time). Rows tied on both keep no particular order, so sums of
     # non-integer counts may differ in the last bit with input order.
@@ -374,6 +456,8 @@ def _score(group_index, times, sizes, counts, n_groups, min_count):
     event_counts = event_counts[order]
     if event_sizes is not None:
         event_sizes = event_sizes[order]
+    if event_durations is not None:
+        event_durations = event_durations[order]
 
     out["beacon_count"] = np.bincount(groups, weights=event_counts, minlength=n_groups)
 
@@ -427,33 +511,75 @@ def _score(group_index, times, sizes, counts, n_groups, min_count):
 
     interval = np.clip((fit_share - FIT_SHARE_FLOOR) / (1.0 - FIT_SHARE_FLOOR), 0.0, 1.0)
     interval = interval * (1.0 - JITTER_WEIGHT * jitter)
-    count_score = n_fit / (n_fit + COUNT_HALF_POINT)
+    count_score = _count_score(n_fit)
 
-    size_score = np.full(n_groups, np.nan)
-    median_size = np.full(n_groups, np.nan)
-    if event_sizes is not None:
-        has_size = np.isfinite(event_sizes) & scored[groups]
-        size_groups = groups[has_size]
-        size_values = event_sizes[has_size]
-        size_weights = event_counts[has_size]
-        median_size = _segment_weighted_median(size_values, size_weights, size_groups, n_groups)
-        tolerance = np.maximum(SIZE_REL_TOLERANCE * median_size, SIZE_ABS_TOLERANCE)
-        close = np.abs(size_values - median_size[size_groups]) <= tolerance[size_groups]
-        size_score = _divide(
-            np.bincount(size_groups, weights=size_weights * close, minlength=n_groups),
-            np.bincount(size_groups, weights=size_weights, minlength=n_groups))
+    size_score, median_size = _consistency(event_sizes, event_counts, groups, scored, n_groups,
+                                           SIZE_REL_TOLERANCE, SIZE_ABS_TOLERANCE)
+    duration_score, median_duration = _consistency(
+        event_durations, event_counts, groups, scored, n_groups,
+        DURATION_REL_TOLERANCE, DURATION_ABS_TOLERANCE)
+    # Size and duration both say "the same exchange every time": their mean is the
+    # consistency evidence (either alone when the other is missing).
+    with np.errstate(invalid="ignore"):
+        consistency = np.where(np.isfinite(size_score),
+                               np.where(np.isfinite(duration_score),
+                                        0.5 * (size_score + duration_score), size_score),
+                               duration_score)
 
-    evidence = np.where(np.isfinite(size_score),
-                        INTERVAL_WEIGHT * interval + SIZE_WEIGHT * size_score, interval)
+    # Coverage: how much of the observation window (at most FULL_COVERAGE_SPAN of it) the
+    # check-ins span. Sustained check-ins are what separates an implant from a tool run.
+    span = out["beacon_span"]
+    coverage = np.clip(_divide(span, np.full(n_groups, min(window, FULL_COVERAGE_SPAN))), 0, 1)
+    coverage = np.where(np.isfinite(coverage), coverage, 0.0)
+
+    evidence = np.where(np.isfinite(consistency),
+                        INTERVAL_WEIGHT * interval + CONSISTENCY_WEIGHT * consistency, interval)
+    evidence = evidence * (COVERAGE_FLOOR + (1.0 - COVERAGE_FLOOR) * coverage)
     score = np.clip(evidence * count_score, 0.0, 1.0)
 
-    not_scored = ~scored
+    # The check-ins a beacon of this period makes over the evidence span (at least
+    # min_count): a group with fewer is not judged.
+    evidence_span = min(EVIDENCE_SHARE * window, evidence_span)
+    required = np.ceil(_divide(np.full(n_groups, evidence_span), period)) + 1.0
+    required = np.where(np.isfinite(required), np.maximum(required, min_count), float(min_count))
+    checkins = n_gaps + 1.0
+    judged = scored & (checkins >= required)
+
     for name, values in (("beacon_score", score), ("beacon_period", period),
                          ("beacon_interval_score", interval), ("beacon_size_score", size_score),
                          ("beacon_count_score", count_score), ("beacon_fit_share", fit_share),
                          ("beacon_jitter", jitter), ("beacon_missed_share", missed),
-                         ("beacon_size", median_size)):
+                         ("beacon_size", median_size), ("beacon_duration_score", duration_score),
+                         ("beacon_duration", median_duration), ("beacon_coverage", coverage)):
         values = np.asarray(values, dtype=np.float64).copy()
-        values[not_scored] = np.nan
+        values[~judged] = np.nan
         out[name] = values
+    # Why a group was not judged stays visible: its period, check-ins and what it needed.
+    out["beacon_period"][scored] = period[scored]
+    out["beacon_checkins"][scored] = checkins[scored]
+    out["beacon_required_count"][scored] = required[scored]
     return out
+
+
+def _count_score(n_fit):
+    return n_fit / (n_fit + COUNT_PSEUDO_GAPS)
+
+
+def _consistency(values, weights, groups, scored, n_groups, rel_tolerance, abs_tolerance):
+    """(share, median): the share of connections (weighted) whose value is within
+    ``max(rel_tolerance * median, abs_tolerance)`` of the group's weighted median, and that
+    median; NaN for groups without a valid value (or when ``values`` is None)."""
+    share = np.full(n_groups, np.nan)
+    median = np.full(n_groups, np.nan)
+    if values is None:
+        return share, median
+    has = np.isfinite(values) & scored[groups]
+    value_groups = groups[has]
+    kept = values[has]
+    kept_weights = weights[has]
+    median = _segment_weighted_median(kept, kept_weights, value_groups, n_groups)
+    tolerance = np.maximum(rel_tolerance * median, abs_tolerance)
+    close = np.abs(kept - median[value_groups]) <= tolerance[value_groups]
+    share = _divide(np.bincount(value_groups, weights=kept_weights * close, minlength=n_groups),
+                    np.bincount(value_groups, weights=kept_weights, minlength=n_groups))
+    return share, median

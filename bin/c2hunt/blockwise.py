@@ -13,9 +13,10 @@ BLOCK_EVENTS = 200000
 
 
 def score_in_blocks(score, group_index, times, sizes=None, counts=None, n_groups=0,
-                    block_events=BLOCK_EVENTS, **options):
-    """``score(group_index, times, sizes=..., counts=..., n_groups=..., **options)`` over
-    blocks of whole groups, merged into one dict of per-group arrays.
+                    block_events=BLOCK_EVENTS, durations=None, window=None, **options):
+    """``score(group_index, times, sizes=..., counts=..., durations=..., n_groups=...,
+    window=..., **options)`` over blocks of whole groups, merged into one dict of per-group
+    arrays.
 
     Parameters
     ----------
@@ -24,8 +25,13 @@ def score_in_blocks(score, group_index, times, sizes=None, counts=None, n_groups
         returning a dict of arrays of length ``n_groups``.
     group_index : ndarray of int, shape (n_events,)
         Group of each event, in ``[0, n_groups)``.
-    times, sizes, counts : ndarray of float64, shape (n_events,) (sizes, counts optional)
+    times, sizes, counts, durations : ndarray of float64, shape (n_events,) (all but times
+        optional)
     n_groups : int
+    window : float, optional
+        The observation window. When None and the groups are split, it is the span of all
+        valid times (what ``score`` would take from the whole search), so a block's groups
+        are judged against the search's window, not the block's.
     block_events : int
         Most events per block (a single larger group is a block of its own).
 
@@ -35,8 +41,10 @@ def score_in_blocks(score, group_index, times, sizes=None, counts=None, n_groups
     """
     n_events = len(group_index)
     if n_events <= block_events or n_groups <= 1:
-        return score(group_index, times, sizes=sizes, counts=counts, n_groups=n_groups,
-                     **options)
+        return score(group_index, times, sizes=sizes, counts=counts, durations=durations,
+                     n_groups=n_groups, window=window, **options)
+    if window is None:
+        window = _span_of_valid(times, counts)
     per_group = np.bincount(group_index, minlength=n_groups)
     ends = np.cumsum(per_group)
     # Block b holds the groups whose events end before (b + 1) * block_events, at least one.
@@ -52,9 +60,22 @@ def score_in_blocks(score, group_index, times, sizes=None, counts=None, n_groups
         part = score(group_index[rows] - first, times[rows],
                      sizes=None if sizes is None else sizes[rows],
                      counts=None if counts is None else counts[rows],
-                     n_groups=last - first, **options)
+                     durations=None if durations is None else durations[rows],
+                     n_groups=last - first, window=window, **options)
         if merged is None:
             merged = {name: np.empty(n_groups, dtype=values.dtype) for name, values in part.items()}
         for name, values in part.items():
             merged[name][first:last] = values
     return merged
+
+
+def _span_of_valid(times, counts):
+    """Seconds from the first to the last valid event (the kernel's default window), or None
+    when there is no span (the kernel then finds none in any block either)."""
+    valid = np.isfinite(times)
+    if counts is not None:
+        valid &= np.isfinite(counts) & (counts > 0)
+    if not valid.any():
+        return None
+    span = float(times[valid].max() - times[valid].min())
+    return span if span > 0 else None

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from . import timespec
 from .engine import APP_ROOT, Runner, _is_documentation, split_spec
 from .values import SplError, to_str
 
@@ -124,7 +125,17 @@ def cmd_hunt(args):
         issues = list(issues) + list(more)
     names = args.search or None
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    notables, errors = runner.hunt(events, names=names, baseline_events=baseline, skip=args.skip or ())
+    try:
+        earliest = timespec.parse_instant(args.time_from) if args.time_from else None
+        latest = timespec.parse_instant(args.time_to) if args.time_to else None
+        now = timespec.parse_instant(args.now) if args.now else None
+    except SplError as exc:
+        sys.stderr.write("c2hunt: %s\n" % exc)
+        return EXIT_USAGE
+    if args.replay:
+        return _replay(runner, args, events, issues, names, earliest, latest)
+    notables, errors = runner.hunt(events, names=names, baseline_events=baseline, skip=args.skip or (),
+                                   earliest=earliest, latest=latest, now=now, dispatch=args.window)
     if show:
         sys.stderr.write("c2hunt: %d events, %d notables\n" % (len(events), len(notables)))
     for name, error in sorted(errors.items()):
@@ -157,6 +168,53 @@ def cmd_hunt(args):
     if _errors(issues):
         return EXIT_INPUT
     if notables and args.fail_on_notables:
+        return EXIT_NOTABLES
+    return EXIT_OK
+
+
+def _replay(runner, args, events, issues, names, earliest, latest):
+    """``hunt --replay``: the notables and risk events ES would create, firing by firing."""
+    from .replay import replay
+    result = replay(runner, events, names=names, start=earliest, end=latest, skip=args.skip or ())
+    for name, error in sorted(result.errors.items()):
+        sys.stderr.write("c2hunt: search %r not run: %s\n" % (name, error))
+    suppressed = sum(f.suppressed for f in result.firings)
+    sys.stderr.write("c2hunt: replay: %d firings with data, %d notables, %d risk events, %d results "
+                     "suppressed by throttling\n" % (len(result.firings), len(result.notables),
+                                                     len(result.risk_events), suppressed))
+    out = sys.stdout
+    if args.format == "json":
+        for n in result.notables:
+            d = n.as_dict()
+            d["type"] = "notable"
+            d["fire_time"] = _iso(n.fields.pop("_fire_time", None))
+            d["time"] = _iso(n.time)
+            d["fields"] = {k: _jsonable(v) for k, v in n.fields.items()}
+            out.write(json.dumps(d) + "\n")
+        for r in result.risk_events:
+            d = r.as_dict()
+            d["type"] = "risk"
+            d["time"] = _iso(r.time)
+            out.write(json.dumps(d) + "\n")
+    else:
+        rows = [{"type": "notable", "fire_time": _iso(n.fields.get("_fire_time")), "search": n.search,
+                 "object": n.host or "", "signal": n.signal, "risk_score": n.risk_score}
+                for n in result.notables]
+        rows += [{"type": "risk", "fire_time": _iso(r.time), "search": r.search,
+                  "object": "%s (%s)" % (r.risk_object, r.risk_object_type), "signal": "",
+                  "risk_score": r.risk_score} for r in result.risk_events]
+        columns = ["type", "fire_time", "search", "object", "signal", "risk_score"]
+        if args.format == "csv":
+            _emit_rows(columns, rows, "csv", out)
+        elif rows:
+            render_table(columns, rows, out, max_width=100)
+        else:
+            out.write("no notables or risk events (%d events)\n" % len(events))
+    if result.errors:
+        return EXIT_SEARCH
+    if issues:
+        return EXIT_INPUT
+    if result.notables and args.fail_on_notables:
         return EXIT_NOTABLES
     return EXIT_OK
 
@@ -239,6 +297,17 @@ def build_parser():
     hunt.add_argument("--skip", action="append", help="do not run this saved search (repeatable)")
     hunt.add_argument("--baseline", nargs="+", help="files for the baseline searches (outputlookup) run first")
     hunt.add_argument("--fail-on-notables", action="store_true", help="exit 1 when any notable is found")
+    hunt.add_argument("--from", dest="time_from", metavar="TIME",
+                      help="search only events at or after TIME (epoch or ISO 8601, UTC by default)")
+    hunt.add_argument("--to", dest="time_to", metavar="TIME", help="search only events before TIME")
+    hunt.add_argument("--now", metavar="TIME",
+                      help="when the searches run, for relative times (default: just after the newest event)")
+    hunt.add_argument("--window", action="store_true",
+                      help="limit each search to its own dispatch window (dispatch.earliest_time/latest_time) "
+                           "at --now: one scheduled run of each")
+    hunt.add_argument("--replay", action="store_true",
+                      help="replay the scheduler over the data's time span (cron_schedule, dispatch window, "
+                           "alert.suppress throttling) and print the notables and risk events ES would create")
     inputs(hunt)
     hunt.set_defaults(fn=cmd_hunt)
 

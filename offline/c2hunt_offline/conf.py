@@ -70,6 +70,10 @@ class Macros(object):
         i = 0
         while i < len(text):
             ch = text[i]
+            if ch == "\\" and i + 1 < len(text):  # \" outside a string is no quote
+                out.append(text[i:i + 2])
+                i += 2
+                continue
             if ch == '"':  # macros inside quoted strings are not expanded
                 j = i + 1
                 while j < len(text) and text[j] != '"':

@@ -4,13 +4,15 @@ import os
 import re
 import shlex
 import tempfile
+import time as _time
 
 from . import commands as _commands
+from . import grammar
 from .conf import Macros, read_conf, split_pipeline
 from .lookups import Lookups
 from .readers import ReadIssue, UnknownFormat, detect_and_read
 from .searchexpr import SearchExpression
-from .values import SplError, format_number, mv, to_number, to_str
+from .values import SplError, Unavailable, format_number, mv, to_number, to_str
 
 APP_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -155,6 +157,9 @@ class Runner(object):
         self.lookup_dir = lookup_dir
         self.lookups = Lookups(self.app_root, self.transforms, lookup_dir)
         self.python = python
+        # True: check a search's syntax only (run over no events; a lookup or data model the
+        # runner lacks is skipped instead of failing the search)
+        self.parse_only = False
 
     # ------------------------------------------------------------------ inputs
     def read_files(self, paths, sourcetype=None, host=None, progress=None):
@@ -203,8 +208,18 @@ class Runner(object):
         spl = re.sub(r"```.*?```", " ", spl, flags=re.S)
         return self.macros.expand(spl).strip()
 
-    def run(self, spl, events):
-        """Run one search over ``events``; returns a :class:`SearchResult`."""
+    def run(self, spl, events, now=None, earliest=None, latest=None):
+        """Run one search over ``events``; returns a :class:`SearchResult`.
+
+        ``earliest``/``latest`` (epochs) are the search's time range, as the time picker or a
+        saved search's dispatch window sets it: events outside ``[earliest, latest)`` are not
+        searched. ``now`` is the time inline ``earliest=``/``latest=`` modifiers are relative
+        to (default: just after the newest event, so relative windows fit an export).
+        """
+        if earliest is not None or latest is not None:
+            events = in_window(events, earliest, latest)
+        if now is None:
+            now = data_now(events)
         ctx = _Context(self, events)
         text = self.expand(spl)
         segments = split_pipeline(text)
@@ -218,7 +233,7 @@ class Runner(object):
                 if re.match(r"^search\b", segment, re.I):
                     segment = segment[6:]
                 # filter first, then copy: later commands change rows, never the events
-                matches = SearchExpression(segment)
+                matches = SearchExpression(segment, now=now)
                 rows = [dict(e) for e in events if matches(e)]
                 continue
             if not segment:
@@ -230,6 +245,7 @@ class Runner(object):
             fn = _commands.COMMANDS.get(name)
             if fn is None:
                 raise SplError("command %r is not supported by the offline runner" % name)
+            grammar.check_options(name, args)
             if rows is None:
                 if name not in _commands.GENERATING:
                     raise SplError("%s is not a generating command; a search must start with "
@@ -239,6 +255,10 @@ class Runner(object):
                 raise SplError("%s must be the first command of a search" % name)
             try:
                 rows = fn(ctx, args, rows)
+            except Unavailable:
+                if not self.parse_only:
+                    raise
+                rows = []  # parse_only: a missing lookup/data model says nothing of the syntax
             except SplError as exc:
                 text_exc = str(exc)
                 if not text_exc.lower().startswith(name):
@@ -291,7 +311,16 @@ class Runner(object):
                                score, fields))
         return out
 
-    def hunt(self, events, names=None, baseline_events=None, skip=()):
+    def dispatch_window(self, saved, now):
+        """(earliest, latest) epochs of a saved search's dispatch window at ``now``."""
+        from . import timespec
+        earliest = saved.stanza.get("dispatch.earliest_time", "").strip()
+        latest = saved.stanza.get("dispatch.latest_time", "").strip()
+        return (timespec.resolve(earliest, now) if earliest else None,
+                timespec.resolve(latest, now) if latest else None)
+
+    def hunt(self, events, names=None, baseline_events=None, skip=(), earliest=None,
+             latest=None, now=None, dispatch=False):
         """Run the correlation searches over ``events``.
 
         Parameters
@@ -304,6 +333,13 @@ class Runner(object):
             these events first and the correlation searches see the lookups they wrote.
         skip : iterable of str
             Saved searches not to run.
+        earliest, latest : float, optional
+            The time range (epochs) every search is limited to, as a time picker sets it.
+        now : float, optional
+            When the searches run (default: one second after the newest event).
+        dispatch : bool
+            Limit each search to its own ``dispatch.earliest_time``/``latest_time`` at
+            ``now`` as well (one scheduled run of each).
 
         Returns
         -------
@@ -323,13 +359,37 @@ class Runner(object):
                 continue
             if names and saved.name not in names:
                 continue
+            lo, hi = earliest, latest
+            if dispatch:
+                run_now = data_now(events) if now is None else now
+                d_lo, d_hi = self.dispatch_window(saved, run_now)
+                lo = d_lo if lo is None else (lo if d_lo is None else max(lo, d_lo))
+                hi = d_hi if hi is None else (hi if d_hi is None else min(hi, d_hi))
             try:
-                result = self.run(saved.search, events)
+                result = self.run(saved.search, events, now=now, earliest=lo, latest=hi)
             except SplError as exc:
                 errors[saved.name] = str(exc)
                 continue
             notables.extend(self.notables(saved, result.rows))
         return notables, errors
+
+
+def in_window(events, earliest=None, latest=None):
+    """The events with ``earliest <= _time < latest`` (either bound may be None)."""
+    out = []
+    for ev in events:
+        t = to_number(ev.get("_time"))
+        if t is None:
+            continue
+        if (earliest is None or t >= earliest) and (latest is None or t < latest):
+            out.append(ev)
+    return out
+
+
+def data_now(events):
+    """The "now" of a search over an export: one second after its newest event."""
+    times = [t for t in (to_number(e.get("_time")) for e in events) if t is not None]
+    return float(int(max(times)) + 1) if times else float(int(_time.time()))
 
 
 def load_events(files, sourcetype=None, app_root=None, host=None):

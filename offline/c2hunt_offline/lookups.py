@@ -11,7 +11,7 @@ import ipaddress
 import os
 import re
 
-from .values import SplError, mv, to_str, wildcard_regex
+from .values import SplError, Unavailable, mv, to_str, wildcard_regex
 
 
 class LookupTable(object):
@@ -135,7 +135,7 @@ class Lookups(object):
             return stanza
         if name.lower().endswith(".csv"):
             return {"filename": name}
-        raise SplError("lookup %r: no transforms.conf stanza and not a .csv file name" % name)
+        raise Unavailable("lookup %r: no transforms.conf stanza and not a .csv file name" % name)
 
     def path_for(self, name):
         filename = self._stanza(name)["filename"]
@@ -151,7 +151,7 @@ class Lookups(object):
         if key in self._cache:
             return self._cache[key]
         if not os.path.exists(path):
-            raise SplError("lookup %s: file %s does not exist" % (name, path))
+            raise Unavailable("lookup %s: file %s does not exist" % (name, path))
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             try:

@@ -6,16 +6,22 @@
   events without the field (Splunk documents the difference).
 - ``field<value`` (``<= > >=``): numeric when both sides are numbers, else lexical.
 - ``field IN (a, b*, "c d")``: any of the patterns.
-- A bare word or phrase matches ``_raw`` case-insensitively (wildcards allowed); rows
-  without ``_raw`` (e.g. after ``stats``) are matched against their field values.
+- A bare word or phrase matches whole segments of ``_raw`` (split at Splunk's default
+  breakers), case-insensitively, wildcards allowed: ``cmd`` matches ``c:\\cmd.exe`` but not
+  ``cmdline``. Rows without ``_raw`` (e.g. after ``stats``) are matched against their field
+  values the same way.
 - Precedence: NOT, then OR, then AND (implicit between terms): ``a b OR c`` is
   ``a AND (b OR c)``, as Splunk's search language defines.
-- ``index=...``, ``earliest=...``, ``latest=...`` (and ``_index_earliest``/``_index_latest``)
-  are time/index selectors: files have no index and a hunt spans the whole export, so the
-  runner treats them as true.
+- ``index=...`` matches the event's index (files read offline are in ``main`` unless a
+  reader says otherwise); ``index=*`` matches every index except internal ones (``_*``).
+- ``earliest=...``/``latest=...`` keep events with ``earliest <= _time < latest``, the time
+  modifiers resolved against the search's "now" (:func:`timespec.resolve`). Splunk applies
+  them to the whole search; as a term they act the same when ANDed with the rest (the
+  usual form). Other selectors (``_index_earliest``, ``splunk_server`` ...) are true.
 """
 import re
 
+from . import timespec
 from .spltext import TokenCursor, read_quoted
 from .values import SplError, compare, mv, to_number, to_str, wildcard_regex
 
@@ -60,9 +66,22 @@ def tokenize(text):
             i += len(matched)
             continue
         j = i
-        while j < n and not text[j].isspace() and text[j] not in '()",=<>' and not text.startswith("!=", j):
+        after_op = bool(tokens) and tokens[-1][0] == "op"
+        depth = 0
+        while j < n and not text[j].isspace():
+            ch = text[j]
+            if ch == "\\" and j + 1 < n:  # \" and \\ inside an unquoted word
+                j += 2
+                continue
+            if after_op and ch == "(":  # a value may hold balanced parentheses: x=*Get()*
+                depth += 1
+            elif after_op and ch == ")" and depth:
+                depth -= 1
+            elif ch in '()",=<>' or text.startswith("!=", j):
+                break
             j += 1
-        tokens.append(("w", text[i:j]))
+        word = text[i:j]
+        tokens.append(("w", re.sub(r'\\(["\\])', r"\1", word) if "\\" in word else word))
         i = j
     return tokens
 
@@ -121,7 +140,7 @@ class _Parser(TokenCursor):
                 if val[0] not in ("w", "q"):
                     raise SplError("search: missing value after %s%s in %r" % (tok[1], nxt[1], self.text))
                 return ("cmp", tok[1], nxt[1], val[1], val[0] == "q")
-            if tok[0] == "w" and self.is_kw(nxt, "IN") and self.peek(1)[0] == "(":
+            if self.is_kw(nxt, "IN") and self.peek(1)[0] == "(":
                 self.take()
                 self.take()
                 values = []
@@ -164,22 +183,65 @@ def _value_matcher(pattern):
     return match
 
 
-def _compile(node):
+# Splunk's default segmenters.conf breakers. A bare term matches whole segments: it must
+# start and end at a breaker (or the ends of _raw), so ``dns`` does not match ``nodns.exe``
+# while ``evil.com`` matches ``www.evil.com/x`` (segments ``evil``, ``com`` in order).
+MAJOR_BREAKERS = " \t\n\r[]<>(){}|!;,'\"&"
+MINOR_BREAKERS = "/:=@.-$#%\\_"
+_BREAKERS = re.escape(MAJOR_BREAKERS + MINOR_BREAKERS)
+_MAJOR = re.escape(MAJOR_BREAKERS)
+
+
+def term_regex(text):
+    """Regex finding a bare search term (``*`` wildcards) as whole segments of a text.
+
+    A wildcard matches within one major segment (it never crosses a space or other major
+    breaker), as Splunk matches wildcard terms against indexed tokens.
+    """
+    body = ("[^%s]*" % _MAJOR).join(re.escape(p) for p in text.split("*"))
+    return re.compile("(?<![^%s])%s(?![^%s])" % (_BREAKERS, body, _BREAKERS), re.IGNORECASE)
+
+
+def _time_selector(field, op, value, now):
+    bound = timespec.resolve(value, now)
+    if op not in ("=", "!="):
+        raise SplError("search: %s takes =, got %s" % (field, op))
+
+    def keep(ev):
+        t = to_number(ev.get("_time"))
+        if t is None:
+            return False
+        return t >= bound if field == "earliest" else t < bound
+    return keep
+
+
+def _index_selector(value):
+    if value == "*":
+        return lambda ev: not to_str(ev.get("index") or "main").startswith("_")
+    m = _value_matcher(value)
+    return lambda ev: m(ev.get("index") or "main")
+
+
+def _compile(node, now=None):
     kind = node[0]
     if kind == "true":
         return lambda ev: True
     if kind == "and":
-        parts = [_compile(p) for p in node[1]]
+        parts = [_compile(p, now) for p in node[1]]
         return lambda ev: all(p(ev) for p in parts)
     if kind == "or":
-        parts = [_compile(p) for p in node[1]]
+        parts = [_compile(p, now) for p in node[1]]
         return lambda ev: any(p(ev) for p in parts)
     if kind == "not":
-        inner = _compile(node[1])
+        inner = _compile(node[1], now)
         return lambda ev: not inner(ev)
     if kind == "cmp":
         _, field, op, value, quoted = node
-        if field in SELECTOR_FIELDS:
+        if field.lower() in ("earliest", "latest") and now is not None:
+            return _time_selector(field.lower(), op, value, now)
+        if field.lower() == "index" and op == "=":
+            return _index_selector(value)
+        if field.lower() in SELECTOR_FIELDS:
             return lambda ev: True
         if op in ("=", "!="):
             if value == "*" and not quoted or value == "*":
@@ -203,7 +265,10 @@ def _compile(node):
         return ordered
     if kind == "in":
         _, field, values = node
-        if field in SELECTOR_FIELDS:
+        if field.lower() == "index":
+            selectors = [_index_selector(v) for v in values]
+            return lambda ev: any(sel(ev) for sel in selectors)
+        if field.lower() in SELECTOR_FIELDS:
             return lambda ev: True
         matchers = [_value_matcher(v) for v in values]
         return lambda ev: any(m(v) for v in mv(ev.get(field)) for m in matchers)
@@ -211,7 +276,7 @@ def _compile(node):
         text = node[1]
         if text == "*":
             return lambda ev: True
-        rx = re.compile(".*".join(re.escape(p) for p in text.split("*")), re.IGNORECASE | re.S)
+        rx = term_regex(text)
 
         def term(ev):
             raw = ev.get("_raw")
@@ -225,10 +290,11 @@ def _compile(node):
 class SearchExpression(object):
     """A compiled search expression: ``SearchExpression('a=1 OR b=2')(event) -> bool``."""
 
-    def __init__(self, text):
+    def __init__(self, text, now=None):
+        """``now``: the epoch ``earliest=``/``latest=`` are relative to (None: they are true)."""
         self.text = text
         self.tree = parse(text)
-        self.fn = _compile(self.tree)
+        self.fn = _compile(self.tree, now)
 
     def __call__(self, event):
         return self.fn(event)

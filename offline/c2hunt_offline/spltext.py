@@ -61,6 +61,9 @@ def split_top_level(text, sep, quotes, brackets, unclosed_quote_error=None):
                 i += 1
             elif ch == quote:
                 quote = None
+        elif ch == "\\" and i + 1 < len(text) and text[i + 1] in quotes:
+            buf.append(ch + text[i + 1])  # an escaped quote outside a string: x=*\"a\"*
+            i += 1
         elif ch in quotes:
             quote = ch
             buf.append(ch)

@@ -19,6 +19,11 @@ class SplError(Exception):
     """An error in a search (syntax, unsupported command or function, bad argument)."""
 
 
+class Unavailable(SplError):
+    """A search names something this runner does not have (a lookup file, a data model):
+    the search itself is well formed."""
+
+
 def to_number(value):
     """The number a value stands for, or None (strings that look numeric count)."""
     if value is None or isinstance(value, bool):

@@ -39,6 +39,8 @@ def test_c2asym_values_and_bad_input(run_app):
     ("c2entropy", [], "name at least one field"),
     ("c2entropy", ["field=q", "mode=dns", "decode=hex"], "decode applies to mode=text only"),
     ("c2beacon", ["min_count=2", "src"], "min_count=2: expected a whole number from 3"),
+    ("c2beacon", ["evidence_span=0", "src"], "evidence_span=0: expected a number from 1"),
+    ("c2beacon", ["window=abc", "src"], "window=abc: expected a number"),
 ])
 def test_bad_options_are_clear_errors_not_tracebacks(run_app, command, args, text):
     with pytest.raises(CommandError) as raised:
@@ -69,7 +71,8 @@ def test_c2beacon_multi_chunk_equals_single_chunk(run_app):
     single = run_app("c2beacon", ["src", "dest"], events)
     chunked = run_app("c2beacon", ["src", "dest"], events, chunk_size=41)
     assert single.records == chunked.records
-    assert single.getinfo == {"required_fields": ["src", "dest", "_time", "bytes_out"],
+    assert single.getinfo == {"required_fields": ["src", "dest", "_time", "bytes_out",
+                                                  "duration"],
                               "type": "reporting"}
     beacon, noise = single.records
     assert float(beacon["beacon_score"]) > 0.7 > float(noise["beacon_score"])
@@ -83,6 +86,39 @@ def test_c2beacon_series_matches_raw_events(run_app):
     raw = run_app("c2beacon", ["src"], events).records
     aggregated = run_app("c2beacon", ["series=series", "src"], series, chunk_size=1).records
     assert raw == aggregated
+
+
+def test_c2beacon_series_durations_match_raw_events(run_app):
+    events = [dict(e, duration="%.2f" % (0.5 + (i % 3) * 0.1))
+              for i, e in enumerate(e for e in beacon_events() if e["src"] == "10.0.0.5")]
+    # a token's bytes and duration are the totals of its connections: two per token here
+    pairs = [events[i:i + 2] for i in range(0, len(events) - 1, 2)]
+    for first, second in pairs:
+        second["_time"] = first["_time"]
+    tokens = ["%s:2:%d:%.2f" % (a["_time"], int(a["bytes_out"]) + int(b["bytes_out"]),
+                                float(a["duration"]) + float(b["duration"])) for a, b in pairs]
+    raw = run_app("c2beacon", ["src", "window=86400"],
+                  [e for pair in pairs for e in pair]).records
+    aggregated = run_app("c2beacon", ["series=series", "src", "window=86400"],
+                         [{"src": "10.0.0.5", "series": tokens}]).records
+    assert raw == aggregated
+    row = raw[0]
+    assert float(row["beacon_duration"]) == pytest.approx(0.6, abs=0.051)
+    assert float(row["beacon_duration_score"]) == 1.0
+    # a day's window: the 4.5 h of check-ins cover 4.5/12 of the coverage span
+    assert float(row["beacon_coverage"]) == pytest.approx(
+        (float(row["beacon_span"])) / (12 * 3600), abs=1e-4)
+    assert int(row["beacon_checkins"]) == len(pairs) and row["beacon_required_count"] == "6"
+
+
+def test_c2beacon_evidence_span_option_sets_the_required_count(run_app):
+    events = [e for e in beacon_events() if e["src"] == "10.0.0.5"]
+    strict = run_app("c2beacon", ["src", "evidence_span=36000"], events).records[0]
+    # ten hours of a 60 s beacon (window: its own ~5 h, half of it is the evidence span)
+    assert int(strict["beacon_required_count"]) > 100 and strict.get("beacon_score")
+    stricter = run_app("c2beacon", ["src", "evidence_span=36000", "window=86400"],
+                       events).records[0]
+    assert int(stricter["beacon_required_count"]) > 500 and not stricter.get("beacon_score")
 
 
 def test_c2beacon_max_events_stops_with_clear_error(run_app):

@@ -52,7 +52,8 @@ EXPECTED = {
     "s3_python_udp_beacon": [
         (SYSMON, "Unusual_UDP_Port_4444", 60, "ws03.corp.example"),
         (WFP, "Unusual_UDP_Port_4444", 60, "ws03.corp.example"),
-        (BEACON, "Beaconing_UDP_4444", 60, "10.20.1.13"),
+        # 60 for the beacon, +10: its check-ins span the whole window (Beacon_Sustained)
+        (BEACON, "Beaconing_UDP_4444", 70, "10.20.1.13"),
     ],
     "s4_ptunnel_ng_icmp_tunnel": [
         (AN1258, "ICMP_Echo_Payload_Mismatch", 90, "10.20.2.14"),
@@ -71,7 +72,7 @@ EXPECTED = {
         (WFP, "ICMP_From_Unexpected_Process", 85, "mon01.corp.example"),
         (WFP, "ICMP_From_Unexpected_Process", 85, "scan01.corp.example"),
         (WFP, "Unusual_UDP_Port_1195", 60, "lt07.corp.example"),
-        (BEACON, "Beaconing_ICMP_0", 60, "10.20.5.11"),
+        (BEACON, "Beaconing_ICMP_0", 70, "10.20.5.11"),
     ],
     "x1_dns_tunnel_doh_smb_egress": [
         (AN1228, "DNS_Over_HTTPS_From_Non_Browser", 65, "ws06.corp.example"),
@@ -85,6 +86,7 @@ EXPECTED = {
         (AN1225, "Unusual_Process_HTTP", 75, "ws07.corp.example"),
         (AN1225, "Unusual_Process_HTTPS", 75, "ws07.corp.example"),
         (AN1258, "Nonstandard_Port_http_8081", 50, "10.20.1.17"),
+        (BEACON, "Beaconing_TCP_443", 70, "10.20.1.17"),
         # mshta.exe (a LOLBin) on TCP 8081, a port no service list has: the endpoint
         # searches see raw TCP, whatever Zeek later calls the payload.
         (SYSMON, "Raw_TCP_Unusual_Port_8081", 70, "ws07.corp.example"),

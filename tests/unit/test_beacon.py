@@ -1,11 +1,12 @@
 """Unit tests of the beacon-scoring kernel (bin/c2hunt/beacon.py)."""
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 from c2hunt import beacon
 from c2hunt.beacon import BEACON_FIELDS, score_groups
@@ -61,8 +62,10 @@ def test_perfect_clock():
     assert out["beacon_missed_share"] == 0.0
     assert out["beacon_interval_score"] == 1.0
     assert np.isnan(out["beacon_size_score"]) and np.isnan(out["beacon_size"])
-    assert out["beacon_count_score"] == pytest.approx(9 / 11)
-    assert out["beacon_score"] == pytest.approx(9 / 11)   # interval only, times count
+    assert out["beacon_count_score"] == pytest.approx(9 / 10)
+    # interval only (no sizes or durations), times count; the group is the whole window
+    assert out["beacon_coverage"] == 1.0
+    assert out["beacon_score"] == pytest.approx(9 / 10)
     assert (out["beacon_count"], out["beacon_first"], out["beacon_last"], out["beacon_span"]) \
         == (10, 1000.0, 1540.0, 540.0)
 
@@ -83,8 +86,8 @@ def test_early_check_in_is_off_the_lattice():
     assert out["beacon_period"] == 60.0
     assert out["beacon_fit_share"] == pytest.approx(9 / 10)
     assert out["beacon_jitter"] == pytest.approx((1 / 3) / 9)
-    assert out["beacon_interval_score"] == pytest.approx((0.9 - 0.65) / 0.35 * (1 - 0.5 / 27))
-    assert out["beacon_count_score"] == pytest.approx(9 / 11)
+    assert out["beacon_interval_score"] == pytest.approx((0.9 - 0.65) / 0.35 * (1 - 0.25 / 27))
+    assert out["beacon_count_score"] == pytest.approx(9 / 10)
 
 
 def test_gap_beyond_max_multiple_is_off_the_lattice():
@@ -103,7 +106,7 @@ def test_size_score_is_share_of_modal_size():
     out = one_group(times, sizes=sizes)
     assert out["beacon_size"] == 500.0
     assert out["beacon_size_score"] == pytest.approx(0.9)
-    assert out["beacon_score"] == pytest.approx((0.75 * 1.0 + 0.25 * 0.9) * 9 / 11)
+    assert out["beacon_score"] == pytest.approx((0.75 * 1.0 + 0.25 * 0.9) * 9 / 10)
 
 
 def test_small_sizes_use_the_absolute_tolerance():
@@ -291,9 +294,13 @@ def test_scores_are_in_unit_interval(groups, with_sizes, data):
     for name in SCORE_FIELDS:
         values = out[name][np.isfinite(out[name])]
         assert ((values >= 0) & (values <= 1)).all(), name
-    assert_array_equal(np.isnan(out["beacon_score"]), distinct < 3)
-    assert ((out["beacon_jitter"][distinct >= 3] >= 0)
-            & (out["beacon_jitter"][distinct >= 3] <= 0.5)).all()
+    # Judged: enough distinct times, and the check-ins (bursts folded) the period needs.
+    short = out["beacon_checkins"] < out["beacon_required_count"]
+    assert_array_equal(np.isnan(out["beacon_score"]), (distinct < 3) | short)
+    assert_array_equal(np.isfinite(out["beacon_checkins"]), distinct >= 3)
+    judged = np.isfinite(out["beacon_score"])
+    assert ((out["beacon_jitter"][judged] >= 0) & (out["beacon_jitter"][judged] <= 0.5)).all()
+    assert (out["beacon_required_count"][distinct >= 3] >= 3).all()
     assert_array_equal(out["beacon_count"], [len(g) for g in groups])
 
 
@@ -325,9 +332,12 @@ def test_invariant_to_time_shift(groups, shift, data):
 def test_scaling_times_scales_period_only(groups, power, data):
     group_index, times, sizes = events_from(groups, True, data)
     factor = 2.0 ** power
-    ref = score_groups(group_index, times, sizes=sizes, n_groups=len(groups), min_count=3)
-    out = score_groups(group_index, times * factor, sizes=sizes, n_groups=len(groups),
-                       min_count=3)
+    # Coverage saturates at an absolute span and the evidence span is in seconds: scale the
+    # evidence span with the times and lift the coverage cap for this property.
+    with mock.patch.object(beacon, "FULL_COVERAGE_SPAN", np.inf):
+        ref = score_groups(group_index, times, sizes=sizes, n_groups=len(groups), min_count=3)
+        out = score_groups(group_index, times * factor, sizes=sizes, n_groups=len(groups),
+                           min_count=3, evidence_span=beacon.DEFAULT_EVIDENCE_SPAN * factor)
     scaled = ("beacon_period", "beacon_first", "beacon_last", "beacon_span")
     assert_same(ref, out, [f for f in BEACON_FIELDS if f not in scaled])
     for name in scaled:
@@ -348,14 +358,17 @@ def test_scaling_by_sixty_on_a_jittered_series():
 @given(groups=group_lists, extra=grid_times, data=st.data())
 def test_adding_a_group_leaves_others_unchanged(groups, extra, data):
     group_index, times, sizes = events_from(groups, True, data)
-    ref = score_groups(group_index, times, sizes=sizes, n_groups=len(groups), min_count=3)
+    # The window (coverage, evidence span) is the only thing groups share: give it.
+    window = 2.0 ** 31
+    ref = score_groups(group_index, times, sizes=sizes, n_groups=len(groups), min_count=3,
+                       window=window)
     # the new group takes a random id; groups at or above it move up by one
     position = data.draw(st.integers(0, len(groups)))
     moved = np.where(group_index >= position, group_index + 1, group_index)
     extra_times = np.array(extra, dtype=float) / 8.0
     more = score_groups(np.r_[moved, np.full(extra_times.size, position)],
                         np.r_[times, extra_times], sizes=np.r_[sizes, np.full(extra_times.size, 99.0)],
-                        n_groups=len(groups) + 1, min_count=3)
+                        n_groups=len(groups) + 1, min_count=3, window=window)
     others = np.r_[0:position, position + 1:len(groups) + 1]
     assert_same(ref, {name: values[others] for name, values in more.items()})
 
@@ -364,15 +377,19 @@ def test_adding_a_group_leaves_others_unchanged(groups, extra, data):
 
 # Measured with 80 series per case, seed 5 (exactly what this test computes; print it with
 # `python benchmarks/beacon_auc.py --series 80 --seed 5`):
-#   overall (issue cases):   score 1.000, interval 0.998, RITA ts 0.941
-#   overall (all cases):     score 0.996, interval 0.992, RITA ts 0.873
-#   overall, < 24 check-ins: score 0.988, interval 0.974, RITA ts 0.884
-#   worst case (score): cs_j50_missed40 0.964 (RITA 0.691); cs_j20_burst 0.999 (RITA 0.156);
-#   vs poisson 0.995, vs bursty 0.997
-AUC_FLOOR_CORE = 0.99
-AUC_FLOOR_ALL = 0.985
-AUC_FLOOR_SHORT = 0.975
-AUC_FLOOR_CASE = 0.95
+#   overall (issue cases):   score 0.972, interval 0.976, RITA ts 0.933
+#   overall (all cases):     score 0.968, interval 0.971, RITA ts 0.881
+#   overall, < 24 check-ins: score 0.912, interval 0.919, RITA ts 0.878
+#   worst case (score): cs_j50_missed40 0.915 (RITA 0.732); cs_j20_burst 0.998 (RITA 0.354);
+#   vs poisson 0.963, vs bursty 0.974
+# Series whose check-ins span less than the evidence span (two minutes: a 5 s beacon with
+# fewer than 25 check-ins) are not judged, by design (they look like page loads and scanner
+# bursts on real data); the benchmark scores them 0 for every method, RITA's included,
+# which is most of the distance from 1.0. With every series judged the score's AUC is 0.996.
+AUC_FLOOR_CORE = 0.96
+AUC_FLOOR_ALL = 0.955
+AUC_FLOOR_SHORT = 0.9
+AUC_FLOOR_CASE = 0.9
 
 
 def test_synthetic_benchmark_auc_floor():
@@ -489,3 +506,140 @@ def test_sort_events_orders_by_group_then_time_as_lexsort(order, n_groups):
     got = _sort_events(groups, times, n_groups)
     want = np.lexsort((times, groups))
     assert np.array_equal(groups[got], groups[want]) and np.array_equal(times[got], times[want])
+
+
+# -- duration, coverage and the count a group needs -------------------------------------------
+
+def test_duration_score_is_share_near_the_median_duration():
+    times = 60.0 * np.arange(10)
+    durations = np.full(10, 2.0)
+    durations[2] = 30.0                                   # one long task exchange
+    durations[5] = 2.4                                    # within 25% of the median
+    out = one_group(times, durations=durations)
+    assert out["beacon_duration"] == 2.0
+    assert out["beacon_duration_score"] == pytest.approx(0.9)
+    # no sizes: the consistency evidence is the duration score alone
+    assert out["beacon_score"] == pytest.approx((0.75 * 1.0 + 0.25 * 0.9) * 9 / 10)
+
+
+def test_size_and_duration_average_into_the_consistency_evidence():
+    times = 60.0 * np.arange(10)
+    sizes = np.full(10, 500.0)
+    sizes[:2] = 9000.0                                    # size score 0.8
+    out = one_group(times, sizes=sizes, durations=np.full(10, 0.02))
+    assert out["beacon_size_score"] == pytest.approx(0.8)
+    assert out["beacon_duration_score"] == 1.0
+    assert out["beacon_score"] == pytest.approx((0.75 + 0.25 * 0.9) * 9 / 10)
+
+
+def test_sub_second_durations_use_the_absolute_tolerance():
+    # refused connections last milliseconds: 0.017 s and 0.037 s are the same exchange
+    durations = np.where(np.arange(12) % 2 == 0, 0.017, 0.037)
+    out = one_group(60.0 * np.arange(12), durations=durations)
+    assert out["beacon_duration_score"] == 1.0
+
+
+def test_bad_durations_are_missing_for_the_duration_score_only():
+    durations = np.array([1.0, np.nan, -3.0, np.inf, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    out = one_group(60.0 * np.arange(10), durations=durations)
+    assert out["beacon_duration_score"] == 1.0
+    assert out["beacon_interval_score"] == 1.0
+    none = one_group(60.0 * np.arange(10), durations=np.full(10, np.nan))
+    assert np.isnan(none["beacon_duration_score"]) and np.isnan(none["beacon_duration"])
+
+
+def test_coverage_is_the_share_of_the_window_spanned():
+    groups = np.repeat([0, 1], 20)
+    times = np.concatenate((60.0 * np.arange(20), 60.0 * np.arange(20)))
+    out = score_groups(groups, times, window=2 * 19 * 60.0)
+    assert_allclose(out["beacon_coverage"], [0.5, 0.5])
+    # the default window runs from the first to the last event handed over
+    shifted = score_groups(groups, times + np.repeat([0.0, 19 * 60.0], 20))
+    assert_allclose(shifted["beacon_coverage"], [0.5, 0.5])
+    full = score_groups(groups, times, window=19 * 60.0)
+    assert_allclose(full["beacon_coverage"], [1.0, 1.0])
+    # a short session keeps COVERAGE_FLOOR of its evidence, a sustained one all of it
+    assert out["beacon_score"][0] == pytest.approx(
+        full["beacon_score"][0] * (beacon.COVERAGE_FLOOR + (1 - beacon.COVERAGE_FLOOR) * 0.5))
+
+
+def test_coverage_is_full_after_twelve_hours_of_a_longer_window():
+    times = 3600.0 * np.arange(13)                        # 12 h of hourly check-ins
+    out = score_groups(np.zeros(13, dtype=np.int64), times, window=7 * 86400.0)
+    assert out["beacon_coverage"][0] == 1.0
+
+
+def test_a_fast_burst_is_not_judged_but_its_period_and_need_are_shown():
+    # 19 requests 0.25 s apart (a page load) inside an hour of other traffic
+    groups = np.concatenate((np.zeros(19, dtype=np.int64), np.ones(2, dtype=np.int64)))
+    times = np.concatenate((1000.0 + 0.25 * np.arange(19), [0.0, 3600.0]))
+    out = score_groups(groups, times, n_groups=2)
+    assert np.isnan(out["beacon_score"][0])
+    assert out["beacon_period"][0] == 0.25
+    assert out["beacon_checkins"][0] == 19
+    # two minutes at 0.25 s: 480 periods, 481 check-ins
+    assert out["beacon_required_count"][0] == 481
+
+
+def test_required_count_follows_the_period_and_a_short_window():
+    # slow beacon: 6 check-ins cover the evidence span, min_count is the floor
+    slow = one_group(1800.0 * np.arange(8))
+    assert slow["beacon_required_count"] == 6 and slow["beacon_score"] > 0.7
+    # a 5 s beacon needs two minutes of check-ins: 25
+    fast = score_groups(np.zeros(20, dtype=np.int64), 5.0 * np.arange(20), window=3600.0)
+    assert fast["beacon_required_count"][0] == 25 and np.isnan(fast["beacon_score"][0])
+    # in a capture of 100 s, half of it is the evidence: 10 periods, 11 check-ins
+    short = one_group(5.0 * np.arange(20))                # window = the group's own 95 s
+    assert short["beacon_required_count"] == np.ceil(47.5 / 5.0) + 1
+    assert short["beacon_score"] > 0.7
+    # the evidence span is an argument (the c2beacon option and search macro)
+    lenient = score_groups(np.zeros(20, dtype=np.int64), 5.0 * np.arange(20), window=3600.0,
+                           evidence_span=60.0)
+    assert lenient["beacon_required_count"][0] == 13 and lenient["beacon_score"][0] > 0.7
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"window": 0.0}, ValueError, "window must be a positive"),
+    ({"window": "1h"}, TypeError, "window must be a number"),
+    ({"evidence_span": -1.0}, ValueError, "evidence_span must be a positive"),
+    ({"evidence_span": np.nan}, ValueError, "evidence_span must be a positive"),
+    ({"durations": np.zeros((2, 2))}, ValueError, "durations must be a 1-D"),
+])
+def test_new_arguments_are_checked(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        score_groups(np.zeros(4, dtype=np.int64), np.arange(4.0), **kwargs)
+
+
+@settings(max_examples=80, deadline=None)
+@given(period=st.floats(30.0, 3600.0), n_beats=st.integers(13, 200),
+       jitter=st.floats(0.0, 0.3), missed=st.floats(0.0, 0.2),
+       burst=st.integers(1, 3), seed=st.integers(0, 2 ** 31 - 1))
+def test_jittered_bursty_beacons_with_missed_beats_alert(period, n_beats, jitter, missed, burst,
+                                                        seed):
+    """A beacon with up to 30% symmetric jitter, up to 20% missed beats and 1-3 connections
+    per check-in, over its whole window, scores at the shipped threshold (0.7) or above."""
+    rng = np.random.default_rng(seed)
+    sleeps = period * (1.0 + jitter * (2.0 * rng.random(n_beats - 1) - 1.0))
+    beats = np.concatenate(([0.0], np.cumsum(sleeps)))
+    keep = rng.random(n_beats) >= missed
+    keep[:2] = keep[-1] = True
+    beats = beats[keep]
+    times = np.concatenate([beats + 0.5 * k for k in range(burst)])   # a burst: 0.5 s apart
+    sizes = np.full(times.size, 700.0)
+    out = one_group(times, sizes=sizes)
+    assert out["beacon_score"] >= 0.7
+    assert out["beacon_period"] == pytest.approx(period, rel=0.35)
+    assert out["beacon_checkins"] == beats.size
+
+
+@settings(max_examples=60, deadline=None)
+@given(span=st.floats(1.0, 119.0), n=st.integers(6, 60), seed=st.integers(0, 2 ** 31 - 1))
+def test_runs_shorter_than_the_evidence_span_are_not_judged(span, n, seed):
+    """However regular, check-ins spanning less than two minutes of a long window are not
+    judged: page loads, retries and scanner bursts look like that."""
+    rng = np.random.default_rng(seed)
+    times = np.sort(rng.uniform(0.0, span, n))
+    times = np.concatenate((times, [-86400.0]))           # another group opens a day's window
+    groups = np.concatenate((np.zeros(n, dtype=np.int64), [1]))
+    out = score_groups(groups, times, n_groups=2)
+    assert np.isnan(out["beacon_score"][0])

@@ -21,11 +21,14 @@ def _events(seed, n_groups=300, n_events=20000):
 def test_blocks_equal_one_pass():
     for seed in range(3):
         groups, times, sizes, counts, n_groups = _events(seed)
+        durations = np.abs(np.random.default_rng(seed).normal(5, 2, len(times)))
         for with_counts in (None, counts):
+            # No window given: blocks must judge every group against the whole search's span.
             whole = score_groups(groups, times, sizes=sizes, counts=with_counts,
-                                 n_groups=n_groups)
+                                 durations=durations, n_groups=n_groups)
             blocks = score_in_blocks(score_groups, groups.astype(np.int32), times, sizes=sizes,
-                                     counts=with_counts, n_groups=n_groups, block_events=997)
+                                     counts=with_counts, durations=durations, n_groups=n_groups,
+                                     block_events=997)
             assert set(blocks) == set(whole)
             for name in whole:
                 assert_array_equal(blocks[name], whole[name], err_msg=name)

@@ -44,6 +44,7 @@ EPOCH_MIN, EPOCH_MAX = 0.0, 1e10
 # token (a 301-digit count, or 1e308 that overflows when counts are summed).
 SERIES_MAX_COUNT = 1e9
 SERIES_MAX_BYTES = 1e18
+SERIES_MAX_SECONDS = 1e15  # total seconds of the connections of one token
 
 
 def epoch_times(texts_or_values):
@@ -66,7 +67,8 @@ def epoch_times(texts_or_values):
 
 
 def parse_series_tokens(tokens):
-    """c2beacon ``series`` tokens ``epoch``, ``epoch:count`` or ``epoch:count:bytes``.
+    """c2beacon ``series`` tokens ``epoch``, ``epoch:count``, ``epoch:count:bytes`` or
+    ``epoch:count:bytes:duration`` (bytes and duration: totals over those connections).
 
     Parameters
     ----------
@@ -78,26 +80,28 @@ def parse_series_tokens(tokens):
         NaN for a bad token.
     counts : ndarray of float64
         Whole numbers from 1 to SERIES_MAX_COUNT (1 when absent); NaN for a bad token.
-    total_bytes : ndarray of float64
+    total_bytes, total_seconds : ndarray of float64
         NaN when absent or bad.
     bad : ndarray of bool
-        A token that is not three numbers at most, a time outside the epoch range, a count
-        that is not a whole number in range, or bytes that are negative or out of range.
+        A token that is not four numbers at most, a time outside the epoch range, a count
+        that is not a whole number in range, or bytes or seconds negative or out of range.
     """
     parts = [token.split(":") for token in tokens]
-    padded = [(part + ["", ""])[:3] if len(part) <= 3 else ["x", "", ""] for part in parts]
+    padded = [(part + ["", "", ""])[:4] if len(part) <= 4 else ["x", "", "", ""]
+              for part in parts]
     times, bad_time = to_float([part[0] for part in padded])
     counts, bad_count = to_float([part[1] or "1" for part in padded])
     total_bytes, bad_bytes = to_float([part[2] for part in padded])
+    total_seconds, bad_seconds = to_float([part[3] for part in padded])
     times, out_of_range = epoch_times(times)
     with np.errstate(invalid="ignore"):
         bad_count |= ~((counts >= 1) & (counts <= SERIES_MAX_COUNT) & (counts == np.floor(counts)))
         bad_bytes |= (total_bytes < 0) | (total_bytes > SERIES_MAX_BYTES)
-    bad = bad_time | out_of_range | np.isnan(times) | bad_count | bad_bytes
-    times[bad] = np.nan
-    counts[bad] = np.nan
-    total_bytes[bad] = np.nan
-    return times, counts, total_bytes, bad
+        bad_seconds |= (total_seconds < 0) | (total_seconds > SERIES_MAX_SECONDS)
+    bad = bad_time | out_of_range | np.isnan(times) | bad_count | bad_bytes | bad_seconds
+    for values in (times, counts, total_bytes, total_seconds):
+        values[bad] = np.nan
+    return times, counts, total_bytes, total_seconds, bad
 
 
 def format_fixed(values, decimals=4):

@@ -5,6 +5,7 @@ A command is ``fn(ctx, args_text, rows) -> rows``; generating commands (``tstats
 per family; :data:`COMMANDS` maps each command name to its function.
 """
 from .buckets import cmd_bin
+from .convert import cmd_convert
 from .filtering import cmd_eval, cmd_search, cmd_where
 from .lookup import cmd_inputlookup, cmd_lookup, cmd_outputlookup
 from .shaping import (cmd_dedup, cmd_fields, cmd_fillnull, cmd_head, cmd_makeresults,
@@ -27,6 +28,7 @@ COMMANDS = {
     "tail": cmd_tail, "dedup": cmd_dedup, "fillnull": cmd_fillnull, "rex": cmd_rex,
     "lookup": cmd_lookup, "inputlookup": cmd_inputlookup, "outputlookup": cmd_outputlookup,
     "tstats": cmd_tstats, "makeresults": cmd_makeresults, "mvexpand": cmd_mvexpand,
+    "convert": cmd_convert,
 }
 GENERATING = {"tstats", "inputlookup", "makeresults"}
 CUSTOM = ("c2entropy", "c2asym", "c2beacon")

@@ -17,8 +17,16 @@ def words(text):
             continue
         if ch == '"':
             value, j = read_quoted(text, i)
-            out.append((value, True))
             i = j + 1
+            if i < n and not text[i].isspace() and text[i] != ",":
+                # "All_Traffic".* : quoted and unquoted text side by side make one word
+                k = i
+                while k < n and not text[k].isspace() and text[k] != ",":
+                    k += 1
+                out.append((value + text[i:k], False))
+                i = k
+                continue
+            out.append((value, True))
             continue
         j = i
         while j < n and not text[j].isspace() and text[j] != ",":

@@ -15,11 +15,11 @@ def cmd_search(ctx, args, rows):
 def cmd_where(ctx, args, rows):
     if not args.strip():
         raise SplError("where: an expression is required")
-    expr = Expression(args)
+    expr = Expression(args, kind="condition")
     return [r for r in rows if truth(expr(r))]
 
 
-_ASSIGN = re.compile(r"^\s*('(?:[^'\\]|\\.)+'|[^\s=!<>'\"]+)\s*=(?!=)(.*)$", re.S)
+_ASSIGN = re.compile(r"^\s*('(?:[^'\\]|\\.)+'|\"(?:[^\"\\]|\\.)+\"|[^\s=!<>'\"]+)\s*=(?!=)(.*)$", re.S)
 
 
 def cmd_eval(ctx, args, rows):
@@ -31,9 +31,9 @@ def cmd_eval(ctx, args, rows):
         if not m:
             raise SplError("eval: expected <field>=<expression>, got %r" % part.strip())
         name = m.group(1)
-        if name.startswith("'"):
+        if name[:1] in ("'", '"'):
             name = name[1:-1]
-        assignments.append((name, Expression(m.group(2).strip())))
+        assignments.append((name, Expression(m.group(2).strip(), kind="value")))
     if not assignments:
         raise SplError("eval: an assignment is required")
     for row in rows:

@@ -101,13 +101,14 @@ def cmd_sort(ctx, args, rows):
         reverse_all = True
         items.pop()
     keys = []
-    pending = None
+    # Splunk: a sign standing alone ("sort - a, b") applies to every field after it until the
+    # next lone sign; a sign joined to a field ("-a") applies to that field only
+    standing = "+"
     for item in items:
         if item in ("+", "-"):
-            pending = item
+            standing = item
             continue
-        sign = pending or "+"
-        pending = None
+        sign = standing
         if item[0] in "+-":
             sign, item = item[0], item[1:]
         mode = "auto"

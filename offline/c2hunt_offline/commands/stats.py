@@ -3,9 +3,9 @@ import math
 import re
 import statistics
 
+from .. import limits
 from ..evalexpr import Expression
 from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
-from .arguments import words
 
 
 class _Agg(object):
@@ -32,18 +32,61 @@ class _Agg(object):
         return mv(row.get(self.arg))
 
 
+def _agg_tokens(text):
+    """Top-level words of a stats argument list: ``f(...)`` calls with balanced parentheses
+    (any depth, quotes respected), quoted strings, and other words; commas separate."""
+    tokens, i, n = [], 0, len(text)
+    while i < n:
+        if text[i].isspace() or text[i] == ",":
+            i += 1
+            continue
+        j = i
+        if text[i] == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            tokens.append(text[i:j + 1])
+            i = j + 1
+            continue
+        depth, quote = 0, False
+        while j < n:
+            ch = text[j]
+            if quote:
+                if ch == "\\":
+                    j += 1
+                elif ch == '"':
+                    quote = False
+            elif ch == '"':
+                quote = True
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif depth <= 0 and (ch.isspace() or ch == ","):
+                # "values (x)": a call written with a space before its parenthesis
+                k = j
+                while k < n and text[k].isspace():
+                    k += 1
+                if not (k < n and text[k] == "(" and re.match(r"^[A-Za-z_]\w*$", text[i:j])):
+                    break
+                j = k
+                continue
+            j += 1
+        tokens.append(text[i:j])
+        i = j
+    return tokens
+
+
 def parse_aggregations(text, command):
     """``count, dc(x) AS n, values(y) BY a b`` -> ([_Agg], [by fields], options)."""
-    m = re.search(r"\s[Bb][Yy]\s", " " + text + " ")
+    tokens = _agg_tokens(text)
     by = []
-    if m:
-        idx = m.start()
-        # BY must be at top level (not inside eval(...) or quotes)
-        head, tail = text[:idx], text[idx + 3:]
-        by = [w for w, _ in words(tail)]
-        text = head
+    for k, tok in enumerate(tokens):
+        if tok.lower() == "by":  # BY at top level (never inside eval(...) or quotes)
+            by = [t.strip('"') for t in tokens[k + 1:]]
+            tokens = tokens[:k]
+            break
     aggs = []
-    tokens = re.findall(r"""[A-Za-z_][\w]*\s*\((?:[^()"]|"[^"]*"|\((?:[^()"]|"[^"]*")*\))*\)|"[^"]*"|[^\s,]+""", text)
     options = {}
     i = 0
     while i < len(tokens):
@@ -195,7 +238,7 @@ def _aggregate(agg, rows):
     if f == "values":
         return mv_pack(_distinct_sorted(values))
     if f == "list":
-        return mv_pack(values[:100])
+        return mv_pack(values[:limits.LIST_MAXSIZE])
     if f == "median":
         return _median(values)
     if f == "stdev":
@@ -254,6 +297,7 @@ def _group_order(key):
 def cmd_stats(ctx, args, rows):
     aggs, by, _ = parse_aggregations(args, "stats")
     if not by:
+        _warn_list_limit(ctx, "stats", aggs, [rows])
         out = {}
         for agg in aggs:
             value = _aggregate(agg, rows)
@@ -261,6 +305,7 @@ def cmd_stats(ctx, args, rows):
                 out[agg.name] = value
         return [out]
     groups, originals = _groups(rows, by)
+    _warn_list_limit(ctx, "stats", aggs, groups.values())
     out = []
     # groups come out ordered by their by-field values (numbers numerically, then strings)
     for key in sorted(groups, key=lambda k: _group_order(originals[k])):
@@ -273,9 +318,26 @@ def cmd_stats(ctx, args, rows):
     return out
 
 
+def _warn_list_limit(ctx, command, aggs, groups):
+    """The job inspector's warning when list() dropped values (limits.conf list_maxsize)."""
+    if any(a.func == "list" for a in aggs) and any(len(g) > limits.LIST_MAXSIZE for g in groups):
+        ctx.messages.append("%s: WARN list() kept the first %d values of a group "
+                            "(limits.conf [stats] list_maxsize)" % (command, limits.LIST_MAXSIZE))
+
+
 def cmd_eventstats(ctx, args, rows):
     aggs, by, _ = parse_aggregations(args, "eventstats")
+    cutoff = limits.eventstats_cutoff(rows)
+    if cutoff is not None:
+        # past maxresultrows and max_mem_usage_mb, Splunk's eventstats stops adding fields
+        ctx.messages.append("eventstats: WARN results %d and later (of %d) did not get the "
+                            "eventstats fields: past limits.conf maxresultrows=%d and "
+                            "max_mem_usage_mb=%d" % (cutoff + 1, len(rows), limits.MAXRESULTROWS,
+                                                     limits.MAX_MEM_USAGE_MB))
+        cmd_eventstats(ctx, args, rows[:cutoff])
+        return rows
     if not by:
+        _warn_list_limit(ctx, "eventstats", aggs, [rows])
         values = {agg.name: _aggregate(agg, rows) for agg in aggs}
         for row in rows:
             for name, value in values.items():
@@ -283,6 +345,7 @@ def cmd_eventstats(ctx, args, rows):
                     row[name] = value
         return rows
     groups, _ = _groups(rows, by)
+    _warn_list_limit(ctx, "eventstats", aggs, groups.values())
     results = {key: {agg.name: _aggregate(agg, members) for agg in aggs}
                for key, members in groups.items()}
     for row in rows:

@@ -2,7 +2,7 @@
 import re
 
 from ..searchexpr import SearchExpression
-from ..values import SplError, mv, to_number, to_str
+from ..values import SplError, Unavailable, mv, to_number, to_str
 from .arguments import parse_bool, take_options, words
 from .buckets import cmd_bin
 from .stats import cmd_stats
@@ -30,11 +30,11 @@ CIM_FIELDS = {
 def _datamodel_rows(ctx, model, dataset):
     datasets = DATAMODELS.get(model)
     if datasets is None:
-        raise SplError("tstats: data model %r is not available offline (%s)" % (model, ", ".join(sorted(DATAMODELS))))
+        raise Unavailable("tstats: data model %r is not available offline (%s)" % (model, ", ".join(sorted(DATAMODELS))))
     if dataset is None:
         dataset = next(iter(datasets))
     if dataset not in datasets:
-        raise SplError("tstats: dataset %s.%s is not available offline" % (model, dataset))
+        raise Unavailable("tstats: dataset %s.%s is not available offline" % (model, dataset))
     member = datasets[dataset]
     out = []
     for ev in ctx.events:
@@ -54,7 +54,7 @@ def _datamodel_rows(ctx, model, dataset):
 
 
 def cmd_tstats(ctx, args, rows):
-    m = re.match(r"^(?P<head>.*?)\s+from\s+datamodel\s*=\s*(?P<dm>[\w.]+)(?P<tail>.*)$", args, re.S | re.I)
+    m = re.match(r"^(?P<head>.*?)\s+from\s+datamodel\s*=\s*\"?(?P<dm>[\w.]+)\"?(?P<tail>.*)$", args, re.S | re.I)
     if not m:
         raise SplError("tstats: only 'from datamodel=<Model>' is supported offline")
     head = m.group("head")
@@ -68,7 +68,11 @@ def cmd_tstats(ctx, args, rows):
     if parse_bool(opts.get("prestats", "false"), "tstats prestats"):
         raise SplError("tstats: prestats=true is not supported offline")
     model, _, dataset = m.group("dm").partition(".")
-    data, dataset = _datamodel_rows(ctx, model, dataset or None)
+    missing = None
+    try:
+        data, dataset = _datamodel_rows(ctx, model, dataset or None)
+    except Unavailable as exc:  # parse the rest first: a syntax error is the better message
+        missing, data, dataset = exc, [], dataset or model
     tail = m.group("tail")
     by_text, where_text = "", ""
     bm = re.search(r"\s[Bb][Yy]\s", tail + " ")
@@ -79,7 +83,7 @@ def cmd_tstats(ctx, args, rows):
     if not wm:
         raise SplError("tstats: cannot parse %r" % tail.strip())
     where_text = wm.group("w") or ""
-    where_text = re.sub(r"\bnodename\s*=\s*\S+", "", where_text)
+    where_text = re.sub(r"\bnodename\s*=\s*[^\s()]+", "*", where_text)  # "(nodename = X)" too
     if where_text.strip():
         expr = SearchExpression(where_text)
         data = [r for r in data if expr(r)]
@@ -91,4 +95,7 @@ def cmd_tstats(ctx, args, rows):
         cmd_bin(ctx, "span=%s _time" % by_opts["span"], data)
     agg_text = " ".join(head_rest)
     stats_text = agg_text + ((" by " + " ".join(by)) if by else "")
-    return cmd_stats(ctx, stats_text, data)
+    result = cmd_stats(ctx, stats_text, data)
+    if missing is not None:
+        raise missing
+    return result

@@ -4,6 +4,7 @@ import math
 
 from ..values import Literal, SplError, compare, is_null, mv, mv_pack, to_number, to_str
 from .functions import FUNCTIONS, LAZY
+from . import typecheck
 from .parser import parse
 
 
@@ -144,9 +145,18 @@ def compile_expr(node):
 class Expression(object):
     """A compiled eval expression: ``Expression("a+1")(event)``."""
 
-    def __init__(self, text):
+    def __init__(self, text, kind=None):
+        """``kind``: ``"value"`` (an eval assignment, never boolean), ``"condition"`` (where:
+        never a plain number or string) or None; type errors raise before any event is read."""
         self.text = text
-        self.fn = compile_expr(parse(text))
+        tree = parse(text)
+        if kind == "value":
+            typecheck.check_value(tree, text)
+        elif kind == "condition":
+            typecheck.check_condition(tree, text)
+        else:
+            typecheck.infer(tree, text)
+        self.fn = compile_expr(tree)
 
     def __call__(self, event):
         return self.fn(event)

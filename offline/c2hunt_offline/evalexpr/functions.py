@@ -203,16 +203,16 @@ def _log(value, base=None):
 
 
 def _minmax(pick):
+    # Splunk: numbers compare numerically, and any string is greater than any number
+    def key(v):
+        n = to_number(v)
+        return (0, n, "") if n is not None else (1, 0, to_str(v))
+
     def fn(*args):
         values = [v for a in args for v in mv(a)]
         if not values:
             return None
-        best = values[0]
-        for v in values[1:]:
-            c = compare(v, best)
-            if (pick < 0 and c < 0) or (pick > 0 and c > 0):
-                best = v
-        return best
+        return max(values, key=key) if pick > 0 else min(values, key=key)
     return fn
 
 
@@ -395,6 +395,19 @@ def _hash(name):
 
 
 # name -> (min args, max args or None, implementation)
+def _relative_time(epoch, modifier):
+    """relative_time(X, Y): the time modifier Y (``-1d@d``) applied to the epoch X."""
+    from ..timespec import resolve
+    n = to_number(epoch)
+    if n is None or modifier is None:
+        return None
+    try:
+        result = resolve(to_str(modifier), n)
+    except (SplError, ValueError, OverflowError, OSError):
+        return None
+    return int(result) if float(result).is_integer() else result
+
+
 FUNCTIONS = {
     "if": (3, 3, _if),
     "case": (2, None, _case),
@@ -448,6 +461,7 @@ FUNCTIONS = {
     "mvfind": (2, 2, _mvfind),
     "mvzip": (2, 3, _mvzip),
     "mvrange": (2, 3, _mvrange),
+    "relative_time": (2, 2, _relative_time),
     "strftime": (2, 2, _strftime),
     "strptime": (2, 2, _strptime),
     "md5": (1, 1, _elementwise(_hash("md5"))),

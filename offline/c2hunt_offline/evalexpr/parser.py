@@ -10,11 +10,18 @@ _TOKEN = re.compile(r"""
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_]))
   | (?P<str>"(?:[^"\\]|\\.)*")
   | (?P<qfield>'(?:[^'\\]|\\.)*')
-  | (?P<op>==|!=|<=|>=|=|<|>|\+|-|\*|/|%|\.|\(|\)|,)
+  | (?P<op>==|!=|<=|>=|=|<|>|\+|-|\*|/|%|\.|\(|\)|,|!)
   | (?P<name>[A-Za-z_@$][\w@$]*(?:[.:][\w@$]+)*)
 """, re.X)
 
 KEYWORDS = {"AND", "OR", "NOT", "XOR", "LIKE", "IN"}
+_ESCAPES = {"\\": "\\", '"': '"', "t": "\t", "n": "\n", "r": "\r"}
+
+
+def unescape_string(body):
+    """A quoted eval string's value: ``\\"``, ``\\\\``, ``\\t``, ``\\n``, ``\\r`` are escapes;
+    any other backslash stays as written (``"\\d+"`` is the regex ``\\d+``, as in Splunk)."""
+    return re.sub(r'\\(["\\tnr])', lambda m: _ESCAPES[m.group(1)], body)
 
 
 def tokenize(text):
@@ -30,17 +37,38 @@ def tokenize(text):
         if kind == "ws":
             continue
         if kind == "str":
-            # only \" and \\ are escapes; "\d" stays "\d" (regexes are written that way)
-            value = re.sub(r'\\(["\\])', r"\1", value[1:-1])
+            value = unescape_string(value[1:-1])
         elif kind == "qfield":
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
             kind = "field"
         elif kind == "name":
+            # searchbnf.conf: "All literals are case-insensitive", so eval's AND/OR/NOT/XOR/
+            # LIKE/IN may be written in any case (ESCU's searches use `where a>1 and b>2`);
+            # only the search command needs them uppercase (searchexpr)
             if value.upper() in KEYWORDS:
                 kind, value = "kw", value.upper()
         tokens.append((kind, value))
     tokens.append(("end", None))
     return tokens
+
+
+def lowercase_operators(text):
+    """Operator words of an eval expression not written in uppercase (``and``, ``Or``).
+
+    The runner accepts them (see :func:`tokenize`), but the Search Manual asks for
+    capitalised operators, so the app's own SPL is checked to use uppercase only.
+    """
+    found, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            break
+        pos = m.end()
+        word = m.group("name") if m.lastgroup == "name" else None
+        if word and word.upper() in KEYWORDS and word != word.upper() \
+                and not (word.upper() in ("IN", "LIKE") and text[pos:pos + 1] == "("):
+            found.append(word)  # like(x, y) and in(x, ...) are the functions
+    return found
 
 
 class _Parser(TokenCursor):
@@ -62,21 +90,23 @@ class _Parser(TokenCursor):
             raise SplError("eval: expected %s in %r, found %r" % (value or kind, self.text, self.peek()[1]))
 
     def parse(self):
-        node = self.p_or()
+        node = self.p_xor()
         if self.peek()[0] != "end":
             raise SplError("eval: unexpected %r in %r" % (self.peek()[1], self.text))
         return node
 
-    def p_or(self):
-        node = self.p_xor()
-        while self.accept("kw", "OR"):
-            node = ("or", node, self.p_xor())
+    # Precedence, lowest first: XOR (Splunk evaluates it last), OR, AND, NOT, comparison,
+    # + - ., * / %, unary minus.
+    def p_xor(self):
+        node = self.p_or()
+        while self.accept("kw", "XOR"):
+            node = ("xor", node, self.p_or())
         return node
 
-    def p_xor(self):
+    def p_or(self):
         node = self.p_and()
-        while self.accept("kw", "XOR"):
-            node = ("xor", node, self.p_and())
+        while self.accept("kw", "OR"):
+            node = ("or", node, self.p_and())
         return node
 
     def p_and(self):
@@ -86,7 +116,7 @@ class _Parser(TokenCursor):
         return node
 
     def p_not(self):
-        if self.accept("kw", "NOT"):
+        if self.accept("kw", "NOT") or self.accept("op", "!"):
             return ("not", self.p_not())
         return self.p_cmp()
 
@@ -136,7 +166,7 @@ class _Parser(TokenCursor):
         if self.accept("op", ")"):
             return args
         while True:
-            args.append(self.p_or())
+            args.append(self.p_xor())
             if self.accept("op", ")"):
                 return args
             self.expect("op", ",")
@@ -157,7 +187,7 @@ class _Parser(TokenCursor):
         if kind == "kw" and value in ("LIKE", "IN") and self.accept("op", "("):
             return ("call", value.lower(), self.p_args())
         if kind == "op" and value == "(":
-            node = self.p_or()
+            node = self.p_xor()
             self.expect("op", ")")
             return node
         raise SplError("eval: unexpected %r in %r" % (value, self.text))
