@@ -12,7 +12,7 @@ import os
 import sys
 
 from . import timespec
-from .engine import APP_ROOT, Runner, _is_documentation, split_spec
+from .engine import APP_ROOT, Runner, expand_inputs, split_spec
 from .values import SplError, to_str
 
 EXIT_OK, EXIT_NOTABLES, EXIT_USAGE, EXIT_INPUT, EXIT_SEARCH = 0, 1, 2, 3, 4
@@ -52,20 +52,13 @@ def render_table(columns, rows, out, max_width=60):
 
 
 def _input_files(paths):
-    files = []
-    for p in paths:
-        base, _ = split_spec(p)
-        if os.path.isdir(base):
-            for dp, _, fs in os.walk(base):
-                files.extend(os.path.join(dp, f) for f in fs if not _is_documentation(f))
-        else:
-            files.append(p)
-    return sorted(files)
+    """(file specs, issues of folders that could not be walked)."""
+    return expand_inputs(paths)
 
 
 def _read(runner, args):
-    files = _input_files(args.files)
-    if not files:
+    files, walk_issues = _input_files(args.files)
+    if not files and not walk_issues:
         sys.stderr.write("c2hunt: no input files\n")
         return None, None
     progress = None
@@ -74,7 +67,7 @@ def _read(runner, args):
     if show:
         from tqdm import tqdm
         paths = [split_spec(f)[0] for f in files]
-        sizes = {p: (os.path.getsize(p) if os.path.exists(p) else 0) for p in paths}
+        sizes = {p: (os.path.getsize(p) if os.path.isfile(p) else 0) for p in paths}
         bar = tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="reading", file=sys.stderr)
 
         def progress(path, n_events):
@@ -83,6 +76,7 @@ def _read(runner, args):
     events, issues = runner.read_files(files, sourcetype=args.sourcetype, host=args.host, progress=progress)
     if bar is not None:
         bar.close()
+    issues = walk_issues + issues
     for issue in issues:
         sys.stderr.write("c2hunt: input: %s\n" % issue)
     return events, issues
@@ -119,7 +113,9 @@ def cmd_hunt(args):
         return EXIT_USAGE
     baseline = None
     if args.baseline:
-        baseline, more = runner.read_files(_input_files(args.baseline), sourcetype=args.sourcetype)
+        baseline_files, walk_issues = _input_files(args.baseline)
+        baseline, more = runner.read_files(baseline_files, sourcetype=args.sourcetype)
+        more = walk_issues + more
         for issue in more:
             sys.stderr.write("c2hunt: baseline input: %s\n" % issue)
         issues = list(issues) + list(more)

@@ -3,12 +3,14 @@ import json
 import os
 import re
 import shlex
+import stat
 import tempfile
 import time as _time
 
 from . import commands as _commands
 from . import grammar
 from .conf import Macros, read_conf, split_pipeline
+from .limits import regex_watchdog
 from .lookups import Lookups
 from .readers import ReadIssue, UnknownFormat, detect_and_read
 from .searchexpr import SearchExpression
@@ -53,6 +55,46 @@ def _is_documentation(name):
     parts = low.split(".")[1:]
     return not ({"log", "json", "jsonl", "ndjson", "gz", "labeled", "csv", "tsv", "evtx",
                  "pcap", "pcapng", "xml"} & set(parts))
+
+
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                  (stat.S_ISDIR, "a folder"))
+
+
+def _not_regular(path):
+    """Why ``path`` is not read (None for a regular file, links followed): opening a FIFO
+    waits for a writer and a device never ends, so only regular files are read."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return "cannot read: %s" % (exc.strerror or exc)
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
+    return "skipped: %s, only regular files are read" % kind
+
+
+def expand_inputs(paths):
+    """Input specs with folders walked: (sorted file specs, issues for what cannot be walked).
+
+    Documentation files in folders are left out; a subfolder that cannot be listed is
+    named as an issue rather than skipped silently. ``"path:sourcetype"`` specs pass as given.
+    """
+    files, issues = [], []
+
+    def unlistable(exc):
+        issues.append(ReadIssue(getattr(exc, "filename", None) or "?", None,
+                                "folder skipped: %s" % (exc.strerror or exc)))
+
+    for spec in paths:
+        base, _ = split_spec(spec)
+        if os.path.isdir(base):
+            for folder, _dirs, names in os.walk(base, onerror=unlistable):
+                files.extend(os.path.join(folder, f) for f in names if not _is_documentation(f))
+        else:
+            files.append(str(spec))
+    return sorted(files), issues
 
 
 class Notable(object):
@@ -171,24 +213,16 @@ class Runner(object):
         events, issues = [], []
         for path in paths:
             st = sourcetype
-            path = str(path)
-            path, forced = split_spec(path)
+            path, forced = split_spec(str(path))
             st = forced or st
             if os.path.isdir(path):
-                children = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(path) for f in fs
-                                  if not _is_documentation(f))
+                children, walk_issues = expand_inputs([path])
+                issues.extend(walk_issues)
                 sub_events, sub_issues = self.read_files(children, st, host, progress)
                 events.extend(sub_events)
                 issues.extend(sub_issues)
                 continue
-            try:
-                file_events, file_issues = detect_and_read(path, st, self.app_root)
-            except UnknownFormat as exc:
-                issues.append(ReadIssue(path, None, str(exc).split(": ", 1)[-1]))
-                file_events, file_issues = [], []
-            except OSError as exc:
-                issues.append(ReadIssue(path, None, "cannot read: %s" % exc))
-                file_events, file_issues = [], []
+            file_events, file_issues = self._read_one(path, st)
             stem = os.path.splitext(os.path.basename(path))[0]
             for ev in file_events:
                 ev.setdefault("host", host or stem)
@@ -201,6 +235,22 @@ class Runner(object):
                 progress(path, len(file_events))
         events.sort(key=lambda e: -(to_number(e.get("_time")) or 0))
         return events, issues
+
+    def _read_one(self, path, sourcetype):
+        """One file's (events, issues); whatever goes wrong is an issue naming the file,
+        never an exception: one bad file must not stop the others being searched."""
+        why_not = _not_regular(path)
+        if why_not is not None:
+            return [], [ReadIssue(path, None, why_not)]
+        try:
+            return detect_and_read(path, sourcetype, self.app_root)
+        except UnknownFormat as exc:
+            return [], [ReadIssue(path, None, str(exc).split(": ", 1)[-1])]
+        except OSError as exc:
+            return [], [ReadIssue(path, None, "cannot read: %s" % exc)]
+        except Exception as exc:  # noqa: BLE001  (a reader defect or a hostile file)
+            return [], [ReadIssue(path, None, "unreadable, file skipped (%s: %s)"
+                                  % (type(exc).__name__, str(exc)[:200]))]
 
     # ------------------------------------------------------------------ searching
     def expand(self, spl):
@@ -215,56 +265,73 @@ class Runner(object):
         saved search's dispatch window sets it: events outside ``[earliest, latest)`` are not
         searched. ``now`` is the time inline ``earliest=``/``latest=`` modifiers are relative
         to (default: just after the newest event, so relative windows fit an export).
+
+        Anything that goes wrong is a :class:`SplError` naming the command: a hostile search
+        (nesting deeper than the stack, numbers past a double, a regex that backtracks past
+        its time budget) ends the search, never the runner.
         """
         if earliest is not None or latest is not None:
             events = in_window(events, earliest, latest)
         if now is None:
             now = data_now(events)
         ctx = _Context(self, events)
-        text = self.expand(spl)
-        segments = split_pipeline(text)
         rows = None
-        first = True
-        for segment in segments:
-            if first:
-                first = False
-                if segment == "":
-                    continue  # leading pipe: a generating command follows
-                if re.match(r"^search\b", segment, re.I):
-                    segment = segment[6:]
-                # filter first, then copy: later commands change rows, never the events
-                matches = SearchExpression(segment, now=now)
-                rows = [dict(e) for e in events if matches(e)]
-                continue
-            if not segment:
-                raise SplError("empty command between pipes")
-            m = re.match(r"^([A-Za-z_][\w]*)\s*(.*)$", segment, re.S)
-            if not m:
-                raise SplError("cannot parse command %r" % segment[:60])
-            name, args = m.group(1).lower(), m.group(2)
-            fn = _commands.COMMANDS.get(name)
-            if fn is None:
-                raise SplError("command %r is not supported by the offline runner" % name)
-            grammar.check_options(name, args)
-            if rows is None:
-                if name not in _commands.GENERATING:
-                    raise SplError("%s is not a generating command; a search must start with "
-                                   "search terms or | tstats/inputlookup/makeresults" % name)
-                rows = []
-            elif name in ("tstats", "makeresults"):
-                raise SplError("%s must be the first command of a search" % name)
+        name = None  # the command running, for messages (None: parsing or the first search)
+        with regex_watchdog():
             try:
-                rows = fn(ctx, args, rows)
-            except Unavailable:
-                if not self.parse_only:
-                    raise
-                rows = []  # parse_only: a missing lookup/data model says nothing of the syntax
+                segments = split_pipeline(self.expand(spl))
+                for index, segment in enumerate(segments):
+                    name = None
+                    if index == 0:
+                        if segment == "":
+                            continue  # leading pipe: a generating command follows
+                        if re.match(r"^search\b", segment, re.I):
+                            segment = segment[6:]
+                        # filter first, then copy: later commands change rows, never the events
+                        matches = SearchExpression(segment, now=now)
+                        rows = [dict(e) for e in events if matches(e)]
+                        continue
+                    command, args = self._command(segment, rows)
+                    name = command
+                    grammar.check_options(name, args)
+                    try:
+                        rows = _commands.COMMANDS[name](ctx, args, rows if rows is not None else [])
+                    except Unavailable:
+                        if not self.parse_only:
+                            raise
+                        rows = []  # parse_only: a missing lookup/data model says nothing of the syntax
             except SplError as exc:
-                text_exc = str(exc)
-                if not text_exc.lower().startswith(name):
-                    text_exc = "%s: %s" % (name, text_exc)
-                raise SplError(text_exc)
+                raise SplError(self._prefixed(name, str(exc)) if name else str(exc))
+            except RecursionError:
+                raise SplError("%s: expression nested too deeply to evaluate" % (name or "search"))
+            except MemoryError:
+                raise SplError("%s: out of memory" % (name or "search"))
+            except Exception as exc:  # noqa: BLE001  (a defect or hostile input: still a search error)
+                raise SplError("%s: cannot run (%s: %s)" % (name or "search", type(exc).__name__,
+                                                            str(exc)[:200]))
         return SearchResult(rows or [], ctx.columns, ctx.messages)
+
+    @staticmethod
+    def _prefixed(name, text):
+        return text if text.lower().startswith(name) else "%s: %s" % (name, text)
+
+    @staticmethod
+    def _command(segment, rows):
+        """(command name, its argument text) of one pipeline segment, checked."""
+        if not segment:
+            raise SplError("empty command between pipes")
+        m = re.match(r"^([A-Za-z_][\w]*)\s*(.*)$", segment, re.S)
+        if not m:
+            raise SplError("cannot parse command %r" % segment[:60])
+        name, args = m.group(1).lower(), m.group(2)
+        if name not in _commands.COMMANDS:
+            raise SplError("command %r is not supported by the offline runner" % name)
+        if rows is None and name not in _commands.GENERATING:
+            raise SplError("%s is not a generating command; a search must start with "
+                           "search terms or | tstats/inputlookup/makeresults" % name)
+        if rows is not None and name in ("tstats", "makeresults"):
+            raise SplError("%s must be the first command of a search" % name)
+        return name, args
 
     def run_custom(self, ctx, name, args, rows):
         """Run bin/<command>.py over ``rows`` through search command protocol v2."""
@@ -445,5 +512,5 @@ def hunt(events_or_files, app_root=None, lookup_dir=None, names=None, sourcetype
     return WithIssues(notables, issues)
 
 
-__all__ = ["Runner", "Notable", "SavedSearch", "SearchResult", "WithIssues", "run_search",
+__all__ = ["Runner", "Notable", "expand_inputs", "SavedSearch", "SearchResult", "WithIssues", "run_search",
            "hunt", "load_events", "SplError", "APP_ROOT", "format_number", "mv"]

@@ -5,6 +5,10 @@ WILDCARD(f), CIDR(g)``, ``case_sensitive_match``, ``max_matches``, ``min_matches
 ``default_match``) or a CSV file name used directly. Files are read from the runner's
 writable lookup folder first (where ``outputlookup`` writes), then from the app's
 ``lookups/``; the app's own files are never written.
+
+As in Splunk, a lookup file is named, never pathed: the file name (from the stanza or the
+search) must be a plain name, and it resolves only inside those two folders (a link that
+leads out of them is refused), so a search can neither read nor write any other file.
 """
 import csv
 import ipaddress
@@ -137,12 +141,30 @@ class Lookups(object):
             return {"filename": name}
         raise Unavailable("lookup %r: no transforms.conf stanza and not a .csv file name" % name)
 
+    def _filename(self, name):
+        """The stanza's file name, refused unless it is a plain name (no folder, no ``..``)."""
+        filename = self._stanza(name)["filename"].strip()
+        if (not filename or filename in (".", "..") or "/" in filename or "\\" in filename
+                or os.path.isabs(filename) or "\x00" in filename):
+            raise SplError("lookup %s: %r is not a plain file name; lookups resolve only inside "
+                           "the lookup folders" % (name, filename))
+        return filename
+
+    @staticmethod
+    def _inside(folder, filename, name):
+        """``folder/filename``, refused when a link leads it out of ``folder``."""
+        path = os.path.join(folder, filename)
+        real_folder = os.path.realpath(folder)
+        if os.path.dirname(os.path.realpath(path)) != real_folder:
+            raise SplError("lookup %s: %s leads out of the lookup folder %s" % (name, filename, folder))
+        return path
+
     def path_for(self, name):
-        filename = self._stanza(name)["filename"]
-        local = os.path.join(self.writable_dir, filename)
+        filename = self._filename(name)
+        local = self._inside(self.writable_dir, filename, name)
         if os.path.exists(local):
             return local
-        return os.path.join(self.app_root, "lookups", filename)
+        return self._inside(os.path.join(self.app_root, "lookups"), filename, name)
 
     def get(self, name):
         stanza = self._stanza(name)
@@ -179,9 +201,9 @@ class Lookups(object):
 
     def write(self, name, rows, append=False, override_if_empty=True):
         """``outputlookup``: write rows to the runner's copy of the lookup file."""
-        filename = self._stanza(name)["filename"]
+        filename = self._filename(name)
         os.makedirs(self.writable_dir, exist_ok=True)
-        target = os.path.join(self.writable_dir, filename)
+        target = self._inside(self.writable_dir, filename, name)
         if not rows and not override_if_empty:
             return target
         columns = []

@@ -3,6 +3,7 @@ makeresults, mvexpand."""
 import re
 import time
 
+from ..limits import MAKERESULTS_MAX_ROWS, GuardedRegex
 from ..values import (SplError, convert_regex, is_null, mv, mv_pack, sort_key, to_number,
                       to_str)
 from .arguments import field_matcher, parse_bool, take_options, words
@@ -221,7 +222,10 @@ def cmd_rex(ctx, args, rows):
         m = re.match(r"^s(.)(.*?)(?<!\\)\1(.*?)(?<!\\)\1([gi0-9]*)$", pattern, re.S)
         if not m:
             raise SplError("rex: mode=sed expects s/<regex>/<replacement>/[g]")
-        rx = re.compile(convert_regex(m.group(2)), re.I if "i" in m.group(4) else 0)
+        try:
+            rx = GuardedRegex(re.compile(convert_regex(m.group(2)), re.I if "i" in m.group(4) else 0))
+        except re.error as exc:
+            raise SplError("rex: bad regular expression %r: %s" % (m.group(2), exc))
         repl = re.sub(r"\\(\d)", r"\\g<\1>", m.group(3))
         count = 0 if "g" in m.group(4) else 1
         for row in rows:
@@ -229,7 +233,7 @@ def cmd_rex(ctx, args, rows):
                 row[field] = mv_pack([rx.sub(repl, to_str(v), count=count) for v in mv(row[field])])
         return rows
     try:
-        rx = re.compile(convert_regex(pattern))
+        rx = GuardedRegex(re.compile(convert_regex(pattern)))  # under the regex time budget
     except re.error as exc:
         raise SplError("rex: bad regular expression %r: %s" % (pattern, exc))
     if not rx.groupindex:
@@ -253,7 +257,14 @@ def cmd_rex(ctx, args, rows):
 
 def cmd_makeresults(ctx, args, rows):
     options, _ = take_options(words(args), {"count", "annotate"})
-    count = int(options.get("count", "1"))
+    text = options.get("count", "1")
+    if not re.match(r"^\d+$", text.strip()):
+        raise SplError("makeresults: count must be a non-negative integer, got %r" % text)
+    count = int(text)
+    if count > MAKERESULTS_MAX_ROWS:
+        ctx.messages.append("makeresults: count=%d capped at %d rows (limits.conf [makeresults] "
+                            "maxresultrows)" % (count, MAKERESULTS_MAX_ROWS))
+        count = MAKERESULTS_MAX_ROWS
     now = int(time.time())
     return [{"_time": now} for _ in range(count)]
 

@@ -7,6 +7,7 @@ import re
 import time
 import urllib.parse
 
+from ..limits import GuardedRegex
 from ..values import (SplError, compare, convert_regex, is_null, like_regex, mv, mv_pack,
                       to_number, to_str, truth)
 
@@ -62,7 +63,7 @@ def _regex(pattern):
     rx = _REGEX_CACHE.get(pattern)
     if rx is None:
         try:
-            rx = re.compile(convert_regex(pattern))
+            rx = GuardedRegex(re.compile(convert_regex(pattern)))  # under the regex time budget
         except re.error as exc:
             raise SplError("eval: bad regular expression %r: %s" % (pattern, exc))
         _REGEX_CACHE[pattern] = rx
@@ -189,7 +190,12 @@ def _pow(a, b):
     if x is None or y is None:
         return None
     try:
-        return x ** y
+        # Splunk's numbers are doubles: a result past their range is null, and checking in
+        # floats first never builds a 100,000-digit integer
+        approx = float(x) ** float(y)
+        if isinstance(approx, complex) or math.isinf(approx):
+            return None
+        return x ** y if isinstance(x, int) and isinstance(y, int) and y >= 0 else approx
     except (OverflowError, ZeroDivisionError):
         return None
 
@@ -370,7 +376,10 @@ def _strftime(value, fmt):
     n = to_number(value)
     if n is None or fmt is None:
         return None
-    moment = _dt.datetime.fromtimestamp(n, _dt.timezone.utc).astimezone()
+    try:
+        moment = _dt.datetime.fromtimestamp(n, _dt.timezone.utc).astimezone()
+    except (OverflowError, OSError, ValueError):  # past the years a datetime holds: null
+        return None
     fmt = to_str(fmt).replace("%3N", "%f")  # milliseconds: trim microseconds below
     text = moment.strftime(fmt.replace("%f", "\x00f"))
     return text.replace("\x00f", "%03d" % (moment.microsecond // 1000))

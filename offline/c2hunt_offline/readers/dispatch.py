@@ -9,6 +9,7 @@ import zlib
 from . import capture
 from .auditd import AUDIT_HEAD, AUDIT_SOURCETYPE, read_auditd
 from .common import ReadIssue, UnknownFormat
+from .evtx_damage import read_evtx_checked
 from .esxi import ESXI_SOURCETYPE_PREFIX, esxi_match, read_esxi_syslog
 from .generic import generic_event, read_csv
 from .osquery import OSQUERY_SOURCETYPE, is_osquery_result, osquery_event
@@ -43,7 +44,7 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
             obj = json.loads(text)
             if not isinstance(obj, dict):
                 raise ValueError("a JSON line must hold an object")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than Python's stack
             issues.append(ReadIssue(path, n, "invalid JSON: %s" % exc))
             continue
         obj = splunk_export_record(obj)
@@ -132,7 +133,7 @@ def detect_and_read(path, sourcetype=None, app_root=None):
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if head.startswith(EVTX_MAGIC):
-        return read_evtx(path)
+        return read_evtx_checked(path, read_evtx)
     if head[:4] in capture.PCAP_MAGICS or path.lower().endswith((".pcap", ".pcapng")):
         return capture.read_pcap(path, app_root)
     with open(path, "rb") as handle:
