@@ -242,7 +242,10 @@ def test_correlation_search_settings(name):
     assert annotations["c2hunt_analytic"] and set(annotations["c2hunt_analytic"]) <= ANALYTIC_IDS
     for analytic in annotations["c2hunt_analytic"]:
         assert analytic in s["description"]
-    assert s["action.notable"] == "1"
+    # TTP-grade searches raise a notable and risk, anomaly-grade ones risk only (ESCU's split);
+    # the notable settings stay filled so a site can promote an anomaly search.
+    grade = s["action.correlationsearch.detection_type"]
+    assert s["action.notable"] == {"TTP": "1", "Anomaly": "0"}[grade]
     for key in ("rule_title", "rule_description", "security_domain", "severity", "nes_fields",
                 "drilldown_name", "drilldown_search"):
         assert s["action.notable.param." + key].strip(), key

@@ -93,7 +93,10 @@ def test_full_checkpoint_disk_stops_cleanly_and_resumes_without_duplicates(
     disk.on, disk.after = False, float("inf")               # space freed
     _collect(captures, tmp_path / "ck", sink)
     assert sorted(sink.events) == sorted(reference.events)  # none lost, none twice
-    assert sent_while_full < len(reference.events)
+    # The disk filling in the first half must hold records back; near the end, the
+    # failing save may come after the last record went out (then nothing is held back).
+    if after <= len(reference.events) // 2:
+        assert sent_while_full < len(reference.events)
 
 
 def _written_bytes():

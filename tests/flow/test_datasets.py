@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 NDPI = DATASETS / "ndpi-pcaps"
 SLIPS = DATASETS / "slips-cc-beacons" / "dataset" / "test-cc"
+ZEEK_TRACES = DATASETS / "zeek-traces"
 
 
 def _flows(path):
@@ -51,6 +52,58 @@ def test_socks_and_tor_captures():
     assert all(r["payload_size_median"] == 586 for r in relays)     # Tor cells in TLS records
 
 
+def test_merlin_quic_checks_in_inside_one_flow():
+    """Merlin over HTTP/3 keeps one QUIC flow for 184 s; its bursts come every ~15 s (QUIC
+    pings and check-ins), some of them carrying data."""
+    records, _ = _flows(ZEEK_TRACES / "quic" / "merlinc2_Zeek_example.pcapng")
+    (flow,) = [r for r in records if r.get("dest_port") == 443]
+    assert flow["burst_count"] >= 12 and flow["burst_data_count"] >= 5
+    assert abs(flow["burst_period"] - 15.1) < 0.2 and flow["burst_score"] >= 0.7
+    # Bursts that straddle batch boundaries count once: the same fields batch by batch.
+    path = str(ZEEK_TRACES / "quic" / "merlinc2_Zeek_example.pcapng")
+    small = [r for r in flows.read_capture_flows(path, flows.FlowConfig(batch_bytes=4096))
+             if r.get("dest_port") == 443]
+    assert [{k: v for k, v in r.items() if k.startswith("burst_")} for r in small] == \
+        [{k: v for k, v in flow.items() if k.startswith("burst_")}]
+
+
+def test_socks5_password_authentication_is_recorded():
+    records, _ = _flows(ZEEK_TRACES / "socks-auth.pcap")
+    (socks,) = [r for r in records if r.get("service") == "socks"]
+    assert socks["socks_auth"] == "username_password" and socks["dest_port"] == 1080
+    ndpi, _ = _flows(NDPI / "socks.pcap")
+    assert "none" in {r.get("socks_auth") for r in ndpi if r["dest_port"] == 1080}
+    assert "username_password" not in {r.get("socks_auth") for r in ndpi}
+
+
+@pytest.mark.parametrize("name,signals,score", [
+    ("quic/merlinc2_Zeek_example.pcapng", {"Periodic_Bursts_In_Long_Flow_UDP"}, 50),
+    ("socks-auth.pcap", {"SOCKS_Handshake", "SOCKS_Password_Auth"}, 50),
+    ("socks.pcap", {"Nonstandard_Port_socks_8124", "SOCKS_Handshake_To_Outside"}, 65),
+    ("ssh/reverse-ssh.pcap", {"SSH_Reversed_Roles"}, 60)])
+def test_zeek_trace_channels_raise_the_protocol_anomaly_search(name, signals, score):
+    path = ZEEK_TRACES / name
+    if not path.exists():
+        pytest.skip("%s not present" % path)
+    (notable,) = [n for n in hunt([str(path)])]
+    assert notable.search == "C2Hunt - Network Protocol Anomaly - Rule"
+    found = notable.fields["signals"]
+    assert set([found] if isinstance(found, str) else found) == signals
+    assert int(float(notable.risk_score)) == score
+
+
+def test_http_request_facts_of_the_foudre_backdoor():
+    records, _ = _flows(DATASETS / "pcap-attack" / "Command_and_Control-C2_Foudre_Backdoor_DGA.pcapng")
+    (http,) = [r for r in records if r.get("service") == "http"]
+    assert (http["http_method"], http["http_host"]) == ("GET", "db54a845.top")
+    assert http["http_user_agent"].startswith("Mozilla/5.0 (Windows NT 6.1")
+    assert http["http_header_names"] == "user-agent,host,cache-control"
+    (notable,) = hunt([str(DATASETS / "pcap-attack"
+                          / "Command_and_Control-C2_Foudre_Backdoor_DGA.pcapng")])
+    assert notable.signal == "HTTP_Browser_Agent_Without_Browser_Headers"
+    assert int(float(notable.risk_score)) == 45
+
+
 def test_slips_https_beacon_every_two_seconds():
     records, _ = _flows(SLIPS / "test-cc-capture-1.pcap")
     starts = np.sort([r["first_packet_time"] for r in records
@@ -85,10 +138,14 @@ EXPECTED_NOTABLES = {
                                "DNS_Tunnel_Encoded_Labels", 90)},
     "dns-tunnel-iodine.pcap": {("C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule",
                                 "DNS_Tunnel_Encoded_Labels", 90)},
+    # SOCKS between two lab hosts: on 21477 (port + handshake) and on its own port 1080
+    # (the handshake alone, low: no sanctioned proxy is listed).
     "socks.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
-                    "Nonstandard_Port_socks_21477", 50)},
+                    "Nonstandard_Port_socks_21477", 60),
+                   ("C2Hunt - Network Protocol Anomaly - Rule", "SOCKS_Handshake", 40)},
+    # HTTP on 7080, and an MSIE agent without the Accept headers a browser sends.
     "trickbot.pcap": {("C2Hunt - Network Protocol Anomaly - Rule",
-                       "Nonstandard_Port_http_7080", 50)},
+                       "HTTP_Browser_Agent_Without_Browser_Headers", 60)},
     # Tor relays on 443: Tor's 512-byte cells make most TLS records 586 bytes; relay
     # certificates are issued by a random www.<name>.com without an organisation.
     "tor.pcap": {("C2Hunt - Network Protocol Anomaly - Rule", "TCP_Fixed_Size_Records", 60),

@@ -5,6 +5,8 @@ import random
 import struct
 from pathlib import Path
 
+import pytest
+
 import synthetic as syn
 from c2hunt_offline.engine import hunt
 
@@ -76,13 +78,77 @@ def test_protocols_on_ports_not_theirs_raise_an1258(tmp_path):
               + _session("10.0.0.1", "10.0.0.3", 50001, 2222, b"SSH-2.0-OpenSSH_9.6\r\n",
                          b"SSH-2.0-OpenSSH_9.6\r\n", T0 + 5)
               + _session("10.0.0.1", "10.0.0.4", 50002, 1080, b"\x05\x01\x00", b"\x05\x00",
-                         T0 + 10)          # SOCKS on its own port: nothing
+                         T0 + 10)          # SOCKS on its own port: the handshake alone, low
+              + _session("127.0.0.1", "127.0.0.1", 50004, 1080, b"\x05\x01\x00", b"\x05\x00",
+                         T0 + 12)          # a local proxy chain (ssh -D, Tor): nothing
               + _session("10.0.0.1", "10.0.0.5", 50003, 22, b"SSH-2.0-OpenSSH_9.6\r\n",
                          b"SSH-2.0-OpenSSH_9.6\r\n", T0 + 15))
     notables = _hunt(tmp_path, frames)
     assert set(notables) == {(ANOMALY, "Nonstandard_Port_socks_21477"),
-                             (ANOMALY, "Nonstandard_Port_ssh_2222")}
-    assert {int(float(n.risk_score)) for n in notables.values()} == {50}
+                             (ANOMALY, "Nonstandard_Port_ssh_2222"),
+                             (ANOMALY, "SOCKS_Handshake")}
+    scores = {signal: int(float(n.risk_score)) for (_, signal), n in notables.items()}
+    assert scores == {"Nonstandard_Port_socks_21477": 60,      # port 50 + handshake
+                      "Nonstandard_Port_ssh_2222": 50, "SOCKS_Handshake": 40}
+    assert notables[(ANOMALY, "SOCKS_Handshake")].fields["dest"] == "10.0.0.4"
+
+
+def _ssh_packet(kind, size=24):
+    padding = 8 - (size + 6) % 8 + 4
+    return struct.pack("!IBB", size + padding + 2, padding, kind) + b"\x01" * size + b"\0" * padding
+
+
+@pytest.mark.parametrize("reversed_roles", [False, True])
+def test_reverse_ssh_raises_an1258(tmp_path, reversed_roles):
+    client, server = ("10.0.0.1", 48020), ("203.0.113.37", 22)
+    init_side, reply_side = (server, client) if reversed_roles else (client, server)
+    steps = [(server, b"SSH-2.0-Server_1.0\r\n"), (client, b"SSH-2.0-Client_1.0\r\n" + _ssh_packet(20)),
+             (server, _ssh_packet(20)), (init_side, _ssh_packet(30)),
+             (reply_side, _ssh_packet(31, 400) + _ssh_packet(21)), (init_side, _ssh_packet(21))]
+    frames = [(T0, syn.ether(syn.ip(client[0], server[0], 6, syn.tcp(client[1], server[1], "S")))),
+              (T0 + 0.01, syn.ether(syn.ip(server[0], client[0], 6,
+                                           syn.tcp(server[1], client[1], "SA"))))]
+    for number, (sender, payload) in enumerate(steps):
+        receiver = server if sender == client else client
+        frames.append((T0 + 0.02 * (number + 2), syn.ether(syn.ip(
+            sender[0], receiver[0], 6, syn.tcp(sender[1], receiver[1], "PA", payload)))))
+    notables = _hunt(tmp_path, frames)
+    if reversed_roles:
+        assert set(notables) == {(ANOMALY, "SSH_Reversed_Roles")}
+        assert int(float(notables[(ANOMALY, "SSH_Reversed_Roles")].risk_score)) == 60
+    else:
+        assert notables == {}
+
+
+def _one_flow_check_ins(server, dport, count, request_size, start=T0, period=15.0, seed=11):
+    """One UDP flow kept open (same ports throughout) with a request and reply every
+    ``period`` seconds (5% jitter): an HTTP/3 implant checking in inside one connection."""
+    rng = random.Random(seed)
+    frames, at = [], start
+    for _ in range(count):
+        request = bytes(rng.getrandbits(8) for _ in range(request_size))
+        reply = bytes(rng.getrandbits(8) for _ in range(request_size + 40))
+        frames.append((at, syn.ether(syn.ip("10.0.0.20", server, 17, syn.udp(53241, dport, request)))))
+        frames.append((at + 0.09, syn.ether(syn.ip(server, "10.0.0.20", 17,
+                                                   syn.udp(dport, 53241, reply)))))
+        at += period * (1 + rng.uniform(-0.05, 0.05))
+    return frames
+
+
+def test_check_ins_inside_one_long_flow_raise_an1258(tmp_path):
+    notables = _hunt(tmp_path, _one_flow_check_ins("203.0.113.7", 443, 20, 600))
+    assert set(notables) == {(ANOMALY, "Periodic_Bursts_In_Long_Flow_UDP")}
+    notable = notables[(ANOMALY, "Periodic_Bursts_In_Long_Flow_UDP")]
+    assert notable.fields["dest"] == "203.0.113.7" and int(float(notable.risk_score)) == 50
+
+
+@pytest.mark.parametrize("server,dport,request_size", [
+    ("203.0.113.7", 443, 30),      # transport pings only: no data moves
+    ("203.0.113.7", 4500, 600),    # an IPsec NAT-T tunnel: periodic by design
+    ("10.0.0.50", 443, 600)])      # an internal server
+def test_periodic_flows_that_are_not_check_ins_raise_nothing(tmp_path, server, dport,
+                                                             request_size):
+    assert _hunt(tmp_path, _one_flow_check_ins(server, dport, 20, request_size)) == {}
 
 
 def test_beacon_over_flows_raises_the_beacon_search(tmp_path):

@@ -150,9 +150,14 @@ def test_replay_of_the_app_over_the_samples_finds_every_scenario():
     result = replay(runner, events)
     assert not result.errors
     hosts = {n.host for n in result.notables}
+    risk_objects = {r.risk_object for r in result.risk_events}
     plain, _ = runner.hunt(events)
-    # every host a plain hunt raises is raised by some scheduled firing too
-    assert {n.host for n in plain} <= hosts
+    # every host a plain hunt raises is raised by some scheduled firing too: as a notable by
+    # the TTP-grade searches, as a risk event by the anomaly-grade (risk-only) ones
+    notable_grade = {s.name for s in runner.saved_searches()
+                     if s.stanza.get("action.notable", "0").strip() in ("1", "true")}
+    assert {n.host for n in plain if n.search in notable_grade} <= hosts
+    assert {n.host for n in plain if n.search not in notable_grade} <= risk_objects | hosts
 
 
 def test_cli_replay_window_and_time_range(app, tmp_path, capsys):

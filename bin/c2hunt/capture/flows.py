@@ -57,8 +57,8 @@ import struct
 
 import numpy as np
 
-from c2hunt import entropy
-from c2hunt.capture import dns_wire, pcap, services, tls
+from c2hunt import beacon, entropy
+from c2hunt.capture import dns_wire, http_request, pcap, services, ssh_handshake, tls
 
 __all__ = ["FlowConfig", "FlowTable", "CaptureEvents", "read_capture_flows",
            "read_capture_events", "format_event", "event_time", "SOURCETYPE", "FIELDS"]
@@ -68,7 +68,8 @@ SOURCETYPE = "c2hunt:flow"
 # Field order of the events (absent values are left out of the JSON).
 FIELDS = (
     "first_packet_time", "last_packet_time", "duration", "src", "src_ip", "src_port",
-    "dest", "dest_ip", "dest_port", "transport", "service", "protocol", "protocol_version",
+    "dest", "dest_ip", "dest_port", "transport", "service", "socks_auth", "protocol",
+    "protocol_version",
     "vlan",
     "icmp_type", "icmp_code", "packets", "packets_out", "packets_in", "bytes", "bytes_out",
     "bytes_in", "payload_bytes_out", "payload_bytes_in", "payload_packets",
@@ -77,7 +78,8 @@ FIELDS = (
     "payload_entropy", "payload_entropy_norm", "payload_entropy_bytes", "echo_requests", "echo_replies",
     "echo_replies_matched", "echo_replies_mismatched", "echo_reply_mismatch_ratio",
     "tcp_flag", "flow_id", "record_seq", "flow_start_time", "flow_duration", "end_reason",
-) + tls.TLS_FIELDS
+    "burst_count", "burst_data_count", "burst_period", "burst_score",
+) + tls.TLS_FIELDS + http_request.HTTP_FIELDS + ssh_handshake.SSH_FIELDS
 
 TRANSPORT_NAMES = {pcap.PROTO_ICMP: "icmp", pcap.PROTO_TCP: "tcp", pcap.PROTO_UDP: "udp",
                    pcap.PROTO_ICMPV6: "icmp", 132: "sctp", 47: "gre", 50: "esp"}
@@ -93,6 +95,21 @@ _TCP_FIN, _TCP_SYN, _TCP_RST, _TCP_ACK = 0x01, 0x02, 0x04, 0x10
 _TCP_FLAG_NAMES = ((0x01, "FIN"), (0x02, "SYN"), (0x04, "RST"), (0x08, "PSH"),
                    (0x10, "ACK"), (0x20, "URG"), (0x40, "ECE"), (0x80, "CWR"))
 _SIZE_KEY = 1 << 20   # payload sizes are clipped below this to pack (segment, size) keys
+
+# Bursts inside a flow: C2 that keeps one connection open (HTTP/3 or WebSocket implants,
+# long polls) checks in inside it, so its period shows in the flow's own packet timing, not
+# in connection starts. A burst starts at a payload packet that follows BURST_GAP seconds
+# without payload in the record (an exchange's packets are milliseconds apart; a check-in
+# period is seconds to hours; 2 s lets a reply that follows a ping after a few slow round
+# trips join its burst). Packets of at most KEEPALIVE_PAYLOAD bytes are not payload
+# (TCP keepalive probes carry 0-1 byte). A burst whose initiator sent at least
+# BURST_DATA_BYTES is a data burst: transport keepalives and pings (QUIC PING 20-40 bytes,
+# WireGuard 32, NAT-T 1, SSH keepalive under 100) stay below it, a request with headers or
+# a tasking result does not. At most MAX_BURSTS start times are kept per record (memory).
+BURST_GAP = 2.0
+KEEPALIVE_PAYLOAD = 1
+BURST_DATA_BYTES = 128
+MAX_BURSTS = 2048
 
 
 class FlowConfig(object):
@@ -154,7 +171,8 @@ class _Flow(object):
                  "first_ts", "last_ts", "packets_out", "packets_in", "bytes_out", "bytes_in",
                  "payload_out", "payload_in", "sizes", "sample", "tcp_flags", "closed",
                  "icmp_type", "icmp_code", "echo_requests", "echo_replies", "echo_matched",
-                 "echo_mismatched", "pending", "first_out", "first_in")
+                 "echo_mismatched", "pending", "first_out", "first_in", "burst_times",
+                 "burst_bytes", "bursts_dropped", "last_payload_ts", "sample_pieces")
 
     def __init__(self, key, init_lo, ident, flow_start, window, record_seq=0, flow_id=None,
                  pending=None, first_out=b"", first_in=b""):
@@ -173,6 +191,7 @@ class _Flow(object):
         self.payload_out = self.payload_in = 0
         self.sizes = {}
         self.sample = bytearray()
+        self.sample_pieces = []       # payload lengths in the sample, < 0 from the responder
         self.tcp_flags = 0
         self.closed = False
         self.icmp_type = self.icmp_code = -1
@@ -182,6 +201,11 @@ class _Flow(object):
         # First payload bytes each side sent (service identification), kept for the flow.
         self.first_out = first_out
         self.first_in = first_in
+        # Payload bursts of this record: start times and initiator payload bytes of each.
+        self.burst_times = []
+        self.burst_bytes = []
+        self.bursts_dropped = 0
+        self.last_payload_ts = math.nan
 
     def next_window(self, window):
         """The record that follows this one in the same flow (active timeout)."""
@@ -302,9 +326,18 @@ class FlowTable(object):
         room = np.full(n_segments, sample_cap, np.int64)
         for s in np.flatnonzero(merge).tolist():
             room[s] = max(sample_cap - len(current[seg_group[s]].sample), 0)
-        sample_blob, sample_bounds = _gather_samples(batch, order, segment, room)
+        sample_blob, sample_bounds, pieces, piece_bounds = _gather_samples(
+            batch, order, segment, room, cuts.outbound)
         first_out, first_in = _first_payloads(batch, order, cuts.outbound, segment, n_segments,
                                               services.FIRST_BYTES)
+        carried_payload_ts = np.full(n_segments, np.nan)
+        for s in np.flatnonzero(merge).tolist():
+            carried_payload_ts[s] = current[seg_group[s]].last_payload_ts
+        bursts = _bursts(cuts.ts, payload_len, cuts.outbound, segment, carried_payload_ts,
+                         n_segments)
+        burst_time_list, burst_bytes_list = bursts.times.tolist(), bursts.bytes_out.tolist()
+        burst_bounds, carry_bytes = bursts.bounds.tolist(), bursts.carry_bytes.tolist()
+        last_payload_list = bursts.last_payload_ts.tolist()
         first_ts_list, last_ts_list = totals.first_ts.tolist(), totals.last_ts.tolist()
         packets_out_list = totals.packets_out.tolist()
         packets_in_list = totals.packets_in.tolist()
@@ -348,8 +381,19 @@ class FlowTable(object):
                 sizes[size_list[k]] = sizes.get(size_list[k], 0) + count_list[k]
             if sample_bounds[s + 1] > sample_bounds[s]:
                 flow.sample += sample_blob[sample_bounds[s]:sample_bounds[s + 1]]
+                flow.sample_pieces.extend(pieces[piece_bounds[s]:piece_bounds[s + 1]])
             if not flow.first_out and first_out[s]:
                 flow.first_out = first_out[s]
+            if carry_bytes[s] and flow.burst_bytes:
+                flow.burst_bytes[-1] += carry_bytes[s]
+            low, high = burst_bounds[s], burst_bounds[s + 1]
+            if high > low:
+                keep = min(high, low + MAX_BURSTS - len(flow.burst_times))
+                flow.burst_times.extend(burst_time_list[low:keep])
+                flow.burst_bytes.extend(burst_bytes_list[low:keep])
+                flow.bursts_dropped += high - max(keep, low)
+            if last_payload_list[s] == last_payload_list[s]:
+                flow.last_payload_ts = last_payload_list[s]
             if not flow.first_in and first_in[s]:
                 flow.first_in = first_in[s]
             if req_list[s] or rep_list[s]:
@@ -386,11 +430,43 @@ class FlowTable(object):
         bits, norm = payload_entropy(samples)
         records = [_record(flow, reason, value, scaled, len(sample))
                    for (flow, reason), value, scaled, sample in zip(done, bits, norm, samples)]
-        for record, sample in zip(records, samples):
+        _add_burst_scores(records, [flow for flow, _ in done], self.config.active_timeout)
+        for record, sample, (flow, _) in zip(records, samples, done):
             if record.get("service") == "ssl" and record["record_seq"] == 0:
                 record.update(tls.handshake_fields(sample))   # SNI, JA3/JA3S, certificate
+            elif record.get("service") == "http" and record["record_seq"] == 0:
+                record.update(http_request.request_fields(sample))   # Host, agent, headers
+            elif record.get("service") == "ssh" and record["record_seq"] == 0:
+                record.update(ssh_handshake.handshake_fields(sample, flow.sample_pieces))
         records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
         return records
+
+
+def _add_burst_scores(records, flows, window):
+    """Burst fields of each record: how many bursts, how many carried data, and the period
+    and regularity of their start times scored by the c2beacon kernel (one group per record,
+    all records in one call). Timing only: inside one connection the bursts mix transport
+    pings with data exchanges, so their sizes are no check-in fingerprint; the data-burst
+    count says whether data moved. The observation window is a record's (``window``, the
+    active timeout): a record's score depends on its own bursts only, and check-ins that last
+    the whole window count more than a short run (the kernel's coverage)."""
+    scored = [i for i, flow in enumerate(flows)
+              if len(flow.burst_times) >= beacon.DEFAULT_MIN_COUNT]
+    for record, flow in zip(records, flows):
+        if flow.burst_times:
+            record["burst_count"] = len(flow.burst_times) + flow.bursts_dropped
+            record["burst_data_count"] = sum(1 for b in flow.burst_bytes if b >= BURST_DATA_BYTES)
+    if not scored:
+        return
+    lengths = [len(flows[i].burst_times) for i in scored]
+    group = np.repeat(np.arange(len(scored)), lengths)
+    times = np.concatenate([np.asarray(flows[i].burst_times, np.float64) for i in scored])
+    out = beacon.score_groups(group, times, n_groups=len(scored), window=window)
+    for k, i in enumerate(scored):
+        period, score = out["beacon_period"][k], out["beacon_score"][k]
+        if period == period and score == score:
+            records[i]["burst_period"] = round(float(period), 3)
+            records[i]["burst_score"] = round(float(score), 4)
 
 
 # ---------------------------------------------------------------- assembly steps (numpy)
@@ -573,6 +649,43 @@ def _record_totals(batch, ports, order, cuts):
         echo_replies=np.add.reduceat(ports.echo_reply[order].astype(np.int64), starts))
 
 
+def _bursts(ts, payload_len, outbound, segment, carried_payload_ts, n_segments):
+    """Payload bursts per record, for packets ordered by record (see ``BURST_GAP``).
+
+    ``carried_payload_ts[s]`` is the last payload time of the flow record ``s`` continues
+    from an earlier batch (NaN when it starts here). Returns the bursts' start times and
+    initiator payload bytes (record ``s``'s are ``[bounds[s]:bounds[s + 1]]``), the initiator
+    bytes of packets that continue a burst begun in an earlier batch (``carry_bytes``) and
+    each record's last payload time here (NaN without payload).
+    """
+    rows = np.flatnonzero(payload_len > KEEPALIVE_PAYLOAD)
+    seg = segment[rows]
+    t = ts[rows]
+    sent = np.where(outbound[rows], payload_len[rows], 0).astype(np.float64)
+    previous = np.empty(len(rows))
+    previous[1:] = t[:-1]
+    first = np.ones(len(rows), bool)
+    first[1:] = seg[1:] != seg[:-1]
+    previous[first] = carried_payload_ts[seg[first]]
+    with np.errstate(invalid="ignore"):
+        starts = ~((t - previous) <= BURST_GAP)     # nothing before (NaN) starts a burst
+    index = np.arange(len(rows))
+    owner = np.maximum.accumulate(np.where(starts, index, -1)) if len(rows) else index
+    carried = (owner < 0) | (seg[np.maximum(owner, 0)] != seg)
+    burst_of = np.cumsum(starts) - 1
+    n_bursts = int(np.count_nonzero(starts))
+    burst_bytes = np.bincount(burst_of[~carried], weights=sent[~carried], minlength=n_bursts)
+    burst_seg = seg[starts]
+    last_ts = np.full(n_segments, np.nan)
+    last_row = np.flatnonzero(np.append(seg[1:] != seg[:-1], True)) if len(rows) else index
+    last_ts[seg[last_row]] = t[last_row]
+    return _Columns(times=t[starts], bytes_out=burst_bytes[:n_bursts].astype(np.int64),
+                    bounds=np.searchsorted(burst_seg, np.arange(n_segments + 1)),
+                    carry_bytes=np.bincount(seg[carried], weights=sent[carried],
+                                            minlength=n_segments).astype(np.int64),
+                    last_payload_ts=last_ts)
+
+
 def _gather(buffer, offsets, lengths):
     """The bytes ``buffer[offsets[i]:offsets[i] + lengths[i]]`` for all i, concatenated."""
     # Joining slices of a memoryview beats a fancy-index gather (np.repeat of a byte index)
@@ -587,16 +700,18 @@ def _gather(buffer, offsets, lengths):
         view.release()
 
 
-def _gather_samples(batch, order, segment, room):
+def _gather_samples(batch, order, segment, room, outbound):
     """Each record's payload sample: the first ``room[s]`` payload bytes of record ``s``.
 
-    Returns (bytes of all samples, bounds): record ``s``'s sample is
-    ``blob[bounds[s]:bounds[s + 1]]``.
+    Returns (bytes of all samples, bounds, pieces, piece bounds): record ``s``'s sample is
+    ``blob[bounds[s]:bounds[s + 1]]``, made of the packet payloads
+    ``pieces[piece_bounds[s]:piece_bounds[s + 1]]`` (their lengths, negative for those the
+    responder sent), so a parser can follow each side's byte stream.
     """
     n_segments = len(room)
     rows = np.flatnonzero(batch.payload_caplen[order] > 0)
     if not len(rows) or not room.any():
-        return b"", [0] * (n_segments + 1)
+        return b"", [0] * (n_segments + 1), [], [0] * (n_segments + 1)
     seg = segment[rows]
     original = order[rows]
     caplen = batch.payload_caplen[original]
@@ -605,7 +720,11 @@ def _gather_samples(batch, order, segment, room):
     take = np.clip(room[seg] - before, 0, caplen)
     blob = _gather(batch.buffer, batch.payload_off[original], take)
     per_record = np.bincount(seg, weights=take, minlength=n_segments).astype(np.int64)
-    return blob, [0] + np.cumsum(per_record).tolist()
+    used = take > 0
+    pieces = np.where(outbound[rows], take, -take)[used]
+    piece_bounds = np.searchsorted(seg[used], np.arange(n_segments + 1))
+    return (blob, [0] + np.cumsum(per_record).tolist(), pieces.tolist(),
+            piece_bounds.tolist())
 
 
 def _first_payloads(batch, order, outbound, segment, n_segments, cap):
@@ -751,6 +870,10 @@ def _record(flow, reason, bits, norm, sample_bytes):
     service = services.identify_service(flow.first_out, flow.first_in, transport)
     if service is not None:
         record["service"] = service
+        if service == "socks":
+            auth = services.socks_auth(flow.first_out, flow.first_in)
+            if auth is not None:
+                record["socks_auth"] = auth
     record["protocol"] = "ip"
     record["protocol_version"] = version
     if vlan:

@@ -12,7 +12,7 @@ unrecognised flow has no ``service`` rather than a wrong one. Names follow Zeek.
 """
 from c2hunt.capture import dns_wire
 
-__all__ = ["identify_service", "FIRST_BYTES"]
+__all__ = ["identify_service", "socks_auth", "FIRST_BYTES"]
 
 #: Bytes of the first payload of each direction kept per flow for the tests.
 FIRST_BYTES = 280      # room for a DNS header and the longest question name
@@ -42,6 +42,21 @@ def _socks(client, server):
         # SOCKS4/4a request: version, command, port, address, user id ending in NUL.
         return not server or (len(server) >= 2 and server[0] == 0 and 0x5A <= server[1] <= 0x5D)
     return False
+
+
+# SOCKS5 authentication methods (RFC 1928 section 3) by the code the server selects.
+_SOCKS5_METHODS = {0: "none", 1: "gssapi", 2: "username_password"}
+
+
+def socks_auth(client, server):
+    """The authentication method a SOCKS5 server chose (``"none"``, ``"gssapi"``,
+    ``"username_password"``), or None when the flow is not a SOCKS5 exchange or the server's
+    method-selection reply was not seen. A proxy that asks for a password is one somebody set
+    up on purpose: a sanctioned corporate proxy (listed in c2hunt_sanctioned_proxies) or an
+    implant's relay."""
+    if len(server) != 2 or server[0] != 5 or not _socks(client, server) or client[0] != 5:
+        return None
+    return _SOCKS5_METHODS.get(server[1])
 
 
 # IP protocols an encapsulated packet plausibly carries (ICMP, IGMP, TCP, UDP, GRE, ESP,
