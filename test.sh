@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite from a fresh clone: creates .venv-test, installs
-# requirements-dev.txt, then runs every tier with a pinned environment.
+# requirements-dev.txt, lints (ruff, settings in pyproject.toml), then runs every tier
+# with a pinned environment.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -x .venv-test/bin/python ]; then
@@ -8,6 +9,7 @@ if [ ! -x .venv-test/bin/python ]; then
 fi
 .venv-test/bin/python -m pip install --quiet --disable-pip-version-check pip==25.3
 .venv-test/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+.venv-test/bin/ruff check .
 export TZ=UTC LC_ALL=C.UTF-8 PYTHONHASHSEED=0
 # One package build shared by every test worker (the build command users run, too).
 rm -rf build/test-dist

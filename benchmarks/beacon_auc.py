@@ -20,17 +20,15 @@ timestamps, or fewer check-ins than their period needs over the evidence span,
 """
 import argparse
 import os
-import sys
 import time
 
+import repo_paths  # the repository's import folders (pyproject.toml), first
+
 import numpy as np
+from c2hunt import beacon
+from c2hunt_sim import beacons as sim
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "bin"))
-sys.path.insert(0, os.path.join(ROOT, "simulator"))
-
-from c2hunt import beacon  # noqa: E402
-from c2hunt_sim import beacons as sim  # noqa: E402
+ROOT = str(repo_paths.ROOT)
 
 
 def auc(positive, negative):

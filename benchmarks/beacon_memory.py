@@ -15,9 +15,9 @@ import os
 import resource
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import repo_paths  # noqa: F401  (puts the repository's import folders on sys.path; first)
+
 CHUNK = 50000
 
 
@@ -33,8 +33,7 @@ def _chunk_body(start, n_rows, n_groups):
 
 def measure(n_events, n_groups):
     """Run in this process (a fresh one): returns the peak above the post-import baseline."""
-    sys.path.insert(0, str(ROOT / "bin"))
-    import c2beacon
+    import c2beacon   # bin/ is on sys.path: repo_paths, imported first
     from c2hunt.scp.columns import Chunk
     command = c2beacon.C2Beacon()
     command.configure(["max_events=%d" % max(n_events, 1), "src", "dest"])

@@ -485,9 +485,9 @@ def _dns_replay(runner, names, clients, workdir):
 
 
 def _rates(names, flags, pos):
-    tp = sum(1 for (l, _), f in zip(names, flags) if l in pos and f)
-    fp = sum(1 for (l, _), f in zip(names, flags) if l not in pos and f)
-    n_pos = sum(1 for l, _ in names if l in pos)
+    tp = sum(1 for (label, _), f in zip(names, flags) if label in pos and f)
+    fp = sum(1 for (label, _), f in zip(names, flags) if label not in pos and f)
+    n_pos = sum(1 for label, _ in names if label in pos)
     n_neg = len(names) - n_pos
     return (round(tp / n_pos, 4) if n_pos else None), (round(fp / n_neg, 4) if n_neg else None)
 
@@ -526,19 +526,19 @@ def dns_metric(runner, doc, root, log=print, session=DNS_SESSION_NAMES):
         whole, _, _ = _dns_replay(runner, names, _replay_clients(names, pos, neg, None), tmp)
         whole_recall, whole_fpr = _rates(names, whole, pos)
         per_name = _per_name_flags(runner, log_path)
-        by_label = collections.Counter((l, f) for (l, _), f in zip(names, flags))
+        by_label = collections.Counter((label, f) for (label, _), f in zip(names, flags))
         missed_domains = collections.Counter(
-            _registered_guess(q) for (l, q), f in zip(names, flags) if l in pos and not f)
-        flagged_plain = sorted({q.rstrip(".") for (l, q), f in zip(names, flags) if l not in pos and f})
+            _registered_guess(q) for (label, q), f in zip(names, flags) if label in pos and not f)
+        flagged_plain = sorted({q.rstrip(".") for (label, q), f in zip(names, flags) if label not in pos and f})
         out = {"split": doc["split"], "session_names": session, "names": len(names),
-               "tunnel_names": sum(1 for l, _ in names if l in pos),
-               "plain_names": sum(1 for l, _ in names if l not in pos),
+               "tunnel_names": sum(1 for label, _ in names if label in pos),
+               "plain_names": sum(1 for label, _ in names if label not in pos),
                "recall": recall, "fpr": fpr, "notables": n_notables, "target": doc.get("target"),
                "one_client_per_class": {"recall": whole_recall, "fpr": whole_fpr},
                "missed_tunnel_domains": dict(missed_domains.most_common(10)),
                "flagged_plain_names": flagged_plain[:20],
-               "by_label": {"%s %s" % (doc.get("label_names", {}).get(l, l), "flagged" if f else "not flagged"): c
-                            for (l, f), c in sorted(by_label.items())}}
+               "by_label": {"%s %s" % (doc.get("label_names", {}).get(label, label), "flagged" if f else "not flagged"): c
+                            for (label, f), c in sorted(by_label.items())}}
         if per_name is not None:
             out["per_name"] = dict(zip(("recall", "fpr"), _rates(names, [bool(per_name.get(q.lower().rstrip(".")))
                                                                            for _, q in names], pos)))

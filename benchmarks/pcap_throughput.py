@@ -26,13 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "bin"), str(ROOT / "tests" / "flow")]
+import repo_paths  # the repository's import folders (pyproject.toml), first
 
-import synthetic  # noqa: E402
-from c2hunt.capture import flows, pcap  # noqa: E402
+import synthetic  # tests/flow/synthetic.py: the project's own pcap writer
+from c2hunt.capture import flows, pcap
+
+ROOT = repo_paths.ROOT
 
 
 def ours(path):
@@ -87,7 +87,6 @@ def capture_events(path):
 # the rest, which is the flow table's own work.
 _TIME_FLOWS = """
 import json, sys, time
-sys.path.insert(0, sys.argv[1])
 from c2hunt import entropy
 try:
     from c2hunt.capture import flows, pcap
@@ -104,7 +103,7 @@ def timed_kernel(*args):
 entropy.entropy_profile = timed_kernel
 start = time.perf_counter()
 table = flows.FlowTable()
-batches = pcap.CaptureReader(sys.argv[2]).batches()
+batches = pcap.CaptureReader(sys.argv[1]).batches()
 count = 0
 while True:
     began = time.perf_counter()
@@ -121,8 +120,9 @@ print(json.dumps([time.perf_counter() - start, count, spent["parse"], spent["ent
 def flows_in_subprocess(bin_dir, path):
     """(seconds, records, parse seconds, entropy kernel seconds) of the flow table from
     the c2hunt library in ``bin_dir``."""
-    output = subprocess.run([sys.executable, "-c", _TIME_FLOWS, bin_dir, path], check=True,
-                            capture_output=True, text=True).stdout
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(bin_dir))
+    output = subprocess.run([sys.executable, "-c", _TIME_FLOWS, path], check=True,
+                            capture_output=True, text=True, env=env).stdout
     return json.loads(output)
 
 

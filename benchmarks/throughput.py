@@ -24,15 +24,13 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "offline"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import repo_paths  # the repository's import folders (pyproject.toml), first
 
-from _data import make_records  # noqa: E402
-from c2hunt_offline import scp_driver  # noqa: E402
+import c2hunt_path  # the app's own naming of vendored targets
+from _data import make_records
+from c2hunt_offline import scp_driver
 
-sys.path.insert(0, os.path.join(ROOT, "bin"))
-import c2hunt_path  # noqa: E402  (the app's own naming of vendored targets)
+ROOT = str(repo_paths.ROOT)
 
 REFERENCE = os.path.join(ROOT, "tests", "protocol", "reference_command.py")
 # (label, script, script_args, search arguments, baseline label)
@@ -58,7 +56,8 @@ def run_once(python, script, script_args, args, chunks, bin_dir, check=False,
     afterwards, and the run fails unless ``expect_records`` (when given) came back.
     """
     getinfo = scp_driver.encode_chunk(scp_driver.getinfo_metadata(args, tempfile.gettempdir()))
-    env = {"C2HUNT_BIN": bin_dir}
+    # The reference imports the app's modules from bin_dir; the app's scripts run untouched.
+    env = {"PYTHONPATH": bin_dir} if script == REFERENCE else {}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = scp_driver.start(script, python, env, script_args)

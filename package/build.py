@@ -9,8 +9,8 @@ clean -> copy allowlist -> pip install pinned deps per (CPython, platform) -> ta
 import argparse
 import configparser
 import gzip
+import importlib.util
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -20,15 +20,25 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bin"))
-import c2hunt_path  # noqa: E402  (the app's own naming of vendored targets)
+
+
+def _load_bootstrap_shim():
+    """bin/c2hunt_path.py, the app's own naming of vendored targets, loaded from its file:
+    this script runs as ``python package/build.py``, with bin/ not on sys.path."""
+    spec = importlib.util.spec_from_file_location("c2hunt_path", ROOT / "bin" / "c2hunt_path.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+c2hunt_path = _load_bootstrap_shim()
 
 REQUIREMENTS = ROOT / "package" / "requirements-vendor.txt"
 APP_ID = "c2hunt"
 
 # What splunkd needs, nothing else: tests, tooling and docs for developers stay out.
 ALLOWLIST = ["app.manifest", "LICENSE", "README.md", "default", "metadata", "bin",
-             "lookups", "README", "static", "appserver"]
+             "lookups", "README", "static"]
 EXCLUDED_NAMES = {"__pycache__", ".DS_Store", "lib", ".pytest_cache", ".gitkeep"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 

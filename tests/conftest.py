@@ -1,22 +1,18 @@
 """Shared fixtures: Splunk's Pythons, the vendored libraries, an installed-like app copy.
 
-Set TZ=UTC and LC_ALL=C before running (test.sh does) so golden files are stable.
+Set TZ=UTC and LC_ALL=C before running (test.sh does) so golden files are stable. The
+folders tests import from (bin/, offline/, package/, ...) are ``pythonpath`` in pyproject.toml.
 """
 import fcntl
 import hashlib
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+import build  # package/build.py
 from support import PYENV, ROOT, SPLUNK_PYTHONS, find_python
-
-sys.path.insert(0, str(ROOT / "bin"))
-sys.path.insert(0, str(ROOT / "package"))
-
-import build  # noqa: E402  (package/build.py)
 
 
 @pytest.fixture(scope="session", params=SPLUNK_PYTHONS)

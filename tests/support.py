@@ -1,6 +1,6 @@
 """Helpers shared by the test tiers (plain functions; fixtures live in conftest.py).
 
-Import as ``from support import ...``: tests/ is on sys.path once tests/conftest.py loads.
+Import as ``from support import ...`` (tests/ is on pytest's ``pythonpath``, pyproject.toml).
 Keeping these out of conftest.py matters because several tiers have a conftest.py of
 their own, and ``from conftest import`` would pick whichever one was imported first.
 """

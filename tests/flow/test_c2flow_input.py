@@ -9,7 +9,6 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from pathlib import Path
 
 import synthetic as syn
 from c2hunt.capture import flow_input, flows
@@ -224,15 +223,6 @@ def test_dns_events_setting(tmp_path):
 
 # -- crash mid-file: SIGKILL and restart ---------------------------------------------------
 
-KILL_RUNNER = r"""
-import sys
-sys.path.insert(0, sys.argv[1])
-import c2flow
-sys.argv = ["c2flow.py"]
-sys.exit(c2flow.C2Flow().run(sys.argv))
-"""
-
-
 def test_kill_mid_file_loses_nothing_and_repeats_at_most_one_commit(tmp_path):
     captures, checkpoints = tmp_path / "captures", tmp_path / "ck"
     captures.mkdir()
@@ -252,7 +242,7 @@ def test_kill_mid_file_loses_nothing_and_repeats_at_most_one_commit(tmp_path):
     kills_mid_file = kills = 0
     for attempt in range(8):
         with open(str(output), "ab") as sink:
-            process = subprocess.Popen([sys.executable, "-c", KILL_RUNNER, str(ROOT / "bin")],
+            process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "c2flow.py")],
                                        stdin=subprocess.PIPE, stdout=sink,
                                        stderr=subprocess.DEVNULL, cwd=str(ROOT / "bin"))
             process.stdin.write(definition)
@@ -281,7 +271,6 @@ def test_kill_mid_file_loses_nothing_and_repeats_at_most_one_commit(tmp_path):
     assert not want - got                         # nothing lost
     assert set(got) == set(want)                  # nothing changed or cut
     # At-least-once: a kill may repeat what went out since the last progress line.
-    from c2hunt.capture import flow_input
     assert sum((got - want).values()) <= flow_input.RECORDS_PER_COMMIT * kills
 
 

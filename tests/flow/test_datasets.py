@@ -1,17 +1,15 @@
 """Flow features, DNS transactions and the notables the shipped searches raise on public
 third-party captures (../shared/datasets; skipped when absent)."""
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from c2hunt.capture import dns_wire, flows, pcap
+from c2hunt_offline.engine import hunt
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
-from c2hunt_offline.engine import hunt  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 NDPI = DATASETS / "ndpi-pcaps"

@@ -3,16 +3,14 @@ flow and DNS code as the input): c2hunt:dns feeds AN1228, the flow service feeds
 port/protocol pairing, and the first record of each flow feeds the beaconing search."""
 import random
 import struct
-import sys
 from pathlib import Path
 
 import pytest
 
 import synthetic as syn
+from c2hunt_offline.engine import hunt
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
-from c2hunt_offline.engine import hunt  # noqa: E402
 
 T0 = 1700000000.0
 DNS_SEARCH = "C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule"

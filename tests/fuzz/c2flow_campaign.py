@@ -2,7 +2,9 @@
 stdout drained slowly (so writes block), killed at seeded random points, restarted until a
 run completes; then what splunkd received is compared with one uninterrupted run.
 
-    python tests/fuzz/c2flow_campaign.py [kills] [seed]   # prints the figures as JSON
+    PYTHONPATH=tests/flow python tests/fuzz/c2flow_campaign.py [kills] [seed]   # figures as JSON
+
+(under pytest, tests/flow is on the path already: pyproject.toml's ``pythonpath``)
 """
 import collections
 import json
@@ -15,19 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "flow"))
-sys.path.insert(0, str(ROOT / "bin"))
-import synthetic as syn  # noqa: E402
+import synthetic as syn  # tests/flow/synthetic.py
 
+ROOT = Path(__file__).resolve().parents[2]
 T0 = 1700000000.0
-RUNNER = r"""
-import sys
-sys.path.insert(0, sys.argv[1])
-import c2flow
-sys.argv = ["c2flow.py"]
-sys.exit(c2flow.C2Flow().run(sys.argv))
-"""
 _EVENT = re.compile(rb"<event[ >].*?</event>", re.S)
 _DATA = re.compile(rb"<source>(.*?)</source>.*?<data>(.*?)</data>", re.S)
 
@@ -56,7 +49,7 @@ def definition(captures, checkpoints):
 def _run(stdin_bytes, kill_after=None, read_pause=0.001, piece=4096):
     """One run; stdout read ``piece`` bytes at a time with a pause (a slow splunkd).
     Killed with SIGKILL once ``kill_after`` bytes arrived. Returns (bytes, killed, rc)."""
-    process = subprocess.Popen([sys.executable, "-c", RUNNER, str(ROOT / "bin")],
+    process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "c2flow.py")],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, cwd=str(ROOT / "bin"))
     process.stdin.write(stdin_bytes)

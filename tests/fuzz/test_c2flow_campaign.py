@@ -3,17 +3,11 @@
 fill points (the default runs in well under two minutes)."""
 import os
 import random
-import sys
-from pathlib import Path
 
-import pytest
+import c2flow_campaign  # tests/fuzz/c2flow_campaign.py
+from test_c2flow_faults import FullDisk, Sink, _collect, _spool  # tests/flow/
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "flow"))
-import c2flow_campaign  # noqa: E402
-from test_c2flow_faults import FullDisk, Sink, _collect, _spool  # noqa: E402
-
-from c2hunt.capture import checkpoint, flow_input  # noqa: E402
+from c2hunt.capture import checkpoint, flow_input
 
 SCALE = max(1, int(os.environ.get("C2HUNT_FUZZ_SCALE", "1")))
 

@@ -7,13 +7,10 @@ import io
 import os
 import random
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "offline"))
-from c2hunt_offline import scp_driver  # noqa: E402
+from c2hunt_offline import scp_driver
 
 SCALE = max(1, int(os.environ.get("C2HUNT_FUZZ_SCALE", "1")))
 # What an internal error looks like in the job inspector (splunklib's form, a traceback).

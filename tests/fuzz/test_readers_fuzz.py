@@ -10,17 +10,15 @@ seed, default 12) sets a longer run.
 """
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
+from c2hunt_offline import Runner
+from c2hunt_offline.cli import main
 
-from c2hunt_offline import Runner  # noqa: E402
-from c2hunt_offline.cli import main  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 ITERATIONS = int(os.environ.get("C2HUNT_FUZZ_ITERATIONS", "12"))
@@ -107,7 +105,7 @@ def _lines(rng, data):
 def _header(rng, data):
     """Drop or damage one header line (Zeek #separator/#fields/#path, XML prolog, CSV header)."""
     lines = data.split(b"\n")
-    heads = [i for i, l in enumerate(lines[:10]) if l.startswith((b"#", b"<?xml", b"_time"))] or [0]
+    heads = [i for i, line in enumerate(lines[:10]) if line.startswith((b"#", b"<?xml", b"_time"))] or [0]
     i = rng.choice(heads)
     lines[i] = rng.choice([b"", b"#separator", b"#separator \\x", b"#path", b"#fields", lines[i][:5]])
     return b"\n".join(lines)

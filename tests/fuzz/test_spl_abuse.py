@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
+from c2hunt_offline import Runner, SplError
 
-from c2hunt_offline import Runner, SplError  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 try:
-    from c2hunt_offline.commands.shaping import MAKERESULTS_MAX_ROWS  # noqa: E402
+    from c2hunt_offline.commands.shaping import MAKERESULTS_MAX_ROWS
 except ImportError:  # before the fix
     MAKERESULTS_MAX_ROWS = None
 

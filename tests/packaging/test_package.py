@@ -33,6 +33,12 @@ def test_only_allowlisted_top_level_paths(members):
     assert {"app.manifest", "default", "bin", "metadata"} <= top
 
 
+def test_every_allowlisted_path_exists_and_ships(members):
+    """An allowlist entry naming nothing hides a typo (or a folder that moved)."""
+    assert [name for name in build.ALLOWLIST if not (ROOT / name).exists()] == []
+    assert {Path(m.name).parts[1] for m in members if len(Path(m.name).parts) > 1} == set(build.ALLOWLIST)
+
+
 def test_no_bytecode_caches_or_odd_permissions(members):
     for member in members:
         parts = set(Path(member.name).parts)

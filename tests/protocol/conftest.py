@@ -1,11 +1,9 @@
 """Protocol tier helpers: run the app's commands (and the splunklib reference) as splunkd does."""
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "offline"))
-from c2hunt_offline import scp_driver  # noqa: E402
+from c2hunt_offline import scp_driver
 
 REFERENCE = Path(__file__).resolve().parent / "reference_command.py"
 
@@ -25,5 +23,5 @@ def run_reference(app_dir, splunk_python):
     def run(command, args, records, **kwargs):
         return scp_driver.run_command(REFERENCE, args, records, python=splunk_python,
                                       script_args=[command],
-                                      env={"C2HUNT_BIN": str(app_dir / "bin")}, **kwargs)
+                                      env={"PYTHONPATH": str(app_dir / "bin")}, **kwargs)
     return run

@@ -1,25 +1,20 @@
 """splunklib-based reference path: the app's commands on the SDK's per-record I/O.
 
-Run as ``python reference_command.py <name>`` with the environment variable C2HUNT_BIN
-pointing at the app's bin/ folder (default: this checkout's bin/). <name> is one of
+Run as ``PYTHONPATH=<app>/bin python reference_command.py <name>``: like the app's own
+scripts it imports ``c2hunt_path`` first, from the bin/ folder under test. <name> is one of
 ``passthrough`` (a trivial StreamingCommand, the throughput baseline), ``c2entropy``,
 ``c2asym``, ``c2beacon``. The differential tests run each command through both this path
 and the app's own chunk I/O and require the same records, fields and messages.
 """
-import os
 import sys
 
-BIN = os.environ.get("C2HUNT_BIN") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "bin")
-sys.path.insert(0, os.path.abspath(BIN))
-
-import c2hunt_path  # noqa: E402,F401  (vendored splunklib/numpy when present)
-from splunklib.searchcommands import (Configuration, ReportingCommand,  # noqa: E402
+import c2hunt_path  # noqa: F401  (vendored splunklib/numpy when present)
+from splunklib.searchcommands import (Configuration, ReportingCommand,
                                       StreamingCommand, dispatch)
 
-from c2hunt.scp.columns import RecordSource  # noqa: E402
-from c2hunt.scp.values import Cells  # noqa: E402
-from c2hunt.scp.options import OptionError  # noqa: E402
+from c2hunt.scp.columns import RecordSource
+from c2hunt.scp.values import Cells
+from c2hunt.scp.options import OptionError
 
 
 @Configuration()

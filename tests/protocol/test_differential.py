@@ -1,8 +1,8 @@
 """Fast path vs splunklib reference path: same records, fields, messages and getinfo.
 
 Inputs: generated chunks with quoted commas, quotes, newlines inside values, empty values,
-unicode, very long values and multivalue columns, plus the records of the recorded splunkd
-sessions in ../shared/conformance (skipped when absent).
+unicode, very long values and multivalue columns, plus the records of recorded splunkd
+sessions (tests/protocol/recordings/, from the Apache-2.0 splunk-sdk-python; see its README).
 """
 import functools
 import gzip
@@ -14,7 +14,7 @@ import pytest
 
 from c2hunt_offline import scp_driver
 
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "splunkd-6.3-scpv2"
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
 TRICKY = ['a,b', 'say "hi"', 'line\nbreak', '', 'Ünïcödé ✓ 漢字', '$dollar$;$', 'x' * 20000,
           '""', ',', '\t lead', 'deadbeef', 'aGVsbG8gd29ybGQhIQ==', 'evil.co.uk']
 
@@ -121,10 +121,7 @@ def test_option_errors_match(run_app, run_reference, command, args):
 
 
 def recorded_records(name):
-    path = CONFORMANCE / name
-    if not path.exists():
-        pytest.skip("recorded splunkd sessions not present: %s" % path)
-    return _session_records(path)
+    return _session_records(RECORDINGS / name)
 
 
 @functools.lru_cache(maxsize=None)
@@ -143,8 +140,8 @@ def _session_records(path):
 
 @pytest.mark.parametrize("session, command, args", [
     ("countmatches.input.gz", "c2entropy", ["field=text"]),
-    ("sum.map.input.gz", "c2asym", ["out=value1", "in=value2"]),
-    ("sum.map.input.gz", "c2entropy", ["field=_raw,punct"]),
+    ("sum.map.head1200.input.gz", "c2asym", ["out=value1", "in=value2"]),
+    ("sum.map.head1200.input.gz", "c2entropy", ["field=_raw,punct"]),
 ])
 def test_recorded_splunkd_sessions(run_app, run_reference, session, command, args):
     records = recorded_records(session)[:1200]
@@ -153,13 +150,10 @@ def test_recorded_splunkd_sessions(run_app, run_reference, session, command, arg
                 run_reference(command, args, records, chunk_size=400))
 
 
-@pytest.mark.parametrize("session", ["countmatches.input.gz", "sum.map.input.gz"])
+@pytest.mark.parametrize("session", ["countmatches.input.gz", "sum.map.head1200.input.gz"])
 def test_recorded_session_bytes_as_sent(app_dir, splunk_python, session):
     """Replay splunkd's exact bytes (its quoting, header, finished flag) to c2entropy."""
-    path = CONFORMANCE / session
-    if not path.exists():
-        pytest.skip("recorded splunkd sessions not present")
-    stream = io.BytesIO(gzip.decompress(path.read_bytes()))
+    stream = io.BytesIO(gzip.decompress((RECORDINGS / session).read_bytes()))
     metadata, _ = scp_driver.read_chunk(stream)
     metadata["searchinfo"]["args"] = ["field=_time"]
     process = scp_driver.start(app_dir / "bin" / "c2entropy.py", splunk_python)

@@ -4,14 +4,13 @@ periodic traffic around them (scanners, brute-force, neighbour discovery, softwa
 run, exploit floods) kept quiet."""
 import gzip
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from c2hunt_offline.engine import hunt
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
-from c2hunt_offline.engine import hunt  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 RITA = DATASETS / "rita-test-data"

@@ -3,14 +3,13 @@ notables, its ground-truth files, and the floor the app must hold on ../shared/d
 (skipped when the datasets are absent)."""
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+import detection_eval as ev  # benchmarks/detection_eval.py
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import detection_eval as ev  # noqa: E402  (benchmarks/detection_eval.py)
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 

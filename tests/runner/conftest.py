@@ -1,15 +1,13 @@
 """Fixtures for the offline runner tier: a small app of our own, and a helper to run SPL."""
 import os
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
+from c2hunt_offline import Runner
 
-from c2hunt_offline import Runner  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 # Set C2HUNT_UPDATE_GOLDEN=1 to rewrite the golden files of the reader tests.
 UPDATE_GOLDEN = os.environ.get("C2HUNT_UPDATE_GOLDEN") == "1"

@@ -5,7 +5,6 @@ import pytest
 
 from c2hunt_offline import Runner
 
-from support import ROOT
 NOT_OFFLINE = {}
 
 

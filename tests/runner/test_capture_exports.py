@@ -1,15 +1,9 @@
 """c2flow events exported from Splunk as JSON lines read back like the capture itself."""
 import json
-import sys
-from pathlib import Path
 
-from support import ROOT
-
-sys.path.insert(0, str(ROOT / "tests" / "flow"))
-import synthetic  # noqa: E402  (the project's own pcap writer)
-
-from c2hunt_offline import load_events  # noqa: E402
-from c2hunt_offline.readers.capture import app_modules  # noqa: E402
+import synthetic  # tests/flow/synthetic.py: the project's own pcap writer
+from c2hunt_offline import load_events
+from c2hunt_offline.readers.capture import app_modules
 
 VOLATILE = {"source", "c2hunt_file", "_raw", "linecount", "host", "index"}
 

@@ -71,8 +71,8 @@ def test_cli_hunt_formats_and_exit_codes(mini_app, net_csv, capsys):
     assert code == 0
     assert "Port_4444" in out and "Test - Rare Port - Rule" in out.splitlines()[2] + out
     code, out, err = _cli(capsys, base + ["--skip", "Test - Broken - Rule", "--format", "json"])
-    lines = [json.loads(l) for l in out.splitlines()]
-    assert [l["risk_score"] for l in lines] == [60, 60, 40]          # sorted by risk, then time
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["risk_score"] for line in lines] == [60, 60, 40]          # sorted by risk, then time
     assert lines[0]["signal"] == "Port_4444" and lines[0]["time"] == "2024-05-14T09:03:22.000Z"
     code, out, err = _cli(capsys, base + ["--skip", "Test - Broken - Rule", "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(out)))

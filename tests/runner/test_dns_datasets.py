@@ -4,7 +4,6 @@ false-positive rate <= 0.5%), measured by the scoreboard (benchmarks/detection_e
 names replayed as a Zeek dns.log, ten names per client session, through the offline runner and
 the shipped search); the real tunnels in RITA's and the attack samples' logs; benign DNS logs.
 """
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,6 @@ from support import ROOT
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 NETRACK = DATASETS / "netrack-dns"
 AN1228 = "C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule"
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 @pytest.mark.skipif(not (NETRACK / "validate.csv").exists(), reason="../shared/datasets absent")

@@ -10,17 +10,15 @@ Supported SPL). Skips cleanly without ../shared.
 """
 import collections
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
+from c2hunt_offline import Runner, SplError
+from c2hunt_offline.conf import Macros
+from c2hunt_offline.grammar import SearchBnf, command_options, command_uses
 
-from c2hunt_offline import Runner, SplError  # noqa: E402
-from c2hunt_offline.conf import Macros  # noqa: E402
-from c2hunt_offline.grammar import SearchBnf, command_options, command_uses  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 CONTENT = ROOT.parent / "shared" / "reference" / "security_content"
 BNF = ROOT.parent / "shared" / "reference" / "splunk-spec" / "9.4.3" / "searchbnf.conf"

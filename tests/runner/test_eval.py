@@ -7,7 +7,6 @@ ROW = [{"n": "10", "m": "9", "s": "Hello", "ip": "10.1.2.3", "mv": ["a", "b", "c
 
 
 def ev(spl, expr, rows=ROW):
-    out = spl("| makeresults | eval r=1", []) if rows is None else None
     rows = spl("search * | eval r=" + expr, rows)
     return rows[0].get("r")
 

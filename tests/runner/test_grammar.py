@@ -8,18 +8,16 @@ Skips cleanly without ../shared.
 """
 import html
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
-
-from c2hunt_offline import Runner, SplError  # noqa: E402
-from c2hunt_offline import commands as engine_commands  # noqa: E402
-from c2hunt_offline.grammar import (ENGINE_OPTIONS, SearchBnf, command_options,  # noqa: E402
+from c2hunt_offline import Runner, SplError
+from c2hunt_offline import commands as engine_commands
+from c2hunt_offline.grammar import (ENGINE_OPTIONS, SearchBnf, command_options,
                                     command_uses)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SPEC = ROOT.parent / "shared" / "reference" / "splunk-spec"
 RELEASES = ("9.4.3", "10.4.2")

@@ -5,9 +5,6 @@ aborting the run, a damaged EVTX read as "nothing", special files hanging or eat
 unreadable folders skipped silently.
 """
 import os
-import shutil
-import stat
-import struct
 import subprocess
 import sys
 from pathlib import Path

@@ -2,16 +2,14 @@
 and the ICMP signal's local-scope exclusion, on hand-made telemetry written by the simulator's
 recorder: each case is one small host, so a notable names the case that raised it."""
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "simulator"))
+from c2hunt_offline import Runner
+from c2hunt_sim.world import STREAM_FILES, Host, Recorder
 
-from c2hunt_offline import Runner  # noqa: E402
-from c2hunt_sim.world import STREAM_FILES, Host, Recorder  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
 SYSMON = "C2Hunt - Non-Application Protocol From Unexpected Process - Sysmon - Rule"

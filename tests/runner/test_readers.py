@@ -4,8 +4,6 @@ Rewrite the goldens with ``C2HUNT_UPDATE_GOLDEN=1`` after a deliberate change, t
 the diff: the goldens are the field contract with the data-source macros (README).
 """
 import json
-import os
-import struct
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from c2hunt_offline import Runner, hunt, run_search
 from c2hunt_offline.readers import decode_saddr
 
-from support import ROOT, assert_matches_golden, normalise_read
+from support import assert_matches_golden, normalise_read
 
 GOLDEN = Path(__file__).parent / "golden"
 

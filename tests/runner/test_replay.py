@@ -6,18 +6,16 @@ the scenario samples at the end (every attack still raises a notable).
 import collections
 import datetime as dt
 import json
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
+from c2hunt_offline import Runner, SplError
+from c2hunt_offline.replay import replay, suppress_period
+from c2hunt_offline.timespec import Cron, parse_instant, resolve
 
-from c2hunt_offline import Runner, SplError  # noqa: E402
-from c2hunt_offline.replay import replay, suppress_period  # noqa: E402
-from c2hunt_offline.timespec import Cron, parse_instant, resolve  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 T0 = parse_instant("2024-05-14T08:00:00Z")
 

@@ -1,6 +1,5 @@
 """Each supported command against Splunk's documented behaviour, and refusal of the rest."""
 import csv
-import os
 
 import pytest
 

@@ -1,12 +1,11 @@
 """C2Hunt - Suspicious TLS Or Long Connection - Rule, run offline over Zeek ssl/x509/conn
 records written the way Zeek writes them (JSON lines)."""
 import json
-import sys
 from pathlib import Path
 
+from c2hunt_offline.engine import hunt
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
-from c2hunt_offline.engine import hunt  # noqa: E402
 
 SEARCH = "C2Hunt - Suspicious TLS Or Long Connection - Rule"
 CS_SUBJECT = ("CN=Major Cobalt Strike,OU=AdvancedPenTesting,O=cobaltstrike,L=Somewhere,"

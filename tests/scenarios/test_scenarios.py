@@ -10,17 +10,14 @@ import csv
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
-sys.path.insert(0, str(ROOT / "simulator"))
+from c2hunt_offline.engine import Runner
+from c2hunt_sim import generate, scenarios
 
-from c2hunt_offline.engine import Runner  # noqa: E402
-from c2hunt_sim import generate, scenarios  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 SAMPLES = ROOT / "samples"
 GOLDEN = Path(__file__).resolve().parent / "golden"

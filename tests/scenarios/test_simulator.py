@@ -1,14 +1,11 @@
 """The telemetry simulator: deterministic, seed-dependent, and read by the runner's readers
 exactly as written (no record lost, every file recognised)."""
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "offline"))
-sys.path.insert(0, str(ROOT / "simulator"))
+from c2hunt_offline.readers import detect_and_read
+from c2hunt_sim import generate, scenarios
 
-from c2hunt_offline.readers import detect_and_read  # noqa: E402
-from c2hunt_sim import generate, scenarios  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_same_seed_same_files_other_seed_other_files():

@@ -1,6 +1,5 @@
 """Unit tests of the beacon-scoring kernel (bin/c2hunt/beacon.py)."""
 import os
-import sys
 from unittest import mock
 
 import numpy as np
@@ -12,12 +11,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from c2hunt import beacon
 from c2hunt.beacon import BEACON_FIELDS, score_groups
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "simulator"))
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import beacon_auc  # benchmarks/beacon_auc.py: AUC, RITA baseline, loaders
+from c2hunt_sim import beacons as sim
 
-import beacon_auc  # noqa: E402  (benchmarks/beacon_auc.py: AUC, RITA baseline, loaders)
-from c2hunt_sim import beacons as sim  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SCORE_FIELDS = ("beacon_score", "beacon_interval_score", "beacon_size_score",
                 "beacon_count_score", "beacon_fit_share", "beacon_missed_share")

@@ -19,9 +19,7 @@ from c2hunt.scp.output import encode_mv
 from c2hunt.scp.values import (FixedCells, IntCells, parse_decimal_bytes, parse_decimal_ranges,
                                to_float)
 from c2hunt.scp.options import OptionError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "offline"))
-from c2hunt_offline import scp_driver  # noqa: E402
+from c2hunt_offline import scp_driver
 
 cell_text = st.text(alphabet=st.sampled_from(list('ab,"\n $;é✓\r')), max_size=12)
 records = st.lists(st.fixed_dictionaries({

@@ -26,7 +26,11 @@ DEFAULT_APP_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirna
 def _app_capture_code(app_root=None):
     """(dns_wire, flows, pcap) of the app's own capture code, from app_root's bin/.
 
-    The one place the offline runner imports the app's modules.
+    The one place the offline runner imports the app's modules (docs/architecture.md): it
+    puts the app's bin/ on sys.path, as splunkd's working folder does for the app's scripts,
+    and imports the ``c2hunt`` package from there. The search commands never load in this
+    process: scp_driver runs bin/<command>.py as a subprocess, exactly as splunkd does. The
+    first app imported wins for the life of the process (Python caches the modules).
     """
     bin_dir = os.path.join(str(app_root or DEFAULT_APP_ROOT), "bin")
     if bin_dir not in sys.path:

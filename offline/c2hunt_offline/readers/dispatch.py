@@ -174,7 +174,7 @@ def _read_text(path, text, sourcetype, name_hint):
         return read_zeek_tsv(path, lines, name_hint)
     if stripped.startswith("<Event") or stripped.startswith("<?xml") or stripped.startswith("<Events"):
         return read_winxml(path, text)
-    first = next((l for l in lines if l.strip()), "")
+    first = next((line for line in lines if line.strip()), "")
     if is_classic_windows(lines):
         return read_windows_classic(path, lines)
     if AUDIT_HEAD.match(first.strip()):
