@@ -6,7 +6,7 @@ splunkd runs this script with --scheme, --validate-arguments, or with the input
 definition on stdin every ``interval`` seconds. The work is in c2hunt.sockets.inventory;
 it reads /proc only and never opens a socket of the kinds it reports.
 """
-import c2hunt_path  # (vendored splunklib first)
+import c2hunt_path  # noqa: F401 (puts the vendored splunklib on sys.path)
 
 import sys
 

@@ -60,6 +60,13 @@ def test_vendored_targets_for_each_splunk_python_and_platform(members):
         assert "c2hunt/bin/lib/common/%s/__init__.py" % package in names
 
 
+def test_both_modular_inputs_ship(members):
+    names = {m.name for m in members}
+    for path in ("bin/c2flow.py", "bin/c2sockets.py", "bin/c2hunt/sockets/procnet.py",
+                 "bin/c2hunt/sockets/processes.py", "bin/c2hunt/sockets/inventory.py"):
+        assert "c2hunt/" + path in names
+
+
 @pytest.mark.parametrize("python", ["3.9", "3.13"])
 def test_shipped_libraries_import_on_splunk_pythons(built_package, tmp_path, python):
     interpreter = find_python(python)

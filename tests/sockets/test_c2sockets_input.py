@@ -4,7 +4,6 @@ it (scheme, validation, a pass) seeing real raw and packet sockets a child proce
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
