@@ -265,3 +265,27 @@ def test_real_sockets_are_reported_with_their_process(splunk_python, app_dir, tm
     assert mine[opened["packet"]]["ethertype_name"] == "all"
     assert all(abs(e[1] - e[2]["last_seen"]) < 1e-3 for e in events)
     assert b"c2sockets c2sockets://host: {" in result.stderr and b"pass_seconds" in result.stderr
+
+
+# -- the offline runner reads c2hunt:socket events ---------------------------------------
+
+@pytest.mark.skipif(not LITTLE_ENDIAN, reason="fixtures use little-endian host words")
+def test_offline_runner_reads_socket_records_and_exports(tmp_path):
+    from c2hunt_offline import run_search
+    proc = _fake_proc(tmp_path / "proc")
+    records, _, _ = inventory.take_inventory(inventory.parse_settings({}), str(proc), now=1700000100.0)
+    lines = [inventory.format_event(r) for r in records]
+    # The input's event text as is, and the same event as a Splunk export (host, _raw).
+    (tmp_path / "sockets.json").write_text("\n".join(lines[:3]) + "\n")
+    (tmp_path / "export.json").write_text("\n".join(
+        json.dumps({"result": {"_raw": line, "sourcetype": "c2hunt:socket", "host": "esx01"},
+                    "preview": False}) for line in lines[3:]) + "\n")
+    rows = run_search('search sourcetype="c2hunt:socket" | eval t=_time '
+                      '| stats count values(dest) AS dest values(t) AS t by transport process_id',
+                      [str(tmp_path / "sockets.json"), str(tmp_path / "export.json")])
+    assert not rows.issues
+    by_key = {(r["transport"], r["process_id"]): r for r in rows}
+    assert set(by_key) == {("raw", "10"), ("raw", "11"), ("packet", "10"), ("packet", "12")}
+    assert by_key[("packet", "12")]["dest"] == "esx01"
+    assert all(float(r["t"]) == 1700000100.0 for r in rows)
+    assert sum(int(r["count"]) for r in rows) == 4     # sockets without a process: no process_id

@@ -13,6 +13,7 @@ from .evtx_damage import read_evtx_checked
 from .esxi import ESXI_SOURCETYPE_PREFIX, esxi_match, read_esxi_syslog
 from .generic import generic_event, read_csv
 from .osquery import OSQUERY_SOURCETYPE, is_osquery_result, osquery_event
+from .sockets import SOCKET_SOURCETYPE, socket_event, socket_record
 from .sysmon_linux import (SYSMON_LINUX_SOURCETYPE, is_sysmon_message, is_sysmon_syslog,
                            read_sysmon_syslog, sysmon_message_event, sysmon_record_event)
 from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml,
@@ -28,7 +29,7 @@ SYSLOG_SNIFF_LINES = 200
 
 
 def read_json_lines(path, lines, sourcetype=None, name_hint=None):
-    """JSON lines: Windows events, Zeek JSON, c2flow records, or anything with --sourcetype.
+    """JSON lines: Windows events, Zeek JSON, c2flow and c2sockets records, or anything with --sourcetype.
 
     ``name_hint`` is the file name that tells a Zeek log's type (``path`` without ``.gz``).
     """
@@ -49,6 +50,11 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
             continue
         obj = splunk_export_record(obj)
         try:
+            if sourcetype in (None, SOCKET_SOURCETYPE):
+                record = socket_record(obj)
+                if record is not None:
+                    events.append(socket_event(record, text, path))
+                    continue
             if sourcetype is None:
                 event = _event_of_exported_raw(obj, path)
                 if event is not None:
