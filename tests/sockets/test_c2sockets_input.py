@@ -131,10 +131,10 @@ def test_one_record_per_socket_and_process_and_first_seen_kept(tmp_path):
                                     proc_root=str(proc), now=now)
         return summary, list(written)
     summary, first = run(1700000100.0)
-    pairs = sorted((r["socket_inode"], r["process_id"]) for r in first)
+    pairs = sorted((r["socket_inode"], r.get("process_id", -1)) for r in first)
     # raw 41001 held by parent and child, 41002 by nobody visible, icmp 41004 by nobody,
     # packet 41005 by the tunnel and 41006 by dhclient.
-    assert pairs == sorted([(41001, 10), (41001, 11), (41002, None), (41004, None),
+    assert pairs == sorted([(41001, 10), (41001, 11), (41002, -1), (41004, -1),
                             (41005, 10), (41006, 12)])
     assert summary["events"] == 6 and summary["sockets"] == 5 and not summary["process_cap_reached"]
     assert all(r["first_seen"] == r["last_seen"] == 1700000100.0 for r in first)
@@ -289,3 +289,38 @@ def test_offline_runner_reads_socket_records_and_exports(tmp_path):
     assert by_key[("packet", "12")]["dest"] == "esx01"
     assert all(float(r["t"]) == 1700000100.0 for r in rows)
     assert sum(int(r["count"]) for r in rows) == 4     # sockets without a process: no process_id
+
+
+SOCKET_RULE = ("C2Hunt - Raw, ICMP Or Packet Socket Held By Unexpected Linux Program - "
+               "Socket Inventory - Rule")
+
+
+@pytest.mark.skipif(not LITTLE_ENDIAN, reason="fixtures use little-endian host words")
+def test_socket_inventory_search_flags_the_tunnel_not_the_dhcp_client(tmp_path):
+    from c2hunt_offline import hunt
+    proc = _fake_proc(tmp_path / "proc")
+    # ping (allowlisted) holds an ICMP datagram socket too.
+    base = proc / "20"
+    (base / "fd").mkdir(parents=True)
+    (base / "stat").write_text("20 (ping) S 1" + " 0" * 17 + " 300 0 0")
+    (base / "cmdline").write_bytes(b"ping\x008.8.8.8\x00")
+    (base / "status").write_text("Uid:\t1000\t1000\t1000\t1000\n")
+    os.symlink("/usr/bin/ping", str(base / "exe"))
+    os.symlink("socket:[41004]", str(base / "fd" / "3"))
+    lines = []
+    previous = {}
+    for now in (1700000100.0, 1700000160.0, 1700000220.0):    # three passes: one story
+        records, previous, _ = inventory.take_inventory(inventory.parse_settings({}), str(proc),
+                                                        now=now, previous=previous)
+        lines += [inventory.format_event(dict(r, host="linux01")) for r in records]
+    (tmp_path / "sockets.json").write_text("\n".join(lines) + "\n")
+    notables = [n for n in hunt([str(tmp_path / "sockets.json")]) if n.search == SOCKET_RULE]
+    flagged = {(n.fields["pid"], n.fields["detection_signal"], n.risk_score) for n in notables}
+    # The tunnel (pid 10: raw ICMP + sniffing packet socket; its child pid 11: the raw
+    # socket) is flagged; dhclient's packet socket and ping's ICMP socket are not.
+    assert flagged == {("10", "Raw_And_Packet_Socket_From_Unexpected_Program", 90),
+                       ("11", "Raw_Socket_From_Unexpected_Program", 85)}
+    tunnel = [n for n in notables if n.fields["pid"] == "10"][0]
+    assert tunnel.host == "linux01"
+    assert float(tunnel.fields["held_seconds"]) == 120
+    assert tunnel.fields["process_path"] == "/tmp/.x/ptunnel-ng"

@@ -88,8 +88,8 @@ def take_inventory(settings, proc_root="/proc", now=None, previous=None):
                       "socket_id": hashlib.sha1(key.encode()).hexdigest()[:16]}
             record.update(sock)
             record.update({k: v for k, v in process.items() if k != "process_start_ticks"})
-            if pid is None:
-                record["process_id"] = None   # holder exited or beyond the process cap
+            # No holder found (it exited, or beyond the process cap): no process fields at
+            # all, rather than nulls a JSON extraction would turn into the text "null".
             records.append(record)
     summary = {"tables": ",".join(tables), "sockets": sockets_found,
                "sockets_reported": len(sockets), "socket_cap_reached": sockets_found > len(sockets),
