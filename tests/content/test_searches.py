@@ -40,7 +40,9 @@ LIST_LOOKUPS = ("c2hunt_socks_ports", "c2hunt_udp_port_allowlist", "c2hunt_socks
                 "c2hunt_raw_tcp_dest_allowlist", "c2hunt_esxi_guest_operations",
                 "c2hunt_esxi_guest_ops_allowlist", "c2hunt_esxi_exec_paths",
                 "c2hunt_esxi_interpreters", "c2hunt_vmtools_processes",
-                "c2hunt_vmtools_child_allowlist", "c2hunt_raw_ip_protocols")
+                "c2hunt_vmtools_child_allowlist", "c2hunt_raw_ip_protocols",
+                # socket inventory (AN1255 over c2hunt:socket)
+                "c2hunt_packet_socket_allowlist")
 
 
 def _conf(name):
@@ -153,7 +155,7 @@ def test_every_conf_file_parses():
 def test_first_wave_searches_present():
     analytics = sorted(a for s in CORRELATION.values()
                        for a in json.loads(s["action.correlationsearch.annotations"])["c2hunt_analytic"])
-    assert len(CORRELATION) == 14
+    assert len(CORRELATION) == 15
     assert set(analytics) == {"AN1225", "AN1226", "AN1228", "AN1254", "AN1255", "AN1256",
                               "AN1257", "AN1258"}
     assert list(BASELINES) == ["C2Hunt - Protocol Usage Baseline - Lookup Gen"]
@@ -215,7 +217,7 @@ def test_data_source_macros_hold_index_and_sourcetype():
     for macro in ("c2hunt_sysmon", "c2hunt_wineventlog_wfp", "c2hunt_auditd", "c2hunt_zeek_conn",
                   "c2hunt_zeek_dns", "c2hunt_flow", "c2hunt_esxi_hostd", "c2hunt_esxi_vpxa",
                   "c2hunt_esxi_shell", "c2hunt_osquery_results", "c2hunt_zeek_ssl", "c2hunt_zeek_x509",
-                  "c2hunt_zeek_open_conn"):
+                  "c2hunt_zeek_open_conn", "c2hunt_socket_inventory"):
         definition = MACRO_INDEX[macro][0]["definition"]
         assert "index=" in definition and ("sourcetype=" in definition)
     for name, search in SEARCHES.items():
@@ -303,7 +305,9 @@ def test_new_t1095_channel_searches_keep_lists_out_of_spl():
     OperationThreshold is a macro."""
     for name in ("C2Hunt - ESXi Guest Operations Or Unusual Host Process - Rule",
                  "C2Hunt - Guest Operation Shell From VMware Tools - Rule",
-                 "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule"):
+                 "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule",
+                 "C2Hunt - Raw, ICMP Or Packet Socket Held By Unexpected Linux Program - "
+                 "Socket Inventory - Rule"):
         text = _expand(SEARCHES[name]["search"])
         for literal in ("svc-", "/tmp", "vmtoolsd", "powershell", "9050", "ping", "veeam"):
             assert literal not in text, (name, literal)
