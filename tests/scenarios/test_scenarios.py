@@ -36,6 +36,7 @@ VMTOOLS = "C2Hunt - Guest Operation Shell From VMware Tools - Rule"
 OSQUERY = "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule"
 CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
+COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -95,6 +96,8 @@ EXPECTED = {
     "x3_raw_tcp_reverse_shells": [
         # The 4444 session in Zeek conn: no recognised protocol, odd port, 95% outbound.
         (AN1258, "Outbound_Heavy_Raw_TCP_4444", 50, "10.20.1.18"),
+        # the PowerShell reverse shell's command line (TCPClient stream into iex)
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "ws08.corp.example"),
         (SYSMON, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
         (SYSMON, "Raw_TCP_Unusual_Port_4444", 70, "ws08.corp.example"),
         (WFP, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
@@ -126,6 +129,8 @@ EXPECTED = {
         # plink in Temp: RDP forwarded to 127.0.0.2:3389 (70) + transient folder = 80
         (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
         (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
+        # ... whose command line is a plink remote forward
+        (COMMANDS, "SSH_Remote_Port_Forward", 55, "ws09.corp.example"),
         # ... and the tunnelled RDP session logs on from 127.0.0.1 (Security 4624 type 10)
         (LOOPBACK_RDP, "RDP_Logon_From_Loopback", 70, "ws09.corp.example"),
         # the payload in Downloads (osquery: the one in /dev/shm) on TCP 4444: raw TCP (70)
