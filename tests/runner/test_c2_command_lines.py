@@ -127,3 +127,16 @@ def test_dns_lookups_of_tunnelling_services():
         "10.1.1.5": ("Tunnel_Service_Lookup_cloudflared", 50, "Tunnel_Service_Lookup_cloudflared"),
         "10.1.1.6": ("Tunnel_Service_Lookup_devtunnels", 50, "Tunnel_Service_Lookup_devtunnels"),
     }
+
+
+def test_evtx_attack_samples_raise_only_the_plink_rdp_tunnel(evtx_events):
+    """The public EVTX attack samples hold one command line of this kind: plink forwarding RDP
+    back through an ssh server on port 80 (T1572). Nothing else in them (Meterpreter, PowerShell
+    downloads, admin tools) matches a reverse-shell or tunnelling row."""
+    events, issues = evtx_events
+    assert issues == []
+    notables, errors = Runner().hunt(events, names=[COMMANDS, DNS])
+    assert errors == {}
+    found = [(n.signal, int(n.risk_score), n.fields.get("process_name")) for n in notables]
+    assert found == [("SSH_Remote_Port_Forward", 55, "plink.exe")]
+    assert "-R 127.0.0.3:4444:127.0.0.2:3389" in notables[0].fields.get("command_line")
