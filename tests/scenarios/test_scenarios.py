@@ -37,6 +37,7 @@ OSQUERY = "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule
 CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
+TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -145,6 +146,18 @@ EXPECTED = {
     # per-user installs, Defender, lsass/explorer, local admin over loopback, and WFP's
     # ICMPv6 neighbour discovery from System (before: ICMP_From_Unexpected_Process 85)
     "benign_user_folder_software": [],
+    "x7_tunnel_tools_and_reverse_shells": [
+        # bash /dev/tcp and the Python pty one-liner (auditd), ngrok and a renamed chisel client
+        # (Sysmon), ssh -R alone stays weak (45); ngrok's agent lookup is risk only (Zeek dns)
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx22.corp.example"),
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx22.corp.example"),
+        (COMMANDS, "SSH_Remote_Port_Forward", 45, "lnx22.corp.example"),
+        (COMMANDS, "Tunnelling_Tool_chisel", 65, "ws22.corp.example"),
+        (COMMANDS, "Tunnelling_Tool_ngrok", 65, "ws22.corp.example"),
+        (TUNNEL_DNS, "Tunnel_Service_Lookup_ngrok", 50, "10.20.1.22"),
+    ],
+    # ssh -L and logins from a jump host, nc -zv, socat relays, cloudflared proxy-dns, ngrok.com
+    "benign_tunnels_and_admin_forwards": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
