@@ -39,7 +39,8 @@ not names:
 - processes: the base name (after ``/`` or ``\\``) of values of process fields, lower case.
 
 An entry matches when one of its anchors is present (any of its ``dest`` IPs, or its
-``domain``, or, when it has neither, its ``process`` or its ``src``) and none of its other
+``domain``, or, when it has neither or the record carries no address or host name at all,
+its ``process``; else its ``src``) and none of its other
 attributes contradicts the record: ``src`` must be among the record's IPs when the record has
 IPs, ``dest_port`` among its ports when it has ports, ``process`` among its processes when it
 has processes. ``transport`` and ``technique`` describe the channel and are not matched
@@ -192,6 +193,10 @@ def matches(entry, ent):
     port = str(entry["dest_port"]) if entry.get("dest_port") else None
     if dests or domain:
         anchored = bool(dests & ent["ips"]) or bool(domain and _domain_match(domain, ent["domains"]))
+        # A notable about a process alone (a command line, no address in it) is anchored by
+        # the channel's process: nothing in it can contradict the channel's addresses.
+        if not anchored and process and not ent["ips"] and not ent["domains"]:
+            anchored = process in ent["processes"]
     elif process:
         anchored = process in ent["processes"]
     else:

@@ -54,6 +54,16 @@ def test_missing_attributes_do_not_contradict():
     assert ev.matches(METERPRETER, ev.entities(n))
 
 
+def test_process_alone_anchors_a_notable_without_addresses():
+    # a command-line notable names the program and no address: the channel's process anchors it
+    command_line = _notable("Cmdline", "SSH_Remote_Port_Forward", process_path="C:\\tmp\\mshta.exe")
+    other_program = _notable("Cmdline", "x", process_path="C:\\tmp\\ncat.exe")
+    other_address = _notable("Sysmon", "x", Image="mshta.exe", DestinationIp="10.9.9.9")
+    assert ev.matches(METERPRETER, ev.entities(command_line))
+    assert not ev.matches(METERPRETER, ev.entities(other_program))
+    assert not ev.matches(METERPRETER, ev.entities(other_address))
+
+
 def test_source_port_is_not_a_destination_port():
     n = _notable("Sysmon", "x", Image="mshta.exe", DestinationIp="10.0.2.18", dest_port="4443", SourcePort="80",
                  src_port="81")
