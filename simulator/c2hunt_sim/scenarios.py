@@ -44,6 +44,27 @@ EDGE = "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe"
 
 SCENARIOS = collections.OrderedDict()
 
+# Socket table fields of c2sockets records (what the kernel's tables say about a socket).
+RAW_ICMP_SOCKET = {"table": "raw", "transport": "raw", "family": "ipv4", "socket_type": "raw",
+                   "local_ip": "0.0.0.0", "local_port": 1, "remote_ip": "0.0.0.0",
+                   "remote_port": 0, "state": "close", "ip_protocol": 1,
+                   "ip_protocol_name": "icmp"}
+ICMP_DATAGRAM_SOCKET = {"table": "icmp", "transport": "icmp", "family": "ipv4",
+                        "socket_type": "dgram", "local_ip": "0.0.0.0", "local_port": 3,
+                        "remote_ip": "0.0.0.0", "remote_port": 0, "state": "close"}
+SNIFFER_SOCKET = {"table": "packet", "transport": "packet", "family": "packet",
+                  "socket_type": "raw", "ethertype": "0x0003", "ethertype_name": "all",
+                  "interface_index": 2}
+
+
+def _vsock(state, local_port, remote_cid=-1, remote_port=-1, local_cid=-1):
+    """vsock table fields as vsock_diag reports them (-1: VMADDR_CID_ANY / PORT_ANY)."""
+    names = {-1: "any", 0: "hypervisor", 1: "local", 2: "host"}
+    return {"table": "vsock", "transport": "vsock", "family": "vsock", "socket_type": "stream",
+            "state": state, "local_cid": local_cid, "local_cid_name": names.get(local_cid, "guest"),
+            "local_port": local_port, "remote_cid": remote_cid,
+            "remote_cid_name": names.get(remote_cid, "guest"), "remote_port": remote_port}
+
 
 def scenario(function):
     """Register a scenario function under its name."""
@@ -124,6 +145,8 @@ def s4_ptunnel_ng_icmp_tunnel(rec, t0):
                             ["ptunnel-ng", "-p198.51.100.7", "-l2222", "-r127.0.0.1", "-R22"],
                             uid=0, auid=1000, ppid=shell["pid"])
     rec.linux_socket(host, t0 + 0.04, tunnel, "inet", "raw", "icmp")
+    # Where c2sockets runs instead of auditd: the raw ICMP socket in every pass it is held.
+    rec.held_socket(host, tunnel, RAW_ICMP_SOCKET, t0 + 30, t0 + 600)
     # 64-byte payloads both ways at 2 packets/s for 10 minutes: one Zeek ICMP connection,
     # and the egress capture. ptunnel-ng's payload: magic 0xdeadc0de, then its header
     # (destination, state, ack, length, sequence), then encrypted SSH bytes; the proxy's
@@ -286,6 +309,8 @@ def benign_background(rec, t0):
     ping = rec.linux_exec(lnx, t0 + 100, "/usr/bin/ping", ["ping", "-c", "3", GATEWAY],
                           uid=1000, auid=1000)
     rec.linux_socket(lnx, t0 + 100.01, ping, "inet", "dgram", "icmp")
+    rec.held_socket(lnx, ping, ICMP_DATAGRAM_SOCKET, t0 + 101, t0 + 101,
+                    package="iputils-ping")
     rec.zeek_conn(t0 + 100.02, lnx.ip, 8, GATEWAY, 0, "icmp", duration=2.0, orig_bytes=168,
                   resp_bytes=168, orig_pkts=3, resp_pkts=3)
     chrony = rec.linux_daemon("/usr/sbin/chronyd", ["/usr/sbin/chronyd", "-F", "1"], uid=0)
@@ -308,6 +333,11 @@ def benign_background(rec, t0):
     tcpdump = rec.linux_exec(lnx, t0 + 1200, "/usr/bin/tcpdump",
                              ["tcpdump", "-i", "eth0", "-w", "/tmp/cap.pcap"], uid=0, auid=1000)
     rec.linux_socket(lnx, t0 + 1200.01, tcpdump, "packet", "raw", "eth_p_all")
+    rec.held_socket(lnx, tcpdump, SNIFFER_SOCKET, t0 + 1230, t0 + 1800, package="tcpdump")
+    # A VMware guest: VMware Tools' own vsock connection to the ESXi host (context id 2).
+    tools = rec.linux_daemon("/usr/bin/vmtoolsd", ["/usr/bin/vmtoolsd"], uid=0)
+    rec.held_socket(lnx, tools, _vsock("established", 976, 2, 976, local_cid=1057), t0 + 30,
+                    t0 + 1800, package="open-vm-tools")
     for i in range(8):
         name = rec.rng.choice(["deb.debian.org", "security.debian.org", "example.org",
                                "pool.ntp.org"])
@@ -803,6 +833,62 @@ def benign_tunnels_and_admin_forwards(rec, t0):
     rec.zeek_dns(t0 + 30, ws.ip, "10.20.0.53", "ngrok.com", "A", answers=("54.161.241.46",))
     rec.zeek_dns(t0 + 31, ws.ip, "10.20.0.53", "dashboard.ngrok.com.cdn.cloudflare.net", "A",
                  answers=("104.18.1.1",))
+
+
+@scenario
+def x8_vmci_backdoor_sockets(rec, t0):
+    """VMCI/vsock backdoors (AN1257) on a Linux hypervisor host that runs VMware's stack
+    (ESXi-like: vmtoolsd and VMware's helpers hold vsock sockets there by design), seen by
+    the c2sockets input: a VIRTUALPITA-style implant named vmtoolsd but run from /tmp,
+    listening on vsock port 18098 for the guests; a VIRTUALPIE-style Python backdoor
+    listening on vsock; socat (a packaged relay) holding a vsock connection to a guest. The
+    genuine vmtoolsd and VGAuthService on the same host stay quiet, and so does tcpdump."""
+    host = Host("vmhost01.corp.example", "10.20.9.21", "linux")
+    tools = rec.linux_daemon("/usr/bin/vmtoolsd", ["/usr/bin/vmtoolsd"], uid=0)
+    rec.held_socket(host, tools, _vsock("established", 976, 2, 976, local_cid=3), t0, t0 + 900,
+                    package="open-vm-tools")
+    vgauth = rec.linux_daemon("/usr/bin/VGAuthService", ["/usr/bin/VGAuthService", "-s"], uid=0)
+    rec.held_socket(host, vgauth, _vsock("listen", 1021), t0, t0 + 900, package="open-vm-tools")
+    shell = rec.linux_daemon("/usr/bin/bash", ["-bash"], uid=0)
+    implant = rec.linux_exec(host, t0 + 100, "/tmp/vmtoolsd", ["/tmp/vmtoolsd", "-p", "18098"],
+                             uid=0, auid=0, ppid=shell["pid"])
+    rec.held_socket(host, implant, _vsock("listen", 18098), t0 + 120, t0 + 900)
+    python = rec.linux_exec(host, t0 + 200, "/usr/bin/python3.10",
+                            ["python3", "/usr/lib/vmware/.vmcl/vmsyslogd.py", "-p", "8888"],
+                            uid=0, auid=0, ppid=shell["pid"])
+    rec.held_socket(host, python, _vsock("listen", 8888), t0 + 240, t0 + 900,
+                    package="python3.10-minimal")
+    relay = rec.linux_exec(host, t0 + 300, "/usr/bin/socat",
+                           ["socat", "VSOCK-CONNECT:15:22", "TCP-LISTEN:2222,fork"],
+                           uid=0, auid=0, ppid=shell["pid"])
+    rec.held_socket(host, relay, _vsock("established", 40022, 15, 22, local_cid=2), t0 + 300,
+                    t0 + 900, package="socat")
+    tcpdump = rec.linux_daemon("/usr/bin/tcpdump", ["tcpdump", "-ni", "any", "-w", "/tmp/a.pcap"])
+    rec.held_socket(host, tcpdump, SNIFFER_SOCKET, t0, t0 + 900, package="tcpdump")
+
+
+@scenario
+def benign_hypervisor_agents(rec, t0):
+    """What holds vsock sockets on ordinary virtual machines and must not raise AN1257:
+    VMware Tools in a VMware guest, systemd's vsock listener for ssh (systemd 256+) and the
+    QEMU guest agent on a KVM guest, the Kata agent in a sandbox VM; ping and tcpdump for
+    the raw and packet socket search (AN1255)."""
+    vm = Host("app40.corp.example", "10.20.4.40", "linux")
+    tools = rec.linux_daemon("/usr/bin/vmtoolsd", ["/usr/bin/vmtoolsd"], uid=0)
+    rec.held_socket(vm, tools, _vsock("established", 980, 2, 976, local_cid=1040), t0, t0 + 600,
+                    package="open-vm-tools")
+    kvm = Host("app41.corp.example", "10.20.4.41", "linux")
+    systemd = rec.linux_daemon("/usr/lib/systemd/systemd", ["/sbin/init"], uid=0, pid=1)
+    rec.held_socket(kvm, systemd, _vsock("listen", 22), t0, t0 + 600, package="systemd")
+    agent = rec.linux_daemon("/usr/bin/qemu-ga", ["/usr/bin/qemu-ga", "--method=vsock-listen"])
+    rec.held_socket(kvm, agent, _vsock("listen", 1234), t0, t0 + 600, package="qemu-guest-agent")
+    ping = rec.linux_daemon("/usr/bin/ping", ["ping", "10.20.0.1"], uid=1000)
+    rec.held_socket(kvm, ping, ICMP_DATAGRAM_SOCKET, t0 + 60, t0 + 300, package="iputils-ping")
+    tcpdump = rec.linux_daemon("/usr/bin/tcpdump", ["tcpdump", "-i", "eth0"])
+    rec.held_socket(kvm, tcpdump, SNIFFER_SOCKET, t0 + 60, t0 + 300, package="tcpdump")
+    sandbox = Host("kata07.corp.example", "10.20.4.47", "linux")
+    kata = rec.linux_daemon("/usr/bin/kata-agent", ["/usr/bin/kata-agent"], uid=0)
+    rec.held_socket(sandbox, kata, _vsock("listen", 1024), t0, t0 + 600)
 
 
 def build(name, seed=DEFAULT_SEED):

@@ -8,7 +8,9 @@ seed, so a scenario's files are identical from run to run and independent of oth
 scenarios.
 """
 import collections
+import hashlib
 import ipaddress
+import json
 import random
 
 from c2hunt_sim import formats
@@ -22,6 +24,7 @@ STREAM_FILES = collections.OrderedDict([
     ("zeek_dns", "dns.log"),
     ("esxi", "esxi.log"),
     ("osquery", "osqueryd.results.log"),
+    ("c2sockets", "c2sockets.json"),
 ])
 
 # Linux x86_64 system call numbers and constants the auditd records carry.
@@ -296,6 +299,37 @@ class Recorder:
             ("SOCKADDR", [("saddr", saddr, False)]),
             ("PROCTITLE", [("proctitle", self._proctitle(process["argv"]), False)]),
         ])
+
+    # -- c2sockets socket inventory (c2hunt:socket) -----------------------------------------
+    def held_socket(self, host, process, sock, start, end, interval=60, package=None):
+        """A socket ``process`` holds from ``start`` to ``end``: one c2sockets record per pass
+        (every ``interval`` s), as the input writes them (last_seen first, first_seen and
+        socket_id kept across passes) with the host Splunk adds. ``sock`` holds the table
+        fields (table, transport, family, socket_type, state, addresses or vsock ids)."""
+        # Derived, not drawn from self.rng, so adding a held socket to a scenario leaves
+        # every other random value (and so the other streams' fixtures) unchanged.
+        seed = hashlib.sha1(("%s:%d:%s:%s" % (host.name, process["pid"], sock.get("table"),
+                                              start)).encode()).digest()
+        inode = 30000 + int.from_bytes(seed[:4], "big") % 900000
+        started = round(start - 0.5 - seed[4] / 64.0, 2)
+        key = "%d:%d:%s" % (inode, process["pid"], started)
+        identity = {"socket_id": hashlib.sha1(key.encode()).hexdigest()[:16]}
+        identity.update(sock)
+        identity.update({"socket_uid": process["uid"], "socket_inode": inode,
+                         "netns": 4026531840, "process_id": process["pid"],
+                         "process_name": process["comm"], "parent_process_id": process["ppid"],
+                         "process_start_time": started, "process_path": process["exe"],
+                         "process": " ".join(process["argv"]), "user_id": process["uid"],
+                         "process_exec": process["exe"].rsplit("/", 1)[-1]})
+        if package is not None:
+            identity["process_package"] = package
+        when = start
+        while when <= end:
+            record = {"last_seen": round(when, 3), "first_seen": round(start, 3)}
+            record.update(identity)
+            record["host"] = host.name
+            self._emit("c2sockets", when, json.dumps(record, separators=(",", ":")))
+            when += interval
 
     # -- VMware ESXi (syslog from hostd, vpxa, shell) --------------------------------------
     def esxi_log(self, host, time, program, pid, message, pri=166):

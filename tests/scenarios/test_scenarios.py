@@ -38,6 +38,9 @@ CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process O
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
 TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
+SOCKETS = ("C2Hunt - Raw, ICMP Or Packet Socket Held By Unexpected Linux Program - "
+           "Socket Inventory - Rule")
+VSOCK = "C2Hunt - VMCI Or vsock Socket Held By Non-VMware Program - Socket Inventory - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -60,6 +63,8 @@ EXPECTED = {
     "s4_ptunnel_ng_icmp_tunnel": [
         (AN1258, "ICMP_Echo_Payload_Mismatch", 90, "10.20.2.14"),
         (AN1255, "Raw_Socket_From_Unexpected_Program", 85, "lnx04.corp.example"),
+        # the same raw ICMP socket in the c2sockets inventory (hosts without auditd)
+        (SOCKETS, "Raw_Socket_From_Unexpected_Program", 85, "lnx04.corp.example"),
     ],
     "s5_ncat_socks_tor": [
         (SYSMON, "SOCKS_Proxy_Port_9050", 75, "ws05.corp.example"),
@@ -158,6 +163,17 @@ EXPECTED = {
     ],
     # ssh -L and logins from a jump host, nc -zv, socat relays, cloudflared proxy-dns, ngrok.com
     "benign_tunnels_and_admin_forwards": [],
+    "x8_vmci_backdoor_sockets": [
+        # /tmp/vmtoolsd listening on vsock: 75 + listener + user-writable folder = 90 (capped)
+        (VSOCK, "VSOCK_Listener_From_Non_VMware_Program", 90, "vmhost01.corp.example"),
+        # the Python backdoor: 75 + listener + interpreter (no package discount) = 90
+        (VSOCK, "VSOCK_Listener_From_Non_VMware_Program", 90, "vmhost01.corp.example"),
+        # socat relaying to a guest: 75 - 15 (installed by its package) = 60, still raised;
+        # vmtoolsd, VGAuthService and tcpdump stay quiet
+        (VSOCK, "VSOCK_Socket_From_Non_VMware_Program", 60, "vmhost01.corp.example"),
+    ],
+    # vmtoolsd, systemd's vsock sshd listener, qemu-ga, kata-agent, ping, tcpdump
+    "benign_hypervisor_agents": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.

@@ -71,7 +71,8 @@ def test_parse_replies():
     (NO_VSOCK_DIAG, errno.ENOENT),
     (struct.pack("=IHHIIi", 36, 2, 0, 1, 0, -errno.EPROTONOSUPPORT) + b"\0" * 16,
      errno.EPROTONOSUPPORT),
-    (struct.pack("=IHHIIi", 36, 2, 0, 1, 0, -errno.EINVAL) + b"\0" * 16, errno.EINVAL)])
+    (struct.pack("=IHHIIi", 36, 2, 0, 1, 0, -errno.EINVAL) + b"\0" * 16, errno.EINVAL)],
+    ids=["ENOENT", "EPROTONOSUPPORT", "EINVAL"])
 def test_kernels_without_vsock_diag(reply, code):
     records, got, done = vsock.parse_replies(reply)
     assert (records, got, done) == ([], code, True)
