@@ -309,3 +309,48 @@ def test_real_raw_socket_in_another_network_namespace(tmp_path):
     assert len(mine) == 1 and mine[0]["process_id"] == holder.pid     # unshare execs python
     assert mine[0]["netns"] != os.stat("/proc/self/ns/net").st_ino
     assert mine[0]["ip_protocol_name"] == "icmp" and summary["namespaces"] >= 2
+
+
+def test_offline_reader_ports_and_eventtypes(tmp_path):
+    """dest_port only where the local port is a port (props.conf EVAL-dest_port), and the
+    listener eventtype carries the Endpoint.Ports tags."""
+    from c2hunt_offline import run_search
+    root, _, _ = _fake_host(tmp_path)
+    records, _, _ = inventory.take_inventory(
+        inventory.parse_settings({}), str(root), now=1700000100.0,
+        vsock_dump=lambda: vsock.parse_replies(LISTENER + DONE)[:1] + (None,))
+    (tmp_path / "s.json").write_text("\n".join(inventory.format_event(dict(r, host="h"))
+                                               for r in records) + "\n")
+    rows = run_search('search sourcetype="c2hunt:socket" | eval p=coalesce(dest_port, "none") '
+                      '| stats values(p) AS p by transport', [str(tmp_path / "s.json")])
+    assert {r["transport"]: r["p"] for r in rows} == {"raw": "none", "vsock": "18098"}
+    from pathlib import Path
+    default = Path(__file__).resolve().parents[2] / "default"
+    props = (default / "props.conf").read_text()
+    assert 'EVAL-dest_port = if(transport=="tcp" OR transport=="udp" OR transport=="vsock"' in props
+    tags = (default / "tags.conf").read_text()
+    assert "[eventtype=c2hunt_socket_listener]\nlistening = enabled\nport = enabled" in tags
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
+                    reason="raw sockets need Linux and root")
+def test_real_socket_keeps_first_seen_across_passes(tmp_path):
+    code = ("import socket, sys\ns = socket.socket(socket.AF_INET, socket.SOCK_RAW, "
+            "socket.IPPROTO_ICMP)\nprint(s.fileno(), flush=True)\nsys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    passes, logged = [], []
+    try:
+        holder.stdout.readline()
+        for now in (1800000000.0, 1800000060.0):
+            written = []
+            inventory.collect("c2sockets://t", inventory.parse_settings({}), str(tmp_path),
+                              written.extend, lambda *m: logged.append(m), now=now)
+            passes.append([r for r in written if r.get("process_id") == holder.pid])
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    first, second = passes
+    assert len(first) == len(second) == 1
+    assert first[0]["socket_id"] == second[0]["socket_id"]
+    assert second[0]["first_seen"] == 1800000000.0 and second[0]["last_seen"] == 1800000060.0
