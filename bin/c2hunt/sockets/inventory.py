@@ -62,14 +62,14 @@ def _save_state(path, state):
     os.replace(temporary, path)
 
 
-def _tables_of_all_namespaces(proc_root, pids, listeners):
+def _tables_of_all_namespaces(proc_root, pids, listeners, own):
     """(socket records, tables read, namespaces read) of this netns and every other one.
 
     A process in another network namespace (a container) has its sockets in its own
     tables, not in the host's /proc/net: those are read once per distinct namespace through
-    the first process in it (/proc/<pid>/net/...), records tagged with the namespace inode.
+    the first process in it (/proc/<pid>/net/...), records tagged with the namespace inode
+    (``own``: the input's own namespace, None when unknown).
     """
-    own = processes.network_namespace(proc_root)
     sockets, tables = procnet.read_sockets(proc_root, listeners=listeners)
     known = {s["socket_inode"] for s in sockets}
     namespaces = {own}
@@ -112,13 +112,12 @@ def take_inventory(settings, proc_root="/proc", now=None, previous=None, vsock_d
     now = time.time() if now is None else now
     previous = previous or {}
     pids = processes.list_pids(proc_root)
-    walked = pids[:settings["max_processes"]]
-    sockets, tables, namespaces = _tables_of_all_namespaces(proc_root, walked,
-                                                            settings["listeners"])
+    own_namespace = processes.network_namespace(proc_root)
+    sockets, tables, namespaces = _tables_of_all_namespaces(
+        proc_root, pids[:settings["max_processes"]], settings["listeners"], own_namespace)
     vsock_records, vsock_source, sniff = _vsock_sockets(proc_root, vsock_dump)
     if sniff is not None and sniff_protocol is not None:
         sniff = (sniff[0], sniff_protocol)
-    own_namespace = processes.network_namespace(proc_root)
     # vsock_diag answers for the asking process's namespace only.
     sockets += [dict(r, netns=own_namespace) if own_namespace else r for r in vsock_records]
     sockets_found = len(sockets)
