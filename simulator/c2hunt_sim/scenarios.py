@@ -20,6 +20,7 @@ reference's known false positives, each suppressed by a documented allowlist ent
 analytics (AN1228, AN1225).
 """
 import collections
+import hashlib
 import struct
 
 from c2hunt_sim.world import Host, Recorder
@@ -878,6 +879,72 @@ def benign_unix_scripted_tools(rec, t0):
         _socket_event(rec, mac, t0 + delay, 9150 + k, "/usr/bin/curl", ("140.82.121.34", 443))
     _open_socket(rec, mac, t0 + 200, 377, "/usr/sbin/mDNSResponder", 2, 17,
                  local=("10.20.6.43", 5353), remote=("224.0.0.251", 5353), uid=65)
+
+
+def _signature(rec, host, when, path, signed, identifier="", team="", authority=""):
+    """A signature-table row for one program (macOS code signing: ``signed`` 0/1, the
+    signing identifier, team identifier and leaf authority; ad-hoc signatures have neither a
+    team nor an authority)."""
+    rec.osquery(host, when, "pack_c2hunt_signature", collections.OrderedDict([
+        ("path", path), ("hash_resources", 1), ("arch", "arm64"), ("signed", signed),
+        ("identifier", identifier),
+        ("cdhash", hashlib.sha1(path.encode()).hexdigest() if signed else ""),
+        ("team_identifier", team), ("authority", authority)]))
+
+
+@scenario
+def x9_macos_unsigned_non_standard_protocol(rec, t0):
+    """AN1256 with code signing: on a Mac, an unsigned implant in Application Support talking
+    UDP to a custom port; an ad-hoc-signed reverse SOCKS proxy built on the host; an unsigned
+    copy of ping in /private/tmp holding an ICMP socket (its name passes the raw-socket
+    allowlist, its signature does not); a Python script speaking UDP to an odd port."""
+    mac = Host("mac34.corp.example", "10.20.6.34", "macos")
+    implant = "/Users/ben/Library/Application Support/.helper/helperd"
+    _signature(rec, mac, t0, implant, 0)
+    _open_socket(rec, mac, t0 + 1, 6610, implant, 2, 17, remote=("198.51.100.80", 53535),
+                 local=("10.20.6.34", 61022), cmdline=implant)
+    proxy = "/Users/ben/.local/bin/rsocx"
+    _signature(rec, mac, t0 + 30, proxy, 1, identifier="rsocx-55554944a1b2c3d4")
+    _socket_event(rec, mac, t0 + 31, 6655, proxy, ("203.0.113.82", 1080))
+    fake_ping = "/private/tmp/ping"
+    _signature(rec, mac, t0 + 60, fake_ping, 0)
+    _open_socket(rec, mac, t0 + 61, 6690, fake_ping, 2, 1, cmdline="/private/tmp/ping -i 5 198.51.100.80")
+    _signature(rec, mac, t0 + 90, "/usr/bin/python3", 1, identifier="com.apple.python3",
+               authority="Software Signing")
+    _open_socket(rec, mac, t0 + 91, 6720, "/usr/bin/python3", 2, 17,
+                 remote=("203.0.113.81", 9999), local=("10.20.6.34", 60111),
+                 cmdline="/usr/bin/python3 /Users/ben/.local/share/sync.py")
+
+
+@scenario
+def benign_macos_signed_network(rec, t0):
+    """The quiet counterpart of x9: Apple's ping (signed, allowlisted), Zoom on its UDP media
+    port, Tailscale (Developer ID) on its WireGuard UDP port, a Homebrew tool (ad-hoc
+    signed on Apple silicon) on HTTPS and DNS, mDNSResponder on multicast."""
+    mac = Host("mac44.corp.example", "10.20.6.44", "macos")
+    _signature(rec, mac, t0, "/sbin/ping", 1, identifier="com.apple.ping",
+               authority="Software Signing")
+    _open_socket(rec, mac, t0 + 1, 901, "/sbin/ping", 2, 1, cmdline="ping -c 3 10.20.0.1")
+    zoom = "/Applications/zoom.us.app/Contents/MacOS/zoom.us"
+    _signature(rec, mac, t0 + 10, zoom, 1, identifier="us.zoom.xos", team="BJ4HAAB9B3",
+               authority="Developer ID Application: Zoom Video Communications, Inc. (BJ4HAAB9B3)")
+    _open_socket(rec, mac, t0 + 11, 1201, zoom, 2, 17, remote=("170.114.52.2", 8801),
+                 local=("10.20.6.44", 62001))
+    tailscale = "/Applications/Tailscale.app/Contents/PlugIns/IPNExtension.appex/Contents/MacOS/IPNExtension"
+    _signature(rec, mac, t0 + 20, tailscale, 1, identifier="io.tailscale.ipn.macsys.network-extension",
+               team="W5364U7YZB", authority="Developer ID Application: Tailscale Inc. (W5364U7YZB)")
+    _open_socket(rec, mac, t0 + 21, 1301, tailscale, 2, 17, remote=("198.51.100.200", 41641),
+                 local=("10.20.6.44", 41641))
+    brew = "/opt/homebrew/Cellar/wget/1.24.5/bin/wget"
+    _signature(rec, mac, t0 + 30, brew, 1, identifier="wget")
+    _open_socket(rec, mac, t0 + 31, 1401, brew, 2, 6, remote=("93.184.216.34", 443),
+                 local=("10.20.6.44", 50211), state="ESTABLISHED")
+    dig = "/opt/homebrew/Cellar/bind/9.18.24/bin/dig"
+    _signature(rec, mac, t0 + 40, dig, 1, identifier="dig")
+    _open_socket(rec, mac, t0 + 41, 1501, dig, 2, 17, remote=("10.20.0.53", 53),
+                 local=("10.20.6.44", 53001))
+    _open_socket(rec, mac, t0 + 50, 377, "/usr/sbin/mDNSResponder", 2, 17,
+                 local=("10.20.6.44", 5353), remote=("224.0.0.251", 5353), uid=65)
 
 
 def build(name, seed=DEFAULT_SEED):

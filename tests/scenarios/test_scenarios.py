@@ -120,7 +120,8 @@ EXPECTED = {
     ],
     "x5_osquery_raw_socks": [
         (OSQUERY, "Raw_Socket_And_SOCKS_Proxy_Port_9050", 95, "mac09.corp.example"),
-        (OSQUERY, "Raw_Socket_From_Unexpected_Program", 85, "mac09.corp.example"),
+        # scapy's IPPROTO_RAW socket: raw socket 85 + an interpreter running a script = 90
+        (OSQUERY, "Raw_Socket_From_Unexpected_Program", 90, "mac09.corp.example"),
         (OSQUERY, "SOCKS_Proxy_Port_1080", 75, "lnx11.corp.example"),
     ],
     "benign_osquery_endpoints": [],
@@ -174,6 +175,17 @@ EXPECTED = {
     # pip, curl, wget on 443, a monitoring agent polling the internal collector on 8443,
     # nc -zv, Homebrew's curl, mDNS
     "benign_unix_scripted_tools": [],
+    "x9_macos_unsigned_non_standard_protocol": [
+        # the ad-hoc-signed reverse SOCKS proxy: SOCKS 75 + ad-hoc signed = 85
+        (OSQUERY, "SOCKS_Proxy_Port_1080", 85, "mac34.corp.example"),
+        # the unsigned implant on UDP 53535, and the unsigned copy of ping (its allowlisted
+        # name does not clear it)
+        (OSQUERY, "Unsigned_Binary_Non_Standard_Protocol", 70, "mac34.corp.example"),
+        (OSQUERY, "Unsigned_Binary_Non_Standard_Protocol", 70, "mac34.corp.example"),
+        (OSQUERY, "Interpreted_Script_Non_Standard_Protocol", 60, "mac34.corp.example"),
+    ],
+    # Apple's ping, Zoom and Tailscale on UDP, Homebrew's ad-hoc-signed tools on TCP and DNS
+    "benign_macos_signed_network": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
