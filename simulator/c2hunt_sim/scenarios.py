@@ -947,6 +947,83 @@ def benign_macos_signed_network(rec, t0):
                  local=("10.20.6.44", 5353), remote=("224.0.0.251", 5353), uid=65)
 
 
+@scenario
+def x10_sysmon_dns_tunnel_process(rec, t0):
+    """AN1228 on the endpoint (Sysmon Event ID 22): a Cobalt Strike-style DNS beacon injected
+    into rundll32 checks in with short A-record polls (api.<hex id>) and sends data in
+    hex-encoded labels (post.<hex>.<hex>) through the Windows DNS client; a PowerShell DNS
+    channel with short machine-made labels (counter and chunk) to another domain. Sysmon names
+    the program that asked; the resolver's network sensor would only see the DNS server."""
+    ws = Host("ws35.corp.example", "10.20.1.35", "windows")
+    user = "CORP\\omar"
+    beacon = rec.windows_process(ws, t0, "C:\\Windows\\System32\\rundll32.exe",
+                                 "C:\\Windows\\System32\\rundll32.exe", user)
+    session = "".join(rec.rng.choice("0123456789abcdef") for _ in range(8))
+    for i in range(40):
+        when = t0 + 5 + 45.0 * i + rec.rng.uniform(-3, 3)
+        rec.windows_dns_query(ws, beacon, when, "api.%s.%x.static-cdn-edge.example-c2.net"
+                              % (session, 0x10 + i), results="::ffff:0.0.0.0;")
+        if i % 4 == 1:
+            for chunk in range(3):
+                data = "".join(rec.rng.choice("0123456789abcdef") for _ in range(56))
+                rec.windows_dns_query(ws, beacon, when + 1 + 0.3 * chunk,
+                                      "post.%s.%s.%s.static-cdn-edge.example-c2.net"
+                                      % (data[:28], data[28:], session),
+                                      results="::ffff:0.0.0.0;")
+    shell = rec.windows_process(ws, t0 + 60, POWERSHELL,
+                                "powershell.exe -nop -w hidden -File C:\\Users\\Public\\dns.ps1", user)
+    for i in range(30):
+        chunk = "".join(rec.rng.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(10))
+        rec.windows_dns_query(ws, shell, t0 + 70 + 20.0 * i, "r%d.%s.tx.example-c2.org"
+                              % (i, chunk), status=9003, results="-")
+
+
+@scenario
+def benign_sysmon_dns_queries(rec, t0):
+    """The quiet counterpart of x10: what Sysmon Event ID 22 shows every day. A browser
+    resolving many names (CDNs on the allowlist, sites with short human-picked names), Chrome's
+    random single-label probes, Defender's reputation lookups, the domain controller's SRV
+    names, Outlook and Teams, and many hosts resolving a few machine-made host names in the
+    company's own zone."""
+    ws = Host("ws45.corp.example", "10.20.1.45", "windows")
+    user = "CORP\\ines"
+    chrome = rec.windows_process(ws, t0, CHROME, '"%s"' % CHROME, user)
+    sites = ["www.wikipedia.org", "en.wikipedia.org", "upload.wikimedia.org", "www.bbc.co.uk",
+             "static.files.bbci.co.uk", "news.ycombinator.com", "github.com", "api.github.com",
+             "avatars.githubusercontent.com", "www.google.com", "fonts.googleapis.com",
+             "fonts.gstatic.com", "www.youtube.com", "i.ytimg.com", "mail.google.com"]
+    for i, site in enumerate(sites):
+        rec.windows_dns_query(ws, chrome, t0 + 2 + 7.0 * i, site, results="::ffff:203.0.113.10;")
+    for i in range(30):
+        edge = "e%d.dscx.akamaiedge.net" % (1000 + 37 * i)
+        rec.windows_dns_query(ws, chrome, t0 + 3 + 11.0 * i, edge, results="::ffff:203.0.113.11;")
+    for i in range(3):
+        probe = "".join(rec.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(10))
+        rec.windows_dns_query(ws, chrome, t0 + 1 + 0.1 * i, probe, status=9003)
+    defender = rec.windows_service(
+        "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MsMpEng.exe",
+        "MsMpEng.exe")
+    for i in range(12):
+        digest = "".join(rec.rng.choice("0123456789abcdef") for _ in range(32))
+        rec.windows_dns_query(ws, defender, t0 + 20 + 9.0 * i, "%s.%s.sophosxl.net"
+                              % (digest[:16], digest[16:]), results="::ffff:127.0.0.1;")
+    svc = rec.windows_service(SVCHOST, "C:\\Windows\\System32\\svchost.exe -k NetworkService")
+    for name in ("_ldap._tcp.dc._msdcs.corp.example", "_kerberos._tcp.corp.example",
+                 "wpad.corp.example", "dc01.corp.example"):
+        rec.windows_dns_query(ws, svc, t0 + 30, name, results="10.20.0.10;")
+    outlook = rec.windows_process(ws, t0 + 40, "C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE",
+                                  "OUTLOOK.EXE", user)
+    for name in ("outlook.office365.com", "autodiscover.corp.example", "substrate.office.com"):
+        rec.windows_dns_query(ws, outlook, t0 + 41, name, results="::ffff:52.96.0.1;")
+    for h in range(8):
+        peer = Host("ws%02d.corp.example" % (50 + h), "10.20.1.%d" % (50 + h), "windows")
+        mstsc = rec.windows_process(peer, t0 + 100 + h, "C:\\Windows\\System32\\mstsc.exe",
+                                    "mstsc.exe", "CORP\\helpdesk%d" % h)
+        for k in range(3):
+            rec.windows_dns_query(peer, mstsc, t0 + 101 + h + k, "desktop-%dk%d%d.corp.example"
+                                  % (h, k, h * 7 % 10), results="10.20.1.%d;" % (60 + k))
+
+
 def build(name, seed=DEFAULT_SEED):
     """Run one scenario; returns its Recorder."""
     if name not in SCENARIOS:

@@ -38,6 +38,7 @@ CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process O
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
 TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
+DNS_PROCESS = "C2Hunt - DNS Tunnel From Process - Sysmon - Rule"
 UNIX_APP_C2 = ("C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing"
                " - Linux And macOS - Rule")
 
@@ -186,6 +187,15 @@ EXPECTED = {
     ],
     # Apple's ping, Zoom and Tailscale on UDP, Homebrew's ad-hoc-signed tools on TCP and DNS
     "benign_macos_signed_network": [],
+    "x10_sysmon_dns_tunnel_process": [
+        # rundll32's DNS beacon: encoded labels 70 + profile + machine-made = 90
+        (DNS_PROCESS, "DNS_Tunnel_Encoded_Labels", 90, "ws35.corp.example"),
+        # PowerShell's short-label channel: 30 unique machine-made names
+        (DNS_PROCESS, "DNS_Tunnel_Machine_Made_Subdomains", 65, "ws35.corp.example"),
+    ],
+    # Chrome (incl. 30 Akamai edge names and random single-label probes), Defender's reputation
+    # lookups, SRV names, Outlook, eight hosts resolving a few machine-made corp names
+    "benign_sysmon_dns_queries": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
