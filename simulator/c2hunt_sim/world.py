@@ -200,11 +200,18 @@ class Recorder:
                            {"process": process, "parent": parent})
         return process
 
-    def linux_sysmon_connection(self, host, process, time, transport, dest, dest_port):
-        """An outbound connection by ``process``: Sysmon for Linux Event ID 3 through syslog."""
+    def linux_sysmon_connection(self, host, process, time, transport, dest, dest_port,
+                                zeek=None):
+        """An outbound connection by ``process``: Sysmon for Linux Event ID 3 through syslog,
+        and the Zeek sensor's conn.log record of it when ``zeek`` is a dict of its values.
+        Returns the source port used."""
+        src_port = self.ephemeral_port(host)
         self._sysmon_linux(host, time, formats.sysmon_network_connect, {
             "process": process, "transport": transport, "src": host.ip,
-            "src_port": self.ephemeral_port(host), "dest": dest, "dest_port": dest_port})
+            "src_port": src_port, "dest": dest, "dest_port": dest_port})
+        if zeek is not None:
+            self.zeek_conn(time, host.ip, src_port, dest, dest_port, transport, **zeek)
+        return src_port
 
     def windows_logon(self, host, time, user, logon_type, ip, port=0):
         """Security 4624: ``user`` (DOMAIN\\name) logged on with ``logon_type`` from ``ip``."""

@@ -168,8 +168,11 @@ EXPECTED = {
         (UNIX_APP_C2, "Shell_Socket_Connection", 80, "lnx32.corp.example"),
         # the Perl IRC bot: monitored port alone (50)
         (UNIX_APP_C2, "Monitored_Port_IRC_6667", 50, "lnx32.corp.example"),
-        # the Python implant (Sysmon for Linux): beaconing 65 + monitored port 8443 = 75
-        (UNIX_APP_C2, "Process_Beaconing_8443", 75, "lnx31.corp.example"),
+        # the Python implant (Sysmon for Linux): beaconing 65 + outbound-heavy (its uploads,
+        # from Zeek conn joined on the 5-tuple) + monitored port 8443 = 85; Zeek's view of the
+        # same channel is the network beacon
+        (UNIX_APP_C2, "Process_Beaconing_8443", 85, "lnx31.corp.example"),
+        (BEACON, "Beaconing_TCP_8443", 70, "10.20.2.51"),
         # curl run by an Automator app (osquery): beaconing 65 + script-host child = 75
         (UNIX_APP_C2, "Process_Beaconing_443", 75, "mac33.corp.example"),
     ],
@@ -353,8 +356,9 @@ def test_port_new_to_a_baselined_program(tmp_path):
     notables = {n.host: n for n in _hunt(runner, "x8_unix_scripted_app_c2")
                 if n.search == UNIX_APP_C2 and n.signal.startswith("Process_Beaconing")}
     assert notables["lnx31.corp.example"].fields["signals"] == [
-        "Process_Beaconing_8443", "Monitored_Port_HTTPS_8443", "Port_New_To_Program_8443"]
-    assert notables["lnx31.corp.example"].risk_score == 85
+        "Process_Beaconing_8443", "Outbound_Heavy_Program_Flow", "Monitored_Port_HTTPS_8443",
+        "Port_New_To_Program_8443"]
+    assert notables["lnx31.corp.example"].risk_score == 90
     # mac33 is not in the baseline: nothing is new to an unknown program
     assert "Port_New_To_Program_443" not in notables["mac33.corp.example"].fields["signals"]
 
