@@ -23,6 +23,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 SYSMON_PROVIDER = ("Microsoft-Windows-Sysmon", "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}")
+SYSMON_LINUX_PROVIDER = ("Linux-Sysmon", "{ff032593-a8d3-4f13-b0d6-01fc615a0f97}")
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 SECURITY_PROVIDER = ("Microsoft-Windows-Security-Auditing",
                      "{54849625-5478-4994-a5ba-3e3b0328c30d}")
 
@@ -90,8 +92,8 @@ def sysmon_process_create(record):
         ("ParentImage", parent["image"]), ("ParentCommandLine", parent["command_line"]),
         ("ParentUser", parent["user"]),
     ]
-    return _xml_event(SYSMON_PROVIDER, 1, 5, 1, "0x8000000000000000", dict(
-        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
+    return _xml_event(record.get("provider", SYSMON_PROVIDER), 1, 5, 1, "0x8000000000000000",
+                      dict(record, channel=record.get("channel", SYSMON_CHANNEL), data=data))
 
 
 def sysmon_image_load(record):
@@ -126,8 +128,32 @@ def sysmon_network_connect(record):
         ("DestinationPort", record["dest_port"]),
         ("DestinationPortName", record.get("dest_port_name", "-")),
     ]
-    return _xml_event(SYSMON_PROVIDER, 3, 5, 3, "0x8000000000000000", dict(
-        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
+    return _xml_event(record.get("provider", SYSMON_PROVIDER), 3, 5, 3, "0x8000000000000000",
+                      dict(record, channel=record.get("channel", SYSMON_CHANNEL), data=data))
+
+
+def sysmon_dns_query(record):
+    """Sysmon Event ID 22 (DNS query): the name, its status and answers, and the process."""
+    proc = record["process"]
+    data = [
+        ("RuleName", "-"), ("UtcTime", sysmon_utc_time(record["time"])),
+        ("ProcessGuid", proc["guid"]), ("ProcessId", proc["pid"]),
+        ("QueryName", record["query"]), ("QueryStatus", record.get("status", 0)),
+        ("QueryResults", record.get("results", "-")), ("Image", proc["image"]),
+        ("User", proc["user"]),
+    ]
+    return _xml_event(SYSMON_PROVIDER, 22, 5, 22, "0x8000000000000000",
+                      dict(record, channel=SYSMON_CHANNEL, data=data))
+
+
+def sysmon_linux_syslog(record, xml):
+    """A Sysmon for Linux record as rsyslog writes it to /var/log/syslog (RFC 3164 header,
+    the program tag ``sysmon``, then the ``<Event>`` XML on the same line)."""
+    moment = _utc(record["time"])
+    return "%s %2d %s %s sysmon[%d]: %s" % (moment.strftime("%b"), moment.day,
+                                          moment.strftime("%H:%M:%S"),
+                                          record["computer"].split(".")[0],
+                                          record.get("logger_pid", 812), xml)
 
 
 def wfp_device_path(image):

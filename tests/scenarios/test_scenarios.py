@@ -41,6 +41,9 @@ TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
 SOCKETS = ("C2Hunt - Raw, ICMP Or Packet Socket Held By Unexpected Linux Program - "
            "Socket Inventory - Rule")
 VSOCK = "C2Hunt - VMCI Or vsock Socket Held By Non-VMware Program - Socket Inventory - Rule"
+DNS_PROCESS = "C2Hunt - DNS Tunnel From Process - Sysmon - Rule"
+UNIX_APP_C2 = ("C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing"
+               " - Linux And macOS - Rule")
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -123,7 +126,8 @@ EXPECTED = {
     ],
     "x5_osquery_raw_socks": [
         (OSQUERY, "Raw_Socket_And_SOCKS_Proxy_Port_9050", 95, "mac09.corp.example"),
-        (OSQUERY, "Raw_Socket_From_Unexpected_Program", 85, "mac09.corp.example"),
+        # scapy's IPPROTO_RAW socket: raw socket 85 + an interpreter running a script = 90
+        (OSQUERY, "Raw_Socket_From_Unexpected_Program", 90, "mac09.corp.example"),
         (OSQUERY, "SOCKS_Proxy_Port_1080", 75, "lnx11.corp.example"),
     ],
     "benign_osquery_endpoints": [],
@@ -174,6 +178,43 @@ EXPECTED = {
     ],
     # vmtoolsd, systemd's vsock sshd listener, qemu-ga, kata-agent, ping, tcpdump
     "benign_hypervisor_agents": [],
+    "x8_unix_scripted_app_c2": [
+        # bash's own connect() (auditd) is the /dev/tcp redirection; its command line too
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx32.corp.example"),
+        (UNIX_APP_C2, "Shell_Socket_Connection", 80, "lnx32.corp.example"),
+        # the Perl IRC bot: monitored port alone (50)
+        (UNIX_APP_C2, "Monitored_Port_IRC_6667", 50, "lnx32.corp.example"),
+        # the Python implant (Sysmon for Linux): beaconing 65 + outbound-heavy (its uploads,
+        # from Zeek conn joined on the 5-tuple) + monitored port 8443 = 85; Zeek's view of the
+        # same channel is the network beacon
+        (UNIX_APP_C2, "Process_Beaconing_8443", 85, "lnx31.corp.example"),
+        (BEACON, "Beaconing_TCP_8443", 70, "10.20.2.51"),
+        # curl run by an Automator app (osquery): beaconing 65 + script-host child = 75
+        (UNIX_APP_C2, "Process_Beaconing_443", 75, "mac33.corp.example"),
+    ],
+    # pip, curl, wget on 443, a monitoring agent polling the internal collector on 8443,
+    # nc -zv, Homebrew's curl, mDNS
+    "benign_unix_scripted_tools": [],
+    "x9_macos_unsigned_non_standard_protocol": [
+        # the ad-hoc-signed reverse SOCKS proxy: SOCKS 75 + ad-hoc signed = 85
+        (OSQUERY, "SOCKS_Proxy_Port_1080", 85, "mac34.corp.example"),
+        # the unsigned implant on UDP 53535, and the unsigned copy of ping (its allowlisted
+        # name does not clear it)
+        (OSQUERY, "Unsigned_Binary_Non_Standard_Protocol", 70, "mac34.corp.example"),
+        (OSQUERY, "Unsigned_Binary_Non_Standard_Protocol", 70, "mac34.corp.example"),
+        (OSQUERY, "Interpreted_Script_Non_Standard_Protocol", 60, "mac34.corp.example"),
+    ],
+    # Apple's ping, Zoom and Tailscale on UDP, Homebrew's ad-hoc-signed tools on TCP and DNS
+    "benign_macos_signed_network": [],
+    "x10_sysmon_dns_tunnel_process": [
+        # rundll32's DNS beacon: encoded labels 70 + profile + machine-made = 90
+        (DNS_PROCESS, "DNS_Tunnel_Encoded_Labels", 90, "ws35.corp.example"),
+        # PowerShell's short-label channel: 30 unique machine-made names
+        (DNS_PROCESS, "DNS_Tunnel_Machine_Made_Subdomains", 65, "ws35.corp.example"),
+    ],
+    # Chrome (incl. 30 Akamai edge names and random single-label probes), Defender's reputation
+    # lookups, SRV names, Outlook, eight hosts resolving a few machine-made corp names
+    "benign_sysmon_dns_queries": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -310,6 +351,32 @@ def test_protocol_new_to_a_baselined_host(tmp_path):
         ("Outbound_Heavy_ICMP_From_Unlisted_Process", 80)]
     assert notables[0].fields["signals"] == ["Outbound_Heavy_ICMP_From_Unlisted_Process",
                                              "Protocol_New_To_Host_ICMP"]
+
+
+def test_port_new_to_a_baselined_program(tmp_path):
+    """AN1227's baseline: the Lookup Gen records the ports each program reached outside; a
+    port new to a baselined program adds a signal, a baselined port does not."""
+    runner = _runner(tmp_path)
+    history = [dict(e) for e in runner.read_files([str(SAMPLES / "x8_unix_scripted_app_c2")])[0]
+               if e.get("host") == "lnx31.corp.example"]
+    for event in history:  # lnx31's python a month earlier: HTTPS on 443 only
+        raw = event["_raw"].replace(">8443<", ">443<")
+        event.update(DestinationPort="443", dest_port="443", _raw=raw,
+                     _time=float(event["_time"]) - 30 * 86400)
+    runner.run(runner.savedsearches["C2Hunt - Program Destination Port Baseline - Lookup Gen"]
+               ["search"], history)
+    with open(tmp_path / "c2hunt_program_port_baseline.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["host"], r["process_name"], r["dest_port"], r["baselined"]) for r in rows] == [
+        ("lnx31.corp.example", "python3.11", "443", "1")]
+    notables = {n.host: n for n in _hunt(runner, "x8_unix_scripted_app_c2")
+                if n.search == UNIX_APP_C2 and n.signal.startswith("Process_Beaconing")}
+    assert notables["lnx31.corp.example"].fields["signals"] == [
+        "Process_Beaconing_8443", "Outbound_Heavy_Program_Flow", "Monitored_Port_HTTPS_8443",
+        "Port_New_To_Program_8443"]
+    assert notables["lnx31.corp.example"].risk_score == 90
+    # mac33 is not in the baseline: nothing is new to an unknown program
+    assert "Port_New_To_Program_443" not in notables["mac33.corp.example"].fields["signals"]
 
 
 def _empty_lookup(folder, filename):
