@@ -156,3 +156,19 @@ def test_dynamic_dns_dga_and_abused_tld_lookups_by_lolbins():
         "ws-tld": ("LOLBin_Suspicious_TLD_Lookup", 50, ["LOLBin_Suspicious_TLD_Lookup"]),
         "ws-both": ("LOLBin_DGA_Like_Lookup", 65, ["LOLBin_DGA_Like_Lookup", "LOLBin_Suspicious_TLD_Lookup"]),
     }
+
+
+def test_netsh_port_proxy_is_a_command_line_signal():
+    """netsh portproxy (T1090), detected by ESCU, Sigma and Elastic alike, is a row of the
+    command-line search; showing or deleting relays is not."""
+    netsh = "C:\\Windows\\System32\\netsh.exe"
+    events = [
+        _sysmon("ws-pivot", 1, netsh, CommandLine="netsh interface portproxy add v4tov4 listenport=8443 "
+                "listenaddress=0.0.0.0 connectport=3389 connectaddress=10.20.5.5"),
+        _sysmon("ws-admin", 1, netsh, CommandLine="netsh interface portproxy show all"),
+        _sysmon("ws-admin", 1, netsh, CommandLine="netsh advfirewall show allprofiles", at=1),
+    ]
+    for event in events:
+        event["ProcessGuid"] = "{%s-%d}" % (event["host"], len(event["CommandLine"]))
+    found = _hunt(events, "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule")
+    assert found == {"ws-pivot": ("Netsh_Port_Proxy", 55, ["Netsh_Port_Proxy"])}
