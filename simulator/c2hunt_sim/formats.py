@@ -9,7 +9,8 @@ returns one line of text, exactly as the matching Splunk add-on indexes one even
   XML (Splunk Add-on for Microsoft Windows, ``source=XmlWinEventLog:Security``).
 - Linux audit records: ``type=... msg=audit(<epoch>.<ms>:<serial>): key=value ...``
   (``sourcetype=linux:audit``), one record per line, several records per audit event.
-- Zeek ``conn.log`` and ``dns.log``: JSON lines, Zeek's own field names (``id.orig_h`` ...).
+- Sysmon Event ID 17/18 (named pipe created/connected) and 22 (DNS query) in the same form.
+- Zeek ``conn.log``, ``dns.log`` and ``http.log``: JSON lines, Zeek's own field names (``id.orig_h`` ...).
 - VMware ESXi syslog (hostd, vpxa, shell): ``<PRI>ISO-time host Program[pid]: message``
   (Splunk Add-on for VMware ESXi Logs, ``sourcetype=vmware:esxlog:<program>``).
 - osquery results log: one JSON object per differential row (``name``, ``hostIdentifier``,
@@ -133,13 +134,16 @@ def sysmon_network_connect(record):
 
 
 def sysmon_dns_query(record):
-    """Sysmon Event ID 22 (DNS query): the name, its status and answers, and the process."""
+    """Sysmon Event ID 22 (DNS query): the name, its status and answers (``results`` as Sysmon
+    writes them, or built from a list of ``answers``), and the process."""
     proc = record["process"]
+    answers = record.get("answers") or ()
+    results = record.get("results") or "".join("::ffff:%s;" % answer for answer in answers) or "-"
     data = [
         ("RuleName", "-"), ("UtcTime", sysmon_utc_time(record["time"])),
         ("ProcessGuid", proc["guid"]), ("ProcessId", proc["pid"]),
         ("QueryName", record["query"]), ("QueryStatus", record.get("status", 0)),
-        ("QueryResults", record.get("results", "-")), ("Image", proc["image"]),
+        ("QueryResults", results), ("Image", proc["image"]),
         ("User", proc["user"]),
     ]
     return _xml_event(SYSMON_PROVIDER, 22, 5, 22, "0x8000000000000000",
@@ -154,6 +158,21 @@ def sysmon_linux_syslog(record, xml):
                                           moment.strftime("%H:%M:%S"),
                                           record["computer"].split(".")[0],
                                           record.get("logger_pid", 812), xml)
+
+
+def sysmon_pipe_event(record):
+    """Sysmon Event ID 17 (pipe created) or 18 (pipe connected) of a process."""
+    proc = record["process"]
+    created = record.get("created", True)
+    data = [
+        ("RuleName", "-"), ("EventType", "CreatePipe" if created else "ConnectPipe"),
+        ("UtcTime", sysmon_utc_time(record["time"])), ("ProcessGuid", proc["guid"]),
+        ("ProcessId", proc["pid"]), ("PipeName", record["pipe_name"]), ("Image", proc["image"]),
+        ("User", proc["user"]),
+    ]
+    event_id = 17 if created else 18
+    return _xml_event(SYSMON_PROVIDER, event_id, 1, event_id, "0x8000000000000000", dict(
+        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
 
 
 def wfp_device_path(image):
@@ -242,6 +261,11 @@ def _zeek_json(record, fields):
     return json.dumps(out, separators=(",", ":"))
 
 
+ZEEK_HTTP_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p",
+                    "trans_depth", "method", "host", "uri", "version", "user_agent",
+                    "request_body_len", "response_body_len", "status_code", "status_msg")
+
+
 def zeek_conn(record):
     """One Zeek conn.log JSON line."""
     return _zeek_json(record, ZEEK_CONN_FIELDS)
@@ -250,6 +274,11 @@ def zeek_conn(record):
 def zeek_dns(record):
     """One Zeek dns.log JSON line."""
     return _zeek_json(record, ZEEK_DNS_FIELDS)
+
+
+def zeek_http(record):
+    """One Zeek http.log JSON line."""
+    return _zeek_json(record, ZEEK_HTTP_FIELDS)
 
 
 def esxi_syslog(record):

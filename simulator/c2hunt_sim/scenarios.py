@@ -1110,6 +1110,88 @@ def benign_sysmon_dns_queries(rec, t0):
         for k in range(3):
             rec.windows_dns_query(peer, mstsc, t0 + 101 + h + k, "desktop-%dk%d%d.corp.example"
                                   % (h, k, h * 7 % 10), results="10.20.1.%d;" % (60 + k))
+def x8_web_service_tor_and_framework_defaults(rec, t0):
+    """Web-service C2, Tor outside Tor Browser, C2-framework defaults and LOLBin lookups (issue 15
+    items 3-6): PowerShell polling the Telegram Bot API, a payload in AppData that fetches its
+    next stage from a paste site; a tor.exe dropped into AppData with its own SOCKS port, talking
+    to a relay's ORPort; rundll32 resolving a duckdns name and regsvr32 a DGA-like one; a Cobalt
+    Strike beacon in rundll32 with its default post-ex and SMB pipes and its DNS stager;
+    an Empire agent's default profile in Zeek http; a Linux host leaking a .onion name into DNS."""
+    ws = Host("ws24.corp.example", "10.20.1.24", "windows")
+    user = "CORP\\ana"
+    parent = _cmd_parent(rec, ws, t0, user)
+    ps = rec.windows_process(ws, t0 + 5, POWERSHELL,
+                             "powershell.exe -w hidden -nop -ep bypass -f C:\\Users\\ana\\AppData\\Local\\Temp\\tg.ps1",
+                             user, parent=parent)
+    for k in range(3):
+        rec.windows_dns_query(ws, ps, t0 + 10 + 300 * k, "api.telegram.org", answers=("149.154.167.220",))
+    payload = rec.windows_process(ws, t0 + 20, "C:\\Users\\ana\\AppData\\Roaming\\Adobe\\AdobeUpd.exe",
+                                  "AdobeUpd.exe /silent", user, parent=parent)
+    rec.windows_dns_query(ws, payload, t0 + 21, "pastebin.com", answers=("104.20.67.143",))
+    tor = rec.windows_process(ws, t0 + 40, "C:\\Users\\ana\\AppData\\Roaming\\Microsoft\\Network\\tor.exe",
+                              "tor.exe --SocksPort 127.0.0.1:9250 --quiet", user, parent=payload)
+    rec.windows_connection(ws, tor, t0 + 42, "tcp", "185.220.101.4", 9001)
+    rundll = rec.windows_process(ws, t0 + 60, "C:\\Windows\\System32\\rundll32.exe",
+                                 "rundll32.exe C:\\Users\\ana\\AppData\\Local\\Temp\\upd.dll,Start", user, parent=parent)
+    rec.windows_dns_query(ws, rundll, t0 + 61, "update-check.duckdns.org", answers=("198.51.100.40",))
+    regsvr = rec.windows_process(ws, t0 + 80, "C:\\Windows\\System32\\regsvr32.exe",
+                                 "regsvr32.exe /s /i C:\\Users\\ana\\AppData\\Local\\Temp\\x.sct scrobj.dll", user, parent=parent)
+    rec.windows_dns_query(ws, regsvr, t0 + 81, "qxvtkrbwmzpdhl.com", answers=("198.51.100.41",))
+    beacon_host = Host("ws25.corp.example", "10.20.1.25", "windows")
+    beacon = rec.windows_service("C:\\Windows\\System32\\rundll32.exe", "rundll32.exe", user="CORP\\ana")
+    rec.windows_dns_query(beacon_host, beacon, t0 + 100, "aaa.stage.4471093.cdn-edge.example.net",
+                          answers=("0.0.0.0",))
+    rec.windows_pipe(beacon_host, beacon, t0 + 160, "\\postex_3f9a")
+    rec.windows_pipe(beacon_host, beacon, t0 + 220, "\\msagent_4e")
+    empire_ua = "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko"
+    for k, uri in enumerate(("/admin/get.php", "/news.php", "/login/process.php")):
+        rec.zeek_http(t0 + 240 + 60 * k, "10.20.1.26", "203.0.113.77", "GET" if k < 2 else "POST",
+                      "203.0.113.77", uri, empire_ua, response_body_len=210)
+    rec.zeek_dns(t0 + 300, "10.20.2.24", RESOLVER, "vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd.onion",
+                 "A", rcode_name="NXDOMAIN")
+
+
+@scenario
+def benign_web_services_and_tor_browser(rec, t0):
+    """The quiet counterpart of x8: the same services, programs and ports used as intended. Tor
+    Browser from its own folder (its tor to a relay, firefox to the local SOCKS port), Telegram
+    Desktop and Discord with their own services, Chrome on a paste site, OneDrive syncing,
+    PowerShell and certutil on Microsoft's update names, Windows' and Chrome's own named pipes, a
+    browser on a web site's /news.php, a lookup of torproject.org."""
+    ws = Host("ws26.corp.example", "10.20.1.27", "windows")
+    user = "CORP\\lena"
+    name = user.split("\\")[-1]
+    tor = rec.windows_process(ws, t0 + 5, TOR_EXE % name,
+                              '"%s" -f "C:\\Users\\%s\\Desktop\\Tor Browser\\Browser\\TorBrowser\\Data\\Tor\\torrc"'
+                              ' +__SocksPort 127.0.0.1:9150' % (TOR_EXE % name, name), user)
+    rec.windows_connection(ws, tor, t0 + 7, "tcp", "185.220.101.4", 9001)
+    firefox = rec.windows_service(TOR_FIREFOX % name, '"%s"' % (TOR_FIREFOX % name), user=user)
+    rec.windows_connection(ws, firefox, t0 + 9, "tcp", "127.0.0.1", 9150, src="127.0.0.1")
+    telegram = rec.windows_service("C:\\Users\\lena\\AppData\\Roaming\\Telegram Desktop\\Telegram.exe",
+                                   "Telegram.exe -autostart", user=user)
+    rec.windows_dns_query(ws, telegram, t0 + 20, "api.telegram.org", answers=("149.154.167.220",))
+    discord = rec.windows_service("C:\\Users\\lena\\AppData\\Local\\Discord\\app-1.0.9040\\Discord.exe",
+                                  "Discord.exe", user=user)
+    rec.windows_dns_query(ws, discord, t0 + 25, "cdn.discordapp.com", answers=("162.159.133.233",))
+    chrome = rec.windows_service(CHROME, '"%s"' % CHROME, user=user)
+    rec.windows_dns_query(ws, chrome, t0 + 30, "pastebin.com", answers=("104.20.67.143",))
+    rec.windows_dns_query(ws, chrome, t0 + 31, "www.torproject.org", answers=("116.202.120.165",))
+    onedrive = rec.windows_service("C:\\Users\\lena\\AppData\\Local\\Microsoft\\OneDrive\\OneDrive.exe",
+                                   "OneDrive.exe /background", user=user)
+    rec.windows_dns_query(ws, onedrive, t0 + 35, "api.onedrive.com", answers=("13.107.42.12",))
+    ps = rec.windows_process(ws, t0 + 40, POWERSHELL, "powershell.exe -Command Install-Module PSWindowsUpdate", user)
+    rec.windows_dns_query(ws, ps, t0 + 41, "www.powershellgallery.com", answers=("13.107.6.160",))
+    rec.windows_dns_query(ws, ps, t0 + 42, "psg-prod-eastus.azureedge.net", answers=("13.107.246.40",))
+    certutil = rec.windows_process(ws, t0 + 50, "C:\\Windows\\System32\\certutil.exe",
+                                   "certutil.exe -generateSSTFromWU roots.sst", user)
+    rec.windows_dns_query(ws, certutil, t0 + 51, "ctldl.windowsupdate.com", answers=("93.184.221.240",))
+    svchost = rec.windows_service(SVCHOST, "svchost.exe -k netsvcs")
+    rec.windows_pipe(ws, svchost, t0 + 60, "\\srvsvc", created=False)
+    rec.windows_pipe(ws, chrome, t0 + 61, "\\mojo.5688.8052.183894939787088877")
+    chrome_ua = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/124.0.0.0 Safari/537.36")
+    rec.zeek_http(t0 + 70, ws.ip, "93.184.215.14", "GET", "news.example.org", "/news.php", chrome_ua,
+                  response_body_len=48210)
 
 
 def build(name, seed=DEFAULT_SEED):

@@ -23,6 +23,7 @@ STREAM_FILES = collections.OrderedDict([
     ("auditd", "audit.log"),
     ("zeek_conn", "conn.log"),
     ("zeek_dns", "dns.log"),
+    ("zeek_http", "http.log"),
     ("esxi", "esxi.log"),
     ("osquery", "osqueryd.results.log"),
     ("c2sockets", "c2sockets.json"),
@@ -173,10 +174,11 @@ class Recorder:
             self.zeek_conn(time, src, src_port, dest, dest_port, transport, **zeek)
         return src_port
 
-    def windows_dns_query(self, host, process, time, query, results="-", status=0):
-        """A DNS lookup by ``process``: Sysmon Event ID 22 (QueryName with the asking Image)."""
+    def windows_dns_query(self, host, process, time, query, results=None, status=0, answers=()):
+        """A DNS lookup by ``process``: Sysmon Event ID 22 (QueryName with the asking Image);
+        ``results`` as Sysmon writes them, or the ``answers`` addresses."""
         record = {"time": time, "computer": host.name, "process": process, "query": query,
-                  "results": results, "status": status,
+                  "results": results, "status": status, "answers": answers,
                   "record_id": self._next_record_id(host, "sysmon")}
         self._emit("sysmon", time, formats.sysmon_dns_query(record))
 
@@ -215,6 +217,13 @@ class Recorder:
         if zeek is not None:
             self.zeek_conn(time, host.ip, src_port, dest, dest_port, transport, **zeek)
         return src_port
+
+    def windows_pipe(self, host, process, time, pipe_name, created=True):
+        """Sysmon Event ID 17 (``created``) or 18 for ``process`` and ``pipe_name``."""
+        record = {"time": time, "computer": host.name, "process": process,
+                  "pipe_name": pipe_name, "created": created,
+                  "record_id": self._next_record_id(host, "sysmon")}
+        self._emit("sysmon", time, formats.sysmon_pipe_event(record))
 
     def windows_logon(self, host, time, user, logon_type, ip, port=0):
         """Security 4624: ``user`` (DOMAIN\\name) logged on with ``logon_type`` from ``ip``."""
@@ -269,6 +278,19 @@ class Recorder:
             "rejected": False,
         }
         self._emit("zeek_dns", time, formats.zeek_dns(record))
+
+    def zeek_http(self, time, orig_h, resp_h, method, host, uri, user_agent, status_code=200,
+                  response_body_len=0, request_body_len=0, resp_p=80):
+        """One http.log record (one request and its response)."""
+        record = {
+            "ts": time, "uid": self._zeek_uid(), "id.orig_h": orig_h,
+            "id.orig_p": 49152 + self.rng.randrange(0, 16000), "id.resp_h": resp_h,
+            "id.resp_p": resp_p, "trans_depth": 1, "method": method, "host": host, "uri": uri,
+            "version": "1.1", "user_agent": user_agent, "request_body_len": request_body_len,
+            "response_body_len": response_body_len, "status_code": status_code,
+            "status_msg": {200: "OK", 404: "Not Found"}.get(status_code, "OK"),
+        }
+        self._emit("zeek_http", time, formats.zeek_http(record))
 
     # -- Linux (auditd) ------------------------------------------------------------------
     def _audit_event(self, host, time, records):

@@ -44,6 +44,10 @@ VSOCK = "C2Hunt - VMCI Or vsock Socket Held By Non-VMware Program - Socket Inven
 DNS_PROCESS = "C2Hunt - DNS Tunnel From Process - Sysmon - Rule"
 UNIX_APP_C2 = ("C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing"
                " - Linux And macOS - Rule")
+WEB_SERVICE = "C2Hunt - Web Service C2 From Non-Browser Process - Rule"
+TOR = "C2Hunt - Tor Use Outside Tor Browser - Rule"
+ARTEFACT = "C2Hunt - C2 Framework Default Artefact - Rule"
+LOLBIN_DNS = "C2Hunt - Dynamic DNS, DGA Or Suspicious TLD Lookup By LOLBin - Rule"
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -215,6 +219,27 @@ EXPECTED = {
     # Chrome (incl. 30 Akamai edge names and random single-label probes), Defender's reputation
     # lookups, SRV names, Outlook, eight hosts resolving a few machine-made corp names
     "benign_sysmon_dns_queries": [],
+    "x8_web_service_tor_and_framework_defaults": [
+        # the beacon's default post-ex and SMB pipes (80) and its DNS stager query (+10)
+        (ARTEFACT, "C2_Default_Named_Pipe_Cobalt_Strike", 90, "ws25.corp.example"),
+        # Empire's default profile URIs with its default user agent (Zeek http)
+        (ARTEFACT, "C2_Default_HTTP_Profile_Empire", 70, "10.20.1.26"),
+        # the dropped tor.exe in AppData on a relay's ORPort: raw TCP on an odd port (70) + AppData
+        (CONTEXT, "Raw_TCP_Unusual_Port_9001", 80, "ws24.corp.example"),
+        (CONTEXT, "Raw_TCP_Unusual_Port_9001", 80, "ws24.corp.example"),
+        # rundll32 on a duckdns name, regsvr32 on a DGA-like name
+        (LOLBIN_DNS, "LOLBin_DGA_Like_Lookup", 55, "ws24.corp.example"),
+        (LOLBIN_DNS, "LOLBin_Dynamic_DNS_Lookup", 65, "ws24.corp.example"),
+        # ... the same tor.exe outside Tor Browser (70) and its relay port (+10); an onion leak
+        (TOR, "Tor_Client_Outside_Tor_Browser", 80, "ws24.corp.example"),
+        (TOR, "Tor_Onion_Lookup", 60, "10.20.2.24"),
+        # PowerShell on the Telegram Bot API (65, +10 script host), the AppData payload on pastebin
+        (WEB_SERVICE, "Web_Service_C2_paste_site", 60, "ws24.corp.example"),
+        (WEB_SERVICE, "Web_Service_C2_telegram_bot_api", 75, "ws24.corp.example"),
+    ],
+    # Tor Browser in its own folder, Telegram Desktop, Discord, Chrome on pastebin, OneDrive,
+    # PowerShell and certutil on Microsoft names, Windows' and Chrome's pipes, a browser's /news.php
+    "benign_web_services_and_tor_browser": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -452,3 +477,21 @@ def test_esxi_operation_burst_threshold(tmp_path):
     notables, errors = runner.hunt(many, names=[ESXI])
     assert not errors
     assert [(n.signal, n.risk_score) for n in notables] == [("ESXi_Guest_Operations_Burst", 60)]
+
+
+@pytest.mark.parametrize("filename, expected", [
+    # Without the sanctioned Tor clients, Tor Browser's own tor (on a relay's ORPort) would raise.
+    ("c2hunt_tor_clients.csv", {(TOR, "Tor_Client_Outside_Tor_Browser")}),
+    # Without the services' own clients and browsers, Telegram Desktop, Discord, Chrome and
+    # OneDrive would.
+    ("c2hunt_web_service_clients.csv", {(WEB_SERVICE, "Web_Service_C2_telegram_bot_api"),
+                                        (WEB_SERVICE, "Web_Service_C2_discord_cdn"),
+                                        (WEB_SERVICE, "Web_Service_C2_paste_site"),
+                                        (WEB_SERVICE, "Web_Service_C2_onedrive_api")}),
+])
+def test_each_web_service_and_tor_defence_is_needed(tmp_path, filename, expected):
+    """benign_web_services_and_tor_browser is quiet because of the shipped client lists, not
+    because the searches miss those events."""
+    _empty_lookup(tmp_path, filename)
+    notables = _hunt(_runner(tmp_path), "benign_web_services_and_tor_browser")
+    assert {(n.search, n.signal) for n in notables} == expected
