@@ -894,6 +894,9 @@ def benign_hypervisor_agents(rec, t0):
     sandbox = Host("kata07.corp.example", "10.20.4.47", "linux")
     kata = rec.linux_daemon("/usr/bin/kata-agent", ["/usr/bin/kata-agent"], uid=0)
     rec.held_socket(sandbox, kata, _vsock("listen", 1024), t0, t0 + 600)
+
+
+@scenario
 def x8_unix_scripted_app_c2(rec, t0):
     """Application-layer C2 scripted with the tools every Unix host has (AN1226, AN1227): a
     Python implant in /tmp polling its HTTPS listener on 8443 every minute and uploading
@@ -1110,6 +1113,9 @@ def benign_sysmon_dns_queries(rec, t0):
         for k in range(3):
             rec.windows_dns_query(peer, mstsc, t0 + 101 + h + k, "desktop-%dk%d%d.corp.example"
                                   % (h, k, h * 7 % 10), results="10.20.1.%d;" % (60 + k))
+
+
+@scenario
 def x8_web_service_tor_and_framework_defaults(rec, t0):
     """Web-service C2, Tor outside Tor Browser, C2-framework defaults and LOLBin lookups (issue 15
     items 3-6): PowerShell polling the Telegram Bot API, a payload in AppData that fetches its
