@@ -172,3 +172,17 @@ def test_netsh_port_proxy_is_a_command_line_signal():
         event["ProcessGuid"] = "{%s-%d}" % (event["host"], len(event["CommandLine"]))
     found = _hunt(events, "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule")
     assert found == {"ws-pivot": ("Netsh_Port_Proxy", 55, ["Netsh_Port_Proxy"])}
+
+
+def test_evtx_attack_samples_raise_none_of_the_four_searches(evtx_events):
+    """The public EVTX attack samples (Meterpreter, PowerShell downloads, plink, Mimikatz fetched
+    from GitHub by address, admin tools; one Sysmon pipe event) hold no web-service name, Tor,
+    framework default or LOLBin lookup: the four searches stay quiet on them, and the samples
+    do carry the event types they read."""
+    events, issues = evtx_events
+    assert issues == []
+    codes = {e.get("EventCode") for e in events}
+    assert {"1", "3", "18"} <= codes
+    notables, errors = Runner().hunt(events, names=[WEB, TOR, ARTEFACT, LOLBIN])
+    assert errors == {}
+    assert notables == []
