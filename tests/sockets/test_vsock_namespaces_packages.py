@@ -354,3 +354,20 @@ def test_real_socket_keeps_first_seen_across_passes(tmp_path):
     assert len(first) == len(second) == 1
     assert first[0]["socket_id"] == second[0]["socket_id"]
     assert second[0]["first_seen"] == 1800000000.0 and second[0]["last_seen"] == 1800000060.0
+
+
+def test_caps_are_logged_and_bound_the_vsock_walk(tmp_path):
+    root, _, _ = _fake_host(tmp_path)
+    messages, written = [], []
+    summary = inventory.collect(
+        "c2sockets://t", inventory.parse_settings({"max_sockets": "1", "max_processes": "2"}),
+        str(tmp_path / "ck"), written.extend, lambda *m: messages.append(m), proc_root=str(root),
+        now=5.0, vsock_dump=lambda: ([], "the kernel has no vsock_diag (ENOENT)"),
+        sniff_protocol=lambda path: "AF_VSOCK")
+    # Two processes walked (40, 41): their three socket inodes are vsock by this fake; the
+    # container (pid 50) is beyond the cap, so its namespace's table is not read either.
+    assert summary["processes_visited"] == 2 and summary["process_cap_reached"]
+    assert summary["sockets_reported"] == 1 and summary["socket_cap_reached"]
+    assert summary["sockets"] == 3 and summary["namespaces"] == 1 and len({r["socket_inode"] for r in written}) == 1
+    warnings = [m for m in messages if m[0] == "WARN"]
+    assert len(warnings) == 2 and "pass_seconds" in warnings[0][1]
