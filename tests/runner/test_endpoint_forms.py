@@ -122,6 +122,7 @@ def test_unix_outbound_connections_decode_each_source():
     got = {(r["data_source"], r["host"], r["process_name"], r["dest"], str(r["dest_port"])): r
            for r in rows}
     assert sorted(got) == [
+        ("auditd", "lnx32.corp.example", "bash", "10.20.0.53", "53"),
         ("auditd", "lnx32.corp.example", "bash", "203.0.113.90", "443"),
         ("auditd", "lnx32.corp.example", "perl", "198.51.100.73", "6667"),
         ("osquery", "mac33.corp.example", "curl", "198.51.100.72", "443"),

@@ -163,7 +163,8 @@ EXPECTED = {
     # ssh -L and logins from a jump host, nc -zv, socat relays, cloudflared proxy-dns, ngrok.com
     "benign_tunnels_and_admin_forwards": [],
     "x8_unix_scripted_app_c2": [
-        # bash's own connect() (auditd) is the /dev/tcp redirection; its command line too
+        # bash's own connect() (auditd) is the /dev/tcp redirection; its command line too.
+        # Its lookup of the handler's name (a connect to the site's resolver) is not a notable
         (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx32.corp.example"),
         (UNIX_APP_C2, "Shell_Socket_Connection", 80, "lnx32.corp.example"),
         # the Perl IRC bot: monitored port alone (50)
