@@ -870,7 +870,8 @@ def x8_unix_scripted_app_c2(rec, t0):
 def benign_unix_scripted_tools(rec, t0):
     """The quiet counterpart of x8: the same tools doing everyday work. pip and curl fetching
     from outside servers on 443 (a few irregular connections), a Python monitoring agent
-    reporting every 15 s to the internal collector on 8443, netcat checking an internal port
+    reporting every 15 s to the internal collector on 8443, Azure's Linux agent (Python)
+    polling the WireServer, netcat checking an internal port
     (Sysmon for Linux, auditd); on a Mac, curl from Terminal, Homebrew fetching bottles and
     mDNSResponder on 5353 multicast (osquery)."""
     lnx = Host("lnx41.corp.example", "10.20.2.61", "linux")
@@ -886,6 +887,11 @@ def benign_unix_scripted_tools(rec, t0):
                                      "monitor")
     for beat in range(60):
         rec.linux_sysmon_connection(lnx, agent, t0 + 6 + 15.0 * beat, "tcp", "10.20.0.40", 8443)
+    # on an Azure VM, the Linux agent (Python) polls the WireServer every 10 s
+    waagent = rec.linux_sysmon_process(lnx, t0 + 3, "/usr/bin/python3.11",
+                                       "python3 -u /usr/sbin/waagent -run-exthandlers", "root")
+    for beat in range(40):
+        rec.linux_sysmon_connection(lnx, waagent, t0 + 4 + 10.0 * beat, "tcp", "168.63.129.16", 80)
     admin = Host("lnx42.corp.example", "10.20.2.62", "linux")
     nc = rec.linux_exec(admin, t0 + 20, "/usr/bin/nc.openbsd", ["nc", "-zv", "10.20.0.20", "445"])
     rec.linux_connect(admin, t0 + 20.1, nc, "10.20.0.20", 445)

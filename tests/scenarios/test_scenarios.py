@@ -392,6 +392,22 @@ def test_each_raw_tcp_defence_is_needed(tmp_path, filename, signals):
     assert {n.search for n in notables} == {SYSMON, WFP}
 
 
+@pytest.mark.parametrize("filename, signals", [
+    # Without the program beacon allowlist, Azure's waagent polling the WireServer would raise.
+    ("c2hunt_process_beacon_allowlist.csv", {"Process_Beaconing_80"}),
+    # Without internal networks, the monitoring agent's collector on 8443 would look outside.
+    ("c2hunt_internal_networks.csv", {"Process_Beaconing_8443", "Monitored_Port_HTTPS_8443"}),
+])
+def test_each_unix_app_c2_defence_is_needed(tmp_path, filename, signals):
+    """benign_unix_scripted_tools stays quiet because of these lists, not by accident."""
+    _empty_lookup(tmp_path, filename)
+    notables = [n for n in _hunt(_runner(tmp_path), "benign_unix_scripted_tools")
+                if n.search == UNIX_APP_C2]
+    raised = {s for n in notables for s in
+              (n.fields["signals"] if isinstance(n.fields["signals"], list) else [n.fields["signals"]])}
+    assert signals <= raised
+
+
 # The allowlist entry README.md documents for Guest Operations driven by a backup product.
 ESXI_BACKUP_ENTRY = {"c2hunt_esxi_guest_ops_allowlist.csv": [
     ["vpxuser:CORP\\svc-veeam", "*", "Veeam application-aware backup through vCenter"]]}
