@@ -871,7 +871,8 @@ def benign_unix_scripted_tools(rec, t0):
     """The quiet counterpart of x8: the same tools doing everyday work. pip and curl fetching
     from outside servers on 443 (a few irregular connections), a Python monitoring agent
     reporting every 15 s to the internal collector on 8443, Azure's Linux agent (Python)
-    polling the WireServer, netcat checking an internal port
+    polling the WireServer, a curl health-check loop against an internal service (its name
+    lookups go to a public resolver), netcat checking an internal port
     (Sysmon for Linux, auditd); on a Mac, curl from Terminal, Homebrew fetching bottles and
     mDNSResponder on 5353 multicast (osquery)."""
     lnx = Host("lnx41.corp.example", "10.20.2.61", "linux")
@@ -898,6 +899,14 @@ def benign_unix_scripted_tools(rec, t0):
     wget = rec.linux_exec(admin, t0 + 40, "/usr/bin/wget",
                           ["wget", "https://downloads.example.org/tool-1.2.tar.gz"])
     rec.linux_connect(admin, t0 + 40.3, wget, "93.184.216.34", 443)
+    # a health check run by a shell loop every minute on a host that resolves through a
+    # public resolver: glibc connects curl's UDP socket to 1.1.1.1:53 before each request
+    # to the internal service
+    for beat in range(15):
+        check = rec.linux_exec(admin, t0 + 100 + 60.0 * beat, "/usr/bin/curl",
+                               ["curl", "-fsS", "http://app01.corp.example:8080/health"])
+        rec.linux_connect(admin, t0 + 100.01 + 60.0 * beat, check, "1.1.1.1", 53)
+        rec.linux_connect(admin, t0 + 100.05 + 60.0 * beat, check, "10.20.0.31", 8080)
     mac = Host("mac43.corp.example", "10.20.6.43", "macos")
     _socket_event(rec, mac, t0 + 10, 9101, "/usr/bin/curl", ("140.82.112.3", 443))
     _open_socket(rec, mac, t0 + 10.2, 9101, "/usr/bin/curl", 2, 6, remote=("140.82.112.3", 443),

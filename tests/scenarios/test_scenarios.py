@@ -397,6 +397,8 @@ def test_each_raw_tcp_defence_is_needed(tmp_path, filename, signals):
     ("c2hunt_process_beacon_allowlist.csv", {"Process_Beaconing_80"}),
     # Without internal networks, the monitoring agent's collector on 8443 would look outside.
     ("c2hunt_internal_networks.csv", {"Process_Beaconing_8443", "Monitored_Port_HTTPS_8443"}),
+    # Without the public resolver list, a curl loop's own name lookups would be its beacon.
+    ("c2hunt_doh_resolvers.csv", {"Process_Beaconing_53"}),
 ])
 def test_each_unix_app_c2_defence_is_needed(tmp_path, filename, signals):
     """benign_unix_scripted_tools stays quiet because of these lists, not by accident."""
