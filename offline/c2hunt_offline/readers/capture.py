@@ -54,10 +54,11 @@ def capture_event(record, raw, path, sourcetype):
     dns_wire, flows = app_modules()
     event = generic_event(record, raw, path, sourcetype)
     event["_time"] = float(flows.event_time(sourcetype, record))
+    event["vendor_product"] = sourcetype
     if sourcetype == FLOW_SOURCETYPE:
         event["tag"] = ["network", "communicate"]
-        if "service" in event:
-            event["app"] = event["service"]
+        event["action"] = "allowed"
+        event["app"] = event.get("service", "unknown")
     else:
         event["tag"] = ["network", "resolution", "dns"]
         for alias, name in dns_wire.CIM_ALIASES:

@@ -82,6 +82,9 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
                     warned.add(kind)
                 events.append(zeek_event(kind, obj, text, path))
                 continue
+            if sourcetype is None and is_tagged_search_result(obj):
+                events.append(tagged_search_result_event(obj, text, path))
+                continue
             if sourcetype is None:
                 issues.append(ReadIssue(path, n, "JSON record of unknown type; give --sourcetype"))
                 return events, issues
@@ -96,6 +99,26 @@ def splunk_export_record(obj):
     if "preview" in obj and isinstance(obj.get("result"), dict):
         return obj["result"]
     return obj
+
+
+def is_tagged_search_result(obj):
+    """A search result exported from Splunk with its sourcetype and search-time tags (for
+    example ``tag=network tag=communicate | table *`` of a firewall's CIM-mapped events)."""
+    return isinstance(obj.get("sourcetype"), str) and bool(obj["sourcetype"]) and \
+        obj.get("tag") not in (None, "", [])
+
+
+def tagged_search_result_event(obj, text, path):
+    """The result as an event under its own sourcetype: its CIM fields and tags as exported,
+    so tstats places it in the data models the tags select, as Splunk did."""
+    event = generic_event(obj, obj["_raw"] if isinstance(obj.get("_raw"), str) else text, path,
+                          obj["sourcetype"])
+    tags = obj["tag"] if isinstance(obj["tag"], list) else str(obj["tag"]).split()
+    event["tag"] = [str(t) for t in tags]
+    for key in ("host", "source", "index"):
+        if isinstance(obj.get(key), str) and obj[key]:
+            event[key] = obj[key]
+    return event
 
 
 def _event_of_exported_raw(obj, path):
