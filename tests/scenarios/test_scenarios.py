@@ -38,6 +38,12 @@ CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process O
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
 TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
+CIM_TRAFFIC = "C2Hunt - Network Protocol Anomaly Or Internal Protocol Egress - CIM - Rule"
+CIM_DNS = "C2Hunt - DNS Tunnel - CIM - Rule"
+CIM_BEACON = "C2Hunt - Periodic Beaconing - CIM - Rule"
+CIM_WEB_BEACON = "C2Hunt - Web Beaconing - CIM - Rule"
+
+CIM_SEARCHES = (CIM_TRAFFIC, CIM_DNS, CIM_BEACON, CIM_WEB_BEACON)
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -158,6 +164,20 @@ EXPECTED = {
     ],
     # ssh -L and logins from a jump host, nc -zv, socat relays, cloudflared proxy-dns, ngrok.com
     "benign_tunnels_and_admin_forwards": [],
+    # Firewall (pan:traffic), proxy (squid:access) and DNS server (MSAD:NT6:DNS) events in CIM
+    # names only: the tstats-based CIM variants find every channel.
+    "x8_cim_network_c2": [
+        (CIM_BEACON, "Beaconing_TCP_443", 80, "10.20.1.31"),  # + rare destination + sustained
+        (CIM_DNS, "DNS_Tunnel_Encoded_Labels", 90, "10.20.1.36"),
+        (CIM_TRAFFIC, "ICMP_Large_Payload", 75, "10.20.1.33"),  # + the 15-minute session
+        (CIM_TRAFFIC, "Internal_Protocol_Egress_SMB", 70, "10.20.1.32"),
+        (CIM_TRAFFIC, "Nonstandard_Port_ssh_443", 50, "10.20.1.34"),
+        (CIM_TRAFFIC, "Outbound_Heavy_Raw_TCP_7777", 50, "10.20.1.35"),
+        (CIM_WEB_BEACON, "Beaconing_HTTP_80", 70, "10.20.1.37"),  # + sustained
+    ],
+    # browsing, SaaS polled by every client, NTP, internal SMB, pings, SSH on 22, a large
+    # HTTPS upload, anti-virus reputation names
+    "benign_cim_network": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -187,7 +207,8 @@ def _hunt(runner, scenario, baseline_events=None):
 def _summary(notables):
     rows = []
     for n in notables:
-        who = n.host if n.search not in (AN1258, AN1228, BEACON) or n.host.endswith(".example") \
+        who = n.host if n.search not in (AN1258, AN1228, BEACON) + CIM_SEARCHES \
+            or n.host.endswith(".example") \
             else n.fields.get("src")
         rows.append((n.search, n.signal, int(n.risk_score), who))
     return sorted(rows)
@@ -369,3 +390,22 @@ def test_esxi_operation_burst_threshold(tmp_path):
     notables, errors = runner.hunt(many, names=[ESXI])
     assert not errors
     assert [(n.signal, n.risk_score) for n in notables] == [("ESXi_Guest_Operations_Burst", 60)]
+
+
+@pytest.mark.parametrize("filename, search, signal", [
+    # Without the DNS domain allowlist, anti-virus reputation names look like a tunnel.
+    ("c2hunt_dns_domain_allowlist.csv", CIM_DNS, "DNS_Tunnel_Encoded_Labels"),
+])
+def test_each_cim_defence_is_needed(tmp_path, filename, search, signal):
+    """benign_cim_network stays quiet because of the shipped lists, not by lack of data."""
+    _empty_lookup(tmp_path, filename)
+    notables = [n for n in _hunt(_runner(tmp_path), "benign_cim_network") if n.search == search]
+    assert signal in {n.signal for n in notables}
+
+
+def test_cim_variants_leave_the_native_sourcetypes_to_their_own_searches():
+    """Zeek, Sysmon and Windows events are in Network_Traffic too; the CIM variants skip them
+    (c2hunt_cim_native_data), so one connection is not scored twice."""
+    for scenario in ("x1_dns_tunnel_doh_smb_egress", "x2_web_c2_unusual_process",
+                     "s3_python_udp_beacon"):
+        assert not [n for n in _hunt(_runner(), scenario) if n.search in CIM_SEARCHES]
