@@ -829,6 +829,9 @@ def x8_cim_network_c2(rec, t0):
     # SSH to an outside server on 443 (a tunnel through the web port)
     rec.firewall_traffic(t0 + 200, "10.20.1.34", "198.51.100.142", 443, "tcp", "ssh",
                          82000, 64000, duration=1800.0)
+    # A SOCKS relay on the internet (the firewall's App-ID names the handshake)
+    rec.firewall_traffic(t0 + 1200, "10.20.1.38", "198.51.100.143", 1080, "tcp", "socks",
+                         24000, 310000, duration=240.0)
     # A RAT's session on a port no service uses: 1.9 MB out, 30 kB back
     rec.firewall_traffic(t0 + 900, "10.20.1.35", "198.51.100.141", 7777, "tcp", "unknown-tcp",
                          1900000, 30000, duration=600.0)

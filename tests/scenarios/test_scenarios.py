@@ -173,6 +173,7 @@ EXPECTED = {
         (CIM_TRAFFIC, "Internal_Protocol_Egress_SMB", 70, "10.20.1.32"),
         (CIM_TRAFFIC, "Nonstandard_Port_ssh_443", 50, "10.20.1.34"),
         (CIM_TRAFFIC, "Outbound_Heavy_Raw_TCP_7777", 50, "10.20.1.35"),
+        (CIM_TRAFFIC, "SOCKS_Handshake_To_Outside", 55, "10.20.1.38"),
         (CIM_WEB_BEACON, "Beaconing_HTTP_80", 70, "10.20.1.37"),  # + sustained
     ],
     # browsing, SaaS polled by every client, NTP, internal SMB, pings, SSH on 22, a large
