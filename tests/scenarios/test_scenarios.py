@@ -410,3 +410,18 @@ def test_cim_variants_leave_the_native_sourcetypes_to_their_own_searches():
     for scenario in ("x1_dns_tunnel_doh_smb_egress", "x2_web_c2_unusual_process",
                      "s3_python_udp_beacon"):
         assert not [n for n in _hunt(_runner(), scenario) if n.search in CIM_SEARCHES]
+
+
+def test_cim_rows_without_an_address_are_not_judged():
+    """tstats fills missing by-fields with "-" (c2hunt_summariesonly's fillnull_value, for
+    ICMP's port); a record without a destination must not become an outside address "-"."""
+    runner = _runner()
+    events, _ = runner.read_files([str(SAMPLES / "x8_cim_network_c2")])
+    smb = [e for e in events if e.get("app") == "ms-ds-smb"]
+    assert smb
+    for event in smb:
+        del event["dest"]
+    notables, errors = runner.hunt(events, names=[CIM_TRAFFIC])
+    assert not errors
+    assert "Internal_Protocol_Egress_SMB" not in {n.signal for n in notables}
+    assert "ICMP_Large_Payload" in {n.signal for n in notables}
