@@ -298,3 +298,15 @@ def osquery_result(record):
            "numerics": False, "decorations": record["decorations"],
            "columns": record["columns"], "action": record["action"]}
     return json.dumps(out, separators=(",", ":"))
+
+
+def cim_export(record):
+    """One CIM-mapped event as Splunk exports a search result (``splunk search ... -output
+    json``, the REST export endpoint): ``{"preview": false, "result": {...}}`` with ``_time``
+    in ISO form, the sourcetype, and the search-time tags that place it in a data model."""
+    moment = _utc(record["_time"])
+    result = {"_time": moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03d+00:00" % (moment.microsecond // 1000)}
+    for key, value in record.items():
+        if key != "_time" and value is not None:
+            result[key] = value if isinstance(value, list) else str(value)
+    return json.dumps({"preview": False, "result": result}, separators=(",", ":"))

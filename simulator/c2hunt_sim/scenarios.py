@@ -1230,6 +1230,105 @@ def benign_web_services_and_tor_browser(rec, t0):
                  "Chrome/124.0.0.0 Safari/537.36")
     rec.zeek_http(t0 + 70, ws.ip, "93.184.215.14", "GET", "news.example.org", "/news.php", chrome_ua,
                   response_body_len=48210)
+FIREWALL_DNS = "10.20.0.53"
+
+
+@scenario
+def x8_cim_network_c2(rec, t0):
+    """C2 seen only through CIM-mapped data (a firewall, a web proxy and the DNS server's
+    log, no Zeek and no endpoint telemetry): the tstats-based CIM variants of AN1258,
+    AN1228 and AN1225 must find each channel."""
+    # HTTPS check-ins every 30 s (+-10 %) for 40 minutes
+    beacon = "10.20.1.31"
+    for i in range(80):
+        rec.firewall_traffic(t0 + 30.0 * i + rec.rng.uniform(-3, 3), beacon, "203.0.113.120",
+                             443, "tcp", "ssl", 1400 + rec.rng.randrange(0, 40),
+                             5200 + rec.rng.randrange(0, 80), duration=0.8)
+    # SMB to an address on the internet, allowed by a permissive rule
+    rec.firewall_traffic(t0 + 400, "10.20.1.32", "198.51.100.140", 445, "tcp", "ms-ds-smb",
+                         48000, 9000, duration=35.0)
+    # ICMP tunnel: 1,200-byte echo payloads in one 15-minute session
+    rec.firewall_traffic(t0 + 100, "10.20.1.33", "203.0.113.121", None, "icmp", "ping",
+                         300 * 1228, 300 * 92, packets_out=300, packets_in=300, duration=900.0,
+                         icmp_type=8)
+    # SSH to an outside server on 443 (a tunnel through the web port)
+    rec.firewall_traffic(t0 + 200, "10.20.1.34", "198.51.100.142", 443, "tcp", "ssh",
+                         82000, 64000, duration=1800.0)
+    # A SOCKS relay on the internet (the firewall's App-ID names the handshake)
+    rec.firewall_traffic(t0 + 1200, "10.20.1.38", "198.51.100.143", 1080, "tcp", "socks",
+                         24000, 310000, duration=240.0)
+    # A RAT's session on a port no service uses: 1.9 MB out, 30 kB back
+    rec.firewall_traffic(t0 + 900, "10.20.1.35", "198.51.100.141", 7777, "tcp", "unknown-tcp",
+                         1900000, 30000, duration=600.0)
+    # DNS tunnel through the internal resolver: 56 hex characters in two labels per query
+    for i in range(150):
+        label = "".join(rec.rng.choice("0123456789abcdef") for _ in range(56))
+        record_type = ("TXT", "CNAME", "MX")[i % 3]
+        rec.dns_server_log(t0 + 10.0 * i + rec.rng.uniform(0, 2.0), "10.20.1.36",
+                           "%s.%s.sync.example-relay.org" % (label[:28], label[28:]), record_type,
+                           [label[:48]] if record_type == "TXT"
+                           else ["%s.sync.example-relay.org" % label[:40]])
+    # HTTP C2 through the proxy: a GET every 45 s (+-15 %) to one rare site
+    for i in range(60):
+        rec.proxy_request(t0 + 45.0 * i + rec.rng.uniform(-6.75, 6.75), "10.20.1.37",
+                          "http://cdn.example-jquery.net/jquery-3.3.1.min.js", bytes_out=380,
+                          bytes_in=5600 + rec.rng.randrange(0, 40),
+                          content_type="application/javascript", category="Uncategorized",
+                          user="CORP\\ivan", dest_ip="203.0.113.123")
+
+
+@scenario
+def benign_cim_network(rec, t0):
+    """The CIM-mapped traffic of an ordinary hour: browsing and SaaS through the firewall
+    and the proxy, mail clients polling a common service, NTP, internal SMB, monitoring
+    pings, SSH and uploads on their own ports, and everyday DNS. Must raise nothing."""
+    clients = ["10.20.3.%d" % n for n in range(10, 24)]
+    sites = ["www.example.com", "news.example.org", "docs.example.net", "shop.example.com",
+             "intranet-cdn.example.net", "video.example.org"]
+    for client in clients:
+        # browsing: bursts of HTTPS sessions at irregular times
+        for _ in range(25):
+            rec.firewall_traffic(t0 + rec.rng.uniform(0, 3600), client,
+                                 "198.51.100.%d" % rec.rng.randrange(1, 60), 443, "tcp", "ssl",
+                                 rec.rng.randrange(800, 6000), rec.rng.randrange(5000, 400000),
+                                 duration=rec.rng.uniform(0.5, 90))
+        for _ in range(15):
+            site = rec.rng.choice(sites)
+            rec.proxy_request(t0 + rec.rng.uniform(0, 3600), client,
+                              "https://%s/%s" % (site, rec.rng.choice(("", "index.html", "a/b", "img/x.png"))),
+                              bytes_in=rec.rng.randrange(2000, 90000))
+        # every client's mail and chat clients poll the same SaaS endpoint every minute
+        for i in range(60):
+            rec.proxy_request(t0 + 60.0 * i + rec.rng.uniform(0, 2), client,
+                              "https://outlook.office365.com/mapi/emsmdb/?MailboxId=x",
+                              http_method="POST", bytes_out=900, bytes_in=1200,
+                              content_type="application/mapi-http", category="Web-based Email")
+        # NTP against the internal server, DNS to the resolver, SMB to the file server
+        for i in range(56):
+            rec.firewall_traffic(t0 + 64.0 * i, client, NTP_SERVER, 123, "udp", "ntp", 76, 76,
+                                 packets_out=1, packets_in=1, duration=0.01, dest_zone="trust")
+        rec.firewall_traffic(t0 + rec.rng.uniform(0, 3600), client, FILE_SERVER, 445, "tcp",
+                             "ms-ds-smb", 40000, 900000, duration=120.0, dest_zone="trust")
+        for name in ("www.example.com", "outlook.office365.com", "update.example.net"):
+            rec.dns_server_log(t0 + rec.rng.uniform(0, 3600), client, name, "A",
+                               ["198.51.100.%d" % rec.rng.randrange(1, 60)])
+    # an administrator pings outside hosts now and then: four 32-byte echo payloads each
+    # (a monitoring server's timed pings are the documented false positive of the beacon
+    # searches, allowlisted in c2hunt_beacon_allowlist: see false_positives)
+    for i in range(5):
+        rec.firewall_traffic(t0 + rec.rng.uniform(0, 3600), "10.20.3.15", "203.0.113.%d" % (1 + i), None, "icmp", "ping",
+                             4 * 60, 4 * 60, packets_out=4, packets_in=4, duration=3.0,
+                             icmp_type=8)
+    # developers: SSH to a code host on 22, a large upload to a file-sharing site over HTTPS
+    rec.firewall_traffic(t0 + 700, "10.20.3.12", "198.51.100.200", 22, "tcp", "ssh", 90000,
+                         400000, duration=300.0)
+    rec.firewall_traffic(t0 + 800, "10.20.3.13", "198.51.100.201", 443, "tcp", "ssl",
+                         250000000, 900000, duration=900.0)
+    # a CDN and an anti-virus reputation service use generated names
+    for i in range(40):
+        rec.dns_server_log(t0 + 30.0 * i, "10.20.3.14",
+                           "%s.avqs.mcafee.com" % "".join(rec.rng.choice("0123456789abcdef") for _ in range(32)),
+                           "A", ["127.0.0.1"])
 
 
 def build(name, seed=DEFAULT_SEED):

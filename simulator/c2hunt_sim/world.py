@@ -27,6 +27,7 @@ STREAM_FILES = collections.OrderedDict([
     ("esxi", "esxi.log"),
     ("osquery", "osqueryd.results.log"),
     ("c2sockets", "c2sockets.json"),
+    ("cim", "cim_export.json"),
 ])
 
 # Linux x86_64 system call numbers and constants the auditd records carry.
@@ -39,6 +40,7 @@ SOCK_CLOEXEC = 0x80000
 EINPROGRESS = -115
 
 Host = collections.namedtuple("Host", "name ip os")
+RESOLVER_CIM = "10.20.0.53"  # the internal DNS server whose log the CIM DNS events come from
 
 
 class Recorder:
@@ -291,6 +293,76 @@ class Recorder:
             "status_msg": {200: "OK", 404: "Not Found"}.get(status_code, "OK"),
         }
         self._emit("zeek_http", time, formats.zeek_http(record))
+    # -- CIM-mapped events: a firewall, a web proxy and a DNS server through their TAs ---
+    def _cim(self, time, sourcetype, host, tags, fields):
+        record = dict(fields, _time=time, sourcetype=sourcetype, host=host, tag=list(tags))
+        self._emit("cim", time, formats.cim_export(record))
+
+    def firewall_traffic(self, time, src, dest, dest_port, transport, app, bytes_out, bytes_in,
+                         packets_out=None, packets_in=None, duration=1.0, action="allowed",
+                         icmp_type=None, src_zone="trust", dest_zone="untrust"):
+        """One session-end record of a next-generation firewall (Palo Alto Networks TA,
+        sourcetype pan:traffic), in CIM Network_Traffic names and tags."""
+        packets_out = packets_out or max(1, bytes_out // 600)
+        packets_in = packets_in or max(1, bytes_in // 600) if bytes_in else 0
+        is_icmp = transport == "icmp"
+        fields = {
+            "action": action, "app": app, "bytes": bytes_out + bytes_in, "bytes_in": bytes_in,
+            "bytes_out": bytes_out, "dest": dest, "dest_ip": dest, "dest_zone": dest_zone,
+            "duration": round(duration, 3), "dvc": "fw01.corp.example",
+            "packets": packets_out + packets_in, "packets_in": packets_in,
+            "packets_out": packets_out, "protocol": "icmp" if is_icmp else "ip",
+            "protocol_version": None if is_icmp else "ipv4", "rule": "outbound-users",
+            "session_id": str(100000 + self._order), "src": src, "src_ip": src,
+            "src_zone": src_zone, "transport": transport,
+            "vendor_product": "Palo Alto Networks Firewall",
+            "dest_port": None if is_icmp else dest_port,
+            "src_port": None if is_icmp else 49152 + self.rng.randrange(0, 16000),
+            "icmp_type": icmp_type if is_icmp else None, "icmp_code": 0 if is_icmp else None,
+        }
+        self._cim(time, "pan:traffic", "fw01.corp.example", ("network", "communicate"), fields)
+
+    def proxy_request(self, time, src, url, http_method="GET", status=200, bytes_out=400,
+                      bytes_in=2000, user_agent=None, user=None, content_type="text/html",
+                      category="Business and Economy", dest_ip=None):
+        """One access-log record of a web proxy (Squid TA, sourcetype squid:access), in CIM
+        Web names and tags."""
+        scheme, _, rest = url.partition("://")
+        authority, slash, path_query = rest.partition("/")
+        domain, _, port = authority.partition(":")
+        uri_path, _, uri_query = ("/" + path_query if slash else "/").partition("?")
+        user_agent = user_agent or ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                                    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
+        fields = {
+            "action": "allowed" if status < 400 else "blocked", "bytes": bytes_out + bytes_in,
+            "bytes_in": bytes_in, "bytes_out": bytes_out, "cached": "false",
+            "category": category, "dest": domain, "dest_ip": dest_ip,
+            "dest_port": port or ("443" if scheme == "https" else "80"),
+            "duration": round(0.05 + 0.2 * self.rng.random(), 3),
+            "http_content_type": content_type, "http_method": http_method,
+            "http_user_agent": user_agent, "http_user_agent_length": len(user_agent),
+            "site": authority, "src": src, "status": status, "uri_path": uri_path,
+            "uri_query": uri_query or None, "url": url, "url_domain": domain,
+            "url_length": len(url), "user": user, "vendor_product": "Squid Proxy",
+        }
+        self._cim(time, "squid:access", "proxy01.corp.example", ("web", "proxy"), fields)
+
+    def dns_server_log(self, time, src, query, record_type, answers, reply_code="No Error"):
+        """One query/response of the internal DNS server (Windows DNS analytic log through
+        the Microsoft DNS TA, sourcetype MSAD:NT6:DNS), in CIM Network_Resolution names."""
+        reply_code_ids = {"No Error": 0, "Non-Existent Domain": 3}
+        fields = {
+            "answer": list(answers) if len(answers) > 1 else answers[0],
+            "answer_count": len(answers), "dest": RESOLVER_CIM, "message_type": "Response",
+            "query": query, "query_count": 1, "query_type": "Query",
+            "record_type": record_type, "reply_code": reply_code,
+            "reply_code_id": reply_code_ids[reply_code],
+            "response_time": round(0.001 + 0.02 * self.rng.random(), 6), "src": src,
+            "transaction_id": self.rng.randrange(1, 65535), "transport": "udp",
+            "vendor_product": "Microsoft DNS",
+        }
+        self._cim(time, "MSAD:NT6:DNS", "dc01.corp.example", ("network", "resolution", "dns"),
+                  fields)
 
     # -- Linux (auditd) ------------------------------------------------------------------
     def _audit_event(self, host, time, records):

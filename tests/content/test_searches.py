@@ -155,7 +155,7 @@ def test_every_conf_file_parses():
 def test_first_wave_searches_present():
     analytics = sorted(a for s in CORRELATION.values()
                        for a in json.loads(s["action.correlationsearch.annotations"])["c2hunt_analytic"])
-    assert len(CORRELATION) == 24
+    assert len(CORRELATION) == 28
     assert set(analytics) == {"AN1225", "AN1226", "AN1227", "AN1228", "AN1254", "AN1255", "AN1256",
                               "AN1257", "AN1258"}
     assert sorted(BASELINES) == ["C2Hunt - Program Destination Port Baseline - Lookup Gen",

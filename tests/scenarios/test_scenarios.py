@@ -48,6 +48,12 @@ WEB_SERVICE = "C2Hunt - Web Service C2 From Non-Browser Process - Rule"
 TOR = "C2Hunt - Tor Use Outside Tor Browser - Rule"
 ARTEFACT = "C2Hunt - C2 Framework Default Artefact - Rule"
 LOLBIN_DNS = "C2Hunt - Dynamic DNS, DGA Or Suspicious TLD Lookup By LOLBin - Rule"
+CIM_TRAFFIC = "C2Hunt - Network Protocol Anomaly Or Internal Protocol Egress - CIM - Rule"
+CIM_DNS = "C2Hunt - DNS Tunnel - CIM - Rule"
+CIM_BEACON = "C2Hunt - Periodic Beaconing - CIM - Rule"
+CIM_WEB_BEACON = "C2Hunt - Web Beaconing - CIM - Rule"
+
+CIM_SEARCHES = (CIM_TRAFFIC, CIM_DNS, CIM_BEACON, CIM_WEB_BEACON)
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -241,6 +247,21 @@ EXPECTED = {
     # Tor Browser in its own folder, Telegram Desktop, Discord, Chrome on pastebin, OneDrive,
     # PowerShell and certutil on Microsoft names, Windows' and Chrome's pipes, a browser's /news.php
     "benign_web_services_and_tor_browser": [],
+    # Firewall (pan:traffic), proxy (squid:access) and DNS server (MSAD:NT6:DNS) events in CIM
+    # names only: the tstats-based CIM variants find every channel.
+    "x8_cim_network_c2": [
+        (CIM_BEACON, "Beaconing_TCP_443", 80, "10.20.1.31"),  # + rare destination + sustained
+        (CIM_DNS, "DNS_Tunnel_Encoded_Labels", 90, "10.20.1.36"),
+        (CIM_TRAFFIC, "ICMP_Large_Payload", 75, "10.20.1.33"),  # + the 15-minute session
+        (CIM_TRAFFIC, "Internal_Protocol_Egress_SMB", 70, "10.20.1.32"),
+        (CIM_TRAFFIC, "Nonstandard_Port_ssh_443", 50, "10.20.1.34"),
+        (CIM_TRAFFIC, "Outbound_Heavy_Raw_TCP_7777", 50, "10.20.1.35"),
+        (CIM_TRAFFIC, "SOCKS_Handshake_To_Outside", 55, "10.20.1.38"),
+        (CIM_WEB_BEACON, "Beaconing_HTTP_80", 70, "10.20.1.37"),  # + sustained
+    ],
+    # browsing, SaaS polled by every client, NTP, internal SMB, pings, SSH on 22, a large
+    # HTTPS upload, anti-virus reputation names
+    "benign_cim_network": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -270,7 +291,8 @@ def _hunt(runner, scenario, baseline_events=None):
 def _summary(notables):
     rows = []
     for n in notables:
-        who = n.host if n.search not in (AN1258, AN1228, BEACON) or n.host.endswith(".example") \
+        who = n.host if n.search not in (AN1258, AN1228, BEACON) + CIM_SEARCHES \
+            or n.host.endswith(".example") \
             else n.fields.get("src")
         rows.append((n.search, n.signal, int(n.risk_score), who))
     return sorted(rows)
@@ -514,3 +536,35 @@ def test_each_web_service_and_tor_defence_is_needed(tmp_path, filename, expected
     _empty_lookup(tmp_path, filename)
     notables = _hunt(_runner(tmp_path), "benign_web_services_and_tor_browser")
     assert {(n.search, n.signal) for n in notables} == expected
+@pytest.mark.parametrize("filename, search, signal", [
+    # Without the DNS domain allowlist, anti-virus reputation names look like a tunnel.
+    ("c2hunt_dns_domain_allowlist.csv", CIM_DNS, "DNS_Tunnel_Encoded_Labels"),
+])
+def test_each_cim_defence_is_needed(tmp_path, filename, search, signal):
+    """benign_cim_network stays quiet because of the shipped lists, not by lack of data."""
+    _empty_lookup(tmp_path, filename)
+    notables = [n for n in _hunt(_runner(tmp_path), "benign_cim_network") if n.search == search]
+    assert signal in {n.signal for n in notables}
+
+
+def test_cim_variants_leave_the_native_sourcetypes_to_their_own_searches():
+    """Zeek, Sysmon and Windows events are in Network_Traffic too; the CIM variants skip them
+    (c2hunt_cim_native_data), so one connection is not scored twice."""
+    for scenario in ("x1_dns_tunnel_doh_smb_egress", "x2_web_c2_unusual_process",
+                     "s3_python_udp_beacon"):
+        assert not [n for n in _hunt(_runner(), scenario) if n.search in CIM_SEARCHES]
+
+
+def test_cim_rows_without_an_address_are_not_judged():
+    """tstats fills missing by-fields with "-" (c2hunt_summariesonly's fillnull_value, for
+    ICMP's port); a record without a destination must not become an outside address "-"."""
+    runner = _runner()
+    events, _ = runner.read_files([str(SAMPLES / "x8_cim_network_c2")])
+    smb = [e for e in events if e.get("app") == "ms-ds-smb"]
+    assert smb
+    for event in smb:
+        del event["dest"]
+    notables, errors = runner.hunt(events, names=[CIM_TRAFFIC])
+    assert not errors
+    assert "Internal_Protocol_Egress_SMB" not in {n.signal for n in notables}
+    assert "ICMP_Large_Payload" in {n.signal for n in notables}
