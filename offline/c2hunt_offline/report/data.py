@@ -117,8 +117,9 @@ class OfflineResults(object):
             limit = MAX_DOMAINS
         else:
             return []
-        if len(values) > limit:
-            self.capped.append("%s: the first %d of %d" % (name, limit, len(values)))
+        note = "%s: the first %d of %d" % (name, limit, len(values))
+        if len(values) > limit and note not in self.capped:
+            self.capped.append(note)
         return values[:limit]
 
     def beacon_notables(self):

@@ -75,7 +75,8 @@ def offline_definition(definition, fill, token_values):
     rows = {}
     for item in layout["structure"]:
         rows.setdefault(item["position"]["y"], []).append(item)
-    structure, y, left_out = [], 0, []
+    # consecutive grid rows that depend on the same tokens repeat together, per value
+    groups = []
     for row_y in sorted(rows):
         items = sorted(rows[row_y], key=lambda i: i["position"]["x"])
         needed = []
@@ -84,37 +85,16 @@ def offline_definition(definition, fill, token_values):
             for name in tokens_of(definition, viz["dataSources"]["primary"]):
                 if name not in needed:
                     needed.append(name)
+        if groups and needed and groups[-1][0] == needed:
+            groups[-1][1].append(items)
+        else:
+            groups.append((needed, [items]))
+    structure, y, left_out = [], 0, []
+    for needed, group_rows in groups:
         for repeat, values in enumerate(_combinations(needed, token_values)):
-            placed = []
-            for item in items:
-                viz = copy.deepcopy(definition["visualizations"][item["item"]])
-                ds_id = viz["dataSources"]["primary"]
-                table = fill(ds_id, definition["dataSources"][ds_id], values)
-                title = substitute(viz.get("title", ""), values)
-                if not table or not table["rows"]:
-                    if title not in left_out:
-                        left_out.append(title)
-                    continue
-                suffix = "_%d" % repeat if values else ""
-                viz_id, new_ds = item["item"] + suffix, ds_id + suffix
-                viz["title"] = title
-                viz["dataSources"] = {"primary": new_ds}
-                viz.pop("eventHandlers", None)  # drilldowns need Splunk
-                out["dataSources"][new_ds] = {"type": "ds.test", "name": title,
-                                              "options": {"data": to_test_data(table)}}
-                out["visualizations"][viz_id] = viz
-                placed.append((viz_id, item))
-            if not placed:
-                continue
-            # panels left out give their width to the ones that stay
-            scale = float(width) / sum(item["position"]["w"] for _, item in placed)
-            x, height = 0, max(item["position"]["h"] for _, item in placed)
-            for viz_id, item in placed:
-                w = int(round(item["position"]["w"] * scale))
-                structure.append({"item": viz_id, "type": "block",
-                                  "position": {"x": x, "y": y, "w": min(w, width - x), "h": height}})
-                x += w
-            y += height
+            for items in group_rows:
+                y = _place_row(items, values, "_%d" % repeat if values else "", definition, fill, out,
+                               structure, y, width, left_out)
     out["layout"] = {"type": "grid", "options": {"width": width}, "structure": structure}
     return out, left_out
 
@@ -129,3 +109,36 @@ def _combinations(names, token_values):
 def height_of(definition):
     """Pixel height of a grid definition (for screenshots)."""
     return max([i["position"]["y"] + i["position"]["h"] for i in definition["layout"]["structure"]] or [0])
+
+
+def _place_row(items, values, suffix, definition, fill, out, structure, y, width, left_out):
+    """Fill and place one grid row for one set of token values; returns the next row's y."""
+    placed = []
+    for item in items:
+        viz = copy.deepcopy(definition["visualizations"][item["item"]])
+        ds_id = viz["dataSources"]["primary"]
+        table = fill(ds_id, definition["dataSources"][ds_id], values)
+        title = substitute(viz.get("title", ""), values)
+        if not table or not table["rows"]:
+            if title not in left_out:
+                left_out.append(title)
+            continue
+        viz_id, new_ds = item["item"] + suffix, ds_id + suffix
+        viz["title"] = title
+        viz["dataSources"] = {"primary": new_ds}
+        viz.pop("eventHandlers", None)  # drilldowns need Splunk
+        out["dataSources"][new_ds] = {"type": "ds.test", "name": title,
+                                      "options": {"data": to_test_data(table)}}
+        out["visualizations"][viz_id] = viz
+        placed.append((viz_id, item))
+    if not placed:
+        return y
+    # panels left out give their width to the ones that stay
+    scale = float(width) / sum(item["position"]["w"] for _, item in placed)
+    x, height = 0, max(item["position"]["h"] for _, item in placed)
+    for viz_id, item in placed:
+        w = int(round(item["position"]["w"] * scale))
+        structure.append({"item": viz_id, "type": "block",
+                          "position": {"x": x, "y": y, "w": min(w, width - x), "h": height}})
+        x += w
+    return y + height

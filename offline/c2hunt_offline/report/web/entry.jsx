@@ -16,8 +16,14 @@ function Dashboard({ definition }) {
 }
 
 // One dashboard per element carrying a data-c2hunt-dashboard attribute (the JSON
-// definition sits in the <script type="application/json"> of the same id).
+// definition sits in the <script type="application/json"> of the same id). With
+// report.html#only=<section id>, only that section's dashboard is rendered.
+const only = /^#only=([A-Za-z0-9_-]+)$/.exec(window.location.hash);
 document.querySelectorAll('[data-c2hunt-dashboard]').forEach((element) => {
+    const section = element.closest('section');
+    if (only && (!section || section.id !== only[1])) {
+        return;
+    }
     const source = document.getElementById(element.getAttribute('data-c2hunt-dashboard'));
     const definition = JSON.parse(source.textContent);
     createRoot(element).render(
