@@ -11,6 +11,11 @@ fi
 .venv-test/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 .venv-test/bin/ruff check .
 export TZ=UTC LC_ALL=C.UTF-8 PYTHONHASHSEED=0
+# The offline report's viewer (Splunk's dashboard framework, pinned by its package-lock.json),
+# which tests/browser opens in headless Chromium.
+if command -v npm >/dev/null 2>&1; then
+  bash offline/c2hunt_offline/report/web/build.sh
+fi
 # One package build shared by every test worker (the build command users run, too).
 rm -rf build/test-dist
 .venv-test/bin/python package/build.py --out build/test-dist

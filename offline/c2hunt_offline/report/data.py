@@ -226,9 +226,7 @@ class OfflineResults(object):
         if n is None:
             return None
         names = ("beacon_score", "beacon_interval_score", "beacon_size_score", "beacon_duration_score")
-        row = {"pair": tokens["pair"]}
-        row.update({k: to_number(n.fields.get(k)) for k in names})
-        return table(["pair"] + list(names), [row])
+        return table(["sub_score", "score"], [{"sub_score": k, "score": to_number(n.fields.get(k))} for k in names])
 
     def _ds_checkins(self, tokens):
         times = [to_number(r.get("_time")) for r in self._pair_events(tokens.get("pair"))]

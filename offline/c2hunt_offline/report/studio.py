@@ -118,7 +118,8 @@ def _place_row(items, values, suffix, definition, fill, out, structure, y, width
         viz = copy.deepcopy(definition["visualizations"][item["item"]])
         ds_id = viz["dataSources"]["primary"]
         table = fill(ds_id, definition["dataSources"][ds_id], values)
-        title = substitute(viz.get("title", ""), values)
+        # offline, the Enterprise Security panels are filled from the hunt's own notables
+        title = substitute(viz.get("title", ""), values).replace(" (Enterprise Security)", "")
         if not table or not table["rows"]:
             if title not in left_out:
                 left_out.append(title)
@@ -135,10 +136,29 @@ def _place_row(items, values, suffix, definition, fill, out, structure, y, width
         return y
     # panels left out give their width to the ones that stay
     scale = float(width) / sum(item["position"]["w"] for _, item in placed)
-    x, height = 0, max(item["position"]["h"] for _, item in placed)
+    x, height = 0, max(_height(out, viz_id, item) for viz_id, item in placed)
     for viz_id, item in placed:
         w = int(round(item["position"]["w"] * scale))
         structure.append({"item": viz_id, "type": "block",
                           "position": {"x": x, "y": y, "w": min(w, width - x), "h": height}})
         x += w
     return y + height
+
+
+def _height(out, viz_id, item):
+    """A table's height grown to show its first page without scrolling (rows wrap long text)."""
+    viz = out["visualizations"][viz_id]
+    height = item["position"]["h"]
+    if viz["type"] != "splunk.table":
+        return height
+    data = out["dataSources"][viz["dataSources"]["primary"]]["options"]["data"]
+    page = int(viz.get("options", {}).get("count", 20))
+    columns = data["columns"]
+    n_rows = len(columns[0]) if columns else 0
+    chars = max(8, item["position"]["w"] / max(1, len(columns)) / 7.5)
+    rows_height = 0
+    for r in range(min(n_rows, page)):
+        longest = max(len(str(col[r])) if col[r] is not None else 0 for col in columns)
+        rows_height += 16 + 20 * max(1, -(-longest // int(chars)))
+    needed = 110 + rows_height + (50 if n_rows > page else 0)
+    return max(height, min(needed, 1600))
