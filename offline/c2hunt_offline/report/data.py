@@ -225,8 +225,10 @@ class OfflineResults(object):
         n = self._notable_for_pair(tokens.get("pair"))
         if n is None:
             return None
-        names = ("beacon_score", "beacon_interval_score", "beacon_size_score", "beacon_duration_score")
-        return table(["sub_score", "score"], [{"sub_score": k, "score": to_number(n.fields.get(k))} for k in names])
+        names = (("overall", "beacon_score"), ("interval", "beacon_interval_score"), ("size", "beacon_size_score"),
+                 ("duration", "beacon_duration_score"))  # the labels the dashboard's search renames to
+        return table(["sub_score", "score"], [{"sub_score": label, "score": to_number(n.fields.get(k))}
+                                              for label, k in names])
 
     def _ds_checkins(self, tokens):
         times = [to_number(r.get("_time")) for r in self._pair_events(tokens.get("pair"))]

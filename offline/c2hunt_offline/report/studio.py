@@ -159,6 +159,6 @@ def _height(out, viz_id, item):
     rows_height = 0
     for r in range(min(n_rows, page)):
         longest = max(len(str(col[r])) if col[r] is not None else 0 for col in columns)
-        rows_height += 16 + 20 * max(1, -(-longest // int(chars)))
+        rows_height += 22 + 20 * max(1, -(-longest // int(chars)))
     needed = 110 + rows_height + (50 if n_rows > page else 0)
     return max(height, min(needed, 1600))
