@@ -72,6 +72,9 @@ def test_gap_histogram():
     # same-second events are one check-in; a missed beat shows as a second pile at twice the period
     bins = dict(gap_histogram([0, 0.5, 60, 120, 240, 300], n_bins=2))
     assert bins == {"60-90": 3, "90-120": 1}
+    # a long silence goes to one last bin instead of squeezing the period into one column
+    bins = gap_histogram([0, 60, 120, 180, 10000], n_bins=4)
+    assert bins[-1] == (">240", 1) and bins[0] == ("60-105", 3)
 
 
 def test_nice_span():

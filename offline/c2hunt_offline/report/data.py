@@ -74,18 +74,28 @@ def bucket_times(times, span):
     return buckets, counts
 
 
-def gap_histogram(times, n_bins=GAP_BINS):
-    """Counts of the gaps between consecutive check-ins (same-second events are one check-in)."""
+def gap_histogram(times, n_bins=GAP_BINS, spread=4.0):
+    """Counts of the gaps between consecutive check-ins (same-second events are one check-in).
+
+    The bins span the shortest gap to ``spread`` times the median gap (a beacon's period, and
+    missed check-ins at two or three times it); longer gaps (the channel asleep, the capture's
+    gaps) are counted in one last ``>N`` bin so they do not squeeze the rest into one column.
+    """
     times = np.unique(np.floor(np.asarray([t for t in times if t is not None], dtype=float)))
     gaps = np.diff(times)
     if gaps.size == 0:
         return []
-    low, high = float(gaps.min()), float(gaps.max())
-    if high - low < 1:
+    low = float(gaps.min())
+    high = min(float(gaps.max()), max(low + 1, spread * float(np.median(gaps))))
+    if float(gaps.max()) - low < 1:
         return [("%d" % low, int(gaps.size))]
     edges = np.linspace(low, high, n_bins + 1)
-    counts, _ = np.histogram(gaps, bins=edges)
-    return [("%d-%d" % (edges[i], edges[i + 1]), int(c)) for i, c in enumerate(counts)]
+    counts, _ = np.histogram(gaps[gaps <= high], bins=edges)
+    bins = [("%d-%d" % (edges[i], edges[i + 1]), int(c)) for i, c in enumerate(counts)]
+    beyond = int(np.count_nonzero(gaps > high))
+    if beyond:
+        bins.append((">%d" % high, beyond))
+    return bins
 
 
 def pair_of(fields):
@@ -100,6 +110,7 @@ class OfflineResults(object):
         self.runner, self.events, self.notables = runner, events, notables
         self.errors = errors or {}
         self._source_counts = None
+        self._beacon_cache = None
         self.capped = []
 
     # ------------------------------------------------------------------ tokens
@@ -206,20 +217,29 @@ class OfflineResults(object):
                 return n
         return None
 
+    def _beacon_rows(self):
+        """The beaconing rule's data sources, searched once for every pair."""
+        if self._beacon_cache is None:
+            try:
+                self._beacon_cache = self.runner.run(BEACON_SOURCES + " | sort 0 _time", self.events).rows
+            except SplError:
+                self._beacon_cache = []
+        return self._beacon_cache
+
     def _pair_events(self, pair):
         n = self._notable_for_pair(pair)
         if n is None:
             return []
         f = n.fields
-        query = '%s | where src="%s" AND dest="%s"' % (BEACON_SOURCES, _quote(f.get("src")), _quote(f.get("dest")))
-        port = to_str(f.get("dest_port"))
-        if port not in ("", "0"):
-            query += ' AND dest_port="%s"' % _quote(port)
-        try:
-            rows = self.runner.run(query + " | sort 0 _time", self.events).rows
-        except SplError:
-            return []
-        return rows
+        # a TLS or HTTP beacon names its server (SNI, Host): match it, or the addresses behind it
+        ips = f.get("dest_ip")
+        names = {to_str(f.get("dest"))} | {to_str(v) for v in (ips if isinstance(ips, list) else [ips])}
+        names.discard("")
+        src, port = to_str(f.get("src")), to_str(f.get("dest_port"))
+        return [r for r in self._beacon_rows()
+                if to_str(r.get("src")) == src
+                and names & {to_str(r.get(k)) for k in ("dest", "server_name", "http_host")}
+                and (port in ("", "0") or to_str(r.get("dest_port")) == port)]
 
     def _ds_pair_scores(self, tokens):
         n = self._notable_for_pair(tokens.get("pair"))
