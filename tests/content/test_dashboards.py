@@ -36,6 +36,7 @@ def test_view_is_dashboard_studio(view):
     assert definition["title"] == root.find("label").text
     placed = {item["item"] for item in definition["layout"]["structure"]}
     assert placed == set(definition["visualizations"])  # every panel placed, none dangling
+    assert set(definition["layout"].get("globalInputs", ())) == set(definition.get("inputs", {}))  # every input shown
     for viz in definition["visualizations"].values():
         assert viz["dataSources"]["primary"] in definition["dataSources"]
     for ds in definition["dataSources"].values():
