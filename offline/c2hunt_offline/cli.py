@@ -129,6 +129,9 @@ def cmd_hunt(args):
         sys.stderr.write("c2hunt: %s\n" % exc)
         return EXIT_USAGE
     if args.replay:
+        if args.report:
+            sys.stderr.write("c2hunt: --report shows one hunt's notables; it cannot be combined with --replay\n")
+            return EXIT_USAGE
         return _replay(runner, args, events, issues, names, earliest, latest)
     notables, errors = runner.hunt(events, names=names, baseline_events=baseline, skip=args.skip or (),
                                    earliest=earliest, latest=latest, now=now, dispatch=args.window)
