@@ -113,3 +113,18 @@ def test_report_without_the_viewer_is_plain_html(tmp_path, monkeypatch):
     assert panels >= 3 and "<script" not in text
     assert "Findings of host 10.0.0.1" in text and "c2hunt_beacon_allowlist.csv" in text
     assert "Charts need the report viewer" in text
+
+
+def test_odd_values_never_raise():
+    """Nulls, multivalues and bad times give empty cells, not exceptions."""
+    odd = [Notable("C2Hunt - Periodic Beaconing - Rule", None, None, "ICMP_x", None,
+                   {"dest": ["a", "b"], "process_path": None}),
+           Notable("s", "bad", "h", "Beaconing_TCP", 5, {"src": ["a", "b"]})]
+    results = OfflineResults(Runner(), [{"_time": "bad"}, {}], odd)
+    assert results._ds_notables_over_time({}) is None
+    assert results._ds_top_hosts({})["rows"][0]["last_seen"] is None
+    assert [results.allowlist_entry(n) for n in odd][0].endswith('search NOT (detection_signal="ICMP_x")')
+    pair = results.token_values("pair")[0]
+    assert results._ds_checkins({"pair": pair}) is None and results._ds_gaps({"pair": pair})["rows"] == []
+    assert results._ds_host_findings({"host": "h"})["rows"][0]["evidence"] == "src=a, b"
+    assert results.summary()["first_event"] is None

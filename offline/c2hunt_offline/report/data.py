@@ -15,6 +15,16 @@ import numpy as np
 from ..conf import read_conf
 from ..values import SplError, to_number, to_str
 
+
+def _text(value):
+    """A field as text: '' for null, a multivalue joined with commas."""
+    value = to_str(value)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(_text(v) for v in value)
+    return value
+
 # How many values a token takes in the report (the highest-risk first): enough to cover what
 # an analyst triages in one sitting, bounded so a noisy input cannot make the file huge.
 MAX_HOSTS, MAX_PAIRS, MAX_DOMAINS = 30, 20, 10
@@ -99,8 +109,8 @@ def gap_histogram(times, n_bins=GAP_BINS, spread=4.0):
 
 
 def pair_of(fields):
-    return "%s>%s:%s/%s" % (to_str(fields.get("src")), to_str(fields.get("dest")),
-                            to_str(fields.get("dest_port")), to_str(fields.get("protocol") or fields.get("transport")))
+    return "%s>%s:%s/%s" % (_text(fields.get("src")), _text(fields.get("dest")),
+                            _text(fields.get("dest_port")), _text(fields.get("protocol") or fields.get("transport")))
 
 
 class OfflineResults(object):
@@ -123,7 +133,7 @@ class OfflineResults(object):
             limit = MAX_PAIRS
         elif name == "domain":
             values = list(OrderedDict.fromkeys(
-                to_str(n.fields.get("threat_domain") or n.fields.get("group_dest"))
+                _text(n.fields.get("threat_domain") or n.fields.get("group_dest"))
                 for n in self.notables if (n.signal or "").startswith("DNS_Tunnel")))
             limit = MAX_DOMAINS
         else:
@@ -189,7 +199,7 @@ class OfflineResults(object):
             signals = sorted({n.signal for n in mine if n.signal})
             rows.append({"risk_object": host, "total_risk": total, "risk_events": len(mine),
                          "signals": len(signals), "signal_names": signals,
-                         "last_seen": iso(max(to_number(n.time) or 0 for n in mine))})
+                         "last_seen": _last(mine)})
         return table(["risk_object", "total_risk", "risk_events", "signals", "signal_names", "last_seen"], rows)
 
     def _ds_notables_by_rule(self, tokens):
@@ -198,7 +208,7 @@ class OfflineResults(object):
             by_rule[n.search].append(n)
         rows = [{"search_name": name, "notables": len(ns), "hosts": len({n.host for n in ns}),
                  "max_risk": max(float(n.risk_score or 0) for n in ns),
-                 "last_seen": iso(max(to_number(n.time) or 0 for n in ns))} for name, ns in by_rule.items()]
+                 "last_seen": _last(ns)} for name, ns in by_rule.items()]
         rows.sort(key=lambda r: (-r["max_risk"], r["search_name"]))
         return table(["search_name", "notables", "hosts", "max_risk", "last_seen"], rows)
 
@@ -233,13 +243,13 @@ class OfflineResults(object):
         f = n.fields
         # a TLS or HTTP beacon names its server (SNI, Host): match it, or the addresses behind it
         ips = f.get("dest_ip")
-        names = {to_str(f.get("dest"))} | {to_str(v) for v in (ips if isinstance(ips, list) else [ips])}
+        names = {_text(f.get("dest"))} | {_text(v) for v in (ips if isinstance(ips, list) else [ips])}
         names.discard("")
-        src, port = to_str(f.get("src")), to_str(f.get("dest_port"))
+        src, port = _text(f.get("src")), _text(f.get("dest_port"))
         return [r for r in self._beacon_rows()
-                if to_str(r.get("src")) == src
-                and names & {to_str(r.get(k)) for k in ("dest", "server_name", "http_host")}
-                and (port in ("", "0") or to_str(r.get("dest_port")) == port)]
+                if _text(r.get("src")) == src
+                and names & {_text(r.get(k)) for k in ("dest", "server_name", "http_host")}
+                and (port in ("", "0") or _text(r.get("dest_port")) == port)]
 
     def _ds_pair_scores(self, tokens):
         n = self._notable_for_pair(tokens.get("pair"))
@@ -303,7 +313,7 @@ class OfflineResults(object):
     def _ds_sourcetypes(self, tokens):
         counts, last = Counter(), {}
         for ev in self.events:
-            key = (to_str(ev.get("index")) or "main", to_str(ev.get("sourcetype")))
+            key = (_text(ev.get("index")) or "main", _text(ev.get("sourcetype")))
             counts[key] += 1
             t = to_number(ev.get("_time"))
             if t is not None and t > last.get(key, float("-inf")):
@@ -372,16 +382,21 @@ class OfflineResults(object):
         }
 
 
+def _last(notables):
+    times = [to_number(n.time) for n in notables if to_number(n.time) is not None]
+    return iso(max(times)) if times else None
+
+
 def _lookup_value(column, value, fields):
-    value = to_str(value[0] if isinstance(value, list) and value else value)
+    value = _text(value[0] if isinstance(value, list) and value else value)
     if column == "process_name" and not value:
-        path = to_str(fields.get("process_path") or fields.get("Image") or fields.get("exe"))
+        path = _text(fields.get("process_path") or fields.get("Image") or fields.get("exe"))
         value = re.split(r"[\\/]", path)[-1] if path else ""
     return value.lower() if column == "process_name" else value
 
 
 def _quote(value):
-    return to_str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return _text(value).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def evidence(fields):
@@ -391,5 +406,5 @@ def evidence(fields):
         value = fields.get(key)
         if value in (None, "", []):
             continue
-        parts.append("%s=%s" % (key, ", ".join(to_str(v) for v in value) if isinstance(value, list) else to_str(value)))
+        parts.append("%s=%s" % (key, ", ".join(_text(v) for v in value) if isinstance(value, list) else _text(value)))
     return "; ".join(parts)
