@@ -155,7 +155,7 @@ def _height(out, viz_id, item):
     page = int(viz.get("options", {}).get("count", 20))
     columns = data["columns"]
     n_rows = len(columns[0]) if columns else 0
-    chars = max(8, item["position"]["w"] / max(1, len(columns)) / 7.5)
+    chars = max(8, item["position"]["w"] / max(1, len(columns)) / 9.0)  # ~9 px a character, padding included
     rows_height = 0
     for r in range(min(n_rows, page)):
         longest = max(len(str(col[r])) if col[r] is not None else 0 for col in columns)
