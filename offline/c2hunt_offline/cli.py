@@ -129,6 +129,9 @@ def cmd_hunt(args):
         sys.stderr.write("c2hunt: %s\n" % exc)
         return EXIT_USAGE
     if args.replay:
+        if args.report:
+            sys.stderr.write("c2hunt: --report shows one hunt's notables; it cannot be combined with --replay\n")
+            return EXIT_USAGE
         return _replay(runner, args, events, issues, names, earliest, latest)
     notables, errors = runner.hunt(events, names=names, baseline_events=baseline, skip=args.skip or (),
                                    earliest=earliest, latest=latest, now=now, dispatch=args.window)
@@ -137,6 +140,14 @@ def cmd_hunt(args):
     for name, error in sorted(errors.items()):
         sys.stderr.write("c2hunt: search %r not run: %s\n" % (name, error))
     notables.sort(key=lambda n: (-(n.risk_score or 0), -(n.time or 0), n.search))
+    if args.report:
+        from .report import write_report
+        try:
+            panels = write_report(args.report, runner, events, notables, errors)
+        except OSError as exc:
+            sys.stderr.write("c2hunt: report: cannot write %s: %s\n" % (args.report, exc.strerror or exc))
+            return EXIT_USAGE
+        sys.stderr.write("c2hunt: report: %s (%d panels)\n" % (args.report, panels))
     out = sys.stdout
     if args.format == "json":
         for n in notables:
@@ -292,6 +303,8 @@ def build_parser():
     hunt.add_argument("--search", action="append", help="run only this saved search (repeatable)")
     hunt.add_argument("--skip", action="append", help="do not run this saved search (repeatable)")
     hunt.add_argument("--baseline", nargs="+", help="files for the baseline searches (outputlookup) run first")
+    hunt.add_argument("--report", metavar="FILE",
+                      help="also write a self-contained HTML report (the app's dashboards over the results)")
     hunt.add_argument("--fail-on-notables", action="store_true", help="exit 1 when any notable is found")
     hunt.add_argument("--from", dest="time_from", metavar="TIME",
                       help="search only events at or after TIME (epoch or ISO 8601, UTC by default)")
