@@ -50,6 +50,8 @@ distinct payload sizes, a payload sample of at most
 most ``echo_pending_limit`` unanswered echo requests (a checksum each).
 """
 import collections
+import contextlib
+import gc
 import hashlib
 import json
 import math
@@ -110,6 +112,24 @@ BURST_GAP = 2.0
 KEEPALIVE_PAYLOAD = 1
 BURST_DATA_BYTES = 128
 MAX_BURSTS = 2048
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while a batch is folded in.
+
+    A batch allocates tens of thousands of containers (flows, records, lists) and no
+    reference cycles; each allocation burst makes the collector walk every open flow again,
+    about a sixth of the flow stage's time on a busy capture. Reference counting still frees
+    everything; the collector runs again once the batch is done (if it was on before).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class FlowConfig(object):
@@ -234,6 +254,16 @@ class FlowTable(object):
     def add_batch(self, batch):
         if len(batch) == 0:
             return []
+        with _collector_paused():
+            return self._add_batch(batch)
+
+    def flush(self, reason="end_of_capture"):
+        """Emit every open flow: ``idle_timeout`` for those idle at the last packet time,
+        ``reason`` for the others."""
+        with _collector_paused():
+            return self._flush(reason)
+
+    def _add_batch(self, batch):
         done = []
         self._assemble(batch, done)
         self.clock = max(self.clock, float(np.max(batch.ts)))
@@ -248,9 +278,7 @@ class FlowTable(object):
             done.append((self.flows.popitem(last=False)[1], "evicted"))
         return self._finish(done)
 
-    def flush(self, reason="end_of_capture"):
-        """Emit every open flow: ``idle_timeout`` for those idle at the last packet time,
-        ``reason`` for the others."""
+    def _flush(self, reason):
         horizon = self.clock - self.config.idle_timeout
         done = [(flow, "idle_timeout" if flow.last_ts < horizon else reason)
                 for flow in self.flows.values()]
