@@ -457,9 +457,10 @@ class FlowTable(object):
         samples = [flow.sample for flow, _ in done]
         bits, norm = payload_entropy(samples)
         summaries = _size_summaries([flow for flow, _ in done])
-        records = [_record(flow, reason, value, scaled, len(sample), summary)
-                   for (flow, reason), value, scaled, sample, summary
-                   in zip(done, bits, norm, samples, summaries)]
+        times = _record_times([flow for flow, _ in done])
+        records = [_record(flow, reason, value, scaled, len(sample), summary, when)
+                   for (flow, reason), value, scaled, sample, summary, when
+                   in zip(done, bits, norm, samples, summaries, times)]
         _add_burst_scores(records, [flow for flow, _ in done], self.config.active_timeout)
         for record, sample, (flow, _) in zip(records, samples, done):
             service = record.get("service")
@@ -825,6 +826,27 @@ def _echo_columns(batch, rows):
     return is_request.tolist(), tokens, digests
 
 
+def rounded(values, digits):
+    """``[round(v, digits) for v in values]`` for floats, vectorised, with the same results.
+
+    Python rounds the exact binary value to ``digits`` decimals (half to even) and returns the
+    double nearest that decimal. ``rint(v * 10**digits) / 10**digits`` gives the same double
+    whenever the rounding error of the product (at most half its spacing) cannot carry it
+    across a half: the few values that lie within two spacings of a half, and huge or
+    non-finite ones, are rounded by Python itself.
+    """
+    x = np.asarray(values, np.float64)
+    scale = 10.0 ** digits
+    with np.errstate(all="ignore"):
+        y = x * scale
+        result = (np.rint(y) / scale).tolist()
+        near_half = np.abs(np.abs(y - np.trunc(y)) - 0.5) <= 2 * np.spacing(np.abs(y))
+        unsafe = np.flatnonzero(~(np.abs(y) < 2.0 ** 52) | near_half)
+    for i in unsafe.tolist():
+        result[i] = round(float(x[i]), digits)
+    return result
+
+
 def payload_entropy(samples):
     """Entropy of each payload sample (bytes or bytearray) with the c2entropy kernel.
 
@@ -837,8 +859,8 @@ def payload_entropy(samples):
     symbols = np.frombuffer(b"".join(samples), np.uint8)
     bits, n_distinct, length = entropy.byte_segment_entropy(symbols, length)
     norm = entropy.normalised_entropy(bits, length, n_distinct, entropy.BYTE_ALPHABET)
-    return ([round(float(v), 4) if v == v else None for v in bits],
-            [round(float(v), 4) if v == v else None for v in norm])
+    return ([v if v == v else None for v in rounded(bits, 4)],
+            [v if v == v else None for v in rounded(norm, 4)])
 
 
 def _identity_columns(batch, rows, first_is_lo, address):
@@ -868,7 +890,7 @@ def _identity(columns, s, init_lo):
 
 def _size_summaries(flows):
     """Per flow, the summary of its payload size multiset (``{size: count}``): (packets,
-    distinct sizes, min, median, max, mode, mode count), or None when it has no payload.
+    distinct sizes, min, median, max, mode, share of the mode), or None when it has no payload.
 
     The median of an even count is the mean of the two middle values; the mode is the
     commonest size, the larger on ties. All multisets at once: one sort of every
@@ -901,9 +923,9 @@ def _size_summaries(flows):
     mode_at = by_count[first + lengths[used] - 1]
     columns = zip(used.tolist(), total.tolist(), lengths[used].tolist(), sizes[first].tolist(),
                   median.tolist(), sizes[last].tolist(), sizes[mode_at].tolist(),
-                  counts[mode_at].tolist())
-    for index, packets, distinct, low, middle, high, mode, mode_count in columns:
-        out[index] = (packets, distinct, low, middle, high, mode, mode_count)
+                  rounded(counts[mode_at] / total, 4))
+    for index, packets, distinct, low, middle, high, mode, mode_share in columns:
+        out[index] = (packets, distinct, low, middle, high, mode, mode_share)
     return out
 
 
@@ -911,12 +933,22 @@ _TCP_FLAG_TEXT = [",".join(name for bit, name in _TCP_FLAG_NAMES if value & bit)
                   for value in range(256)]
 
 
-def _record(flow, reason, bits, norm, sample_bytes, size_summary):
+def _record_times(flows):
+    """Per flow, its record's (first packet, last packet, duration, flow start, flow
+    duration) in seconds rounded to the microsecond, all records at once."""
+    first = np.array([flow.first_ts for flow in flows], np.float64)
+    last = np.array([flow.last_ts for flow in flows], np.float64)
+    start = np.array([flow.flow_start for flow in flows], np.float64)
+    return list(zip(rounded(first, 6), rounded(last, 6), rounded(last - first, 6),
+                    rounded(start, 6), rounded(last - start, 6)))
+
+
+def _record(flow, reason, bits, norm, sample_bytes, size_summary, times):
     """The event's fields in ``FIELDS`` order, absent values left out."""
     src, dest, sport, dport, proto, version, vlan = flow.ident
-    first, last = flow.first_ts, flow.last_ts
-    record = {"first_packet_time": round(first, 6), "last_packet_time": round(last, 6),
-              "duration": round(last - first, 6), "src": src, "src_ip": src}
+    first, last, duration, flow_start, flow_duration = times
+    record = {"first_packet_time": first, "last_packet_time": last,
+              "duration": duration, "src": src, "src_ip": src}
     if sport is not None:
         record["src_port"] = sport
     record["dest"] = dest
@@ -953,7 +985,7 @@ def _record(flow, reason, bits, norm, sample_bytes, size_summary):
     if size_summary is None:
         record["payload_packets"] = 0
     else:
-        packets, distinct, low, middle, high, mode, mode_count = size_summary
+        packets, distinct, low, middle, high, mode, mode_share = size_summary
         record["payload_packets"] = packets
         record["payload_size_dc"] = distinct
         record["payload_size_min"] = low
@@ -961,7 +993,7 @@ def _record(flow, reason, bits, norm, sample_bytes, size_summary):
         record["payload_size_max"] = high
         # The commonest size (the larger on ties) and its share: fixed-size cells (Tor).
         record["payload_size_mode"] = mode
-        record["payload_size_mode_share"] = round(mode_count / float(packets), 4)
+        record["payload_size_mode_share"] = mode_share
     if sample_bytes:
         if bits is not None:
             record["payload_entropy"] = bits
@@ -980,8 +1012,8 @@ def _record(flow, reason, bits, norm, sample_bytes, size_summary):
         record["tcp_flag"] = _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF]
     record["flow_id"] = flow.flow_id
     record["record_seq"] = flow.record_seq
-    record["flow_start_time"] = round(flow.flow_start, 6)
-    record["flow_duration"] = round(last - flow.flow_start, 6)
+    record["flow_start_time"] = flow_start
+    record["flow_duration"] = flow_duration
     record["end_reason"] = reason
     return record
 
