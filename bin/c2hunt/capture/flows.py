@@ -832,7 +832,8 @@ def rounded(values, digits):
     Python rounds the exact binary value to ``digits`` decimals (half to even) and returns the
     double nearest that decimal. ``rint(v * 10**digits) / 10**digits`` gives the same double
     whenever the rounding error of the product (at most half its spacing) cannot carry it
-    across a half: the few values that lie within two spacings of a half, and huge or
+    across a half: the values within half a spacing of a half (capture times scaled to
+    microseconds have a spacing of 1/4: only those ending in exactly .5), and huge or
     non-finite ones, are rounded by Python itself.
     """
     x = np.asarray(values, np.float64)
@@ -840,7 +841,7 @@ def rounded(values, digits):
     with np.errstate(all="ignore"):
         y = x * scale
         result = (np.rint(y) / scale).tolist()
-        near_half = np.abs(np.abs(y - np.trunc(y)) - 0.5) <= 2 * np.spacing(np.abs(y))
+        near_half = np.abs(np.abs(y - np.trunc(y)) - 0.5) <= 0.5 * np.spacing(np.abs(y))
         unsafe = np.flatnonzero(~(np.abs(y) < 2.0 ** 52) | near_half)
     for i in unsafe.tolist():
         result[i] = round(float(x[i]), digits)
