@@ -138,14 +138,17 @@ try:
 except ImportError:  # a --baseline-bin from before the capture subpackage
     from c2hunt import flows, pcap
 spent = {"parse": 0.0, "entropy": 0.0}
-kernel = entropy.entropy_profile
-def timed_kernel(*args):
-    start = time.perf_counter()
-    try:
-        return kernel(*args)
-    finally:
-        spent["entropy"] += time.perf_counter() - start
-entropy.entropy_profile = timed_kernel
+def timed(kernel):
+    def run(*args):
+        start = time.perf_counter()
+        try:
+            return kernel(*args)
+        finally:
+            spent["entropy"] += time.perf_counter() - start
+    return run
+entropy.entropy_profile = timed(entropy.entropy_profile)
+if hasattr(entropy, "byte_segment_entropy"):  # the flow records' kernel since issue 17
+    entropy.byte_segment_entropy = timed(entropy.byte_segment_entropy)
 start = time.perf_counter()
 table = flows.FlowTable()
 batches = pcap.CaptureReader(sys.argv[1]).batches()
