@@ -153,7 +153,7 @@ def byte_segment_entropy(symbols, length):
     in cache-sized steps into one table, the symbols used anywhere are read off that table,
     and the sums over those symbols are :func:`segment_entropy`'s (same terms, same order:
     each sample's sum is independent of how samples are grouped into blocks). The table
-    holds 256 counts per sample (2 bytes each for samples shorter than 64 KiB).
+    holds 256 counts per sample (2 bytes each for samples shorter than 64 KiB, else 4).
     """
     length = np.asarray(length, dtype=np.int64)
     n_samples = len(length)
@@ -163,7 +163,8 @@ def byte_segment_entropy(symbols, length):
         return entropy, n_distinct, length
     offsets = np.concatenate(([0], np.cumsum(length)))
     longest = int(length.max())
-    table = np.zeros((256, n_samples), np.uint16 if longest < (1 << 16) else np.int64)
+    table = np.zeros((256, n_samples), np.uint16 if longest < (1 << 16)
+                     else np.int32 if longest < (1 << 31) else np.int64)
     first = 0
     while first < n_samples:
         last = int(np.searchsorted(offsets, offsets[first] + _BYTES_PER_STEP, side="right")) - 1
