@@ -107,18 +107,28 @@ def encode_records(records, fields=None):
         return b""
     lines = [",".join(_csv_cell(name) for name in fields)
              + "," + ",".join(_csv_cell("__mv_" + name) for name in fields)]
+    cells = {}  # text -> CSV cell: field values repeat, each is quoted once
+    no_multi = "," * len(fields)
     for record in records:
-        plain, multi = [], []
-        for name in fields:
-            value = record.get(name)
-            if isinstance(value, (list, tuple)):
+        plain, multi, any_multi = [], [], False
+        for value in map(record.get, fields):
+            if type(value) is str:
+                cell = cells.get(value)
+                if cell is None:
+                    cell = cells[value] = _csv_cell(value)
+                plain.append(cell)
+                multi.append("")
+            elif isinstance(value, (list, tuple)):
                 items = [_as_text(item) for item in value]
                 plain.append(_csv_cell("\n".join(items)))
                 multi.append(_csv_cell(_encode_mv(items)) if len(items) > 1 else "")
+                any_multi = any_multi or len(items) > 1
             else:
                 plain.append(_csv_cell(_as_text(value)))
                 multi.append("")
-        lines.append(",".join(plain) + "," + ",".join(multi))
+        lines.append(",".join(plain) + ("," + ",".join(multi) if any_multi else no_multi))
+        if len(cells) > 100000:
+            cells.clear()
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -235,21 +245,23 @@ def decode_records(body):
             names.append(name[5:])
     plain_at = {name: i for i, name in enumerate(header) if not name.startswith("__mv_")}
     mv_at = {name[5:]: i for i, name in enumerate(header) if name.startswith("__mv_")}
+    columns = [(name, plain_at.get(name), mv_at.get(name)) for name in names]
+    width = len(header)
     records = []
     for row in reader:
-        if len(row) != len(header):
+        if len(row) != width:
             raise ValueError("row has %d cells, header has %d: %r"
                              % (len(row), len(header), row[:5]))
         record = {}
-        for name in names:
-            mv_index = mv_at.get(name)
+        for name, index, mv_index in columns:
             if mv_index is not None and row[mv_index]:
                 items = decode_mv(row[mv_index])
                 record[name] = items if len(items) != 1 else items[0]
                 continue
-            index = plain_at.get(name)
-            if index is not None and row[index] != "":
-                record[name] = row[index]
+            if index is not None:
+                value = row[index]
+                if value != "":
+                    record[name] = value
         records.append(record)
     return records, names
 

@@ -218,11 +218,12 @@ class Expression(object):
         fields = self._fields
         if fields is None:
             return self.fn(event)
-        get = event.get
         if len(fields) == 1:
-            key = _key_part(get(fields[0]))
+            key = event.get(fields[0])
+            if type(key) is not str:
+                key = _key_part(key)
         else:
-            key = tuple([_key_part(get(f)) for f in fields])
+            key = tuple([v if type(v) is str else _key_part(v) for v in map(event.get, fields)])
         memo = self._memo
         if key in memo:
             self._hits += 1
