@@ -193,9 +193,9 @@ def main(argv=None):
         if args.row_size:
             runs = [(args.row_size, "row"), (args.row_size, None)] + runs
         print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
-        print("| conn records | total records | engine | hunt s | records/s | peak RSS MiB "
-              "| json parse s | hunt / json | notables | planted beacons found |")
-        print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("| conn records | total records | engine | hunt s | hunt CPU s | records/s | records/CPU s "
+              "| peak RSS MiB | json parse s | hunt / json | notables | planted beacons found |")
+        print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         generated = {}
         for size, engine in runs:
             folder = os.path.join(base, "n%d" % size)
@@ -207,11 +207,12 @@ def main(argv=None):
             rss = _child_peak(paths, engine)
             elapsed, notables = rss["elapsed"], rss["notables"]
             by_search, beacons = summarise(notables, planted)
-            print("| %d | %d | %s | %.1f | %.0f | %.0f | %.1f | %.1f | %d | %d/%d |"
-                  % (size, total, engine or "default", elapsed, total / elapsed, rss["peak_mib"],
-                     parse_s, elapsed / parse_s, len(notables), beacons, len(planted)))
+            print("| %d | %d | %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d/%d |"
+                  % (size, total, engine or "default", elapsed, rss["cpu"], total / elapsed,
+                     total / max(rss["cpu"], 1e-9), rss["peak_mib"], parse_s, elapsed / parse_s,
+                     len(notables), beacons, len(planted)))
             for search, count in sorted(by_search.items()):
-                print("|  |  |  |  |  |  |  |  | %d | %s |" % (count, search))
+                print("|  |  |  |  |  |  |  |  |  |  | %d | %s |" % (count, search))
             sys.stdout.flush()
     return 0
 
@@ -235,11 +236,10 @@ def _child_peak(paths, engine):
     err_file.seek(0)
     if child.returncode not in (0, 1, 3):
         raise SystemExit("hunt failed (%s): %s" % (child.returncode, err_file.read().decode()[-2000:]))
-    text = out_file.read()
-    notables = json.loads(text or b"[]")
-    if isinstance(notables, dict):
-        notables = notables.get("notables", [])
-    return {"elapsed": elapsed, "peak_mib": usage.ru_maxrss / 1024.0, "notables": notables}
+    notables = [json.loads(line) for line in out_file.read().splitlines() if line.strip()]
+    notables = [n for n in notables if "search" in n]  # one JSON object per notable
+    return {"elapsed": elapsed, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_mib": usage.ru_maxrss / 1024.0, "notables": notables}
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import ipaddress
 import os
 import re
 
-from .values import SplError, Unavailable, mv, to_str, wildcard_regex
+from .values import SplError, Unavailable, fast_paths_enabled, mv, to_str, wildcard_regex
 
 
 class LookupTable(object):
@@ -72,6 +72,17 @@ class LookupTable(object):
         A null input value matches nothing. At most ``max_matches`` rows, in file order;
         fewer than ``min_matches`` rows are padded with ``default_match``.
         """
+        if len(values) == 1 and type(values[0]) is str:  # the common case, without building lists
+            value = values[0]
+            if value == "":
+                return self._defaults([])
+            key = (tuple(columns), value)
+            cached = self._memo.get(key)
+            if cached is None:
+                if len(self._memo) > 200000:
+                    self._memo.clear()
+                cached = self._memo[key] = self._match(columns, [[value]])
+            return cached
         event_values = []
         for value in values:
             vs = [to_str(v) for v in mv(value) if to_str(v) not in (None, "")]
@@ -89,7 +100,7 @@ class LookupTable(object):
         return result
 
     def _match(self, columns, event_values):
-        if not _indexed_lookups():
+        if not fast_paths_enabled():
             return self._scan(columns, event_values)
         # Rows that can match on the most selective column, then the other columns checked.
         column = min(columns, key=lambda c: _INDEX_PREFERENCE[self.match_types.get(c, "EXACT")])
@@ -148,11 +159,6 @@ class LookupTable(object):
 
 # Which input column narrows the rows first: an exact key, then a network, then wildcards.
 _INDEX_PREFERENCE = {"EXACT": 0, "CIDR": 1, "WILDCARD": 2}
-
-
-def _indexed_lookups():
-    """False when ``C2HUNT_ENGINE=row``: every lookup row is tried (the reference)."""
-    return os.environ.get("C2HUNT_ENGINE", "").strip().lower() != "row"
 
 
 class ExactIndex(object):

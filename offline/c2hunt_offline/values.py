@@ -5,10 +5,18 @@ eval/stats), or a ``list`` of those (multivalue; never empty, never of length 1 
 """
 import functools
 import math
+import os
 import re
 
 _NUM = re.compile(r"^\s*[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)\s*$")
 _HEX = re.compile(r"^\s*0[xX][0-9a-fA-F]+\s*$")
+
+
+def fast_paths_enabled():
+    """False when ``C2HUNT_ENGINE=row``: every expression, search term and lookup row is
+    evaluated for every event, with no memo or index (the reference the fast paths are
+    tested against)."""
+    return os.environ.get("C2HUNT_ENGINE", "").strip().lower() != "row"
 
 
 class Literal(str):

@@ -1,9 +1,8 @@
 """eval expressions: node tree -> a function of the event, with Splunk's null and
 multivalue semantics."""
 import math
-import os
 
-from ..values import Literal, SplError, compare, is_null, mv, mv_pack, to_number, to_str
+from ..values import Literal, SplError, compare, fast_paths_enabled, is_null, mv, mv_pack, to_number, to_str
 from .functions import FUNCTIONS, LAZY
 from . import typecheck
 from .parser import parse
@@ -178,12 +177,6 @@ def _key_part(value):
     return (type(value), value)
 
 
-def memo_enabled():
-    """False when ``C2HUNT_ENGINE=row``: every expression evaluated on every row (the reference
-    the memoised path is tested against)."""
-    return os.environ.get("C2HUNT_ENGINE", "").strip().lower() != "row"
-
-
 class Expression(object):
     """A compiled eval expression: ``Expression("a+1")(event)``.
 
@@ -210,7 +203,7 @@ class Expression(object):
         else:
             typecheck.infer(tree, text)
         self.fn = compile_expr(tree)
-        self._fields = fields_read(tree) if memo_enabled() else None
+        self._fields = fields_read(tree) if fast_paths_enabled() else None
         self._memo = {}
         self._calls = self._hits = 0
 
