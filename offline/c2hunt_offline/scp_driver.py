@@ -26,6 +26,7 @@ command byte by byte.
 """
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -171,14 +172,20 @@ def execute_chunks(records, chunk_size=DEFAULT_CHUNK_SIZE):
     Each chunk names only the fields its own records carry, as splunkd does. With no
     records, a single empty chunk with ``finished: true`` is produced.
     """
-    records = list(records)
-    chunks = []
-    for start in range(0, max(len(records), 1), chunk_size):
-        part = records[start:start + chunk_size]
-        finished = start + chunk_size >= len(records)
-        chunks.append(encode_chunk({"action": "execute", "finished": finished},
-                                   encode_records(part)))
-    return chunks
+    return list(iter_execute_chunks(records, chunk_size))
+
+
+def iter_execute_chunks(records, chunk_size=DEFAULT_CHUNK_SIZE):
+    """:func:`execute_chunks` one chunk at a time: ``records`` (any iterable) is read and
+    encoded a chunk at a time as the command asks for it, so only one chunk's text is held."""
+    records = iter(records)
+    part = list(itertools.islice(records, chunk_size))
+    while True:
+        following = list(itertools.islice(records, chunk_size))
+        yield encode_chunk({"action": "execute", "finished": not following}, encode_records(part))
+        if not following:
+            return
+        part = following
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -231,11 +238,14 @@ def decode_mv(text):
 
 def decode_records(body):
     """Records of a CSV body with ``__mv_`` columns (empty fields left out), and field names."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8")
     if not body:
         return [], []
-    reader = csv.reader(io.StringIO(body, newline=""))
+    if isinstance(body, (bytes, bytearray)):
+        # decoded as it is read: a whole-body str (and a StringIO copy of it) would hold the
+        # reply several times over
+        reader = csv.reader(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline=""))
+    else:
+        reader = csv.reader(io.StringIO(body, newline=""))
     header = next(reader, None)
     if header is None:
         return [], []
@@ -247,6 +257,7 @@ def decode_records(body):
     mv_at = {name[5:]: i for i, name in enumerate(header) if name.startswith("__mv_")}
     columns = [(name, plain_at.get(name), mv_at.get(name)) for name in names]
     width = len(header)
+    texts = {}  # one string object per distinct value of the body (values repeat across records)
     records = []
     for row in reader:
         if len(row) != width:
@@ -261,7 +272,7 @@ def decode_records(body):
             if index is not None:
                 value = row[index]
                 if value != "":
-                    record[name] = value
+                    record[name] = texts.setdefault(value, value)
         records.append(record)
     return records, names
 
@@ -356,7 +367,7 @@ def run_command(script_path, args, records, python=None, chunk_size=DEFAULT_CHUN
                                                 searchinfo=searchinfo))
         process = start(script_path, python, env, script_args)
         try:
-            info, replies = exchange(process, getinfo, execute_chunks(records, chunk_size))
+            info, replies = exchange(process, getinfo, iter_execute_chunks(records, chunk_size))
             stderr = process.stderr.read()
             returncode = process.wait(timeout=timeout)
         finally:

@@ -137,6 +137,24 @@ def sort_key(value):
     return (1, 0, str(value))
 
 
+_SHARED = {}
+_SHARED_LIMIT = 262144
+
+
+def shared(text):
+    """One string object for every event holding the same short value (a protocol, a state, an
+    address, a process path): millions of events then hold references, not copies. The table
+    starts over past a fixed size, so it stays bounded whatever the input."""
+    if len(text) > 256:
+        return text
+    found = _SHARED.get(text)
+    if found is None:
+        if len(_SHARED) >= _SHARED_LIMIT:
+            _SHARED.clear()
+        found = _SHARED[text] = text
+    return found
+
+
 def wildcard_regex(pattern, case_sensitive=False):
     """Compile a Splunk ``*`` wildcard pattern into an anchored regex."""
     parts = [re.escape(p) for p in pattern.split("*")]
