@@ -17,8 +17,9 @@ a child process and prints: records/s end to end (read + every search), wall sec
 child's peak RSS, and the notables found by search, with how many planted beacons were found.
 Beside it, in the same run: Python's ``json`` module merely parsing the same files (the
 reference the issue sets: ``hunt`` should take no longer than that), and with ``--row-size``
-the row engine (``C2HUNT_ENGINE=row``) on a file of that size, so ratios are measured under
-the same load. With ``--profile N`` the hunt of N records runs under cProfile in this process
+the row engine (``C2HUNT_ENGINE=row``: no memo, no lookup index) on a file of that size, and
+with ``--baseline-root`` another checkout's runner on it too (before/after), so ratios are
+measured under the same load. With ``--profile N`` the hunt of N records runs under cProfile in this process
 and the top functions by own time are printed instead.
 """
 import argparse
@@ -181,6 +182,10 @@ def main(argv=None):
     parser.add_argument("--dns-share", type=float, default=0.2)
     parser.add_argument("--row-size", type=int, default=0,
                         help="also run the row engine on a file of this many conn records")
+    parser.add_argument("--baseline-root",
+                        help="also run another checkout's runner (a folder with offline/, bin/, default/ "
+                             "and lookups/, e.g. from `git archive <commit> offline bin default lookups`) "
+                             "on the --row-size file, in the same run")
     parser.add_argument("--keep", help="write the generated files here (default: a temporary folder)")
     parser.add_argument("--profile", type=int, default=0, help="cProfile a hunt of this many records")
     args = parser.parse_args(argv)
@@ -192,6 +197,8 @@ def main(argv=None):
         runs = [(int(s), None) for s in args.sizes.split(",") if s.strip()]
         if args.row_size:
             runs = [(args.row_size, "row"), (args.row_size, None)] + runs
+            if args.baseline_root:
+                runs.insert(0, (args.row_size, "baseline"))
         print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
         print("| conn records | total records | engine | hunt s | hunt CPU s | records/s | records/CPU s "
               "| peak RSS MiB | json parse s | hunt / json | notables | planted beacons found |")
@@ -204,7 +211,7 @@ def main(argv=None):
                 generated[size] = generate(folder, size, args.hosts, args.beacons, args.dns_share)
             paths, planted = generated[size]
             parse_s, total = json_parse_seconds(paths)
-            rss = _child_peak(paths, engine)
+            rss = _child_peak(paths, engine, args.baseline_root)
             elapsed, notables = rss["elapsed"], rss["notables"]
             by_search, beacons = summarise(notables, planted)
             print("| %d | %d | %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d/%d |"
@@ -217,11 +224,16 @@ def main(argv=None):
     return 0
 
 
-def _child_peak(paths, engine):
-    """Run ``hunt`` and measure the child's own peak RSS (wait4 gives it per child)."""
+def _child_peak(paths, engine, baseline_root=None):
+    """Run ``hunt`` and measure the child's own peak RSS (wait4 gives it per child).
+
+    ``engine``: None (this checkout), ``"row"`` (this checkout, C2HUNT_ENGINE=row) or
+    ``"baseline"`` (the runner of ``baseline_root``, with that checkout's own app content)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(repo_paths.pythonpath()), TZ="UTC")
     env.pop("C2HUNT_ENGINE", None)
-    if engine:
+    if engine == "baseline":
+        env["PYTHONPATH"] = os.path.join(os.path.abspath(baseline_root), "offline")
+    elif engine:
         env["C2HUNT_ENGINE"] = engine
     out_file = tempfile.TemporaryFile()
     err_file = tempfile.TemporaryFile()
