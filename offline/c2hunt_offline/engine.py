@@ -422,6 +422,8 @@ class Runner(object):
                         self.run(saved.search, baseline_events)
                     except SplError as exc:
                         errors[saved.name] = str(exc)
+        if now is None and earliest is None and latest is None and not dispatch:
+            now = data_now(events)  # what run() would work out for each search, once
         for saved in searches:
             if saved.kind != "correlation" or saved.name in skip:
                 continue
