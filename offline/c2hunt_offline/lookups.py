@@ -36,6 +36,7 @@ class LookupTable(object):
         self._compiled = {}
         self._memo = {}  # (columns, event values) -> matching rows: event values repeat a lot
         self._indexes = {}  # column -> ExactIndex or CidrIndex, built on first use
+        self._indexed = fast_paths_enabled()
 
     def _cell_matcher(self, column, cell):
         """Predicate on an event value for one lookup cell."""
@@ -72,16 +73,13 @@ class LookupTable(object):
         A null input value matches nothing. At most ``max_matches`` rows, in file order;
         fewer than ``min_matches`` rows are padded with ``default_match``.
         """
-        if len(values) == 1 and type(values[0]) is str:  # the common case, without building lists
-            value = values[0]
-            if value == "":
-                return self._defaults([])
-            key = (tuple(columns), value)
+        if all(type(v) is str and v != "" for v in values):  # the common case: plain strings
+            key = (tuple(columns), tuple(values))
             cached = self._memo.get(key)
             if cached is None:
                 if len(self._memo) > 200000:
                     self._memo.clear()
-                cached = self._memo[key] = self._match(columns, [[value]])
+                cached = self._memo[key] = self._match(columns, [[v] for v in values])
             return cached
         event_values = []
         for value in values:
@@ -100,7 +98,7 @@ class LookupTable(object):
         return result
 
     def _match(self, columns, event_values):
-        if not fast_paths_enabled():
+        if not self._indexed:
             return self._scan(columns, event_values)
         # Rows that can match on the most selective column, then the other columns checked.
         column = min(columns, key=lambda c: _INDEX_PREFERENCE[self.match_types.get(c, "EXACT")])

@@ -147,6 +147,7 @@ def _random_cidr(rng, version):
 
 def test_fuzz_lookups_identical_to_scanning_every_row(monkeypatch):
     rng = random.Random(17)
+    matched = 0
     for case in range(40):
         rows = []
         for _ in range(rng.randrange(1, 25)):
@@ -155,9 +156,8 @@ def test_fuzz_lookups_identical_to_scanning_every_row(monkeypatch):
                 "name": rng.choice(["ssh", "SSH", "ssl", "*sh", "s*", "*", "http", "dns"]),
                 "port": rng.choice(["22", "443", "53", "8080", "*"]),
                 "out": "row%d" % len(rows)})
-        table = LookupTable("t", "t.csv", ["net", "name", "port", "out"], rows,
-                            match_types={"net": "CIDR", "name": "WILDCARD"},
-                            case_sensitive=rng.random() < 0.5, max_matches=rng.choice([1, 3, 100]))
+        options = dict(match_types={"net": "CIDR", "name": "WILDCARD"},
+                       case_sensitive=rng.random() < 0.5, max_matches=rng.choice([1, 3, 100]))
         queries = []
         for _ in range(200):
             columns = rng.sample(["net", "name", "port"], rng.randrange(1, 4))
@@ -170,12 +170,15 @@ def test_fuzz_lookups_identical_to_scanning_every_row(monkeypatch):
                 values.append(rng.choice(pool) if rng.random() < 0.8 else rng.sample(pool, 2))
             queries.append((columns, values))
         monkeypatch.setenv("C2HUNT_ENGINE", "row")
-        reference = [[r["out"] for r in table._match(c, [v if isinstance(v, list) else [v] for v in vals])]
-                     for c, vals in queries]
+        scan = LookupTable("t", "t.csv", ["net", "name", "port", "out"], rows, **options)
         monkeypatch.delenv("C2HUNT_ENGINE")
-        fast = [[r["out"] for r in table._match(c, [v if isinstance(v, list) else [v] for v in vals])]
-                for c, vals in queries]
+        indexed = LookupTable("t", "t.csv", ["net", "name", "port", "out"], rows, **options)
+        assert not scan._indexed and indexed._indexed
+        reference = [[r["out"] for r in scan.match(c, vals)] for c, vals in queries]
+        fast = [[r["out"] for r in indexed.match(c, vals)] for c, vals in queries]
         assert fast == reference, case
+        matched += sum(1 for found in reference if found)
+    assert matched > 1000  # the corpus does find rows, not only misses
 
 
 def test_cidr_lookup_of_the_shipped_internal_networks():
