@@ -346,8 +346,9 @@ class Runner(object):
             argv = shlex.split(args)
         except ValueError as exc:
             raise SplError("%s: bad arguments: %s" % (name, exc))
-        records = [{k: ([to_str(x) for x in v] if isinstance(v, list) else to_str(v))
-                    for k, v in row.items()} for row in rows]
+        # converted a chunk at a time as the command reads them (never all rows twice)
+        records = ({k: (v if type(v) is str else [to_str(x) for x in v] if isinstance(v, list)
+                        else to_str(v)) for k, v in row.items()} for row in rows)
         try:
             result = scp_driver.run_command(script, argv, records, python=self.python)
         except scp_driver.CommandError as exc:
@@ -421,6 +422,8 @@ class Runner(object):
                         self.run(saved.search, baseline_events)
                     except SplError as exc:
                         errors[saved.name] = str(exc)
+        if now is None and earliest is None and latest is None and not dispatch:
+            now = data_now(events)  # what run() would work out for each search, once
         for saved in searches:
             if saved.kind != "correlation" or saved.name in skip:
                 continue

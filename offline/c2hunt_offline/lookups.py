@@ -11,11 +11,12 @@ search) must be a plain name, and it resolves only inside those two folders (a l
 leads out of them is refused), so a search can neither read nor write any other file.
 """
 import csv
+import functools
 import ipaddress
 import os
 import re
 
-from .values import SplError, Unavailable, mv, to_str, wildcard_regex
+from .values import SplError, Unavailable, fast_paths_enabled, mv, to_str, wildcard_regex
 
 
 class LookupTable(object):
@@ -34,6 +35,8 @@ class LookupTable(object):
         self.default_match = default_match
         self._compiled = {}
         self._memo = {}  # (columns, event values) -> matching rows: event values repeat a lot
+        self._indexes = {}  # column -> ExactIndex or CidrIndex, built on first use
+        self._indexed = fast_paths_enabled()
 
     def _cell_matcher(self, column, cell):
         """Predicate on an event value for one lookup cell."""
@@ -47,11 +50,12 @@ class LookupTable(object):
             except ValueError:
                 fn = lambda v: False  # noqa: E731  (a bad CIDR cell matches nothing)
             else:
+                version, prefix = network.version, int(network.network_address)
+                mask = int(network.netmask)
+
                 def fn(v):
-                    try:
-                        return ipaddress.ip_address(v.strip()) in network
-                    except ValueError:
-                        return False
+                    parsed = _address(v)  # each distinct value parsed once
+                    return parsed is not None and parsed[0] == version and parsed[1] & mask == prefix
         elif kind == "WILDCARD" and "*" in cell:
             rx = wildcard_regex(cell, case_sensitive=self.case_sensitive)
             fn = lambda v: rx.match(v) is not None  # noqa: E731
@@ -69,6 +73,14 @@ class LookupTable(object):
         A null input value matches nothing. At most ``max_matches`` rows, in file order;
         fewer than ``min_matches`` rows are padded with ``default_match``.
         """
+        if all(type(v) is str and v != "" for v in values):  # the common case: plain strings
+            key = (tuple(columns), tuple(values))
+            cached = self._memo.get(key)
+            if cached is None:
+                if len(self._memo) > 200000:
+                    self._memo.clear()
+                cached = self._memo[key] = self._match(columns, [[v] for v in values])
+            return cached
         event_values = []
         for value in values:
             vs = [to_str(v) for v in mv(value) if to_str(v) not in (None, "")]
@@ -86,6 +98,41 @@ class LookupTable(object):
         return result
 
     def _match(self, columns, event_values):
+        if not self._indexed:
+            return self._scan(columns, event_values)
+        # Rows that can match on the most selective column, then the other columns checked.
+        column = min(columns, key=lambda c: _INDEX_PREFERENCE[self.match_types.get(c, "EXACT")])
+        position = columns.index(column)
+        index = self._index(column)
+        candidates = set()
+        for value in event_values[position]:
+            candidates.update(index.candidates(value))
+        found = []
+        others = [(c, vs) for c, vs in zip(columns, event_values) if c != column]
+        for row_id in sorted(candidates):
+            row = self.rows[row_id]
+            if all(any(self._cell_matcher(c, row.get(c, ""))(v) for v in vs) for c, vs in others):
+                found.append(row)
+                if len(found) >= self.max_matches:
+                    break
+        return self._defaults(found)
+
+    def _index(self, column):
+        index = self._indexes.get(column)
+        if index is None:
+            kind = self.match_types.get(column, "EXACT")
+            cells = [row.get(column, "") for row in self.rows]
+            if kind == "CIDR":
+                index = CidrIndex(cells)
+            else:
+                index = ExactIndex(cells, self.case_sensitive, wildcard=kind == "WILDCARD",
+                                   matcher=lambda cell: self._cell_matcher(column, cell))
+            self._indexes[column] = index
+        return index
+
+    def _scan(self, columns, event_values):
+        """Every lookup row tried against the event (the reference the indexes are tested
+        against, used when ``C2HUNT_ENGINE=row``)."""
         found = []
         for row in self.rows:
             ok = True
@@ -105,6 +152,74 @@ class LookupTable(object):
         if self.default_match is not None and len(found) < self.min_matches:
             filler = {c: self.default_match for c in self.columns}
             found = found + [filler] * (self.min_matches - len(found))
+        return found
+
+
+# Which input column narrows the rows first: an exact key, then a network, then wildcards.
+_INDEX_PREFERENCE = {"EXACT": 0, "CIDR": 1, "WILDCARD": 2}
+
+
+class ExactIndex(object):
+    """Row ids by cell value (lower-cased when the lookup is case-insensitive). For a WILDCARD
+    column the cells holding ``*`` are candidates for every value (their patterns are checked
+    afterwards, each compiled once); the other cells of the column are exact keys."""
+
+    def __init__(self, cells, case_sensitive, wildcard, matcher):
+        self.case_sensitive = case_sensitive
+        self.by_value = {}
+        self.patterns = []
+        for row_id, cell in enumerate(cells):
+            if wildcard and "*" in cell:
+                self.patterns.append((row_id, matcher(cell)))
+            else:
+                key = cell if case_sensitive else cell.lower()
+                self.by_value.setdefault(key, []).append(row_id)
+
+    def candidates(self, value):
+        key = value if self.case_sensitive else value.lower()
+        found = self.by_value.get(key, [])
+        if self.patterns:
+            found = found + [row_id for row_id, fn in self.patterns if fn(value)]
+        return found
+
+
+@functools.lru_cache(maxsize=65536)
+def _address(text):
+    """(version, integer) of an address string, None when it is not one (parsed once per value)."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    return address.version, int(address)
+
+
+class CidrIndex(object):
+    """Row ids by network: for each (IP version, prefix length) the lookup holds, a dict from
+    the network's integer to its rows. An address is masked once per prefix length present
+    (at most 33 for IPv4, 129 for IPv6; a handful in practice) and looked up, so nested and
+    overlapping networks all match, as in Splunk. Cells that are not networks match nothing."""
+
+    def __init__(self, cells):
+        self.tables = {}  # (version, prefix length) -> {network int: [row ids]}
+        for row_id, cell in enumerate(cells):
+            try:
+                network = ipaddress.ip_network(cell.strip(), strict=False)
+            except ValueError:
+                continue
+            table = self.tables.setdefault((network.version, network.prefixlen), {})
+            table.setdefault(int(network.network_address), []).append(row_id)
+        self.masks = sorted((version, prefix, ((1 << prefix) - 1) << ((32 if version == 4 else 128) - prefix))
+                            for version, prefix in self.tables)
+
+    def candidates(self, value):
+        parsed = _address(value)
+        if parsed is None:
+            return []
+        version, number = parsed
+        found = []
+        for table_version, prefix, mask in self.masks:
+            if table_version == version:
+                found.extend(self.tables[(version, prefix)].get(number & mask, ()))
         return found
 
 

@@ -26,6 +26,7 @@ command byte by byte.
 """
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -107,18 +108,28 @@ def encode_records(records, fields=None):
         return b""
     lines = [",".join(_csv_cell(name) for name in fields)
              + "," + ",".join(_csv_cell("__mv_" + name) for name in fields)]
+    cells = {}  # text -> CSV cell: field values repeat, each is quoted once
+    no_multi = "," * len(fields)
     for record in records:
-        plain, multi = [], []
-        for name in fields:
-            value = record.get(name)
-            if isinstance(value, (list, tuple)):
+        plain, multi, any_multi = [], [], False
+        for value in map(record.get, fields):
+            if type(value) is str:
+                cell = cells.get(value)
+                if cell is None:
+                    cell = cells[value] = _csv_cell(value)
+                plain.append(cell)
+                multi.append("")
+            elif isinstance(value, (list, tuple)):
                 items = [_as_text(item) for item in value]
                 plain.append(_csv_cell("\n".join(items)))
                 multi.append(_csv_cell(_encode_mv(items)) if len(items) > 1 else "")
+                any_multi = any_multi or len(items) > 1
             else:
                 plain.append(_csv_cell(_as_text(value)))
                 multi.append("")
-        lines.append(",".join(plain) + "," + ",".join(multi))
+        lines.append(",".join(plain) + ("," + ",".join(multi) if any_multi else no_multi))
+        if len(cells) > 100000:
+            cells.clear()
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -161,14 +172,20 @@ def execute_chunks(records, chunk_size=DEFAULT_CHUNK_SIZE):
     Each chunk names only the fields its own records carry, as splunkd does. With no
     records, a single empty chunk with ``finished: true`` is produced.
     """
-    records = list(records)
-    chunks = []
-    for start in range(0, max(len(records), 1), chunk_size):
-        part = records[start:start + chunk_size]
-        finished = start + chunk_size >= len(records)
-        chunks.append(encode_chunk({"action": "execute", "finished": finished},
-                                   encode_records(part)))
-    return chunks
+    return list(iter_execute_chunks(records, chunk_size))
+
+
+def iter_execute_chunks(records, chunk_size=DEFAULT_CHUNK_SIZE):
+    """:func:`execute_chunks` one chunk at a time: ``records`` (any iterable) is read and
+    encoded a chunk at a time as the command asks for it, so only one chunk's text is held."""
+    records = iter(records)
+    part = list(itertools.islice(records, chunk_size))
+    while True:
+        following = list(itertools.islice(records, chunk_size))
+        yield encode_chunk({"action": "execute", "finished": not following}, encode_records(part))
+        if not following:
+            return
+        part = following
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -221,11 +238,14 @@ def decode_mv(text):
 
 def decode_records(body):
     """Records of a CSV body with ``__mv_`` columns (empty fields left out), and field names."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8")
     if not body:
         return [], []
-    reader = csv.reader(io.StringIO(body, newline=""))
+    if isinstance(body, (bytes, bytearray)):
+        # decoded as it is read: a whole-body str (and a StringIO copy of it) would hold the
+        # reply several times over
+        reader = csv.reader(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline=""))
+    else:
+        reader = csv.reader(io.StringIO(body, newline=""))
     header = next(reader, None)
     if header is None:
         return [], []
@@ -235,21 +255,24 @@ def decode_records(body):
             names.append(name[5:])
     plain_at = {name: i for i, name in enumerate(header) if not name.startswith("__mv_")}
     mv_at = {name[5:]: i for i, name in enumerate(header) if name.startswith("__mv_")}
+    columns = [(name, plain_at.get(name), mv_at.get(name)) for name in names]
+    width = len(header)
+    texts = {}  # one string object per distinct value of the body (values repeat across records)
     records = []
     for row in reader:
-        if len(row) != len(header):
+        if len(row) != width:
             raise ValueError("row has %d cells, header has %d: %r"
                              % (len(row), len(header), row[:5]))
         record = {}
-        for name in names:
-            mv_index = mv_at.get(name)
+        for name, index, mv_index in columns:
             if mv_index is not None and row[mv_index]:
                 items = decode_mv(row[mv_index])
                 record[name] = items if len(items) != 1 else items[0]
                 continue
-            index = plain_at.get(name)
-            if index is not None and row[index] != "":
-                record[name] = row[index]
+            if index is not None:
+                value = row[index]
+                if value != "":
+                    record[name] = texts.setdefault(value, value)
         records.append(record)
     return records, names
 
@@ -344,7 +367,7 @@ def run_command(script_path, args, records, python=None, chunk_size=DEFAULT_CHUN
                                                 searchinfo=searchinfo))
         process = start(script_path, python, env, script_args)
         try:
-            info, replies = exchange(process, getinfo, execute_chunks(records, chunk_size))
+            info, replies = exchange(process, getinfo, iter_execute_chunks(records, chunk_size))
             stderr = process.stderr.read()
             returncode = process.wait(timeout=timeout)
         finally:

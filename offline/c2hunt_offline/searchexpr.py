@@ -23,7 +23,7 @@ import re
 
 from . import timespec
 from .spltext import TokenCursor, read_quoted
-from .values import SplError, compare, mv, to_number, to_str, wildcard_regex
+from .values import SplError, compare, fast_paths_enabled, mv, to_number, to_str, wildcard_regex
 
 SELECTOR_FIELDS = {"index", "earliest", "latest", "_index_earliest", "_index_latest",
                    "starttime", "endtime", "starttimeu", "endtimeu", "splunk_server"}
@@ -222,16 +222,46 @@ def _index_selector(value):
     return lambda ev: m(ev.get("index") or "main")
 
 
+def _memoised_equal(field, matcher, limit=65536):
+    """``field=value`` with the answer kept per distinct string value of the field (values
+    repeat: sourcetypes, ports, process names), multivalue and numbers matched as they are."""
+    seen = {}
+
+    def equal(ev):
+        value = ev.get(field)
+        if type(value) is str:
+            answer = seen.get(value)
+            if answer is None:
+                if len(seen) >= limit:
+                    seen.clear()
+                answer = seen[value] = matcher(value)
+            return answer
+        return any(matcher(v) for v in mv(value))
+    return equal
+
+
 def _compile(node, now=None):
     kind = node[0]
     if kind == "true":
         return lambda ev: True
     if kind == "and":
         parts = [_compile(p, now) for p in node[1]]
-        return lambda ev: all(p(ev) for p in parts)
+
+        def all_of(ev):
+            for part in parts:
+                if not part(ev):
+                    return False
+            return True
+        return all_of
     if kind == "or":
         parts = [_compile(p, now) for p in node[1]]
-        return lambda ev: any(p(ev) for p in parts)
+
+        def any_of(ev):
+            for part in parts:
+                if part(ev):
+                    return True
+            return False
+        return any_of
     if kind == "not":
         inner = _compile(node[1], now)
         return lambda ev: not inner(ev)
@@ -249,6 +279,8 @@ def _compile(node, now=None):
                 return exists if op == "=" else (lambda ev: False)
             m = _value_matcher(value)
             if op == "=":
+                if fast_paths_enabled():
+                    return _memoised_equal(field, m)
                 return lambda ev: any(m(v) for v in mv(ev.get(field)))
 
             def not_equal(ev):

@@ -5,10 +5,18 @@ eval/stats), or a ``list`` of those (multivalue; never empty, never of length 1 
 """
 import functools
 import math
+import os
 import re
 
 _NUM = re.compile(r"^\s*[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)\s*$")
 _HEX = re.compile(r"^\s*0[xX][0-9a-fA-F]+\s*$")
+
+
+def fast_paths_enabled():
+    """False when ``C2HUNT_ENGINE=row``: every expression, search term and lookup row is
+    evaluated for every event, with no memo or index (the reference the fast paths are
+    tested against)."""
+    return os.environ.get("C2HUNT_ENGINE", "").strip().lower() != "row"
 
 
 class Literal(str):
@@ -127,6 +135,24 @@ def sort_key(value):
     if number is not None:
         return (0, number, "")
     return (1, 0, str(value))
+
+
+_SHARED = {}
+_SHARED_LIMIT = 262144
+
+
+def shared(text):
+    """One string object for every event holding the same short value (a protocol, a state, an
+    address, a process path): millions of events then hold references, not copies. The table
+    starts over past a fixed size, so it stays bounded whatever the input."""
+    if len(text) > 256:
+        return text
+    found = _SHARED.get(text)
+    if found is None:
+        if len(_SHARED) >= _SHARED_LIMIT:
+            _SHARED.clear()
+        found = _SHARED[text] = text
+    return found
 
 
 def wildcard_regex(pattern, case_sensitive=False):

@@ -41,23 +41,34 @@ def cmd_lookup(ctx, args, rows):
         used = set(c for c, _ in inputs)
         outputs = [(c, c) for c in table.columns if c not in used]
         mode = mode or "OUTPUT"
+    input_columns = [c for c, _ in inputs]
+    packed = {}  # id(matches) -> (matches, output values): the table hands back one list per distinct input
     for row in rows:
         values = [row.get(event_field) for _, event_field in inputs]
-        matches = table.match([c for c, _ in inputs], values)
-        for column, event_field in outputs:
+        matches = table.match(input_columns, values)
+        cached = packed.get(id(matches))
+        if cached is None or cached[0] is not matches:
+            if len(packed) >= 65536:
+                packed.clear()
+            cached = packed[id(matches)] = (matches, [_packed(matches, column) for column, _ in outputs])
+        for (column, event_field), value in zip(outputs, cached[1]):
             if mode == "OUTPUTNEW" and not is_null(row.get(event_field)):
                 continue
-            found = []
-            for m in matches:
-                v = m.get(column)
-                if v not in (None, ""):
-                    found.append(v)
-            value = mv_pack(found)
             if value is None:
                 row.pop(event_field, None)
             else:
-                row[event_field] = value
+                row[event_field] = list(value) if type(value) is list else value
     return rows
+
+
+def _packed(matches, column):
+    """The value a lookup writes for one output column: the matching rows' non-empty cells."""
+    found = []
+    for m in matches:
+        v = m.get(column)
+        if v not in (None, ""):
+            found.append(v)
+    return mv_pack(found)
 
 
 def cmd_inputlookup(ctx, args, rows):

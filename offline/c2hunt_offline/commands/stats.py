@@ -267,6 +267,15 @@ def _group_keys(row, by):
     Each key is a tuple of (string form, original value) pairs, so numbers such as a binned
     ``_time`` stay numbers in the output.
     """
+    plain = []  # the common case: every by-field one non-empty string
+    for value in map(row.get, by):
+        if type(value) is not str:
+            break
+        if value == "":
+            return []
+        plain.append((value, value))
+    else:
+        return [tuple(plain)]
     keys = [()]
     for field in by:
         values = [v for v in mv(row.get(field)) if to_str(v) != ""]

@@ -2,7 +2,7 @@
 multivalue semantics."""
 import math
 
-from ..values import Literal, SplError, compare, is_null, mv, mv_pack, to_number, to_str
+from ..values import Literal, SplError, compare, fast_paths_enabled, is_null, mv, mv_pack, to_number, to_str
 from .functions import FUNCTIONS, LAZY
 from . import typecheck
 from .parser import parse
@@ -142,8 +142,54 @@ def compile_expr(node):
     raise SplError("eval: bad node %r" % (kind,))
 
 
+# Functions whose value is not fixed by their arguments: an expression using one is never memoised.
+_IMPURE = frozenset(("now", "time", "random"))
+
+
+def fields_read(node):
+    """The field names an expression reads (sorted tuple), or None when its value is not a
+    function of them alone (it calls now()/time())."""
+    names = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        kind = item[0]
+        if kind == "field":
+            names.add(item[1])
+        elif kind == "lit":
+            continue
+        elif kind == "call":
+            if item[1] in _IMPURE:
+                return None
+            stack.extend(item[2])
+        else:
+            stack.extend(x for x in item[1:] if isinstance(x, tuple))
+    return tuple(sorted(names))
+
+
+def _key_part(value):
+    """A hashable stand-in for a field value that keeps its type: ``1``, ``1.0`` and ``"1"``
+    (equal as dict keys or not) evaluate differently, so they must not share a memo entry."""
+    if type(value) is str:
+        return value
+    if isinstance(value, list):
+        return (list, tuple(_key_part(v) for v in value))
+    return (type(value), value)
+
+
 class Expression(object):
-    """A compiled eval expression: ``Expression("a+1")(event)``."""
+    """A compiled eval expression: ``Expression("a+1")(event)``.
+
+    The value of a pure expression is a function of the fields it reads, and those repeat a
+    lot in logs (transport, ports, service names, process paths): each distinct tuple of input
+    values is evaluated once and its result reused, like a columnar engine evaluating a
+    dictionary-encoded column once per distinct value. When the inputs barely repeat (byte
+    counts, timestamps) the memo gives up after a sample and evaluates every row.
+    """
+
+    _MEMO_LIMIT = 65536      # entries kept before the memo starts over (bounded memory)
+    _SAMPLE = 4096           # rows looked at before judging whether memoising pays
+    _MIN_HIT_SHARE = 0.5     # below this share of repeats the memo costs more than it saves
 
     def __init__(self, text, kind=None):
         """``kind``: ``"value"`` (an eval assignment, never boolean), ``"condition"`` (where:
@@ -157,9 +203,35 @@ class Expression(object):
         else:
             typecheck.infer(tree, text)
         self.fn = compile_expr(tree)
+        self._fields = fields_read(tree) if fast_paths_enabled() else None
+        self._memo = {}
+        self._calls = self._hits = 0
 
     def __call__(self, event):
-        return self.fn(event)
+        fields = self._fields
+        if fields is None:
+            return self.fn(event)
+        if len(fields) == 1:
+            key = event.get(fields[0])
+            if type(key) is not str:
+                key = _key_part(key)
+        else:
+            key = tuple([v if type(v) is str else _key_part(v) for v in map(event.get, fields)])
+        memo = self._memo
+        if key in memo:
+            self._hits += 1
+            value = memo[key]
+            return list(value) if type(value) is list else value
+        value = self.fn(event)
+        calls = self._calls = self._calls + 1
+        if calls >= self._SAMPLE and self._hits < self._MIN_HIT_SHARE * (calls + self._hits):
+            self._fields = None  # inputs barely repeat: evaluate every row from now on
+            self._memo = {}
+            return value
+        if len(memo) >= self._MEMO_LIMIT:
+            memo.clear()
+        memo[key] = list(value) if type(value) is list else value
+        return value
 
 
 def result_value(value, where="eval"):

@@ -9,6 +9,8 @@ import ntpath
 import os
 import re
 
+from ..values import shared
+
 
 class ReadIssue(object):
     """One unreadable record or file, or a warning about how a file was read: where and why.
@@ -53,7 +55,7 @@ def put(event, key, value):
     value = str(value)
     if value in ("", "-"):
         return
-    event[key] = value
+    event[key] = shared(value)
 
 
 def path_basename(path):

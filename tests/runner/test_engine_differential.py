@@ -1,0 +1,191 @@
+"""The fast paths of the offline engine give exactly what the per-row reference gives.
+
+``C2HUNT_ENGINE=row`` evaluates every eval/where expression on every row and tries every
+lookup row; by default expressions are memoised per distinct tuple of the fields they read
+and lookups go through indexes (exact keys hashed, CIDR rows in prefix-length tables,
+wildcards compiled once). Compared here: every scenario of samples/ and a generated Zeek
+workload (the scale benchmark's generator) through every correlation search, and a seeded
+fuzz corpus of events, expressions and lookup tables.
+"""
+import csv
+import ipaddress
+import random
+from pathlib import Path
+
+import pytest
+
+from c2hunt_offline.engine import Runner
+from c2hunt_offline.evalexpr import Expression, result_value
+from c2hunt_offline.lookups import LookupTable
+from c2hunt_offline.values import SplError
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
+
+
+def _notables(folder_or_files, monkeypatch, engine):
+    if engine:
+        monkeypatch.setenv("C2HUNT_ENGINE", engine)
+    else:
+        monkeypatch.delenv("C2HUNT_ENGINE", raising=False)
+    runner = Runner(str(ROOT))
+    events, _ = runner.read_files([str(f) for f in folder_or_files])
+    notables, errors = runner.hunt(events)
+    return sorted((repr(sorted(n.as_dict().items())) for n in notables)), errors
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_notables_identical_to_the_row_engine(scenario, monkeypatch):
+    row = _notables([SAMPLES / scenario], monkeypatch, "row")
+    fast = _notables([SAMPLES / scenario], monkeypatch, None)
+    assert fast == row
+
+
+def test_generated_zeek_workload_identical_to_the_row_engine(tmp_path, monkeypatch):
+    """Thousands of rows: the memo fills, gives up on high-cardinality inputs, and the
+    lookup indexes see many distinct addresses."""
+    import offline_scale  # benchmarks/ (on pythonpath)
+    paths, planted = offline_scale.generate(str(tmp_path), 6000, hosts=300, n_beacons=3)
+    row = _notables(paths, monkeypatch, "row")
+    fast = _notables(paths, monkeypatch, None)
+    assert not fast[1]
+    assert fast == row
+    assert any("Periodic Beaconing" in n for n in fast[0])
+
+
+# ---------------------------------------------------------------------------- fuzz corpus
+
+_FIELDS = ["a", "b", "c", "n", "m"]
+_VALUES = ["1", "2", "10", "1.0", "0", "-3", "x", "X", "abc", "10.0.0.1", "192.168.1.7", " 7 ",
+           "", "1e3", "tcp", "TCP", 1, 2, 1.0, 2.5, 0, -1, ["1", "2"], ["x", "y", "x"], ["a"]]
+_LEAVES = ["a", "b", "c", "n", "m", "1", "2.5", '"x"', '"1"', '"tcp"', "null()", "0"]
+_UNARY = ["lower({})", "upper({})", "len({})", "tonumber({})", "isnull({})", "isnotnull({})",
+          "mvcount({})", "round({})", "abs({})", "trim({})", "typeof({})", "isnum({})",
+          "mvindex({}, 0)", "coalesce({}, \"d\")", "tostring({})", "mvdedup({})"]
+_BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / {}", "{} . {}", "{} % {}", "if({} > {}, 1, 0)",
+           "if({} == {}, \"eq\", \"ne\")", "if({} < {}, \"lt\", null())", "max({}, {})",
+           "min({}, {})", "mvappend({}, {})", "coalesce({}, {})", "case({} != {}, 1, true(), 2)",
+           "if(match({}, \"^[0-9]+$\") AND isnotnull({}), 1, 0)", "if(like({}, \"%c%\") OR {} >= 2, 1, 0)"]
+
+
+def _expression(rng, depth=0):
+    if depth > 3 or rng.random() < 0.25:
+        return rng.choice(_LEAVES)
+    if rng.random() < 0.4:
+        return rng.choice(_UNARY).format(_expression(rng, depth + 1))
+    return rng.choice(_BINARY).format(_expression(rng, depth + 1), _expression(rng, depth + 1))
+
+
+def _events(rng, n):
+    out = []
+    for _ in range(n):
+        ev = {}
+        for field in _FIELDS:
+            if rng.random() < 0.85:
+                ev[field] = rng.choice(_VALUES)
+        out.append(ev)
+    return out
+
+
+def _outcomes(text, events):
+    """Each event's result (or the error it raised) of one expression."""
+    expr = Expression(text, kind="value")
+    out = []
+    for ev in events:
+        try:
+            out.append(("ok", repr(result_value(expr(dict(ev))))))
+        except SplError as exc:
+            out.append(("error", str(exc)))
+    return out
+
+
+def test_fuzz_expressions_identical_with_and_without_the_memo(monkeypatch):
+    rng = random.Random(20261206)
+    events = _events(rng, 3000)  # values repeat: the memo is used and must stay right
+    compared = 0
+    for _ in range(250):
+        text = _expression(rng)
+        try:
+            Expression(text, kind="value")
+        except SplError:
+            continue  # a boolean result or a type error: refused before any row, both ways
+        monkeypatch.setenv("C2HUNT_ENGINE", "row")
+        reference = _outcomes(text, events)
+        monkeypatch.delenv("C2HUNT_ENGINE")
+        assert _outcomes(text, events) == reference, text
+        compared += 1
+    assert compared > 100
+
+
+def test_memo_keeps_numbers_and_strings_apart():
+    """``1``, ``1.0``, ``"1"`` and ``["1"]`` are one or two dict keys in Python but may differ
+    to eval: each gives what a fresh expression (an empty memo) gives."""
+    text = "typeof(a) . \":\" . a . \":\" . mvcount(a) . \":\" . if(a==\"1\", \"eq\", \"ne\")"
+    values = (1, 1.0, "1", "1.0", ["1"], True, 1, "1", 1.0)
+    shared = Expression(text, kind="value")
+    assert [shared({"a": v}) for v in values] == [Expression(text, kind="value")({"a": v}) for v in values]
+
+
+def test_memo_returns_a_fresh_multivalue_each_time():
+    expr = Expression("mvappend(a, \"z\")", kind="value")
+    first = expr({"a": "q"})
+    first.append("mutated")
+    assert expr({"a": "q"}) == ["q", "z"]
+
+
+def _random_cidr(rng, version):
+    if version == 4:
+        prefix = rng.choice([8, 12, 16, 24, 28, 32, 0])
+        address = ipaddress.IPv4Address(rng.choice(["10.0.0.0", "10.1.2.3", "192.168.1.0", "172.16.5.5",
+                                                    "8.8.8.8", "0.0.0.0"]))
+    else:
+        prefix = rng.choice([0, 32, 48, 64, 128])
+        address = ipaddress.IPv6Address(rng.choice(["2001:db8::", "fe80::1", "::1", "2001:db8:1::5"]))
+    return str(ipaddress.ip_network("%s/%d" % (address, prefix), strict=False))
+
+
+def test_fuzz_lookups_identical_to_scanning_every_row(monkeypatch):
+    rng = random.Random(17)
+    matched = 0
+    for case in range(40):
+        rows = []
+        for _ in range(rng.randrange(1, 25)):
+            rows.append({
+                "net": rng.choice([_random_cidr(rng, 4), _random_cidr(rng, 6), "not-a-net", ""]),
+                "name": rng.choice(["ssh", "SSH", "ssl", "*sh", "s*", "*", "http", "dns"]),
+                "port": rng.choice(["22", "443", "53", "8080", "*"]),
+                "out": "row%d" % len(rows)})
+        options = dict(match_types={"net": "CIDR", "name": "WILDCARD"},
+                       case_sensitive=rng.random() < 0.5, max_matches=rng.choice([1, 3, 100]))
+        queries = []
+        for _ in range(200):
+            columns = rng.sample(["net", "name", "port"], rng.randrange(1, 4))
+            values = []
+            for column in columns:
+                pool = {"net": ["10.1.2.3", "10.0.0.9", "192.168.1.200", "8.8.8.8", "2001:db8::7",
+                                "::1", "fe80::1%eth0", "::ffff:10.1.2.3", "nonsense", " 10.1.2.3 "],
+                        "name": ["ssh", "SSH", "bash", "ssl", "http", "x"],
+                        "port": ["22", "443", "53", "9999"]}[column]
+                values.append(rng.choice(pool) if rng.random() < 0.8 else rng.sample(pool, 2))
+            queries.append((columns, values))
+        monkeypatch.setenv("C2HUNT_ENGINE", "row")
+        scan = LookupTable("t", "t.csv", ["net", "name", "port", "out"], rows, **options)
+        monkeypatch.delenv("C2HUNT_ENGINE")
+        indexed = LookupTable("t", "t.csv", ["net", "name", "port", "out"], rows, **options)
+        assert not scan._indexed and indexed._indexed
+        reference = [[r["out"] for r in scan.match(c, vals)] for c, vals in queries]
+        fast = [[r["out"] for r in indexed.match(c, vals)] for c, vals in queries]
+        assert fast == reference, case
+        matched += sum(1 for found in reference if found)
+    assert matched > 1000  # the corpus does find rows, not only misses
+
+
+def test_cidr_lookup_of_the_shipped_internal_networks():
+    """The app's own CIDR lookup through the index: nested networks and IPv6 both match."""
+    with open(ROOT / "lookups" / "c2hunt_internal_networks.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    table = LookupTable("n", "n.csv", list(rows[0]), rows, match_types={"cidr": "CIDR"})
+    for address in ("10.20.1.11", "192.168.0.1", "172.16.0.1", "8.8.8.8", "fd00::1", "2001:4860::1"):
+        expected = [r for r in rows if ipaddress.ip_address(address) in ipaddress.ip_network(r["cidr"], strict=False)]
+        assert table.match(["cidr"], [address]) == expected[:table.max_matches]
