@@ -243,14 +243,15 @@ def _order_within_groups(values, groups, n_groups):
     return np.argsort(groups + fraction), starts, lengths
 
 
-def _segment_median(values, groups, n_groups):
-    """Median of ``values`` within each group of a group-sorted array (NaN if empty)."""
+def _segment_median(values, groups, n_groups, lower=False):
+    """Median of ``values`` within each group of a group-sorted array (NaN if empty); with
+    ``lower``, the lower of the two middle values of an even count."""
     order, starts, lengths = _order_within_groups(values, groups, n_groups)
     ordered = values[order]
     out = np.full(n_groups, np.nan)
     has = lengths > 0
     low = starts[has] + (lengths[has] - 1) // 2
-    high = starts[has] + lengths[has] // 2
+    high = low if lower else starts[has] + lengths[has] // 2
     out[has] = 0.5 * (ordered[low] + ordered[high])
     return out
 
@@ -488,7 +489,9 @@ def _score(group_index, times, sizes, counts, durations, n_groups, min_count, wi
         gaps = gap_end - gap_start
     n_gaps = np.bincount(gap_groups, minlength=n_groups).astype(np.float64)
 
-    period = _segment_median(gaps, gap_groups, n_groups)
+    # Missed beats only lengthen gaps: when they split evenly between one period and two,
+    # the shorter middle gap is the period, while their mean fits neither lattice point.
+    period = _segment_median(gaps, gap_groups, n_groups, lower=True)
     for _ in range(PERIOD_REFINEMENTS):
         multiple = np.maximum(np.rint(gaps / period[gap_groups]), 1.0)
         near = multiple <= MAX_MULTIPLE

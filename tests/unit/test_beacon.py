@@ -643,3 +643,13 @@ def test_runs_shorter_than_the_evidence_span_are_not_judged(span, n, seed):
     groups = np.concatenate((np.zeros(n, dtype=np.int64), [1]))
     out = score_groups(groups, times, n_groups=2)
     assert np.isnan(out["beacon_score"][0])
+
+
+def test_gaps_split_evenly_between_one_and_two_periods_keep_the_period():
+    """Missed beats only lengthen gaps: half the gaps at 30 s and half at 60 s is a 30 s beacon
+    that missed some beats, not a 45 s one (the mean of the two middle gaps fits neither)."""
+    gaps = [30.0, 60.0] * 6
+    times = np.concatenate(([0.0], np.cumsum(gaps)))
+    out = one_group(times, sizes=np.full(times.size, 700.0))
+    assert out["beacon_period"] == pytest.approx(30.0)
+    assert out["beacon_score"] >= 0.7
