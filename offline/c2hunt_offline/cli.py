@@ -181,6 +181,9 @@ def cmd_hunt(args):
             sys.stdout.write("c2hunt: %s\n" % message)
         return EXIT_INPUT
     skipped = [s.name for s in runner.saved_searches() if s.kind == "correlation" and s.name not in selected]
+    if not selected:
+        sys.stderr.write("c2hunt: every correlation search was skipped: nothing to run\n")
+        return EXIT_USAGE
     if args.replay:
         return _replay(runner, args, events, issues, selected, earliest, latest, zone)
     bar = _progress_bar(args, len(selected), "searching", "search")
@@ -275,11 +278,17 @@ def summary_lines(results, zone):
     lines.extend(health_lines(results))
     if results.findings:
         lines.append("%d notables in %d findings" % (len(results.findings), len(results.groups)))
-        lines.append("by host: " + ", ".join("%s %d" % kv for kv in results.notables_by_host().items()))
-        lines.append("by signal: " + ", ".join("%s %d" % kv for kv in results.notables_by_signal().items()))
+        lines.append("by host: " + _top(results.notables_by_host()))
+        lines.append("by signal: " + _top(results.notables_by_signal()))
     else:
         lines.append("no notables")
     return lines
+
+
+def _top(counts, n=10):
+    items = list(counts.items())
+    text = ", ".join("%s %d" % kv for kv in items[:n])
+    return text + (" and %d more" % (len(items) - n) if len(items) > n else "")
 
 
 def _value(value):

@@ -72,7 +72,7 @@ EVIDENCE = (
     ("beacon jitter", ("beacon_jitter",)),
     ("check-ins", ("beacon_count",)),
     ("DNS domain", ("threat_domain", "candidate")),
-    ("DNS query", ("query", "query_name")),
+    ("DNS query", ("query",)),
     ("unique subdomains", ("unique_subdomains",)),
     ("subdomain entropy (median)", ("subdomain_entropy_median",)),
     ("TLS server name", ("server_name",)),
@@ -540,6 +540,9 @@ _SOURCE_LABELS = {
     "c2hunt_zeek_open_conn": "Zeek open_conn.log",
     "c2hunt_flow": "c2hunt:flow (packet captures)",
     "c2hunt_osquery_results": "osquery results",
+    "c2hunt_esxi_hostd": "ESXi hostd",
+    "c2hunt_esxi_vpxa": "ESXi vpxa",
+    "c2hunt_esxi_shell": "ESXi shell",
     "c2hunt_socket_inventory": "c2sockets socket inventory",
 }
 _MACRO_CALL = re.compile(r"`\s*([A-Za-z0-9_]+)\s*(?:\([^`]*\))?\s*`")
@@ -584,36 +587,71 @@ def sources_of_search(runner, text, sources, depth=0):
 
 
 def data_sources(runner, events, searches):
-    """:class:`DataSource` for every data-source macro a run search reads (event counts
-    come from running the macro itself over the input)."""
+    """:class:`DataSource` for every data-source macro a run search reads.
+
+    Counts come from running the macro itself, over one representative event per distinct
+    combination of the fields the macro tests (sourcetype, source, EventCode...) weighted by
+    how many events share it: exact, and one small search per macro however large the input.
+    """
     sources = data_source_macros(runner)
     readers = {}
     for saved in runner.saved_searches():
         if saved.name in searches:
             for name in sources_of_search(runner, saved.search, sources):
                 readers.setdefault(name, []).append(saved.name)
-    out = []
-    for name in sources:
-        if name not in readers:
-            continue
+    used = [name for name in sources if name in readers]
+    counts = _matching(runner, used, events)
+    return [DataSource(macro=name, label=_SOURCE_LABELS.get(name, name), events=counts.get(name, 0),
+                       searches=sorted(readers[name])) for name in used]
+
+
+_FIELD_TEST = re.compile(r"([A-Za-z_][\w.:]*)\s*(?:!=|=|\s+IN\s*\()", re.I)
+
+
+def _matching(runner, macros, events):
+    """{macro: how many events it selects}, from one pass over the events."""
+    definitions = {}
+    for macro in macros:
         try:
-            rows = runner.run("`%s` | stats count" % name, events).rows
-            count = int(to_number(rows[0].get("count")) or 0) if rows else 0
+            definitions[macro] = runner.expand("`%s`" % macro)
         except SplError:
-            count = 0
-        out.append(DataSource(macro=name, label=_SOURCE_LABELS.get(name, name), events=count,
-                              searches=sorted(readers[name])))
-    return out
+            continue
+    tested = sorted({m.group(1) for d in definitions.values()
+                     for m in _FIELD_TEST.finditer(re.sub(r'"[^"]*"', '""', d))} - {"NOT", "OR", "AND"})
+    weights, samples = {}, {}
+    for ev in events:
+        key = tuple(to_str(ev.get(f)) for f in tested)
+        if key in weights:
+            weights[key] += 1
+            continue
+        weights[key] = 1
+        samples[key] = dict({f: ev.get(f) for f in tested if ev.get(f) is not None}, _time=ev.get("_time"),
+                            _key=len(samples))
+    keys = list(samples)
+    counts = {}
+    for macro in definitions:
+        try:
+            rows = runner.run("`%s` | fields _key" % macro, [dict(e) for e in samples.values()]).rows
+        except SplError:
+            continue
+        counts[macro] = sum(weights[keys[int(row["_key"])]] for row in rows if row.get("_key") is not None)
+    return counts
 
 
 def health_lines(results):
-    """One line per data source some search needed and the input did not have."""
+    """The data-source health: which sources the run searches read were in the input, which
+    were not, and which searches therefore had nothing to look at."""
+    present = [ds for ds in results.data_sources if ds.events]
+    absent = results.missing_sources()
+    blind = results.searches_without_data()
     lines = []
-    for ds in results.missing_sources():
-        blind = [s for s in ds.searches if s in results.searches_without_data()]
-        tail = ("; %d search%s had nothing to look at: %s" % (len(blind), "es" if len(blind) != 1 else "",
-                                                             ", ".join(_short(s) for s in blind))) if blind else ""
-        lines.append("no %s in the input (`%s` matched no event)%s" % (ds.label, ds.macro, tail))
+    if present:
+        lines.append("data sources with events: " + "; ".join("%s %d" % (ds.label, ds.events) for ds in present))
+    if absent:
+        lines.append("data sources absent from the input: " + "; ".join(ds.label for ds in absent))
+    if blind:
+        lines.append("%d of %d searches had nothing to look at (none of their data sources is in the input): %s"
+                     % (len(blind), len(results.searches_run), "; ".join(_short(s) for s in blind)))
     return lines
 
 
