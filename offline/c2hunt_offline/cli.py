@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from . import timespec
 from .engine import APP_ROOT, Runner, expand_inputs, split_spec
-from .results import health_lines, hunt_results, select_searches
+from .results import SITE_ALLOWLIST_COLUMNS, health_lines, hunt_results, select_searches
 from .values import SplError, to_str
 
 EXIT_OK, EXIT_NOTABLES, EXIT_USAGE, EXIT_INPUT, EXIT_SEARCH = 0, 1, 2, 3, 4
@@ -143,6 +143,26 @@ def _read_baseline(runner, args):
     return events, issues, None
 
 
+def _install_allowlist(runner, path):
+    """Copy a site allowlist CSV where the c2hunt_site_allowlist lookup reads it offline
+    (error text or None)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [c.strip() for c in next(reader, [])]
+            rows = [dict(zip(header, row)) for row in reader if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return "--allowlist %s: cannot read it (%s)" % (path, exc)
+    missing = [c for c in SITE_ALLOWLIST_COLUMNS if c not in header]
+    if missing:
+        return "--allowlist %s: a CSV with the columns %s is needed (missing: %s)" % (
+            path, ",".join(SITE_ALLOWLIST_COLUMNS), ", ".join(missing))
+    if rows:
+        runner.lookups.write("c2hunt_site_allowlist", [{c: r.get(c) or "" for c in SITE_ALLOWLIST_COLUMNS}
+                                                       for r in rows])
+    return None
+
+
 def cmd_hunt(args):
     runner = Runner(args.app_root, args.lookup_dir)
     try:
@@ -163,6 +183,11 @@ def cmd_hunt(args):
             sys.stderr.write("c2hunt: no files given and no bundled samples/ folder in %s\n" % runner.app_root)
             return EXIT_USAGE
         args.files = [samples]
+    if args.allowlist:
+        problem = _install_allowlist(runner, args.allowlist)
+        if problem:
+            sys.stderr.write("c2hunt: %s\n" % problem)
+            return EXIT_USAGE
     events, issues = _read(runner, args)
     if events is None:
         return EXIT_USAGE
@@ -317,6 +342,8 @@ def render_results(results, out, zone):
                     ("description", f.description)]
             rows += [(label, _value(v)) for label, v in f.evidence.items()]
             rows += [("drilldown", "%s: %s" % (d["name"], d["search"])) for d in f.drilldowns[:1]]
+            rows.append(("allowlist entry", ",".join('"%s"' % f.allowlist_entry[c].replace('"', '""')
+                                                     for c in SITE_ALLOWLIST_COLUMNS[:4]) + ',"<why>"'))
             width = max(len(label) for label, _ in rows)
             for label, text in rows:
                 if text:
@@ -488,6 +515,9 @@ def build_parser():
     hunt.add_argument("--replay", action="store_true",
                       help="replay the scheduler over the data's time span (cron_schedule, dispatch window, "
                            "alert.suppress throttling) and print the notables and risk events ES would create")
+    hunt.add_argument("--allowlist", metavar="CSV",
+                      help="site allowlist (columns host,dest,process,signal,reason; lower case, * wildcards): "
+                           "the rows the c2hunt_site_allowlist KV store collection holds in Splunk")
     hunt.add_argument("--timezone", metavar="ZONE", default="UTC",
                       help="show times in ZONE: UTC (default), local, or an IANA name such as Europe/Paris")
     inputs(hunt)

@@ -120,6 +120,7 @@ class Finding:
     drilldowns: list = field(default_factory=list)
     evidence: dict = field(default_factory=dict)
     fields: dict = field(default_factory=dict)
+    allowlist_entry: dict = field(default_factory=dict)
     group: int = 0
 
 
@@ -353,7 +354,26 @@ def _finding(saved, notable, window):
                    analytics=list(annotations.get("c2hunt_analytic", [])) if isinstance(annotations, dict) else [],
                    signals=[to_str(s) for s in mv(row.get("signals")) if to_str(s)],
                    risk_objects=risk_objects, threat_objects=threat_objects, drilldowns=drilldowns,
-                   evidence=evidence, fields=dict(row))
+                   evidence=evidence, fields=dict(row), allowlist_entry=allowlist_entry(row))
+
+
+SITE_ALLOWLIST_COLUMNS = ("host", "dest", "process", "signal", "reason")
+
+
+def allowlist_entry(row):
+    """The site allowlist row (macro c2hunt_site_allowlist) that would silence this notable:
+    the values the macro compares, lower case; "*" where the notable has no such field."""
+    def first(*names):
+        for name in names:
+            values = [to_str(v) for v in mv(row.get(name)) if to_str(v) not in ("", "-")]
+            if values:
+                return values[0]
+        return ""
+    return {"host": first("host", "src").lower() or "*",
+            "dest": first("dest", "DestinationIp", "group_dest", "dest_ip") or "*",
+            "process": first("Image", "process_path", "exe", "process_name").lower() or "*",
+            "signal": first("detection_signal").lower() or "*",
+            "reason": ""}
 
 
 def _fmt_number(value):

@@ -117,3 +117,35 @@ def test_health_names_the_sources_the_input_lacks(tmp_path):
     assert lines[2] == "1 of 2 searches had nothing to look at (none of their data sources is in the input): " \
         + _short(SYSMON)
     assert results.events_by_sourcetype == {"bro:conn:json": 1}, results.events_by_sourcetype
+
+
+def test_the_suggested_allowlist_entry_silences_that_notable_and_no_other(sample_results, tmp_path, capsys):
+    from c2hunt_offline.cli import main
+    target = next(f for f in sample_results.findings if f.search == SYSMON)
+    entry = dict(target.allowlist_entry, reason="test: known admin tool")
+    assert entry["host"] == target.host.lower() and entry["signal"] == target.signal.lower()
+    allow = tmp_path / "allow.csv"
+    allow.write_text("host,dest,process,signal,reason\n" + ",".join('"%s"' % entry[c] for c in
+                                                                   ("host", "dest", "process", "signal", "reason")) + "\n")
+    base = ["hunt", "--no-progress", "--format", "json", "--search", SYSMON, str(ROOT / "samples")]
+    assert main(base) == 0
+    before = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(base + ["--allowlist", str(allow)]) == 0
+    after = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    key = lambda d: (d["host"], d["signal"], d["title"])  # noqa: E731
+    assert len(after) == len(before) - 1
+    assert sorted(map(key, before)) == sorted(list(map(key, after)) + [(target.host, target.signal, target.title)])
+    allow.write_text("host,dest\nx,y\n")
+    assert main(base + ["--allowlist", str(allow)]) == 2
+    assert "missing: process, signal, reason" in capsys.readouterr().err
+
+
+def test_kv_store_lookups_offline_are_empty_until_given_rows_and_case_sensitive(tmp_path):
+    runner = Runner(lookup_dir=str(tmp_path))
+    table = runner.lookups.get("c2hunt_site_allowlist")
+    assert table.rows == [] and table.columns == ["_key", "host", "dest", "process", "signal", "reason"]
+    runner.lookups.write("c2hunt_site_allowlist", [{"host": "ws*", "dest": "*", "process": "*", "signal": "x",
+                                                    "reason": "r"}])
+    table = runner.lookups.get("c2hunt_site_allowlist")
+    assert table.match(["host", "dest", "process", "signal"], ["ws1", "-", "-", "x"])
+    assert not table.match(["host", "dest", "process", "signal"], ["WS1", "-", "-", "x"])  # as the KV store
