@@ -1,8 +1,14 @@
-"""Command line: ``python -m c2hunt_offline {hunt,run,list,read}`` (see README, Offline runner).
+"""Command line ``c2hunt`` (``python -m c2hunt_offline {hunt,run,list,read}``; README, "First hunt").
 
-Exit codes: 0 done; 1 notables found and ``--fail-on-notables`` given; 2 usage error or no
-input; 3 some input could not be read (the rest was searched and printed); 4 a search
-could not run (unsupported command, macro missing, ...; the others ran and printed).
+``hunt`` prints what :func:`c2hunt_offline.results.hunt_results` returns: a summary (data read,
+data-source health, notables by host and signal), then each finding with its notables as ES
+shows them (``--format table``), or one JSON object per notable (``json``), one CSV row per
+notable with a column per field (``csv``), or one JSON document (``document``).
+
+Exit codes: 0 done; 1 notables found and ``--fail-on-notables`` given; 2 usage error (bad
+option, unknown search name, no input, an empty ``--baseline``); 3 some input could not be
+read, or no event was read (the rest was searched and printed); 4 a search could not run
+(unsupported command, macro missing, ...; the others ran and printed).
 """
 import argparse
 import csv
@@ -333,7 +339,8 @@ def render_results(results, out, zone):
             g.id, ", ".join(g.hosts) or "-", remote, to_str(g.risk_score), _when(g.first_time, zone),
             _when(g.last_time, zone), len(g.findings), "s" if len(g.findings) != 1 else ""))
         for f in g.findings:
-            out.write("  [%s] %s\n" % (to_str(f.risk_score), f.title))
+            kind = "" if f.es_action == "notable" else "  (in ES: %s events only)" % f.es_action
+            out.write("  [%s] %s%s\n" % (to_str(f.risk_score), f.title, kind))
             rows = [("search", f.search), ("time", "%s .. %s" % (_when(f.time, zone), _when(f.last_time, zone))),
                     ("signal", f.signal), ("ATT&CK", ", ".join(f.mitre_attack + f.analytics)),
                     ("risk", "; ".join("%s %s (%s) +%s" % (r["field"], r["object"], r["type"], to_str(r["score"]))

@@ -112,6 +112,7 @@ class Finding:
     risk_score: float
     severity: str = ""
     security_domain: str = ""
+    es_action: str = "notable"
     mitre_attack: list = field(default_factory=list)
     analytics: list = field(default_factory=list)
     signals: list = field(default_factory=list)
@@ -343,6 +344,8 @@ def _finding(saved, notable, window):
             if values:
                 evidence[label] = values if len(values) > 1 or isinstance(row.get(name), list) else values[0]
                 break
+    if evidence.get("destination ip") == evidence.get("destination"):
+        evidence.pop("destination ip", None)
     last = to_number(row.get("lastTime")) or to_number(row.get("beacon_last")) or notable.time
     return Finding(search=saved.name,
                    title=fill_tokens(stanza.get("action.notable.param.rule_title", saved.name), row),
@@ -350,6 +353,7 @@ def _finding(saved, notable, window):
                    time=notable.time, last_time=last, host=notable.host or "", signal=notable.signal,
                    risk_score=notable.risk_score, severity=stanza.get("action.notable.param.severity", ""),
                    security_domain=stanza.get("action.notable.param.security_domain", ""),
+                   es_action=_es_action(stanza),
                    mitre_attack=list(annotations.get("mitre_attack", [])) if isinstance(annotations, dict) else [],
                    analytics=list(annotations.get("c2hunt_analytic", [])) if isinstance(annotations, dict) else [],
                    signals=[to_str(s) for s in mv(row.get("signals")) if to_str(s)],
@@ -374,6 +378,14 @@ def allowlist_entry(row):
             "process": first("Image", "process_path", "exe", "process_name").lower() or "*",
             "signal": first("detection_signal").lower() or "*",
             "reason": ""}
+
+
+def _es_action(stanza):
+    """What ES makes of a result: "notable" (and risk events), "risk" (risk events only:
+    the notable comes from a risk incident rule), or "none"."""
+    def on(key):
+        return str(stanza.get(key, "0")).strip().lower() in ("1", "true")
+    return "notable" if on("action.notable") else ("risk" if on("action.risk") else "none")
 
 
 def _fmt_number(value):
