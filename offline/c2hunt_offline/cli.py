@@ -463,7 +463,7 @@ EXAMPLES = """examples:
   c2hunt run '`c2hunt_sysmon_network` | stats count by Image' sysmon.evtx
   c2hunt list
 
-(c2hunt is python -m c2hunt_offline with PYTHONPATH=offline)
+(c2hunt is offline/c2hunt in the repository, or PYTHONPATH=offline python -m c2hunt_offline)
 
 exit codes:
   0  done (notables or none)
