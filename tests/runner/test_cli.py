@@ -175,3 +175,14 @@ def test_module_entry_point_runs(mini_app, net_csv):
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"n": 2}
+
+
+def test_cli_document_format_is_one_json_document(mini_app, net_csv, capsys):
+    code, out, err = _cli(capsys, ["--app-root", str(mini_app), "hunt", net_csv, "--no-progress", "--skip",
+                                   "Broken", "--format", "document"])
+    doc = json.loads(out)
+    assert code == 0 and doc["summary"]["events_read"] == 3 and doc["summary"]["notables"] == 3
+    assert doc["summary"]["events_by_sourcetype"] == {"net": 3}
+    assert doc["summary"]["notables_by_host"] == {"h1": 2, "h2": 1}
+    findings = [f for g in doc["groups"] for f in g["findings"]]
+    assert findings[0]["time"].endswith("Z") and isinstance(findings[0]["risk_score"], int)
