@@ -521,18 +521,25 @@ def group_findings(findings, tolerance=GROUP_TOLERANCE):
     remotes = [_identities(f, _REMOTE_FIELDS) for f in findings]
     programs = [_program(f) for f in findings]
     spans = [(f.time or 0, max(f.last_time or 0, f.time or 0)) for f in findings]
-    for i in range(n):
-        for j in range(i + 1, n):
-            if not ends[i] & ends[j]:
-                continue
-            if spans[i][0] > spans[j][1] + tolerance or spans[j][0] > spans[i][1] + tolerance:
-                continue
-            if remotes[i] and remotes[j]:
-                if not remotes[i] & remotes[j]:
+    buckets = {}
+    for i, ids in enumerate(ends):
+        for ident in ids:
+            buckets.setdefault(ident, []).append(i)
+    for items in buckets.values():
+        # sorted by start: once a later start is past i's end (+ tolerance), so are the rest
+        items.sort(key=lambda k: spans[k][0])
+        for a, i in enumerate(items):
+            for j in items[a + 1:]:
+                if spans[j][0] > spans[i][1] + tolerance:
+                    break
+                if root(i) == root(j):
                     continue
-            elif not programs[i] & programs[j]:
-                continue
-            parent[root(i)] = root(j)
+                if remotes[i] and remotes[j]:
+                    if not remotes[i] & remotes[j]:
+                        continue
+                elif not programs[i] & programs[j]:
+                    continue
+                parent[root(i)] = root(j)
     members = {}
     for i in range(n):
         members.setdefault(root(i), []).append(findings[i])
