@@ -259,11 +259,12 @@ def hunt_results(runner, events, names=None, skip=(), baseline_events=None, earl
         selected = [n for n in selected if n in set(names)]
     findings, errors = [], {}
     saved = {s.name: s for s in runner.saved_searches()}
+    window = _window(events, earliest, latest, now)
     for i, name in enumerate(selected):
         notables, errs = runner.hunt(events, names=[name], baseline_events=baseline_events if i == 0 else None,
                                      skip=skip, earliest=earliest, latest=latest, now=now, dispatch=dispatch)
         errors.update(errs)
-        findings.extend(_finding(saved[n.search], n, _window(events, earliest, latest, now)) for n in notables)
+        findings.extend(_finding(saved[n.search], n, window) for n in notables)
         if progress is not None:
             progress(i + 1, len(selected), name)
     _stabilise(findings, saved)
