@@ -304,16 +304,20 @@ def summary_lines(results, zone):
     lines = ["read %d events (%s), %s" % (
         results.events_read, ", ".join("%s %d" % kv for kv in results.events_by_sourcetype.items()) or "none",
         _span(results, zone))]
-    lines.append("ran %d correlation searches%s" % (
-        len(results.searches_run), (", %d could not run" % len(results.errors)) if results.errors else ""))
+    lines.append("ran %s%s" % (_plural(len(results.searches_run), "correlation search", "correlation searches"),
+                               (", %d could not run" % len(results.errors)) if results.errors else ""))
     lines.extend(health_lines(results))
     if results.findings:
-        lines.append("%d notables in %d findings" % (len(results.findings), len(results.groups)))
+        lines.append("%s in %s" % (_plural(len(results.findings), "notable"), _plural(len(results.groups), "finding")))
         lines.append("by host: " + _top(results.notables_by_host()))
         lines.append("by signal: " + _top(results.notables_by_signal()))
     else:
         lines.append("no notables")
     return lines
+
+
+def _plural(n, one, many=None):
+    return "%d %s" % (n, one if n == 1 else (many or one + "s"))
 
 
 def _top(counts, n=10):
