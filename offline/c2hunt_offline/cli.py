@@ -243,7 +243,9 @@ def cmd_hunt(args):
         _findings_csv(results, out, zone)
     else:
         render_results(results, out, zone)
-    if args.format != "table":
+    # the summary goes with the progress bars: to a person watching stderr, not to a script
+    # that asked --no-progress (its stderr carries only warnings and errors)
+    if args.format != "table" and (args.progress if args.progress is not None else sys.stderr.isatty()):
         for line in summary_lines(results, zone):
             sys.stderr.write("c2hunt: %s\n" % line)
     if results.errors:

@@ -77,7 +77,9 @@ def test_cli_hunt_formats_and_exit_codes(mini_app, net_csv, capsys):
     assert lines[0]["signal"] == "Port_4444" and lines[0]["time"] == "2024-05-14T09:03:22.000Z"
     assert lines[0]["fields"]["dest_port"] == 4444                         # a number, not "4444"
     assert lines[0]["risk_objects"] == [{"object": "10.0.0.9", "type": "system", "field": "src", "score": 60}]
-    assert "read 3 events" in err                                          # the summary goes to stderr
+    assert err == ""                                                       # --no-progress: no summary
+    code, out, err = _cli(capsys, base[:-1] + ["--progress", "--skip", "Broken", "--format", "json"])
+    assert "c2hunt: read 3 events (net 3)" in err and len(out.splitlines()) == 3  # the summary on stderr
     code, out, err = _cli(capsys, base + ["--skip", "Test - Broken - Rule", "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows[0]["search"] == "Test - Rare Port - Rule" and rows[0]["dest"] == "203.0.113.10"
