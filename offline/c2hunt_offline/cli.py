@@ -483,8 +483,8 @@ exit codes:
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="c2hunt", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
-        description="Run c2hunt's saved searches (the app's own SPL, macros, lookups and commands) over "
-                    "exported logs and packet captures, without Splunk.")
+        description="Run c2hunt's saved searches (the app's own SPL, macros, lookups and commands)\n"
+                    "over exported logs and packet captures, without Splunk.")
     parser.add_argument("--app-root", default=APP_ROOT, help="app folder (default: this repository)")
     parser.add_argument("--lookup-dir", default=None,
                         help="where outputlookup writes and lookups are read first (default: a temporary folder)")
@@ -494,7 +494,8 @@ def build_parser():
         p.add_argument("--sourcetype", help="sourcetype for CSV/JSON lines files (or give a file as PATH:SOURCETYPE)")
         p.add_argument("--host", help="host for events that carry none (default: the file name)")
         p.add_argument("--progress", dest="progress", action="store_true", default=None,
-                       help="progress bars on stderr for reading and searching (default: when stderr is a terminal)")
+                       help="progress bars on stderr for reading and searching, and with hunt --format "
+                            "json/csv/document the summary (default: when stderr is a terminal)")
         p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
     def formats(p, extra=()):
@@ -504,8 +505,8 @@ def build_parser():
 
     hunt = sub.add_parser("hunt", help="run every correlation search over the files",
                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
-                          description="Run the correlation searches over log files and captures; print a "
-                                      "summary (data read, data-source health, notables by host and signal) "
+                          description="Run the correlation searches over log files and captures; print a\n"
+                                      "summary (data read, data-source health, notables by host and signal)\n"
                                       "and each finding with what ES would show.")
     hunt.add_argument("files", nargs="*", help="log files or folders (default: the app's samples/)")
     formats(hunt, ("document",))
