@@ -149,3 +149,12 @@ def test_kv_store_lookups_offline_are_empty_until_given_rows_and_case_sensitive(
     table = runner.lookups.get("c2hunt_site_allowlist")
     assert table.match(["host", "dest", "process", "signal"], ["ws1", "-", "-", "x"])
     assert not table.match(["host", "dest", "process", "signal"], ["WS1", "-", "-", "x"])  # as the KV store
+
+
+def test_data_source_counts_equal_running_each_macro(sample_results):
+    runner = Runner()
+    events, _ = runner.read_files([str(ROOT / "samples")])
+    for ds in sample_results.data_sources:
+        rows = runner.run("`%s` | stats count" % ds.macro, events).rows
+        assert ds.events == (rows[0]["count"] if rows else 0), ds.macro
+    assert {ds.macro for ds in sample_results.data_sources} >= {"c2hunt_sysmon", "c2hunt_zeek_conn"}
