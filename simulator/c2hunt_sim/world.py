@@ -8,7 +8,9 @@ seed, so a scenario's files are identical from run to run and independent of oth
 scenarios.
 """
 import collections
+import hashlib
 import ipaddress
+import json
 import random
 
 from c2hunt_sim import formats
@@ -16,12 +18,16 @@ from c2hunt_sim import formats
 # Streams and the file each one is written to (see scenarios.write_scenario).
 STREAM_FILES = collections.OrderedDict([
     ("sysmon", "sysmon.xml"),
+    ("sysmon_linux", "syslog"),
     ("wineventlog_security", "wineventlog_security.xml"),
     ("auditd", "audit.log"),
     ("zeek_conn", "conn.log"),
     ("zeek_dns", "dns.log"),
+    ("zeek_http", "http.log"),
     ("esxi", "esxi.log"),
     ("osquery", "osqueryd.results.log"),
+    ("c2sockets", "c2sockets.json"),
+    ("cim", "cim_export.json"),
 ])
 
 # Linux x86_64 system call numbers and constants the auditd records carry.
@@ -34,6 +40,7 @@ SOCK_CLOEXEC = 0x80000
 EINPROGRESS = -115
 
 Host = collections.namedtuple("Host", "name ip os")
+RESOLVER_CIM = "10.20.0.53"  # the internal DNS server whose log the CIM DNS events come from
 
 
 class Recorder:
@@ -169,6 +176,57 @@ class Recorder:
             self.zeek_conn(time, src, src_port, dest, dest_port, transport, **zeek)
         return src_port
 
+    def windows_dns_query(self, host, process, time, query, results=None, status=0, answers=()):
+        """A DNS lookup by ``process``: Sysmon Event ID 22 (QueryName with the asking Image);
+        ``results`` as Sysmon writes them, or the ``answers`` addresses."""
+        record = {"time": time, "computer": host.name, "process": process, "query": query,
+                  "results": results, "status": status, "answers": answers,
+                  "record_id": self._next_record_id(host, "sysmon")}
+        self._emit("sysmon", time, formats.sysmon_dns_query(record))
+
+    # -- Linux (Sysmon for Linux through syslog) ------------------------------------------
+    def _sysmon_linux(self, host, time, render, record):
+        record = dict(record, time=time, computer=host.name,
+                      provider=formats.SYSMON_LINUX_PROVIDER,
+                      channel="Linux-Sysmon/Operational",
+                      record_id=self._next_record_id(host, "sysmon_linux"))
+        self._emit("sysmon_linux", time, formats.sysmon_linux_syslog(record, render(record)))
+
+    def linux_sysmon_process(self, host, time, image, command_line, user, parent=None):
+        """A process start on a Linux host with Sysmon for Linux: Event ID 1 through syslog.
+
+        Returns the process dict later passed to :meth:`linux_sysmon_connection`."""
+        process = {"guid": self._guid(), "pid": self.new_pid(host), "image": image,
+                   "command_line": command_line, "user": user, "integrity": "no level",
+                   "current_directory": "/home/%s" % user, "session": 4294967295,
+                   "logon_id": 0}
+        if parent is None:
+            parent = {"guid": "{9F3C2A1E-0000-0000-0000-000000000002}", "pid": 1822,
+                      "image": "/usr/bin/bash", "command_line": "-bash", "user": user}
+        self._sysmon_linux(host, time, formats.sysmon_process_create,
+                           {"process": process, "parent": parent})
+        return process
+
+    def linux_sysmon_connection(self, host, process, time, transport, dest, dest_port,
+                                zeek=None):
+        """An outbound connection by ``process``: Sysmon for Linux Event ID 3 through syslog,
+        and the Zeek sensor's conn.log record of it when ``zeek`` is a dict of its values.
+        Returns the source port used."""
+        src_port = self.ephemeral_port(host)
+        self._sysmon_linux(host, time, formats.sysmon_network_connect, {
+            "process": process, "transport": transport, "src": host.ip,
+            "src_port": src_port, "dest": dest, "dest_port": dest_port})
+        if zeek is not None:
+            self.zeek_conn(time, host.ip, src_port, dest, dest_port, transport, **zeek)
+        return src_port
+
+    def windows_pipe(self, host, process, time, pipe_name, created=True):
+        """Sysmon Event ID 17 (``created``) or 18 for ``process`` and ``pipe_name``."""
+        record = {"time": time, "computer": host.name, "process": process,
+                  "pipe_name": pipe_name, "created": created,
+                  "record_id": self._next_record_id(host, "sysmon")}
+        self._emit("sysmon", time, formats.sysmon_pipe_event(record))
+
     def windows_logon(self, host, time, user, logon_type, ip, port=0):
         """Security 4624: ``user`` (DOMAIN\\name) logged on with ``logon_type`` from ``ip``."""
         domain, _, name = user.rpartition("\\")
@@ -222,6 +280,89 @@ class Recorder:
             "rejected": False,
         }
         self._emit("zeek_dns", time, formats.zeek_dns(record))
+
+    def zeek_http(self, time, orig_h, resp_h, method, host, uri, user_agent, status_code=200,
+                  response_body_len=0, request_body_len=0, resp_p=80):
+        """One http.log record (one request and its response)."""
+        record = {
+            "ts": time, "uid": self._zeek_uid(), "id.orig_h": orig_h,
+            "id.orig_p": 49152 + self.rng.randrange(0, 16000), "id.resp_h": resp_h,
+            "id.resp_p": resp_p, "trans_depth": 1, "method": method, "host": host, "uri": uri,
+            "version": "1.1", "user_agent": user_agent, "request_body_len": request_body_len,
+            "response_body_len": response_body_len, "status_code": status_code,
+            "status_msg": {200: "OK", 404: "Not Found"}.get(status_code, "OK"),
+        }
+        self._emit("zeek_http", time, formats.zeek_http(record))
+    # -- CIM-mapped events: a firewall, a web proxy and a DNS server through their TAs ---
+    def _cim(self, time, sourcetype, host, tags, fields):
+        record = dict(fields, _time=time, sourcetype=sourcetype, host=host, tag=list(tags))
+        self._emit("cim", time, formats.cim_export(record))
+
+    def firewall_traffic(self, time, src, dest, dest_port, transport, app, bytes_out, bytes_in,
+                         packets_out=None, packets_in=None, duration=1.0, action="allowed",
+                         icmp_type=None, src_zone="trust", dest_zone="untrust"):
+        """One session-end record of a next-generation firewall (Palo Alto Networks TA,
+        sourcetype pan:traffic), in CIM Network_Traffic names and tags."""
+        packets_out = packets_out or max(1, bytes_out // 600)
+        packets_in = packets_in or max(1, bytes_in // 600) if bytes_in else 0
+        is_icmp = transport == "icmp"
+        fields = {
+            "action": action, "app": app, "bytes": bytes_out + bytes_in, "bytes_in": bytes_in,
+            "bytes_out": bytes_out, "dest": dest, "dest_ip": dest, "dest_zone": dest_zone,
+            "duration": round(duration, 3), "dvc": "fw01.corp.example",
+            "packets": packets_out + packets_in, "packets_in": packets_in,
+            "packets_out": packets_out, "protocol": "icmp" if is_icmp else "ip",
+            "protocol_version": None if is_icmp else "ipv4", "rule": "outbound-users",
+            "session_id": str(100000 + self._order), "src": src, "src_ip": src,
+            "src_zone": src_zone, "transport": transport,
+            "vendor_product": "Palo Alto Networks Firewall",
+            "dest_port": None if is_icmp else dest_port,
+            "src_port": None if is_icmp else 49152 + self.rng.randrange(0, 16000),
+            "icmp_type": icmp_type if is_icmp else None, "icmp_code": 0 if is_icmp else None,
+        }
+        self._cim(time, "pan:traffic", "fw01.corp.example", ("network", "communicate"), fields)
+
+    def proxy_request(self, time, src, url, http_method="GET", status=200, bytes_out=400,
+                      bytes_in=2000, user_agent=None, user=None, content_type="text/html",
+                      category="Business and Economy", dest_ip=None):
+        """One access-log record of a web proxy (Squid TA, sourcetype squid:access), in CIM
+        Web names and tags."""
+        scheme, _, rest = url.partition("://")
+        authority, slash, path_query = rest.partition("/")
+        domain, _, port = authority.partition(":")
+        uri_path, _, uri_query = ("/" + path_query if slash else "/").partition("?")
+        user_agent = user_agent or ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                                    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
+        fields = {
+            "action": "allowed" if status < 400 else "blocked", "bytes": bytes_out + bytes_in,
+            "bytes_in": bytes_in, "bytes_out": bytes_out, "cached": "false",
+            "category": category, "dest": domain, "dest_ip": dest_ip,
+            "dest_port": port or ("443" if scheme == "https" else "80"),
+            "duration": round(0.05 + 0.2 * self.rng.random(), 3),
+            "http_content_type": content_type, "http_method": http_method,
+            "http_user_agent": user_agent, "http_user_agent_length": len(user_agent),
+            "site": authority, "src": src, "status": status, "uri_path": uri_path,
+            "uri_query": uri_query or None, "url": url, "url_domain": domain,
+            "url_length": len(url), "user": user, "vendor_product": "Squid Proxy",
+        }
+        self._cim(time, "squid:access", "proxy01.corp.example", ("web", "proxy"), fields)
+
+    def dns_server_log(self, time, src, query, record_type, answers, reply_code="No Error"):
+        """One query/response of the internal DNS server (Windows DNS analytic log through
+        the Microsoft DNS TA, sourcetype MSAD:NT6:DNS), in CIM Network_Resolution names."""
+        reply_code_ids = {"No Error": 0, "Non-Existent Domain": 3}
+        fields = {
+            "answer": list(answers) if len(answers) > 1 else answers[0],
+            "answer_count": len(answers), "dest": RESOLVER_CIM, "message_type": "Response",
+            "query": query, "query_count": 1, "query_type": "Query",
+            "record_type": record_type, "reply_code": reply_code,
+            "reply_code_id": reply_code_ids[reply_code],
+            "response_time": round(0.001 + 0.02 * self.rng.random(), 6), "src": src,
+            "transaction_id": self.rng.randrange(1, 65535), "transport": "udp",
+            "vendor_product": "Microsoft DNS",
+        }
+        self._cim(time, "MSAD:NT6:DNS", "dc01.corp.example", ("network", "resolution", "dns"),
+                  fields)
 
     # -- Linux (auditd) ------------------------------------------------------------------
     def _audit_event(self, host, time, records):
@@ -296,6 +437,37 @@ class Recorder:
             ("SOCKADDR", [("saddr", saddr, False)]),
             ("PROCTITLE", [("proctitle", self._proctitle(process["argv"]), False)]),
         ])
+
+    # -- c2sockets socket inventory (c2hunt:socket) -----------------------------------------
+    def held_socket(self, host, process, sock, start, end, interval=60, package=None):
+        """A socket ``process`` holds from ``start`` to ``end``: one c2sockets record per pass
+        (every ``interval`` s), as the input writes them (last_seen first, first_seen and
+        socket_id kept across passes) with the host Splunk adds. ``sock`` holds the table
+        fields (table, transport, family, socket_type, state, addresses or vsock ids)."""
+        # Derived, not drawn from self.rng, so adding a held socket to a scenario leaves
+        # every other random value (and so the other streams' fixtures) unchanged.
+        seed = hashlib.sha1(("%s:%d:%s:%s" % (host.name, process["pid"], sock.get("table"),
+                                              start)).encode()).digest()
+        inode = 30000 + int.from_bytes(seed[:4], "big") % 900000
+        started = round(start - 0.5 - seed[4] / 64.0, 2)
+        key = "%d:%d:%s" % (inode, process["pid"], started)
+        identity = {"socket_id": hashlib.sha1(key.encode()).hexdigest()[:16]}
+        identity.update(sock)
+        identity.update({"socket_uid": process["uid"], "socket_inode": inode,
+                         "netns": 4026531840, "process_id": process["pid"],
+                         "process_name": process["comm"], "parent_process_id": process["ppid"],
+                         "process_start_time": started, "process_path": process["exe"],
+                         "process": " ".join(process["argv"]), "user_id": process["uid"],
+                         "process_exec": process["exe"].rsplit("/", 1)[-1]})
+        if package is not None:
+            identity["process_package"] = package
+        when = start
+        while when <= end:
+            record = {"last_seen": round(when, 3), "first_seen": round(start, 3)}
+            record.update(identity)
+            record["host"] = host.name
+            self._emit("c2sockets", when, json.dumps(record, separators=(",", ":")))
+            when += interval
 
     # -- VMware ESXi (syslog from hostd, vpxa, shell) --------------------------------------
     def esxi_log(self, host, time, program, pid, message, pri=166):

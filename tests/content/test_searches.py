@@ -155,10 +155,11 @@ def test_every_conf_file_parses():
 def test_first_wave_searches_present():
     analytics = sorted(a for s in CORRELATION.values()
                        for a in json.loads(s["action.correlationsearch.annotations"])["c2hunt_analytic"])
-    assert len(CORRELATION) == 17
-    assert set(analytics) == {"AN1225", "AN1226", "AN1228", "AN1254", "AN1255", "AN1256",
+    assert len(CORRELATION) == 28
+    assert set(analytics) == {"AN1225", "AN1226", "AN1227", "AN1228", "AN1254", "AN1255", "AN1256",
                               "AN1257", "AN1258"}
-    assert list(BASELINES) == ["C2Hunt - Protocol Usage Baseline - Lookup Gen"]
+    assert sorted(BASELINES) == ["C2Hunt - Program Destination Port Baseline - Lookup Gen",
+                                 "C2Hunt - Protocol Usage Baseline - Lookup Gen"]
 
 
 @pytest.mark.parametrize("name", sorted(SEARCHES))
@@ -345,3 +346,7 @@ def test_baseline_search():
     assert s["disabled"] == "1" and s["enableSched"] == "1" and s["cron_schedule"]
     assert _pipeline(_expand(s["search"]))[-1] == "outputlookup c2hunt_protocol_usage_baseline"
     assert "c2hunt_protocol_usage_baseline" in TRANSFORMS
+    s = BASELINES["C2Hunt - Program Destination Port Baseline - Lookup Gen"]
+    assert s["disabled"] == "1" and s["enableSched"] == "1" and s["cron_schedule"]
+    assert _pipeline(_expand(s["search"]))[-1] == "outputlookup c2hunt_program_port_baseline"
+    assert "c2hunt_program_port_baseline" in TRANSFORMS

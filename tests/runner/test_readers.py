@@ -144,6 +144,35 @@ def test_json_without_sourcetype_is_an_issue(tmp_path):
     assert events == [] and "give --sourcetype" in str(issues[0])
 
 
+def test_tagged_search_results_keep_their_sourcetype_and_tags(tmp_path):
+    """A Splunk export of CIM-mapped events (tag=network tag=communicate | table *) is read
+    as those events: their own sourcetype, fields and tags, so tstats finds them."""
+    path = tmp_path / "cim.json"
+    path.write_text(json.dumps({"preview": False, "result": {
+        "_time": "2024-05-14T09:00:00.000+00:00", "sourcetype": "pan:traffic", "host": "fw01",
+        "tag": ["network", "communicate"], "src": "10.0.0.5", "dest": "203.0.113.9",
+        "dest_port": "4444", "transport": "tcp", "app": "unknown-tcp"}}) + "\n")
+    events, issues = Runner().read_files([str(path)])
+    assert issues == []
+    assert events[0]["sourcetype"] == "pan:traffic" and events[0]["host"] == "fw01"
+    assert events[0]["_time"] == 1715677200.0 and events[0]["tag"] == ["network", "communicate"]
+    rows = run_search("| tstats count from datamodel=Network_Traffic by All_Traffic.app", [str(path)])
+    assert rows == [{"All_Traffic.app": "unknown-tcp", "count": 1}]
+
+
+def test_tagged_csv_export_is_read_without_a_sourcetype(tmp_path):
+    """Splunk's CSV export of the same results: multivalue cells hold one value a line."""
+    path = tmp_path / "firewall.csv"
+    path.write_text('_time,sourcetype,host,tag,src,dest,dest_port,transport,app\n'
+                    '2024-05-14T09:00:00.000+00:00,pan:traffic,fw01,"network\ncommunicate",'
+                    '10.0.0.5,203.0.113.9,4444,tcp,unknown-tcp\n')
+    events, issues = Runner().read_files([str(path)])
+    assert issues == []
+    assert events[0]["tag"] == ["network", "communicate"] and events[0]["host"] == "fw01"
+    rows = run_search("| tstats count from datamodel=Network_Traffic by All_Traffic.dest_port", [str(path)])
+    assert rows == [{"All_Traffic.dest_port": "4444", "count": 1}]
+
+
 def test_decode_saddr():
     assert decode_saddr("020023827F0000010000000000000000") == {"saddr_family": "inet", "dest_port": "9090", "dest_ip": "127.0.0.1"}
     v6 = "0A00005000000000" + "20010DB8000000000000000000000001" + "00000000"

@@ -190,7 +190,25 @@ def test_tstats_over_network_traffic(spl):
     rows = spl("| tstats count from datamodel=Endpoint.Processes by _time span=1h", events)
     assert rows == [{"_time": 0, "count": 1}]
     with pytest.raises(SplError, match="not available offline"):
-        spl("| tstats count from datamodel=Web", events)
+        spl("| tstats count from datamodel=Authentication", events)
+
+
+def test_tstats_web_and_fillnull_value(spl):
+    """Web's constraint is tag=web; fillnull_value keeps rows whose by-fields are missing
+    (ICMP has no dest_port), which tstats otherwise drops as stats does."""
+    events = [
+        {"_time": 1.0, "tag": ["web", "proxy"], "src": "a", "url_domain": "x.example", "dest_port": "80"},
+        {"_time": 2.0, "tag": ["network", "communicate"], "src": "a", "dest": "b", "transport": "icmp"},
+        {"_time": 3.0, "tag": ["network", "communicate"], "src": "a", "dest": "b", "transport": "tcp",
+         "dest_port": "443"},
+    ]
+    rows = spl("| tstats count from datamodel=Web.Web by Web.src Web.url_domain", events)
+    assert rows == [{"Web.src": "a", "Web.url_domain": "x.example", "count": 1}]
+    by = "by All_Traffic.transport All_Traffic.dest_port | rename All_Traffic.* AS *"
+    assert spl("| tstats count from datamodel=Network_Traffic " + by, events) == [
+        {"transport": "tcp", "dest_port": "443", "count": 1}]
+    rows = spl("| tstats fillnull_value=\"-\" count from datamodel=Network_Traffic " + by, events)
+    assert sorted((r["transport"], r["dest_port"]) for r in rows) == [("icmp", "-"), ("tcp", "443")]
 
 
 def test_custom_command_through_protocol(spl):

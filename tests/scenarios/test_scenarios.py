@@ -38,6 +38,22 @@ CONTEXT = "C2Hunt - Connection From User-Writable Path, Unusual System Process O
 LOOPBACK_RDP = "C2Hunt - RDP Logon Through A Loopback Tunnel - Rule"
 COMMANDS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
 TUNNEL_DNS = "C2Hunt - DNS Lookup Of Tunnelling Service - Rule"
+SOCKETS = ("C2Hunt - Raw, ICMP Or Packet Socket Held By Unexpected Linux Program - "
+           "Socket Inventory - Rule")
+VSOCK = "C2Hunt - VMCI Or vsock Socket Held By Non-VMware Program - Socket Inventory - Rule"
+DNS_PROCESS = "C2Hunt - DNS Tunnel From Process - Sysmon - Rule"
+UNIX_APP_C2 = ("C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing"
+               " - Linux And macOS - Rule")
+WEB_SERVICE = "C2Hunt - Web Service C2 From Non-Browser Process - Rule"
+TOR = "C2Hunt - Tor Use Outside Tor Browser - Rule"
+ARTEFACT = "C2Hunt - C2 Framework Default Artefact - Rule"
+LOLBIN_DNS = "C2Hunt - Dynamic DNS, DGA Or Suspicious TLD Lookup By LOLBin - Rule"
+CIM_TRAFFIC = "C2Hunt - Network Protocol Anomaly Or Internal Protocol Egress - CIM - Rule"
+CIM_DNS = "C2Hunt - DNS Tunnel - CIM - Rule"
+CIM_BEACON = "C2Hunt - Periodic Beaconing - CIM - Rule"
+CIM_WEB_BEACON = "C2Hunt - Web Beaconing - CIM - Rule"
+
+CIM_SEARCHES = (CIM_TRAFFIC, CIM_DNS, CIM_BEACON, CIM_WEB_BEACON)
 
 # scenario -> sorted (search, signal, risk score, host-or-src) of every notable it raises.
 EXPECTED = {
@@ -60,6 +76,8 @@ EXPECTED = {
     "s4_ptunnel_ng_icmp_tunnel": [
         (AN1258, "ICMP_Echo_Payload_Mismatch", 90, "10.20.2.14"),
         (AN1255, "Raw_Socket_From_Unexpected_Program", 85, "lnx04.corp.example"),
+        # the same raw ICMP socket in the c2sockets inventory (hosts without auditd)
+        (SOCKETS, "Raw_Socket_From_Unexpected_Program", 85, "lnx04.corp.example"),
     ],
     "s5_ncat_socks_tor": [
         (SYSMON, "SOCKS_Proxy_Port_9050", 75, "ws05.corp.example"),
@@ -118,7 +136,8 @@ EXPECTED = {
     ],
     "x5_osquery_raw_socks": [
         (OSQUERY, "Raw_Socket_And_SOCKS_Proxy_Port_9050", 95, "mac09.corp.example"),
-        (OSQUERY, "Raw_Socket_From_Unexpected_Program", 85, "mac09.corp.example"),
+        # scapy's IPPROTO_RAW socket: raw socket 85 + an interpreter running a script = 90
+        (OSQUERY, "Raw_Socket_From_Unexpected_Program", 90, "mac09.corp.example"),
         (OSQUERY, "SOCKS_Proxy_Port_1080", 75, "lnx11.corp.example"),
     ],
     "benign_osquery_endpoints": [],
@@ -158,6 +177,91 @@ EXPECTED = {
     ],
     # ssh -L and logins from a jump host, nc -zv, socat relays, cloudflared proxy-dns, ngrok.com
     "benign_tunnels_and_admin_forwards": [],
+    "x8_vmci_backdoor_sockets": [
+        # /tmp/vmtoolsd listening on vsock: 75 + listener + user-writable folder = 90 (capped)
+        (VSOCK, "VSOCK_Listener_From_Non_VMware_Program", 90, "vmhost01.corp.example"),
+        # the Python backdoor: 75 + listener + interpreter (no package discount) = 90
+        (VSOCK, "VSOCK_Listener_From_Non_VMware_Program", 90, "vmhost01.corp.example"),
+        # socat relaying to a guest: 75 - 15 (installed by its package) = 60, still raised;
+        # vmtoolsd, VGAuthService and tcpdump stay quiet
+        (VSOCK, "VSOCK_Socket_From_Non_VMware_Program", 60, "vmhost01.corp.example"),
+    ],
+    # vmtoolsd, systemd's vsock sshd listener, qemu-ga, kata-agent, ping, tcpdump
+    "benign_hypervisor_agents": [],
+    "x8_unix_scripted_app_c2": [
+        # bash's own connect() (auditd) is the /dev/tcp redirection; its command line too.
+        # Its lookup of the handler's name (a connect to the site's resolver) is not a notable
+        (COMMANDS, "Reverse_Shell_Command_Line", 80, "lnx32.corp.example"),
+        (UNIX_APP_C2, "Shell_Socket_Connection", 80, "lnx32.corp.example"),
+        # the Perl IRC bot: monitored port alone (50)
+        (UNIX_APP_C2, "Monitored_Port_IRC_6667", 50, "lnx32.corp.example"),
+        # the Python implant (Sysmon for Linux): beaconing 65 + outbound-heavy (its uploads,
+        # from Zeek conn joined on the 5-tuple) + monitored port 8443 = 85; Zeek's view of the
+        # same channel is the network beacon
+        (UNIX_APP_C2, "Process_Beaconing_8443", 85, "lnx31.corp.example"),
+        (BEACON, "Beaconing_TCP_8443", 70, "10.20.2.51"),
+        # curl run by an Automator app (osquery): beaconing 65 + script-host child = 75
+        (UNIX_APP_C2, "Process_Beaconing_443", 75, "mac33.corp.example"),
+    ],
+    # pip, curl, wget on 443, a monitoring agent polling the internal collector on 8443,
+    # nc -zv, Homebrew's curl, mDNS
+    "benign_unix_scripted_tools": [],
+    "x9_macos_unsigned_non_standard_protocol": [
+        # the ad-hoc-signed reverse SOCKS proxy: SOCKS 75 + ad-hoc signed = 85
+        (OSQUERY, "SOCKS_Proxy_Port_1080", 85, "mac34.corp.example"),
+        # the unsigned implant on UDP 53535, and the unsigned copy of ping (its allowlisted
+        # name does not clear it)
+        (OSQUERY, "Unsigned_Binary_Non_Standard_Protocol", 70, "mac34.corp.example"),
+        (OSQUERY, "Unsigned_Binary_Non_Standard_Protocol", 70, "mac34.corp.example"),
+        (OSQUERY, "Interpreted_Script_Non_Standard_Protocol", 60, "mac34.corp.example"),
+    ],
+    # Apple's ping, Zoom and Tailscale on UDP, Homebrew's ad-hoc-signed tools on TCP and DNS
+    "benign_macos_signed_network": [],
+    "x10_sysmon_dns_tunnel_process": [
+        # rundll32's DNS beacon: encoded labels 70 + profile + machine-made = 90
+        (DNS_PROCESS, "DNS_Tunnel_Encoded_Labels", 90, "ws35.corp.example"),
+        # PowerShell's short-label channel: 30 unique machine-made names
+        (DNS_PROCESS, "DNS_Tunnel_Machine_Made_Subdomains", 65, "ws35.corp.example"),
+    ],
+    # Chrome (incl. 30 Akamai edge names and random single-label probes), Defender's reputation
+    # lookups, SRV names, Outlook, eight hosts resolving a few machine-made corp names
+    "benign_sysmon_dns_queries": [],
+    "x8_web_service_tor_and_framework_defaults": [
+        # the beacon's default post-ex and SMB pipes (80) and its DNS stager query (+10)
+        (ARTEFACT, "C2_Default_Named_Pipe_Cobalt_Strike", 90, "ws25.corp.example"),
+        # Empire's default profile URIs with its default user agent (Zeek http)
+        (ARTEFACT, "C2_Default_HTTP_Profile_Empire", 70, "10.20.1.26"),
+        # the dropped tor.exe in AppData on a relay's ORPort: raw TCP on an odd port (70) + AppData
+        (CONTEXT, "Raw_TCP_Unusual_Port_9001", 80, "ws24.corp.example"),
+        (CONTEXT, "Raw_TCP_Unusual_Port_9001", 80, "ws24.corp.example"),
+        # rundll32 on a duckdns name, regsvr32 on a DGA-like name
+        (LOLBIN_DNS, "LOLBin_DGA_Like_Lookup", 55, "ws24.corp.example"),
+        (LOLBIN_DNS, "LOLBin_Dynamic_DNS_Lookup", 65, "ws24.corp.example"),
+        # ... the same tor.exe outside Tor Browser (70) and its relay port (+10); an onion leak
+        (TOR, "Tor_Client_Outside_Tor_Browser", 80, "ws24.corp.example"),
+        (TOR, "Tor_Onion_Lookup", 60, "10.20.2.24"),
+        # PowerShell on the Telegram Bot API (65, +10 script host), the AppData payload on pastebin
+        (WEB_SERVICE, "Web_Service_C2_paste_site", 60, "ws24.corp.example"),
+        (WEB_SERVICE, "Web_Service_C2_telegram_bot_api", 75, "ws24.corp.example"),
+    ],
+    # Tor Browser in its own folder, Telegram Desktop, Discord, Chrome on pastebin, OneDrive,
+    # PowerShell and certutil on Microsoft names, Windows' and Chrome's pipes, a browser's /news.php
+    "benign_web_services_and_tor_browser": [],
+    # Firewall (pan:traffic), proxy (squid:access) and DNS server (MSAD:NT6:DNS) events in CIM
+    # names only: the tstats-based CIM variants find every channel.
+    "x8_cim_network_c2": [
+        (CIM_BEACON, "Beaconing_TCP_443", 80, "10.20.1.31"),  # + rare destination + sustained
+        (CIM_DNS, "DNS_Tunnel_Encoded_Labels", 90, "10.20.1.36"),
+        (CIM_TRAFFIC, "ICMP_Large_Payload", 75, "10.20.1.33"),  # + the 15-minute session
+        (CIM_TRAFFIC, "Internal_Protocol_Egress_SMB", 70, "10.20.1.32"),
+        (CIM_TRAFFIC, "Nonstandard_Port_ssh_443", 50, "10.20.1.34"),
+        (CIM_TRAFFIC, "Outbound_Heavy_Raw_TCP_7777", 50, "10.20.1.35"),
+        (CIM_TRAFFIC, "SOCKS_Handshake_To_Outside", 55, "10.20.1.38"),
+        (CIM_WEB_BEACON, "Beaconing_HTTP_80", 70, "10.20.1.37"),  # + sustained
+    ],
+    # browsing, SaaS polled by every client, NTP, internal SMB, pings, SSH on 22, a large
+    # HTTPS upload, anti-virus reputation names
+    "benign_cim_network": [],
 }
 
 # The allowlist entries README.md documents for the reference's false positives.
@@ -187,7 +291,8 @@ def _hunt(runner, scenario, baseline_events=None):
 def _summary(notables):
     rows = []
     for n in notables:
-        who = n.host if n.search not in (AN1258, AN1228, BEACON) or n.host.endswith(".example") \
+        who = n.host if n.search not in (AN1258, AN1228, BEACON) + CIM_SEARCHES \
+            or n.host.endswith(".example") \
             else n.fields.get("src")
         rows.append((n.search, n.signal, int(n.risk_score), who))
     return sorted(rows)
@@ -296,6 +401,32 @@ def test_protocol_new_to_a_baselined_host(tmp_path):
                                              "Protocol_New_To_Host_ICMP"]
 
 
+def test_port_new_to_a_baselined_program(tmp_path):
+    """AN1227's baseline: the Lookup Gen records the ports each program reached outside; a
+    port new to a baselined program adds a signal, a baselined port does not."""
+    runner = _runner(tmp_path)
+    history = [dict(e) for e in runner.read_files([str(SAMPLES / "x8_unix_scripted_app_c2")])[0]
+               if e.get("host") == "lnx31.corp.example"]
+    for event in history:  # lnx31's python a month earlier: HTTPS on 443 only
+        raw = event["_raw"].replace(">8443<", ">443<")
+        event.update(DestinationPort="443", dest_port="443", _raw=raw,
+                     _time=float(event["_time"]) - 30 * 86400)
+    runner.run(runner.savedsearches["C2Hunt - Program Destination Port Baseline - Lookup Gen"]
+               ["search"], history)
+    with open(tmp_path / "c2hunt_program_port_baseline.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["host"], r["process_name"], r["dest_port"], r["baselined"]) for r in rows] == [
+        ("lnx31.corp.example", "python3.11", "443", "1")]
+    notables = {n.host: n for n in _hunt(runner, "x8_unix_scripted_app_c2")
+                if n.search == UNIX_APP_C2 and n.signal.startswith("Process_Beaconing")}
+    assert notables["lnx31.corp.example"].fields["signals"] == [
+        "Process_Beaconing_8443", "Outbound_Heavy_Program_Flow", "Monitored_Port_HTTPS_8443",
+        "Port_New_To_Program_8443"]
+    assert notables["lnx31.corp.example"].risk_score == 90
+    # mac33 is not in the baseline: nothing is new to an unknown program
+    assert "Port_New_To_Program_443" not in notables["mac33.corp.example"].fields["signals"]
+
+
 def _empty_lookup(folder, filename):
     """A copy of a shipped lookup with its header only."""
     with open(ROOT / "lookups" / filename, encoding="utf-8") as handle:
@@ -322,6 +453,24 @@ def test_each_raw_tcp_defence_is_needed(tmp_path, filename, signals):
               (n.fields["signals"] if isinstance(n.fields["signals"], list) else [n.fields["signals"]])}
     assert signals <= raised
     assert {n.search for n in notables} == {SYSMON, WFP}
+
+
+@pytest.mark.parametrize("filename, signals", [
+    # Without the program beacon allowlist, Azure's waagent polling the WireServer would raise.
+    ("c2hunt_process_beacon_allowlist.csv", {"Process_Beaconing_80"}),
+    # Without internal networks, the monitoring agent's collector on 8443 would look outside.
+    ("c2hunt_internal_networks.csv", {"Process_Beaconing_8443", "Monitored_Port_HTTPS_8443"}),
+    # Without the public resolver list, a curl loop's own name lookups would be its beacon.
+    ("c2hunt_doh_resolvers.csv", {"Process_Beaconing_53"}),
+])
+def test_each_unix_app_c2_defence_is_needed(tmp_path, filename, signals):
+    """benign_unix_scripted_tools stays quiet because of these lists, not by accident."""
+    _empty_lookup(tmp_path, filename)
+    notables = [n for n in _hunt(_runner(tmp_path), "benign_unix_scripted_tools")
+                if n.search == UNIX_APP_C2]
+    raised = {s for n in notables for s in
+              (n.fields["signals"] if isinstance(n.fields["signals"], list) else [n.fields["signals"]])}
+    assert signals <= raised
 
 
 # The allowlist entry README.md documents for Guest Operations driven by a backup product.
@@ -369,3 +518,53 @@ def test_esxi_operation_burst_threshold(tmp_path):
     notables, errors = runner.hunt(many, names=[ESXI])
     assert not errors
     assert [(n.signal, n.risk_score) for n in notables] == [("ESXi_Guest_Operations_Burst", 60)]
+
+
+@pytest.mark.parametrize("filename, expected", [
+    # Without the sanctioned Tor clients, Tor Browser's own tor (on a relay's ORPort) would raise.
+    ("c2hunt_tor_clients.csv", {(TOR, "Tor_Client_Outside_Tor_Browser")}),
+    # Without the services' own clients and browsers, Telegram Desktop, Discord, Chrome and
+    # OneDrive would.
+    ("c2hunt_web_service_clients.csv", {(WEB_SERVICE, "Web_Service_C2_telegram_bot_api"),
+                                        (WEB_SERVICE, "Web_Service_C2_discord_cdn"),
+                                        (WEB_SERVICE, "Web_Service_C2_paste_site"),
+                                        (WEB_SERVICE, "Web_Service_C2_onedrive_api")}),
+])
+def test_each_web_service_and_tor_defence_is_needed(tmp_path, filename, expected):
+    """benign_web_services_and_tor_browser is quiet because of the shipped client lists, not
+    because the searches miss those events."""
+    _empty_lookup(tmp_path, filename)
+    notables = _hunt(_runner(tmp_path), "benign_web_services_and_tor_browser")
+    assert {(n.search, n.signal) for n in notables} == expected
+@pytest.mark.parametrize("filename, search, signal", [
+    # Without the DNS domain allowlist, anti-virus reputation names look like a tunnel.
+    ("c2hunt_dns_domain_allowlist.csv", CIM_DNS, "DNS_Tunnel_Encoded_Labels"),
+])
+def test_each_cim_defence_is_needed(tmp_path, filename, search, signal):
+    """benign_cim_network stays quiet because of the shipped lists, not by lack of data."""
+    _empty_lookup(tmp_path, filename)
+    notables = [n for n in _hunt(_runner(tmp_path), "benign_cim_network") if n.search == search]
+    assert signal in {n.signal for n in notables}
+
+
+def test_cim_variants_leave_the_native_sourcetypes_to_their_own_searches():
+    """Zeek, Sysmon and Windows events are in Network_Traffic too; the CIM variants skip them
+    (c2hunt_cim_native_data), so one connection is not scored twice."""
+    for scenario in ("x1_dns_tunnel_doh_smb_egress", "x2_web_c2_unusual_process",
+                     "s3_python_udp_beacon"):
+        assert not [n for n in _hunt(_runner(), scenario) if n.search in CIM_SEARCHES]
+
+
+def test_cim_rows_without_an_address_are_not_judged():
+    """tstats fills missing by-fields with "-" (c2hunt_summariesonly's fillnull_value, for
+    ICMP's port); a record without a destination must not become an outside address "-"."""
+    runner = _runner()
+    events, _ = runner.read_files([str(SAMPLES / "x8_cim_network_c2")])
+    smb = [e for e in events if e.get("app") == "ms-ds-smb"]
+    assert smb
+    for event in smb:
+        del event["dest"]
+    notables, errors = runner.hunt(events, names=[CIM_TRAFFIC])
+    assert not errors
+    assert "Internal_Protocol_Egress_SMB" not in {n.signal for n in notables}
+    assert "ICMP_Large_Payload" in {n.signal for n in notables}

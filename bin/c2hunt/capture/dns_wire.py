@@ -40,7 +40,7 @@ import numpy as np
 from c2hunt.capture import pcap
 
 __all__ = ["DnsFormatError", "DnsMessage", "DnsStats", "DnsTable", "parse_message",
-           "SOURCETYPE", "FIELDS", "CIM_ALIASES", "DNS_PORTS", "looks_like_dns"]
+           "SOURCETYPE", "FIELDS", "CIM_ALIASES", "CIM_REPLY_CODES", "DNS_PORTS", "looks_like_dns"]
 
 SOURCETYPE = "c2hunt:dns"
 DNS_PORTS = (53, 5353, 5355)
@@ -53,7 +53,7 @@ FIELDS = ("ts", "src", "src_ip", "src_port", "dest", "dest_ip", "dest_port", "tr
 #: CIM Network_Resolution name -> the dns.log name it aliases (props.conf FIELDALIAS; the
 #: offline runner applies the same table).
 CIM_ALIASES = (("answer", "answers"), ("record_type", "qtype_name"),
-               ("reply_code", "rcode_name"), ("reply_code_id", "rcode"),
+               ("reply_code_id", "rcode"),
                ("transaction_id", "trans_id"), ("response_time", "rtt"), ("ttl", "TTLs"))
 
 QTYPE_NAMES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 10: "NULL", 11: "WKS", 12: "PTR",
@@ -67,6 +67,12 @@ QCLASS_NAMES = {1: "C_INTERNET", 3: "C_CHAOS", 4: "C_HESIOD", 254: "C_NONE", 255
 RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
                5: "REFUSED", 6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH",
                10: "NOTZONE", 16: "BADVERS"}
+#: rcode_name -> the CIM Network_Resolution reply_code (props.conf EVAL-reply_code; the
+#: offline runner applies the same table): the CIM names rcodes as RFC 6895's registry does.
+CIM_REPLY_CODES = {"NOERROR": "No Error", "FORMERR": "Format Error", "SERVFAIL": "Server Failure",
+                   "NXDOMAIN": "Non-Existent Domain", "NOTIMP": "NotImp", "REFUSED": "Refused",
+                   "YXDOMAIN": "YXDomain", "YXRRSET": "YXRRSet", "NXRRSET": "NXRRSet",
+                   "NOTAUTH": "NotAuth", "NOTZONE": "NotZone", "BADVERS": "BADVERS"}
 MAX_SECTION_RECORDS = 64     # per section; more is not a message a resolver sends
 MAX_POINTER_JUMPS = 32
 _HEADER = struct.Struct("!HHHHHH")

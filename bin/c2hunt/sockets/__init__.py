@@ -1,2 +1,3 @@
 """Socket inventory for the c2sockets modular input: which process holds a raw, ICMP,
-packet (or, on request, listening TCP/UDP) socket. Reads /proc only; opens no socket."""
+packet or vsock (or, on request, listening TCP/UDP) socket. Reads /proc; the only socket it
+opens is a netlink sock_diag one."""

@@ -25,13 +25,33 @@ def _clock_ticks():
         return 100
 
 
-def socket_inodes_by_pid(proc_root, wanted, max_processes):
-    """({inode: [pid, ...]}, processes visited, cap reached) for the inodes in ``wanted``."""
-    holders, visited = {}, 0
+def list_pids(proc_root="/proc"):
+    """Process ids under proc_root, ascending ([] when it cannot be listed)."""
     try:
-        pids = sorted(int(name) for name in os.listdir(proc_root) if name.isdigit())
+        return sorted(int(name) for name in os.listdir(proc_root) if name.isdigit())
     except OSError:
-        return holders, 0, False
+        return []
+
+
+def network_namespace(proc_root, pid="self"):
+    """The inode of a process's network namespace (/proc/<pid>/ns/net), or None."""
+    try:
+        return os.stat(os.path.join(proc_root, str(pid), "ns", "net")).st_ino
+    except OSError:
+        return None
+
+
+def socket_inodes_by_pid(proc_root, wanted, max_processes, sniff=None, pids=None):
+    """({inode: [pid, ...]}, processes visited, cap reached) for the inodes in ``wanted``.
+
+    ``sniff`` = (protocol names, function of an fd path -> protocol name) also collects
+    sockets in no table read, by the protocol name the kernel gives the socket inode
+    (``system.sockprotoname``): vsock sockets on kernels without vsock_diag. One lookup per
+    distinct socket inode.
+    """
+    holders, visited, verdicts = {}, 0, {}
+    pids = list_pids(proc_root) if pids is None else pids
+    sniff_names, sniff_protocol = sniff or (None, None)
     for pid in pids:
         if visited >= max_processes:
             return holders, visited, True
@@ -52,7 +72,14 @@ def socket_inodes_by_pid(proc_root, wanted, max_processes):
                     inode = int(target[8:-1])
                 except ValueError:
                     continue
-                if inode in wanted and inode not in seen:
+                if inode in seen:
+                    continue
+                if inode not in wanted and sniff_names:
+                    if inode not in verdicts:
+                        verdicts[inode] = sniff_protocol(os.path.join(fd_dir, fd)) in sniff_names
+                    if not verdicts[inode]:
+                        continue
+                if inode in wanted or sniff_names:
                     seen.add(inode)
                     holders.setdefault(inode, []).append(pid)
     return holders, visited, False

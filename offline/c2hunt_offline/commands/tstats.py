@@ -12,15 +12,24 @@ DATAMODELS = {
     "Network_Traffic": {"All_Traffic": lambda tags: {"network", "communicate"} <= tags},
     "Network_Resolution": {"DNS": lambda tags: {"network", "resolution", "dns"} <= tags},
     "Endpoint": {"Processes": lambda tags: {"process", "report"} <= tags},
+    "Web": {"Web": lambda tags: "web" in tags},
 }
 CIM_FIELDS = {
     "All_Traffic": ["action", "app", "bytes", "bytes_in", "bytes_out", "dest", "dest_ip",
                     "dest_port", "direction", "duration", "dvc", "packets_in", "packets_out",
                     "protocol", "src", "src_ip", "src_port", "transport", "user", "vendor_product",
                     "process_name", "process_path", "process_id", "process", "icmp_type",
-                    "icmp_code", "packets"],
-    "DNS": ["answer", "dest", "query", "record_type", "reply_code", "src", "transport",
-            "dest_port", "src_port", "vendor_product", "process_name", "process_path"],
+                    "icmp_code", "packets", "dest_category", "src_category", "session_id",
+                    "flow_id", "vendor_account", "rule"],
+    "DNS": ["answer", "answer_count", "dest", "query", "query_count", "query_type",
+            "record_type", "reply_code", "reply_code_id", "message_type", "response_time",
+            "transaction_id", "src", "transport", "ttl", "dest_port", "src_port",
+            "vendor_product", "process_name", "process_path"],
+    "Web": ["action", "app", "bytes", "bytes_in", "bytes_out", "cached", "category", "dest",
+            "dest_port", "duration", "http_content_type", "http_method", "http_referrer",
+            "http_referrer_domain", "http_user_agent", "http_user_agent_length",
+            "response_time", "site", "src", "status", "uri_path", "uri_query", "url",
+            "url_domain", "url_length", "user", "vendor_product"],
     "Processes": ["dest", "process", "process_name", "process_path", "process_id",
                   "parent_process", "parent_process_name", "parent_process_path",
                   "parent_process_id", "user", "vendor_product"],
@@ -93,6 +102,13 @@ def cmd_tstats(ctx, args, rows):
         if "_time" not in by:
             raise SplError("tstats: span= needs _time in the by clause")
         cmd_bin(ctx, "span=%s _time" % by_opts["span"], data)
+    fill = opts.get("fillnull_value")
+    if fill is not None:  # tstats keeps rows whose by-fields are missing under this value
+        fill = fill.strip('"')
+        for row in data:
+            for field in by:
+                if field != "_time" and row.get(field) is None:
+                    row[field] = fill
     agg_text = " ".join(head_rest)
     stats_text = agg_text + ((" by " + " ".join(by)) if by else "")
     result = cmd_stats(ctx, stats_text, data)

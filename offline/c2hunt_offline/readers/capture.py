@@ -49,20 +49,30 @@ def capture_event(record, raw, path, sourcetype):
     """A c2flow record as Splunk indexes it: the input's fields plus what props/eventtypes add.
 
     Used for captures read here and for c2flow events exported as JSON lines, so both give
-    the same event: ``_time`` from the record, the CIM tags, and the CIM aliases.
+    the same event: ``_time`` from the record, the CIM tags, and the CIM aliases and EVALs
+    of props.conf (tests/content/test_cim_compliance.py checks the result against the CIM).
     """
     dns_wire, flows = app_modules()
     event = generic_event(record, raw, path, sourcetype)
     event["_time"] = float(flows.event_time(sourcetype, record))
+    event["vendor_product"] = sourcetype
     if sourcetype == FLOW_SOURCETYPE:
         event["tag"] = ["network", "communicate"]
-        if "service" in event:
-            event["app"] = event["service"]
+        event["action"] = "allowed"
+        event["app"] = event.get("service", "unknown")
+        if event.get("transport") == "icmp":
+            event["protocol"] = "icmp"
+        if event.get("protocol_version") in ("4", "6"):
+            event["protocol_version"] = "ipv" + event["protocol_version"]
     else:
         event["tag"] = ["network", "resolution", "dns"]
         for alias, name in dns_wire.CIM_ALIASES:
             if name in event:
                 event[alias] = event[name]
+        if "message_type" in event:  # props.conf EVAL-message_type
+            event["message_type"] = "Query" if event["message_type"] == "query" else "Response"
+        if event.get("rcode_name") in dns_wire.CIM_REPLY_CODES:
+            event["reply_code"] = dns_wire.CIM_REPLY_CODES[event["rcode_name"]]
     return event
 
 

@@ -3,6 +3,8 @@
 Gzip-compressed files (``conn.log.gz``, rotated ``conn.00:00:00-01:00:00.log.gz``) are
 decompressed first and read like the plain file; the name without ``.gz`` gives the log type.
 """
+import csv
+import io
 import json
 import zlib
 
@@ -82,6 +84,9 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
                     warned.add(kind)
                 events.append(zeek_event(kind, obj, text, path))
                 continue
+            if sourcetype is None and is_tagged_search_result(obj):
+                events.append(tagged_search_result_event(obj, text, path))
+                continue
             if sourcetype is None:
                 issues.append(ReadIssue(path, n, "JSON record of unknown type; give --sourcetype"))
                 return events, issues
@@ -96,6 +101,50 @@ def splunk_export_record(obj):
     if "preview" in obj and isinstance(obj.get("result"), dict):
         return obj["result"]
     return obj
+
+
+def is_tagged_search_result(obj):
+    """A search result exported from Splunk with its sourcetype and search-time tags (for
+    example ``tag=network tag=communicate | table *`` of a firewall's CIM-mapped events)."""
+    return isinstance(obj.get("sourcetype"), str) and bool(obj["sourcetype"]) and \
+        obj.get("tag") not in (None, "", [])
+
+
+def tagged_search_result_event(obj, text, path):
+    """The result as an event under its own sourcetype: its CIM fields and tags as exported,
+    so tstats places it in the data models the tags select, as Splunk did."""
+    event = generic_event(obj, obj["_raw"] if isinstance(obj.get("_raw"), str) else text, path,
+                          obj["sourcetype"])
+    tags = obj["tag"] if isinstance(obj["tag"], list) else str(obj["tag"]).split()
+    event["tag"] = [str(t) for t in tags]
+    for key in ("host", "source", "index"):
+        if isinstance(obj.get(key), str) and obj[key]:
+            event[key] = obj[key]
+    return event
+
+
+def _is_tagged_csv(header_line):
+    columns = {c.strip().strip('"') for c in header_line.split(",")}
+    return {"sourcetype", "tag"} <= columns
+
+
+def read_tagged_csv(path, text):
+    """A Splunk CSV export of search results with sourcetype and tag columns (multivalue
+    fields one value a line inside the cell): each row as a tagged search result."""
+    events, issues = [], []
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        try:
+            obj = {k: (v.split("\n") if "\n" in v else v) for k, v in row.items()
+                   if k is not None and v not in (None, "")}
+            if not is_tagged_search_result(obj):
+                issues.append(ReadIssue(path, reader.line_num, "row without sourcetype or tag"))
+                continue
+            obj["tag"] = obj["tag"] if isinstance(obj["tag"], list) else obj["tag"].split()
+            events.append(tagged_search_result_event(obj, json.dumps(obj, sort_keys=True), path))
+        except Exception as exc:
+            issues.append(ReadIssue(path, reader.line_num, "bad CSV row: %s" % exc))
+    return events, issues
 
 
 def _event_of_exported_raw(obj, path):
@@ -181,6 +230,8 @@ def _read_text(path, text, sourcetype, name_hint):
     if stripped.startswith("<Event") or stripped.startswith("<?xml") or stripped.startswith("<Events"):
         return read_winxml(path, text)
     first = next((line for line in lines if line.strip()), "")
+    if low.endswith(".csv") and _is_tagged_csv(first):
+        return read_tagged_csv(path, text)
     if is_classic_windows(lines):
         return read_windows_classic(path, lines)
     if AUDIT_HEAD.match(first.strip()):

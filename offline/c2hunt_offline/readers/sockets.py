@@ -2,7 +2,7 @@
 
 A line is either the input's record itself (the JSON the c2sockets input writes as the
 event text) or a Splunk export of such an event (its ``_raw`` holds the record). props.conf's
-search-time fields are added here: ``dest`` (the host), ``dest_port`` (the local port) and
+search-time fields are added here: ``dest`` (the host), ``dest_port`` (a TCP/UDP/vsock socket's local port) and
 ``vendor_product``.
 """
 import json
@@ -36,6 +36,8 @@ def socket_event(record, raw, path):
     event["vendor_product"] = SOCKET_SOURCETYPE
     if record.get("host") not in (None, ""):
         event["dest"] = event["host"]
-    if "local_port" in event:
+    # props.conf: only a TCP, UDP or vsock socket's local port is a port (a raw socket's is
+    # its IP protocol, an ICMP socket's its echo identifier).
+    if "local_port" in event and event.get("transport") in ("tcp", "udp", "vsock"):
         event["dest_port"] = event["local_port"]
     return event
