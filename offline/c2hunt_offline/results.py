@@ -594,11 +594,14 @@ def _macro_definition(runner, name):
 
 
 def data_source_macros(runner):
-    """Names of the 0-argument macros that select events (their definition names a
-    sourcetype or source, or narrows another such macro)."""
+    """Names of the 0-argument macros that select events: their definition starts with the
+    index and names a sourcetype or source (the app's convention for data sources; a list of
+    sourcetypes used to leave data out, such as c2hunt_cim_native_data, is not one), or
+    narrows another such macro."""
     out = []
     for (name, arity), (_args, definition, _iseval) in runner.macros.defs.items():
-        if arity == 0 and re.search(r"\b(sourcetype|source)\s*=", definition or ""):
+        if arity == 0 and re.match(r"\s*index\s*=", definition or "") and \
+                re.search(r"\b(sourcetype|source)\s*=", definition or ""):
             out.append(name)
     for (name, arity), (_args, definition, _iseval) in runner.macros.defs.items():
         m = re.match(r"^\s*`\s*([A-Za-z0-9_]+)\s*`", definition or "")
