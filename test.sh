@@ -18,6 +18,11 @@ fi
 .venv-cim/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-cim.txt \
   || echo "warning: pytest-splunk-addon not installed; CIM compliance tests will skip" >&2
 export TZ=UTC LC_ALL=C.UTF-8 PYTHONHASHSEED=0
+# The offline report's viewer (Splunk's dashboard framework, pinned by its package-lock.json),
+# which tests/browser opens in headless Chromium.
+if command -v npm >/dev/null 2>&1; then
+  bash offline/c2hunt_offline/report/web/build.sh
+fi
 # One package build shared by every test worker (the build command users run, too).
 rm -rf build/test-dist
 .venv-test/bin/python package/build.py --out build/test-dist

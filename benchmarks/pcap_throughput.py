@@ -12,16 +12,22 @@ in a temporary folder, as pcap and pcapng, then times in the same run:
 * c2hunt.capture.flows: the full flow assembly (records with all features), end to end;
 * c2hunt.capture.flows + DNS: flow records and DNS transactions from the same read (what the
   c2flow input does);
+* nfstream 6.6 (the reference line, benchmarks/requirements-bench.txt; skipped with a message
+  when it is not installed): ``NFStreamer(source=..., n_meters=1, statistical_analysis=False)``
+  over the same pcap, alternating with c2hunt.capture.flows --pairs times, so both see the
+  same load; prints the median rate of each and the median of the per-pair ratios;
 * with --baseline-bin DIR (the bin/ folder of another checkout, e.g. extracted with
   ``git archive <commit> bin | tar -x -C /tmp/base``): that version's flow assembly on the
   same file, in a subprocess, alternating with this one, so before/after are measured in
   one run under the same load.
-Each figure is the best of --repeat runs (the file is in the page cache after the first).
+Each figure is the best of --repeat runs (the file is in the page cache after the first),
+except the nfstream comparison (medians, see above).
 """
 import argparse
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,6 +85,45 @@ def flow_records(path):
     return sum(1 for _ in flows.read_capture_flows(path))
 
 
+def nfstream_version():
+    """nfstream's version, or None when it is not installed."""
+    try:
+        import nfstream
+    except ImportError:
+        return None
+    return getattr(nfstream, "__version__", "?")
+
+
+def with_nfstream(path):
+    from nfstream import NFStreamer
+    return sum(1 for _ in NFStreamer(source=path, n_meters=1, statistical_analysis=False))
+
+
+def versus_nfstream(path, n_packets, pairs):
+    """c2hunt's flow stage and nfstream's on the same file, alternating; prints medians."""
+    version = nfstream_version()
+    if version is None:
+        print("nfstream: not installed, reference line skipped "
+              "(pip install -r benchmarks/requirements-bench.txt)")
+        return
+    ours_s, theirs_s, ratios = [], [], []
+    for _ in range(pairs):
+        mine, _ = best(flow_records, 1, path)
+        other, count = best(with_nfstream, 1, path)
+        ours_s.append(mine)
+        theirs_s.append(other)
+        ratios.append(other / mine)
+    median = statistics.median
+    print("%-52s %12.0f packets/s  (median of %d, %.2f s, %d flows)" % (
+        "nfstream %s pcap -> flows (1 meter, no statistics)" % version,
+        n_packets / median(theirs_s), pairs, median(theirs_s), count))
+    print("%-52s %12.0f packets/s  (median of %d, %.2f s)" % (
+        "c2hunt.flows  pcap -> flow records (same runs)", n_packets / median(ours_s), pairs,
+        median(ours_s)))
+    print("c2hunt.flows / nfstream: %.2fx (median of the per-pair ratios; each pair %s)" % (
+        median(ratios), ", ".join("%.2f" % r for r in ratios)))
+
+
 def capture_events(path):
     return sum(1 for _ in flows.read_capture_events(path))
 
@@ -93,14 +138,17 @@ try:
 except ImportError:  # a --baseline-bin from before the capture subpackage
     from c2hunt import flows, pcap
 spent = {"parse": 0.0, "entropy": 0.0}
-kernel = entropy.entropy_profile
-def timed_kernel(*args):
-    start = time.perf_counter()
-    try:
-        return kernel(*args)
-    finally:
-        spent["entropy"] += time.perf_counter() - start
-entropy.entropy_profile = timed_kernel
+def timed(kernel):
+    def run(*args):
+        start = time.perf_counter()
+        try:
+            return kernel(*args)
+        finally:
+            spent["entropy"] += time.perf_counter() - start
+    return run
+entropy.entropy_profile = timed(entropy.entropy_profile)
+if hasattr(entropy, "byte_segment_entropy"):  # the flow records' kernel since issue 17
+    entropy.byte_segment_entropy = timed(entropy.byte_segment_entropy)
 start = time.perf_counter()
 table = flows.FlowTable()
 batches = pcap.CaptureReader(sys.argv[1]).batches()
@@ -141,6 +189,8 @@ def main():
     parser.add_argument("--packets", type=int, default=1000000)
     parser.add_argument("--scapy-packets", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=5,
+                        help="alternating c2hunt/nfstream flow-stage runs (0 skips nfstream)")
     parser.add_argument("--baseline-bin", help="bin/ folder of another version to compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="c2flow-bench-") as folder:
@@ -175,6 +225,8 @@ def main():
         baseline = rows[1][1]
         print("c2hunt.pcap / dpkt: pcap %.1fx, pcapng %.1fx" % (rows[0][1] / baseline,
                                                                 rows[2][1] / rows[3][1]))
+        if args.pairs > 0:
+            versus_nfstream(pcap_path, args.packets, args.pairs)
         if args.baseline_bin:
             this_bin = str(ROOT / "bin")
             fastest = {}

@@ -140,6 +140,60 @@ def segment_entropy(symbols, length):
     return entropy, n_distinct, length
 
 
+# Byte histograms are counted a few samples at a time, so that the bincount keys of a step
+# (8 bytes per payload byte) stay in the CPU cache: about 64 KiB of payload per step.
+_BYTES_PER_STEP = 1 << 16
+_ROWS_PER_STEP = 256
+
+
+def byte_segment_entropy(symbols, length):
+    """:func:`segment_entropy` of byte symbols (ndarray of uint8), with the same results.
+
+    Faster on long samples (packet payloads): every sample's 256-bin histogram is counted
+    in cache-sized steps into one table, the symbols used anywhere are read off that table,
+    and the sums over those symbols are :func:`segment_entropy`'s (same terms, same order:
+    each sample's sum is independent of how samples are grouped into blocks). The table
+    holds 256 counts per sample (2 bytes each for samples shorter than 64 KiB, else 4).
+    """
+    length = np.asarray(length, dtype=np.int64)
+    n_samples = len(length)
+    entropy = np.full(n_samples, np.nan)
+    n_distinct = np.zeros(n_samples, dtype=np.int64)
+    if n_samples == 0 or len(symbols) == 0:
+        return entropy, n_distinct, length
+    offsets = np.concatenate(([0], np.cumsum(length)))
+    longest = int(length.max())
+    table = np.zeros((256, n_samples), np.uint16 if longest < (1 << 16)
+                     else np.int32 if longest < (1 << 31) else np.int64)
+    first = 0
+    while first < n_samples:
+        last = int(np.searchsorted(offsets, offsets[first] + _BYTES_PER_STEP, side="right")) - 1
+        last = min(max(last, first + 1), first + _ROWS_PER_STEP, n_samples)
+        lo, hi = offsets[first], offsets[last]
+        if hi > lo:
+            n_rows = last - first
+            key = symbols[lo:hi].astype(np.intp)
+            key *= n_rows
+            key += np.repeat(np.arange(n_rows, dtype=np.intp), length[first:last])
+            table[:, first:last] = np.bincount(key, minlength=256 * n_rows).reshape(256, n_rows)
+        first = last
+    used = table.any(axis=1)
+    if not used.all():
+        table = table[used]
+    n_symbols = len(table)
+    c_log_c = _c_log_c(longest)
+    block = max(1, _CELLS_PER_BLOCK // n_symbols)
+    sum_c_log_c = np.zeros(n_samples)
+    for first in range(0, n_samples, block):
+        counts = table[:, first:first + block]
+        sum_c_log_c[first:first + block] = _pairwise_column_sum(np.take(c_log_c, counts))
+        n_distinct[first:first + block] = np.count_nonzero(counts, axis=0)
+    nonempty = length > 0
+    n = length[nonempty].astype(np.float64)
+    entropy[nonempty] = np.maximum(np.log2(n) - sum_c_log_c[nonempty] / n, 0.0)
+    return entropy, n_distinct, length
+
+
 def _used_bytes(symbols):
     """Which of the 256 byte values occur in ``symbols`` (ndarray of uint8), as bools."""
     # Counting byte pairs reads half as many (wider) items as counting bytes.

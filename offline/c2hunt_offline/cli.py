@@ -216,6 +216,9 @@ def cmd_hunt(args):
         sys.stderr.write("c2hunt: every correlation search was skipped: nothing to run\n")
         return EXIT_USAGE
     if args.replay:
+        if args.report:
+            sys.stderr.write("c2hunt: --report shows one hunt's notables; it cannot be combined with --replay\n")
+            return EXIT_USAGE
         return _replay(runner, args, events, issues, selected, earliest, latest, zone)
     bar = _progress_bar(args, len(selected), "searching", "search")
 
@@ -229,6 +232,14 @@ def cmd_hunt(args):
         bar.close()
     for name, error in sorted(results.errors.items()):
         sys.stderr.write("c2hunt: search %r not run: %s\n" % (name, error))
+    if args.report:
+        from .report import write_report
+        try:  # a Finding has a Notable's attributes (search, time, host, signal, risk_score, fields)
+            panels = write_report(args.report, runner, events, results.findings, results.errors)
+        except OSError as exc:
+            sys.stderr.write("c2hunt: report: cannot write %s: %s\n" % (args.report, exc.strerror or exc))
+            return EXIT_USAGE
+        sys.stderr.write("c2hunt: report: %s (%d panels)\n" % (args.report, panels))
     out = sys.stdout
     if args.format == "json":
         for f in results.findings:
@@ -517,6 +528,8 @@ def build_parser():
     hunt.add_argument("--baseline", action="append", metavar="FILE",
                       help="a file or folder of normal traffic for the baseline searches (outputlookup), "
                            "run before the correlation searches (repeatable, one path each)")
+    hunt.add_argument("--report", metavar="FILE",
+                      help="also write a self-contained HTML report (the app's dashboards over the results)")
     hunt.add_argument("--fail-on-notables", action="store_true", help="exit 1 when any notable is found")
     hunt.add_argument("--from", dest="time_from", metavar="TIME",
                       help="search only events at or after TIME (epoch or ISO 8601, UTC unless it names a zone)")

@@ -51,13 +51,15 @@ _OPTION = re.compile(r"^([A-Za-z_][\w.]*)=(?!=)")
 def command_options(command, args):
     """The ``name=value`` options in a command's arguments (names, lower case, in order).
 
-    Only top-level, unquoted words count: ``count(eval(x=1))`` and ``"a=b"`` are not
-    options, and nothing after a ``where`` clause is.
+    Only top-level, unquoted words count: ``count(eval(x=1))``, ``"a=b"`` and a subsearch's
+    ``[search index=x]`` are not options, and nothing after a ``where`` clause is.
     """
     if command in EXPRESSION_COMMANDS:
         return []
     out = []
-    for word in split_top_level(re.sub(r"\s", " ", args), " ", quotes='"', brackets="()"):
+    args = re.sub(r"\s", " ", args)
+    args = " ".join(w for w in split_top_level(args, " ", quotes='"', brackets="[]") if not w.startswith("["))
+    for word in split_top_level(args, " ", quotes='"', brackets="()"):
         word = word.strip().strip(",")
         if word.lower() in _CLAUSE_WORDS:
             return out

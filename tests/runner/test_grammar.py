@@ -6,7 +6,6 @@ README examples) exists, and every ``name=value`` option it passes is in that co
 syntax; the runner implements only options the grammar allows, and refuses the rest.
 Skips cleanly without ../shared.
 """
-import html
 import re
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from c2hunt_offline import Runner, SplError
 from c2hunt_offline import commands as engine_commands
 from c2hunt_offline.grammar import (ENGINE_OPTIONS, SearchBnf, command_options,
                                     command_uses)
+from c2hunt_offline.report.studio import load_view
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,8 +48,14 @@ def app_searches():
     runner = Runner(str(ROOT))
     out = [("savedsearches.conf [%s]" % s.name, _expand(runner, s.search)) for s in runner.saved_searches()]
     for view in sorted((ROOT / "default" / "data" / "ui" / "views").glob("*.xml")):
-        for query in re.findall(r"<query>(.*?)</query>", view.read_text(), re.S):
-            out.append((view.name, _expand(runner, html.unescape(query))))
+        definition = load_view(view)
+        for ds_id, ds in definition["dataSources"].items():
+            query = ds.get("options", {}).get("query", "")
+            if ds["type"] == "ds.chain":  # a chain continues its base search
+                query = definition["dataSources"][ds["options"]["extend"]]["options"]["query"] + " " + query
+            # tokens as a user's choice would fill them
+            query = re.sub(r"\$[A-Za-z_][\w.]*\$", "x", query)
+            out.append(("%s %s" % (view.name, ds_id), _expand(runner, query)))
     # README: indented code blocks that start with a macro or a pipe and hold no placeholders
     block = []
     for line in (ROOT / "README.md").read_text().splitlines() + [""]:
