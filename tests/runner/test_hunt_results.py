@@ -63,8 +63,12 @@ def test_fill_tokens_as_es_fills_them():
 
 def test_search_selection_by_full_or_partial_name():
     runner = Runner()
-    names, problem = select_searches(runner, ["periodic beaconing"], ())
+    names, problem = select_searches(runner, ["periodic beaconing - rule"], ())   # part of one name
     assert names == [BEACON] and problem is None
+    names, problem = select_searches(runner, ["c2hunt - periodic beaconing - rule"], ())  # a name, any case
+    assert names == [BEACON] and problem is None
+    names, problem = select_searches(runner, ["periodic beaconing"], ())           # part of several names
+    assert BEACON in names and len(names) >= 2 and all("Periodic Beaconing" in n for n in names)
     names, problem = select_searches(runner, None, ["Sysmon"])
     assert SYSMON not in names and WFP in names and problem is None
     names, problem = select_searches(runner, ["Beaconning"], ())
