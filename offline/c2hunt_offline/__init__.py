@@ -18,6 +18,10 @@ Stable API (used by the scenario tests)::
   ``run_search``.
 - ``Runner(app_root=None, lookup_dir=None, python=None)``: ``read_files``, ``run``,
   ``hunt`` (returns notables and per-search errors), ``saved_searches``.
+- ``results.hunt_results(runner, events, ...)`` -> ``HuntResults``: the notables as ES shows
+  them (title, description, ATT&CK, risk objects, drilldowns, evidence), grouped into
+  findings, with the data summary and data-source health (what ``hunt`` prints and the
+  report renders; see :mod:`c2hunt_offline.results`).
 
 Values in rows are str, int/float (numbers computed by eval/stats) or lists (multivalue).
 ``app_root`` defaults to this repository; ``lookup_dir`` (where ``outputlookup`` writes and

@@ -248,6 +248,12 @@ class Lookups(object):
     def _stanza(self, name):
         stanza = self.transforms.get(name)
         if stanza is not None:
+            if "filename" not in stanza and stanza.get("collection") and \
+                    stanza.get("external_type", "kvstore").strip() == "kvstore":
+                # A KV store collection: offline, <collection>.csv in the writable lookup
+                # folder (none: the collection is empty). KV store matching is case-sensitive.
+                return dict(stanza, filename=stanza["collection"].strip() + ".csv", case_sensitive_match="true",
+                            kvstore="1")
             if "filename" not in stanza:
                 kind = "external_cmd" if "external_cmd" in stanza else ("collection" if "collection" in stanza else "non-file")
                 raise SplError("lookup %s: %s lookups are not supported offline" % (name, kind))
@@ -277,7 +283,7 @@ class Lookups(object):
     def path_for(self, name):
         filename = self._filename(name)
         local = self._inside(self.writable_dir, filename, name)
-        if os.path.exists(local):
+        if os.path.exists(local) or self._stanza(name).get("kvstore"):
             return local
         return self._inside(os.path.join(self.app_root, "lookups"), filename, name)
 
@@ -287,6 +293,9 @@ class Lookups(object):
         key = (name, path, os.path.getmtime(path) if os.path.exists(path) else None)
         if key in self._cache:
             return self._cache[key]
+        if not os.path.exists(path) and stanza.get("kvstore"):
+            columns = [c.strip() for c in stanza.get("fields_list", "").split(",") if c.strip()]
+            return LookupTable(name, path, columns, [], _parse_match_types(stanza.get("match_type")))
         if not os.path.exists(path):
             raise Unavailable("lookup %s: file %s does not exist" % (name, path))
         with open(path, newline="", encoding="utf-8-sig") as handle:

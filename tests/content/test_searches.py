@@ -183,14 +183,34 @@ def test_every_command_exists(name):
 def test_every_lookup_and_its_fields_exist(name):
     for command, lookup, read, written in _lookup_uses(SEARCHES[name]["search"]):
         assert lookup in TRANSFORMS, "%s: no transforms.conf stanza for %s" % (name, lookup)
-        filename = TRANSFORMS[lookup]["filename"]
-        header = _csv_header(filename)
+        if "collection" in TRANSFORMS[lookup]:  # KV store: the fields are its fields_list
+            filename = TRANSFORMS[lookup]["collection"]
+            header = [f.strip() for f in TRANSFORMS[lookup]["fields_list"].split(",")]
+        else:
+            filename = TRANSFORMS[lookup]["filename"]
+            header = _csv_header(filename)
         for field in read + written:
             assert field in header, "%s: %s has no column %r" % (name, filename, field)
 
 
+def test_site_allowlist_is_a_kv_store_collection_every_correlation_search_reads():
+    """Site entries must survive app upgrades (which replace lookups/*.csv): KV store."""
+    stanza = TRANSFORMS["c2hunt_site_allowlist"]
+    assert stanza["external_type"] == "kvstore" and "filename" not in stanza
+    collections = _conf("collections.conf")
+    fields = [f.strip() for f in stanza["fields_list"].split(",")]
+    assert fields[0] == "_key" and "reason" in fields
+    assert {"field." + f for f in fields[1:]} <= set(collections[stanza["collection"]])
+    for match in re.findall(r"WILDCARD\(([^)]+)\)", stanza["match_type"]):
+        assert match in fields
+    for name, s in CORRELATION.items():
+        tail = s["search"].strip().splitlines()[-2:]
+        assert tail[0].strip() == "| `c2hunt_site_allowlist` \\" or tail[0].strip() == "| `c2hunt_site_allowlist`", \
+            "%s: the site allowlist must be applied just before the filter macro" % name
+
+
 def test_lookups_follow_conventions():
-    stanzas = {n: s for n, s in TRANSFORMS.items() if n != "default"}
+    stanzas = {n: s for n, s in TRANSFORMS.items() if n != "default" and "collection" not in s}
     files = sorted(p.name for p in LOOKUPS.glob("*.csv"))
     assert sorted(s["filename"] for s in stanzas.values()) == files
     for name, stanza in stanzas.items():

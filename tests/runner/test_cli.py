@@ -69,18 +69,70 @@ def test_cli_hunt_formats_and_exit_codes(mini_app, net_csv, capsys):
     base = ["--app-root", str(mini_app), "hunt", net_csv, "--no-progress"]
     code, out, err = _cli(capsys, base + ["--skip", "Test - Broken - Rule"])
     assert code == 0
-    assert "Port_4444" in out and "Test - Rare Port - Rule" in out.splitlines()[2] + out
+    assert out.startswith("== c2hunt summary") and "read 3 events (net 3)" in out
+    assert "Port_4444" in out and "Test - Rare Port - Rule" in out
     code, out, err = _cli(capsys, base + ["--skip", "Test - Broken - Rule", "--format", "json"])
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["risk_score"] for line in lines] == [60, 60, 40]          # sorted by risk, then time
     assert lines[0]["signal"] == "Port_4444" and lines[0]["time"] == "2024-05-14T09:03:22.000Z"
+    assert lines[0]["fields"]["dest_port"] == 4444                         # a number, not "4444"
+    assert lines[0]["risk_objects"] == [{"object": "10.0.0.9", "type": "system", "field": "src", "score": 60}]
+    assert err == ""                                                       # --no-progress: no summary
+    code, out, err = _cli(capsys, base[:-1] + ["--progress", "--skip", "Broken", "--format", "json"])
+    assert "c2hunt: read 3 events (net 3)" in err and len(out.splitlines()) == 3  # the summary on stderr
     code, out, err = _cli(capsys, base + ["--skip", "Test - Broken - Rule", "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert rows[0]["search"] == "Test - Rare Port - Rule" and "dest=203.0.113.10" in rows[0]["key_fields"]
+    assert rows[0]["search"] == "Test - Rare Port - Rule" and rows[0]["dest"] == "203.0.113.10"
+    assert rows[0]["dest_port"] == "4444" and rows[0]["risk_objects"] == "10.0.0.9 (system) 60"
     code, out, err = _cli(capsys, base)
     assert code == 4 and "transaction" in err                      # a search could not run
     code, out, err = _cli(capsys, base + ["--skip", "Test - Broken - Rule", "--fail-on-notables"])
     assert code == 1
+    code, out, err = _cli(capsys, base + ["--skip", "Broken", "--timezone", "Asia/Tokyo", "--format", "json"])
+    assert json.loads(out.splitlines()[0])["time"] == "2024-05-14T18:03:22.000+09:00"
+    code, out, err = _cli(capsys, base + ["--timezone", "Mars/Olympus"])
+    assert code == 2 and "not a time zone" in err
+
+
+def test_cli_search_names_that_match_nothing_are_errors(mini_app, net_csv, capsys):
+    base = ["--app-root", str(mini_app), "hunt", net_csv, "--no-progress"]
+    code, out, err = _cli(capsys, base + ["--search", "Test - Rare Prot - Rule"])
+    assert code == 2 and "matches no saved search" in err and "'Test - Rare Port - Rule'" in err
+    code, out, err = _cli(capsys, base + ["--skip", "nothing like it"])
+    assert code == 2 and "--skip 'nothing like it'" in err
+    code, out, err = _cli(capsys, base + ["--search", "rare port", "--format", "json"])  # part of a name
+    assert code == 0 and {json.loads(line)["search"] for line in out.splitlines()} == {"Test - Rare Port - Rule"}
+
+
+def test_cli_baseline_is_one_path_per_option_and_empty_is_explained(mini_app, net_csv, tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("_time,host,src\n")
+    base = ["--app-root", str(mini_app), "hunt", "--no-progress", "--skip", "Broken"]
+    code, out, err = _cli(capsys, base + ["--baseline", str(empty), net_csv])
+    assert code == 2 and "--baseline read no event from" in err and "baseline searches" in err
+    state = tmp_path / "state"
+    code, out, err = _cli(capsys, ["--lookup-dir", str(state)] + base
+                          + ["--baseline", net_csv, "--baseline", net_csv, net_csv, "--format", "json"])
+    assert code == 0 and len(out.splitlines()) == 3                 # the hunt file was searched, not swallowed
+    assert (state / "baseline.csv").read_text().splitlines()[0] == "host,protocol"
+
+
+def test_cli_reading_nothing_says_so_on_stdout(mini_app, tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("_time,host,src\n")
+    code, out, err = _cli(capsys, ["--app-root", str(mini_app), "hunt", "--no-progress", str(empty) + ":net"])
+    assert code == 3 and "read no event" in out and "nothing was searched" in out
+
+
+def test_cli_help_names_the_program_options_examples_and_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["hunt", "--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("usage: c2hunt hunt")
+    for needle in ("--baseline FILE", "--timezone ZONE", "examples:", "exit codes:", "no progress bars"):
+        assert needle in text
+    helpless = [line for line in text.splitlines() if line.strip().startswith("-") and len(line.split()) == 1]
+    assert helpless == []                                              # every option says what it does
 
 
 def test_cli_input_problems(mini_app, tmp_path, capsys):
@@ -105,6 +157,8 @@ def test_cli_run_list_read(mini_app, net_csv, capsys):
     assert code == 4
     assert listed["Test - Broken - Rule"]["offline"].startswith("cannot run: command 'transaction'")
     assert listed["Test - Baseline"]["kind"] == "baseline"
+    code, out, err = _cli(capsys, ["--app-root", str(mini_app), "list"])
+    assert "cannot run: command 'transaction' is not supported" in out and "~" not in out  # never cut
     code, out, err = _cli(capsys, ["--app-root", str(mini_app), "read", net_csv])
     assert code == 0 and json.loads(out.splitlines()[0])["sourcetype"] == "net"
 
@@ -123,3 +177,14 @@ def test_module_entry_point_runs(mini_app, net_csv):
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"n": 2}
+
+
+def test_cli_document_format_is_one_json_document(mini_app, net_csv, capsys):
+    code, out, err = _cli(capsys, ["--app-root", str(mini_app), "hunt", net_csv, "--no-progress", "--skip",
+                                   "Broken", "--format", "document"])
+    doc = json.loads(out)
+    assert code == 0 and doc["summary"]["events_read"] == 3 and doc["summary"]["notables"] == 3
+    assert doc["summary"]["events_by_sourcetype"] == {"net": 3}
+    assert doc["summary"]["notables_by_host"] == {"h1": 2, "h2": 1}
+    findings = [f for g in doc["groups"] for f in g["findings"]]
+    assert findings[0]["time"].endswith("Z") and isinstance(findings[0]["risk_score"], int)
