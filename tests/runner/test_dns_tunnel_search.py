@@ -108,3 +108,30 @@ def test_machine_made_host_names_of_a_zone_many_hosts_use_stay_quiet():
     # The same names from one host and nobody else: the short-label signal.
     [(_, domain, signals)] = notables(events[:40])
     assert domain == "corp-example.com" and signals == ["DNS_Tunnel_Machine_Made_Subdomains"]
+
+
+def test_names_under_a_suffix_the_public_suffix_list_carves_out_of_an_allowlisted_cdn_stay_quiet():
+    # The public-suffix list makes dscx.akamaiedge.net (and each d<hash>.cloudfront.net) a
+    # registered domain of its own; the provider still runs its name servers, so the
+    # allowlisted parent covers it (as in the endpoint DNS search).
+    rng = random.Random(4)
+    carved = [dns("10.1.1.13", "%s.dscx.akamaiedge.net" % base32(rng, 30), 20 * i) for i in range(40)]
+    assert notables(carved) == []
+    # The same names under a parent nobody allowlisted still raise.
+    other = [dns("10.1.1.13", "%s.dscx.cdn-example.net" % base32(rng, 30), 20 * i) for i in range(40)]
+    [(_, domain, signals)] = notables(other)
+    assert domain == "cdn-example.net" and "DNS_Tunnel_Encoded_Labels" in signals
+
+
+def smb(src, history, offset, state="SF"):
+    return {"sourcetype": "bro:conn:json", "_time": T0 + offset, "src": src, "dest": "198.51.100.20",
+            "src_port": "42257", "dest_port": "445", "transport": "tcp", "conn_state": state,
+            "history": history, "host": src}
+
+
+def test_smb_leaving_the_network_raises_but_a_lone_reset_does_not():
+    # A connection attempt (SYN, even unanswered) is egress; a single reset with no handshake
+    # and no payload (Zeek history "R", state OTH) is backscatter or a stray packet.
+    [(src, dest, signals)] = notables([smb("10.1.1.20", "S", 0, state="S0")])
+    assert (src, dest, signals) == ("10.1.1.20", "198.51.100.20", ["Internal_Protocol_Egress_SMB"])
+    assert notables([smb("10.1.1.21", "R", 0, state="OTH")]) == []
