@@ -16,6 +16,7 @@ from .esxi import ESXI_SOURCETYPE_PREFIX, esxi_match, read_esxi_syslog
 from .generic import generic_event, read_csv
 from .osquery import OSQUERY_SOURCETYPE, is_osquery_result, osquery_event
 from .sockets import SOCKET_SOURCETYPE, socket_event, socket_record
+from .suricata import SURICATA_SOURCETYPE, is_suricata_eve, suricata_event
 from .sysmon_linux import (SYSMON_LINUX_SOURCETYPE, is_sysmon_message, is_sysmon_syslog,
                            read_sysmon_syslog, sysmon_message_event, sysmon_record_event)
 from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml,
@@ -31,7 +32,7 @@ SYSLOG_SNIFF_LINES = 200
 
 
 def read_json_lines(path, lines, sourcetype=None, name_hint=None):
-    """JSON lines: Windows events, Zeek JSON, c2flow and c2sockets records, or anything with --sourcetype.
+    """JSON lines: Windows events, Zeek JSON, Suricata EVE, c2flow and c2sockets records, or anything with --sourcetype.
 
     ``name_hint`` is the file name that tells a Zeek log's type (``path`` without ``.gz``).
     """
@@ -71,6 +72,9 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
                 continue
             if (sourcetype is None or sourcetype == OSQUERY_SOURCETYPE) and is_osquery_result(obj):
                 events.append(osquery_event(obj, text, path))
+                continue
+            if (sourcetype is None and is_suricata_eve(obj)) or sourcetype == SURICATA_SOURCETYPE:
+                events.append(suricata_event(obj, text, path))
                 continue
             if sourcetype is None and obj.get("sourcetype") in capture.SOURCETYPES:
                 events.append(capture.capture_event(obj, text, path, obj["sourcetype"]))
@@ -160,6 +164,8 @@ def _event_of_exported_raw(obj, path):
         return normalise_windows(system, data, raw, str(path))
     if "Linux-Sysmon" in text:
         return sysmon_record_event(text, raw, path)
+    if obj.get("sourcetype") == SURICATA_SOURCETYPE and text.startswith("{"):
+        return suricata_event(json.loads(text), raw, path)
     zeek_kind = zeek_kind_from_sourcetype(obj.get("sourcetype"))
     if zeek_kind is not None and text.startswith("{"):
         return zeek_event(zeek_kind, json.loads(text), raw, path)
@@ -246,5 +252,5 @@ def _read_text(path, text, sourcetype, name_hint):
         return [], [ReadIssue(path, 1, "Zeek TSV rows without the #separator/#fields header: "
                                        "the columns cannot be named")]
     raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic, Sysmon for Linux "
-                        "syslog, auditd, Zeek, ESXi syslog, osquery results, pcap); for CSV or "
+                        "syslog, auditd, Zeek, Suricata EVE, ESXi syslog, osquery results, pcap); for CSV or "
                         "JSON lines give --sourcetype" % path)
