@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import gzip
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -291,12 +292,11 @@ def _as_eve(scenario):
 def _notables(scenario, as_suricata):
     runner = Runner(str(ROOT))
     path = SAMPLES / scenario
-    if as_suricata:
-        import tempfile
-        folder = Path(tempfile.mkdtemp(prefix="c2hunt-eve-"))
-        path = folder / "eve.json"
-        path.write_text("".join(json.dumps(r) + "\n" for r in _as_eve(scenario)))
-    events, issues = runner.read_files([str(path)])
+    with tempfile.TemporaryDirectory(prefix="c2hunt-eve-") as folder:
+        if as_suricata:
+            path = Path(folder) / "eve.json"
+            path.write_text("".join(json.dumps(r) + "\n" for r in _as_eve(scenario)))
+        events, issues = runner.read_files([str(path)])
     assert not issues, issues
     assert {e["sourcetype"] for e in events} == (
         {"suricata"} if as_suricata else {"pan:traffic", "squid:access", "MSAD:NT6:DNS"})
