@@ -2,7 +2,7 @@
 issue for that file, never a traceback, and one bad file never stops the others being read.
 
 Seeds are small real-format files: the bundled samples (Zeek TSV, Windows XML, auditd, ESXi,
-osquery, pcap), Zeek and Windows JSON lines, a CSV with a sourcetype and, when the dataset is
+osquery, pcap), Zeek and Windows JSON lines, Suricata EVE JSON, a CSV with a sourcetype and, when the dataset is
 present, a binary EVTX. Mutations are what damaged exports look like: cut short, bytes flipped,
 inserted or deleted, lines duplicated or dropped, headers lost, NUL/CR/invalid UTF-8, a line
 nested past the stack. The random generator is seeded; C2HUNT_FUZZ_ITERATIONS (mutations per
@@ -32,6 +32,17 @@ WINDOWS_JSON = (b'{"Event":{"System":{"Provider":{"Name":"Microsoft-Windows-Sysm
                 b'"TimeCreated":{"SystemTime":"2024-05-14T09:17:00.000Z"}},"EventData":{'
                 b'"Image":"C:\\\\Windows\\\\System32\\\\cmd.exe","DestinationIp":"203.0.113.9",'
                 b'"DestinationPort":"443","Protocol":"tcp"}}}\n') * 2
+SURICATA_EVE = (
+    b'{"timestamp":"2024-05-14T09:17:00.100000+0200","flow_id":17,"event_type":"flow",'
+    b'"src_ip":"10.0.0.8","src_port":5000,"dest_ip":"203.0.113.9","dest_port":443,"proto":"TCP",'
+    b'"app_proto":"tls","flow":{"pkts_toserver":3,"pkts_toclient":4,"bytes_toserver":300,'
+    b'"bytes_toclient":4000,"start":"2024-05-14T09:17:00.100000+0200",'
+    b'"end":"2024-05-14T09:17:01.600000+0200","age":1}}\n'
+    b'{"timestamp":"2024-05-14T09:17:02.000000+0200","flow_id":18,"event_type":"dns",'
+    b'"src_ip":"10.0.0.8","src_port":5001,"dest_ip":"10.0.0.53","dest_port":53,"proto":"UDP",'
+    b'"dns":{"version":2,"type":"answer","id":7,"rrname":"a.example.org","rrtype":"A",'
+    b'"rcode":"NOERROR","answers":[{"rrname":"a.example.org","rrtype":"A","ttl":60,'
+    b'"rdata":"192.0.2.1"}]}}\n')
 NET_CSV = (b"_time,host,src,dest,dest_port,transport\n"
            b"1715677400,h1,10.0.0.8,203.0.113.9,22,tcp\n1715677401,h1,10.0.0.8,203.0.113.9,443,tcp\n")
 
@@ -50,6 +61,7 @@ def seeds():
             found[path.name] = (path.name, data, None)
     out = list(found.values())
     out += [("conn.json.log", ZEEK_JSON, None), ("sysmon.json", WINDOWS_JSON, None),
+            ("eve.json", SURICATA_EVE, None),
             ("net.csv", NET_CSV, "net")]
     evtx = DATASETS / "evtx-attack-samples" / "Command_and_Control-DE_RDP_Tunnel_5156.evtx"
     if evtx.exists():
