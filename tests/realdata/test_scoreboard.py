@@ -206,6 +206,11 @@ def test_ground_truth_units_exist(name):
 
 
 # ----------------------------------------------------------------------------- the floor
+# The board runs every dataset through every search (minutes): one worker computes it once for
+# the three tests below (test.sh runs xdist with --dist loadgroup).
+on_one_worker = pytest.mark.xdist_group("scoreboard")
+
+
 @pytest.fixture(scope="module")
 def scoreboard():
     if not DATASETS.exists():
@@ -213,6 +218,7 @@ def scoreboard():
     return ev.run(repo=ROOT, datasets_root=DATASETS, log=lambda m: None)
 
 
+@on_one_worker
 def test_scoreboard_floor(scoreboard):
     total = scoreboard["total"]
     missed = [c["id"] for r in scoreboard["results"] for c in r["channels"].values() if not c["detected"]]
@@ -222,6 +228,7 @@ def test_scoreboard_floor(scoreboard):
     assert all(u.get("rc") in (0, 3) for r in scoreboard["results"] for u in r["units"] if not u.get("absent"))
 
 
+@on_one_worker
 def test_scoreboard_rita_and_dns(scoreboard):
     ranking = scoreboard["rita_ranking"]
     assert {x["id"] for x in ranking} >= {"rita-ip-beacon", "rita-proxy-beacon", "rita-missing-host-beacon"}
@@ -231,6 +238,7 @@ def test_scoreboard_rita_and_dns(scoreboard):
     assert dns["recall"] >= DNS_RECALL_FLOOR and dns["fpr"] <= DNS_FPR_CEILING, dns
 
 
+@on_one_worker
 def test_scoreboard_json_round_trips(scoreboard, tmp_path):
     path = tmp_path / "board.json"
     path.write_text(json.dumps(scoreboard, default=str))
