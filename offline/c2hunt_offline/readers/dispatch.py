@@ -183,13 +183,15 @@ SNIFF_BYTES = 64 * 1024
 
 def gunzip_chunks(handle, problems):
     """Decompressed chunks of the gzip members read from ``handle``; a damaged or truncated
-    stream yields what it held and appends the problem to ``problems``."""
-    data = handle.read(READ_CHUNK)
+    stream yields what it held and appends the problem to ``problems``. Compressed input is
+    fed in pieces of a sixteenth of a chunk, so the text before damage is kept."""
+    piece = max(16, READ_CHUNK // 16)
+    data = handle.read(piece)
     while data[:2] == GZIP_MAGIC:
         stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         while not stream.eof:
             if not data:
-                data = handle.read(READ_CHUNK)
+                data = handle.read(piece)
                 if not data:
                     tail = stream.flush()
                     if tail:
@@ -206,7 +208,7 @@ def gunzip_chunks(handle, problems):
                 yield out
         data = stream.unused_data
         if len(data) < 2:  # the next member's magic may start in the next read
-            data += handle.read(READ_CHUNK)
+            data += handle.read(piece)
 
 
 def _plain_chunks(handle):
