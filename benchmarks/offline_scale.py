@@ -184,6 +184,8 @@ def main(argv=None):
                         help="also run another checkout's runner (a folder with offline/, bin/, default/ "
                              "and lookups/, e.g. from `git archive <commit> offline bin default lookups`) "
                              "on the --row-size file, in the same run")
+    parser.add_argument("--no-row", action="store_true",
+                        help="with --row-size, skip the row engine (e.g. to compare memory with --baseline-root)")
     parser.add_argument("--keep", help="write the generated files here (default: a temporary folder)")
     parser.add_argument("--profile", type=int, default=0, help="cProfile a hunt of this many records")
     args = parser.parse_args(argv)
@@ -194,7 +196,7 @@ def main(argv=None):
             return profile(args.profile, base, 40)
         runs = [(int(s), None) for s in args.sizes.split(",") if s.strip()]
         if args.row_size:
-            runs = [(args.row_size, "row"), (args.row_size, None)] + runs
+            runs = ([] if args.no_row else [(args.row_size, "row")]) + [(args.row_size, None)] + runs
             if args.baseline_root:
                 runs.insert(0, (args.row_size, "baseline"))
         print("load average at start: %.2f %.2f %.2f" % os.getloadavg())

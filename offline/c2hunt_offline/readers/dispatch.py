@@ -5,6 +5,7 @@ decompressed first and read like the plain file; the name without ``.gz`` gives 
 """
 import csv
 import io
+import itertools
 import json
 import zlib
 
@@ -174,45 +175,149 @@ def _event_of_exported_raw(obj, path):
 
 def gunzip(data):
     """(bytes, problem or None) of gzip data, all members; a truncated stream gives what it held."""
-    out = []
+    problems = []
+    out = b"".join(gunzip_chunks(io.BytesIO(data), problems))
+    return out, (problems[0] if problems else None)
+
+
+# A file is read this many bytes at a time (compressed input: decompressed at most this
+# many bytes a step), so reading holds one chunk of it, never the whole text.
+READ_CHUNK = 1 << 20
+# How much of the (decompressed) start of a file decides its format.
+SNIFF_BYTES = 64 * 1024
+
+
+def gunzip_chunks(handle, problems):
+    """Decompressed chunks of the gzip members read from ``handle``; a damaged or truncated
+    stream yields what it held and appends the problem to ``problems``. Compressed input is
+    fed in pieces of a sixteenth of a chunk, so the text before damage is kept."""
+    piece = max(16, READ_CHUNK // 16)
+    data = handle.read(piece)
     while data[:2] == GZIP_MAGIC:
         stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            out.append(stream.decompress(data))
-        except zlib.error as exc:
-            return b"".join(out), "damaged gzip data (read up to the damage): %s" % exc
-        if not stream.eof:
-            out.append(stream.flush())
-            return b"".join(out), "gzip stream is truncated (read what it held)"
+        while not stream.eof:
+            if not data:
+                data = handle.read(piece)
+                if not data:
+                    tail = stream.flush()
+                    if tail:
+                        yield tail
+                    problems.append("gzip stream is truncated (read what it held)")
+                    return
+            try:
+                out = stream.decompress(data, READ_CHUNK)
+            except zlib.error as exc:
+                problems.append("damaged gzip data (read up to the damage): %s" % exc)
+                return
+            data = stream.unconsumed_tail
+            if out:
+                yield out
         data = stream.unused_data
-    return b"".join(out), None
+        if len(data) < 2:  # the next member's magic may start in the next read
+            data += handle.read(piece)
+
+
+def _plain_chunks(handle):
+    while True:
+        chunk = handle.read(READ_CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+class _ChunkStream(io.RawIOBase):
+    """A readable stream over an iterator of byte chunks (for io.TextIOWrapper)."""
+
+    def __init__(self, chunks):
+        super().__init__()
+        self._chunks = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not len(self._pending):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def text_lines(chunks):
+    """Lines of the text in ``chunks`` (UTF-8, a leading BOM dropped, bad bytes replaced),
+    decoded as they are read: universal newlines, as ``str.splitlines`` splits a file."""
+    return io.TextIOWrapper(io.BufferedReader(_ChunkStream(chunks), READ_CHUNK),
+                            encoding="utf-8-sig", errors="replace", newline=None)
 
 
 def detect_and_read(path, sourcetype=None, app_root=None):
-    """Read one file; returns (events, issues). Raises UnknownFormat if nothing matches."""
+    """Read one file; returns (events, issues). Raises UnknownFormat if nothing matches.
+
+    Zeek TSV and JSON lines (plain or gzip) stream: the file is read a chunk at a time and
+    each line becomes an event as it is read, so the file's text is never held whole. The
+    other text formats are small by nature (exports, syslog) and are read whole."""
     path = str(path)
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if head.startswith(EVTX_MAGIC):
-        return read_evtx_checked(path, read_evtx)
+        return read_evtx_checked(path, read_evtx)  # the Rust parser's record iterator
     if head[:4] in capture.PCAP_MAGICS or path.lower().endswith((".pcap", ".pcapng")):
         return capture.read_pcap(path, app_root)
-    with open(path, "rb") as handle:
-        data = handle.read()
     name_hint = path
-    issues = []
-    if data[:2] == GZIP_MAGIC:
-        data, problem = gunzip(data)
-        if problem:
-            issues.append(ReadIssue(path, None, problem))
-        if path.lower().endswith(".gz"):
-            name_hint = path[:-3]
-        if data.startswith(EVTX_MAGIC) or data[:4] in capture.PCAP_MAGICS:
-            return [], issues + [ReadIssue(path, None, "a compressed EVTX file or capture: "
-                                           "decompress it first")]
-    events, more = _read_text(path, data.decode("utf-8-sig", errors="replace"), sourcetype,
-                              name_hint)
-    return events, issues + more
+    problems = []
+    with open(path, "rb") as handle:
+        if head[:2] == GZIP_MAGIC:
+            chunks = gunzip_chunks(handle, problems)
+            if path.lower().endswith(".gz"):
+                name_hint = path[:-3]
+        else:
+            chunks = _plain_chunks(handle)
+        start = bytearray()
+        sniffed = []
+        for chunk in chunks:
+            sniffed.append(chunk)
+            start += chunk
+            if len(start) >= SNIFF_BYTES:
+                break
+        if head[:2] == GZIP_MAGIC and (start.startswith(EVTX_MAGIC) or start[:4] in capture.PCAP_MAGICS):
+            return [], [ReadIssue(path, None, p) for p in problems] + [
+                ReadIssue(path, None, "a compressed EVTX file or capture: decompress it first")]
+        rest = itertools.chain(sniffed, chunks)
+        streamed = _streamable(start.decode("utf-8-sig", errors="replace"), sourcetype, name_hint)
+        if streamed == "tsv":
+            events, more = read_zeek_tsv(path, text_lines(rest), name_hint)
+        elif streamed == "json":
+            events, more = read_json_lines(path, text_lines(rest), sourcetype, name_hint)
+        else:
+            data = b"".join(rest)
+            events, more = _read_text(path, data.decode("utf-8-sig", errors="replace"), sourcetype,
+                                      name_hint)
+    return events, [ReadIssue(path, None, p) for p in problems] + more
+
+
+def _streamable(start, sourcetype, name_hint):
+    """"tsv" or "json" when ``_read_text`` would read the file starting with ``start`` as Zeek
+    TSV or as JSON lines (the formats read line by line); None for the others."""
+    stripped = start.lstrip()
+    if not stripped:
+        return None
+    low = name_hint.lower()
+    if sourcetype:
+        if sourcetype in (AUDIT_SOURCETYPE, SYSMON_LINUX_SOURCETYPE) or \
+                sourcetype.startswith(ESXI_SOURCETYPE_PREFIX) or low.endswith(".csv"):
+            return None
+        return "tsv" if stripped.startswith("#separator") else "json"
+    if stripped.startswith("#separator") or stripped.startswith("#fields"):
+        return "tsv"
+    if stripped.startswith("{") and not low.endswith(".csv") and \
+            not AUDIT_HEAD.match(stripped.splitlines()[0].strip()):
+        return "json"
+    return None
 
 
 def _read_text(path, text, sourcetype, name_hint):
