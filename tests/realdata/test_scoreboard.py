@@ -207,11 +207,12 @@ def test_ground_truth_units_exist(name):
 
 # ----------------------------------------------------------------------------- the floor
 # The board runs every dataset through every search (minutes): one worker computes it once for
-# the three tests below (test.sh runs xdist with --dist loadgroup).
+# the three tests below (test.sh runs xdist with --dist loadgroup; session scope, because that
+# worker may run other modules between them, which would tear a module fixture down).
 on_one_worker = pytest.mark.xdist_group("scoreboard")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scoreboard():
     if not DATASETS.exists():
         pytest.skip("%s not present" % DATASETS)
