@@ -27,4 +27,4 @@ fi
 rm -rf build/test-dist
 .venv-test/bin/python package/build.py --out build/test-dist
 export C2HUNT_PACKAGE="$PWD/build/test-dist/c2hunt-$(sed -n 's/^version = //p' default/app.conf | head -1).tar.gz"
-exec .venv-test/bin/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests "$@"
+exec .venv-test/bin/python -m pytest -n 2 -p no:cacheprovider tests "$@"
