@@ -1,0 +1,1007 @@
+"""Zeek logs read straight into polars frames: the columnar engine's native readers.
+
+:func:`read_frame` reads a Zeek JSON-lines or TSV log (plain or gzip) into one
+:class:`polars.DataFrame` holding exactly what the dict readers give for it
+(:func:`..dispatch.detect_and_read` + the defaults ``Runner.read_files`` adds), as
+:func:`..columnar.table.frame_from_rows` would hold those events: the same columns, the same
+values, one row per event in the file's order (oldest line first; the runner orders events
+newest first). Records are parsed by polars (``read_ndjson`` with a schema, ``str.split`` for
+TSV) and the CIM fields derived by vectorised expressions: no Python object per field.
+
+Exactness comes first. JSON does not say everything a typed parser keeps: ``2`` and ``2.0`` are
+one Float64, ``true`` and ``"true"`` one String. The schema is taken from the first lines parsed
+by Python's own ``json`` (so each key's JSON type is known), polars parses strictly against it,
+and wherever a value could have been written in a way the frame cannot tell apart (an
+integral float, a number-looking string, a key polars did not expect) the raw line is asked,
+by a regular expression on that key, for those rows only. A line this cannot settle is read by
+the dict reader itself (:func:`..dispatch.read_json_lines`, :func:`..zeek.zeek_event`), so its
+event and its issues are the dict reader's by construction. A file whose layout the frame
+cannot follow at all (invalid UTF-8, lone carriage returns, other readers' records) gives
+``None``: the caller reads it with the dict readers.
+
+Memory: the file is read ``BLOCK_BYTES`` of (decompressed) text at a time; a block's text, its
+lines column and its parsed columns are held while it is converted, then only the block's
+event columns are kept. Beyond the events themselves (their ``_raw`` and fields, which the
+result is), the reader holds about three times ``BLOCK_BYTES``.
+"""
+import io
+import json
+import os
+import re
+
+import polars as pl
+
+from . import capture
+from .common import ReadIssue, parse_iso
+from .dispatch import (EVTX_MAGIC, GZIP_MAGIC, SNIFF_BYTES, _plain_chunks, _streamable,
+                       gunzip_chunks, read_json_lines)
+from .zeek import (_TRANSPORT_OF_PATH, CIM_KINDS, KNOWN_KINDS, _multivalue_columns,
+                   generic_kind_warning, zeek_event, zeek_kind_from_keys, zeek_kind_from_name,
+                   zeek_kind_from_sourcetype, zeek_name)
+from ..columnar.table import frame_from_rows
+
+# Text parsed at a time (polars parses a block in parallel; bigger blocks, fewer passes).
+BLOCK_BYTES = 32 << 20
+# Lines Python's json parses to learn each key's JSON type.
+SAMPLE_LINES = 1000
+# Rows with unexpected keys whose keys are learnt before a block is parsed again.
+WIDEN_ROWS = 200
+
+# What str.strip() strips (Python's whitespace, which is not Unicode's: \x1c-\x1f are in it).
+_PY_SPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+# How polars writes a non-string JSON value it read into a String column.
+_NOT_STRING_LOOK = r"^(?:-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false)$|^[\[{]"
+# Keys a regular expression can find in the raw line (Zeek's names).
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@-]*$")
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_VALID_PATH = r"^[a-z][a-z0-9_]*\n?$"  # re.match(r"^...$") also takes a trailing newline
+
+# Keys of records other readers take before Zeek's (dispatch.read_json_lines' order).
+_OTHER_READERS_KEYS = frozenset(("preview", "_raw", "MESSAGE", "message", "msg", "winlog",
+                                 "Event", "EventID", "EventCode", "hostIdentifier", "event_type",
+                                 "sourcetype"))
+_SOCKET_KEYS = frozenset(("socket_id", "socket_inode", "last_seen", "first_seen", "transport"))
+# Fields the reader itself sets, which a record must not hold for the frame to follow it.
+_OWN_FIELDS = frozenset(("_time", "__line"))
+_TAGS = {"conn": ["network", "communicate"], "dns": ["network", "resolution", "dns"],
+         "http": ["network", "web"], "ssl": ["network", "certificate"]}
+_EXACT_FLOAT_TEXT = (1e-4, 1e16)  # polars writes floats as Python's repr inside this range
+
+
+class _NotNative(Exception):
+    """The file cannot be read as a frame exactly: the caller uses the dict readers."""
+
+
+def read_frame(path, sourcetype=None, host=None):
+    """(frame or None, issues) of one Zeek log file, as the dict readers read it.
+
+    The frame holds the events ``Runner.read_files`` makes of the file (defaults included:
+    ``host`` = the file's stem unless given, ``index``, ``_time``, ``linecount``), one row per
+    event in the order of the file's lines. None (and no issues) when the file is not a Zeek
+    log this reader follows exactly: read it with ``detect_and_read`` then.
+    """
+    path = str(path)
+    try:
+        if not os.path.isfile(path):
+            return None, []
+        return _read(path, sourcetype, host)
+    except (_NotNative, OSError, pl.exceptions.PolarsError):
+        return None, []
+
+
+def _read(path, sourcetype, host):
+    given_kind = None
+    if sourcetype:
+        given_kind = zeek_kind_from_sourcetype(sourcetype)
+        if given_kind is None:
+            return None, []
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    if head.startswith(EVTX_MAGIC) or head[:4] in capture.PCAP_MAGICS or \
+            path.lower().endswith((".pcap", ".pcapng")):
+        return None, []
+    compressed = head[:2] == GZIP_MAGIC
+    name_hint = path[:-3] if compressed and path.lower().endswith(".gz") else path
+    problems = []
+    with open(path, "rb") as handle:
+        chunks = gunzip_chunks(handle, problems) if compressed else _plain_chunks(handle)
+        start, sniffed = bytearray(), []
+        for chunk in chunks:
+            sniffed.append(chunk)
+            start += chunk
+            if len(start) >= SNIFF_BYTES:
+                break
+        if compressed and (start.startswith(EVTX_MAGIC) or start[:4] in capture.PCAP_MAGICS):
+            return None, []
+        streamed = _streamable(start.decode("utf-8-sig", errors="replace"), sourcetype, name_hint)
+        if streamed == "json":
+            reader = _JsonLog(path, sourcetype, name_hint, given_kind)
+        elif streamed == "tsv":
+            reader = _TsvLog(path, name_hint)
+        else:
+            return None, []
+        del start
+        for block, first_line in _blocks(_chain(sniffed, chunks)):
+            reader.add_block(block, first_line)
+    frame, issues = reader.finish()
+    stem = os.path.splitext(os.path.basename(path))[0]
+    frame = _runner_defaults(frame, host or stem)
+    return frame, [ReadIssue(path, None, p) for p in problems] + issues
+
+
+def _chain(first, rest):
+    yield from first
+    yield from rest
+
+
+def _blocks(chunks):
+    """(lines column, number of the first line) of the text, ``BLOCK_BYTES`` at a time, cut
+    after a newline. Raises _NotNative where Python's universal newlines would split lines
+    polars does not (a carriage return not before a newline) or the text is not UTF-8."""
+    pending = bytearray()
+    first_line = 1
+    at_start = True
+    for chunk in chunks:
+        pending += chunk
+        if at_start and len(pending) >= 3:
+            if pending.startswith(b"\xef\xbb\xbf"):
+                del pending[:3]
+            at_start = False
+        if len(pending) < BLOCK_BYTES:
+            continue
+        cut = pending.rfind(b"\n") + 1
+        if cut == 0:
+            continue
+        block = bytes(pending[:cut])
+        del pending[:cut]
+        lines = _lines(block)
+        yield lines, first_line
+        first_line += len(lines)
+    if at_start and pending.startswith(b"\xef\xbb\xbf"):
+        del pending[:3]
+    if pending:
+        yield _lines(bytes(pending)), first_line
+
+
+def _lines(block):
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        raise _NotNative("a carriage return that is not a line end")
+    lines = pl.read_lines(io.BytesIO(block), name="line").to_series()  # raises on bad UTF-8
+    expected = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    if len(lines) != expected:
+        raise _NotNative("line count")
+    return lines
+
+
+# ---------------------------------------------------------------- value text (put/scalar_text)
+
+def _key_regex(key):
+    """A pattern finding key ``key`` in a raw JSON line (at any depth), up to its value."""
+    if not _PLAIN_KEY.match(key):
+        return None
+    return r'[{,]\s*"' + key.replace(".", r"\.") + r'"\s*:\s*'
+
+
+def _unsettled_rows(raw, rows, key, settled_by):
+    """Of the row numbers ``rows``, those whose raw value of ``key`` the pattern
+    ``settled_by`` (applied right after the key) does not settle, or whose line holds the key
+    other than once."""
+    if not len(rows):
+        return rows
+    pattern = _key_regex(key)
+    if pattern is None:
+        return rows
+    texts = raw.gather(rows)
+    once = texts.str.count_matches(pattern) == 1
+    settled = texts.str.contains(pattern + settled_by)
+    return rows.filter(~(once & settled))
+
+
+def _float_text(values):
+    """Python's repr of each float (Float64 series), as scalar_text writes it."""
+    text = values.cast(pl.String)
+    size = values.abs()
+    odd = values.is_not_null() & (size != 0) & ((size < _EXACT_FLOAT_TEXT[0]) | (size >= _EXACT_FLOAT_TEXT[1]))
+    if odd.any():
+        distinct = values.filter(odd).unique().to_list()
+        mapping = pl.DataFrame({"v": distinct, "t": [repr(v) for v in distinct]},
+                               schema={"v": pl.Float64, "t": pl.String})
+        fixed = pl.DataFrame({"v": values}).join(mapping, on="v", how="left",
+                                                 maintain_order="left").get_column("t")
+        text = pl.select(pl.when(odd).then(fixed).otherwise(text)).to_series()
+    return text
+
+
+def _replace_rows(series, rows, values):
+    """``series`` with rows ``rows`` (positions) holding ``values`` instead (any dtype)."""
+    patch = pl.DataFrame({"__row": rows.cast(pl.Int64), "__new": values})
+    whole = pl.DataFrame({"__old": series}).with_row_index("__row").with_columns(pl.col("__row").cast(pl.Int64))
+    joined = whole.join(patch, on="__row", how="left", maintain_order="left")
+    picked = joined.select(pl.when(pl.col("__row").is_in(rows.cast(pl.Int64).implode()))
+                           .then(pl.col("__new")).otherwise(pl.col("__old")))
+    return picked.to_series().alias(series.name)
+
+
+def _number_token_text(tokens):
+    """scalar_text of JSON number tokens (strings): ints as written, floats as Python's repr."""
+    is_int = ~tokens.str.contains(r"[.eE]")
+    floats = _float_text(tokens.cast(pl.Float64, strict=False))
+    ints = tokens.str.replace(r"^-0$", "0")
+    return pl.select(pl.when(is_int).then(ints).otherwise(floats)).to_series()
+
+
+class _Texts(object):
+    """Text columns of one parsed block (put/scalar_text applied) and the rows to hand to the
+    dict reader (``python``: a Boolean mask)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.python = pl.Series(values=[False] * len(raw), dtype=pl.Boolean) if len(raw) \
+            else pl.Series(dtype=pl.Boolean)
+        self.columns = {}  # zeek name -> String or List(String) series
+
+    def hand_over(self, rows):
+        if len(rows):
+            self.python = self.python.scatter(rows, True)
+
+    def add(self, name, series, key):
+        if name in self.columns:
+            raise _NotNative("two keys give field %r" % name)
+        dtype = series.dtype
+        raw = self.raw
+        if dtype == pl.Null:
+            return
+        if dtype == pl.String:
+            look = series.str.contains(_NOT_STRING_LOOK).fill_null(False)
+            self.hand_over(_unsettled_rows(raw, look.arg_true(), key, '"'))
+            text = series
+        elif dtype == pl.Boolean:
+            text = pl.select(pl.when(series).then(pl.lit("T")).otherwise(pl.lit("F"))).to_series()
+            text = pl.select(pl.when(series.is_null()).then(None).otherwise(text)).to_series()
+        elif dtype == pl.Int64:
+            text = series.cast(pl.String)
+        elif dtype == pl.Float64:
+            text = _float_text(series)
+            integral = (series == series.floor()).fill_null(False)
+            rows = integral.arg_true()
+            if len(rows):
+                pattern = _key_regex(key)
+                unsettled = _unsettled_rows(raw, rows, key, r"-?[0-9]")
+                self.hand_over(unsettled)
+                if pattern is not None:
+                    tokens = raw.gather(rows).str.extract(pattern + r"(-?[0-9][0-9.eE+-]*)")
+                    fixed = _number_token_text(tokens)
+                    text = text.scatter(rows, fixed.fill_null(""))
+        elif isinstance(dtype, pl.List):
+            text = self._list_text(series, key)
+        else:
+            raise _NotNative("a %s value" % dtype)
+        self.columns[name] = text.alias(name)
+
+    def _list_text(self, series, key):
+        inner = series.dtype.inner
+        raw = self.raw
+        if inner == pl.Null:
+            return pl.Series(series.name, [None] * len(series), dtype=pl.List(pl.String))
+        if inner == pl.String:
+            look = series.list.eval(pl.element().str.contains(_NOT_STRING_LOOK).fill_null(False)).list.any()
+            rows = look.fill_null(False).arg_true()
+            pattern = _key_regex(key)
+            unsettled = rows if pattern is None else _unsettled_rows(raw, rows, key, r"\[")
+            settled = rows.filter(~rows.is_in(unsettled.implode()))
+            if len(settled):
+                # every element written as a string (or null): nothing else outside the strings
+                lists = raw.gather(settled).str.extract(
+                    pattern + r"(\[(?:" + _JSON_STRING + r'|[^\]"])*\])')
+                rest = lists.str.replace_all(_JSON_STRING, "").str.replace_all(r"null|[\s,\[\]]", "")
+                bad = rest.is_null() | (rest != "")
+                unsettled = pl.concat([unsettled, settled.filter(bad)])
+            self.hand_over(unsettled)
+            return series
+        if inner == pl.Boolean:
+            return series.list.eval(pl.when(pl.element()).then(pl.lit("T"))
+                                    .when(pl.element().not_()).then(pl.lit("F")))
+        if inner == pl.Int64:
+            return series.list.eval(pl.element().cast(pl.String))
+        if inner == pl.Float64:
+            text = series.list.eval(pl.element().cast(pl.String))
+            size = series.list.eval(pl.element().abs())
+            needs = series.list.eval(pl.element() == pl.element().floor()).list.any() | \
+                size.list.eval((pl.element() != 0) & ((pl.element() < _EXACT_FLOAT_TEXT[0]) |
+                                                      (pl.element() >= _EXACT_FLOAT_TEXT[1]))).list.any()
+            rows = needs.fill_null(False).arg_true()
+            pattern = _key_regex(key)
+            unsettled = rows if pattern is None else _unsettled_rows(raw, rows, key, r"\[[^\]]*\]")
+            self.hand_over(unsettled)
+            settled = rows.filter(~rows.is_in(unsettled.implode()))
+            if len(settled):
+                lists = raw.gather(settled).str.extract(pattern + r"\[([^\]]*)\]")
+                tokens = lists.str.split(",").list.eval(pl.element().str.strip_chars(" \t\r\n"))
+                flat = tokens.explode()
+                lengths = tokens.list.len()
+                texts = _number_token_text(flat.replace("null", None))
+                rebuilt = pl.DataFrame({"row": pl.int_range(len(lengths), eager=True).repeat_by(lengths).explode(),
+                                        "t": texts}).group_by("row", maintain_order=True).agg(pl.col("t"))
+                fixed = rebuilt.get_column("t")
+                if len(fixed) == len(settled):
+                    text = _replace_rows(text, settled, fixed)
+                else:
+                    self.hand_over(settled)
+            return text
+        raise _NotNative("a list of %s" % inner)
+
+
+def _put_text(series):
+    """put(): "" and "-" are no value; list elements likewise, an empty list none."""
+    if isinstance(series.dtype, pl.List):
+        kept = series.list.eval(pl.element().filter(pl.element().is_not_null() & (pl.element() != "")
+                                                    & (pl.element() != "-")))
+        return pl.select(pl.when(kept.list.len() > 0).then(kept)).to_series().alias(series.name)
+    return pl.select(pl.when((series != "") & (series != "-")).then(series)).to_series().alias(series.name)
+
+
+# ---------------------------------------------------------------- the events (zeek_event)
+
+def _as_list(expr):
+    return pl.concat_list([expr])
+
+
+def _set(frame, name, value_expr, keep_existing=True):
+    """``put(ev, name, value)``: the value where it has one, else what the record held."""
+    if keep_existing and name in frame.columns:
+        existing = frame.schema[name]
+        value_dtype = frame.select(value_expr).to_series().dtype
+        if isinstance(existing, pl.List) != isinstance(value_dtype, pl.List):
+            old = pl.col(name)
+            if not isinstance(existing, pl.List):
+                old = pl.when(old.is_not_null()).then(_as_list(old))
+            else:
+                value_expr = pl.when(value_expr.is_not_null()).then(_as_list(value_expr))
+            return frame.with_columns(pl.coalesce(value_expr, old).alias(name))
+        return frame.with_columns(pl.coalesce(value_expr, pl.col(name)).alias(name))
+    return frame.with_columns(value_expr.alias(name))
+
+
+def _fill(frame, name, value):
+    """Column ``name`` where the record has it, else ``value`` (a String expression)."""
+    if name not in frame.columns:
+        return frame.with_columns(value.alias(name))
+    if isinstance(frame.schema[name], pl.List):
+        return frame.with_columns(pl.when(pl.col(name).is_not_null()).then(pl.col(name))
+                                  .otherwise(_as_list(value)).alias(name))
+    return frame.with_columns(pl.coalesce(pl.col(name), value).alias(name))
+
+
+def _col(frame, name):
+    return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
+
+
+def _scalar(frame, name, python):
+    """Column ``name`` as one value per row: rows holding several are handed to Python (the
+    dict reader's formatting of a list is its own)."""
+    if name not in frame.columns:
+        return frame, python
+    if isinstance(frame.schema[name], pl.List):
+        python = python | (frame.get_column(name).list.len() > 1).fill_null(False)
+        frame = frame.with_columns(pl.col(name).list.first().alias("__scalar_" + name))
+        return frame, python
+    return frame.with_columns(pl.col(name).alias("__scalar_" + name)), python
+
+
+def _epoch(frame, python):
+    """_time from ts (else @timestamp): float(ts), else parse_iso(ts); rows where Python would
+    raise are handed to Python, which reports them as it does."""
+    frame, python = _scalar(frame, "ts", python)
+    frame, python = _scalar(frame, "@timestamp", python)
+    ts = frame.select(pl.coalesce(_col(frame, "__scalar_ts"), _col(frame, "__scalar_@timestamp"))).to_series()
+    simple = ts.str.contains(r"^-?[0-9]{1,17}(?:\.[0-9]{1,17})?$").fill_null(False)
+    value = pl.select(pl.when(simple).then(ts.cast(pl.Float64, strict=False))).to_series()
+    other = ts.is_not_null() & ~simple
+    if other.any():
+        distinct = ts.filter(other).unique().to_list()
+        parsed = []
+        for text in distinct:
+            try:
+                try:
+                    parsed.append(float(text))
+                except ValueError:
+                    parsed.append(parse_iso(text))
+            except Exception:  # noqa: BLE001  (the dict reader reports it)
+                parsed.append(None)
+        mapping = pl.DataFrame({"t": distinct, "v": parsed}, schema={"t": pl.String, "v": pl.Float64})
+        looked = pl.DataFrame({"t": ts}).join(mapping, on="t", how="left", maintain_order="left")
+        value = pl.select(pl.when(other).then(looked.get_column("v")).otherwise(value)).to_series()
+        python = python | (other & value.is_null())
+    return value, ts.is_null(), python
+
+
+def _int_values(text):
+    """int(text or 0) per row; null where Python's int() raises ValueError."""
+    simple = text.str.contains(r"^-?[0-9]{1,18}$").fill_null(False)
+    value = pl.select(pl.when(text.is_null()).then(pl.lit(0, pl.Int64))
+                      .when(simple).then(text.cast(pl.Int64, strict=False))).to_series()
+    other = text.is_not_null() & ~simple
+    if other.any():
+        distinct = text.filter(other).unique().to_list()
+        parsed = []
+        for item in distinct:
+            try:
+                number = int(item)
+                parsed.append(number if -2 ** 62 < number < 2 ** 62 else None)
+            except ValueError:
+                parsed.append(None)
+        big = [t for t, v in zip(distinct, parsed) if v is None and _is_int(t)]
+        if big:
+            raise _NotNative("byte counts past 2**62")
+        mapping = pl.DataFrame({"t": distinct, "v": parsed}, schema={"t": pl.String, "v": pl.Int64})
+        looked = pl.DataFrame({"t": text}).join(mapping, on="t", how="left", maintain_order="left")
+        value = pl.select(pl.when(other).then(looked.get_column("v")).otherwise(value)).to_series()
+    return value
+
+
+def _is_int(text):
+    try:
+        int(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _events(frame, kind, path):
+    """zeek_event() over a frame of one kind's record fields (text columns, ``__line``,
+    ``_raw``): (events frame, mask of rows the dict reader must make instead)."""
+    python = pl.Series(values=[False] * frame.height, dtype=pl.Boolean)
+    defaults = {"sourcetype": "bro:%s:json" % kind, "source": path, "c2hunt_file": path}
+    for name, value in defaults.items():  # the event starts with these; record fields win
+        frame = _fill(frame, name, pl.lit(value, pl.String))
+    value, no_ts, python = _epoch(frame, python)
+    frame = frame.with_columns(value.alias("_time"))
+    if kind in CIM_KINDS:
+        python = python | no_ts
+        frame = _cim(frame, kind)
+    elif kind != "x509":
+        frame = _generic_cim(frame, kind)
+    if kind == "conn":
+        frame, python = _conn_bytes(frame, python)
+    if kind == "http":
+        frame, python = _http_url(frame, python)
+    drop = [c for c in frame.columns if c.startswith("__scalar_")]
+    return frame.drop(drop), python
+
+
+def _cim(frame, kind):
+    aliases = [("src", "id.orig_h"), ("src_ip", "id.orig_h"), ("src_port", "id.orig_p"),
+               ("dest", "id.resp_h"), ("dest_ip", "id.resp_h"), ("dest_port", "id.resp_p")]
+    aliases += {
+        "conn": [("transport", "proto"), ("app", "service"), ("duration", "duration"),
+                 ("bytes_out", "orig_bytes"), ("bytes_in", "resp_bytes"),
+                 ("packets_out", "orig_pkts"), ("packets_in", "resp_pkts")],
+        "dns": [("query", "query"), ("record_type", "qtype_name"), ("reply_code", "rcode_name"),
+                ("answer", "answers"), ("transport", "proto")],
+        "http": [("http_method", "method"), ("site", "host"), ("uri_path", "uri"),
+                 ("http_user_agent", "user_agent"), ("status", "status_code"),
+                 ("bytes_out", "request_body_len"), ("bytes_in", "response_body_len")],
+        "ssl": [("ssl_subject_common_name", "server_name"), ("ssl_version", "version")],
+    }[kind]
+    for target, source in aliases:
+        if source in frame.columns and target != source:
+            frame = _set(frame, target, pl.col(source))
+    if kind == "conn":
+        frame = frame.with_columns(pl.lit("ip", pl.String).alias("protocol"))
+    frame = frame.with_columns(pl.lit(_TAGS[kind], pl.List(pl.String)).alias("tag"))
+    return frame
+
+
+def _generic_cim(frame, kind):
+    has_id = _present(frame, "id.orig_h") | _present(frame, "id.resp_h")
+    for target, source in (("src", "id.orig_h"), ("src_port", "id.orig_p"),
+                           ("dest", "id.resp_h"), ("dest_port", "id.resp_p")):
+        if source in frame.columns:
+            frame = _set(frame, target, pl.when(has_id).then(pl.col(source)))
+    path_transport = _TRANSPORT_OF_PATH.get(kind)
+    if "proto" in frame.columns or path_transport is not None:
+        if "proto" in frame.columns and isinstance(frame.schema["proto"], pl.List):
+            proto = pl.col("proto")
+            fixed = pl.lit([path_transport], pl.List(pl.String)) if path_transport else None
+        else:
+            proto = _col(frame, "proto")
+            fixed = pl.lit(path_transport, pl.String) if path_transport else None
+        value = proto if fixed is None else pl.coalesce(proto, fixed)
+        frame = _set(frame, "transport", pl.when(has_id).then(value))
+    return frame
+
+
+def _present(frame, name):
+    return pl.col(name).is_not_null() if name in frame.columns else pl.lit(False)
+
+
+def _conn_bytes(frame, python):
+    frame, python = _scalar(frame, "orig_bytes", python)
+    frame, python = _scalar(frame, "resp_bytes", python)
+    out_b = _int_values(frame.select(_col(frame, "__scalar_orig_bytes")).to_series())
+    in_b = _int_values(frame.select(_col(frame, "__scalar_resp_bytes")).to_series())
+    total = (out_b + in_b).cast(pl.String)
+    return _set(frame, "bytes", pl.lit(total)), python
+
+
+def _http_url(frame, python):
+    if "host" not in frame.columns:
+        return frame, python
+    frame, python = _scalar(frame, "host", python)
+    frame, python = _scalar(frame, "uri", python)
+    url = pl.when(pl.col("__scalar_host").is_not_null()).then(
+        pl.lit("http://") + pl.col("__scalar_host") + pl.coalesce(_col(frame, "__scalar_uri"), pl.lit("")))
+    return _set(frame, "url", url), python
+
+
+# ---------------------------------------------------------------- JSON lines
+
+def _json_dtype(value):
+    """The polars type a JSON value asks for (None for null); raises _NotNative for values a
+    frame column does not hold (lists of objects or lists)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return pl.Boolean
+    if isinstance(value, int):
+        return pl.Int64 if -2 ** 63 <= value < 2 ** 63 else pl.String
+    if isinstance(value, float):
+        return pl.Float64
+    if isinstance(value, str):
+        return pl.String
+    if isinstance(value, list):
+        inner = None
+        for item in value:
+            if isinstance(item, (list, dict)):
+                raise _NotNative("a list of lists or objects")
+            inner = _merge(inner, _json_dtype(item))
+        return ("list", inner)
+    if isinstance(value, dict):
+        fields = {}
+        for key, item in value.items():
+            fields[key] = _merge(fields.get(key), _json_dtype(item))
+        return ("struct", fields)
+    raise _NotNative("a JSON value of type %s" % type(value).__name__)
+
+
+def _merge(a, b):
+    """One type for values of types a and b (None: no value seen)."""
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        if not (isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0]):
+            raise _NotNative("a key holding a list or object and something else")
+        if a[0] == "list":
+            return ("list", _merge(a[1], b[1]))
+        fields = dict(a[1])
+        for key, item in b[1].items():
+            fields[key] = _merge(fields.get(key), item)
+        return ("struct", fields)
+    if {a, b} == {pl.Int64, pl.Float64}:
+        return pl.Float64
+    return pl.String  # strings, booleans and numbers mixed: read as text, settled per row
+
+
+def _polars_dtype(kind):
+    if kind is None:
+        return pl.String
+    if isinstance(kind, tuple):
+        if kind[0] == "list":
+            return pl.List(kind[1] or pl.String)
+        return pl.Struct({k: _polars_dtype(v) for k, v in kind[1].items()})
+    return kind
+
+
+class _JsonLog(object):
+    def __init__(self, path, sourcetype, name_hint, given_kind):
+        self.path = path
+        self.sourcetype = sourcetype
+        self.name_hint = name_hint
+        self.given_kind = given_kind
+        self.name_kind = given_kind or (zeek_kind_from_name(name_hint) if not sourcetype else None)
+        self.types = None
+        self.frames = []
+        self.issues = []  # (line, order, issue)
+        self.first_of_kind = {}  # generic kind -> (line, issue)
+
+    # -- schema
+    def _learn(self, texts):
+        types = dict(self.types or {})
+        for text in texts:
+            try:
+                obj = json.loads(text)
+            except (ValueError, RecursionError):
+                continue
+            if not isinstance(obj, dict):
+                continue
+            for key, value in obj.items():
+                types[key] = _merge(types.get(key), _json_dtype(value))
+        keys = set(types)
+        if self.sourcetype is None and (keys & _OTHER_READERS_KEYS or _SOCKET_KEYS <= keys):
+            raise _NotNative("records other readers take")
+        if "preview" in keys:
+            raise _NotNative("a Splunk export")
+        if {zeek_name(k) for k in keys} & _OWN_FIELDS:
+            raise _NotNative("a record holding _time")
+        changed = types != self.types
+        self.types = types
+        return changed
+
+    def _schema(self):
+        return {key: _polars_dtype(kind) for key, kind in self.types.items()}
+
+    # -- blocks
+    def add_block(self, lines, first_line):
+        raw = lines.str.strip_chars(_PY_SPACE)
+        keep = raw != ""
+        numbers = pl.int_range(first_line, first_line + len(lines), eager=True, dtype=pl.Int64)
+        raw, numbers = raw.filter(keep), numbers.filter(keep)
+        if not len(raw):
+            return
+        if self.types is None:
+            self._learn(raw.head(SAMPLE_LINES).to_list())
+            if not self.types:
+                raise _NotNative("no JSON object in the first lines")
+        for _ in range(3):
+            parsed = self._parse(raw)
+            if parsed is None:  # polars refuses some line: settle the block line by line
+                return self._block_by_lines(raw, numbers)
+            unexpected = self._unexpected_keys(parsed, raw)
+            if not len(unexpected):
+                break
+            if not self._learn(raw.gather(unexpected.head(WIDEN_ROWS)).to_list()):
+                break
+        self._convert(parsed, raw, numbers, unexpected)
+
+    def _parse(self, raw):
+        data = raw.str.join("\n").item().encode("utf-8")
+        try:
+            parsed = pl.read_ndjson(io.BytesIO(data), schema=self._schema())
+        except pl.exceptions.PolarsError:
+            return None
+        return parsed if parsed.height == len(raw) else None
+
+    def _block_by_lines(self, raw, numbers):
+        """A block polars refuses: the lines Python parses and polars can widen to are parsed
+        again without the others, which the dict reader reads."""
+        texts = raw.to_list()
+        good = []
+        for i, text in enumerate(texts):
+            try:
+                obj = json.loads(text)
+                ok = isinstance(obj, dict) and _fits(obj)
+            except (ValueError, RecursionError, _NotNative):
+                ok = False
+            good.append(ok)
+        mask = pl.Series(good, dtype=pl.Boolean)
+        if mask.any():
+            self._learn(raw.filter(mask).to_list())
+            sub_raw, sub_numbers = raw.filter(mask), numbers.filter(mask)
+            parsed = self._parse(sub_raw)
+            if parsed is not None:
+                unexpected = self._unexpected_keys(parsed, sub_raw)
+                self._convert(parsed, sub_raw, sub_numbers, unexpected)
+            else:
+                mask = mask & False
+        self._python_lines(raw.filter(~mask).to_list(), numbers.filter(~mask).to_list())
+
+    def _unexpected_keys(self, parsed, raw):
+        """Rows whose line holds a key the schema lacks (polars drops those silently) or one
+        key twice: the keys written (and written null) are counted in the raw line."""
+        present = _present_count(parsed)
+        keys = raw.str.count_matches('":', literal=True)
+        nulls = raw.str.count_matches('":null', literal=True)
+        escaped = raw.str.contains("\\", literal=True)
+        odd = (keys != present + nulls) | escaped
+        rows = odd.arg_true()
+        if not len(rows):
+            return rows
+        texts = raw.gather(rows)
+        keys = texts.str.count_matches(_JSON_STRING + r"\s*:")
+        nulls = texts.str.count_matches(_JSON_STRING + r"\s*:\s*null")
+        surrogate = texts.str.contains(r"\\u[dD][89abAB]")
+        bad = (keys != present.gather(rows) + nulls) | surrogate
+        return rows.filter(bad)
+
+    def _convert(self, parsed, raw, numbers, python_rows):
+        texts = _Texts(raw)
+        texts.hand_over(python_rows)
+        path_column = None
+        for key in parsed.columns:
+            series = parsed.get_column(key)
+            if key == "_path":
+                path_column = series
+            self._add_texts(texts, zeek_name(key), series, key)
+        columns = {name: _put_text(series) for name, series in texts.columns.items()
+                   if name != "_path"}
+        frame = pl.DataFrame(list(columns.values())) if columns else pl.DataFrame(height=len(raw))
+        frame = _fill(frame, "_raw", pl.lit(raw)).with_columns(numbers.alias("__line"))
+        kinds = self._kinds(path_column, len(raw))
+        python = texts.python | kinds.is_null()
+        done = []
+        for kind in kinds.filter(~python).unique(maintain_order=True).to_list():
+            rows = (kinds == kind) & ~python
+            events, to_python = _events(frame.filter(rows), kind, self.path)
+            lines = events.get_column("__line")
+            handed = lines.filter(to_python)
+            events = events.filter(~to_python)
+            if len(handed):
+                python = python | numbers.is_in(handed.implode())
+            if kind not in KNOWN_KINDS and events.height:
+                self._note_kind(kind, events.get_column("__line").min())
+            if events.height:
+                done.append(events)
+        self.frames.extend(done)
+        self._python_lines(raw.filter(python).to_list(), numbers.filter(python).to_list())
+
+    def _add_texts(self, texts, name, series, key):
+        if isinstance(series.dtype, pl.Struct):
+            for field in series.struct.fields:
+                self._add_texts(texts, "%s.%s" % (name, field), series.struct.field(field), field)
+            return
+        texts.add(name, series, key)
+
+    def _kinds(self, path_column, n):
+        """The log type of each row (zeek_kind_of_json); null where only the dict reader can
+        tell (no name, no valid _path)."""
+        if self.given_kind is not None:
+            return pl.Series(values=[self.given_kind] * n, dtype=pl.String)
+        fallback = pl.lit(self.name_kind, pl.String)
+        if path_column is None or path_column.dtype != pl.String:
+            return pl.select(fallback.repeat_by(n).explode()).to_series() if n else \
+                pl.Series(dtype=pl.String)
+        valid = path_column.str.contains(_VALID_PATH).fill_null(False)
+        return pl.select(pl.when(valid).then(path_column).otherwise(fallback)).to_series()
+
+    def _note_kind(self, kind, line):
+        known = self.first_of_kind.get(kind)
+        if known is None or line < known[0]:
+            self.first_of_kind[kind] = (line, generic_kind_warning(self.path, kind))
+
+    def _python_lines(self, texts, numbers):
+        """Lines the dict reader reads itself: its events and issues, at their line numbers."""
+        events = []
+        for text, number in zip(texts, numbers):
+            got, issues = read_json_lines(self.path, [text], self.sourcetype, self.name_hint)
+            for issue in issues:
+                if issue.message.startswith("JSON record of unknown type"):
+                    raise _NotNative("a record of unknown type ends the dict reader's file")
+                if not issue.is_error and issue.message.startswith("Zeek "):
+                    kind = issue.message.split(" ")[1]
+                    self._note_kind(kind, number)
+                    continue
+                if issue.line is not None:
+                    issue.line = number
+                self.issues.append((number, 1, issue))
+            for event in got:
+                event["__line"] = number
+                events.append(event)
+        if events:
+            self.frames.append(frame_from_rows(events))
+
+    def finish(self):
+        for kind, (line, issue) in self.first_of_kind.items():
+            self.issues.append((line, 0, issue))
+        self.issues.sort(key=lambda item: (item[0], item[1]))
+        return _concat(self.frames), [issue for _, _, issue in self.issues]
+
+
+def _fits(obj):
+    """A parsed line polars reads as Python does: numbers within 64 bits and finite."""
+    for value in obj.values():
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            return False
+        if isinstance(value, int) and not isinstance(value, bool) and not -2 ** 63 <= value < 2 ** 63:
+            return False
+        if isinstance(value, dict) and not _fits(value):
+            return False
+        if isinstance(value, list):
+            if not _fits({str(i): v for i, v in enumerate(value)}):
+                return False
+        _json_dtype(value)
+    return True
+
+
+def _present_count(frame):
+    """Per row, the keys a parsed line had with a value (objects count themselves and their
+    keys)."""
+    counts = [pl.lit(0, pl.UInt32)]
+
+    def walk(expr, dtype):
+        counts.append(expr.is_not_null().cast(pl.UInt32))
+        if isinstance(dtype, pl.Struct):
+            for field in dtype.fields:
+                walk(expr.struct.field(field.name), field.dtype)
+
+    for name, dtype in frame.schema.items():
+        walk(pl.col(name), dtype)
+    return frame.select(pl.sum_horizontal(counts).alias("n")).to_series().cast(pl.UInt32)
+
+
+# ---------------------------------------------------------------- TSV
+
+class _TsvLog(object):
+    """Zeek TSV as read_zeek_tsv reads it: headers (few) in Python, data lines as columns."""
+
+    def __init__(self, path, name_hint):
+        self.path = path
+        self.name_hint = name_hint
+        self.state = {"kind": None, "names": None, "types": None, "sep": "\t", "unset": "-",
+                      "empty": "(empty)", "set_sep": ","}
+        self.warned = False
+        self.frames = []
+        self.issues = []
+
+    def add_block(self, lines, first_line):
+        text = lines.str.strip_chars_end("\r\n")
+        is_header = text.str.strip_chars_start(_PY_SPACE).str.starts_with("#")
+        headers = is_header.arg_true().to_list()
+        data = (text != "") & ~is_header
+        # segments of data lines between header lines, each under the headers before it
+        segment_starts = [0] + [h + 1 for h in headers]
+        segment_ends = [h for h in headers] + [len(text)]
+        for index, (start, end) in enumerate(zip(segment_starts, segment_ends)):
+            if index > 0:
+                self._header(text[headers[index - 1]])
+            if end > start and data[start:end].any():
+                segment = text[start:end].filter(data[start:end])
+                numbers = pl.int_range(first_line + start, first_line + end, eager=True,
+                                       dtype=pl.Int64).filter(data[start:end])
+                self._segment(segment, numbers)
+
+    def _header(self, line):
+        state = self.state
+        header = line.lstrip()
+        if header.startswith("#separator"):
+            state["sep"] = header.split(" ", 1)[1].encode().decode("unicode_escape")
+            return
+        parts = header.split(state["sep"])
+        head = parts[0]
+        if head == "#path":
+            state["kind"] = parts[1]
+        elif head == "#fields":
+            state["names"] = [zeek_name(name) for name in parts[1:]]
+        elif head == "#types":
+            state["types"] = parts[1:]
+        elif head == "#unset_field":
+            state["unset"] = parts[1]
+        elif head == "#empty_field":
+            state["empty"] = parts[1]
+        elif head == "#set_separator":
+            state["set_sep"] = parts[1]
+
+    def _segment(self, lines, numbers):
+        state = self.state
+        names = state["names"]
+        if names is None:
+            for number in numbers.to_list():
+                self.issues.append((number, 1, ReadIssue(self.path, number,
+                                                         "Zeek TSV data line before the #fields header")))
+            return
+        if len(set(names)) != len(names) or set(names) & _OWN_FIELDS or state["set_sep"] == "":
+            raise _NotNative("a TSV header this reader does not follow")
+        width = len(names)
+        parts = lines.str.split(state["sep"])
+        count = parts.list.len()
+        tail_empty = parts.list.slice(width).list.join("") == ""
+        fits = (count == width) | ((count > width) & tail_empty)
+        for i in (~fits).arg_true().to_list():
+            values = lines[i].split(state["sep"])
+            while len(values) > width and values[-1] == "":
+                values.pop()
+            self.issues.append((numbers[i], 1, ReadIssue(self.path, numbers[i], "Zeek TSV line has %d columns, "
+                                                         "header has %d" % (len(values), width))))
+        lines, numbers, parts = lines.filter(fits), numbers.filter(fits), parts.filter(fits)
+        if not len(lines):
+            return
+        kind = state["kind"] or zeek_kind_from_name(self.name_hint or self.path) or \
+            zeek_kind_from_keys(names) or "unknown"
+        if kind not in KNOWN_KINDS and not self.warned:
+            self.issues.append((numbers[0], 0, generic_kind_warning(self.path, kind)))
+            self.warned = True
+        multivalue = _multivalue_columns(names, state["types"])
+        unset, empty, set_sep = state["unset"], state["empty"], state["set_sep"]
+        columns = []
+        for index, (name, is_set) in enumerate(zip(names, multivalue)):
+            if name == "_path":
+                continue
+            value = parts.list.get(index)
+            no_value = (value == unset) | (value == empty)
+            if is_set:
+                listed = value.str.contains(set_sep, literal=True)
+                items = value.str.split(set_sep)
+                column = pl.select(pl.when(~no_value & listed).then(items)
+                                   .when(~no_value).then(_as_list(pl.lit(value)))).to_series()
+            else:
+                column = pl.select(pl.when(~no_value).then(value)).to_series()
+            columns.append(_put_text(column.alias(name)))
+        frame = pl.DataFrame(columns) if columns else pl.DataFrame(height=len(lines))
+        frame = _fill(frame, "_raw", pl.lit(lines)).with_columns(numbers.alias("__line"))
+        events, to_python = _events(frame, kind, self.path)
+        if to_python.any():
+            for line, number in zip(lines.filter(to_python).to_list(), numbers.filter(to_python).to_list()):
+                self._python_line(line, number, kind, names, multivalue)
+            events = events.filter(~to_python)
+        if events.height:
+            self.frames.append(events)
+
+    def _python_line(self, line, number, kind, names, multivalue):
+        """read_zeek_tsv's own handling of one data line (its column count is right)."""
+        state = self.state
+        values = line.split(state["sep"])
+        fields = {}
+        for name, value, is_set in zip(names, values, multivalue):
+            if value == state["unset"]:
+                continue
+            if value == state["empty"]:
+                fields[name] = ""
+            elif is_set and state["set_sep"] in value:
+                fields[name] = value.split(state["set_sep"])
+            else:
+                fields[name] = value
+        try:
+            event = zeek_event(kind, fields, line, self.path)
+        except Exception as exc:  # noqa: BLE001  (as read_zeek_tsv reports it)
+            self.issues.append((number, 1, ReadIssue(self.path, number, "bad Zeek record: %s" % exc)))
+            return
+        event["__line"] = number
+        self.frames.append(frame_from_rows([event]))
+
+    def finish(self):
+        self.issues.sort(key=lambda item: (item[0], item[1]))
+        return _concat(self.frames), [issue for _, _, issue in self.issues]
+
+
+# ---------------------------------------------------------------- the frame
+
+def _concat(frames):
+    """One frame of blocks and dict-reader rows, in line order, with one type per column."""
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame()
+    listed = {}
+    for frame in frames:
+        for name, dtype in frame.schema.items():
+            if name in ("_time", "__line"):
+                continue
+            if dtype not in (pl.String, pl.List(pl.String)):
+                raise _NotNative("field %r holds %s" % (name, dtype))
+            listed[name] = listed.get(name, False) or isinstance(dtype, pl.List)
+    unified = []
+    for frame in frames:
+        changes = []
+        for name, dtype in frame.schema.items():
+            if listed.get(name) and dtype == pl.String:
+                changes.append(pl.when(pl.col(name).is_not_null()).then(_as_list(pl.col(name))).alias(name))
+            elif name == "_time" and dtype != pl.Float64:
+                changes.append(pl.col(name).cast(pl.Float64))
+            elif name == "__line" and dtype != pl.Int64:
+                changes.append(pl.col(name).cast(pl.Int64))
+        unified.append(frame.with_columns(changes) if changes else frame)
+    result = pl.concat(unified, how="diagonal")
+    if len(unified) > 1:
+        result = result.sort("__line", maintain_order=True)
+    result = result.drop("__line")
+    # a stored multivalue has two values or more: a column of single values is a plain one
+    singles = [name for name, dtype in result.schema.items() if isinstance(dtype, pl.List)
+               and not (result.get_column(name).list.len() > 1).any()]
+    if singles:
+        result = result.with_columns([pl.col(n).list.first() for n in singles])
+    empty = [name for name in result.columns if result.get_column(name).null_count() == result.height]
+    return result.drop(empty) if empty else result
+
+
+def _runner_defaults(frame, host):
+    """What Runner.read_files adds to every event the reader did not set."""
+    if not frame.height:
+        return frame
+    for name, value in (("host", host), ("index", "main"), ("linecount", "1")):
+        frame = _fill(frame, name, pl.lit(value, pl.String))
+    changes = []
+    if "_time" in frame.columns:
+        changes.append(pl.col("_time").fill_null(0.0))
+    else:
+        changes.append(pl.lit(0.0, pl.Float64).alias("_time"))
+    return frame.with_columns(changes)
