@@ -104,7 +104,7 @@ def _read(path, sourcetype, host):
     name_hint = path[:-3] if compressed and path.lower().endswith(".gz") else path
     problems = []
     with open(path, "rb") as handle:
-        chunks = gunzip_chunks(handle, problems) if compressed else _plain_chunks(handle)
+        chunks = gunzip_chunks(handle, problems) if compressed else _big_chunks(handle)
         start, sniffed = bytearray(), []
         for chunk in chunks:
             sniffed.append(chunk)
@@ -121,12 +121,32 @@ def _read(path, sourcetype, host):
         else:
             return None, []
         del start
-        for block, first_line in _blocks(_chain(sniffed, chunks)):
-            reader.add_block(block, first_line)
+        for block, lines, first_line in _blocks(_chain(sniffed, chunks)):
+            reader.add_block(block, lines, first_line)
     frame, issues = reader.finish()
     stem = os.path.splitext(os.path.basename(path))[0]
     frame = _runner_defaults(frame, host or stem)
     return frame, [ReadIssue(path, None, p) for p in problems] + issues
+
+
+def _big_chunks(handle):
+    """A plain file's bytes, a block at a time after the first (sniffed) chunk."""
+    first = next(_plain_chunks(handle), None)
+    if first is None:
+        return
+    yield first
+    while True:
+        chunk = handle.read(BLOCK_BYTES)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _stripped(lines):
+    """str.strip() of each line (most JSON lines start with "{" and end with "}": as they are)."""
+    if lines.str.starts_with("{").all() and lines.str.ends_with("}").all():
+        return lines
+    return lines.str.strip_chars(_PY_SPACE)
 
 
 def _chain(first, rest):
@@ -135,38 +155,51 @@ def _chain(first, rest):
 
 
 def _blocks(chunks):
-    """(lines column, number of the first line) of the text, ``BLOCK_BYTES`` at a time, cut
-    after a newline. Raises _NotNative where Python's universal newlines would split lines
-    polars does not (a carriage return not before a newline) or the text is not UTF-8."""
-    pending = bytearray()
+    """(block text, lines column, number of the first line) of the text, about
+    ``BLOCK_BYTES`` at a time, cut after a newline. Raises _NotNative where Python's
+    universal newlines would split lines polars does not (a carriage return not before a
+    newline) or the text is not UTF-8."""
+    pending, size = [], 0
     first_line = 1
     at_start = True
     for chunk in chunks:
-        pending += chunk
-        if at_start and len(pending) >= 3:
-            if pending.startswith(b"\xef\xbb\xbf"):
-                del pending[:3]
+        if at_start:
+            pending.append(chunk)
+            size += len(chunk)
+            if size < 3:
+                continue
+            joined = b"".join(pending)
+            pending, size = [joined[3:] if joined.startswith(b"\xef\xbb\xbf") else joined], len(joined)
             at_start = False
-        if len(pending) < BLOCK_BYTES:
+            chunk = None
+        if chunk is not None:
+            pending.append(chunk)
+            size += len(chunk)
+        if size < BLOCK_BYTES:
             continue
-        cut = pending.rfind(b"\n") + 1
+        data = b"".join(pending)
+        cut = data.rfind(b"\n") + 1
         if cut == 0:
+            pending, size = [data], len(data)
             continue
-        block = bytes(pending[:cut])
-        del pending[:cut]
+        block = data[:cut]
+        pending = [data[cut:]]
+        size = len(pending[0])
+        del data
         lines = _lines(block)
-        yield lines, first_line
+        yield block, lines, first_line
         first_line += len(lines)
-    if at_start and pending.startswith(b"\xef\xbb\xbf"):
-        del pending[:3]
-    if pending:
-        yield _lines(bytes(pending)), first_line
+    data = b"".join(pending)
+    if at_start and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data:
+        yield data, _lines(data), first_line
 
 
 def _lines(block):
     if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         raise _NotNative("a carriage return that is not a line end")
-    lines = pl.read_lines(io.BytesIO(block), name="line").to_series()  # raises on bad UTF-8
+    lines = pl.read_lines(block, name="line").to_series()  # raises on bad UTF-8
     expected = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
     if len(lines) != expected:
         raise _NotNative("line count")
@@ -372,6 +405,13 @@ def _fill(frame, name, value):
     return frame.with_columns(pl.coalesce(pl.col(name), value).alias(name))
 
 
+def _column(frame, name):
+    """Column ``name`` as a series (all null when the frame lacks it)."""
+    if name in frame.columns:
+        return frame.get_column(name)
+    return pl.Series(name, [None] * frame.height, dtype=pl.String)
+
+
 def _col(frame, name):
     return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
 
@@ -393,7 +433,8 @@ def _epoch(frame, python):
     raise are handed to Python, which reports them as it does."""
     frame, python = _scalar(frame, "ts", python)
     frame, python = _scalar(frame, "@timestamp", python)
-    ts = frame.select(pl.coalesce(_col(frame, "__scalar_ts"), _col(frame, "__scalar_@timestamp"))).to_series()
+    ts = frame.select(pl.coalesce(_col(frame, "__scalar_ts"), _col(frame, "__scalar_@timestamp"),
+                                  pl.repeat(None, frame.height, dtype=pl.String))).to_series()
     simple = ts.str.contains(r"^-?[0-9]{1,17}(?:\.[0-9]{1,17})?$").fill_null(False)
     value = pl.select(pl.when(simple).then(ts.cast(pl.Float64, strict=False))).to_series()
     other = ts.is_not_null() & ~simple
@@ -518,8 +559,8 @@ def _present(frame, name):
 def _conn_bytes(frame, python):
     frame, python = _scalar(frame, "orig_bytes", python)
     frame, python = _scalar(frame, "resp_bytes", python)
-    out_b = _int_values(frame.select(_col(frame, "__scalar_orig_bytes")).to_series())
-    in_b = _int_values(frame.select(_col(frame, "__scalar_resp_bytes")).to_series())
+    out_b = _int_values(_column(frame, "__scalar_orig_bytes"))
+    in_b = _int_values(_column(frame, "__scalar_resp_bytes"))
     total = (out_b + in_b).cast(pl.String)
     return _set(frame, "bytes", pl.lit(total)), python
 
@@ -608,16 +649,25 @@ class _JsonLog(object):
 
     # -- schema
     def _learn(self, texts):
+        """Learn the JSON types of the keys of ``texts`` (lines); a line whose shapes clash with
+        what is known (a list where a string was) is left out: polars refuses it, so the dict
+        reader reads it. Returns the texts that fit (parsed objects that polars reads as
+        Python does) as a Boolean list, and whether the schema changed."""
         types = dict(self.types or {})
+        fits = []
         for text in texts:
             try:
                 obj = json.loads(text)
-            except (ValueError, RecursionError):
+                if not isinstance(obj, dict) or not _fits(obj):
+                    raise _NotNative("not a record polars reads as Python does")
+                merged = {}
+                for key, value in obj.items():
+                    merged[key] = _merge(merged[key] if key in merged else types.get(key), _json_dtype(value))
+            except (ValueError, RecursionError, _NotNative):
+                fits.append(False)
                 continue
-            if not isinstance(obj, dict):
-                continue
-            for key, value in obj.items():
-                types[key] = _merge(types.get(key), _json_dtype(value))
+            types.update(merged)
+            fits.append(True)
         keys = set(types)
         if self.sourcetype is None and (keys & _OTHER_READERS_KEYS or _SOCKET_KEYS <= keys):
             raise _NotNative("records other readers take")
@@ -627,14 +677,14 @@ class _JsonLog(object):
             raise _NotNative("a record holding _time")
         changed = types != self.types
         self.types = types
-        return changed
+        return fits, changed
 
     def _schema(self):
         return {key: _polars_dtype(kind) for key, kind in self.types.items()}
 
     # -- blocks
-    def add_block(self, lines, first_line):
-        raw = lines.str.strip_chars(_PY_SPACE)
+    def add_block(self, block, lines, first_line):
+        raw = _stripped(lines)
         keep = raw != ""
         numbers = pl.int_range(first_line, first_line + len(lines), eager=True, dtype=pl.Int64)
         raw, numbers = raw.filter(keep), numbers.filter(keep)
@@ -644,19 +694,23 @@ class _JsonLog(object):
             self._learn(raw.head(SAMPLE_LINES).to_list())
             if not self.types:
                 raise _NotNative("no JSON object in the first lines")
+        data = block
         for _ in range(3):
-            parsed = self._parse(raw)
+            parsed = self._parse(raw, data)
             if parsed is None:  # polars refuses some line: settle the block line by line
                 return self._block_by_lines(raw, numbers)
             unexpected = self._unexpected_keys(parsed, raw)
             if not len(unexpected):
                 break
-            if not self._learn(raw.gather(unexpected.head(WIDEN_ROWS)).to_list()):
+            if not self._learn(raw.gather(unexpected.head(WIDEN_ROWS)).to_list())[1]:
                 break
         self._convert(parsed, raw, numbers, unexpected)
 
-    def _parse(self, raw):
-        data = raw.str.join("\n").item().encode("utf-8")
+    def _parse(self, raw, data=None):
+        """The lines parsed against the schema (None when polars refuses one). ``data``: the
+        block's text, blank lines included (polars skips those, as the dict reader does)."""
+        if data is None:
+            data = raw.str.join("\n").item().encode("utf-8")
         try:
             parsed = pl.read_ndjson(io.BytesIO(data), schema=self._schema())
         except pl.exceptions.PolarsError:
@@ -664,27 +718,18 @@ class _JsonLog(object):
         return parsed if parsed.height == len(raw) else None
 
     def _block_by_lines(self, raw, numbers):
-        """A block polars refuses: the lines Python parses and polars can widen to are parsed
-        again without the others, which the dict reader reads."""
-        texts = raw.to_list()
-        good = []
-        for i, text in enumerate(texts):
-            try:
-                obj = json.loads(text)
-                ok = isinstance(obj, dict) and _fits(obj)
-            except (ValueError, RecursionError, _NotNative):
-                ok = False
-            good.append(ok)
-        mask = pl.Series(good, dtype=pl.Boolean)
+        """A block polars refuses: the lines that fit the (widened) schema are parsed again
+        without the others, which the dict reader reads."""
+        fits, _ = self._learn(raw.to_list())
+        mask = pl.Series(fits, dtype=pl.Boolean)
         if mask.any():
-            self._learn(raw.filter(mask).to_list())
             sub_raw, sub_numbers = raw.filter(mask), numbers.filter(mask)
             parsed = self._parse(sub_raw)
             if parsed is not None:
                 unexpected = self._unexpected_keys(parsed, sub_raw)
                 self._convert(parsed, sub_raw, sub_numbers, unexpected)
             else:
-                mask = mask & False
+                mask = pl.Series([False] * len(raw), dtype=pl.Boolean)
         self._python_lines(raw.filter(~mask).to_list(), numbers.filter(~mask).to_list())
 
     def _unexpected_keys(self, parsed, raw):
@@ -692,10 +737,14 @@ class _JsonLog(object):
         key twice: the keys written (and written null) are counted in the raw line."""
         present = _present_count(parsed)
         keys = raw.str.count_matches('":', literal=True)
-        nulls = raw.str.count_matches('":null', literal=True)
         escaped = raw.str.contains("\\", literal=True)
-        odd = (keys != present + nulls) | escaped
-        rows = odd.arg_true()
+        rows = ((keys != present) | escaped).arg_true()
+        if not len(rows):
+            return rows
+        texts = raw.gather(rows)
+        nulls = texts.str.count_matches('":null', literal=True)
+        odd = (keys.gather(rows) != present.gather(rows) + nulls) | escaped.gather(rows)
+        rows = rows.filter(odd)
         if not len(rows):
             return rows
         texts = raw.gather(rows)
@@ -834,7 +883,7 @@ class _TsvLog(object):
         self.frames = []
         self.issues = []
 
-    def add_block(self, lines, first_line):
+    def add_block(self, block, lines, first_line):
         text = lines.str.strip_chars_end("\r\n")
         is_header = text.str.strip_chars_start(_PY_SPACE).str.starts_with("#")
         headers = is_header.arg_true().to_list()
@@ -980,8 +1029,8 @@ def _concat(frames):
             elif name == "__line" and dtype != pl.Int64:
                 changes.append(pl.col(name).cast(pl.Int64))
         unified.append(frame.with_columns(changes) if changes else frame)
-    result = pl.concat(unified, how="diagonal")
-    if len(unified) > 1:
+    result = pl.concat(unified, how="diagonal", rechunk=False)
+    if not result.get_column("__line").is_sorted():
         result = result.sort("__line", maintain_order=True)
     result = result.drop("__line")
     # a stored multivalue has two values or more: a column of single values is a plain one

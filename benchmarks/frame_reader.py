@@ -1,0 +1,106 @@
+"""Read time and peak memory of the native frame reader beside the dict reader and json.loads.
+
+    python benchmarks/frame_reader.py [--records 200000] [--keep DIR] [--file PATH ...]
+
+Generates the Zeek conn.log and dns.log of ``offline_scale.py`` (JSON lines, deterministic)
+for ``--records`` conn records, or reads the files given with ``--file``, and for each file
+runs, each in its own child process (so the peak RSS is that step's alone):
+
+* ``json.loads``: Python's json module merely parsing every line (the issue's reference);
+* ``frame``: ``readers.frames.read_frame`` (polars: the events as one frame);
+* ``dict``: ``readers.dispatch.detect_and_read`` plus the runner's defaults (the events as
+  dicts, what the row engine reads);
+
+and prints seconds, records/s and the child's peak RSS side by side. The dict reader is skipped
+with ``--no-dict`` (it takes about 20 times longer than the others).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import repo_paths  # the repository's import folders (pyproject.toml), first
+
+ROOT = repo_paths.ROOT
+
+_CHILD = r"""
+import json, os, resource, sys, time
+sys.path[:0] = %(paths)r
+path, step = sys.argv[1], sys.argv[2]
+started = time.perf_counter()
+if step == "json.loads":
+    n = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            json.loads(line)
+            n += 1
+elif step == "frame":
+    from c2hunt_offline.readers.frames import read_frame
+    frame, issues = read_frame(path)
+    n = -1 if frame is None else frame.height
+else:
+    from c2hunt_offline.readers.dispatch import detect_and_read
+    events, issues = detect_and_read(path)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    for ev in events:
+        ev.setdefault("host", stem)
+        ev.setdefault("index", "main")
+        ev.setdefault("_time", 0.0)
+        ev.setdefault("linecount", "1")
+    n = len(events)
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"records": n, "seconds": seconds, "peak_kb": peak}))
+"""
+
+
+def run_step(path, step):
+    code = _CHILD % {"paths": repo_paths.pythonpath()}
+    out = subprocess.run([sys.executable, "-c", code, path, step], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def baseline_kb():
+    """Peak RSS of a child that imports polars and the readers and reads nothing."""
+    code = ("import sys, resource; sys.path[:0] = %r; import polars; "
+            "import c2hunt_offline.readers.frames, c2hunt_offline.readers.dispatch; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % repo_paths.pythonpath())
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=200000, help="conn records to generate")
+    parser.add_argument("--file", action="append", help="read this file instead (repeatable)")
+    parser.add_argument("--keep", help="write the generated files here (default: a temporary folder)")
+    parser.add_argument("--no-dict", action="store_true", help="skip the dict reader")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="c2hunt-frames-") as tmp:
+        paths = args.file
+        if not paths:
+            import offline_scale
+            folder = args.keep or tmp
+            os.makedirs(folder, exist_ok=True)
+            paths, _ = offline_scale.generate(folder, args.records)
+        steps = ["json.loads", "frame"] + ([] if args.no_dict else ["dict"])
+        print("child baseline (python + polars + readers imported): %.0f MB" % (baseline_kb() / 1024))
+        print("| file | MB | step | records | seconds | records/s | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|")
+        for path in paths:
+            size = os.path.getsize(path) / 1e6
+            for step in steps:
+                got = run_step(path, step)
+                rate = got["records"] / got["seconds"] if got["seconds"] > 0 else 0
+                print("| %s | %.1f | %s | %d | %.2f | %.0f | %.0f |" % (
+                    os.path.basename(path), size, step, got["records"], got["seconds"], rate,
+                    got["peak_kb"] / 1024))
+                sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

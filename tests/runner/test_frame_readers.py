@@ -1,0 +1,341 @@
+"""The native frame reader against the dict readers: the same events, the same issues.
+
+``read_frame(path)`` must hold exactly what ``detect_and_read`` + the runner's defaults give,
+as ``frame_from_rows`` holds those events (column set, dtypes, every value per row, row order
+= line order), and report the same issues; or give None (the caller then uses the dict
+readers). Checked on every Zeek file under samples/, the scale benchmark's generated conn and
+dns logs, the Zeek logs of the shared datasets (skipped when absent), and written cases for
+what JSON and TSV allow: damage, blank lines, unicode, escapes, mixed types, late keys, gzip.
+"""
+import gzip
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from c2hunt_offline.columnar.table import frame_from_rows, python_values
+from c2hunt_offline.readers import frames
+from c2hunt_offline.readers.dispatch import detect_and_read
+from c2hunt_offline.readers.frames import read_frame
+
+REPO = Path(__file__).resolve().parents[2]
+DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def dict_frame(path, sourcetype=None, host=None):
+    """What Runner.read_files makes of one file, as a frame (file order)."""
+    events, issues = detect_and_read(str(path), sourcetype)
+    stem = os.path.splitext(os.path.basename(str(path)))[0]
+    for ev in events:
+        ev.setdefault("host", host or stem)
+        ev.setdefault("index", "main")
+        ev.setdefault("_time", 0.0)
+        ev.setdefault("linecount", "1")
+    return frame_from_rows(events), issues
+
+
+def assert_same(path, sourcetype=None, host=None, native=True):
+    """The frame reader gives the dict reader's events and issues (or None when ``native``
+    is False and it declines)."""
+    expected, expected_issues = dict_frame(path, sourcetype, host)
+    got, issues = read_frame(str(path), sourcetype, host)
+    if got is None:
+        assert not native, "%s: the frame reader declined a file it should read" % path
+        assert issues == []
+        return None
+    assert sorted(got.columns) == sorted(expected.columns), path
+    assert got.height == expected.height, path
+    for name in expected.columns:
+        assert got.schema[name] == expected.schema[name], (path, name)
+        want, have = python_values(expected.get_column(name)), python_values(got.get_column(name))
+        if want != have:
+            diff = [(i, a, b) for i, (a, b) in enumerate(zip(want, have)) if a != b]
+            raise AssertionError("%s: field %s differs in %d rows, first %s" % (path, name, len(diff), diff[:3]))
+    assert [(str(i), i.level) for i in issues] == [(str(i), i.level) for i in expected_issues], path
+    return got
+
+
+def _zeek_files(root):
+    names = ("conn", "dns", "http", "ssl", "x509", "files", "dhcp", "notice", "weird", "quic",
+             "open_conn", "open_http", "open_ssl", "loaded_scripts", "telemetry")
+    return sorted(p for p in Path(root).rglob("*") if p.is_file() and p.name.split(".")[0].split("_json")[0] in names
+                  or p.is_file() and p.name.endswith((".log", ".log.gz", ".log.labeled")))
+
+
+SAMPLES = sorted(p for p in (REPO / "samples").rglob("*.log"))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: str(p.relative_to(REPO)))
+def test_samples(path):
+    head = path.read_text(errors="replace")[:200].lstrip()
+    zeek = head.startswith("{\"ts\"") or head.startswith("#separator") or head.startswith("#fields")
+    got = assert_same(path, native=False)
+    if zeek and path.name.split(".")[0] in ("conn", "dns", "http", "ssl"):
+        assert got is not None, path
+
+
+def test_datasets():
+    if not DATASETS.is_dir():
+        pytest.skip("shared datasets absent")
+    files = [p for p in DATASETS.rglob("*") if p.is_file() and p.name.endswith((".log", ".log.gz", ".labeled"))]
+    if not files:
+        pytest.skip("no Zeek logs in the shared datasets")
+    read = 0
+    for path in sorted(files):
+        try:
+            detect_and_read(str(path))
+        except Exception:  # noqa: BLE001  (not a log the dict readers read: the frame reader must decline)
+            assert read_frame(str(path))[0] is None, path
+            continue
+        if assert_same(path, native=False) is not None:
+            read += 1
+    assert read >= len(files) * 0.9, "the frame reader declined %d of %d logs" % (len(files) - read, len(files))
+
+
+def test_generated_scale_logs(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import offline_scale
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    paths, _ = offline_scale.generate(str(tmp_path), 4000)
+    for path in paths:
+        got = assert_same(path)
+        assert got.height > 0
+
+
+# ---------------------------------------------------------------- written cases
+
+CONN = {"ts": 1715677505.000632, "uid": "Cbk0", "id.orig_h": "10.20.2.20", "id.orig_p": 123,
+        "id.resp_h": "162.159.200.1", "id.resp_p": 123, "proto": "udp", "service": "ntp",
+        "duration": 0.02, "orig_bytes": 48, "resp_bytes": 48, "conn_state": "SF", "local_orig": True,
+        "missed_bytes": 0, "history": "Dd", "orig_pkts": 1, "resp_pkts": 1}
+
+
+def conn(**changes):
+    record = dict(CONN)
+    for key, value in changes.items():
+        if value is _DROP:
+            record.pop(key, None)
+        else:
+            record[key] = value
+    return json.dumps(record, separators=(",", ":"))
+
+
+_DROP = object()
+
+
+def _write(tmp_path, name, lines, compress=False, newline="\n"):
+    path = tmp_path / name
+    text = newline.join(lines) + newline
+    if compress:
+        with gzip.open(path, "wb") as out:
+            out.write(text.encode("utf-8"))
+    else:
+        path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def _many(n=300):
+    return [conn(ts=1715677505.5 + i, uid="C%d" % i, orig_bytes=i) for i in range(n)]
+
+
+JSON_CASES = {
+    "plain": _many(),
+    "blank and space lines": _many(5) + ["", "   ", "\t"] + _many(5),
+    "damaged lines": _many(5) + ['{"ts":1715677505.1,"uid":"X"', "garbage", "[1,2]", '"text"'] + _many(5),
+    "unicode and escapes": [conn(uid="C\u00e9\u4e2d\U0001F600"), conn(history="a\\\"b\":c"),
+                            conn(uid="\\ud800x"), conn(uid="\\ud83d\\ude00"), conn(history="x\\ny\\t\\\\")],
+    "integral floats and ints": [conn(duration=2.0), conn(duration=2), conn(duration=1e-05),
+                                 conn(duration=1e20), conn(duration=-0.0), conn(ts=1715677590.0),
+                                 conn(ts=1715677590)],
+    "numbers in string fields": [conn(history="12"), conn(history=12), conn(history=True),
+                                 conn(history="true"), conn(history=2.5), conn(history=[1, 2]),
+                                 conn(history={"a": 1}), conn(history="[x]")],
+    "booleans mixed": [conn(local_orig=True), conn(local_orig=1), conn(local_orig="T")],
+    "big and odd numbers": [conn(orig_bytes=2 ** 70), conn(duration=float("nan")), conn(orig_bytes=-0),
+                            '{"ts":1715677505.1,"uid":"N","duration":Infinity,"proto":"tcp"}'],
+    "late and duplicate keys": _many(5) + [conn(extra="late"), conn(tunnel_parents=["a", "b"]),
+                                           '{"ts":1715677505.1,"uid":"D","uid":"E","proto":"tcp"}'],
+    "nulls, empty and dashes": [conn(service=None), conn(service=""), conn(service="-"),
+                                conn(tunnel_parents=[]), conn(tunnel_parents=["-", "", None, "x"]),
+                                conn(tunnel_parents=["x", None, "y"])],
+    "no ts": [conn(ts=_DROP), conn(ts=None), conn(ts="-"), conn(ts=_DROP, **{"@timestamp": "2024-05-14T08:00:00Z"}),
+              conn(ts="2024-05-14T08:00:00.123456789Z"), conn(ts="not a time"), conn(ts=[1.5, 2.5])],
+    "byte counts": [conn(orig_bytes="12"), conn(orig_bytes="x"), conn(orig_bytes="+5"),
+                    conn(orig_bytes=_DROP, resp_bytes=_DROP), conn(orig_bytes=["1", "2"]),
+                    conn(orig_bytes=12, bytes="99"), conn(orig_bytes="1.5", bytes="7")],
+    "nested and flattened names": [json.dumps({"ts": 1715677505.5, "uid": "N", "id": {"orig_h": "10.0.0.1", "orig_p": 5,
+                                                                                     "resp_h": "10.0.0.2", "resp_p": 80},
+                                               "proto": "tcp"}),
+                                   json.dumps({"ts": 1715677506.5, "uid": "F", "id_orig_h": "10.0.0.3", "id_resp_h": "10.0.0.4",
+                                               "id_resp_p": 443, "proto": "tcp"})],
+    "record fields the reader sets": [conn(source="HTTP", host="h1", index="zeek", linecount="3", tag="x",
+                                           protocol="p", src="s", app="a")],
+    "spaced separators": [json.dumps(json.loads(conn())), json.dumps(json.loads(conn(service=None)))],
+    "whitespace around": ["  " + conn() + "  ", "\x0c" + conn(uid="FF"), conn(uid="NB") + "\u00a0"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(JSON_CASES))
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_json_cases(tmp_path, case, compress):
+    path = _write(tmp_path, "conn.log" + (".gz" if compress else ""), JSON_CASES[case], compress)
+    got = assert_same(path, native=case not in ())
+    assert got is not None
+
+
+def test_json_kinds(tmp_path):
+    dns = {"ts": 1715677590.0, "uid": "D1", "id.orig_h": "10.20.2.20", "id.orig_p": 58048, "id.resp_h": "10.20.0.53",
+           "id.resp_p": 53, "proto": "udp", "query": "deb.debian.org", "qtype_name": "A", "rcode_name": "NOERROR",
+           "answers": ["151.101.2.130", "151.101.66.130"], "TTLs": [300.0, 60]}
+    http = {"ts": 1715677591.5, "uid": "H1", "id.orig_h": "10.0.0.1", "id.orig_p": 5555, "id.resp_h": "10.0.0.2",
+            "id.resp_p": 80, "method": "GET", "host": "example.com", "uri": "/a?b=1", "user_agent": "curl/8",
+            "status_code": 200, "request_body_len": 0, "response_body_len": 612, "tags": []}
+    ssl = {"ts": 1715677592.5, "uid": "S1", "id.orig_h": "10.0.0.1", "id.orig_p": 5556, "id.resp_h": "10.0.0.3",
+           "id.resp_p": 443, "version": "TLSv13", "server_name": "example.org", "established": True}
+    dhcp = {"ts": 1715677593.5, "uids": ["A", "B"], "client_addr": "10.0.0.9", "mac": "00:11", "lease_time": 86400.0}
+    cases = {
+        "dns.log": [json.dumps(dns), json.dumps(dict(dns, answers=["1.2.3.4"], TTLs=[5.0])),
+                    json.dumps(dict(dns, answers=[], TTLs=[])), json.dumps(dict(dns, answers=["80", "x"]))],
+        "http.log": [json.dumps(http), json.dumps(dict(http, host=None)), json.dumps(dict(http, uri=None)),
+                     json.dumps(dict(http, host=["a", "b"]))],
+        "ssl.log": [json.dumps(ssl), json.dumps(dict(ssl, server_name=None))],
+        "dhcp.log": [json.dumps(dhcp), json.dumps(dict(dhcp, **{"id.orig_h": "10.0.0.9", "id.resp_h": "10.0.0.1"}))],
+        "x509.log": [json.dumps({"ts": 1715677594.5, "id": "F1", "certificate": {"subject": "CN=a", "issuer": "CN=b"},
+                                 "san": {"dns": ["a", "b"]}})],
+        "mixed.json": [json.dumps(dict(dns, _path="dns")), json.dumps(dict(http, _path="http")),
+                       json.dumps(dict(dhcp, _path="dhcp")), json.dumps(dict(ssl, _path="ssl"))],
+        "weird.log": [json.dumps({"ts": 1715677595.5, "name": "bad_TCP_checksum", "notice": False, "peer": "zeek",
+                                  "source": "TCP"})],
+    }
+    for name, lines in cases.items():
+        path = _write(tmp_path, name, lines)
+        assert assert_same(path) is not None, name
+
+
+def test_json_given_sourcetype_and_host(tmp_path):
+    path = _write(tmp_path, "export.json", _many(20))
+    assert assert_same(path, sourcetype="bro:conn:json", host="sensor1") is not None
+    assert read_frame(str(path), sourcetype="suricata")[0] is None
+
+
+def test_json_crlf_bom_and_lone_cr(tmp_path):
+    path = _write(tmp_path, "conn.log", _many(10), newline="\r\n")
+    assert assert_same(path) is not None
+    bom = tmp_path / "bom" / "conn.log"
+    bom.parent.mkdir()
+    bom.write_bytes(b"\xef\xbb\xbf" + "\n".join(_many(10)).encode())
+    assert assert_same(bom) is not None
+    lone = tmp_path / "lone" / "conn.log"
+    lone.parent.mkdir()
+    lone.write_bytes("\r".join(_many(10)).encode())
+    assert_same(lone, native=False)
+
+
+def test_empty_and_undecodable(tmp_path):
+    empty = tmp_path / "conn.log"
+    empty.write_bytes(b"")
+    assert read_frame(str(empty))[0] is None
+    bad = tmp_path / "bad" / "conn.log"
+    bad.parent.mkdir()
+    bad.write_bytes(conn().encode() + b"\n" + conn(uid="X").encode()[:-2] + b"\xff\xfe\"}\n")
+    assert_same(bad, native=False)
+    other = tmp_path / "eve.json"
+    other.write_text(json.dumps({"timestamp": "2024-01-01T00:00:00Z", "event_type": "flow", "src_ip": "1.2.3.4"}) + "\n")
+    assert read_frame(str(other))[0] is None
+
+
+def test_truncated_gzip(tmp_path):
+    path = _write(tmp_path, "conn.log.gz", _many(400), compress=True)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    got = assert_same(path)
+    assert got is not None
+
+
+def test_blocks_and_widening(tmp_path, monkeypatch):
+    """Several blocks, keys first seen after the sample, types widened later in the file."""
+    monkeypatch.setattr(frames, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(frames, "SAMPLE_LINES", 5)
+    lines = _many(40) + [conn(uid="L%d" % i, late=i, orig_bytes=1.5 if i % 3 else 2) for i in range(40)] + \
+        [conn(uid="M%d" % i, duration=i) for i in range(40)] + ["{broken"] + _many(10)
+    path = _write(tmp_path, "conn.log", lines)
+    assert assert_same(path) is not None
+
+
+# ---------------------------------------------------------------- TSV
+
+HEADER = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
+          "#path\t%s", "#open\t2024-05-14-00-00-00"]
+
+
+def tsv(kind, fields, types, rows, footer=True):
+    lines = [h if "%s" not in h else h % kind for h in HEADER]
+    lines += ["#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    lines += ["\t".join(row) for row in rows]
+    if footer:
+        lines.append("#close\t2024-05-14-01-00-00")
+    return lines
+
+
+CONN_FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
+               "orig_bytes", "resp_bytes", "conn_state", "tunnel_parents"]
+CONN_TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count", "count",
+              "string", "set[string]"]
+
+
+def conn_row(i, **changes):
+    row = {"ts": "1715677505.%06d" % i, "uid": "C%d" % i, "id.orig_h": "10.0.0.%d" % (i % 250), "id.orig_p": "5%04d" % i,
+           "id.resp_h": "192.0.2.1", "id.resp_p": "443", "proto": "tcp", "service": "ssl", "duration": "1.5",
+           "orig_bytes": str(i), "resp_bytes": "100", "conn_state": "SF", "tunnel_parents": "(empty)"}
+    row.update(changes)
+    return [row[f] for f in CONN_FIELDS]
+
+
+TSV_CASES = {
+    "conn": tsv("conn", CONN_FIELDS, CONN_TYPES, [conn_row(i) for i in range(200)]),
+    "conn odd values": tsv("conn", CONN_FIELDS, CONN_TYPES, [
+        conn_row(1, service="-"), conn_row(2, service="(empty)"), conn_row(3, tunnel_parents="a,b"),
+        conn_row(4, tunnel_parents="a"), conn_row(5, tunnel_parents="-,x"), conn_row(6, tunnel_parents="-"),
+        conn_row(7, ts="-"), conn_row(8, ts="2024-05-14T08:00:00Z"), conn_row(9, ts="bad"),
+        conn_row(10, orig_bytes="-"), conn_row(11, orig_bytes="x"), conn_row(12, uid="\u00e9\\x09"),
+        conn_row(13, service="")]),
+    "damaged": tsv("conn", CONN_FIELDS, CONN_TYPES, [conn_row(1), conn_row(2)[:5], conn_row(3) + ["", ""],
+                                                     conn_row(4) + ["x"], conn_row(5)]) + ["", "  "],
+    "several headers": tsv("conn", CONN_FIELDS, CONN_TYPES, [conn_row(1)]) +
+    tsv("conn", CONN_FIELDS[:8], CONN_TYPES[:8], [conn_row(2)[:8]]),
+    "no types": [line for line in tsv("conn", CONN_FIELDS, CONN_TYPES, [conn_row(1, tunnel_parents="a,b")])
+                 if not line.startswith("#types")],
+    "data before fields": ["\t".join(conn_row(1))] + tsv("conn", CONN_FIELDS, CONN_TYPES, [conn_row(2)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TSV_CASES))
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_tsv_cases(tmp_path, case, compress):
+    lines = TSV_CASES[case]
+    path = _write(tmp_path, "conn.log" + (".gz" if compress else ""), lines, compress)
+    if case == "data before fields":  # starts with a data line: not Zeek TSV to the sniffer
+        assert_same(path, native=False)
+        return
+    assert assert_same(path) is not None
+
+
+def test_tsv_kinds(tmp_path):
+    dns_fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "query", "qtype_name",
+                  "rcode_name", "answers", "TTLs"]
+    dns_types = ["time", "string", "addr", "port", "addr", "port", "enum", "string", "string", "string",
+                 "vector[string]", "vector[interval]"]
+    dns_rows = [["1715677590.000000", "D1", "10.0.0.1", "5353", "10.0.0.53", "53", "udp", "a.example", "A", "NOERROR",
+                 "1.2.3.4,5.6.7.8", "300.000000,60.000000"],
+                ["1715677591.000000", "D2", "10.0.0.1", "5354", "10.0.0.53", "53", "udp", "b.example", "TXT", "-",
+                 "-", "-"]]
+    dhcp_fields = ["ts", "uids", "client_addr", "mac"]
+    dhcp_rows = [["1715677592.000000", "A,B", "10.0.0.9", "00:11"]]
+    path = _write(tmp_path, "dns.log", tsv("dns", dns_fields, dns_types, dns_rows))
+    assert assert_same(path) is not None
+    path = _write(tmp_path, "dhcp.log", tsv("dhcp", dhcp_fields, ["time", "set[string]", "addr", "string"], dhcp_rows))
+    assert assert_same(path) is not None
