@@ -167,11 +167,15 @@ JSON_CASES = {
     "byte counts": [conn(orig_bytes="12"), conn(orig_bytes="x"), conn(orig_bytes="+5"),
                     conn(orig_bytes=_DROP, resp_bytes=_DROP), conn(orig_bytes=["1", "2"]),
                     conn(orig_bytes=12, bytes="99"), conn(orig_bytes="1.5", bytes="7")],
-    "nested and flattened names": [json.dumps({"ts": 1715677505.5, "uid": "N", "id": {"orig_h": "10.0.0.1", "orig_p": 5,
-                                                                                     "resp_h": "10.0.0.2", "resp_p": 80},
-                                               "proto": "tcp"}),
-                                   json.dumps({"ts": 1715677506.5, "uid": "F", "id_orig_h": "10.0.0.3", "id_resp_h": "10.0.0.4",
-                                               "id_resp_p": 443, "proto": "tcp"})],
+    "nested names": [json.dumps({"ts": 1715677505.5, "uid": "N", "id": {"orig_h": "10.0.0.1", "orig_p": 5,
+                                                                        "resp_h": "10.0.0.2", "resp_p": 80},
+                                  "proto": "tcp"}),
+                      json.dumps({"ts": 1715677505.7, "uid": "M", "id": {"orig_h": "10.0.0.1", "orig_p": 5.0},
+                                  "proto": "tcp"}),
+                      json.dumps({"ts": 1715677505.9, "uid": "O", "id": None, "proto": "tcp"}),
+                      json.dumps({"ts": 1715677506.1, "uid": "P", "id": {}, "proto": "tcp"})],
+    "flattened names": [json.dumps({"ts": 1715677506.5, "uid": "F", "id_orig_h": "10.0.0.3", "id_resp_h": "10.0.0.4",
+                                    "id_resp_p": 443, "proto": "tcp"})],
     "record fields the reader sets": [conn(source="HTTP", host="h1", index="zeek", linecount="3", tag="x",
                                            protocol="p", src="s", app="a")],
     "spaced separators": [json.dumps(json.loads(conn())), json.dumps(json.loads(conn(service=None)))],
@@ -246,6 +250,10 @@ def test_empty_and_undecodable(tmp_path):
     other = tmp_path / "eve.json"
     other.write_text(json.dumps({"timestamp": "2024-01-01T00:00:00Z", "event_type": "flow", "src_ip": "1.2.3.4"}) + "\n")
     assert read_frame(str(other))[0] is None
+    both = tmp_path / "both" / "conn.log"  # one field under two names: the dict reader's key order decides
+    both.parent.mkdir()
+    both.write_text(json.dumps({"ts": 1.5, "id": {"orig_h": "a"}}) + "\n" + json.dumps({"ts": 2.5, "id_orig_h": "b"}) + "\n")
+    assert_same(both, native=False)
 
 
 def test_truncated_gzip(tmp_path):
