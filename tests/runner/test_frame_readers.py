@@ -347,3 +347,32 @@ def test_tsv_kinds(tmp_path):
     assert assert_same(path) is not None
     path = _write(tmp_path, "dhcp.log", tsv("dhcp", dhcp_fields, ["time", "set[string]", "addr", "string"], dhcp_rows))
     assert assert_same(path) is not None
+
+
+# ---------------------------------------------------------------- fuzz
+
+_FUZZ_VALUES = [None, "", "-", "x", "12", "-3", "2.50", "true", "[1]", "{}", "a,b", "é中", "a\"b", "a\\b", "1e5",
+                "10.0.0.1", 0, 7, -1, 2 ** 40, 2.0, 0.1, -0.0, 1e-07, 1.5e16, 123456.789, True, False,
+                [], ["a"], ["a", "b"], ["1", "x"], [1, 2], [1.0, 2.5], [True], [None, "y"], ["-", ""],
+                {"orig_h": "10.0.0.9"}, {"x": 1.0, "y": "z"}]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fuzz_json(tmp_path, seed):
+    """Random records: each key draws from a few JSON shapes, so types mix within columns in
+    every way Zeek-like logs (and their pipelines) mix them."""
+    import random
+    rng = random.Random(seed)
+    keys = ["uid", "proto", "service", "orig_bytes", "resp_bytes", "duration", "history", "host", "uri",
+            "answers", "TTLs", "id", "extra"]
+    shapes = {key: rng.sample(_FUZZ_VALUES, rng.choice((1, 2, 3))) for key in keys}
+    kind = rng.choice(["conn", "dns", "http", "ssl", "dhcp"])
+    lines = []
+    for i in range(rng.randrange(5, 80)):
+        record = {"ts": rng.choice([1715677505.25 + i, 1715677505 + i, "1715677505.5", 1715677600.0])}
+        for key in keys:
+            if rng.random() < 0.7:
+                record[key] = rng.choice(shapes[key])
+        lines.append(json.dumps(record, separators=rng.choice([(",", ":"), (", ", ": ")])))
+    path = _write(tmp_path, kind + ".log", lines)
+    assert_same(path, native=False)
