@@ -123,9 +123,9 @@ def _read(path, sourcetype, host):
         del start
         for block, lines, first_line in _blocks(_chain(sniffed, chunks)):
             reader.add_block(block, lines, first_line)
-    frame, issues = reader.finish()
+    blocks, issues = reader.finish()
     stem = os.path.splitext(os.path.basename(path))[0]
-    frame = _runner_defaults(frame, host or stem)
+    frame = _concat(blocks, host or stem)
     return frame, [ReadIssue(path, None, p) for p in problems] + issues
 
 
@@ -506,8 +506,9 @@ def _events(frame, kind, path):
         frame, python = _conn_bytes(frame, python)
     if kind == "http":
         frame, python = _http_url(frame, python)
-    drop = [c for c in frame.columns if c.startswith("__scalar_")]
-    return frame.drop(drop), python
+    for name in [c for c in frame.columns if c.startswith("__scalar_")]:
+        frame.drop_in_place(name)
+    return frame, python
 
 
 def _cim(frame, kind):
@@ -834,7 +835,7 @@ class _JsonLog(object):
         for kind, (line, issue) in self.first_of_kind.items():
             self.issues.append((line, 0, issue))
         self.issues.sort(key=lambda item: (item[0], item[1]))
-        return _concat(self.frames), [issue for _, _, issue in self.issues]
+        return self.frames, [issue for _, _, issue in self.issues]
 
 
 def _fits(obj):
@@ -1000,46 +1001,52 @@ class _TsvLog(object):
 
     def finish(self):
         self.issues.sort(key=lambda item: (item[0], item[1]))
-        return _concat(self.frames), [issue for _, _, issue in self.issues]
+        return self.frames, [issue for _, _, issue in self.issues]
 
 
 # ---------------------------------------------------------------- the frame
 
-def _concat(frames):
-    """One frame of blocks and dict-reader rows, in line order, with one type per column."""
+def _concat(frames, host):
+    """One frame of blocks and dict-reader rows, in line order, with one type per column and
+    the runner's defaults. Each block is finished on its own and the blocks are concatenated
+    without copying (a column operation on the concatenation would copy it whole)."""
     frames = [f for f in frames if f.height]
     if not frames:
         return pl.DataFrame()
-    listed = {}
+    listed, multi = set(), set()
     for frame in frames:
         for name, dtype in frame.schema.items():
             if name in ("_time", "__line"):
                 continue
             if dtype not in (pl.String, pl.List(pl.String)):
                 raise _NotNative("field %r holds %s" % (name, dtype))
-            listed[name] = listed.get(name, False) or isinstance(dtype, pl.List)
-    unified = []
+            if isinstance(dtype, pl.List):
+                listed.add(name)
+                if (frame.get_column(name).list.len() > 1).any():
+                    multi.add(name)
+    finished = []
     for frame in frames:
         changes = []
         for name, dtype in frame.schema.items():
-            if listed.get(name) and dtype == pl.String:
+            if name in multi and dtype == pl.String:
                 changes.append(pl.when(pl.col(name).is_not_null()).then(_as_list(pl.col(name))).alias(name))
+            elif name in listed and name not in multi and dtype != pl.String:
+                # a stored multivalue has two values or more: single values are plain ones
+                changes.append(pl.col(name).list.first())
             elif name == "_time" and dtype != pl.Float64:
                 changes.append(pl.col(name).cast(pl.Float64))
             elif name == "__line" and dtype != pl.Int64:
                 changes.append(pl.col(name).cast(pl.Int64))
-        unified.append(frame.with_columns(changes) if changes else frame)
-    result = pl.concat(unified, how="diagonal", rechunk=False)
+        if changes:
+            frame = frame.with_columns(changes)
+        finished.append(_runner_defaults(frame, host))
+    result = pl.concat(finished, how="diagonal", rechunk=False) if len(finished) > 1 else finished[0]
     if not result.get_column("__line").is_sorted():
         result = result.sort("__line", maintain_order=True)
-    result = result.drop("__line")
-    # a stored multivalue has two values or more: a column of single values is a plain one
-    singles = [name for name, dtype in result.schema.items() if isinstance(dtype, pl.List)
-               and not (result.get_column(name).list.len() > 1).any()]
-    if singles:
-        result = result.with_columns([pl.col(n).list.first() for n in singles])
-    empty = [name for name in result.columns if result.get_column(name).null_count() == result.height]
-    return result.drop(empty) if empty else result
+    result.drop_in_place("__line")
+    for name in [n for n in result.columns if result.get_column(n).null_count() == result.height]:
+        result.drop_in_place(name)
+    return result
 
 
 def _runner_defaults(frame, host):
