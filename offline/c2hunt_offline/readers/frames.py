@@ -338,28 +338,34 @@ class _Texts(object):
             return series.list.eval(pl.element().cast(pl.String))
         if inner == pl.Float64:
             text = series.list.eval(pl.element().cast(pl.String))
-            size = series.list.eval(pl.element().abs())
-            needs = series.list.eval(pl.element() == pl.element().floor()).list.any() | \
-                size.list.eval((pl.element() != 0) & ((pl.element() < _EXACT_FLOAT_TEXT[0]) |
-                                                      (pl.element() >= _EXACT_FLOAT_TEXT[1]))).list.any()
-            rows = needs.fill_null(False).arg_true()
+            integral = series.list.eval(pl.element() == pl.element().floor()).list.any().fill_null(False)
+            odd = series.list.eval((pl.element() != 0) & ((pl.element().abs() < _EXACT_FLOAT_TEXT[0]) |
+                                                          (pl.element().abs() >= _EXACT_FLOAT_TEXT[1])))
+            odd = odd.list.any().fill_null(False)
+            rows = (integral | odd).arg_true()
             pattern = _key_regex(key)
             unsettled = rows if pattern is None else _unsettled_rows(raw, rows, key, r"\[[^\]]*\]")
             self.hand_over(unsettled)
             settled = rows.filter(~rows.is_in(unsettled.implode()))
             if len(settled):
                 lists = raw.gather(settled).str.extract(pattern + r"\[([^\]]*)\]")
-                tokens = lists.str.split(",").list.eval(pl.element().str.strip_chars(" \t\r\n"))
-                flat = tokens.explode()
-                lengths = tokens.list.len()
-                texts = _number_token_text(flat.replace("null", None))
-                rebuilt = pl.DataFrame({"row": pl.int_range(len(lengths), eager=True).repeat_by(lengths).explode(),
-                                        "t": texts}).group_by("row", maintain_order=True).agg(pl.col("t"))
-                fixed = rebuilt.get_column("t")
-                if len(fixed) == len(settled):
-                    text = _replace_rows(text, settled, fixed)
-                else:
-                    self.hand_over(settled)
+                # written as polars writes them (Python's repr, inside the exact range): as they are
+                as_written = (lists.str.replace_all(r"\s+", "") == text.gather(settled).list.join(","))
+                slow = settled.filter(~(as_written.fill_null(False) & ~odd.gather(settled)))
+                if len(slow):
+                    lists = raw.gather(slow).str.extract(pattern + r"\[([^\]]*)\]")
+                    tokens = lists.str.split(",").list.eval(pl.element().str.strip_chars(" \t\r\n"))
+                    lengths = tokens.list.len()
+                    flat = tokens.explode()
+                    flat = pl.select(pl.when(flat != "null").then(flat)).to_series()
+                    texts = _number_token_text(flat)
+                    rebuilt = pl.DataFrame({"row": pl.int_range(len(lengths), eager=True).repeat_by(lengths).explode(),
+                                            "t": texts}).group_by("row", maintain_order=True).agg(pl.col("t"))
+                    fixed = rebuilt.get_column("t")
+                    if len(fixed) == len(slow):
+                        text = _replace_rows(text, slow, fixed)
+                    else:
+                        self.hand_over(slow)
             return text
         raise _NotNative("a list of %s" % inner)
 
@@ -1039,7 +1045,7 @@ def _concat(frames, host):
                 changes.append(pl.col(name).cast(pl.Int64))
         if changes:
             frame = frame.with_columns(changes)
-        finished.append(_runner_defaults(frame, host))
+        finished.append(_runner_defaults(frame, host, multi))
     result = pl.concat(finished, how="diagonal", rechunk=False) if len(finished) > 1 else finished[0]
     if not result.get_column("__line").is_sorted():
         result = result.sort("__line", maintain_order=True)
@@ -1049,15 +1055,16 @@ def _concat(frames, host):
     return result
 
 
-def _runner_defaults(frame, host):
-    """What Runner.read_files adds to every event the reader did not set."""
+def _runner_defaults(frame, host, multi=()):
+    """What Runner.read_files adds to every event the reader did not set (``multi``: fields
+    held as lists in this file)."""
     if not frame.height:
         return frame
     for name, value in (("host", host), ("index", "main"), ("linecount", "1")):
-        frame = _fill(frame, name, pl.lit(value, pl.String))
-    changes = []
+        if name in multi and name not in frame.columns:
+            frame = frame.with_columns(pl.lit([value], pl.List(pl.String)).alias(name))
+        else:
+            frame = _fill(frame, name, pl.lit(value, pl.String))
     if "_time" in frame.columns:
-        changes.append(pl.col("_time").fill_null(0.0))
-    else:
-        changes.append(pl.lit(0.0, pl.Float64).alias("_time"))
-    return frame.with_columns(changes)
+        return frame.with_columns(pl.col("_time").fill_null(0.0))
+    return frame.with_columns(pl.lit(0.0, pl.Float64).alias("_time"))
