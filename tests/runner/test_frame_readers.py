@@ -376,3 +376,29 @@ def test_fuzz_json(tmp_path, seed):
         lines.append(json.dumps(record, separators=rng.choice([(",", ":"), (", ", ": ")])))
     path = _write(tmp_path, kind + ".log", lines)
     assert_same(path, native=False)
+
+
+_TSV_VALUES = ["-", "(empty)", "", "x", "a,b", "-,x", ",", "12", "1.5", "T", "é中", "\\x09", "1715677505.5",
+               "2024-05-14T08:00:00Z", "bad", "10.0.0.1"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fuzz_tsv(tmp_path, seed):
+    import random
+    rng = random.Random(seed)
+    kind = rng.choice(["conn", "dns", "http", "ssl", "dhcp"])
+    fields = ["ts", "uid", "id.orig_h", "id.resp_h", "proto", "orig_bytes", "resp_bytes", "host", "uri",
+              "answers", "tags"]
+    types = ["time", "string", "addr", "addr", "enum", "count", "count", "string", "string", "vector[string]",
+             "set[string]"]
+    rows = []
+    for i in range(rng.randrange(5, 60)):
+        row = [rng.choice(["1715677505.%06d" % i, "-", "1715677505"]) if f == "ts" else rng.choice(_TSV_VALUES)
+               for f in fields]
+        if rng.random() < 0.05:
+            row = row[:-1] if rng.random() < 0.5 else row + [rng.choice(["", "x"])]
+        rows.append(row)
+    lines = tsv(kind, fields, types if rng.random() < 0.7 else [], rows)
+    lines = [line for line in lines if line != "#types\t"]
+    path = _write(tmp_path, kind + ".log", lines)
+    assert assert_same(path) is not None
