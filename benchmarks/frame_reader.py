@@ -63,6 +63,31 @@ def run_step(path, step):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+_TSV_FIELDS = ("ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes resp_bytes "
+               "conn_state local_orig local_resp missed_bytes history orig_pkts orig_ip_bytes resp_pkts "
+               "resp_ip_bytes").split()
+
+
+def write_tsv(json_path, tsv_path):
+    """The same conn records as Zeek TSV (with #fields/#types headers)."""
+    def text(value):
+        if value is None:
+            return "-"
+        if isinstance(value, bool):
+            return "T" if value else "F"
+        if isinstance(value, float):
+            return "%.6f" % value
+        return str(value)
+    with open(json_path) as source, open(tsv_path, "w") as out:
+        out.write("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n")
+        out.write("#fields\t%s\n" % "\t".join(_TSV_FIELDS))
+        out.write("#types\t%s\n" % "\t".join("string" for _ in _TSV_FIELDS))
+        for line in source:
+            record = json.loads(line)
+            out.write("\t".join(text(record.get(f)) for f in _TSV_FIELDS) + "\n")
+    return tsv_path
+
+
 def baseline_kb():
     """Peak RSS of a child that imports polars and the readers and reads nothing."""
     code = ("import sys, resource; sys.path[:0] = %r; import polars; "
@@ -78,6 +103,7 @@ def main(argv=None):
     parser.add_argument("--file", action="append", help="read this file instead (repeatable)")
     parser.add_argument("--keep", help="write the generated files here (default: a temporary folder)")
     parser.add_argument("--no-dict", action="store_true", help="skip the dict reader")
+    parser.add_argument("--tsv", action="store_true", help="also read the conn records as Zeek TSV")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="c2hunt-frames-") as tmp:
         paths = args.file
@@ -86,6 +112,8 @@ def main(argv=None):
             folder = args.keep or tmp
             os.makedirs(folder, exist_ok=True)
             paths, _ = offline_scale.generate(folder, args.records)
+            if args.tsv:
+                paths.append(write_tsv(paths[0], os.path.join(folder, "conn_tsv.log")))
         steps = ["json.loads", "frame"] + ([] if args.no_dict else ["dict"])
         print("child baseline (python + polars + readers imported): %.0f MB" % (baseline_kb() / 1024))
         print("| file | MB | step | records | seconds | records/s | peak RSS MB |")
