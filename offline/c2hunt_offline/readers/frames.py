@@ -42,8 +42,9 @@ from ..columnar.table import frame_from_rows
 
 # Text parsed at a time (polars parses a block in parallel; bigger blocks, fewer passes).
 BLOCK_BYTES = 32 << 20
-# Lines Python's json parses to learn each key's JSON type.
-SAMPLE_LINES = 1000
+# Lines Python's json parses to learn each key's JSON type (later keys and types are learnt
+# from the lines that bring them).
+SAMPLE_LINES = 200
 # Rows with unexpected keys whose keys are learnt before a block is parsed again.
 WIDEN_ROWS = 200
 
@@ -846,17 +847,17 @@ class _JsonLog(object):
 
 def _fits(obj):
     """A parsed line polars reads as Python does: numbers within 64 bits and finite."""
-    for value in obj.values():
-        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-            return False
-        if isinstance(value, int) and not isinstance(value, bool) and not -2 ** 63 <= value < 2 ** 63:
-            return False
-        if isinstance(value, dict) and not _fits(value):
-            return False
-        if isinstance(value, list):
-            if not _fits({str(i): v for i, v in enumerate(value)}):
+    for value in obj.values() if isinstance(obj, dict) else obj:
+        kind = type(value)
+        if kind is float:
+            if value != value or value in (float("inf"), float("-inf")):
                 return False
-        _json_dtype(value)
+        elif kind is int:
+            if not -2 ** 63 <= value < 2 ** 63:
+                return False
+        elif kind is dict or kind is list:
+            if not _fits(value):
+                return False
     return True
 
 
