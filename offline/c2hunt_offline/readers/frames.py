@@ -216,21 +216,6 @@ def _key_regex(key):
     return r'[{,]\s*"' + key.replace(".", r"\.") + r'"\s*:\s*'
 
 
-def _unsettled_rows(raw, rows, key, settled_by):
-    """Of the row numbers ``rows``, those whose raw value of ``key`` the pattern
-    ``settled_by`` (applied right after the key) does not settle, or whose line holds the key
-    other than once."""
-    if not len(rows):
-        return rows
-    pattern = _key_regex(key)
-    if pattern is None:
-        return rows
-    texts = raw.gather(rows)
-    once = texts.str.count_matches(pattern) == 1
-    settled = texts.str.contains(pattern + settled_by)
-    return rows.filter(~(once & settled))
-
-
 def _float_text(values):
     """Python's repr of each float (Float64 series), as scalar_text writes it."""
     text = values.cast(pl.String)
@@ -266,10 +251,12 @@ def _number_token_text(tokens):
 
 class _Texts(object):
     """Text columns of one parsed block (put/scalar_text applied) and the rows to hand to the
-    dict reader (``python``: a Boolean mask)."""
+    dict reader (``python``: a Boolean mask). ``ambiguous``: key names found at two places of
+    the schema (a pattern on the raw line must then also see the key just once)."""
 
-    def __init__(self, raw):
+    def __init__(self, raw, ambiguous=()):
         self.raw = raw
+        self.ambiguous = ambiguous
         self.python = pl.Series(values=[False] * len(raw), dtype=pl.Boolean) if len(raw) \
             else pl.Series(dtype=pl.Boolean)
         self.columns = {}  # zeek name -> String or List(String) series
@@ -278,16 +265,31 @@ class _Texts(object):
         if len(rows):
             self.python = self.python.scatter(rows, True)
 
+    def written(self, rows, key, value):
+        """(rows, texts): of the row positions ``rows``, those whose raw line shows ``key``
+        with a value matching ``value`` (a pattern with one group, the text returned); the
+        others are handed to the dict reader."""
+        pattern = _key_regex(key)
+        if pattern is None or not len(rows):
+            self.hand_over(rows)
+            return rows.clear(), pl.Series(dtype=pl.String)
+        lines = self.raw.gather(rows)
+        texts = lines.str.extract(pattern + value)
+        bad = texts.is_null()
+        if key in self.ambiguous:
+            bad = bad | (lines.str.count_matches(pattern) != 1)
+        self.hand_over(rows.filter(bad))
+        return rows.filter(~bad), texts.filter(~bad)
+
     def add(self, name, series, key):
         if name in self.columns:
             raise _NotNative("two keys give field %r" % name)
         dtype = series.dtype
-        raw = self.raw
         if dtype == pl.Null:
             return
         if dtype == pl.String:
             look = series.str.contains(_NOT_STRING_LOOK).fill_null(False)
-            self.hand_over(_unsettled_rows(raw, look.arg_true(), key, '"'))
+            self.written(look.arg_true(), key, '(")')  # written as a string: as it is
             text = series
         elif dtype == pl.Boolean:
             text = pl.select(pl.when(series).then(pl.lit("T")).otherwise(pl.lit("F"))).to_series()
@@ -296,16 +298,11 @@ class _Texts(object):
             text = series.cast(pl.String)
         elif dtype == pl.Float64:
             text = _float_text(series)
-            integral = (series == series.floor()).fill_null(False)
-            rows = integral.arg_true()
+            # an integral value may have been written as an int ("2", not "2.0"): the token says
+            rows, tokens = self.written((series == series.floor()).fill_null(False).arg_true(), key,
+                                        r"(-?[0-9][0-9.eE+-]*)")
             if len(rows):
-                pattern = _key_regex(key)
-                unsettled = _unsettled_rows(raw, rows, key, r"-?[0-9]")
-                self.hand_over(unsettled)
-                if pattern is not None:
-                    tokens = raw.gather(rows).str.extract(pattern + r"(-?[0-9][0-9.eE+-]*)")
-                    fixed = _number_token_text(tokens)
-                    text = text.scatter(rows, fixed.fill_null(""))
+                text = text.scatter(rows, _number_token_text(tokens).fill_null(""))
         elif isinstance(dtype, pl.List):
             text = self._list_text(series, key)
         else:
@@ -314,23 +311,15 @@ class _Texts(object):
 
     def _list_text(self, series, key):
         inner = series.dtype.inner
-        raw = self.raw
         if inner == pl.Null:
             return pl.Series(series.name, [None] * len(series), dtype=pl.List(pl.String))
         if inner == pl.String:
             look = series.list.eval(pl.element().str.contains(_NOT_STRING_LOOK).fill_null(False)).list.any()
-            rows = look.fill_null(False).arg_true()
-            pattern = _key_regex(key)
-            unsettled = rows if pattern is None else _unsettled_rows(raw, rows, key, r"\[")
-            settled = rows.filter(~rows.is_in(unsettled.implode()))
-            if len(settled):
-                # every element written as a string (or null): nothing else outside the strings
-                lists = raw.gather(settled).str.extract(
-                    pattern + r"(\[(?:" + _JSON_STRING + r'|[^\]"])*\])')
-                rest = lists.str.replace_all(_JSON_STRING, "").str.replace_all(r"null|[\s,\[\]]", "")
-                bad = rest.is_null() | (rest != "")
-                unsettled = pl.concat([unsettled, settled.filter(bad)])
-            self.hand_over(unsettled)
+            rows, lists = self.written(look.fill_null(False).arg_true(), key,
+                                       r"(\[(?:" + _JSON_STRING + r'|[^\]"])*\])')
+            # every element written as a string (or null): nothing else outside the strings
+            rest = lists.str.replace_all(_JSON_STRING, "").str.replace_all(r"null|[\s,\[\]]", "")
+            self.hand_over(rows.filter(rest != ""))
             return series
         if inner == pl.Boolean:
             return series.list.eval(pl.when(pl.element()).then(pl.lit("T"))
@@ -343,30 +332,26 @@ class _Texts(object):
             odd = series.list.eval((pl.element() != 0) & ((pl.element().abs() < _EXACT_FLOAT_TEXT[0]) |
                                                           (pl.element().abs() >= _EXACT_FLOAT_TEXT[1])))
             odd = odd.list.any().fill_null(False)
-            rows = (integral | odd).arg_true()
-            pattern = _key_regex(key)
-            unsettled = rows if pattern is None else _unsettled_rows(raw, rows, key, r"\[[^\]]*\]")
-            self.hand_over(unsettled)
-            settled = rows.filter(~rows.is_in(unsettled.implode()))
-            if len(settled):
-                lists = raw.gather(settled).str.extract(pattern + r"\[([^\]]*)\]")
-                # written as polars writes them (Python's repr, inside the exact range): as they are
-                as_written = (lists.str.replace_all(r"\s+", "") == text.gather(settled).list.join(","))
-                slow = settled.filter(~(as_written.fill_null(False) & ~odd.gather(settled)))
-                if len(slow):
-                    lists = raw.gather(slow).str.extract(pattern + r"\[([^\]]*)\]")
-                    tokens = lists.str.split(",").list.eval(pl.element().str.strip_chars(" \t\r\n"))
-                    lengths = tokens.list.len()
-                    flat = tokens.explode()
-                    flat = pl.select(pl.when(flat != "null").then(flat)).to_series()
-                    texts = _number_token_text(flat)
-                    rebuilt = pl.DataFrame({"row": pl.int_range(len(lengths), eager=True).repeat_by(lengths).explode(),
-                                            "t": texts}).group_by("row", maintain_order=True).agg(pl.col("t"))
-                    fixed = rebuilt.get_column("t")
-                    if len(fixed) == len(slow):
-                        text = _replace_rows(text, slow, fixed)
-                    else:
-                        self.hand_over(slow)
+            rows, lists = self.written((integral | odd).arg_true(), key, r"\[([^\]]*)\]")
+            if not len(rows):
+                return text
+            # written as polars writes them (Python's repr, inside the exact range): as they are
+            as_written = lists.str.replace_all(r"\s+", "") == text.gather(rows).list.join(",")
+            slow = ~(as_written.fill_null(False) & ~odd.gather(rows))
+            rows, lists = rows.filter(slow), lists.filter(slow)
+            if len(rows):
+                tokens = lists.str.split(",").list.eval(pl.element().str.strip_chars(" \t\r\n"))
+                lengths = tokens.list.len()
+                flat = tokens.explode()
+                flat = pl.select(pl.when(flat != "null").then(flat)).to_series()
+                texts = _number_token_text(flat)
+                rebuilt = pl.DataFrame({"row": pl.int_range(len(lengths), eager=True).repeat_by(lengths).explode(),
+                                        "t": texts}).group_by("row", maintain_order=True).agg(pl.col("t"))
+                fixed = rebuilt.get_column("t")
+                if len(fixed) == len(rows):
+                    text = _replace_rows(text, rows, fixed)
+                else:
+                    self.hand_over(rows)
             return text
         raise _NotNative("a list of %s" % inner)
 
@@ -702,6 +687,9 @@ class _JsonLog(object):
             self._learn(raw.head(SAMPLE_LINES).to_list())
             if not self.types:
                 raise _NotNative("no JSON object in the first lines")
+            if self.name_kind is None and "_path" not in self.types:
+                # the log type would come from each record's keys: the dict reader's call
+                raise _NotNative("neither the file name nor _path names the Zeek log")
         data = block
         for _ in range(3):
             parsed = self._parse(raw, data)
@@ -763,7 +751,7 @@ class _JsonLog(object):
         return rows.filter(bad)
 
     def _convert(self, parsed, raw, numbers, python_rows):
-        texts = _Texts(raw)
+        texts = _Texts(raw, _ambiguous_keys(self.types))
         texts.hand_over(python_rows)
         path_column = None
         for key in parsed.columns:
@@ -859,6 +847,20 @@ def _fits(obj):
             if not _fits(value):
                 return False
     return True
+
+
+def _ambiguous_keys(types):
+    """Key names at more than one place of the schema (top level and inside objects)."""
+    seen, twice = set(), set()
+
+    def walk(fields):
+        for key, kind in fields.items():
+            (twice if key in seen else seen).add(key)
+            if isinstance(kind, tuple) and kind[0] == "struct":
+                walk(kind[1])
+
+    walk(types)
+    return twice
 
 
 def _present_count(frame):
