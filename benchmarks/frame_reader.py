@@ -29,8 +29,10 @@ ROOT = repo_paths.ROOT
 
 _CHILD = r"""
 import json, os, sys, time
-sys.path[:0] = %(paths)r
 path, step = sys.argv[1], sys.argv[2]
+if step != "json.loads":  # imported before the clock starts
+    from c2hunt_offline.readers.dispatch import detect_and_read
+    from c2hunt_offline.readers.frames import read_frame
 started = time.perf_counter()
 if step == "json.loads":
     n = 0
@@ -39,11 +41,9 @@ if step == "json.loads":
             json.loads(line)
             n += 1
 elif step == "frame":
-    from c2hunt_offline.readers.frames import read_frame
     frame, issues = read_frame(path)
     n = -1 if frame is None else frame.height
 else:
-    from c2hunt_offline.readers.dispatch import detect_and_read
     events, issues = detect_and_read(path)
     stem = os.path.splitext(os.path.basename(path))[0]
     for ev in events:
@@ -59,10 +59,16 @@ print(json.dumps({"records": n, "seconds": seconds, "peak_kb": peak}))
 """
 
 
+def _child_env():
+    """The repository's import folders for a child (as PYTHONPATH: pyproject's list)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(repo_paths.pythonpath())
+    return env
+
+
 def run_step(path, step):
-    code = _CHILD % {"paths": repo_paths.pythonpath()}
-    out = subprocess.run([sys.executable, "-c", code, path, step], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", _CHILD, path, step], capture_output=True, text=True,
+                         check=True, env=_child_env())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -93,11 +99,10 @@ def write_tsv(json_path, tsv_path):
 
 def baseline_kb():
     """Peak RSS of a child that imports polars and the readers and reads nothing."""
-    code = ("import sys; sys.path[:0] = %r; import polars; "
-            "import c2hunt_offline.readers.frames, c2hunt_offline.readers.dispatch; "
-            "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')))"
-            % repo_paths.pythonpath())
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = ("import polars, c2hunt_offline.readers.frames, c2hunt_offline.readers.dispatch; "
+            "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=_child_env())
     return int(out.stdout.strip())
 
 
