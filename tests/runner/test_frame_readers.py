@@ -398,3 +398,21 @@ def test_fuzz_tsv(tmp_path, seed):
     lines = [line for line in lines if line != "#types\t"]
     path = _write(tmp_path, kind + ".log", lines)
     assert assert_same(path) is not None
+
+
+def test_mixed_columns_stay_native(tmp_path, monkeypatch):
+    """Numbers, booleans and strings mixed in one key (a pipeline writing "-" for a missing
+    number) are settled from the raw tokens in bulk, not handed to the dict reader line by line."""
+    handed = []
+    real = frames._JsonLog._python_lines
+
+    def count(self, texts, numbers):
+        handed.extend(numbers)
+        return real(self, texts, numbers)
+
+    monkeypatch.setattr(frames._JsonLog, "_python_lines", count)
+    lines = [conn(uid="M%d" % i, orig_bytes=[7, "-", "12", 2.5, True][i % 5], duration=[1, 2.0, 0.5][i % 3],
+                  service=["dns", 53, None][i % 3]) for i in range(3000)]
+    path = _write(tmp_path, "conn.log", lines)
+    assert assert_same(path) is not None
+    assert handed == []

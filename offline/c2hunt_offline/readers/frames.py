@@ -288,9 +288,20 @@ class _Texts(object):
         if dtype == pl.Null:
             return
         if dtype == pl.String:
+            # a value that reads like a number or boolean: the raw token tells what it was
             look = series.str.contains(_NOT_STRING_LOOK).fill_null(False)
-            self.written(look.arg_true(), key, '(")')  # written as a string: as it is
+            rows, tokens = self.written(look.arg_true(), key, r'("|-?[0-9][0-9.eE+-]*|true|false|[\[{])')
             text = series
+            not_string = tokens != '"'
+            if not_string.any():
+                rows, tokens = rows.filter(not_string), tokens.filter(not_string)
+                nested = tokens.is_in(["[", "{"])
+                self.hand_over(rows.filter(nested))  # a list or object: the dict reader's text
+                rows, tokens = rows.filter(~nested), tokens.filter(~nested)
+                fixed = pl.select(pl.when(tokens == "true").then(pl.lit("T"))
+                                  .when(tokens == "false").then(pl.lit("F"))
+                                  .otherwise(_number_token_text(tokens))).to_series()
+                text = text.scatter(rows, fixed)
         elif dtype == pl.Boolean:
             text = pl.select(pl.when(series).then(pl.lit("T")).otherwise(pl.lit("F"))).to_series()
             text = pl.select(pl.when(series.is_null()).then(None).otherwise(text)).to_series()
