@@ -416,3 +416,23 @@ def test_mixed_columns_stay_native(tmp_path, monkeypatch):
     path = _write(tmp_path, "conn.log", lines)
     assert assert_same(path) is not None
     assert handed == []
+
+
+def test_frames_of_files_is_read_files(tmp_path):
+    """The runner's read as frames (Zeek natively, the rest by the dict readers) is the
+    runner's events, newest first, when the frames are put together."""
+    from c2hunt_offline.engine import Runner
+
+    runner = Runner()
+    folders = [REPO / "samples" / "x1_dns_tunnel_doh_smb_egress", REPO / "samples" / "benign_background",
+               REPO / "samples" / "x10_sysmon_dns_tunnel_process"]
+    extra = _write(tmp_path, "conn.log.gz", _many(50), compress=True)
+    specs = [str(f) for f in folders] + [str(extra), str(extra) + ":bro:conn:json"]
+    events, issues = runner.read_files(specs)
+    frames_read, frame_issues = frames.frames_of_files(runner, specs)
+    got = frames.events_frame(frames_read)
+    expected = frame_from_rows(events)
+    assert sorted(got.columns) == sorted(expected.columns)
+    for name in expected.columns:
+        assert python_values(got.get_column(name)) == python_values(expected.get_column(name)), name
+    assert [str(i) for i in frame_issues] == [str(i) for i in issues]

@@ -1082,3 +1082,66 @@ def _runner_defaults(frame, host, multi=()):
     if "_time" in frame.columns:
         return frame.with_columns(pl.col("_time").fill_null(0.0))
     return frame.with_columns(pl.lit(0.0, pl.Float64).alias("_time"))
+
+
+# ---------------------------------------------------------------- many files (the runner's read)
+
+def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None):
+    """``Runner.read_files`` as frames: (one frame per file, in the order it reads them, rows
+    in line order; issues). A Zeek log is read by :func:`read_frame`; any other file by the
+    runner's dict readers (``runner._read_one``), its events put in a frame with the same
+    defaults. :func:`events_frame` of the result is ``frame_from_rows`` of the events
+    ``read_files`` returns (newest first)."""
+    from ..engine import expand_inputs, split_spec  # the engine imports the readers
+
+    frames, issues = [], []
+    for spec in paths:
+        path, forced = split_spec(str(spec))
+        given = forced or sourcetype
+        if os.path.isdir(path):
+            children, walk_issues = expand_inputs([path])
+            issues.extend(walk_issues)
+            sub_frames, sub_issues = frames_of_files(runner, children, given, host, progress)
+            frames.extend(sub_frames)
+            issues.extend(sub_issues)
+            continue
+        frame, file_issues = read_frame(path, given, host)
+        if frame is None:
+            events, file_issues = runner._read_one(path, given)
+            stem = os.path.splitext(os.path.basename(path))[0]
+            for ev in events:
+                ev.setdefault("host", host or stem)
+                ev.setdefault("index", "main")
+                ev.setdefault("_time", 0.0)
+                ev.setdefault("linecount", "1")
+            frame = frame_from_rows(events)
+        frames.append(frame)
+        issues.extend(file_issues)
+        if progress is not None:
+            progress(path, frame.height)
+    return frames, issues
+
+
+def events_frame(frames):
+    """The files' frames as one, newest event first (``read_files``' stable sort on _time:
+    ties keep file order, then line order). Raises ValueError when a field holds values a
+    frame column cannot hold together (the dict events are then the way)."""
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame()
+    listed = set()
+    for frame in frames:
+        for name, dtype in frame.schema.items():
+            if isinstance(dtype, pl.List):
+                listed.add(name)
+            elif name != "_time" and dtype != pl.String:
+                raise ValueError("field %r holds %s" % (name, dtype))
+    unified = []
+    for frame in frames:
+        changes = [pl.when(pl.col(n).is_not_null()).then(_as_list(pl.col(n))).alias(n)
+                   for n, dtype in frame.schema.items() if n in listed and dtype == pl.String]
+        if "_time" in frame.columns and frame.schema["_time"] != pl.Float64:
+            raise ValueError("_time holds %s" % frame.schema["_time"])
+        unified.append(frame.with_columns(changes) if changes else frame)
+    result = pl.concat(unified, how="diagonal", rechunk=False)
+    return result.sort("_time", descending=True, maintain_order=True, nulls_last=True)
