@@ -140,7 +140,7 @@ def _big_chunks(handle):
         chunk = handle.read(BLOCK_BYTES)
         if not chunk:
             return
-        yield chunk
+        yield chunk + handle.readline()  # ends at a line end: the block is this chunk, uncopied
 
 
 def _stripped(lines):
