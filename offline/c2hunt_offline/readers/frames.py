@@ -63,6 +63,8 @@ _NOT_STRING_LOOK = r"^(?:-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false)$|
 # Keys a regular expression can find in the raw line (Zeek's names).
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@-]*$")
 _JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_FLOAT_TOKEN = r"-?[0-9]+(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)"
+_FLOAT_LIST = r"\[\s*(?:%s\s*(?:,\s*%s\s*)*)?\]" % (_FLOAT_TOKEN, _FLOAT_TOKEN)
 _VALID_PATH = r"^[a-z][a-z0-9_]*\n?$"  # re.match(r"^...$") also takes a trailing newline
 
 # Keys of records other readers take before Zeek's (dispatch.read_json_lines' order).
@@ -351,13 +353,14 @@ class _Texts(object):
             odd = series.list.eval((pl.element() != 0) & ((pl.element().abs() < _EXACT_FLOAT_TEXT[0]) |
                                                           (pl.element().abs() >= _EXACT_FLOAT_TEXT[1])))
             odd = odd.list.any().fill_null(False)
-            rows, lists = self.written((integral | odd).arg_true(), key, r"\[([^\]]*)\]")
-            if not len(rows):
-                return text
-            # written as polars writes them (Python's repr, inside the exact range): as they are
-            as_written = lists.str.replace_all(r"\s+", "") == text.gather(rows).list.join(",")
-            slow = ~(as_written.fill_null(False) & ~odd.gather(rows))
-            rows, lists = rows.filter(slow), lists.filter(slow)
+            rows = (integral | odd).arg_true()
+            pattern = _key_regex(key)
+            if len(rows) and pattern is not None and key not in self.ambiguous:
+                # every number written as a float ("300.0", not "300"): polars' text is Python's
+                # repr inside the exact range, so only the others need their tokens read
+                floats = self.raw.gather(rows).str.contains(pattern + _FLOAT_LIST) & ~odd.gather(rows)
+                rows = rows.filter(~floats)
+            rows, lists = self.written(rows, key, r"\[([^\]]*)\]")
             if len(rows):
                 tokens = lists.str.split(",").list.eval(pl.element().str.strip_chars(" \t\r\n"))
                 lengths = tokens.list.len()
