@@ -55,6 +55,9 @@ BLOCK_BYTES = 32 << 20
 SAMPLE_LINES = 200
 # Rows with unexpected keys whose keys are learnt before a block is parsed again.
 WIDEN_ROWS = 200
+# Smaller files are read faster by the dict readers: a frame costs about 35 ms whatever its
+# size, the dict reader about 100 us a record (measured crossover: 300-500 conn records).
+NATIVE_MIN_BYTES = 128 * 1024
 
 # What str.strip() strips (Python's whitespace, which is not Unicode's: \x1c-\x1f are in it).
 _PY_SPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
@@ -1097,11 +1100,12 @@ def _runner_defaults(frame, host, multi=()):
 
 # ---------------------------------------------------------------- many files (the runner's read)
 
-def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None):
+def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None,
+                    min_bytes=NATIVE_MIN_BYTES):
     """``Runner.read_files`` as frames: (one frame per file, in the order it reads them, rows
-    in line order; issues). A Zeek log is read by :func:`read_frame`; any other file by the
-    runner's dict readers (``runner._read_one``), its events put in a frame with the same
-    defaults. :func:`events_frame` of the result is ``frame_from_rows`` of the events
+    in line order; issues). A Zeek log of ``min_bytes`` or more is read by :func:`read_frame`;
+    any other file by the runner's dict readers (``runner._read_one``), its events put in a
+    frame with the same defaults. :func:`events_frame` of the result is ``frame_from_rows`` of the events
     ``read_files`` returns (newest first)."""
     from ..engine import expand_inputs, split_spec  # the engine imports the readers
 
@@ -1112,11 +1116,13 @@ def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None):
         if os.path.isdir(path):
             children, walk_issues = expand_inputs([path])
             issues.extend(walk_issues)
-            sub_frames, sub_issues = frames_of_files(runner, children, given, host, progress)
+            sub_frames, sub_issues = frames_of_files(runner, children, given, host, progress, min_bytes)
             frames.extend(sub_frames)
             issues.extend(sub_issues)
             continue
-        frame, file_issues = read_frame(path, given, host)
+        frame = None
+        if _size(path) >= min_bytes:
+            frame, file_issues = read_frame(path, given, host)
         if frame is None:
             events, file_issues = runner._read_one(path, given)
             stem = os.path.splitext(os.path.basename(path))[0]
@@ -1131,6 +1137,13 @@ def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None):
         if progress is not None:
             progress(path, frame.height)
     return frames, issues
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
 
 
 def events_frame(frames):
