@@ -158,6 +158,10 @@ JSON_CASES = {
     "nulls, empty and dashes": [conn(service=None), conn(service=""), conn(service="-"),
                                 conn(tunnel_parents=[]), conn(tunnel_parents=["-", "", None, "x"]),
                                 conn(tunnel_parents=["x", None, "y"])],
+    "iso timestamps": [conn(ts="2024-05-14T08:25:05.000632Z"), conn(ts="2024-05-14T08:25:05Z"),
+                       conn(ts="2024-05-14T08:25:05.5Z"), conn(ts="2024-02-30T08:25:05Z"),
+                       conn(ts="2024-05-14T23:59:60Z"), conn(ts="1969-12-31T23:59:59.999999Z"),
+                       conn(ts="2024-05-14T08:25:05.1234567Z"), conn(ts="2024-05-14T08:25:05+02:00")],
     "no ts": [conn(ts=_DROP), conn(ts=None), conn(ts="-"), conn(ts=_DROP, **{"@timestamp": "2024-05-14T08:00:00Z"}),
               conn(ts="2024-05-14T08:00:00.123456789Z"), conn(ts="not a time"), conn(ts=[1.5, 2.5])],
     "byte counts": [conn(orig_bytes="12"), conn(orig_bytes="x"), conn(orig_bytes="+5"),
@@ -438,3 +442,18 @@ def test_frames_of_files_is_read_files(tmp_path):
     assert [str(i) for i in frame_issues] == [str(i) for i in issues]
     small = frames.events_frame(frames.frames_of_files(runner, specs)[0])  # small files: the dict readers
     assert small.select(sorted(small.columns)).equals(got.select(sorted(got.columns)))
+
+
+def test_iso_timestamps_in_bulk(tmp_path):
+    """ISO 8601 ts (Zeek's JSON::TS_ISO8601) parsed in bulk give parse_iso's float to the bit."""
+    import datetime
+    import random
+    rng = random.Random(5)
+    start = datetime.datetime(2024, 5, 14, tzinfo=datetime.timezone.utc)
+    lines = []
+    for i in range(2000):
+        moment = start + datetime.timedelta(seconds=rng.randrange(86400 * 400), microseconds=rng.randrange(10 ** 6))
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[: rng.choice([19, 21, 23, 26])].rstrip(".") + "Z"
+        lines.append(conn(ts=text, uid="I%d" % i))
+    path = _write(tmp_path, "conn.log", lines)
+    assert assert_same(path) is not None

@@ -455,6 +455,17 @@ def _epoch(frame, python):
     simple = ts.str.contains(r"^-?[0-9]{1,17}(?:\.[0-9]{1,17})?$").fill_null(False)
     value = pl.select(pl.when(simple).then(ts.cast(pl.Float64, strict=False))).to_series()
     other = ts.is_not_null() & ~simple
+    # ISO 8601 in UTC as Zeek writes it with JSON::TS_ISO8601: parse_iso's value, in bulk
+    # (epoch microseconds are exact in a double, so their quotient is timestamp()'s float;
+    # second 60, which polars takes and Python refuses, is left to Python)
+    iso = other & ts.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z$").fill_null(False)
+    if iso.any():
+        stamps = ts.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us", time_zone="UTC", strict=False)
+        micros = stamps.dt.epoch("us").cast(pl.Float64)
+        # a divisor column, not a scalar: polars multiplies by a scalar's reciprocal (not exact)
+        epoch = micros / pl.repeat(1e6, len(micros), dtype=pl.Float64, eager=True)
+        value = pl.select(pl.when(iso & epoch.is_not_null()).then(epoch).otherwise(value)).to_series()
+        other = other & ~(iso & epoch.is_not_null())
     if other.any():
         distinct = ts.filter(other).unique().to_list()
         parsed = []
