@@ -212,6 +212,8 @@ def test_json_kinds(tmp_path):
                                  "san": {"dns": ["a", "b"]}})],
         "mixed.json": [json.dumps(dict(dns, _path="dns")), json.dumps(dict(http, _path="http")),
                        json.dumps(dict(dhcp, _path="dhcp")), json.dumps(dict(ssl, _path="ssl"))],
+        "conn.json": [json.dumps(dict(CONN, _path=value)) for value in
+                      ("conn", True, "true", 5, "open_conn", "Conn", "conn\n", None, ["x"], "")],
         "weird.log": [json.dumps({"ts": 1715677595.5, "name": "bad_TCP_checksum", "notice": False, "peer": "zeek",
                                   "source": "TCP"})],
     }

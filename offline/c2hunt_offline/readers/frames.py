@@ -789,12 +789,11 @@ class _JsonLog(object):
     def _convert(self, parsed, raw, numbers, python_rows):
         texts = _Texts(raw, _ambiguous_keys(self.types))
         texts.hand_over(python_rows)
-        path_column = None
         for key in parsed.columns:
-            series = parsed.get_column(key)
-            if key == "_path":
-                path_column = series
-            self._add_texts(texts, zeek_name(key), series, key)
+            self._add_texts(texts, zeek_name(key), parsed.get_column(key), key)
+        # _path as Python sees it: a string (a true or 5 written there is text "T" or "5" here)
+        path_column = texts.columns.get("_path") if "_path" in parsed.columns and \
+            parsed.schema["_path"] == pl.String else None
         columns = {name: _put_text(series) for name, series in texts.columns.items()
                    if name != "_path"}
         frame = pl.DataFrame(list(columns.values())) if columns else pl.DataFrame(height=len(raw))
