@@ -63,6 +63,11 @@ def _zeek_files(root):
                   or p.is_file() and p.name.endswith((".log", ".log.gz", ".log.labeled")))
 
 
+def test_python_whitespace():
+    """The characters the reader strips are exactly those str.strip() strips."""
+    assert set(frames._PY_SPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
 SAMPLES = sorted(p for p in (REPO / "samples").rglob("*.log"))
 
 
