@@ -24,9 +24,12 @@ lines column and its parsed columns are held while it is converted, then only th
 event columns are kept, and the blocks are concatenated without copying. Beyond the events
 themselves (the result: about 1.1 KB per conn event, its ``_raw`` plus 16 bytes per field
 view), the reader holds one block's text, lines and parsed columns: about 100-150 MB at 32 MB
-blocks, whatever the file's size. Measured (``benchmarks/frame_reader.py``, 2 loaded cores):
-200,000 conn records (77 MB) in about the time ``json.loads`` takes merely to parse the lines
-(0.9-1.1x), 7-12 times faster than the dict reader, peak RSS 335 MB against its 506 MB.
+blocks, whatever the file's size. Measured (``benchmarks/frame_reader.py``, 2 cores under
+load): 200,000 conn records (77 MB) in about the time ``json.loads`` takes merely to parse the
+lines (0.8-1.1x over five runs), 6-13 times faster than the dict reader, peak RSS 335-365 MB
+against its 506-535 MB; 600,000 records in 0.87x json.loads' time, peak 768 MB; dns.log (lists
+of answers and TTLs) 1.5x json.loads; the same conn records as TSV 14x faster than the dict
+reader.
 
 Wiring: :func:`frames_of_files` is ``Runner.read_files`` as frames (one per file, Zeek logs read
 here, any other file by the dict readers) and :func:`events_frame` their concatenation newest
