@@ -237,7 +237,7 @@ def _aggregate(plans, exploded, keys):
     return result, {p.name: None for p in plans}
 
 
-def _assign(columns, name, new, height):
+def assign_where_not_null(columns, name, new, height):
     """``row[name] = value`` where the value is not null (the row keeps its field otherwise)."""
     old = columns.get(name)
     if old is None or old.null_count() == height:
@@ -273,7 +273,7 @@ def col_stats(ctx, args, frame):
         message = _list_limit_message("stats", plans, pl.Series([frame.height]))
         columns = {}
         for plan in plans:
-            _assign(columns, plan.name, plan.finish(result), 1)
+            assign_where_not_null(columns, plan.name, plan.finish(result), 1)
         out = pl.DataFrame([c for c in columns.values() if c.null_count() == 0])
         if message:
             ctx.messages.append(message)
@@ -295,7 +295,7 @@ def col_stats(ctx, args, frame):
     for field, name in zip(by, names):
         columns[field] = result.get_column(name).alias(field)
     for plan in plans:
-        _assign(columns, plan.name, plan.finish(result), result.height)
+        assign_where_not_null(columns, plan.name, plan.finish(result), result.height)
     message = _list_limit_message("stats", plans, sizes)
     if message:
         ctx.messages.append(message)
@@ -348,7 +348,7 @@ def _eventstats(frame, aggs, by, messages):
         for plan in plans:
             value = plan.finish(result)
             if value.null_count() == 0:
-                _assign(columns, plan.name, value.new_from_index(0, height), height)
+                assign_where_not_null(columns, plan.name, value.new_from_index(0, height), height)
     else:
         keys = _by_frame(frame, by)
         if keys is None or keys.height == 0:
@@ -366,7 +366,7 @@ def _eventstats(frame, aggs, by, messages):
             .join(first_group, on=_ROW, how="left", maintain_order="left") \
             .join(finished, on=names, how="left", maintain_order="left")
         for plan in plans:
-            _assign(columns, plan.name, joined.get_column(plan.name), height)
+            assign_where_not_null(columns, plan.name, joined.get_column(plan.name), height)
     if message:
         messages.append(message)
     return pl.DataFrame(list(columns.values())) if columns else frame
