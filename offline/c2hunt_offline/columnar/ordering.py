@@ -233,7 +233,7 @@ def col_convert(ctx, args, frame):
                 value = row.get(name)
                 return None if value is None else mv_pack([fn(v, fmt) for v in mv(value)])
 
-            converted = map_distinct(current, [name], convert, name)
+            converted = map_distinct(current, [name], convert, "__c2converted").alias(name)
             if converted.dtype == pl.Object:
                 raise NotColumnar("convert of %r gives numbers and strings" % name)
             assign_where_not_null(columns, target or name, converted, frame.height)

@@ -134,6 +134,7 @@ class _Plan(object):
 
     def __init__(self, index, agg, frame, inputs):
         self.agg, self.name = agg, agg.name
+        self.out = "__c2agg%d" % index  # unique: two aggregations may write one field
         self.func = {"mean": "avg"}.get(agg.func, agg.func)
         if agg.expr is not None:
             raise NotColumnar("stats with eval(...) inside")
@@ -170,7 +171,7 @@ class _Plan(object):
 
     def expressions(self):
         """Named aggregation expressions (one or two: min/max need a numeric and a string one)."""
-        f, name = self.func, self.name
+        f, name = self.func, self.out
         if f == "count":
             return [(pl.len() if self.kind is None else self.elements.len()).cast(pl.Float64).alias(name)]
         if f == "dc":
@@ -186,12 +187,18 @@ class _Plan(object):
             return [items.implode().alias(name), count.alias(name + "\x00n")]
         numbers = pl.col(self.number).drop_nulls()
         found = numbers.count() > 0
+        # Python's sum adds left to right: a running sum does too (a pairwise sum can round
+        # differently), and the median of an even count is (a + b) / 2 as statistics.median
+        total = numbers.cum_sum().last()
         if f == "sum":
-            return [pl.when(found).then(numbers.sum()).alias(name)]
+            return [pl.when(found).then(total).alias(name)]
         if f == "avg":
-            return [pl.when(found).then(numbers.mean()).alias(name)]
+            return [pl.when(found).then(total / numbers.count()).alias(name)]
         if f == "median":
-            return [pl.when(found).then(numbers.median()).alias(name)]
+            ordered = numbers.sort()
+            lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
+            middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
+            return [pl.when(found).then(middle).alias(name)]
         pick = numbers.min() if f == "min" else numbers.max()
         out = [pl.when(found).then(pick).alias(name)]
         if self.kind == pl.String:
@@ -203,23 +210,23 @@ class _Plan(object):
 
     def finish(self, result):
         """The aggregation's column in the row command's representation."""
-        f, name = self.func, self.name
+        f, name = self.func, self.out
         if f in ("values", "list"):
             column = result.get_column(name)
             column = pl.select(pl.when(column.list.len() > 0).then(column)).to_series().alias(name)
             if self.kind == pl.Float64:
                 if (result.get_column(name + "\x00n") > 1).any():
                     raise NotColumnar("%s() of numbers would hold a multivalue of numbers" % f)
-                return column.list.first().alias(name)
-            return column
+                return column.list.first().alias(self.name)
+            return column.alias(self.name)
         if f in ("min", "max") and self.kind == pl.String:
             numbers, strings = result.get_column(name), result.get_column(name + "\x00s")
             if strings.is_not_null().any():
                 if numbers.is_not_null().any():
                     raise NotColumnar("%s() gives numbers for some groups, strings for others" % f)
-                return strings.alias(name)
-            return numbers
-        return result.get_column(name)
+                return strings.alias(self.name)
+            return numbers.alias(self.name)
+        return result.get_column(name).alias(self.name)
 
 
 def _plans(frame, aggs):
@@ -360,26 +367,16 @@ def _eventstats(frame, aggs, by, messages):
         sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
             if any(p.func == "list" for p in plans) else None
         message = _list_limit_message("eventstats", plans, sizes)
-        finished = result.select(names).with_columns([p.finish(result) for p in _last_per_name(plans)])
+        finished = result.select(names).with_columns([p.finish(result).alias(p.out) for p in plans])
         first_group = keys.unique(_ROW, keep="first", maintain_order=True)
         joined = pl.DataFrame(pl.Series(_ROW, range(height), dtype=pl.UInt32)) \
             .join(first_group, on=_ROW, how="left", maintain_order="left") \
             .join(finished, on=names, how="left", maintain_order="left")
         for plan in plans:
-            assign_where_not_null(columns, plan.name, joined.get_column(plan.name), height)
+            assign_where_not_null(columns, plan.name, joined.get_column(plan.out).alias(plan.name), height)
     if message:
         messages.append(message)
     return pl.DataFrame(list(columns.values())) if columns else frame
-
-
-def _last_per_name(plans):
-    """One plan per output name for the join (the later ones are assigned in order afterwards)."""
-    seen = {}
-    for plan in plans:
-        seen.setdefault(plan.name, plan)
-    if len(seen) != len(plans):
-        raise NotColumnar("two eventstats aggregations write one field")
-    return plans
 
 
 def _text_lengths(series):
