@@ -165,6 +165,7 @@ class _Plan(object):
                 numbers = number_column(raw)
                 if self.func in ("sum", "avg") and numbers.abs().sum() >= _EXACT:
                     raise NotColumnar("a sum past 2**53 is not exact in a Float64 column")
+                self.integral = bool((numbers.drop_nulls() % 1 == 0).all())
                 inputs[self.number] = numbers.alias(self.number)
             if self.func in ("dc",) and raw.dtype == pl.Float64:
                 inputs[self.value] = text_column(raw).alias(self.value)
@@ -180,22 +181,21 @@ class _Plan(object):
             picked = pl.col(self.raw).drop_nulls()
             return [(picked.first() if f == "first" else picked.last()).alias(name)]
         if f in ("values", "list"):
-            if f == "values":
-                items, count = self.elements.unique().sort(), self.elements.unique().len()
-            else:
-                items, count = self.elements.head(limits.LIST_MAXSIZE), self.elements.len()
-            return [items.implode().alias(name), count.alias(name + "\x00n")]
-        numbers = pl.col(self.number).drop_nulls()
+            # nulls dropped and values sorted on the lists afterwards: polars' fast group paths
+            items = pl.col(self.value).explode() if isinstance(self.kind, pl.List) else pl.col(self.value)
+            return [(items.unique() if f == "values" else items).implode().alias(name)]
+        numbers = pl.col(self.number)
         found = numbers.count() > 0
         # Python's sum adds left to right: a running sum does too (a pairwise sum can round
-        # differently), and the median of an even count is (a + b) / 2 as statistics.median
-        total = numbers.cum_sum().last()
+        # differently; integers below 2**53 add exactly either way), and the median of an
+        # even count is (a + b) / 2 as statistics.median
+        total = numbers.sum() if self.integral else numbers.drop_nulls().cum_sum().last()
         if f == "sum":
             return [pl.when(found).then(total).alias(name)]
         if f == "avg":
             return [pl.when(found).then(total / numbers.count()).alias(name)]
         if f == "median":
-            ordered = numbers.sort()
+            ordered = numbers.drop_nulls().sort()
             lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
             middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
             return [pl.when(found).then(middle).alias(name)]
@@ -212,10 +212,11 @@ class _Plan(object):
         """The aggregation's column in the row command's representation."""
         f, name = self.func, self.out
         if f in ("values", "list"):
-            column = result.get_column(name)
+            column = result.get_column(name).list.drop_nulls()
+            column = column.list.sort() if f == "values" else column.list.head(limits.LIST_MAXSIZE)
             column = pl.select(pl.when(column.list.len() > 0).then(column)).to_series().alias(name)
             if self.kind == pl.Float64:
-                if (result.get_column(name + "\x00n") > 1).any():
+                if (column.list.len() > 1).any():
                     raise NotColumnar("%s() of numbers would hold a multivalue of numbers" % f)
                 return column.list.first().alias(self.name)
             return column.alias(self.name)
@@ -379,35 +380,47 @@ def _eventstats(frame, aggs, by, messages):
     return pl.DataFrame(list(columns.values())) if columns else frame
 
 
-def _text_lengths(series):
+_NUMBER_TEXT_BOUND = 24  # format_number never prints more ("-1.23456789012345e-308")
+
+
+def _text_lengths(series, exact=True):
     if series.dtype == pl.String:
         return series.str.len_chars()
     if isinstance(series.dtype, pl.List):
         return series.list.eval(pl.element().str.len_chars()).list.sum()
     if series.dtype == pl.Float64:
+        if not exact:
+            return pl.Series(series.name, [_NUMBER_TEXT_BOUND] * series.len(), dtype=pl.Int64)
         return map_distinct_values(series, lambda v: len(to_str(v)), pl.Int64)
     raise NotColumnar("field %r has dtype %s" % (series.name, series.dtype))
 
 
 def _eventstats_cutoff(frame):
     """``limits.eventstats_cutoff`` on columns: the same estimate (field names and values as
-    text), summed in row order."""
+    text), summed in row order. Numbers are first counted at their longest printed form: when
+    even that bound stays within the budget, no number needs printing."""
     if frame.height <= limits.MAXRESULTROWS:
         return None
     if limits.MAX_MEM_USAGE_MB <= 0:
         return limits.MAXRESULTROWS
     budget = limits.MAX_MEM_USAGE_MB * 1024 * 1024
-    sizes = pl.Series("size", [0] * frame.height, dtype=pl.Int64)
-    for name in frame.columns:
-        series = frame.get_column(name)
-        present = series.is_not_null()
-        sizes = sizes + pl.select(pl.when(present).then(_text_lengths(series).cast(pl.Int64) + len(name))
-                                  .otherwise(0)).to_series()
-    used = sizes.cum_sum()
+    if _text_sizes(frame, exact=False).sum() <= budget:
+        return None
+    used = _text_sizes(frame, exact=True).cum_sum()
     past = (used > budget) & (pl.Series(range(frame.height)) >= limits.MAXRESULTROWS)
     if not past.any():
         return None
     return int(past.arg_true()[0])
+
+
+def _text_sizes(frame, exact):
+    sizes = pl.Series("size", [0] * frame.height, dtype=pl.Int64)
+    for name in frame.columns:
+        series = frame.get_column(name)
+        present = series.is_not_null()
+        sizes = sizes + pl.select(pl.when(present).then(_text_lengths(series, exact).cast(pl.Int64) + len(name))
+                                  .otherwise(0)).to_series()
+    return sizes
 
 
 COLUMNAR_COMMANDS = {"stats": col_stats, "eventstats": col_eventstats}
