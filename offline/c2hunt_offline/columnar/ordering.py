@@ -107,15 +107,38 @@ def _rank(series, key):
     return ranked
 
 
+def _native_key(values, mode):
+    """The row command's ``auto``/``num`` key as columns (class, number, string), compared in
+    that order: numbers first numerically, then strings, then nulls (``auto``), or numbers then
+    the rest (``num``). None when the key is worked out per distinct value instead."""
+    if mode not in ("auto", "num"):
+        return None
+    numbers = number_column(values)
+    is_number = numbers.is_not_null()
+    if mode == "num":
+        return [pl.select(pl.when(is_number).then(0).otherwise(1).cast(pl.UInt8)).to_series(),
+                numbers.fill_null(0)]
+    klass = pl.select(pl.when(is_number).then(0).when(values.is_not_null()).then(1).otherwise(2)
+                      .cast(pl.UInt8)).to_series()
+    if values.dtype != pl.String:
+        return [klass, numbers.fill_null(0)]
+    strings = pl.select(pl.when(klass == 1).then(values).otherwise(pl.lit(""))).to_series()
+    return [klass, numbers.fill_null(0), strings]
+
+
 def col_sort(ctx, args, frame):
     keys, limit, reverse_all = _sort_keys(args)
-    ranks = [_rank(_first_values(frame, field), _python_key(mode)).alias("__c2rank%d" % i)
-             for i, (field, _desc, mode) in enumerate(keys)]
-    descending = [desc != reverse_all for _field, desc, _mode in keys]
+    columns, descending = [], []
+    for field, desc, mode in keys:
+        values = _first_values(frame, field)
+        parts = _native_key(values, mode) or [_rank(values, _python_key(mode))]
+        base = len(columns)
+        columns.extend([part.alias("__c2key%d" % (base + n)) for n, part in enumerate(parts)])
+        descending.extend([desc != reverse_all] * len(parts))
     if frame.height == 0:
         return frame
-    order = pl.DataFrame(ranks).with_row_index("__c2pos") \
-        .sort([r.name for r in ranks], descending=descending, maintain_order=True).get_column("__c2pos")
+    order = pl.DataFrame(columns).with_row_index("__c2pos") \
+        .sort([c.name for c in columns], descending=descending, maintain_order=True).get_column("__c2pos")
     if limit:
         order = order.head(limit)
     return frame[order]

@@ -56,12 +56,26 @@ def _checked_number(value):
     return number
 
 
+# A plain ASCII number: polars parses it to the same float as Python (both round correctly);
+# anything else (spaces around it, other digits) goes through values.to_number itself.
+_PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)$"
+
+
 def number_column(series):
     """``values.to_number`` of each cell of a String or Float64 column (null when not a number)."""
     scalar_column(series)
     if series.dtype == pl.Float64:
         return series
-    return map_distinct_values(series, _checked_number, pl.Float64)
+    plain = series.str.contains(_PLAIN_NUMBER)
+    numbers = pl.select(pl.when(plain).then(series.cast(pl.Float64, strict=False))).to_series()
+    if (numbers.abs() >= _EXACT).any():
+        raise NotColumnar("a number past 2**53 is not exact in a Float64 column")
+    distinct = series.filter(plain.not_()).unique()  # few: "", "-", padded numbers
+    if distinct.len():
+        mapped = pl.Series([_checked_number(v) for v in distinct.to_list()], dtype=pl.Float64, strict=False)
+        others = series.replace_strict(distinct, mapped, default=None, return_dtype=pl.Float64)
+        numbers = pl.select(pl.when(plain).then(numbers).otherwise(others)).to_series()
+    return numbers.alias(series.name)
 
 
 def scalar_column(series):
