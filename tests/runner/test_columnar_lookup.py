@@ -8,6 +8,7 @@ import csv
 import random
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from c2hunt_offline import commands as row_commands
@@ -32,7 +33,9 @@ def _differential(row_ctx, col_ctx, name, args, rows):
         expected = ("error", str(exc))
     try:
         got = ("rows", _seen(rows_from_frame(COLUMNAR_COMMANDS[name](col_ctx, args, frame_from_rows(rows)))))
-    except NotColumnar:
+    except NotColumnar as exc:
+        if isinstance(exc.__context__, pl.exceptions.PolarsError):  # a defect, not a refusal
+            return "%s %s: %s" % (name, args, exc)
         return "refused"
     except SplError as exc:
         got = ("error", str(exc))

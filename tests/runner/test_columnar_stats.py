@@ -13,6 +13,7 @@ import copy
 import random
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from c2hunt_offline import commands as row_commands
@@ -46,8 +47,10 @@ def differential(runner, name, args, rows):
     try:
         frame = frame_from_rows(rows)
         got = ("rows", _seen(rows_from_frame(COLUMNAR[name](col_ctx, args, frame))))
-    except NotColumnar:
+    except NotColumnar as exc:
         assert not col_ctx.messages, "NotColumnar after a side effect"
+        if isinstance(exc.__context__, pl.exceptions.PolarsError):  # a defect, not a refusal
+            return "%s %s: %s" % (name, args, exc)
         return "refused"
     except SplError as exc:
         got = ("error", str(exc))

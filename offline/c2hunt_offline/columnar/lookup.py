@@ -16,7 +16,7 @@ import polars as pl
 from ..commands.arguments import parse_bool, take_options, words
 from ..commands.lookup import _named_lookup, _packed, cmd_inputlookup, cmd_outputlookup
 from ..values import SplError
-from .stats import as_list
+from .stats import as_list, guarded
 from .table import NotColumnar, _key_column, frame_from_rows, rows_from_frame, series_from_values
 
 
@@ -138,5 +138,5 @@ def col_outputlookup(ctx, args, frame):
     return frame
 
 
-COLUMNAR_COMMANDS = {"lookup": col_lookup, "inputlookup": col_inputlookup,
-                     "outputlookup": col_outputlookup}
+COLUMNAR_COMMANDS = {"lookup": guarded(col_lookup), "inputlookup": guarded(col_inputlookup),
+                     "outputlookup": col_outputlookup}  # its one polars step comes before the file is written

@@ -22,7 +22,7 @@ from ..commands.buckets import parse_span
 from ..commands.convert import _CALL, _FUNCTIONS
 from ..commands.arguments import field_matcher, parse_bool, take_options, words
 from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
-from .stats import assign_where_not_null, map_distinct_values, number_column
+from .stats import assign_where_not_null, guarded, map_distinct_values, number_column
 from .table import NotColumnar, map_distinct, python_values
 
 _MAX_ROWS = 10000  # sort's default count (searchbnf.conf), as the row command
@@ -263,5 +263,5 @@ def col_convert(ctx, args, frame):
     return pl.DataFrame(list(columns.values())) if columns else frame
 
 
-COLUMNAR_COMMANDS = {"sort": col_sort, "dedup": col_dedup, "bin": col_bin, "bucket": col_bin,
-                     "convert": col_convert}
+COLUMNAR_COMMANDS = {"sort": guarded(col_sort), "dedup": guarded(col_dedup), "bin": guarded(col_bin),
+                     "bucket": guarded(col_bin), "convert": guarded(col_convert)}

@@ -38,6 +38,20 @@ _SUPPORTED = {"count", "dc", "values", "list", "first", "last"} | _NUMERIC_FUNCS
 _ROW = "__c2row"
 
 
+def guarded(command):
+    """A columnar command whose polars errors (a column kind or shape not foreseen) become
+    NotColumnar: the row command then runs, so an unforeseen input costs speed, never a
+    result. The commands make their side effects (messages, files) last."""
+    def run(ctx, args, frame):
+        try:
+            return command(ctx, args, frame)
+        except pl.exceptions.PolarsError as exc:
+            raise NotColumnar("%s: %s: %s" % (command.__name__, type(exc).__name__, str(exc)[:200]))
+    run.__name__ = run.__qualname__ = command.__name__
+    run.__doc__ = command.__doc__
+    return run
+
+
 # ------------------------------------------------------------------ per-distinct helpers
 def map_distinct_values(series, fn, dtype):
     """``fn`` applied to each distinct non-null cell of a scalar (String or Float64) column,
@@ -437,4 +451,4 @@ def _text_sizes(frame, exact):
     return sizes
 
 
-COLUMNAR_COMMANDS = {"stats": col_stats, "eventstats": col_eventstats}
+COLUMNAR_COMMANDS = {"stats": guarded(col_stats), "eventstats": guarded(col_eventstats)}
