@@ -66,10 +66,9 @@ def runner():
     return Runner(str(ROOT))
 
 
-@pytest.fixture(scope="module")
-def saved_search_clauses(runner):
-    """(command, arguments, input rows) of every recorded clause, as the row engine runs every
-    correlation search over the scenario events of samples/ (all scenarios at once)."""
+def _record(runner, paths):
+    """(command, arguments, input rows) of every recorded clause as the row engine runs every
+    correlation search over the files ``paths``."""
     calls = []
 
     def recorder(name, command):
@@ -82,10 +81,16 @@ def saved_search_clauses(runner):
         patch.setenv("C2HUNT_ENGINE", "memo")
         for name in RECORDED:
             patch.setitem(row_commands.COMMANDS, name, recorder(name, row_commands.COMMANDS[name]))
-        events, _ = runner.read_files([str(p) for p in sorted(SAMPLES.iterdir()) if p.is_dir()])
+        events, _ = runner.read_files(paths)
         _, errors = runner.hunt(events)
     assert not errors
     return calls
+
+
+@pytest.fixture(scope="module")
+def saved_search_clauses(runner):
+    """Every clause on the scenario events of samples/ (all scenarios at once)."""
+    return _record(runner, [str(p) for p in sorted(SAMPLES.iterdir()) if p.is_dir()])
 
 
 @pytest.mark.parametrize("command", RECORDED)
@@ -108,6 +113,17 @@ def test_every_stats_and_lookup_clause_of_the_app_is_reached(runner, saved_searc
     assert len({a for n, a in reached if n == "stats"}) >= 25
     assert len({a for n, a in reached if n == "eventstats"}) >= 15
     assert len({a for n, a in reached if n == "lookup"}) >= 60
+
+
+def test_saved_search_clauses_on_a_generated_zeek_workload(runner, tmp_path):
+    """Thousands of conn and dns records: many groups, many distinct addresses to look up."""
+    import offline_scale  # benchmarks/ (on pythonpath)
+    paths, _ = offline_scale.generate(str(tmp_path), 2000, hosts=150, n_beacons=2)
+    calls = _record(runner, paths)
+    outcomes = [differential(runner, name, args, rows) for name, args, rows in calls]
+    assert not [o for o in outcomes if o not in ("same", "refused")]
+    assert outcomes.count("same") >= len(outcomes) * 0.9
+    assert max(len(rows) for name, _, rows in calls if name == "lookup") >= 2000
 
 
 # ---------------------------------------------------------------------------- fuzz corpus
