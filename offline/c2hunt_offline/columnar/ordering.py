@@ -22,7 +22,8 @@ from ..commands.buckets import parse_span
 from ..commands.convert import _CALL, _FUNCTIONS
 from ..commands.arguments import field_matcher, parse_bool, take_options, words
 from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
-from .stats import assign_where_not_null, guarded, map_distinct_values, number_column
+from .stats import (assign_where_not_null, guarded, map_distinct_values, number_column,
+                    sort_key_columns)
 from .table import NotColumnar, map_distinct, python_values
 
 _MAX_ROWS = 10000  # sort's default count (searchbnf.conf), as the row command
@@ -108,22 +109,15 @@ def _rank(series, key):
 
 
 def _native_key(values, mode):
-    """The row command's ``auto``/``num`` key as columns (class, number, string), compared in
-    that order: numbers first numerically, then strings, then nulls (``auto``), or numbers then
-    the rest (``num``). None when the key is worked out per distinct value instead."""
-    if mode not in ("auto", "num"):
-        return None
-    numbers = number_column(values)
-    is_number = numbers.is_not_null()
+    """The row command's ``auto``/``num`` key as columns, None for the keys worked out per
+    distinct value instead (``str()``, ``ip()``)."""
+    if mode == "auto":
+        return sort_key_columns(values)
     if mode == "num":
-        return [pl.select(pl.when(is_number).then(0).otherwise(1).cast(pl.UInt8)).to_series(),
+        numbers = number_column(values)
+        return [pl.select(pl.when(numbers.is_not_null()).then(0).otherwise(1).cast(pl.UInt8)).to_series(),
                 numbers.fill_null(0)]
-    klass = pl.select(pl.when(is_number).then(0).when(values.is_not_null()).then(1).otherwise(2)
-                      .cast(pl.UInt8)).to_series()
-    if values.dtype != pl.String:
-        return [klass, numbers.fill_null(0)]
-    strings = pl.select(pl.when(klass == 1).then(values).otherwise(pl.lit(""))).to_series()
-    return [klass, numbers.fill_null(0), strings]
+    return None
 
 
 def col_sort(ctx, args, frame):

@@ -10,9 +10,8 @@ What the row command does, and how it is done here:
   key; a Float64 column keys by its numbers, which is the same grouping as long as no two
   numbers print alike (checked: ``%.15g`` can print two floats the same).
 - stats emits the groups ordered by ``values.sort_key`` of each by-value (numbers
-  numerically, then strings), ties in order of first appearance: the sort key is worked out
-  once per distinct by-value in Python and becomes a rank column, so the order is the
-  row engine's by construction.
+  numerically, then strings), ties in order of first appearance: the key's three parts
+  (class, number, string) are columns, the numbers those ``values.to_number`` gives.
 - Aggregations see each member row's values, multivalue expanded, nulls and empty strings
   left out; numbers are ``values.to_number`` of each value, worked out once per distinct
   value.
@@ -29,7 +28,7 @@ import polars as pl
 
 from .. import limits
 from ..commands.stats import parse_aggregations
-from ..values import sort_key, to_number, to_str
+from ..values import to_number, to_str
 from .table import NotColumnar, python_values
 
 _EXACT = 2 ** 53  # integers beyond this are not exact in a Float64 column
@@ -105,6 +104,19 @@ def scalar_column(series):
     if series.dtype == pl.Null:
         return series.cast(pl.String)
     raise NotColumnar("field %r has dtype %s" % (series.name, series.dtype))
+
+
+def sort_key_columns(values):
+    """``values.sort_key`` of each cell of a String or Float64 column as columns compared in
+    order (class, number, string): numbers first numerically, then strings, then nulls."""
+    numbers = number_column(values)
+    is_number = numbers.is_not_null()
+    klass = pl.select(pl.when(is_number).then(0).when(values.is_not_null()).then(1).otherwise(2)
+                      .cast(pl.UInt8)).to_series()
+    if values.dtype != pl.String:
+        return [klass, numbers.fill_null(0)]
+    strings = pl.select(pl.when(klass == 1).then(values).otherwise(pl.lit(""))).to_series()
+    return [klass, numbers.fill_null(0), strings]
 
 
 def text_column(series):
@@ -209,9 +221,9 @@ class _Plan(object):
             picked = pl.col(self.raw).drop_nulls()
             return [(picked.first() if f == "first" else picked.last()).alias(name)]
         if f in ("values", "list"):
-            # nulls dropped and values sorted on the lists afterwards: polars' fast group paths
-            items = pl.col(self.value).explode() if isinstance(self.kind, pl.List) else pl.col(self.value)
-            return [(items.unique() if f == "values" else items).implode().alias(name)]
+            items = self.elements
+            return [(items.unique().sort() if f == "values" else items.head(limits.LIST_MAXSIZE))
+                    .implode().alias(name)]
         numbers = pl.col(self.number)
         found = numbers.count() > 0
         # Python's sum adds left to right: a running sum does too (a pairwise sum can round
@@ -240,8 +252,7 @@ class _Plan(object):
         """The aggregation's column in the row command's representation."""
         f, name = self.func, self.out
         if f in ("values", "list"):
-            column = result.get_column(name).list.drop_nulls()
-            column = column.list.sort() if f == "values" else column.list.head(limits.LIST_MAXSIZE)
+            column = result.get_column(name)
             column = pl.select(pl.when(column.list.len() > 0).then(column)).to_series().alias(name)
             if self.kind == pl.Float64:
                 if (column.list.len() > 1).any():
@@ -323,9 +334,10 @@ def col_stats(ctx, args, frame):
     result, _ = _aggregate(plans, data, names)
     sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
         if any(p.func == "list" for p in plans) else None
-    ranks = [_rank_column(result.get_column(n)) for n in names]
-    order = pl.DataFrame(ranks).with_row_index("__c2first").sort(
-        [r.name for r in ranks] + ["__c2first"]).get_column("__c2first")
+    # groups ordered by values.sort_key of their by-values, ties in order of first appearance
+    ranks = [part for n in names for part in sort_key_columns(result.get_column(n))]
+    ranks = pl.DataFrame([r.alias("__c2order%d" % i) for i, r in enumerate(ranks)])
+    order = ranks.with_row_index("__c2first").sort(ranks.columns + ["__c2first"]).get_column("__c2first")
     result = result[order]
     columns = {}
     for field, name in zip(by, names):
@@ -336,16 +348,6 @@ def col_stats(ctx, args, frame):
     if message:
         ctx.messages.append(message)
     return pl.DataFrame(list(columns.values()))
-
-
-def _rank_column(keys):
-    """Dense rank of each key by ``values.sort_key`` (computed once per distinct value)."""
-    distinct = keys.unique(maintain_order=True)
-    values = python_values(distinct)
-    ordered = sorted(set(sort_key(v) for v in values))
-    position = {k: i for i, k in enumerate(ordered)}
-    ranks = pl.Series("", [position[sort_key(v)] for v in values], dtype=pl.UInt32)
-    return keys.replace_strict(distinct, ranks, return_dtype=pl.UInt32).alias(keys.name + "rank")
 
 
 def col_eventstats(ctx, args, frame):
