@@ -6,7 +6,8 @@ Generates ``--records`` conn records with the scale benchmark's generator (deter
 reads them once with the runner's readers, and times the app's own kinds of clauses (stats,
 eventstats, CIDR and exact lookups, sort, dedup) on those rows: the row command
 (``C2HUNT_ENGINE=memo``: memo and lookup indexes) beside the columnar command on the same rows
-as a polars frame, each checked to give the same result. Converting rows to a frame is timed
+as a polars frame, each checked to give the same result. Wall and CPU seconds (polars may use
+several threads: CPU time is the fairer figure on a loaded machine). Converting rows to a frame is timed
 apart (the columnar engine's readers produce frames directly).
 """
 import argparse
@@ -61,18 +62,20 @@ def main(argv=None):
     frame = frame_from_rows(events)
     convert = time.perf_counter() - started
     print("%d conn records: read %.1f s, rows -> frame %.1f s" % (len(events), read, convert))
-    print("%-11s %9s %9s %7s  %s" % ("command", "row s", "col s", "ratio", "clause"))
+    print("%-11s %9s %9s %7s %9s %9s %7s  %s" % ("command", "row s", "col s", "ratio", "row cpu", "col cpu",
+                                                "ratio", "clause"))
     for name, clause in CLAUSES:
         rows = [dict(e) for e in events]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         expected = row_commands.COMMANDS[name](_Context(runner, []), clause, rows)
-        row_seconds = time.perf_counter() - started
-        started = time.perf_counter()
+        row_seconds, row_cpu = time.perf_counter() - started, time.process_time() - cpu
+        started, cpu = time.perf_counter(), time.process_time()
         got = COLUMNAR[name](_Context(runner, []), clause, frame)
-        col_seconds = time.perf_counter() - started
+        col_seconds, col_cpu = time.perf_counter() - started, time.process_time() - cpu
         same = _seen(expected) == _seen(rows_from_frame(got))
-        print("%-11s %9.2f %9.3f %6.0fx  %s%s" % (name, row_seconds, col_seconds, row_seconds / max(col_seconds, 1e-9),
-                                                 clause[:70], "" if same else "   RESULTS DIFFER"))
+        print("%-11s %9.2f %9.3f %6.0fx %9.2f %9.3f %6.0fx  %s%s"
+              % (name, row_seconds, col_seconds, row_seconds / max(col_seconds, 1e-9), row_cpu, col_cpu,
+                 row_cpu / max(col_cpu, 1e-9), clause[:60], "" if same else "   RESULTS DIFFER"))
 
 
 if __name__ == "__main__":
