@@ -265,3 +265,19 @@ def test_errors_are_the_row_commands(runner):
                        ("dedup", ""), ("bin", "a"), ("bin", "span=1mon a"), ("convert", "bogus(a)"),
                        ("eventstats", "count(")]:
         assert differential(runner, name, args, rows) == "same", (name, args)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("stats", "count values(z) AS v max(z) AS m by a"), ("stats", "count by z"),
+    ("eventstats", "dc(z) AS d first(z) AS fz by a"), ("sort", "z, -a"), ("dedup", "z a"),
+    ("dedup", "keepempty=t z"), ("bin", "span=1 z"), ("convert", "num(z)"),
+    ("lookup", "c2hunt_internal_networks cidr AS z OUTPUT network_name AS zn"),
+    ("lookup", "c2hunt_internal_networks cidr AS dest OUTPUTNEW network_name AS z")])
+def test_a_column_of_nothing_but_nulls_is_a_missing_field(name, args, runner):
+    """Other steps may leave a column of dtype Null (eval's null()): every row lacks it."""
+    frame = pl.DataFrame({"a": ["x", "y", "x"], "z": pl.Series([None] * 3, dtype=pl.Null),
+                          "dest": ["10.1.1.1", "8.8.8.8", None]})
+    rows = rows_from_frame(frame)
+    expected = row_commands.COMMANDS[name](_Context(runner, []), args, copy.deepcopy(rows))
+    got = rows_from_frame(COLUMNAR[name](_Context(runner, []), args, frame))
+    assert _seen(got) == _seen(expected)

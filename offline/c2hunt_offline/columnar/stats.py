@@ -414,6 +414,8 @@ _NUMBER_TEXT_BOUND = 24  # format_number never prints more ("-1.23456789012345e-
 
 
 def _text_lengths(series, exact=True):
+    if series.dtype == pl.Null:
+        return pl.Series(series.name, [0] * series.len(), dtype=pl.Int64)
     if series.dtype == pl.String:
         return series.str.len_chars()
     if isinstance(series.dtype, pl.List):
