@@ -1,0 +1,261 @@
+"""sort, dedup, bin and convert on columns, with the row commands' exact semantics
+(:mod:`c2hunt_offline.commands.shaping`, ``buckets``, ``convert``).
+
+- sort: each key's Python sort key (``values.sort_key``, or the ``str()``/``num()``/``ip()``
+  key) is worked out once per distinct value and becomes a dense rank; one stable polars
+  sort over the ranks is the row command's stable sort from the last key to the first.
+- dedup: rows keyed by the string form of their values (a multivalue by all of its values);
+  the n-th occurrence of a key counted with a window, or compared with the previous row's
+  key for ``consecutive=true``; ``keepempty`` rows stay where they are.
+- bin: ``floor(value / span) * span`` on the numbers (``values.to_number``, per distinct value).
+- convert: each function applied once per distinct value of the field (map_distinct).
+
+What is not exact here (an Object column, a zero span, a wildcard conversion written to one
+field, a result mixing numbers and strings) raises NotColumnar before any side effect.
+"""
+import math
+import re
+
+import polars as pl
+
+from ..commands.buckets import parse_span
+from ..commands.convert import _CALL, _FUNCTIONS
+from ..commands.arguments import field_matcher, parse_bool, take_options, words
+from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
+from .stats import (assign_where_not_null, guarded, map_distinct_values, number_column,
+                    sort_key_columns)
+from .table import NotColumnar, map_distinct, python_values
+
+_MAX_ROWS = 10000  # sort's default count (searchbnf.conf), as the row command
+
+
+# ------------------------------------------------------------------ sort
+def _sort_keys(args):
+    """(keys, limit, reverse_all) exactly as ``cmd_sort`` reads its arguments."""
+    items = [w for w, _ in words(args)]
+    limit = _MAX_ROWS
+    if items and re.fullmatch(r"\d+", items[0]):
+        limit = int(items.pop(0))
+    elif items and items[0].lower().startswith("limit="):
+        limit = int(items.pop(0).split("=", 1)[1])
+    reverse_all = False
+    if items and items[-1].lower() in ("d", "desc"):
+        reverse_all = True
+        items.pop()
+    keys = []
+    standing = "+"
+    for item in items:
+        if item in ("+", "-"):
+            standing = item
+            continue
+        sign = standing
+        if item[0] in "+-":
+            sign, item = item[0], item[1:]
+        mode = "auto"
+        m = re.match(r"^(auto|str|num|ip)\((.+)\)$", item)
+        if m:
+            mode, item = m.group(1), m.group(2)
+        keys.append((item, sign == "-", mode))
+    if not keys:
+        raise SplError("sort: a field is required")
+    return keys, limit, reverse_all
+
+
+def _python_key(mode):
+    """The row command's key of one (first) value under ``mode``."""
+    if mode == "str":
+        return lambda value: (0 if value is not None else 1, 0, to_str(value) or "")
+    if mode == "num":
+        def num(value):
+            n = to_number(value)
+            return (0 if n is not None else 1, n or 0, "")
+        return num
+    if mode == "ip":
+        def ip(value):
+            parts = [int(p) for p in re.findall(r"\d+", to_str(value) or "")][:4]
+            return (0 if parts else 1, tuple(parts), "")
+        return ip
+    return sort_key
+
+
+def _first_values(frame, field):
+    """The field's first value in every row (a multivalue sorts by its first value)."""
+    if field not in frame.columns:
+        return pl.Series(field, [None] * frame.height, dtype=pl.String)
+    series = frame.get_column(field)
+    if isinstance(series.dtype, pl.List):
+        if series.dtype.inner != pl.String:
+            raise NotColumnar("field %r holds multivalue numbers" % field)
+        return series.list.first()
+    if series.dtype in (pl.String, pl.Float64):
+        return series
+    if series.dtype == pl.Null:
+        return series.cast(pl.String)
+    raise NotColumnar("field %r has dtype %s" % (field, series.dtype))
+
+
+def _rank(series, key):
+    """Dense rank of each cell by ``key`` (null included), computed once per distinct value."""
+    distinct = series.unique(maintain_order=True)
+    keys = [key(v) for v in python_values(distinct)]
+    position = {k: i for i, k in enumerate(sorted(set(keys)))}
+    ranks = pl.Series("", [position[k] for k in keys], dtype=pl.UInt32)
+    present = distinct.is_not_null()
+    ranked = series.replace_strict(distinct.filter(present), ranks.filter(present), default=None,
+                                   return_dtype=pl.UInt32)
+    if distinct.null_count():
+        ranked = ranked.fill_null(ranks.filter(distinct.is_null())[0])
+    return ranked
+
+
+def _native_key(values, mode):
+    """The row command's ``auto``/``num`` key as columns, None for the keys worked out per
+    distinct value instead (``str()``, ``ip()``)."""
+    if mode == "auto":
+        return sort_key_columns(values)
+    if mode == "num":
+        numbers = number_column(values)
+        return [pl.select(pl.when(numbers.is_not_null()).then(0).otherwise(1).cast(pl.UInt8)).to_series(),
+                numbers.fill_null(0)]
+    return None
+
+
+def col_sort(ctx, args, frame):
+    keys, limit, reverse_all = _sort_keys(args)
+    columns, descending = [], []
+    for field, desc, mode in keys:
+        values = _first_values(frame, field)
+        parts = _native_key(values, mode) or [_rank(values, _python_key(mode))]
+        base = len(columns)
+        columns.extend([part.alias("__c2key%d" % (base + n)) for n, part in enumerate(parts)])
+        descending.extend([desc != reverse_all] * len(parts))
+    if frame.height == 0:
+        return frame
+    order = pl.DataFrame(columns).with_row_index("__c2pos") \
+        .sort([c.name for c in columns], descending=descending, maintain_order=True).get_column("__c2pos")
+    if limit:
+        order = order.head(limit)
+    return frame[order]
+
+
+# ------------------------------------------------------------------ dedup
+def _dedup_key(frame, field):
+    """The field's string form (a multivalue: all its values), null where the row lacks it."""
+    if field not in frame.columns:
+        return pl.Series(field, [None] * frame.height, dtype=pl.String)
+    series = frame.get_column(field)
+    if series.dtype == pl.String:
+        return series
+    if series.dtype == pl.Float64:
+        return map_distinct_values(series, to_str, pl.String)
+    if isinstance(series.dtype, pl.List) and series.dtype.inner == pl.String:
+        return series.list.join("\x1f")  # the unit separator never occurs in log values
+    if series.dtype == pl.Null:
+        return series.cast(pl.String)
+    raise NotColumnar("field %r has dtype %s" % (field, series.dtype))
+
+
+def col_dedup(ctx, args, frame):
+    options, rest = take_options(words(args), {"keepempty", "consecutive", "keepevents"})
+    items = [w for w, _ in rest]
+    count = 1
+    if items and re.fullmatch(r"\d+", items[0]):
+        count = int(items.pop(0))
+    sortby = []
+    if "sortby" in [i.lower() for i in items]:
+        idx = [i.lower() for i in items].index("sortby")
+        sortby = items[idx + 1:]
+        items = items[:idx]
+    if not items:
+        raise SplError("dedup: a field is required")
+    keepempty = parse_bool(options.get("keepempty", "false"), "dedup keepempty")
+    consecutive = parse_bool(options.get("consecutive", "false"), "dedup consecutive")
+    if sortby:
+        _sort_keys("0 " + " ".join(sortby))  # its argument errors come after dedup's own
+    names = ["__c2key%d" % i for i in range(len(items))]
+    keys = pl.DataFrame([_dedup_key(frame, f).alias(n) for f, n in zip(items, names)]) \
+        .with_row_index("__c2pos")
+    present = pl.all_horizontal([pl.col(n).is_not_null() for n in names])
+    complete = keys.filter(present)
+    if consecutive:
+        changed = pl.any_horizontal([pl.col(n).ne_missing(pl.col(n).shift(1)) for n in names])
+        kept = complete.filter(changed | (pl.int_range(pl.len()) == 0))
+    else:
+        kept = complete.filter(pl.int_range(pl.len()).over(names) < count)
+    positions = kept.get_column("__c2pos")
+    if keepempty:
+        positions = pl.concat([positions, keys.filter(present.not_()).get_column("__c2pos")]).sort()
+    out = frame[positions]
+    if sortby:
+        out = col_sort(ctx, "0 " + " ".join(sortby), out)
+    return out
+
+
+# ------------------------------------------------------------------ bin
+def col_bin(ctx, args, frame):
+    options, rest = take_options(words(args), {"span", "bins", "minspan", "aligntime", "start", "end"})
+    if "span" not in options:
+        raise SplError("bin: only span=<span> is supported offline (bins= needs the data range)")
+    if not rest:
+        raise SplError("bin: a field is required")
+    field = rest[0][0]
+    target = field
+    if len(rest) >= 3 and rest[1][0].lower() == "as":
+        target = rest[2][0]
+    span = parse_span(options["span"], field == "_time")
+    if field not in frame.columns:
+        return frame
+    if span == 0 or not math.isfinite(span):
+        raise NotColumnar("a zero span divides by zero on rows")
+    numbers = number_column(_first_values(frame, field))
+    binned = pl.select((numbers / span).floor() * span).to_series()
+    columns = {name: frame.get_column(name) for name in frame.columns}
+    assign_where_not_null(columns, target, binned, frame.height)
+    return pl.DataFrame(list(columns.values()))
+
+
+# ------------------------------------------------------------------ convert
+def col_convert(ctx, args, frame):
+    options, items = take_options(words(args), {"timeformat"})
+    fmt = options.get("timeformat", "%m/%d/%Y %H:%M:%S")
+    tokens = [w for w, _ in items]
+    conversions = []
+    i = 0
+    while i < len(tokens):
+        m = _CALL.match(tokens[i])
+        if not m:
+            raise SplError("convert: expected <function>(<field>), got %r" % tokens[i])
+        target = None
+        if i + 2 < len(tokens) and tokens[i + 1].lower() == "as":
+            target = tokens[i + 2]
+            i += 3
+        else:
+            i += 1
+        conversions.append((_FUNCTIONS[m.group(1).lower()], m.group(2).strip() or "*", target))
+    if not conversions:
+        raise SplError("convert: a conversion function is required")
+    columns = {name: frame.get_column(name) for name in frame.columns}
+    for fn, pattern, target in conversions:
+        if "*" in pattern:
+            if target is not None:
+                raise NotColumnar("a wildcard conversion into one field depends on each row's field order")
+            matches = field_matcher([pattern])
+            names = [n for n in columns if matches(n)]
+        else:
+            names = [pattern] if pattern in columns else []
+        for name in names:
+            current = pl.DataFrame([columns[name]])
+
+            def convert(row, fn=fn, name=name):
+                value = row.get(name)
+                return None if value is None else mv_pack([fn(v, fmt) for v in mv(value)])
+
+            converted = map_distinct(current, [name], convert, "__c2converted").alias(name)
+            if converted.dtype == pl.Object:
+                raise NotColumnar("convert of %r gives numbers and strings" % name)
+            assign_where_not_null(columns, target or name, converted, frame.height)
+    return pl.DataFrame(list(columns.values())) if columns else frame
+
+
+COLUMNAR_COMMANDS = {"sort": guarded(col_sort), "dedup": guarded(col_dedup), "bin": guarded(col_bin),
+                     "bucket": guarded(col_bin), "convert": guarded(col_convert)}

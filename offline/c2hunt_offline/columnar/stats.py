@@ -1,0 +1,458 @@
+"""stats and eventstats on columns: polars group_by aggregations with the row commands'
+exact semantics (:mod:`c2hunt_offline.commands.stats`).
+
+What the row command does, and how it is done here:
+
+- A row joins one group per combination of its by-field values; a null or empty by-value
+  drops the row, a multivalue by-field puts the row in one group per distinct non-empty
+  value (first field outermost). Here: the by-columns are exploded one after the other.
+- Groups are keyed by the string form of their values. A String or List column is its own
+  key; a Float64 column keys by its numbers, which is the same grouping as long as no two
+  numbers print alike (checked: ``%.15g`` can print two floats the same).
+- stats emits the groups ordered by ``values.sort_key`` of each by-value (numbers
+  numerically, then strings), ties in order of first appearance: the key's three parts
+  (class, number, string) are columns, the numbers those ``values.to_number`` gives.
+- Aggregations see each member row's values, multivalue expanded, nulls and empty strings
+  left out; numbers are ``values.to_number`` of each value, worked out once per distinct
+  value.
+- eventstats gives every row its first group's values and keeps a field the aggregation
+  leaves null; past limits.conf's maxresultrows and max_mem_usage_mb it stops, with the
+  row command's message.
+
+Supported: count, count(x), dc, sum, avg/mean, min, max, median, values, list, first, last.
+Anything else (eval(...) arguments, other functions, Object or NaN inputs, integers a float
+cannot hold, results that would mix numbers and strings in one field) raises NotColumnar
+before any side effect, so the row command runs instead.
+"""
+import polars as pl
+
+from .. import limits
+from ..commands.stats import parse_aggregations
+from ..values import to_number, to_str
+from .table import NotColumnar, python_values
+
+_EXACT = 2 ** 53  # integers beyond this are not exact in a Float64 column
+_NUMERIC_FUNCS = {"sum", "avg", "mean", "min", "max", "median"}
+_SUPPORTED = {"count", "dc", "values", "list", "first", "last"} | _NUMERIC_FUNCS
+_ROW = "__c2row"
+
+
+def guarded(command):
+    """A columnar command whose polars errors (a column kind or shape not foreseen) become
+    NotColumnar: the row command then runs, so an unforeseen input costs speed, never a
+    result. The commands make their side effects (messages, files) last."""
+    def run(ctx, args, frame):
+        try:
+            return command(ctx, args, frame)
+        except pl.exceptions.PolarsError as exc:
+            raise NotColumnar("%s: %s: %s" % (command.__name__, type(exc).__name__, str(exc)[:200]))
+    run.__name__ = run.__qualname__ = command.__name__
+    run.__doc__ = command.__doc__
+    return run
+
+
+# ------------------------------------------------------------------ per-distinct helpers
+def map_distinct_values(series, fn, dtype):
+    """``fn`` applied to each distinct non-null cell of a scalar (String or Float64) column,
+    joined back as a column of ``dtype`` (null stays null): one Python call per distinct value."""
+    distinct = series.drop_nulls().unique()
+    if distinct.len() == 0:
+        return pl.Series(series.name, [None] * series.len(), dtype=dtype)
+    results = pl.Series("", [fn(v) for v in python_values(distinct)], dtype=dtype, strict=False)
+    return series.replace_strict(distinct, results, default=None, return_dtype=dtype).alias(series.name)
+
+
+def _checked_number(value):
+    number = to_number(value)
+    if type(number) is int and abs(number) >= _EXACT:
+        raise NotColumnar("an integer past 2**53 is not exact in a Float64 column")
+    return number
+
+
+# A plain ASCII number: polars parses it to the same float as Python (both round correctly);
+# anything else (spaces around it, other digits) goes through values.to_number itself.
+_PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)$"
+
+
+def number_column(series):
+    """``values.to_number`` of each cell of a String or Float64 column (null when not a number)."""
+    scalar_column(series)
+    if series.dtype == pl.Float64:
+        return series
+    plain = series.str.contains(_PLAIN_NUMBER)
+    numbers = pl.select(pl.when(plain).then(series.cast(pl.Float64, strict=False))).to_series()
+    if (numbers.abs() >= _EXACT).any():
+        raise NotColumnar("a number past 2**53 is not exact in a Float64 column")
+    distinct = series.filter(plain.not_()).unique()  # few: "", "-", padded numbers
+    if distinct.len():
+        mapped = pl.Series([_checked_number(v) for v in distinct.to_list()], dtype=pl.Float64, strict=False)
+        others = series.replace_strict(distinct, mapped, default=None, return_dtype=pl.Float64)
+        numbers = pl.select(pl.when(plain).then(numbers).otherwise(others)).to_series()
+    return numbers.alias(series.name)
+
+
+def scalar_column(series):
+    """The column itself when it holds one kind of scalar the commands compute on exactly."""
+    if series.dtype == pl.Float64:
+        if series.is_nan().any():
+            raise NotColumnar("field %r holds NaN" % series.name)
+        if (series.abs() >= _EXACT).any():
+            raise NotColumnar("field %r holds numbers past 2**53" % series.name)
+        return series
+    if series.dtype == pl.String or isinstance(series.dtype, pl.List) and series.dtype.inner == pl.String:
+        return series
+    if series.dtype == pl.Null:
+        return series.cast(pl.String)
+    raise NotColumnar("field %r has dtype %s" % (series.name, series.dtype))
+
+
+def sort_key_columns(values):
+    """``values.sort_key`` of each cell of a String or Float64 column as columns compared in
+    order (class, number, string): numbers first numerically, then strings, then nulls."""
+    numbers = number_column(values)
+    is_number = numbers.is_not_null()
+    klass = pl.select(pl.when(is_number).then(0).when(values.is_not_null()).then(1).otherwise(2)
+                      .cast(pl.UInt8)).to_series()
+    if values.dtype != pl.String:
+        return [klass, numbers.fill_null(0)]
+    strings = pl.select(pl.when(klass == 1).then(values).otherwise(pl.lit(""))).to_series()
+    return [klass, numbers.fill_null(0), strings]
+
+
+def text_column(series):
+    """The string form (``values.to_str``) of each cell of a String or Float64 column."""
+    if series.dtype == pl.Float64:
+        return map_distinct_values(series, to_str, pl.String)
+    return series
+
+
+def as_list(series):
+    """A String column as a List(String) one (a one-element list is the single value)."""
+    column = pl.col(series.name)
+    return series.to_frame().select(pl.when(column.is_not_null()).then(pl.concat_list(column))).to_series()
+
+
+def column_or_null(frame, name):
+    if name in frame.columns:
+        return scalar_column(frame.get_column(name))
+    return pl.Series(name, [None] * frame.height, dtype=pl.String)
+
+
+# ------------------------------------------------------------------ groups
+def _by_frame(frame, by):
+    """The rows exploded into their groups: one row per (row, group), columns ``_ROW`` (the
+    row's position) and one key column per by-field, in the row command's group order within
+    each row. A row with no group is gone."""
+    columns = [pl.Series(_ROW, range(frame.height), dtype=pl.UInt32)]
+    for position, field in enumerate(by):
+        if field not in frame.columns:
+            return None
+        series = scalar_column(frame.get_column(field))
+        if series.dtype == pl.Float64 and text_column(series).n_unique() != series.n_unique():
+            raise NotColumnar("two numbers of by-field %r print alike" % field)
+        if isinstance(series.dtype, pl.List):
+            series = series.list.eval(pl.element().filter(pl.element() != "")) \
+                .list.unique(maintain_order=True)
+        columns.append(series.alias("__c2by%d" % position))
+    keys = pl.DataFrame(columns)
+    for position, series in enumerate(columns[1:]):
+        name = "__c2by%d" % position
+        if isinstance(series.dtype, pl.List):
+            keys = keys.explode(name)
+        keys = keys.filter(pl.col(name).is_not_null() & (pl.col(name) != "")) \
+            if series.dtype != pl.Float64 else keys.filter(pl.col(name).is_not_null())
+    return keys
+
+
+def _key_names(by):
+    return ["__c2by%d" % i for i in range(len(by))]
+
+
+# ------------------------------------------------------------------ aggregations
+class _Plan(object):
+    """One aggregation as polars expressions over the exploded rows."""
+
+    def __init__(self, index, agg, frame, inputs):
+        self.agg, self.name = agg, agg.name
+        self.out = "__c2agg%d" % index  # unique: two aggregations may write one field
+        self.func = {"mean": "avg"}.get(agg.func, agg.func)
+        if agg.expr is not None:
+            raise NotColumnar("stats with eval(...) inside")
+        if self.func not in _SUPPORTED:
+            raise NotColumnar("stats function %s() runs on rows" % agg.func)
+        self.kind = None
+        if not (self.func == "count" and not agg.arg):
+            raw = column_or_null(frame, agg.arg)
+            self.kind = raw.dtype
+            is_list = isinstance(raw.dtype, pl.List)
+            self.raw = "__c2raw%d" % index
+            self.value = "__c2val%d" % index
+            inputs[self.raw] = raw.alias(self.raw)
+            if is_list:
+                values = raw.list.eval(pl.element().filter(pl.element() != ""))
+                values = pl.select(pl.when(values.list.len() > 0).then(values)).to_series()
+            elif raw.dtype == pl.String:
+                values = pl.select(pl.when(raw != "").then(raw)).to_series()
+            else:
+                values = raw
+            inputs[self.value] = values.alias(self.value)
+            self.elements = pl.col(self.value).explode().drop_nulls() if is_list \
+                else pl.col(self.value).drop_nulls()
+            if self.func in _NUMERIC_FUNCS:
+                if is_list:
+                    raise NotColumnar("%s() of a multivalue field runs on rows" % self.func)
+                self.number = "__c2num%d" % index
+                numbers = number_column(raw)
+                if self.func in ("sum", "avg") and numbers.abs().sum() >= _EXACT:
+                    raise NotColumnar("a sum past 2**53 is not exact in a Float64 column")
+                self.integral = bool((numbers.drop_nulls() % 1 == 0).all())
+                inputs[self.number] = numbers.alias(self.number)
+            if self.func in ("dc",) and raw.dtype == pl.Float64:
+                inputs[self.value] = text_column(raw).alias(self.value)
+
+    def expressions(self):
+        """Named aggregation expressions (one or two: min/max need a numeric and a string one)."""
+        f, name = self.func, self.out
+        if f == "count":
+            return [(pl.len() if self.kind is None else self.elements.len()).cast(pl.Float64).alias(name)]
+        if f == "dc":
+            return [self.elements.n_unique().cast(pl.Float64).alias(name)]
+        if f in ("first", "last"):
+            picked = pl.col(self.raw).drop_nulls()
+            return [(picked.first() if f == "first" else picked.last()).alias(name)]
+        if f in ("values", "list"):
+            items = self.elements
+            return [(items.unique().sort() if f == "values" else items.head(limits.LIST_MAXSIZE))
+                    .implode().alias(name)]
+        numbers = pl.col(self.number)
+        found = numbers.count() > 0
+        # Python's sum adds left to right: a running sum does too (a pairwise sum can round
+        # differently; integers below 2**53 add exactly either way), and the median of an
+        # even count is (a + b) / 2 as statistics.median
+        total = numbers.sum() if self.integral else numbers.drop_nulls().cum_sum().last()
+        if f == "sum":
+            return [pl.when(found).then(total).alias(name)]
+        if f == "avg":
+            return [pl.when(found).then(total / numbers.count()).alias(name)]
+        if f == "median":
+            ordered = numbers.drop_nulls().sort()
+            lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
+            middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
+            return [pl.when(found).then(middle).alias(name)]
+        pick = numbers.min() if f == "min" else numbers.max()
+        out = [pl.when(found).then(pick).alias(name)]
+        if self.kind == pl.String:
+            value = pl.col(self.value)
+            strings = value.filter(value.is_not_null() & pl.col(self.number).is_null())
+            out.append(pl.when(found.not_()).then(strings.min() if f == "min" else strings.max())
+                       .alias(name + "\x00s"))
+        return out
+
+    def finish(self, result):
+        """The aggregation's column in the row command's representation."""
+        f, name = self.func, self.out
+        if f in ("values", "list"):
+            column = result.get_column(name)
+            column = pl.select(pl.when(column.list.len() > 0).then(column)).to_series().alias(name)
+            if self.kind == pl.Float64:
+                if (column.list.len() > 1).any():
+                    raise NotColumnar("%s() of numbers would hold a multivalue of numbers" % f)
+                return column.list.first().alias(self.name)
+            return column.alias(self.name)
+        if f in ("min", "max") and self.kind == pl.String:
+            numbers, strings = result.get_column(name), result.get_column(name + "\x00s")
+            if strings.is_not_null().any():
+                if numbers.is_not_null().any():
+                    raise NotColumnar("%s() gives numbers for some groups, strings for others" % f)
+                return strings.alias(self.name)
+            return numbers.alias(self.name)
+        return result.get_column(name).alias(self.name)
+
+
+def _plans(frame, aggs):
+    inputs = {}
+    plans = [_Plan(i, agg, frame, inputs) for i, agg in enumerate(aggs)]
+    return plans, inputs
+
+
+def _aggregate(plans, exploded, keys):
+    expressions = [e for p in plans for e in p.expressions()]
+    if keys:
+        result = exploded.group_by(keys, maintain_order=True).agg(expressions)
+    else:
+        result = exploded.select(expressions)
+    return result, {p.name: None for p in plans}
+
+
+def assign_where_not_null(columns, name, new, height):
+    """``row[name] = value`` where the value is not null (the row keeps its field otherwise)."""
+    old = columns.get(name)
+    if old is None or old.null_count() == height:
+        columns[name] = new.alias(name)
+        return
+    if new.dtype != old.dtype:
+        if isinstance(new.dtype, pl.List) and old.dtype == pl.String:
+            old = as_list(old)
+        elif isinstance(old.dtype, pl.List) and new.dtype == pl.String:
+            new = as_list(new)
+        elif (old.is_not_null() & new.is_null()).any():
+            raise NotColumnar("field %r would mix numbers and strings" % name)
+        else:
+            columns[name] = new.alias(name)
+            return
+    columns[name] = pl.select(pl.when(new.is_not_null()).then(new).otherwise(old)).to_series().alias(name)
+
+
+def _list_limit_message(command, plans, sizes):
+    if any(p.func == "list" for p in plans) and sizes is not None and (sizes > limits.LIST_MAXSIZE).any():
+        return ("%s: WARN list() kept the first %d values of a group "
+                "(limits.conf [stats] list_maxsize)" % (command, limits.LIST_MAXSIZE))
+    return None
+
+
+# ------------------------------------------------------------------ commands
+def col_stats(ctx, args, frame):
+    aggs, by, _ = parse_aggregations(args, "stats")
+    plans, inputs = _plans(frame, aggs)
+    if not by:
+        data = pl.DataFrame(list(inputs.values())) if inputs else pl.DataFrame(height=frame.height)
+        result, _ = _aggregate(plans, data, [])
+        message = _list_limit_message("stats", plans, pl.Series([frame.height]))
+        columns = {}
+        for plan in plans:
+            assign_where_not_null(columns, plan.name, plan.finish(result), 1)
+        out = pl.DataFrame([c for c in columns.values() if c.null_count() == 0])
+        if message:
+            ctx.messages.append(message)
+        return out if out.width else pl.DataFrame(height=1)
+    keys = _by_frame(frame, by)
+    if keys is None or keys.height == 0:
+        return pl.DataFrame()
+    names = _key_names(by)
+    data = keys.with_columns([s.gather(keys.get_column(_ROW)) for s in inputs.values()]) \
+        if inputs else keys
+    result, _ = _aggregate(plans, data, names)
+    sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
+        if any(p.func == "list" for p in plans) else None
+    # groups ordered by values.sort_key of their by-values, ties in order of first appearance
+    ranks = [part for n in names for part in sort_key_columns(result.get_column(n))]
+    ranks = pl.DataFrame([r.alias("__c2order%d" % i) for i, r in enumerate(ranks)])
+    order = ranks.with_row_index("__c2first").sort(ranks.columns + ["__c2first"]).get_column("__c2first")
+    result = result[order]
+    columns = {}
+    for field, name in zip(by, names):
+        columns[field] = result.get_column(name).alias(field)
+    for plan in plans:
+        assign_where_not_null(columns, plan.name, plan.finish(result), result.height)
+    message = _list_limit_message("stats", plans, sizes)
+    if message:
+        ctx.messages.append(message)
+    return pl.DataFrame(list(columns.values()))
+
+
+def col_eventstats(ctx, args, frame):
+    aggs, by, _ = parse_aggregations(args, "eventstats")
+    messages = []
+    cutoff = _eventstats_cutoff(frame)
+    if cutoff is not None:
+        messages.append("eventstats: WARN results %d and later (of %d) did not get the "
+                        "eventstats fields: past limits.conf maxresultrows=%d and "
+                        "max_mem_usage_mb=%d" % (cutoff + 1, frame.height, limits.MAXRESULTROWS,
+                                                 limits.MAX_MEM_USAGE_MB))
+        head, tail = _eventstats(frame[:cutoff], aggs, by, messages), frame[cutoff:]
+        for name in tail.columns:
+            if name in head.columns and head.schema[name] != tail.schema[name]:
+                if isinstance(head.schema[name], pl.List) and tail.schema[name] == pl.String:
+                    tail = tail.with_columns(as_list(tail.get_column(name)))
+                elif tail.get_column(name).null_count() == tail.height:
+                    tail = tail.with_columns(pl.col(name).cast(head.schema[name]))
+                else:
+                    raise NotColumnar("field %r would mix kinds past the eventstats cutoff" % name)
+        out = pl.concat([head, tail], how="diagonal")
+    else:
+        out = _eventstats(frame, aggs, by, messages)
+    ctx.messages.extend(messages)
+    return out
+
+
+def _eventstats(frame, aggs, by, messages):
+    plans, inputs = _plans(frame, aggs)
+    height = frame.height
+    columns = {name: frame.get_column(name) for name in frame.columns}
+    if not by:
+        data = pl.DataFrame(list(inputs.values())) if inputs else pl.DataFrame(height=height)
+        result, _ = _aggregate(plans, data, [])
+        message = _list_limit_message("eventstats", plans, pl.Series([height]))
+        for plan in plans:
+            value = plan.finish(result)
+            if value.null_count() == 0:
+                assign_where_not_null(columns, plan.name, value.new_from_index(0, height), height)
+    else:
+        keys = _by_frame(frame, by)
+        if keys is None or keys.height == 0:
+            return frame
+        names = _key_names(by)
+        data = keys.with_columns([s.gather(keys.get_column(_ROW)) for s in inputs.values()]) \
+            if inputs else keys
+        result, _ = _aggregate(plans, data, names)
+        sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
+            if any(p.func == "list" for p in plans) else None
+        message = _list_limit_message("eventstats", plans, sizes)
+        finished = result.select(names).with_columns([p.finish(result).alias(p.out) for p in plans])
+        first_group = keys.unique(_ROW, keep="first", maintain_order=True)
+        joined = pl.DataFrame(pl.Series(_ROW, range(height), dtype=pl.UInt32)) \
+            .join(first_group, on=_ROW, how="left", maintain_order="left") \
+            .join(finished, on=names, how="left", maintain_order="left")
+        for plan in plans:
+            assign_where_not_null(columns, plan.name, joined.get_column(plan.out).alias(plan.name), height)
+    if message:
+        messages.append(message)
+    return pl.DataFrame(list(columns.values())) if columns else frame
+
+
+_NUMBER_TEXT_BOUND = 24  # format_number never prints more ("-1.23456789012345e-308")
+
+
+def _text_lengths(series, exact=True):
+    if series.dtype == pl.Null:
+        return pl.Series(series.name, [0] * series.len(), dtype=pl.Int64)
+    if series.dtype == pl.String:
+        return series.str.len_chars()
+    if isinstance(series.dtype, pl.List):
+        return series.list.eval(pl.element().str.len_chars()).list.sum()
+    if series.dtype == pl.Float64:
+        if not exact:
+            return pl.Series(series.name, [_NUMBER_TEXT_BOUND] * series.len(), dtype=pl.Int64)
+        return map_distinct_values(series, lambda v: len(to_str(v)), pl.Int64)
+    raise NotColumnar("field %r has dtype %s" % (series.name, series.dtype))
+
+
+def _eventstats_cutoff(frame):
+    """``limits.eventstats_cutoff`` on columns: the same estimate (field names and values as
+    text), summed in row order. Numbers are first counted at their longest printed form: when
+    even that bound stays within the budget, no number needs printing."""
+    if frame.height <= limits.MAXRESULTROWS:
+        return None
+    if limits.MAX_MEM_USAGE_MB <= 0:
+        return limits.MAXRESULTROWS
+    budget = limits.MAX_MEM_USAGE_MB * 1024 * 1024
+    if _text_sizes(frame, exact=False).sum() <= budget:
+        return None
+    used = _text_sizes(frame, exact=True).cum_sum()
+    past = (used > budget) & (pl.Series(range(frame.height)) >= limits.MAXRESULTROWS)
+    if not past.any():
+        return None
+    return int(past.arg_true()[0])
+
+
+def _text_sizes(frame, exact):
+    sizes = pl.Series("size", [0] * frame.height, dtype=pl.Int64)
+    for name in frame.columns:
+        series = frame.get_column(name)
+        present = series.is_not_null()
+        sizes = sizes + pl.select(pl.when(present).then(_text_lengths(series, exact).cast(pl.Int64) + len(name))
+                                  .otherwise(0)).to_series()
+    return sizes
+
+
+COLUMNAR_COMMANDS = {"stats": guarded(col_stats), "eventstats": guarded(col_eventstats)}

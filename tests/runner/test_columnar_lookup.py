@@ -1,0 +1,174 @@
+"""The columnar lookup, inputlookup and outputlookup give exactly what the row commands give:
+a seeded fuzz corpus of lookup tables (exact, CIDR over IPv4 and IPv6, wildcard, case-insensitive,
+max_matches, min_matches with default_match) and rows (addresses, names in mixed case,
+multivalue inputs, numbers, nulls, fields the lookup overwrites), with OUTPUT and OUTPUTNEW.
+The app's own lookup clauses are compared in test_columnar_stats.py (saved-search corpus)."""
+import copy
+import csv
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from c2hunt_offline import commands as row_commands
+from c2hunt_offline.columnar import NotColumnar, frame_from_rows, rows_from_frame
+from c2hunt_offline.columnar.lookup import COLUMNAR_COMMANDS
+from c2hunt_offline.engine import Runner, _Context
+from c2hunt_offline.lookups import Lookups
+from c2hunt_offline.values import SplError, to_str
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _seen(rows):
+    return [{k: ([to_str(x) for x in v] if isinstance(v, list) else to_str(v)) for k, v in r.items()}
+            for r in rows]
+
+
+def _differential(row_ctx, col_ctx, name, args, rows):
+    try:
+        expected = ("rows", _seen(row_commands.COMMANDS[name](row_ctx, args, copy.deepcopy(rows))))
+    except SplError as exc:
+        expected = ("error", str(exc))
+    try:
+        got = ("rows", _seen(rows_from_frame(COLUMNAR_COMMANDS[name](col_ctx, args, frame_from_rows(rows)))))
+    except NotColumnar as exc:
+        if isinstance(exc.__context__, pl.exceptions.PolarsError):  # a defect, not a refusal
+            return "%s %s: %s" % (name, args, exc)
+        return "refused"
+    except SplError as exc:
+        got = ("error", str(exc))
+    if expected != got:
+        return "%s %s: row %s != columnar %s" % (name, args, str(expected)[:500], str(got)[:500])
+    return "same"
+
+
+_KEYS = ["alpha", "Alpha", "ALPHA", "beta", "gamma", "", "10", "7"]
+_NETS = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.3/32", "192.168.1.0/24", "0.0.0.0/0", "::1/128",
+         "2001:db8::/32", "fe80::/10", "not-a-net", ""]
+_PATTERNS = ["*.example.com", "evil*", "EVIL*", "x", "*", "*ph*", "10.*", ""]
+_EVENT_VALUES = ["alpha", "ALPHA", "beta", "delta", "10.1.2.3", "10.9.9.9", "192.168.1.50", "8.8.8.8",
+                 "::1", "2001:db8::5", "fe80::1", "www.example.com", "evilcorp", "EVILCORP", "x",
+                 "", " 10.1.2.3", "10", "7"]
+
+
+def _write_table(folder, name, rng):
+    rows = []
+    for _ in range(rng.randint(1, 14)):
+        rows.append([rng.choice(_KEYS), rng.choice(_NETS), rng.choice(_PATTERNS),
+                     rng.choice(["o1", "o2", "shared", "", "Zed"]), rng.choice(["p", "q", "", "r"])])
+    with open(folder / (name + ".csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["key", "net", "pat", "out1", "out2"])
+        writer.writerows(rows)
+    stanza = {"filename": name + ".csv", "match_type": "CIDR(net), WILDCARD(pat)",
+              "case_sensitive_match": rng.choice(["true", "false"]),
+              "max_matches": rng.choice(["1", "2", "100"])}
+    if rng.random() < 0.3:
+        stanza.update(min_matches="1", default_match=rng.choice(["none", "unknown"]))
+    return stanza
+
+
+def _event_rows(rng, n):
+    rows = []
+    for _ in range(n):
+        row = {}
+        if rng.random() < 0.85:
+            row["s"] = rng.choice(_EVENT_VALUES)
+        if rng.random() < 0.7:
+            row["m"] = rng.sample(_EVENT_VALUES, rng.randint(2, 3)) if rng.random() < 0.4 \
+                else rng.choice(_EVENT_VALUES)
+        if rng.random() < 0.6:
+            row["n"] = rng.choice([10, 7, 1.5, 0])
+        if rng.random() < 0.5:
+            row["o"] = rng.choice(["kept", "old"])
+        rows.append(row)
+    return rows
+
+
+def _clause(rng, table):
+    inputs = rng.sample([("key", "s"), ("net", "s"), ("pat", "s"), ("key", "m"), ("net", "m"),
+                         ("pat", "m"), ("key", "n"), ("key", "missing")], rng.randint(1, 2))
+    if len({c for c, _ in inputs}) < len(inputs):
+        inputs = inputs[:1]
+    text = " ".join(c if c == f else "%s AS %s" % (c, f) for c, f in inputs)
+    outputs = rng.choice(["", "OUTPUT out1", "OUTPUTNEW out1", "OUTPUT out1 AS o out2",
+                          "OUTPUTNEW out1 AS o", "OUTPUT out2 AS o out1 AS o", "OUTPUTNEW out1 AS o out2 AS o",
+                          "OUTPUT out1 AS s", "OUTPUTNEW out2 AS n", "OUTPUT out1 AS n", "OUTPUTNEW"])
+    return "%s %s %s" % (table, text, outputs)
+
+
+@pytest.fixture
+def lookup_contexts(tmp_path):
+    """A row context and a columnar context sharing one Lookups over fuzzed tables."""
+    runner = Runner(str(ROOT))
+    app = tmp_path / "app"
+    (app / "lookups").mkdir(parents=True)
+    rng = random.Random("columnar-lookup-tables")
+    transforms = {"fuzz%d" % i: _write_table(app / "lookups", "fuzz%d" % i, rng) for i in range(12)}
+    lookups = Lookups(str(app), transforms, str(tmp_path / "written"))
+
+    def contexts():
+        row_ctx, col_ctx = _Context(runner, []), _Context(runner, [])
+        row_ctx.lookups = col_ctx.lookups = lookups
+        return row_ctx, col_ctx
+    return contexts, sorted(transforms)
+
+
+def test_fuzz_corpus_lookup_matches_the_row_command(lookup_contexts):
+    contexts, tables = lookup_contexts
+    rng = random.Random("columnar-lookup")
+    outcomes = []
+    for _ in range(400):
+        rows = _event_rows(rng, rng.choice([0, 1, 5, 30]))
+        outcomes.append(_differential(*contexts(), "lookup", _clause(rng, rng.choice(tables)), rows))
+    differences = [o for o in outcomes if o not in ("same", "refused")]
+    assert not differences, differences[:3]
+    assert outcomes.count("same") >= len(outcomes) * 0.8, outcomes.count("refused")
+
+
+def test_lookup_on_many_rows_calls_the_table_once_per_distinct_input(lookup_contexts):
+    contexts, tables = lookup_contexts
+    rows = _event_rows(random.Random(7), 5000)
+    row_ctx, col_ctx = contexts()
+    table = col_ctx.lookups.get(tables[0])
+    calls = []
+    match = table.match
+    table.match = lambda columns, values: calls.append(values) or match(columns, values)
+    try:
+        COLUMNAR_COMMANDS["lookup"](col_ctx, "%s net AS s OUTPUT out1" % tables[0], frame_from_rows(rows))
+    finally:
+        del table.match
+    assert len(calls) == len({r.get("s") for r in rows})
+    assert _differential(row_ctx, col_ctx, "lookup", "%s net AS s, key AS m OUTPUTNEW out1 AS o" % tables[0],
+                         rows) == "same"
+
+
+def test_lookup_errors_are_the_row_commands(lookup_contexts):
+    contexts, tables = lookup_contexts
+    for args in ["", "%s" % tables[0], "%s nosuch AS s" % tables[0], "%s key OUTPUT nosuch" % tables[0],
+                 "no_such_lookup key"]:
+        assert _differential(*contexts(), "lookup", args, [{"s": "x"}]) == "same", args
+
+
+def test_inputlookup_and_outputlookup_match_the_row_commands(tmp_path):
+    rows = [{"host": "h%d" % (i % 4), "process_name": "p%d" % (i % 3), "baselined": "1", "n": i}
+            for i in range(10)] + [{"host": ["a", "b"], "baselined": "1"}]
+    written = {}
+    for engine in ("row", "columnar"):
+        runner = Runner(str(ROOT), lookup_dir=str(tmp_path / engine))
+        ctx = _Context(runner, [])
+        if engine == "row":
+            row_commands.COMMANDS["outputlookup"](ctx, "c2hunt_program_port_baseline", copy.deepcopy(rows))
+        else:
+            out = COLUMNAR_COMMANDS["outputlookup"](ctx, "c2hunt_program_port_baseline", frame_from_rows(rows))
+            assert _seen(rows_from_frame(out)) == _seen(rows)
+        written[engine] = (tmp_path / engine / "c2hunt_program_port_baseline.csv").read_text()
+        for args in ["c2hunt_program_port_baseline", "c2hunt_program_port_baseline max=3",
+                     "append=true c2hunt_program_port_baseline", "c2hunt_program_port_baseline where host=h1",
+                     "c2hunt_internal_networks", "append=t c2hunt_internal_networks"]:
+            for before in ([], [{"host": "x", "cidr": ["1", "2"]}], [{"n": 5}]):
+                row_ctx, col_ctx = _Context(runner, []), _Context(runner, [])
+                assert _differential(row_ctx, col_ctx, "inputlookup", args, before) in ("same", "refused"), args
+    assert written["row"] == written["columnar"]

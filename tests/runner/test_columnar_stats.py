@@ -1,0 +1,283 @@
+"""The columnar stats, eventstats, sort, dedup, bin and convert give exactly what the row
+commands give, compared on what the user sees (every value through ``to_str``), with the same
+messages and errors.
+
+Two corpora: (a) every stats/eventstats/lookup/sort/dedup clause of every saved search, on
+the rows the row engine feeds it when it hunts the scenario events of samples/, and (b) a
+seeded fuzz corpus of rows (strings, numeric strings, empty strings, numbers, multivalue
+fields, nulls) and clauses. A clause the columnar command refuses (NotColumnar) is allowed
+(the engine then runs the row command), but the share refused is bounded, so the columnar
+path is really what is tested.
+"""
+import copy
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from c2hunt_offline import commands as row_commands
+from c2hunt_offline import limits
+from c2hunt_offline.columnar import NotColumnar, frame_from_rows, rows_from_frame
+from c2hunt_offline.columnar import lookup as col_lookup
+from c2hunt_offline.columnar import ordering as col_ordering
+from c2hunt_offline.columnar import stats as col_stats
+from c2hunt_offline.engine import Runner, _Context
+from c2hunt_offline.values import SplError, to_str
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+COLUMNAR = dict(col_stats.COLUMNAR_COMMANDS, **col_lookup.COLUMNAR_COMMANDS,
+                **col_ordering.COLUMNAR_COMMANDS)
+RECORDED = ("stats", "eventstats", "lookup", "sort", "dedup", "bin", "convert")
+
+
+def _seen(rows):
+    return [{k: ([to_str(x) for x in v] if isinstance(v, list) else to_str(v)) for k, v in r.items()}
+            for r in rows]
+
+
+def differential(runner, name, args, rows):
+    """'same', 'refused' (NotColumnar) or a description of the difference."""
+    row_ctx, col_ctx = _Context(runner, []), _Context(runner, [])
+    try:
+        expected = ("rows", _seen(row_commands.COMMANDS[name](row_ctx, args, copy.deepcopy(rows))))
+    except SplError as exc:
+        expected = ("error", str(exc))
+    try:
+        frame = frame_from_rows(rows)
+        got = ("rows", _seen(rows_from_frame(COLUMNAR[name](col_ctx, args, frame))))
+    except NotColumnar as exc:
+        assert not col_ctx.messages, "NotColumnar after a side effect"
+        if isinstance(exc.__context__, pl.exceptions.PolarsError):  # a defect, not a refusal
+            return "%s %s: %s" % (name, args, exc)
+        return "refused"
+    except SplError as exc:
+        got = ("error", str(exc))
+    if expected != got:
+        return "%s %s: row %r != columnar %r" % (name, args, str(expected)[:400], str(got)[:400])
+    if (row_ctx.messages, row_ctx.columns) != (col_ctx.messages, col_ctx.columns):
+        return "%s %s: messages %r != %r" % (name, args, row_ctx.messages, col_ctx.messages)
+    return "same"
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return Runner(str(ROOT))
+
+
+def _record(runner, paths):
+    """(command, arguments, input rows) of every recorded clause as the row engine runs every
+    correlation search over the files ``paths``."""
+    calls = []
+
+    def recorder(name, command):
+        def run(ctx, args, rows):
+            calls.append((name, args, copy.deepcopy(rows)))
+            return command(ctx, args, rows)
+        return run
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("C2HUNT_ENGINE", "memo")
+        for name in RECORDED:
+            patch.setitem(row_commands.COMMANDS, name, recorder(name, row_commands.COMMANDS[name]))
+        events, _ = runner.read_files(paths)
+        _, errors = runner.hunt(events)
+    assert not errors
+    return calls
+
+
+@pytest.fixture(scope="module")
+def saved_search_clauses(runner):
+    """Every clause on the scenario events of samples/ (all scenarios at once)."""
+    return _record(runner, [str(p) for p in sorted(SAMPLES.iterdir()) if p.is_dir()])
+
+
+@pytest.mark.parametrize("command", RECORDED)
+def test_every_saved_search_clause_matches_the_row_command(command, runner, saved_search_clauses):
+    outcomes = [differential(runner, name, args, rows)
+                for name, args, rows in saved_search_clauses if name == command]
+    if command in ("bin", "convert") and not outcomes:
+        pytest.skip("no saved search uses %s" % command)
+    assert outcomes, "no %s clause was reached" % command
+    differences = [o for o in outcomes if o not in ("same", "refused")]
+    assert not differences, differences[:3]
+    refused = outcomes.count("refused")
+    # refused only where an eval left a field holding numbers and strings (an Object column)
+    # or values() of numbers would be a multivalue of numbers
+    assert refused <= max(1, len(outcomes) // 10), (refused, len(outcomes))
+
+
+def test_every_stats_and_lookup_clause_of_the_app_is_reached(runner, saved_search_clauses):
+    reached = {(name, args) for name, args, rows in saved_search_clauses if rows}
+    assert len({a for n, a in reached if n == "stats"}) >= 25
+    assert len({a for n, a in reached if n == "eventstats"}) >= 15
+    assert len({a for n, a in reached if n == "lookup"}) >= 60
+
+
+def test_saved_search_clauses_on_a_generated_zeek_workload(runner, tmp_path):
+    """Thousands of conn and dns records: many groups, many distinct addresses to look up."""
+    import offline_scale  # benchmarks/ (on pythonpath)
+    paths, _ = offline_scale.generate(str(tmp_path), 2000, hosts=150, n_beacons=2)
+    calls = _record(runner, paths)
+    outcomes = [differential(runner, name, args, rows) for name, args, rows in calls]
+    assert not [o for o in outcomes if o not in ("same", "refused")]
+    assert outcomes.count("same") >= len(outcomes) * 0.9
+    assert max(len(rows) for name, _, rows in calls if name == "lookup") >= 2000
+
+
+# ---------------------------------------------------------------------------- fuzz corpus
+
+_STRINGS = ["1", "2", "10", "1.0", "0", "-3", "x", "X", "abc", "10.0.0.1", "192.168.1.7", " 7 ",
+            "", "1e3", "tcp", "TCP", "b", "é", "Z", "007"]
+_NUMBERS = [1, 2, 1.0, 2.5, 0, -1, 10, 0.1, 1715644800, 1715644801.5, 3]
+_KINDS = {"s": "str", "t": "str", "n": "num", "m": "mv", "u": "str", "_time": "num"}
+
+
+def _value(rng, kind):
+    if rng.random() < 0.15:
+        return None
+    if kind == "num":
+        return rng.choice(_NUMBERS)
+    if kind == "mv" and rng.random() < 0.5:
+        return rng.sample(_STRINGS, rng.randint(2, 3))
+    return rng.choice(_STRINGS[:8] if rng.random() < 0.5 else _STRINGS)
+
+
+def _rows(rng, n):
+    rows = []
+    for _ in range(n):
+        row = {}
+        for field, kind in _KINDS.items():
+            value = _value(rng, kind)
+            if value is not None:
+                row[field] = value
+        rows.append(row)
+    return rows
+
+
+_FUNCS = ["count", "count({})", "dc({})", "sum({})", "avg({})", "mean({})", "min({})", "max({})",
+          "median({})", "values({})", "list({})", "first({})", "last({})", "c({})",
+          "distinct_count({})", "stdev({})", "eval(len({}))"]
+
+
+def _stats_clause(rng):
+    aggs = []
+    for _ in range(rng.randint(1, 3)):
+        call = rng.choice(_FUNCS).format(rng.choice(list(_KINDS) + ["missing"]))
+        if rng.random() < 0.5:
+            call += " AS %s" % rng.choice(["out", "total", "s", "n", "m", "out2"])
+        aggs.append(call)
+    by = rng.sample(["s", "t", "n", "m", "u", "missing"], rng.randint(0, 2))
+    return " ".join(aggs) + (" by " + " ".join(by) if by else "")
+
+
+def _sort_clause(rng):
+    keys = []
+    for _ in range(rng.randint(1, 3)):
+        field = rng.choice(list(_KINDS) + ["missing"])
+        mode = rng.choice(["", "", "str", "num", "ip", "auto"])
+        keys.append(rng.choice(["", "-", "+", "- ", "+ "]) + ("%s(%s)" % (mode, field) if mode else field))
+    head = rng.choice(["", "0 ", "5 ", "limit=3 "])
+    return head + ", ".join(keys) + rng.choice(["", "", " d"])
+
+
+def _dedup_clause(rng):
+    fields = " ".join(rng.sample(["s", "t", "n", "m", "missing"], rng.randint(1, 2)))
+    options = rng.choice(["", "keepempty=true ", "consecutive=true ", "keepempty=t consecutive=t "])
+    count = rng.choice(["", "", "2 "])
+    sortby = rng.choice(["", "", " sortby -n", " sortby s"])
+    return options + count + fields + sortby
+
+
+def _bin_clause(rng):
+    field = rng.choice(["_time", "n", "s", "m", "missing"])
+    return "span=%s %s%s" % (rng.choice(["1h", "5m", "10", "2.5", "1d"]), field,
+                             rng.choice(["", " AS slot", " AS n"]))
+
+
+def _convert_clause(rng):
+    calls = []
+    for _ in range(rng.randint(1, 2)):
+        fn = rng.choice(["num", "auto", "rmcomma", "rmunit", "ctime", "dur2sec", "memk", "none"])
+        calls.append("%s(%s)%s" % (fn, rng.choice(["s", "n", "m", "t", "_time", "missing", "*"]),
+                                   rng.choice(["", "", " AS conv"])))
+    return " ".join(calls)
+
+
+_CLAUSES = {"stats": _stats_clause, "eventstats": _stats_clause, "sort": _sort_clause,
+            "dedup": _dedup_clause, "bin": _bin_clause, "convert": _convert_clause}
+
+
+@pytest.mark.parametrize("command", sorted(_CLAUSES))
+def test_fuzz_corpus_matches_the_row_command(command, runner):
+    rng = random.Random("columnar-%s" % command)
+    outcomes = []
+    for _ in range(250):
+        rows = _rows(rng, rng.choice([0, 1, 3, 12, 40]))
+        outcomes.append(differential(runner, command, _CLAUSES[command](rng), rows))
+    differences = [o for o in outcomes if o not in ("same", "refused")]
+    assert not differences, differences[:3]
+    assert outcomes.count("same") >= len(outcomes) * 0.6, outcomes.count("refused")
+
+
+@pytest.mark.parametrize("args", ["count values(s) AS vs by t", "dc(s) AS d first(n) AS f by m",
+                                  "count sum(n) AS total", "values(n) AS vn by s",
+                                  "min(s) AS lo max(s) AS hi by t", "min(n) AS lo by m"])
+def test_stats_on_many_rows_in_few_groups(args, runner):
+    rng = random.Random(args)
+    rows = _rows(rng, 3000)
+    assert differential(runner, "stats", args, rows) in ("same", "refused")
+    assert differential(runner, "eventstats", args, rows) in ("same", "refused")
+
+
+def test_list_limit_warning_matches(runner):
+    rows = [{"g": "a" if i % 3 else "b", "v": str(i)} for i in range(400)]
+    for command in ("stats", "eventstats"):
+        assert differential(runner, command, "list(v) AS l count by g", rows) == "same"
+        assert differential(runner, command, "list(v) AS l", rows) == "same"
+
+
+def test_eventstats_cutoff_matches(runner, monkeypatch):
+    monkeypatch.setattr(limits, "MAXRESULTROWS", 20)
+    monkeypatch.setattr(limits, "MAX_MEM_USAGE_MB", 0.0005)  # 524 bytes of text
+    rows = _rows(random.Random(5), 60)
+    for args in ("dc(s) AS d by t", "count", "values(m) AS s by t", "max(n) AS n by s"):
+        assert differential(runner, "eventstats", args, rows) in ("same",)
+    ctx = _Context(runner, [])
+    col_stats.col_eventstats(ctx, "count", frame_from_rows(rows))
+    assert ctx.messages and "did not get the eventstats fields" in ctx.messages[0]
+
+
+def test_refuses_what_it_cannot_do_exactly(runner):
+    ctx = _Context(runner, [])
+    mixed = frame_from_rows([{"a": "x", "n": 1}, {"a": "y", "n": "z"}])
+    for name, args in [("stats", "sum(n) by a"), ("stats", "count by n"), ("stats", "count(eval(n+1)) AS c"),
+                       ("stats", "stdev(a)"), ("sort", "n"), ("dedup", "n"), ("bin", "span=0 n")]:
+        with pytest.raises(NotColumnar):
+            COLUMNAR[name](ctx, args, mixed if name != "bin" else frame_from_rows([{"n": 5}]))
+    assert not ctx.messages
+
+
+def test_errors_are_the_row_commands(runner):
+    rows = [{"a": "1"}]
+    for name, args in [("stats", ""), ("stats", "nosuch(a)"), ("stats", "sum()"), ("sort", ""),
+                       ("dedup", ""), ("bin", "a"), ("bin", "span=1mon a"), ("convert", "bogus(a)"),
+                       ("eventstats", "count(")]:
+        assert differential(runner, name, args, rows) == "same", (name, args)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("stats", "count values(z) AS v max(z) AS m by a"), ("stats", "count by z"),
+    ("eventstats", "dc(z) AS d first(z) AS fz by a"), ("sort", "z, -a"), ("dedup", "z a"),
+    ("dedup", "keepempty=t z"), ("bin", "span=1 z"), ("convert", "num(z)"),
+    ("lookup", "c2hunt_internal_networks cidr AS z OUTPUT network_name AS zn"),
+    ("lookup", "c2hunt_internal_networks cidr AS dest OUTPUTNEW network_name AS z")])
+def test_a_column_of_nothing_but_nulls_is_a_missing_field(name, args, runner):
+    """Other steps may leave a column of dtype Null (eval's null()): every row lacks it."""
+    frame = pl.DataFrame({"a": ["x", "y", "x"], "z": pl.Series([None] * 3, dtype=pl.Null),
+                          "dest": ["10.1.1.1", "8.8.8.8", None]})
+    rows = rows_from_frame(frame)
+    expected = row_commands.COMMANDS[name](_Context(runner, []), args, copy.deepcopy(rows))
+    got = rows_from_frame(COLUMNAR[name](_Context(runner, []), args, frame))
+    assert _seen(got) == _seen(expected)
