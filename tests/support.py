@@ -57,3 +57,20 @@ def assert_matches_golden(golden, got):
         if not UPDATE_GOLDEN:
             pytest.fail("golden %s was missing and has been written; review and commit it" % golden.name)
     assert got == json.loads(golden.read_text())
+
+
+def shown_value(value):
+    """A field value as the offline runner's JSON output shows it, for comparing engines:
+    the int 6 and the float 6.0 print alike, every other float by its exact repr (a value one
+    ulp off is a different value), lists element by element."""
+    if isinstance(value, list):
+        return [shown_value(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2 ** 53:
+            return str(int(value))
+        return repr(value)
+    return value

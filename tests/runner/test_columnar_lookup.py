@@ -16,13 +16,14 @@ from c2hunt_offline.columnar import NotColumnar, frame_from_rows, rows_from_fram
 from c2hunt_offline.columnar.lookup import COLUMNAR_COMMANDS
 from c2hunt_offline.engine import Runner, _Context
 from c2hunt_offline.lookups import Lookups
-from c2hunt_offline.values import SplError, to_str
+from c2hunt_offline.values import SplError
+from support import shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _seen(rows):
-    return [{k: ([to_str(x) for x in v] if isinstance(v, list) else to_str(v)) for k, v in r.items()}
+    return [{k: shown_value(v) for k, v in r.items()}
             for r in rows]
 
 

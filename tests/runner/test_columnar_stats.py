@@ -1,5 +1,5 @@
 """The columnar stats, eventstats, sort, dedup, bin and convert give exactly what the row
-commands give, compared on what the user sees (every value through ``to_str``), with the same
+commands give, compared on what the user sees (support.shown_value: 6 and 6.0 alike, other floats exact), with the same
 messages and errors.
 
 Two corpora: (a) every stats/eventstats/lookup/sort/dedup clause of every saved search, on
@@ -23,7 +23,8 @@ from c2hunt_offline.columnar import lookup as col_lookup
 from c2hunt_offline.columnar import ordering as col_ordering
 from c2hunt_offline.columnar import stats as col_stats
 from c2hunt_offline.engine import Runner, _Context
-from c2hunt_offline.values import SplError, to_str
+from c2hunt_offline.values import SplError
+from support import shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -33,7 +34,7 @@ RECORDED = ("stats", "eventstats", "lookup", "sort", "dedup", "bin", "convert")
 
 
 def _seen(rows):
-    return [{k: ([to_str(x) for x in v] if isinstance(v, list) else to_str(v)) for k, v in r.items()}
+    return [{k: shown_value(v) for k, v in r.items()}
             for r in rows]
 
 
