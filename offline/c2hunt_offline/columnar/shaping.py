@@ -93,12 +93,15 @@ def cmd_rename(ctx, args, frame):
             if len(set(targets)) != len(targets) or any(t in frame.columns and t not in mapping
                                                         or t in mapping and t != k for k, t in mapping.items()):
                 raise NotColumnar("rename: wildcard targets collide with fields")
-            frame = frame.rename({k: t for k, t in mapping.items() if k != t})
+            # a renamed field moves to the end of the row, as the row command pops and re-adds it
+            frame = frame.rename(mapping)
+            frame = frame.select([c for c in frame.columns if c not in targets] + targets)
         elif old == new:
             continue
         elif old in frame.columns:
             # rows holding old: new takes its value; rows without old: new is cleared
             frame = frame.drop([new] if new in frame.columns else []).rename({old: new})
+            frame = frame.select([c for c in frame.columns if c != new] + [new])
         elif new in frame.columns:
             frame = frame.drop(new)
     if getattr(ctx, "columns", None):
