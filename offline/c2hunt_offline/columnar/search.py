@@ -88,7 +88,7 @@ def _per_distinct(series, predicate):
         return series.replace_strict(distinct, answers, default=None, return_dtype=pl.Boolean) \
             .fill_null(null_answer)
     if isinstance(series.dtype, pl.List):
-        mask = map_distinct(series.to_frame(), [name], lambda row: 1 if predicate(row) else 0, "m")
+        mask = map_distinct(series.to_frame(), [name], lambda row: 1 if predicate(row) else 0, "\x00mask")
         return mask == 1
     return pl.Series("", [bool(predicate({name: v} if v is not None else {})) for v in python_values(series)],
                      dtype=pl.Boolean)
@@ -111,7 +111,7 @@ def _leaf_mask(node, frame, now):
             return _per_distinct(frame.get_column("_raw"), predicate)
         fields = frame.drop(POSITION) if POSITION in frame.columns else frame
         try:
-            mask = map_distinct(fields, fields.columns, lambda row: 1 if predicate(row) else 0, "m")
+            mask = map_distinct(fields, fields.columns, lambda row: 1 if predicate(row) else 0, "\x00mask")
             return (mask == 1).fill_null(False)
         except NotColumnar:
             return pl.Series("", [bool(predicate(row)) for row in rows_from_frame(fields)], dtype=pl.Boolean)

@@ -161,8 +161,8 @@ def cmd_tail(ctx, args, frame):
 
 
 def _rex_value(series, fn, name):
-    """``fn`` of each distinct one-field row as column ``name``."""
-    return map_distinct(series.to_frame(), [series.name], fn, name)
+    """``fn`` of each distinct one-field row as column ``name`` (which may be the field's)."""
+    return map_distinct(series.to_frame(), [series.name], fn, "\x00value").alias(name)
 
 
 def _merge(frame, name, found):
