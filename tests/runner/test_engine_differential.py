@@ -225,3 +225,97 @@ def test_cidr_lookup_of_the_shipped_internal_networks():
     for address in ("10.20.1.11", "192.168.0.1", "172.16.0.1", "8.8.8.8", "fd00::1", "2001:4860::1"):
         expected = [r for r in rows if ipaddress.ip_address(address) in ipaddress.ip_network(r["cidr"], strict=False)]
         assert table.match(["cidr"], [address]) == expected[:table.max_matches]
+
+
+# ---------------------------------------------------------------------------- search pipelines
+
+_SOURCETYPES = ["bro:conn:json", "bro:dns:json", "XmlWinEventLog:Security", "c2hunt:flow", "", None]
+_PIPE_VALUES = ["tcp", "TCP", "udp", "10.0.0.1", "10.0.0.12", "192.168.1.7", "22", "443", "22.0", " 22 ",
+                "1e3", "", "x y", "C:\\Temp\\a.exe", "a*b", ["tcp", "udp"], ["1", "2"], 22, 443.0, 0.5, -1]
+_RAWS = ["user=alice port=22 action=allowed", "GET /index.html HTTP/1.1 host=evil.com",
+         "cmd.exe /c whoami", "nodns.exe lookup", "ALICE logged in from 10.0.0.1"]
+
+
+def _pipeline_events(rng, n):
+    events = []
+    for i in range(n):
+        ev = {}
+        st = rng.choice(_SOURCETYPES)
+        if st is not None:
+            ev["sourcetype"] = st
+        if rng.random() < 0.9:
+            ev["_time"] = rng.choice([1700000000.0 + rng.randrange(0, 7200), str(1700000000 + rng.randrange(0, 7200)),
+                                      1700000000 + rng.randrange(0, 7200)])
+        if rng.random() < 0.8:
+            ev["index"] = rng.choice(["main", "main", "netfw", "_internal"])
+        if rng.random() < 0.7:
+            ev["_raw"] = rng.choice(_RAWS)
+        for field in ("transport", "dest", "dest_port", "n", "tag"):
+            if rng.random() < 0.75:
+                ev[field] = rng.choice(_PIPE_VALUES)
+        events.append(ev)
+    events.sort(key=lambda e: -(float(e["_time"]) if "_time" in e else 0))
+    return events
+
+
+_PATTERNS = ["tcp", "TCP", "t*", "*p", "10.0.0.*", "22", "22.0", "443", "1000", '"x y"', '"C:\\\\Temp\\\\a.exe"',
+             "*", '""', "a*b", "*.exe"]
+
+
+def _term(rng, depth=0):
+    roll = rng.random()
+    field = rng.choice(["transport", "dest", "dest_port", "n", "tag", "missing"])
+    if depth < 2 and roll < 0.12:
+        return "(%s OR %s)" % (_term(rng, depth + 1), _term(rng, depth + 1))
+    if depth < 2 and roll < 0.2:
+        return "NOT " + _term(rng, depth + 1)
+    if roll < 0.3:
+        return "%s IN (%s)" % (field, ", ".join(rng.sample(_PATTERNS, rng.randrange(1, 4))))
+    if roll < 0.4:
+        return "%s%s%s" % (field, rng.choice(["<", ">", "<=", ">="]), rng.choice(["22", "100", "a", "10.0.0.5"]))
+    if roll < 0.47:
+        return rng.choice(["sourcetype=bro:conn:json", 'sourcetype="bro:*"', "sourcetype!=c2hunt:flow",
+                           "sourcetype=*Security", 'NOT sourcetype="bro:dns:json"'])
+    if roll < 0.53:
+        return rng.choice(["index=main", "index=*", "index=net*", "index IN (main, netfw)"])
+    if roll < 0.58:
+        return rng.choice(["earliest=-30m", "latest=-1h", "earliest=-1h@h", "earliest=0"])
+    if roll < 0.66:
+        return rng.choice(["alice", "evil.com", "cmd*", "dns", "10.0.0.1", '"logged in"'])
+    return "%s%s%s" % (field, rng.choice(["=", "=", "!="]), rng.choice(_PATTERNS))
+
+
+_LATER = ["fields transport dest n", "fields - tag", "fields + dest*", "table dest_port transport *", "table n",
+          "rename transport AS proto", "rename dest* AS d_*", "rename missing AS n", "fillnull",
+          "fillnull value=none tag n", "head 7", "head", "tail 3", "tail", "rex \"user=(?<who>\\w+)\"",
+          "rex field=dest \"(?<o1>\\d+)\\.(?<o2>\\d+)\"", "rex field=tag max_match=0 \"(?<digit>\\d)\"",
+          "rex field=_raw mode=sed \"s/alice/ALICE/g\"", "mvexpand tag", "mvexpand transport limit=1",
+          "search transport=udp OR n>0", "search NOT dest=10.*", "eval k=len(dest)", "where isnotnull(n)",
+          "stats count by transport", "sort - _time", "dedup transport", "rename proto AS transport",
+          "table", "head x", "rex \"(no group)\"", "mvexpand", "fields", "rename a"]
+
+
+def _run(spl, events, monkeypatch, engine):
+    _use(monkeypatch, engine)
+    try:
+        result = Runner(str(ROOT)).run(spl, events)
+    except SplError as exc:
+        return ("error", str(exc))
+    return ("ok", [shown(r) for r in result.rows], result.columns, result.messages)
+
+
+def test_fuzz_search_pipelines_identical_to_the_row_engine(monkeypatch):
+    """First segments with wildcards, IN, NOT, OR, comparisons, selectors and bare terms over
+    several sourcetypes (partitions), then shaping commands and commands that fall back to
+    rows: the same rows in the same order, columns, messages or error text."""
+    rng = random.Random(1717)
+    events = _pipeline_events(rng, 400)
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(150):
+        first = " ".join(_term(rng) for _ in range(rng.randrange(1, 4)))
+        spl = " | ".join([first] + [rng.choice(_LATER) for _ in range(rng.randrange(0, 4))])
+        reference = _run(spl, events, monkeypatch, "row")
+        for engine in FAST_ENGINES:
+            assert _run(spl, events, monkeypatch, engine) == reference, (engine, spl)
+        outcomes[reference[0]] += 1
+    assert outcomes["ok"] > 100 and outcomes["error"] > 3

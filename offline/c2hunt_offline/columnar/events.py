@@ -5,6 +5,8 @@ it looks only at the partitions it can match (:mod:`.search`). Every partition c
 ``__pos``, the event's position in the global newest-first order, so rows selected from
 several partitions come back in exactly the order the row engine returns them.
 """
+import heapq
+
 import polars as pl
 
 from ..values import to_number
@@ -17,6 +19,40 @@ def partition_key(sourcetype):
     """The partition an event with this ``sourcetype`` value belongs to ("" when it has no
     single non-empty string sourcetype: that partition is always searched in full)."""
     return sourcetype if type(sourcetype) is str else ""
+
+
+def merged_order(orders):
+    """One field order consistent with each of ``orders`` (field lists): every list's fields
+    keep their relative order where the lists agree (a topological order of "comes before",
+    ties broken by first appearance). So events of one layout with optional fields keep that
+    layout's order, the order their row dicts show the fields in."""
+    layouts = list(dict.fromkeys(tuple(order) for order in orders))
+    rank, after, before_count = {}, {}, {}
+    for layout in layouts:
+        for name in layout:
+            if name not in rank:
+                rank[name] = len(rank)
+                after[name], before_count[name] = set(), 0
+        for a, b in zip(layout, layout[1:]):
+            if b not in after[a]:
+                after[a].add(b)
+                before_count[b] += 1
+    ready = [(rank[n], n) for n in rank if not before_count[n]]
+    heapq.heapify(ready)
+    out, done = [], set()
+    while len(out) < len(rank):
+        if not ready:  # layouts disagree (a cycle): the earliest field left goes next
+            heapq.heappush(ready, min((r, n) for n, r in rank.items() if n not in done))
+        _, name = heapq.heappop(ready)
+        if name in done:
+            continue
+        out.append(name)
+        done.add(name)
+        for later in after[name]:
+            before_count[later] -= 1
+            if not before_count[later] and later not in done:
+                heapq.heappush(ready, (rank[later], later))
+    return out
 
 
 def concat_frames(frames):
@@ -34,14 +70,14 @@ def concat_frames(frames):
         for name, dtype in frame.schema.items():
             dtypes.setdefault(name, set()).add(dtype)
     mixed = [name for name, kinds in dtypes.items() if len(kinds) > 1]
+    order = merged_order([f.columns for f in frames])
     if not mixed:
-        return pl.concat(frames, how="diagonal")
+        return pl.concat(frames, how="diagonal").select(order)
     values = {name: [] for name in mixed}
     for frame in frames:
         for name in mixed:
             values[name].extend(python_values(frame.get_column(name)) if name in frame.columns
                                 else [None] * frame.height)
-    order = list(dtypes)
     stacked = pl.concat([f.drop([m for m in mixed if m in f.columns]) for f in frames], how="diagonal")
     stacked = stacked.with_columns([series_from_values(name, values[name]) for name in mixed])
     return stacked.select(order)
@@ -73,7 +109,9 @@ class EventTable(object):
             positions.setdefault(partition_key(event.get("sourcetype")), []).append(pos)
         partitions = {}
         for key, where in positions.items():
-            frame = frame_from_rows([events[p] for p in where])
+            rows = [events[p] for p in where]
+            frame = frame_from_rows(rows)
+            frame = frame.select(merged_order(tuple(row) for row in rows))
             partitions[key] = frame.with_columns(pl.Series(POSITION, where, dtype=pl.Int64))
         return cls(partitions, events)
 

@@ -35,9 +35,15 @@ def _check(name, ctx, args):
 
 
 def _present_fields(frame):
-    """The fields some row holds, in order of first appearance (``_ordered_fields`` of the rows)."""
-    counts = frame.null_count().row(0) if frame.width else ()
-    return [name for name, nulls in zip(frame.columns, counts) if nulls < frame.height]
+    """The fields some row holds, in order of first appearance (``_ordered_fields`` of the
+    rows: by the first row holding each, then in column order within that row)."""
+    if not frame.width or not frame.height:
+        return []
+    first = frame.select(pl.all().is_not_null().arg_max()).row(0)
+    counts = frame.null_count().row(0)
+    present = [(row, i, name) for i, (name, row, nulls) in enumerate(zip(frame.columns, first, counts))
+               if nulls < frame.height]
+    return [name for _, _, name in sorted(present)]
 
 
 def cmd_table(ctx, args, frame):
@@ -131,10 +137,9 @@ def cmd_fillnull(ctx, args, frame):
                           .otherwise(pl.col(name)).alias(name))
         elif series.null_count() == 0:
             continue
-        elif isinstance(series.dtype, pl.List):
-            filled.append(pl.col(name).fill_null(pl.lit([value], dtype=pl.List(pl.String))).alias(name))
-        else:  # numbers (or mixed) with gaps: the string fills them, as rows would hold it
-            filled.append(series_from_values(name, [value if v is None else v for v in python_values(series)]))
+        else:  # numbers, multivalue or mixed with gaps: as rows would hold them (rare)
+            filled.append(series_from_values(name, [value if v is None or v == "" else v
+                                                    for v in python_values(series)]))
     return frame.with_columns(filled) if filled else frame
 
 
