@@ -46,6 +46,13 @@ def _present_fields(frame):
     return [name for _, _, name in sorted(present)]
 
 
+def _only(frame, names):
+    """``frame`` with only ``names`` (existing columns), in that order; the rows stay even
+    when no column does (rows without fields, as the row command leaves them)."""
+    kept = frame.drop([c for c in frame.columns if c not in names])
+    return kept.select(names) if names else kept
+
+
 def cmd_table(ctx, args, frame):
     _check("table", ctx, args)
     patterns = [w for w, _ in words(args)]
@@ -58,7 +65,7 @@ def cmd_table(ctx, args, frame):
         elif p not in columns:
             columns.append(p)
     ctx.columns = columns
-    return frame.select([c for c in columns if c in frame.columns])
+    return _only(frame, [c for c in columns if c in frame.columns])
 
 
 def cmd_fields(ctx, args, frame):
@@ -75,7 +82,7 @@ def cmd_fields(ctx, args, frame):
     if remove:
         return frame.drop([c for c in frame.columns if match(c)])
     ctx.columns = [i for i in items if "*" not in i]
-    return frame.select([c for c in frame.columns if match(c) or c in ("_time", "_raw")])
+    return _only(frame, [c for c in frame.columns if match(c) or c in ("_time", "_raw")])
 
 
 def _rename_pairs(args):
@@ -101,13 +108,13 @@ def cmd_rename(ctx, args, frame):
                 raise NotColumnar("rename: wildcard targets collide with fields")
             # a renamed field moves to the end of the row, as the row command pops and re-adds it
             frame = frame.rename(mapping)
-            frame = frame.select([c for c in frame.columns if c not in targets] + targets)
+            frame = _only(frame, [c for c in frame.columns if c not in targets] + targets)
         elif old == new:
             continue
         elif old in frame.columns:
             # rows holding old: new takes its value; rows without old: new is cleared
             frame = frame.drop([new] if new in frame.columns else []).rename({old: new})
-            frame = frame.select([c for c in frame.columns if c != new] + [new])
+            frame = _only(frame, [c for c in frame.columns if c != new] + [new])
         elif new in frame.columns:
             frame = frame.drop(new)
     if getattr(ctx, "columns", None):
@@ -126,6 +133,8 @@ def cmd_fillnull(ctx, args, frame):
         fields += [c for c in (getattr(ctx, "columns", None) or []) if c not in fields]
     if not frame.height:
         return frame  # no rows to fill
+    original = frame.columns
+    first = frame.head(1).null_count().row(0) if original else ()
     filled = []
     for name in dict.fromkeys(fields):
         if name not in frame.columns:
@@ -135,12 +144,16 @@ def cmd_fillnull(ctx, args, frame):
         if series.dtype == pl.String:
             filled.append(pl.when(pl.col(name).is_null() | (pl.col(name) == "")).then(pl.lit(value))
                           .otherwise(pl.col(name)).alias(name))
-        elif series.null_count() == 0:
-            continue
+        elif series.null_count() == 0 and series.dtype != pl.Object:
+            continue  # numbers and lists are never empty strings
         else:  # numbers, multivalue or mixed with gaps: as rows would hold them (rare)
             filled.append(series_from_values(name, [value if v is None or v == "" else v
                                                     for v in python_values(series)]))
-    return frame.with_columns(filled) if filled else frame
+    frame = frame.with_columns(filled) if filled else frame
+    # the first row gains the fields it lacked at its end, in this order (its dict's order,
+    # which decides the order of fields a later "table *" lists)
+    lacking = [n for n in dict.fromkeys(fields) if n not in original or first[original.index(n)]]
+    return _only(frame, [c for c in frame.columns if c not in lacking] + lacking) if lacking else frame
 
 
 def _count(args, name):
