@@ -319,3 +319,57 @@ def test_fuzz_search_pipelines_identical_to_the_row_engine(monkeypatch):
             assert _run(spl, events, monkeypatch, engine) == reference, (engine, spl)
         outcomes[reference[0]] += 1
     assert outcomes["ok"] > 100 and outcomes["error"] > 3
+
+
+# ---------------------------------------------------------------------------- event table
+
+def test_event_table_from_frames_orders_as_the_row_engine():
+    """Reader frames in any order give the events newest first, ties in reading order, each
+    partition's rows and fields as from_events gives them."""
+    from c2hunt_offline.columnar.events import EventTable
+    from c2hunt_offline.columnar.table import frame_from_rows, rows_from_frame
+
+    rng = random.Random(5)
+    files = []
+    for _ in range(4):
+        rows = [{"sourcetype": rng.choice(["a", "b"]), "_time": float(rng.randrange(0, 50)), "x": str(i)}
+                for i in range(rng.randrange(1, 30))]
+        files.append(rows)
+    events = [ev for rows in files for ev in rows]
+    events.sort(key=lambda e: -e["_time"])  # stable, as Runner.read_files sorts
+    table = EventTable.from_frames([frame_from_rows(rows) for rows in files])
+    assert [shown(r) for r in rows_from_frame(table.frame())] == [shown(e) for e in events]
+    reference = EventTable.from_events(events)
+    assert set(table.partitions) == set(reference.partitions) == {"a", "b"}
+    for key in table.partitions:
+        assert table.partitions[key].equals(reference.partitions[key]), key
+
+
+def test_merged_order_keeps_every_layouts_order():
+    from c2hunt_offline.columnar.events import merged_order
+
+    assert merged_order([("a", "c"), ("a", "b", "c"), ("b", "d"), ("a", "e")]) == ["a", "b", "c", "d", "e"]
+    assert merged_order([("x", "y"), ("y", "x")]) == ["x", "y"]  # disagreeing layouts: first seen wins
+
+
+def test_first_segment_reads_only_the_partitions_it_can_match(monkeypatch):
+    """A search naming sourcetypes evaluates its terms on those partitions only."""
+    from c2hunt_offline.columnar import search
+    from c2hunt_offline.columnar.events import EventTable
+
+    events = [{"sourcetype": "conn", "dest_port": "22", "_time": 3.0},
+              {"sourcetype": "dns", "dest_port": "22", "_time": 2.0},
+              {"sourcetype": "conn", "dest_port": "443", "_time": 1.0},
+              {"dest_port": "22", "_time": 0.5}]
+    table = EventTable.from_events(events)
+    looked_at = []
+    leaf_mask = search._leaf_mask
+
+    def spy(node, frame, now):
+        looked_at.append(frame.get_column("sourcetype").to_list() if "sourcetype" in frame.columns else None)
+        return leaf_mask(node, frame, now)
+    monkeypatch.setattr(search, "_leaf_mask", spy)
+    frame = search.first_segment('index=* (sourcetype="conn" OR sourcetype=other) dest_port=22', table, 10.0)
+    assert frame.get_column("_time").to_list() == [3.0]
+    assert all(seen is None or set(seen) == {"conn"} for seen in looked_at)
+    assert None in looked_at  # the partition without a sourcetype is searched in full

@@ -7,7 +7,9 @@ The pipeline's data is ``None`` (nothing yet: a generating command must come), a
 :class:`NotColumnar` (before any side effect), gets ``rows_from_frame(frame)`` and the row
 command. Rows go back into columns for the next command only when a run of at least two
 columnar commands starts there: converting costs about one row command's pass, so a lone
-columnar command between row commands would pay twice for one step.
+columnar command between row commands would pay twice for one step. A polars error inside
+a columnar command is treated as :class:`NotColumnar` (the row command then runs): the
+columns never cost a result the rows would give.
 
 Parsing, the first-segment rules, ``parse_only`` and the error prefixes are the runner's own
 (:meth:`Runner.first_search`, :meth:`Runner.next_command`, :meth:`Runner.apply_rows`,
@@ -56,8 +58,8 @@ def apply(runner, ctx, name, args, data, reenter):
             frame = data if isinstance(data, pl.DataFrame) else \
                 pl.DataFrame() if data is None else frame_from_rows(data)
             return fn(ctx, args, frame)
-        except NotColumnar:
-            pass
+        except (NotColumnar, pl.exceptions.PolarsError):
+            pass  # a library error is a column the step could not handle: rows decide
         except Unavailable:
             if not runner.parse_only:
                 raise
