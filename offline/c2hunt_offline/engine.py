@@ -221,7 +221,7 @@ class Runner(object):
         # True: check a search's syntax only (run over no events; a lookup or data model the
         # runner lacks is skipped instead of failing the search)
         self.parse_only = False
-        self._table_cache = None  # (events list, its length, its EventTable)
+        self._table_cache = []  # (events list, its length, its EventTable), newest first
 
     # ------------------------------------------------------------------ inputs
     def read_files(self, paths, sourcetype=None, host=None, progress=None):
@@ -382,14 +382,15 @@ class Runner(object):
         from .columnar.table import NotColumnar
         if not isinstance(events, list):
             return events
-        cached = self._table_cache
-        if cached is not None and cached[0] is events and cached[1] == len(events):
-            return cached[2]
+        for cached in self._table_cache:
+            if cached[0] is events and cached[1] == len(events):
+                return cached[2]
         try:
             table = EventTable.from_events(events)
         except NotColumnar:
             table = None
-        self._table_cache = (events, len(events), table)
+        # two lists kept: a hunt's events and its baseline's (or a report's) alternate
+        self._table_cache = [(events, len(events), table)] + self._table_cache[:1]
         return table
 
     @staticmethod
