@@ -5,7 +5,8 @@ The pipeline's data is ``None`` (nothing yet: a generating command must come), a
 :class:`polars.DataFrame`, or a list of row dicts. A command with a columnar version
 (:data:`.commands.COLUMNAR`) gets the frame; one without, or one that raises
 :class:`NotColumnar` (before any side effect), gets ``rows_from_frame(frame)`` and the row
-command. Rows go back into columns for the next command only when a run of at least two
+command. After the first segment, the selected events are copied as dicts (as the row
+engine copies them) when the next command has no columnar version. Rows go back into columns for the next command only when a run of at least two
 columnar commands starts there: converting costs about one row command's pass, so a lone
 columnar command between row commands would pay twice for one step. A polars error inside
 a columnar command is treated as :class:`NotColumnar` (the row command then runs): the
@@ -76,7 +77,8 @@ def execute(runner, ctx, segments, table, now, step):
         if index == 0:
             text = runner.first_search(segment)
             if text is not None:
-                data = first_segment(text, table, now)
+                # the next command on rows: copy the selected event dicts, no conversion
+                data = first_segment(text, table, now, as_rows=not _columnar_run(names, 0))
             continue
         name, args = runner.next_command(segment, data, step)
         data = apply(runner, ctx, name, args, data, _columnar_run(names, index - 1) >= REENTRY_RUN)

@@ -97,9 +97,12 @@ def numeric_column(series):
 class EventTable(object):
     """The events of a hunt, one frame per sourcetype (newest first within it)."""
 
-    def __init__(self, partitions, events=None):
+    def __init__(self, partitions, events=None, source=None):
         self.partitions = partitions
         self._events = events
+        # the event dicts "__pos" indexes (from_events): selected rows are copied from them
+        # exactly as the row engine copies them, when the next command runs on rows
+        self.source = source
 
     @classmethod
     def from_events(cls, events):
@@ -113,7 +116,7 @@ class EventTable(object):
             frame = frame_from_rows(rows)
             frame = frame.select(merged_order(tuple(row) for row in rows))
             partitions[key] = frame.with_columns(pl.Series(POSITION, where, dtype=pl.Int64))
-        return cls(partitions, events)
+        return cls(partitions, events, events)
 
     @classmethod
     def from_frames(cls, frames):
@@ -144,8 +147,17 @@ class EventTable(object):
     def rows(self):
         """The events as dicts, newest first (materialised once, for row consumers)."""
         if self._events is None:
-            self._events = rows_from_frame(self.frame())
+            if self.source is not None:
+                self._events = [self.source[p] for p in self.positions(self.partitions.values())]
+            else:
+                self._events = rows_from_frame(self.frame())
         return self._events
+
+    @staticmethod
+    def positions(frames):
+        """The ``__pos`` of the rows of ``frames`` (partitions or selections), in order."""
+        frames = [f.get_column(POSITION) for f in frames if f.height]
+        return pl.concat(frames).sort().to_list() if frames else []
 
     def frame(self):
         """Every event in one frame, newest first, without ``__pos``."""
@@ -168,7 +180,7 @@ class EventTable(object):
             kept = frame.filter(keep.fill_null(False))
             if kept.height:
                 parts[key] = kept
-        return EventTable(parts)
+        return EventTable(parts, source=self.source)
 
     def newest_time(self):
         """The largest numeric ``_time`` (None when no event has one)."""

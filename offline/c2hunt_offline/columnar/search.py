@@ -148,14 +148,19 @@ def filter_frame(expression, frame, now=None, sourcetype=""):
     return frame.filter(_mask(tree, frame, now))
 
 
-def first_segment(text, table, now):
-    """The events of ``table`` (an :class:`EventTable`) the search ``text`` selects, newest first."""
+def first_segment(text, table, now, as_rows=False):
+    """The events of ``table`` (an :class:`EventTable`) the search ``text`` selects, newest
+    first: a frame, or with ``as_rows`` a list of copies of the event dicts (the row engine's
+    own copies) when the table holds them."""
     expression = SearchExpression(text, now=now)  # the row engine's parse: the same errors
     selected = []
     for key, frame in table.partitions.items():
         kept = filter_frame(expression, frame, now, key)
         if kept.height:
             selected.append(kept)
+    if as_rows and table.source is not None:
+        source = table.source
+        return [dict(source[p]) for p in table.positions(selected)]
     return select(selected)
 
 
