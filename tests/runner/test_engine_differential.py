@@ -373,3 +373,20 @@ def test_first_segment_reads_only_the_partitions_it_can_match(monkeypatch):
     assert frame.get_column("_time").to_list() == [3.0]
     assert all(seen is None or set(seen) == {"conn"} for seen in looked_at)
     assert None in looked_at  # the partition without a sourcetype is searched in full
+
+
+def test_custom_commands_fed_from_columns_identical_to_rows(monkeypatch):
+    """c2entropy and c2asym straight after the first segment (records built from the
+    frame's columns), then shaping on their replies."""
+    rng = random.Random(9)
+    events = []
+    for i in range(300):
+        events.append({"sourcetype": "t", "_time": 1700000000.0 - i, "query": rng.choice(
+            ["www.example.com", "a%x.tunnel.example" % rng.randrange(10 ** 12), "xk2j4h5.example.net"]),
+            "bytes_out": rng.choice(["10", "5000", "120000", 7.5, ""]), "bytes_in": str(rng.randrange(0, 9000)),
+            "tag": rng.choice([["a", "b"], "c"])})
+    for spl in ("sourcetype=t | c2entropy field=query mode=dns | table query *entropy* | head 50",
+                "sourcetype=t | c2asym out=bytes_out in=bytes_in threshold=0.5 min_bytes=100 | fields - tag | tail 20"):
+        reference = _run(spl, events, monkeypatch, "row")
+        assert reference[0] == "ok" and reference[1], reference
+        assert _run(spl, events, monkeypatch, "col") == reference, spl
