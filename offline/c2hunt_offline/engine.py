@@ -160,13 +160,32 @@ class SearchResult(object):
         return cols
 
 
+def engine_name():
+    """``C2HUNT_ENGINE``: ``col`` (default, the columnar engine), ``memo`` (the row engine with
+    its memo and lookup indexes) or ``row`` (the per-row reference)."""
+    name = os.environ.get("C2HUNT_ENGINE", "").strip().lower()
+    return name if name in ("memo", "row") else "col"
+
+
+class _Step(object):
+    """The command a pipeline is running (for error messages)."""
+    name = None
+
+
 class _Context(object):
     def __init__(self, runner, events):
         self.runner = runner
-        self.events = events
+        self._events = events
         self.lookups = runner.lookups
         self.messages = []
         self.columns = None
+
+    @property
+    def events(self):
+        """The search's events as dicts (an EventTable's materialised on first use)."""
+        if not isinstance(self._events, list):
+            self._events = self._events.rows()
+        return self._events
 
     def run_custom(self, name, args, rows):
         return self.runner.run_custom(self, name, args, rows)
@@ -202,6 +221,7 @@ class Runner(object):
         # True: check a search's syntax only (run over no events; a lookup or data model the
         # runner lacks is skipped instead of failing the search)
         self.parse_only = False
+        self._table_cache = []  # (events list, its length, its EventTable), newest first
 
     # ------------------------------------------------------------------ inputs
     def read_files(self, paths, sourcetype=None, host=None, progress=None):
@@ -261,6 +281,7 @@ class Runner(object):
     def run(self, spl, events, now=None, earliest=None, latest=None):
         """Run one search over ``events``; returns a :class:`SearchResult`.
 
+        ``events`` is a list of event dicts (or an :class:`~.columnar.events.EventTable`).
         ``earliest``/``latest`` (epochs) are the search's time range, as the time picker or a
         saved search's dispatch window sets it: events outside ``[earliest, latest)`` are not
         searched. ``now`` is the time inline ``earliest=``/``latest=`` modifiers are relative
@@ -269,47 +290,108 @@ class Runner(object):
         Anything that goes wrong is a :class:`SplError` naming the command: a hostile search
         (nesting deeper than the stack, numbers past a double, a regex that backtracks past
         its time budget) ends the search, never the runner.
+
+        The engine is ``C2HUNT_ENGINE``'s (:func:`engine_name`): ``col`` (default) runs the
+        pipeline on columns (:mod:`.columnar.engine`), ``memo``/``row`` on event dicts.
         """
+        table = self.event_table(events) if engine_name() == "col" else None
+        if table is not None:
+            from .columnar import engine as columnar_engine
+            table = table.window(earliest, latest)
+            if now is None:
+                now = data_now(table)
+            ctx = _Context(self, table)
+            return self._guarded(ctx, lambda step: columnar_engine.execute(
+                self, ctx, split_pipeline(self.expand(spl)), table, now, step))
+        if not isinstance(events, list):
+            events = events.rows()
         if earliest is not None or latest is not None:
             events = in_window(events, earliest, latest)
         if now is None:
             now = data_now(events)
         ctx = _Context(self, events)
-        rows = None
-        name = None  # the command running, for messages (None: parsing or the first search)
+        return self._guarded(ctx, lambda step: self._run_rows(ctx, split_pipeline(self.expand(spl)),
+                                                             events, now, step))
+
+    def _guarded(self, ctx, pipeline):
+        """``pipeline(step)`` under the regex budget, every failure a :class:`SplError` prefixed
+        with the command that was running (``step.name``; None while parsing or in the first
+        search). Both engines run through here, so their errors read the same."""
+        step = _Step()
         with regex_watchdog():
             try:
-                segments = split_pipeline(self.expand(spl))
-                for index, segment in enumerate(segments):
-                    name = None
-                    if index == 0:
-                        if segment == "":
-                            continue  # leading pipe: a generating command follows
-                        if re.match(r"^search\b", segment, re.I):
-                            segment = segment[6:]
-                        # filter first, then copy: later commands change rows, never the events
-                        matches = SearchExpression(segment, now=now)
-                        rows = [dict(e) for e in events if matches(e)]
-                        continue
-                    command, args = self._command(segment, rows)
-                    name = command
-                    grammar.check_options(name, args)
-                    try:
-                        rows = _commands.COMMANDS[name](ctx, args, rows if rows is not None else [])
-                    except Unavailable:
-                        if not self.parse_only:
-                            raise
-                        rows = []  # parse_only: a missing lookup/data model says nothing of the syntax
+                rows = pipeline(step)
             except SplError as exc:
-                raise SplError(self._prefixed(name, str(exc)) if name else str(exc))
+                raise SplError(self._prefixed(step.name, str(exc)) if step.name else str(exc))
             except RecursionError:
-                raise SplError("%s: expression nested too deeply to evaluate" % (name or "search"))
+                raise SplError("%s: expression nested too deeply to evaluate" % (step.name or "search"))
             except MemoryError:
-                raise SplError("%s: out of memory" % (name or "search"))
+                raise SplError("%s: out of memory" % (step.name or "search"))
             except Exception as exc:  # noqa: BLE001  (a defect or hostile input: still a search error)
-                raise SplError("%s: cannot run (%s: %s)" % (name or "search", type(exc).__name__,
+                raise SplError("%s: cannot run (%s: %s)" % (step.name or "search", type(exc).__name__,
                                                             str(exc)[:200]))
         return SearchResult(rows or [], ctx.columns, ctx.messages)
+
+    @staticmethod
+    def first_search(segment):
+        """The search expression of a pipeline's first segment (None: a generating command
+        follows a leading pipe)."""
+        if segment == "":
+            return None
+        if re.match(r"^search\b", segment, re.I):
+            segment = segment[6:]
+        return segment
+
+    def next_command(self, segment, rows, step):
+        """(name, arguments) of a later segment, checked; ``step.name`` set to it."""
+        step.name = None
+        name, args = self._command(segment, rows)
+        step.name = name
+        grammar.check_options(name, args)
+        return name, args
+
+    def apply_rows(self, ctx, name, args, rows):
+        """The row command ``name`` over ``rows`` (a missing lookup/data model is no result
+        under ``parse_only``: it says nothing of the syntax)."""
+        try:
+            return _commands.COMMANDS[name](ctx, args, rows if rows is not None else [])
+        except Unavailable:
+            if not self.parse_only:
+                raise
+            return []
+
+    def _run_rows(self, ctx, segments, events, now, step):
+        rows = None
+        for index, segment in enumerate(segments):
+            step.name = None
+            if index == 0:
+                text = self.first_search(segment)
+                if text is not None:
+                    # filter first, then copy: later commands change rows, never the events
+                    matches = SearchExpression(text, now=now)
+                    rows = [dict(e) for e in events if matches(e)]
+                continue
+            name, args = self.next_command(segment, rows, step)
+            rows = self.apply_rows(ctx, name, args, rows)
+        return rows
+
+    def event_table(self, events):
+        """The :class:`EventTable` of ``events`` (kept for the same list object, so every search
+        of a hunt shares one); None when the events cannot be held in columns."""
+        from .columnar.events import EventTable
+        from .columnar.table import NotColumnar
+        if not isinstance(events, list):
+            return events
+        for cached in self._table_cache:
+            if cached[0] is events and cached[1] == len(events):
+                return cached[2]
+        try:
+            table = EventTable.from_events(events)
+        except NotColumnar:
+            table = None
+        # two lists kept: a hunt's events and its baseline's (or a report's) alternate
+        self._table_cache = [(events, len(events), table)] + self._table_cache[:1]
+        return table
 
     @staticmethod
     def _prefixed(name, text):
@@ -335,6 +417,14 @@ class Runner(object):
 
     def run_custom(self, ctx, name, args, rows):
         """Run bin/<command>.py over ``rows`` through search command protocol v2."""
+        # converted a chunk at a time as the command reads them (never all rows twice)
+        records = ({k: (v if type(v) is str else [to_str(x) for x in v] if isinstance(v, list)
+                        else to_str(v)) for k, v in row.items()} for row in rows)
+        return self.run_custom_records(ctx, name, args, records)
+
+    def run_custom_records(self, ctx, name, args, records):
+        """Run bin/<command>.py over ``records`` (dicts of strings and lists of strings, any
+        iterable: read as the command asks for them); returns its reply records."""
         from . import scp_driver
         stanza = self.commands_conf.get(name)
         if stanza is None:
@@ -346,9 +436,6 @@ class Runner(object):
             argv = shlex.split(args)
         except ValueError as exc:
             raise SplError("%s: bad arguments: %s" % (name, exc))
-        # converted a chunk at a time as the command reads them (never all rows twice)
-        records = ({k: (v if type(v) is str else [to_str(x) for x in v] if isinstance(v, list)
-                        else to_str(v)) for k, v in row.items()} for row in rows)
         try:
             result = scp_driver.run_command(script, argv, records, python=self.python)
         except scp_driver.CommandError as exc:
@@ -422,6 +509,8 @@ class Runner(object):
                         self.run(saved.search, baseline_events)
                     except SplError as exc:
                         errors[saved.name] = str(exc)
+        if engine_name() == "col":
+            events = self.event_table(events) or events  # built once, shared by every search
         if now is None and earliest is None and latest is None and not dispatch:
             now = data_now(events)  # what run() would work out for each search, once
         for saved in searches:
@@ -458,6 +547,9 @@ def in_window(events, earliest=None, latest=None):
 
 def data_now(events):
     """The "now" of a search over an export: one second after its newest event."""
+    if not isinstance(events, list):
+        newest = events.newest_time()
+        return float(int(newest) + 1) if newest is not None else float(int(_time.time()))
     times = [t for t in (to_number(e.get("_time")) for e in events) if t is not None]
     return float(int(max(times)) + 1) if times else float(int(_time.time()))
 

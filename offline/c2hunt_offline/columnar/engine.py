@@ -1,0 +1,88 @@
+"""The columnar pipeline executor: each command on columns where it has a columnar version,
+on rows otherwise, with the row engine's errors, messages and results.
+
+The pipeline's data is ``None`` (nothing yet: a generating command must come), a
+:class:`polars.DataFrame`, or a list of row dicts. A command with a columnar version
+(:data:`.commands.COLUMNAR`) gets the frame; one without, or one that raises
+:class:`NotColumnar` (before any side effect), gets ``rows_from_frame(frame)`` and the row
+command. After the first segment, the selected events are copied as dicts (as the row
+engine copies them) when the next command has no columnar version. Rows go back into columns for the next command only when a run of at least two
+columnar commands starts there: converting costs about one row command's pass, so a lone
+columnar command between row commands would pay twice for one step. A polars error inside
+a columnar command is treated as :class:`NotColumnar` (the row command then runs): the
+columns never cost a result the rows would give.
+
+Parsing, the first-segment rules, ``parse_only`` and the error prefixes are the runner's own
+(:meth:`Runner.first_search`, :meth:`Runner.next_command`, :meth:`Runner.apply_rows`,
+:meth:`Runner._guarded`): the two engines share that code.
+"""
+import polars as pl
+
+from ..values import Unavailable
+from .commands import COLUMNAR
+from .search import first_segment
+from .table import NotColumnar, frame_from_rows, rows_from_frame
+
+REENTRY_RUN = 2  # consecutive columnar commands that make converting rows back worth it
+
+
+def _columnar_run(names, start):
+    """How many commands from ``start`` on have a columnar version, in a row."""
+    count = 0
+    for name in names[start:]:
+        if name not in COLUMNAR:
+            break
+        count += 1
+    return count
+
+
+def _command_names(segments):
+    names = []
+    for segment in segments[1:]:
+        word = segment.split(None, 1)[0].lower() if segment.strip() else ""
+        names.append(word)
+    return names
+
+
+def as_rows(data):
+    """The pipeline's data as a list of row dicts."""
+    if data is None:
+        return None
+    return data if isinstance(data, list) else rows_from_frame(data)
+
+
+def apply(runner, ctx, name, args, data, reenter):
+    """One command over ``data``: on columns when it can, else on rows."""
+    fn = COLUMNAR.get(name)
+    if fn is not None and (isinstance(data, pl.DataFrame) or data is None or reenter):
+        try:
+            frame = data if isinstance(data, pl.DataFrame) else \
+                pl.DataFrame() if data is None else frame_from_rows(data)
+            return fn(ctx, args, frame)
+        except (NotColumnar, pl.exceptions.PolarsError):
+            pass  # a library error is a column the step could not handle: rows decide
+        except Unavailable:
+            if not runner.parse_only:
+                raise
+            return []
+    return runner.apply_rows(ctx, name, args, as_rows(data))
+
+
+def execute(runner, ctx, segments, table, now, step):
+    """Run the split pipeline ``segments`` over ``table`` (an EventTable); returns rows."""
+    names = _command_names(segments)
+    data = None
+    for index, segment in enumerate(segments):
+        step.name = None
+        if index == 0:
+            text = runner.first_search(segment)
+            if text is not None:
+                # the next command on rows: copy the selected event dicts, no conversion
+                data = first_segment(text, table, now, as_rows=not _columnar_run(names, 0))
+            continue
+        name, args = runner.next_command(segment, data, step)
+        data = apply(runner, ctx, name, args, data, _columnar_run(names, index - 1) >= REENTRY_RUN)
+    return as_rows(data)
+
+
+__all__ = ["REENTRY_RUN", "apply", "as_rows", "execute"]
