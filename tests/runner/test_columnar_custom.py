@@ -29,6 +29,7 @@ SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
 
 _PROTOCOL = {}   # (name, args, repr(rows)) -> (records, messages, error): one child per input
 _COMPARED = set()
+_REFERENCE = Runner.run_custom  # the protocol path (the hunts below spy on Runner.run_custom)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def _protocol(runner, name, args, rows):
     if key not in _PROTOCOL:
         ctx = _Context(runner, [])
         try:
-            records = runner.run_custom(ctx, name, args, rows)
+            records = _REFERENCE(runner, ctx, name, args, rows)
             _PROTOCOL[key] = (copy.deepcopy(records), list(ctx.messages), None)
         except SplError as exc:
             _PROTOCOL[key] = (None, None, str(exc))
@@ -75,7 +76,6 @@ def _hunt_and_compare(runner, monkeypatch, paths):
     paths compared on every distinct input; returns how many inputs had rows."""
     monkeypatch.setenv("C2HUNT_ENGINE", "memo")  # the row engine calls Runner.run_custom
     captured = []
-    reference = Runner.run_custom
 
     def spy(self, ctx, name, args, rows):
         rows = [dict(row) for row in rows]
@@ -89,8 +89,9 @@ def _hunt_and_compare(runner, monkeypatch, paths):
     monkeypatch.setattr(Runner, "run_custom", spy)
     hunter = Runner(str(ROOT))
     events, _ = hunter.read_files([str(p) for p in paths])
-    hunter.hunt(events)
-    monkeypatch.setattr(Runner, "run_custom", reference)
+    _, errors = hunter.hunt(events)
+    monkeypatch.setattr(Runner, "run_custom", _REFERENCE)
+    assert not errors
     assert captured, "no saved search ran a custom command"
     with_rows = 0
     for name, args, rows in captured:
