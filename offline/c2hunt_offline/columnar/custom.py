@@ -364,9 +364,37 @@ def _reply_error(name, script, texts):
     return SplError("%s: %s failed (exit 1): %s" % (name, command_name, "; ".join(texts)))
 
 
+def _encoded_strings(name, cells, n_rows):
+    """The texts of ``cells`` (a Cells) from its CSV-ready byte matrix, without a Python str
+    per cell; None when it has none (the cells then give their texts)."""
+    encoded = cells.encoded()
+    if encoded is None:
+        return None
+    chars, present = encoded
+    if chars.shape[1] == 0:
+        return pl.Series(name, [None] * n_rows, dtype=pl.String)
+    flat = chars[present]
+    if len(flat) and (flat == 0).any():  # the separator below must not occur in a cell
+        return None
+    from c2hunt.scp.output import insert_pieces
+    ends = np.cumsum(np.count_nonzero(present, axis=1))
+    joined = insert_pieces(flat, ends, np.zeros(n_rows, dtype=np.uint8), np.ones(n_rows, dtype=np.int64))
+    try:
+        text = joined.tobytes().decode("utf-8")
+    except UnicodeDecodeError:  # texts() decodes each cell with "replace": let it
+        return None
+    texts = pl.Series(name, [text]).str.split("\x00").explode().slice(0, n_rows)
+    return _empty_to_null(texts.alias(name))
+
+
 def _reply_cells(name, values, n_rows):
     """A command's output column as the decoded reply holds it (String or List(String))."""
     if hasattr(values, "texts"):
+        if len(values) != n_rows:
+            raise NotColumnar("%s: output column has %d values for %d records" % (name, len(values), n_rows))
+        texts = _encoded_strings(name, values, n_rows)
+        if texts is not None:
+            return texts
         values = values.texts()
     if len(values) != n_rows:
         raise NotColumnar("%s: output column has %d values for %d records" % (name, len(values), n_rows))
