@@ -262,3 +262,9 @@ def test_mixed_boolean_column_is_left_to_the_protocol_path(runner):
     frame = pl.DataFrame({"bytes_out": pl.Series([True, False])})
     with pytest.raises(NotColumnar):
         run_custom_in_process(_Context(runner, []), "c2asym", "", frame)
+
+
+def test_commands_under_another_interpreter_stay_in_their_process(tmp_path):
+    other = Runner(str(ROOT), python=str(tmp_path / "python3"))
+    with pytest.raises(NotColumnar):
+        run_custom_in_process(_Context(other, []), "c2asym", "", frame_from_rows([{"bytes_out": "1"}]))

@@ -190,7 +190,7 @@ def _as_text(series):
         held = plain.is_not_null()
         plain = _empty_to_null(plain)
         return _Text(plain, None, None, held, plain)
-    if dtype.is_numeric() and not dtype == pl.Boolean:
+    if dtype.is_float() or dtype.is_integer():
         if dtype.is_integer() and len(series) and (series.abs().max() or 0) >= 2 ** 53:
             raise NotColumnar("integers past 2**53 in %r" % name)
         plain = _number_texts(series)
@@ -471,6 +471,8 @@ def run_custom_in_process(ctx, name, args, frame):
         raise NotColumnar("C2HUNT_COMMANDS=protocol")
     runner = ctx.runner
     script = _script(runner, name)
+    if runner.python and os.path.realpath(runner.python) != os.path.realpath(sys.executable):
+        raise NotColumnar("the commands run under another interpreter (%s)" % runner.python)
     try:
         argv = shlex.split(args)
     except ValueError as exc:
