@@ -268,3 +268,15 @@ def test_commands_under_another_interpreter_stay_in_their_process(tmp_path):
     other = Runner(str(ROOT), python=str(tmp_path / "python3"))
     with pytest.raises(NotColumnar):
         run_custom_in_process(_Context(other, []), "c2asym", "", frame_from_rows([{"bytes_out": "1"}]))
+
+
+def test_another_apps_commands_go_through_the_protocol(tmp_path):
+    """Its bin/ holds another c2hunt package, which cannot share the name with the one loaded."""
+    import shutil
+    app = tmp_path / "app"
+    for folder in ("default", "bin", "lookups"):
+        shutil.copytree(ROOT / folder, app / folder, ignore=shutil.ignore_patterns("__pycache__", "lib"))
+    import c2hunt  # the repository's bin/ (pythonpath), as a hunt over this repository loads it
+    assert Path(c2hunt.__file__).resolve().is_relative_to(ROOT / "bin")
+    with pytest.raises(NotColumnar):
+        run_custom_in_process(_Context(Runner(str(app)), []), "c2asym", "", frame_from_rows([{"bytes_out": "1"}]))
