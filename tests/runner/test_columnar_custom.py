@@ -218,8 +218,10 @@ def test_more_than_one_protocol_chunk(runner):
     rng = random.Random(3)
     rows = [{"bytes_out": rng.choice(["500", "x", "2000", ["1", "2"]]) if i % 997 == 0 else str(i % 5000),
              "bytes_in": str(i % 300), "src": "10.0.%d.%d" % (i % 3, i % 7),
-             "query": "%x.example.com" % i, "_time": 1700000000 + i // 3} for i in range(110000)]
+             "query": "%x.example.com" % i, "_time": 1700000000 + i // 3} for i in range(60000)]
     compare(runner, "c2asym", "", rows)
+    _, (_, messages, _) = _protocol(runner, "c2asym", "", rows)
+    assert any(text.endswith("(total for this search)") for text in messages)  # per chunk, then total
     compare(runner, "c2beacon", "src min_count=3", rows)
     compare(runner, "c2entropy", "field=query mode=dns", rows)
     hollow = [{}] * 50000 + [{"bytes_out": "5000", "bytes_in": "1"}] * 10
