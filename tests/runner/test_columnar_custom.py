@@ -252,7 +252,7 @@ def test_sys_path_is_left_as_it_was(runner):
     before = list(sys.path)
     run_custom_in_process(_Context(runner, []), "c2entropy", "field=q mode=dns",
                           frame_from_rows([{"q": "a.example.com"}]))
-    assert sys.path == before
+    assert before == list(sys.path)
 
 
 def test_undeclared_command(runner):
