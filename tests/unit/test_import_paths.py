@@ -19,6 +19,7 @@ from support import ROOT
 PATH_EDITORS = {
     "bin/c2hunt_path.py",                           # splunkd's scripts: vendored libraries
     "offline/c2hunt_offline/readers/capture.py",    # the offline runner: the app's bin/
+    "offline/c2hunt_offline/columnar/custom.py",    # commands in process: bin/ while they run
     "benchmarks/repo_paths.py",                     # benchmark scripts: pyproject's list
 }
 THIS_FILE = Path(__file__).resolve().relative_to(ROOT).as_posix()   # its examples match
