@@ -42,14 +42,16 @@ DTYPES = {NUM: pl.Float64, STR: pl.String, LIT: pl.String, TEXT: pl.String, NULL
           MV: pl.List(pl.String), BOOL: pl.Boolean}
 _EXACT = 2.0 ** 53  # below this a float holds an integer exactly, so int and float agree
 
-# Python's str.isspace() in ASCII (what ``\s`` and str.strip() take), as one character class
-_PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f "
+# ASCII whitespace as float() strips it (Python's ``\s`` also takes \x1c-\x1f, which float()
+# refuses: strings holding those go through values.to_number itself)
+_PY_SPACE = "\\t\\n\\x0b\\x0c\\r "
 # values.to_number's pattern for ASCII strings, spelt for polars' regex engine
 _NUMBER = ("^[%s]*[-+]?(?:[0-9]+\\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\\.[0-9]+(?:[eE][-+]?[0-9]+)?)[%s]*$"
            % (_PY_SPACE, _PY_SPACE))
-_PY_SPACE_CHARS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+_PY_SPACE_CHARS = "\t\n\x0b\x0c\r "
 _HEX = "^[%s]*0[xX][0-9a-fA-F]+[%s]*$" % (_PY_SPACE, _PY_SPACE)
 _NOT_ASCII = "[^\\x00-\\x7f]"
+_NOT_SIMPLE = "[^\\x00-\\x1b\\x20-\\x7f]"  # non-ASCII or \x1c-\x1f: to_number itself decides
 # characters on which Python's re and polars' regex engine agree for the patterns allowed below
 _NOT_PLAIN = "[^\\t\\x20-\\x7e]"
 
@@ -85,7 +87,10 @@ def _per_distinct(series, fn, dtype):
     distinct = series.drop_nulls().unique(maintain_order=True)
     if not distinct.len():
         return _nulls(series.len(), dtype)
-    mapped = pl.Series([fn(v) for v in distinct.to_list()], dtype=dtype)
+    try:
+        mapped = pl.Series([fn(v) for v in distinct.to_list()], dtype=dtype)
+    except Exception as exc:  # noqa: BLE001  (the node's per-distinct path meets it as the row engine does)
+        raise _Unsupported("%s: %s" % (type(exc).__name__, exc))
     return series.replace_strict(distinct, mapped, default=None, return_dtype=dtype)
 
 
@@ -99,7 +104,7 @@ def _exact_numbers(s):
 
 def _parse_numbers(s):
     """values.to_number of each string of a String column, as Float64 (null: not a number)."""
-    if _any(s.str.contains(_NOT_ASCII).fill_null(False)):
+    if _any(s.str.contains(_NOT_SIMPLE).fill_null(False)):
         def number(text):
             n = to_number(text)
             return None if n is None else float(n) if abs(n) < _EXACT else math.inf
@@ -190,6 +195,8 @@ def as_kind(val, kind):
 
 def unify(vals):
     kinds = set(v.kind for v in vals) - {NULL}
+    if OBJ in kinds:
+        raise _Unsupported("a branch only Python holds")
     if not kinds:
         return NULL
     if len(kinds) == 1:
@@ -632,7 +639,7 @@ def _tonumber(ev, node):
             raise _Unsupported("tonumber of a fraction goes through its text")
         return val
     if val.kind in _STRINGS:
-        if _any(val.s.str.contains(_NOT_ASCII).fill_null(False)) or _any(val.s.str.contains(_HEX).fill_null(False)):
+        if _any(val.s.str.contains(_NOT_SIMPLE).fill_null(False)) or _any(val.s.str.contains(_HEX).fill_null(False)):
             raise _Unsupported("hex or non-ASCII")
         return Val(NUM, _parse_numbers(val.s))
     raise _Unsupported("tonumber of %s" % val.kind)
