@@ -56,8 +56,14 @@ def _compare(command, args, rows):
         frame = frame_from_rows(copy.deepcopy(rows))
     except NotColumnar:
         return reference, ("declined", None)
-    status, result = _outcome(col_fn, None, args, frame)
+    ex.ColumnEvaluator.instances = []
+    try:
+        status, result = _outcome(col_fn, None, args, frame)
+        errors = [e for evaluator in ex.ColumnEvaluator.instances for e in evaluator.errors]
+    finally:
+        ex.ColumnEvaluator.instances = None
     assert status != "crash", (args, result)
+    assert not errors, (args, errors)  # a native kernel failed: the per-distinct path hid it
     return reference, (status, _formatted(rows_from_frame(result)) if status == "ok" else result)
 
 
@@ -135,7 +141,9 @@ _BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / {}", "{} . {}", "{} % {}", "if
            "case({} != {}, 1, true(), 2)", "case({} >= {}, \"ge\")",
            "if(match({}, \"^[0-9]+$\") AND isnotnull({}), 1, 0)",
            "if(like({}, \"%c%\") OR {} >= 2, 1, 0)", "if(isnull({}) XOR isnull({}), 1, 0)",
-           "if(NOT ({} = {}), \"n\", \"y\")", "mvindex({}, {})"]
+           "if(NOT ({} = {}), \"n\", \"y\")", "mvindex({}, {})", "coalesce({}, 0) + coalesce({}, 1)",
+           "if({} > 1, {}, 0)", "case(isnull({}), 0, true(), {}) . \"|\"", "coalesce({}, 2) - {}",
+           "if(coalesce({}, 0) < {}, \"lt\", \"ge\")"]
 _CONDITIONS = ["{} > {}", "{} == {}", "isnull({}) OR {} != \"x\"", "match({}, \"^[a-z]\") AND {} < 5",
                "NOT isnotnull({}) XOR {} = 1", "like({}, \"T%\") OR {} <= \"b\""]
 
@@ -254,6 +262,9 @@ NATIVE = [
     "lower(rtrim(query, \".\"))",
     "_time - 1700000000",
     "abs(tonumber(dest_port) - 100)",
+    "coalesce(bytes_out, 0) + coalesce(packets_out, 0)",
+    "case(transport==\"tcp\", coalesce(bytes_out, 0) + coalesce(bytes_in, 0), true(), 0)",
+    "if(isnull(signal_a), 0, dest_port) * 2",
 ]
 
 

@@ -9,7 +9,7 @@ from ..evalexpr.evaluate import result_value
 from ..evalexpr.parser import parse
 from ..values import SplError
 from . import expressions as ex
-from .table import NotColumnar, series_from_values
+from .table import NotColumnar, python_values, series_from_values
 
 
 def _stored(val, name):
@@ -24,6 +24,14 @@ def _stored(val, name):
         if column.dtype == pl.Object:
             raise NotColumnar("%s holds values of mixed kinds" % name)
         return column.gather(val.index)
+    if kind == ex.MIX:
+        if not ex._any(val.num.is_not_null()):
+            return val.s.alias(name)
+        if not ex._any(val.s.is_not_null()):
+            return val.num.alias(name)
+        # strings and numbers in one field: an Object column, as the representation holds them
+        numbers = python_values(val.num)
+        return pl.Series(name, [n if s is None else s for s, n in zip(val.s.to_list(), numbers)], dtype=pl.Object)
     if kind == ex.BOOL:
         if val.s.null_count() < val.s.len():
             raise NotColumnar("a boolean result: the row engine raises on the row it meets it")
