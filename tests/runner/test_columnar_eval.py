@@ -134,7 +134,9 @@ _UNARY = ["lower({})", "upper({})", "len({})", "tonumber({})", "isnull({})", "is
           "isnum({})", "mvindex({}, 0)", "mvindex({}, -1)", "coalesce({}, \"d\")", "tostring({})",
           "mvdedup({})", "split({}, \",\")", "-{}", "urldecode({})", "substr({}, 2)",
           "if(match({}, \"^[0-9]+$\"), 1, 0)", "if(match({}, \"(?i)^tcp$\"), \"t\", \"f\")",
-          "if(like({}, \"%c%\"), 1, 0)", "if(like({}, \"1%\"), 1, 0)", "mvfind({}, \"^x\")"]
+          "if(like({}, \"%c%\"), 1, 0)", "if(like({}, \"1%\"), 1, 0)", "mvfind({}, \"^x\")",
+          "replace({}, \"\\.\\d+$\", \"\")", "replace({}, \"^(.)(.*)$\", \"\\2\\1$\")",
+          "replace({}, \"[^a-z]\", \"_\")", "replace({}, \"x*\", \"-\")", "mvjoin({}, \"+\")"]
 _BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / {}", "{} . {}", "{} % {}", "if({} > {}, 1, 0)",
            "if({} == {}, \"eq\", \"ne\")", "if({} < {}, \"lt\", null())", "if({} != {}, 1, null())",
            "if({} <= {}, a, b)", "max({}, {})", "min({}, {})", "mvappend({}, {})", "coalesce({}, {})",
@@ -265,6 +267,9 @@ NATIVE = [
     "coalesce(bytes_out, 0) + coalesce(packets_out, 0)",
     "case(transport==\"tcp\", coalesce(bytes_out, 0) + coalesce(bytes_in, 0), true(), 0)",
     "if(isnull(signal_a), 0, dest_port) * 2",
+    "replace(query, \"^.*\\.([^.]+\\.[^.]+)$\", \"\\1\")",
+    "replace(Image, \"[^A-Za-z0-9]\", \"_\")",
+    "mvjoin(signals, \" \")",
 ]
 
 

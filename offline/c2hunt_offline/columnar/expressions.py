@@ -816,6 +816,75 @@ def _like(ev, node):
     return Val(BOOL, _contains(text, _like_regex(pattern)))
 
 
+def _min_width(pattern):
+    try:
+        from re import _parser
+    except ImportError:  # Python before 3.11
+        import sre_parse as _parser
+    try:
+        parsed = _parser.parse(pattern)
+        return parsed.getwidth()[0], parsed.state.groups - 1
+    except Exception:  # noqa: BLE001  (Python refuses it: the row engine says how)
+        raise _Unsupported("pattern Python does not take")
+
+
+def _replacement(template, groups):
+    """Python's replacement (values' replace(): ``\\N`` is group N) spelt for polars, or
+    _Unsupported for any other backslash (an escape the two engines read differently)."""
+    out, i = [], 0
+    while i < len(template):
+        ch = template[i]
+        if ch == "\\":
+            if i + 1 < len(template) and template[i + 1].isdigit() and template[i + 1].isascii() \
+                    and int(template[i + 1]) <= groups:
+                out.append("${%s}" % template[i + 1])
+                i += 2
+                continue
+            raise _Unsupported("replacement escape")
+        out.append("$$" if ch == "$" else ch)
+        i += 1
+    return "".join(out)
+
+
+def _replace(ev, node):
+    args = node[2]
+    if len(args) != 3:
+        raise _Unsupported("arguments")
+    pattern = _regex_argument(args[1])
+    template = _literal_text(args[2])
+    if template is None:
+        raise _Unsupported("replacement not a literal")
+    width, groups = _min_width(pattern)
+    if width == 0:
+        raise _Unsupported("a pattern matching the empty string: the engines step past it differently")
+    replacement = _replacement(template, groups)
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        raise _Unsupported("replace in a multivalue")
+    text = to_text(val)
+    if not _plain(text):
+        raise _Unsupported("input outside printable ASCII")
+    try:
+        return Val(STR, text.str.replace_all(pattern, replacement))
+    except pl.exceptions.PolarsError:
+        raise _Unsupported("polars does not take this regex")
+
+
+def _mvjoin(ev, node):
+    args = node[2]
+    delimiter = _literal_text(args[1]) if len(args) == 2 else None
+    if delimiter is None:
+        raise _Unsupported("delimiter not a literal")
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        return Val(STR, val.s.list.join(delimiter))
+    return Val(STR, to_text(val))
+
+
 def _trim(method):
     def fn(ev, node):
         args = node[2]
@@ -863,6 +932,8 @@ _CALLS = {
     "max": _minmax(pl.max_horizontal),
     "match": _match,
     "like": _like,
+    "replace": _replace,
+    "mvjoin": _mvjoin,
     "trim": _trim("strip_chars"),
     "ltrim": _trim("strip_chars_start"),
     "rtrim": _trim("strip_chars_end"),
