@@ -270,6 +270,7 @@ NATIVE = [
     "replace(query, \"^.*\\.([^.]+\\.[^.]+)$\", \"\\1\")",
     "replace(Image, \"[^A-Za-z0-9]\", \"_\")",
     "mvjoin(signals, \" \")",
+    "dest_port . \":\" . coalesce(_time, \"\") . \":\" . if(isnull(signal_a), \"-\", 1)",
 ]
 
 

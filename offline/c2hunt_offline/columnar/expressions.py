@@ -183,6 +183,8 @@ def to_text(val):
 
 def present(val):
     """Rows that hold a value."""
+    if val.kind == OBJ:
+        raise _Unsupported("only Python holds these values")
     if val.kind == MIX:
         return val.s.is_not_null() | val.num.is_not_null()
     return val.s.is_not_null()
@@ -347,6 +349,7 @@ class ColumnEvaluator(object):
         self.frame = frame
         self.n = frame.height
         self.per_distinct = []
+        self.fields = {}
         self.errors = []  # native kernels that failed unexpectedly (tests assert there are none)
         if ColumnEvaluator.instances is not None:
             ColumnEvaluator.instances.append(self)
@@ -434,6 +437,12 @@ def _lit(ev, node):
 
 def _field(ev, node):
     name = node[1]
+    if name not in ev.fields:
+        ev.fields[name] = _read_field(ev, name)  # one dtype check per field, however often read
+    return ev.fields[name]
+
+
+def _read_field(ev, name):
     if name not in ev.frame.columns:
         return Val(NULL, _nulls(ev.n))
     s = ev.frame.get_column(name)
@@ -519,12 +528,29 @@ def _is_string(val):
     return pl.repeat(False, val.s.len(), dtype=pl.Boolean, eager=True)
 
 
+def _text_of(ev, node):
+    """to_text of a node's value. A branch that picks among values of different kinds
+    (``coalesce(bytes, "")``) has no one kind, but its text is the text of the value it picks."""
+    args = node[2] if node[0] == "call" else None
+    pairs = None
+    if args and node[1] == "coalesce":
+        pairs, default = [(present(v), v) for v in (ev.value(a) for a in args)], None
+    elif args and node[1] == "if" and len(args) == 3:
+        pairs, default = [(mask(ev.value(args[0])), ev.value(args[1]))], ev.value(args[2])
+    elif args and node[1] == "case" and not len(args) % 2:
+        pairs = [(mask(ev.value(c)), ev.value(v)) for c, v in zip(args[0::2], args[1::2])]
+        default = None
+    if pairs is None:
+        return to_text(ev.value(node))
+    texts = [(condition, Val(STR, to_text(v))) for condition, v in pairs]
+    return _choose(STR, texts, Val(STR, to_text(default)) if default is not None else None).s
+
+
 def _arith(ev, node):
     op = node[1]
-    left, right = ev.value(node[2]), ev.value(node[3])
     if op == ".":
-        lt, rt = to_text(left), to_text(right)
-        return Val(STR, lt + rt)
+        return Val(STR, _text_of(ev, node[2]) + _text_of(ev, node[3]))
+    left, right = ev.value(node[2]), ev.value(node[3])
     if op == "%":
         raise _Unsupported("% (math.fmod) is not polars' modulo")
     ln, rn = to_num(left), to_num(right)
