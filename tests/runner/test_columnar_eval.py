@@ -16,7 +16,7 @@ import pytest
 
 from c2hunt_offline import commands as row_commands
 from c2hunt_offline.columnar import expressions as ex
-from c2hunt_offline.columnar.filtering import COLUMNAR_COMMANDS, col_eval, col_where
+from c2hunt_offline.columnar.filtering import COLUMNAR, COLUMNAR_COMMANDS, col_eval, col_where
 from c2hunt_offline.columnar.table import NotColumnar, frame_from_rows, rows_from_frame
 from c2hunt_offline.commands.filtering import cmd_eval, cmd_where
 from c2hunt_offline.engine import Runner
@@ -100,7 +100,7 @@ def _hunt_checked(paths, monkeypatch):
 
 
 def test_registered_names():
-    assert COLUMNAR_COMMANDS == {"eval": col_eval, "where": col_where}
+    assert COLUMNAR_COMMANDS == COLUMNAR == {"eval": col_eval, "where": col_where}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

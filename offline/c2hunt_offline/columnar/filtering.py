@@ -60,3 +60,4 @@ def col_where(ctx, args, frame):
 
 
 COLUMNAR_COMMANDS = {"eval": col_eval, "where": col_where}
+COLUMNAR = COLUMNAR_COMMANDS  # the name the registry (columnar/commands.py) reads from each module
