@@ -317,6 +317,12 @@ def test_common_expressions_are_native(text):
     assert columnar == reference
 
 
+def test_a_regex_python_refuses_is_left_to_the_row_command():
+    rows = [{"a": "x"}]
+    reference, columnar = _compare("eval", "x=if(match(a, \"^*\"), 1, 0)", rows)
+    assert reference[0] == "error" and columnar[0] in ("declined", "error")
+
+
 def test_unsupported_parts_go_per_distinct_alone():
     """A native node may hold a per-distinct child: only that child leaves the native path."""
     frame = frame_from_rows([{"a": "x%2Fy", "b": "1"}, {"a": "q", "b": "2"}])
@@ -328,7 +334,7 @@ def test_unsupported_parts_go_per_distinct_alone():
 @pytest.mark.parametrize("pattern, compatible", [
     ("^[0-9]+$", True), ("\\.onion$", True), ("(?i)^self.signed certificate$", True),
     ("(^|\\.)_[a-z0-9-]+(\\.|$)", True), ("(?<=a)b", False), ("a\\<b", False), ("[[:alpha:]]", False),
-    ("\\1", False), ("a{,3}", False), ("é", False), ("a(?i)b", False), ("\\Z", False),
+    ("\\1", False), ("a{,3}", False), ("é", False), ("a(?i)b", False), ("\\Z", False), ("a*+", False),
 ])
 def test_regexes_native_only_where_both_engines_agree(pattern, compatible):
     assert ex.rust_compatible(pattern) is compatible

@@ -31,11 +31,12 @@ kind       column dtype       Python values
 =========  =================  ===================================================================
 """
 import math
+import re
 
 import polars as pl
 
 from ..evalexpr.evaluate import compile_expr, fields_read
-from ..values import Literal, format_number, to_number
+from ..values import Literal, convert_regex, format_number, to_number, truth
 from .table import NotColumnar, map_distinct
 
 NUM, STR, LIT, TEXT, MV, BOOL, NULL, OBJ = "num", "str", "lit", "text", "mv", "bool", "null", "obj"
@@ -269,7 +270,6 @@ def mask(val):
     if val.kind == BOOL:
         return val.s.fill_null(False)
     if val.kind == OBJ:
-        from ..values import truth
         flags = pl.Series([truth(v) for v in val.outputs], dtype=pl.Boolean)
         return flags.gather(val.index)
     return pl.repeat(False, val.s.len(), dtype=pl.Boolean, eager=True)
@@ -302,7 +302,7 @@ def rust_compatible(pattern):
         return False
     if pattern.startswith("(?i)"):
         pattern = pattern[4:]
-    for token in ("[[", "&&", "--", "~~", "[:", "{,", "(?"):
+    for token in ("[[", "&&", "--", "~~", "[:", "{,", "(?", "*+", "++", "?+", "}+"):
         if token in pattern.replace("(?:", ""):
             return False
     i = 0
@@ -777,10 +777,13 @@ def _regex_argument(node):
     pattern = _literal_text(node)
     if pattern is None:
         raise _Unsupported("regex not a literal")
-    from ..values import convert_regex
     pattern = convert_regex(pattern)
     if not rust_compatible(pattern):
         raise _Unsupported("regex %r may differ between engines" % pattern)
+    try:
+        re.compile(pattern)
+    except re.error:
+        raise _Unsupported("Python refuses it: the row engine says how")
     return pattern
 
 
