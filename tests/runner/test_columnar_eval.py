@@ -136,7 +136,8 @@ _UNARY = ["lower({})", "upper({})", "len({})", "tonumber({})", "isnull({})", "is
           "if(match({}, \"^[0-9]+$\"), 1, 0)", "if(match({}, \"(?i)^tcp$\"), \"t\", \"f\")",
           "if(like({}, \"%c%\"), 1, 0)", "if(like({}, \"1%\"), 1, 0)", "mvfind({}, \"^x\")",
           "replace({}, \"\\.\\d+$\", \"\")", "replace({}, \"^(.)(.*)$\", \"\\2\\1$\")",
-          "replace({}, \"[^a-z]\", \"_\")", "replace({}, \"x*\", \"-\")", "mvjoin({}, \"+\")"]
+          "replace({}, \"[^a-z]\", \"_\")", "replace({}, \"x*\", \"-\")", "mvjoin({}, \"+\")", "substr({}, -3)",
+          "substr({}, 2, 3)", "substr({}, 0, 1)"]
 _BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / {}", "{} . {}", "{} % {}", "if({} > {}, 1, 0)",
            "if({} == {}, \"eq\", \"ne\")", "if({} < {}, \"lt\", null())", "if({} != {}, 1, null())",
            "if({} <= {}, a, b)", "max({}, {})", "min({}, {})", "mvappend({}, {})", "coalesce({}, {})",
@@ -145,7 +146,7 @@ _BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / {}", "{} . {}", "{} % {}", "if
            "if(like({}, \"%c%\") OR {} >= 2, 1, 0)", "if(isnull({}) XOR isnull({}), 1, 0)",
            "if(NOT ({} = {}), \"n\", \"y\")", "mvindex({}, {})", "coalesce({}, 0) + coalesce({}, 1)",
            "if({} > 1, {}, 0)", "case(isnull({}), 0, true(), {}) . \"|\"", "coalesce({}, 2) - {}",
-           "if(coalesce({}, 0) < {}, \"lt\", \"ge\")"]
+           "if(coalesce({}, 0) < {}, \"lt\", \"ge\")", "substr({}, {})", "substr({}, 1, {})"]
 _CONDITIONS = ["{} > {}", "{} == {}", "isnull({}) OR {} != \"x\"", "match({}, \"^[a-z]\") AND {} < 5",
                "NOT isnotnull({}) XOR {} = 1", "like({}, \"T%\") OR {} <= \"b\""]
 
@@ -302,6 +303,7 @@ NATIVE = [
     "replace(query, \"^.*\\.([^.]+\\.[^.]+)$\", \"\\1\")",
     "replace(Image, \"[^A-Za-z0-9]\", \"_\")",
     "mvjoin(signals, \" \")",
+    "substr(query, 1, len(query) - len(transport) - 1)",
     "dest_port . \":\" . coalesce(_time, \"\") . \":\" . if(isnull(signal_a), \"-\", 1)",
 ]
 

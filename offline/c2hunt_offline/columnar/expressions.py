@@ -914,6 +914,34 @@ def _mvjoin(ev, node):
     return Val(STR, to_text(val))
 
 
+def _substr(ev, node):
+    args = node[2]
+    if len(args) not in (2, 3):
+        raise _Unsupported("arguments")
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        raise _Unsupported("substr of a multivalue")
+    text = to_text(val)
+    start = to_num(ev.value(args[1])).cast(pl.Int64)  # int(): toward zero, as the cast
+    length = unusable = None
+    if len(args) == 3:
+        given = ev.value(args[2])
+        length = to_num(given).cast(pl.Int64)
+        unusable = present(given) & length.is_null()  # a length that is not a number: null
+    if length is not None and _any((length < 0).fill_null(False)):
+        raise _Unsupported("a negative length slices from the end in Python")
+    size = text.str.len_chars().cast(pl.Int64)
+    begin = _select(pl.when(pl.lit(start) > 0).then(pl.lit(start) - 1)
+                    .when(pl.lit(start) < 0).then(pl.lit(size) + pl.lit(start))
+                    .otherwise(0).clip(lower_bound=0))
+    # a null length is no length (the rest of the text), as in the row engine
+    sliced = pl.lit(text).str.slice(pl.lit(begin), None if length is None else pl.lit(length))
+    missing = pl.lit(start).is_null() if unusable is None else pl.lit(start).is_null() | pl.lit(unusable)
+    return Val(STR, _select(pl.when(missing).then(None).otherwise(sliced)).cast(pl.String))
+
+
 def _trim(method):
     def fn(ev, node):
         args = node[2]
@@ -962,6 +990,7 @@ _CALLS = {
     "match": _match,
     "like": _like,
     "replace": _replace,
+    "substr": _substr,
     "mvjoin": _mvjoin,
     "trim": _trim("strip_chars"),
     "ltrim": _trim("strip_chars_start"),
