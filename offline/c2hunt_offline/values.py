@@ -51,7 +51,10 @@ def to_number(value):
 def _str_to_number(text):
     """Number of a numeric-looking string, else None (cached: field values repeat)."""
     if _NUM.match(text):
-        number = float(text)
+        try:
+            number = float(text)
+        except ValueError:  # padded with \x1c-\x1f: whitespace to the regex, not to float()
+            return None
         if number.is_integer() and "." not in text and "e" not in text.lower():
             return int(number) if abs(number) < 2 ** 63 else number
         return number

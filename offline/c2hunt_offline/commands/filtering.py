@@ -22,7 +22,8 @@ def cmd_where(ctx, args, rows):
 _ASSIGN = re.compile(r"^\s*('(?:[^'\\]|\\.)+'|\"(?:[^\"\\]|\\.)+\"|[^\s=!<>'\"]+)\s*=(?!=)(.*)$", re.S)
 
 
-def cmd_eval(ctx, args, rows):
+def eval_assignments(args):
+    """The (field, Expression) pairs of eval's arguments, in order (errors as Splunk words them)."""
     assignments = []
     for part in split_top_level(args, ",", quotes="\"'", brackets="()"):
         if not part.strip():
@@ -36,6 +37,11 @@ def cmd_eval(ctx, args, rows):
         assignments.append((name, Expression(m.group(2).strip(), kind="value")))
     if not assignments:
         raise SplError("eval: an assignment is required")
+    return assignments
+
+
+def cmd_eval(ctx, args, rows):
+    assignments = eval_assignments(args)
     for row in rows:
         for name, expr in assignments:
             value = result_value(expr(row))

@@ -1,0 +1,1004 @@
+"""eval expressions on columns: an eval node tree evaluated for a whole frame at once.
+
+Each node is evaluated natively (polars kernels over the column) when its Splunk semantics can
+be matched exactly for the columns at hand, and otherwise per distinct tuple of the fields it
+reads with the row evaluator (:func:`..evalexpr.evaluate.compile_expr` through
+:func:`.table.map_distinct`): exact by construction, and cheap because log fields repeat. The
+choice is made per node, on the node and the dtypes and contents of its inputs (a cheap check
+per column), so a native node may hold a per-distinct child and the other way round.
+
+Evaluation is eager, one node at a time: every native kernel checks its inputs first (an
+integer past 2**53 that Python would keep exact, a regex whose matches Python's ``re`` and
+polars' engine might not agree on, a non-ASCII string a case mapping might treat differently)
+and declines by raising :class:`_Unsupported`, upon which that node goes per distinct.
+
+A node's result is a :class:`Val`: a column and a kind that says which Python values it
+stands for (the row engine's, see :mod:`..values`):
+
+=========  =================  ===================================================================
+kind       column dtype       Python values
+=========  =================  ===================================================================
+``num``    Float64            int (when integral) or float; always finite, below 2**53 in size
+``str``    String             ``str`` (a numeric-looking string counts as a number)
+``lit``    String             :class:`..values.Literal` (a quoted literal: never a number)
+``text``   String             either of the two above (usable where the difference is moot)
+``mv``     List(String)       a list of ``str`` (one element: the single value); never empty
+``mix``    String + Float64   ``str`` in the rows of ``s``, numbers in those of ``num``
+                              (``coalesce(bytes, 0)``): at most one of the two per row
+``bool``   Boolean            True/False (conditions)
+``null``   String             nothing but nulls (``null()``, a field no row has)
+``obj``    (Python list)      anything else: only the per-distinct path computes on it
+=========  =================  ===================================================================
+"""
+import math
+import re
+
+import polars as pl
+
+from ..evalexpr.evaluate import compile_expr, fields_read
+from ..values import Literal, convert_regex, format_number, to_number, truth
+from .table import NotColumnar, map_distinct
+
+NUM, STR, LIT, TEXT, MV, BOOL, NULL, OBJ = "num", "str", "lit", "text", "mv", "bool", "null", "obj"
+MIX = "mix"
+_STRINGS = (STR, LIT, TEXT)
+DTYPES = {NUM: pl.Float64, STR: pl.String, LIT: pl.String, TEXT: pl.String, NULL: pl.String,
+          MV: pl.List(pl.String), BOOL: pl.Boolean}
+_EXACT = 2.0 ** 53  # below this a float holds an integer exactly, so int and float agree
+
+# ASCII whitespace as float() strips it (Python's ``\s`` also takes \x1c-\x1f, which float()
+# refuses: strings holding those go through values.to_number itself)
+_PY_SPACE = "\\t\\n\\x0b\\x0c\\r "
+# values.to_number's pattern for ASCII strings, spelt for polars' regex engine
+_NUMBER = ("^[%s]*[-+]?(?:[0-9]+\\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\\.[0-9]+(?:[eE][-+]?[0-9]+)?)[%s]*$"
+           % (_PY_SPACE, _PY_SPACE))
+_PY_SPACE_CHARS = "\t\n\x0b\x0c\r "
+_HEX = "^[%s]*0[xX][0-9a-fA-F]+[%s]*$" % (_PY_SPACE, _PY_SPACE)
+_NOT_ASCII = "[^\\x00-\\x7f]"
+_NOT_SIMPLE = "[^\\x00-\\x1b\\x20-\\x7f]"  # non-ASCII or \x1c-\x1f: to_number itself decides
+# characters on which Python's re and polars' regex engine agree for the patterns allowed below
+_NOT_PLAIN = "[^\\t\\x20-\\x7e]"
+
+
+class _Unsupported(Exception):
+    """This node cannot be evaluated natively here: evaluate it per distinct input instead."""
+
+
+class Val(object):
+    __slots__ = ("kind", "s", "num", "outputs", "index")
+
+    def __init__(self, kind, s, outputs=None, index=None, num=None):
+        self.kind = kind
+        self.s = s
+        self.num = num  # mix: the numbers (s holds the strings)
+        self.outputs = outputs  # obj: the distinct Python values, and each row's position in them
+        self.index = index
+
+
+def _select(expr):
+    return pl.select(expr).to_series()
+
+
+def _nulls(n, dtype=pl.String):
+    return pl.repeat(None, n, dtype=dtype, eager=True)
+
+
+def _any(mask):
+    return bool(mask.any()) if mask.len() else False
+
+
+def _per_distinct(series, fn, dtype):
+    """``fn`` of each distinct non-null value, mapped back onto the column (nulls stay)."""
+    distinct = series.drop_nulls().unique(maintain_order=True)
+    if not distinct.len():
+        return _nulls(series.len(), dtype)
+    try:
+        mapped = pl.Series([fn(v) for v in distinct.to_list()], dtype=dtype)
+    except Exception as exc:  # noqa: BLE001  (the node's per-distinct path meets it as the row engine does)
+        raise _Unsupported("%s: %s" % (type(exc).__name__, exc))
+    return series.replace_strict(distinct, mapped, default=None, return_dtype=dtype)
+
+
+def _exact_numbers(s):
+    """Numbers that the row engine's int/float agree with a Float64 on (else decline)."""
+    bad = s.is_nan() | (s.abs() >= _EXACT)
+    if _any(bad.fill_null(False)):
+        raise _Unsupported("a number past 2**53 or not finite")
+    return s
+
+
+def _parse_numbers(s):
+    """values.to_number of each string of a String column, as Float64 (null: not a number)."""
+    if _any(s.str.contains(_NOT_SIMPLE).fill_null(False)):
+        def number(text):
+            n = to_number(text)
+            return None if n is None else float(n) if abs(n) < _EXACT else math.inf
+        return _exact_numbers(_per_distinct(s, number, pl.Float64))
+    numeric = s.str.contains(_NUMBER)
+    parsed = s.str.strip_chars(_PY_SPACE_CHARS).cast(pl.Float64, strict=False)
+    return _exact_numbers(_select(pl.when(pl.lit(numeric)).then(pl.lit(parsed))))
+
+
+def _format_numbers(s):
+    """values.format_number of a num column."""
+    integral = (s == s.floor()).fill_null(False)
+    as_int = s.cast(pl.Int64, strict=False).cast(pl.String)
+    if not _any(~integral & s.is_not_null()):
+        return as_int
+    rest = _per_distinct(_select(pl.when(pl.lit(~integral)).then(pl.lit(s))), format_number, pl.String)
+    return _select(pl.when(pl.lit(integral)).then(pl.lit(as_int)).otherwise(pl.lit(rest)))
+
+
+def _plain(s):
+    """True when every string is tab or printable ASCII: there polars' regex engine and case
+    mappings give what Python's give (no newline for ``$``, no Unicode for ``\\s``/``\\w``)."""
+    return not _any(s.str.contains(_NOT_PLAIN).fill_null(False))
+
+
+def _single(val):
+    """A multivalue column's lists of one value as that value (str); longer lists: null."""
+    return _select(pl.when(pl.lit(val.s.list.len()) == 1).then(pl.lit(val.s).list.first()))
+
+
+def _normalise_mv(s):
+    """Empty lists are null; a column whose lists all hold one value is a plain column."""
+    lengths = s.list.len()
+    s = _select(pl.when(pl.lit(lengths) > 0).then(pl.lit(s)))
+    if not _any((lengths > 1).fill_null(False)):
+        return Val(STR, s.list.first())
+    return Val(MV, s)
+
+
+# ------------------------------------------------------------------------ conversions
+
+def to_num(val):
+    """values.to_number of each value: a Float64 column (null: not a number)."""
+    kind = val.kind
+    if kind == NUM:
+        return val.s
+    if kind in (NULL, LIT):
+        return _nulls(val.s.len(), pl.Float64)
+    if kind == STR:
+        return _parse_numbers(val.s)
+    if kind == MV:
+        return _parse_numbers(_single(val))
+    if kind == MIX:
+        return _select(pl.coalesce([pl.lit(_parse_numbers(val.s)), pl.lit(val.num)]))
+    raise _Unsupported("not a number")
+
+
+def to_text(val):
+    """values.to_str of each value (a multivalue of one value is that value, else null, as
+    eval's operators take it)."""
+    kind = val.kind
+    if kind in _STRINGS or kind == NULL:
+        return val.s
+    if kind == NUM:
+        return _format_numbers(val.s)
+    if kind == MV:
+        return _single(val)
+    if kind == MIX:
+        return _select(pl.coalesce([pl.lit(val.s), pl.lit(_format_numbers(val.num))]))
+    raise _Unsupported("not text")
+
+
+def present(val):
+    """Rows that hold a value."""
+    if val.kind == OBJ:
+        raise _Unsupported("only Python holds these values")
+    if val.kind == MIX:
+        return val.s.is_not_null() | val.num.is_not_null()
+    return val.s.is_not_null()
+
+
+def _parts(val):
+    """(strings, numbers) of a str/num/mix/null column, as a mix holds them."""
+    n = val.s.len()
+    if val.kind == MIX:
+        return val.s, val.num
+    if val.kind == STR:
+        return val.s, _nulls(n, pl.Float64)
+    if val.kind == NUM:
+        return _nulls(n), val.s
+    if val.kind == NULL:
+        return _nulls(n), _nulls(n, pl.Float64)
+    raise _Unsupported("%s in a mix" % val.kind)
+
+
+def _choose(kind, pairs, default=None):
+    """Per row, the value of the first (mask, Val) pair whose mask holds; else ``default`` (a
+    Val) or null. A mix chooses its strings and its numbers alike."""
+    def chain(columns, fallback):
+        expr = None
+        for (condition, _), column in zip(pairs, columns):
+            expr = pl.when(pl.lit(condition)).then(pl.lit(column)) if expr is None \
+                else expr.when(pl.lit(condition)).then(pl.lit(column))
+        if fallback is not None:
+            expr = expr.otherwise(pl.lit(fallback))
+        return _select(expr)
+    if kind == MIX:
+        parts = [_parts(v) for _, v in pairs]
+        rest = _parts(default) if default is not None else (None, None)
+        return Val(MIX, chain([p[0] for p in parts], rest[0]).cast(pl.String),
+                   num=chain([p[1] for p in parts], rest[1]).cast(pl.Float64))
+    if kind == NULL:
+        return Val(NULL, _nulls(pairs[0][0].len()))
+    columns = [as_kind(v, kind) for _, v in pairs]
+    fallback = as_kind(default, kind) if default is not None else None
+    return Val(kind, chain(columns, fallback).cast(DTYPES[kind]))
+
+
+def as_kind(val, kind):
+    """``val`` as a column of ``kind`` (for if/case/coalesce branches)."""
+    if val.kind == kind:
+        return val.s
+    n = val.s.len()
+    if val.kind == NULL:
+        if kind == NUM:
+            return _nulls(n, pl.Float64)
+        if kind == BOOL:
+            return _nulls(n, pl.Boolean)
+        if kind == MV:
+            return _nulls(n, pl.List(pl.String))
+        return val.s
+    if kind == TEXT and val.kind in _STRINGS:
+        return val.s
+    if kind == MV and val.kind == STR:
+        return _select(pl.when(pl.lit(val.s).is_not_null()).then(pl.concat_list([pl.lit(val.s)])))
+    raise _Unsupported("branches of different kinds")
+
+
+def unify(vals):
+    kinds = set(v.kind for v in vals) - {NULL}
+    if OBJ in kinds:
+        raise _Unsupported("a branch only Python holds")
+    if not kinds:
+        return NULL
+    if len(kinds) == 1:
+        return kinds.pop()
+    if kinds <= set(_STRINGS):
+        return TEXT
+    if kinds == {STR, MV}:
+        return MV
+    if kinds <= {STR, NUM, MIX}:
+        return MIX
+    raise _Unsupported("branches of different kinds")
+
+
+def mask(val):
+    """Splunk truth of a condition column: only True is true."""
+    if val.kind == BOOL:
+        return val.s.fill_null(False)
+    if val.kind == OBJ:
+        flags = pl.Series([truth(v) for v in val.outputs], dtype=pl.Boolean)
+        return flags.gather(val.index)
+    return pl.repeat(False, val.s.len(), dtype=pl.Boolean, eager=True)
+
+
+def _literal_number(node):
+    """The number a literal argument (``2``, ``-1``) stands for, else None."""
+    if node[0] == "lit" and type(node[1]) in (int, float):
+        return node[1]
+    if node[0] == "neg" and node[1][0] == "lit" and type(node[1][1]) in (int, float):
+        return -node[1][1]
+    return None
+
+
+def _literal_text(node):
+    if node[0] == "lit" and type(node[1]) is Literal:
+        return str(node[1])
+    return None
+
+
+# ------------------------------------------------------------------------ regexes
+
+_SAFE_ESCAPES = set("dDwWsSbB.\\/-+*?()[]{}|^$tnr\"'")
+
+
+def rust_compatible(pattern):
+    """True when polars' regex engine reads ``pattern`` as Python's ``re`` does (on tab and
+    printable ASCII input): no construct either engine spells differently."""
+    if not pattern.isascii():
+        return False
+    if pattern.startswith("(?i)"):
+        pattern = pattern[4:]
+    for token in ("[[", "&&", "--", "~~", "[:", "{,", "(?", "*+", "++", "?+", "}+"):
+        if token in pattern.replace("(?:", ""):
+            return False
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            if i + 1 >= len(pattern) or pattern[i + 1] not in _SAFE_ESCAPES:
+                return False
+            i += 2
+            continue
+        i += 1
+    return True
+
+
+def _contains(s, pattern):
+    try:
+        return s.str.contains(pattern)
+    except pl.exceptions.PolarsError:
+        raise _Unsupported("polars does not take this regex")
+
+
+def _like_regex(pattern):
+    out = []
+    for ch in pattern:
+        if ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        elif ch in "\\.+*?()|[]{}^$#&-~":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "(?s)^" + "".join(out) + "$"
+
+
+# ------------------------------------------------------------------------ the evaluator
+
+class ColumnEvaluator(object):
+    """Evaluates node trees over one frame; ``per_distinct`` lists the subexpressions that
+    were not native (for tests and profiles)."""
+
+    instances = None  # a list to collect every evaluator in (tests), else None
+
+    def __init__(self, frame):
+        self.frame = frame
+        self.n = frame.height
+        self.per_distinct = []
+        self.fields = {}
+        self.errors = []  # native kernels that failed unexpectedly (tests assert there are none)
+        if ColumnEvaluator.instances is not None:
+            ColumnEvaluator.instances.append(self)
+
+    def value(self, node):
+        handler = _NATIVE.get(node[0]) if node[0] != "call" else _CALLS.get(node[1])
+        if handler is not None:
+            try:
+                return handler(self, node)
+            except _Unsupported:
+                pass
+            except NotColumnar:
+                raise
+            except Exception as exc:  # noqa: BLE001  (a defect of a native kernel: the exact path still answers)
+                self.errors.append((node, exc))
+        return self.fallback(node)
+
+    def fallback(self, node):
+        """``node`` evaluated once per distinct tuple of the fields it reads."""
+        self.per_distinct.append(node)
+        fields = fields_read(node)
+        if fields is None:
+            raise NotColumnar("now()/time() take a value per row")
+        fn = compile_expr(node)
+        outputs = []
+
+        def position(row):
+            outputs.append(fn(row))
+            return len(outputs) - 1
+        try:
+            index = map_distinct(self.frame, fields, position, "__position")
+        except NotColumnar:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            # an error the row engine raises (or not) on the row that causes it: let it decide
+            raise NotColumnar("%s: %s" % (type(exc).__name__, exc))
+        if self.n == 0:
+            return Val(NULL, _nulls(0))
+        index = index.cast(pl.UInt32)
+        return _classify(outputs, index)
+
+
+def _classify(outputs, index):
+    types = set(type(v) for v in outputs if v is not None)
+    values = outputs
+    if not types:
+        kind, dtype = NULL, pl.String
+    elif types == {bool}:
+        kind, dtype = BOOL, pl.Boolean
+    elif types <= {int, float} and all(v is None or (math.isfinite(v) and abs(v) < _EXACT) for v in outputs):
+        kind, dtype = NUM, pl.Float64
+    elif types == {str}:
+        kind, dtype = STR, pl.String
+    elif types <= {str, int, float} and all(type(v) is str or v is None or (math.isfinite(v) and abs(v) < _EXACT)
+                                            for v in outputs):
+        strings = pl.Series([v if type(v) is str else None for v in outputs], dtype=pl.String)
+        numbers = pl.Series([None if v is None or type(v) is str else float(v) for v in outputs], dtype=pl.Float64)
+        return Val(MIX, strings.gather(index), num=numbers.gather(index))
+    elif types == {Literal}:
+        kind, dtype = LIT, pl.String
+    elif types == {str, Literal}:
+        kind, dtype = TEXT, pl.String
+    elif types <= {str, list} and all(type(v) is str or (type(v) is list and v and all(type(x) is str for x in v))
+                                      for v in outputs if v is not None):
+        kind, dtype = MV, pl.List(pl.String)
+        values = [[v] if type(v) is str else v for v in outputs]
+    else:
+        return Val(OBJ, None, outputs, index)
+    column = pl.Series(values, dtype=dtype).gather(index)
+    if kind == MV:
+        return _normalise_mv(column)
+    return Val(kind, column)
+
+
+# ------------------------------------------------------------------------ native nodes
+
+def _lit(ev, node):
+    value = node[1]
+    if type(value) is Literal:
+        return Val(LIT, pl.repeat(str(value), ev.n, dtype=pl.String, eager=True))
+    if type(value) in (int, float) and math.isfinite(value) and abs(value) < _EXACT:
+        return Val(NUM, pl.repeat(float(value), ev.n, dtype=pl.Float64, eager=True))
+    raise _Unsupported("literal")
+
+
+def _field(ev, node):
+    name = node[1]
+    if name not in ev.fields:
+        ev.fields[name] = _read_field(ev, name)  # one dtype check per field, however often read
+    return ev.fields[name]
+
+
+def _read_field(ev, name):
+    if name not in ev.frame.columns:
+        return Val(NULL, _nulls(ev.n))
+    s = ev.frame.get_column(name)
+    dtype = s.dtype
+    if dtype == pl.String:
+        return Val(STR, s)
+    if dtype == pl.Float64:
+        return Val(NUM, _exact_numbers(s))
+    if dtype == pl.Null:
+        return Val(NULL, _nulls(ev.n))
+    if isinstance(dtype, pl.List) and dtype.inner == pl.String:
+        return _normalise_mv(s)
+    raise _Unsupported("field of dtype %s" % dtype)
+
+
+def _neg(ev, node):
+    n = to_num(ev.value(node[1]))
+    return Val(NUM, -n)
+
+
+def _bool_operand(val):
+    if val.kind == BOOL:
+        return val.s
+    if val.kind == NULL:
+        return _nulls(val.s.len(), pl.Boolean)
+    raise _Unsupported("AND/OR/NOT of a value")  # the row engine raises on non-null values
+
+
+def _not(ev, node):
+    return Val(BOOL, ~_bool_operand(ev.value(node[1])))
+
+
+def _logic(ev, node):
+    left = _bool_operand(ev.value(node[1]))
+    right = _bool_operand(ev.value(node[2]))
+    if node[0] == "and":
+        return Val(BOOL, left & right)  # Kleene logic, as the row engine's
+    if node[0] == "or":
+        return Val(BOOL, left | right)
+    return Val(BOOL, left ^ right)
+
+
+_OPS = {"=": "eq", "==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
+
+
+def _apply(op, left, right):
+    return getattr(left, "__%s__" % _OPS[op])(right)
+
+
+def _cmp(ev, node):
+    op = node[1]
+    left, right = ev.value(node[2]), ev.value(node[3])
+    for side in (left, right):
+        if side.kind not in (NUM, STR, LIT, NULL, MIX) and not (side.kind == TEXT and LIT in (left.kind, right.kind)):
+            raise _Unsupported("comparison of %s" % side.kind)
+    if NULL in (left.kind, right.kind):
+        return Val(BOOL, _nulls(ev.n, pl.Boolean))
+    held = present(left) & present(right)
+    if left.kind == NUM and right.kind == NUM:
+        return Val(BOOL, _apply(op, left.s, right.s))
+    if LIT in (left.kind, right.kind) or TEXT in (left.kind, right.kind):
+        numeric = pl.repeat(False, ev.n, dtype=pl.Boolean, eager=True)
+        ln = rn = None
+    else:
+        ln, rn = to_num(left), to_num(right)
+        numeric = (ln.is_not_null() & rn.is_not_null()).fill_null(False)
+    need_text = _any(held & ~numeric)
+    by_number = _apply(op, ln, rn) if ln is not None else _nulls(ev.n, pl.Boolean)
+    by_text = _apply(op, to_text(left), to_text(right)) if need_text else _nulls(ev.n, pl.Boolean)
+    return Val(BOOL, _select(pl.when(~pl.lit(held)).then(None)
+                             .when(pl.lit(numeric)).then(pl.lit(by_number))
+                             .otherwise(pl.lit(by_text))))
+
+
+def _is_string(val):
+    """Rows whose value is a string (isinstance str: a quoted literal too; a multivalue of one)."""
+    if val.kind in _STRINGS:
+        return val.s.is_not_null()
+    if val.kind == MIX:
+        return val.s.is_not_null()
+    if val.kind == MV:
+        return (val.s.list.len() == 1).fill_null(False)
+    return pl.repeat(False, val.s.len(), dtype=pl.Boolean, eager=True)
+
+
+def _text_of(ev, node):
+    """to_text of a node's value. A branch that picks among values of different kinds
+    (``coalesce(bytes, "")``) has no one kind, but its text is the text of the value it picks."""
+    args = node[2] if node[0] == "call" else None
+    pairs = None
+    if args and node[1] == "coalesce":
+        pairs, default = [(present(v), v) for v in (ev.value(a) for a in args)], None
+    elif args and node[1] == "if" and len(args) == 3:
+        pairs, default = [(mask(ev.value(args[0])), ev.value(args[1]))], ev.value(args[2])
+    elif args and node[1] == "case" and not len(args) % 2:
+        pairs = [(mask(ev.value(c)), ev.value(v)) for c, v in zip(args[0::2], args[1::2])]
+        default = None
+    if pairs is None:
+        return to_text(ev.value(node))
+    texts = [(condition, Val(STR, to_text(v))) for condition, v in pairs]
+    return _choose(STR, texts, Val(STR, to_text(default)) if default is not None else None).s
+
+
+def _arith(ev, node):
+    op = node[1]
+    if op == ".":
+        return Val(STR, _text_of(ev, node[2]) + _text_of(ev, node[3]))
+    left, right = ev.value(node[2]), ev.value(node[3])
+    if op == "%":
+        raise _Unsupported("% (math.fmod) is not polars' modulo")
+    ln, rn = to_num(left), to_num(right)
+    if op == "+":
+        # numbers add; two strings neither of which is a number concatenate; else null
+        number = _exact_numbers(ln + rn)
+        joins = _is_string(left) & _is_string(right) & ln.is_null() & rn.is_null()
+        if not _any(joins):
+            return Val(NUM, number)
+        joined = _select(pl.when(pl.lit(joins)).then(pl.lit(to_text(left) + to_text(right))))
+        if not _any(number.is_not_null()):
+            return Val(STR, joined.cast(pl.String))
+        return Val(MIX, joined.cast(pl.String), num=number)
+    if op == "-":
+        return Val(NUM, _exact_numbers(ln - rn))
+    if op == "*":
+        return Val(NUM, _exact_numbers(ln * rn))
+    if op == "/":
+        divisor = _select(pl.when(pl.lit(rn) != 0).then(pl.lit(rn)))
+        return Val(NUM, _exact_numbers(ln / divisor))
+    raise _Unsupported(op)
+
+
+_NATIVE = {"lit": _lit, "field": _field, "neg": _neg, "not": _not, "and": _logic, "or": _logic,
+           "xor": _logic, "cmp": _cmp, "arith": _arith}
+
+
+# ------------------------------------------------------------------------ native functions
+
+def _constant(kind, value, dtype):
+    def fn(ev, node):
+        if node[2]:
+            raise _Unsupported("arguments")
+        return Val(kind, pl.repeat(value, ev.n, dtype=dtype, eager=True))
+    return fn
+
+
+def _isnull(negate):
+    def fn(ev, node):
+        if len(node[2]) != 1:
+            raise _Unsupported("arguments")
+        val = ev.value(node[2][0])
+        if val.kind == OBJ:
+            raise _Unsupported("obj")
+        held = present(val)
+        return Val(BOOL, held if negate else ~held)
+    return fn
+
+
+def _if(ev, node):
+    args = node[2]
+    if len(args) != 3:
+        raise _Unsupported("arguments")
+    condition = mask(ev.value(args[0]))
+    yes, no = ev.value(args[1]), ev.value(args[2])
+    return _choose(unify([yes, no]), [(condition, yes)], no)
+
+
+def _case(ev, node):
+    args = node[2]
+    if len(args) % 2 or not args:
+        raise _Unsupported("odd case()")  # the row engine raises; let it
+    conditions = [mask(ev.value(a)) for a in args[0::2]]
+    values = [ev.value(a) for a in args[1::2]]
+    return _choose(unify(values), list(zip(conditions, values)))
+
+
+def _coalesce(ev, node):
+    values = [ev.value(a) for a in node[2]]
+    if not values:
+        raise _Unsupported("arguments")
+    kind = unify(values)
+    if kind == MIX:
+        return _choose(kind, [(present(v), v) for v in values])
+    if kind == NULL:
+        return Val(NULL, _nulls(ev.n))
+    return Val(kind, _select(pl.coalesce([pl.lit(as_kind(v, kind)) for v in values])))
+
+
+def _one_arg(ev, node):
+    if len(node[2]) != 1:
+        raise _Unsupported("arguments")
+    return ev.value(node[2][0])
+
+
+def _case_map(method):
+    def fn(ev, node):
+        val = _one_arg(ev, node)
+        if val.kind == NULL:
+            return val
+        if val.kind == MV:
+            if not _plain(val.s.explode()):
+                raise _Unsupported("non-ASCII")
+            return Val(MV, val.s.list.eval(getattr(pl.element().str, method)()))
+        text = to_text(val)
+        if not _plain(text):
+            raise _Unsupported("non-ASCII")
+        return Val(STR, getattr(text.str, method)())
+    return fn
+
+
+def _len(ev, node):
+    val = _one_arg(ev, node)
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        raise _Unsupported("len of a multivalue")
+    return Val(NUM, to_text(val).str.len_chars().cast(pl.Float64))
+
+
+def _mvindex(ev, node):
+    args = node[2]
+    if len(args) != 2:
+        raise _Unsupported("mvindex with an end")
+    start = _literal_number(args[1])
+    if start is None or not float(start).is_integer():
+        raise _Unsupported("mvindex start")
+    start = int(start)
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        return Val(STR, val.s.list.get(start, null_on_oob=True))
+    if val.kind in (NUM, STR, LIT, TEXT, MIX):
+        return val if start in (0, -1) else Val(NULL, _nulls(ev.n))
+    raise _Unsupported("mvindex of %s" % val.kind)
+
+
+def _mvcount(ev, node):
+    val = _one_arg(ev, node)
+    if val.kind == NULL:
+        return Val(NULL, _nulls(ev.n))
+    if val.kind == MV:
+        return Val(NUM, val.s.list.len().cast(pl.Float64))
+    if val.kind == OBJ:
+        raise _Unsupported("obj")
+    return Val(NUM, _select(pl.when(pl.lit(present(val))).then(pl.lit(1.0))))
+
+
+def _as_list(val):
+    if val.kind == MV:
+        return val.s
+    if val.kind in (STR, NULL):
+        return as_kind(val, MV)
+    raise _Unsupported("mvappend of %s" % val.kind)
+
+
+def _mvappend(ev, node):
+    lists = [_as_list(ev.value(a)) for a in node[2]]
+    if not lists:
+        raise _Unsupported("arguments")
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    joined = _select(pl.concat_list([pl.coalesce([pl.lit(s), empty]) for s in lists]))
+    return _normalise_mv(joined)
+
+
+def _split(ev, node):
+    args = node[2]
+    delimiter = _literal_text(args[1]) if len(args) == 2 else None
+    if not delimiter:
+        raise _Unsupported("split delimiter")
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        raise _Unsupported("split of a multivalue")
+    return _normalise_mv(to_text(val).str.split(delimiter, literal=True))
+
+
+def _tonumber(ev, node):
+    val = _one_arg(ev, node)
+    if val.kind == NULL:
+        return Val(NULL, _nulls(ev.n))
+    if val.kind == NUM:
+        if _any((val.s != val.s.floor()).fill_null(False)):
+            raise _Unsupported("tonumber of a fraction goes through its text")
+        return val
+    if val.kind in _STRINGS:
+        if _any(val.s.str.contains(_NOT_SIMPLE).fill_null(False)) or _any(val.s.str.contains(_HEX).fill_null(False)):
+            raise _Unsupported("hex or non-ASCII")
+        return Val(NUM, _parse_numbers(val.s))
+    raise _Unsupported("tonumber of %s" % val.kind)
+
+
+def _tostring(ev, node):
+    val = _one_arg(ev, node)
+    if val.kind in (NUM, MIX):
+        return Val(STR, to_text(val))
+    if val.kind in _STRINGS or val.kind in (MV, NULL):
+        return val
+    if val.kind == BOOL:
+        text = pl.when(pl.lit(val.s)).then(pl.lit("True")).otherwise(pl.lit("False"))
+        return Val(STR, _select(pl.when(pl.lit(val.s).is_null()).then(None).otherwise(text)).cast(pl.String))
+    raise _Unsupported("tostring of %s" % val.kind)
+
+
+def _round(ev, node):
+    args = node[2]
+    digits = 0 if len(args) == 1 else _literal_number(args[1])
+    if digits is None or not float(digits).is_integer() or not 0 <= digits <= 15:
+        raise _Unsupported("round digits")
+    n = to_num(ev.value(args[0]))
+    factor = 10.0 ** int(digits)
+    magnitude = (n.abs() * factor + 0.5).floor() / factor
+    return Val(NUM, _exact_numbers(_select(pl.when(pl.lit(n) < 0).then(-pl.lit(magnitude))
+                                           .otherwise(pl.lit(magnitude)))))
+
+
+def _abs(ev, node):
+    return Val(NUM, to_num(_one_arg(ev, node)).abs())
+
+
+def _minmax(pick):
+    def fn(ev, node):
+        values = [ev.value(a) for a in node[2]]
+        if not values or any(v.kind not in (NUM, NULL) for v in values):
+            raise _Unsupported("min/max of strings")  # strings keep their own text: per distinct
+        columns = [pl.lit(as_kind(v, NUM)) for v in values]
+        return Val(NUM, _select(pick(columns)))
+    return fn
+
+
+def _regex_argument(node):
+    pattern = _literal_text(node)
+    if pattern is None:
+        raise _Unsupported("regex not a literal")
+    pattern = convert_regex(pattern)
+    if not rust_compatible(pattern):
+        raise _Unsupported("regex %r may differ between engines" % pattern)
+    try:
+        re.compile(pattern)
+    except re.error:
+        raise _Unsupported("Python refuses it: the row engine says how")
+    return pattern
+
+
+def _match(ev, node):
+    args = node[2]
+    if len(args) != 2:
+        raise _Unsupported("arguments")
+    pattern = _regex_argument(args[1])
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return Val(BOOL, _nulls(ev.n, pl.Boolean))
+    if val.kind == MV:
+        if not _plain(val.s.explode()):
+            raise _Unsupported("input outside printable ASCII")
+        hits = val.s.list.eval(pl.element().str.contains(pattern)).list.any()
+        return Val(BOOL, _select(pl.when(pl.lit(val.s).is_not_null()).then(pl.lit(hits))))
+    text = to_text(val)
+    if not _plain(text):
+        raise _Unsupported("input outside printable ASCII")
+    return Val(BOOL, _contains(text, pattern))
+
+
+def _mvfind(ev, node):
+    args = node[2]
+    if len(args) != 2:
+        raise _Unsupported("arguments")
+    pattern = _regex_argument(args[1])
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return Val(NULL, _nulls(ev.n))
+    if val.kind == MV:
+        if not _plain(val.s.explode()):
+            raise _Unsupported("input outside printable ASCII")
+        hits = val.s.list.eval(pl.element().str.contains(pattern))
+        found = _select(pl.when(pl.lit(hits).list.any()).then(pl.lit(hits).list.arg_max()))
+        return Val(NUM, found.cast(pl.Float64))
+    text = to_text(val)
+    if not _plain(text):
+        raise _Unsupported("input outside printable ASCII")
+    hit = _contains(text, pattern)
+    return Val(NUM, _select(pl.when(pl.lit(hit)).then(pl.lit(0.0))))
+
+
+def _like(ev, node):
+    args = node[2]
+    if len(args) != 2:
+        raise _Unsupported("arguments")
+    pattern = _literal_text(args[1])
+    if pattern is None:
+        raise _Unsupported("like pattern not a literal")
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return Val(BOOL, _nulls(ev.n, pl.Boolean))
+    if val.kind == MV:
+        raise _Unsupported("like of a multivalue")
+    text = to_text(val)
+    if _any(text.str.ends_with("\n").fill_null(False)):
+        raise _Unsupported("Python's $ matches before a final newline")
+    return Val(BOOL, _contains(text, _like_regex(pattern)))
+
+
+def _min_width(pattern):
+    try:
+        from re import _parser
+    except ImportError:  # Python before 3.11
+        import sre_parse as _parser
+    try:
+        parsed = _parser.parse(pattern)
+        return parsed.getwidth()[0], parsed.state.groups - 1
+    except Exception:  # noqa: BLE001  (Python refuses it: the row engine says how)
+        raise _Unsupported("pattern Python does not take")
+
+
+def _replacement(template, groups):
+    """Python's replacement (values' replace(): ``\\N`` is group N) spelt for polars, or
+    _Unsupported for any other backslash (an escape the two engines read differently)."""
+    out, i = [], 0
+    while i < len(template):
+        ch = template[i]
+        if ch == "\\":
+            if i + 1 < len(template) and template[i + 1].isdigit() and template[i + 1].isascii() \
+                    and int(template[i + 1]) <= groups:
+                out.append("${%s}" % template[i + 1])
+                i += 2
+                continue
+            raise _Unsupported("replacement escape")
+        out.append("$$" if ch == "$" else ch)
+        i += 1
+    return "".join(out)
+
+
+def _replace(ev, node):
+    args = node[2]
+    if len(args) != 3:
+        raise _Unsupported("arguments")
+    pattern = _regex_argument(args[1])
+    template = _literal_text(args[2])
+    if template is None:
+        raise _Unsupported("replacement not a literal")
+    width, groups = _min_width(pattern)
+    if width == 0:
+        raise _Unsupported("a pattern matching the empty string: the engines step past it differently")
+    replacement = _replacement(template, groups)
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        raise _Unsupported("replace in a multivalue")
+    text = to_text(val)
+    if not _plain(text):
+        raise _Unsupported("input outside printable ASCII")
+    try:
+        return Val(STR, text.str.replace_all(pattern, replacement))
+    except pl.exceptions.PolarsError:
+        raise _Unsupported("polars does not take this regex")
+
+
+def _mvjoin(ev, node):
+    args = node[2]
+    delimiter = _literal_text(args[1]) if len(args) == 2 else None
+    if delimiter is None:
+        raise _Unsupported("delimiter not a literal")
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        return Val(STR, val.s.list.join(delimiter))
+    return Val(STR, to_text(val))
+
+
+def _substr(ev, node):
+    args = node[2]
+    if len(args) not in (2, 3):
+        raise _Unsupported("arguments")
+    val = ev.value(args[0])
+    if val.kind == NULL:
+        return val
+    if val.kind == MV:
+        raise _Unsupported("substr of a multivalue")
+    text = to_text(val)
+    start = to_num(ev.value(args[1])).cast(pl.Int64)  # int(): toward zero, as the cast
+    length = unusable = None
+    if len(args) == 3:
+        given = ev.value(args[2])
+        length = to_num(given).cast(pl.Int64)
+        unusable = present(given) & length.is_null()  # a length that is not a number: null
+    if length is not None and _any((length < 0).fill_null(False)):
+        raise _Unsupported("a negative length slices from the end in Python")
+    size = text.str.len_chars().cast(pl.Int64)
+    begin = _select(pl.when(pl.lit(start) > 0).then(pl.lit(start) - 1)
+                    .when(pl.lit(start) < 0).then(pl.lit(size) + pl.lit(start))
+                    .otherwise(0).clip(lower_bound=0))
+    # a null length is no length (the rest of the text), as in the row engine
+    sliced = pl.lit(text).str.slice(pl.lit(begin), None if length is None else pl.lit(length))
+    missing = pl.lit(start).is_null() if unusable is None else pl.lit(start).is_null() | pl.lit(unusable)
+    return Val(STR, _select(pl.when(missing).then(None).otherwise(sliced)).cast(pl.String))
+
+
+def _trim(method):
+    def fn(ev, node):
+        args = node[2]
+        chars = None
+        if len(args) == 2:
+            chars = _literal_text(args[1])
+            if chars is None:
+                raise _Unsupported("trim characters")
+        val = ev.value(args[0])
+        if val.kind == NULL:
+            return val
+        if val.kind == MV:
+            raise _Unsupported("trim of a multivalue")
+        text = to_text(val)
+        if chars is None:
+            if not _plain(text):
+                raise _Unsupported("whitespace outside ASCII")
+            chars = _PY_SPACE_CHARS
+        return Val(STR, getattr(text.str, method)(chars))
+    return fn
+
+
+_CALLS = {
+    "null": _constant(NULL, None, pl.String),
+    "true": _constant(BOOL, True, pl.Boolean),
+    "false": _constant(BOOL, False, pl.Boolean),
+    "isnull": _isnull(False),
+    "isnotnull": _isnull(True),
+    "if": _if,
+    "case": _case,
+    "coalesce": _coalesce,
+    "lower": _case_map("to_lowercase"),
+    "upper": _case_map("to_uppercase"),
+    "len": _len,
+    "mvindex": _mvindex,
+    "mvcount": _mvcount,
+    "mvappend": _mvappend,
+    "mvfind": _mvfind,
+    "split": _split,
+    "tonumber": _tonumber,
+    "tostring": _tostring,
+    "round": _round,
+    "abs": _abs,
+    "min": _minmax(pl.min_horizontal),
+    "max": _minmax(pl.max_horizontal),
+    "match": _match,
+    "like": _like,
+    "replace": _replace,
+    "substr": _substr,
+    "mvjoin": _mvjoin,
+    "trim": _trim("strip_chars"),
+    "ltrim": _trim("strip_chars_start"),
+    "rtrim": _trim("strip_chars_end"),
+}
+
+
+def evaluate(frame, tree):
+    """(Val, evaluator) of an eval node tree over ``frame``."""
+    ev = ColumnEvaluator(frame)
+    return ev.value(tree), ev
