@@ -1,6 +1,6 @@
 """The columnar eval and where give exactly what the row commands give.
 
-Compared on what the user sees (every value through format_number/to_str): every eval/where
+Compared on what the user sees (support.shown_value: 6 and 6.0 alike, other floats exact): every eval/where
 the app's saved searches run, on the rows they really meet in every scenario of samples/ and in
 a generated Zeek workload (the row commands are wrapped so each call is also run on columns), and
 a seeded fuzz corpus of events and expressions (numbers as strings, padded and exponent
@@ -21,7 +21,8 @@ from c2hunt_offline.columnar.table import NotColumnar, frame_from_rows, rows_fro
 from c2hunt_offline.commands.filtering import cmd_eval, cmd_where
 from c2hunt_offline.engine import Runner
 from c2hunt_offline.evalexpr.parser import parse
-from c2hunt_offline.values import SplError, to_str
+from c2hunt_offline.values import SplError
+from support import shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -31,8 +32,8 @@ SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
 def _formatted(rows):
     def value(v):
         if isinstance(v, list):  # a multivalue of one value is that value (as Splunk prints it)
-            return [to_str(x) for x in v] if len(v) != 1 else to_str(v[0])
-        return to_str(v)
+            return shown_value(v) if len(v) != 1 else shown_value(v[0])
+        return shown_value(v)
     return [{k: value(v) for k, v in row.items()} for row in rows]
 
 

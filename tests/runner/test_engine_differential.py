@@ -19,7 +19,8 @@ import pytest
 from c2hunt_offline.engine import Runner
 from c2hunt_offline.evalexpr import Expression, result_value
 from c2hunt_offline.lookups import LookupTable
-from c2hunt_offline.values import SplError, to_str
+from c2hunt_offline.values import SplError
+from support import shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -37,7 +38,7 @@ def shown(value):
         return {k: shown(value[k]) for k in sorted(value)}
     if isinstance(value, (list, tuple)):
         return [shown(v) for v in value]
-    return to_str(value)
+    return shown_value(value)
 
 
 def _use(monkeypatch, engine):

@@ -23,6 +23,6 @@ for _module_name in OPTIONAL_MODULES:
         if exc.name != _qualified:
             raise  # the module is there but broken: say so, never hide it
         continue
-    COLUMNAR.update(getattr(_module, "COLUMNAR", {}))
+    COLUMNAR.update(getattr(_module, "COLUMNAR", None) or getattr(_module, "COLUMNAR_COMMANDS", {}))
 
 __all__ = ["COLUMNAR", "OPTIONAL_MODULES"]

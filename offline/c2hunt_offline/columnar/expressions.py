@@ -754,7 +754,10 @@ def _round(ev, node):
         raise _Unsupported("round digits")
     n = to_num(ev.value(args[0]))
     factor = 10.0 ** int(digits)
-    magnitude = (n.abs() * factor + 0.5).floor() / factor
+    floored = (n.abs() * factor + 0.5).floor()
+    # divided in numpy: polars divides by a scalar as a multiplication by its reciprocal,
+    # which is one ulp off Python's division (round(903.29, 1) -> 903.3000000000001)
+    magnitude = pl.Series(floored.name, floored.to_numpy() / factor, nan_to_null=True)
     return Val(NUM, _exact_numbers(_select(pl.when(pl.lit(n) < 0).then(-pl.lit(magnitude))
                                            .otherwise(pl.lit(magnitude)))))
 

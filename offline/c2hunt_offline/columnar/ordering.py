@@ -208,7 +208,10 @@ def col_bin(ctx, args, frame):
     if span == 0 or not math.isfinite(span):
         raise NotColumnar("a zero span divides by zero on rows")
     numbers = number_column(_first_values(frame, field))
-    binned = pl.select((numbers / span).floor() * span).to_series()
+    # divided in numpy: polars divides by a scalar as a multiplication by its reciprocal,
+    # one ulp off Python's division, which moves values on a bucket's edge
+    quotient = pl.Series(numbers.name, numbers.to_numpy() / span, nan_to_null=True)
+    binned = pl.select(quotient.floor() * span).to_series()
     columns = {name: frame.get_column(name) for name in frame.columns}
     assign_where_not_null(columns, target, binned, frame.height)
     return pl.DataFrame(list(columns.values()))

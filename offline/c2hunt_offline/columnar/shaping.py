@@ -15,6 +15,7 @@ from ..commands import COMMANDS, CUSTOM
 from ..commands.arguments import field_matcher, take_options, words
 from ..limits import GuardedRegex
 from ..values import convert_regex, mv, mv_pack, to_str
+from . import custom
 from .table import NotColumnar, frame_from_rows, map_distinct, python_values, series_from_values
 
 CUSTOM_CHUNK = 50000  # records converted at a time for a custom command (as the row engine)
@@ -294,6 +295,11 @@ def make_custom(name):
     def run(ctx, args, frame):
         if not frame.width and frame.height:
             raise NotColumnar("rows without fields")
+        if custom.in_process_enabled():
+            try:
+                return custom.run_custom_in_process(ctx, name, args, frame)
+            except NotColumnar:
+                pass  # what it cannot reproduce exactly: the protocol path, on the same columns
         return frame_from_rows(ctx.runner.run_custom_records(ctx, name, args, _records(frame)))
     return run
 
