@@ -55,6 +55,7 @@ import gc
 import hashlib
 import json
 import math
+import operator
 
 import numpy as np
 
@@ -199,9 +200,10 @@ _RECORD_COLUMNS = (
     ("proto", np.int64), ("vlan", np.int64))
 # What varies in length stays a Python object per record: the flow key (bytes), the payload
 # sample and its pieces, the first payload bytes each way, the burst start times and bytes,
-# and the unanswered echo requests (shared by the windows of one flow).
+# The unanswered echo requests of a flow (shared by its windows) are kept by slot, for echo
+# flows only (``_OpenRecords.pending``).
 _RECORD_OBJECTS = ("key", "sample", "pieces", "first_out", "first_in", "burst_times",
-                   "burst_bytes", "pending")
+                   "burst_bytes")
 _REASON_NAMES = {1: "active_timeout", 2: "idle_timeout", 3: "tcp_port_reuse"}
 
 
@@ -230,8 +232,15 @@ class _Records(object):
         """The records at ``rows`` (ndarray of indices), ending for ``reasons``."""
         index = rows.tolist()
         return _Records({name: column[rows] for name, column in self.num.items()},
-                        {name: [column[i] for i in index] for name, column in self.obj.items()},
+                        {name: _items(column, index) for name, column in self.obj.items()},
                         reasons)
+
+
+def _items(values, index):
+    """``[values[i] for i in index]``, at C speed."""
+    if len(index) > 1:
+        return list(operator.itemgetter(*index)(values))
+    return [values[i] for i in index]
 
 
 class _OpenRecords(object):
@@ -244,21 +253,25 @@ class _OpenRecords(object):
     """
 
     def __init__(self):
+        self._empty_slots()
+        self.next_rid = 0
+        self.pair_rid = np.zeros(0, np.int64)
+        self.pair_size = np.zeros(0, np.int64)
+        self.pair_count = np.zeros(0, np.int64)
+        self.pairs_compacted = 0
+
+    def _empty_slots(self):
         self.index = {}
         self.capacity = 0
         self.num = {name: np.zeros(0, dtype) for name, dtype in _RECORD_COLUMNS}
         self.num["stamp"] = np.zeros(0, np.int64)
         self.obj = {name: [] for name in _RECORD_OBJECTS}
+        self.pending = {}                           # slot -> unanswered echo requests
         self.free = []
         self.next_stamp = 0
-        self.next_rid = 0
         self.queue_slot = np.zeros(0, np.int64)
         self.queue_stamp = np.zeros(0, np.int64)
         self.head = 0
-        self.pair_rid = np.zeros(0, np.int64)
-        self.pair_size = np.zeros(0, np.int64)
-        self.pair_count = np.zeros(0, np.int64)
-        self.pairs_compacted = 0
 
     def __len__(self):
         return len(self.index)
@@ -278,21 +291,26 @@ class _OpenRecords(object):
         return np.array(taken, np.int64)
 
     def release(self, slots):
-        keys = self.obj["key"]
-        index = self.index
-        for slot in slots.tolist():
-            del index[keys[slot]]
+        if len(slots) == len(self.index):           # all of them (the end of a capture)
+            self._empty_slots()
+            return
+        index, slot_list = self.index, slots.tolist()
+        for key in _items(self.obj["key"], slot_list):
+            del index[key]
         for values in self.obj.values():
-            for slot in slots.tolist():
+            for slot in slot_list:
                 values[slot] = None
+        if self.pending:
+            for slot in slot_list:
+                self.pending.pop(slot, None)
         self.num["stamp"][slots] = -1
-        self.free.extend(slots.tolist())
+        self.free.extend(slot_list)
 
     def snapshot(self, slots, reasons):
         """The records in ``slots`` as a :class:`_Records` (copies)."""
         index = slots.tolist()
         return _Records({name: self.num[name][slots] for name, _ in _RECORD_COLUMNS},
-                        {name: [self.obj[name][i] for i in index] for name in _RECORD_OBJECTS},
+                        {name: _items(self.obj[name], index) for name in _RECORD_OBJECTS},
                         reasons)
 
     def touch(self, slots, last_ts, tie):
@@ -391,9 +409,13 @@ class FlowTable(object):
     def __init__(self, config=None):
         self.config = config or FlowConfig()
         self.open = _OpenRecords()
-        self.flows = self.open.index               # flow key -> slot of its open record
         self.clock = -math.inf                     # latest packet time seen
         self._address = pcap.AddressText()
+
+    @property
+    def flows(self):
+        """Flow key -> slot of its open record."""
+        return self.open.index
 
     # -- public ------------------------------------------------------------------------
 
@@ -494,8 +516,8 @@ class FlowTable(object):
         rec["rid"] = rid
 
         obj = {"key": [group_keys[g] for g in seg_group.tolist()]}
-        self._echo(batch, ports, order, cuts, rec, obj, anchor, chain_new, seg_slot, merged,
-                   merged_slot)
+        chains = self._echo(batch, ports, order, cuts, rec, obj, anchor, chain_new, seg_slot,
+                            merged, merged_slot)
         self._payloads(batch, order, cuts, rec, obj, anchor, chain_new, carried_seg,
                        carried_slot, merged, merged_slot)
 
@@ -531,6 +553,15 @@ class FlowTable(object):
             stored = table.obj[name]
             for slot, s in zip(slot_list, last_list):
                 stored[slot] = values[s]
+        # A flow that started here has its own unanswered echo requests (or none).
+        renewed = np.flatnonzero(chain_new[last])
+        if table.pending:
+            for slot in slots[renewed].tolist():
+                table.pending.pop(slot, None)
+        if chains:
+            for slot, a in zip(slots[renewed].tolist(), anchor[last[renewed]].tolist()):
+                if a in chains:
+                    table.pending[slot] = chains[a]
         table.touch(slots, rec["last_ts"][last], seg_group[last])
         return [ended]
 
@@ -541,14 +572,13 @@ class FlowTable(object):
         requests belong to the flow: a new window keeps them."""
         n_seg = cuts.n_segments
         echo_rows = np.flatnonzero((ports.echo_request | ports.echo_reply)[order])
-        pending_of = [None] * n_seg
         matched = np.zeros(n_seg, np.int64)
         mismatched = np.zeros(n_seg, np.int64)
+        chains = {}
         if len(echo_rows):
             is_request, tokens, digests = _echo_columns(batch, order[echo_rows])
             limit = self.config.echo_pending_limit
-            stored = self.open.obj["pending"]
-            chains = {}
+            stored = self.open.pending
             anchor_list, new_list = anchor.tolist(), chain_new.tolist()
             slot_list = seg_slot.tolist()
             hits, misses = [0] * n_seg, [0] * n_seg
@@ -559,7 +589,7 @@ class FlowTable(object):
                     if new_list[s]:
                         pending = collections.OrderedDict()
                     else:
-                        pending = stored[slot_list[s]]
+                        pending = stored.get(slot_list[s])
                         if pending is None:
                             pending = stored[slot_list[s]] = collections.OrderedDict()
                     chains[a] = pending
@@ -579,16 +609,10 @@ class FlowTable(object):
                             misses[s] += 1
             matched[:] = hits
             mismatched[:] = misses
-            for s, a in enumerate(anchor_list):
-                pending_of[s] = chains.get(a)
-        for s, slot in zip(np.flatnonzero(~chain_new).tolist(),
-                           seg_slot[~chain_new].tolist()):
-            if pending_of[s] is None:
-                pending_of[s] = self.open.obj["pending"][slot]
         matched[merged] += self.open.num["echo_matched"][merged_slot]
         mismatched[merged] += self.open.num["echo_mismatched"][merged_slot]
         rec["echo_matched"], rec["echo_mismatched"] = matched, mismatched
-        obj["pending"] = pending_of
+        return chains
 
     def _payloads(self, batch, order, cuts, rec, obj, anchor, chain_new, carried_seg,
                   carried_slot, merged, merged_slot):
