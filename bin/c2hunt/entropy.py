@@ -173,8 +173,9 @@ def byte_segment_entropy(symbols, length):
         if hi > lo:
             n_rows = last - first
             # Key sample * 256 + byte: the byte is added to the repeated row base in place
-            # (two passes over the keys, not four); the step's counts are then transposed.
-            key = np.repeat(np.arange(0, 256 * n_rows, 256, dtype=np.intp), length[first:last])
+            # (two passes over the keys, not four), in 16 bits (at most _ROWS_PER_STEP = 256
+            # rows per step: keys below 65536); the step's counts are then transposed.
+            key = np.repeat(np.arange(0, 256 * n_rows, 256, dtype=np.uint16), length[first:last])
             key += symbols[lo:hi]
             table[:, first:last] = np.bincount(key, minlength=256 * n_rows).reshape(n_rows, 256).T
         first = last
