@@ -583,17 +583,18 @@ class FlowTable(object):
             anchor_list, new_list = anchor.tolist(), chain_new.tolist()
             slot_list = seg_slot.tolist()
             hits, misses = [0] * n_seg, [0] * n_seg
+            current = None                  # the chain of the previous echo packet
             for position, s in enumerate(cuts.segment[echo_rows].tolist()):
                 a = anchor_list[s]
-                pending = chains.get(a)
-                if pending is None:
-                    if new_list[s]:
+                if a != current:
+                    pending = chains.get(a)
+                    if pending is None and new_list[s]:
                         pending = collections.OrderedDict()
-                    else:
+                    elif pending is None:
                         pending = stored.get(slot_list[s])
                         if pending is None:
                             pending = stored[slot_list[s]] = collections.OrderedDict()
-                    chains[a] = pending
+                    chains[a], current = pending, a
                 token = tokens[position]
                 if is_request[position]:
                     if limit == 0:
@@ -1106,7 +1107,8 @@ def _echo_columns(batch, rows):
             value[nonempty] = np.add.reduceat(terms, starts) % np.uint64(prime)
         hashes.append(value.tolist())
     digests = list(zip(hashes[0], hashes[1], batch.payload_len[rows].tolist()))
-    tokens = list(zip(batch.icmp_id[rows].tolist(), batch.icmp_seq[rows].tolist()))
+    # (identifier, sequence) as one number: the key of an unanswered request.
+    tokens = ((batch.icmp_id[rows].astype(np.int64) << 16) | batch.icmp_seq[rows]).tolist()
     return is_request.tolist(), tokens, digests
 
 
