@@ -1161,10 +1161,12 @@ def _size_summaries(n_records, row, size, count):
     out = [None] * n_records
     if not len(row):
         return out
-    merged, inverse = np.unique(row * _SIZE_KEY + size, return_inverse=True)
-    counts = np.bincount(inverse.reshape(-1), weights=count,
-                         minlength=len(merged)).astype(np.int64)
-    owner, sizes = merged // _SIZE_KEY, merged % _SIZE_KEY   # by record, then size
+    key = row * _SIZE_KEY + size
+    order = np.argsort(key)
+    key = key[order]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.add.reduceat(count[order], starts)           # a size's count, summed
+    owner, sizes = key[starts] // _SIZE_KEY, key[starts] % _SIZE_KEY   # by record, then size
     lengths = np.bincount(owner, minlength=n_records)
     start = np.cumsum(lengths) - lengths               # first pair of each record
     used = np.flatnonzero(lengths)
@@ -1176,8 +1178,10 @@ def _size_summaries(n_records, row, size, count):
     lower = sizes[np.searchsorted(before, base + (total - 1) // 2, side="right") - 1]
     upper = sizes[np.searchsorted(before, base + total // 2, side="right") - 1]
     median = (lower + upper) / 2.0
-    by_count = np.lexsort((sizes, counts, owner))      # the last of each record is its mode
-    mode_at = by_count[first + lengths[used] - 1]
+    # The mode: the last (largest) size with its record's highest count, without a sort.
+    top = np.maximum.reduceat(counts, first)
+    is_top = counts == np.repeat(top, lengths[used])
+    mode_at = np.maximum.reduceat(np.where(is_top, np.arange(len(counts)), -1), first)
     columns = zip(used.tolist(), total.tolist(), lengths[used].tolist(), sizes[first].tolist(),
                   median.tolist(), sizes[last].tolist(), sizes[mode_at].tolist(),
                   rounded(counts[mode_at] / total, 4))
