@@ -380,12 +380,11 @@ class _OpenRecords(object):
         if not len(self.pair_rid) or not len(rids):
             empty = np.zeros(0, np.int64)
             return empty, empty, empty
-        low = min(int(rids.min()), int(self.pair_rid.min()))
-        high = max(int(rids.max()), int(self.pair_rid.max()))
-        row_of = np.full(high - low + 1, -1, np.int64)
-        row_of[rids - low] = np.arange(len(rids))
-        row = row_of[self.pair_rid - low]
-        hit = row >= 0
+        by_rid = np.argsort(rids)
+        sorted_rids = rids[by_rid]
+        at = np.minimum(np.searchsorted(sorted_rids, self.pair_rid), len(rids) - 1)
+        hit = sorted_rids[at] == self.pair_rid
+        row = by_rid[at]
         out = row[hit], self.pair_size[hit], self.pair_count[hit]
         keep = ~hit
         self.pair_rid, self.pair_size = self.pair_rid[keep], self.pair_size[keep]
