@@ -195,3 +195,27 @@ def test_event_json_field_order_and_types(tmp_path):
 def test_config_rejects_bad_settings(bad):
     with pytest.raises(ValueError, match=list(bad)[0]):
         flows.FlowConfig(**bad)
+
+
+def test_open_record_table_stays_bounded_by_the_open_flows(tmp_path):
+    """The columnar table's arrays, least-recently-active queue and size table hold what the
+    open flows need, not what the capture held: 3,000 one-query flows expiring as they go."""
+    frames = syn.dns_tunnel("10.0.0.9", "10.0.0.53", 3000, T0)
+    path = tmp_path / "c.pcap"
+    syn.write_pcap(str(path), frames)
+    table = flows.FlowTable(flows.FlowConfig(batch_bytes=4096, idle_timeout=2.0))
+    records, most_open = [], 0
+    for batch in pcap.CaptureReader(str(path), batch_bytes=4096).batches():
+        records += table.add_batch(batch)
+        open_records = table.open
+        most_open = max(most_open, len(open_records))
+        assert len(open_records) <= 8                   # a query every 0.5 s, 2 s idle timeout
+        assert open_records.capacity <= 1024            # slots are reused
+        assert len(open_records.queue_slot) - open_records.head <= 2 * 8 + 4096 + 64
+        assert len(open_records.pair_rid) <= 2 * 8 + 65536
+        assert len(open_records.free) + len(open_records) == open_records.capacity
+    records += table.flush()
+    assert most_open >= 4 and len(records) == 3000
+    reasons = collections.Counter(r["end_reason"] for r in records)
+    assert reasons["idle_timeout"] > 2990 and set(reasons) == {"idle_timeout", "end_of_capture"}
+    assert len(table.open) == 0 and len(table.open.pair_rid) == 0

@@ -117,9 +117,10 @@ class DnsMessage(object):
                  "qtype", "qclass", "counts", "answers", "rr_error")
 
 
-def _name(data, position, size):
+def _name(data, position, size, text=True):
     """(name, position after it) of the domain name at ``position``; follows compression
-    pointers, which must point backwards (so they cannot loop)."""
+    pointers, which must point backwards (so they cannot loop). ``text=False`` only checks
+    the name (the same checks) and returns None for it."""
     labels = []
     end = None
     jumps = 0
@@ -153,9 +154,20 @@ def _name(data, position, size):
         total += length + 1
         if total > 255:
             raise DnsFormatError("name longer than 255 bytes")
-        labels.append(_label_text(data[position:position + length]))
+        if text:
+            labels.append(_label_text(data[position:position + length]))
         position += length
-    return ".".join(labels), (position if end is None else end)
+    return (".".join(labels) if text else None), (position if end is None else end)
+
+
+def _check_rdata(data, rtype, start, length, size):
+    """The checks :func:`_rdata_text` makes (the names in the data), without the text."""
+    if rtype in (2, 5, 12, 39):
+        _name(data, start, size, text=False)
+    elif rtype == 15 and length > 2:
+        _name(data, start + 2, size, text=False)
+    elif rtype == 33 and length > 6:
+        _name(data, start + 6, size, text=False)
 
 
 def _rdata_text(data, rtype, start, length, size):
@@ -181,7 +193,7 @@ def _rdata_text(data, rtype, start, length, size):
     return "<%s> %d bytes" % (QTYPE_NAMES.get(rtype, "TYPE%d" % rtype), length)
 
 
-def parse_message(data, strict=False):
+def parse_message(data, strict=False, text=True):
     """Parse one DNS message.
 
     Parameters
@@ -193,6 +205,9 @@ def parse_message(data, strict=False):
         (used to recognise DNS on ports other than 53). When False, a record section that
         does not parse stops the reading with ``rr_error`` set; header and question must
         still parse.
+    text : bool
+        False: only check the message (the same checks, so the same errors), leaving
+        ``qname`` and ``answers`` out (and, not strict, the record sections unread).
 
     Returns
     -------
@@ -226,24 +241,28 @@ def parse_message(data, strict=False):
         raise DnsFormatError("header claims %d records in one section" % max(qd, an, ns, ar))
     position = 12
     for number in range(qd):
-        name, position = _name(data, position, size)
+        name, position = _name(data, position, size, text)
         if position + 4 > size:
             raise DnsFormatError("question cut short")
         qtype, qclass = struct.unpack_from("!HH", data, position)
         position += 4
         if number == 0:
             message.qname, message.qtype, message.qclass = name, qtype, qclass
+    if not text and not strict:
+        return message            # the records' errors would only be noted in rr_error
     try:
         for section, count in ((1, an), (2, ns), (3, ar)):
             for _ in range(count):
-                _, position = _name(data, position, size)
+                _, position = _name(data, position, size, text)
                 if position + 10 > size:
                     raise DnsFormatError("record header cut short")
                 rtype, _rclass, ttl, length = _RR.unpack_from(data, position)
                 position += 10
                 if position + length > size:
                     raise DnsFormatError("record data runs past the message")
-                if section == 1:
+                if not text:
+                    _check_rdata(data, rtype, position, length, size)
+                elif section == 1:
                     message.answers.append((rtype, ttl, _rdata_text(data, rtype, position,
                                                                     length, size)))
                 elif strict:
@@ -266,7 +285,7 @@ def looks_like_dns(payload, complete=True):
     if len(payload) < 17 or payload[4] != 0 or payload[5] != 1:
         return False          # not exactly one question: most non-DNS payloads stop here
     try:
-        message = parse_message(payload, strict=complete)
+        message = parse_message(payload, strict=complete, text=False)
     except (DnsFormatError, IndexError, struct.error, ValueError):
         return False
     return (message.counts[0] == 1 and message.opcode == 0 and message.qclass in (1, 255)

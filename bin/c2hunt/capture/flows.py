@@ -54,8 +54,9 @@ import contextlib
 import gc
 import hashlib
 import json
+import itertools
 import math
-import struct
+import operator
 
 import numpy as np
 
@@ -184,54 +185,212 @@ class FlowConfig(object):
         return {name: getattr(self, name) for name in sorted(self.LIMITS)}
 
 
-class _Flow(object):
-    """One open record: identity of the flow plus the record's running aggregates."""
+# Columns of a flow record while it is assembled, one row per record (struct of arrays):
+# name -> dtype. The identity is the initiator's view of the flow's first packet.
+_RECORD_COLUMNS = (
+    ("rid", np.int64), ("flow_start", np.float64), ("record_seq", np.int64),
+    ("window", np.int64), ("init_lo", bool), ("first_ts", np.float64), ("last_ts", np.float64),
+    ("packets_out", np.int64), ("packets_in", np.int64), ("bytes_out", np.int64),
+    ("bytes_in", np.int64), ("payload_out", np.int64), ("payload_in", np.int64),
+    ("tcp_flags", np.int64), ("closed", bool), ("icmp_type", np.int64), ("icmp_code", np.int64),
+    ("echo_requests", np.int64), ("echo_replies", np.int64), ("echo_matched", np.int64),
+    ("echo_mismatched", np.int64), ("n_bursts", np.int64), ("bursts_dropped", np.int64),
+    ("last_payload_ts", np.float64), ("sample_len", np.int64),
+    ("version", np.int64), ("src_hi", np.uint64), ("src_lo", np.uint64), ("dst_hi", np.uint64),
+    ("dst_lo", np.uint64), ("src_port", np.int64), ("dest_port", np.int64), ("ported", bool),
+    ("proto", np.int64), ("vlan", np.int64))
+# What varies in length stays a Python object per record: the flow key (bytes), the payload
+# sample and its pieces, the first payload bytes each way, the burst start times and bytes,
+# The unanswered echo requests of a flow (shared by its windows) are kept by slot, for echo
+# flows only (``_OpenRecords.pending``).
+_RECORD_OBJECTS = ("key", "sample", "pieces", "first_out", "first_in", "burst_times",
+                   "burst_bytes")
+_REASON_NAMES = {1: "active_timeout", 2: "idle_timeout", 3: "tcp_port_reuse"}
 
-    __slots__ = ("key", "init_lo", "ident", "flow_id", "flow_start", "record_seq", "window",
-                 "first_ts", "last_ts", "packets_out", "packets_in", "bytes_out", "bytes_in",
-                 "payload_out", "payload_in", "sizes", "sample", "tcp_flags", "closed",
-                 "icmp_type", "icmp_code", "echo_requests", "echo_replies", "echo_matched",
-                 "echo_mismatched", "pending", "first_out", "first_in", "burst_times",
-                 "burst_bytes", "bursts_dropped", "last_payload_ts", "sample_pieces")
 
-    def __init__(self, key, init_lo, ident, flow_start, window, record_seq=0, flow_id=None,
-                 pending=None, first_out=b"", first_in=b""):
-        self.key = key
-        self.init_lo = init_lo
-        self.ident = ident            # (src, dest, src_port, dest_port, proto, version, vlan)
-        self.flow_start = flow_start
-        self.flow_id = flow_id or hashlib.blake2b(
-            key + struct.pack("<d", flow_start), digest_size=8).hexdigest()
-        self.record_seq = record_seq
-        self.window = window
-        self.first_ts = math.inf
-        self.last_ts = -math.inf
-        self.packets_out = self.packets_in = 0
-        self.bytes_out = self.bytes_in = 0
-        self.payload_out = self.payload_in = 0
-        self.sizes = {}
-        self.sample = bytearray()
-        self.sample_pieces = []       # payload lengths in the sample, < 0 from the responder
-        self.tcp_flags = 0
-        self.closed = False
-        self.icmp_type = self.icmp_code = -1
-        self.echo_requests = self.echo_replies = 0
-        self.echo_matched = self.echo_mismatched = 0
-        self.pending = pending if pending is not None else collections.OrderedDict()
-        # First payload bytes each side sent (service identification), kept for the flow.
-        self.first_out = first_out
-        self.first_in = first_in
-        # Payload bursts of this record: start times and initiator payload bytes of each.
-        self.burst_times = []
-        self.burst_bytes = []
-        self.bursts_dropped = 0
-        self.last_payload_ts = math.nan
+class _Records(object):
+    """A set of flow records as columns: ``num`` (name -> ndarray), ``obj`` (name -> list) and
+    ``reasons`` (why each ended), in the order they ended."""
 
-    def next_window(self, window):
-        """The record that follows this one in the same flow (active timeout)."""
-        return _Flow(self.key, self.init_lo, self.ident, self.flow_start, window,
-                     self.record_seq + 1, self.flow_id, self.pending, self.first_out,
-                     self.first_in)
+    def __init__(self, num, obj, reasons):
+        self.num, self.obj, self.reasons = num, obj, reasons
+
+    def __len__(self):
+        return len(self.reasons)
+
+    @classmethod
+    def concatenate(cls, parts):
+        parts = [part for part in parts if len(part)]
+        if len(parts) == 1:
+            return parts[0]
+        num = {name: np.concatenate([part.num[name] for part in parts]) if parts
+               else np.zeros(0, dtype) for name, dtype in _RECORD_COLUMNS}
+        obj = {name: [value for part in parts for value in part.obj[name]]
+               for name in _RECORD_OBJECTS}
+        return cls(num, obj, [reason for part in parts for reason in part.reasons])
+
+    def take(self, rows, reasons):
+        """The records at ``rows`` (ndarray of indices), ending for ``reasons``."""
+        index = rows.tolist()
+        return _Records({name: column[rows] for name, column in self.num.items()},
+                        {name: _items(column, index) for name, column in self.obj.items()},
+                        reasons)
+
+
+def _items(values, index):
+    """``[values[i] for i in index]``, at C speed."""
+    if len(index) > 1:
+        return list(operator.itemgetter(*index)(values))
+    return [values[i] for i in index]
+
+
+class _OpenRecords(object):
+    """The open records, one per open flow, as rows of arrays (slots) that are reused.
+
+    ``index`` maps a flow key to its slot. Least recently active first is kept as a queue of
+    (slot, stamp) entries: each batch appends the flows it touched, in order of their last
+    packet (then key), with new stamps; an entry whose stamp is no longer its slot's is stale
+    and skipped. The size multisets live in one table of (record id, size, count) rows.
+    """
+
+    def __init__(self):
+        self._empty_slots()
+        self.next_rid = 0
+        self.pair_rid = np.zeros(0, np.int64)
+        self.pair_size = np.zeros(0, np.int64)
+        self.pair_count = np.zeros(0, np.int64)
+        self.pairs_compacted = 0
+
+    def _empty_slots(self):
+        self.index = {}
+        self.capacity = 0
+        self.num = {name: np.zeros(0, dtype) for name, dtype in _RECORD_COLUMNS}
+        self.num["stamp"] = np.zeros(0, np.int64)
+        self.obj = {name: [] for name in _RECORD_OBJECTS}
+        self.pending = {}                           # slot -> unanswered echo requests
+        self.free = []
+        self.next_stamp = 0
+        self.queue_slot = np.zeros(0, np.int64)
+        self.queue_stamp = np.zeros(0, np.int64)
+        self.head = 0
+
+    def __len__(self):
+        return len(self.index)
+
+    def allocate(self, count):
+        """``count`` free slots (ndarray), growing the arrays when needed."""
+        if count > len(self.free):
+            grow = max(count - len(self.free), self.capacity, 1024)
+            for name, column in self.num.items():
+                self.num[name] = np.concatenate((column, np.zeros(grow, column.dtype)))
+            for values in self.obj.values():
+                values.extend([None] * grow)
+            self.free.extend(range(self.capacity + grow - 1, self.capacity - 1, -1))
+            self.capacity += grow
+        taken = self.free[len(self.free) - count:]
+        del self.free[len(self.free) - count:]
+        return np.array(taken, np.int64)
+
+    def release(self, slots):
+        if len(slots) == len(self.index):           # all of them (the end of a capture)
+            self._empty_slots()
+            return
+        index, slot_list = self.index, slots.tolist()
+        for key in _items(self.obj["key"], slot_list):
+            del index[key]
+        for values in self.obj.values():
+            for slot in slot_list:
+                values[slot] = None
+        if self.pending:
+            for slot in slot_list:
+                self.pending.pop(slot, None)
+        self.num["stamp"][slots] = -1
+        self.free.extend(slot_list)
+
+    def snapshot(self, slots, reasons):
+        """The records in ``slots`` as a :class:`_Records` (copies)."""
+        index = slots.tolist()
+        return _Records({name: self.num[name][slots] for name, _ in _RECORD_COLUMNS},
+                        {name: _items(self.obj[name], index) for name in _RECORD_OBJECTS},
+                        reasons)
+
+    def touch(self, slots, last_ts, tie):
+        """``slots`` were active in this batch: to the back of the queue, ordered by last
+        packet time then ``tie`` (the key order)."""
+        rank = np.lexsort((tie, last_ts))
+        slots = slots[rank]
+        stamps = np.arange(self.next_stamp, self.next_stamp + len(slots), dtype=np.int64)
+        self.next_stamp += len(slots)
+        self.num["stamp"][slots] = stamps
+        live = len(self.queue_slot) - self.head
+        if live > 2 * len(self.index) + 4096:        # mostly stale entries: keep the live ones
+            queue, stamp = self.queue_slot[self.head:], self.queue_stamp[self.head:]
+            keep = self.num["stamp"][queue] == stamp
+            self.queue_slot, self.queue_stamp, self.head = queue[keep], stamp[keep], 0
+        elif self.head > len(self.queue_slot) // 2:
+            self.queue_slot = self.queue_slot[self.head:]
+            self.queue_stamp = self.queue_stamp[self.head:]
+            self.head = 0
+        self.queue_slot = np.concatenate((self.queue_slot, slots))
+        self.queue_stamp = np.concatenate((self.queue_stamp, stamps))
+
+    def front(self, limit=None, horizon=None):
+        """Slots from the least recently active: the first ``limit``, or those whose last
+        packet is before ``horizon`` up to the first that is not. They leave the queue."""
+        taken = []
+        count = 0
+        step = 1024
+        last_ts, stamp = self.num["last_ts"], self.num["stamp"]
+        while self.head < len(self.queue_slot) and (limit is None or count < limit):
+            stop = min(self.head + step, len(self.queue_slot))
+            queue = self.queue_slot[self.head:stop]
+            valid = np.flatnonzero(stamp[queue] == self.queue_stamp[self.head:stop])
+            slots = queue[valid]
+            if horizon is not None:
+                old = last_ts[slots] < horizon
+                k = len(slots) if old.all() else int(np.argmin(old))
+            else:
+                k = min(len(slots), limit - count)
+            taken.append(slots[:k])
+            count += k
+            if k < len(slots):
+                self.head += int(valid[k])
+                break
+            self.head = stop
+            step *= 2
+        return np.concatenate(taken) if taken else np.zeros(0, np.int64)
+
+    # -- payload size multisets ----------------------------------------------------------
+
+    def add_pairs(self, rid, size, count):
+        self.pair_rid = np.concatenate((self.pair_rid, rid))
+        self.pair_size = np.concatenate((self.pair_size, size))
+        self.pair_count = np.concatenate((self.pair_count, count))
+        if len(self.pair_rid) > 2 * self.pairs_compacted + 65536:
+            # Merge the repeats of a (record, size) pair: memory stays one row per distinct size.
+            merged, inverse = np.unique(self.pair_rid * _SIZE_KEY + self.pair_size,
+                                        return_inverse=True)
+            self.pair_count = np.bincount(inverse.reshape(-1), weights=self.pair_count,
+                                          minlength=len(merged)).astype(np.int64)
+            self.pair_rid, self.pair_size = merged // _SIZE_KEY, merged % _SIZE_KEY
+            self.pairs_compacted = len(merged)
+
+    def take_pairs(self, rids):
+        """(row in ``rids``, size, count) of the records ``rids`` (which leave the table)."""
+        if not len(self.pair_rid) or not len(rids):
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty
+        by_rid = np.argsort(rids)
+        sorted_rids = rids[by_rid]
+        at = np.minimum(np.searchsorted(sorted_rids, self.pair_rid), len(rids) - 1)
+        hit = sorted_rids[at] == self.pair_rid
+        row = by_rid[at]
+        out = row[hit], self.pair_size[hit], self.pair_count[hit]
+        keep = ~hit
+        self.pair_rid, self.pair_size = self.pair_rid[keep], self.pair_size[keep]
+        self.pair_count = self.pair_count[keep]
+        self.pairs_compacted = min(self.pairs_compacted, len(self.pair_rid))
+        return out
 
 
 class FlowTable(object):
@@ -241,13 +400,22 @@ class FlowTable(object):
     output depends only on the packets, the settings and the batch boundaries (which
     depend only on the capture and ``batch_bytes``), so a replay yields the same records in
     the same order.
+
+    The open records are rows of arrays (:class:`_OpenRecords`); a batch's packets are
+    grouped by flow key and cut into records with numpy, the records are written column by
+    column, and the finished ones become dicts in one pass.
     """
 
     def __init__(self, config=None):
         self.config = config or FlowConfig()
-        self.flows = collections.OrderedDict()   # key -> _Flow, least recently active first
+        self.open = _OpenRecords()
         self.clock = -math.inf                     # latest packet time seen
         self._address = pcap.AddressText()
+
+    @property
+    def flows(self):
+        """Flow key -> slot of its open record."""
+        return self.open.index
 
     # -- public ------------------------------------------------------------------------
 
@@ -264,243 +432,352 @@ class FlowTable(object):
             return self._flush(reason)
 
     def _add_batch(self, batch):
-        done = []
-        self._assemble(batch, done)
+        done = self._assemble(batch)
         self.clock = max(self.clock, float(np.max(batch.ts)))
         horizon = self.clock - self.config.idle_timeout
-        while self.flows:
-            flow = next(iter(self.flows.values()))
-            if flow.last_ts >= horizon:
-                break
-            self.flows.popitem(last=False)
-            done.append((flow, "idle_timeout"))
-        while len(self.flows) > self.config.max_flows:
-            done.append((self.flows.popitem(last=False)[1], "evicted"))
+        expired = self.open.front(horizon=horizon)
+        if len(expired):
+            done.append(self._close(expired, ["idle_timeout"] * len(expired)))
+        excess = len(self.open) - self.config.max_flows
+        if excess > 0:
+            evicted = self.open.front(limit=excess)
+            done.append(self._close(evicted, ["evicted"] * len(evicted)))
         return self._finish(done)
 
     def _flush(self, reason):
         horizon = self.clock - self.config.idle_timeout
-        done = [(flow, "idle_timeout" if flow.last_ts < horizon else reason)
-                for flow in self.flows.values()]
-        self.flows.clear()
-        return self._finish(done)
+        slots = self.open.front(limit=len(self.open))
+        idle = (self.open.num["last_ts"][slots] < horizon).tolist()
+        done = self._close(slots, ["idle_timeout" if old else reason for old in idle])
+        return self._finish([done])
+
+    def _finish(self, parts):
+        done = _Records.concatenate(parts)
+        if not len(done):
+            return []
+        return _emit(done, self.open.take_pairs(done.num["rid"]), self.config, self._address)
+
+    def _close(self, slots, reasons):
+        records = self.open.snapshot(slots, reasons)
+        self.open.release(slots)
+        return records
 
     # -- assembly ------------------------------------------------------------------------
 
-    def _assemble(self, batch, done):
-        """Fold a batch into the open flows; flows that end on the way go to ``done``.
+    def _assemble(self, batch):
+        """Fold a batch into the open records; returns the records that ended on the way.
 
         Packets are keyed (direction-free, ICMP by echo id or type), grouped by key, cut
-        into records (a new flow, a new active-timeout window), summed per record with
-        numpy, and the records merged into the flows in order in one Python loop.
+        into records (a new flow, a new active-timeout window) and summed per record with
+        numpy. A group's first record may continue its flow's open record (merged column by
+        column); every record but a group's last ends in the batch; the last is written to
+        the group's slot.
         """
+        table, cfg = self.open, self.config
         ports = _transport_ports(batch)
         keys, src_is_lo = _canonical_keys(batch, ports)
         raw_keys, first_row, group, order = _group_by_key(keys)
-        group_keys, states = self._carried_flows(raw_keys, first_row, keys.dtype.itemsize)
-        cuts = _record_cuts(batch, ports, order, group, src_is_lo, states, self.config)
-        totals = _record_totals(batch, ports, order, cuts)
-        self._merge_records(batch, ports, order, cuts, totals, group_keys, states, done)
-
-    def _carried_flows(self, raw_keys, first_row, width):
-        """Each group's key bytes and its open flow from earlier batches (or None)."""
+        width = keys.dtype.itemsize
         key_blob = raw_keys[first_row].tobytes()
         group_keys = [key_blob[i:i + width] for i in range(0, len(key_blob), width)]
-        get_state = self.flows.get
-        return group_keys, [get_state(key) for key in group_keys]
+        get_slot = table.index.get
+        group_slot = np.fromiter(map(get_slot, group_keys, itertools.repeat(-1)), np.int64,
+                                 count=len(group_keys))
+        carried = _carried_state(table.num, group_slot)
+        cuts = _record_cuts(batch, ports, order, group, src_is_lo, carried, cfg)
+        totals = _record_totals(batch, ports, order, cuts)
 
-    def _merge_records(self, batch, ports, order, cuts, totals, group_keys, states, done):
-        """Records into flows, in order: a record continues its group's flow, starts a new
-        window of it, or ends it (to ``done``) and starts the next one."""
-        starts, segment, n_segments = cuts.starts, cuts.segment, cuts.n_segments
-        # Payload size multiset per record: (segment, size) pairs with counts.
+        starts, n_seg = cuts.starts, cuts.n_segments
+        seg = np.arange(n_seg)
+        seg_group = cuts.grp[starts]
+        group_first = cuts.group_start[starts]
+        group_last = np.ones(n_seg, bool)
+        group_last[:-1] = seg_group[1:] != seg_group[:-1]
+        seg_slot = group_slot[seg_group]
+        new_flow, new_window = cuts.new_flow[starts], cuts.new_window[starts]
+        merge = group_first & (seg_slot >= 0) & ~new_flow & ~new_window
+        merged = np.flatnonzero(merge)
+        merged_slot = seg_slot[merged]
+        reason = np.where(new_window, 1, np.where(cuts.idle_break[starts], 2,
+                                                  np.where(cuts.reuse[starts], 3, 0)))
+        # The segment that started each record's flow here, or the group's first segment
+        # when the flow was carried in (then the flow's identity is the slot's).
+        anchor = np.maximum.accumulate(np.where(new_flow | group_first, seg, 0))
+        chain_new = new_flow[anchor]
+        carried_seg = np.flatnonzero(~chain_new)
+        carried_slot = seg_slot[carried_seg]
+
+        rec = _segment_records(batch, order, cuts, totals, anchor, table.num, seg_slot, merge,
+                               merged, merged_slot, carried_seg, carried_slot)
+        num = table.num
+        rid = np.arange(table.next_rid, table.next_rid + n_seg, dtype=np.int64)
+        rid[merged] = num["rid"][merged_slot]
+        table.next_rid += n_seg
+        rec["rid"] = rid
+
+        obj = {"key": [group_keys[g] for g in seg_group.tolist()]}
+        chains = self._echo(batch, ports, order, cuts, rec, obj, anchor, chain_new, seg_slot,
+                            merged, merged_slot)
+        self._payloads(batch, order, cuts, rec, obj, anchor, chain_new, carried_seg,
+                       carried_slot, merged, merged_slot)
+
+        # Ended here: a carried record its group's first segment does not continue, and
+        # every record but a group's last; in the order of the records that follow them.
+        ended_slot_at = np.flatnonzero(group_first & (seg_slot >= 0) & ~merge)
+        ended_seg = np.flatnonzero(~group_last)
+        reason_list = reason.tolist()
+        ended = _Records.concatenate([
+            table.snapshot(seg_slot[ended_slot_at],
+                           [_REASON_NAMES.get(reason_list[s], "idle_timeout")
+                            for s in ended_slot_at.tolist()]),
+            _Records(rec, obj, [None] * n_seg).take(
+                ended_seg, [_REASON_NAMES.get(reason_list[s + 1], "idle_timeout")
+                            for s in ended_seg.tolist()])])
+        if len(ended) and len(ended_slot_at) and len(ended_seg):
+            follower = np.concatenate((ended_slot_at, ended_seg + 1))
+            ended = ended.take(np.argsort(follower, kind="stable"),
+                               [ended.reasons[i] for i in np.argsort(follower, kind="stable")])
+
+        # Each group's last record is its flow's open record.
+        last = np.flatnonzero(group_last)
+        slots = seg_slot[last]
+        new = np.flatnonzero(slots < 0)
+        if len(new):
+            slots[new] = table.allocate(len(new))
+            table.index.update(zip([obj["key"][s] for s in last[new].tolist()],
+                                   slots[new].tolist()))
+        for name, column in rec.items():
+            num[name][slots] = column[last]
+        last_list, slot_list = last.tolist(), slots.tolist()
+        for name, values in obj.items():
+            stored = table.obj[name]
+            for slot, s in zip(slot_list, last_list):
+                stored[slot] = values[s]
+        # A flow that started here has its own unanswered echo requests (or none).
+        renewed = np.flatnonzero(chain_new[last])
+        if table.pending:
+            for slot in slots[renewed].tolist():
+                table.pending.pop(slot, None)
+        if chains:
+            for slot, a in zip(slots[renewed].tolist(), anchor[last[renewed]].tolist()):
+                if a in chains:
+                    table.pending[slot] = chains[a]
+        table.touch(slots, rec["last_ts"][last], seg_group[last])
+        return [ended]
+
+    def _echo(self, batch, ports, order, cuts, rec, obj, anchor, chain_new, seg_slot, merged,
+              merged_slot):
+        """Echo requests matched with their replies, packet by packet (only ICMP echo rows
+        enter this loop) on digests computed for all of them at once. The unanswered
+        requests belong to the flow: a new window keeps them."""
+        n_seg = cuts.n_segments
+        echo_rows = np.flatnonzero((ports.echo_request | ports.echo_reply)[order])
+        matched = np.zeros(n_seg, np.int64)
+        mismatched = np.zeros(n_seg, np.int64)
+        chains = {}
+        if len(echo_rows):
+            is_request, tokens, digests = _echo_columns(batch, order[echo_rows])
+            limit = self.config.echo_pending_limit
+            stored = self.open.pending
+            anchor_list, new_list = anchor.tolist(), chain_new.tolist()
+            slot_list = seg_slot.tolist()
+            hits, misses = [0] * n_seg, [0] * n_seg
+            current = None                  # the chain of the previous echo packet
+            for position, s in enumerate(cuts.segment[echo_rows].tolist()):
+                a = anchor_list[s]
+                if a != current:
+                    pending = chains.get(a)
+                    if pending is None and new_list[s]:
+                        pending = collections.OrderedDict()
+                    elif pending is None:
+                        pending = stored.get(slot_list[s])
+                        if pending is None:
+                            pending = stored[slot_list[s]] = collections.OrderedDict()
+                    chains[a], current = pending, a
+                token = tokens[position]
+                if is_request[position]:
+                    if limit == 0:
+                        continue
+                    pending[token] = digests[position]
+                    pending.move_to_end(token)
+                    while len(pending) > limit:
+                        pending.popitem(last=False)
+                else:
+                    request = pending.pop(token, None)
+                    if request is not None:
+                        hits[s] += 1
+                        if request != digests[position]:
+                            misses[s] += 1
+            matched[:] = hits
+            mismatched[:] = misses
+        matched[merged] += self.open.num["echo_matched"][merged_slot]
+        mismatched[merged] += self.open.num["echo_mismatched"][merged_slot]
+        rec["echo_matched"], rec["echo_mismatched"] = matched, mismatched
+        return chains
+
+    def _payloads(self, batch, order, cuts, rec, obj, anchor, chain_new, carried_seg,
+                  carried_slot, merged, merged_slot):
+        """Payload sample (entropy), first payload bytes each way (service), payload sizes
+        and bursts of each record, the merged ones appended to what their record had."""
+        table, n_seg, segment = self.open, cuts.n_segments, cuts.segment
+        num, stored = table.num, table.obj
+        merged_list, merged_slots = merged.tolist(), merged_slot.tolist()
         payload_len = batch.payload_len[order]
+
+        # Payload size multiset per record: (record, size) pairs with counts.
         has_payload = payload_len > 0
         size_keys = (segment[has_payload] * _SIZE_KEY
                      + np.minimum(payload_len[has_payload], _SIZE_KEY - 1))
         size_values, size_counts = np.unique(size_keys, return_counts=True)
-        size_segment = size_values // _SIZE_KEY
-        size_bounds = np.searchsorted(size_segment, np.arange(n_segments + 1))
-        size_list = (size_values % _SIZE_KEY).tolist()
-        count_list = size_counts.tolist()
-        size_bounds = size_bounds.tolist()
+        table.add_pairs(rec["rid"][size_values // _SIZE_KEY], size_values % _SIZE_KEY,
+                        size_counts.astype(np.int64))
 
-        # Echo packets are matched one by one (only ICMP echo rows enter this loop), on
-        # digests computed for all of them at once.
-        echo_rows = np.flatnonzero((ports.echo_request | ports.echo_reply)[order])
-        echo_bounds = np.searchsorted(segment[echo_rows], np.arange(n_segments + 1)).tolist()
-        echo = _echo_columns(batch, order[echo_rows])
+        # Sample: the room left in each record, then one gather.
+        cap = self.config.entropy_sample_bytes
+        room = np.full(n_seg, cap, np.int64)
+        room[merged] = np.maximum(cap - num["sample_len"][merged_slot], 0)
+        blob, bounds, pieces, piece_bounds = _gather_samples(batch, order, segment, room,
+                                                             cuts.outbound)
+        samples = [blob[low:high] for low, high in zip(bounds[:-1], bounds[1:])]
+        piece_lists = [pieces[low:high] for low, high in zip(piece_bounds[:-1], piece_bounds[1:])]
+        sample_len = np.diff(np.asarray(bounds, np.int64))
+        for s, slot in zip(merged_list, merged_slots):
+            if samples[s]:
+                samples[s] = stored["sample"][slot] + samples[s]
+                piece_lists[s] = stored["pieces"][slot] + piece_lists[s]
+            else:
+                samples[s], piece_lists[s] = stored["sample"][slot], stored["pieces"][slot]
+        sample_len[merged] += num["sample_len"][merged_slot]
+        rec["sample_len"] = sample_len
+        obj["sample"], obj["pieces"] = samples, piece_lists
 
-        # Python loop over records (not packets), on plain lists.
-        sample_cap = self.config.entropy_sample_bytes
-        merge = (cuts.record_start[starts] & cuts.group_start[starts] & ~cuts.new_flow[starts]
-                 & ~cuts.new_window[starts])
-        reasons = np.where(cuts.new_window[starts], 1,
-                           np.where(cuts.idle_break[starts], 2,
-                                    np.where(cuts.reuse[starts], 3, 0)))
-        reason_names = {1: "active_timeout", 2: "idle_timeout", 3: "tcp_port_reuse"}
-        seg_group = cuts.grp[starts].tolist()
-        current = list(states)
-        merge_list = merge.tolist()
-        reason_list = reasons.tolist()
-        window_list = cuts.window[starts].tolist()
-        flow_start_list = cuts.flow_start[starts].tolist()
-        init_list = cuts.init_lo[starts].tolist()
-        new_flow_list = cuts.new_flow[starts].tolist()
-        start_rows = order[starts]
-        ident_columns = _identity_columns(batch, start_rows, cuts.lo_src[starts], self._address)
-        # Payload sample (entropy) and first payload bytes each way (service), gathered for
-        # all records at once: room left in each record's sample, then one gather.
-        room = np.full(n_segments, sample_cap, np.int64)
-        for s in np.flatnonzero(merge).tolist():
-            room[s] = max(sample_cap - len(current[seg_group[s]].sample), 0)
-        sample_blob, sample_bounds, pieces, piece_bounds = _gather_samples(
-            batch, order, segment, room, cuts.outbound)
-        first_out, first_in = _first_payloads(batch, order, cuts.outbound, segment, n_segments,
+        # First payload bytes each way: the flow's first, whichever record carried them.
+        first_out, first_in = _first_payloads(batch, order, cuts.outbound, segment, n_seg,
                                               services.FIRST_BYTES)
-        carried_payload_ts = np.full(n_segments, np.nan)
-        for s in np.flatnonzero(merge).tolist():
-            carried_payload_ts[s] = current[seg_group[s]].last_payload_ts
+        chain_start = np.flatnonzero(anchor == np.arange(n_seg))
+        chain_of = np.cumsum(anchor == np.arange(n_seg)) - 1
+        for name, values in (("first_out", first_out), ("first_in", first_in)):
+            has = np.fromiter(map(len, values), np.int64, count=n_seg) > 0
+            first = np.minimum.reduceat(np.where(has, np.arange(n_seg), n_seg),
+                                        chain_start)[chain_of] if n_seg else has
+            pick = np.where(first <= np.arange(n_seg), first, -1).tolist()
+            filled = [values[p] if p >= 0 else b"" for p in pick]
+            carried_values = stored[name]
+            for s, slot in zip(carried_seg.tolist(), carried_slot.tolist()):
+                if carried_values[slot]:
+                    filled[s] = carried_values[slot]
+            obj[name] = filled
+
+        # Bursts, at most MAX_BURSTS start times per record.
+        carried_payload_ts = np.full(n_seg, np.nan)
+        carried_payload_ts[merged] = num["last_payload_ts"][merged_slot]
         bursts = _bursts(cuts.ts, payload_len, cuts.outbound, segment, carried_payload_ts,
-                         n_segments)
-        burst_time_list, burst_bytes_list = bursts.times.tolist(), bursts.bytes_out.tolist()
-        burst_bounds, carry_bytes = bursts.bounds.tolist(), bursts.carry_bytes.tolist()
-        last_payload_list = bursts.last_payload_ts.tolist()
-        first_ts_list, last_ts_list = totals.first_ts.tolist(), totals.last_ts.tolist()
-        packets_out_list = totals.packets_out.tolist()
-        packets_in_list = totals.packets_in.tolist()
-        bytes_out_list = totals.bytes_out.tolist()
-        bytes_in_list = totals.bytes_in.tolist()
-        payload_out_list = totals.payload_out.tolist()
-        payload_in_list = totals.payload_in.tolist()
-        flags_list, closed_list = totals.flags.tolist(), totals.closed.tolist()
-        type_list, code_list = totals.icmp_type.tolist(), totals.icmp_code.tolist()
-        req_list, rep_list = totals.echo_requests.tolist(), totals.echo_replies.tolist()
-        for s in range(n_segments):
-            g = seg_group[s]
-            flow = current[g]
-            if not merge_list[s]:
-                if flow is not None:
-                    done.append((flow, reason_names.get(reason_list[s], "idle_timeout")))
-                if new_flow_list[s] or flow is None:
-                    flow = _Flow(group_keys[g], init_list[s],
-                                 _identity(ident_columns, s, init_list[s]),
-                                 flow_start_list[s], window_list[s])
-                else:
-                    flow = flow.next_window(window_list[s])
-                current[g] = flow
-            if first_ts_list[s] < flow.first_ts:
-                flow.first_ts = first_ts_list[s]
-            if last_ts_list[s] > flow.last_ts:
-                flow.last_ts = last_ts_list[s]
-            flow.packets_out += packets_out_list[s]
-            flow.packets_in += packets_in_list[s]
-            flow.bytes_out += bytes_out_list[s]
-            flow.bytes_in += bytes_in_list[s]
-            flow.payload_out += payload_out_list[s]
-            flow.payload_in += payload_in_list[s]
-            flow.tcp_flags |= flags_list[s]
-            if closed_list[s]:
-                flow.closed = True
-            if flow.icmp_type < 0 and type_list[s] >= 0:
-                flow.icmp_type, flow.icmp_code = type_list[s], code_list[s]
-            sizes = flow.sizes
-            for k in range(size_bounds[s], size_bounds[s + 1]):
-                sizes[size_list[k]] = sizes.get(size_list[k], 0) + count_list[k]
-            if sample_bounds[s + 1] > sample_bounds[s]:
-                flow.sample += sample_blob[sample_bounds[s]:sample_bounds[s + 1]]
-                flow.sample_pieces.extend(pieces[piece_bounds[s]:piece_bounds[s + 1]])
-            if not flow.first_out and first_out[s]:
-                flow.first_out = first_out[s]
-            if carry_bytes[s] and flow.burst_bytes:
-                flow.burst_bytes[-1] += carry_bytes[s]
-            low, high = burst_bounds[s], burst_bounds[s + 1]
-            if high > low:
-                keep = min(high, low + MAX_BURSTS - len(flow.burst_times))
-                flow.burst_times.extend(burst_time_list[low:keep])
-                flow.burst_bytes.extend(burst_bytes_list[low:keep])
-                flow.bursts_dropped += high - max(keep, low)
-            if last_payload_list[s] == last_payload_list[s]:
-                flow.last_payload_ts = last_payload_list[s]
-            if not flow.first_in and first_in[s]:
-                flow.first_in = first_in[s]
-            if req_list[s] or rep_list[s]:
-                flow.echo_requests += req_list[s]
-                flow.echo_replies += rep_list[s]
-                for position in range(echo_bounds[s], echo_bounds[s + 1]):
-                    self._match_echo(flow, echo, position)
-        # Least recently active first, so idle expiry and eviction pop from the front.
-        for flow in sorted(current, key=lambda f: (f.last_ts, f.key)):
-            self.flows[flow.key] = flow
-            self.flows.move_to_end(flow.key)
-
-    def _match_echo(self, flow, echo, position):
-        is_request, tokens, digests = echo
-        token = tokens[position]
-        if is_request[position]:
-            if self.config.echo_pending_limit == 0:
-                return
-            flow.pending[token] = digests[position]
-            flow.pending.move_to_end(token)
-            while len(flow.pending) > self.config.echo_pending_limit:
-                flow.pending.popitem(last=False)
-        else:
-            request = flow.pending.pop(token, None)
-            if request is not None:
-                flow.echo_matched += 1
-                if request != digests[position]:
-                    flow.echo_mismatched += 1
-
-    # -- output --------------------------------------------------------------------------
-
-    def _finish(self, done):
-        samples = [flow.sample for flow, _ in done]
-        bits, norm = payload_entropy(samples)
-        summaries = _size_summaries([flow for flow, _ in done])
-        times = _record_times([flow for flow, _ in done])
-        records = [_record(flow, reason, value, scaled, len(sample), summary, when)
-                   for (flow, reason), value, scaled, sample, summary, when
-                   in zip(done, bits, norm, samples, summaries, times)]
-        _add_burst_scores(records, [flow for flow, _ in done], self.config.active_timeout)
-        for record, sample, (flow, _) in zip(records, samples, done):
-            service = record.get("service")
-            if service is None or record["record_seq"] != 0:
-                continue
-            if service == "ssl":
-                record.update(tls.handshake_fields(bytes(sample)))   # SNI, JA3/JA3S, certificate
-            elif service == "http":
-                record.update(http_request.request_fields(bytes(sample)))   # Host, agent, headers
-            elif service == "ssh":
-                record.update(ssh_handshake.handshake_fields(bytes(sample), flow.sample_pieces))
-        records.sort(key=lambda r: (r["first_packet_time"], r["flow_id"], r["record_seq"]))
-        return records
+                         n_seg)
+        low, high = bursts.bounds[:-1], bursts.bounds[1:]
+        had = np.zeros(n_seg, np.int64)
+        had[merged] = num["n_bursts"][merged_slot]
+        keep = np.minimum(high, low + MAX_BURSTS - had)
+        dropped = high - np.maximum(keep, low)
+        dropped[merged] += num["bursts_dropped"][merged_slot]
+        rec["n_bursts"] = had + np.maximum(keep - low, 0)
+        rec["bursts_dropped"] = dropped
+        last_payload = bursts.last_payload_ts
+        last_payload[merged] = np.where(np.isnan(last_payload[merged]),
+                                        num["last_payload_ts"][merged_slot],
+                                        last_payload[merged])
+        rec["last_payload_ts"] = last_payload
+        time_list, byte_list = bursts.times.tolist(), bursts.bytes_out.tolist()
+        spans = list(zip(low.tolist(), np.maximum(keep, low).tolist()))
+        times = [time_list[a:b] for a, b in spans]
+        sent = [byte_list[a:b] for a, b in spans]
+        carry = bursts.carry_bytes.tolist()
+        for s, slot in zip(merged_list, merged_slots):
+            old_times, old_sent = stored["burst_times"][slot], stored["burst_bytes"][slot]
+            if carry[s] and old_sent:
+                old_sent = old_sent[:-1] + [old_sent[-1] + carry[s]]
+            times[s] = old_times + times[s]
+            sent[s] = old_sent + sent[s]
+        obj["burst_times"], obj["burst_bytes"] = times, sent
 
 
-def _add_burst_scores(records, flows, window):
-    """Burst fields of each record: how many bursts, how many carried data, and the period
-    and regularity of their start times scored by the c2beacon kernel (one group per record,
-    all records in one call). Timing only: inside one connection the bursts mix transport
-    pings with data exchanges, so their sizes are no check-in fingerprint; the data-burst
-    count says whether data moved. The observation window is a record's (``window``, the
-    active timeout): a record's score depends on its own bursts only, and check-ins that last
-    the whole window count more than a short run (the kernel's coverage)."""
-    scored = [i for i, flow in enumerate(flows)
-              if len(flow.burst_times) >= beacon.DEFAULT_MIN_COUNT]
-    for record, flow in zip(records, flows):
-        if flow.burst_times:
-            record["burst_count"] = len(flow.burst_times) + flow.bursts_dropped
-            record["burst_data_count"] = sum(1 for b in flow.burst_bytes if b >= BURST_DATA_BYTES)
-    if not scored:
-        return
-    lengths = [len(flows[i].burst_times) for i in scored]
-    group = np.repeat(np.arange(len(scored)), lengths)
-    times = np.concatenate([np.asarray(flows[i].burst_times, np.float64) for i in scored])
-    out = beacon.score_groups(group, times, n_groups=len(scored), window=window)
-    for k, i in enumerate(scored):
-        period, score = out["beacon_period"][k], out["beacon_score"][k]
-        if period == period and score == score:
-            records[i]["burst_period"] = round(float(period), 3)
-            records[i]["burst_score"] = round(float(score), 4)
+def _carried_state(num, group_slot):
+    """Per group, the state of its open record (defaults where it has none)."""
+    has = group_slot >= 0
+    slots = group_slot[has]
+    n = len(group_slot)
+    last = np.full(n, np.nan)
+    start = np.full(n, np.nan)
+    window = np.full(n, -1, np.int64)
+    closed = np.zeros(n, bool)
+    init_lo = np.zeros(n, bool)
+    last[has] = num["last_ts"][slots]
+    start[has] = num["flow_start"][slots]
+    window[has] = num["window"][slots]
+    closed[has] = num["closed"][slots]
+    init_lo[has] = num["init_lo"][slots]
+    return _Columns(has=has, last=last, start=start, window=window, closed=closed,
+                    init_lo=init_lo)
+
+
+def _segment_records(batch, order, cuts, totals, anchor, num, seg_slot, merge, merged,
+                     merged_slot, carried_seg, carried_slot):
+    """The numeric columns of the batch's records: the batch's totals, plus the open
+    record's for a record that continues one; identity and record number from the flow."""
+    starts = cuts.starts
+    n_seg = cuts.n_segments
+    rec = {"flow_start": cuts.flow_start[starts], "window": cuts.window[starts],
+           "init_lo": cuts.init_lo[starts]}
+    slot_seq = np.zeros(n_seg, np.int64)
+    has_slot = np.flatnonzero(seg_slot >= 0)
+    slot_seq[has_slot] = num["record_seq"][seg_slot[has_slot]] + (~merge[has_slot])
+    base = np.where(cuts.new_flow[starts], 0, slot_seq)
+    rec["record_seq"] = base[anchor] + (np.arange(n_seg) - anchor)
+
+    first_ts, last_ts = totals.first_ts.copy(), totals.last_ts.copy()
+    first_ts[merged] = np.minimum(first_ts[merged], num["first_ts"][merged_slot])
+    last_ts[merged] = np.maximum(last_ts[merged], num["last_ts"][merged_slot])
+    rec["first_ts"], rec["last_ts"] = first_ts, last_ts
+    for name in ("packets_out", "packets_in", "bytes_out", "bytes_in", "payload_out",
+                 "payload_in", "echo_requests", "echo_replies"):
+        column = getattr(totals, name).astype(np.int64)
+        column[merged] += num[name][merged_slot]
+        rec[name] = column
+    flags = totals.flags.astype(np.int64)
+    flags[merged] |= num["tcp_flags"][merged_slot]
+    closed = totals.closed.copy()
+    closed[merged] |= num["closed"][merged_slot]
+    rec["tcp_flags"], rec["closed"] = flags, closed
+    # The first ICMP type seen (with its code) stays the record's.
+    icmp_type = totals.icmp_type.astype(np.int64)
+    icmp_code = np.where(icmp_type >= 0, totals.icmp_code, -1).astype(np.int64)
+    had = num["icmp_type"][merged_slot]
+    icmp_type[merged] = np.where(had >= 0, had, icmp_type[merged])
+    icmp_code[merged] = np.where(had >= 0, num["icmp_code"][merged_slot], icmp_code[merged])
+    rec["icmp_type"], rec["icmp_code"] = icmp_type, icmp_code
+
+    # Identity seen from the initiator, from the flow's first packet here or its open record.
+    rows = order[starts[anchor]]
+    swap = cuts.lo_src[starts[anchor]] != cuts.init_lo[starts[anchor]]
+    src_hi, src_lo = batch.src_hi[rows], batch.src_lo[rows]
+    dst_hi, dst_lo = batch.dst_hi[rows], batch.dst_lo[rows]
+    sport, dport = batch.sport[rows].astype(np.int64), batch.dport[rows].astype(np.int64)
+    proto = batch.proto[rows].astype(np.int64)
+    rec["src_hi"], rec["dst_hi"] = np.where(swap, dst_hi, src_hi), np.where(swap, src_hi, dst_hi)
+    rec["src_lo"], rec["dst_lo"] = np.where(swap, dst_lo, src_lo), np.where(swap, src_lo, dst_lo)
+    rec["src_port"] = np.where(swap, dport, sport)
+    rec["dest_port"] = np.where(swap, sport, dport)
+    rec["ported"] = (((proto == pcap.PROTO_TCP) | (proto == pcap.PROTO_UDP))
+                     & ~batch.fragment[rows])
+    rec["proto"] = proto
+    rec["version"] = batch.ip_version[rows].astype(np.int64)
+    rec["vlan"] = batch.vlan[rows].astype(np.int64)
+    for name in _IDENTITY_COLUMNS:
+        rec[name][carried_seg] = num[name][carried_slot]
+    return rec
+
+
+_IDENTITY_COLUMNS = ("src_hi", "src_lo", "dst_hi", "dst_lo", "src_port", "dest_port", "ported",
+                     "proto", "version", "vlan")
 
 
 # ---------------------------------------------------------------- assembly steps (numpy)
@@ -565,14 +842,26 @@ def _canonical_keys(batch, ports):
 
 def _group_by_key(keys):
     """(keys as bytes, first row of each group, group of each row, rows ordered by group
-    with their order kept within a group)."""
+    with their order kept within a group). Groups are numbered in the order of the keys'
+    bytes (big-endian fields: the order of the fields as numbers, most significant first)."""
     raw_keys = keys.view(np.dtype((np.void, keys.dtype.itemsize)))
-    _, first_row, group = np.unique(raw_keys, return_index=True, return_inverse=True)
-    group = group.reshape(-1)
-    return raw_keys, first_row, group, np.argsort(group, kind="stable")
+    # A stable lexsort of native integer columns (ports, protocol and VLAN in one) is
+    # faster than sorting the 39-byte keys as opaque bytes.
+    rest = ((keys["ports"].astype(np.uint64) << np.uint64(24))
+            | (keys["proto"].astype(np.uint64) << np.uint64(16)) | keys["vlan"].astype(np.uint64))
+    columns = [rest] + [keys[name].astype(np.uint64) for name in ("d", "c", "b", "a")]
+    order = np.lexsort(columns)
+    first = np.zeros(len(order), bool)
+    first[:1] = True
+    for column in columns:
+        ordered = column[order]
+        first[1:] |= ordered[1:] != ordered[:-1]
+    group = np.empty(len(order), np.int64)
+    group[order] = np.cumsum(first) - 1
+    return raw_keys, order[first], group, order
 
 
-def _record_cuts(batch, ports, order, group, src_is_lo, states, cfg):
+def _record_cuts(batch, ports, order, group, src_is_lo, carried, cfg):
     """Where the packets, ordered by group, start a new flow or a new record, and who
     initiated each packet's flow.
 
@@ -591,14 +880,9 @@ def _record_cuts(batch, ports, order, group, src_is_lo, states, cfg):
     group_start = np.ones(n, bool)
     group_start[1:] = grp[1:] != grp[:-1]
 
-    # State carried in from earlier batches, per group.
-    has_state = np.array([s is not None for s in states], bool)
-    nan = float("nan")
-    st_last = np.array([s.last_ts if s is not None else nan for s in states], np.float64)
-    st_start = np.array([s.flow_start if s is not None else nan for s in states], np.float64)
-    st_window = np.array([s.window if s is not None else -1 for s in states], np.int64)
-    st_closed = np.array([s is not None and s.closed for s in states], bool)
-    st_init_lo = np.array([s is not None and s.init_lo for s in states], bool)
+    # State carried in from earlier batches, per group (see _carried_state).
+    has_state, st_last, st_start = carried.has, carried.last, carried.start
+    st_window, st_closed, st_init_lo = carried.window, carried.closed, carried.init_lo
 
     # 1. Idle boundaries (a gap longer than idle_timeout starts a new flow).
     previous_ts = np.empty(n)
@@ -822,7 +1106,8 @@ def _echo_columns(batch, rows):
             value[nonempty] = np.add.reduceat(terms, starts) % np.uint64(prime)
         hashes.append(value.tolist())
     digests = list(zip(hashes[0], hashes[1], batch.payload_len[rows].tolist()))
-    tokens = list(zip(batch.icmp_id[rows].tolist(), batch.icmp_seq[rows].tolist()))
+    # (identifier, sequence) as one number: the key of an unanswered request.
+    tokens = ((batch.icmp_id[rows].astype(np.int64) << 16) | batch.icmp_seq[rows]).tolist()
     return is_request.tolist(), tokens, digests
 
 
@@ -864,53 +1149,25 @@ def payload_entropy(samples):
             [v if v == v else None for v in rounded(norm, 4)])
 
 
-def _identity_columns(batch, rows, first_is_lo, address):
-    """Columns (lists) of the records' first packets, for :func:`_identity`."""
-    names = ("ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport", "proto",
-             "fragment", "vlan")
-    columns = {name: getattr(batch, name)[rows].tolist() for name in names}
-    columns["first_is_lo"] = first_is_lo.tolist()
-    columns["address"] = address
-    return columns
-
-
-def _identity(columns, s, init_lo):
-    """(src, dest, src_port, dest_port, proto, version, vlan) seen from the initiator."""
-    version = columns["ip_version"][s]
-    address = columns["address"]
-    a = address(columns["src_hi"][s], columns["src_lo"][s], version)
-    b = address(columns["dst_hi"][s], columns["dst_lo"][s], version)
-    sport, dport = columns["sport"][s], columns["dport"][s]
-    proto = columns["proto"][s]
-    if columns["first_is_lo"][s] != bool(init_lo):   # the first packet was the responder's
-        a, b, sport, dport = b, a, dport, sport
-    ported = proto in (pcap.PROTO_TCP, pcap.PROTO_UDP) and not columns["fragment"][s]
-    return (a, b, sport if ported else None, dport if ported else None, proto, version,
-            columns["vlan"][s])
-
-
-def _size_summaries(flows):
-    """Per flow, the summary of its payload size multiset (``{size: count}``): (packets,
-    distinct sizes, min, median, max, mode, share of the mode), or None when it has no payload.
+def _size_summaries(n_records, row, size, count):
+    """Per record, the summary of its payload size multiset given as (record, size, count)
+    rows (a size may repeat): (packets, distinct sizes, min, median, max, mode, share of the
+    mode), or None when it has no payload.
 
     The median of an even count is the mean of the two middle values; the mode is the
-    commonest size, the larger on ties. All multisets at once: one sort of every
-    (flow, size) pair instead of a sorted() per flow.
+    commonest size, the larger on ties. All multisets at once, in one sort.
     """
-    lengths = [len(flow.sizes) for flow in flows]
-    n_flows = len(flows)
-    out = [None] * n_flows
-    if not any(lengths):
+    out = [None] * n_records
+    if not len(row):
         return out
-    sizes = np.fromiter((size for flow in flows for size in flow.sizes), np.int64,
-                        count=sum(lengths))
-    counts = np.fromiter((count for flow in flows for count in flow.sizes.values()),
-                         np.int64, count=len(sizes))
-    lengths = np.asarray(lengths, np.int64)
-    owner = np.repeat(np.arange(n_flows), lengths)
-    order = np.lexsort((sizes, owner))                 # by flow, then size
-    sizes, counts = sizes[order], counts[order]
-    start = np.cumsum(lengths) - lengths               # first pair of each flow
+    key = row * _SIZE_KEY + size
+    order = np.argsort(key)
+    key = key[order]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.add.reduceat(count[order], starts)           # a size's count, summed
+    owner, sizes = key[starts] // _SIZE_KEY, key[starts] % _SIZE_KEY   # by record, then size
+    lengths = np.bincount(owner, minlength=n_records)
+    start = np.cumsum(lengths) - lengths               # first pair of each record
     used = np.flatnonzero(lengths)
     first, last = start[used], start[used] + lengths[used] - 1
     before = np.cumsum(counts) - counts                # packets of earlier pairs
@@ -920,8 +1177,10 @@ def _size_summaries(flows):
     lower = sizes[np.searchsorted(before, base + (total - 1) // 2, side="right") - 1]
     upper = sizes[np.searchsorted(before, base + total // 2, side="right") - 1]
     median = (lower + upper) / 2.0
-    by_count = np.lexsort((sizes, counts, owner))      # the last of each flow is its mode
-    mode_at = by_count[first + lengths[used] - 1]
+    # The mode: the last (largest) size with its record's highest count, without a sort.
+    top = np.maximum.reduceat(counts, first)
+    is_top = counts == np.repeat(top, lengths[used])
+    mode_at = np.maximum.reduceat(np.where(is_top, np.arange(len(counts)), -1), first)
     columns = zip(used.tolist(), total.tolist(), lengths[used].tolist(), sizes[first].tolist(),
                   median.tolist(), sizes[last].tolist(), sizes[mode_at].tolist(),
                   rounded(counts[mode_at] / total, 4))
@@ -934,89 +1193,175 @@ _TCP_FLAG_TEXT = [",".join(name for bit, name in _TCP_FLAG_NAMES if value & bit)
                   for value in range(256)]
 
 
-def _record_times(flows):
-    """Per flow, its record's (first packet, last packet, duration, flow start, flow
-    duration) in seconds rounded to the microsecond, all records at once."""
-    first = np.array([flow.first_ts for flow in flows], np.float64)
-    last = np.array([flow.last_ts for flow in flows], np.float64)
-    start = np.array([flow.flow_start for flow in flows], np.float64)
-    return list(zip(rounded(first, 6), rounded(last, 6), rounded(last - first, 6),
-                    rounded(start, 6), rounded(last - start, 6)))
+def _emit(done, pairs, config, address):
+    """The records' events (dicts, field order of ``FIELDS``, absent values left out), built
+    from the columns in one pass, sorted by first packet time, flow id and record number."""
+    # The columns are put in the events' order first (one lexsort instead of a sort of dicts):
+    # the flow id's hex text sorts as its 8 digest bytes read as a big-endian number.
+    n = len(done)
+    start_bytes = done.num["flow_start"].astype("<f8").tobytes()
+    digests = [hashlib.blake2b(key + start_bytes[8 * i:8 * i + 8], digest_size=8).digest()
+               for i, key in enumerate(done.obj["key"])]
+    first_rounded = np.asarray(rounded(done.num["first_ts"], 6), np.float64)
+    order = np.lexsort((done.num["record_seq"], np.frombuffer(b"".join(digests), ">u8"),
+                        first_rounded))
+    index = order.tolist()
+    done = done.take(order, _items(done.reasons, index))
+    digests = _items(digests, index)
+    position = np.empty(n, np.int64)
+    position[order] = np.arange(n)
+    pairs = (position[pairs[0]],) + tuple(pairs[1:])
+
+    num, obj = done.num, done.obj
+    samples = obj["sample"]
+    bits, norm = payload_entropy(samples)
+    summaries = _size_summaries(n, *pairs)
+    first_ts, last_ts, flow_start = num["first_ts"], num["last_ts"], num["flow_start"]
+    times = zip(first_rounded[order].tolist(), rounded(last_ts, 6),
+                rounded(last_ts - first_ts, 6), rounded(flow_start, 6),
+                rounded(last_ts - flow_start, 6))
+    version = num["version"].tolist()
+    src = [address(hi, lo, v) for hi, lo, v
+           in zip(num["src_hi"].tolist(), num["src_lo"].tolist(), version)]
+    dest = [address(hi, lo, v) for hi, lo, v
+            in zip(num["dst_hi"].tolist(), num["dst_lo"].tolist(), version)]
+    flow_ids = [digest.hex() for digest in digests]
+    matched = num["echo_matched"]
+    mismatch_ratio = rounded(num["echo_mismatched"] / np.maximum(matched, 1), 4)
+    columns = zip(times, src, dest, num["ported"].tolist(), num["src_port"].tolist(),
+                  num["dest_port"].tolist(), num["proto"].tolist(), version,
+                  num["vlan"].tolist(), obj["first_out"], obj["first_in"],
+                  num["icmp_type"].tolist(), num["icmp_code"].tolist(),
+                  num["packets_out"].tolist(), num["packets_in"].tolist(),
+                  num["bytes_out"].tolist(), num["bytes_in"].tolist(),
+                  num["payload_out"].tolist(), num["payload_in"].tolist(), summaries,
+                  bits, norm, num["sample_len"].tolist(), num["echo_requests"].tolist(),
+                  num["echo_replies"].tolist(), num["echo_matched"].tolist(),
+                  num["echo_mismatched"].tolist(), mismatch_ratio, num["tcp_flags"].tolist(),
+                  flow_ids, num["record_seq"].tolist(), done.reasons)
+    identify = services.identify_service
+    records = []
+    for (when, src_text, dest_text, ported, sport, dport, proto, ip_version, vlan, first_out,
+         first_in, icmp_type, icmp_code, packets_out, packets_in, bytes_out, bytes_in,
+         payload_out, payload_in, size_summary, entropy_bits, entropy_norm, sample_bytes,
+         echo_requests, echo_replies, echo_matched, echo_mismatched, ratio, tcp_flags,
+         flow_id, record_seq, reason) in columns:
+        first, last, duration, started, flow_duration = when
+        record = {"first_packet_time": first, "last_packet_time": last,
+                  "duration": duration, "src": src_text, "src_ip": src_text}
+        if ported:
+            record["src_port"] = sport
+        record["dest"] = dest_text
+        record["dest_ip"] = dest_text
+        if ported:
+            record["dest_port"] = dport
+        transport = TRANSPORT_NAMES.get(proto)
+        record["transport"] = transport or str(proto)
+        service = identify(first_out, first_in, transport)
+        if service is not None:
+            record["service"] = service
+            if service == "socks":
+                auth = services.socks_auth(first_out, first_in)
+                if auth is not None:
+                    record["socks_auth"] = auth
+        record["protocol"] = "ip"
+        record["protocol_version"] = ip_version
+        if vlan:
+            record["vlan"] = vlan
+        icmp = proto == pcap.PROTO_ICMP or proto == pcap.PROTO_ICMPV6
+        if icmp:
+            if icmp_type >= 0:
+                record["icmp_type"] = icmp_type
+            if icmp_code >= 0:
+                record["icmp_code"] = icmp_code
+        record["packets"] = packets_out + packets_in
+        record["packets_out"] = packets_out
+        record["packets_in"] = packets_in
+        record["bytes"] = bytes_out + bytes_in
+        record["bytes_out"] = bytes_out
+        record["bytes_in"] = bytes_in
+        record["payload_bytes_out"] = payload_out
+        record["payload_bytes_in"] = payload_in
+        if size_summary is None:
+            record["payload_packets"] = 0
+        else:
+            packets, distinct, low, middle, high, mode, mode_share = size_summary
+            record["payload_packets"] = packets
+            record["payload_size_dc"] = distinct
+            record["payload_size_min"] = low
+            record["payload_size_median"] = middle
+            record["payload_size_max"] = high
+            # The commonest size (the larger on ties) and its share: fixed-size cells (Tor).
+            record["payload_size_mode"] = mode
+            record["payload_size_mode_share"] = mode_share
+        if sample_bytes:
+            if entropy_bits is not None:
+                record["payload_entropy"] = entropy_bits
+            if entropy_norm is not None:
+                record["payload_entropy_norm"] = entropy_norm
+            record["payload_entropy_bytes"] = sample_bytes
+        if icmp and (echo_requests or echo_replies):
+            record["echo_requests"] = echo_requests
+            record["echo_replies"] = echo_replies
+            record["echo_replies_matched"] = echo_matched
+            record["echo_replies_mismatched"] = echo_mismatched
+            if echo_matched:
+                record["echo_reply_mismatch_ratio"] = ratio
+        if proto == pcap.PROTO_TCP and _TCP_FLAG_TEXT[tcp_flags & 0xFF] is not None:
+            record["tcp_flag"] = _TCP_FLAG_TEXT[tcp_flags & 0xFF]
+        record["flow_id"] = flow_id
+        record["record_seq"] = record_seq
+        record["flow_start_time"] = started
+        record["flow_duration"] = flow_duration
+        record["end_reason"] = reason
+        records.append(record)
+    _add_burst_scores(records, obj["burst_times"], obj["burst_bytes"],
+                      num["bursts_dropped"].tolist(), config.active_timeout)
+    for record, sample, pieces in zip(records, samples, obj["pieces"]):
+        service = record.get("service")
+        if service is None or record["record_seq"] != 0:
+            continue
+        if service == "ssl":
+            record.update(tls.handshake_fields(bytes(sample)))   # SNI, JA3/JA3S, certificate
+        elif service == "http":
+            record.update(http_request.request_fields(bytes(sample)))   # Host, agent, headers
+        elif service == "ssh":
+            record.update(ssh_handshake.handshake_fields(bytes(sample), pieces))
+    return records
 
 
-def _record(flow, reason, bits, norm, sample_bytes, size_summary, times):
-    """The event's fields in ``FIELDS`` order, absent values left out."""
-    src, dest, sport, dport, proto, version, vlan = flow.ident
-    first, last, duration, flow_start, flow_duration = times
-    record = {"first_packet_time": first, "last_packet_time": last,
-              "duration": duration, "src": src, "src_ip": src}
-    if sport is not None:
-        record["src_port"] = sport
-    record["dest"] = dest
-    record["dest_ip"] = dest
-    if dport is not None:
-        record["dest_port"] = dport
-    transport = TRANSPORT_NAMES.get(proto)
-    record["transport"] = transport or str(proto)
-    service = services.identify_service(flow.first_out, flow.first_in, transport)
-    if service is not None:
-        record["service"] = service
-        if service == "socks":
-            auth = services.socks_auth(flow.first_out, flow.first_in)
-            if auth is not None:
-                record["socks_auth"] = auth
-    record["protocol"] = "ip"
-    record["protocol_version"] = version
-    if vlan:
-        record["vlan"] = vlan
-    icmp = proto in (pcap.PROTO_ICMP, pcap.PROTO_ICMPV6)
-    if icmp:
-        if flow.icmp_type >= 0:
-            record["icmp_type"] = flow.icmp_type
-        if flow.icmp_code >= 0:
-            record["icmp_code"] = flow.icmp_code
-    record["packets"] = flow.packets_out + flow.packets_in
-    record["packets_out"] = flow.packets_out
-    record["packets_in"] = flow.packets_in
-    record["bytes"] = flow.bytes_out + flow.bytes_in
-    record["bytes_out"] = flow.bytes_out
-    record["bytes_in"] = flow.bytes_in
-    record["payload_bytes_out"] = flow.payload_out
-    record["payload_bytes_in"] = flow.payload_in
-    if size_summary is None:
-        record["payload_packets"] = 0
-    else:
-        packets, distinct, low, middle, high, mode, mode_share = size_summary
-        record["payload_packets"] = packets
-        record["payload_size_dc"] = distinct
-        record["payload_size_min"] = low
-        record["payload_size_median"] = middle
-        record["payload_size_max"] = high
-        # The commonest size (the larger on ties) and its share: fixed-size cells (Tor).
-        record["payload_size_mode"] = mode
-        record["payload_size_mode_share"] = mode_share
-    if sample_bytes:
-        if bits is not None:
-            record["payload_entropy"] = bits
-        if norm is not None:
-            record["payload_entropy_norm"] = norm
-        record["payload_entropy_bytes"] = sample_bytes
-    if icmp and (flow.echo_requests or flow.echo_replies):
-        record["echo_requests"] = flow.echo_requests
-        record["echo_replies"] = flow.echo_replies
-        record["echo_replies_matched"] = flow.echo_matched
-        record["echo_replies_mismatched"] = flow.echo_mismatched
-        if flow.echo_matched:
-            record["echo_reply_mismatch_ratio"] = round(
-                flow.echo_mismatched / float(flow.echo_matched), 4)
-    if proto == pcap.PROTO_TCP and _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF] is not None:
-        record["tcp_flag"] = _TCP_FLAG_TEXT[flow.tcp_flags & 0xFF]
-    record["flow_id"] = flow.flow_id
-    record["record_seq"] = flow.record_seq
-    record["flow_start_time"] = flow_start
-    record["flow_duration"] = flow_duration
-    record["end_reason"] = reason
-    return record
+def _add_burst_scores(records, burst_times, burst_bytes, dropped, window):
+    """Burst fields of each record: how many bursts, how many carried data, and the period
+    and regularity of their start times scored by the c2beacon kernel (one group per record,
+    all records in one call). Timing only: inside one connection the bursts mix transport
+    pings with data exchanges, so their sizes are no check-in fingerprint; the data-burst
+    count says whether data moved. The observation window is a record's (``window``, the
+    active timeout): a record's score depends on its own bursts only, and check-ins that last
+    the whole window count more than a short run (the kernel's coverage)."""
+    lengths = np.fromiter(map(len, burst_times), np.int64, count=len(records))
+    with_bursts = np.flatnonzero(lengths)
+    if not len(with_bursts):
+        return
+    sent = np.fromiter((b for values in burst_bytes for b in values), np.int64,
+                       count=int(lengths.sum()))
+    data = np.add.reduceat((sent >= BURST_DATA_BYTES).astype(np.int64),
+                           (np.cumsum(lengths) - lengths)[with_bursts])
+    for i, count, data_count in zip(with_bursts.tolist(), (lengths[with_bursts]).tolist(),
+                                    data.tolist()):
+        records[i]["burst_count"] = count + dropped[i]
+        records[i]["burst_data_count"] = data_count
+    scored = np.flatnonzero(lengths >= beacon.DEFAULT_MIN_COUNT)
+    if not len(scored):
+        return
+    group = np.repeat(np.arange(len(scored)), lengths[scored])
+    times = np.fromiter((t for i in scored.tolist() for t in burst_times[i]), np.float64,
+                        count=len(group))
+    out = beacon.score_groups(group, times, n_groups=len(scored), window=window)
+    for k, i in enumerate(scored.tolist()):
+        period, score = out["beacon_period"][k], out["beacon_score"][k]
+        if period == period and score == score:
+            records[i]["burst_period"] = round(float(period), 3)
+            records[i]["burst_score"] = round(float(score), 4)
 
 
 def format_event(record):
