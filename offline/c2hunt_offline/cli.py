@@ -76,7 +76,7 @@ def _read(runner, args):
         def progress(path, n_events):
             bar.update(sizes.get(path, 0))
             bar.set_postfix_str(os.path.basename(path))
-    events, issues = runner.read_files(files, sourcetype=args.sourcetype, host=args.host, progress=progress)
+    events, issues = runner.read_table(files, sourcetype=args.sourcetype, host=args.host, progress=progress)
     if bar is not None:
         bar.close()
     issues = walk_issues + issues

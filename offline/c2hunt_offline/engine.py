@@ -256,6 +256,22 @@ class Runner(object):
         events.sort(key=lambda e: -(to_number(e.get("_time")) or 0))
         return events, issues
 
+    def read_table(self, paths, sourcetype=None, host=None, progress=None):
+        """:meth:`read_files` for the columnar engine: (events, issues) where events is an
+        :class:`~.columnar.events.EventTable` read straight into columns (Zeek logs by polars'
+        own parsers, other files through the dict readers), so the events are never Python
+        dicts unless a row consumer asks. Under ``C2HUNT_ENGINE=memo|row``, or when the files'
+        frames cannot be held together, the events are :meth:`read_files`' list."""
+        if engine_name() == "col":
+            from .columnar.events import EventTable
+            from .readers.frames import frames_of_files
+            frames, issues = frames_of_files(self, paths, sourcetype, host, progress)
+            try:
+                return EventTable.from_frames(frames), issues
+            except Exception:  # noqa: BLE001  (frames that do not stack: the lists decide)
+                pass
+        return self.read_files(paths, sourcetype=sourcetype, host=host, progress=progress)
+
     def _read_one(self, path, sourcetype):
         """One file's (events, issues); whatever goes wrong is an issue naming the file,
         never an exception: one bad file must not stop the others being searched."""

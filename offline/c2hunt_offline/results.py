@@ -270,8 +270,9 @@ def hunt_results(runner, events, names=None, skip=(), baseline_events=None, earl
     _stabilise(findings, saved)
     _add_dns_samples(findings, events)
     groups = group_findings(findings)
-    times = [t for t in (to_number(e.get("_time")) for e in events) if t]
-    by_st = _count(to_str(e.get("sourcetype")) or "-" for e in events)
+    times = _times(events)
+    by_st = _count(to_str(e.get("sourcetype")) or "-" for e, n in _distinct(events, ["sourcetype"])
+                   for _ in range(n))
     return HuntResults(findings=[f for g in groups for f in g.findings], groups=groups, events_read=len(events),
                        events_by_sourcetype=by_st, first_event=min(times) if times else None,
                        last_event=max(times) if times else None, searches_run=selected,
@@ -279,8 +280,25 @@ def hunt_results(runner, events, names=None, skip=(), baseline_events=None, earl
                        issues=list(issues), timezone=timezone)
 
 
+def _times(events):
+    """The events' non-zero numeric times."""
+    if hasattr(events, "times"):  # an EventTable: read from its columns
+        return [t for t in events.times().drop_nulls().to_list() if t]
+    return [t for t in (to_number(e.get("_time")) for e in events) if t]
+
+
+def _distinct(events, fields):
+    """(a representative event, how many share its values of ``fields``) for the events."""
+    if hasattr(events, "distinct"):  # an EventTable: grouped on its columns
+        try:
+            return events.distinct(fields)
+        except Exception:  # noqa: BLE001  (a column the table cannot group: every event)
+            pass
+    return [(e, 1) for e in events]
+
+
 def _window(events, earliest, latest, now):
-    times = [t for t in (to_number(e.get("_time")) for e in events) if t]
+    times = _times(events)
     lo = earliest if earliest is not None else (min(times) if times else None)
     hi = latest if latest is not None else (now if now is not None else (int(max(times)) + 1 if times else None))
     return lo, hi
@@ -470,6 +488,12 @@ def _add_dns_samples(findings, events):
         wanted[id(f)] = (f, domains, sources, [])
     if not wanted:
         return
+    if hasattr(events, "partitions"):  # an EventTable: only the events that carry a query
+        from .columnar.events import select
+        frames = [f.filter(f.get_column("query").is_not_null()) for f in events.partitions.values()
+                  if "query" in f.columns]
+        from .columnar.table import rows_from_frame
+        events = rows_from_frame(select(frames))
     for ev in events:
         query = to_str(ev.get("query")).lower().rstrip(".")
         if not query:
@@ -662,12 +686,12 @@ def _matching(runner, macros, events):
     tested = sorted({m.group(1) for d in definitions.values()
                      for m in _FIELD_TEST.finditer(re.sub(r'"[^"]*"', '""', d))} - {"NOT", "OR", "AND"})
     weights, samples = {}, {}
-    for ev in events:
+    for ev, n in _distinct(events, tested):
         key = tuple(to_str(ev.get(f)) for f in tested)
         if key in weights:
-            weights[key] += 1
+            weights[key] += n
             continue
-        weights[key] = 1
+        weights[key] = n
         samples[key] = dict({f: ev.get(f) for f in tested if ev.get(f) is not None}, _time=ev.get("_time"),
                             _key=len(samples))
     keys = list(samples)

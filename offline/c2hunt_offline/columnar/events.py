@@ -10,7 +10,7 @@ import heapq
 import polars as pl
 
 from ..values import to_number
-from .table import NotColumnar, frame_from_rows, python_values, rows_from_frame, series_from_values
+from .table import _key_column, NotColumnar, frame_from_rows, python_values, rows_from_frame, series_from_values
 
 POSITION = "__pos"
 
@@ -143,6 +143,35 @@ class EventTable(object):
 
     def __len__(self):
         return sum(frame.height for frame in self.partitions.values())
+
+    def __iter__(self):
+        """The event dicts (materialised once): a table stands wherever a list of events did."""
+        return iter(self.rows())
+
+    def times(self):
+        """Every event's numeric ``_time`` (a Float64 column; null where it has none)."""
+        columns = [numeric_column(f.get_column("_time")) if "_time" in f.columns
+                   else pl.Series("_time", [None] * f.height, dtype=pl.Float64)
+                   for f in self.partitions.values() if f.height]
+        return pl.concat(columns) if columns else pl.Series("_time", [], dtype=pl.Float64)
+
+    def distinct(self, fields):
+        """(one representative event dict per distinct tuple of ``fields``' values, how many
+        events share it), without materialising the events."""
+        out = []
+        for frame in self.partitions.values():
+            present = [f for f in fields if f in frame.columns]
+            if not frame.height:
+                continue
+            if not present:
+                out.append(({}, frame.height))
+                continue
+            keys = frame.select([_key_column(frame.get_column(f)) for f in present])
+            groups = keys.with_row_index("__row").group_by(present, maintain_order=True).agg(
+                pl.col("__row").first(), pl.len().alias("__n"))
+            firsts = frame.select(present + (["_time"] if "_time" in frame.columns else []))[groups.get_column("__row")]
+            out.extend(zip(rows_from_frame(firsts), groups.get_column("__n").to_list()))
+        return out
 
     def rows(self):
         """The events as dicts, newest first (materialised once, for row consumers)."""
