@@ -36,7 +36,7 @@ import re
 import polars as pl
 
 from ..evalexpr.evaluate import compile_expr, fields_read
-from ..values import Literal, convert_regex, format_number, to_number, truth
+from ..values import Literal, convert_regex, to_number, truth
 from .table import NotColumnar, map_distinct
 
 NUM, STR, LIT, TEXT, MV, BOOL, NULL, OBJ = "num", "str", "lit", "text", "mv", "bool", "null", "obj"
@@ -125,7 +125,8 @@ def _format_numbers(s):
     as_int = s.cast(pl.Int64, strict=False).cast(pl.String)
     if not _any(~integral & s.is_not_null()):
         return as_int
-    rest = _per_distinct(_select(pl.when(pl.lit(~integral)).then(pl.lit(s))), format_number, pl.String)
+    # what format_number gives a finite fraction (the %g C formatter: no Python call per value)
+    rest = _per_distinct(_select(pl.when(pl.lit(~integral)).then(pl.lit(s))), "%.15g".__mod__, pl.String)
     return _select(pl.when(pl.lit(integral)).then(pl.lit(as_int)).otherwise(pl.lit(rest)))
 
 
