@@ -5,6 +5,9 @@ with the columnar tstats and with the row tstats (the columnar engine otherwise)
 
 Each search runs over the hunt's table (Runner.read_table) in a fresh copy of that table, so
 the row tstats pays what it pays in a hunt: the event dicts materialised from the columns.
+Measured on 200,000 conn records (+40,000 DNS), 2 shared cores: the four searches 1.6 s
+columnar against 55 s row (wall, machine shared); tstats alone 0.04-0.9 s CPU against
+0.35-10 s plus 4-5.6 s materialising the dicts; a whole hunt 14.6 s CPU against 21.5 s.
 """
 import argparse
 import os
