@@ -9,8 +9,8 @@ import importlib
 from .search import COLUMNAR as _SEARCH
 from .shaping import COLUMNAR as _SHAPING
 
-# modules other families add (eval/where, stats/eventstats, lookups, sort/dedup/bin/convert)
-OPTIONAL_MODULES = ("filtering", "stats", "lookup", "ordering")
+# modules other families add (eval/where, stats/eventstats, lookups, sort/dedup/bin/convert, tstats)
+OPTIONAL_MODULES = ("filtering", "stats", "lookup", "ordering", "tstats")
 
 COLUMNAR = {}
 COLUMNAR.update(_SEARCH)

@@ -62,7 +62,18 @@ def _datamodel_rows(ctx, model, dataset):
     return out, dataset
 
 
-def cmd_tstats(ctx, args, rows):
+class TstatsQuery(object):
+    """A parsed ``tstats``: what both engines need, parsed once the same way (same errors)."""
+
+    def __init__(self, model, dataset, where, by, span, fill, stats_text):
+        self.model, self.dataset, self.where = model, dataset, where
+        self.by, self.span, self.fill, self.stats_text = by, span, fill, stats_text
+
+
+def parse_tstats(args):
+    """The :class:`TstatsQuery` of ``args``; SplError for what the offline tstats cannot do.
+    ``dataset`` is None when the search names only the model; ``where`` a SearchExpression
+    or None."""
     m = re.match(r"^(?P<head>.*?)\s+from\s+datamodel\s*=\s*\"?(?P<dm>[\w.]+)\"?(?P<tail>.*)$", args, re.S | re.I)
     if not m:
         raise SplError("tstats: only 'from datamodel=<Model>' is supported offline")
@@ -77,11 +88,6 @@ def cmd_tstats(ctx, args, rows):
     if parse_bool(opts.get("prestats", "false"), "tstats prestats"):
         raise SplError("tstats: prestats=true is not supported offline")
     model, _, dataset = m.group("dm").partition(".")
-    missing = None
-    try:
-        data, dataset = _datamodel_rows(ctx, model, dataset or None)
-    except Unavailable as exc:  # parse the rest first: a syntax error is the better message
-        missing, data, dataset = exc, [], dataset or model
     tail = m.group("tail")
     by_text, where_text = "", ""
     bm = re.search(r"\s[Bb][Yy]\s", tail + " ")
@@ -93,25 +99,36 @@ def cmd_tstats(ctx, args, rows):
         raise SplError("tstats: cannot parse %r" % tail.strip())
     where_text = wm.group("w") or ""
     where_text = re.sub(r"\bnodename\s*=\s*[^\s()]+", "*", where_text)  # "(nodename = X)" too
-    if where_text.strip():
-        expr = SearchExpression(where_text)
-        data = [r for r in data if expr(r)]
+    where = SearchExpression(where_text) if where_text.strip() else None
     by_opts, by_items = take_options(words(by_text), {"span"})
     by = [w for w, _ in by_items]
-    if "span" in by_opts:
-        if "_time" not in by:
-            raise SplError("tstats: span= needs _time in the by clause")
-        cmd_bin(ctx, "span=%s _time" % by_opts["span"], data)
+    if "span" in by_opts and "_time" not in by:
+        raise SplError("tstats: span= needs _time in the by clause")
     fill = opts.get("fillnull_value")
-    if fill is not None:  # tstats keeps rows whose by-fields are missing under this value
+    if fill is not None:
         fill = fill.strip('"')
-        for row in data:
-            for field in by:
-                if field != "_time" and row.get(field) is None:
-                    row[field] = fill
     agg_text = " ".join(head_rest)
     stats_text = agg_text + ((" by " + " ".join(by)) if by else "")
-    result = cmd_stats(ctx, stats_text, data)
+    return TstatsQuery(model, dataset or None, where, by, by_opts.get("span"), fill, stats_text)
+
+
+def cmd_tstats(ctx, args, rows):
+    query = parse_tstats(args)
+    missing = None
+    try:
+        data, dataset = _datamodel_rows(ctx, query.model, query.dataset)
+    except Unavailable as exc:  # parse the rest first: a syntax error is the better message
+        missing, data = exc, []
+    if query.where is not None:
+        data = [r for r in data if query.where(r)]
+    if query.span is not None:
+        cmd_bin(ctx, "span=%s _time" % query.span, data)
+    if query.fill is not None:  # tstats keeps rows whose by-fields are missing under this value
+        for row in data:
+            for field in query.by:
+                if field != "_time" and row.get(field) is None:
+                    row[field] = query.fill
+    result = cmd_stats(ctx, query.stats_text, data)
     if missing is not None:
         raise missing
     return result
