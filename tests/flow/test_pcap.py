@@ -110,6 +110,31 @@ def test_block_boundaries_do_not_change_the_result(tmp_path):
     assert _ours(ng, batch_bytes=4096)[0] == _ours(ng)[0]
 
 
+def test_multibyte_fields_at_every_offset_read_as_their_bytes():
+    # The header readers gather one unaligned item per offset: each must equal the field
+    # spelled out byte by byte, at odd offsets and up to the last whole field of the block.
+    buf = np.random.default_rng(17).integers(0, 256, 4099, dtype=np.uint8)
+    raw = buf.tobytes()
+    at = np.arange(len(buf) - 15)
+    expected = {
+        "be16": [int.from_bytes(raw[i:i + 2], "big") for i in at],
+        "be32": [int.from_bytes(raw[i:i + 4], "big") for i in at],
+        "le32": [int.from_bytes(raw[i:i + 4], "little") for i in at],
+        "hi": [int.from_bytes(raw[i:i + 8], "big") for i in at],
+        "lo": [int.from_bytes(raw[i + 8:i + 16], "big") for i in at],
+    }
+    hi, lo = pcap._be64_pair(buf, at)
+    got = {"be16": pcap._be16(buf, at), "be32": pcap._be32(buf, at),
+           "le32": pcap._le32(buf, at), "hi": hi, "lo": lo}
+    for name, values in got.items():
+        assert values.tolist() == expected[name], name
+    assert got["be16"].dtype == np.int64 and hi.dtype == np.uint64
+    last = np.array([len(buf) - 2])
+    assert pcap._be16(buf, last).tolist() == [int.from_bytes(raw[-2:], "big")]
+    with pytest.raises(IndexError):
+        pcap._be16(buf, np.array([len(buf) - 1]))   # a field past the block is not read
+
+
 @pytest.mark.parametrize("linktype,wrap", [
     (101, lambda p: p), (228, lambda p: p), (113, syn.linux_sll), (0, syn.loopback),
 ])

@@ -574,25 +574,31 @@ def _parse_idb(data, position, length, endian):
 
 # -- vectorized decoding -----------------------------------------------------------------
 
+def _fields(buf, dtype):
+    """``buf`` (a uint8 array) seen as one ``dtype`` item starting at every byte offset: item
+    ``i`` is ``buf[i:i + itemsize]``, so a multi-byte field at any offset is read by one
+    gather (numpy copes with the unaligned items) instead of one gather per byte."""
+    dtype = np.dtype(dtype)
+    return np.ndarray((max(len(buf) - dtype.itemsize + 1, 0),), dtype, buffer=buf,
+                      strides=(1,))
+
+
 def _be16(buf, at):
-    return (buf[at].astype(np.int64) << 8) | buf[at + 1]
+    return _fields(buf, ">u2")[at].astype(np.int64)
 
 
 def _be32(buf, at):
-    return ((buf[at].astype(np.int64) << 24) | (buf[at + 1].astype(np.int64) << 16)
-            | (buf[at + 2].astype(np.int64) << 8) | buf[at + 3])
+    return _fields(buf, ">u4")[at].astype(np.int64)
 
 
 def _le32(buf, at):
-    return ((buf[at + 3].astype(np.int64) << 24) | (buf[at + 2].astype(np.int64) << 16)
-            | (buf[at + 1].astype(np.int64) << 8) | buf[at])
+    return _fields(buf, "<u4")[at].astype(np.int64)
 
 
 def _be64_pair(buf, at):
     """Two big-endian uint64 halves of the 16 bytes at each offset."""
-    rows = buf[at[:, None] + np.arange(16)]
-    halves = rows.view(">u8").astype(np.uint64)
-    return halves[:, 0], halves[:, 1]
+    halves = _fields(buf, ">u8")
+    return halves[at].astype(np.uint64), halves[at + 8].astype(np.uint64)
 
 
 def _link_layer(buf, data, caplen, linktype):
