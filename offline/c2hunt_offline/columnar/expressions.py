@@ -296,10 +296,17 @@ def _literal_text(node):
 _SAFE_ESCAPES = set("dDwWsSbB.\\/-+*?()[]{}|^$tnr\"'")
 
 
+# a group holding a quantifier under an unbounded one, ``(a+)+``: Python's backtracking engine can take
+# exponential time on it and the row engine then ends the search (the regex time budget, as
+# PCRE's match limit ends a Splunk search), where polars' automaton answers in linear time
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\})")
+
+
 def rust_compatible(pattern):
     """True when polars' regex engine reads ``pattern`` as Python's ``re`` does (on tab and
-    printable ASCII input): no construct either engine spells differently."""
-    if not pattern.isascii():
+    printable ASCII input): no construct either engine spells differently, and no nested
+    quantifier (whose outcome is the row engine's time budget)."""
+    if not pattern.isascii() or _NESTED_QUANTIFIER.search(pattern):
         return False
     if pattern.startswith("(?i)"):
         pattern = pattern[4:]
