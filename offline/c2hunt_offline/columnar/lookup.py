@@ -1,12 +1,25 @@
 """lookup, inputlookup and outputlookup on columns (:mod:`c2hunt_offline.commands.lookup`).
 
-``lookup`` matches each distinct tuple of its input fields once, with the same indexed
-:class:`~c2hunt_offline.lookups.LookupTable` the row command uses (exact keys hashed, CIDR
-networks by prefix length, wildcards compiled once, case sensitivity, max_matches,
-min_matches/default_match, multivalue inputs), and joins the output values back onto the
-rows: exact by construction, at the cost of the distinct inputs, which are far fewer than
-the rows (addresses, ports, process names repeat). OUTPUT replaces the field (no match
-clears it), OUTPUTNEW fills only rows that lack it, each output in the order given.
+``lookup`` matches in bulk, with the semantics of the row command's
+:class:`~c2hunt_offline.lookups.LookupTable` (its row scan is the reference):
+
+- the rows are reduced to their distinct input tuples; each input field's values (multivalue
+  expanded, empty ones dropped, numbers as ``to_str`` prints them) become (tuple, value) pairs;
+- per lookup column, the pairs are joined with the column's cells: exact keys hashed
+  (lower-cased with Python's own rules when the lookup is case-insensitive), wildcard
+  patterns compiled once and tried once per distinct value, CIDR networks grouped by
+  (IP version, prefix length): each address, parsed once to an integer (dotted quads in
+  polars, anything else through ``ipaddress``), is masked per prefix length present and
+  joined, so nested and overlapping networks of IPv4 and IPv6 all match;
+- a lookup row matches a tuple when every input column matches one of its values: the
+  per-column (tuple, row) pairs are intersected, sorted into file order and cut at
+  max_matches (at least one, as the row scan stops only after a row);
+- the output values are computed once per distinct set of matched rows (min_matches and
+  default_match as the table pads them) and joined back onto the rows.
+
+A lookup column read from two fields, or an input of a kind the matcher does not read, goes
+per distinct input tuple through the table's own ``match``. OUTPUT replaces the field (no
+match clears it), OUTPUTNEW fills only rows that lack it, each output in the order given.
 
 inputlookup and outputlookup read and write small tables: they go through rows, but stay
 registered so a pipeline does not leave the columns for them.
