@@ -250,6 +250,29 @@ def test_eventstats_cutoff_matches(runner, monkeypatch):
     assert ctx.messages and "did not get the eventstats fields" in ctx.messages[0]
 
 
+# Numbers whose printed forms sit at the edges of format_number: whole numbers (negative, -0.0,
+# past 1e15), fractions that print alike with %.15g (0.1 + 0.2 and 0.3), fractions one step
+# apart at 15 significant digits, tiny and exponent forms.
+_EDGE_NUMBERS = [0.0, -0.0, 7.0, -7.0, 1e15, 1e15 + 2, 2.0 ** 52 + 1, 0.5, -0.5, 0.1 + 0.2, 0.3,
+                 123456.789012345, 123456.789012346, 1.5e-7, 1.50000000000001e-7, 3.14159, 1e-300]
+
+
+def test_float_text_forms_match_the_row_command(runner, monkeypatch):
+    rng = random.Random("float-text")
+    for case in range(30):
+        pool = rng.sample(_EDGE_NUMBERS, rng.randint(2, len(_EDGE_NUMBERS)))
+        rows = [{"x": rng.choice(pool), "g": rng.choice(["a", "b"])} for _ in range(40)]
+        outcomes = [differential(runner, "stats", args, rows)
+                    for args in ("count by x", "dc(x) AS d by g", "values(g) AS v by x")]
+        assert all(o in ("same", "refused") for o in outcomes), outcomes
+        if not any(abs(a - b) < 1e-9 and a != b for a in pool for b in pool):  # nothing prints alike
+            assert outcomes[0] == "same", (pool, outcomes)
+    monkeypatch.setattr(limits, "MAXRESULTROWS", 10)
+    monkeypatch.setattr(limits, "MAX_MEM_USAGE_MB", 0.0004)
+    rows = [{"x": rng.choice(_EDGE_NUMBERS), "n": n} for n in range(60)]
+    assert differential(runner, "eventstats", "count by n", rows) == "same"
+
+
 def test_refuses_what_it_cannot_do_exactly(runner):
     ctx = _Context(runner, [])
     mixed = frame_from_rows([{"a": "x", "n": 1}, {"a": "y", "n": "z"}])

@@ -1,22 +1,39 @@
 """lookup, inputlookup and outputlookup on columns (:mod:`c2hunt_offline.commands.lookup`).
 
-``lookup`` matches each distinct tuple of its input fields once, with the same indexed
-:class:`~c2hunt_offline.lookups.LookupTable` the row command uses (exact keys hashed, CIDR
-networks by prefix length, wildcards compiled once, case sensitivity, max_matches,
-min_matches/default_match, multivalue inputs), and joins the output values back onto the
-rows: exact by construction, at the cost of the distinct inputs, which are far fewer than
-the rows (addresses, ports, process names repeat). OUTPUT replaces the field (no match
-clears it), OUTPUTNEW fills only rows that lack it, each output in the order given.
+``lookup`` matches in bulk, with the semantics of the row command's
+:class:`~c2hunt_offline.lookups.LookupTable` (its row scan is the reference):
+
+- the rows are reduced to their distinct input tuples; each input field's values (multivalue
+  expanded, empty ones dropped, numbers as ``to_str`` prints them) become (tuple, value) pairs;
+- per lookup column, the pairs are joined with the column's cells: exact keys hashed
+  (lower-cased with Python's own rules when the lookup is case-insensitive), wildcard
+  patterns compiled once and tried once per distinct value, CIDR networks grouped by
+  (IP version, prefix length): each address, parsed once to an integer (dotted quads in
+  polars, anything else through ``ipaddress``), is masked per prefix length present and
+  joined, so nested and overlapping networks of IPv4 and IPv6 all match;
+- a lookup row matches a tuple when every input column matches one of its values: the
+  per-column (tuple, row) pairs are intersected, sorted into file order and cut at
+  max_matches (at least one, as the row scan stops only after a row);
+- the output values are computed once per distinct set of matched rows (min_matches and
+  default_match as the table pads them) and joined back onto the rows.
+
+A lookup column read from two fields, or an input of a kind the matcher does not read, goes
+per distinct input tuple through the table's own ``match``. OUTPUT replaces the field (no
+match clears it), OUTPUTNEW fills only rows that lack it, each output in the order given.
 
 inputlookup and outputlookup read and write small tables: they go through rows, but stay
 registered so a pipeline does not leave the columns for them.
 """
+import ipaddress
+import weakref
+
 import polars as pl
 
 from ..commands.arguments import parse_bool, take_options, words
 from ..commands.lookup import _named_lookup, _packed, cmd_inputlookup, cmd_outputlookup
+from ..lookups import _address
 from ..values import SplError
-from .stats import as_list, guarded
+from .stats import as_list, guarded, text_column
 from .table import NotColumnar, _key_column, frame_from_rows, rows_from_frame, series_from_values
 
 
@@ -70,12 +87,179 @@ def _output_values(frame, table, inputs, outputs):
     keys = frame.select([_key_column(frame.get_column(f)) for f in present])
     index = keys.with_row_index("__c2first").group_by(present, maintain_order=True) \
         .agg(pl.col("__c2first").first())
-    first_rows = rows_from_frame(frame.select(present)[index.get_column("__c2first")])
-    per_distinct = [outputs_for(row) for row in first_rows]
-    result = index.select(present).with_columns(
-        [series_from_values(n, [values[i] for values in per_distinct]) for i, n in enumerate(names)])
+    distinct = frame.select(present)[index.get_column("__c2first")]
+    try:
+        matched = _matched_rows(table, input_columns, distinct, event_fields)
+    except NotColumnar:
+        matched = None
+    if matched is None:  # per distinct input tuple, through the row command's own table
+        per_distinct = [outputs_for(row) for row in rows_from_frame(distinct)]
+        columns = [series_from_values(n, [values[i] for values in per_distinct]) for i, n in enumerate(names)]
+    else:  # per distinct set of matched rows (few: the lookup's rows and their overlaps)
+        sets = matched.list.eval(pl.element().cast(pl.String)).list.join(",").fill_null("").alias("__c2set")
+        unique_sets = sets.unique(maintain_order=True)
+        per_set = []
+        for text in unique_sets.to_list():
+            found = table._defaults([table.rows[int(i)] for i in text.split(",")] if text else [])
+            per_set.append([_packed(found, column) for column, _ in outputs])
+        outputs_by_set = pl.DataFrame([unique_sets] + [series_from_values(n, [values[i] for values in per_set])
+                                                       for i, n in enumerate(names)])
+        columns = sets.to_frame().join(outputs_by_set, on="__c2set", how="left", maintain_order="left") \
+            .select(names).get_columns()
+    result = index.select(present).with_columns(columns)
     joined = keys.join(result, on=present, how="left", nulls_equal=True, maintain_order="left")
     return [joined.get_column(n) for n in names]
+
+
+# ------------------------------------------------------------------ vectorised matching
+# A dotted quad exactly as ipaddress.ip_address reads one (no leading zeros, octets <= 255);
+# anything else (IPv6, padded text, names) is parsed by ipaddress once per distinct value.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = r"^(?:%s\.){3}%s$" % (_OCTET, _OCTET)
+_ASCII = r"^[\x00-\x7f]*$"
+_LOW64 = (1 << 64) - 1
+_D, _R = "__c2d", "__c2r"  # distinct input tuple id, lookup row id
+_INDEXES = weakref.WeakKeyDictionary()  # LookupTable -> {column: _ColumnIndex}, built once per table
+
+
+class _ColumnIndex(object):
+    """One lookup column as frames the event values are joined with: exact keys (lower-cased
+    when the lookup is case-insensitive), wildcard patterns (compiled once, tried once per
+    distinct value), CIDR networks as (version, prefix length) -> frame of the network's
+    integer (two UInt64 halves) and its row ids."""
+
+    def __init__(self, table, column):
+        kind = table.match_types.get(column, "EXACT")
+        self.kind, self.case_sensitive = kind, table.case_sensitive
+        cells = [row.get(column, "") for row in table.rows]
+        self.networks, self.patterns, exact = {}, [], []
+        for row_id, cell in enumerate(cells):
+            if kind == "CIDR":
+                try:
+                    network = ipaddress.ip_network(cell.strip(), strict=False)
+                except ValueError:
+                    continue  # a bad CIDR cell matches nothing
+                number = int(network.network_address)
+                self.networks.setdefault((network.version, network.prefixlen), []) \
+                    .append((number >> 64, number & _LOW64, row_id))
+            elif kind == "WILDCARD" and "*" in cell:
+                self.patterns.append((row_id, table._cell_matcher(column, cell)))
+            else:
+                exact.append((cell if table.case_sensitive else cell.lower(), row_id))
+        self.exact = pl.DataFrame({"__c2v": [k for k, _ in exact], _R: [r for _, r in exact]},
+                                  schema={"__c2v": pl.String, _R: pl.UInt32})
+        self.networks = {key: pl.DataFrame({"__c2hi": [h for h, _, _ in rows], "__c2lo": [lo for _, lo, _ in rows],
+                                            _R: [r for _, _, r in rows]},
+                                           schema={"__c2hi": pl.UInt64, "__c2lo": pl.UInt64, _R: pl.UInt32})
+                         for key, rows in self.networks.items()}
+
+    def pairs(self, values):
+        """(distinct id, row id) of every lookup row this column matches, from ``values``:
+        a frame of (distinct id, one non-empty event value)."""
+        if self.kind == "CIDR":
+            return self._network_pairs(values)
+        found = []
+        keys = values.get_column("__c2v")
+        if not self.case_sensitive:
+            keys = _python_lower(keys)
+        found.append(values.with_columns(keys).join(self.exact, on="__c2v", how="inner").select(_D, _R))
+        if self.patterns:
+            distinct = keys.unique() if self.case_sensitive else values.get_column("__c2v").unique()
+            hits = [(v, row_id) for v in distinct.to_list() for row_id, fn in self.patterns if fn(v)]
+            if hits:
+                hit_frame = pl.DataFrame({"__c2v": [v for v, _ in hits], _R: [r for _, r in hits]},
+                                         schema={"__c2v": pl.String, _R: pl.UInt32})
+                found.append(values.join(hit_frame, on="__c2v", how="inner").select(_D, _R))
+        return pl.concat(found)
+
+    def _network_pairs(self, values):
+        addresses = _addresses(values)
+        found = [pl.DataFrame(schema={_D: pl.UInt32, _R: pl.UInt32})]
+        for (version, prefix), networks in self.networks.items():
+            bits = 32 if version == 4 else 128
+            mask = ((1 << prefix) - 1) << (bits - prefix)
+            masked = addresses.filter(pl.col("__c2ver") == version).select(
+                _D, (pl.col("__c2hi") & pl.lit(mask >> 64, dtype=pl.UInt64)).alias("__c2hi"),
+                (pl.col("__c2lo") & pl.lit(mask & _LOW64, dtype=pl.UInt64)).alias("__c2lo"))
+            found.append(masked.join(networks, on=["__c2hi", "__c2lo"], how="inner").select(_D, _R))
+        return pl.concat(found)
+
+
+def _python_lower(series):
+    """``str.lower`` of each cell: polars for ASCII text, Python for the rest (Unicode case
+    rules differ between libraries at the edges), once per distinct value."""
+    ascii_text = series.str.contains(_ASCII)
+    lowered = series.str.to_lowercase()
+    others = series.filter(ascii_text.not_()).unique()
+    if others.len():
+        mapped = pl.Series([v.lower() for v in others.to_list()], dtype=pl.String)
+        lowered = pl.select(pl.when(ascii_text).then(lowered)
+                            .otherwise(series.replace_strict(others, mapped, default=None))).to_series()
+    return lowered.alias(series.name)
+
+
+def _addresses(values):
+    """(distinct id, IP version, integer as two UInt64 halves) of each value that is an address."""
+    text = values.get_column("__c2v")
+    quad = text.str.contains(_IPV4)
+    v4 = values.filter(quad)
+    parts = v4.get_column("__c2v").str.split_exact(".", 3).struct.unnest()
+    octets = [parts.get_column(c).cast(pl.UInt64) for c in parts.columns]
+    number = octets[0] * 16777216 + octets[1] * 65536 + octets[2] * 256 + octets[3] \
+        if v4.height else pl.Series([], dtype=pl.UInt64)
+    frames = [pl.DataFrame({_D: v4.get_column(_D), "__c2ver": pl.Series([4] * v4.height, dtype=pl.UInt8),
+                            "__c2hi": pl.Series([0] * v4.height, dtype=pl.UInt64),
+                            "__c2lo": number.cast(pl.UInt64)})]
+    rest = values.filter(quad.not_())
+    distinct = rest.get_column("__c2v").unique().to_list()
+    parsed = [(v, _address(v)) for v in distinct]
+    parsed = [(v, p) for v, p in parsed if p is not None]
+    if parsed:
+        table = pl.DataFrame({"__c2v": [v for v, _ in parsed],
+                              "__c2ver": [p[0] for _, p in parsed],
+                              "__c2hi": [p[1] >> 64 for _, p in parsed],
+                              "__c2lo": [p[1] & _LOW64 for _, p in parsed]},
+                             schema={"__c2v": pl.String, "__c2ver": pl.UInt8, "__c2hi": pl.UInt64,
+                                     "__c2lo": pl.UInt64})
+        frames.append(rest.join(table, on="__c2v", how="inner").select(_D, "__c2ver", "__c2hi", "__c2lo"))
+    return pl.concat(frames)
+
+
+def _event_values(series):
+    """(distinct id, value) for each non-empty value of a column of the distinct inputs, as
+    ``LookupTable.match`` reads them (``to_str`` of each value, multivalue expanded)."""
+    if series.dtype == pl.Float64:
+        series = text_column(series)
+    elif series.dtype == pl.Null:
+        series = series.cast(pl.String)
+    elif not (series.dtype == pl.String or isinstance(series.dtype, pl.List) and series.dtype.inner == pl.String):
+        raise NotColumnar("lookup input %r has dtype %s" % (series.name, series.dtype))
+    values = pl.DataFrame([pl.Series(_D, range(series.len()), dtype=pl.UInt32), series.alias("__c2v")])
+    if isinstance(series.dtype, pl.List):
+        values = values.explode("__c2v")
+    return values.filter(pl.col("__c2v").is_not_null() & (pl.col("__c2v") != ""))
+
+
+def _matched_rows(table, input_columns, distinct, event_fields):
+    """For each distinct input tuple (row of ``distinct``), the ids of the lookup rows it
+    matches in file order, at most max_matches: ``LookupTable.match`` before its defaults."""
+    if len(set(input_columns)) < len(input_columns):
+        # one lookup column read from two fields: the indexed table checks only the first
+        raise NotColumnar("lookup column given twice")
+    indexes = _INDEXES.setdefault(table, {})
+    pairs = None
+    for column, field in zip(input_columns, event_fields):
+        index = indexes.get(column)
+        if index is None:
+            index = indexes[column] = _ColumnIndex(table, column)
+        series = distinct.get_column(field) if field in distinct.columns \
+            else pl.Series(field, [None] * distinct.height, dtype=pl.String)
+        found = index.pairs(_event_values(series)).unique()
+        pairs = found if pairs is None else pairs.join(found, on=[_D, _R], how="inner")
+    limit = max(table.max_matches, 1)  # the row scan stops once it holds max_matches rows, at least one
+    matched = pairs.sort([_D, _R]).group_by(_D, maintain_order=True).agg(pl.col(_R).head(limit))
+    return pl.DataFrame(pl.Series(_D, range(distinct.height), dtype=pl.UInt32)) \
+        .join(matched, on=_D, how="left", maintain_order="left").get_column(_R)
 
 
 def _merged(existing, new, name):

@@ -120,10 +120,41 @@ def sort_key_columns(values):
 
 
 def text_column(series):
-    """The string form (``values.to_str``) of each cell of a String or Float64 column."""
-    if series.dtype == pl.Float64:
-        return map_distinct_values(series, to_str, pl.String)
-    return series
+    """The string form (``values.to_str``) of each cell of a String or Float64 column: whole
+    numbers below 1e16 print as integers (polars casts them exactly), the others go through
+    ``to_str`` once per distinct value."""
+    if series.dtype != pl.Float64:
+        return series
+    whole = _whole(series)
+    if not whole.not_().any():
+        return series.cast(pl.Int64, strict=False).cast(pl.String).alias(series.name)
+    others = map_distinct_values(pl.select(pl.when(whole.not_()).then(series)).to_series().alias(series.name),
+                                 to_str, pl.String)
+    if not whole.any():
+        return others
+    return pl.select(pl.when(whole).then(series.cast(pl.Int64, strict=False).cast(pl.String))
+                     .otherwise(others)).to_series().alias(series.name)
+
+
+def _whole(series):
+    """Cells ``format_number`` prints as an integer (NaN and infinities are not; null stays null)."""
+    return pl.select((series % 1 == 0) & (series.abs() < 1e16)).to_series()
+
+
+def _may_print_alike(series):
+    """Whether two distinct numbers of a Float64 column might print alike with ``%.15g``:
+    whole numbers below 2**53 never do; two others can only when they lie within
+    1e-14 of their magnitude of each other (15 significant digits), so the exact check
+    (``to_str`` per distinct value) runs only when the sorted values come that close."""
+    distinct = series.drop_nulls().unique().sort()
+    if distinct.len() < 2:
+        return False
+    gaps = distinct.diff().slice(1)
+    magnitude = pl.select(pl.max_horizontal(distinct.slice(1).abs(), distinct.slice(0, distinct.len() - 1).abs())) \
+        .to_series()
+    if (gaps > magnitude * 1.000001e-14).all():
+        return False
+    return text_column(series).n_unique() != series.n_unique()
 
 
 def as_list(series):
@@ -148,7 +179,7 @@ def _by_frame(frame, by):
         if field not in frame.columns:
             return None
         series = scalar_column(frame.get_column(field))
-        if series.dtype == pl.Float64 and text_column(series).n_unique() != series.n_unique():
+        if series.dtype == pl.Float64 and _may_print_alike(series):
             raise NotColumnar("two numbers of by-field %r print alike" % field)
         if isinstance(series.dtype, pl.List):
             series = series.list.eval(pl.element().filter(pl.element() != "")) \
@@ -423,7 +454,7 @@ def _text_lengths(series, exact=True):
     if series.dtype == pl.Float64:
         if not exact:
             return pl.Series(series.name, [_NUMBER_TEXT_BOUND] * series.len(), dtype=pl.Int64)
-        return map_distinct_values(series, lambda v: len(to_str(v)), pl.Int64)
+        return text_column(series).str.len_chars().cast(pl.Int64)
     raise NotColumnar("field %r has dtype %s" % (series.name, series.dtype))
 
 
