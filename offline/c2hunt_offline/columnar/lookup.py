@@ -30,43 +30,10 @@ import weakref
 import polars as pl
 
 from ..commands.arguments import parse_bool, take_options, words
-from ..commands.lookup import _named_lookup, _packed, cmd_inputlookup, cmd_outputlookup
+from ..commands.lookup import _packed, parse_lookup, cmd_inputlookup, cmd_outputlookup
 from ..lookups import _address
-from ..values import SplError
 from .stats import as_list, guarded, text_column
 from .table import NotColumnar, _key_column, frame_from_rows, rows_from_frame, series_from_values
-
-
-def _parse(ctx, args):
-    """(table, inputs, outputs, mode) exactly as ``cmd_lookup`` reads its arguments."""
-    table, _options, items = _named_lookup(ctx, "lookup", args, {"local", "update", "event_time_field"})
-    tokens = [w for w, _ in items[1:]]
-    inputs, outputs, mode = [], [], None
-    current = inputs
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.upper() in ("OUTPUT", "OUTPUTNEW"):
-            mode = tok.upper()
-            current = outputs
-            i += 1
-            continue
-        if i + 2 < len(tokens) and tokens[i + 1].lower() == "as":
-            current.append((tok, tokens[i + 2]))
-            i += 3
-        else:
-            current.append((tok, tok))
-            i += 1
-    if not inputs:
-        raise SplError("lookup %s: an input field is required" % table.name)
-    for column, _ in inputs + outputs:
-        if column not in table.columns:
-            raise SplError("lookup %s: no column %r (columns: %s)" % (table.name, column, ", ".join(table.columns)))
-    if not outputs:
-        used = set(c for c, _ in inputs)
-        outputs = [(c, c) for c in table.columns if c not in used]
-        mode = mode or "OUTPUT"
-    return table, inputs, outputs, mode
 
 
 def _output_values(frame, table, inputs, outputs):
@@ -279,7 +246,7 @@ def _merged(existing, new, name):
 
 
 def col_lookup(ctx, args, frame):
-    table, inputs, outputs, mode = _parse(ctx, args)
+    table, inputs, outputs, mode = parse_lookup(ctx, args)
     if frame.height == 0:
         return frame
     values = _output_values(frame, table, inputs, outputs)

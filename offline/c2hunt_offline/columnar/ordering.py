@@ -18,49 +18,18 @@ import re
 
 import polars as pl
 
-from ..commands.buckets import parse_span
-from ..commands.convert import _CALL, _FUNCTIONS
+from ..commands.buckets import parse_bin
+from ..commands.convert import parse_convert
+from ..commands.shaping import parse_sort
 from ..commands.arguments import field_matcher, parse_bool, take_options, words
 from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
 from .stats import (assign_where_not_null, guarded, map_distinct_values, number_column,
                     sort_key_columns)
 from .table import NotColumnar, map_distinct, python_values
 
-_MAX_ROWS = 10000  # sort's default count (searchbnf.conf), as the row command
 
 
 # ------------------------------------------------------------------ sort
-def _sort_keys(args):
-    """(keys, limit, reverse_all) exactly as ``cmd_sort`` reads its arguments."""
-    items = [w for w, _ in words(args)]
-    limit = _MAX_ROWS
-    if items and re.fullmatch(r"\d+", items[0]):
-        limit = int(items.pop(0))
-    elif items and items[0].lower().startswith("limit="):
-        limit = int(items.pop(0).split("=", 1)[1])
-    reverse_all = False
-    if items and items[-1].lower() in ("d", "desc"):
-        reverse_all = True
-        items.pop()
-    keys = []
-    standing = "+"
-    for item in items:
-        if item in ("+", "-"):
-            standing = item
-            continue
-        sign = standing
-        if item[0] in "+-":
-            sign, item = item[0], item[1:]
-        mode = "auto"
-        m = re.match(r"^(auto|str|num|ip)\((.+)\)$", item)
-        if m:
-            mode, item = m.group(1), m.group(2)
-        keys.append((item, sign == "-", mode))
-    if not keys:
-        raise SplError("sort: a field is required")
-    return keys, limit, reverse_all
-
-
 def _python_key(mode):
     """The row command's key of one (first) value under ``mode``."""
     if mode == "str":
@@ -121,7 +90,7 @@ def _native_key(values, mode):
 
 
 def col_sort(ctx, args, frame):
-    keys, limit, reverse_all = _sort_keys(args)
+    keys, limit, reverse_all = parse_sort(args)
     columns, descending = [], []
     for field, desc, mode in keys:
         values = _first_values(frame, field)
@@ -171,7 +140,7 @@ def col_dedup(ctx, args, frame):
     keepempty = parse_bool(options.get("keepempty", "false"), "dedup keepempty")
     consecutive = parse_bool(options.get("consecutive", "false"), "dedup consecutive")
     if sortby:
-        _sort_keys("0 " + " ".join(sortby))  # its argument errors come after dedup's own
+        parse_sort("0 " + " ".join(sortby))  # its argument errors come after dedup's own
     names = ["__c2key%d" % i for i in range(len(items))]
     keys = pl.DataFrame([_dedup_key(frame, f).alias(n) for f, n in zip(items, names)]) \
         .with_row_index("__c2pos")
@@ -193,16 +162,7 @@ def col_dedup(ctx, args, frame):
 
 # ------------------------------------------------------------------ bin
 def col_bin(ctx, args, frame):
-    options, rest = take_options(words(args), {"span", "bins", "minspan", "aligntime", "start", "end"})
-    if "span" not in options:
-        raise SplError("bin: only span=<span> is supported offline (bins= needs the data range)")
-    if not rest:
-        raise SplError("bin: a field is required")
-    field = rest[0][0]
-    target = field
-    if len(rest) >= 3 and rest[1][0].lower() == "as":
-        target = rest[2][0]
-    span = parse_span(options["span"], field == "_time")
+    field, target, span = parse_bin(args)
     if field not in frame.columns:
         return frame
     if span == 0 or not math.isfinite(span):
@@ -219,24 +179,7 @@ def col_bin(ctx, args, frame):
 
 # ------------------------------------------------------------------ convert
 def col_convert(ctx, args, frame):
-    options, items = take_options(words(args), {"timeformat"})
-    fmt = options.get("timeformat", "%m/%d/%Y %H:%M:%S")
-    tokens = [w for w, _ in items]
-    conversions = []
-    i = 0
-    while i < len(tokens):
-        m = _CALL.match(tokens[i])
-        if not m:
-            raise SplError("convert: expected <function>(<field>), got %r" % tokens[i])
-        target = None
-        if i + 2 < len(tokens) and tokens[i + 1].lower() == "as":
-            target = tokens[i + 2]
-            i += 3
-        else:
-            i += 1
-        conversions.append((_FUNCTIONS[m.group(1).lower()], m.group(2).strip() or "*", target))
-    if not conversions:
-        raise SplError("convert: a conversion function is required")
+    fmt, conversions = parse_convert(args)
     columns = {name: frame.get_column(name) for name in frame.columns}
     for fn, pattern, target in conversions:
         if "*" in pattern:

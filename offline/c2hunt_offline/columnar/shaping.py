@@ -13,6 +13,7 @@ import polars as pl
 
 from ..commands import COMMANDS, CUSTOM
 from ..commands.arguments import field_matcher, take_options, words
+from ..commands.shaping import table_columns
 from ..limits import GuardedRegex
 from ..values import convert_regex, mv, mv_pack, to_str
 from . import custom
@@ -58,13 +59,7 @@ def cmd_table(ctx, args, frame):
     _check("table", ctx, args)
     patterns = [w for w, _ in words(args)]
     all_fields = _present_fields(frame)
-    columns = []
-    for p in patterns:
-        if "*" in p:
-            m = field_matcher([p])
-            columns.extend(f for f in all_fields if m(f) and f not in columns)
-        elif p not in columns:
-            columns.append(p)
+    columns = table_columns(patterns, all_fields)
     ctx.columns = columns
     return _only(frame, [c for c in columns if c in frame.columns])
 

@@ -33,7 +33,8 @@ def bin_value(value, span):
     return int(binned) if float(binned).is_integer() else binned
 
 
-def cmd_bin(ctx, args, rows):
+def parse_bin(args):
+    """(field, target field, span) of ``bin`` arguments."""
     options, rest = take_options(words(args), {"span", "bins", "minspan", "aligntime", "start", "end"})
     if "span" not in options:
         raise SplError("bin: only span=<span> is supported offline (bins= needs the data range)")
@@ -43,7 +44,11 @@ def cmd_bin(ctx, args, rows):
     target = field
     if len(rest) >= 3 and rest[1][0].lower() == "as":
         target = rest[2][0]
-    span = parse_span(options["span"], field == "_time")
+    return field, target, parse_span(options["span"], field == "_time")
+
+
+def cmd_bin(ctx, args, rows):
+    field, target, span = parse_bin(args)
     for row in rows:
         value = row.get(field)
         if value is None:

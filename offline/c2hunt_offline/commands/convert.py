@@ -67,7 +67,9 @@ _FUNCTIONS = {
 }
 
 
-def cmd_convert(ctx, args, rows):
+def parse_convert(args):
+    """(time format, conversions as (function, field or wildcard, target or None)) of
+    ``convert`` arguments."""
     options, items = take_options(words(args), {"timeformat"})
     fmt = options.get("timeformat", "%m/%d/%Y %H:%M:%S")
     tokens = [w for w, _ in items]
@@ -86,6 +88,11 @@ def cmd_convert(ctx, args, rows):
         conversions.append((_FUNCTIONS[m.group(1).lower()], m.group(2).strip() or "*", target))
     if not conversions:
         raise SplError("convert: a conversion function is required")
+    return fmt, conversions
+
+
+def cmd_convert(ctx, args, rows):
+    fmt, conversions = parse_convert(args)
     for row in rows:
         for fn, pattern, target in conversions:
             names = [pattern] if "*" not in pattern else [k for k in row if field_matcher([pattern])(k)]

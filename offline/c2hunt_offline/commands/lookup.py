@@ -13,7 +13,9 @@ def _named_lookup(ctx, command, args, known_options):
     return ctx.lookups.get(items[0][0]), options, items
 
 
-def cmd_lookup(ctx, args, rows):
+def parse_lookup(ctx, args):
+    """(table, inputs, outputs, mode) of ``lookup`` arguments: inputs and outputs as
+    (lookup column, event field) pairs; every check and error of the command."""
     table, _options, items = _named_lookup(ctx, "lookup", args, {"local", "update", "event_time_field"})
     tokens = [w for w, _ in items[1:]]
     inputs, outputs, mode = [], [], None
@@ -41,6 +43,11 @@ def cmd_lookup(ctx, args, rows):
         used = set(c for c, _ in inputs)
         outputs = [(c, c) for c in table.columns if c not in used]
         mode = mode or "OUTPUT"
+    return table, inputs, outputs, mode
+
+
+def cmd_lookup(ctx, args, rows):
+    table, inputs, outputs, mode = parse_lookup(ctx, args)
     input_columns = [c for c, _ in inputs]
     packed = {}  # id(matches) -> (matches, output values): the table hands back one list per distinct input
     for row in rows:

@@ -17,11 +17,9 @@ def _ordered_fields(rows):
     return list(seen)
 
 
-def cmd_table(ctx, args, rows):
-    patterns = [w for w, _ in words(args)]
-    if not patterns:
-        raise SplError("table: a field list is required")
-    all_fields = _ordered_fields(rows)
+def table_columns(patterns, all_fields):
+    """The columns ``table`` shows: each pattern in order, a wildcard expanded over
+    ``all_fields`` in their order, every field once."""
     columns = []
     for p in patterns:
         if "*" in p:
@@ -29,6 +27,15 @@ def cmd_table(ctx, args, rows):
             columns.extend(f for f in all_fields if m(f) and f not in columns)
         elif p not in columns:
             columns.append(p)
+    return columns
+
+
+def cmd_table(ctx, args, rows):
+    patterns = [w for w, _ in words(args)]
+    if not patterns:
+        raise SplError("table: a field list is required")
+    all_fields = _ordered_fields(rows)
+    columns = table_columns(patterns, all_fields)
     ctx.columns = columns
     return [{c: row[c] for c in columns if c in row} for row in rows]
 
@@ -90,7 +97,8 @@ def cmd_rename(ctx, args, rows):
     return rows
 
 
-def cmd_sort(ctx, args, rows):
+def parse_sort(args):
+    """(keys as (field, descending, mode), limit, reverse_all) of ``sort`` arguments."""
     items = [w for w, _ in words(args)]
     limit = 10000  # Splunk's default: sort keeps the first 10,000 results
     if items and re.fullmatch(r"\d+", items[0]):
@@ -119,6 +127,11 @@ def cmd_sort(ctx, args, rows):
         keys.append((item, sign == "-", mode))
     if not keys:
         raise SplError("sort: a field is required")
+    return keys, limit, reverse_all
+
+
+def cmd_sort(ctx, args, rows):
+    keys, limit, reverse_all = parse_sort(args)
     out = list(rows)
 
     def key_for(field, mode):
