@@ -197,10 +197,11 @@ class HuntResults:
                             "findings": [asdict(f) for f in g.findings]} for g in self.groups]}
 
 
-def _count(items):
+def _count(items, weights=None):
+    """How many of each item (``weights``: how many each item stands for), most first."""
     out = {}
-    for item in items:
-        out[item] = out.get(item, 0) + 1
+    for item, weight in zip(items, weights or iter(lambda: 1, None)):
+        out[item] = out.get(item, 0) + weight
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -271,8 +272,8 @@ def hunt_results(runner, events, names=None, skip=(), baseline_events=None, earl
     _add_dns_samples(findings, events)
     groups = group_findings(findings)
     times = _times(events)
-    by_st = _count(to_str(e.get("sourcetype")) or "-" for e, n in _distinct(events, ["sourcetype"])
-                   for _ in range(n))
+    kinds = _distinct(events, ["sourcetype"])
+    by_st = _count([to_str(e.get("sourcetype")) or "-" for e, _n in kinds], [n for _e, n in kinds])
     return HuntResults(findings=[f for g in groups for f in g.findings], groups=groups, events_read=len(events),
                        events_by_sourcetype=by_st, first_event=min(times) if times else None,
                        last_event=max(times) if times else None, searches_run=selected,
@@ -490,9 +491,9 @@ def _add_dns_samples(findings, events):
         return
     if hasattr(events, "partitions"):  # an EventTable: only the events that carry a query
         from .columnar.events import select
+        from .columnar.table import rows_from_frame
         frames = [f.filter(f.get_column("query").is_not_null()) for f in events.partitions.values()
                   if "query" in f.columns]
-        from .columnar.table import rows_from_frame
         events = rows_from_frame(select(frames))
     for ev in events:
         query = to_str(ev.get("query")).lower().rstrip(".")
