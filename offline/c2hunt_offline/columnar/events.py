@@ -10,7 +10,7 @@ import heapq
 import polars as pl
 
 from ..values import to_number
-from .table import _key_column, NotColumnar, frame_from_rows, python_values, rows_from_frame, series_from_values
+from .table import distinct_groups, NotColumnar, frame_from_rows, python_values, rows_from_frame, series_from_values
 
 POSITION = "__pos"
 
@@ -166,9 +166,7 @@ class EventTable(object):
             if not present:
                 out.append(({}, frame.height))
                 continue
-            keys = frame.select([_key_column(frame.get_column(f)) for f in present])
-            groups = keys.with_row_index("__row").group_by(present, maintain_order=True).agg(
-                pl.col("__row").first(), pl.len().alias("__n"))
+            _keys, groups = distinct_groups(frame, present)
             firsts = frame.select(present + (["_time"] if "_time" in frame.columns else []))[groups.get_column("__row")]
             out.extend(zip(rows_from_frame(firsts), groups.get_column("__n").to_list()))
         return out

@@ -110,6 +110,16 @@ def _key_column(series):
     return series
 
 
+def distinct_groups(frame, fields):
+    """(the key columns of ``fields``, one row per distinct tuple of them in order of first
+    appearance: the key values, ``__row`` the first row holding it, ``__n`` how many do).
+    ``fields`` must be columns of ``frame``."""
+    keys = frame.select([_key_column(frame.get_column(f)) for f in fields])
+    groups = keys.with_row_index("__row").group_by(fields, maintain_order=True).agg(
+        pl.col("__row").first(), pl.len().alias("__n"))
+    return keys, groups
+
+
 def map_distinct(frame, fields, fn, name):
     """Column ``name`` = ``fn(row)`` for every row of ``frame``, where ``row`` is a dict of only
     ``fields`` (as :func:`rows_from_frame` gives them) and ``fn`` is called once per distinct
@@ -122,8 +132,7 @@ def map_distinct(frame, fields, fn, name):
         return series_from_values(name, [value]).extend_constant(value, frame.height - 1) \
             if frame.height and value is not None and type(value) is not list \
             else series_from_values(name, [value] * frame.height)
-    keys = frame.select([_key_column(frame.get_column(f)) for f in present])
-    index = keys.with_row_index("__row").group_by(present, maintain_order=True).agg(pl.col("__row").first())
+    keys, index = distinct_groups(frame, present)
     first_rows = frame.select(present)[index.get_column("__row")]
     values = [fn(row) for row in rows_from_frame(first_rows)]
     result = index.select(present).with_columns(series_from_values(name, values))
