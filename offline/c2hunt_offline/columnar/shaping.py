@@ -17,7 +17,8 @@ from ..commands.shaping import table_columns
 from ..limits import GuardedRegex
 from ..values import convert_regex, mv, mv_pack, to_str
 from . import custom
-from .table import NotColumnar, frame_from_rows, map_distinct, python_values, series_from_values
+from .expressions import _NOT_PLAIN, _SAFE_ESCAPES, rust_compatible
+from .table import NotColumnar, distinct_groups, frame_from_rows, python_values, series_from_values
 
 CUSTOM_CHUNK = 50000  # records converted at a time for a custom command (as the row engine)
 
@@ -174,9 +175,122 @@ def cmd_tail(ctx, args, frame):
     return frame.tail(n).reverse() if n else frame.clear()
 
 
-def _rex_value(series, fn, name):
-    """``fn`` of each distinct one-field row as column ``name`` (which may be the field's)."""
-    return map_distinct(series.to_frame(), [series.name], fn, "\x00value").alias(name)
+# ------------------------------------------------------------------------ rex
+#
+# The row command runs Python's ``re`` over every value. Here polars' regex engine settles what it
+# can settle exactly: where it reads the pattern as ``re`` does (expressions.rust_compatible, with
+# the named groups made plain groups for the check) and the value is tab or printable ASCII (where
+# the two engines agree on ``$``, ``\s``, ``\w``, case), a value it finds no match in has none for
+# ``re`` either, so only the values it may match in (and every value that is not plain ASCII) go
+# through ``re``, once per distinct value. With one match wanted (max_match=1) and no quantified
+# group (whose captures the two engines may repeat differently), polars extracts the groups itself.
+
+_NAMED_GROUP = re.compile(r"\(\?P<([A-Za-z_]\w*)>")
+_QUANTIFIED_GROUP = re.compile(r"\)(?:[*+]|\{)")
+# an alternation under an unbounded quantifier, ``(a|a)*``: exponential for a backtracking engine,
+# so (as a nested quantifier) its outcome on a value polars rules out may be the row engine's
+# regex time budget
+_QUANTIFIED_ALTERNATION = re.compile(r"\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\})")
+
+
+def _without_named_groups(pattern):
+    """(``pattern`` (Python syntax) with each named group ``(?P<name>`` made ``(?:``, the same
+    with each ``-``, ``&``, ``~`` outside a character class made ``x`` and each escaped
+    punctuation mark ``\\.``). An escaped parenthesis and one inside a class stay as they are.
+    The second text is the one to check with expressions.rust_compatible, whose tokens are
+    syntax: the class-set ones (``--``, ``&&``, ``~~``) mean something else than in ``re`` only
+    inside a class, and an escaped ``[`` or ``{`` starts nothing (``\\[[^a]``, ``\\{,``)."""
+    out, check, i, in_class = [], [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            escaped = pattern[i + 1:i + 2]  # an escaped punctuation mark is a literal in both
+            check.append("\\." if escaped in _SAFE_ESCAPES and not escaped.isalpha() else pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+            out.append(ch)
+            check.append(ch)
+            i += 1
+            continue
+        if ch == "[":
+            j = i + 1 + (pattern[i + 1:i + 2] == "^")
+            j += pattern[j:j + 1] == "]"  # a "]" first in a class is literal
+            out.append(pattern[i:j])
+            check.append(pattern[i:j])
+            i, in_class = j, True
+            continue
+        named = _NAMED_GROUP.match(pattern, i)
+        if named:
+            out.append("(?:")
+            check.append("(?:")
+            i = named.end()
+            continue
+        out.append(ch)
+        check.append("x" if ch in "-&~" else ch)
+        i += 1
+    return "".join(out), "".join(check)
+
+
+def rex_filter_pattern(pattern, ignore_case=False):
+    """The pattern polars can rule values out with (a value it finds no match in has none for
+    ``re``, on tab and printable ASCII), or None when it cannot stand in for ``pattern``
+    (Python syntax, named groups ``(?P<name>``)."""
+    plain, check = _without_named_groups(pattern)
+    if _QUANTIFIED_ALTERNATION.search(plain):
+        return None
+    if ignore_case:
+        if plain.startswith("(?i)"):
+            plain, check = plain[4:], check[4:]
+        plain, check = "(?i)" + plain, "(?i)" + check
+    return plain if rust_compatible(check) else None
+
+
+def rex_native_pattern(pattern):
+    """The pattern polars can extract the first match's named groups with, as ``re`` gives
+    them (on tab and printable ASCII), or None."""
+    if rex_filter_pattern(pattern) is None or _QUANTIFIED_GROUP.search(pattern) or "\\B" in pattern:
+        return None  # re's \B never matches in an empty value (Python < 3.14), polars' does
+    return pattern
+
+
+def _not_plain(series):
+    """Rows holding a value that is not tab or printable ASCII (where the engines may differ)."""
+    if isinstance(series.dtype, pl.List):
+        return series.list.eval(pl.element().str.contains(_NOT_PLAIN)).list.any().fill_null(False)
+    return series.str.contains(_NOT_PLAIN).fill_null(False)
+
+
+def _may_match(series, pattern):
+    """Rows ``re`` may find ``pattern`` in: those polars finds it in and those not plain ASCII;
+    every row holding a value when polars cannot rule any out (``pattern`` None, a column of
+    numbers, a pattern polars refuses)."""
+    if pattern is not None and (series.dtype == pl.String or series.dtype == pl.List(pl.String)):
+        try:
+            if isinstance(series.dtype, pl.List):
+                found = series.list.eval(pl.element().str.contains(pattern)).list.any()
+            else:
+                found = series.str.contains(pattern)
+            return found.fill_null(False) | _not_plain(series)
+        except pl.exceptions.PolarsError:
+            pass
+    return series.is_not_null()
+
+
+def _per_distinct(series, rows, fn):
+    """(each row's index into ``results``, null outside ``rows``; ``results``: ``fn`` of each
+    distinct value among ``rows``, as a row holds it)."""
+    picked = series.filter(rows) if rows is not None else series
+    keys, groups = distinct_groups(picked.to_frame(), [series.name])
+    coded = groups.select(series.name).with_row_index("\x00code")
+    codes = keys.join(coded, on=series.name, how="left", nulls_equal=True,
+                      maintain_order="left").get_column("\x00code")
+    results = [fn(value) for value in python_values(picked.gather(groups.get_column("__row")))]
+    if rows is not None and len(picked) < len(series):
+        codes = pl.Series(codes.name, [None] * len(series), dtype=codes.dtype).scatter(rows.arg_true(), codes)
+    return codes, results
 
 
 def _merge(frame, name, found):
@@ -192,6 +306,51 @@ def _merge(frame, name, found):
                                      for f, e in zip(python_values(found), python_values(existing))])
 
 
+def _first_matches(rx, max_match):
+    """The row command's extraction of one value: {group: value} of the first ``max_match``
+    matches (0: all) in the first of its values holding one."""
+    def extracted(value):
+        found = {}
+        for v in mv(value):
+            for n, m in enumerate(rx.finditer(to_str(v))):
+                if max_match and n >= max_match:
+                    break
+                for name, text in m.groupdict().items():
+                    if text is not None:
+                        found.setdefault(name, []).append(text)
+            if max_match == 1 and found:
+                break
+        return {name: mv_pack(values[:1] if max_match == 1 else values) for name, values in found.items()}
+    return extracted
+
+
+def _native_groups(series, pattern, names):
+    """polars' first match's named groups of each row (null: not matched), or None when polars
+    refuses the pattern."""
+    try:
+        groups = series.str.extract_groups(pattern)
+    except pl.exceptions.PolarsError:
+        return None
+    return [groups.struct.field(name).alias(name) for name in names]
+
+
+def _sed(series, field, pattern):
+    m = re.match(r"^s(.)(.*?)(?<!\\)\1(.*?)(?<!\\)\1([gi0-9]*)$", pattern, re.S)
+    ignore_case = "i" in m.group(4)
+    python_pattern = convert_regex(m.group(2))
+    rx = GuardedRegex(re.compile(python_pattern, re.I if ignore_case else 0))
+    repl = re.sub(r"\\(\d)", r"\\g<\1>", m.group(3))
+    count = 0 if "g" in m.group(4) else 1
+
+    def substituted(value):  # a value it cannot match in stays as it is
+        return mv_pack([rx.sub(repl, to_str(v), count=count) for v in mv(value)])
+    if series.null_count() < len(series):
+        rx.sub(repl, "", count=count)  # a bad replacement raises what the row command raises
+    rows = _may_match(series, rex_filter_pattern(python_pattern, ignore_case))
+    codes, results = _per_distinct(series, rows, substituted)
+    return series_from_values(field, results).gather(codes)
+
+
 def cmd_rex(ctx, args, frame):
     _check("rex", ctx, args)
     options, rest = take_options(words(args), {"field", "max_match", "mode", "offset_field"})
@@ -203,41 +362,24 @@ def cmd_rex(ctx, args, frame):
     if series.dtype == pl.Object:
         raise NotColumnar("rex over a column mixing strings and numbers")
     if options.get("mode") == "sed":
-        m = re.match(r"^s(.)(.*?)(?<!\\)\1(.*?)(?<!\\)\1([gi0-9]*)$", pattern, re.S)
-        rx = GuardedRegex(re.compile(convert_regex(m.group(2)), re.I if "i" in m.group(4) else 0))
-        repl = re.sub(r"\\(\d)", r"\\g<\1>", m.group(3))
-        count = 0 if "g" in m.group(4) else 1
-
-        def substituted(row):
-            value = row.get(field)
-            return None if value is None else mv_pack([rx.sub(repl, to_str(v), count=count) for v in mv(value)])
-        return frame.with_columns(_rex_value(series, substituted, field))
-    rx = GuardedRegex(re.compile(convert_regex(pattern)))
+        return frame.with_columns(_merge(frame, field, _sed(series, field, pattern)))
+    python_pattern = convert_regex(pattern)
+    rx = GuardedRegex(re.compile(python_pattern))
+    names = list(rx.groupindex)
     max_match = int(options.get("max_match", "1"))
-    memo = {}
-
-    def extracted(row):
-        value = row.get(field)
-        key = tuple(value) if isinstance(value, list) else (type(value), value)
-        found = memo.get(key)
-        if found is None:
-            found = {}
-            for v in mv(value):
-                for n, m in enumerate(rx.finditer(to_str(v))):
-                    if max_match and n >= max_match:
-                        break
-                    for name, text in m.groupdict().items():
-                        if text is not None:
-                            found.setdefault(name, []).append(text)
-                if max_match == 1 and found:
-                    break
-            found = memo[key] = {name: mv_pack(values[:1] if max_match == 1 else values)
-                                 for name, values in found.items()}
-        return found
-
+    native = rex_native_pattern(python_pattern) if max_match == 1 and series.dtype == pl.String else None
+    native = _native_groups(series, native, names) if native is not None else None
+    if native is not None:
+        rows = _not_plain(series)  # only these go through re
+    else:
+        rows = _may_match(series, rex_filter_pattern(python_pattern))
+    codes, results = _per_distinct(series, rows, _first_matches(rx, max_match))
     columns = []
-    for name in rx.groupindex:
-        found = _rex_value(series, lambda row, name=name: extracted(row).get(name), name)
+    for i, name in enumerate(names):
+        found = series_from_values(name, [r.get(name) for r in results]).gather(codes)
+        if native is not None:
+            found = pl.select(pl.when(pl.lit(rows)).then(pl.lit(found)).otherwise(pl.lit(native[i]))
+                              ).to_series().alias(name)
         columns.append(_merge(frame, name, found))
     return frame.with_columns(columns) if columns else frame
 
