@@ -157,8 +157,9 @@ _SOURCETYPES = ["fw", "zeek", "proxy", None, "dns"]
 _FIELDS = ["src", "dest", "dest_port", "transport", "app", "action", "bytes", "bytes_in", "bytes_out",
            "duration", "query", "process_name", "user", "url_domain", "status"]
 _TEXTS = ["a", "b", "10.0.0.1", "443", "53", "tcp", "udp", "blocked", "allowed", "", "1.5", "1e3", "x y",
-          ["a", "b"], ["443", "80"], ["a"], "nan", "0.30000000000000004", "-2", "9007199254740993"]
-_NUMBERS = [0, 1, 7, 2.5, 0.1, 0.2, 1234567, -3, 1e300, 3.3, 2 ** 52 + 1, 4503599627370497.5]
+          ["a", "b"], ["443", "80"], ["a"], "nan", "0.30000000000000004", "-2", "9007199254740993", "-0", " 12 ",
+          "1e400", "\u0661\u0662", "0x1F", "+7", ".5", "5."]
+_NUMBERS = [0, -0.0, 1, 7, 2.5, 0.1, 0.2, 1234567, -3, 1e300, 3.3, 2 ** 52 + 1, 4503599627370497.5]
 _AGGS = ["count", "count(All_Traffic.dest)", "dc(All_Traffic.dest) AS d", "sum(All_Traffic.bytes) AS b",
          "sum(All_Traffic.bytes_in) AS bi", "avg(All_Traffic.duration) AS a", "max(All_Traffic.bytes_out) AS mo",
          "min(_time) AS f", "max(_time) AS l", "values(All_Traffic.app) AS app", "values(sourcetype) AS st",
@@ -227,3 +228,38 @@ def test_errors_are_the_row_commands(runner, args):
     events = _fuzz_events(random.Random(1), 20)
     row, col = _compare(runner, events, args, must_be_columnar=False)
     assert row[0] == "error"
+
+
+def test_numbers_are_to_number_of_each_value():
+    """_numbers parses a text column natively (declining past 2**53) and reads a number
+    column as is, each as ``to_number(value) or 0`` adds it (a zero of either sign is 0)."""
+    import math
+
+    from c2hunt_offline.columnar import tstats
+    from c2hunt_offline.values import to_number
+
+    texts = ["1", "-0", "-0.0", " 12 ", "1e3", ".5", "5.", "+7", "0x1F", "nan", "abc", "", None, "\u0661", "3.25"]
+    numbers = [0.0, -0.0, 1.5, float("nan"), None, 1e300, -2.0]
+    for values, dtype in ((texts, pl.String), (numbers, pl.Float64)):
+        got = tstats._numbers(pl.DataFrame({"b": pl.Series(values, dtype=dtype)}), "b").to_list()
+        for value, number in zip(values, got):
+            expected = to_number(value)
+            if expected is None:
+                assert number is None, value
+            else:
+                assert number == float(expected), value
+                assert number != 0 or math.copysign(1.0, number) == 1.0, value
+
+
+def test_member_mask_per_distinct_tag_set_and_kept_per_partition():
+    from c2hunt_offline.columnar import tstats
+
+    frame = pl.DataFrame({"tag": pl.Series([["network", "communicate"], ["dns"], None, ["network", "communicate"],
+                                            ["web", "network"]], dtype=pl.List(pl.String))})
+    member = lambda tags: "network" in tags  # noqa: E731
+    first = tstats._member_mask(frame, member).to_list()
+    assert first == [True, False, False, True, True]
+    assert tstats._member_mask(frame, member).to_list() == first
+    assert tstats._member_mask(frame, lambda tags: not tags).to_list() == [False, False, True, False, False]
+    other = pl.DataFrame({"tag": ["dns", "network", None]})
+    assert tstats._member_mask(other, member).to_list() == [False, True, False]

@@ -16,40 +16,76 @@ A data model the offline runner does not have, a pipeline that did not hand over
 EventTable, or a sum that a float cannot hold exactly raise NotColumnar before anything
 happens: the row command then runs.
 """
+import weakref
+
 import polars as pl
 
 from ..commands.stats import cmd_stats
 from ..commands.tstats import CIM_FIELDS, DATAMODELS, parse_tstats
 from ..values import mv, to_number, to_str
 from .events import EventTable, POSITION, select
+from .expressions import _parse_numbers, _Unsupported
 from .ordering import col_bin
 from .search import filter_frame
 from .stats import col_stats, guarded
-from .table import NotColumnar, frame_from_rows, map_distinct, rows_from_frame
+from .table import NotColumnar, distinct_groups, frame_from_rows, map_distinct, python_values, rows_from_frame
 
 _EXACT = 2 ** 53  # a sum past this is not exact in a Float64 column
 EVENT_FIELDS = ("_time", "host", "source", "sourcetype", "index")
 
 
+_TAG_SETS = {}  # id(partition) -> (weakref to it, each row's index into its tag sets, the tag sets)
+
+
+def _tag_sets(frame):
+    """(each row's index into ``sets``, ``sets``: the distinct tag sets of ``frame``), kept
+    while ``frame`` lives: every tstats of a hunt asks the same partitions."""
+    cached = _TAG_SETS.get(id(frame))
+    if cached is not None and cached[0]() is frame:
+        return cached[1], cached[2]
+    keys, groups = distinct_groups(frame, ["tag"])
+    coded = groups.select("tag").with_row_index("\x00set")
+    codes = keys.join(coded, on="tag", how="left", nulls_equal=True, maintain_order="left").get_column("\x00set")
+    firsts = python_values(frame.get_column("tag").gather(groups.get_column("__row")))
+    sets = [frozenset(to_str(t) for t in mv(value)) for value in firsts]
+    for key in [k for k, (ref, _, _) in _TAG_SETS.items() if ref() is None]:
+        del _TAG_SETS[key]
+    _TAG_SETS[id(frame)] = (weakref.ref(frame), codes, sets)
+    return codes, sets
+
+
 def _member_mask(frame, member):
-    """Which rows of ``frame`` belong to the data set (``member(tags)``), per distinct tag."""
+    """Which rows of ``frame`` belong to the data set (``member(tags)``), per distinct tag set."""
     if "tag" not in frame.columns:
         return pl.Series("", [bool(member(set()))] * frame.height, dtype=pl.Boolean)
-    answer = map_distinct(frame, ["tag"], lambda row: 1 if member(set(to_str(t) for t in mv(row.get("tag")))) else 0,
-                          "\x00member")
-    return answer == 1
+    codes, sets = _tag_sets(frame)
+    answers = pl.Series([bool(member(set(tags))) for tags in sets], dtype=pl.Boolean)
+    return answers.gather(codes)
 
 
 def _numbers(frame, name):
     """``to_number`` of column ``name`` as Float64 (null where missing or not a number)."""
     if name not in frame.columns:
         return pl.Series(name, [None] * frame.height, dtype=pl.Float64)
+    column = frame.get_column(name)
+    if column.dtype == pl.String:
+        try:  # parsed natively where the text is ASCII; declines numbers past 2**53
+            return _unsigned_zero(_parse_numbers(column)).alias(name)
+        except _Unsupported:
+            pass
+    elif column.dtype == pl.Float64:  # to_number of a number is the number, of NaN none
+        return _unsigned_zero(column.fill_nan(None)).alias(name)
     numbers = map_distinct(frame, [name], lambda row: to_number(row.get(name)), "\x00number").alias(name)
     if numbers.dtype == pl.String:  # every cell null: no number at all
         return pl.Series(name, [None] * frame.height, dtype=pl.Float64)
     if numbers.dtype != pl.Float64:
         raise NotColumnar("tstats: %s holds integers a float cannot hold" % name)
     return numbers
+
+
+def _unsigned_zero(numbers):
+    """-0.0 as 0.0: the row adds ``to_number(value) or 0``, where a zero of either sign is 0."""
+    return pl.select(pl.when(pl.lit(numbers) == 0).then(0.0).otherwise(pl.lit(numbers))).to_series()
 
 
 def _integral(numbers):
