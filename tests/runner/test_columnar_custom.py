@@ -282,3 +282,36 @@ def test_another_apps_commands_go_through_the_protocol(tmp_path):
     assert Path(c2hunt.__file__).resolve().is_relative_to(ROOT / "bin")
     with pytest.raises(NotColumnar):
         run_custom_in_process(_Context(Runner(str(app)), []), "c2asym", "", frame_from_rows([{"bytes_out": "1"}]))
+
+
+# ------------------------------------------------------------------ numbers as the records carry them
+
+def test_number_texts_are_to_str_of_each_number():
+    """Fractions written from polars' shortest text where that is "%.15g" (at most 15
+    significant digits, fixed notation), the rest by Python: to_str of every value, on columns
+    of short decimals (the column path) and of 16-17 digit ones (Python), and on the edges."""
+    import numpy as np
+
+    from c2hunt_offline.columnar.custom import _g15_from_shortest, _number_texts
+    from c2hunt_offline.values import to_str
+
+    rng = np.random.default_rng(17)
+    n = 40000
+    places = rng.integers(0, 12, n)
+    edges = [0.1 + 0.2, 1e-4, 9.99999999999999e-5, 9.999999999999999e14, 999999999999999.9, 0.99999999999999995,
+             0.000123456789012345678, 1.00000000000000005, 5e-324, float("inf"), float("-inf"), float("nan"),
+             -0.0, 1e16, 1e15 - 0.5, 0.5, -2.5, 123456789012345.6, 12345678901234.56, 1e-5, 2.0 ** 53 + 0.0]
+    columns = {
+        "short": np.concatenate([np.round(rng.random(n) * 1e4, 4), -np.round(rng.random(n) * 10, 3), edges]),
+        "times": np.concatenate([1.7e9 + np.round(rng.random(n) * 1e12) / 1e6, edges]),
+        "wide": np.concatenate([rng.random(n) * 10.0 ** rng.integers(-7, 18, n),
+                                np.round(rng.random(n) * 1e6 * 10.0 ** places) / 10.0 ** places, edges]),
+    }
+    natively = {}
+    for name, values in columns.items():
+        series = pl.Series(name, values)
+        got = _number_texts(series).to_list()
+        expected = [to_str(v) if v == v else "nan" for v in values.tolist()]
+        assert got == expected, name
+        natively[name] = _g15_from_shortest(series, series.is_not_null()).is_not_null().sum()
+    assert natively["short"] > n and natively["times"] == 0
