@@ -248,7 +248,7 @@ def test_fuzz_identical_to_the_row_command(runner):
 
 
 _ATOMS = ["a", "b", "x", "1", " ", "-", "\\.", ".", "\\d", "\\w", "\\W", "\\s", "\\S", "[a-c]", "[^a ]", "[]b]",
-          "^", "$", "\\b", "\\B", "[0-9a-f]", "ab", "é"]
+          "^", "$", "\\b", "\\B", "[0-9a-f]", "ab", "é", "K", "[A-C]"]
 _QUANTIFIERS = ["?", "*", "+", "{1,2}", "{2}", "??", "*?", "+?", "{0,3}?"]
 
 
@@ -283,9 +283,27 @@ def test_fuzz_generated_patterns_identical_to_the_row_command(runner):
         pattern = _random_pattern(rng, names)
         if not names:
             pattern = "(?<whole>%s)" % pattern
-        texts = ["".join(rng.choice("abx1 -.\tcé\n") for _ in range(rng.randrange(0, 12))) for _ in range(30)]
+        if rng.random() < 0.2:
+            pattern = "(?i)" + pattern
+        texts = ["".join(rng.choice("abx1 -.\tcé\n\x1cK\u212a") for _ in range(rng.randrange(0, 12))) for _ in range(30)]
         frame = pl.DataFrame({"f": [t if rng.random() < 0.9 else None for t in texts]})
         option = rng.choice(["", "", "", "max_match=0 "])
         compare(runner, '%sfield=f "%s"' % (option, pattern), frame)
         native += option == "" and shaping.rex_native_pattern(convert_regex(pattern)) is not None
     assert native > 300
+
+
+def test_patterns_without_unicode_classes_read_every_text_alike(runner, monkeypatch):
+    """Literals, ASCII ranges, negated classes and "." take the same characters in both engines,
+    so such a pattern needs no plain-ASCII check: no value goes through re, and the result is
+    still the row command's on newlines, non-ASCII letters and \\x1c (whitespace to re's \\s)."""
+    seen = _counting(monkeypatch)
+    frame = pl.DataFrame({"_raw": ["a=1\n", "a=é\x1c", "a=\n", "é a=2", "a=[x]", "", None]})
+    for args in ['"a=(?<v>.)"', '"a=(?<v>[^\\]]+)"', '"(?<v>[0-9]+)"', 'max_match=0 "(?<v>a=.)"',
+                 'mode=sed "s/a=./X/g"']:
+        assert compare(runner, args, frame) == "ok"
+    assert seen[:4] == [0, 0, 0, 4]  # max_match=0: re extracts from the 4 values polars matches in
+    for pattern in [r"(?P<v>\s)", r"(?P<v>\w)", r"(?P<v>x)$", r"(?P<v>\d)", r"(?P<v>\b)"]:
+        assert not shaping._reads_every_text_alike(pattern), pattern
+    assert not shaping._reads_every_text_alike("(?P<v>x)", ignore_case=True)
+    assert shaping._reads_every_text_alike(r"\$(?P<v>[^\\]+)\\d")

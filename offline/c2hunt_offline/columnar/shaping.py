@@ -256,6 +256,18 @@ def rex_native_pattern(pattern):
     return pattern
 
 
+# where the two engines may read a text that is not plain ASCII differently: the Unicode classes
+# (\d \w \s \b and their complements: other Unicode versions, re's \s takes \x1c-\x1f), case
+# folding, and $ (re's also matches before a final newline). A pattern without them reads every
+# text alike: literals, ASCII ranges, negated classes and "." take the same characters in both.
+_TEXT_SENSITIVE = re.compile(r"\\[dDwWsSbB]|\$|\(\?i\)")
+
+
+def _reads_every_text_alike(pattern, ignore_case=False):
+    """True when ``pattern`` (one polars stands in for) needs no plain-ASCII check of the values."""
+    return not ignore_case and not _TEXT_SENSITIVE.search(_without_named_groups(pattern)[1])
+
+
 def _not_plain(series):
     """Rows holding a value that is not tab or printable ASCII (where the engines may differ)."""
     if isinstance(series.dtype, pl.List):
@@ -263,17 +275,18 @@ def _not_plain(series):
     return series.str.contains(_NOT_PLAIN).fill_null(False)
 
 
-def _may_match(series, pattern):
-    """Rows ``re`` may find ``pattern`` in: those polars finds it in and those not plain ASCII;
-    every row holding a value when polars cannot rule any out (``pattern`` None, a column of
-    numbers, a pattern polars refuses)."""
+def _may_match(series, pattern, every_text):
+    """Rows ``re`` may find ``pattern`` in: those polars finds it in and, unless the pattern
+    reads ``every_text`` alike, those not plain ASCII; every row holding a value when polars
+    cannot rule any out (``pattern`` None, a column of numbers, a pattern polars refuses)."""
     if pattern is not None and (series.dtype == pl.String or series.dtype == pl.List(pl.String)):
         try:
             if isinstance(series.dtype, pl.List):
                 found = series.list.eval(pl.element().str.contains(pattern)).list.any()
             else:
                 found = series.str.contains(pattern)
-            return found.fill_null(False) | _not_plain(series)
+            found = found.fill_null(False)
+            return found if every_text else found | _not_plain(series)
         except pl.exceptions.PolarsError:
             pass
     return series.is_not_null()
@@ -346,7 +359,8 @@ def _sed(series, field, pattern):
         return mv_pack([rx.sub(repl, to_str(v), count=count) for v in mv(value)])
     if series.null_count() < len(series):
         rx.sub(repl, "", count=count)  # a bad replacement raises what the row command raises
-    rows = _may_match(series, rex_filter_pattern(python_pattern, ignore_case))
+    rows = _may_match(series, rex_filter_pattern(python_pattern, ignore_case),
+                      _reads_every_text_alike(python_pattern, ignore_case))
     codes, results = _per_distinct(series, rows, substituted)
     return series_from_values(field, results).gather(codes)
 
@@ -369,10 +383,11 @@ def cmd_rex(ctx, args, frame):
     max_match = int(options.get("max_match", "1"))
     native = rex_native_pattern(python_pattern) if max_match == 1 and series.dtype == pl.String else None
     native = _native_groups(series, native, names) if native is not None else None
-    if native is not None:
-        rows = _not_plain(series)  # only these go through re
+    every_text = _reads_every_text_alike(python_pattern)
+    if native is not None:  # only values the engines may read differently go through re
+        rows = pl.Series([False] * len(series), dtype=pl.Boolean) if every_text else _not_plain(series)
     else:
-        rows = _may_match(series, rex_filter_pattern(python_pattern))
+        rows = _may_match(series, rex_filter_pattern(python_pattern), every_text)
     codes, results = _per_distinct(series, rows, _first_matches(rx, max_match))
     columns = []
     for i, name in enumerate(names):
