@@ -287,12 +287,12 @@ def test_another_apps_commands_go_through_the_protocol(tmp_path):
 # ------------------------------------------------------------------ numbers as the records carry them
 
 def test_number_texts_are_to_str_of_each_number():
-    """Fractions written from polars' shortest text where that is "%.15g" (at most 15
-    significant digits, fixed notation), the rest by Python: to_str of every value, on columns
-    of short decimals (the column path) and of 16-17 digit ones (Python), and on the edges."""
+    """Fractions written from a scaled float product where that tells "%.15g" (fixed
+    notation, not next to a rounding midpoint), the rest by Python: to_str of every value, on
+    columns of short decimals, of microsecond event times, of any magnitude, and on the edges."""
     import numpy as np
 
-    from c2hunt_offline.columnar.custom import _g15_from_shortest, _number_texts
+    from c2hunt_offline.columnar.custom import _g15_scaled, _number_texts
     from c2hunt_offline.values import to_str
 
     rng = np.random.default_rng(17)
@@ -304,6 +304,8 @@ def test_number_texts_are_to_str_of_each_number():
     columns = {
         "short": np.concatenate([np.round(rng.random(n) * 1e4, 4), -np.round(rng.random(n) * 10, 3), edges]),
         "times": np.concatenate([1.7e9 + np.round(rng.random(n) * 1e12) / 1e6, edges]),
+        "midpoints": np.concatenate([np.round(rng.random(n) * 1e6, 3) + 0.0005,
+                                     np.nextafter(np.round(rng.random(n) * 1e6, 3), np.inf), edges]),
         "wide": np.concatenate([rng.random(n) * 10.0 ** rng.integers(-7, 18, n),
                                 np.round(rng.random(n) * 1e6 * 10.0 ** places) / 10.0 ** places, edges]),
     }
@@ -313,5 +315,5 @@ def test_number_texts_are_to_str_of_each_number():
         got = _number_texts(series).to_list()
         expected = [to_str(v) if v == v else "nan" for v in values.tolist()]
         assert got == expected, name
-        natively[name] = _g15_from_shortest(series, series.is_not_null()).is_not_null().sum()
-    assert natively["short"] > n and natively["times"] == 0
+        natively[name] = _g15_scaled(series, series.is_not_null()).is_not_null().sum()
+    assert natively["short"] > n and natively["times"] > n * 0.8 and natively["wide"] > n

@@ -168,7 +168,7 @@ def _number_texts(series):
                       .cast(pl.Int64).cast(pl.String)).to_series()
     other = values.is_not_null() & ~whole
     if other.any():
-        settled = _g15_from_shortest(values, other)
+        settled = _g15_scaled(values, other)
         texts = pl.select(pl.coalesce(pl.lit(settled), pl.lit(texts))).to_series()
         other = other & settled.is_null()
     if other.any():
@@ -180,31 +180,44 @@ def _number_texts(series):
     return texts.alias(series.name)
 
 
-def _shortest_texts(values):
-    """(polars' text of each value, which of them are "%.15g" % value): polars writes the
-    shortest decimal that reads back as the number; one of at most 15 significant digits is
-    what "%.15g" writes (no other decimal of 15 digits lies within half an ulp of the number),
-    where "%.15g" writes fixed notation (1e-4 to below 1e15) and polars does too."""
-    shortest = values.cast(pl.String)
-    digits = shortest.str.replace("-", "", literal=True).str.replace(".", "", literal=True) \
-        .str.strip_chars_start("0").str.len_bytes()
-    magnitude = values.abs()
-    same = (shortest.str.contains(r"^-?[0-9]+\.[0-9]+$") & (digits <= 15)
-            & (magnitude >= 1e-4) & (magnitude < 1e15)).fill_null(False)
-    return shortest, same
+_POWERS_OF_TEN = 10.0 ** np.arange(0, 23)  # each one exact as a float
 
 
-def _g15_from_shortest(values, rows):
-    """``"%.15g" % value`` of ``rows`` where polars' shortest text is it (see
-    :func:`_shortest_texts`), null elsewhere. Tried on the first 1,000 rows first: where most
-    values need more digits (event times to the microsecond) the Python formatting is cheaper
-    than the column work, and the result is the same either way."""
-    at = rows.arg_true()
-    _, same = _shortest_texts(values.gather(at.head(1000)))
-    if same.sum() * 2 < len(same):
-        return pl.Series(values.name, [None] * len(values), dtype=pl.String)
-    shortest, same = _shortest_texts(values)
-    return pl.select(pl.when(pl.lit(same & rows)).then(pl.lit(shortest))).to_series().alias(values.name)
+def _g15_scaled(values, rows):
+    """``"%.15g" % value`` of ``rows`` from 1e-4 to below 1e15 (where it is fixed notation),
+    null where it cannot be told from a float product (left to Python).
+
+    With e the value's decimal exponent, the value times 10**(14 - e) (an exact power) is one
+    correctly rounded product r in [1e14, 1e15): off the exact product by at most 1/16. Its
+    nearest integer is the exact product's, so "%.15g"'s 15 digits, unless r lies within 0.07 of
+    a half (where the two may round apart) or next to the ends (where e may be one off)."""
+    out = pl.Series(values.name, [None] * len(values), dtype=pl.String)
+    at = np.flatnonzero(rows.to_numpy())
+    signed = values.to_numpy()[at]
+    magnitude = np.abs(signed)
+    ok = np.isfinite(magnitude) & (magnitude >= 1e-4) & (magnitude < 1e15)
+    magnitude = np.where(ok, magnitude, 1.0)
+    exponent = np.floor(np.log10(magnitude)).astype(np.int64)
+    scaled = magnitude * _POWERS_OF_TEN[np.clip(14 - exponent, 0, 22)]
+    exponent = exponent - (scaled < 1e14) + (scaled >= 1e15)  # log10 one off next to a power of ten
+    scaled = magnitude * _POWERS_OF_TEN[np.clip(14 - exponent, 0, 22)]
+    ok &= (scaled >= 1e14 + 1) & (scaled < 1e15 - 1) & (exponent >= -4) & (exponent <= 14)
+    ok &= np.abs(scaled - np.floor(scaled) - 0.5) > 0.07
+    digits = np.rint(scaled).astype(np.int64)
+    for e in np.unique(exponent[ok]).tolist():
+        which = np.flatnonzero(ok & (exponent == e))
+        q = pl.Series(digits[which])
+        if e >= 0:
+            unit = 10 ** (14 - e)
+            whole = (q // unit).cast(pl.String)
+            fraction = (q % unit).cast(pl.String).str.zfill(14 - e).str.strip_chars_end("0")
+            number = pl.when(pl.lit(fraction) == "").then(pl.lit(whole)) \
+                .otherwise(pl.lit(whole) + "." + pl.lit(fraction))
+        else:
+            number = pl.lit("0." + "0" * (-e - 1)) + pl.lit(q.cast(pl.String).str.strip_chars_end("0"))
+        text = pl.select(pl.when(pl.lit(pl.Series(signed[which] < 0))).then("-" + number).otherwise(number))
+        out = out.scatter(at[which], text.to_series())
+    return out
 
 
 def _fill(texts, at, values):
