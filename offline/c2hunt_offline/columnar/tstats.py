@@ -4,10 +4,12 @@ The row command (:mod:`c2hunt_offline.commands.tstats`) turns every event into a
 the data set's members by their tags and renames the CIM fields ``<dataset>.<field>``. Here,
 per partition (one sourcetype):
 
-- membership is decided once per distinct ``tag`` value (tags repeat: one set per sourcetype);
+- membership is decided once per distinct ``tag`` value (tags repeat: one set per sourcetype),
+  the partition's distinct tag sets kept for the hunt's next tstats;
 - the data set's columns are the event's own columns renamed, so no value is converted;
-- a missing ``bytes`` is ``bytes_in + bytes_out`` (each ``to_number``'d once per distinct
-  value; a missing side counts 0), natively added (float addition is the row's);
+- a missing ``bytes`` is ``bytes_in + bytes_out`` (each parsed as ``to_number`` does, natively
+  for ASCII text, per distinct value for the rest; a missing side counts 0), natively added
+  (float addition is the row's);
 - the ``where`` clause is the ``search`` command's mask, ``span=`` the columnar ``bin``,
   and the aggregation the columnar ``stats`` (the row ``stats`` on these rows when it
   declines), all with the row commands' parsing.
