@@ -1141,9 +1141,7 @@ def payload_entropy(samples):
     """
     if not samples:
         return [], []
-    length = np.fromiter(map(len, samples), np.int64, count=len(samples))
-    symbols = np.frombuffer(b"".join(samples), np.uint8)
-    bits, n_distinct, length = entropy.byte_segment_entropy(symbols, length)
+    bits, n_distinct, length = entropy.byte_sample_entropy(samples)
     norm = entropy.normalised_entropy(bits, length, n_distinct, entropy.BYTE_ALPHABET)
     return ([v if v == v else None for v in rounded(bits, 4)],
             [v if v == v else None for v in rounded(norm, 4)])
