@@ -250,16 +250,18 @@ class _OpenRecords(object):
     ``index`` maps a flow key to its slot. Least recently active first is kept as a queue of
     (slot, stamp) entries: each batch appends the flows it touched, in order of their last
     packet (then key), with new stamps; an entry whose stamp is no longer its slot's is stale
-    and skipped. The size multisets live in one table of (record id, size, count) rows.
+    and skipped. The size multisets live in one table of (record id, size, count) rows: a
+    part sorted by (record id, size) and a tail appended to since the last merge, so a batch
+    adds its rows without copying the table, and the records that end are found by a binary
+    search of the sorted part and one pass over the tail; their rows are zeroed where they
+    are (a record id is never used again) and dropped at the next merge (when the tail
+    outgrows the sorted part, or taken rows make up three quarters of the table).
     """
 
     def __init__(self):
         self._empty_slots()
         self.next_rid = 0
-        self.pair_rid = np.zeros(0, np.int64)
-        self.pair_size = np.zeros(0, np.int64)
-        self.pair_count = np.zeros(0, np.int64)
-        self.pairs_compacted = 0
+        self._empty_pairs()
 
     def _empty_slots(self):
         self.index = {}
@@ -362,34 +364,84 @@ class _OpenRecords(object):
 
     # -- payload size multisets ----------------------------------------------------------
 
+    def _empty_pairs(self):
+        self.main_key = np.zeros(0, np.int64)       # record id * _SIZE_KEY + size, sorted
+        self.main_count = np.zeros(0, np.int64)     # 0 once its record was taken
+        self.tail_rid = np.zeros(1024, np.int64)    # rows added since the last merge
+        self.tail_size = np.zeros(1024, np.int64)
+        self.tail_count = np.zeros(1024, np.int64)
+        self.tail_rows = 0
+        self.live_pairs = 0                         # rows not yet taken
+
+    @property
+    def pair_rows(self):
+        """Rows the size table holds, taken ones not yet dropped included (memory)."""
+        return len(self.main_key) + self.tail_rows
+
     def add_pairs(self, rid, size, count):
-        self.pair_rid = np.concatenate((self.pair_rid, rid))
-        self.pair_size = np.concatenate((self.pair_size, size))
-        self.pair_count = np.concatenate((self.pair_count, count))
-        if len(self.pair_rid) > 2 * self.pairs_compacted + 65536:
-            # Merge the repeats of a (record, size) pair: memory stays one row per distinct size.
-            merged, inverse = np.unique(self.pair_rid * _SIZE_KEY + self.pair_size,
-                                        return_inverse=True)
-            self.pair_count = np.bincount(inverse.reshape(-1), weights=self.pair_count,
-                                          minlength=len(merged)).astype(np.int64)
-            self.pair_rid, self.pair_size = merged // _SIZE_KEY, merged % _SIZE_KEY
-            self.pairs_compacted = len(merged)
+        added = len(rid)
+        end = self.tail_rows + added
+        if end > len(self.tail_rid):                # grow by doubling: appends stay amortised
+            room = max(2 * len(self.tail_rid), end)
+            for name in ("tail_rid", "tail_size", "tail_count"):
+                grown = np.zeros(room, np.int64)
+                grown[:self.tail_rows] = getattr(self, name)[:self.tail_rows]
+                setattr(self, name, grown)
+        self.tail_rid[self.tail_rows:end] = rid
+        self.tail_size[self.tail_rows:end] = size
+        self.tail_count[self.tail_rows:end] = count
+        self.tail_rows = end
+        self.live_pairs += added
+        if end > len(self.main_key) + 65536:
+            self._merge_pairs()
+
+    def _merge_pairs(self):
+        """Tail and sorted part into one sorted part: taken rows dropped, the repeats of a
+        (record, size) pair summed, so memory stays one row per distinct size."""
+        n = self.tail_rows
+        keys = np.concatenate((self.main_key, self.tail_rid[:n] * _SIZE_KEY + self.tail_size[:n]))
+        counts = np.concatenate((self.main_count, self.tail_count[:n]))
+        live = counts > 0
+        merged, inverse = np.unique(keys[live], return_inverse=True)
+        self.main_count = np.bincount(inverse.reshape(-1), weights=counts[live],
+                                      minlength=len(merged)).astype(np.int64)
+        self.main_key = merged
+        self.tail_rows = 0
+        self.live_pairs = len(merged)
 
     def take_pairs(self, rids):
         """(row in ``rids``, size, count) of the records ``rids`` (which leave the table)."""
-        if not len(self.pair_rid) or not len(rids):
-            empty = np.zeros(0, np.int64)
+        empty = np.zeros(0, np.int64)
+        if not self.live_pairs or not len(rids):
             return empty, empty, empty
-        by_rid = np.argsort(rids)
-        sorted_rids = rids[by_rid]
-        at = np.minimum(np.searchsorted(sorted_rids, self.pair_rid), len(rids) - 1)
-        hit = sorted_rids[at] == self.pair_rid
-        row = by_rid[at]
-        out = row[hit], self.pair_size[hit], self.pair_count[hit]
-        keep = ~hit
-        self.pair_rid, self.pair_size = self.pair_rid[keep], self.pair_size[keep]
-        self.pair_count = self.pair_count[keep]
-        self.pairs_compacted = min(self.pairs_compacted, len(self.pair_rid))
+        rows, sizes, counts = [], [], []
+        # The sorted part: each record's rows are one run, found by binary search.
+        first = np.searchsorted(self.main_key, rids * _SIZE_KEY)
+        run = np.searchsorted(self.main_key, (rids + 1) * _SIZE_KEY) - first
+        if run.any():
+            at = np.repeat(first - (np.cumsum(run) - run), run) + np.arange(int(run.sum()))
+            rows.append(np.repeat(np.arange(len(rids)), run))
+            sizes.append(self.main_key[at] % _SIZE_KEY)
+            counts.append(self.main_count[at])
+            self.main_count[at] = 0
+        # The tail: one pass.
+        n = self.tail_rows
+        if n:
+            by_rid = np.argsort(rids)
+            sorted_rids = rids[by_rid]
+            tail_rid = self.tail_rid[:n]
+            near = np.minimum(np.searchsorted(sorted_rids, tail_rid), len(rids) - 1)
+            hit = np.flatnonzero((sorted_rids[near] == tail_rid) & (self.tail_count[:n] > 0))
+            rows.append(by_rid[near[hit]])
+            sizes.append(self.tail_size[hit])
+            counts.append(self.tail_count[hit])
+            self.tail_count[hit] = 0
+        out = tuple(np.concatenate(part) if part else empty for part in (rows, sizes, counts))
+        self.live_pairs -= int(np.count_nonzero(out[2]))
+        if self.live_pairs <= 0:
+            self._empty_pairs()
+        elif self.pair_rows > 4 * self.live_pairs + 65536:   # mostly taken rows: drop them
+            self._merge_pairs()
         return out
 
 
