@@ -252,3 +252,34 @@ def test_size_table_gives_each_record_its_sizes_across_merges():
         open_rids = [r for r in open_rids if r not in gone]
         assert table.pair_rows <= 4 * sum(map(len, expected.values())) + 65536 + 3000
     assert not expected and table.pair_rows == 0
+
+
+def _echo_exchange(request_payloads, reply_payloads):
+    frames = []
+    for seq, (up, down) in enumerate(zip(request_payloads, reply_payloads)):
+        at = T0 + seq
+        frames.append((at, syn.ether(syn.ip("10.0.0.7", "192.0.2.9", 1, syn.icmp(8, 0, 9, seq + 1, up)))))
+        frames.append((at + 0.01, syn.ether(syn.ip("192.0.2.9", "10.0.0.7", 1,
+                                                   syn.icmp(0, 0, 9, seq + 1, down)))))
+    return frames
+
+
+@pytest.mark.parametrize("size", [16, 64, 65, 1400])
+def test_echo_digest_compares_whole_payloads(tmp_path, size):
+    """A reply matches its request when the payloads are equal, short (kept whole) or long
+    (digest and length): one changed last byte is a mismatch either way."""
+    payloads = [bytes([seq]) * size for seq in range(6)]
+    changed = [p[:-1] + b"!" if seq % 2 else p for seq, p in enumerate(payloads)]
+    (echo,) = _records(tmp_path, _echo_exchange(payloads, changed))
+    assert echo["echo_replies_matched"] == 6 and echo["echo_replies_mismatched"] == 3
+
+
+def test_echo_digest_of_cut_payloads_keeps_the_stated_length(tmp_path):
+    """Cut by the snap length, a request and a reply with the same captured bytes match when
+    their headers state the same length and not otherwise."""
+    base = bytes(range(256)) * 4
+    frames = _echo_exchange([base, base], [base, base + b"more"])
+    path = tmp_path / "cut.pcap"
+    syn.write_pcap(str(path), frames, snaplen=200)
+    (echo,) = list(flows.read_capture_flows(str(path)))
+    assert echo["echo_replies_matched"] == 2 and echo["echo_replies_mismatched"] == 1

@@ -47,7 +47,7 @@ ssh, socks, smb, ...) from the first payload bytes each side sent (:mod:`c2hunt.
 Per-record memory: the first ``services.FIRST_BYTES`` payload bytes of each direction, the
 distinct payload sizes, a payload sample of at most
 ``entropy_sample_bytes`` (the first payload bytes of the record, both directions), and at
-most ``echo_pending_limit`` unanswered echo requests (a checksum each).
+most ``echo_pending_limit`` unanswered echo requests (a digest each).
 """
 import collections
 import contextlib
@@ -1117,28 +1117,17 @@ def _first_payloads(batch, order, outbound, segment, n_segments, cap):
     return found
 
 
-_HASH_PRIMES = (2147483629, 2147483587)
-_HASH_BASE = 257
-_hash_powers = {}
-
-
-def _powers(prime, length):
-    """``_HASH_BASE ** i % prime`` for i < length (cached, grown by doubling)."""
-    table = _hash_powers.get(prime)
-    if table is None or len(table) < length:
-        table = np.ones(1, np.uint64)
-        while len(table) < length:
-            step = np.uint64(pow(_HASH_BASE, len(table), prime))
-            table = np.concatenate((table, table * step % np.uint64(prime)))
-        _hash_powers[prime] = table
-    return table
+# Echo payloads up to this size are their own digest (pings carry 32-64 bytes); longer ones
+# (tunnels) are kept as an 8-byte BLAKE2b digest with their length.
+ECHO_DIGEST_BYTES = 64
 
 
 def _echo_columns(batch, rows):
     """(is request, (identifier, sequence), payload digest) lists for ICMP echo rows.
 
-    The digest is (two polynomial hashes of the captured payload, payload length): a
-    reply "matches" its request when the digests are equal.
+    The digest is the captured payload itself when it is whole and at most
+    ``ECHO_DIGEST_BYTES`` long, else (its 8-byte BLAKE2b digest, the payload length the
+    headers state): a reply "matches" its request when the digests are equal.
     """
     if not len(rows):
         return [], [], []
@@ -1146,18 +1135,12 @@ def _echo_columns(batch, rows):
     kind = batch.icmp_type[rows]
     is_request = _is_echo(proto, kind, pcap.ICMP_ECHO_REQUEST, pcap.ICMPV6_ECHO_REQUEST)
     caplen = batch.payload_caplen[rows]
-    blob = np.frombuffer(_gather(batch.buffer, batch.payload_off[rows], caplen), np.uint8)
-    hashes = []
-    nonempty = np.flatnonzero(caplen > 0)
-    starts = (np.cumsum(caplen) - caplen)[nonempty]
-    position = np.arange(len(blob)) - np.repeat(np.cumsum(caplen) - caplen, caplen)
-    for prime in _HASH_PRIMES:
-        value = np.zeros(len(rows), np.uint64)
-        if len(blob):
-            terms = blob.astype(np.uint64) * _powers(prime, int(caplen.max()))[position]
-            value[nonempty] = np.add.reduceat(terms, starts) % np.uint64(prime)
-        hashes.append(value.tolist())
-    digests = list(zip(hashes[0], hashes[1], batch.payload_len[rows].tolist()))
+    blob = _gather(batch.buffer, batch.payload_off[rows], caplen)
+    ends = np.cumsum(caplen)
+    digests = list(map(blob.__getitem__, map(slice, (ends - caplen).tolist(), ends.tolist())))
+    payload_len = batch.payload_len[rows]
+    for i in np.flatnonzero((caplen > ECHO_DIGEST_BYTES) | (caplen != payload_len)).tolist():
+        digests[i] = (hashlib.blake2b(digests[i], digest_size=8).digest(), int(payload_len[i]))
     # (identifier, sequence) as one number: the key of an unanswered request.
     tokens = ((batch.icmp_id[rows].astype(np.int64) << 16) | batch.icmp_seq[rows]).tolist()
     return is_request.tolist(), tokens, digests
