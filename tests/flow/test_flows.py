@@ -224,10 +224,13 @@ def test_open_record_table_stays_bounded_by_the_open_flows(tmp_path):
 def test_size_table_gives_each_record_its_sizes_across_merges():
     """The size table (sorted part + tail, merged as it grows) returns for each record that
     leaves exactly the (size, count) rows added for it, whatever merged in between; taken
-    rows are not returned again and the table empties when the last record leaves."""
+    rows are not returned again and the table empties when the last record leaves. Each
+    record says when it last added rows (``pair_epoch``, as the flow table does), so the tail
+    is searched only when needed."""
     rng = np.random.default_rng(3)
     table = flows._OpenRecords()
     expected = collections.defaultdict(collections.Counter)
+    epoch_of = {}
     open_rids, next_rid = [], 0
     for step in range(300):
         fresh = list(range(next_rid, next_rid + int(rng.integers(0, 400))))
@@ -237,6 +240,7 @@ def test_size_table_gives_each_record_its_sizes_across_merges():
             rid = rng.choice(open_rids, size=int(rng.integers(1, 3000)))
             size = rng.integers(0, 40, size=len(rid))
             count = rng.integers(1, 4, size=len(rid))
+            epoch_of.update(dict.fromkeys(rid.tolist(), table.pair_epoch))
             table.add_pairs(rid.astype(np.int64), size.astype(np.int64), count.astype(np.int64))
             for r, s, c in zip(rid.tolist(), size.tolist(), count.tolist()):
                 expected[r][s] += c
@@ -244,7 +248,8 @@ def test_size_table_gives_each_record_its_sizes_across_merges():
         if step == 299:
             leaving = np.array(open_rids)
         got = collections.defaultdict(collections.Counter)
-        rows, sizes, counts = table.take_pairs(np.asarray(leaving, np.int64))
+        epochs = np.array([epoch_of.get(r, 0) for r in leaving.tolist()], np.int64)
+        rows, sizes, counts = table.take_pairs(np.asarray(leaving, np.int64), epochs)
         for row, s, c in zip(rows.tolist(), sizes.tolist(), counts.tolist()):
             got[int(leaving[row])][s] += c
         assert got == {r: expected.pop(r) for r in leaving.tolist() if r in expected}

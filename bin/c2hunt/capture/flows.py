@@ -195,7 +195,7 @@ _RECORD_COLUMNS = (
     ("tcp_flags", np.int64), ("closed", bool), ("icmp_type", np.int64), ("icmp_code", np.int64),
     ("echo_requests", np.int64), ("echo_replies", np.int64), ("echo_matched", np.int64),
     ("echo_mismatched", np.int64), ("n_bursts", np.int64), ("bursts_dropped", np.int64),
-    ("last_payload_ts", np.float64), ("sample_len", np.int64),
+    ("last_payload_ts", np.float64), ("sample_len", np.int64), ("pair_epoch", np.int64),
     ("version", np.int64), ("src_hi", np.uint64), ("src_lo", np.uint64), ("dst_hi", np.uint64),
     ("dst_lo", np.uint64), ("src_port", np.int64), ("dest_port", np.int64), ("ported", bool),
     ("proto", np.int64), ("vlan", np.int64))
@@ -253,7 +253,8 @@ class _OpenRecords(object):
     and skipped. The size multisets live in one table of (record id, size, count) rows: a
     part sorted by (record id, size) and a tail appended to since the last merge, so a batch
     adds its rows without copying the table, and the records that end are found by a binary
-    search of the sorted part and one pass over the tail; their rows are zeroed where they
+    search of the sorted part and, when one of them added rows since the last merge (its
+    ``pair_epoch`` is the table's), one pass over the tail; their rows are zeroed where they
     are (a record id is never used again) and dropped at the next merge (when the tail
     outgrows the sorted part, or taken rows make up three quarters of the table).
     """
@@ -261,6 +262,7 @@ class _OpenRecords(object):
     def __init__(self):
         self._empty_slots()
         self.next_rid = 0
+        self.pair_epoch = 0      # merges of the size table so far
         self._empty_pairs()
 
     def _empty_slots(self):
@@ -408,9 +410,11 @@ class _OpenRecords(object):
         self.main_key = merged
         self.tail_rows = 0
         self.live_pairs = len(merged)
+        self.pair_epoch += 1
 
-    def take_pairs(self, rids):
-        """(row in ``rids``, size, count) of the records ``rids`` (which leave the table)."""
+    def take_pairs(self, rids, epochs):
+        """(row in ``rids``, size, count) of the records ``rids`` (which leave the table);
+        ``epochs``: the ``pair_epoch`` of each, the merge count when it last added rows."""
         empty = np.zeros(0, np.int64)
         if not self.live_pairs or not len(rids):
             return empty, empty, empty
@@ -424,9 +428,9 @@ class _OpenRecords(object):
             sizes.append(self.main_key[at] % _SIZE_KEY)
             counts.append(self.main_count[at])
             self.main_count[at] = 0
-        # The tail: one pass.
+        # The tail: one pass, unless all of them added their rows before the last merge.
         n = self.tail_rows
-        if n:
+        if n and (epochs >= self.pair_epoch).any():
             by_rid = np.argsort(rids)
             sorted_rids = rids[by_rid]
             tail_rid = self.tail_rid[:n]
@@ -507,7 +511,8 @@ class FlowTable(object):
         done = _Records.concatenate(parts)
         if not len(done):
             return []
-        return _emit(done, self.open.take_pairs(done.num["rid"]), self.config, self._address)
+        return _emit(done, self.open.take_pairs(done.num["rid"], done.num["pair_epoch"]),
+                     self.config, self._address)
 
     def _close(self, slots, reasons):
         records = self.open.snapshot(slots, reasons)
@@ -681,6 +686,8 @@ class FlowTable(object):
         size_keys = (segment[has_payload] * _SIZE_KEY
                      + np.minimum(payload_len[has_payload], _SIZE_KEY - 1))
         size_values, size_counts = np.unique(size_keys, return_counts=True)
+        # Every record of the batch may have rows in the size table's tail (see take_pairs).
+        rec["pair_epoch"] = np.full(n_seg, table.pair_epoch, np.int64)
         table.add_pairs(rec["rid"][size_values // _SIZE_KEY], size_values % _SIZE_KEY,
                         size_counts.astype(np.int64))
 
