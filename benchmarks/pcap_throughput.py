@@ -147,8 +147,9 @@ def timed(kernel):
             spent["entropy"] += time.perf_counter() - start
     return run
 entropy.entropy_profile = timed(entropy.entropy_profile)
-if hasattr(entropy, "byte_segment_entropy"):  # the flow records' kernel since issue 17
-    entropy.byte_segment_entropy = timed(entropy.byte_segment_entropy)
+for name in ("byte_segment_entropy", "byte_sample_entropy"):  # the flow records' kernels
+    if hasattr(entropy, name):                                 # since issue 17
+        setattr(entropy, name, timed(getattr(entropy, name)))
 start = time.perf_counter()
 table = flows.FlowTable()
 batches = pcap.CaptureReader(sys.argv[1]).batches()

@@ -144,6 +144,7 @@ def segment_entropy(symbols, length):
 # (8 bytes per payload byte) stay in the CPU cache: about 64 KiB of payload per step.
 _BYTES_PER_STEP = 1 << 16
 _ROWS_PER_STEP = 256
+_ROW_BASES = np.arange(0, 256 * _ROWS_PER_STEP, 256, dtype=np.uint16)
 
 
 def byte_segment_entropy(symbols, length):
@@ -156,12 +157,38 @@ def byte_segment_entropy(symbols, length):
     holds 256 counts per sample (2 bytes each for samples shorter than 64 KiB, else 4).
     """
     length = np.asarray(length, dtype=np.int64)
-    n_samples = len(length)
-    entropy = np.full(n_samples, np.nan)
-    n_distinct = np.zeros(n_samples, dtype=np.int64)
-    if n_samples == 0 or len(symbols) == 0:
-        return entropy, n_distinct, length
+    if len(length) == 0 or len(symbols) == 0:
+        return _no_entropy(length)
     offsets = np.concatenate(([0], np.cumsum(length)))
+    table = _byte_histograms(length, offsets,
+                             lambda first, last: symbols[offsets[first]:offsets[last]])
+    return _histogram_entropy(table, length)
+
+
+def byte_sample_entropy(samples):
+    """:func:`byte_segment_entropy` of a list of byte strings (bytes, bytearray or any
+    bytes-like object), with the same results, without joining them into one array first:
+    each cache-sized step joins its own samples, so the bytes are copied once, into memory
+    that is read back at once (joining tens of MB first costs a pass over fresh pages).
+    """
+    length = np.fromiter(map(len, samples), np.int64, count=len(samples))
+    if len(length) == 0 or not length.any():
+        return _no_entropy(length)
+    offsets = np.concatenate(([0], np.cumsum(length)))
+    join = b"".join
+    table = _byte_histograms(
+        length, offsets, lambda first, last: np.frombuffer(join(samples[first:last]), np.uint8))
+    return _histogram_entropy(table, length)
+
+
+def _no_entropy(length):
+    return np.full(len(length), np.nan), np.zeros(len(length), dtype=np.int64), length
+
+
+def _byte_histograms(length, offsets, step_symbols):
+    """The (256, n_samples) table of each sample's byte counts; ``step_symbols(first,
+    last)`` gives the bytes of samples first..last-1, one after the other."""
+    n_samples = len(length)
     longest = int(length.max())
     table = np.zeros((256, n_samples), np.uint16 if longest < (1 << 16)
                      else np.int32 if longest < (1 << 31) else np.int64)
@@ -169,21 +196,28 @@ def byte_segment_entropy(symbols, length):
     while first < n_samples:
         last = int(np.searchsorted(offsets, offsets[first] + _BYTES_PER_STEP, side="right")) - 1
         last = min(max(last, first + 1), first + _ROWS_PER_STEP, n_samples)
-        lo, hi = offsets[first], offsets[last]
-        if hi > lo:
+        if offsets[last] > offsets[first]:
             n_rows = last - first
             # Key sample * 256 + byte: the byte is added to the repeated row base in place
             # (two passes over the keys, not four), in 16 bits (at most _ROWS_PER_STEP = 256
             # rows per step: keys below 65536); the step's counts are then transposed.
-            key = np.repeat(np.arange(0, 256 * n_rows, 256, dtype=np.uint16), length[first:last])
-            key += symbols[lo:hi]
+            key = np.repeat(_ROW_BASES[:n_rows], length[first:last])
+            key += step_symbols(first, last)
             table[:, first:last] = np.bincount(key, minlength=256 * n_rows).reshape(n_rows, 256).T
         first = last
+    return table
+
+
+def _histogram_entropy(table, length):
+    """Entropy, distinct symbols and length of each sample (column) of a byte-count table."""
+    n_samples = len(length)
+    entropy = np.full(n_samples, np.nan)
+    n_distinct = np.zeros(n_samples, dtype=np.int64)
     used = table.any(axis=1)
     if not used.all():
         table = table[used]
     n_symbols = len(table)
-    c_log_c = _c_log_c(longest)
+    c_log_c = _c_log_c(int(length.max()))
     block = max(1, _CELLS_PER_BLOCK // n_symbols)
     sum_c_log_c = np.zeros(n_samples)
     for first in range(0, n_samples, block):

@@ -212,10 +212,79 @@ def test_open_record_table_stays_bounded_by_the_open_flows(tmp_path):
         assert len(open_records) <= 8                   # a query every 0.5 s, 2 s idle timeout
         assert open_records.capacity <= 1024            # slots are reused
         assert len(open_records.queue_slot) - open_records.head <= 2 * 8 + 4096 + 64
-        assert len(open_records.pair_rid) <= 2 * 8 + 65536
+        assert open_records.pair_rows <= 2 * 8 + 65536
         assert len(open_records.free) + len(open_records) == open_records.capacity
     records += table.flush()
     assert most_open >= 4 and len(records) == 3000
     reasons = collections.Counter(r["end_reason"] for r in records)
     assert reasons["idle_timeout"] > 2990 and set(reasons) == {"idle_timeout", "end_of_capture"}
-    assert len(table.open) == 0 and len(table.open.pair_rid) == 0
+    assert len(table.open) == 0 and table.open.pair_rows == 0
+
+
+def test_size_table_gives_each_record_its_sizes_across_merges():
+    """The size table (sorted part + tail, merged as it grows) returns for each record that
+    leaves exactly the (size, count) rows added for it, whatever merged in between; taken
+    rows are not returned again and the table empties when the last record leaves. Each
+    record says when it last added rows (``pair_epoch``, as the flow table does), so the tail
+    is searched only when needed."""
+    rng = np.random.default_rng(3)
+    table = flows._OpenRecords()
+    expected = collections.defaultdict(collections.Counter)
+    epoch_of = {}
+    open_rids, next_rid = [], 0
+    for step in range(300):
+        fresh = list(range(next_rid, next_rid + int(rng.integers(0, 400))))
+        next_rid += len(fresh)
+        open_rids += fresh
+        if open_rids:
+            rid = rng.choice(open_rids, size=int(rng.integers(1, 3000)))
+            size = rng.integers(0, 40, size=len(rid))
+            count = rng.integers(1, 4, size=len(rid))
+            epoch_of.update(dict.fromkeys(rid.tolist(), table.pair_epoch))
+            table.add_pairs(rid.astype(np.int64), size.astype(np.int64), count.astype(np.int64))
+            for r, s, c in zip(rid.tolist(), size.tolist(), count.tolist()):
+                expected[r][s] += c
+        leaving = rng.permutation(open_rids)[:int(rng.integers(0, len(open_rids) + 1))]
+        if step == 299:
+            leaving = np.array(open_rids)
+        got = collections.defaultdict(collections.Counter)
+        epochs = np.array([epoch_of.get(r, 0) for r in leaving.tolist()], np.int64)
+        rows, sizes, counts = table.take_pairs(np.asarray(leaving, np.int64), epochs)
+        for row, s, c in zip(rows.tolist(), sizes.tolist(), counts.tolist()):
+            got[int(leaving[row])][s] += c
+        assert got == {r: expected.pop(r) for r in leaving.tolist() if r in expected}
+        gone = set(leaving.tolist())
+        open_rids = [r for r in open_rids if r not in gone]
+        assert table.pair_rows <= 4 * sum(map(len, expected.values())) + 65536 + 3000
+    assert not expected and table.pair_rows == 0
+
+
+def _echo_exchange(request_payloads, reply_payloads):
+    frames = []
+    for seq, (up, down) in enumerate(zip(request_payloads, reply_payloads)):
+        at = T0 + seq
+        frames.append((at, syn.ether(syn.ip("10.0.0.7", "192.0.2.9", 1, syn.icmp(8, 0, 9, seq + 1, up)))))
+        frames.append((at + 0.01, syn.ether(syn.ip("192.0.2.9", "10.0.0.7", 1,
+                                                   syn.icmp(0, 0, 9, seq + 1, down)))))
+    return frames
+
+
+@pytest.mark.parametrize("size", [16, 64, 65, 1400])
+def test_echo_digest_compares_whole_payloads(tmp_path, size):
+    """A reply matches its request when the payloads are equal, short (kept whole) or long
+    (digest and length): one changed last byte is a mismatch either way."""
+    payloads = [bytes([seq]) * size for seq in range(6)]
+    changed = [p[:-1] + b"!" if seq % 2 else p for seq, p in enumerate(payloads)]
+    (echo,) = _records(tmp_path, _echo_exchange(payloads, changed))
+    assert echo["echo_replies_matched"] == 6 and echo["echo_replies_mismatched"] == 3
+
+
+def test_echo_digest_of_cut_payloads_keeps_the_stated_length(tmp_path):
+    """Cut by the snap length, a request and a reply with the same captured bytes match when
+    their headers state the same length and not otherwise."""
+    base = bytes(range(256)) * 4
+    frames = _echo_exchange([base, base], [base, base + b"more"])
+    path = tmp_path / "cut.pcap"
+    syn.write_pcap(str(path), frames, snaplen=200)
+    (echo,) = list(flows.read_capture_flows(str(path)))
+    assert echo["echo_replies_matched"] == 2 and echo["echo_replies_mismatched"] == 1

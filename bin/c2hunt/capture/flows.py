@@ -47,7 +47,7 @@ ssh, socks, smb, ...) from the first payload bytes each side sent (:mod:`c2hunt.
 Per-record memory: the first ``services.FIRST_BYTES`` payload bytes of each direction, the
 distinct payload sizes, a payload sample of at most
 ``entropy_sample_bytes`` (the first payload bytes of the record, both directions), and at
-most ``echo_pending_limit`` unanswered echo requests (a checksum each).
+most ``echo_pending_limit`` unanswered echo requests (a digest each).
 """
 import collections
 import contextlib
@@ -195,7 +195,7 @@ _RECORD_COLUMNS = (
     ("tcp_flags", np.int64), ("closed", bool), ("icmp_type", np.int64), ("icmp_code", np.int64),
     ("echo_requests", np.int64), ("echo_replies", np.int64), ("echo_matched", np.int64),
     ("echo_mismatched", np.int64), ("n_bursts", np.int64), ("bursts_dropped", np.int64),
-    ("last_payload_ts", np.float64), ("sample_len", np.int64),
+    ("last_payload_ts", np.float64), ("sample_len", np.int64), ("pair_epoch", np.int64),
     ("version", np.int64), ("src_hi", np.uint64), ("src_lo", np.uint64), ("dst_hi", np.uint64),
     ("dst_lo", np.uint64), ("src_port", np.int64), ("dest_port", np.int64), ("ported", bool),
     ("proto", np.int64), ("vlan", np.int64))
@@ -250,16 +250,20 @@ class _OpenRecords(object):
     ``index`` maps a flow key to its slot. Least recently active first is kept as a queue of
     (slot, stamp) entries: each batch appends the flows it touched, in order of their last
     packet (then key), with new stamps; an entry whose stamp is no longer its slot's is stale
-    and skipped. The size multisets live in one table of (record id, size, count) rows.
+    and skipped. The size multisets live in one table of (record id, size, count) rows: a
+    part sorted by (record id, size) and a tail appended to since the last merge, so a batch
+    adds its rows without copying the table, and the records that end are found by a binary
+    search of the sorted part and, when one of them added rows since the last merge (its
+    ``pair_epoch`` is the table's), one pass over the tail; their rows are zeroed where they
+    are (a record id is never used again) and dropped at the next merge (when the tail
+    outgrows the sorted part, or taken rows make up three quarters of the table).
     """
 
     def __init__(self):
         self._empty_slots()
         self.next_rid = 0
-        self.pair_rid = np.zeros(0, np.int64)
-        self.pair_size = np.zeros(0, np.int64)
-        self.pair_count = np.zeros(0, np.int64)
-        self.pairs_compacted = 0
+        self.pair_epoch = 0      # merges of the size table so far
+        self._empty_pairs()
 
     def _empty_slots(self):
         self.index = {}
@@ -362,34 +366,86 @@ class _OpenRecords(object):
 
     # -- payload size multisets ----------------------------------------------------------
 
-    def add_pairs(self, rid, size, count):
-        self.pair_rid = np.concatenate((self.pair_rid, rid))
-        self.pair_size = np.concatenate((self.pair_size, size))
-        self.pair_count = np.concatenate((self.pair_count, count))
-        if len(self.pair_rid) > 2 * self.pairs_compacted + 65536:
-            # Merge the repeats of a (record, size) pair: memory stays one row per distinct size.
-            merged, inverse = np.unique(self.pair_rid * _SIZE_KEY + self.pair_size,
-                                        return_inverse=True)
-            self.pair_count = np.bincount(inverse.reshape(-1), weights=self.pair_count,
-                                          minlength=len(merged)).astype(np.int64)
-            self.pair_rid, self.pair_size = merged // _SIZE_KEY, merged % _SIZE_KEY
-            self.pairs_compacted = len(merged)
+    def _empty_pairs(self):
+        self.main_key = np.zeros(0, np.int64)       # record id * _SIZE_KEY + size, sorted
+        self.main_count = np.zeros(0, np.int64)     # 0 once its record was taken
+        self.tail_rid = np.zeros(1024, np.int64)    # rows added since the last merge
+        self.tail_size = np.zeros(1024, np.int64)
+        self.tail_count = np.zeros(1024, np.int64)
+        self.tail_rows = 0
+        self.live_pairs = 0                         # rows not yet taken
 
-    def take_pairs(self, rids):
-        """(row in ``rids``, size, count) of the records ``rids`` (which leave the table)."""
-        if not len(self.pair_rid) or not len(rids):
-            empty = np.zeros(0, np.int64)
+    @property
+    def pair_rows(self):
+        """Rows the size table holds, taken ones not yet dropped included (memory)."""
+        return len(self.main_key) + self.tail_rows
+
+    def add_pairs(self, rid, size, count):
+        added = len(rid)
+        end = self.tail_rows + added
+        if end > len(self.tail_rid):                # grow by doubling: appends stay amortised
+            room = max(2 * len(self.tail_rid), end)
+            for name in ("tail_rid", "tail_size", "tail_count"):
+                grown = np.zeros(room, np.int64)
+                grown[:self.tail_rows] = getattr(self, name)[:self.tail_rows]
+                setattr(self, name, grown)
+        self.tail_rid[self.tail_rows:end] = rid
+        self.tail_size[self.tail_rows:end] = size
+        self.tail_count[self.tail_rows:end] = count
+        self.tail_rows = end
+        self.live_pairs += added
+        if end > len(self.main_key) + 65536:
+            self._merge_pairs()
+
+    def _merge_pairs(self):
+        """Tail and sorted part into one sorted part: taken rows dropped, the repeats of a
+        (record, size) pair summed, so memory stays one row per distinct size."""
+        n = self.tail_rows
+        keys = np.concatenate((self.main_key, self.tail_rid[:n] * _SIZE_KEY + self.tail_size[:n]))
+        counts = np.concatenate((self.main_count, self.tail_count[:n]))
+        live = counts > 0
+        merged, inverse = np.unique(keys[live], return_inverse=True)
+        self.main_count = np.bincount(inverse.reshape(-1), weights=counts[live],
+                                      minlength=len(merged)).astype(np.int64)
+        self.main_key = merged
+        self.tail_rows = 0
+        self.live_pairs = len(merged)
+        self.pair_epoch += 1
+
+    def take_pairs(self, rids, epochs):
+        """(row in ``rids``, size, count) of the records ``rids`` (which leave the table);
+        ``epochs``: the ``pair_epoch`` of each, the merge count when it last added rows."""
+        empty = np.zeros(0, np.int64)
+        if not self.live_pairs or not len(rids):
             return empty, empty, empty
-        by_rid = np.argsort(rids)
-        sorted_rids = rids[by_rid]
-        at = np.minimum(np.searchsorted(sorted_rids, self.pair_rid), len(rids) - 1)
-        hit = sorted_rids[at] == self.pair_rid
-        row = by_rid[at]
-        out = row[hit], self.pair_size[hit], self.pair_count[hit]
-        keep = ~hit
-        self.pair_rid, self.pair_size = self.pair_rid[keep], self.pair_size[keep]
-        self.pair_count = self.pair_count[keep]
-        self.pairs_compacted = min(self.pairs_compacted, len(self.pair_rid))
+        rows, sizes, counts = [], [], []
+        # The sorted part: each record's rows are one run, found by binary search.
+        first = np.searchsorted(self.main_key, rids * _SIZE_KEY)
+        run = np.searchsorted(self.main_key, (rids + 1) * _SIZE_KEY) - first
+        if run.any():
+            at = np.repeat(first - (np.cumsum(run) - run), run) + np.arange(int(run.sum()))
+            rows.append(np.repeat(np.arange(len(rids)), run))
+            sizes.append(self.main_key[at] % _SIZE_KEY)
+            counts.append(self.main_count[at])
+            self.main_count[at] = 0
+        # The tail: one pass, unless all of them added their rows before the last merge.
+        n = self.tail_rows
+        if n and (epochs >= self.pair_epoch).any():
+            by_rid = np.argsort(rids)
+            sorted_rids = rids[by_rid]
+            tail_rid = self.tail_rid[:n]
+            near = np.minimum(np.searchsorted(sorted_rids, tail_rid), len(rids) - 1)
+            hit = np.flatnonzero((sorted_rids[near] == tail_rid) & (self.tail_count[:n] > 0))
+            rows.append(by_rid[near[hit]])
+            sizes.append(self.tail_size[hit])
+            counts.append(self.tail_count[hit])
+            self.tail_count[hit] = 0
+        out = tuple(np.concatenate(part) if part else empty for part in (rows, sizes, counts))
+        self.live_pairs -= int(np.count_nonzero(out[2]))
+        if self.live_pairs <= 0:
+            self._empty_pairs()
+        elif self.pair_rows > 4 * self.live_pairs + 65536:   # mostly taken rows: drop them
+            self._merge_pairs()
         return out
 
 
@@ -455,7 +511,8 @@ class FlowTable(object):
         done = _Records.concatenate(parts)
         if not len(done):
             return []
-        return _emit(done, self.open.take_pairs(done.num["rid"]), self.config, self._address)
+        return _emit(done, self.open.take_pairs(done.num["rid"], done.num["pair_epoch"]),
+                     self.config, self._address)
 
     def _close(self, slots, reasons):
         records = self.open.snapshot(slots, reasons)
@@ -629,6 +686,8 @@ class FlowTable(object):
         size_keys = (segment[has_payload] * _SIZE_KEY
                      + np.minimum(payload_len[has_payload], _SIZE_KEY - 1))
         size_values, size_counts = np.unique(size_keys, return_counts=True)
+        # Every record of the batch may have rows in the size table's tail (see take_pairs).
+        rec["pair_epoch"] = np.full(n_seg, table.pair_epoch, np.int64)
         table.add_pairs(rec["rid"][size_values // _SIZE_KEY], size_values % _SIZE_KEY,
                         size_counts.astype(np.int64))
 
@@ -1065,28 +1124,17 @@ def _first_payloads(batch, order, outbound, segment, n_segments, cap):
     return found
 
 
-_HASH_PRIMES = (2147483629, 2147483587)
-_HASH_BASE = 257
-_hash_powers = {}
-
-
-def _powers(prime, length):
-    """``_HASH_BASE ** i % prime`` for i < length (cached, grown by doubling)."""
-    table = _hash_powers.get(prime)
-    if table is None or len(table) < length:
-        table = np.ones(1, np.uint64)
-        while len(table) < length:
-            step = np.uint64(pow(_HASH_BASE, len(table), prime))
-            table = np.concatenate((table, table * step % np.uint64(prime)))
-        _hash_powers[prime] = table
-    return table
+# Echo payloads up to this size are their own digest (pings carry 32-64 bytes); longer ones
+# (tunnels) are kept as an 8-byte BLAKE2b digest with their length.
+ECHO_DIGEST_BYTES = 64
 
 
 def _echo_columns(batch, rows):
     """(is request, (identifier, sequence), payload digest) lists for ICMP echo rows.
 
-    The digest is (two polynomial hashes of the captured payload, payload length): a
-    reply "matches" its request when the digests are equal.
+    The digest is the captured payload itself when it is whole and at most
+    ``ECHO_DIGEST_BYTES`` long, else (its 8-byte BLAKE2b digest, the payload length the
+    headers state): a reply "matches" its request when the digests are equal.
     """
     if not len(rows):
         return [], [], []
@@ -1094,18 +1142,12 @@ def _echo_columns(batch, rows):
     kind = batch.icmp_type[rows]
     is_request = _is_echo(proto, kind, pcap.ICMP_ECHO_REQUEST, pcap.ICMPV6_ECHO_REQUEST)
     caplen = batch.payload_caplen[rows]
-    blob = np.frombuffer(_gather(batch.buffer, batch.payload_off[rows], caplen), np.uint8)
-    hashes = []
-    nonempty = np.flatnonzero(caplen > 0)
-    starts = (np.cumsum(caplen) - caplen)[nonempty]
-    position = np.arange(len(blob)) - np.repeat(np.cumsum(caplen) - caplen, caplen)
-    for prime in _HASH_PRIMES:
-        value = np.zeros(len(rows), np.uint64)
-        if len(blob):
-            terms = blob.astype(np.uint64) * _powers(prime, int(caplen.max()))[position]
-            value[nonempty] = np.add.reduceat(terms, starts) % np.uint64(prime)
-        hashes.append(value.tolist())
-    digests = list(zip(hashes[0], hashes[1], batch.payload_len[rows].tolist()))
+    blob = _gather(batch.buffer, batch.payload_off[rows], caplen)
+    ends = np.cumsum(caplen)
+    digests = list(map(blob.__getitem__, map(slice, (ends - caplen).tolist(), ends.tolist())))
+    payload_len = batch.payload_len[rows]
+    for i in np.flatnonzero((caplen > ECHO_DIGEST_BYTES) | (caplen != payload_len)).tolist():
+        digests[i] = (hashlib.blake2b(digests[i], digest_size=8).digest(), int(payload_len[i]))
     # (identifier, sequence) as one number: the key of an unanswered request.
     tokens = ((batch.icmp_id[rows].astype(np.int64) << 16) | batch.icmp_seq[rows]).tolist()
     return is_request.tolist(), tokens, digests
@@ -1141,9 +1183,7 @@ def payload_entropy(samples):
     """
     if not samples:
         return [], []
-    length = np.fromiter(map(len, samples), np.int64, count=len(samples))
-    symbols = np.frombuffer(b"".join(samples), np.uint8)
-    bits, n_distinct, length = entropy.byte_segment_entropy(symbols, length)
+    bits, n_distinct, length = entropy.byte_sample_entropy(samples)
     norm = entropy.normalised_entropy(bits, length, n_distinct, entropy.BYTE_ALPHABET)
     return ([v if v == v else None for v in rounded(bits, 4)],
             [v if v == v else None for v in rounded(norm, 4)])

@@ -477,11 +477,12 @@ def _walk_pcap(buffer, size, unpack_len, limit, native=False):
     last = size - 16
     if native:
         whole = len(buffer)
-        words = [view[k:k + (whole - k) // 4 * 4].cast("I") for k in range(4)]
+        # words[k][i] is the 32-bit item at byte 8 + k + 4 * i: the length of the record
+        # at p (its bytes 8-11) is words[p & 3][p >> 2].
+        words = [view[8 + k:8 + k + (whole - 8 - k) // 4 * 4].cast("I") for k in range(4)]
         while position <= last:
             append(position)
-            at = position + 8                  # item at >> 2 of the view that starts at at & 3
-            position += 16 + words[at & 3][at >> 2]
+            position += 16 + words[position & 3][position >> 2]
         for word in words:
             word.release()
     else:
