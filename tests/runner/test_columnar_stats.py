@@ -23,7 +23,7 @@ from c2hunt_offline.columnar import lookup as col_lookup
 from c2hunt_offline.columnar import ordering as col_ordering
 from c2hunt_offline.columnar import stats as col_stats
 from c2hunt_offline.engine import Runner, _Context
-from c2hunt_offline.values import SplError
+from c2hunt_offline.values import SplError, to_str
 from support import shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,3 +305,28 @@ def test_a_column_of_nothing_but_nulls_is_a_missing_field(name, args, runner):
     expected = row_commands.COMMANDS[name](_Context(runner, []), args, copy.deepcopy(rows))
     got = rows_from_frame(COLUMNAR[name](_Context(runner, []), args, frame))
     assert _seen(got) == _seen(expected)
+
+
+def test_number_text_lengths_are_the_printed_lengths():
+    """The eventstats memory estimate measures numbers without to_str: same lengths."""
+    rng = random.Random("text-lengths")
+    numbers = _EDGE_NUMBERS + [1e16, -1e16, 9.9e15, 2.0 ** 53, 1e300, -1e300, float("inf"), float("-inf"),
+                               float("nan"), 5e-324, 1e17, 9.2e18, 1e19, -2.5, None]
+    numbers += [rng.uniform(-1e6, 1e6) for _ in range(300)] + [float(rng.randint(-10 ** 17, 10 ** 17))
+                                                              for _ in range(300)]
+    got = col_stats.number_text_lengths(pl.Series("x", numbers, dtype=pl.Float64)).to_list()
+    assert got == [None if v is None else len(to_str(v)) for v in numbers]
+
+
+def test_eventstats_cutoff_where_the_bound_is_not_enough(runner, monkeypatch):
+    """Multibyte strings and long fractions: the byte/longest-number bound passes the budget,
+    the exact count decides (here: no cutoff, then a cutoff)."""
+    rows = [{"s": "é" * 10, "x": 0.5, "g": "a" if i % 2 else "b"} for i in range(40)]
+    exact = sum(limits.estimated_bytes(r) for r in rows)
+    monkeypatch.setattr(limits, "MAXRESULTROWS", 10)
+    monkeypatch.setattr(limits, "MAX_MEM_USAGE_MB", exact / 1024.0 / 1024.0)
+    assert col_stats._eventstats_cutoff(frame_from_rows(rows)) is None
+    assert differential(runner, "eventstats", "count by g", rows) == "same"
+    monkeypatch.setattr(limits, "MAX_MEM_USAGE_MB", (exact - 50) / 1024.0 / 1024.0)
+    assert col_stats._eventstats_cutoff(frame_from_rows(rows)) == limits.eventstats_cutoff(rows) is not None
+    assert differential(runner, "eventstats", "count by g", rows) == "same"
