@@ -24,6 +24,7 @@ Anything else (eval(...) arguments, other functions, Object or NaN inputs, integ
 cannot hold, results that would mix numbers and strings in one field) raises NotColumnar
 before any side effect, so the row command runs instead.
 """
+import numpy as np
 import polars as pl
 
 from .. import limits
@@ -199,9 +200,94 @@ def _key_names(by):
     return ["__c2by%d" % i for i in range(len(by))]
 
 
+def _distinct_codes(series, ordered):
+    """(codes, distinct, ranks): ``codes`` numbers each row's value by its distinct value (numpy
+    int64, 0..distinct-1; -1 for null); with ``ordered``, in the order of ``values.sort_key``
+    (distinct values with equal sort keys, as "1" and "01", by their text), and ``ranks``
+    (per code) the dense rank of the sort key, or None when no two distinct values share
+    one. Without ``ordered`` the codes follow the values' own order and ``ranks`` is None."""
+    distinct = series.drop_nulls().unique().sort()
+    ranks = None
+    if ordered and series.dtype == pl.String:
+        keys = pl.DataFrame([k.alias("__c2k%d" % i) for i, k in enumerate(sort_key_columns(distinct))])
+        order = keys.with_columns(distinct.alias("__c2v")).with_row_index("__c2i") \
+            .sort(keys.columns + ["__c2v"]).get_column("__c2i")
+        distinct, keys = distinct.gather(order), keys[order]
+        tied = keys.is_duplicated()
+        if tied.any():
+            # sorted: a run of equal keys is one rank
+            ranks = keys.select(pl.struct(keys.columns).rle_id()).to_series().to_numpy().astype(np.int64)
+    codes = series.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.Int64), default=-1,
+                                  return_dtype=pl.Int64)
+    return codes.to_numpy(), distinct, ranks
+
+
+class _Groups(object):
+    """The groups of the exploded rows of ``keys`` (see :func:`_by_frame`).
+
+    ``ids``: each exploded row's group, numbered 0..count-1 (numpy int64); with ``ordered``,
+    numbered in stats' output order: by ``values.sort_key`` of each by-value, first field
+    first, ties (distinct values with one sort key) in order of first appearance.
+    ``first``: the exploded row where each group first appears."""
+
+    def __init__(self, keys, names, ordered):
+        combined, ranks = None, []
+        for name in names:
+            codes, distinct, tie_ranks = _distinct_codes(keys.get_column(name), ordered)
+            distinct = distinct.len()
+            ranks.append(tie_ranks)
+            if combined is None:
+                combined = codes
+                continue
+            if combined.max(initial=0) >= (2 ** 62) // max(distinct, 1):  # keep the product in range
+                combined = np.unique(combined, return_inverse=True)[1].reshape(-1)
+            combined = combined * distinct + codes
+        # numbered in the order of the combined codes: lexicographic, first by-field first
+        _, first, ids = np.unique(combined, return_index=True, return_inverse=True)
+        ids = ids.reshape(-1).astype(np.int64)
+        if any(r is not None for r in ranks):
+            ids, first = self._ties_by_first_appearance(keys, names, ordered, ids, first)
+        self.ids, self.first, self.count = ids, first, len(first)
+
+    @staticmethod
+    def _ties_by_first_appearance(keys, names, ordered, ids, first):
+        """Renumbered so that groups whose by-values share their sort keys come in order of
+        first appearance (the codes broke those ties by text)."""
+        columns = [first]
+        for name in reversed(names):
+            codes, _, tie_ranks = _distinct_codes(keys.get_column(name)[first], ordered)
+            columns.append(codes if tie_ranks is None else tie_ranks[codes])
+        order = np.lexsort(columns)
+        renumber = np.empty(len(order), dtype=np.int64)
+        renumber[order] = np.arange(len(order))
+        return renumber[ids], first[order]
+
+    def sizes(self):
+        return np.bincount(self.ids, minlength=self.count)
+
+
+def _frame(columns, height):
+    columns = list(columns)
+    return pl.DataFrame(columns) if columns else pl.DataFrame(height=height)
+
+
+def _grouped_inputs(frame_height, keys, groups, inputs):
+    """(group of each input row (-1: none), the input columns those rows are): the inputs
+    themselves when each row is in at most one group (no multivalue by-field spread one),
+    else gathered once per (row, group)."""
+    rows = keys.get_column(_ROW).to_numpy()
+    if len(rows) < 2 or bool((np.diff(rows.astype(np.int64)) > 0).all()):
+        group_of_row = np.full(frame_height, -1, dtype=np.int64)
+        group_of_row[rows] = groups.ids
+        return group_of_row, _frame(inputs.values(), frame_height)
+    gathered = _frame([s.gather(keys.get_column(_ROW)) for s in inputs.values()], keys.height)
+    return groups.ids, gathered
+
+
 # ------------------------------------------------------------------ aggregations
 class _Plan(object):
-    """One aggregation as polars expressions over the exploded rows."""
+    """One aggregation over grouped rows: numpy kernels for count, dc, sum, avg and values,
+    one polars group_by for the others."""
 
     def __init__(self, index, agg, frame, inputs):
         self.agg, self.name = agg, agg.name
@@ -215,7 +301,7 @@ class _Plan(object):
         if not (self.func == "count" and not agg.arg):
             raw = column_or_null(frame, agg.arg)
             self.kind = raw.dtype
-            is_list = isinstance(raw.dtype, pl.List)
+            self.is_list = is_list = isinstance(raw.dtype, pl.List)
             self.raw = "__c2raw%d" % index
             self.value = "__c2val%d" % index
             inputs[self.raw] = raw.alias(self.raw)
@@ -236,36 +322,64 @@ class _Plan(object):
                 numbers = number_column(raw)
                 if self.func in ("sum", "avg") and numbers.abs().sum() >= _EXACT:
                     raise NotColumnar("a sum past 2**53 is not exact in a Float64 column")
-                self.integral = bool((numbers.drop_nulls() % 1 == 0).all())
                 inputs[self.number] = numbers.alias(self.number)
             if self.func in ("dc",) and raw.dtype == pl.Float64:
                 inputs[self.value] = text_column(raw).alias(self.value)
 
-    def expressions(self):
-        """Named aggregation expressions (one or two: min/max need a numeric and a string one)."""
+    @property
+    def by_kernel(self):
+        return self.func in ("count", "dc", "sum", "avg", "values")
+
+    def kernel(self, ids, count, data):
+        """The aggregation of each group 0..count-1 (``ids``: the group of each row of
+        ``data``, -1 for none) as columns named ``self.out``."""
         f, name = self.func, self.out
+        if f == "count" and self.kind is None:
+            return [pl.Series(name, np.bincount(ids[ids >= 0], minlength=count), dtype=pl.Float64)]
+        if f in ("sum", "avg"):
+            numbers = data.get_column(self.number)
+            present = (ids >= 0) & numbers.is_not_null().to_numpy()
+            where, numbers = ids[present], numbers.to_numpy()[present]
+            # bincount adds each group's numbers strictly left to right, as Python's sum does
+            # (a pairwise sum can round otherwise); the mean divides that sum as _avg does
+            total, found = np.bincount(where, numbers, minlength=count), np.bincount(where, minlength=count)
+            if f == "avg":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    total = total / found
+            return [pl.Series(name, total, dtype=pl.Float64).set(pl.Series(found == 0), None)]
+        where, elements = self._elements(ids, data)
         if f == "count":
-            return [(pl.len() if self.kind is None else self.elements.len()).cast(pl.Float64).alias(name)]
+            return [pl.Series(name, np.bincount(where, minlength=count), dtype=pl.Float64)]
+        codes, distinct, _ = _distinct_codes(elements, ordered=False)  # codes in sorted value order
+        width = max(distinct.len(), 1)
+        pairs = np.unique(where * width + codes)  # each group's distinct values, sorted
+        owner = pairs // width
         if f == "dc":
-            return [self.elements.n_unique().cast(pl.Float64).alias(name)]
+            return [pl.Series(name, np.bincount(owner, minlength=count), dtype=pl.Float64)]
+        values = distinct.gather(pl.Series(pairs % width))
+        lists = pl.DataFrame({"__c2g": owner, name: values}).group_by("__c2g", maintain_order=True).agg(name)
+        return [_per_group(lists, "__c2g", count).get_column(name)]
+
+    def _elements(self, ids, data):
+        """(group, value) of every value the aggregation sees (multivalue expanded; nulls,
+        empty strings and rows in no group left out), in row order."""
+        frame = pl.DataFrame({"__c2g": ids, "__c2e": data.get_column(self.value)})
+        if self.is_list:
+            frame = frame.explode("__c2e")
+        frame = frame.filter((pl.col("__c2g") >= 0) & pl.col("__c2e").is_not_null())
+        return frame.get_column("__c2g").to_numpy(), frame.get_column("__c2e")
+
+    def expressions(self):
+        """Named polars aggregations (min/max of a string field: a numeric and a string one)."""
+        f, name = self.func, self.out
         if f in ("first", "last"):
             picked = pl.col(self.raw).drop_nulls()
             return [(picked.first() if f == "first" else picked.last()).alias(name)]
-        if f in ("values", "list"):
-            items = self.elements
-            return [(items.unique().sort() if f == "values" else items.head(limits.LIST_MAXSIZE))
-                    .implode().alias(name)]
+        if f == "list":
+            return [self.elements.head(limits.LIST_MAXSIZE).implode().alias(name)]
         numbers = pl.col(self.number)
         found = numbers.count() > 0
-        # Python's sum adds left to right: a running sum does too (a pairwise sum can round
-        # differently; integers below 2**53 add exactly either way), and the median of an
-        # even count is (a + b) / 2 as statistics.median
-        total = numbers.sum() if self.integral else numbers.drop_nulls().cum_sum().last()
-        if f == "sum":
-            return [pl.when(found).then(total).alias(name)]
-        if f == "avg":
-            return [pl.when(found).then(total / numbers.count()).alias(name)]
-        if f == "median":
+        if f == "median":  # the median of an even count is (a + b) / 2 as statistics.median
             ordered = numbers.drop_nulls().sort()
             lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
             middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
@@ -300,21 +414,33 @@ class _Plan(object):
         return result.get_column(name).alias(self.name)
 
 
+def _per_group(result, group, count):
+    """``result`` (one row per group that has one, column ``group`` its number) as one row
+    per group 0..count-1 in order, null where a group has none."""
+    if result.height == count and bool((result.get_column(group).to_numpy() == np.arange(count)).all()):
+        return result
+    every = pl.DataFrame({group: np.arange(count, dtype=np.int64)})
+    return every.join(result, on=group, how="left", maintain_order="left")
+
+
 def _plans(frame, aggs):
     inputs = {}
     plans = [_Plan(i, agg, frame, inputs) for i, agg in enumerate(aggs)]
     return plans, inputs
 
 
-def _aggregate(plans, exploded, keys):
-    expressions = [e for p in plans for e in p.expressions()]
-    if keys:
-        result = exploded.group_by(keys, maintain_order=True).agg(expressions)
-    else:
-        result = exploded.select(expressions)
-    return result, {p.name: None for p in plans}
-
-
+def _aggregate(plans, ids, count, data):
+    """One row per group 0..count-1: every plan's columns (``ids``: the group of each row
+    of ``data``, -1 for none)."""
+    columns = [c for p in plans if p.by_kernel for c in p.kernel(ids, count, data)]
+    expressions = [e for p in plans if not p.by_kernel for e in p.expressions()]
+    if expressions:
+        grouped = data.with_columns(pl.Series("__c2g", ids))
+        if (ids < 0).any():
+            grouped = grouped.filter(pl.col("__c2g") >= 0)
+        computed = _per_group(grouped.group_by("__c2g").agg(expressions), "__c2g", count)
+        columns.extend(computed.drop("__c2g").get_columns())
+    return _frame(columns, count)
 def assign_where_not_null(columns, name, new, height):
     """``row[name] = value`` where the value is not null (the row keeps its field otherwise)."""
     old = columns.get(name)
@@ -345,9 +471,9 @@ def _list_limit_message(command, plans, sizes):
 def col_stats(ctx, args, frame):
     aggs, by, _ = parse_aggregations(args, "stats")
     plans, inputs = _plans(frame, aggs)
+    data = _frame(inputs.values(), frame.height)
     if not by:
-        data = pl.DataFrame(list(inputs.values())) if inputs else pl.DataFrame(height=frame.height)
-        result, _ = _aggregate(plans, data, [])
+        result = _aggregate(plans, np.zeros(frame.height, dtype=np.int64), 1, data)
         message = _list_limit_message("stats", plans, pl.Series([frame.height]))
         columns = {}
         for plan in plans:
@@ -360,22 +486,15 @@ def col_stats(ctx, args, frame):
     if keys is None or keys.height == 0:
         return pl.DataFrame()
     names = _key_names(by)
-    data = keys.with_columns([s.gather(keys.get_column(_ROW)) for s in inputs.values()]) \
-        if inputs else keys
-    result, _ = _aggregate(plans, data, names)
-    sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
-        if any(p.func == "list" for p in plans) else None
-    # groups ordered by values.sort_key of their by-values, ties in order of first appearance
-    ranks = [part for n in names for part in sort_key_columns(result.get_column(n))]
-    ranks = pl.DataFrame([r.alias("__c2order%d" % i) for i, r in enumerate(ranks)])
-    order = ranks.with_row_index("__c2first").sort(ranks.columns + ["__c2first"]).get_column("__c2first")
-    result = result[order]
+    groups = _Groups(keys, names, ordered=True)  # numbered in the output order
+    ids, data = _grouped_inputs(frame.height, keys, groups, inputs)
+    result = _aggregate(plans, ids, groups.count, data)
+    message = _list_limit_message("stats", plans, groups.sizes())
     columns = {}
     for field, name in zip(by, names):
-        columns[field] = result.get_column(name).alias(field)
+        columns[field] = keys.get_column(name).gather(groups.first).alias(field)
     for plan in plans:
         assign_where_not_null(columns, plan.name, plan.finish(result), result.height)
-    message = _list_limit_message("stats", plans, sizes)
     if message:
         ctx.messages.append(message)
     return pl.DataFrame(list(columns.values()))
@@ -411,8 +530,8 @@ def _eventstats(frame, aggs, by, messages):
     height = frame.height
     columns = {name: frame.get_column(name) for name in frame.columns}
     if not by:
-        data = pl.DataFrame(list(inputs.values())) if inputs else pl.DataFrame(height=height)
-        result, _ = _aggregate(plans, data, [])
+        data = _frame(inputs.values(), height)
+        result = _aggregate(plans, np.zeros(height, dtype=np.int64), 1, data)
         message = _list_limit_message("eventstats", plans, pl.Series([height]))
         for plan in plans:
             value = plan.finish(result)
@@ -423,19 +542,18 @@ def _eventstats(frame, aggs, by, messages):
         if keys is None or keys.height == 0:
             return frame
         names = _key_names(by)
-        data = keys.with_columns([s.gather(keys.get_column(_ROW)) for s in inputs.values()]) \
-            if inputs else keys
-        result, _ = _aggregate(plans, data, names)
-        sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
-            if any(p.func == "list" for p in plans) else None
-        message = _list_limit_message("eventstats", plans, sizes)
-        finished = result.select(names).with_columns([p.finish(result).alias(p.out) for p in plans])
-        first_group = keys.unique(_ROW, keep="first", maintain_order=True)
-        joined = pl.DataFrame(pl.Series(_ROW, range(height), dtype=pl.UInt32)) \
-            .join(first_group, on=_ROW, how="left", maintain_order="left") \
-            .join(finished, on=names, how="left", maintain_order="left")
+        groups = _Groups(keys, names, ordered=False)
+        ids, data = _grouped_inputs(height, keys, groups, inputs)
+        result = _aggregate(plans, ids, groups.count, data)
+        message = _list_limit_message("eventstats", plans, groups.sizes())
+        # a row in several groups (multivalue by-field) takes its first group's values
+        rows = keys.get_column(_ROW).to_numpy()
+        starts = np.flatnonzero(np.diff(rows.astype(np.int64), prepend=-1))
+        group_of_row = np.full(height, -1, dtype=np.int64)
+        group_of_row[rows[starts]] = groups.ids[starts]
+        pick = pl.Series(group_of_row).set(pl.Series(group_of_row < 0), None)
         for plan in plans:
-            assign_where_not_null(columns, plan.name, joined.get_column(plan.out).alias(plan.name), height)
+            assign_where_not_null(columns, plan.name, plan.finish(result).gather(pick).alias(plan.name), height)
     if message:
         messages.append(message)
     return pl.DataFrame(list(columns.values())) if columns else frame
