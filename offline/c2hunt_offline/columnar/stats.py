@@ -217,8 +217,11 @@ def _distinct_codes(series, ordered):
         if tied.any():
             # sorted: a run of equal keys is one rank
             ranks = keys.select(pl.struct(keys.columns).rle_id()).to_series().to_numpy().astype(np.int64)
-    codes = series.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.Int64), default=-1,
-                                  return_dtype=pl.Int64)
+    if series.dtype == pl.Float64:  # numbers: their dense rank is their place in ``distinct``
+        codes = series.rank("dense").cast(pl.Int64).fill_null(0) - 1
+    else:
+        codes = series.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.Int64), default=-1,
+                                      return_dtype=pl.Int64)
     return codes.to_numpy(), distinct, ranks
 
 
@@ -328,7 +331,7 @@ class _Plan(object):
 
     @property
     def by_kernel(self):
-        return self.func in ("count", "dc", "sum", "avg", "values")
+        return self.func in ("count", "dc", "sum", "avg", "values", "min", "max")
 
     def kernel(self, ids, count, data):
         """The aggregation of each group 0..count-1 (``ids``: the group of each row of
@@ -347,6 +350,8 @@ class _Plan(object):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     total = total / found
             return [pl.Series(name, total, dtype=pl.Float64).set(pl.Series(found == 0), None)]
+        if f in ("min", "max"):
+            return self._extreme(ids, count, data)
         where, elements = self._elements(ids, data)
         if f == "count":
             return [pl.Series(name, np.bincount(where, minlength=count), dtype=pl.Float64)]
@@ -356,9 +361,39 @@ class _Plan(object):
         owner = pairs // width
         if f == "dc":
             return [pl.Series(name, np.bincount(owner, minlength=count), dtype=pl.Float64)]
-        values = distinct.gather(pl.Series(pairs % width))
-        lists = pl.DataFrame({"__c2g": owner, name: values}).group_by("__c2g", maintain_order=True).agg(name)
-        return [_per_group(lists, "__c2g", count).get_column(name)]
+        values = distinct.gather(pl.Series(pairs % width)).alias(name)
+        if len(owner) < 2 or bool((np.diff(owner) > 0).all()):  # at most one value per group
+            lists, owners = as_list(values), owner
+        else:
+            lists = pl.DataFrame({"__c2g": owner, name: values}).group_by("__c2g", maintain_order=True).agg(name)
+            lists, owners = lists.get_column(name), lists.get_column("__c2g").to_numpy()
+        return [_gather_per_group(lists, owners, count)]
+
+    def _extreme(self, ids, count, data):
+        """min/max: of each group's numbers; of a string field's other strings (by text)
+        where a group has no number, as _pick_minmax. (Numbers here are finite: no NaN.)"""
+        name, pick = self.out, np.minimum if self.func == "min" else np.maximum
+        numbers = data.get_column(self.number)
+        present = (ids >= 0) & numbers.is_not_null().to_numpy()
+        where = ids[present]
+        extremes = np.full(count, np.inf if self.func == "min" else -np.inf)
+        pick.at(extremes, where, numbers.to_numpy()[present])
+        found = np.bincount(where, minlength=count) > 0
+        out = [pl.Series(name, extremes, dtype=pl.Float64).set(pl.Series(~found), None)]
+        if self.kind == pl.String:
+            value = data.get_column(self.value)
+            other = (ids >= 0) & (value.is_not_null() & numbers.is_null()).to_numpy()
+            other &= ~found[np.where(other, ids, 0)]  # only groups without numbers pick strings
+            strings = pl.Series(name + "\x00s", [None] * count, dtype=pl.String)
+            if other.any():
+                codes, distinct, _ = _distinct_codes(value.filter(pl.Series(other)), ordered=False)
+                chosen = np.full(count, len(distinct) if self.func == "min" else -1, dtype=np.int64)
+                pick.at(chosen, ids[other], codes)
+                chosen = pl.Series(chosen)
+                strings = distinct.gather(chosen.set((chosen < 0) | (chosen >= len(distinct)), None)) \
+                    .alias(strings.name)
+            out.append(strings)
+        return out
 
     def _elements(self, ids, data):
         """(group, value) of every value the aggregation sees (multivalue expanded; nulls,
@@ -370,7 +405,7 @@ class _Plan(object):
         return frame.get_column("__c2g").to_numpy(), frame.get_column("__c2e")
 
     def expressions(self):
-        """Named polars aggregations (min/max of a string field: a numeric and a string one)."""
+        """Named polars aggregations (first, last, list, median)."""
         f, name = self.func, self.out
         if f in ("first", "last"):
             picked = pl.col(self.raw).drop_nulls()
@@ -379,19 +414,11 @@ class _Plan(object):
             return [self.elements.head(limits.LIST_MAXSIZE).implode().alias(name)]
         numbers = pl.col(self.number)
         found = numbers.count() > 0
-        if f == "median":  # the median of an even count is (a + b) / 2 as statistics.median
-            ordered = numbers.drop_nulls().sort()
-            lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
-            middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
-            return [pl.when(found).then(middle).alias(name)]
-        pick = numbers.min() if f == "min" else numbers.max()
-        out = [pl.when(found).then(pick).alias(name)]
-        if self.kind == pl.String:
-            value = pl.col(self.value)
-            strings = value.filter(value.is_not_null() & pl.col(self.number).is_null())
-            out.append(pl.when(found.not_()).then(strings.min() if f == "min" else strings.max())
-                       .alias(name + "\x00s"))
-        return out
+        # the median of an even count is (a + b) / 2 as statistics.median
+        ordered = numbers.drop_nulls().sort()
+        lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
+        middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
+        return [pl.when(found).then(middle).alias(name)]
 
     def finish(self, result):
         """The aggregation's column in the row command's representation."""
@@ -414,11 +441,21 @@ class _Plan(object):
         return result.get_column(name).alias(self.name)
 
 
+def _gather_per_group(column, owners, count):
+    """``column`` (one cell per group in ``owners``, increasing) as one cell per group
+    0..count-1, null for a group not in ``owners``."""
+    if len(owners) == count:
+        return column
+    index = np.full(count, -1, dtype=np.int64)
+    index[owners] = np.arange(len(owners))
+    return column.gather(pl.Series(index).set(pl.Series(index < 0), None))
+
+
 def _per_group(result, group, count):
     """``result`` (one row per group that has one, column ``group`` its number) as one row
     per group 0..count-1 in order, null where a group has none."""
-    if result.height == count and bool((result.get_column(group).to_numpy() == np.arange(count)).all()):
-        return result
+    if result.height == count:  # every group has its row
+        return result.sort(group)
     every = pl.DataFrame({group: np.arange(count, dtype=np.int64)})
     return every.join(result, on=group, how="left", maintain_order="left")
 
