@@ -353,21 +353,25 @@ class _Plan(object):
         if f in ("min", "max"):
             return self._extreme(ids, count, data)
         where, elements = self._elements(ids, data)
+        sizes = np.bincount(where, minlength=count)
         if f == "count":
-            return [pl.Series(name, np.bincount(where, minlength=count), dtype=pl.Float64)]
-        codes, distinct, _ = _distinct_codes(elements, ordered=False)  # codes in sorted value order
+            return [pl.Series(name, sizes, dtype=pl.Float64)]
+        # a group of one value is that value; only groups of several need distinct sorted values
+        single = sizes[where] == 1
+        several = pl.Series(~single)
+        codes, distinct, _ = _distinct_codes(elements.filter(several), ordered=False)  # in value order
         width = max(distinct.len(), 1)
-        pairs = np.unique(where * width + codes)  # each group's distinct values, sorted
+        pairs = np.unique(where[~single] * width + codes)  # each group's distinct values, sorted
         owner = pairs // width
         if f == "dc":
-            return [pl.Series(name, np.bincount(owner, minlength=count), dtype=pl.Float64)]
-        values = distinct.gather(pl.Series(pairs % width)).alias(name)
-        if len(owner) < 2 or bool((np.diff(owner) > 0).all()):  # at most one value per group
-            lists, owners = as_list(values), owner
-        else:
-            lists = pl.DataFrame({"__c2g": owner, name: values}).group_by("__c2g", maintain_order=True).agg(name)
-            lists, owners = lists.get_column(name), lists.get_column("__c2g").to_numpy()
-        return [_gather_per_group(lists, owners, count)]
+            return [pl.Series(name, (sizes == 1) + np.bincount(owner, minlength=count), dtype=pl.Float64)]
+        lists = as_list(_gather_per_group(elements, where[single], count, np.flatnonzero(single)).alias(name))
+        if len(pairs):
+            values = distinct.gather(pl.Series(pairs % width)).alias(name)
+            grouped = pl.DataFrame({"__c2g": owner, name: values}).group_by("__c2g", maintain_order=True).agg(name)
+            grouped = _gather_per_group(grouped.get_column(name), grouped.get_column("__c2g").to_numpy(), count)
+            lists = pl.select(pl.when(grouped.is_not_null()).then(grouped).otherwise(lists)).to_series()
+        return [lists.alias(name)]
 
     def _extreme(self, ids, count, data):
         """min/max: of each group's numbers; of a string field's other strings (by text)
@@ -441,13 +445,14 @@ class _Plan(object):
         return result.get_column(name).alias(self.name)
 
 
-def _gather_per_group(column, owners, count):
-    """``column`` (one cell per group in ``owners``, increasing) as one cell per group
-    0..count-1, null for a group not in ``owners``."""
-    if len(owners) == count:
+def _gather_per_group(column, owners, count, cells=None):
+    """``column``'s cells ``cells`` (default: all, in order), each the value of the group in
+    ``owners``, as one cell per group 0..count-1, null for a group not in ``owners``."""
+    cells = np.arange(len(owners)) if cells is None else cells
+    if len(owners) == count == column.len() and bool((owners == cells).all()):
         return column
     index = np.full(count, -1, dtype=np.int64)
-    index[owners] = np.arange(len(owners))
+    index[owners] = cells
     return column.gather(pl.Series(index).set(pl.Series(index < 0), None))
 
 
