@@ -406,3 +406,17 @@ def test_group_order_ties_keep_first_appearance(runner):
         for args in ("count sum(v) AS s by a", "count by a b", "values(a) AS va by b", "sum(v) AS s by b a"):
             assert differential(runner, "stats", args, rows) == "same", args
             assert differential(runner, "eventstats", args, rows) == "same", args
+
+
+def test_unordered_codes_fall_back_when_hashes_collide(runner, monkeypatch):
+    """Groups numbered by hash only when the hashes are as many as the values: forced
+    collisions (every hash alike) number them by the values themselves, same result."""
+    rows = [{"k": k, "v": str(i % 7)} for i, k in enumerate(["a", "b", "a", "c", "b", "d"] * 5)]
+    series = pl.Series("k", [r["k"] for r in rows])
+    codes, count = col_stats._unordered_codes(series)
+    assert count == 4 and len(set(zip(codes.tolist(), series.to_list()))) == 4
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([0] * self.len(), dtype=pl.UInt64))
+    codes, count = col_stats._unordered_codes(series)
+    assert count == 4 and len(set(zip(codes.tolist(), series.to_list()))) == 4
+    for args in ("sum(v) AS s dc(v) AS d by k", "count values(v) AS vs by k v"):
+        assert differential(runner, "eventstats", args, rows) == "same"

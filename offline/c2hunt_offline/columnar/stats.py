@@ -201,12 +201,13 @@ def _key_names(by):
 
 
 def _distinct_codes(series, ordered):
-    """(codes, distinct, ranks): ``codes`` numbers each row's value by its distinct value (numpy
-    int64, 0..distinct-1; -1 for null); with ``ordered``, in the order of ``values.sort_key``
-    (distinct values with equal sort keys, as "1" and "01", by their text), and ``ranks``
-    (per code) the dense rank of the sort key, or None when no two distinct values share
-    one. Without ``ordered`` the codes follow the values' own order and ``ranks`` is None."""
-    distinct = series.drop_nulls().unique().sort()
+    """(codes, distinct, ranks) of a String or Float64 column without nulls: ``codes``
+    numbers each cell by its place (numpy int64) in ``distinct``, the column's distinct
+    values sorted (numbers numerically, strings by code point). With ``ordered`` they are
+    sorted in the order of ``values.sort_key`` instead (distinct values with equal sort keys,
+    as "1" and "01", by their text), and ``ranks`` (per code) is the dense rank of the sort
+    key, or None when no two distinct values share one (never without ``ordered``)."""
+    distinct = series.unique().sort()
     ranks = None
     if ordered and series.dtype == pl.String:
         keys = pl.DataFrame([k.alias("__c2k%d" % i) for i, k in enumerate(sort_key_columns(distinct))])
@@ -218,11 +219,24 @@ def _distinct_codes(series, ordered):
             # sorted: a run of equal keys is one rank
             ranks = keys.select(pl.struct(keys.columns).rle_id()).to_series().to_numpy().astype(np.int64)
     if series.dtype == pl.Float64:  # numbers: their dense rank is their place in ``distinct``
-        codes = series.rank("dense").cast(pl.Int64).fill_null(0) - 1
+        codes = series.rank("dense").cast(pl.Int64) - 1
     else:
-        codes = series.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.Int64), default=-1,
+        codes = series.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.Int64),
                                       return_dtype=pl.Int64)
     return codes.to_numpy(), distinct, ranks
+
+
+def _unordered_codes(series):
+    """(codes, how many distinct values) of a String or Float64 column without nulls, the
+    codes in no particular order: by each value's hash when no two distinct values share
+    one (checked: as many distinct hashes as values), which spares the lookup of every cell
+    in a table of the distinct values."""
+    if series.dtype == pl.String:
+        hashes, codes = np.unique(series.hash().to_numpy(), return_inverse=True)
+        if len(hashes) == series.n_unique():
+            return codes.reshape(-1).astype(np.int64), len(hashes)
+    codes, distinct, _ = _distinct_codes(series, ordered=False)
+    return codes, distinct.len()
 
 
 class _Groups(object):
@@ -230,21 +244,27 @@ class _Groups(object):
 
     ``ids``: each exploded row's group, numbered 0..count-1 (numpy int64); with ``ordered``,
     numbered in stats' output order: by ``values.sort_key`` of each by-value, first field
-    first, ties (distinct values with one sort key) in order of first appearance.
+    first, ties (distinct values with one sort key) in order of first appearance, and
     ``first``: the exploded row where each group first appears."""
 
     def __init__(self, keys, names, ordered):
         combined, ranks = None, []
         for name in names:
-            codes, distinct, tie_ranks = _distinct_codes(keys.get_column(name), ordered)
-            distinct = distinct.len()
-            ranks.append(tie_ranks)
+            if ordered:
+                codes, distinct, tie_ranks = _distinct_codes(keys.get_column(name), ordered)
+                distinct = distinct.len()
+                ranks.append(tie_ranks)
+            else:
+                codes, distinct = _unordered_codes(keys.get_column(name))
             if combined is None:
-                combined = codes
+                combined, self.count = codes, distinct
                 continue
             if combined.max(initial=0) >= (2 ** 62) // max(distinct, 1):  # keep the product in range
                 combined = np.unique(combined, return_inverse=True)[1].reshape(-1)
             combined = combined * distinct + codes
+        if not ordered and len(names) == 1:  # the codes are the group numbers
+            self.ids, self.first = combined, None
+            return
         # numbered in the order of the combined codes: lexicographic, first by-field first
         _, first, ids = np.unique(combined, return_index=True, return_inverse=True)
         ids = ids.reshape(-1).astype(np.int64)
@@ -359,12 +379,15 @@ class _Plan(object):
         # a group of one value is that value; only groups of several need distinct sorted values
         single = sizes[where] == 1
         several = pl.Series(~single)
+        if f == "dc":
+            codes, width = _unordered_codes(elements.filter(several))
+            pairs = np.unique(where[~single] * max(width, 1) + codes)  # each group's distinct values
+            return [pl.Series(name, (sizes == 1) + np.bincount(pairs // max(width, 1), minlength=count),
+                              dtype=pl.Float64)]
         codes, distinct, _ = _distinct_codes(elements.filter(several), ordered=False)  # in value order
         width = max(distinct.len(), 1)
         pairs = np.unique(where[~single] * width + codes)  # each group's distinct values, sorted
         owner = pairs // width
-        if f == "dc":
-            return [pl.Series(name, (sizes == 1) + np.bincount(owner, minlength=count), dtype=pl.Float64)]
         lists = as_list(_gather_per_group(elements, where[single], count, np.flatnonzero(single)).alias(name))
         if len(pairs):
             values = distinct.gather(pl.Series(pairs % width)).alias(name)
