@@ -220,9 +220,10 @@ def _distinct_codes(series, ordered):
             ranks = keys.select(pl.struct(keys.columns).rle_id()).to_series().to_numpy().astype(np.int64)
     if series.dtype == pl.Float64:  # numbers: their dense rank is their place in ``distinct``
         codes = series.rank("dense").cast(pl.Int64) - 1
+    elif distinct.len():  # an Enum of the distinct values in their order: its physical codes
+        codes = series.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64)
     else:
-        codes = series.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.Int64),
-                                      return_dtype=pl.Int64)
+        codes = pl.Series([], dtype=pl.Int64)
     return codes.to_numpy(), distinct, ranks
 
 
