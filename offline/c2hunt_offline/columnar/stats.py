@@ -267,8 +267,10 @@ class _Groups(object):
             self.ids, self.first = combined, None
             return
         # numbered in the order of the combined codes: lexicographic, first by-field first
-        _, first, ids = np.unique(combined, return_index=True, return_inverse=True)
+        distinct, ids = np.unique(combined, return_inverse=True)
         ids = ids.reshape(-1).astype(np.int64)
+        first = np.full(len(distinct), len(ids), dtype=np.int64)
+        np.minimum.at(first, ids, np.arange(len(ids)))  # (return_index would sort stably: 3x slower)
         if any(r is not None for r in ranks):
             ids, first = self._ties_by_first_appearance(keys, names, ordered, ids, first)
         self.ids, self.first, self.count = ids, first, len(first)
