@@ -420,3 +420,14 @@ def test_unordered_codes_fall_back_when_hashes_collide(runner, monkeypatch):
     assert count == 4 and len(set(zip(codes.tolist(), series.to_list()))) == 4
     for args in ("sum(v) AS s dc(v) AS d by k", "count values(v) AS vs by k v"):
         assert differential(runner, "eventstats", args, rows) == "same"
+
+
+def test_number_column_is_to_number():
+    """Strings skipped as never a number (addresses, words) and the rest: to_number's results."""
+    from c2hunt_offline.values import to_number
+    cases = ["10.1.2.3", "1.2", "1e5", "abc", "e", "E5", "-", "", " 7 ", "\u0661\u0662", "1:2", "fe80::1",
+             "1.2.3", ".5", "5.", "+3", "inf", "nan", "0x1F", "\x1c7\x1c", "1_000", "\u0967\u0968", "1,5", "7%",
+             "-0", "3e", "e3", "1.5e-3", "\u20077\u2007"]
+    got = col_stats.number_column(pl.Series("x", cases)).to_list()
+    expected = [to_number(c) for c in cases]
+    assert [None if v is None else float(v) for v in expected] == got

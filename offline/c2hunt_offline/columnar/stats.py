@@ -75,6 +75,10 @@ def _checked_number(value):
 _PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)$"
 
 
+# ASCII letters but e/E, and punctuation: never in a number values._NUM matches (\d, \s, sign, dot, exponent)
+_NEVER_A_NUMBER = r"[A-DF-Za-df-z:/_@,;=#%&()<>?!|~*$]|\..*\."
+
+
 def number_column(series):
     """``values.to_number`` of each cell of a String or Float64 column (null when not a number)."""
     scalar_column(series)
@@ -84,7 +88,10 @@ def number_column(series):
     numbers = pl.select(pl.when(plain).then(series.cast(pl.Float64, strict=False))).to_series()
     if (numbers.abs() >= _EXACT).any():
         raise NotColumnar("a number past 2**53 is not exact in a Float64 column")
-    distinct = series.filter(plain.not_()).unique()  # few: "", "-", padded numbers
+    # the others go through to_number, but for strings no number can be: two dots (an
+    # address), or a character neither a digit, a space, a sign, a dot nor an exponent
+    maybe = plain.not_() & series.str.contains(_NEVER_A_NUMBER).not_()
+    distinct = series.filter(maybe).unique()  # few: "", "-", padded numbers
     if distinct.len():
         mapped = pl.Series([_checked_number(v) for v in distinct.to_list()], dtype=pl.Float64, strict=False)
         others = series.replace_strict(distinct, mapped, default=None, return_dtype=pl.Float64)
