@@ -1,5 +1,6 @@
-"""stats and eventstats on columns: polars group_by aggregations with the row commands'
-exact semantics (:mod:`c2hunt_offline.commands.stats`).
+"""stats and eventstats on columns: groups numbered once, then numpy kernels (and one polars
+group_by on the group number) with the row commands' exact semantics
+(:mod:`c2hunt_offline.commands.stats`).
 
 What the row command does, and how it is done here:
 
@@ -8,13 +9,18 @@ What the row command does, and how it is done here:
   value (first field outermost). Here: the by-columns are exploded one after the other.
 - Groups are keyed by the string form of their values. A String or List column is its own
   key; a Float64 column keys by its numbers, which is the same grouping as long as no two
-  numbers print alike (checked: ``%.15g`` can print two floats the same).
+  numbers print alike (checked: ``%.15g`` can print two floats the same). Each by-column's
+  distinct values get codes, the codes of a row combine into one integer, and np.unique
+  numbers the groups (:class:`_Groups`).
 - stats emits the groups ordered by ``values.sort_key`` of each by-value (numbers
-  numerically, then strings), ties in order of first appearance: the key's three parts
-  (class, number, string) are columns, the numbers those ``values.to_number`` gives.
+  numerically, then strings), ties in order of first appearance: the codes follow the sort
+  keys, so the group numbers are the output order; only by-values sharing a sort key ("1",
+  "01") need renumbering by first appearance.
 - Aggregations see each member row's values, multivalue expanded, nulls and empty strings
   left out; numbers are ``values.to_number`` of each value, worked out once per distinct
-  value.
+  value. sum/avg add each group's numbers left to right as Python's sum does (np.bincount
+  with weights); count, dc, values, min and max are numpy kernels too; first, last, list
+  and median a polars group_by on the group number.
 - eventstats gives every row its first group's values and keeps a field the aggregation
   leaves null; past limits.conf's maxresultrows and max_mem_usage_mb it stops, with the
   row command's message.
