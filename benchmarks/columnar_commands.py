@@ -32,7 +32,12 @@ CLAUSES = [
     ("stats", "min(_time) AS _time max(_time) AS lastTime count values(dest_port) AS dest_port "
               "sum(bytes_out) AS bytes_out sum(bytes_in) AS bytes_in by src dest transport"),
     ("stats", "count dc(dest) AS dests values(app) AS apps by src"),
+    # the beacon search's shape: a group per event (by _time), fractional sums added in order
+    ("stats", "count sum(duration) AS seconds sum(bytes_out) AS bytes_out values(dest_ip) AS dest_ip "
+              "max(bytes_in) AS most by src dest dest_port transport _time"),
     ("eventstats", "dc(src) AS dest_sources by dest dest_port"),
+    # a group per row (a flow key): grouping cost without aggregation cost
+    ("eventstats", "sum(duration) AS flow_seconds sum(bytes_in) AS flow_bytes_in by uid"),
     ("eventstats", "sum(bytes_out) AS flow_bytes_out max(_time) AS last by src dest"),
     ("lookup", "c2hunt_internal_networks cidr AS dest OUTPUT network_name AS dest_network"),
     ("lookup", "c2hunt_known_service_ports dest_port OUTPUT service AS port_service"),

@@ -13,6 +13,7 @@ import copy
 import random
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -23,7 +24,7 @@ from c2hunt_offline.columnar import lookup as col_lookup
 from c2hunt_offline.columnar import ordering as col_ordering
 from c2hunt_offline.columnar import stats as col_stats
 from c2hunt_offline.engine import Runner, _Context
-from c2hunt_offline.values import SplError
+from c2hunt_offline.values import SplError, to_str
 from support import shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,3 +306,128 @@ def test_a_column_of_nothing_but_nulls_is_a_missing_field(name, args, runner):
     expected = row_commands.COMMANDS[name](_Context(runner, []), args, copy.deepcopy(rows))
     got = rows_from_frame(COLUMNAR[name](_Context(runner, []), args, frame))
     assert _seen(got) == _seen(expected)
+
+
+def test_number_text_lengths_are_the_printed_lengths():
+    """The eventstats memory estimate measures numbers without to_str: same lengths."""
+    rng = random.Random("text-lengths")
+    numbers = _EDGE_NUMBERS + [1e16, -1e16, 9.9e15, 2.0 ** 53, 1e300, -1e300, float("inf"), float("-inf"),
+                               float("nan"), 5e-324, 1e17, 9.2e18, 1e19, -2.5, None]
+    numbers += [rng.uniform(-1e6, 1e6) for _ in range(300)] + [float(rng.randint(-10 ** 17, 10 ** 17))
+                                                              for _ in range(300)]
+    got = col_stats.number_text_lengths(pl.Series("x", numbers, dtype=pl.Float64)).to_list()
+    assert got == [None if v is None else len(to_str(v)) for v in numbers]
+
+
+def test_eventstats_cutoff_where_the_bound_is_not_enough(runner, monkeypatch):
+    """Multibyte strings and long fractions: the byte/longest-number bound passes the budget,
+    the exact count decides (here: no cutoff, then a cutoff)."""
+    rows = [{"s": "é" * 10, "x": 0.5, "g": "a" if i % 2 else "b"} for i in range(40)]
+    exact = sum(limits.estimated_bytes(r) for r in rows)
+    monkeypatch.setattr(limits, "MAXRESULTROWS", 10)
+    monkeypatch.setattr(limits, "MAX_MEM_USAGE_MB", exact / 1024.0 / 1024.0)
+    assert col_stats._eventstats_cutoff(frame_from_rows(rows)) is None
+    assert differential(runner, "eventstats", "count by g", rows) == "same"
+    monkeypatch.setattr(limits, "MAX_MEM_USAGE_MB", (exact - 50) / 1024.0 / 1024.0)
+    assert col_stats._eventstats_cutoff(frame_from_rows(rows)) == limits.eventstats_cutoff(rows) is not None
+    assert differential(runner, "eventstats", "count by g", rows) == "same"
+
+
+def test_bincount_adds_each_group_left_to_right():
+    """The sum kernel's premise, on this numpy: np.bincount with weights adds each bin's
+    values in input order, as Python's sum does, where a pairwise sum (np.sum) and
+    np.add.reduceat round otherwise."""
+    rng = random.Random("left-to-right")
+    differs = 0
+    for _ in range(200):
+        values = [rng.choice([1e16, -1e16, 1.0, 0.1, 3.3e-5, 7e15, -2.5]) * rng.random() for _ in range(64)]
+        groups = [rng.randint(0, 3) for _ in values]
+        got = np.bincount(np.array(groups), np.array(values), minlength=4)
+        for group in range(4):
+            members = [v for v, g in zip(values, groups) if g == group]
+            assert got[group] == sum(members) or got[group] == 0 == len(members)
+            differs += float(np.sum(np.array(members))) != sum(members)
+    assert np.bincount(np.zeros(4, dtype=np.int64), np.array([1e16, 1.0, 1.0, -1e16]))[0] == 0.0
+    assert np.add.reduceat(np.array([1e16, 1.0, 1.0, -1e16]), [0])[0] != 0.0 or differs
+    assert differs, "no case where the order matters: the test proves nothing"
+
+
+_SUM_CASES = {
+    # fractions whose sum depends on the order they are added in (the column's total stays
+    # below 2**53: past it the sum runs on rows)
+    "fractions": ([0.1, 0.2, 0.3, 1e10, -1e10, 1.0, 2.5e-8, 3.3, 123456.789],
+                  ["0.7", "1e10", "-1e10", "0.1", "2.5e-8", "3", "1e-3"]),
+    # integers whose running sums come near 2**53 (two big ones per trial, the total below it)
+    "near 2**53": ([7, -5, 1, 3, 1000], ["7", "-5", "12", "+3"]),
+    "negative zero": ([-0.0, 0.0, 0, -0.0, 2.5], ["-0", "-0.0", "0", "0.0", "-1"]),
+    "mixed strings": ([3, 2.5, -1], ["x", "10", "abc", "", "2.5", "-", " 4 ", "1e3"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SUM_CASES))
+def test_fuzz_sums_and_values_by_groups(case, runner):
+    """sum/avg/count/dc/values/min per group, by plain, multivalue and numeric by-fields; the
+    summed field holds numbers (as eval leaves them) or strings (as events carry them)."""
+    rng = random.Random("sums-%s" % case)
+    clauses = ["sum(x) AS s avg(x) AS a count(x) AS c by g", "sum(x) AS s dc(x) AS d by g h",
+               "values(x) AS v sum(x) AS s min(x) AS lo max(x) AS hi by m", "sum(x) AS s count by m g",
+               "sum(x) AS s values(m) AS vm dc(m) AS dm count(m) AS cm by n", "sum(x) AS s avg(x) AS a"]
+    outcomes = []
+    for trial in range(40):
+        pool = _SUM_CASES[case][trial % 2]
+        rows = []
+        for _ in range(rng.choice([1, 5, 30, 120])):
+            row = {"x": rng.choice(pool), "g": rng.choice(["a", "b", "1", "01", "1.0", ""]),
+                   "h": rng.choice(["p", "q"]), "n": rng.choice([1, 2, 2.5, -0.0, 0.0])}
+            if rng.random() < 0.4:
+                row["m"] = rng.sample(["u", "v", "w", "1", "10", "2"], rng.randint(2, 3))
+            elif rng.random() < 0.7:
+                row["m"] = rng.choice(["u", "w", "2", ""])
+            rows.append({k: v for k, v in row.items() if rng.random() > 0.1})
+        if case == "near 2**53":
+            for big in (2 ** 52 - 12345, 2 ** 51 + 7):
+                rng.choice(rows)["x"] = big if pool[0] == 7 else str(big)
+        for args in clauses:
+            for command in ("stats", "eventstats"):
+                outcomes.append(differential(runner, command, args, rows))
+    assert not [o for o in outcomes if o not in ("same", "refused")], \
+        [o for o in outcomes if o not in ("same", "refused")][:3]
+    assert outcomes.count("same") >= len(outcomes) * 0.7, outcomes.count("refused")
+
+
+def test_group_order_ties_keep_first_appearance(runner):
+    """By-values with one sort key ("1", "01", "1.0", " 1") come in order of first
+    appearance, within the order of the first by-field."""
+    rng = random.Random("ties")
+    for _ in range(30):
+        rows = [{"a": rng.choice(["1", "01", "1.0", "2", "b", "B", "10"]),
+                 "b": rng.choice(["7", "07", "x", ["7", "x"], ["07", "y", "7.0"]]), "v": rng.random()}
+                for _ in range(rng.randint(1, 25))]
+        for args in ("count sum(v) AS s by a", "count by a b", "values(a) AS va by b", "sum(v) AS s by b a"):
+            assert differential(runner, "stats", args, rows) == "same", args
+            assert differential(runner, "eventstats", args, rows) == "same", args
+
+
+def test_unordered_codes_fall_back_when_hashes_collide(runner, monkeypatch):
+    """Groups numbered by hash only when the hashes are as many as the values: forced
+    collisions (every hash alike) number them by the values themselves, same result."""
+    rows = [{"k": k, "v": str(i % 7)} for i, k in enumerate(["a", "b", "a", "c", "b", "d"] * 5)]
+    series = pl.Series("k", [r["k"] for r in rows])
+    codes, count = col_stats._unordered_codes(series)
+    assert count == 4 and len(set(zip(codes.tolist(), series.to_list()))) == 4
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([0] * self.len(), dtype=pl.UInt64))
+    codes, count = col_stats._unordered_codes(series)
+    assert count == 4 and len(set(zip(codes.tolist(), series.to_list()))) == 4
+    for args in ("sum(v) AS s dc(v) AS d by k", "count values(v) AS vs by k v"):
+        assert differential(runner, "eventstats", args, rows) == "same"
+
+
+def test_number_column_is_to_number():
+    """Strings skipped as never a number (addresses, words) and the rest: to_number's results."""
+    from c2hunt_offline.values import to_number
+    cases = ["10.1.2.3", "1.2", "1e5", "abc", "e", "E5", "-", "", " 7 ", "\u0661\u0662", "1:2", "fe80::1",
+             "1.2.3", ".5", "5.", "+3", "inf", "nan", "0x1F", "\x1c7\x1c", "1_000", "\u0967\u0968", "1,5", "7%",
+             "-0", "3e", "e3", "1.5e-3", "\u20077\u2007"]
+    got = col_stats.number_column(pl.Series("x", cases)).to_list()
+    expected = [to_number(c) for c in cases]
+    assert [None if v is None else float(v) for v in expected] == got

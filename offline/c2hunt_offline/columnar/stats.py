@@ -1,5 +1,6 @@
-"""stats and eventstats on columns: polars group_by aggregations with the row commands'
-exact semantics (:mod:`c2hunt_offline.commands.stats`).
+"""stats and eventstats on columns: groups numbered once, then numpy kernels (and one polars
+group_by on the group number) with the row commands' exact semantics
+(:mod:`c2hunt_offline.commands.stats`).
 
 What the row command does, and how it is done here:
 
@@ -8,13 +9,18 @@ What the row command does, and how it is done here:
   value (first field outermost). Here: the by-columns are exploded one after the other.
 - Groups are keyed by the string form of their values. A String or List column is its own
   key; a Float64 column keys by its numbers, which is the same grouping as long as no two
-  numbers print alike (checked: ``%.15g`` can print two floats the same).
+  numbers print alike (checked: ``%.15g`` can print two floats the same). Each by-column's
+  distinct values get codes, the codes of a row combine into one integer, and np.unique
+  numbers the groups (:class:`_Groups`).
 - stats emits the groups ordered by ``values.sort_key`` of each by-value (numbers
-  numerically, then strings), ties in order of first appearance: the key's three parts
-  (class, number, string) are columns, the numbers those ``values.to_number`` gives.
+  numerically, then strings), ties in order of first appearance: the codes follow the sort
+  keys, so the group numbers are the output order; only by-values sharing a sort key ("1",
+  "01") need renumbering by first appearance.
 - Aggregations see each member row's values, multivalue expanded, nulls and empty strings
   left out; numbers are ``values.to_number`` of each value, worked out once per distinct
-  value.
+  value. sum/avg add each group's numbers left to right as Python's sum does (np.bincount
+  with weights); count, dc, values, min and max are numpy kernels too; first, last, list
+  and median a polars group_by on the group number.
 - eventstats gives every row its first group's values and keeps a field the aggregation
   leaves null; past limits.conf's maxresultrows and max_mem_usage_mb it stops, with the
   row command's message.
@@ -24,6 +30,7 @@ Anything else (eval(...) arguments, other functions, Object or NaN inputs, integ
 cannot hold, results that would mix numbers and strings in one field) raises NotColumnar
 before any side effect, so the row command runs instead.
 """
+import numpy as np
 import polars as pl
 
 from .. import limits
@@ -74,6 +81,10 @@ def _checked_number(value):
 _PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)$"
 
 
+# ASCII letters but e/E, and punctuation: never in a number values._NUM matches (\d, \s, sign, dot, exponent)
+_NEVER_A_NUMBER = r"[A-DF-Za-df-z:/_@,;=#%&()<>?!|~*$]|\..*\."
+
+
 def number_column(series):
     """``values.to_number`` of each cell of a String or Float64 column (null when not a number)."""
     scalar_column(series)
@@ -83,7 +94,10 @@ def number_column(series):
     numbers = pl.select(pl.when(plain).then(series.cast(pl.Float64, strict=False))).to_series()
     if (numbers.abs() >= _EXACT).any():
         raise NotColumnar("a number past 2**53 is not exact in a Float64 column")
-    distinct = series.filter(plain.not_()).unique()  # few: "", "-", padded numbers
+    # the others go through to_number, but for strings no number can be: two dots (an
+    # address), or a character neither a digit, a space, a sign, a dot nor an exponent
+    maybe = plain.not_() & series.str.contains(_NEVER_A_NUMBER).not_()
+    distinct = series.filter(maybe).unique()  # few: "", "-", padded numbers
     if distinct.len():
         mapped = pl.Series([_checked_number(v) for v in distinct.to_list()], dtype=pl.Float64, strict=False)
         others = series.replace_strict(distinct, mapped, default=None, return_dtype=pl.Float64)
@@ -199,9 +213,120 @@ def _key_names(by):
     return ["__c2by%d" % i for i in range(len(by))]
 
 
+def _distinct_codes(series, ordered):
+    """(codes, distinct, ranks) of a String or Float64 column without nulls: ``codes``
+    numbers each cell by its place (numpy int64) in ``distinct``, the column's distinct
+    values sorted (numbers numerically, strings by code point). With ``ordered`` they are
+    sorted in the order of ``values.sort_key`` instead (distinct values with equal sort keys,
+    as "1" and "01", by their text), and ``ranks`` (per code) is the dense rank of the sort
+    key, or None when no two distinct values share one (never without ``ordered``)."""
+    distinct = series.unique().sort()
+    ranks = None
+    if ordered and series.dtype == pl.String:
+        keys = pl.DataFrame([k.alias("__c2k%d" % i) for i, k in enumerate(sort_key_columns(distinct))])
+        order = keys.with_columns(distinct.alias("__c2v")).with_row_index("__c2i") \
+            .sort(keys.columns + ["__c2v"]).get_column("__c2i")
+        distinct, keys = distinct.gather(order), keys[order]
+        tied = keys.is_duplicated()
+        if tied.any():
+            # sorted: a run of equal keys is one rank
+            ranks = keys.select(pl.struct(keys.columns).rle_id()).to_series().to_numpy().astype(np.int64)
+    if series.dtype == pl.Float64:  # numbers: their dense rank is their place in ``distinct``
+        codes = series.rank("dense").cast(pl.Int64) - 1
+    elif distinct.len():  # an Enum of the distinct values in their order: its physical codes
+        codes = series.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64)
+    else:
+        codes = pl.Series([], dtype=pl.Int64)
+    return codes.to_numpy(), distinct, ranks
+
+
+def _unordered_codes(series):
+    """(codes, how many distinct values) of a String or Float64 column without nulls, the
+    codes in no particular order: by each value's hash when no two distinct values share
+    one (checked: as many distinct hashes as values), which spares the lookup of every cell
+    in a table of the distinct values."""
+    if series.dtype == pl.String:
+        hashes, codes = np.unique(series.hash().to_numpy(), return_inverse=True)
+        if len(hashes) == series.n_unique():
+            return codes.reshape(-1).astype(np.int64), len(hashes)
+    codes, distinct, _ = _distinct_codes(series, ordered=False)
+    return codes, distinct.len()
+
+
+class _Groups(object):
+    """The groups of the exploded rows of ``keys`` (see :func:`_by_frame`).
+
+    ``ids``: each exploded row's group, numbered 0..count-1 (numpy int64); with ``ordered``,
+    numbered in stats' output order: by ``values.sort_key`` of each by-value, first field
+    first, ties (distinct values with one sort key) in order of first appearance, and
+    ``first``: the exploded row where each group first appears."""
+
+    def __init__(self, keys, names, ordered):
+        combined, ranks = None, []
+        for name in names:
+            if ordered:
+                codes, distinct, tie_ranks = _distinct_codes(keys.get_column(name), ordered)
+                distinct = distinct.len()
+                ranks.append(tie_ranks)
+            else:
+                codes, distinct = _unordered_codes(keys.get_column(name))
+            if combined is None:
+                combined, self.count = codes, distinct
+                continue
+            if combined.max(initial=0) >= (2 ** 62) // max(distinct, 1):  # keep the product in range
+                combined = np.unique(combined, return_inverse=True)[1].reshape(-1)
+            combined = combined * distinct + codes
+        if not ordered and len(names) == 1:  # the codes are the group numbers
+            self.ids, self.first = combined, None
+            return
+        # numbered in the order of the combined codes: lexicographic, first by-field first
+        distinct, ids = np.unique(combined, return_inverse=True)
+        ids = ids.reshape(-1).astype(np.int64)
+        first = np.full(len(distinct), len(ids), dtype=np.int64)
+        np.minimum.at(first, ids, np.arange(len(ids)))  # (return_index would sort stably: 3x slower)
+        if any(r is not None for r in ranks):
+            ids, first = self._ties_by_first_appearance(keys, names, ordered, ids, first)
+        self.ids, self.first, self.count = ids, first, len(first)
+
+    @staticmethod
+    def _ties_by_first_appearance(keys, names, ordered, ids, first):
+        """Renumbered so that groups whose by-values share their sort keys come in order of
+        first appearance (the codes broke those ties by text)."""
+        columns = [first]
+        for name in reversed(names):
+            codes, _, tie_ranks = _distinct_codes(keys.get_column(name)[first], ordered)
+            columns.append(codes if tie_ranks is None else tie_ranks[codes])
+        order = np.lexsort(columns)
+        renumber = np.empty(len(order), dtype=np.int64)
+        renumber[order] = np.arange(len(order))
+        return renumber[ids], first[order]
+
+    def sizes(self):
+        return np.bincount(self.ids, minlength=self.count)
+
+
+def _frame(columns, height):
+    columns = list(columns)
+    return pl.DataFrame(columns) if columns else pl.DataFrame(height=height)
+
+
+def _grouped_inputs(frame_height, keys, groups, inputs):
+    """(group of each input row (-1: none), the input columns those rows are): the inputs
+    themselves when each row is in at most one group (no multivalue by-field spread one),
+    else gathered once per (row, group)."""
+    rows = keys.get_column(_ROW).to_numpy()
+    if len(rows) < 2 or bool((np.diff(rows.astype(np.int64)) > 0).all()):
+        group_of_row = np.full(frame_height, -1, dtype=np.int64)
+        group_of_row[rows] = groups.ids
+        return group_of_row, _frame(inputs.values(), frame_height)
+    gathered = _frame([s.gather(keys.get_column(_ROW)) for s in inputs.values()], keys.height)
+    return groups.ids, gathered
+
+
 # ------------------------------------------------------------------ aggregations
 class _Plan(object):
-    """One aggregation as polars expressions over the exploded rows."""
+    """One aggregation over grouped rows: numpy kernels for count, dc, sum, avg and values,
+    one polars group_by for the others."""
 
     def __init__(self, index, agg, frame, inputs):
         self.agg, self.name = agg, agg.name
@@ -215,7 +340,7 @@ class _Plan(object):
         if not (self.func == "count" and not agg.arg):
             raw = column_or_null(frame, agg.arg)
             self.kind = raw.dtype
-            is_list = isinstance(raw.dtype, pl.List)
+            self.is_list = is_list = isinstance(raw.dtype, pl.List)
             self.raw = "__c2raw%d" % index
             self.value = "__c2val%d" % index
             inputs[self.raw] = raw.alias(self.raw)
@@ -236,48 +361,107 @@ class _Plan(object):
                 numbers = number_column(raw)
                 if self.func in ("sum", "avg") and numbers.abs().sum() >= _EXACT:
                     raise NotColumnar("a sum past 2**53 is not exact in a Float64 column")
-                self.integral = bool((numbers.drop_nulls() % 1 == 0).all())
                 inputs[self.number] = numbers.alias(self.number)
             if self.func in ("dc",) and raw.dtype == pl.Float64:
                 inputs[self.value] = text_column(raw).alias(self.value)
 
-    def expressions(self):
-        """Named aggregation expressions (one or two: min/max need a numeric and a string one)."""
+    @property
+    def by_kernel(self):
+        return self.func in ("count", "dc", "sum", "avg", "values", "min", "max")
+
+    def kernel(self, ids, count, data):
+        """The aggregation of each group 0..count-1 (``ids``: the group of each row of
+        ``data``, -1 for none) as columns named ``self.out``."""
         f, name = self.func, self.out
+        if f == "count" and self.kind is None:
+            return [pl.Series(name, np.bincount(ids[ids >= 0], minlength=count), dtype=pl.Float64)]
+        if f in ("sum", "avg"):
+            numbers = data.get_column(self.number)
+            present = (ids >= 0) & numbers.is_not_null().to_numpy()
+            where, numbers = ids[present], numbers.to_numpy()[present]
+            # bincount adds each group's numbers strictly left to right, as Python's sum does
+            # (a pairwise sum can round otherwise); the mean divides that sum as _avg does
+            total, found = np.bincount(where, numbers, minlength=count), np.bincount(where, minlength=count)
+            if f == "avg":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    total = total / found
+            return [pl.Series(name, total, dtype=pl.Float64).set(pl.Series(found == 0), None)]
+        if f in ("min", "max"):
+            return self._extreme(ids, count, data)
+        where, elements = self._elements(ids, data)
+        sizes = np.bincount(where, minlength=count)
         if f == "count":
-            return [(pl.len() if self.kind is None else self.elements.len()).cast(pl.Float64).alias(name)]
+            return [pl.Series(name, sizes, dtype=pl.Float64)]
+        # a group of one value is that value; only groups of several need distinct sorted values
+        single = sizes[where] == 1
+        several = pl.Series(~single)
         if f == "dc":
-            return [self.elements.n_unique().cast(pl.Float64).alias(name)]
+            codes, width = _unordered_codes(elements.filter(several))
+            pairs = np.unique(where[~single] * max(width, 1) + codes)  # each group's distinct values
+            return [pl.Series(name, (sizes == 1) + np.bincount(pairs // max(width, 1), minlength=count),
+                              dtype=pl.Float64)]
+        codes, distinct, _ = _distinct_codes(elements.filter(several), ordered=False)  # in value order
+        width = max(distinct.len(), 1)
+        pairs = np.unique(where[~single] * width + codes)  # each group's distinct values, sorted
+        owner = pairs // width
+        lists = as_list(_gather_per_group(elements, where[single], count, np.flatnonzero(single)).alias(name))
+        if len(pairs):
+            values = distinct.gather(pl.Series(pairs % width)).alias(name)
+            grouped = pl.DataFrame({"__c2g": owner, name: values}).group_by("__c2g", maintain_order=True).agg(name)
+            grouped = _gather_per_group(grouped.get_column(name), grouped.get_column("__c2g").to_numpy(), count)
+            lists = pl.select(pl.when(grouped.is_not_null()).then(grouped).otherwise(lists)).to_series()
+        return [lists.alias(name)]
+
+    def _extreme(self, ids, count, data):
+        """min/max: of each group's numbers; of a string field's other strings (by text)
+        where a group has no number, as _pick_minmax. (Numbers here are finite: no NaN.)"""
+        name, pick = self.out, np.minimum if self.func == "min" else np.maximum
+        numbers = data.get_column(self.number)
+        present = (ids >= 0) & numbers.is_not_null().to_numpy()
+        where = ids[present]
+        extremes = np.full(count, np.inf if self.func == "min" else -np.inf)
+        pick.at(extremes, where, numbers.to_numpy()[present])
+        found = np.bincount(where, minlength=count) > 0
+        out = [pl.Series(name, extremes, dtype=pl.Float64).set(pl.Series(~found), None)]
+        if self.kind == pl.String:
+            value = data.get_column(self.value)
+            other = (ids >= 0) & (value.is_not_null() & numbers.is_null()).to_numpy()
+            other &= ~found[np.where(other, ids, 0)]  # only groups without numbers pick strings
+            strings = pl.Series(name + "\x00s", [None] * count, dtype=pl.String)
+            if other.any():
+                codes, distinct, _ = _distinct_codes(value.filter(pl.Series(other)), ordered=False)
+                chosen = np.full(count, len(distinct) if self.func == "min" else -1, dtype=np.int64)
+                pick.at(chosen, ids[other], codes)
+                chosen = pl.Series(chosen)
+                strings = distinct.gather(chosen.set((chosen < 0) | (chosen >= len(distinct)), None)) \
+                    .alias(strings.name)
+            out.append(strings)
+        return out
+
+    def _elements(self, ids, data):
+        """(group, value) of every value the aggregation sees (multivalue expanded; nulls,
+        empty strings and rows in no group left out), in row order."""
+        frame = pl.DataFrame({"__c2g": ids, "__c2e": data.get_column(self.value)})
+        if self.is_list:
+            frame = frame.explode("__c2e")
+        frame = frame.filter((pl.col("__c2g") >= 0) & pl.col("__c2e").is_not_null())
+        return frame.get_column("__c2g").to_numpy(), frame.get_column("__c2e")
+
+    def expressions(self):
+        """Named polars aggregations (first, last, list, median)."""
+        f, name = self.func, self.out
         if f in ("first", "last"):
             picked = pl.col(self.raw).drop_nulls()
             return [(picked.first() if f == "first" else picked.last()).alias(name)]
-        if f in ("values", "list"):
-            items = self.elements
-            return [(items.unique().sort() if f == "values" else items.head(limits.LIST_MAXSIZE))
-                    .implode().alias(name)]
+        if f == "list":
+            return [self.elements.head(limits.LIST_MAXSIZE).implode().alias(name)]
         numbers = pl.col(self.number)
         found = numbers.count() > 0
-        # Python's sum adds left to right: a running sum does too (a pairwise sum can round
-        # differently; integers below 2**53 add exactly either way), and the median of an
-        # even count is (a + b) / 2 as statistics.median
-        total = numbers.sum() if self.integral else numbers.drop_nulls().cum_sum().last()
-        if f == "sum":
-            return [pl.when(found).then(total).alias(name)]
-        if f == "avg":
-            return [pl.when(found).then(total / numbers.count()).alias(name)]
-        if f == "median":
-            ordered = numbers.drop_nulls().sort()
-            lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
-            middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
-            return [pl.when(found).then(middle).alias(name)]
-        pick = numbers.min() if f == "min" else numbers.max()
-        out = [pl.when(found).then(pick).alias(name)]
-        if self.kind == pl.String:
-            value = pl.col(self.value)
-            strings = value.filter(value.is_not_null() & pl.col(self.number).is_null())
-            out.append(pl.when(found.not_()).then(strings.min() if f == "min" else strings.max())
-                       .alias(name + "\x00s"))
-        return out
+        # the median of an even count is (a + b) / 2 as statistics.median
+        ordered = numbers.drop_nulls().sort()
+        lower = ordered.get((numbers.count() - 1) // 2, null_on_oob=True)
+        middle = (lower + ordered.get(numbers.count() // 2, null_on_oob=True)) / 2
+        return [pl.when(found).then(middle).alias(name)]
 
     def finish(self, result):
         """The aggregation's column in the row command's representation."""
@@ -300,21 +484,44 @@ class _Plan(object):
         return result.get_column(name).alias(self.name)
 
 
+def _gather_per_group(column, owners, count, cells=None):
+    """``column``'s cells ``cells`` (default: all, in order), each the value of the group in
+    ``owners``, as one cell per group 0..count-1, null for a group not in ``owners``."""
+    cells = np.arange(len(owners)) if cells is None else cells
+    if len(owners) == count == column.len() and bool((owners == cells).all()):
+        return column
+    index = np.full(count, -1, dtype=np.int64)
+    index[owners] = cells
+    return column.gather(pl.Series(index).set(pl.Series(index < 0), None))
+
+
+def _per_group(result, group, count):
+    """``result`` (one row per group that has one, column ``group`` its number) as one row
+    per group 0..count-1 in order, null where a group has none."""
+    if result.height == count:  # every group has its row
+        return result.sort(group)
+    every = pl.DataFrame({group: np.arange(count, dtype=np.int64)})
+    return every.join(result, on=group, how="left", maintain_order="left")
+
+
 def _plans(frame, aggs):
     inputs = {}
     plans = [_Plan(i, agg, frame, inputs) for i, agg in enumerate(aggs)]
     return plans, inputs
 
 
-def _aggregate(plans, exploded, keys):
-    expressions = [e for p in plans for e in p.expressions()]
-    if keys:
-        result = exploded.group_by(keys, maintain_order=True).agg(expressions)
-    else:
-        result = exploded.select(expressions)
-    return result, {p.name: None for p in plans}
-
-
+def _aggregate(plans, ids, count, data):
+    """One row per group 0..count-1: every plan's columns (``ids``: the group of each row
+    of ``data``, -1 for none)."""
+    columns = [c for p in plans if p.by_kernel for c in p.kernel(ids, count, data)]
+    expressions = [e for p in plans if not p.by_kernel for e in p.expressions()]
+    if expressions:
+        grouped = data.with_columns(pl.Series("__c2g", ids))
+        if (ids < 0).any():
+            grouped = grouped.filter(pl.col("__c2g") >= 0)
+        computed = _per_group(grouped.group_by("__c2g").agg(expressions), "__c2g", count)
+        columns.extend(computed.drop("__c2g").get_columns())
+    return _frame(columns, count)
 def assign_where_not_null(columns, name, new, height):
     """``row[name] = value`` where the value is not null (the row keeps its field otherwise)."""
     old = columns.get(name)
@@ -345,9 +552,9 @@ def _list_limit_message(command, plans, sizes):
 def col_stats(ctx, args, frame):
     aggs, by, _ = parse_aggregations(args, "stats")
     plans, inputs = _plans(frame, aggs)
+    data = _frame(inputs.values(), frame.height)
     if not by:
-        data = pl.DataFrame(list(inputs.values())) if inputs else pl.DataFrame(height=frame.height)
-        result, _ = _aggregate(plans, data, [])
+        result = _aggregate(plans, np.zeros(frame.height, dtype=np.int64), 1, data)
         message = _list_limit_message("stats", plans, pl.Series([frame.height]))
         columns = {}
         for plan in plans:
@@ -360,22 +567,15 @@ def col_stats(ctx, args, frame):
     if keys is None or keys.height == 0:
         return pl.DataFrame()
     names = _key_names(by)
-    data = keys.with_columns([s.gather(keys.get_column(_ROW)) for s in inputs.values()]) \
-        if inputs else keys
-    result, _ = _aggregate(plans, data, names)
-    sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
-        if any(p.func == "list" for p in plans) else None
-    # groups ordered by values.sort_key of their by-values, ties in order of first appearance
-    ranks = [part for n in names for part in sort_key_columns(result.get_column(n))]
-    ranks = pl.DataFrame([r.alias("__c2order%d" % i) for i, r in enumerate(ranks)])
-    order = ranks.with_row_index("__c2first").sort(ranks.columns + ["__c2first"]).get_column("__c2first")
-    result = result[order]
+    groups = _Groups(keys, names, ordered=True)  # numbered in the output order
+    ids, data = _grouped_inputs(frame.height, keys, groups, inputs)
+    result = _aggregate(plans, ids, groups.count, data)
+    message = _list_limit_message("stats", plans, groups.sizes())
     columns = {}
     for field, name in zip(by, names):
-        columns[field] = result.get_column(name).alias(field)
+        columns[field] = keys.get_column(name).gather(groups.first).alias(field)
     for plan in plans:
         assign_where_not_null(columns, plan.name, plan.finish(result), result.height)
-    message = _list_limit_message("stats", plans, sizes)
     if message:
         ctx.messages.append(message)
     return pl.DataFrame(list(columns.values()))
@@ -411,8 +611,8 @@ def _eventstats(frame, aggs, by, messages):
     height = frame.height
     columns = {name: frame.get_column(name) for name in frame.columns}
     if not by:
-        data = pl.DataFrame(list(inputs.values())) if inputs else pl.DataFrame(height=height)
-        result, _ = _aggregate(plans, data, [])
+        data = _frame(inputs.values(), height)
+        result = _aggregate(plans, np.zeros(height, dtype=np.int64), 1, data)
         message = _list_limit_message("eventstats", plans, pl.Series([height]))
         for plan in plans:
             value = plan.finish(result)
@@ -423,19 +623,18 @@ def _eventstats(frame, aggs, by, messages):
         if keys is None or keys.height == 0:
             return frame
         names = _key_names(by)
-        data = keys.with_columns([s.gather(keys.get_column(_ROW)) for s in inputs.values()]) \
-            if inputs else keys
-        result, _ = _aggregate(plans, data, names)
-        sizes = data.group_by(names, maintain_order=True).len().get_column("len") \
-            if any(p.func == "list" for p in plans) else None
-        message = _list_limit_message("eventstats", plans, sizes)
-        finished = result.select(names).with_columns([p.finish(result).alias(p.out) for p in plans])
-        first_group = keys.unique(_ROW, keep="first", maintain_order=True)
-        joined = pl.DataFrame(pl.Series(_ROW, range(height), dtype=pl.UInt32)) \
-            .join(first_group, on=_ROW, how="left", maintain_order="left") \
-            .join(finished, on=names, how="left", maintain_order="left")
+        groups = _Groups(keys, names, ordered=False)
+        ids, data = _grouped_inputs(height, keys, groups, inputs)
+        result = _aggregate(plans, ids, groups.count, data)
+        message = _list_limit_message("eventstats", plans, groups.sizes())
+        # a row in several groups (multivalue by-field) takes its first group's values
+        rows = keys.get_column(_ROW).to_numpy()
+        starts = np.flatnonzero(np.diff(rows.astype(np.int64), prepend=-1))
+        group_of_row = np.full(height, -1, dtype=np.int64)
+        group_of_row[rows[starts]] = groups.ids[starts]
+        pick = pl.Series(group_of_row).set(pl.Series(group_of_row < 0), None)
         for plan in plans:
-            assign_where_not_null(columns, plan.name, joined.get_column(plan.out).alias(plan.name), height)
+            assign_where_not_null(columns, plan.name, plan.finish(result).gather(pick).alias(plan.name), height)
     if message:
         messages.append(message)
     return pl.DataFrame(list(columns.values())) if columns else frame
@@ -444,18 +643,34 @@ def _eventstats(frame, aggs, by, messages):
 _NUMBER_TEXT_BOUND = 24  # format_number never prints more ("-1.23456789012345e-308")
 
 
-def _text_lengths(series, exact=True):
-    if series.dtype == pl.Null:
-        return pl.Series(series.name, [0] * series.len(), dtype=pl.Int64)
-    if series.dtype == pl.String:
-        return series.str.len_chars()
-    if isinstance(series.dtype, pl.List):
-        return series.list.eval(pl.element().str.len_chars()).list.sum()
-    if series.dtype == pl.Float64:
-        if not exact:
-            return pl.Series(series.name, [_NUMBER_TEXT_BOUND] * series.len(), dtype=pl.Int64)
-        return text_column(series).str.len_chars().cast(pl.Int64)
-    raise NotColumnar("field %r has dtype %s" % (series.name, series.dtype))
+def number_text_lengths(series):
+    """``len(format_number(x))`` of each cell of a Float64 column (null stays null): whole
+    numbers below 1e16 print as their integer (polars prints it alike); every other number
+    (fractions, NaN, infinities, 1e16 and past) prints as ``"%.15g" % x``, which Python
+    formats here, one cell at a time but without the per-value dispatch of ``to_str``."""
+    whole = _whole(series).fill_null(False)
+    lengths = series.cast(pl.Int64, strict=False).cast(pl.String).str.len_chars().cast(pl.Int64)
+    others = whole.not_() & series.is_not_null()
+    if not others.any():
+        return lengths.alias(series.name)
+    texts = map("%.15g".__mod__, series.filter(others).to_list())
+    fractional = pl.Series(list(map(len, texts)), dtype=pl.Int64)
+    return lengths.scatter(others.arg_true(), fractional).alias(series.name)
+
+
+def _text_length_expression(name, dtype, exact):
+    """The text length of each cell of column ``name`` as an expression (or an upper bound
+    of it when not ``exact``); None when the exact length needs Python (numbers)."""
+    column = pl.col(name)
+    if dtype == pl.String:  # a string's bytes bound its characters (and count 4x faster)
+        return column.str.len_chars() if exact else column.str.len_bytes()
+    if isinstance(dtype, pl.List):
+        return column.list.eval(pl.element().str.len_chars() if exact else pl.element().str.len_bytes()).list.sum()
+    if dtype == pl.Null:
+        return pl.lit(0)
+    if dtype == pl.Float64:
+        return None if exact else pl.lit(_NUMBER_TEXT_BOUND)
+    raise NotColumnar("field %r has dtype %s" % (name, dtype))
 
 
 def _eventstats_cutoff(frame):
@@ -477,13 +692,20 @@ def _eventstats_cutoff(frame):
 
 
 def _text_sizes(frame, exact):
-    sizes = pl.Series("size", [0] * frame.height, dtype=pl.Int64)
-    for name in frame.columns:
-        series = frame.get_column(name)
-        present = series.is_not_null()
-        sizes = sizes + pl.select(pl.when(present).then(_text_lengths(series, exact).cast(pl.Int64) + len(name))
-                                  .otherwise(0)).to_series()
-    return sizes
+    """``limits.estimated_bytes`` of each row: for each present cell, its field name's and
+    its text's length. One query sums the columns polars measures; numbers printed exactly
+    are measured apart and added."""
+    parts, extra = [pl.lit(0, dtype=pl.Int64)], []
+    for name, dtype in frame.schema.items():
+        length = _text_length_expression(name, dtype, exact)
+        if length is None:
+            length = number_text_lengths(frame.get_column(name)).alias("__c2len%d" % len(extra))
+            extra.append(length)
+            length = pl.col(length.name)
+        parts.append(pl.when(pl.col(name).is_not_null()).then(length.cast(pl.Int64) + len(name))
+                     .otherwise(0))
+    source = frame.with_columns(extra) if extra else frame
+    return source.select(pl.sum_horizontal(parts).alias("size")).to_series()
 
 
 COLUMNAR_COMMANDS = {"stats": guarded(col_stats), "eventstats": guarded(col_eventstats)}
