@@ -319,8 +319,13 @@ class StreamedEvents(object):
         table = EventTable.from_frames([frame])
         self._summarise(table, raw_t, key_t, key_seq, file_index)
         window = table.window(*self.window)
+        shared = {}  # tstats plans of one data set keep the same rows: one frame for all of them
         for plan in self.plans.values():
             if plan.kind == "whole" or plan.failed:
+                continue
+            if plan.kind == "tstats" and plan.tstats[1] in shared:
+                if shared[plan.tstats[1]] is not None:
+                    plan.outputs.append((file_index, shared[plan.tstats[1]]))
                 continue
             try:
                 out = self._tstats_rows(plan, window) if plan.kind == "tstats" else self._prefix_rows(plan, window)
@@ -332,6 +337,8 @@ class StreamedEvents(object):
                 out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                       key_seq.gather(positions).alias(ORDER_SEQ))
                 plan.outputs.append((file_index, out))
+            if plan.kind == "tstats":
+                shared[plan.tstats[1]] = out
 
     def drop_file(self, file_index):
         """Forget what the chunks of one file added (the file is read again another way)."""
