@@ -113,3 +113,15 @@ def test_prefix_error_falls_back(tmp_path, monkeypatch):
     events, _ = stream.stream_events(runner, [str(log)], [plan], block_bytes=300, min_bytes=0)
     assert len(events) == 20
     assert plan.failed or not plan.outputs
+
+
+def test_second_hunt_reads_the_full_table(monkeypatch):
+    """The kept rows are handed over once; hunting again gives the same notables (full table)."""
+    monkeypatch.setenv("C2HUNT_STREAM", "1")
+    runner = Runner(str(ROOT))
+    events, _ = runner.read_stream([str(SAMPLES / "s3_python_udp_beacon")])
+    assert isinstance(events, stream.StreamedEvents) and len(events)
+    first, errors = runner.hunt(events)
+    again, errors_again = runner.hunt(events)
+    assert first and not errors and not errors_again
+    assert [n.as_dict() for n in again] == [n.as_dict() for n in first]

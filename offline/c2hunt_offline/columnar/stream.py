@@ -276,9 +276,12 @@ class StreamedEvents(object):
 
     # -- a streamed search's data
     def streamed(self, name, earliest, latest):
+        """The plan that finishes search ``name`` over ``[earliest, latest)`` from what was kept
+        (None: run it over :meth:`full_table`)."""
         plan = self.plans.get(name)
         if plan is None or plan.failed or plan.kind == "whole" or (earliest, latest) != self.window:
             return None
+        plan.failed = True  # its kept rows are handed over once: a second run reads the full table
         return plan
 
     def prefix_output(self, plan):
