@@ -87,7 +87,7 @@ def test_plans(monkeypatch):
     for plan in plans.values():
         assert plan.kind in ("prefix", "tstats", "whole")
         if plan.kind == "prefix":
-            assert all(stream._per_event(s) for s in plan.segments[1:plan.cut])
+            assert all(stream._per_event(s, runner) for s in plan.segments[1:plan.cut])
 
 
 def test_per_event_commands():

@@ -3,7 +3,8 @@ the input.
 
 Plan (:func:`plan_search`): a search's *streamable prefix* is its first segment (search terms,
 no ``earliest``/``latest`` relative to "now") and the commands after it that act on each event
-alone (:data:`PER_EVENT`). The rest of the pipeline (from the first command that needs other
+alone (:data:`PER_EVENT`, and the app's custom commands declared streaming:
+:func:`streaming_custom`). The rest of the pipeline (from the first command that needs other
 events: stats, eventstats, sort, dedup, custom commands, ...) runs later over the prefix's
 output. When that next command is ``stats`` whose fields are named (no ``eval(...)``, no
 wildcard), only those fields and ``_time`` are kept of the prefix's output. A search starting
@@ -82,11 +83,25 @@ def _word(segment):
     return segment.split(None, 1)[0].lower() if segment.strip() else ""
 
 
-def _per_event(segment):
+def streaming_custom(runner, name):
+    """Whether ``name`` is one of the app's custom commands declared streaming (its class a
+    ``StreamingCommand``: Splunk hands it records in chunks of its own choosing, so each
+    record's output depends on that record alone; ``c2asym``, ``c2entropy``)."""
+    if runner is None or name not in (runner.commands_conf or {}):
+        return False
+    from .custom import _command_class, _script
+    try:
+        cls = _command_class(_script(runner, name))
+    except Exception:  # noqa: BLE001  (not loadable here: not planned as per event)
+        return False
+    return getattr(cls, "command_type", None) == "streaming" and hasattr(cls, "compute")
+
+
+def _per_event(segment, runner=None):
     """Whether the command acts on each event alone, whatever the other events hold."""
     name = _word(segment)
     if name not in PER_EVENT:
-        return False
+        return streaming_custom(runner, name)
     args = segment[len(name):].strip()
     if name == "fillnull":  # without a field list it fills the fields of every row: not per event
         from ..commands.shaping import take_options, words
@@ -148,7 +163,7 @@ def plan_search(runner, saved):
     if _time_terms(expression.tree):
         return Plan(saved.name, segments, "whole", "earliest/latest relative to now")
     cut = 1
-    while cut < len(segments) and _per_event(segments[cut]):
+    while cut < len(segments) and _per_event(segments[cut], runner):
         cut += 1
     keep = None
     if cut < len(segments) and _word(segments[cut]) == "stats":
