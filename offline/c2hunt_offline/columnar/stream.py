@@ -9,7 +9,8 @@ events: stats, eventstats, sort, dedup, custom commands, ...) runs later over th
 output. When that next command is ``stats`` whose fields are named (no ``eval(...)``, no
 wildcard), only those fields and ``_time`` are kept of the prefix's output. A search starting
 with ``| tstats`` keeps the data set's member events with only the fields tstats reads (the CIM
-fields of its data set, the event fields, ``tag``). Any other search reads a full table at the
+fields of its data set, the event fields, ``tag``), except in partitions its ``where`` clause
+excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to the others). Any other search reads a full table at the
 end (:attr:`StreamedEvents.full_table`), exactly as without streaming.
 
 Pass (:func:`stream_events`): the files are read in chunks (Zeek logs by
@@ -183,7 +184,7 @@ def _plan_tstats(name, segments):
         return Plan(name, segments, "whole", "data model not available offline")
     dataset = query.dataset or next(iter(datasets))
     keep = set(EVENT_FIELDS) | {"tag", "bytes_in", "bytes_out"} | set(CIM_FIELDS[dataset])
-    return Plan(name, segments, "tstats", "", keep=keep, tstats=(datasets[dataset], dataset))
+    return Plan(name, segments, "tstats", "", keep=keep, tstats=(datasets[dataset], dataset, query.where))
 
 
 # ---------------------------------------------------------------- the pass
@@ -337,13 +338,15 @@ class StreamedEvents(object):
         table = EventTable.from_frames([frame])
         self._summarise(table, raw_t, key_t, key_seq, file_index)
         window = table.window(*self.window)
-        shared = {}  # tstats plans of one data set keep the same rows: one frame for all of them
+        shared = {}  # tstats plans of one data set and where clause keep the same rows: one frame
         for plan in self.plans.values():
             if plan.kind == "whole" or plan.failed:
                 continue
-            if plan.kind == "tstats" and plan.tstats[1] in shared:
-                if shared[plan.tstats[1]] is not None:
-                    plan.outputs.append((file_index, shared[plan.tstats[1]]))
+            share = (plan.tstats[1], plan.tstats[2].text if plan.tstats[2] is not None else None) \
+                if plan.kind == "tstats" else None
+            if share in shared:
+                if shared[share] is not None:
+                    plan.outputs.append((file_index, shared[share]))
                 continue
             try:
                 out = self._tstats_rows(plan, window) if plan.kind == "tstats" else self._prefix_rows(plan, window)
@@ -355,8 +358,8 @@ class StreamedEvents(object):
                 out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                       key_seq.gather(positions).alias(ORDER_SEQ))
                 plan.outputs.append((file_index, out))
-            if plan.kind == "tstats":
-                shared[plan.tstats[1]] = out
+            if share is not None:
+                shared[share] = out
 
     def drop_file(self, file_index):
         """Forget what the chunks of one file added (the file is read again another way)."""
@@ -398,9 +401,12 @@ class StreamedEvents(object):
 
     def _tstats_rows(self, plan, table):
         from .tstats import _member_mask
-        member, _dataset = plan.tstats
+        from .search import _fold
+        member, _dataset, where = plan.tstats
         parts = []
         for key, partition in table.partitions.items():
+            if where is not None and _fold(where.tree, key, None) is False:
+                continue  # the where clause's sourcetype terms exclude the partition (as tstats would)
             kept = partition.filter(_member_mask(partition, member))
             if kept.height:
                 names = [c for c in kept.columns if c in plan.keep or c == POSITION]
