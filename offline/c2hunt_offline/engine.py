@@ -575,7 +575,6 @@ class Runner(object):
             notables.extend(self.notables(saved, result.rows))
         return notables, errors
 
-
     def _run_streamed(self, saved, events, now, earliest, latest):
         """One search of a streamed hunt: the rest of its pipeline over what its prefix kept,
         over its tstats members, or (not streamed) over the full table."""
