@@ -14,6 +14,12 @@ Generates, deterministically (fixed seed), a day of Zeek ``conn.log`` (JSON line
 
 (Sysmon at scale is not generated yet.)
 
+``hunt`` streams by default (:mod:`c2hunt_offline.columnar.stream`: the files read a chunk at a
+time, each search's per-event prefix run on every chunk); ``--stream both`` (the default) runs
+each size streamed and whole (``C2HUNT_STREAM=0``) in the same sitting, prints both peaks and
+checks the two outputs are the same; the plan of every search (streamed or whole table, the
+fields it keeps) is printed first.
+
 Each size runs ``python -m c2hunt_offline hunt --format json`` (every correlation search) in
 a child process and prints: records/s end to end (read + every search), wall seconds, the
 child's peak RSS, and the notables found by search, with how many planted beacons were found.
@@ -188,13 +194,17 @@ def main(argv=None):
                         help="with --row-size, skip the row engine (e.g. to compare memory with --baseline-root)")
     parser.add_argument("--keep", help="write the generated files here (default: a temporary folder)")
     parser.add_argument("--profile", type=int, default=0, help="cProfile a hunt of this many records")
+    parser.add_argument("--stream", choices=("both", "on", "off"), default="both",
+                        help="hunt streamed (on), whole (off: C2HUNT_STREAM=0) or both, per size")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="c2hunt-scale-") as tmp:
         base = args.keep or tmp
         if args.profile:
             os.makedirs(base, exist_ok=True)
             return profile(args.profile, base, 40)
-        runs = [(int(s), None) for s in args.sizes.split(",") if s.strip()]
+        _print_plans()
+        modes = {"both": ["stream", "whole"], "on": ["stream"], "off": ["whole"]}[args.stream]
+        runs = [(int(s), mode) for s in args.sizes.split(",") if s.strip() for mode in modes]
         if args.row_size:
             runs = ([] if args.no_row else [(args.row_size, "row")]) + [(args.row_size, None)] + runs
             if args.baseline_root:
@@ -203,7 +213,7 @@ def main(argv=None):
         print("| conn records | total records | engine | hunt s | hunt CPU s | records/s | records/CPU s "
               "| peak RSS MiB | json parse s | hunt / json | notables | planted beacons found |")
         print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        generated = {}
+        generated, outputs = {}, {}
         for size, engine in runs:
             folder = os.path.join(base, "n%d" % size)
             if size not in generated:
@@ -220,6 +230,12 @@ def main(argv=None):
                      len(notables), beacons, len(planted)))
             for search, count in sorted(by_search.items()):
                 print("|  |  |  |  |  |  |  |  |  |  | %d | %s |" % (count, search))
+            if engine in ("stream", "whole"):
+                outputs.setdefault(size, {})[engine] = rss["text"]
+                if len(outputs[size]) == 2:
+                    same = outputs[size]["stream"] == outputs[size]["whole"]
+                    print("|  |  |  |  |  |  |  |  |  |  |  | streamed output %s the whole-table output |"
+                          % ("identical to" if same else "DIFFERS from"))
             sys.stdout.flush()
     return 0
 
@@ -231,7 +247,12 @@ def _child_peak(paths, engine, baseline_root=None):
     ``"baseline"`` (the runner of ``baseline_root``, with that checkout's own app content)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(repo_paths.pythonpath()), TZ="UTC")
     env.pop("C2HUNT_ENGINE", None)
-    if engine == "baseline":
+    env.pop("C2HUNT_STREAM", None)
+    if engine == "whole":
+        env["C2HUNT_STREAM"] = "0"
+    elif engine == "stream":
+        pass
+    elif engine == "baseline":
         env["PYTHONPATH"] = os.path.join(os.path.abspath(baseline_root), "offline")
     elif engine:
         env["C2HUNT_ENGINE"] = engine
@@ -248,10 +269,21 @@ def _child_peak(paths, engine, baseline_root=None):
     err_file.seek(0)
     if child.returncode not in (0, 1, 3):
         raise SystemExit("hunt failed (%s): %s" % (child.returncode, err_file.read().decode()[-2000:]))
-    notables = [json.loads(line) for line in out_file.read().splitlines() if line.strip()]
+    text = out_file.read()
+    notables = [json.loads(line) for line in text.splitlines() if line.strip()]
     notables = [n for n in notables if "search" in n]  # one JSON object per notable
     return {"elapsed": elapsed, "cpu": usage.ru_utime + usage.ru_stime,
-            "peak_mib": usage.ru_maxrss / 1024.0, "notables": notables}
+            "peak_mib": usage.ru_maxrss / 1024.0, "notables": notables, "text": text}
+
+
+def _print_plans():
+    """How each correlation search runs in a streamed hunt."""
+    from c2hunt_offline.columnar import stream
+    from c2hunt_offline.engine import Runner
+    runner = Runner(str(ROOT))
+    for saved in runner.saved_searches():
+        if saved.kind == "correlation":
+            print("plan: " + stream.plan_search(runner, saved).describe())
 
 
 if __name__ == "__main__":

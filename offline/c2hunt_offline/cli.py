@@ -59,7 +59,7 @@ def _input_files(paths):
     return expand_inputs(paths)
 
 
-def _read(runner, args):
+def _read(runner, args, stream=None):
     files, walk_issues = _input_files(args.files)
     if not files and not walk_issues:
         sys.stderr.write("c2hunt: no input files\n")
@@ -76,7 +76,11 @@ def _read(runner, args):
         def progress(path, n_events):
             bar.update(sizes.get(path, 0))
             bar.set_postfix_str(os.path.basename(path))
-    events, issues = runner.read_table(files, sourcetype=args.sourcetype, host=args.host, progress=progress)
+    if stream is not None:  # a hunt: read a chunk at a time, the searches' prefixes run as it reads
+        events, issues = runner.read_stream(files, sourcetype=args.sourcetype, host=args.host, progress=progress,
+                                            **stream)
+    else:
+        events, issues = runner.read_table(files, sourcetype=args.sourcetype, host=args.host, progress=progress)
     if bar is not None:
         bar.close()
     issues = walk_issues + issues
@@ -194,7 +198,11 @@ def cmd_hunt(args):
         if problem:
             sys.stderr.write("c2hunt: %s\n" % problem)
             return EXIT_USAGE
-    events, issues = _read(runner, args)
+    # streamed unless the events are needed again (replay, report), a baseline's lookups must
+    # come first, or each search has its own dispatch window
+    streamable = not (args.replay or args.report or args.baseline or args.window)
+    events, issues = _read(runner, args, stream=dict(names=selected, earliest=earliest, latest=latest)
+                           if streamable else None)
     if events is None:
         return EXIT_USAGE
     baseline = None

@@ -272,6 +272,25 @@ class Runner(object):
                 pass
         return self.read_files(paths, sourcetype=sourcetype, host=host, progress=progress)
 
+    def read_stream(self, paths, sourcetype=None, host=None, progress=None, names=None, skip=(),
+                    earliest=None, latest=None):
+        """:meth:`read_table` for a hunt that runs the correlation searches ``names`` (all but
+        ``skip`` when None) over ``[earliest, latest)``: the files are read a chunk at a time and
+        every search's per-event prefix runs as they are read, so the events are never held
+        all at once (:mod:`.columnar.stream`). Returns (events, issues) where events is a
+        :class:`~.columnar.stream.StreamedEvents` that :meth:`hunt` finishes the searches
+        from; :meth:`read_table`'s result under ``C2HUNT_STREAM=0`` or another engine."""
+        from .columnar import stream
+        if engine_name() != "col" or not stream.enabled():
+            return self.read_table(paths, sourcetype=sourcetype, host=host, progress=progress)
+        plans = [stream.plan_search(self, saved) for saved in self.saved_searches()
+                 if saved.kind == "correlation" and saved.name not in set(skip or ())
+                 and (not names or saved.name in names)]
+        try:
+            return stream.stream_events(self, paths, plans, sourcetype, host, (earliest, latest), progress)
+        except Exception:  # noqa: BLE001  (a chunk the tables cannot hold: read whole, as before)
+            return self.read_table(paths, sourcetype=sourcetype, host=host, progress=progress)
+
     def _read_one(self, path, sourcetype):
         """One file's (events, issues); whatever goes wrong is an issue naming the file,
         never an exception: one bad file must not stop the others being searched."""
@@ -518,6 +537,11 @@ class Runner(object):
         """
         notables, errors = [], {}
         searches = self.saved_searches()
+        streamed = getattr(events, "streamed", None)  # a StreamedEvents (read_stream)
+        if streamed is not None and baseline_events is not None:
+            # the prefixes ran before the baseline wrote its lookups: every search reads it all
+            events = events.full_table()
+            streamed = None
         if baseline_events is not None:
             for saved in searches:
                 if saved.kind == "baseline" and saved.name not in skip:
@@ -525,7 +549,7 @@ class Runner(object):
                         self.run(saved.search, baseline_events)
                     except SplError as exc:
                         errors[saved.name] = str(exc)
-        if engine_name() == "col":
+        if engine_name() == "col" and streamed is None:
             events = self.event_table(events) or events  # built once, shared by every search
         if now is None and earliest is None and latest is None and not dispatch:
             now = data_now(events)  # what run() would work out for each search, once
@@ -541,12 +565,34 @@ class Runner(object):
                 lo = d_lo if lo is None else (lo if d_lo is None else max(lo, d_lo))
                 hi = d_hi if hi is None else (hi if d_hi is None else min(hi, d_hi))
             try:
-                result = self.run(saved.search, events, now=now, earliest=lo, latest=hi)
+                if streamed is not None:
+                    result = self._run_streamed(saved, events, now, lo, hi)
+                else:
+                    result = self.run(saved.search, events, now=now, earliest=lo, latest=hi)
             except SplError as exc:
                 errors[saved.name] = str(exc)
                 continue
             notables.extend(self.notables(saved, result.rows))
         return notables, errors
+
+    def _run_streamed(self, saved, events, now, earliest, latest):
+        """One search of a streamed hunt: the rest of its pipeline over what its prefix kept,
+        over its tstats members, or (not streamed) over the full table."""
+        from .columnar import engine as columnar_engine
+        from .columnar.events import EventTable
+        from .columnar.stream import ORDER_SEQ, ORDER_TIME
+        plan = events.streamed(saved.name, earliest, latest)
+        if plan is None:
+            return self.run(saved.search, events.full_table(), now=now, earliest=earliest, latest=latest)
+        if plan.kind == "tstats":
+            return self.run(saved.search, events.tstats_table(plan), now=now, earliest=earliest, latest=latest)
+        data = events.prefix_output(plan)
+        if data is None:  # no event selected: the search over none, as the whole table gives it
+            return self.run(saved.search, EventTable({}), now=now)
+        data = data.drop([ORDER_TIME, ORDER_SEQ])
+        ctx = _Context(self, EventTable({}))
+        return self._guarded(ctx, lambda step: columnar_engine.execute_from(
+            self, ctx, plan.segments, plan.cut, data, step))
 
 
 def in_window(events, earliest=None, latest=None):

@@ -85,4 +85,17 @@ def execute(runner, ctx, segments, table, now, step):
     return as_rows(data)
 
 
-__all__ = ["REENTRY_RUN", "apply", "as_rows", "execute"]
+def execute_from(runner, ctx, segments, start, data, step, rows=True):
+    """The commands ``segments[start:]`` over ``data`` (what the commands before them gave:
+    a streamed hunt runs a search's per-event prefix chunk by chunk, then the rest here, with
+    the same command choices as :func:`execute`); returns rows, or with ``rows=False`` the
+    data as the last command left it (a frame or rows)."""
+    names = _command_names(segments)
+    for index in range(start, len(segments)):
+        step.name = None
+        name, args = runner.next_command(segments[index], data, step)
+        data = apply(runner, ctx, name, args, data, _columnar_run(names, index - 1) >= REENTRY_RUN)
+    return as_rows(data) if rows else data
+
+
+__all__ = ["REENTRY_RUN", "apply", "as_rows", "execute", "execute_from"]

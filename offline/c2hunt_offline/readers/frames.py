@@ -108,16 +108,31 @@ def read_frame(path, sourcetype=None, host=None):
 
 
 def _read(path, sourcetype, host):
+    reader = problems = None
+    for reader, problems in _reading(path, sourcetype, BLOCK_BYTES):
+        pass
+    if reader is None:
+        return None, []
+    blocks, issues = reader.finish()
+    stem = os.path.splitext(os.path.basename(path))[0]
+    frame = _concat(blocks, host or stem)
+    return frame, [ReadIssue(path, None, p) for p in problems] + issues
+
+
+def _reading(path, sourcetype, block_bytes):
+    """The file's reader, yielded (with the decompression problems so far) after each block
+    of about ``block_bytes`` has been added to it, and once more at the end; nothing when the
+    file is not a Zeek log this module reads (raises _NotNative where it finds out later)."""
     given_kind = None
     if sourcetype:
         given_kind = zeek_kind_from_sourcetype(sourcetype)
         if given_kind is None:
-            return None, []
+            return
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if head.startswith(EVTX_MAGIC) or head[:4] in capture.PCAP_MAGICS or \
             path.lower().endswith((".pcap", ".pcapng")):
-        return None, []
+        return
     compressed = head[:2] == GZIP_MAGIC
     name_hint = path[:-3] if compressed and path.lower().endswith(".gz") else path
     problems = []
@@ -130,21 +145,55 @@ def _read(path, sourcetype, host):
             if len(start) >= SNIFF_BYTES:
                 break
         if compressed and (start.startswith(EVTX_MAGIC) or start[:4] in capture.PCAP_MAGICS):
-            return None, []
+            return
         streamed = _streamable(start.decode("utf-8-sig", errors="replace"), sourcetype, name_hint)
         if streamed == "json":
             reader = _JsonLog(path, sourcetype, name_hint, given_kind)
         elif streamed == "tsv":
             reader = _TsvLog(path, name_hint)
         else:
-            return None, []
+            return
         del start
-        for block, lines, first_line in _blocks(_chain(sniffed, chunks)):
+        for block, lines, first_line in _blocks(_chain(sniffed, chunks), block_bytes):
             reader.add_block(block, lines, first_line)
-    blocks, issues = reader.finish()
-    stem = os.path.splitext(os.path.basename(path))[0]
-    frame = _concat(blocks, host or stem)
-    return frame, [ReadIssue(path, None, p) for p in problems] + issues
+            yield reader, problems
+    yield reader, problems
+
+
+class FrameChunks(object):
+    """A Zeek log read a block at a time: iterating gives one frame per block of about
+    ``block_bytes`` of text (rows in line order, the runner's defaults set, as
+    :func:`read_frame` gives them: the same events and values, one block's rows at a time),
+    so the file is never held whole. After the iteration, ``issues`` holds the file's issues
+    (those :func:`read_frame` gives) and ``declined`` says the file is not read here (at the
+    start, or at a line this reader cannot follow, after some frames: the caller then drops
+    this file's frames and reads it with the dict readers)."""
+
+    def __init__(self, path, sourcetype=None, host=None, block_bytes=BLOCK_BYTES):
+        self.path, self.sourcetype = str(path), sourcetype
+        self.host = host or os.path.splitext(os.path.basename(self.path))[0]
+        self.block_bytes = block_bytes
+        self.issues, self.declined = [], False
+
+    def __iter__(self):
+        reader = problems = None
+        try:
+            if not os.path.isfile(self.path):
+                self.declined = True
+                return
+            for reader, problems in _reading(self.path, self.sourcetype, self.block_bytes):
+                frames, reader.frames = reader.frames, []
+                frame = _concat(frames, self.host) if frames else None
+                if frame is not None and frame.height:
+                    yield frame
+            if reader is None:
+                self.declined = True
+                return
+            _frames, issues = reader.finish()
+        except Exception:  # noqa: BLE001  (_NotNative, or anything unforeseen: the dict readers decide)
+            self.declined = True
+            return
+        self.issues = [ReadIssue(self.path, None, p) for p in problems] + issues
 
 
 def _big_chunks(handle):
@@ -172,11 +221,11 @@ def _chain(first, rest):
     yield from rest
 
 
-def _blocks(chunks):
+def _blocks(chunks, block_bytes=BLOCK_BYTES):
     """(block text, lines column, number of the first line) of the text, about
-    ``BLOCK_BYTES`` at a time, cut after a newline. Raises _NotNative where Python's
-    universal newlines would split lines polars does not (a carriage return not before a
-    newline) or the text is not UTF-8."""
+    ``block_bytes`` at a time, cut after a newline (a line longer than that is one block).
+    Raises _NotNative where Python's universal newlines would split lines polars does not (a
+    carriage return not before a newline) or the text is not UTF-8."""
     pending, size = [], 0
     first_line = 1
     at_start = True
@@ -193,20 +242,24 @@ def _blocks(chunks):
         if chunk is not None:
             pending.append(chunk)
             size += len(chunk)
-        if size < BLOCK_BYTES:
+        if size < block_bytes:
             continue
         data = b"".join(pending)
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            pending, size = [data], len(data)
-            continue
-        block = data[:cut]
-        pending = [data[cut:]]
+        start = 0
+        while len(data) - start >= block_bytes:
+            cut = data.rfind(b"\n", start, start + block_bytes) + 1
+            if cut == 0:  # one line longer than a block: up to its end
+                cut = data.find(b"\n", start + block_bytes) + 1
+                if cut == 0:
+                    break
+            block = data[start:cut]
+            start = cut
+            lines = _lines(block)
+            yield block, lines, first_line
+            first_line += len(lines)
+        pending = [data[start:] if start else data]
         size = len(pending[0])
         del data
-        lines = _lines(block)
-        yield block, lines, first_line
-        first_line += len(lines)
     data = b"".join(pending)
     if at_start and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

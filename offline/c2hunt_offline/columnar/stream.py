@@ -1,0 +1,536 @@
+"""A hunt over files read a chunk at a time: memory bounded by what each search keeps, not by
+the input.
+
+Plan (:func:`plan_search`): a search's *streamable prefix* is its first segment (search terms,
+no ``earliest``/``latest`` relative to "now") and the commands after it that act on each event
+alone (:data:`PER_EVENT`, and the app's custom commands declared streaming:
+:func:`streaming_custom`). The rest of the pipeline (from the first command that needs other
+events: stats, eventstats, sort, dedup, custom commands, ...) runs later over the prefix's
+output. When that next command is ``stats`` whose fields are named (no ``eval(...)``, no
+wildcard), only those fields and ``_time`` are kept of the prefix's output. A search starting
+with ``| tstats`` keeps the data set's member events with only the fields tstats reads (the CIM
+fields of its data set, the event fields, ``tag``), except in partitions its ``where`` clause
+excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to the others). Any other search reads a full table at the
+end (:attr:`StreamedEvents.full_table`), exactly as without streaming.
+
+Pass (:func:`stream_events`): the files are read in chunks (Zeek logs by
+:class:`..readers.frames.FrameChunks`, other files whole by the dict readers), each chunk is
+an :class:`.events.EventTable`, every planned search's prefix runs over it and keeps its
+(pruned) output. Each kept row carries its order key: the event's numeric ``_time`` (0 when
+it has none) and its sequence number in reading order (file by file, line by line), so the
+concatenated outputs sorted on (``-_time``, sequence) are in exactly the newest-first order
+the whole table gives (``Runner.read_files``' stable sort). A prefix that fails on any chunk
+(an error, an unavailable lookup) drops that search to the full-table path, which gives the
+error as it always did. A file the frame reader gives up on mid-way has its chunks' outputs
+dropped and is read again by the dict readers.
+
+The pass also gathers what the hunt's summary reads of the events (counts, time range,
+distinct sourcetypes and data-source fields, DNS queries), so results never need the events.
+
+Memory: one chunk (its frame, its table and the prefixes' intermediate columns: about
+``BLOCK_BYTES`` of text times 10-15) plus every streamed search's kept rows (the events its
+prefix keeps, pruned when stats follows) plus the summary (distinct tuples). ``C2HUNT_STREAM=0``
+turns streaming off.
+"""
+import os
+
+import polars as pl
+
+from ..conf import split_pipeline
+from ..searchexpr import SearchExpression
+from .events import POSITION, EventTable, concat_frames, numeric_column
+from .table import distinct_groups, frame_from_rows, rows_from_frame
+
+ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"
+# Commands whose output for an event depends on that event alone (and the lookups), which keep
+# the events' order and carry a column they do not name (the events' chunk position).
+PER_EVENT = frozenset(("eval", "where", "lookup", "rex", "fillnull", "rename"))
+
+
+def enabled():
+    """``C2HUNT_STREAM`` (default on; ``0`` reads every file whole as before)."""
+    return os.environ.get("C2HUNT_STREAM", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def chunk_bytes():
+    """Text read per chunk: ``C2HUNT_STREAM_BYTES`` (bytes; tests set it tiny so chunk
+    boundaries fall everywhere), else the frame reader's block."""
+    from ..readers.frames import BLOCK_BYTES
+    try:
+        return max(1, int(os.environ.get("C2HUNT_STREAM_BYTES", "")))
+    except ValueError:
+        return BLOCK_BYTES
+
+
+class Plan(object):
+    """How one saved search runs in a streamed hunt."""
+
+    def __init__(self, name, segments, kind, reason, cut=1, keep=None, expression=None, tstats=None):
+        self.name, self.segments, self.kind, self.reason = name, segments, kind, reason
+        self.cut, self.keep, self.expression, self.tstats = cut, keep, expression, tstats
+        self.outputs = []  # (file index, frame) per chunk
+        self.failed = False
+
+    def describe(self):
+        if self.kind == "whole":
+            return "%s: whole table (%s)" % (self.name, self.reason)
+        if self.kind == "tstats":
+            return "%s: streamed (tstats %s members, %d fields kept)" % (self.name, self.tstats[1], len(self.keep))
+        keep = "all fields" if self.keep is None else "%d fields kept for stats" % len(self.keep)
+        return "%s: streamed (prefix of %d commands, %s)" % (self.name, self.cut - 1, keep)
+
+
+def _word(segment):
+    return segment.split(None, 1)[0].lower() if segment.strip() else ""
+
+
+def streaming_custom(runner, name):
+    """Whether ``name`` is one of the app's custom commands declared streaming (its class a
+    ``StreamingCommand``: Splunk hands it records in chunks of its own choosing, so each
+    record's output depends on that record alone; ``c2asym``, ``c2entropy``)."""
+    if runner is None or name not in (runner.commands_conf or {}):
+        return False
+    from .custom import _command_class, _script
+    try:
+        cls = _command_class(_script(runner, name))
+    except Exception:  # noqa: BLE001  (not loadable here: not planned as per event)
+        return False
+    return getattr(cls, "command_type", None) == "streaming" and hasattr(cls, "compute")
+
+
+def _per_event(segment, runner=None):
+    """Whether the command acts on each event alone, whatever the other events hold."""
+    name = _word(segment)
+    if name not in PER_EVENT:
+        return streaming_custom(runner, name)
+    args = segment[len(name):].strip()
+    if name == "fillnull":  # without a field list it fills the fields of every row: not per event
+        from ..commands.shaping import take_options, words
+        try:
+            _options, rest = take_options(words(args), {"value"})
+        except Exception:  # noqa: BLE001  (the whole-table run reports it)
+            return False
+        return bool(rest) and not any("*" in w for w, _ in rest)
+    if name == "rename":
+        return "*" not in args
+    return True
+
+
+def _time_terms(node):
+    """Whether a search tree has ``earliest=``/``latest=`` (relative to the hunt's "now")."""
+    kind = node[0]
+    if kind in ("and", "or"):
+        return any(_time_terms(part) for part in node[1])
+    if kind == "not":
+        return _time_terms(node[1])
+    return kind == "cmp" and str(node[1]).lower() in ("earliest", "latest")
+
+
+def _stats_fields(args):
+    """The fields ``stats <args>`` reads (None when not named exactly)."""
+    from ..commands.stats import parse_aggregations
+    try:
+        aggs, by, _options = parse_aggregations(args, "stats")
+    except Exception:  # noqa: BLE001  (the rest of the pipeline reports it)
+        return None
+    fields = {"_time"}
+    for agg in aggs:
+        if agg.expr is not None or "*" in (agg.arg or ""):
+            return None
+        if agg.arg:
+            fields.add(agg.arg)
+    if any("*" in f for f in by):
+        return None
+    return fields | set(by)
+
+
+def plan_search(runner, saved):
+    """The :class:`Plan` of one saved search."""
+    try:
+        segments = split_pipeline(runner.expand(saved.search))
+    except Exception:  # noqa: BLE001  (the run gives the error)
+        return Plan(saved.name, None, "whole", "does not parse")
+    if not segments:
+        return Plan(saved.name, segments, "whole", "empty")
+    if segments[0] == "":
+        if len(segments) > 1 and _word(segments[1]) == "tstats":
+            return _plan_tstats(saved.name, segments)
+        return Plan(saved.name, segments, "whole", "starts with a generating command")
+    text = runner.first_search(segments[0])
+    try:
+        expression = SearchExpression(text)
+    except Exception:  # noqa: BLE001
+        return Plan(saved.name, segments, "whole", "first segment does not parse")
+    if _time_terms(expression.tree):
+        return Plan(saved.name, segments, "whole", "earliest/latest relative to now")
+    cut = 1
+    while cut < len(segments) and _per_event(segments[cut], runner):
+        cut += 1
+    keep = None
+    if cut < len(segments) and _word(segments[cut]) == "stats":
+        keep = _stats_fields(segments[cut][len("stats"):])
+    return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression)
+
+
+def _plan_tstats(name, segments):
+    from ..commands.tstats import CIM_FIELDS, DATAMODELS, parse_tstats
+    from .tstats import EVENT_FIELDS
+    try:
+        query = parse_tstats(segments[1][len("tstats"):].strip())
+    except Exception:  # noqa: BLE001
+        return Plan(name, segments, "whole", "tstats does not parse")
+    datasets = DATAMODELS.get(query.model)
+    if datasets is None or (query.dataset is not None and query.dataset not in datasets):
+        return Plan(name, segments, "whole", "data model not available offline")
+    dataset = query.dataset or next(iter(datasets))
+    keep = set(EVENT_FIELDS) | {"tag", "bytes_in", "bytes_out"} | set(CIM_FIELDS[dataset])
+    return Plan(name, segments, "tstats", "", keep=keep, tstats=(datasets[dataset], dataset, query.where))
+
+
+# ---------------------------------------------------------------- the pass
+
+def _summary_fields(runner):
+    """Every field the hunt summary groups events by (sourcetype and the fields the
+    data-source macros test: :func:`..results.data_sources`)."""
+    import re
+
+    from ..results import _FIELD_TEST, data_source_macros
+    tested = {"sourcetype"}
+    for macro in data_source_macros(runner):
+        try:
+            definition = runner.expand("`%s`" % macro)
+        except Exception:  # noqa: BLE001
+            continue
+        tested |= {m.group(1) for m in _FIELD_TEST.finditer(re.sub(r'"[^"]*"', '""', definition))}
+    return sorted(tested - {"NOT", "OR", "AND"})
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+class StreamedEvents(object):
+    """What a streamed read keeps: every planned search's prefix output, and the summary the
+    hunt results read (``len``, :meth:`times`, :meth:`distinct`, ``partitions`` of the events
+    that carry a DNS query, :meth:`newest_time`). Searches not streamed read
+    :meth:`full_table` (the files read again, whole, once)."""
+
+    def __init__(self, runner, paths, sourcetype, host, plans, window):
+        self.runner, self.paths, self.sourcetype, self.host = runner, paths, sourcetype, host
+        self.plans = {plan.name: plan for plan in plans}
+        self.window = window
+        self.count = 0
+        self.newest = None
+        self.first_nonzero = self.last_nonzero = None
+        self.summary_fields = _summary_fields(runner)
+        self.groups = {}  # (partition, values) -> [count, order key, representative]
+        self.partition_first = {}  # partition key -> first sequence number
+        self.dns_parts = []  # (file index, frame of query/src/host + order key)
+        self._full = None
+        self._dns = None
+        self._file_summary = {}  # file index -> [events, {group: count}] while reading
+
+    # -- what results.py reads
+    def __len__(self):
+        return self.count
+
+    def __bool__(self):
+        return self.count > 0
+
+    def newest_time(self):
+        return self.newest
+
+    def times(self):
+        """The non-zero times' extremes (the summary reads only their minimum and maximum)."""
+        values = [t for t in (self.first_nonzero, self.last_nonzero) if t is not None]
+        return pl.Series("_time", values, dtype=pl.Float64)
+
+    def distinct(self, fields):
+        """As :meth:`EventTable.distinct`: one representative per distinct tuple of ``fields``
+        (the newest event holding it), partitions in reading order, tuples newest first."""
+        merged = {}
+        for (partition, values), (count, key, rep) in self.groups.items():
+            sub = (partition, tuple(_hashable(rep.get(f)) for f in fields))
+            known = merged.get(sub)
+            if known is None:
+                merged[sub] = [count, key, rep]
+            else:
+                known[0] += count
+                if key < known[1]:
+                    known[1], known[2] = key, rep
+        ordered = sorted(merged.items(), key=lambda item: (self.partition_first[item[0][0]], item[1][1]))
+        out = []
+        for _sub, (count, _key, rep) in ordered:
+            row = {f: rep[f] for f in fields if f in rep}
+            if "_time" in rep:
+                row["_time"] = rep["_time"]
+            out.append((row, count))
+        return out
+
+    @property
+    def partitions(self):
+        """The events that carry a DNS query (query, src, host; one per distinct tuple, the
+        newest), as one partition ordered newest first."""
+        if self._dns is None:
+            frames = [f for _i, f in self.dns_parts if f.height]
+            if not frames:
+                self._dns = {}
+            else:
+                stacked = concat_frames(frames).sort([ORDER_TIME, ORDER_SEQ], descending=[True, False],
+                                                     maintain_order=True)
+                fields = [c for c in stacked.columns if c not in (ORDER_TIME, ORDER_SEQ)]
+                stacked = stacked.unique(subset=fields, keep="first", maintain_order=True)
+                stacked = stacked.drop([ORDER_TIME, ORDER_SEQ]).with_row_index(POSITION)
+                self._dns = {"": stacked.with_columns(pl.col(POSITION).cast(pl.Int64))}
+        return self._dns
+
+    def full_table(self):
+        """Every event in one table (read once more, whole, on first use)."""
+        if self._full is None:
+            self._full, _issues = self.runner.read_table(self.paths, self.sourcetype, self.host)
+        return self._full
+
+    # -- a streamed search's data
+    def streamed(self, name, earliest, latest):
+        """The plan that finishes search ``name`` over ``[earliest, latest)`` from what was kept
+        (None: run it over :meth:`full_table`)."""
+        plan = self.plans.get(name)
+        if plan is None or plan.failed or plan.kind == "whole" or (earliest, latest) != self.window:
+            return None
+        plan.failed = True  # its kept rows are handed over once: a second run reads the full table
+        return plan
+
+    def prefix_output(self, plan):
+        """The plan's kept rows, newest first (None: no event selected)."""
+        frames = [f for _i, f in plan.outputs]
+        plan.outputs = []
+        if not frames or not any(f.height for f in frames):
+            return None
+        stacked = concat_frames(frames) if len(frames) > 1 else frames[0]
+        stacked = stacked.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
+        return stacked
+
+    def tstats_table(self, plan):
+        """The tstats plan's member events as an EventTable (positions in the global order)."""
+        stacked = self.prefix_output(plan)
+        if stacked is None:
+            return EventTable({})
+        stacked = stacked.with_row_index(POSITION).with_columns(pl.col(POSITION).cast(pl.Int64))
+        keys = sorted(set(stacked.get_column("\x00partition").to_list()), key=lambda k: self.partition_first[k])
+        parts = {}
+        for key in keys:
+            part = stacked.filter(pl.col("\x00partition") == key).drop(["\x00partition", ORDER_TIME, ORDER_SEQ])
+            names = [c for c in part.columns if c != POSITION and part.get_column(c).null_count() < part.height]
+            parts[key] = part.select(names + [POSITION])
+        return EventTable(parts)
+
+    # -- the pass
+    def add_chunk(self, frame, file_index, seq_base):
+        """One chunk (a frame of events in reading order, ``seq_base`` its first sequence number)."""
+        n = frame.height
+        raw_t = numeric_column(frame.get_column("_time")) if "_time" in frame.columns else \
+            pl.Series("_time", [None] * n, dtype=pl.Float64)
+        t = raw_t.fill_null(0.0)
+        order = t.alias("t").to_frame().with_row_index("i").sort("t", descending=True,
+                                                                  maintain_order=True).get_column("i")
+        key_t = t.gather(order)  # by chunk position (EventTable.from_frames' order)
+        key_seq = (pl.Series("s", range(n), dtype=pl.Int64) + seq_base).gather(order)
+        table = EventTable.from_frames([frame])
+        self._summarise(table, raw_t, key_t, key_seq, file_index)
+        window = table.window(*self.window)
+        shared = {}  # tstats plans of one data set and where clause keep the same rows: one frame
+        for plan in self.plans.values():
+            if plan.kind == "whole" or plan.failed:
+                continue
+            share = (plan.tstats[1], plan.tstats[2].text if plan.tstats[2] is not None else None) \
+                if plan.kind == "tstats" else None
+            if share in shared:
+                if shared[share] is not None:
+                    plan.outputs.append((file_index, shared[share]))
+                continue
+            try:
+                out = self._tstats_rows(plan, window) if plan.kind == "tstats" else self._prefix_rows(plan, window)
+            except Exception:  # noqa: BLE001  (the whole-table run gives the same error)
+                plan.failed, plan.outputs = True, []
+                continue
+            if out is not None:
+                positions = out.get_column(POSITION).cast(pl.Int64)
+                out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
+                                                      key_seq.gather(positions).alias(ORDER_SEQ))
+                plan.outputs.append((file_index, out))
+            if share is not None:
+                shared[share] = out
+
+    def drop_file(self, file_index):
+        """Forget what the chunks of one file added (the file is read again another way)."""
+        for plan in self.plans.values():
+            plan.outputs = [(i, f) for i, f in plan.outputs if i != file_index]
+        self.dns_parts = [(i, f) for i, f in self.dns_parts if i != file_index]
+        undo = self._file_summary.pop(file_index, None)
+        if undo is None:
+            return
+        count, groups = undo
+        self.count -= count
+        for gkey, n in groups.items():
+            entry = self.groups[gkey]
+            entry[0] -= n
+            if entry[0] == 0:
+                del self.groups[gkey]
+
+    def _prefix_rows(self, plan, table):
+        from . import engine as columnar_engine
+        from ..engine import _Context, _Step
+        selected = []
+        for key, frame in table.partitions.items():
+            kept = _filter(plan.expression, frame, key)
+            if kept.height:
+                selected.append(kept)
+        if not selected:
+            return None
+        data = concat_frames(selected)
+        if len(selected) > 1:
+            data = data.sort(POSITION, maintain_order=True)
+        ctx = _Context(self.runner, table)
+        data = columnar_engine.execute_from(self.runner, ctx, plan.segments[:plan.cut], 1, data, _Step(),
+                                            rows=False)
+        if isinstance(data, list):
+            data = frame_from_rows(data)
+        if plan.keep is not None:
+            data = data.select([c for c in data.columns if c in plan.keep or c == POSITION])
+        return data if data.height else None
+
+    def _tstats_rows(self, plan, table):
+        from .tstats import _member_mask
+        from .search import _fold
+        member, _dataset, where = plan.tstats
+        parts = []
+        for key, partition in table.partitions.items():
+            if where is not None and _fold(where.tree, key, None) is False:
+                continue  # the where clause's sourcetype terms exclude the partition (as tstats would)
+            kept = partition.filter(_member_mask(partition, member))
+            if kept.height:
+                names = [c for c in kept.columns if c in plan.keep or c == POSITION]
+                parts.append(kept.select(names).with_columns(pl.lit(key, pl.String).alias("\x00partition")))
+        if not parts:
+            return None
+        return concat_frames(parts)
+
+    def _summarise(self, table, raw_t, key_t, key_seq, file_index):
+        n = len(raw_t)
+        self.count += n
+        known = raw_t.drop_nulls()
+        if len(known):
+            top = known.max()
+            self.newest = top if self.newest is None or top > self.newest else self.newest
+        nonzero = known.filter(known != 0)
+        if len(nonzero):
+            lo, hi = nonzero.min(), nonzero.max()
+            self.first_nonzero = lo if self.first_nonzero is None or lo < self.first_nonzero else self.first_nonzero
+            self.last_nonzero = hi if self.last_nonzero is None or hi > self.last_nonzero else self.last_nonzero
+        added = {}
+        for key, frame in table.partitions.items():
+            positions = frame.get_column(POSITION)
+            first_seq = key_seq.gather(positions).min()
+            if key not in self.partition_first or first_seq < self.partition_first[key]:
+                self.partition_first[key] = first_seq
+            present = [f for f in self.summary_fields if f in frame.columns]
+            if present:
+                _keys, groups = distinct_groups(frame, present)
+                rows = groups.get_column("__row")
+                counts = groups.get_column("__n").to_list()
+            else:
+                rows, counts = pl.Series([0], dtype=pl.UInt32), [frame.height]
+            firsts = frame.select(present + (["_time"] if "_time" in frame.columns else []))[rows]
+            first_pos = positions.gather(rows)
+            order_keys = zip(key_t.gather(first_pos).to_list(), key_seq.gather(first_pos).to_list())
+            for rep, count, (kt, ks) in zip(rows_from_frame(firsts), counts, order_keys):
+                gkey = (key, tuple(_hashable(rep.get(f)) for f in self.summary_fields))
+                entry = self.groups.get(gkey)
+                okey = (-kt, ks)
+                if entry is None:
+                    self.groups[gkey] = [count, okey, rep]
+                else:
+                    entry[0] += count
+                    if okey < entry[1]:
+                        entry[1], entry[2] = okey, rep
+                added[gkey] = added.get(gkey, 0) + count
+            if "query" in frame.columns:
+                rows_q = frame.filter(pl.col("query").is_not_null())
+                if rows_q.height:
+                    names = [c for c in ("query", "src", "host") if c in rows_q.columns]
+                    pos = rows_q.get_column(POSITION)
+                    part = rows_q.select(names).with_columns(key_t.gather(pos).alias(ORDER_TIME),
+                                                             key_seq.gather(pos).alias(ORDER_SEQ))
+                    part = part.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
+                    part = part.unique(subset=names, keep="first", maintain_order=True)
+                    self.dns_parts.append((file_index, part))
+        undo = self._file_summary.setdefault(file_index, [0, {}])
+        undo[0] += n
+        for gkey, count in added.items():
+            undo[1][gkey] = undo[1].get(gkey, 0) + count
+
+
+def _filter(expression, frame, key):
+    from .search import filter_frame
+    return filter_frame(expression, frame, None, key)
+
+
+def _file_specs(paths, sourcetype, issues):
+    """(path, given sourcetype) of every file, in the order ``frames_of_files`` reads them."""
+    from ..engine import expand_inputs, split_spec
+    for spec in paths:
+        path, forced = split_spec(str(spec))
+        given = forced or sourcetype
+        if os.path.isdir(path):
+            children, walk_issues = expand_inputs([path])
+            issues.extend(walk_issues)
+            yield from _file_specs(children, given, issues)
+            continue
+        yield path, given
+
+
+def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None, None), progress=None,
+                  block_bytes=None, min_bytes=None):
+    """(StreamedEvents, issues): the files read chunk by chunk, every plan's prefix run."""
+    from ..readers import frames as frame_readers
+    block_bytes = block_bytes or chunk_bytes()
+    min_bytes = frame_readers.NATIVE_MIN_BYTES if min_bytes is None else min_bytes
+    events = StreamedEvents(runner, paths, sourcetype, host, plans, window)
+    issues = []
+    seq = 0
+    for file_index, (path, given) in enumerate(_file_specs(paths, sourcetype, issues)):
+        start, read = seq, 0
+        chunks = None
+        if frame_readers._size(path) >= min_bytes:
+            chunks = frame_readers.FrameChunks(path, given, host, block_bytes)
+            for frame in chunks:
+                events.add_chunk(frame, file_index, seq)
+                seq += frame.height
+                read += frame.height
+            if chunks.declined:
+                events.drop_file(file_index)
+                seq, read = start, 0
+        if chunks is None or chunks.declined:
+            file_events, file_issues = runner._read_one(path, given)
+            stem = os.path.splitext(os.path.basename(path))[0]
+            for ev in file_events:
+                ev.setdefault("host", host or stem)
+                ev.setdefault("index", "main")
+                ev.setdefault("_time", 0.0)
+                ev.setdefault("linecount", "1")
+            frame = frame_from_rows(file_events)
+            del file_events
+            if frame.height:
+                events.add_chunk(frame, file_index, seq)
+                seq += frame.height
+                read += frame.height
+        else:
+            file_issues = chunks.issues
+        issues.extend(file_issues)
+        if progress is not None:
+            progress(path, read)
+    events._file_summary = None
+    return events, issues
+
+
+__all__ = ["PER_EVENT", "Plan", "StreamedEvents", "enabled", "plan_search", "stream_events"]

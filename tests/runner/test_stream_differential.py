@@ -1,0 +1,149 @@
+"""A streamed hunt gives byte for byte what the whole-table hunt gives.
+
+``hunt`` reads its files a chunk at a time (``Runner.read_stream``), runs every search's
+per-event prefix on each chunk and the rest of the pipeline over the kept rows put back in the
+global newest-first order. Its output (``--format json`` and the ``document`` summary) must be
+the whole-table hunt's (``C2HUNT_STREAM=0``), with chunk boundaries everywhere: chunks of a few
+lines and of a few hundred, every Zeek log read by the chunked frame reader (even the small
+ones), over every scenario of samples/ and a generated Zeek workload with beacons.
+"""
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from c2hunt_offline.cli import main
+from c2hunt_offline.columnar import stream
+from c2hunt_offline.engine import Runner
+from c2hunt_offline.readers import frames
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
+# scenarios whose Zeek logs have enough lines for tiny chunks to cut them many times (chunk
+# sizes in bytes: 1 is one line a chunk; each chunk costs every search's prefix, so few cases)
+TINY_SCENARIOS = {"s3_python_udp_beacon": [1, 2500], "x8_cim_network_c2": [1, 2500],
+                  "x1_dns_tunnel_doh_smb_egress": [2500]}
+
+
+def hunt_output(paths, monkeypatch, streamed, chunk=None, fmt="json"):
+    if streamed:
+        monkeypatch.setenv("C2HUNT_STREAM", "1")
+        monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)  # small Zeek logs chunked as well
+        monkeypatch.setenv("C2HUNT_STREAM_BYTES", str(chunk))
+    else:
+        monkeypatch.setenv("C2HUNT_STREAM", "0")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["--app-root", str(ROOT), "hunt", "--no-progress", "--format", fmt] + [str(p) for p in paths])
+    return code, out.getvalue()
+
+
+def assert_same(paths, monkeypatch, chunks, fmt="json"):
+    whole = hunt_output(paths, monkeypatch, False, fmt=fmt)
+    for chunk in chunks:
+        assert hunt_output(paths, monkeypatch, True, chunk, fmt) == whole, (paths, chunk)
+    return whole
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenarios(scenario, monkeypatch):
+    assert_same([SAMPLES / scenario], monkeypatch, [30000])
+
+
+@pytest.mark.parametrize("scenario", sorted(TINY_SCENARIOS))
+def test_scenarios_tiny_chunks(scenario, monkeypatch):
+    """Chunks of one to a few lines: a boundary after (nearly) every event."""
+    code, text = assert_same([SAMPLES / scenario], monkeypatch, TINY_SCENARIOS[scenario])
+    assert text.strip(), scenario  # an attack scenario: something was found
+    if scenario == "s3_python_udp_beacon":  # the summary (events, sources, DNS samples) as well
+        assert_same([SAMPLES / scenario], monkeypatch, [2500], fmt="document")
+
+
+@pytest.fixture(scope="module")
+def zeek_workload(tmp_path_factory):
+    import offline_scale  # benchmarks/ (on pythonpath)
+    paths, _ = offline_scale.generate(str(tmp_path_factory.mktemp("zeek")), 6000, hosts=300, n_beacons=3)
+    return paths
+
+
+def test_generated_zeek_workload(zeek_workload, monkeypatch):
+    code, text = assert_same(zeek_workload, monkeypatch, [100000, 700000])
+    assert "Periodic Beaconing" in text
+    assert_same(zeek_workload, monkeypatch, [300000], fmt="document")
+
+
+def test_plans(monkeypatch):
+    """Every correlation search has a plan; the searches that start with search terms stream,
+    tstats searches keep their data set's members; stats after the prefix prunes fields."""
+    runner = Runner(str(ROOT))
+    plans = {s.name: stream.plan_search(runner, s) for s in runner.saved_searches() if s.kind == "correlation"}
+    assert plans
+    beacon = plans["C2Hunt - Periodic Beaconing - Rule"]
+    assert beacon.kind == "prefix" and beacon.keep and "_raw" not in beacon.keep
+    assert plans["C2Hunt - Periodic Beaconing - CIM - Rule"].kind == "tstats"
+    for plan in plans.values():
+        assert plan.kind in ("prefix", "tstats", "whole")
+        if plan.kind == "prefix":
+            assert all(stream._per_event(s, runner) for s in plan.segments[1:plan.cut])
+
+
+def test_per_event_commands():
+    assert stream._per_event("eval x=1")
+    assert stream._per_event("fillnull value=0 a b")
+    assert not stream._per_event("fillnull value=0")  # fills the fields of every row: not per event
+    assert not stream._per_event("rename a* AS b*")
+    assert not stream._per_event("eventstats count by a")
+    assert not stream._per_event("c2asym")
+
+
+def test_prefix_error_falls_back(tmp_path, monkeypatch):
+    """A prefix that fails on a chunk: the search runs over the full table (its error as before)."""
+    runner = Runner(str(ROOT))
+    saved = runner.saved_searches()[0]
+    plan = stream.plan_search(runner, saved)
+    plan.segments = plan.segments[:1] + ["lookup no_such_lookup x"] + plan.segments[1:]
+    plan.kind, plan.cut = "prefix", 2
+    log = tmp_path / "conn.log"
+    log.write_text("\n".join(json.dumps({"ts": 1715677505.5 + i, "uid": "C%d" % i, "id.orig_h": "10.0.0.1",
+                                         "id.resp_h": "10.0.0.2", "id.resp_p": 80, "proto": "tcp"})
+                             for i in range(20)) + "\n")
+    events, _ = stream.stream_events(runner, [str(log)], [plan], block_bytes=300, min_bytes=0)
+    assert len(events) == 20
+    assert plan.failed or not plan.outputs
+
+
+def test_second_hunt_reads_the_full_table(monkeypatch):
+    """The kept rows are handed over once; hunting again gives the same notables (full table)."""
+    monkeypatch.setenv("C2HUNT_STREAM", "1")
+    runner = Runner(str(ROOT))
+    events, _ = runner.read_stream([str(SAMPLES / "s3_python_udp_beacon")])
+    assert isinstance(events, stream.StreamedEvents) and len(events)
+    first, errors = runner.hunt(events)
+    again, errors_again = runner.hunt(events)
+    assert first and not errors and not errors_again
+    assert [n.as_dict() for n in again] == [n.as_dict() for n in first]
+
+
+@pytest.mark.parametrize("scenario", ["x8_cim_network_c2", "x1_dns_tunnel_doh_smb_egress", "benign_sysmon_dns_queries"])
+def test_summary_of_streamed_events(scenario, monkeypatch):
+    """What the hunt summary reads of the events: the same from the pass as from the table."""
+    from c2hunt_offline.results import _distinct, _times, data_source_macros
+    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
+    runner = Runner(str(ROOT))
+    paths = [str(SAMPLES / scenario)]
+    table, _ = runner.read_table(paths)
+    plans = [stream.plan_search(runner, s) for s in runner.saved_searches() if s.kind == "correlation"][:2]
+    events, _ = stream.stream_events(runner, paths, plans, block_bytes=900, min_bytes=0)
+    assert len(events) == len(table)
+    assert events.newest_time() == table.newest_time()
+    whole_times = _times(table)
+    assert (min(_times(events)), max(_times(events))) == (min(whole_times), max(whole_times))
+    fields = sorted(set(stream._summary_fields(runner)))
+    assert data_source_macros(runner)
+    for subset in (["sourcetype"], fields):
+        got = [({k: v for k, v in rep.items() if k in subset}, n) for rep, n in _distinct(events, subset)]
+        want = [({k: v for k, v in rep.items() if k in subset}, n) for rep, n in _distinct(table, subset)]
+        assert got == want, subset
