@@ -146,6 +146,22 @@ def test_lookup_on_many_rows_matches_in_bulk(lookup_contexts):
                          rows) == "same"
 
 
+def test_three_input_lookups_match_the_row_command_whatever_column_decides_first(lookup_contexts):
+    """The bulk matcher tries exact columns first, then patterns, then networks, each on the
+    tuples still matching: the order of the clause and an early empty match change nothing."""
+    contexts, tables = lookup_contexts
+    rng = random.Random("columnar-lookup-three")
+    outcomes = []
+    for _ in range(60):
+        rows = _event_rows(rng, rng.choice([5, 40]))
+        inputs = [("net", "s"), ("key", "m"), ("pat", rng.choice(["s", "m"]))]
+        rng.shuffle(inputs)
+        clause = "%s %s OUTPUT out1 AS o out2" % (rng.choice(tables), " ".join("%s AS %s" % c for c in inputs))
+        outcomes.append(_differential(*contexts(), "lookup", clause, rows))
+    assert [o for o in outcomes if o not in ("same", "refused")] == []
+    assert outcomes.count("same") >= 50
+
+
 # Edges of the bulk matcher: addresses ipaddress refuses (leading zeros, octets past 255,
 # padding is stripped), IPv4-mapped and scoped IPv6, nested and overlapping networks of both
 # versions (file order decides, max_matches cuts), case-insensitive keys outside ASCII.

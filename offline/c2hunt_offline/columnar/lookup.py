@@ -115,6 +115,7 @@ class _ColumnIndex(object):
                 exact.append((cell if table.case_sensitive else cell.lower(), row_id))
         self.exact = pl.DataFrame({"__c2v": [k for k, _ in exact], _R: [r for _, r in exact]},
                                   schema={"__c2v": pl.String, _R: pl.UInt32})
+        self.cost = 2 if kind == "CIDR" else 1 if self.patterns else 0
         self.networks = {key: pl.DataFrame({"__c2hi": [h for h, _, _ in rows], "__c2lo": [lo for _, lo, _ in rows],
                                             _R: [r for _, _, r in rows]},
                                            schema={"__c2hi": pl.UInt64, "__c2lo": pl.UInt64, _R: pl.UInt32})
@@ -214,15 +215,26 @@ def _matched_rows(table, input_columns, distinct, event_fields):
         # one lookup column read from two fields: the indexed table checks only the first
         raise NotColumnar("lookup column given twice")
     indexes = _INDEXES.setdefault(table, {})
-    pairs = None
+    columns = []
     for column, field in zip(input_columns, event_fields):
         index = indexes.get(column)
         if index is None:
             index = indexes[column] = _ColumnIndex(table, column)
+        columns.append((index, field))
+    # the cheapest, most selective matches first (exact keys, then patterns, then networks): each
+    # later column is tried only on the tuples still matching, and none once nothing does
+    columns.sort(key=lambda item: item[0].cost)
+    pairs = None
+    for index, field in columns:
         series = distinct.get_column(field) if field in distinct.columns \
             else pl.Series(field, [None] * distinct.height, dtype=pl.String)
-        found = index.pairs(_event_values(series)).unique()
+        values = _event_values(series)
+        if pairs is not None:
+            values = values.join(pairs.select(_D).unique(), on=_D, how="semi")
+        found = index.pairs(values).unique()
         pairs = found if pairs is None else pairs.join(found, on=[_D, _R], how="inner")
+        if not pairs.height:
+            break
     limit = max(table.max_matches, 1)  # the row scan stops once it holds max_matches rows, at least one
     matched = pairs.sort([_D, _R]).group_by(_D, maintain_order=True).agg(pl.col(_R).head(limit))
     return pl.DataFrame(pl.Series(_D, range(distinct.height), dtype=pl.UInt32)) \
