@@ -618,6 +618,15 @@ def _apply(op, left, right):
 
 def _cmp(ev, node):
     op = node[1]
+    text = _literal_text(node[3])
+    if text is not None:  # field == "value": the literal as a scalar, no column of it
+        left = ev.value(node[2])
+        if left.kind == NULL:
+            return Val(BOOL, _nulls(ev.n, pl.Boolean))
+        if left.kind not in (NUM, STR, LIT, TEXT, MIX):
+            raise _Unsupported("comparison of %s" % left.kind)
+        # a quoted literal is never a number: compared as text (null where the field has no value)
+        return Val(BOOL, _apply(op, to_text(left), text))
     left, right = ev.value(node[2]), ev.value(node[3])
     for side in (left, right):
         if side.kind not in (NUM, STR, LIT, NULL, MIX) and not (side.kind == TEXT and LIT in (left.kind, right.kind)):
