@@ -10,7 +10,10 @@ per column), so a native node may hold a per-distinct child and the other way ro
 Evaluation is eager, one node at a time: every native kernel checks its inputs first (an
 integer past 2**53 that Python would keep exact, a regex whose matches Python's ``re`` and
 polars' engine might not agree on, a non-ASCII string a case mapping might treat differently)
-and declines by raising :class:`_Unsupported`, upon which that node goes per distinct.
+and declines by raising :class:`_Unsupported`, upon which that node goes per distinct. What a
+check or a conversion derives from a value (its numbers, its text, whether it is plain ASCII) is
+kept on the value (:func:`_memo`), and the fields read stay for the whole eval command (dropped
+when assigned), so a field read by several nodes and assignments is checked once.
 
 A node's result is a :class:`Val`: a column and a kind that says which Python values it
 stands for (the row engine's, see :mod:`..values`):
