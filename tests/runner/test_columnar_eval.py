@@ -341,3 +341,31 @@ def test_unsupported_parts_go_per_distinct_alone():
 ])
 def test_regexes_native_only_where_both_engines_agree(pattern, compatible):
     assert ex.rust_compatible(pattern) is compatible
+
+
+def _g15_corpus():
+    """Fractions as logs carry them (epoch seconds with microseconds, durations, ratios, means)
+    and the hard cases: 16 and 17 significant digits, values a hair from a 15-digit half-way
+    point, the edges of %g's fixed notation, carries."""
+    rng = random.Random(15)
+    values = [0.5, 1.5, 0.1, 0.3, 2 / 3, 1 / 3, 0.0001, 0.00012345, 0.00009999999999999999, 99999999999999.95,
+              999999999999999.9, 123456789012345.6, 0.999999999999999944, 9.9999999999999995, 1e-05, 1.5e-05,
+              -0.25, -1715644800.448915, 4503599627370495.5]
+    for _ in range(6000):
+        values.append(1715644800 + rng.randrange(10 ** 6) / 1e6)       # epoch seconds, microseconds
+        values.append(rng.randrange(1, 10 ** 6) / rng.randrange(1, 10 ** 3))  # ratios and means
+        values.append(rng.uniform(-1, 1) * 10.0 ** rng.randrange(-7, 17))
+        text = "%.15g" % rng.uniform(1, 1e5)
+        values.append(float(text + ("5" if "." in text else ".5")))      # a 16th digit of 5
+        values.append(float("%.16g" % rng.uniform(0, 1e6)))
+    return [v for v in values if v != int(v)]
+
+
+def test_fractions_are_written_as_percent_15g_natively_where_certain():
+    import polars as pl
+    values = _g15_corpus()
+    native = ex._g15(pl.Series(values, dtype=pl.Float64)).to_list()
+    assert [t for v, t in zip(values, native) if t is not None and t != "%.15g" % v] == []
+    assert sum(t is not None for t in native) > 0.6 * len(values)  # the rest (hard cases above): Python
+    formatted = ex._format_numbers(pl.Series(values + [None, 3.0, -0.0], dtype=pl.Float64)).to_list()
+    assert formatted == ["%.15g" % v for v in values] + [None, "3", "0"]

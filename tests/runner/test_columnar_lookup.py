@@ -146,6 +146,41 @@ def test_lookup_on_many_rows_matches_in_bulk(lookup_contexts):
                          rows) == "same"
 
 
+def test_three_input_lookups_match_the_row_command_whatever_column_decides_first(lookup_contexts):
+    """The bulk matcher tries exact columns first, then patterns, then networks, each on the
+    tuples still matching: the order of the clause and an early empty match change nothing."""
+    contexts, tables = lookup_contexts
+    rng = random.Random("columnar-lookup-three")
+    outcomes = []
+    for _ in range(60):
+        rows = _event_rows(rng, rng.choice([5, 40]))
+        inputs = [("net", "s"), ("key", "m"), ("pat", rng.choice(["s", "m"]))]
+        rng.shuffle(inputs)
+        clause = "%s %s OUTPUT out1 AS o out2" % (rng.choice(tables), " ".join("%s AS %s" % c for c in inputs))
+        outcomes.append(_differential(*contexts(), "lookup", clause, rows))
+    assert [o for o in outcomes if o not in ("same", "refused")] == []
+    assert outcomes.count("same") >= 50
+
+
+def test_exact_columns_narrow_the_tuples_before_any_row_pair_is_built():
+    """Two exact columns (the app's service/port table, case-insensitive): tuples with a key in
+    one column but not the other, in either clause order, multivalue services, mixed case."""
+    runner = Runner(str(ROOT))
+    rng = random.Random("exact-columns")
+    services = ["http", "HTTP", "ssl", "dns", "socks", "none", "", "Ssh"]
+    ports = ["80", "443", "8080", "53", "1080", "22", "9999", "", "080"]
+    rows = []
+    for _ in range(400):
+        row = {"p": rng.choice(ports), "q": rng.choice(ports)}
+        row["s"] = rng.sample(services, 2) if rng.random() < 0.3 else rng.choice(services)
+        rows.append(row)
+    for clause in ["service AS s dest_port AS p OUTPUT known_service_port",
+                   "dest_port AS q service AS s OUTPUTNEW known_service_port AS p",
+                   "dest_port AS p service AS s OUTPUT service AS matched"]:
+        args = "c2hunt_known_service_ports " + clause
+        assert _differential(_Context(runner, []), _Context(runner, []), "lookup", args, rows) == "same", args
+
+
 # Edges of the bulk matcher: addresses ipaddress refuses (leading zeros, octets past 255,
 # padding is stripped), IPv4-mapped and scoped IPv6, nested and overlapping networks of both
 # versions (file order decides, max_matches cuts), case-insensitive keys outside ASCII.

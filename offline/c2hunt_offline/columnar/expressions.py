@@ -10,7 +10,10 @@ per column), so a native node may hold a per-distinct child and the other way ro
 Evaluation is eager, one node at a time: every native kernel checks its inputs first (an
 integer past 2**53 that Python would keep exact, a regex whose matches Python's ``re`` and
 polars' engine might not agree on, a non-ASCII string a case mapping might treat differently)
-and declines by raising :class:`_Unsupported`, upon which that node goes per distinct.
+and declines by raising :class:`_Unsupported`, upon which that node goes per distinct. What a
+check or a conversion derives from a value (its numbers, its text, whether it is plain ASCII) is
+kept on the value (:func:`_memo`), and the fields read stay for the whole eval command (dropped
+when assigned), so a field read by several nodes and assignments is checked once.
 
 A node's result is a :class:`Val`: a column and a kind that says which Python values it
 stands for (the row engine's, see :mod:`..values`):
@@ -33,6 +36,7 @@ kind       column dtype       Python values
 import math
 import re
 
+import numpy as np
 import polars as pl
 
 from ..evalexpr.evaluate import compile_expr, fields_read
@@ -65,7 +69,7 @@ class _Unsupported(Exception):
 
 
 class Val(object):
-    __slots__ = ("kind", "s", "num", "outputs", "index")
+    __slots__ = ("kind", "s", "num", "outputs", "index", "memo")
 
     def __init__(self, kind, s, outputs=None, index=None, num=None):
         self.kind = kind
@@ -73,6 +77,18 @@ class Val(object):
         self.num = num  # mix: the numbers (s holds the strings)
         self.outputs = outputs  # obj: the distinct Python values, and each row's position in them
         self.index = index
+        self.memo = None  # what has been derived from the value (its numbers, its text, checks)
+
+
+def _memo(val, key, compute):
+    """``compute()`` once per value: a field read by several nodes of a command is parsed and
+    checked once (a Val never changes; a check that declines is not kept, so it declines again)."""
+    memo = val.memo
+    if memo is None:
+        memo = val.memo = {}
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _select(expr):
@@ -107,9 +123,15 @@ def _exact_numbers(s):
     return s
 
 
-def _parse_numbers(s):
-    """values.to_number of each string of a String column, as Float64 (null: not a number)."""
-    if _any(s.str.contains(_NOT_SIMPLE).fill_null(False)):
+def _simple(s):
+    """True when no string holds a character to_number must judge itself (non-ASCII, \\x1c-\\x1f)."""
+    return not _any(s.str.contains(_NOT_SIMPLE).fill_null(False))
+
+
+def _parse_numbers(s, simple=None):
+    """values.to_number of each string of a String column, as Float64 (null: not a number);
+    ``simple``: _simple(s) when already known."""
+    if not (_simple(s) if simple is None else simple):
         def number(text):
             n = to_number(text)
             return None if n is None else float(n) if abs(n) < _EXACT else math.inf
@@ -123,11 +145,70 @@ def _format_numbers(s):
     """values.format_number of a num column."""
     integral = (s == s.floor()).fill_null(False)
     as_int = s.cast(pl.Int64, strict=False).cast(pl.String)
-    if not _any(~integral & s.is_not_null()):
+    fractions = ~integral & s.is_not_null()
+    if not _any(fractions):
         return as_int
-    # what format_number gives a finite fraction (the %g C formatter: no Python call per value)
-    rest = _per_distinct(_select(pl.when(pl.lit(~integral)).then(pl.lit(s))), "%.15g".__mod__, pl.String)
+    # what format_number gives a finite fraction: "%.15g", natively where that is certain, else
+    # by the C formatter once per distinct value
+    rest = _g15(_select(pl.when(pl.lit(fractions)).then(pl.lit(s))))
+    left = fractions & rest.is_null()
+    if _any(left):
+        python = _per_distinct(_select(pl.when(pl.lit(left)).then(pl.lit(s))), "%.15g".__mod__, pl.String)
+        rest = _select(pl.coalesce([pl.lit(rest), pl.lit(python)]))
     return _select(pl.when(pl.lit(integral)).then(pl.lit(as_int)).otherwise(pl.lit(rest)))
+
+
+def _g15(s):
+    """``"%.15g" % x`` of each value of a Float64 column of fractions, where it is certain; null
+    elsewhere (the caller asks Python for those).
+
+    Polars writes a float as a short decimal D that reads back as x (checked: D is read back, so
+    x is within half an ulp of D). D has k significant digits and the exponent e (x = d.ddd *
+    10**e). k <= 15: D is the 15-digit rounding of x, since half an ulp is far less than half a
+    unit of the 15th digit. k > 15: D rounded to 15 digits (up when its remaining digits are
+    past the half-way point) is x rounded too when no half-way point lies between x and D, that
+    is when half an ulp of x is less than D's distance to the nearest one (checked, with a
+    margin). %g writes fixed notation for -4 <= e < 15; other exponents, a carry into a 16th
+    digit, more than 17 digits are left to the caller."""
+    frame = pl.DataFrame({"x": s, "t": s.cast(pl.String),
+                          "spacing": np.spacing(np.abs(s.fill_null(1.0).to_numpy()))})
+    text, k, extra, scale, tail = pl.col("t"), pl.col("k"), pl.col("extra"), pl.col("scale"), pl.col("tail")
+    frame = frame.with_columns(  # each step its own columns: every intermediate computed once
+        certain=(text.str.contains("^-?(?:0|[1-9][0-9]*)\\.[0-9]+$")
+                 & (text.cast(pl.Float64, strict=False) == pl.col("x"))).fill_null(False),
+        digits=text.str.replace("-", "", literal=True).str.replace(".", "", literal=True).str.strip_chars_start("0"),
+        fraction=text.str.len_bytes().cast(pl.Int64) - text.str.find(".", literal=True).cast(pl.Int64) - 1,
+    ).with_columns(
+        k=pl.col("digits").str.len_bytes().cast(pl.Int64),
+        d=pl.col("digits").cast(pl.Int64, strict=False),
+    ).with_columns(
+        exponent=k - 1 - pl.col("fraction"),
+        extra=(k - 15).clip(0, 18),  # digits past the 15th (past 2 the value is left to Python)
+    ).with_columns(
+        scale=pl.lit(10, dtype=pl.Int64).pow(extra),
+        places=(pl.col("fraction") - extra).clip(0, 18),  # fraction digits of the rounded value: 14 - e
+    ).with_columns(
+        tail=pl.col("d") % scale,
+        midpoint=scale // 2,  # 5, 50 (extra >= 1 where it is used)
+        unit=pl.lit(10, dtype=pl.Int64).pow(pl.col("places")),
+    ).with_columns(
+        rounded=pl.col("d") // scale + (tail > pl.col("midpoint")).cast(pl.Int64),
+    )
+    exponent, unit, rounded = pl.col("exponent"), pl.col("unit"), pl.col("rounded")
+    fixed = pl.col("certain") & (exponent >= -4) & (exponent < 15)
+    short = fixed & (k <= 15)
+    far_from_half = pl.col("spacing") * (0.5 * (1 + 1e-9)) < (tail - pl.col("midpoint")).abs().cast(pl.Float64) \
+        * pl.lit(10.0).pow((exponent - k + 1).cast(pl.Float64)) * (1 - 1e-9)
+    rounds = fixed & (k > 15) & (k <= 17) & (rounded < 10 ** 15) & far_from_half
+    frame = frame.with_columns(short=short, rounds=rounds.fill_null(False))
+    part = (rounded % unit + unit).cast(pl.String).str.slice(1).str.strip_chars_end("0")
+    written = pl.concat_str([pl.when(text.str.starts_with("-")).then(pl.lit("-")).otherwise(pl.lit("")),
+                             (rounded // unit).cast(pl.String),
+                             pl.when(part != "").then(pl.lit(".") + part).otherwise(pl.lit(""))])
+    if not frame.get_column("rounds").any():
+        written = pl.lit(None, dtype=pl.String)
+    return frame.select(pl.when(pl.col("short")).then(text).when(pl.col("rounds")).then(written)
+                        .otherwise(None).cast(pl.String)).to_series()
 
 
 def _plain(s):
@@ -150,6 +231,25 @@ def _normalise_mv(s):
     return Val(MV, s)
 
 
+def _simple_strings(val):
+    return _memo(val, "simple", lambda: _simple(val.s))
+
+
+def _plain_text(val):
+    """to_text of a value, declined unless it is tab or printable ASCII (see _plain)."""
+    text = to_text(val)
+    if not _memo(val, "plain", lambda: _plain(text)):
+        raise _Unsupported("input outside printable ASCII")
+    return text
+
+
+def _plain_items(val):
+    """A multivalue column, declined unless every item is tab or printable ASCII."""
+    if not _memo(val, "plain items", lambda: _plain(val.s.explode())):
+        raise _Unsupported("input outside printable ASCII")
+    return val.s
+
+
 # ------------------------------------------------------------------------ conversions
 
 def to_num(val):
@@ -157,10 +257,15 @@ def to_num(val):
     kind = val.kind
     if kind == NUM:
         return val.s
+    return _memo(val, "num", lambda: _to_num(val))
+
+
+def _to_num(val):
+    kind = val.kind
     if kind in (NULL, LIT):
         return _nulls(val.s.len(), pl.Float64)
     if kind == STR:
-        return _parse_numbers(val.s)
+        return _memo(val, "parsed", lambda: _parse_numbers(val.s, _simple_strings(val)))
     if kind == MV:
         return _parse_numbers(_single(val))
     if kind == MIX:
@@ -174,6 +279,11 @@ def to_text(val):
     kind = val.kind
     if kind in _STRINGS or kind == NULL:
         return val.s
+    return _memo(val, "text", lambda: _to_text(val))
+
+
+def _to_text(val):
+    kind = val.kind
     if kind == NUM:
         return _format_numbers(val.s)
     if kind == MV:
@@ -353,11 +463,13 @@ class ColumnEvaluator(object):
 
     instances = None  # a list to collect every evaluator in (tests), else None
 
-    def __init__(self, frame):
+    def __init__(self, frame, fields=None):
         self.frame = frame
         self.n = frame.height
         self.per_distinct = []
-        self.fields = {}
+        # field name (or literal) -> Val: shared by the evaluators of one command, whose caller
+        # drops a field it assigns (see evaluate)
+        self.fields = {} if fields is None else fields
         self.errors = []  # native kernels that failed unexpectedly (tests assert there are none)
         if ColumnEvaluator.instances is not None:
             ColumnEvaluator.instances.append(self)
@@ -435,6 +547,13 @@ def _classify(outputs, index):
 # ------------------------------------------------------------------------ native nodes
 
 def _lit(ev, node):
+    key = ("literal", type(node[1]), node[1])
+    if key not in ev.fields:
+        ev.fields[key] = _read_literal(ev, node)  # one column per literal, however often read
+    return ev.fields[key]
+
+
+def _read_literal(ev, node):
     value = node[1]
     if type(value) is Literal:
         return Val(LIT, pl.repeat(str(value), ev.n, dtype=pl.String, eager=True))
@@ -502,6 +621,15 @@ def _apply(op, left, right):
 
 def _cmp(ev, node):
     op = node[1]
+    text = _literal_text(node[3])
+    if text is not None:  # field == "value": the literal as a scalar, no column of it
+        left = ev.value(node[2])
+        if left.kind == NULL:
+            return Val(BOOL, _nulls(ev.n, pl.Boolean))
+        if left.kind not in (NUM, STR, LIT, TEXT, MIX):
+            raise _Unsupported("comparison of %s" % left.kind)
+        # a quoted literal is never a number: compared as text (null where the field has no value)
+        return Val(BOOL, _apply(op, to_text(left), text))
     left, right = ev.value(node[2]), ev.value(node[3])
     for side in (left, right):
         if side.kind not in (NUM, STR, LIT, NULL, MIX) and not (side.kind == TEXT and LIT in (left.kind, right.kind)):
@@ -512,13 +640,12 @@ def _cmp(ev, node):
     if left.kind == NUM and right.kind == NUM:
         return Val(BOOL, _apply(op, left.s, right.s))
     if LIT in (left.kind, right.kind) or TEXT in (left.kind, right.kind):
-        numeric = pl.repeat(False, ev.n, dtype=pl.Boolean, eager=True)
-        ln = rn = None
-    else:
-        ln, rn = to_num(left), to_num(right)
-        numeric = (ln.is_not_null() & rn.is_not_null()).fill_null(False)
+        # never numbers: compared as text, whose nulls are the rows where a side has no value
+        return Val(BOOL, _apply(op, to_text(left), to_text(right)))
+    ln, rn = to_num(left), to_num(right)
+    numeric = (ln.is_not_null() & rn.is_not_null()).fill_null(False)
     need_text = _any(held & ~numeric)
-    by_number = _apply(op, ln, rn) if ln is not None else _nulls(ev.n, pl.Boolean)
+    by_number = _apply(op, ln, rn)
     by_text = _apply(op, to_text(left), to_text(right)) if need_text else _nulls(ev.n, pl.Boolean)
     return Val(BOOL, _select(pl.when(~pl.lit(held)).then(None)
                              .when(pl.lit(numeric)).then(pl.lit(by_number))
@@ -554,10 +681,35 @@ def _text_of(ev, node):
     return _choose(STR, texts, Val(STR, to_text(default)) if default is not None else None).s
 
 
+def _chain(node):
+    """The operands of a chain of ``.`` (``a . ":" . b`` parses as ``(a . ":") . b``), in order."""
+    if node[0] == "arith" and node[1] == ".":
+        return _chain(node[2]) + _chain(node[3])
+    return [node]
+
+
+def _concat(ev, node):
+    """A chain of ``.`` as one concatenation (null when any operand is): one pass over the rows
+    instead of one new column per operator. When an operand has no text here, the chain goes
+    operator by operator as before, so the same subexpressions go per distinct."""
+    mark = len(ev.per_distinct)
+    try:
+        operands = _chain(node)
+        texts = [_literal_text(operand) for operand in operands]
+        if all(text is not None for text in texts):
+            texts[0] = None  # one column at least, for the result's length
+        parts = [pl.lit(_text_of(ev, operand)) if text is None else pl.lit(text, dtype=pl.String)
+                 for operand, text in zip(operands, texts)]
+        return Val(STR, _select(pl.concat_str(parts)).cast(pl.String))
+    except _Unsupported:
+        del ev.per_distinct[mark:]
+    return Val(STR, _text_of(ev, node[2]) + _text_of(ev, node[3]))
+
+
 def _arith(ev, node):
     op = node[1]
     if op == ".":
-        return Val(STR, _text_of(ev, node[2]) + _text_of(ev, node[3]))
+        return _concat(ev, node)
     left, right = ev.value(node[2]), ev.value(node[3])
     if op == "%":
         raise _Unsupported("% (math.fmod) is not polars' modulo")
@@ -650,13 +802,8 @@ def _case_map(method):
         if val.kind == NULL:
             return val
         if val.kind == MV:
-            if not _plain(val.s.explode()):
-                raise _Unsupported("non-ASCII")
-            return Val(MV, val.s.list.eval(getattr(pl.element().str, method)()))
-        text = to_text(val)
-        if not _plain(text):
-            raise _Unsupported("non-ASCII")
-        return Val(STR, getattr(text.str, method)())
+            return Val(MV, _plain_items(val).list.eval(getattr(pl.element().str, method)()))
+        return Val(STR, getattr(_plain_text(val).str, method)())
     return fn
 
 
@@ -737,9 +884,10 @@ def _tonumber(ev, node):
             raise _Unsupported("tonumber of a fraction goes through its text")
         return val
     if val.kind in _STRINGS:
-        if _any(val.s.str.contains(_NOT_SIMPLE).fill_null(False)) or _any(val.s.str.contains(_HEX).fill_null(False)):
+        if not _simple_strings(val) or _memo(val, "hex", lambda: _any(val.s.str.contains(_HEX).fill_null(False))):
             raise _Unsupported("hex or non-ASCII")
-        return Val(NUM, _parse_numbers(val.s))
+        # a quoted literal too: tonumber("5") reads its text
+        return Val(NUM, _memo(val, "parsed", lambda: _parse_numbers(val.s, _simple_strings(val))))
     raise _Unsupported("tonumber of %s" % val.kind)
 
 
@@ -807,14 +955,9 @@ def _match(ev, node):
     if val.kind == NULL:
         return Val(BOOL, _nulls(ev.n, pl.Boolean))
     if val.kind == MV:
-        if not _plain(val.s.explode()):
-            raise _Unsupported("input outside printable ASCII")
-        hits = val.s.list.eval(pl.element().str.contains(pattern)).list.any()
+        hits = _plain_items(val).list.eval(pl.element().str.contains(pattern)).list.any()
         return Val(BOOL, _select(pl.when(pl.lit(val.s).is_not_null()).then(pl.lit(hits))))
-    text = to_text(val)
-    if not _plain(text):
-        raise _Unsupported("input outside printable ASCII")
-    return Val(BOOL, _contains(text, pattern))
+    return Val(BOOL, _contains(_plain_text(val), pattern))
 
 
 def _mvfind(ev, node):
@@ -826,15 +969,10 @@ def _mvfind(ev, node):
     if val.kind == NULL:
         return Val(NULL, _nulls(ev.n))
     if val.kind == MV:
-        if not _plain(val.s.explode()):
-            raise _Unsupported("input outside printable ASCII")
-        hits = val.s.list.eval(pl.element().str.contains(pattern))
+        hits = _plain_items(val).list.eval(pl.element().str.contains(pattern))
         found = _select(pl.when(pl.lit(hits).list.any()).then(pl.lit(hits).list.arg_max()))
         return Val(NUM, found.cast(pl.Float64))
-    text = to_text(val)
-    if not _plain(text):
-        raise _Unsupported("input outside printable ASCII")
-    hit = _contains(text, pattern)
+    hit = _contains(_plain_text(val), pattern)
     return Val(NUM, _select(pl.when(pl.lit(hit)).then(pl.lit(0.0))))
 
 
@@ -903,9 +1041,7 @@ def _replace(ev, node):
         return val
     if val.kind == MV:
         raise _Unsupported("replace in a multivalue")
-    text = to_text(val)
-    if not _plain(text):
-        raise _Unsupported("input outside printable ASCII")
+    text = _plain_text(val)
     try:
         return Val(STR, text.str.replace_all(pattern, replacement))
     except pl.exceptions.PolarsError:
@@ -966,11 +1102,11 @@ def _trim(method):
             return val
         if val.kind == MV:
             raise _Unsupported("trim of a multivalue")
-        text = to_text(val)
         if chars is None:
-            if not _plain(text):
-                raise _Unsupported("whitespace outside ASCII")
+            text = _plain_text(val)  # else whitespace outside ASCII
             chars = _PY_SPACE_CHARS
+        else:
+            text = to_text(val)
         return Val(STR, getattr(text.str, method)(chars))
     return fn
 
@@ -1009,7 +1145,9 @@ _CALLS = {
 }
 
 
-def evaluate(frame, tree):
-    """(Val, evaluator) of an eval node tree over ``frame``."""
-    ev = ColumnEvaluator(frame)
+def evaluate(frame, tree, fields=None):
+    """(Val, evaluator) of an eval node tree over ``frame``. ``fields``: a dict that carries the
+    fields read (and what was derived from them) from one expression of a command to the next
+    over the same rows; the caller drops from it each field it assigns."""
+    ev = ColumnEvaluator(frame, fields)
     return ev.value(tree), ev

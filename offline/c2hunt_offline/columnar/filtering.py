@@ -43,9 +43,11 @@ def col_eval(ctx, args, frame):
     assignments = eval_assignments(args)  # parse errors first, as the row command raises them
     if frame.height == 0:
         return frame
+    fields = {}  # the fields read, each parsed and checked once for all the assignments
     for name, expression in assignments:
-        val, _ = ex.evaluate(frame, parse(expression.text))
+        val, _ = ex.evaluate(frame, parse(expression.text), fields)
         frame = frame.with_columns(_stored(val, name))
+        fields.pop(name, None)  # the assignment replaced it
     return frame
 
 

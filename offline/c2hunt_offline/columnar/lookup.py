@@ -115,10 +115,19 @@ class _ColumnIndex(object):
                 exact.append((cell if table.case_sensitive else cell.lower(), row_id))
         self.exact = pl.DataFrame({"__c2v": [k for k, _ in exact], _R: [r for _, r in exact]},
                                   schema={"__c2v": pl.String, _R: pl.UInt32})
+        self.cost = 2 if kind == "CIDR" else 1 if self.patterns else 0
         self.networks = {key: pl.DataFrame({"__c2hi": [h for h, _, _ in rows], "__c2lo": [lo for _, lo, _ in rows],
                                             _R: [r for _, _, r in rows]},
                                            schema={"__c2hi": pl.UInt64, "__c2lo": pl.UInt64, _R: pl.UInt32})
                          for key, rows in self.networks.items()}
+
+    def keyed(self, values):
+        """The distinct ids (a one-column frame) with a value among this column's exact keys."""
+        keys = values.get_column("__c2v")
+        if not self.case_sensitive:
+            keys = _python_lower(keys)
+        return values.with_columns(keys).join(self.exact.select("__c2v").unique(), on="__c2v", how="semi") \
+            .select(_D).unique()
 
     def pairs(self, values):
         """(distinct id, row id) of every lookup row this column matches, from ``values``:
@@ -214,15 +223,38 @@ def _matched_rows(table, input_columns, distinct, event_fields):
         # one lookup column read from two fields: the indexed table checks only the first
         raise NotColumnar("lookup column given twice")
     indexes = _INDEXES.setdefault(table, {})
-    pairs = None
+    columns = []
     for column, field in zip(input_columns, event_fields):
         index = indexes.get(column)
         if index is None:
             index = indexes[column] = _ColumnIndex(table, column)
-        series = distinct.get_column(field) if field in distinct.columns \
-            else pl.Series(field, [None] * distinct.height, dtype=pl.String)
-        found = index.pairs(_event_values(series)).unique()
-        pairs = found if pairs is None else pairs.join(found, on=[_D, _R], how="inner")
+        columns.append((index, field))
+    # the cheapest, most selective matches first (exact keys, then patterns, then networks): each
+    # later column is tried only on the tuples still matching, and none once nothing does
+    columns.sort(key=lambda item: item[0].cost)
+    values = [_event_values(distinct.get_column(field) if field in distinct.columns
+                            else pl.Series(field, [None] * distinct.height, dtype=pl.String))
+              for _, field in columns]
+    # first the tuples every exact-only column has a key for (no row pairs built yet: one key
+    # may stand in many lookup rows)
+    live = None
+    for (index, _), column_values in zip(columns, values):
+        if index.cost == 0:
+            held = index.keyed(column_values if live is None else column_values.join(live, on=_D, how="semi"))
+            live = held if live is None else live.join(held, on=_D, how="semi")
+    pairs = None
+    if live is None or live.height:
+        for (index, _), column_values in zip(columns, values):
+            if pairs is not None:
+                column_values = column_values.join(pairs.select(_D).unique(), on=_D, how="semi")
+            elif live is not None:
+                column_values = column_values.join(live, on=_D, how="semi")
+            found = index.pairs(column_values).unique()
+            pairs = found if pairs is None else pairs.join(found, on=[_D, _R], how="inner")
+            if not pairs.height:
+                break
+    else:
+        pairs = pl.DataFrame(schema={_D: pl.UInt32, _R: pl.UInt32})
     limit = max(table.max_matches, 1)  # the row scan stops once it holds max_matches rows, at least one
     matched = pairs.sort([_D, _R]).group_by(_D, maintain_order=True).agg(pl.col(_R).head(limit))
     return pl.DataFrame(pl.Series(_D, range(distinct.height), dtype=pl.UInt32)) \
