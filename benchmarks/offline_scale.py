@@ -247,7 +247,7 @@ def _child_peak(paths, engine, baseline_root=None):
     ``"baseline"`` (the runner of ``baseline_root``, with that checkout's own app content)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(repo_paths.pythonpath()), TZ="UTC")
     env.pop("C2HUNT_ENGINE", None)
-    env.pop("C2HUNT_STREAM", None)
+    env["C2HUNT_STREAM"] = "1"  # streamed at every size (unset, hunt streams 256 MiB or more)
     if engine == "whole":
         env["C2HUNT_STREAM"] = "0"
     elif engine == "stream":

@@ -279,9 +279,10 @@ class Runner(object):
         every search's per-event prefix runs as they are read, so the events are never held
         all at once (:mod:`.columnar.stream`). Returns (events, issues) where events is a
         :class:`~.columnar.stream.StreamedEvents` that :meth:`hunt` finishes the searches
-        from; :meth:`read_table`'s result under ``C2HUNT_STREAM=0`` or another engine."""
+        from; :meth:`read_table`'s result under ``C2HUNT_STREAM=0``, for inputs below
+        ``stream.AUTO_MIN_BYTES`` unless ``C2HUNT_STREAM=1``, or under another engine."""
         from .columnar import stream
-        if engine_name() != "col" or not stream.enabled():
+        if engine_name() != "col" or not stream.enabled(paths):
             return self.read_table(paths, sourcetype=sourcetype, host=host, progress=progress)
         plans = [stream.plan_search(self, saved) for saved in self.saved_searches()
                  if saved.kind == "correlation" and saved.name not in set(skip or ())

@@ -147,3 +147,19 @@ def test_summary_of_streamed_events(scenario, monkeypatch):
         got = [({k: v for k, v in rep.items() if k in subset}, n) for rep, n in _distinct(events, subset)]
         want = [({k: v for k, v in rep.items() if k in subset}, n) for rep, n in _distinct(table, subset)]
         assert got == want, subset
+
+
+def test_streaming_is_chosen_by_input_size_unless_set(tmp_path, monkeypatch):
+    """Unset, ``hunt`` streams only inputs of AUTO_MIN_BYTES or more; 1 and 0 force it."""
+    log = tmp_path / "conn.log"
+    log.write_text("x" * 1000)
+    monkeypatch.delenv("C2HUNT_STREAM", raising=False)
+    monkeypatch.setattr(stream, "AUTO_MIN_BYTES", 1001)
+    assert not stream.enabled([str(tmp_path)])
+    monkeypatch.setattr(stream, "AUTO_MIN_BYTES", 1000)
+    assert stream.enabled([str(tmp_path)]) and stream.enabled([str(log)])
+    monkeypatch.setenv("C2HUNT_STREAM", "0")
+    assert not stream.enabled([str(log)])
+    monkeypatch.setenv("C2HUNT_STREAM", "1")
+    monkeypatch.setattr(stream, "AUTO_MIN_BYTES", 10 ** 12)
+    assert stream.enabled([str(log)])
