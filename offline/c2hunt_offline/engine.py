@@ -242,13 +242,7 @@ class Runner(object):
                 events.extend(sub_events)
                 issues.extend(sub_issues)
                 continue
-            file_events, file_issues = self._read_one(path, st)
-            stem = os.path.splitext(os.path.basename(path))[0]
-            for ev in file_events:
-                ev.setdefault("host", host or stem)
-                ev.setdefault("index", "main")
-                ev.setdefault("_time", 0.0)
-                ev.setdefault("linecount", "1")
+            file_events, file_issues = self.read_one_file(path, st, host)
             events.extend(file_events)
             issues.extend(file_issues)
             if progress is not None:
@@ -291,6 +285,18 @@ class Runner(object):
             return stream.stream_events(self, paths, plans, sourcetype, host, (earliest, latest), progress)
         except Exception:  # noqa: BLE001  (a chunk the tables cannot hold: read whole, as before)
             return self.read_table(paths, sourcetype=sourcetype, host=host, progress=progress)
+
+    def read_one_file(self, path, sourcetype, host):
+        """One file's (events, issues) by the dict readers, each event given the defaults
+        Splunk indexes it with (host: ``host`` or the file's stem, index main, _time 0)."""
+        events, issues = self._read_one(path, sourcetype)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for ev in events:
+            ev.setdefault("host", host or stem)
+            ev.setdefault("index", "main")
+            ev.setdefault("_time", 0.0)
+            ev.setdefault("linecount", "1")
+        return events, issues
 
     def _read_one(self, path, sourcetype):
         """One file's (events, issues); whatever goes wrong is an issue naming the file,

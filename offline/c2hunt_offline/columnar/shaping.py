@@ -13,7 +13,7 @@ import polars as pl
 
 from ..commands import COMMANDS, CUSTOM
 from ..commands.arguments import field_matcher, take_options, words
-from ..commands.shaping import table_columns
+from ..commands.shaping import rex_extractor, table_columns
 from ..limits import GuardedRegex
 from ..values import convert_regex, mv, mv_pack, to_str
 from . import custom
@@ -319,24 +319,6 @@ def _merge(frame, name, found):
                                      for f, e in zip(python_values(found), python_values(existing))])
 
 
-def _first_matches(rx, max_match):
-    """The row command's extraction of one value: {group: value} of the first ``max_match``
-    matches (0: all) in the first of its values holding one."""
-    def extracted(value):
-        found = {}
-        for v in mv(value):
-            for n, m in enumerate(rx.finditer(to_str(v))):
-                if max_match and n >= max_match:
-                    break
-                for name, text in m.groupdict().items():
-                    if text is not None:
-                        found.setdefault(name, []).append(text)
-            if max_match == 1 and found:
-                break
-        return {name: mv_pack(values[:1] if max_match == 1 else values) for name, values in found.items()}
-    return extracted
-
-
 def _native_groups(series, pattern, names):
     """polars' first match's named groups of each row (null: not matched), or None when polars
     refuses the pattern."""
@@ -388,7 +370,7 @@ def cmd_rex(ctx, args, frame):
         rows = pl.Series([False] * len(series), dtype=pl.Boolean) if every_text else _not_plain(series)
     else:
         rows = _may_match(series, rex_filter_pattern(python_pattern), every_text)
-    codes, results = _per_distinct(series, rows, _first_matches(rx, max_match))
+    codes, results = _per_distinct(series, rows, rex_extractor(rx, max_match))
     columns = []
     for i, name in enumerate(names):
         found = series_from_values(name, [r.get(name) for r in results]).gather(codes)

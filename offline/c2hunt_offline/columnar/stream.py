@@ -535,13 +535,7 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
                 events.drop_file(file_index)
                 seq, read = start, 0
         if chunks is None or chunks.declined:
-            file_events, file_issues = runner._read_one(path, given)
-            stem = os.path.splitext(os.path.basename(path))[0]
-            for ev in file_events:
-                ev.setdefault("host", host or stem)
-                ev.setdefault("index", "main")
-                ev.setdefault("_time", 0.0)
-                ev.setdefault("linecount", "1")
+            file_events, file_issues = runner.read_one_file(path, given, host)
             frame = frame_from_rows(file_events)
             del file_events
             if frame.height:

@@ -252,9 +252,18 @@ def cmd_rex(ctx, args, rows):
     if not rx.groupindex:
         raise SplError("rex: the regular expression needs a named group (?<name>...)")
     max_match = int(options.get("max_match", "1"))
+    extract = rex_extractor(rx, max_match)
     for row in rows:
+        row.update(extract(row.get(field)))
+    return rows
+
+
+def rex_extractor(rx, max_match):
+    """The extraction of one field value: {group: value} of the first ``max_match`` matches
+    (0: all) in the first of its values holding one (the columnar rex shares it)."""
+    def extracted(value):
         found = {}
-        for v in mv(row.get(field)):
+        for v in mv(value):
             for n, m in enumerate(rx.finditer(to_str(v))):
                 if max_match and n >= max_match:
                     break
@@ -263,9 +272,8 @@ def cmd_rex(ctx, args, rows):
                         found.setdefault(name, []).append(text)
             if max_match == 1 and found:
                 break
-        for name, values in found.items():
-            row[name] = mv_pack(values[:1] if max_match == 1 else values)
-    return rows
+        return {name: mv_pack(values[:1] if max_match == 1 else values) for name, values in found.items()}
+    return extracted
 
 
 def cmd_makeresults(ctx, args, rows):

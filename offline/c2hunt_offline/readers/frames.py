@@ -1191,13 +1191,7 @@ def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None,
         if _size(path) >= min_bytes:
             frame, file_issues = read_frame(path, given, host)
         if frame is None:
-            events, file_issues = runner._read_one(path, given)
-            stem = os.path.splitext(os.path.basename(path))[0]
-            for ev in events:
-                ev.setdefault("host", host or stem)
-                ev.setdefault("index", "main")
-                ev.setdefault("_time", 0.0)
-                ev.setdefault("linecount", "1")
+            events, file_issues = runner.read_one_file(path, given, host)
             frame = frame_from_rows(events)
         frames.append(frame)
         issues.extend(file_issues)
