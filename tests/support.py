@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+# Every scenario folder of samples/ (one simulated attack or benign day each).
+SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
 # The runtimes Splunk ships (3.9, 3.13) and this machine's default (3.11).
 SPLUNK_PYTHONS = ("3.9", "3.11", "3.13")
@@ -74,3 +77,8 @@ def shown_value(value):
             return str(int(value))
         return repr(value)
     return value
+
+
+def shown_rows(rows):
+    """Result rows with every value as :func:`shown_value` shows it."""
+    return [{key: shown_value(value) for key, value in row.items()} for row in rows]

@@ -12,7 +12,6 @@ fails here.
 import json
 import random
 import re
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -24,16 +23,8 @@ from c2hunt_offline.commands.shaping import cmd_rex as row_rex
 from c2hunt_offline.conf import split_pipeline
 from c2hunt_offline.engine import Runner, _Context
 from c2hunt_offline.values import SplError, convert_regex
-from support import shown_value
+from support import ROOT, SAMPLES, SCENARIOS, shown_rows as shown
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "samples"
-SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
-
-
-def shown(rows):
-    return [{k: (shown_value(v) if not isinstance(v, list) else [shown_value(x) for x in v])
-             for k, v in row.items()} for row in rows]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ the user sees them (tests/support.shown_value: floats by repr)."""
 import json
 import random
 import re
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -21,16 +20,8 @@ from c2hunt_offline.commands.tstats import cmd_tstats
 from c2hunt_offline.conf import split_pipeline
 from c2hunt_offline.engine import Runner, _Context
 from c2hunt_offline.values import SplError
-from support import shown_value
+from support import ROOT, SAMPLES, SCENARIOS, shown_rows as shown
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "samples"
-SCENARIOS = sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
-
-
-def shown(rows):
-    return [{k: (shown_value(v) if not isinstance(v, list) else [shown_value(x) for x in v])
-             for k, v in row.items()} for row in rows]
 
 
 @pytest.fixture(scope="module")
