@@ -10,6 +10,8 @@ fields, nulls) and clauses. A clause the columnar command refuses (NotColumnar) 
 path is really what is tested.
 """
 import copy
+import functools
+import operator
 import random
 from pathlib import Path
 
@@ -335,8 +337,8 @@ def test_eventstats_cutoff_where_the_bound_is_not_enough(runner, monkeypatch):
 
 def test_bincount_adds_each_group_left_to_right():
     """The sum kernel's premise, on this numpy: np.bincount with weights adds each bin's
-    values in input order, as Python's sum does, where a pairwise sum (np.sum) and
-    np.add.reduceat round otherwise."""
+    values in input order (as the row stats does, strictly left to right), where a pairwise
+    sum (np.sum) and np.add.reduceat round otherwise."""
     rng = random.Random("left-to-right")
     differs = 0
     for _ in range(200):
@@ -345,8 +347,9 @@ def test_bincount_adds_each_group_left_to_right():
         got = np.bincount(np.array(groups), np.array(values), minlength=4)
         for group in range(4):
             members = [v for v, g in zip(values, groups) if g == group]
-            assert got[group] == sum(members) or got[group] == 0 == len(members)
-            differs += float(np.sum(np.array(members))) != sum(members)
+            in_order = functools.reduce(operator.add, members, 0)
+            assert got[group] == in_order or got[group] == 0 == len(members)
+            differs += float(np.sum(np.array(members))) != in_order
     assert np.bincount(np.zeros(4, dtype=np.int64), np.array([1e16, 1.0, 1.0, -1e16]))[0] == 0.0
     assert np.add.reduceat(np.array([1e16, 1.0, 1.0, -1e16]), [0])[0] != 0.0 or differs
     assert differs, "no case where the order matters: the test proves nothing"

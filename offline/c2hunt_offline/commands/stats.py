@@ -145,14 +145,24 @@ def _percentile(nums, p):
     return nums[lo] + (nums[hi] - nums[lo]) * (k - lo)
 
 
+def _added_in_order(nums):
+    """``nums`` added strictly left to right, as Splunk accumulates a sum (and the columnar
+    stats does): Python's ``sum()`` compensates float rounding from 3.12 on, so on Splunk's
+    Python 3.13 it could differ from the plain sum in the last bit."""
+    total = 0
+    for number in nums:
+        total = total + number
+    return total
+
+
 def _sum(values):
     nums = _numbers(values)
-    return sum(nums) if nums else None
+    return _added_in_order(nums) if nums else None
 
 
 def _avg(values):
     nums = _numbers(values)
-    return sum(nums) / len(nums) if nums else None
+    return _added_in_order(nums) / len(nums) if nums else None
 
 
 def _stdev(values, sample=True, var=False):
@@ -255,7 +265,7 @@ def _aggregate(agg, rows):
         return _mode(values)
     if f == "sumsq":
         nums = _numbers(values)
-        return sum(n * n for n in nums) if nums else None
+        return _added_in_order(n * n for n in nums) if nums else None
     if agg.percentile is not None:
         return _percentile(_numbers(values), agg.percentile)
     raise SplError("stats: unsupported function %s()" % f)
