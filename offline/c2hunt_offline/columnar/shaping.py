@@ -13,7 +13,7 @@ import polars as pl
 
 from ..commands import COMMANDS, CUSTOM
 from ..commands.arguments import field_matcher, take_options, words
-from ..commands.shaping import rex_extractor, table_columns
+from ..commands.shaping import rex_extractor, sed_expression, table_columns
 from ..limits import GuardedRegex
 from ..values import convert_regex, mv, mv_pack, to_str
 from . import custom
@@ -330,17 +330,11 @@ def _native_groups(series, pattern, names):
 
 
 def _sed(series, field, pattern):
-    m = re.match(r"^s(.)(.*?)(?<!\\)\1(.*?)(?<!\\)\1([gi0-9]*)$", pattern, re.S)
-    ignore_case = "i" in m.group(4)
-    python_pattern = convert_regex(m.group(2))
-    rx = GuardedRegex(re.compile(python_pattern, re.I if ignore_case else 0))
-    repl = re.sub(r"\\(\d)", r"\\g<\1>", m.group(3))
-    count = 0 if "g" in m.group(4) else 1
+    rx, repl, count = sed_expression(pattern)
+    python_pattern, ignore_case = rx.regex.pattern, bool(rx.regex.flags & re.I)
 
     def substituted(value):  # a value it cannot match in stays as it is
         return mv_pack([rx.sub(repl, to_str(v), count=count) for v in mv(value)])
-    if series.null_count() < len(series):
-        rx.sub(repl, "", count=count)  # a bad replacement raises what the row command raises
     rows = _may_match(series, rex_filter_pattern(python_pattern, ignore_case),
                       _reads_every_text_alike(python_pattern, ignore_case))
     codes, results = _per_distinct(series, rows, substituted)

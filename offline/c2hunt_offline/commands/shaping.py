@@ -232,15 +232,7 @@ def cmd_rex(ctx, args, rows):
     pattern = rest[0][0]
     field = options.get("field", "_raw")
     if options.get("mode") == "sed":
-        m = re.match(r"^s(.)(.*?)(?<!\\)\1(.*?)(?<!\\)\1([gi0-9]*)$", pattern, re.S)
-        if not m:
-            raise SplError("rex: mode=sed expects s/<regex>/<replacement>/[g]")
-        try:
-            rx = GuardedRegex(re.compile(convert_regex(m.group(2)), re.I if "i" in m.group(4) else 0))
-        except re.error as exc:
-            raise SplError("rex: bad regular expression %r: %s" % (m.group(2), exc))
-        repl = re.sub(r"\\(\d)", r"\\g<\1>", m.group(3))
-        count = 0 if "g" in m.group(4) else 1
+        rx, repl, count = sed_expression(pattern)
         for row in rows:
             if row.get(field) is not None:
                 row[field] = mv_pack([rx.sub(repl, to_str(v), count=count) for v in mv(row[field])])
@@ -256,6 +248,25 @@ def cmd_rex(ctx, args, rows):
     for row in rows:
         row.update(extract(row.get(field)))
     return rows
+
+
+def sed_expression(pattern):
+    """(regex, replacement, count) of a ``mode=sed`` expression ``s/<regex>/<replacement>/[g]``;
+    a malformed expression, a bad regex or a replacement naming a group the regex lacks is a
+    search error, whatever the events (the columnar rex shares it)."""
+    m = re.match(r"^s(.)(.*?)(?<!\\)\1(.*?)(?<!\\)\1([gi0-9]*)$", pattern, re.S)
+    if not m:
+        raise SplError("rex: mode=sed expects s/<regex>/<replacement>/[g]")
+    try:
+        rx = GuardedRegex(re.compile(convert_regex(m.group(2)), re.I if "i" in m.group(4) else 0))
+    except re.error as exc:
+        raise SplError("rex: bad regular expression %r: %s" % (m.group(2), exc))
+    repl = re.sub(r"\\(\d)", r"\\g<\1>", m.group(3))
+    try:
+        rx.sub(repl, "")  # Python checks the replacement's group references on every call
+    except (re.error, IndexError) as exc:  # an unknown group name is an IndexError
+        raise SplError("rex: bad sed replacement %r: %s" % (m.group(3), exc))
+    return rx, repl, 0 if "g" in m.group(4) else 1
 
 
 def rex_extractor(rx, max_match):
