@@ -147,29 +147,18 @@ _ROWS_PER_STEP = 256
 _ROW_BASES = np.arange(0, 256 * _ROWS_PER_STEP, 256, dtype=np.uint16)
 
 
-def byte_segment_entropy(symbols, length):
-    """:func:`segment_entropy` of byte symbols (ndarray of uint8), with the same results.
-
-    Faster on long samples (packet payloads): every sample's 256-bin histogram is counted
-    in cache-sized steps into one table, the symbols used anywhere are read off that table,
-    and the sums over those symbols are :func:`segment_entropy`'s (same terms, same order:
-    each sample's sum is independent of how samples are grouped into blocks). The table
-    holds 256 counts per sample (2 bytes each for samples shorter than 64 KiB, else 4).
-    """
-    length = np.asarray(length, dtype=np.int64)
-    if len(length) == 0 or len(symbols) == 0:
-        return _no_entropy(length)
-    offsets = np.concatenate(([0], np.cumsum(length)))
-    table = _byte_histograms(length, offsets,
-                             lambda first, last: symbols[offsets[first]:offsets[last]])
-    return _histogram_entropy(table, length)
-
-
 def byte_sample_entropy(samples):
-    """:func:`byte_segment_entropy` of a list of byte strings (bytes, bytearray or any
-    bytes-like object), with the same results, without joining them into one array first:
-    each cache-sized step joins its own samples, so the bytes are copied once, into memory
-    that is read back at once (joining tens of MB first costs a pass over fresh pages).
+    """:func:`segment_entropy` of a list of byte strings (bytes, bytearray or any bytes-like
+    object) as one array of byte symbols, with the same results; faster on long samples
+    (packet payloads).
+
+    Every sample's 256-bin histogram is counted in cache-sized steps into one table, the
+    symbols used anywhere are read off that table, and the sums over those symbols are
+    :func:`segment_entropy`'s (same terms, same order: each sample's sum is independent of
+    how samples are grouped into blocks). The table holds 256 counts per sample (2 bytes
+    each for samples shorter than 64 KiB, else 4). The samples are not joined into one array
+    first: each step joins its own, so the bytes are copied once, into memory that is read
+    back at once (joining tens of MB first costs a pass over fresh pages).
     """
     length = np.fromiter(map(len, samples), np.int64, count=len(samples))
     if len(length) == 0 or not length.any():

@@ -44,3 +44,8 @@ def test_every_sample_its_own_step():
     """Samples longer than a step each fill a step of their own, next to short ones."""
     rng = np.random.default_rng(5)
     _same([rng.bytes(int(k)) for k in (70000, 3, 0, 65536, 65535, 1, 130000, 2)])
+
+
+def test_many_short_samples():
+    rng = np.random.default_rng(7)
+    _same([rng.bytes(int(k)) for k in rng.integers(0, 40, size=3000)])
