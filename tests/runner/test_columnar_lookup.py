@@ -207,7 +207,8 @@ def test_rows_an_exact_column_rules_out_take_the_outputs_of_no_match(tmp_path):
                                         "case_sensitive_match": case_sensitive}, **extra)}
             lookups = Lookups(str(app), transforms, str(tmp_path / "written"))
             for clause in ["key AS s OUTPUT out", "key AS s pat AS p OUTPUTNEW out AS p", "key AS m OUTPUT out",
-                           "key AS n pat AS p OUTPUT out", "key AS s key AS m OUTPUT out", "key AS gone OUTPUT out"]:
+                           "key AS n pat AS p OUTPUT out", "key AS s key AS m OUTPUT out", "key AS gone OUTPUT out",
+                           "key AS gone pat AS p out AS s OUTPUT out AS o", "out AS s key AS n OUTPUTNEW pat AS p"]:
                 row_ctx, col_ctx = _Context(runner, []), _Context(runner, [])
                 row_ctx.lookups = col_ctx.lookups = lookups
                 outcome = _differential(row_ctx, col_ctx, "lookup", "keys " + clause, rows)

@@ -56,11 +56,12 @@ def _output_values(frame, table, inputs, outputs):
 
 def _may_match(frame, table, inputs):
     """Which rows may match a lookup row (a Boolean column), judged on the exact-key input
-    columns alone, or None when none rules a row out. A row is ruled out when such a column's
+    columns alone, or None when none rules a row out or the check would not pay (one input
+    field: its distinct values are as cheap to find as the check). A row is ruled out when such a column's
     field is missing, null, empty, or a string not among the column's keys (compared as
     :meth:`_ColumnIndex.keyed` does); a column of another kind rules nothing out."""
     input_columns = [c for c, _ in inputs]
-    if len(set(input_columns)) < len(input_columns) or not any(f in frame.columns for _, f in inputs):
+    if len(set(input_columns)) < len(input_columns) or sum(f in frame.columns for _, f in inputs) < 2:
         return None
     held = None
     for column, field in inputs:
@@ -76,9 +77,9 @@ def _may_match(frame, table, inputs):
             return pl.Series([False] * frame.height)
         elif values.dtype != pl.String:
             continue
-        if not index.case_sensitive:
-            values = _python_lower(values)
-        found = values.is_in(index.keys).fill_null(False)
+        distinct = values.unique()  # few: the keys are compared once per distinct value
+        keyed = distinct.filter((distinct if index.case_sensitive else _python_lower(distinct)).is_in(index.keys))
+        found = values.is_in(keyed).fill_null(False)
         held = found if held is None else held & found
     if held is None or held.all():
         return None
