@@ -170,6 +170,12 @@ def filter_frame(expression, frame, now=None, sourcetype=""):
     return frame.filter(_mask(tree, frame, now))
 
 
+def may_match_partition(expression, sourcetype, now=None):
+    """False when ``expression`` keeps no row of the partition of that ``sourcetype`` (its
+    sourcetype terms alone decide it), as :func:`filter_frame` would find."""
+    return _fold(expression.tree, sourcetype, now) is not False
+
+
 def first_segment(text, table, now, as_rows=False):
     """The events of ``table`` (an :class:`EventTable`) the search ``text`` selects, newest
     first: a frame, or with ``as_rows`` a list of copies of the event dicts (the row engine's
@@ -197,4 +203,4 @@ def cmd_search(ctx, args, frame):
 
 COLUMNAR = {"search": cmd_search}
 
-__all__ = ["COLUMNAR", "cmd_search", "filter_frame", "first_segment"]
+__all__ = ["COLUMNAR", "cmd_search", "filter_frame", "first_segment", "may_match_partition"]
