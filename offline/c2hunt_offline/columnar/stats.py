@@ -643,6 +643,7 @@ def _eventstats(frame, aggs, by, messages):
 _NUMBER_TEXT_BOUND = 24  # format_number never prints more ("-1.23456789012345e-308")
 _SIGNIFICANT = 15  # "%.15g"
 _POWERS_OF_TEN = np.array([float(10 ** k) for k in range(19)])  # each exact in a double
+_WHOLE_POWERS_OF_TEN = np.array([10 ** k for k in range(1, 17)], dtype=np.int64)  # a whole number's digits
 
 
 def _trailing_zeros(integers):
@@ -670,7 +671,7 @@ def _fixed_point_lengths(values):
         exponent = np.where(fixed, exponent, 0).astype(np.int64)
         scaled = magnitude * _POWERS_OF_TEN[_SIGNIFICANT - 1 - exponent]
         half = np.abs(scaled - np.floor(scaled) - 0.5)
-    settled = fixed & (scaled >= 1e14 + 1) & (scaled < 1e15 - 1) & (half > 0.1)
+    settled = fixed & (scaled >= 1e14 + 1) & (scaled < 1e15 - 1) & (half > 0.07)
     digits = np.where(settled, np.rint(np.where(settled, scaled, 1e14)), 1e14).astype(np.int64)
     kept = _SIGNIFICANT - _trailing_zeros(digits)
     whole_digits = exponent + 1
@@ -681,23 +682,27 @@ def _fixed_point_lengths(values):
 
 
 def number_text_lengths(series):
-    """``len(format_number(x))`` of each cell of a Float64 column (null stays null): whole
-    numbers below 1e16 print as their integer (polars prints it alike); other numbers print
-    as ``"%.15g" % x``, measured in numpy where that is settled exactly (fixed-point forms,
-    :func:`_fixed_point_lengths`) and by Python for the rest (exponent forms, NaN,
-    infinities, rounding ties)."""
-    whole = _whole(series).fill_null(False)
-    lengths = series.cast(pl.Int64, strict=False).cast(pl.String).str.len_chars().cast(pl.Int64)
-    others = whole.not_() & series.is_not_null()
-    if not others.any():
-        return lengths.alias(series.name)
-    where = others.arg_true()
-    values = series.filter(others).to_numpy()
-    fractional, settled = _fixed_point_lengths(values)
-    if not settled.all():
-        left = np.flatnonzero(~settled)
-        fractional[left] = list(map(len, map("%.15g".__mod__, values[left].tolist())))
-    return lengths.scatter(where, pl.Series(fractional, dtype=pl.Int64)).alias(series.name)
+    """``len(format_number(x))`` of each cell of a Float64 column (null stays null), in numpy:
+    whole numbers below 1e16 print as their integer (digits counted against exact powers of
+    ten); other numbers print as ``"%.15g" % x``, measured where that is settled exactly
+    (fixed-point forms, :func:`_fixed_point_lengths`) and by Python for the rest (exponent
+    forms, NaN, infinities, rounding ties)."""
+    values = series.to_numpy()  # a null reads as NaN here: put back at the end
+    null = series.is_null().to_numpy()
+    with np.errstate(invalid="ignore"):
+        whole = (np.mod(values, 1) == 0) & (np.abs(values) < 1e16)
+    lengths = np.zeros(len(values), dtype=np.int64)
+    integers = values[whole].astype(np.int64)
+    lengths[whole] = np.searchsorted(_WHOLE_POWERS_OF_TEN, np.abs(integers), side="right") + 1 + (integers < 0)
+    others = np.flatnonzero(~whole & ~null)
+    if len(others):
+        fractional, settled = _fixed_point_lengths(values[others])
+        if not settled.all():
+            left = np.flatnonzero(~settled)
+            fractional[left] = list(map(len, map("%.15g".__mod__, values[others[left]].tolist())))
+        lengths[others] = fractional
+    out = pl.Series(series.name, lengths, dtype=pl.Int64)
+    return out.set(pl.Series(null), None) if null.any() else out
 
 
 def _text_length_expression(name, dtype, exact):
