@@ -78,8 +78,8 @@ def _may_match(frame, table, inputs):
         elif values.dtype != pl.String:
             continue
         distinct = values.unique()  # few: the keys are compared once per distinct value
-        keyed = distinct.filter((distinct if index.case_sensitive else _python_lower(distinct)).is_in(index.keys))
-        found = values.is_in(keyed).fill_null(False)
+        keyed = distinct.filter((distinct if index.case_sensitive else _python_lower(distinct)).is_in(index.keys.implode()))
+        found = values.is_in(keyed.implode()).fill_null(False)
         held = found if held is None else held & found
     if held is None or held.all():
         return None
