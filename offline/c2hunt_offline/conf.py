@@ -45,6 +45,10 @@ def read_conf(path):
     return stanzas
 
 
+_MACRO_SPECIAL = re.compile(r'[\\"`]')
+_MACRO_QUOTED = re.compile(r'"(?:[^"\\]|\\.|\\\Z)*"?', re.S)  # to the closing quote, or the end
+
+
 class Macros(object):
     """Macros from macros.conf, expanded as Splunk does (``name`` or ``name(a,b)``)."""
 
@@ -67,29 +71,29 @@ class Macros(object):
         if "`" not in text:
             return text
         out = []
-        i = 0
-        while i < len(text):
+        i, n = 0, len(text)
+        while i < n:  # from one character that matters (a backslash, a quote, a backtick) to the next
+            found = _MACRO_SPECIAL.search(text, i)
+            if found is None:
+                out.append(text[i:])
+                break
+            out.append(text[i:found.start()])
+            i = found.start()
             ch = text[i]
-            if ch == "\\" and i + 1 < len(text):  # \" outside a string is no quote
+            if ch == "\\":  # \" outside a string is no quote
                 out.append(text[i:i + 2])
                 i += 2
                 continue
             if ch == '"':  # macros inside quoted strings are not expanded
-                j = i + 1
-                while j < len(text) and text[j] != '"':
-                    j += 2 if text[j] == "\\" else 1
-                out.append(text[i:j + 1])
-                i = j + 1
+                end = _MACRO_QUOTED.match(text, i).end()
+                out.append(text[i:end])
+                i = end
                 continue
-            if ch == "`":
-                j = text.find("`", i + 1)
-                if j < 0:
-                    raise SplError("unbalanced backtick in search: %r" % text[i:i + 60])
-                out.append(self.expand(self.call(text[i + 1:j]), depth + 1))
-                i = j + 1
-                continue
-            out.append(ch)
-            i += 1
+            j = text.find("`", i + 1)
+            if j < 0:
+                raise SplError("unbalanced backtick in search: %r" % text[i:i + 60])
+            out.append(self.expand(self.call(text[i + 1:j]), depth + 1))
+            i = j + 1
         return "".join(out)
 
     def call(self, invocation):

@@ -490,10 +490,12 @@ def _add_dns_samples(findings, events):
     if not wanted:
         return
     if hasattr(events, "partitions"):  # an EventTable: only the events that carry a query
-        from .columnar.events import select
+        from .columnar.events import POSITION, select
         from .columnar.table import rows_from_frame
-        frames = [f.filter(f.get_column("query").is_not_null()) for f in events.partitions.values()
+        read = (POSITION, "query", "src", "host")  # the fields read below, and the global order
+        frames = [f.select([c for c in read if c in f.columns]) for f in events.partitions.values()
                   if "query" in f.columns]
+        frames = [f.filter(f.get_column("query").is_not_null()) for f in frames]
         events = rows_from_frame(select(frames))
     for ev in events:
         query = to_str(ev.get("query")).lower().rstrip(".")

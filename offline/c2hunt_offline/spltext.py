@@ -1,4 +1,7 @@
 """Lexical helpers shared by the SPL parsers (command arguments, ``search``, ``eval``, conf)."""
+import functools
+import re
+
 from .values import SplError
 
 
@@ -49,40 +52,43 @@ def split_top_level(text, sep, quotes, brackets, unclosed_quote_error=None):
     list of str
         The parts, quotes and brackets kept, not stripped.
     """
+    # Every character but a top-level separator is kept, so the parts are slices of the text
+    # between those separators: only the characters that change the state are visited.
     opening, closing = brackets
-    parts, buf, depth, quote = [], [], 0, None
-    i = 0
-    while i < len(text):
+    cuts, depth, quote, skip_to = [], 0, None, -1
+    n = len(text)
+    for match in _special_characters(sep, quotes, brackets).finditer(text):
+        i = match.start()
+        if i < skip_to:
+            continue
         ch = text[i]
         if quote:
-            buf.append(ch)
-            if ch == "\\" and i + 1 < len(text):
-                buf.append(text[i + 1])
-                i += 1
+            if ch == "\\":
+                skip_to = i + 2  # the next character is protected
             elif ch == quote:
                 quote = None
-        elif ch == "\\" and i + 1 < len(text) and text[i + 1] in quotes:
-            buf.append(ch + text[i + 1])  # an escaped quote outside a string: x=*\"a\"*
-            i += 1
+        elif ch == "\\":
+            if i + 1 < n and text[i + 1] in quotes:
+                skip_to = i + 2  # an escaped quote outside a string: x=*\"a\"*
         elif ch in quotes:
             quote = ch
-            buf.append(ch)
         elif ch == opening:
             depth += 1
-            buf.append(ch)
         elif ch == closing:
             depth -= 1
-            buf.append(ch)
         elif ch == sep and depth == 0:
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
+            cuts.append(i)
     if quote and unclosed_quote_error:
         raise SplError(unclosed_quote_error)
-    parts.append("".join(buf))
-    return parts
+    starts = [0] + [cut + 1 for cut in cuts]
+    ends = cuts + [n]
+    return [text[start:end] for start, end in zip(starts, ends)]
+
+
+@functools.lru_cache(maxsize=64)
+def _special_characters(sep, quotes, brackets):
+    """The characters :func:`split_top_level` acts on, as a regex character class."""
+    return re.compile("[%s]" % re.escape("\\" + quotes + brackets + sep))
 
 
 class TokenCursor(object):

@@ -13,6 +13,7 @@ import pytest
 
 from c2hunt_offline import commands as row_commands
 from c2hunt_offline.columnar import NotColumnar, frame_from_rows, rows_from_frame
+from c2hunt_offline.columnar import lookup as col_lookup
 from c2hunt_offline.columnar.lookup import COLUMNAR_COMMANDS
 from c2hunt_offline.engine import Runner, _Context
 from c2hunt_offline.lookups import Lookups
@@ -179,6 +180,44 @@ def test_exact_columns_narrow_the_tuples_before_any_row_pair_is_built():
                    "dest_port AS p service AS s OUTPUT service AS matched"]:
         args = "c2hunt_known_service_ports " + clause
         assert _differential(_Context(runner, []), _Context(runner, []), "lookup", args, rows) == "same", args
+
+
+def test_rows_an_exact_column_rules_out_take_the_outputs_of_no_match(tmp_path):
+    """Rows whose exact-key field is missing, null, empty or not a key are set aside before
+    the distinct tuples: they still get what no match gives (nothing, or default_match), in
+    their places, as the row command does; a multivalue or number field rules out nothing."""
+    runner = Runner(str(ROOT))
+    app = tmp_path / "app"
+    (app / "lookups").mkdir(parents=True)
+    with open(app / "lookups" / "keys.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([["key", "pat", "out"], ["alpha", "*", "o1"], ["Beta", "x*", "o2"],
+                                      ["alpha", "y", "o3"], ["10", "*", "o4"]])
+    rng = random.Random("ruled-out")
+    rows = []
+    for _ in range(300):
+        row = {"s": rng.choice(["alpha", "ALPHA", "beta", "gamma", "", "10", None]), "p": rng.choice(["x1", "y", "z"])}
+        if rng.random() < 0.2:
+            row["m"] = rng.sample(["alpha", "beta", "delta"], 2)
+        if rng.random() < 0.3:
+            row["n"] = rng.choice([10, 7.5])
+        rows.append({k: v for k, v in row.items() if v is not None})
+    for case_sensitive in ("true", "false"):
+        for extra in ({}, {"min_matches": "1", "default_match": "none"}):
+            transforms = {"keys": dict({"filename": "keys.csv", "match_type": "WILDCARD(pat)",
+                                        "case_sensitive_match": case_sensitive}, **extra)}
+            lookups = Lookups(str(app), transforms, str(tmp_path / "written"))
+            for clause in ["key AS s OUTPUT out", "key AS s pat AS p OUTPUTNEW out AS p", "key AS m OUTPUT out",
+                           "key AS n pat AS p OUTPUT out", "key AS s key AS m OUTPUT out", "key AS gone OUTPUT out",
+                           "key AS gone pat AS p out AS s OUTPUT out AS o", "out AS s key AS n OUTPUTNEW pat AS p"]:
+                row_ctx, col_ctx = _Context(runner, []), _Context(runner, [])
+                row_ctx.lookups = col_ctx.lookups = lookups
+                outcome = _differential(row_ctx, col_ctx, "lookup", "keys " + clause, rows)
+                assert outcome == "same", (case_sensitive, extra, clause, outcome)
+    table = lookups.get("keys")
+    frame = frame_from_rows(rows)
+    held = col_lookup._may_match(frame, table, [("key", "s"), ("pat", "p")])
+    assert 0 < held.sum() < frame.height
+    assert col_lookup._may_match(frame, table, [("key", "m")]) is None
 
 
 # Edges of the bulk matcher: addresses ipaddress refuses (leading zeros, octets past 255,

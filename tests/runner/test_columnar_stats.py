@@ -11,6 +11,7 @@ path is really what is tested.
 """
 import copy
 import functools
+import math
 import operator
 import random
 from pathlib import Path
@@ -319,6 +320,28 @@ def test_number_text_lengths_are_the_printed_lengths():
                                                               for _ in range(300)]
     got = col_stats.number_text_lengths(pl.Series("x", numbers, dtype=pl.Float64)).to_list()
     assert got == [None if v is None else len(to_str(v)) for v in numbers]
+
+
+def test_number_text_lengths_in_numpy_are_printf_lengths():
+    """The fixed-point lengths numpy settles (and the cells it leaves to Python) equal
+    ``len("%.15g" % x)``: fractions of every decade of the fixed-point range, few-digit
+    decimals, epoch times with microseconds, rounding ties and near-ties at the 15th digit,
+    carries into the next decade (999.9999999999999) and the decade edges."""
+    rng = random.Random("printf-lengths")
+    numbers = [rng.uniform(1, 10) * 10.0 ** rng.randint(-7, 16) * rng.choice((1, -1)) for _ in range(4000)]
+    numbers += [round(rng.uniform(-1e4, 1e4), rng.randint(1, 6)) for _ in range(2000)]
+    numbers += [1.7e9 + rng.randint(0, 10 ** 6) / 1e6 for _ in range(2000)]
+    numbers += [(rng.randint(10 ** 14, 10 ** 15) + rng.choice((0.5, 0.49, 0.51, 0.45, 0.55))) * 10.0 ** k
+                for k in range(-18, 1) for _ in range(50)]
+    numbers += [float(s) for s in ("999.9999999999999", "999.999999999999", "9.999999999999995",
+                                   "0.0001", "0.00009999999999999999", "0.000123", "99999999999999.9",
+                                   "999999999999999.9", "1000000000000000.5", "0.1", "1e-5", "2.5e-5")]
+    numbers += [math.nextafter(x, direction) for x in (0.001, 0.01, 1.0, 100.0, 1e14) for direction in (0, 1e300)]
+    fractions = [x for x in numbers if x != int(x)]
+    got = col_stats.number_text_lengths(pl.Series("x", fractions, dtype=pl.Float64)).to_list()
+    assert got == [len("%.15g" % x) for x in fractions]
+    lengths, settled = col_stats._fixed_point_lengths(np.array(fractions))
+    assert settled.mean() > 0.5  # numpy settles most of them, not Python
 
 
 def test_eventstats_cutoff_where_the_bound_is_not_enough(runner, monkeypatch):

@@ -163,7 +163,9 @@ _BYS = ["", "by All_Traffic.src", "by All_Traffic.dest_port All_Traffic.transpor
         "by All_Traffic.app", "by host"]
 _WHERES = ["", 'where All_Traffic.action!="blocked"', "where All_Traffic.dest_port=443",
            "where NOT sourcetype=fw", 'where All_Traffic.src="a*"', "where DNS.query=*", "where tcp",
-           "where (nodename = All_Traffic) All_Traffic.transport=udp"]
+           "where (nodename = All_Traffic) All_Traffic.transport=udp",
+           'where NOT (sourcetype="f*" OR sourcetype=zz) All_Traffic.dest_port=443',
+           "where sourcetype=fw OR All_Traffic.transport=udp"]
 
 
 def _fuzz_events(rng, n):

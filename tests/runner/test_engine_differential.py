@@ -376,6 +376,34 @@ def test_first_segment_reads_only_the_partitions_it_can_match(monkeypatch):
     assert None in looked_at  # the partition without a sourcetype is searched in full
 
 
+def test_bare_terms_over_raw_match_the_row_predicate():
+    """A bare term over a full _raw column is looked for natively first (its literal pieces,
+    case aside, on ASCII text) and confirmed per distinct value: the same rows as the row
+    predicate, with mixed case, breakers, wildcards, and text Python folds beyond ASCII
+    (the Kelvin sign, long s, dotted and dotless i) on either side."""
+    from c2hunt_offline.columnar import search
+    from c2hunt_offline.columnar.table import frame_from_rows
+    from c2hunt_offline.searchexpr import SearchExpression
+
+    rng = random.Random("bare-terms")
+    words = ["onion", "ONION", "Onion", "onions", "x.onion", "oni0n", "stage", "staging", "STAGE2", "\u212aey",
+             "key", "KEY", "\u017ftage", "stage\u017f", "\u0130ndex", "\u0131ndex", "index", "a=b", "evil.com",
+             "evil-com", "\u00e9t\u00e9", "\u00c9T\u00c9", '"quoted"', "[bracket]", ""]
+    raws = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 4))) for _ in range(500)]
+    frame = frame_from_rows([{"_raw": raw, "n": i} for i, raw in enumerate(raws)])
+    terms = ["onion", "ONION", "stage", "st*e", "*age", "key", "\u212aey", "index", "\u0131ndex", "evil.com",
+             "\u00e9t\u00e9", "on*on", "a=b", "quoted", "bracket", "nothing"]
+    narrowed = 0
+    for term in terms:
+        expression = SearchExpression(term)
+        expected = [i for i, raw in enumerate(raws) if expression({"_raw": raw})]
+        got = search.filter_frame(expression, frame).get_column("n").to_list()
+        assert got == expected, term
+        candidates = search._term_candidates(expression.tree, frame.get_column("_raw"))
+        narrowed += candidates is not None and candidates.sum() < len(raws)
+    assert narrowed >= 8
+
+
 def test_custom_commands_fed_from_columns_identical_to_rows(monkeypatch):
     """c2entropy and c2asym straight after the first segment (records built from the
     frame's columns), then shaping on their replies."""

@@ -37,6 +37,56 @@ from .table import NotColumnar, _key_column, frame_from_rows, rows_from_frame, s
 
 
 def _output_values(frame, table, inputs, outputs):
+    """One column per output: the packed value of the matching lookup rows. Rows an exact-key
+    column rules out (none of their values is among its keys) match no lookup row: they are
+    set aside before the inputs are reduced to their distinct tuples and take the outputs of
+    an empty match, computed once on a row of nulls appended to the rows that may match."""
+    held = _may_match(frame, table, inputs)
+    if held is None:
+        return _distinct_output_values(frame, table, inputs, outputs)
+    present = list(dict.fromkeys(f for _, f in inputs if f in frame.columns))
+    candidates = frame.select(present).filter(held)
+    nulls = pl.DataFrame([pl.Series(name, [None], dtype=dtype) for name, dtype in candidates.schema.items()])
+    values = _distinct_output_values(pl.concat([candidates, nulls]), table, inputs, outputs)
+    # each row's place among the candidates; the rows set aside take the null row's (the last)
+    place = pl.select(pl.when(held).then(held.cast(pl.UInt32).cum_sum() - 1)
+                      .otherwise(candidates.height).cast(pl.UInt32)).to_series()
+    return [column.gather(place) for column in values]
+
+
+def _may_match(frame, table, inputs):
+    """Which rows may match a lookup row (a Boolean column), judged on the exact-key input
+    columns alone, or None when none rules a row out or the check would not pay (one input
+    field: its distinct values are as cheap to find as the check). A row is ruled out when such a column's
+    field is missing, null, empty, or a string not among the column's keys (compared as
+    :meth:`_ColumnIndex.keyed` does); a column of another kind rules nothing out."""
+    input_columns = [c for c, _ in inputs]
+    if len(set(input_columns)) < len(input_columns) or sum(f in frame.columns for _, f in inputs) < 2:
+        return None
+    held = None
+    for column, field in inputs:
+        index = _column_index(table, column)
+        if index.cost != 0:
+            continue
+        if field not in frame.columns:
+            return pl.Series([False] * frame.height)
+        values = frame.get_column(field)
+        if values.dtype == pl.Float64:
+            values = text_column(values)
+        elif values.dtype == pl.Null:
+            return pl.Series([False] * frame.height)
+        elif values.dtype != pl.String:
+            continue
+        distinct = values.unique()  # few: the keys are compared once per distinct value
+        keyed = distinct.filter((distinct if index.case_sensitive else _python_lower(distinct)).is_in(index.keys.implode()))
+        found = values.is_in(keyed.implode()).fill_null(False)
+        held = found if held is None else held & found
+    if held is None or held.all():
+        return None
+    return held
+
+
+def _distinct_output_values(frame, table, inputs, outputs):
     """One column per output: the packed value of the matching lookup rows, computed once per
     distinct tuple of the input fields."""
     input_columns = [c for c, _ in inputs]
@@ -115,6 +165,7 @@ class _ColumnIndex(object):
                 exact.append((cell if table.case_sensitive else cell.lower(), row_id))
         self.exact = pl.DataFrame({"__c2v": [k for k, _ in exact], _R: [r for _, r in exact]},
                                   schema={"__c2v": pl.String, _R: pl.UInt32})
+        self.keys = self.exact.get_column("__c2v").unique()
         self.cost = 2 if kind == "CIDR" else 1 if self.patterns else 0
         self.networks = {key: pl.DataFrame({"__c2hi": [h for h, _, _ in rows], "__c2lo": [lo for _, lo, _ in rows],
                                             _R: [r for _, _, r in rows]},
@@ -126,8 +177,7 @@ class _ColumnIndex(object):
         keys = values.get_column("__c2v")
         if not self.case_sensitive:
             keys = _python_lower(keys)
-        return values.with_columns(keys).join(self.exact.select("__c2v").unique(), on="__c2v", how="semi") \
-            .select(_D).unique()
+        return values.with_columns(keys).join(self.keys.to_frame(), on="__c2v", how="semi").select(_D).unique()
 
     def pairs(self, values):
         """(distinct id, row id) of every lookup row this column matches, from ``values``:
@@ -159,6 +209,15 @@ class _ColumnIndex(object):
                 (pl.col("__c2lo") & pl.lit(mask & _LOW64, dtype=pl.UInt64)).alias("__c2lo"))
             found.append(masked.join(networks, on=["__c2hi", "__c2lo"], how="inner").select(_D, _R))
         return pl.concat(found)
+
+
+def _column_index(table, column):
+    """The :class:`_ColumnIndex` of a lookup column, built once per table."""
+    indexes = _INDEXES.setdefault(table, {})
+    index = indexes.get(column)
+    if index is None:
+        index = indexes[column] = _ColumnIndex(table, column)
+    return index
 
 
 def _python_lower(series):
@@ -222,13 +281,7 @@ def _matched_rows(table, input_columns, distinct, event_fields):
     if len(set(input_columns)) < len(input_columns):
         # one lookup column read from two fields: the indexed table checks only the first
         raise NotColumnar("lookup column given twice")
-    indexes = _INDEXES.setdefault(table, {})
-    columns = []
-    for column, field in zip(input_columns, event_fields):
-        index = indexes.get(column)
-        if index is None:
-            index = indexes[column] = _ColumnIndex(table, column)
-        columns.append((index, field))
+    columns = [(_column_index(table, column), field) for column, field in zip(input_columns, event_fields)]
     # the cheapest, most selective matches first (exact keys, then patterns, then networks): each
     # later column is tried only on the tuples still matching, and none once nothing does
     columns.sort(key=lambda item: item[0].cost)

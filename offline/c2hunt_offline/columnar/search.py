@@ -94,6 +94,23 @@ def _per_distinct(series, predicate):
                      dtype=pl.Boolean)
 
 
+def _term_candidates(node, raw):
+    """The rows of a String ``_raw`` column that may hold the bare term ``node``: those where
+    each of the term's literal pieces occurs, case aside (the term's regex needs them all),
+    and those whose text is not ASCII. Exact as a filter: on ASCII text, Python's
+    case-insensitive match of ASCII pieces is ASCII lower-casing, which polars does alike;
+    other text stays a candidate. None when the term gives no ASCII piece to look for."""
+    if node[0] != "term" or raw.dtype != pl.String:
+        return None
+    pieces = [piece.lower() for piece in node[1].split("*") if piece]
+    if not pieces or not all(piece.isascii() for piece in pieces):
+        return None
+    text = pl.col(raw.name)
+    lowered = text.str.to_lowercase()
+    found = pl.all_horizontal([lowered.str.contains(piece, literal=True) for piece in pieces])
+    return raw.to_frame().select((text.str.len_bytes() != text.str.len_chars()) | found).to_series()
+
+
 def _time_bound_mask(node, frame, now):
     """``earliest=``/``latest=`` on a numeric ``_time`` column, natively."""
     _, field, op, value, _ = node
@@ -108,7 +125,12 @@ def _leaf_mask(node, frame, now):
     predicate = _compile(node, now)
     if field is None:  # a bare term: _raw, or every field of rows without one
         if "_raw" in frame.columns and not frame.get_column("_raw").null_count():
-            return _per_distinct(frame.get_column("_raw"), predicate)
+            raw = frame.get_column("_raw")
+            candidates = _term_candidates(node, raw)
+            if candidates is None:
+                return _per_distinct(raw, predicate)
+            mask = pl.Series("", [False] * frame.height, dtype=pl.Boolean)
+            return mask.scatter(candidates.arg_true(), _per_distinct(raw.filter(candidates), predicate))
         fields = frame.drop(POSITION) if POSITION in frame.columns else frame
         try:
             mask = map_distinct(fields, fields.columns, lambda row: 1 if predicate(row) else 0, "\x00mask")
@@ -148,6 +170,12 @@ def filter_frame(expression, frame, now=None, sourcetype=""):
     return frame.filter(_mask(tree, frame, now))
 
 
+def may_match_partition(expression, sourcetype, now=None):
+    """False when ``expression`` keeps no row of the partition of that ``sourcetype`` (its
+    sourcetype terms alone decide it), as :func:`filter_frame` would find."""
+    return _fold(expression.tree, sourcetype, now) is not False
+
+
 def first_segment(text, table, now, as_rows=False):
     """The events of ``table`` (an :class:`EventTable`) the search ``text`` selects, newest
     first: a frame, or with ``as_rows`` a list of copies of the event dicts (the row engine's
@@ -175,4 +203,4 @@ def cmd_search(ctx, args, frame):
 
 COLUMNAR = {"search": cmd_search}
 
-__all__ = ["COLUMNAR", "cmd_search", "filter_frame", "first_segment"]
+__all__ = ["COLUMNAR", "cmd_search", "filter_frame", "first_segment", "may_match_partition"]

@@ -641,71 +641,139 @@ def _eventstats(frame, aggs, by, messages):
 
 
 _NUMBER_TEXT_BOUND = 24  # format_number never prints more ("-1.23456789012345e-308")
+_SIGNIFICANT = 15  # "%.15g"
+_POWERS_OF_TEN = np.array([float(10 ** k) for k in range(19)])  # each exact in a double
+_WHOLE_POWERS_OF_TEN = np.array([10 ** k for k in range(1, 17)], dtype=np.int64)  # a whole number's digits
+
+
+def _trailing_zeros(integers):
+    """How many trailing decimal zeros each int64 below 1e16 has (a binary search: 8, 4, 2, 1)."""
+    zeros = np.zeros(integers.shape, dtype=np.int64)
+    rest = integers
+    for digits in (8, 4, 2, 1):
+        ends_in_zeros = rest % 10 ** digits == 0
+        zeros += digits * ends_in_zeros
+        rest = np.where(ends_in_zeros, rest // 10 ** digits, rest)
+    return zeros
+
+
+def _fixed_point_lengths(values):
+    """``len("%.15g" % x)`` of each finite non-zero ``x`` printed in fixed-point form, in
+    numpy, and whether it is settled: ``x * 10**(14 - X)`` (X its decimal exponent, a power
+    of ten held exactly for X in [-4, 14]) is within 1/16 of the exact product (its ulp is at
+    most 1/8 below 1e15), so where that product lies clear of the decade's ends and of a
+    rounding tie, rounding it gives the 15 significant digits %.15g prints. Cells not
+    settled (ties, decade edges, exponent forms) are printed by Python instead."""
+    magnitude = np.abs(values)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        exponent = np.floor(np.log10(magnitude))
+        fixed = np.isfinite(exponent) & (exponent >= -4) & (exponent <= _SIGNIFICANT - 1)
+        exponent = np.where(fixed, exponent, 0).astype(np.int64)
+        scaled = magnitude * _POWERS_OF_TEN[_SIGNIFICANT - 1 - exponent]
+        half = np.abs(scaled - np.floor(scaled) - 0.5)
+    settled = fixed & (scaled >= 1e14 + 1) & (scaled < 1e15 - 1) & (half > 0.07)
+    digits = np.where(settled, np.rint(np.where(settled, scaled, 1e14)), 1e14).astype(np.int64)
+    kept = _SIGNIFICANT - _trailing_zeros(digits)
+    whole_digits = exponent + 1
+    fraction = np.maximum(kept - whole_digits, 0)
+    lengths = np.where(exponent >= 0, whole_digits + np.where(fraction > 0, fraction + 1, 0),
+                       1 - exponent + kept)  # "0." then -X-1 zeros then the digits
+    return lengths + (values < 0), settled
 
 
 def number_text_lengths(series):
-    """``len(format_number(x))`` of each cell of a Float64 column (null stays null): whole
-    numbers below 1e16 print as their integer (polars prints it alike); every other number
-    (fractions, NaN, infinities, 1e16 and past) prints as ``"%.15g" % x``, which Python
-    formats here, one cell at a time but without the per-value dispatch of ``to_str``."""
-    whole = _whole(series).fill_null(False)
-    lengths = series.cast(pl.Int64, strict=False).cast(pl.String).str.len_chars().cast(pl.Int64)
-    others = whole.not_() & series.is_not_null()
-    if not others.any():
-        return lengths.alias(series.name)
-    texts = map("%.15g".__mod__, series.filter(others).to_list())
-    fractional = pl.Series(list(map(len, texts)), dtype=pl.Int64)
-    return lengths.scatter(others.arg_true(), fractional).alias(series.name)
+    """``len(format_number(x))`` of each cell of a Float64 column (null stays null), in numpy:
+    whole numbers below 1e16 print as their integer (digits counted against exact powers of
+    ten); other numbers print as ``"%.15g" % x``, measured where that is settled exactly
+    (fixed-point forms, :func:`_fixed_point_lengths`) and by Python for the rest (exponent
+    forms, NaN, infinities, rounding ties)."""
+    values = series.to_numpy()  # a null reads as NaN here: put back at the end
+    null = series.is_null().to_numpy()
+    with np.errstate(invalid="ignore"):
+        whole = (np.mod(values, 1) == 0) & (np.abs(values) < 1e16)
+    lengths = np.zeros(len(values), dtype=np.int64)
+    integers = values[whole].astype(np.int64)
+    lengths[whole] = np.searchsorted(_WHOLE_POWERS_OF_TEN, np.abs(integers), side="right") + 1 + (integers < 0)
+    others = np.flatnonzero(~whole & ~null)
+    if len(others):
+        fractional, settled = _fixed_point_lengths(values[others])
+        if not settled.all():
+            left = np.flatnonzero(~settled)
+            fractional[left] = list(map(len, map("%.15g".__mod__, values[others[left]].tolist())))
+        lengths[others] = fractional
+    out = pl.Series(series.name, lengths, dtype=pl.Int64)
+    return out.set(pl.Series(null), None) if null.any() else out
 
 
 def _text_length_expression(name, dtype, exact):
     """The text length of each cell of column ``name`` as an expression (or an upper bound
-    of it when not ``exact``); None when the exact length needs Python (numbers)."""
+    of it when not ``exact``); None for numbers (measured apart) and for a column of
+    nothing but nulls."""
     column = pl.col(name)
-    if dtype == pl.String:  # a string's bytes bound its characters (and count 4x faster)
+    if dtype == pl.String:  # a string's bytes bound its characters (and count without reading it)
         return column.str.len_chars() if exact else column.str.len_bytes()
     if isinstance(dtype, pl.List):
         return column.list.eval(pl.element().str.len_chars() if exact else pl.element().str.len_bytes()).list.sum()
-    if dtype == pl.Null:
-        return pl.lit(0)
-    if dtype == pl.Float64:
-        return None if exact else pl.lit(_NUMBER_TEXT_BOUND)
+    if dtype == pl.Null or dtype == pl.Float64:
+        return None
     raise NotColumnar("field %r has dtype %s" % (name, dtype))
 
 
 def _eventstats_cutoff(frame):
     """``limits.eventstats_cutoff`` on columns: the same estimate (field names and values as
-    text), summed in row order. Numbers are first counted at their longest printed form: when
-    even that bound stays within the budget, no number needs printing."""
+    text), summed in row order. The running sum only grows, so there is a cutoff only when
+    the whole frame's estimate passes the budget: an upper bound of that total is taken
+    first, per column, without reading a string or printing a number (strings counted in
+    bytes, fractions at their longest printed form); only when the bound passes the budget
+    are the rows measured exactly (characters, numbers as printed) and summed in order."""
     if frame.height <= limits.MAXRESULTROWS:
         return None
     if limits.MAX_MEM_USAGE_MB <= 0:
         return limits.MAXRESULTROWS
     budget = limits.MAX_MEM_USAGE_MB * 1024 * 1024
-    if _text_sizes(frame, exact=False).sum() <= budget:
+    texts = {name: dtype for name, dtype in frame.schema.items()
+             if _text_length_expression(name, dtype, False) is not None}
+    numbers = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
+    names = sum(len(name) * (frame.height - frame.get_column(name).null_count()) for name in list(texts) + numbers)
+    bound = names + _text_bytes(frame, texts) + sum(_number_text_bound(frame.get_column(name)) for name in numbers)
+    if bound <= budget:
         return None
-    used = _text_sizes(frame, exact=True).cum_sum()
-    past = (used > budget) & (pl.Series(range(frame.height)) >= limits.MAXRESULTROWS)
+    lengths = {name: number_text_lengths(frame.get_column(name)) for name in numbers}
+    used = _row_sizes(frame, texts, lengths).cum_sum()
+    past = (used > budget) & (pl.int_range(frame.height, eager=True) >= limits.MAXRESULTROWS)
     if not past.any():
         return None
     return int(past.arg_true()[0])
 
 
-def _text_sizes(frame, exact):
+def _number_text_bound(series):
+    """An upper bound of the text length of a Float64 column's cells, summed: whole numbers
+    below 1e16 at their printed length, every other number at the longest printed form."""
+    whole = _whole(series)
+    printed = series.filter(whole.fill_null(False)).cast(pl.Int64).cast(pl.String).str.len_bytes().sum()
+    return int(printed or 0) + _NUMBER_TEXT_BOUND * int(whole.not_().sum())
+
+
+def _text_bytes(frame, texts):
+    """The byte length of the text columns' cells, summed (an upper bound of their characters)."""
+    if not texts:
+        return 0
+    sums = frame.select([_text_length_expression(name, dtype, False).sum().cast(pl.Int64).alias(name)
+                         for name, dtype in texts.items()])
+    return sum(int(value or 0) for value in sums.row(0))
+
+
+def _row_sizes(frame, texts, lengths):
     """``limits.estimated_bytes`` of each row: for each present cell, its field name's and
-    its text's length. One query sums the columns polars measures; numbers printed exactly
-    are measured apart and added."""
-    parts, extra = [pl.lit(0, dtype=pl.Int64)], []
-    for name, dtype in frame.schema.items():
-        length = _text_length_expression(name, dtype, exact)
-        if length is None:
-            length = number_text_lengths(frame.get_column(name)).alias("__c2len%d" % len(extra))
-            extra.append(length)
-            length = pl.col(length.name)
-        parts.append(pl.when(pl.col(name).is_not_null()).then(length.cast(pl.Int64) + len(name))
-                     .otherwise(0))
-    source = frame.with_columns(extra) if extra else frame
-    return source.select(pl.sum_horizontal(parts).alias("size")).to_series()
+    its text's length (numbers as measured in ``lengths``)."""
+    sizes = pl.Series("size", np.zeros(frame.height, dtype=np.int64))
+    if texts:
+        parts = [(_text_length_expression(name, dtype, True) + len(name)).fill_null(0)
+                 for name, dtype in texts.items()]
+        sizes = frame.select(pl.sum_horizontal(parts).cast(pl.Int64).alias("size")).to_series()
+    for name, series in lengths.items():
+        sizes = sizes + (series + len(name)).fill_null(0)
+    return sizes
 
 
 COLUMNAR_COMMANDS = {"stats": guarded(col_stats), "eventstats": guarded(col_eventstats)}

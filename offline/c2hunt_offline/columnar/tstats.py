@@ -28,7 +28,7 @@ from ..values import mv, to_number, to_str
 from .events import EventTable, POSITION, select
 from .expressions import _parse_numbers, _Unsupported
 from .ordering import col_bin
-from .search import filter_frame
+from .search import filter_frame, may_match_partition
 from .stats import col_stats, guarded
 from .table import NotColumnar, distinct_groups, frame_from_rows, map_distinct, python_values, rows_from_frame
 
@@ -146,15 +146,17 @@ def col_tstats(ctx, args, frame):
     dataset = query.dataset or next(iter(datasets))
     member = datasets[dataset]
     parts = []
-    for partition in table.partitions.values():
+    for key, partition in table.partitions.items():
         if not partition.height:
             continue
+        if query.where is not None and not may_match_partition(query.where, key):
+            continue  # the where clause's sourcetype terms rule the partition out: no totals made
         kept = partition.filter(_member_mask(partition, member))
         if not kept.height:
             continue
         part = _dataset_frame(kept, dataset)
         if query.where is not None:
-            part = filter_frame(query.where, part)
+            part = filter_frame(query.where, part, None, key)
         if part.height:
             parts.append(part)
     data = select(parts)

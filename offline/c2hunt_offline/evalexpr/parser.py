@@ -1,4 +1,5 @@
 """eval expressions: tokenizer and parser (text -> node tree)."""
+import functools
 import re
 
 from ..spltext import TokenCursor
@@ -193,6 +194,9 @@ class _Parser(TokenCursor):
         raise SplError("eval: unexpected %r in %r" % (value, self.text))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text):
-    """Parse an eval expression into a node tree."""
+    """Parse an eval expression into a node tree. Trees are never changed once built, so
+    each text is parsed once per process (a hunt compiles the same expressions again for each
+    search run and each evaluator); a text that does not parse raises each time."""
     return _Parser(text).parse()
