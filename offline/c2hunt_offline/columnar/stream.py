@@ -38,8 +38,9 @@ import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
+from . import partial
 from .events import POSITION, EventTable, concat_frames, numeric_column
-from .table import distinct_groups, frame_from_rows, rows_from_frame
+from .table import NotColumnar, distinct_groups, frame_from_rows, rows_from_frame
 
 ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"
 # Commands whose output for an event depends on that event alone (and the lookups), which keep
@@ -89,11 +90,28 @@ def chunk_bytes():
 class Plan(object):
     """How one saved search runs in a streamed hunt."""
 
-    def __init__(self, name, segments, kind, reason, cut=1, keep=None, expression=None, tstats=None):
+    def __init__(self, name, segments, kind, reason, cut=1, keep=None, expression=None, tstats=None,
+                 stats_args=None):
         self.name, self.segments, self.kind, self.reason = name, segments, kind, reason
         self.cut, self.keep, self.expression, self.tstats = cut, keep, expression, tstats
         self.outputs = []  # (file index, frame) per chunk
         self.failed = False
+        # the stats after the prefix, aggregated chunk by chunk (None: the prefix's rows are kept)
+        self.stats_args = stats_args
+        self.partial = None if stats_args is None else _partial_stats(stats_args)
+        self.partial_failed = False  # the carried state cannot be exact: rows kept by a second pass
+        self.partial_files = set()  # files whose chunks the state holds
+
+    def rows_plan(self):
+        """The same plan keeping its prefix's rows (no carried stats)."""
+        return Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
+                    self.tstats)
+
+    def kept_bytes(self):
+        """What the plan keeps after the pass (bytes): its rows, or its stats' carried state."""
+        if self.partial is not None:
+            return self.partial.nbytes()
+        return sum(frame.estimated_size() for _i, frame in self.outputs)
 
     def describe(self):
         if self.kind == "whole":
@@ -101,6 +119,8 @@ class Plan(object):
         if self.kind == "tstats":
             return "%s: streamed (tstats %s members, %d fields kept)" % (self.name, self.tstats[1], len(self.keep))
         keep = "all fields" if self.keep is None else "%d fields kept for stats" % len(self.keep)
+        if self.stats_args is not None:
+            keep = "stats carried per group"
         return "%s: streamed (prefix of %d commands, %s)" % (self.name, self.cut - 1, keep)
 
 
@@ -190,10 +210,24 @@ def plan_search(runner, saved):
     cut = 1
     while cut < len(segments) and _per_event(segments[cut], runner):
         cut += 1
-    keep = None
+    keep = stats_args = None
     if cut < len(segments) and _word(segments[cut]) == "stats":
         keep = _stats_fields(segments[cut][len("stats"):])
-    return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression)
+        if keep is not None and carry_stats() and partial.carried(segments[cut][len("stats"):]):
+            stats_args = segments[cut][len("stats"):]
+    return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
+                stats_args=stats_args)
+
+
+def carry_stats():
+    """``C2HUNT_STREAM_STATS``: ``0`` keeps every streamed prefix's rows (the stats after it
+    runs over them at the end); otherwise a ``stats`` right after the prefix is aggregated chunk
+    by chunk (:mod:`.partial`)."""
+    return os.environ.get("C2HUNT_STREAM_STATS", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _partial_stats(args):
+    return partial.PartialStats(args)
 
 
 def _plan_tstats(name, segments):
@@ -239,8 +273,9 @@ class StreamedEvents(object):
     that carry a DNS query, :meth:`newest_time`). Searches not streamed read
     :meth:`full_table` (the files read again, whole, once)."""
 
-    def __init__(self, runner, paths, sourcetype, host, plans, window):
+    def __init__(self, runner, paths, sourcetype, host, plans, window, reading=(None, None)):
         self.runner, self.paths, self.sourcetype, self.host = runner, paths, sourcetype, host
+        self.reading = reading  # (block_bytes, min_bytes) of the pass, for a second one
         self.plans = {plan.name: plan for plan in plans}
         self.window = window
         self.count = 0
@@ -324,6 +359,34 @@ class StreamedEvents(object):
         plan.failed = True  # its kept rows are handed over once: a second run reads the full table
         return plan
 
+    def finish(self, plan):
+        """(data, start) to finish a prefix plan from: its stats' output and the command after
+        the stats, or its kept rows newest first and the command after the prefix; data None
+        when no event was selected; start None when it must run over :meth:`full_table`."""
+        if plan.stats_args is not None and not plan.partial_failed:
+            try:
+                result = plan.partial.result()
+            except (NotColumnar, pl.exceptions.PolarsError) as exc:
+                plan.partial_failed = True
+                plan.reason = "stats state: %s" % str(exc)[:200]
+            else:
+                plan.partial = None
+                return result, plan.cut + 1
+        if plan.stats_args is not None:  # read again keeping the prefix's rows (what the state cannot give)
+            plan.partial = None
+            plan = self._restream(plan)
+            if plan is None:
+                return None, None
+        return self.prefix_output(plan), plan.cut
+
+    def _restream(self, plan):
+        """The plan run again over the files, keeping its prefix's rows (None: it failed)."""
+        again = plan.rows_plan()
+        block_bytes, min_bytes = self.reading
+        stream_events(self.runner, self.paths, [again], self.sourcetype, self.host, self.window,
+                      block_bytes=block_bytes, min_bytes=min_bytes)
+        return None if again.failed else again
+
     def prefix_output(self, plan):
         """The plan's kept rows, newest first (None: no event selected)."""
         frames = [f for _i, f in plan.outputs]
@@ -381,7 +444,15 @@ class StreamedEvents(object):
                 positions = out.get_column(POSITION).cast(pl.Int64)
                 out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                       key_seq.gather(positions).alias(ORDER_SEQ))
-                plan.outputs.append((file_index, out))
+                if plan.stats_args is None:
+                    plan.outputs.append((file_index, out))
+                elif not plan.partial_failed:
+                    plan.partial_files.add(file_index)
+                    try:
+                        plan.partial.add(out)
+                    except (NotColumnar, pl.exceptions.PolarsError) as exc:
+                        plan.partial_failed, plan.partial = True, None  # rows kept by a second pass at the end
+                        plan.reason = "stats state: %s" % str(exc)[:200]
             if share is not None:
                 shared[share] = out
 
@@ -389,6 +460,8 @@ class StreamedEvents(object):
         """Forget what the chunks of one file added (the file is read again another way)."""
         for plan in self.plans.values():
             plan.outputs = [(i, f) for i, f in plan.outputs if i != file_index]
+            if file_index in plan.partial_files:  # a carried state cannot forget a file: a second pass
+                plan.partial_failed, plan.partial = True, None
         self.dns_parts = [(i, f) for i, f in self.dns_parts if i != file_index]
         undo = self._file_summary.pop(file_index, None)
         if undo is None:
@@ -519,7 +592,7 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
     from ..readers import frames as frame_readers
     block_bytes = block_bytes or chunk_bytes()
     min_bytes = frame_readers.NATIVE_MIN_BYTES if min_bytes is None else min_bytes
-    events = StreamedEvents(runner, paths, sourcetype, host, plans, window)
+    events = StreamedEvents(runner, paths, sourcetype, host, plans, window, (block_bytes, min_bytes))
     issues = []
     seq = 0
     for file_index, (path, given) in enumerate(_file_specs(paths, sourcetype, issues)):
