@@ -59,7 +59,7 @@ def carried(args):
 def _grow(array, size, fill):
     if len(array) >= size:
         return array
-    grown = np.full(max(size, 2 * len(array)), fill, dtype=array.dtype)
+    grown = np.full(max(size, len(array) + len(array) // 4 + 1024), fill, dtype=array.dtype)  # +25 %: little slack
     grown[:len(array)] = array
     return grown
 
@@ -106,7 +106,7 @@ class _Pairs(object):
     def add(self, groups, values):
         if not len(groups):
             return
-        frame = pl.DataFrame({"g": groups, "v": values}).unique()
+        frame = pl.DataFrame({"g": pl.Series(groups, dtype=pl.UInt32), "v": values}).unique()
         self.buffer.append(frame)
         self.buffered += frame.height
         if self.buffered > max(COMPACT_ROWS, self.compact.height if self.compact is not None else 0):
@@ -129,9 +129,10 @@ class _State(object):
     def __init__(self, index, agg):
         self.index, self.agg = index, agg
         self.func = {"mean": "avg"}.get(agg.func, agg.func)
-        self.counts = np.zeros(0, dtype=np.int64)  # count, count(x); sum/avg: values found
+        self.counts = np.zeros(0, dtype=np.int64)  # count, count(x); avg: values found
         self.pairs = _Pairs() if self.func in ("dc", "values") else None
-        self.numbers = np.zeros(0, dtype=np.float64)  # min/max extremes; sum: whole-number totals
+        # min/max: extremes (infinite: none); sum/avg: whole-number totals (NaN: none)
+        self.numbers = np.zeros(0, dtype=np.float64)
         self.strings = []  # min/max: frames (g, s) of each chunk's extreme non-number string
         self.fractional = None  # sum/avg: None until a value is seen; then whether values are kept
         self.kept = []  # sum/avg of fractions: (group, -_time, sequence, value) arrays per chunk
@@ -162,8 +163,6 @@ class _State(object):
         if f in ("min", "max"):
             self._extremes(plan, ids, count, data, numbers, where, values)
             return
-        self.counts = _grow(self.counts, count, 0)
-        self.counts[:count] += np.bincount(where, minlength=count)
         if not len(values):
             return
         whole = bool((values % 1 == 0).all())
@@ -172,17 +171,21 @@ class _State(object):
         if not self.fractional:
             if not whole:
                 raise NotColumnar("sum(%s): a fraction after whole numbers were added up" % plan.agg.arg)
-            self.numbers = _grow(self.numbers, count, 0.0)
-            self.numbers[:count] += np.bincount(where, values, minlength=count)
+            self.numbers = _grow(self.numbers, count, np.nan)
+            hits = np.bincount(where, minlength=count)
+            totals = self.numbers[:count]
+            totals[(hits > 0) & np.isnan(totals)] = 0.0
+            totals += np.bincount(where, values, minlength=count)
+            if f == "avg":
+                self.counts = _grow(self.counts, count, 0)
+                self.counts[:count] += hits
         else:
-            self.kept.append((where.astype(np.int64), neg_t[present], seq[present], values.copy()))
+            self.kept.append((where.astype(np.int32), neg_t[present], seq[present], values.copy()))
 
     def _extremes(self, plan, ids, count, data, numbers, where, values):
         lowest = self.func == "min"
         self.numbers = _grow(self.numbers, count, np.inf if lowest else -np.inf)
         (np.minimum if lowest else np.maximum).at(self.numbers, where, values)
-        self.counts = _grow(self.counts, count, 0)
-        self.counts[:count] += np.bincount(where, minlength=count)
         if plan.kind == pl.String:
             value = data.get_column(plan.value)
             other = (ids >= 0) & (value.is_not_null() & numbers.is_null()).to_numpy()
@@ -209,8 +212,8 @@ class _State(object):
         if f in ("dc", "values"):
             return [self._distinct(plan, position, count)]
         if f in ("min", "max"):
-            found = _grow(self.counts, len(position), 0)[gids] > 0
             extremes = _grow(self.numbers, len(position), np.inf)[gids]
+            found = np.isfinite(extremes)  # the numbers are finite (col_stats refuses NaN, 2**53 and past)
             out = [pl.Series(name, extremes, dtype=pl.Float64).set(pl.Series(~found), None)]
             if plan.kind == pl.String:
                 strings = pl.Series(name + "\x00s", [None] * count, dtype=pl.String)
@@ -224,14 +227,16 @@ class _State(object):
             return out
         if abs_totals.get(plan.agg.arg, 0.0) >= _EXACT * (1 - 1e-9):
             raise NotColumnar("a sum near 2**53 is not exact in a Float64 column")
-        found = _grow(self.counts, len(position), 0)[gids]
         if self.fractional:
-            group, neg_t, seq, values = (np.concatenate([part[k] for part in self.kept]) if self.kept
-                                         else np.zeros(0) for k in range(4))
-            order = np.lexsort((seq, neg_t, position[group.astype(np.int64)]))  # each group's values newest first
-            total = np.bincount(position[group.astype(np.int64)][order], values[order], minlength=count)
+            group, neg_t, seq, values = (np.concatenate([part[k] for part in self.kept]) for k in range(4))
+            at = position[group.astype(np.int64)]
+            order = np.lexsort((seq, neg_t, at))  # each group's values newest first
+            total = np.bincount(at[order], values[order], minlength=count)
+            found = np.bincount(at, minlength=count)
         else:
-            total = _grow(self.numbers, len(position), 0.0)[gids]
+            total = _grow(self.numbers, len(position), np.nan)[gids]
+            found = _grow(self.counts, len(position), 0)[gids] if f == "avg" else (~np.isnan(total)).astype(np.int64)
+            total = np.where(found > 0, total, 0.0)
         if f == "avg":
             with np.errstate(divide="ignore", invalid="ignore"):
                 total = total / found
@@ -265,7 +270,7 @@ class PartialStats(object):
         self.names = _key_names(self.by)
         self.keys = None  # one row per global group: its by-values
         self.count = 0
-        self.first = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        self.first = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32))
         self.kinds = {}  # field -> _Kinds
         self.by_numbers = {}  # Float64 by-field -> its distinct values (col_stats' print-alike check)
         self.abs_totals = {}  # sum/avg field -> total magnitude of its numbers
@@ -354,7 +359,7 @@ class PartialStats(object):
         lead = order[np.flatnonzero(np.diff(ids[order], prepend=-1))]
         groups = ids[lead]
         t0, s0, p0 = (_grow(self.first[0], self.count, np.inf), _grow(self.first[1], self.count, 2 ** 62),
-                      _grow(self.first[2], self.count, 2 ** 62))
+                      _grow(self.first[2], self.count, 2 ** 30))
         nt, ns, npl = neg_t[lead], seq[lead], place[lead]
         ot, os_, op = t0[groups], s0[groups], p0[groups]
         better = (nt < ot) | (nt == ot) & ((ns < os_) | (ns == os_) & (npl < op))

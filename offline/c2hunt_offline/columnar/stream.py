@@ -101,6 +101,8 @@ class Plan(object):
         self.partial = None if stats_args is None else _partial_stats(stats_args)
         self.partial_failed = False  # the carried state cannot be exact: rows kept by a second pass
         self.partial_files = set()  # files whose chunks the state holds
+        self.pending = 0  # bytes of the rows kept since the last fold
+        self.next_fold = FOLD_BYTES  # fold the kept rows into the state once they reach this
 
     def rows_plan(self):
         """The same plan keeping its prefix's rows (no carried stats)."""
@@ -109,9 +111,39 @@ class Plan(object):
 
     def kept_bytes(self):
         """What the plan keeps after the pass (bytes): its rows, or its stats' carried state."""
-        if self.partial is not None:
-            return self.partial.nbytes()
-        return sum(frame.estimated_size() for _i, frame in self.outputs)
+        rows = sum(frame.estimated_size() for _i, frame in self.outputs)
+        return rows + (self.partial.nbytes() if self.partial is not None and self.partial_files else 0)
+
+    def fold(self):
+        """The kept rows added to the stats' state (False: the state cannot take them)."""
+        try:
+            for file_index, frame in self.outputs:
+                self.partial.add(frame)
+                self.partial_files.add(file_index)
+        except (NotColumnar, pl.exceptions.PolarsError) as exc:
+            self.reason = "stats state: %s" % str(exc)[:200]
+            if self.partial_files:  # rows already folded are gone: kept by a second pass
+                self.partial_failed, self.partial, self.outputs = True, None, []
+            else:  # nothing folded yet: the rows stay, as without a state
+                self.stats_args = self.partial = None
+            return False
+        self.outputs, self.pending = [], 0
+        return True
+
+    def maybe_fold(self):
+        """Fold the kept rows into the state once they reach ``next_fold`` bytes. While a fold
+        keeps the state smaller than the rows it took (few groups, many rows each), the next
+        comes at ``FOLD_BYTES`` again; when it does not (about one group per row: the state
+        costs more than the rows), rows are kept and folding is tried again at four times the
+        size (so at most a fraction of the rows is ever held as the larger state)."""
+        if self.pending < self.next_fold:
+            return
+        before, taken = self.partial.nbytes() if self.partial_files else 0, self.pending
+        if not self.fold():
+            return
+        grown = self.partial.nbytes() - before
+        self.next_fold = FOLD_BYTES if grown <= taken * FOLD_RATIO else 4 * taken
+
 
     def describe(self):
         if self.kind == "whole":
@@ -217,6 +249,13 @@ def plan_search(runner, saved):
             stats_args = segments[cut][len("stats"):]
     return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
                 stats_args=stats_args)
+
+
+# Kept rows of a stats-bound prefix are folded into the stats' state from this many bytes on
+# (a few chunks' worth: one fold joins the chunk's groups against every group known so far).
+FOLD_BYTES = 16 * 1024 * 1024
+# A fold pays when the state grows by no more than this times the bytes of the rows it takes.
+FOLD_RATIO = 1.0
 
 
 def carry_stats():
@@ -363,7 +402,7 @@ class StreamedEvents(object):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
         the stats, or its kept rows newest first and the command after the prefix; data None
         when no event was selected; start None when it must run over :meth:`full_table`."""
-        if plan.stats_args is not None and not plan.partial_failed:
+        if plan.stats_args is not None and not plan.partial_failed and plan.partial_files and plan.fold():
             try:
                 result = plan.partial.result()
             except (NotColumnar, pl.exceptions.PolarsError) as exc:
@@ -372,7 +411,7 @@ class StreamedEvents(object):
             else:
                 plan.partial = None
                 return result, plan.cut + 1
-        if plan.stats_args is not None:  # read again keeping the prefix's rows (what the state cannot give)
+        if plan.partial_failed:  # read again keeping the prefix's rows (what the state cannot give)
             plan.partial = None
             plan = self._restream(plan)
             if plan is None:
@@ -444,15 +483,11 @@ class StreamedEvents(object):
                 positions = out.get_column(POSITION).cast(pl.Int64)
                 out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                       key_seq.gather(positions).alias(ORDER_SEQ))
-                if plan.stats_args is None:
+                if not plan.partial_failed:
                     plan.outputs.append((file_index, out))
-                elif not plan.partial_failed:
-                    plan.partial_files.add(file_index)
-                    try:
-                        plan.partial.add(out)
-                    except (NotColumnar, pl.exceptions.PolarsError) as exc:
-                        plan.partial_failed, plan.partial = True, None  # rows kept by a second pass at the end
-                        plan.reason = "stats state: %s" % str(exc)[:200]
+                if plan.stats_args is not None and not plan.partial_failed:
+                    plan.pending += out.estimated_size()
+                    plan.maybe_fold()
             if share is not None:
                 shared[share] = out
 
