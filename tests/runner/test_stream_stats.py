@@ -210,12 +210,13 @@ def _conn_log(path, values):
     return str(path)
 
 
-@pytest.mark.parametrize("values, fell_back", [
-    ([5, 7, 9, 10] * 5, False),
-    ([5, 7, 9] * 4 + [11, 12] * 4, True),  # numbers, then strings: the stacked column mixes them
-    ([5, 7, 9] * 4 + [0.25, 1.5] * 4, True),  # whole numbers summed, then fractions
+@pytest.mark.parametrize("values, block, held", [
+    ([5, 7, 9, 10] * 5, 200, "state"),
+    ([5, 7, 9] * 4 + [11, 12] * 4, 200, "read again"),  # numbers, then strings: the stacked column mixes them
+    ([5, 7, 9] * 4 + [0.25, 1.5] * 4, 200, "read again"),  # whole numbers summed, then fractions
+    ([5, 7, 9] * 4 + [11, 12] * 4, 1 << 20, "rows"),  # refused at the first fold: the rows are still there
 ])
-def test_stream_pass_falls_back_to_rows(tmp_path, monkeypatch, values, fell_back):
+def test_stream_pass_falls_back_to_rows(tmp_path, monkeypatch, values, block, held):
     """Through the stream pass: the state folded at every chunk, or (where it cannot be exact)
     the search read again keeping rows; either way the whole-table result."""
     from c2hunt_offline.columnar import stream
@@ -229,11 +230,12 @@ def test_stream_pass_falls_back_to_rows(tmp_path, monkeypatch, values, fell_back
     want = runner.run(search, runner.read_table([log])[0]).rows
     plan = stream.plan_search(runner, _saved("t", search))
     assert plan.stats_args is not None
-    events, _ = stream.stream_events(runner, [log], [plan], block_bytes=200, min_bytes=0)
-    assert bool(plan.partial_files) and len(events) == len(values)
+    events, _ = stream.stream_events(runner, [log], [plan], block_bytes=block, min_bytes=0)
+    assert len(events) == len(values)
+    assert bool(plan.partial_files) is (held != "rows") and (plan.stats_args is None) is (held == "rows")
     data, start = events.finish(plan)
-    assert plan.partial_failed is fell_back
-    assert start == (plan.cut if fell_back else plan.cut + 1)
+    assert plan.partial_failed is (held == "read again")
+    assert start == (plan.cut + 1 if held == "state" else plan.cut)
     from c2hunt_offline.columnar import engine as columnar_engine
     from c2hunt_offline.engine import _Context, _Step
     from c2hunt_offline.columnar.events import EventTable

@@ -22,11 +22,15 @@ for the output columns), so each function's semantics are that code's. What each
   (32 bytes a value), and adds them in order at the end. A field carried as whole numbers that
   later shows a fraction cannot be exact: the search falls back (below).
 
+The stream pass decides when rows are folded in (:mod:`.stream`: only while the state stays
+smaller than the rows it takes); :meth:`PartialStats.add` takes rows in any order and any
+grouping into chunks, each row once.
+
 Anything ``col_stats`` would refuse (:class:`NotColumnar`: Object columns, a field holding
 numbers in one chunk and strings in another, numbers past 2**53, NaN, by-values printing alike,
 ``values()`` of numbers giving a multivalue, ``min``/``max`` mixing numbers and strings) and
 anything not carried raises :class:`NotColumnar` here, and the search falls back to keeping
-rows (:meth:`.stream.StreamedEvents.finish`): never a different result.
+rows (:meth:`.stream.Plan.fold`, :meth:`.stream.StreamedEvents.finish`): never a different result.
 
 Memory: per group its by-values, its first-appearance key and a few numbers per function,
 plus one pair per distinct value of ``dc``/``values`` and, for a ``sum``/``avg`` of fractions,

@@ -27,10 +27,31 @@ dropped and is read again by the dict readers.
 The pass also gathers what the hunt's summary reads of the events (counts, time range,
 distinct sourcetypes and data-source fields, DNS queries), so results never need the events.
 
-Memory: one chunk (its frame, its table and the prefixes' intermediate columns: about
-``BLOCK_BYTES`` of text times 10-15) plus every streamed search's kept rows (the events its
-prefix keeps, pruned when stats follows) plus the summary (distinct tuples). ``C2HUNT_STREAM=0``
-turns streaming off.
+Stats carried per group (:mod:`.partial`): when the command after the prefix is ``stats`` with
+by-fields and functions the state can carry (count, dc, values, min, max, sum, avg), the kept
+rows are folded into a per-group state once they reach ``FOLD_BYTES`` (16 MB), and again each
+time, as long as a fold leaves the state no larger than the rows it took (``FOLD_RATIO``): few
+groups of many rows each. Where there is about one group per row (a 5-tuple, a time bucket per
+pair) the state would cost more than the rows, so rows are kept and a fold is tried again at 4x
+the size. At the end the rows left are folded and the state gives the stats' output, which the
+rest of the pipeline continues from. Where the state cannot be exact (see :mod:`.partial`: a
+field holding numbers in one chunk and strings in another, a fraction after whole numbers were
+summed, what ``col_stats`` itself refuses), the rows are kept instead: from the start when
+nothing was folded yet, else by reading the files again for that search alone (a second pass,
+keeping its prefix's rows). ``C2HUNT_STREAM_STATS=0`` keeps rows always.
+
+Memory bound: one chunk (its frame, its table and the prefixes' intermediate columns: about
+``BLOCK_BYTES`` of text times 10-15) plus the summary (distinct tuples) plus, per streamed
+search:
+
+- stats-bound prefix folding (groups with many rows): its state, which grows with the groups
+  (by-values, a first-appearance key, 8 bytes per function, one pair per distinct ``dc``/
+  ``values`` value), plus under ``FOLD_BYTES`` of rows. Only a ``sum``/``avg`` of a fractional
+  field grows with its rows: 32 bytes per value (the order of a float sum decides its last bit).
+- stats-bound prefix with about one group per row: its rows pruned to the stats' fields (as
+  many bytes as a state would hold, or fewer), plus the states of the folds tried.
+- any other prefix (eventstats, sort, ... next) and tstats plans: the rows it keeps, which grow
+  with the events it selects. ``C2HUNT_STREAM=0`` turns streaming off.
 """
 import os
 
@@ -116,17 +137,18 @@ class Plan(object):
 
     def fold(self):
         """The kept rows added to the stats' state (False: the state cannot take them)."""
+        folded = set(self.partial_files)
         try:
-            for file_index, frame in self.outputs:
+            for _file_index, frame in self.outputs:
                 self.partial.add(frame)
-                self.partial_files.add(file_index)
         except (NotColumnar, pl.exceptions.PolarsError) as exc:
             self.reason = "stats state: %s" % str(exc)[:200]
-            if self.partial_files:  # rows already folded are gone: kept by a second pass
+            if folded:  # rows folded before are gone: kept by a second pass
                 self.partial_failed, self.partial, self.outputs = True, None, []
             else:  # nothing folded yet: the rows stay, as without a state
                 self.stats_args = self.partial = None
             return False
+        self.partial_files = folded | {i for i, _frame in self.outputs}
         self.outputs, self.pending = [], 0
         return True
 
