@@ -43,7 +43,8 @@ def main(argv=None):
         if plan.partial_failed:
             held = "rows, read again (%s)" % plan.reason
         elif plan.stats_args is not None and plan.partial_files:
-            held = "stats state" + (" + rows (a fold did not pay)" if plan.outputs else "")
+            rows = sum(frame.estimated_size() for _i, frame in plan.outputs)
+            held = "stats state" + (" + %.1f MB rows not folded" % (rows / 1e6) if rows else "")
         print("| %s | %.1f | %s |" % (plan.name, size / 1e6, held))
     print("| total (%d events) | %.1f | peak RSS %.0f MiB |"
           % (len(events), total / 1e6, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0))

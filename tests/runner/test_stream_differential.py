@@ -32,6 +32,7 @@ def always_fold(monkeypatch):
     """A stats after a prefix carried as state from the first chunk on, whatever it costs."""
     monkeypatch.setattr(stream, "FOLD_BYTES", 0)
     monkeypatch.setattr(stream, "FOLD_RATIO", float("inf"))
+    monkeypatch.setattr(stream, "FOLD_GROUPS_PER_ROW", float("inf"))
 
 
 def hunt_output(paths, monkeypatch, streamed, chunk=None, fmt="json"):

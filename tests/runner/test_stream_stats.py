@@ -223,6 +223,7 @@ def test_stream_pass_falls_back_to_rows(tmp_path, monkeypatch, values, block, he
     from c2hunt_offline.engine import Runner
     monkeypatch.setattr(stream, "FOLD_BYTES", 0)
     monkeypatch.setattr(stream, "FOLD_RATIO", float("inf"))
+    monkeypatch.setattr(stream, "FOLD_GROUPS_PER_ROW", float("inf"))
     runner = Runner(str(ROOT))
     search = ('sourcetype=bro:conn:json | eval size=if(orig_bytes>10, "big", orig_bytes * 1) '
               '| stats sum(size) AS s count dc(size) AS d max(size) AS m by id.orig_h')

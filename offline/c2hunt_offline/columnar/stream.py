@@ -30,10 +30,10 @@ distinct sourcetypes and data-source fields, DNS queries), so results never need
 Stats carried per group (:mod:`.partial`): when the command after the prefix is ``stats`` with
 by-fields and functions the state can carry (count, dc, values, min, max, sum, avg), the kept
 rows are folded into a per-group state once they reach ``FOLD_BYTES`` (16 MB), and again each
-time, as long as a fold leaves the state no larger than the rows it took (``FOLD_RATIO``): few
-groups of many rows each. Where there is about one group per row (a 5-tuple, a time bucket per
-pair) the state would cost more than the rows, so rows are kept and a fold is tried again at 4x
-the size. At the end the rows left are folded and the state gives the stats' output, which the
+time, as long as the rows hold few groups (``FOLD_GROUPS_PER_ROW``) and a fold leaves the state
+no larger than the rows it took (``FOLD_RATIO``): few groups of many rows each. Where there is
+about one group per row (a 5-tuple, a time bucket per pair) the state would cost more than the
+rows, so rows are kept and a fold is tried again at 4x the size. At the end the rows left are folded and the state gives the stats' output, which the
 rest of the pipeline continues from. Where the state cannot be exact (see :mod:`.partial`: a
 field holding numbers in one chunk and strings in another, a fraction after whole numbers were
 summed, what ``col_stats`` itself refuses), the rows are kept instead: from the start when
@@ -152,13 +152,29 @@ class Plan(object):
         self.outputs, self.pending = [], 0
         return True
 
+    def _groups_per_row(self):
+        """Distinct by-value tuples per kept row (an upper bound where they do not stack)."""
+        rows = sum(frame.height for _i, frame in self.outputs)
+        by = self.partial.by
+        try:
+            stacked = pl.concat([frame.select([c for c in by if c in frame.columns]) for _i, frame in self.outputs],
+                                how="diagonal_relaxed")
+            groups = stacked.n_unique() if stacked.width else 1
+        except pl.exceptions.PolarsError:
+            groups = sum(frame.select([c for c in by if c in frame.columns]).n_unique() for _i, frame in self.outputs)
+        return groups / max(rows, 1)
+
     def maybe_fold(self):
-        """Fold the kept rows into the state once they reach ``next_fold`` bytes. While a fold
-        keeps the state smaller than the rows it took (few groups, many rows each), the next
-        comes at ``FOLD_BYTES`` again; when it does not (about one group per row: the state
-        costs more than the rows), rows are kept and folding is tried again at four times the
-        size (so at most a fraction of the rows is ever held as the larger state)."""
+        """Fold the kept rows into the state once they reach ``next_fold`` bytes, when they hold
+        at most ``FOLD_GROUPS_PER_ROW`` groups per row. While a fold keeps the state smaller than
+        the rows it took (few groups, many rows each), the next comes at ``FOLD_BYTES`` again;
+        when the rows hold about one group each (the state would cost more than the rows), or
+        a fold does not pay, rows are kept and folding is tried again at four times the size
+        (so at most a fraction of the rows is ever held as the larger state)."""
         if self.pending < self.next_fold:
+            return
+        if self._groups_per_row() > FOLD_GROUPS_PER_ROW:
+            self.next_fold = 4 * self.pending
             return
         before, taken = self.partial.nbytes() if self.partial_files else 0, self.pending
         if not self.fold():
@@ -278,6 +294,10 @@ def plan_search(runner, saved):
 FOLD_BYTES = 16 * 1024 * 1024
 # A fold pays when the state grows by no more than this times the bytes of the rows it takes.
 FOLD_RATIO = 1.0
+# Rows are folded only when they hold at most this many groups per row: a group's state costs
+# about 1.5 rows pruned to the stats' fields (its by-values, a first-appearance key, 8 bytes
+# per function), so rows with more groups than that are smaller kept as they are.
+FOLD_GROUPS_PER_ROW = 0.5
 
 
 def carry_stats():
