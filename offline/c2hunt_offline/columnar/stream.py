@@ -49,7 +49,7 @@ search:
   ``values`` value), plus under ``FOLD_BYTES`` of rows. Only a ``sum``/``avg`` of a fractional
   field grows with its rows: 32 bytes per value (the order of a float sum decides its last bit).
 - stats-bound prefix with about one group per row: its rows pruned to the stats' fields (as
-  many bytes as a state would hold, or fewer), plus the states of the folds tried.
+  many bytes as a state would hold, or fewer), plus the state of any fold that went ahead.
 - any other prefix (eventstats, sort, ... next) and tstats plans: the rows it keeps, which grow
   with the events it selects. ``C2HUNT_STREAM=0`` turns streaming off.
 """
