@@ -305,9 +305,11 @@ class PartialStats(object):
         keys = _by_frame(frame, self.by)
         if keys is None or keys.height == 0:
             return
-        for name in self.names:  # -0.0 is 0.0's group (col_stats ranks them alike)
-            if keys.schema[name] == pl.Float64:
-                keys = keys.with_columns(pl.col(name) + 0.0)
+        for name in self.names:
+            numbers = keys.get_column(name).to_numpy() if keys.schema[name] == pl.Float64 else None
+            if numbers is not None and (np.signbit(numbers) & (numbers == 0)).any():
+                # -0.0 joins 0.0's group, which shows the value that appears first: not carried
+                raise NotColumnar("-0.0 in a numeric by-field")
         rows = keys.get_column(_ROW).to_numpy().astype(np.int64)
         local = _Groups(keys, self.names, ordered=False)
         starts = np.flatnonzero(np.diff(rows, prepend=-1))
