@@ -190,7 +190,7 @@ class Plan(object):
             return "%s: streamed (tstats %s members, %d fields kept)" % (self.name, self.tstats[1], len(self.keep))
         keep = "all fields" if self.keep is None else "%d fields kept for stats" % len(self.keep)
         if self.stats_args is not None:
-            keep = "stats carried per group"
+            keep = "%d fields kept for stats, folded into per-group state when fewer" % len(self.keep)
         return "%s: streamed (prefix of %d commands, %s)" % (self.name, self.cut - 1, keep)
 
 
