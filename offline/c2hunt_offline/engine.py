@@ -593,13 +593,15 @@ class Runner(object):
             return self.run(saved.search, events.full_table(), now=now, earliest=earliest, latest=latest)
         if plan.kind == "tstats":
             return self.run(saved.search, events.tstats_table(plan), now=now, earliest=earliest, latest=latest)
-        data = events.prefix_output(plan)
+        data, start = events.finish(plan)  # the prefix's rows, or the stats carried over them
+        if start is None:
+            return self.run(saved.search, events.full_table(), now=now, earliest=earliest, latest=latest)
         if data is None:  # no event selected: the search over none, as the whole table gives it
             return self.run(saved.search, EventTable({}), now=now)
-        data = data.drop([ORDER_TIME, ORDER_SEQ])
+        data = data.drop([ORDER_TIME, ORDER_SEQ], strict=False)
         ctx = _Context(self, EventTable({}))
         return self._guarded(ctx, lambda step: columnar_engine.execute_from(
-            self, ctx, plan.segments, plan.cut, data, step))
+            self, ctx, plan.segments, start, data, step))
 
 
 def in_window(events, earliest=None, latest=None):

@@ -28,6 +28,13 @@ TINY_SCENARIOS = {"s3_python_udp_beacon": [1, 2500], "x8_cim_network_c2": [1, 25
                   "x1_dns_tunnel_doh_smb_egress": [2500]}
 
 
+def always_fold(monkeypatch):
+    """A stats after a prefix carried as state from the first chunk on, whatever it costs."""
+    monkeypatch.setattr(stream, "FOLD_BYTES", 0)
+    monkeypatch.setattr(stream, "FOLD_RATIO", float("inf"))
+    monkeypatch.setattr(stream, "FOLD_GROUPS_PER_ROW", float("inf"))
+
+
 def hunt_output(paths, monkeypatch, streamed, chunk=None, fmt="json"):
     if streamed:
         monkeypatch.setenv("C2HUNT_STREAM", "1")
@@ -50,12 +57,14 @@ def assert_same(paths, monkeypatch, chunks, fmt="json"):
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenarios(scenario, monkeypatch):
+    always_fold(monkeypatch)
     assert_same([SAMPLES / scenario], monkeypatch, [30000])
 
 
 @pytest.mark.parametrize("scenario", sorted(TINY_SCENARIOS))
 def test_scenarios_tiny_chunks(scenario, monkeypatch):
     """Chunks of one to a few lines: a boundary after (nearly) every event."""
+    always_fold(monkeypatch)
     code, text = assert_same([SAMPLES / scenario], monkeypatch, TINY_SCENARIOS[scenario])
     assert text.strip(), scenario  # an attack scenario: something was found
     if scenario == "s3_python_udp_beacon":  # the summary (events, sources, DNS samples) as well
@@ -70,9 +79,22 @@ def zeek_workload(tmp_path_factory):
 
 
 def test_generated_zeek_workload(zeek_workload, monkeypatch):
+    always_fold(monkeypatch)
     code, text = assert_same(zeek_workload, monkeypatch, [100000, 700000])
     assert "Periodic Beaconing" in text
     assert_same(zeek_workload, monkeypatch, [300000], fmt="document")
+
+
+@pytest.mark.parametrize("mode", ["rows kept", "fold when it pays"])
+def test_generated_zeek_workload_fold_modes(zeek_workload, monkeypatch, mode):
+    """Stats-bound prefixes keeping rows (``C2HUNT_STREAM_STATS=0``, as before the carried
+    state), and folding them only when the state is smaller (the default, here with folds
+    every ~100 KB so that some pay, some do not, and rows and state are combined at the end)."""
+    if mode == "rows kept":
+        monkeypatch.setenv("C2HUNT_STREAM_STATS", "0")
+    else:
+        monkeypatch.setattr(stream, "FOLD_BYTES", 100000)
+    assert_same(zeek_workload, monkeypatch, [200000])
 
 
 def test_plans(monkeypatch):

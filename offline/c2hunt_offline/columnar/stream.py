@@ -27,10 +27,31 @@ dropped and is read again by the dict readers.
 The pass also gathers what the hunt's summary reads of the events (counts, time range,
 distinct sourcetypes and data-source fields, DNS queries), so results never need the events.
 
-Memory: one chunk (its frame, its table and the prefixes' intermediate columns: about
-``BLOCK_BYTES`` of text times 10-15) plus every streamed search's kept rows (the events its
-prefix keeps, pruned when stats follows) plus the summary (distinct tuples). ``C2HUNT_STREAM=0``
-turns streaming off.
+Stats carried per group (:mod:`.partial`): when the command after the prefix is ``stats`` with
+by-fields and functions the state can carry (count, dc, values, min, max, sum, avg), the kept
+rows are folded into a per-group state once they reach ``FOLD_BYTES`` (16 MB), and again each
+time, as long as the rows hold few groups (``FOLD_GROUPS_PER_ROW``) and a fold leaves the state
+no larger than the rows it took (``FOLD_RATIO``): few groups of many rows each. Where there is
+about one group per row (a 5-tuple, a time bucket per pair) the state would cost more than the
+rows, so rows are kept and a fold is tried again at 4x the size. At the end the rows left are folded and the state gives the stats' output, which the
+rest of the pipeline continues from. Where the state cannot be exact (see :mod:`.partial`: a
+field holding numbers in one chunk and strings in another, a fraction after whole numbers were
+summed, what ``col_stats`` itself refuses), the rows are kept instead: from the start when
+nothing was folded yet, else by reading the files again for that search alone (a second pass,
+keeping its prefix's rows). ``C2HUNT_STREAM_STATS=0`` keeps rows always.
+
+Memory bound: one chunk (its frame, its table and the prefixes' intermediate columns: about
+``BLOCK_BYTES`` of text times 10-15) plus the summary (distinct tuples) plus, per streamed
+search:
+
+- stats-bound prefix folding (groups with many rows): its state, which grows with the groups
+  (by-values, a first-appearance key, 8 bytes per function, one pair per distinct ``dc``/
+  ``values`` value), plus under ``FOLD_BYTES`` of rows. Only a ``sum``/``avg`` of a fractional
+  field grows with its rows: 32 bytes per value (the order of a float sum decides its last bit).
+- stats-bound prefix with about one group per row: its rows pruned to the stats' fields (as
+  many bytes as a state would hold, or fewer), plus the state of any fold that went ahead.
+- any other prefix (eventstats, sort, ... next) and tstats plans: the rows it keeps, which grow
+  with the events it selects. ``C2HUNT_STREAM=0`` turns streaming off.
 """
 import os
 
@@ -38,8 +59,9 @@ import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
+from . import partial
 from .events import POSITION, EventTable, concat_frames, numeric_column
-from .table import distinct_groups, frame_from_rows, rows_from_frame
+from .table import NotColumnar, distinct_groups, frame_from_rows, rows_from_frame
 
 ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"
 # Commands whose output for an event depends on that event alone (and the lookups), which keep
@@ -89,11 +111,77 @@ def chunk_bytes():
 class Plan(object):
     """How one saved search runs in a streamed hunt."""
 
-    def __init__(self, name, segments, kind, reason, cut=1, keep=None, expression=None, tstats=None):
+    def __init__(self, name, segments, kind, reason, cut=1, keep=None, expression=None, tstats=None,
+                 stats_args=None):
         self.name, self.segments, self.kind, self.reason = name, segments, kind, reason
         self.cut, self.keep, self.expression, self.tstats = cut, keep, expression, tstats
         self.outputs = []  # (file index, frame) per chunk
         self.failed = False
+        # the stats after the prefix, aggregated chunk by chunk (None: the prefix's rows are kept)
+        self.stats_args = stats_args
+        self.partial = None if stats_args is None else _partial_stats(stats_args)
+        self.partial_failed = False  # the carried state cannot be exact: rows kept by a second pass
+        self.partial_files = set()  # files whose chunks the state holds
+        self.pending = 0  # bytes of the rows kept since the last fold
+        self.next_fold = FOLD_BYTES  # fold the kept rows into the state once they reach this
+
+    def rows_plan(self):
+        """The same plan keeping its prefix's rows (no carried stats)."""
+        return Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
+                    self.tstats)
+
+    def kept_bytes(self):
+        """What the plan keeps after the pass (bytes): its rows, or its stats' carried state."""
+        rows = sum(frame.estimated_size() for _i, frame in self.outputs)
+        return rows + (self.partial.nbytes() if self.partial is not None and self.partial_files else 0)
+
+    def fold(self):
+        """The kept rows added to the stats' state (False: the state cannot take them)."""
+        folded = set(self.partial_files)
+        try:
+            for _file_index, frame in self.outputs:
+                self.partial.add(frame)
+        except (NotColumnar, pl.exceptions.PolarsError) as exc:
+            self.reason = "stats state: %s" % str(exc)[:200]
+            if folded:  # rows folded before are gone: kept by a second pass
+                self.partial_failed, self.partial, self.outputs = True, None, []
+            else:  # nothing folded yet: the rows stay, as without a state
+                self.stats_args = self.partial = None
+            return False
+        self.partial_files = folded | {i for i, _frame in self.outputs}
+        self.outputs, self.pending = [], 0
+        return True
+
+    def _groups_per_row(self):
+        """Distinct by-value tuples per kept row (an upper bound where they do not stack)."""
+        rows = sum(frame.height for _i, frame in self.outputs)
+        by = self.partial.by
+        try:
+            stacked = pl.concat([frame.select([c for c in by if c in frame.columns]) for _i, frame in self.outputs],
+                                how="diagonal_relaxed")
+            groups = stacked.n_unique() if stacked.width else 1
+        except pl.exceptions.PolarsError:
+            groups = sum(frame.select([c for c in by if c in frame.columns]).n_unique() for _i, frame in self.outputs)
+        return groups / max(rows, 1)
+
+    def maybe_fold(self):
+        """Fold the kept rows into the state once they reach ``next_fold`` bytes, when they hold
+        at most ``FOLD_GROUPS_PER_ROW`` groups per row. While a fold keeps the state smaller than
+        the rows it took (few groups, many rows each), the next comes at ``FOLD_BYTES`` again;
+        when the rows hold about one group each (the state would cost more than the rows), or
+        a fold does not pay, rows are kept and folding is tried again at four times the size
+        (so at most a fraction of the rows is ever held as the larger state)."""
+        if self.pending < self.next_fold:
+            return
+        if self._groups_per_row() > FOLD_GROUPS_PER_ROW:
+            self.next_fold = 4 * self.pending
+            return
+        before, taken = self.partial.nbytes() if self.partial_files else 0, self.pending
+        if not self.fold():
+            return
+        grown = self.partial.nbytes() - before
+        self.next_fold = FOLD_BYTES if grown <= taken * FOLD_RATIO else 4 * taken
+
 
     def describe(self):
         if self.kind == "whole":
@@ -101,6 +189,8 @@ class Plan(object):
         if self.kind == "tstats":
             return "%s: streamed (tstats %s members, %d fields kept)" % (self.name, self.tstats[1], len(self.keep))
         keep = "all fields" if self.keep is None else "%d fields kept for stats" % len(self.keep)
+        if self.stats_args is not None:
+            keep = "%d fields kept for stats, folded into per-group state when fewer" % len(self.keep)
         return "%s: streamed (prefix of %d commands, %s)" % (self.name, self.cut - 1, keep)
 
 
@@ -190,10 +280,35 @@ def plan_search(runner, saved):
     cut = 1
     while cut < len(segments) and _per_event(segments[cut], runner):
         cut += 1
-    keep = None
+    keep = stats_args = None
     if cut < len(segments) and _word(segments[cut]) == "stats":
         keep = _stats_fields(segments[cut][len("stats"):])
-    return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression)
+        if keep is not None and carry_stats() and partial.carried(segments[cut][len("stats"):]):
+            stats_args = segments[cut][len("stats"):]
+    return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
+                stats_args=stats_args)
+
+
+# Kept rows of a stats-bound prefix are folded into the stats' state from this many bytes on
+# (a few chunks' worth: one fold joins the chunk's groups against every group known so far).
+FOLD_BYTES = 16 * 1024 * 1024
+# A fold pays when the state grows by no more than this times the bytes of the rows it takes.
+FOLD_RATIO = 1.0
+# Rows are folded only when they hold at most this many groups per row: a group's state costs
+# about 1.5 rows pruned to the stats' fields (its by-values, a first-appearance key, 8 bytes
+# per function), so rows with more groups than that are smaller kept as they are.
+FOLD_GROUPS_PER_ROW = 0.5
+
+
+def carry_stats():
+    """``C2HUNT_STREAM_STATS``: ``0`` keeps every streamed prefix's rows (the stats after it
+    runs over them at the end); otherwise a ``stats`` right after the prefix is aggregated chunk
+    by chunk (:mod:`.partial`)."""
+    return os.environ.get("C2HUNT_STREAM_STATS", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _partial_stats(args):
+    return partial.PartialStats(args)
 
 
 def _plan_tstats(name, segments):
@@ -239,8 +354,9 @@ class StreamedEvents(object):
     that carry a DNS query, :meth:`newest_time`). Searches not streamed read
     :meth:`full_table` (the files read again, whole, once)."""
 
-    def __init__(self, runner, paths, sourcetype, host, plans, window):
+    def __init__(self, runner, paths, sourcetype, host, plans, window, reading=(None, None)):
         self.runner, self.paths, self.sourcetype, self.host = runner, paths, sourcetype, host
+        self.reading = reading  # (block_bytes, min_bytes) of the pass, for a second one
         self.plans = {plan.name: plan for plan in plans}
         self.window = window
         self.count = 0
@@ -324,6 +440,34 @@ class StreamedEvents(object):
         plan.failed = True  # its kept rows are handed over once: a second run reads the full table
         return plan
 
+    def finish(self, plan):
+        """(data, start) to finish a prefix plan from: its stats' output and the command after
+        the stats, or its kept rows newest first and the command after the prefix; data None
+        when no event was selected; start None when it must run over :meth:`full_table`."""
+        if plan.stats_args is not None and not plan.partial_failed and plan.partial_files and plan.fold():
+            try:
+                result = plan.partial.result()
+            except (NotColumnar, pl.exceptions.PolarsError) as exc:
+                plan.partial_failed = True
+                plan.reason = "stats state: %s" % str(exc)[:200]
+            else:
+                plan.partial = None
+                return result, plan.cut + 1
+        if plan.partial_failed:  # read again keeping the prefix's rows (what the state cannot give)
+            plan.partial = None
+            plan = self._restream(plan)
+            if plan is None:
+                return None, None
+        return self.prefix_output(plan), plan.cut
+
+    def _restream(self, plan):
+        """The plan run again over the files, keeping its prefix's rows (None: it failed)."""
+        again = plan.rows_plan()
+        block_bytes, min_bytes = self.reading
+        stream_events(self.runner, self.paths, [again], self.sourcetype, self.host, self.window,
+                      block_bytes=block_bytes, min_bytes=min_bytes)
+        return None if again.failed else again
+
     def prefix_output(self, plan):
         """The plan's kept rows, newest first (None: no event selected)."""
         frames = [f for _i, f in plan.outputs]
@@ -381,7 +525,11 @@ class StreamedEvents(object):
                 positions = out.get_column(POSITION).cast(pl.Int64)
                 out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                       key_seq.gather(positions).alias(ORDER_SEQ))
-                plan.outputs.append((file_index, out))
+                if not plan.partial_failed:
+                    plan.outputs.append((file_index, out))
+                if plan.stats_args is not None and not plan.partial_failed:
+                    plan.pending += out.estimated_size()
+                    plan.maybe_fold()
             if share is not None:
                 shared[share] = out
 
@@ -389,6 +537,8 @@ class StreamedEvents(object):
         """Forget what the chunks of one file added (the file is read again another way)."""
         for plan in self.plans.values():
             plan.outputs = [(i, f) for i, f in plan.outputs if i != file_index]
+            if file_index in plan.partial_files:  # a carried state cannot forget a file: a second pass
+                plan.partial_failed, plan.partial = True, None
         self.dns_parts = [(i, f) for i, f in self.dns_parts if i != file_index]
         undo = self._file_summary.pop(file_index, None)
         if undo is None:
@@ -519,7 +669,7 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
     from ..readers import frames as frame_readers
     block_bytes = block_bytes or chunk_bytes()
     min_bytes = frame_readers.NATIVE_MIN_BYTES if min_bytes is None else min_bytes
-    events = StreamedEvents(runner, paths, sourcetype, host, plans, window)
+    events = StreamedEvents(runner, paths, sourcetype, host, plans, window, (block_bytes, min_bytes))
     issues = []
     seq = 0
     for file_index, (path, given) in enumerate(_file_specs(paths, sourcetype, issues)):
