@@ -144,6 +144,8 @@ def generate(folder, n_conn, hosts=2000, n_beacons=20, dns_share=0.2, seed=17):
 # The XmlWinEventLog rendering (Splunk Add-on for Microsoft Windows 5.x and the Sysmon TA): one
 # <Event> element a line, as `| table _raw` exports it. Binary EVTX is not written: no maintained
 # library writes it (python-evtx and the Rust evtx crate only read), and Splunk users export XML.
+# Sysmon events per size (--sysmon): a share of the conn records, as --dns-share is
+SYSMON_SHARE = 0.25
 SYSMON_SEARCHES = {
     "raw_tcp": "C2Hunt - Non-Application Protocol From Unexpected Process - Sysmon - Rule",
     "socks": "C2Hunt - Non-Application Protocol From Unexpected Process - Sysmon - Rule",
@@ -506,12 +508,16 @@ def generate_sysmon(folder, n_events, hosts=300, per_kind=3, seed=17, files=24):
 
 
 def json_parse_seconds(paths):
+    """Seconds Python's own parser takes merely to parse the files, and the records: ``json``
+    for JSON lines, ``xml.etree.ElementTree`` for XML (one ``<Event>`` a line)."""
+    from xml.etree import ElementTree
     started = time.perf_counter()
     n = 0
     for path in paths:
+        parse = ElementTree.fromstring if path.endswith(".xml") else json.loads
         with open(path, "rb") as handle:
             for line in handle:
-                json.loads(line)
+                parse(line)
                 n += 1
     return time.perf_counter() - started, n
 
@@ -528,19 +534,28 @@ def summarise(notables, planted):
     return by_search, beacons
 
 
-def profile(n, folder, top):
+def summarise_sysmon(notables, planted):
+    """(notables by search, planted found, notables on hosts nothing was planted on)."""
+    raised = {(n.get("search"), n.get("host")) for n in notables}
+    found = sum(1 for kind, host in planted if (SYSMON_SEARCHES[kind], host) in raised)
+    victims = {host for _, host in planted}
+    others = sum(1 for n in notables if n.get("host") not in victims)
+    return collections.Counter(n.get("search") for n in notables), found, others
+
+
+def profile(n, folder, top, data="conn"):
     import cProfile
     import pstats
 
     from c2hunt_offline.engine import Runner
-    paths, _ = generate(folder, n)
+    paths, _ = (generate_sysmon if data == "sysmon" else generate)(folder, n)
     runner = Runner()
     prof = cProfile.Profile()
     prof.enable()
     events, _ = runner.read_files(paths)
     notables, errors = runner.hunt(events)
     prof.disable()
-    print("profiled %d conn records: %d notables, errors %s" % (n, len(notables), errors))
+    print("profiled %d %s records: %d notables, errors %s" % (n, data, len(notables), errors))
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
@@ -550,6 +565,10 @@ def main(argv=None):
     parser.add_argument("--hosts", type=int, default=2000)
     parser.add_argument("--beacons", type=int, default=20)
     parser.add_argument("--dns-share", type=float, default=0.2)
+    parser.add_argument("--sysmon", type=float, default=SYSMON_SHARE,
+                        help="Sysmon events per size, as a share of the size (0: no Sysmon runs)")
+    parser.add_argument("--sysmon-hosts", type=int, default=300)
+    parser.add_argument("--no-conn", action="store_true", help="only the Sysmon runs")
     parser.add_argument("--row-size", type=int, default=0,
                         help="also run the row engine on a file of this many conn records")
     parser.add_argument("--baseline-root",
@@ -560,6 +579,8 @@ def main(argv=None):
                         help="with --row-size, skip the row engine (e.g. to compare memory with --baseline-root)")
     parser.add_argument("--keep", help="write the generated files here (default: a temporary folder)")
     parser.add_argument("--profile", type=int, default=0, help="cProfile a hunt of this many records")
+    parser.add_argument("--profile-data", choices=("conn", "sysmon"), default="conn",
+                        help="what --profile generates")
     parser.add_argument("--stream", choices=("both", "on", "off"), default="both",
                         help="hunt streamed (on), whole (off: C2HUNT_STREAM=0) or both, per size")
     args = parser.parse_args(argv)
@@ -567,43 +588,82 @@ def main(argv=None):
         base = args.keep or tmp
         if args.profile:
             os.makedirs(base, exist_ok=True)
-            return profile(args.profile, base, 40)
+            return profile(args.profile, base, 40, args.profile_data)
         _print_plans()
         modes = {"both": ["stream", "whole"], "on": ["stream"], "off": ["whole"]}[args.stream]
-        runs = [(int(s), mode) for s in args.sizes.split(",") if s.strip() for mode in modes]
-        if args.row_size:
-            runs = ([] if args.no_row else [(args.row_size, "row")]) + [(args.row_size, None)] + runs
-            if args.baseline_root:
-                runs.insert(0, (args.row_size, "baseline"))
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
-        print("| conn records | total records | engine | hunt s | hunt CPU s | records/s | records/CPU s "
-              "| peak RSS MiB | json parse s | hunt / json | notables | planted beacons found |")
-        print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        generated, outputs = {}, {}
-        for size, engine in runs:
-            folder = os.path.join(base, "n%d" % size)
-            if size not in generated:
-                os.makedirs(folder, exist_ok=True)
-                generated[size] = generate(folder, size, args.hosts, args.beacons, args.dns_share)
-            paths, planted = generated[size]
-            parse_s, total = json_parse_seconds(paths)
-            rss = _child_peak(paths, engine, args.baseline_root)
-            elapsed, notables = rss["elapsed"], rss["notables"]
-            by_search, beacons = summarise(notables, planted)
-            print("| %d | %d | %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d/%d |"
-                  % (size, total, engine or "default", elapsed, rss["cpu"], total / elapsed,
-                     total / max(rss["cpu"], 1e-9), rss["peak_mib"], parse_s, elapsed / parse_s,
-                     len(notables), beacons, len(planted)))
-            for search, count in sorted(by_search.items()):
-                print("|  |  |  |  |  |  |  |  |  |  | %d | %s |" % (count, search))
-            if engine in ("stream", "whole"):
-                outputs.setdefault(size, {})[engine] = rss["text"]
-                if len(outputs[size]) == 2:
-                    same = outputs[size]["stream"] == outputs[size]["whole"]
-                    print("|  |  |  |  |  |  |  |  |  |  |  | streamed output %s the whole-table output |"
-                          % ("identical to" if same else "DIFFERS from"))
-            sys.stdout.flush()
+        if not args.no_conn:
+            _conn_runs(args, base, sizes, modes)
+        if args.sysmon > 0:
+            _sysmon_runs(args, base, sizes, modes)
     return 0
+
+
+def _conn_runs(args, base, sizes, modes):
+    runs = [(size, mode) for size in sizes for mode in modes]
+    if args.row_size:
+        runs = ([] if args.no_row else [(args.row_size, "row")]) + [(args.row_size, None)] + runs
+        if args.baseline_root:
+            runs.insert(0, (args.row_size, "baseline"))
+    print("| conn records | total records | engine | hunt s | hunt CPU s | records/s | records/CPU s "
+          "| peak RSS MiB | json parse s | hunt / json | notables | planted beacons found |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    generated, outputs = {}, {}
+    for size, engine in runs:
+        folder = os.path.join(base, "n%d" % size)
+        if size not in generated:
+            os.makedirs(folder, exist_ok=True)
+            generated[size] = generate(folder, size, args.hosts, args.beacons, args.dns_share)
+        paths, planted = generated[size]
+        parse_s, total = json_parse_seconds(paths)
+        rss = _child_peak(paths, engine, args.baseline_root)
+        elapsed, notables = rss["elapsed"], rss["notables"]
+        by_search, beacons = summarise(notables, planted)
+        print("| %d | %d | %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d/%d |"
+              % (size, total, engine or "default", elapsed, rss["cpu"], total / elapsed,
+                 total / max(rss["cpu"], 1e-9), rss["peak_mib"], parse_s, elapsed / parse_s,
+                 len(notables), beacons, len(planted)))
+        for search, count in sorted(by_search.items()):
+            print("|  |  |  |  |  |  |  |  |  |  | %d | %s |" % (count, search))
+        _same_output(outputs, size, engine, rss["text"], 12)
+        sys.stdout.flush()
+
+
+def _sysmon_runs(args, base, sizes, modes):
+    """Sysmon alone, ``--sysmon`` times each size, beside the conn runs."""
+    print("| Sysmon events | engine | hunt s | hunt CPU s | records/s | records/CPU s | peak RSS MiB "
+          "| XML parse s | hunt / XML | notables | planted found | notables elsewhere |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    generated, outputs = {}, {}
+    for size, engine in [(int(s * args.sysmon), mode) for s in sizes for mode in modes]:
+        folder = os.path.join(base, "sysmon%d" % size)
+        if size not in generated:
+            os.makedirs(folder, exist_ok=True)
+            generated[size] = generate_sysmon(folder, size, args.sysmon_hosts)
+        paths, planted = generated[size]
+        parse_s, total = json_parse_seconds(paths)
+        rss = _child_peak(paths, engine)
+        elapsed, notables = rss["elapsed"], rss["notables"]
+        by_search, found, elsewhere = summarise_sysmon(notables, planted)
+        print("| %d | %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f | %.1f | %d | %d/%d | %d |"
+              % (total, engine, elapsed, rss["cpu"], total / elapsed, total / max(rss["cpu"], 1e-9),
+                 rss["peak_mib"], parse_s, elapsed / parse_s, len(notables), found, len(planted), elsewhere))
+        for search, count in sorted(by_search.items()):
+            print("|  |  |  |  |  |  |  |  |  | %d | %s |  |" % (count, search))
+        _same_output(outputs, size, engine, rss["text"], 11)
+        sys.stdout.flush()
+
+
+def _same_output(outputs, size, engine, text, columns):
+    """Once both modes of a size ran: are the streamed and the whole-table outputs the same?"""
+    if engine not in ("stream", "whole"):
+        return
+    outputs.setdefault(size, {})[engine] = text
+    if len(outputs[size]) == 2:
+        same = outputs[size]["stream"] == outputs[size]["whole"]
+        print("|" + "  |" * columns + " streamed output %s the whole-table output |"
+              % ("identical to" if same else "DIFFERS from"))
 
 
 def _child_peak(paths, engine, baseline_root=None):

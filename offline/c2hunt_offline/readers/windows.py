@@ -306,10 +306,12 @@ def read_winxml(path, text):
     """
     events, issues = [], []
     starts = [m.start() for m in re.finditer(r"<Event[\s>]", text)]
+    line, counted = 1, 0  # the line of ``counted``: counted on from the previous record, not from the top
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(text)
         segment = text[start:stop]
-        line = text.count("\n", 0, start) + 1
+        line += text.count("\n", counted, start)
+        counted = start
         end = segment.find("</Event>")
         if end < 0:
             issues.append(ReadIssue(path, line, "Windows XML event without </Event>"))
