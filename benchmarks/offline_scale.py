@@ -2,6 +2,7 @@
 
     python benchmarks/offline_scale.py [--sizes 200000,1000000] [--hosts 2000] [--beacons 20]
                                        [--dns-share 0.2] [--row-size 50000] [--keep DIR]
+                                       [--sysmon 0.25] [--sysmon-hosts 300] [--no-conn]
 
 Generates, deterministically (fixed seed), a day of Zeek ``conn.log`` (JSON lines) from
 ``--hosts`` internal hosts talking to a pool of internet servers, plus a Zeek ``dns.log`` of
@@ -12,7 +13,25 @@ Generates, deterministically (fixed seed), a day of Zeek ``conn.log`` (JSON line
 * one DNS tunnel: a host sending long high-entropy subdomain queries under one domain
   (one query in 50 of dns.log).
 
-(Sysmon at scale is not generated yet.)
+Beside it, Sysmon for Windows (``--sysmon``: a share of each size, 0.25 by default, so the
+default sizes give 50,000 and 250,000 Sysmon events; ``--no-conn`` runs Sysmon alone, e.g.
+``--sizes 200000 --sysmon 1 --no-conn``), generated as deterministically: a day of
+``--sysmon-hosts`` workstations as Splunk's XmlWinEventLog holds them (one ``<Event>`` a line,
+one file per hour, as an hourly export from Splunk or a collection would be split: the XML
+reader reads a file whole). Binary EVTX is not written: no maintained library writes it
+(python-evtx and the Rust ``evtx`` crate only read). The fleet's records: network connections
+(Event ID 3, 40 %: browsers, Teams, Outlook, OneDrive, svchost, lsass, Defender, updaters, the
+Splunk forwarder, to the internet, the resolver, domain controllers and file servers), DNS
+queries (22, 30 %), process starts (1, 12 %: browser children, svchost, WMI, scripts from
+NETLOGON, Office), terminations (5), file creates (11) and registry values (13). Planted on
+``per_kind`` (3) hosts each, one intrusion a host, each kind aimed at one Sysmon search
+(``SYSMON_SEARCHES``): raw TCP from an HTA, DLL or PowerShell stager to its handler; an implant
+in ProgramData reaching a SOCKS or Tor port; a payload in Temp or Downloads calling home over
+HTTPS; plink -R, cloudflared and chisel tunnels; a DNS beacon in rundll32 with data in its query
+names; PowerShell, wscript and rundll32 using Telegram, pastebin and Discord; mshta, regsvr32
+and certutil resolving dynamic-DNS and machine-made names. The table counts each planted host
+found by its search, and the notables on hosts nothing was planted on (the background's false
+positives).
 
 ``hunt`` streams by default (:mod:`c2hunt_offline.columnar.stream`: the files read a chunk at a
 time, each search's per-event prefix run on every chunk); ``--stream both`` (the default) runs
@@ -24,7 +43,8 @@ Each size runs ``python -m c2hunt_offline hunt --format json`` (every correlatio
 a child process and prints: records/s end to end (read + every search), wall seconds, the
 child's peak RSS, and the notables found by search, with how many planted beacons were found.
 Beside it, in the same run: Python's ``json`` module merely parsing the same files (the
-reference the issue sets: ``hunt`` should take no longer than that), and with ``--row-size``
+reference the issue sets: ``hunt`` should take no longer than that; ElementTree parsing each
+``<Event>`` for Sysmon), and with ``--row-size``
 the row engine (``C2HUNT_ENGINE=row``: no memo, no lookup index) on a file of that size, and
 with ``--baseline-root`` another checkout's runner on it too (before/after), so ratios are
 measured under the same load. With ``--profile N`` the hunt of N records runs under cProfile in this process
