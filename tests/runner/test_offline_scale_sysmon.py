@@ -36,3 +36,4 @@ def test_planted_intrusions_found_and_background_quiet(tmp_path):
     assert found == len(planted) == 2 * len(offline_scale.SYSMON_SEARCHES), sorted(
         (n.search, n.host) for n in notables)
     assert elsewhere == 0, [n for n in notables if n.host not in {h for _, h in planted}]
+
