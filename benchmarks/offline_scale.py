@@ -20,10 +20,11 @@ default sizes give 50,000 and 250,000 Sysmon events; ``--no-conn`` runs Sysmon a
 one file per hour, as an hourly export from Splunk or a collection would be split: the XML
 reader reads a file whole). Binary EVTX is not written: no maintained library writes it
 (python-evtx and the Rust ``evtx`` crate only read). The fleet's records: network connections
-(Event ID 3, 40 %: browsers, Teams, Outlook, OneDrive, svchost, lsass, Defender, updaters, the
-Splunk forwarder, to the internet, the resolver, domain controllers and file servers), DNS
-queries (22, 30 %), process starts (1, 12 %: browser children, svchost, WMI, scripts from
-NETLOGON, Office), terminations (5), file creates (11) and registry values (13). Planted on
+(Event ID 3, 40 %: browsers, Teams, Outlook, OneDrive, Zoom and Slack installed per user in
+AppData, svchost, lsass, Defender, updaters, the Splunk forwarder, to the internet, the
+resolver, domain controllers and file servers), DNS queries (22, 30 %), process starts (1,
+12 %: browser children, svchost, WMI, scripts from NETLOGON, Office, an administrator's
+``ssh -L``), terminations (5), file creates (11) and registry values (13). Planted on
 ``per_kind`` (3) hosts each, one intrusion a host, each kind aimed at one Sysmon search
 (``SYSMON_SEARCHES``): raw TCP from an HTA, DLL or PowerShell stager to its handler; an implant
 in ProgramData reaching a SOCKS or Tor port; a payload in Temp or Downloads calling home over
@@ -211,6 +212,11 @@ _RESIDENT = [
     ("splunkd", _PF + "\\SplunkUniversalForwarder\\bin\\splunkd.exe", SYSTEM,
      '"%s\\SplunkUniversalForwarder\\bin\\splunkd.exe" service' % _PF),
     ("explorer", "C:\\Windows\\explorer.exe", None, "C:\\Windows\\Explorer.EXE"),
+    # per-user installs in AppData (c2hunt_user_path_allowlist says why they are software)
+    ("zoom", "C:\\Users\\{u}\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe", None,
+     '"C:\\Users\\{u}\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe" --autostart'),
+    ("slack", "C:\\Users\\{u}\\AppData\\Local\\slack\\app-4.38.125\\slack.exe", None,
+     '"C:\\Users\\{u}\\AppData\\Local\\slack\\app-4.38.125\\slack.exe" --process-start-args --startup'),
 ]
 # Connections (Event ID 3): (program, transport, port, where, weight); where: ext (internet),
 # dns (the site's resolver), dc (domain controllers), srv (internal servers)
@@ -223,6 +229,7 @@ _SYSMON_CONNECTIONS = [
     ("lsass", "tcp", 88, "dc", 2), ("lsass", "tcp", 389, "dc", 2), ("system", "tcp", 445, "srv", 3),
     ("defender", "tcp", 443, "ext", 2), ("gupdate", "tcp", 443, "ext", 1),
     ("splunkd", "tcp", 9997, "srv", 1), ("explorer", "tcp", 443, "ext", 0.5),
+    ("zoom", "udp", 8801, "ext", 1), ("zoom", "tcp", 443, "ext", 1), ("slack", "tcp", 443, "ext", 2),
 ]
 # DNS queries (Event ID 22): (program, names, weight)
 _SYSMON_QUERIES = [
@@ -241,6 +248,7 @@ _SYSMON_QUERIES = [
     ("defender", ("wdcp.microsoft.com", "go.microsoft.com", "definitionupdates.microsoft.com"), 1),
     ("gupdate", ("update.googleapis.com", "dl.google.com"), 0.5),
     ("explorer", ("fileshare01.corp.example.com", "intranet.corp.example.com"), 1),
+    ("zoom", ("zoom.us", "us04web.zoom.us"), 0.5), ("slack", ("app.slack.com", "wss-primary.slack.com"), 1),
 ]
 # Process starts (Event ID 1): (image, command line, parent program, user or None, weight)
 _SYSMON_STARTS = [
@@ -270,6 +278,9 @@ _SYSMON_STARTS = [
      'Data\\Temp\\usgthrsvc" "DownLevelDaemon"', "svchost_wu", SYSTEM, 1),
     (_PF + "\\Git\\cmd\\git.exe", '"C:\\Program Files\\Git\\cmd\\git.exe" fetch --prune origin', "explorer",
      None, 0.5),
+    # an administrator's everyday ssh local forward: below the command-line search's minimum alone
+    ("C:\\Windows\\System32\\OpenSSH\\ssh.exe", "ssh.exe -N -L 15432:db01.corp.example.com:5432 admin@jump01",
+     "explorer", None, 0.2),
     (_PF + "\\Microsoft Office\\root\\Office16\\WINWORD.EXE",
      '"%s\\Microsoft Office\\root\\Office16\\WINWORD.EXE" /n "C:\\Users\\{u}\\Documents\\report-{n}.docx"' % _PF,
      "explorer", None, 1),
