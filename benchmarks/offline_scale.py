@@ -421,7 +421,7 @@ _START_WEIGHTS = [w for *_, w in _SYSMON_STARTS]
 
 
 def _plant(fleet, kind, host, variant):
-    """(records, ...) of one planted intrusion of ``kind`` on ``host``: (ts, line) pairs."""
+    """The (ts, line) records of one intrusion of ``kind`` on ``host``; ``variant`` picks its tools."""
     rng = fleet.rng
     user, profile = host["user"], host["profile"]
     explorer = host["programs"]["explorer"]
