@@ -6,10 +6,12 @@ TA give them, with the CIM aliases of the network and process events. Sysmon for
 records (channel ``Linux-Sysmon/Operational``) are labelled as the Splunk Add-on for Sysmon
 for Linux does: ``sourcetype=sysmon:linux``, ``source=Syslog:Linux-Sysmon/Operational``.
 """
+import functools
 import json
 import re
 import xml.etree.ElementTree as ET
 
+from ..values import shared
 from .common import ReadIssue, parse_iso, path_basename, put
 
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
@@ -24,16 +26,21 @@ SYSMON_CHANNELS = (SYSMON_CHANNEL, SYSMON_LINUX_CHANNEL)
 IANA_TRANSPORT = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmp"}
 
 
+_SYSMON_BOOLEANS = frozenset(("True", "False", "TRUE", "FALSE"))
+
+
 def _lower_bool(value):
     return value.lower() if value in ("True", "False", "TRUE", "FALSE") else value
 
 
 
-_NS = re.compile(r"^\{[^}]*\}")
-
-
 def _local(tag):
-    return _NS.sub("", tag)
+    """A tag without its ``{namespace}`` (ElementTree's ``{uri}name``)."""
+    if tag[:1] == "{":
+        end = tag.find("}")
+        if end > 0:
+            return tag[end + 1:]
+    return tag
 
 
 def windows_event_from_xml(xml_text):
@@ -129,13 +136,22 @@ def normalise_windows(system, data, raw, source_path, from_binary=False, classic
     put(ev, "EventID", event_id)
     put(ev, "signature_id", event_id)
     put(ev, "host", system.get("Computer"))
+    sysmon = channel in SYSMON_CHANNELS
     for name, value in data.items():
         if value is None:
             continue
-        value = value.strip() if isinstance(value, str) else value
+        if isinstance(value, str):  # put() inlined for text, the usual value (the reader's hot loop)
+            value = value.strip()
+            if from_binary:
+                value = _windows_rendering(value)
+            if sysmon and value in _SYSMON_BOOLEANS:
+                value = value.lower()
+            if value and value != "-":
+                ev[name] = shared(value)
+            continue
         if from_binary:
             value = _windows_rendering(value)
-        if channel in SYSMON_CHANNELS:
+        if sysmon:
             value = _lower_bool(value)
         put(ev, name, value)
     if channel in SYSMON_CHANNELS:
@@ -146,11 +162,19 @@ def normalise_windows(system, data, raw, source_path, from_binary=False, classic
     return ev
 
 
+# Process paths repeat (a fleet runs the same programs): their names are worked out once.
+_cached_basename = functools.lru_cache(maxsize=8192)(path_basename)
+
+
+def _basename(path):
+    return _cached_basename(path) if isinstance(path, str) else path_basename(path)
+
+
 def _cim_sysmon(ev, event_id):
     image = ev.get("Image")
     if image:
         ev["process_path"] = ev["process"] = image
-        ev["process_name"] = path_basename(image)
+        ev["process_name"] = _basename(image)
     put(ev, "process_id", ev.get("ProcessId"))
     put(ev, "user", ev.get("User"))
     if event_id == "3":
@@ -169,7 +193,7 @@ def _cim_sysmon(ev, event_id):
         put(ev, "process", ev.get("CommandLine"))
         put(ev, "parent_process", ev.get("ParentCommandLine"))
         put(ev, "parent_process_path", ev.get("ParentImage"))
-        put(ev, "parent_process_name", path_basename(ev.get("ParentImage")))
+        put(ev, "parent_process_name", _basename(ev.get("ParentImage")))
         put(ev, "dest", ev.get("host"))
         ev["tag"] = ["process", "report"]
     elif event_id == "22":
@@ -203,7 +227,7 @@ def _cim_security(ev, event_id, data):
         app = ev.get("Application_Name")
         if app:
             ev["process_path"] = ev["process"] = app
-            ev["process_name"] = path_basename(app)
+            ev["process_name"] = _basename(app)
             ev["app"] = ev["process_name"]
         for cim, raw in (("src", "Source_Address"), ("src_ip", "Source_Address"),
                          ("src_port", "Source_Port"), ("dest", "Destination_Address"),
@@ -220,10 +244,10 @@ def _cim_security(ev, event_id, data):
         image = data.get("NewProcessName") or data.get("New_Process_Name")
         parent = data.get("ParentProcessName") or data.get("Creator_Process_Name")
         put(ev, "process_path", image)
-        put(ev, "process_name", path_basename(image))
+        put(ev, "process_name", _basename(image))
         put(ev, "process", data.get("CommandLine") or data.get("Process_Command_Line") or image)
         put(ev, "parent_process_path", parent)
-        put(ev, "parent_process_name", path_basename(parent))
+        put(ev, "parent_process_name", _basename(parent))
         put(ev, "user", data.get("SubjectUserName") or _first(data.get("Account_Name")))
         put(ev, "dest", ev.get("host"))
         ev["tag"] = ["process", "report"]
@@ -306,10 +330,12 @@ def read_winxml(path, text):
     """
     events, issues = [], []
     starts = [m.start() for m in re.finditer(r"<Event[\s>]", text)]
+    line, counted = 1, 0  # the line of ``counted``: counted on from the previous record, not from the top
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(text)
         segment = text[start:stop]
-        line = text.count("\n", 0, start) + 1
+        line += text.count("\n", counted, start)
+        counted = start
         end = segment.find("</Event>")
         if end < 0:
             issues.append(ReadIssue(path, line, "Windows XML event without </Event>"))
