@@ -69,7 +69,7 @@ class _Unsupported(Exception):
 
 
 class Val(object):
-    __slots__ = ("kind", "s", "num", "outputs", "index", "memo")
+    __slots__ = ("kind", "s", "num", "outputs", "index", "memo", "column", "chosen")
 
     def __init__(self, kind, s, outputs=None, index=None, num=None):
         self.kind = kind
@@ -78,6 +78,8 @@ class Val(object):
         self.outputs = outputs  # obj: the distinct Python values, and each row's position in them
         self.index = index
         self.memo = None  # what has been derived from the value (its numbers, its text, checks)
+        self.column = None  # a field read as the frame holds it: its name (see _shared_memo)
+        self.chosen = None  # mix of if/case/coalesce: the (mask, Val) pairs and default it chose from
 
 
 def _memo(val, key, compute):
@@ -85,10 +87,44 @@ def _memo(val, key, compute):
     checked once (a Val never changes; a check that declines is not kept, so it declines again)."""
     memo = val.memo
     if memo is None:
-        memo = val.memo = {}
+        memo = val.memo = _shared_memo(val) if val.column is not None else {}
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+# What was derived from a frame's column (its numbers, its text, whether it is plain ASCII), kept
+# from one eval/where to the next while the column is unchanged: the searches of a hunt read the
+# same event fields again and again, and each check is a pass over every string (a regex, a
+# parse), where telling that a column is the one already checked is one comparison (Series.equals
+# on shared buffers: a tenth of the cost). Keyed by (name, dtype, length); an entry is reused only
+# when its column equals the one read now (so a derived fact is always the fact of these values),
+# and replaced otherwise. Bounded by the rows the entries hold, oldest dropped first.
+_SHARED = {}
+_SHARED_MIN_ROWS = 4096  # below this a check costs less than the comparison that would skip it
+_SHARED_MAX_ROWS = 1 << 22  # about 20 columns of 200,000 rows (the event table's, mostly shared)
+
+
+def _shared_memo(val):
+    """The memo dict of the column ``val`` reads: the one kept for an equal column, else a new
+    one kept from now on."""
+    s = val.s
+    n = s.len()
+    if n < _SHARED_MIN_ROWS:
+        return {}
+    key = (val.column, str(s.dtype), n)
+    entry = _SHARED.pop(key, None)
+    if entry is not None and entry[0].null_count() == s.null_count() and entry[0].equals(s):
+        _SHARED[key] = entry  # now the newest
+        return entry[1]
+    memo = {}
+    _SHARED[key] = (s, memo)
+    rows = sum(k[2] for k in _SHARED)
+    while rows > _SHARED_MAX_ROWS and len(_SHARED) > 1:
+        oldest = next(iter(_SHARED))
+        rows -= oldest[2]
+        del _SHARED[oldest]
+    return memo
 
 
 def _select(expr):
@@ -269,8 +305,26 @@ def _to_num(val):
     if kind == MV:
         return _parse_numbers(_single(val))
     if kind == MIX:
+        if val.chosen is not None:
+            try:
+                return _chosen_numbers(*val.chosen)
+            except _Unsupported:
+                pass  # a branch declines as a whole where its chosen rows would not: parse them
         return _select(pl.coalesce([pl.lit(_parse_numbers(val.s)), pl.lit(val.num)]))
     raise _Unsupported("not a number")
+
+
+def _chosen_numbers(pairs, default):
+    """to_num of what _choose picked, as the same choice among the branches' numbers: those of a
+    field are parsed once for every command (_shared_memo), the chosen strings would be anew."""
+    expr = None
+    for condition, branch in pairs:
+        numbers = pl.lit(to_num(branch))
+        expr = pl.when(pl.lit(condition)).then(numbers) if expr is None \
+            else expr.when(pl.lit(condition)).then(numbers)
+    if default is not None:
+        expr = expr.otherwise(pl.lit(to_num(default)))
+    return _select(expr).cast(pl.Float64)
 
 
 def to_text(val):
@@ -330,8 +384,10 @@ def _choose(kind, pairs, default=None):
     if kind == MIX:
         parts = [_parts(v) for _, v in pairs]
         rest = _parts(default) if default is not None else (None, None)
-        return Val(MIX, chain([p[0] for p in parts], rest[0]).cast(pl.String),
-                   num=chain([p[1] for p in parts], rest[1]).cast(pl.Float64))
+        val = Val(MIX, chain([p[0] for p in parts], rest[0]).cast(pl.String),
+                  num=chain([p[1] for p in parts], rest[1]).cast(pl.Float64))
+        val.chosen = (pairs, default)
+        return val
     if kind == NULL:
         return Val(NULL, _nulls(pairs[0][0].len()))
     columns = [as_kind(v, kind) for _, v in pairs]
@@ -574,15 +630,18 @@ def _read_field(ev, name):
         return Val(NULL, _nulls(ev.n))
     s = ev.frame.get_column(name)
     dtype = s.dtype
-    if dtype == pl.String:
-        return Val(STR, s)
-    if dtype == pl.Float64:
-        return Val(NUM, _exact_numbers(s))
     if dtype == pl.Null:
         return Val(NULL, _nulls(ev.n))
     if isinstance(dtype, pl.List) and dtype.inner == pl.String:
         return _normalise_mv(s)
-    raise _Unsupported("field of dtype %s" % dtype)
+    if dtype == pl.String:
+        val = Val(STR, s)
+    elif dtype == pl.Float64:
+        val = Val(NUM, _exact_numbers(s))
+    else:
+        raise _Unsupported("field of dtype %s" % dtype)
+    val.column = name  # the column itself: what is derived from it is kept (_shared_memo)
+    return val
 
 
 def _neg(ev, node):
@@ -783,6 +842,10 @@ def _coalesce(ev, node):
     if not values:
         raise _Unsupported("arguments")
     kind = unify(values)
+    held = [v for v in values if v.kind != NULL]
+    if len(held) == 1:
+        # coalesce(absent_field, field): that field itself, with what is known of it (_shared_memo)
+        return held[0]
     if kind == MIX:
         return _choose(kind, [(present(v), v) for v in values])
     if kind == NULL:
