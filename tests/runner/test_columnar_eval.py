@@ -246,14 +246,84 @@ def test_fuzz_mixed_columns_decline_or_agree():
     assert compared + declined == 200
 
 
+def _kept_memos(monkeypatch):
+    """Share every column's memo (however few its rows) and count the commands that found one."""
+    monkeypatch.setattr(ex, "_SHARED_MIN_ROWS", 0)
+    monkeypatch.setattr(ex, "_SHARED", {})
+    found = []
+    original = ex._shared_memo
+
+    def counted(val):
+        kept = [entry[1] for entry in ex._SHARED.values()]
+        memo = original(val)
+        found.append(any(memo is m for m in kept))
+        return memo
+    monkeypatch.setattr(ex, "_shared_memo", counted)
+    return found
+
+
+def test_fuzz_facts_kept_across_commands_only_for_equal_columns(monkeypatch):
+    """What a command derived from a column (its numbers, whether it is plain ASCII) is reused by
+    the next command only over an equal column: rows whose values change under the same field
+    names, lengths and dtypes never see the facts of the old values."""
+    found = _kept_memos(monkeypatch)
+    rng = random.Random(31337)
+    kinds = {f: rng.choice([_STRINGS, _NUMBERS, _PLAIN_STRINGS]) for f in _FIELDS}
+
+    def rows_of(seed):
+        r = random.Random(seed)
+        return [{f: r.choice(kinds[f]) for f in _FIELDS} for _ in range(40)]
+    variants = [rows_of(seed) for seed in range(4)]
+    compared = 0
+    for _ in range(400):
+        rows = rng.choice(variants)
+        args = "x=" + _expression(rng) + ", y=" + _expression(rng)
+        reference, columnar = _compare("eval", args, rows)
+        if columnar[0] != "declined":
+            assert columnar == reference, (args, rows)
+            compared += 1
+    assert compared > 300
+    assert 0 < sum(found) < len(found)  # both kept and replaced facts were exercised
+
+
+def test_kept_facts_follow_the_values_not_the_name(monkeypatch):
+    import polars as pl
+    _kept_memos(monkeypatch)
+    numbers = pl.DataFrame({"a": ["1", "2", " 3 "]})
+    words = pl.DataFrame({"a": ["x", "2", "y"]})
+    assert col_eval(None, "b=a + 1", numbers).get_column("b").to_list() == [2.0, 3.0, 4.0]
+    assert col_eval(None, "b=a + 1", words).get_column("b").to_list() == [None, 3.0, None]
+    assert col_eval(None, "b=a + 1", numbers.clone()).get_column("b").to_list() == [2.0, 3.0, 4.0]
+    assert len(ex._SHARED) == 1  # one entry per name, dtype and length: the latest values
+
+
+def test_kept_facts_are_bounded(monkeypatch):
+    import polars as pl
+    _kept_memos(monkeypatch)
+    monkeypatch.setattr(ex, "_SHARED_MAX_ROWS", 10)
+    for i in range(8):
+        col_eval(None, "b=f%d + 1" % i, pl.DataFrame({"f%d" % i: ["1", "2", "3"]}))
+    assert sum(key[2] for key in ex._SHARED) <= 10
+
+
+def test_small_columns_keep_facts_per_command():
+    import polars as pl
+    before = dict(ex._SHARED)
+    col_eval(None, "b=a + 1", pl.DataFrame({"a": ["1"] * (ex._SHARED_MIN_ROWS - 1)}))
+    assert ex._SHARED == before
+
+
 def test_parse_errors_are_the_row_commands():
     frame = frame_from_rows([{"a": "1"}])
     for command, args in (("eval", "x"), ("eval", ""), ("eval", "x=1 +"), ("eval", "x=(a>1)"),
                           ("where", ""), ("where", "a +"), ("where", "1")):
         reference, columnar = _compare(command, args, [{"a": "1"}])
         assert reference[0] == "error" and columnar == reference, (args, reference, columnar)
-    with pytest.raises(SplError):
-        col_eval(None, "x=nosuchfunction(a)", frame)
+    for _ in range(2):  # a parsed argument is kept, a bad one raises every time
+        with pytest.raises(SplError):
+            col_eval(None, "x=nosuchfunction(a)", frame)
+        with pytest.raises(SplError):
+            col_where(None, "a +", frame)
 
 
 def test_runtime_errors_are_left_to_the_row_command():
