@@ -439,3 +439,30 @@ def test_fractions_are_written_as_percent_15g_natively_where_certain():
     assert sum(t is not None for t in native) > 0.6 * len(values)  # the rest (hard cases above): Python
     formatted = ex._format_numbers(pl.Series(values + [None, 3.0, -0.0], dtype=pl.Float64)).to_list()
     assert formatted == ["%.15g" % v for v in values] + [None, "3", "0"]
+
+
+def test_percent_15g_on_ties_and_powers_of_ten():
+    """Exact half-way points (dyadic fractions: the formatter rounds them to even), values a hair
+    from a power of ten (where log10 may misjudge the exponent), the carry into a 16th digit:
+    native where certain, always what Python writes."""
+    import math
+
+    import numpy as np
+    import polars as pl
+    rng = random.Random(1515)
+    values = [0.5, 2.5, 0.125, 1e-4, 9.99999999999999e-05, 0.000999999999999999, 99999.99999999999,
+              999999999999999.5, 999999999999998.5, 0.1 + 0.2, 123456789012345.5, 123456789012344.5]
+    for _ in range(4000):
+        values.append(rng.randrange(1, 2 ** 40) / 2.0 ** rng.randrange(1, 40))
+        power = 10.0 ** rng.randrange(-5, 16)
+        values.append(float(np.nextafter(power, rng.choice([0.0, math.inf]))))
+        values.append(power * (1 + rng.choice([-1, 1]) * rng.random() * 1e-13))
+        text = "%.15g" % rng.uniform(1e-4, 1e15)
+        values.append(float(text + ("5" if "." in text else ".5")))
+    values = [v for v in values if v != int(v) and abs(v) < 2 ** 53]
+    native = ex._g15(pl.Series(values, dtype=pl.Float64)).to_list()
+    assert [(v, t) for v, t in zip(values, native) if t is not None and t != "%.15g" % v] == []
+    assert sum(t is not None for t in native) > 0.8 * len(values)
+    negative = [-v for v in values]
+    formatted = ex._format_numbers(pl.Series(negative, dtype=pl.Float64)).to_list()
+    assert formatted == ["%.15g" % v for v in negative]

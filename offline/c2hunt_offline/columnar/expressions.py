@@ -194,57 +194,61 @@ def _format_numbers(s):
     return _select(pl.when(pl.lit(integral)).then(pl.lit(as_int)).otherwise(pl.lit(rest)))
 
 
+_POWERS = 10.0 ** np.arange(19)  # exact as floats (every power of ten up to 10**22 is)
+_UNITS = 10 ** np.arange(19, dtype=np.int64)
+_SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's split of a float into two 26-bit halves
+
+
+def _product_error(a, b, product):
+    """a * b - product, exactly (Dekker's TwoProduct, ``product`` being a * b rounded): the
+    part of the exact product the float lost. Exact where nothing overflows or underflows."""
+    def halves(v):
+        c = _SPLITTER * v
+        high = c - (c - v)
+        return high, v - high
+    ah, al = halves(a)
+    bh, bl = halves(b)
+    return al * bl - (((product - ah * bh) - al * bh) - ah * bl)
+
+
 def _g15(s):
     """``"%.15g" % x`` of each value of a Float64 column of fractions, where it is certain; null
     elsewhere (the caller asks Python for those).
 
-    Polars writes a float as a short decimal D that reads back as x (checked: D is read back, so
-    x is within half an ulp of D). D has k significant digits and the exponent e (x = d.ddd *
-    10**e). k <= 15: D is the 15-digit rounding of x, since half an ulp is far less than half a
-    unit of the 15th digit. k > 15: D rounded to 15 digits (up when its remaining digits are
-    past the half-way point) is x rounded too when no half-way point lies between x and D, that
-    is when half an ulp of x is less than D's distance to the nearest one (checked, with a
-    margin). %g writes fixed notation for -4 <= e < 15; other exponents, a carry into a 16th
-    digit, more than 17 digits are left to the caller."""
-    frame = pl.DataFrame({"x": s, "t": s.cast(pl.String),
-                          "spacing": np.spacing(np.abs(s.fill_null(1.0).to_numpy()))})
-    text, k, extra, scale, tail = pl.col("t"), pl.col("k"), pl.col("extra"), pl.col("scale"), pl.col("tail")
-    frame = frame.with_columns(  # each step its own columns: every intermediate computed once
-        certain=(text.str.contains("^-?(?:0|[1-9][0-9]*)\\.[0-9]+$")
-                 & (text.cast(pl.Float64, strict=False) == pl.col("x"))).fill_null(False),
-        digits=text.str.replace("-", "", literal=True).str.replace(".", "", literal=True).str.strip_chars_start("0"),
-        fraction=text.str.len_bytes().cast(pl.Int64) - text.str.find(".", literal=True).cast(pl.Int64) - 1,
-    ).with_columns(
-        k=pl.col("digits").str.len_bytes().cast(pl.Int64),
-        d=pl.col("digits").cast(pl.Int64, strict=False),
-    ).with_columns(
-        exponent=k - 1 - pl.col("fraction"),
-        extra=(k - 15).clip(0, 18),  # digits past the 15th (past 2 the value is left to Python)
-    ).with_columns(
-        scale=pl.lit(10, dtype=pl.Int64).pow(extra),
-        places=(pl.col("fraction") - extra).clip(0, 18),  # fraction digits of the rounded value: 14 - e
-    ).with_columns(
-        tail=pl.col("d") % scale,
-        midpoint=scale // 2,  # 5, 50 (extra >= 1 where it is used)
-        unit=pl.lit(10, dtype=pl.Int64).pow(pl.col("places")),
-    ).with_columns(
-        rounded=pl.col("d") // scale + (tail > pl.col("midpoint")).cast(pl.Int64),
-    )
-    exponent, unit, rounded = pl.col("exponent"), pl.col("unit"), pl.col("rounded")
-    fixed = pl.col("certain") & (exponent >= -4) & (exponent < 15)
-    short = fixed & (k <= 15)
-    far_from_half = pl.col("spacing") * (0.5 * (1 + 1e-9)) < (tail - pl.col("midpoint")).abs().cast(pl.Float64) \
-        * pl.lit(10.0).pow((exponent - k + 1).cast(pl.Float64)) * (1 - 1e-9)
-    rounds = fixed & (k > 15) & (k <= 17) & (rounded < 10 ** 15) & far_from_half
-    frame = frame.with_columns(short=short, rounds=rounds.fill_null(False))
-    part = (rounded % unit + unit).cast(pl.String).str.slice(1).str.strip_chars_end("0")
-    written = pl.concat_str([pl.when(text.str.starts_with("-")).then(pl.lit("-")).otherwise(pl.lit("")),
-                             (rounded // unit).cast(pl.String),
-                             pl.when(part != "").then(pl.lit(".") + part).otherwise(pl.lit(""))])
-    if not frame.get_column("rounds").any():
-        written = pl.lit(None, dtype=pl.String)
-    return frame.select(pl.when(pl.col("short")).then(text).when(pl.col("rounds")).then(written)
-                        .otherwise(None).cast(pl.String)).to_series()
+    %g writes x to 15 significant digits, in fixed notation when x's decimal exponent e
+    (10**e <= |x| < 10**(e+1)) is between -4 and 14: the integer N nearest to X = |x| * 10**p,
+    p = 14 - e, written with p decimals, trailing zeros dropped. 10**p is exact as a float,
+    so the float product y holds X but for one rounding, and the TwoProduct error r gives X =
+    y + r exactly. For X between 10**14 and 10**15, y's fraction is a multiple of its ulp (at
+    most 1/8) and |r| at most half of it, so N is floor(y), plus one when y's fraction is past
+    0.5, or is 0.5 and r is positive, or r is zero and floor(y) is odd (a true tie: to even, as
+    the C formatter rounds). Left to the caller: exponents outside -4..14 (exponent notation),
+    an X outside [10**14, 10**15) (log10 misjudged e near a power of ten), N = 10**15 with e =
+    14 (the carry makes it exponent notation)."""
+    x = s.to_numpy()  # nulls as NaN
+    magnitude = np.abs(np.where(np.isnan(x), 1.0, x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(magnitude))
+    fixed = ~np.isnan(x) & (exponent >= -4) & (exponent <= 14)
+    places = np.where(fixed, 14 - exponent, 0).astype(np.int64)
+    y = magnitude * _POWERS[places]
+    error = _product_error(magnitude, _POWERS[places], y)
+    floor = np.floor(np.where(y < 1e15, y, 0.0))
+    fraction = y - floor
+    digits = floor.astype(np.int64)
+    up = (fraction > 0.5) | ((fraction == 0.5) & ((error > 0) | ((error == 0) & (digits & 1 == 1))))
+    digits += up
+    certain = fixed & (y < 1e15) & ((y > 1e14) | ((y == 1e14) & (error >= 0))) \
+        & ~((digits == 10 ** 15) & (places == 0))
+    frame = pl.DataFrame({"digits": np.where(certain, digits, 0), "unit": _UNITS[places],
+                          "negative": x < 0, "certain": certain})
+    digits, unit = pl.col("digits"), pl.col("unit")
+    fraction = (digits % unit + unit).cast(pl.String).str.slice(1).str.strip_chars_end("0")
+    written = pl.concat_str([pl.when(pl.col("negative")).then(pl.lit("-")).otherwise(pl.lit("")),
+                             (digits // unit).cast(pl.String),
+                             pl.when(fraction != "").then(pl.lit(".") + fraction).otherwise(pl.lit(""))])
+    return frame.select(pl.when(pl.col("certain")).then(written).otherwise(None).cast(pl.String)
+                        .alias(s.name)).to_series()
 
 
 def _plain(s):
