@@ -164,9 +164,26 @@ def _simple(s):
     return not _any(s.str.contains(_NOT_SIMPLE).fill_null(False))
 
 
-def _parse_numbers(s, simple=None):
+def _integers(s):
+    """The numbers of a String column whose every string is an integer as polars' integer
+    parser reads one (ASCII ``[-+]?[0-9]+`` below 2**63: a number for values.to_number too,
+    the same one), else None. Counts, sizes and ports: one parse instead of a regex, a strip
+    and a parse."""
+    integers = s.cast(pl.Int64, strict=False)
+    if integers.null_count() != s.null_count():
+        return None
+    return integers.cast(pl.Float64)
+
+
+def _parse_numbers(s, simple=None, integers=True):
     """values.to_number of each string of a String column, as Float64 (null: not a number);
-    ``simple``: _simple(s) when already known."""
+    ``simple``: _simple(s), or a function giving it, when already known; ``integers``: False
+    when _integers(s) is known to be None."""
+    integers = _integers(s) if integers else None
+    if integers is not None:
+        return _exact_numbers(integers)
+    if callable(simple):
+        simple = simple()
     if not (_simple(s) if simple is None else simple):
         def number(text):
             n = to_number(text)
@@ -271,6 +288,20 @@ def _normalise_mv(s):
     return Val(MV, s)
 
 
+def _string_numbers(val):
+    """to_num of a str/lit/text value (kept: _memo)."""
+    def parse():
+        integers = _integer_strings(val)
+        if integers is not None:
+            return _exact_numbers(integers)
+        return _parse_numbers(val.s, lambda: _simple_strings(val), integers=False)
+    return _memo(val, "parsed", parse)
+
+
+def _integer_strings(val):
+    return _memo(val, "integers", lambda: _integers(val.s))
+
+
 def _simple_strings(val):
     return _memo(val, "simple", lambda: _simple(val.s))
 
@@ -305,7 +336,7 @@ def _to_num(val):
     if kind in (NULL, LIT):
         return _nulls(val.s.len(), pl.Float64)
     if kind == STR:
-        return _memo(val, "parsed", lambda: _parse_numbers(val.s, _simple_strings(val)))
+        return _string_numbers(val)
     if kind == MV:
         return _parse_numbers(_single(val))
     if kind == MIX:
@@ -951,10 +982,11 @@ def _tonumber(ev, node):
             raise _Unsupported("tonumber of a fraction goes through its text")
         return val
     if val.kind in _STRINGS:
-        if not _simple_strings(val) or _memo(val, "hex", lambda: _any(val.s.str.contains(_HEX).fill_null(False))):
+        if _integer_strings(val) is None and (  # integers are neither hex nor outside ASCII
+                not _simple_strings(val) or _memo(val, "hex", lambda: _any(val.s.str.contains(_HEX).fill_null(False)))):
             raise _Unsupported("hex or non-ASCII")
         # a quoted literal too: tonumber("5") reads its text
-        return Val(NUM, _memo(val, "parsed", lambda: _parse_numbers(val.s, _simple_strings(val))))
+        return Val(NUM, _string_numbers(val))
     raise _Unsupported("tonumber of %s" % val.kind)
 
 
