@@ -313,6 +313,42 @@ def test_small_columns_keep_facts_per_command():
     assert ex._SHARED == before
 
 
+def test_fuzz_operands_evaluated_only_where_needed(monkeypatch):
+    """AND/OR evaluate their right operand on the rows the left one leaves open, as the row
+    engine does (value_on; here on every frame, however small): identical results, also where
+    the right operand goes per distinct or would meet an error on the rows it skips."""
+    monkeypatch.setattr(ex, "_SELECTIVE_MIN_ROWS", 0)
+    monkeypatch.setattr(ex, "_SELECTIVE_MAX_SHARE", 1.0)
+    selective = []
+    original = ex.ColumnEvaluator.value_on
+
+    def counted(self, node, needed):
+        before = len(ex.ColumnEvaluator.instances or [])
+        val = original(self, node, needed)
+        selective.append(len(ex.ColumnEvaluator.instances or []) > before)
+        return val
+    monkeypatch.setattr(ex.ColumnEvaluator, "value_on", counted)
+    rng = random.Random(8080)
+
+    def condition(r):
+        return r.choice(_CONDITIONS).format(_expression(r, 2), _expression(r, 2))
+    compared, declined = _fuzz(rng, condition, "where", 300)
+    assert compared > 200
+    compared, declined = _fuzz(rng, lambda r: "x=if(" + condition(r) + ", " + _expression(r, 2) + ", 0)", "eval", 300)
+    assert compared > 200
+    assert sum(selective) > 50
+    rows = [{"a": str(i), "b": "x" if i % 7 else "1"} for i in range(50)]
+    for i, row in enumerate(rows):
+        if i % 3:
+            row["c"] = str(i % 5)
+    for args in ("b == \"1\" AND tonumber(a) > 20", "b != \"1\" OR a * 2 > 60",
+                 "b == \"1\" AND (b AND a > 1)", "a > 100 AND b + 1 > 0",
+                 # a null left operand: the right one still decides between False and null
+                 "NOT (c > 1 AND a * 1 > 10)", "NOT (c > 1 OR a * 1 > 10)", "isnull(c > 2 AND a + 0 < 30)"):
+        reference, columnar = _compare("where", args, rows)
+        assert columnar[0] == "declined" or columnar == reference, (args, reference, columnar)
+
+
 def test_parse_errors_are_the_row_commands():
     frame = frame_from_rows([{"a": "1"}])
     for command, args in (("eval", "x"), ("eval", ""), ("eval", "x=1 +"), ("eval", "x=(a>1)"),

@@ -578,6 +578,30 @@ class ColumnEvaluator(object):
                 self.errors.append((node, exc))
         return self.fallback(node)
 
+    def value_on(self, node, needed):
+        """``node``'s value on the rows where ``needed`` (a Boolean column without nulls) holds,
+        anything (null) elsewhere. When few rows need it and it costs more than a look at a
+        field, only those rows are evaluated (a frame of them and of the fields it reads)."""
+        if self.n < _SELECTIVE_MIN_ROWS or _cheap(node):
+            return self.value(node)
+        fields = fields_read(node)
+        present = [f for f in fields or () if f in self.frame.columns]
+        wanted = needed.sum()
+        if not present or wanted > self.n * _SELECTIVE_MAX_SHARE:
+            return self.value(node)
+        if wanted == 0:
+            return Val(NULL, _nulls(self.n))  # no row reads it (a now() in it declines all the same)
+        # a frame of the columns themselves: DataFrame.select rechunks the whole frame when its
+        # columns are chunked differently (a new column after stacked partitions)
+        sub = ColumnEvaluator(pl.DataFrame([self.frame.get_column(f) for f in present]).filter(needed))
+        try:
+            val = sub.value(node)
+        finally:
+            self.per_distinct.extend(sub.per_distinct)
+            self.errors.extend(sub.errors)
+        spread = _spread(val, needed, self.n)
+        return spread if spread is not None else self.value(node)
+
     def fallback(self, node):
         """``node`` evaluated once per distinct tuple of the fields it reads."""
         self.per_distinct.append(node)
@@ -601,6 +625,40 @@ class ColumnEvaluator(object):
             return Val(NULL, _nulls(0))
         index = index.cast(pl.UInt32)
         return _classify(outputs, index)
+
+
+# an operand that only some rows need (AND, OR) is evaluated on those rows alone when they are at
+# most this share of a frame of at least this many rows: below, a frame of them costs more than
+# it saves
+_SELECTIVE_MIN_ROWS = 4096
+_SELECTIVE_MAX_SHARE = 0.5
+_CHEAP_CALLS = frozenset(("isnull", "isnotnull", "true", "false", "null"))
+
+
+def _cheap(node):
+    """A node that costs about one pass over a column (a field, a test of presence, a field
+    against a quoted literal): not worth a frame of the rows that need it."""
+    kind = node[0]
+    if kind in ("lit", "field"):
+        return True
+    if kind == "not":
+        return _cheap(node[1])
+    if kind in ("and", "or", "xor"):
+        return _cheap(node[1]) and _cheap(node[2])
+    if kind == "call":
+        return node[1] in _CHEAP_CALLS and all(_cheap(a) for a in node[2])
+    if kind == "cmp":
+        return node[2][0] in ("lit", "field") and _literal_text(node[3]) is not None
+    return False
+
+
+def _spread(val, needed, n):
+    """A value computed on the rows where ``needed`` holds, as a column of all ``n`` rows (null
+    elsewhere); None for a kind not spread here."""
+    if val.kind not in (BOOL, NULL, NUM, STR, LIT, TEXT):
+        return None
+    column = pl.repeat(None, n, dtype=val.s.dtype, eager=True)
+    return Val(val.kind, column.scatter(needed.arg_true(), val.s))
 
 
 def _classify(outputs, index):
@@ -698,12 +756,13 @@ def _not(ev, node):
 
 def _logic(ev, node):
     left = _bool_operand(ev.value(node[1]))
-    right = _bool_operand(ev.value(node[2]))
+    if node[0] == "xor":
+        return Val(BOOL, left ^ _bool_operand(ev.value(node[2])))
+    # Kleene logic, as the row engine's, which evaluates the right operand only where the left
+    # one leaves the outcome open (not False for AND, not True for OR): so does value_on
     if node[0] == "and":
-        return Val(BOOL, left & right)  # Kleene logic, as the row engine's
-    if node[0] == "or":
-        return Val(BOOL, left | right)
-    return Val(BOOL, left ^ right)
+        return Val(BOOL, left & _bool_operand(ev.value_on(node[2], left.fill_null(True))))
+    return Val(BOOL, left | _bool_operand(ev.value_on(node[2], ~left.fill_null(False))))
 
 
 _OPS = {"=": "eq", "==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
