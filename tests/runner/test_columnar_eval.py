@@ -314,9 +314,10 @@ def test_small_columns_keep_facts_per_command():
 
 
 def test_fuzz_operands_evaluated_only_where_needed(monkeypatch):
-    """AND/OR evaluate their right operand on the rows the left one leaves open, as the row
-    engine does (value_on; here on every frame, however small): identical results, also where
-    the right operand goes per distinct or would meet an error on the rows it skips."""
+    """AND/OR evaluate their right operand on the rows the left one leaves open, if/case each
+    condition and value where it decides, as the row engine does (value_on; here on every frame,
+    however small): identical results, also where the operand goes per distinct or would meet an
+    error on the rows it skips."""
     monkeypatch.setattr(ex, "_SELECTIVE_MIN_ROWS", 0)
     monkeypatch.setattr(ex, "_SELECTIVE_MAX_SHARE", 1.0)
     selective = []
@@ -334,7 +335,12 @@ def test_fuzz_operands_evaluated_only_where_needed(monkeypatch):
         return r.choice(_CONDITIONS).format(_expression(r, 2), _expression(r, 2))
     compared, declined = _fuzz(rng, condition, "where", 300)
     assert compared > 200
-    compared, declined = _fuzz(rng, lambda r: "x=if(" + condition(r) + ", " + _expression(r, 2) + ", 0)", "eval", 300)
+    compared, declined = _fuzz(rng, lambda r: "x=if(" + condition(r) + ", " + _expression(r, 2) + ", "
+                               + _expression(r, 2) + ")", "eval", 300)
+    assert compared > 200
+    compared, declined = _fuzz(rng, lambda r: "x=case(" + condition(r) + ", " + _expression(r, 2) + ", "
+                               + condition(r) + ", " + _expression(r, 2) + ", true(), " + _expression(r, 2) + ")",
+                               "eval", 300)
     assert compared > 200
     assert sum(selective) > 50
     rows = [{"a": str(i), "b": "x" if i % 7 else "1"} for i in range(50)]

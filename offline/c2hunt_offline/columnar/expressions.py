@@ -918,7 +918,8 @@ def _if(ev, node):
     if len(args) != 3:
         raise _Unsupported("arguments")
     condition = mask(ev.value(args[0]))
-    yes, no = ev.value(args[1]), ev.value(args[2])
+    # each branch where it is chosen (the row engine evaluates only that one)
+    yes, no = ev.value_on(args[1], condition), ev.value_on(args[2], ~condition)
     return _choose(unify([yes, no]), [(condition, yes)], no)
 
 
@@ -926,8 +927,13 @@ def _case(ev, node):
     args = node[2]
     if len(args) % 2 or not args:
         raise _Unsupported("odd case()")  # the row engine raises; let it
-    conditions = [mask(ev.value(a)) for a in args[0::2]]
-    values = [ev.value(a) for a in args[1::2]]
+    # as the row engine: each condition where no earlier one holds, each value where it is chosen
+    conditions, values, open_rows = [], [], None
+    for test, value in zip(args[0::2], args[1::2]):
+        condition = mask(ev.value(test) if open_rows is None else ev.value_on(test, open_rows))
+        conditions.append(condition)  # False outside open_rows: an earlier one was chosen there
+        values.append(ev.value_on(value, condition))
+        open_rows = ~condition if open_rows is None else open_rows & ~condition
     return _choose(unify(values), list(zip(conditions, values)))
 
 
