@@ -102,7 +102,7 @@ def _memo(val, key, compute):
 # and replaced otherwise. Bounded by the rows the entries hold, oldest dropped first.
 _SHARED = {}
 _SHARED_MIN_ROWS = 4096  # below this a check costs less than the comparison that would skip it
-_SHARED_MAX_ROWS = 1 << 22  # about 20 columns of 200,000 rows (the event table's, mostly shared)
+_SHARED_MAX_ROWS = 1 << 21  # about 10 columns of 200,000 rows (mostly the event table's own: no copy)
 
 
 def _shared_memo(val):
@@ -554,9 +554,10 @@ class ColumnEvaluator(object):
 
     instances = None  # a list to collect every evaluator in (tests), else None
 
-    def __init__(self, frame, fields=None):
+    def __init__(self, frame, fields=None, shared=True):
         self.frame = frame
         self.n = frame.height
+        self.shared = shared  # what is derived from its columns is kept for later commands
         self.per_distinct = []
         # field name (or literal) -> Val: shared by the evaluators of one command, whose caller
         # drops a field it assigns (see evaluate)
@@ -593,7 +594,8 @@ class ColumnEvaluator(object):
             return Val(NULL, _nulls(self.n))  # no row reads it (a now() in it declines all the same)
         # a frame of the columns themselves: DataFrame.select rechunks the whole frame when its
         # columns are chunked differently (a new column after stacked partitions)
-        sub = ColumnEvaluator(pl.DataFrame([self.frame.get_column(f) for f in present]).filter(needed))
+        sub = ColumnEvaluator(pl.DataFrame([self.frame.get_column(f) for f in present]).filter(needed),
+                              shared=False)  # a passing subset: no later command reads it
         try:
             val = sub.value(node)
         finally:
@@ -733,7 +735,8 @@ def _read_field(ev, name):
         val = Val(NUM, _exact_numbers(s))
     else:
         raise _Unsupported("field of dtype %s" % dtype)
-    val.column = name  # the column itself: what is derived from it is kept (_shared_memo)
+    if ev.shared:
+        val.column = name  # the column itself: what is derived from it is kept (_shared_memo)
     return val
 
 
