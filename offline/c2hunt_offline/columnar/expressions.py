@@ -13,7 +13,17 @@ polars' engine might not agree on, a non-ASCII string a case mapping might treat
 and declines by raising :class:`_Unsupported`, upon which that node goes per distinct. What a
 check or a conversion derives from a value (its numbers, its text, whether it is plain ASCII) is
 kept on the value (:func:`_memo`), and the fields read stay for the whole eval command (dropped
-when assigned), so a field read by several nodes and assignments is checked once.
+when assigned), so a field read by several nodes and assignments is checked once; what is
+derived from a frame's column is kept across commands too, for as long as an equal column is
+read (:func:`_shared_memo`: the searches of a hunt read the same event fields).
+
+Measured on the 200k-record hunt, the time goes to these passes over the rows (regexes, parses,
+formatting, copies), not to the calls that start them (about 0.05 ms each), so the savings are
+in passes not made: facts kept across commands, integers parsed without the number regex
+(:func:`_integers`), ``%.15g`` by float arithmetic (:func:`_g15`), and, as the row engine does,
+an operand evaluated only on the rows that need it (AND/OR's right operand where the left one
+leaves the outcome open, an if/case branch where it is chosen: :meth:`ColumnEvaluator.value_on`,
+when those rows are few).
 
 A node's result is a :class:`Val`: a column and a kind that says which Python values it
 stands for (the row engine's, see :mod:`..values`):
