@@ -739,12 +739,11 @@ def _read_field(ev, name):
         return Val(NULL, _nulls(ev.n))
     if isinstance(dtype, pl.List) and dtype.inner == pl.String:
         return _normalise_mv(s)
-    if dtype == pl.String:
-        val = Val(STR, s)
-    elif dtype == pl.Float64:
-        val = Val(NUM, _exact_numbers(s))
-    else:
+    if dtype == pl.Float64:
+        return Val(NUM, _exact_numbers(s))  # its text is all a command derives: rarely twice
+    if dtype != pl.String:
         raise _Unsupported("field of dtype %s" % dtype)
+    val = Val(STR, s)
     if ev.shared:
         val.column = name  # the column itself: what is derived from it is kept (_shared_memo)
     return val
