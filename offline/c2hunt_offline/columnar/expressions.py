@@ -13,7 +13,17 @@ polars' engine might not agree on, a non-ASCII string a case mapping might treat
 and declines by raising :class:`_Unsupported`, upon which that node goes per distinct. What a
 check or a conversion derives from a value (its numbers, its text, whether it is plain ASCII) is
 kept on the value (:func:`_memo`), and the fields read stay for the whole eval command (dropped
-when assigned), so a field read by several nodes and assignments is checked once.
+when assigned), so a field read by several nodes and assignments is checked once; what is
+derived from a frame's column is kept across commands too, for as long as an equal column is
+read (:func:`_shared_memo`: the searches of a hunt read the same event fields).
+
+Measured on the 200k-record hunt, the time goes to these passes over the rows (regexes, parses,
+formatting, copies), not to the calls that start them (about 0.05 ms each), so the savings are
+in passes not made: facts kept across commands, integers parsed without the number regex
+(:func:`_integers`), ``%.15g`` by float arithmetic (:func:`_g15`), and, as the row engine does,
+an operand evaluated only on the rows that need it (AND/OR's right operand where the left one
+leaves the outcome open, an if/case branch where it is chosen: :meth:`ColumnEvaluator.value_on`,
+when those rows are few).
 
 A node's result is a :class:`Val`: a column and a kind that says which Python values it
 stands for (the row engine's, see :mod:`..values`):
@@ -69,7 +79,7 @@ class _Unsupported(Exception):
 
 
 class Val(object):
-    __slots__ = ("kind", "s", "num", "outputs", "index", "memo")
+    __slots__ = ("kind", "s", "num", "outputs", "index", "memo", "column", "chosen")
 
     def __init__(self, kind, s, outputs=None, index=None, num=None):
         self.kind = kind
@@ -78,6 +88,8 @@ class Val(object):
         self.outputs = outputs  # obj: the distinct Python values, and each row's position in them
         self.index = index
         self.memo = None  # what has been derived from the value (its numbers, its text, checks)
+        self.column = None  # a field read as the frame holds it: its name (see _shared_memo)
+        self.chosen = None  # mix of if/case/coalesce: the (mask, Val) pairs and default it chose from
 
 
 def _memo(val, key, compute):
@@ -85,10 +97,44 @@ def _memo(val, key, compute):
     checked once (a Val never changes; a check that declines is not kept, so it declines again)."""
     memo = val.memo
     if memo is None:
-        memo = val.memo = {}
+        memo = val.memo = _shared_memo(val) if val.column is not None else {}
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+# What was derived from a frame's column (its numbers, its text, whether it is plain ASCII), kept
+# from one eval/where to the next while the column is unchanged: the searches of a hunt read the
+# same event fields again and again, and each check is a pass over every string (a regex, a
+# parse), where telling that a column is the one already checked is one comparison (Series.equals
+# on shared buffers: a tenth of the cost). Keyed by (name, dtype, length); an entry is reused only
+# when its column equals the one read now (so a derived fact is always the fact of these values),
+# and replaced otherwise. Bounded by the rows the entries hold, oldest dropped first.
+_SHARED = {}
+_SHARED_MIN_ROWS = 4096  # below this a check costs less than the comparison that would skip it
+_SHARED_MAX_ROWS = 1 << 21  # about 10 columns of 200,000 rows (mostly the event table's own: no copy)
+
+
+def _shared_memo(val):
+    """The memo dict of the column ``val`` reads: the one kept for an equal column, else a new
+    one kept from now on."""
+    s = val.s
+    n = s.len()
+    if n < _SHARED_MIN_ROWS:
+        return {}
+    key = (val.column, str(s.dtype), n)
+    entry = _SHARED.pop(key, None)
+    if entry is not None and entry[0].null_count() == s.null_count() and entry[0].equals(s):
+        _SHARED[key] = entry  # now the newest
+        return entry[1]
+    memo = {}
+    _SHARED[key] = (s, memo)
+    rows = sum(k[2] for k in _SHARED)
+    while rows > _SHARED_MAX_ROWS and len(_SHARED) > 1:
+        oldest = next(iter(_SHARED))
+        rows -= oldest[2]
+        del _SHARED[oldest]
+    return memo
 
 
 def _select(expr):
@@ -128,9 +174,26 @@ def _simple(s):
     return not _any(s.str.contains(_NOT_SIMPLE).fill_null(False))
 
 
-def _parse_numbers(s, simple=None):
+def _integers(s):
+    """The numbers of a String column whose every string is an integer as polars' integer
+    parser reads one (ASCII ``[-+]?[0-9]+`` below 2**63: a number for values.to_number too,
+    the same one), else None. Counts, sizes and ports: one parse instead of a regex, a strip
+    and a parse."""
+    integers = s.cast(pl.Int64, strict=False)
+    if integers.null_count() != s.null_count():
+        return None
+    return integers.cast(pl.Float64)
+
+
+def _parse_numbers(s, simple=None, integers=True):
     """values.to_number of each string of a String column, as Float64 (null: not a number);
-    ``simple``: _simple(s) when already known."""
+    ``simple``: _simple(s), or a function giving it, when already known; ``integers``: False
+    when _integers(s) is known to be None."""
+    integers = _integers(s) if integers else None
+    if integers is not None:
+        return _exact_numbers(integers)
+    if callable(simple):
+        simple = simple()
     if not (_simple(s) if simple is None else simple):
         def number(text):
             n = to_number(text)
@@ -158,57 +221,61 @@ def _format_numbers(s):
     return _select(pl.when(pl.lit(integral)).then(pl.lit(as_int)).otherwise(pl.lit(rest)))
 
 
+_POWERS = 10.0 ** np.arange(19)  # exact as floats (every power of ten up to 10**22 is)
+_UNITS = 10 ** np.arange(19, dtype=np.int64)
+_SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's split of a float into two 26-bit halves
+
+
+def _product_error(a, b, product):
+    """a * b - product, exactly (Dekker's TwoProduct, ``product`` being a * b rounded): the
+    part of the exact product the float lost. Exact where nothing overflows or underflows."""
+    def halves(v):
+        c = _SPLITTER * v
+        high = c - (c - v)
+        return high, v - high
+    ah, al = halves(a)
+    bh, bl = halves(b)
+    return al * bl - (((product - ah * bh) - al * bh) - ah * bl)
+
+
 def _g15(s):
     """``"%.15g" % x`` of each value of a Float64 column of fractions, where it is certain; null
     elsewhere (the caller asks Python for those).
 
-    Polars writes a float as a short decimal D that reads back as x (checked: D is read back, so
-    x is within half an ulp of D). D has k significant digits and the exponent e (x = d.ddd *
-    10**e). k <= 15: D is the 15-digit rounding of x, since half an ulp is far less than half a
-    unit of the 15th digit. k > 15: D rounded to 15 digits (up when its remaining digits are
-    past the half-way point) is x rounded too when no half-way point lies between x and D, that
-    is when half an ulp of x is less than D's distance to the nearest one (checked, with a
-    margin). %g writes fixed notation for -4 <= e < 15; other exponents, a carry into a 16th
-    digit, more than 17 digits are left to the caller."""
-    frame = pl.DataFrame({"x": s, "t": s.cast(pl.String),
-                          "spacing": np.spacing(np.abs(s.fill_null(1.0).to_numpy()))})
-    text, k, extra, scale, tail = pl.col("t"), pl.col("k"), pl.col("extra"), pl.col("scale"), pl.col("tail")
-    frame = frame.with_columns(  # each step its own columns: every intermediate computed once
-        certain=(text.str.contains("^-?(?:0|[1-9][0-9]*)\\.[0-9]+$")
-                 & (text.cast(pl.Float64, strict=False) == pl.col("x"))).fill_null(False),
-        digits=text.str.replace("-", "", literal=True).str.replace(".", "", literal=True).str.strip_chars_start("0"),
-        fraction=text.str.len_bytes().cast(pl.Int64) - text.str.find(".", literal=True).cast(pl.Int64) - 1,
-    ).with_columns(
-        k=pl.col("digits").str.len_bytes().cast(pl.Int64),
-        d=pl.col("digits").cast(pl.Int64, strict=False),
-    ).with_columns(
-        exponent=k - 1 - pl.col("fraction"),
-        extra=(k - 15).clip(0, 18),  # digits past the 15th (past 2 the value is left to Python)
-    ).with_columns(
-        scale=pl.lit(10, dtype=pl.Int64).pow(extra),
-        places=(pl.col("fraction") - extra).clip(0, 18),  # fraction digits of the rounded value: 14 - e
-    ).with_columns(
-        tail=pl.col("d") % scale,
-        midpoint=scale // 2,  # 5, 50 (extra >= 1 where it is used)
-        unit=pl.lit(10, dtype=pl.Int64).pow(pl.col("places")),
-    ).with_columns(
-        rounded=pl.col("d") // scale + (tail > pl.col("midpoint")).cast(pl.Int64),
-    )
-    exponent, unit, rounded = pl.col("exponent"), pl.col("unit"), pl.col("rounded")
-    fixed = pl.col("certain") & (exponent >= -4) & (exponent < 15)
-    short = fixed & (k <= 15)
-    far_from_half = pl.col("spacing") * (0.5 * (1 + 1e-9)) < (tail - pl.col("midpoint")).abs().cast(pl.Float64) \
-        * pl.lit(10.0).pow((exponent - k + 1).cast(pl.Float64)) * (1 - 1e-9)
-    rounds = fixed & (k > 15) & (k <= 17) & (rounded < 10 ** 15) & far_from_half
-    frame = frame.with_columns(short=short, rounds=rounds.fill_null(False))
-    part = (rounded % unit + unit).cast(pl.String).str.slice(1).str.strip_chars_end("0")
-    written = pl.concat_str([pl.when(text.str.starts_with("-")).then(pl.lit("-")).otherwise(pl.lit("")),
-                             (rounded // unit).cast(pl.String),
-                             pl.when(part != "").then(pl.lit(".") + part).otherwise(pl.lit(""))])
-    if not frame.get_column("rounds").any():
-        written = pl.lit(None, dtype=pl.String)
-    return frame.select(pl.when(pl.col("short")).then(text).when(pl.col("rounds")).then(written)
-                        .otherwise(None).cast(pl.String)).to_series()
+    %g writes x to 15 significant digits, in fixed notation when x's decimal exponent e
+    (10**e <= |x| < 10**(e+1)) is between -4 and 14: the integer N nearest to X = |x| * 10**p,
+    p = 14 - e, written with p decimals, trailing zeros dropped. 10**p is exact as a float,
+    so the float product y holds X but for one rounding, and the TwoProduct error r gives X =
+    y + r exactly. For X between 10**14 and 10**15, y's fraction is a multiple of its ulp (at
+    most 1/8) and |r| at most half of it, so N is floor(y), plus one when y's fraction is past
+    0.5, or is 0.5 and r is positive, or r is zero and floor(y) is odd (a true tie: to even, as
+    the C formatter rounds). Left to the caller: exponents outside -4..14 (exponent notation),
+    an X outside [10**14, 10**15) (log10 misjudged e near a power of ten), N = 10**15 with e =
+    14 (the carry makes it exponent notation)."""
+    x = s.to_numpy()  # nulls as NaN
+    magnitude = np.abs(np.where(np.isnan(x), 1.0, x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(magnitude))
+    fixed = ~np.isnan(x) & (exponent >= -4) & (exponent <= 14)
+    places = np.where(fixed, 14 - exponent, 0).astype(np.int64)
+    y = magnitude * _POWERS[places]
+    error = _product_error(magnitude, _POWERS[places], y)
+    floor = np.floor(np.where(y < 1e15, y, 0.0))
+    fraction = y - floor
+    digits = floor.astype(np.int64)
+    up = (fraction > 0.5) | ((fraction == 0.5) & ((error > 0) | ((error == 0) & (digits & 1 == 1))))
+    digits += up
+    certain = fixed & (y < 1e15) & ((y > 1e14) | ((y == 1e14) & (error >= 0))) \
+        & ~((digits == 10 ** 15) & (places == 0))
+    frame = pl.DataFrame({"digits": np.where(certain, digits, 0), "unit": _UNITS[places],
+                          "negative": x < 0, "certain": certain})
+    digits, unit = pl.col("digits"), pl.col("unit")
+    fraction = (digits % unit + unit).cast(pl.String).str.slice(1).str.strip_chars_end("0")
+    written = pl.concat_str([pl.when(pl.col("negative")).then(pl.lit("-")).otherwise(pl.lit("")),
+                             (digits // unit).cast(pl.String),
+                             pl.when(fraction != "").then(pl.lit(".") + fraction).otherwise(pl.lit(""))])
+    return frame.select(pl.when(pl.col("certain")).then(written).otherwise(None).cast(pl.String)
+                        .alias(s.name)).to_series()
 
 
 def _plain(s):
@@ -229,6 +296,20 @@ def _normalise_mv(s):
     if not _any((lengths > 1).fill_null(False)):
         return Val(STR, s.list.first())
     return Val(MV, s)
+
+
+def _string_numbers(val):
+    """to_num of a str/lit/text value (kept: _memo)."""
+    def parse():
+        integers = _integer_strings(val)
+        if integers is not None:
+            return _exact_numbers(integers)
+        return _parse_numbers(val.s, lambda: _simple_strings(val), integers=False)
+    return _memo(val, "parsed", parse)
+
+
+def _integer_strings(val):
+    return _memo(val, "integers", lambda: _integers(val.s))
 
 
 def _simple_strings(val):
@@ -265,12 +346,30 @@ def _to_num(val):
     if kind in (NULL, LIT):
         return _nulls(val.s.len(), pl.Float64)
     if kind == STR:
-        return _memo(val, "parsed", lambda: _parse_numbers(val.s, _simple_strings(val)))
+        return _string_numbers(val)
     if kind == MV:
         return _parse_numbers(_single(val))
     if kind == MIX:
+        if val.chosen is not None:
+            try:
+                return _chosen_numbers(*val.chosen)
+            except _Unsupported:
+                pass  # a branch declines as a whole where its chosen rows would not: parse them
         return _select(pl.coalesce([pl.lit(_parse_numbers(val.s)), pl.lit(val.num)]))
     raise _Unsupported("not a number")
+
+
+def _chosen_numbers(pairs, default):
+    """to_num of what _choose picked, as the same choice among the branches' numbers: those of a
+    field are parsed once for every command (_shared_memo), the chosen strings would be anew."""
+    expr = None
+    for condition, branch in pairs:
+        numbers = pl.lit(to_num(branch))
+        expr = pl.when(pl.lit(condition)).then(numbers) if expr is None \
+            else expr.when(pl.lit(condition)).then(numbers)
+    if default is not None:
+        expr = expr.otherwise(pl.lit(to_num(default)))
+    return _select(expr).cast(pl.Float64)
 
 
 def to_text(val):
@@ -330,8 +429,10 @@ def _choose(kind, pairs, default=None):
     if kind == MIX:
         parts = [_parts(v) for _, v in pairs]
         rest = _parts(default) if default is not None else (None, None)
-        return Val(MIX, chain([p[0] for p in parts], rest[0]).cast(pl.String),
-                   num=chain([p[1] for p in parts], rest[1]).cast(pl.Float64))
+        val = Val(MIX, chain([p[0] for p in parts], rest[0]).cast(pl.String),
+                  num=chain([p[1] for p in parts], rest[1]).cast(pl.Float64))
+        val.chosen = (pairs, default)
+        return val
     if kind == NULL:
         return Val(NULL, _nulls(pairs[0][0].len()))
     columns = [as_kind(v, kind) for _, v in pairs]
@@ -463,9 +564,10 @@ class ColumnEvaluator(object):
 
     instances = None  # a list to collect every evaluator in (tests), else None
 
-    def __init__(self, frame, fields=None):
+    def __init__(self, frame, fields=None, shared=True):
         self.frame = frame
         self.n = frame.height
+        self.shared = shared  # what is derived from its columns is kept for later commands
         self.per_distinct = []
         # field name (or literal) -> Val: shared by the evaluators of one command, whose caller
         # drops a field it assigns (see evaluate)
@@ -486,6 +588,31 @@ class ColumnEvaluator(object):
             except Exception as exc:  # noqa: BLE001  (a defect of a native kernel: the exact path still answers)
                 self.errors.append((node, exc))
         return self.fallback(node)
+
+    def value_on(self, node, needed):
+        """``node``'s value on the rows where ``needed`` (a Boolean column without nulls) holds,
+        anything (null) elsewhere. When few rows need it and it costs more than a look at a
+        field, only those rows are evaluated (a frame of them and of the fields it reads)."""
+        if self.n < _SELECTIVE_MIN_ROWS or _cheap(node):
+            return self.value(node)
+        fields = fields_read(node)
+        present = [f for f in fields or () if f in self.frame.columns]
+        wanted = needed.sum()
+        if not present or wanted > self.n * _SELECTIVE_MAX_SHARE:
+            return self.value(node)
+        if wanted == 0:
+            return Val(NULL, _nulls(self.n))  # no row reads it (a now() in it declines all the same)
+        # a frame of the columns themselves: DataFrame.select rechunks the whole frame when its
+        # columns are chunked differently (a new column after stacked partitions)
+        sub = ColumnEvaluator(pl.DataFrame([self.frame.get_column(f) for f in present]).filter(needed),
+                              shared=False)  # a passing subset: no later command reads it
+        try:
+            val = sub.value(node)
+        finally:
+            self.per_distinct.extend(sub.per_distinct)
+            self.errors.extend(sub.errors)
+        spread = _spread(val, needed, self.n)
+        return spread if spread is not None else self.value(node)
 
     def fallback(self, node):
         """``node`` evaluated once per distinct tuple of the fields it reads."""
@@ -510,6 +637,40 @@ class ColumnEvaluator(object):
             return Val(NULL, _nulls(0))
         index = index.cast(pl.UInt32)
         return _classify(outputs, index)
+
+
+# an operand that only some rows need (AND, OR) is evaluated on those rows alone when they are at
+# most this share of a frame of at least this many rows: below, a frame of them costs more than
+# it saves
+_SELECTIVE_MIN_ROWS = 4096
+_SELECTIVE_MAX_SHARE = 0.5
+_CHEAP_CALLS = frozenset(("isnull", "isnotnull", "true", "false", "null"))
+
+
+def _cheap(node):
+    """A node that costs about one pass over a column (a field, a test of presence, a field
+    against a quoted literal): not worth a frame of the rows that need it."""
+    kind = node[0]
+    if kind in ("lit", "field"):
+        return True
+    if kind == "not":
+        return _cheap(node[1])
+    if kind in ("and", "or", "xor"):
+        return _cheap(node[1]) and _cheap(node[2])
+    if kind == "call":
+        return node[1] in _CHEAP_CALLS and all(_cheap(a) for a in node[2])
+    if kind == "cmp":
+        return node[2][0] in ("lit", "field") and _literal_text(node[3]) is not None
+    return False
+
+
+def _spread(val, needed, n):
+    """A value computed on the rows where ``needed`` holds, as a column of all ``n`` rows (null
+    elsewhere); None for a kind not spread here."""
+    if val.kind not in (BOOL, NULL, NUM, STR, LIT, TEXT):
+        return None
+    column = pl.repeat(None, n, dtype=val.s.dtype, eager=True)
+    return Val(val.kind, column.scatter(needed.arg_true(), val.s))
 
 
 def _classify(outputs, index):
@@ -574,15 +735,18 @@ def _read_field(ev, name):
         return Val(NULL, _nulls(ev.n))
     s = ev.frame.get_column(name)
     dtype = s.dtype
-    if dtype == pl.String:
-        return Val(STR, s)
-    if dtype == pl.Float64:
-        return Val(NUM, _exact_numbers(s))
     if dtype == pl.Null:
         return Val(NULL, _nulls(ev.n))
     if isinstance(dtype, pl.List) and dtype.inner == pl.String:
         return _normalise_mv(s)
-    raise _Unsupported("field of dtype %s" % dtype)
+    if dtype == pl.Float64:
+        return Val(NUM, _exact_numbers(s))  # its text is all a command derives: rarely twice
+    if dtype != pl.String:
+        raise _Unsupported("field of dtype %s" % dtype)
+    val = Val(STR, s)
+    if ev.shared:
+        val.column = name  # the column itself: what is derived from it is kept (_shared_memo)
+    return val
 
 
 def _neg(ev, node):
@@ -604,12 +768,13 @@ def _not(ev, node):
 
 def _logic(ev, node):
     left = _bool_operand(ev.value(node[1]))
-    right = _bool_operand(ev.value(node[2]))
+    if node[0] == "xor":
+        return Val(BOOL, left ^ _bool_operand(ev.value(node[2])))
+    # Kleene logic, as the row engine's, which evaluates the right operand only where the left
+    # one leaves the outcome open (not False for AND, not True for OR): so does value_on
     if node[0] == "and":
-        return Val(BOOL, left & right)  # Kleene logic, as the row engine's
-    if node[0] == "or":
-        return Val(BOOL, left | right)
-    return Val(BOOL, left ^ right)
+        return Val(BOOL, left & _bool_operand(ev.value_on(node[2], left.fill_null(True))))
+    return Val(BOOL, left | _bool_operand(ev.value_on(node[2], ~left.fill_null(False))))
 
 
 _OPS = {"=": "eq", "==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
@@ -765,7 +930,8 @@ def _if(ev, node):
     if len(args) != 3:
         raise _Unsupported("arguments")
     condition = mask(ev.value(args[0]))
-    yes, no = ev.value(args[1]), ev.value(args[2])
+    # each branch where it is chosen (the row engine evaluates only that one)
+    yes, no = ev.value_on(args[1], condition), ev.value_on(args[2], ~condition)
     return _choose(unify([yes, no]), [(condition, yes)], no)
 
 
@@ -773,8 +939,13 @@ def _case(ev, node):
     args = node[2]
     if len(args) % 2 or not args:
         raise _Unsupported("odd case()")  # the row engine raises; let it
-    conditions = [mask(ev.value(a)) for a in args[0::2]]
-    values = [ev.value(a) for a in args[1::2]]
+    # as the row engine: each condition where no earlier one holds, each value where it is chosen
+    conditions, values, open_rows = [], [], None
+    for test, value in zip(args[0::2], args[1::2]):
+        condition = mask(ev.value(test) if open_rows is None else ev.value_on(test, open_rows))
+        conditions.append(condition)  # False outside open_rows: an earlier one was chosen there
+        values.append(ev.value_on(value, condition))
+        open_rows = ~condition if open_rows is None else open_rows & ~condition
     return _choose(unify(values), list(zip(conditions, values)))
 
 
@@ -783,6 +954,10 @@ def _coalesce(ev, node):
     if not values:
         raise _Unsupported("arguments")
     kind = unify(values)
+    held = [v for v in values if v.kind != NULL]
+    if len(held) == 1:
+        # coalesce(absent_field, field): that field itself, with what is known of it (_shared_memo)
+        return held[0]
     if kind == MIX:
         return _choose(kind, [(present(v), v) for v in values])
     if kind == NULL:
@@ -884,10 +1059,11 @@ def _tonumber(ev, node):
             raise _Unsupported("tonumber of a fraction goes through its text")
         return val
     if val.kind in _STRINGS:
-        if not _simple_strings(val) or _memo(val, "hex", lambda: _any(val.s.str.contains(_HEX).fill_null(False))):
+        if _integer_strings(val) is None and (  # integers are neither hex nor outside ASCII
+                not _simple_strings(val) or _memo(val, "hex", lambda: _any(val.s.str.contains(_HEX).fill_null(False)))):
             raise _Unsupported("hex or non-ASCII")
         # a quoted literal too: tonumber("5") reads its text
-        return Val(NUM, _memo(val, "parsed", lambda: _parse_numbers(val.s, _simple_strings(val))))
+        return Val(NUM, _string_numbers(val))
     raise _Unsupported("tonumber of %s" % val.kind)
 
 

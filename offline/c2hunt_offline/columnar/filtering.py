@@ -39,25 +39,52 @@ def _stored(val, name):
     return val.s.cast(ex.DTYPES[kind]).alias(name)
 
 
+# eval/where arguments -> their parsed node trees: a search's commands run again for every chunk
+# of a streamed hunt, and searches share macros. Only arguments that parse are kept (a bad one
+# raises each time, as the row command does); parsing is a pure function of the text.
+_PARSED = {}
+_PARSED_MAX = 4096
+
+
+def _parsed(kind, args, parse_args):
+    key = (kind, args)
+    trees = _PARSED.get(key)
+    if trees is None:
+        trees = parse_args(args)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = trees
+    return trees
+
+
+def _eval_trees(args):
+    # parse errors (and type errors) first, as the row command raises them
+    return [(name, parse(expression.text)) for name, expression in eval_assignments(args)]
+
+
+def _where_tree(args):
+    if not args.strip():
+        raise SplError("where: an expression is required")
+    return parse(Expression(args, kind="condition").text)
+
+
 def col_eval(ctx, args, frame):
-    assignments = eval_assignments(args)  # parse errors first, as the row command raises them
+    assignments = _parsed("eval", args, _eval_trees)
     if frame.height == 0:
         return frame
     fields = {}  # the fields read, each parsed and checked once for all the assignments
-    for name, expression in assignments:
-        val, _ = ex.evaluate(frame, parse(expression.text), fields)
+    for name, tree in assignments:
+        val, _ = ex.evaluate(frame, tree, fields)
         frame = frame.with_columns(_stored(val, name))
         fields.pop(name, None)  # the assignment replaced it
     return frame
 
 
 def col_where(ctx, args, frame):
-    if not args.strip():
-        raise SplError("where: an expression is required")
-    expression = Expression(args, kind="condition")
+    tree = _parsed("where", args, _where_tree)
     if frame.height == 0:
         return frame
-    val, _ = ex.evaluate(frame, parse(expression.text))
+    val, _ = ex.evaluate(frame, tree)
     return frame.filter(ex.mask(val))
 
 
