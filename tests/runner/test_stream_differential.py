@@ -185,3 +185,23 @@ def test_streaming_is_chosen_by_input_size_unless_set(tmp_path, monkeypatch):
     monkeypatch.setenv("C2HUNT_STREAM", "1")
     monkeypatch.setattr(stream, "AUTO_MIN_BYTES", 10 ** 12)
     assert stream.enabled([str(log)])
+
+
+def test_small_files_the_dict_readers_take_are_gathered_into_chunks(monkeypatch):
+    """Files the dict readers take (Windows XML/JSON, small Zeek logs, ...) go into one chunk
+    until block_bytes of input is gathered: every chunk runs every prefix, so a chunk per file
+    of a folder of hourly exports cost twice the whole-table hunt. The events and their order
+    are the same whichever way they are chunked (the differential tests above)."""
+    runner = Runner(str(ROOT))
+    paths = [str(SAMPLES / "benign_background"), str(SAMPLES / "x8_unix_scripted_app_c2")]
+    files = [p for folder in paths for p in Path(folder).rglob("*") if p.is_file()]
+    chunks = []
+    original = stream.StreamedEvents.add_chunk
+    monkeypatch.setattr(stream.StreamedEvents, "add_chunk",
+                        lambda self, frame, index, seq: chunks.append(frame.height) or original(self, frame, index, seq))
+    table, _ = runner.read_table(paths)
+    events, _ = stream.stream_events(runner, paths, [])
+    assert len(files) > 2 and len(chunks) == 1 and chunks[0] == len(table) == len(events)
+    chunks.clear()
+    stream.stream_events(runner, paths, [], block_bytes=1)  # each file its own chunk
+    assert len(chunks) > 2 and sum(chunks) == len(table)

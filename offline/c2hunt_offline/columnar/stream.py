@@ -14,7 +14,8 @@ excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to th
 end (:attr:`StreamedEvents.full_table`), exactly as without streaming.
 
 Pass (:func:`stream_events`): the files are read in chunks (Zeek logs by
-:class:`..readers.frames.FrameChunks`, other files whole by the dict readers), each chunk is
+:class:`..readers.frames.FrameChunks`, other files whole by the dict readers, consecutive such
+files gathered into one chunk up to the chunk size), each chunk is
 an :class:`.events.EventTable`, every planned search's prefix runs over it and keeps its
 (pruned) output. Each kept row carries its order key: the event's numeric ``_time`` (0 when
 it has none) and its sequence number in reading order (file by file, line by line), so the
@@ -672,31 +673,53 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
     events = StreamedEvents(runner, paths, sourcetype, host, plans, window, (block_bytes, min_bytes))
     issues = []
     seq = 0
+    # Files the dict readers take are gathered into one chunk up to block_bytes of input:
+    # every chunk runs every prefix once, which on a folder of small files (hourly exports)
+    # cost more than the files' own reading.
+    pending, pending_bytes, pending_index = [], 0, None
+
+    def flush():
+        nonlocal seq, pending, pending_bytes, pending_index
+        if pending:
+            frame = frame_from_rows(pending)
+            events.add_chunk(frame, pending_index, seq)
+            seq += frame.height
+        pending, pending_bytes, pending_index = [], 0, None
+
     for file_index, (path, given) in enumerate(_file_specs(paths, sourcetype, issues)):
-        start, read = seq, 0
+        read = 0
         chunks = None
-        if frame_readers._size(path) >= min_bytes:
+        size = frame_readers._size(path)
+        if size >= min_bytes:
             chunks = frame_readers.FrameChunks(path, given, host, block_bytes)
+            start = None
             for frame in chunks:
+                if start is None:  # a Zeek log: the gathered files go first, in reading order
+                    flush()
+                    start = seq
                 events.add_chunk(frame, file_index, seq)
                 seq += frame.height
                 read += frame.height
-            if chunks.declined:
+            if chunks.declined and start is not None:
                 events.drop_file(file_index)
                 seq, read = start, 0
         if chunks is None or chunks.declined:
             file_events, file_issues = runner.read_one_file(path, given, host)
-            frame = frame_from_rows(file_events)
+            read = len(file_events)
+            if file_events:
+                if pending_index is None:
+                    pending_index = file_index  # the batch's files are never read again
+                pending.extend(file_events)
+                pending_bytes += max(size, 0)
             del file_events
-            if frame.height:
-                events.add_chunk(frame, file_index, seq)
-                seq += frame.height
-                read += frame.height
+            if pending_bytes >= block_bytes:
+                flush()
         else:
             file_issues = chunks.issues
         issues.extend(file_issues)
         if progress is not None:
             progress(path, read)
+    flush()
     events._file_summary = None
     return events, issues
 
