@@ -302,7 +302,7 @@ class PartialStats(object):
                 seen = self.by_numbers.get(field)
                 both = column.drop_nulls() if seen is None else pl.concat([seen, column.drop_nulls()])
                 self.by_numbers[field] = both.unique()
-        keys = _by_frame(frame, self.by)
+        keys = _by_frame(frame, self.by, print_alike=False)  # groups carried by value
         if keys is None or keys.height == 0:
             return
         for name in self.names:

@@ -184,17 +184,22 @@ def column_or_null(frame, name):
 
 
 # ------------------------------------------------------------------ groups
-def _by_frame(frame, by):
+def _by_frame(frame, by, print_alike=True):
     """The rows exploded into their groups: one row per (row, group), columns ``_ROW`` (the
     row's position) and one key column per by-field, in the row command's group order within
-    each row. A row with no group is gone."""
+    each row. A row with no group is gone. Numbers of a by-field that print alike (epoch
+    times with microseconds: ``%.15g`` keeps five decimals) are one group, as the row command
+    groups by the printed text; with ``print_alike=False`` such a by-field is refused."""
     columns = [pl.Series(_ROW, range(frame.height), dtype=pl.UInt32)]
+    alike = []
     for position, field in enumerate(by):
         if field not in frame.columns:
             return None
         series = scalar_column(frame.get_column(field))
         if series.dtype == pl.Float64 and _may_print_alike(series):
-            raise NotColumnar("two numbers of by-field %r print alike" % field)
+            if not print_alike:
+                raise NotColumnar("two numbers of by-field %r print alike" % field)
+            alike.append(position)
         if isinstance(series.dtype, pl.List):
             series = series.list.eval(pl.element().filter(pl.element() != "")) \
                 .list.unique(maintain_order=True)
@@ -206,7 +211,18 @@ def _by_frame(frame, by):
             keys = keys.explode(name)
         keys = keys.filter(pl.col(name).is_not_null() & (pl.col(name) != "")) \
             if series.dtype != pl.Float64 else keys.filter(pl.col(name).is_not_null())
-    return keys
+    return _first_of_alike(keys, len(by), alike) if alike else keys
+
+
+def _first_of_alike(keys, n_by, alike):
+    """Each number of the by-fields ``alike`` (positions) replaced by the first one seen, in
+    row order, with the same printed text and the same other keys: the row command's group
+    (keyed by the texts) and the value it shows (the first original it met)."""
+    names = _key_names(range(n_by))
+    texts = {names[p]: "__c2text%d" % p for p in alike}
+    keys = keys.with_columns([text_column(keys.get_column(name)).alias(text) for name, text in texts.items()])
+    partition = [texts.get(name, name) for name in names]
+    return keys.with_columns([pl.col(name).first().over(partition) for name in texts]).drop(list(texts.values()))
 
 
 def _key_names(by):
