@@ -82,3 +82,17 @@ def shown_value(value):
 def shown_rows(rows):
     """Result rows with every value as :func:`shown_value` shows it."""
     return [{key: shown_value(value) for key, value in row.items()} for row in rows]
+
+
+def app_search_texts(runner):
+    """The search text of every saved search of the app and of its notables' drilldowns
+    (macros not expanded)."""
+    for stanza in runner.savedsearches.values():
+        yield stanza.get("search", "")
+        yield stanza.get("action.notable.param.drilldown_search", "")
+        try:
+            drilldowns = json.loads(stanza.get("action.notable.param.drilldown_searches", "[]"))
+        except ValueError:
+            continue
+        for drilldown in drilldowns:
+            yield drilldown.get("search", "")

@@ -97,6 +97,20 @@ def expand_inputs(paths):
     return sorted(files), issues
 
 
+def input_files(paths, sourcetype, issues):
+    """(path, sourcetype given or None) of every file ``paths`` name, folders walked, in the
+    order the files are read; what a folder walk cannot list goes into ``issues``."""
+    for spec in paths:
+        path, forced = split_spec(str(spec))
+        given = forced or sourcetype
+        if os.path.isdir(path):
+            children, walk_issues = expand_inputs([path])
+            issues.extend(walk_issues)
+            yield from input_files(children, given, issues)
+            continue
+        yield path, given
+
+
 class Notable(object):
     """One result row of a correlation search, as ES would raise it."""
 
@@ -231,17 +245,7 @@ class Runner(object):
         Returns (events, issues); unknown formats become issues naming the file.
         """
         events, issues = [], []
-        for path in paths:
-            st = sourcetype
-            path, forced = split_spec(str(path))
-            st = forced or st
-            if os.path.isdir(path):
-                children, walk_issues = expand_inputs([path])
-                issues.extend(walk_issues)
-                sub_events, sub_issues = self.read_files(children, st, host, progress)
-                events.extend(sub_events)
-                issues.extend(sub_issues)
-                continue
+        for path, st in input_files(paths, sourcetype, issues):
             file_events, file_issues = self.read_one_file(path, st, host)
             events.extend(file_events)
             issues.extend(file_issues)
@@ -678,5 +682,5 @@ def hunt(events_or_files, app_root=None, lookup_dir=None, names=None, sourcetype
     return WithIssues(notables, issues)
 
 
-__all__ = ["Runner", "Notable", "expand_inputs", "SavedSearch", "SearchResult", "WithIssues", "run_search",
+__all__ = ["Runner", "Notable", "expand_inputs", "input_files", "SavedSearch", "SearchResult", "WithIssues", "run_search",
            "hunt", "load_events", "SplError", "APP_ROOT", "format_number", "mv"]

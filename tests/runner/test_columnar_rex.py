@@ -9,7 +9,6 @@ missing fields). Also checked: the app's patterns take the fast path (polars rul
 or extracts the groups itself), so a change that silently sends them through ``re`` again
 fails here.
 """
-import json
 import random
 import re
 
@@ -23,7 +22,7 @@ from c2hunt_offline.commands.shaping import cmd_rex as row_rex
 from c2hunt_offline.conf import split_pipeline
 from c2hunt_offline.engine import Runner, _Context
 from c2hunt_offline.values import SplError, convert_regex
-from support import ROOT, SAMPLES, SCENARIOS, shown_rows as shown
+from support import ROOT, SAMPLES, SCENARIOS, app_search_texts, shown_rows as shown
 
 
 
@@ -56,18 +55,12 @@ def compare(runner, args, frame):
 def _app_rex_args(runner):
     """The argument text of every rex the app's searches (and drilldowns) run, macros expanded."""
     out = []
-    for stanza in runner.savedsearches.values():
-        texts = [stanza.get("search", ""), stanza.get("action.notable.param.drilldown_search", "")]
-        try:
-            texts += [d.get("search", "") for d in json.loads(stanza.get("action.notable.param.drilldown_searches", "[]"))]
-        except ValueError:
-            pass
-        for text in texts:
-            if "rex" not in text:
-                continue
-            for command in split_pipeline(runner.expand(text)):
-                if command.split(None, 1)[0].lower() == "rex":
-                    out.append(command.split(None, 1)[1])
+    for text in app_search_texts(runner):
+        if "rex" not in text:
+            continue
+        for command in split_pipeline(runner.expand(text)):
+            if command.split(None, 1)[0].lower() == "rex":
+                out.append(command.split(None, 1)[1])
     return list(dict.fromkeys(out))
 
 

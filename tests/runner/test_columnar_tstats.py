@@ -6,7 +6,6 @@ scenario of samples/ and a generated Zeek workload, then a seeded fuzz corpus of
 (tags, CIM fields as strings, numbers and multivalues, bytes_in/bytes_out without bytes)
 and tstats queries (aggregations, where, by, span, fillnull_value). Values are compared as
 the user sees them (tests/support.shown_value: floats by repr)."""
-import json
 import random
 import re
 
@@ -20,7 +19,7 @@ from c2hunt_offline.commands.tstats import cmd_tstats
 from c2hunt_offline.conf import split_pipeline
 from c2hunt_offline.engine import Runner, _Context
 from c2hunt_offline.values import SplError
-from support import ROOT, SAMPLES, SCENARIOS, shown_rows as shown
+from support import ROOT, SAMPLES, SCENARIOS, app_search_texts, shown_rows as shown
 
 
 
@@ -32,20 +31,14 @@ def runner():
 def _tstats_queries(runner):
     """The argument text of every tstats the app's searches (and drilldowns) run, macros expanded."""
     out = []
-    for stanza in runner.savedsearches.values():
-        texts = [stanza.get("search", ""), stanza.get("action.notable.param.drilldown_search", "")]
-        try:
-            texts += [d.get("search", "") for d in json.loads(stanza.get("action.notable.param.drilldown_searches", "[]"))]
-        except ValueError:
-            pass
-        for text in texts:
-            if "tstats" not in text:
-                continue
-            first = split_pipeline(runner.expand(text))[1]
-            if first.split(None, 1)[0].lower() == "tstats":
-                args = first.split(None, 1)[1]
-                args = re.sub(r"\$\w+\$", "x", args)  # a drilldown's tokens
-                out.append(args)
+    for text in app_search_texts(runner):
+        if "tstats" not in text:
+            continue
+        first = split_pipeline(runner.expand(text))[1]
+        if first.split(None, 1)[0].lower() == "tstats":
+            args = first.split(None, 1)[1]
+            args = re.sub(r"\$\w+\$", "x", args)  # a drilldown's tokens
+            out.append(args)
     return list(dict.fromkeys(out))
 
 

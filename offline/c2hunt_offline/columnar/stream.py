@@ -650,23 +650,10 @@ def _filter(expression, frame, key):
     return filter_frame(expression, frame, None, key)
 
 
-def _file_specs(paths, sourcetype, issues):
-    """(path, given sourcetype) of every file, in the order ``frames_of_files`` reads them."""
-    from ..engine import expand_inputs, split_spec
-    for spec in paths:
-        path, forced = split_spec(str(spec))
-        given = forced or sourcetype
-        if os.path.isdir(path):
-            children, walk_issues = expand_inputs([path])
-            issues.extend(walk_issues)
-            yield from _file_specs(children, given, issues)
-            continue
-        yield path, given
-
-
 def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None, None), progress=None,
                   block_bytes=None, min_bytes=None):
     """(StreamedEvents, issues): the files read chunk by chunk, every plan's prefix run."""
+    from ..engine import input_files
     from ..readers import frames as frame_readers
     block_bytes = block_bytes or chunk_bytes()
     min_bytes = frame_readers.NATIVE_MIN_BYTES if min_bytes is None else min_bytes
@@ -686,7 +673,7 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
             seq += frame.height
         pending, pending_bytes, pending_index = [], 0, None
 
-    for file_index, (path, given) in enumerate(_file_specs(paths, sourcetype, issues)):
+    for file_index, (path, given) in enumerate(input_files(paths, sourcetype, issues)):
         read = 0
         chunks = None
         size = frame_readers._size(path)

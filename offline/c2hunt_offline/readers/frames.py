@@ -1174,19 +1174,10 @@ def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None,
     any other file by the runner's dict readers (``runner._read_one``), its events put in a
     frame with the same defaults. :func:`events_frame` of the result is ``frame_from_rows`` of the events
     ``read_files`` returns (newest first)."""
-    from ..engine import expand_inputs, split_spec  # the engine imports the readers
+    from ..engine import input_files  # the engine imports the readers
 
     frames, issues = [], []
-    for spec in paths:
-        path, forced = split_spec(str(spec))
-        given = forced or sourcetype
-        if os.path.isdir(path):
-            children, walk_issues = expand_inputs([path])
-            issues.extend(walk_issues)
-            sub_frames, sub_issues = frames_of_files(runner, children, given, host, progress, min_bytes)
-            frames.extend(sub_frames)
-            issues.extend(sub_issues)
-            continue
+    for path, given in input_files(paths, sourcetype, issues):
         frame = None
         if _size(path) >= min_bytes:
             frame, file_issues = read_frame(path, given, host)
