@@ -30,8 +30,7 @@ _SYSMON_BOOLEANS = frozenset(("True", "False", "TRUE", "FALSE"))
 
 
 def _lower_bool(value):
-    return value.lower() if value in ("True", "False", "TRUE", "FALSE") else value
-
+    return value.lower() if isinstance(value, str) and value in _SYSMON_BOOLEANS else value
 
 
 def _local(tag):
