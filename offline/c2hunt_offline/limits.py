@@ -115,6 +115,20 @@ MAXRESULTROWS = 50000
 MAX_MEM_USAGE_MB = 200
 
 
+@contextlib.contextmanager
+def eventstats_limits(maxresultrows, max_mem_usage_mb):
+    """Run with other eventstats limits, as a limits.conf with other ``maxresultrows`` and
+    ``max_mem_usage_mb`` would: for tests, which reach the cut-off a day of a big network
+    reaches with a few thousand events (both engines read the two values at each call)."""
+    global MAXRESULTROWS, MAX_MEM_USAGE_MB
+    saved = MAXRESULTROWS, MAX_MEM_USAGE_MB
+    MAXRESULTROWS, MAX_MEM_USAGE_MB = maxresultrows, max_mem_usage_mb
+    try:
+        yield
+    finally:
+        MAXRESULTROWS, MAX_MEM_USAGE_MB = saved
+
+
 def estimated_bytes(row):
     """Lower bound of a result's size: its field names and values as text."""
     total = 0

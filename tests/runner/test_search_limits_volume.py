@@ -1,0 +1,100 @@
+"""The correlation searches at volume: every eventstats runs over rows that grow with groups
+(channels, destinations, names), not with connections, so limits.conf's eventstats limits
+(maxresultrows and max_mem_usage_mb together; past them eventstats stops adding its fields)
+are not reached where a day of a big network's connections would reach them.
+
+A day of a mid-size network is millions of conn records; here the limits are scaled down
+instead (``limits.eventstats_limits``) so that 20,000 generated records (the scale
+benchmark's generator: benchmarks/offline_scale.py) pass them one row per connection, as 5
+million records pass the real ones. Before the beacon searches aggregated first, Periodic
+Beaconing found none of the planted beacons this way (and none at 5 million records)."""
+import pytest
+
+import offline_scale  # benchmarks/ (on pythonpath)
+from c2hunt_offline import limits
+from c2hunt_offline.engine import Runner, data_now
+
+BEACONING = "C2Hunt - Periodic Beaconing - Rule"
+# 20,000 conn + 4,000 dns records: about 23,000 rows per channel and second (4.7 MB as
+# limits.py estimates them) reach what used to be the first eventstats; the largest
+# eventstats input now is about 12,700 rows and 1.7 MB (channels that can be scored, one row
+# per destination for the rest, one per source and DNS name)
+SCALED = {"maxresultrows": 1000, "max_mem_usage_mb": 2}
+# Searches whose eventstats still join per event (documented in docs/offline-runner.md
+# "Search limits at volume"): the Linux/macOS program search joins Zeek conn bytes to
+# endpoint connections by 5-tuple over every event. Take a search off this list when it
+# aggregates first.
+PER_EVENT_JOINS = {
+    "C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing - Linux And macOS - Rule",
+}
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scale20k")
+    paths, planted = offline_scale.generate(str(folder), 20000)
+    runner = Runner()
+    events, issues = runner.read_table(paths)
+    assert not issues
+    return runner, runner.event_table(events) or events, planted
+
+
+def run(runner, events, name):
+    saved = next(s for s in runner.saved_searches() if s.name == name)
+    return runner.run(saved.search, events, now=data_now(events))
+
+
+def truncations(result):
+    return [m for m in result.messages if m.startswith("eventstats: WARN")]
+
+
+def test_the_scaled_limits_cut_rows_per_connection(workload):
+    # the premise: one row per channel and second (Periodic Beaconing's first stats) is past
+    # the scaled limits, so an eventstats there would drop fields
+    runner, events, _ = workload
+    saved = next(s for s in runner.saved_searches() if s.name == BEACONING)
+    head = saved.search.split("| `c2hunt_beacon_series`")[0]
+    assert "by src dest dest_port transport channel _time" in head
+    with limits.eventstats_limits(**SCALED):
+        result = runner.run(head + "| eventstats count AS rows", events, now=data_now(events))
+    assert len(result.rows) > 20000
+    assert truncations(result), result.messages
+
+
+def test_every_planted_beacon_found_within_scaled_limits(workload):
+    runner, events, planted = workload
+    with limits.eventstats_limits(**SCALED):
+        result = run(runner, events, BEACONING)
+    assert truncations(result) == []
+    found = {(row["src"], row["dest"]) for row in result.rows}
+    assert {(src, dest) for src, dest, _, _ in planted} <= found
+    assert len(planted) == 20
+
+
+def test_same_beacons_with_and_without_scaled_limits(workload):
+    runner, events, _ = workload
+    plain = run(runner, events, BEACONING)
+    with limits.eventstats_limits(**SCALED):
+        scaled = run(runner, events, BEACONING)
+    assert plain.rows == scaled.rows and plain.messages == scaled.messages == []
+
+
+def test_no_search_truncates_eventstats_within_scaled_limits(workload):
+    runner, events, _ = workload
+    cut = {}
+    with limits.eventstats_limits(**SCALED):
+        for saved in runner.saved_searches():
+            if saved.kind == "correlation":
+                messages = truncations(runner.run(saved.search, events, now=data_now(events)))
+                if messages:
+                    cut[saved.name] = messages
+    assert set(cut) <= PER_EVENT_JOINS, cut
+
+
+def test_limits_restored():
+    before = limits.MAXRESULTROWS, limits.MAX_MEM_USAGE_MB
+    with pytest.raises(RuntimeError):
+        with limits.eventstats_limits(10, 1):
+            assert (limits.MAXRESULTROWS, limits.MAX_MEM_USAGE_MB) == (10, 1)
+            raise RuntimeError
+    assert (limits.MAXRESULTROWS, limits.MAX_MEM_USAGE_MB) == before == (50000, 200)
