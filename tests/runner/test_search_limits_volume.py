@@ -98,3 +98,17 @@ def test_limits_restored():
             assert (limits.MAXRESULTROWS, limits.MAX_MEM_USAGE_MB) == (10, 1)
             raise RuntimeError
     assert (limits.MAXRESULTROWS, limits.MAX_MEM_USAGE_MB) == before == (50000, 200)
+
+
+def test_a_channel_past_the_limits_is_scored_not_dropped(workload):
+    # limits so low that the channel rows pass them too: the planted beacons' rows come
+    # last (their sources sort after the others) and get no prevalence; they are still
+    # scored and raised, without the rare-destination signal, and the search says why
+    runner, events, planted = workload
+    with limits.eventstats_limits(maxresultrows=100, max_mem_usage_mb=1):
+        result = run(runner, events, BEACONING)
+    assert truncations(result)
+    found = {(row["src"], row["dest"]): row for row in result.rows}
+    assert {(src, dest) for src, dest, _, _ in planted} <= set(found)
+    cut = [row for row in found.values() if row.get("dest_sources") == "-"]
+    assert cut and all("Beacon_Rare_Destination" not in row["signals"] for row in cut)
