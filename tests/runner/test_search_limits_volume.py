@@ -112,3 +112,26 @@ def test_a_channel_past_the_limits_is_scored_not_dropped(workload):
     assert {(src, dest) for src, dest, _, _ in planted} <= set(found)
     cut = [row for row in found.values() if row.get("dest_sources") == "-"]
     assert cut and all("Beacon_Rare_Destination" not in row["signals"] for row in cut)
+
+
+def _conn(src, offset, dest="203.0.113.80"):
+    return {"sourcetype": "bro:conn:json", "_time": 1700000000.0 + offset, "src": src, "dest": dest,
+            "src_port": str(40000 + int(offset) % 20000), "dest_port": "443", "transport": "tcp",
+            "duration": "0.2", "bytes_out": "700", "bytes_in": "2100", "conn_state": "SF",
+            "host": src, "index": "main"}
+
+
+def test_channels_too_short_to_score_still_count_toward_prevalence():
+    # one host beacons every 10 minutes; nine others reached the same server once or twice
+    # (folded into one row per destination): the server is common (10 of 10 sources), so
+    # the beacon is dropped as software many hosts run; without them it is raised
+    runner = Runner()
+    beacon = [_conn("10.0.0.1", i * 600.0 + (17 * i) % 40) for i in range(60)]
+    others = [_conn("10.0.0.%d" % n, 3000.0 * n + k * 90) for n in range(2, 11) for k in range(n % 2 + 1)]
+    hunted = {}
+    for name, events in (("alone", beacon), ("with others", beacon + others)):
+        notables, errors = runner.hunt(events, names=[BEACONING])
+        assert not errors
+        hunted[name] = [(n.fields["src"], n.fields["dest"]) for n in notables]
+    assert hunted["alone"] == [("10.0.0.1", "203.0.113.80")]
+    assert hunted["with others"] == []
