@@ -8,6 +8,8 @@ instead (``limits.eventstats_limits``) so that 20,000 generated records (the sca
 benchmark's generator: benchmarks/offline_scale.py) pass them one row per connection, as 5
 million records pass the real ones. Before the beacon searches aggregated first, Periodic
 Beaconing found none of the planted beacons this way (and none at 5 million records)."""
+import json
+
 import pytest
 
 import offline_scale  # benchmarks/ (on pythonpath)
@@ -135,3 +137,44 @@ def test_channels_too_short_to_score_still_count_toward_prevalence():
         hunted[name] = [(n.fields["src"], n.fields["dest"]) for n in notables]
     assert hunted["alone"] == [("10.0.0.1", "203.0.113.80")]
     assert hunted["with others"] == []
+
+
+TLS = "C2Hunt - Suspicious TLS Or Long Connection - Rule"
+CS_SUBJECT = "CN=Major Cobalt Strike,OU=AdvancedPenTesting,O=cobaltstrike,L=Somewhere,ST=Cyberspace,C=Earth"
+
+
+def _write_json(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(path)
+
+
+def test_tls_sessions_are_grouped_before_the_certificate_join(tmp_path):
+    # a day of browsing: 40 hosts, 100 sessions each to five sites with a public CA's
+    # certificate, and one host whose first sessions (the oldest, so the last rows) reached
+    # a server with Cobalt Strike's default certificate. The x509 join and the rare-destination
+    # count run over sessions grouped by what the search judges (src, dest, SNI, JA3s,
+    # certificate ...), not over the 4,000 sessions, so the certificate is still found
+    t0 = 1700000000.0
+    sessions = [{"ts": t0 + 3600 + 20 * k + n * 0.1, "uid": "C%d-%d" % (n, k), "id.orig_h": "10.1.2.%d" % (n + 10),
+                 "id.orig_p": 40000 + k, "id.resp_h": "203.0.113.%d" % (k % 5 + 1), "id.resp_p": 443,
+                 "server_name": "site%d.example.com" % (k % 5), "established": True, "cert_chain_fps": ["le%d" % (k % 5)]}
+                for n in range(40) for k in range(100)]
+    sessions += [{"ts": t0 + 60 * k, "uid": "CS%d" % k, "id.orig_h": "10.1.2.99", "id.orig_p": 50000 + k,
+                  "id.resp_h": "198.51.100.7", "id.resp_p": 443, "established": True, "cert_chain_fps": ["cs"]}
+                 for k in range(10)]
+    certificates = [{"ts": t0, "fingerprint": "le%d" % i, "certificate.subject": "CN=site%d.example.com" % i,
+                     "certificate.issuer": "CN=R3,O=Let's Encrypt,C=US", "certificate.not_valid_after": 1900000000.0}
+                    for i in range(5)]
+    certificates.append({"ts": t0, "fingerprint": "cs", "certificate.subject": CS_SUBJECT,
+                         "certificate.issuer": CS_SUBJECT, "certificate.not_valid_after": 1900000000.0})
+    files = [_write_json(tmp_path / "ssl.json", sessions) + ":bro:ssl:json",
+             _write_json(tmp_path / "x509.json", certificates) + ":bro:x509:json"]
+    runner = Runner()
+    events, issues = runner.read_table(files)
+    assert not issues
+    events = runner.event_table(events) or events
+    with limits.eventstats_limits(**SCALED):
+        result = run(runner, events, TLS)
+    assert truncations(result) == []
+    (row,) = [row for row in result.rows if row["src"] == "10.1.2.99"]
+    assert row["detection_signal"] == "TLS_C2_Framework_Certificate" and int(float(row["count"])) == 10
