@@ -123,6 +123,8 @@ def _reading(path, sourcetype, block_bytes):
     """The file's reader, yielded (with the decompression problems so far) after each block
     of about ``block_bytes`` has been added to it, and once more at the end; nothing when the
     file is not a Zeek log this module reads (raises _NotNative where it finds out later)."""
+    from . import winframes  # it builds on this module
+
     given_kind = None
     if sourcetype:
         given_kind = zeek_kind_from_sourcetype(sourcetype)
@@ -151,6 +153,9 @@ def _reading(path, sourcetype, block_bytes):
             reader = _JsonLog(path, sourcetype, name_hint, given_kind)
         elif streamed == "tsv":
             reader = _TsvLog(path, name_hint)
+        elif streamed is None and sourcetype is None and \
+                winframes.is_winxml_start(start.decode("utf-8-sig", errors="replace")):
+            reader = winframes.WinXmlLog(path)
         else:
             return
         del start

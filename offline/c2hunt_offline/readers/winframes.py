@@ -1,0 +1,379 @@
+"""Windows XML event exports read straight into polars frames: no dict per event.
+
+:class:`WinXmlLog` reads an ``XmlWinEventLog`` text export (one ``<Event>`` a line, as Splunk
+renders them and as the scale benchmark writes them) a block of lines at a time, and holds
+exactly what :func:`..windows.read_winxml` + :func:`..windows.normalise_windows` give for the
+file, as :func:`..columnar.table.frame_from_rows` would hold those events (the scheme of
+:mod:`.frames`: same columns, same values, same issues). The System fields are taken by one
+short regular expression each, the ``<Data Name=...>`` pairs by ``str.extract_all`` exploded
+and pivoted into columns, and the CIM fields (Sysmon's network, process and DNS events) are
+column expressions: no Python object per field.
+
+Exactness comes first. A line is read here only when it matches, as a whole, the layout
+Windows renders (:data:`_RECORD`: the System children in Windows' order, each at most once and
+with its attributes in Windows' order, then EventData of ``<Data Name=...>`` elements only, one
+quote style per value, the five predefined entities and nothing else escaped); anything else
+in a record (numeric character references, CDATA, comments, nested or unknown elements,
+UserData, Binary, attributes in another order, control characters an XML parser refuses,
+a Data name the event itself sets, a Security event, a UNC image path, a timestamp polars
+and Python might read apart) sends that line to the dict reader's own functions, so its event
+or its issue is theirs by construction. A file whose records this cannot cut the way
+``read_winxml`` cuts them (two records on a line, a record over several lines, invalid UTF-8,
+lone carriage returns) raises ``_NotNative``: the caller reads it with the dict readers.
+
+Memory: one block's text, its lines and the extracted columns (the Data pairs exploded: about
+18 a Sysmon event) are held while it is converted, then only the block's event columns.
+"""
+import re
+
+import polars as pl
+
+from .common import ReadIssue, parse_iso
+from .frames import _PY_SPACE, _NotNative
+from .windows import (SYSMON_CHANNEL, SYSMON_CHANNELS, SYSMON_LINUX_CHANNEL, SYSMON_LINUX_SOURCE,
+                      SYSMON_LINUX_SOURCETYPE, XML_SOURCETYPE, _SYSMON_BOOLEANS, normalise_windows,
+                      windows_event_from_xml)
+from ..columnar.table import frame_from_rows
+
+# Where read_winxml cuts records: r"<Event[\s>]" in Python, whose \s also takes \x1c-\x1f.
+_START = r"<Event[\s\x1c-\x1f>]"
+_PY_START = re.compile(r"<Event[\s>]")
+# Characters an XML parser refuses: a line holding one (or "]]>") goes to the dict reader.
+_REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+
+# The record as Windows renders it (see the module docstring).
+_S, _E = r"[ \t]+", r"[ \t]*"
+_VALUE = r"""(?:"[^"<&\t%s]*"|'[^'<&\t%s]*')""" % (_REFUSED, _REFUSED)
+_NAME_VALUE = r"""(?:"[^"<&\t%s]+"|'[^'<&\t%s]+')""" % (_REFUSED, _REFUSED)
+_TEXT = r"(?:[^<&%s]|&(?:lt|gt|amp|quot|apos);)*" % _REFUSED
+
+
+def _attrs(*names):
+    return "".join(r"(?:%s%s=%s)?" % (_S, name, _VALUE) for name in names)
+
+
+def _text_element(tag, attrs=()):
+    return r"(?:<%s%s%s(?:>%s</%s>|/>))?" % (tag, _attrs(*attrs), _E, _TEXT, tag)
+
+
+def _empty_element(tag, *attrs):
+    return r"(?:<%s%s%s/>)?" % (tag, _attrs(*attrs), _E)
+
+
+_SYSTEM = ("<System>" + _empty_element("Provider", "Name", "Guid", "EventSourceName")
+           + _text_element("EventID", ("Qualifiers",))
+           + "".join(_text_element(tag) for tag in ("Version", "Level", "Task", "Opcode", "Keywords"))
+           + _empty_element("TimeCreated", "SystemTime") + _text_element("EventRecordID")
+           + _empty_element("Correlation", "ActivityID", "RelatedActivityID")
+           + _empty_element("Execution", "ProcessID", "ThreadID", "ProcessorID", "SessionID",
+                            "KernelTime", "UserTime", "ProcessorTime")
+           + _text_element("Channel") + _text_element("Computer") + _empty_element("Security", "UserID")
+           + "</System>")
+_DATA = r"<Data%sName=%s%s(?:>%s</Data>|/>)" % (_S, _NAME_VALUE, _E, _TEXT)
+_RECORD = (r"^[ \t]*<Event(?:%sxmlns=(?:\"[^\"<&\t}%s]*\"|'[^'<&\t}%s]*'))?%s>%s"
+           r"(?:<EventData>(?:%s)*</EventData>|<EventData%s/>)?</Event>[ \t]*$"
+           % (_S, _REFUSED, _REFUSED, _E, _SYSTEM, _DATA, _E))
+_DATA_PARTS = r"""^<Data[ \t]+Name=(?:"(?P<d>[^"]*)"|'(?P<s>[^']*)')[ \t]*(?:>(?P<v>[^<]*)</Data>|/>)$"""
+
+# System values: element text (stripped, as windows_event_from_xml strips it) or attribute.
+_SYSTEM_TEXT = {tag: r"<%s(?:[ \t][^>]*)?>([^<]*)</%s>" % (tag, tag)
+                for tag in ("EventID", "Version", "Level", "Task", "Opcode", "Keywords",
+                            "EventRecordID", "Channel", "Computer")}
+_SYSTEM_ATTRIBUTE = {"SystemTime": r"""<TimeCreated[ \t]+SystemTime=("[^"]*"|'[^']*')""",
+                     "Provider": r"""<Provider[ \t]+Name=("[^"]*"|'[^']*')"""}
+
+# Fields normalise_windows sets itself (and the runner's defaults): a Data element of that
+# name changes what the event's own fields become, so such a record is the dict reader's.
+_OWN_FIELDS = frozenset((
+    "_raw", "sourcetype", "source", "c2hunt_file", "_time", "Channel", "Computer", "EventRecordID",
+    "Provider", "Level", "Task", "Opcode", "Keywords", "Version", "EventCode", "EventID",
+    "signature_id", "host", "dvc", "process_path", "process", "process_name", "process_id", "user",
+    "src", "src_ip", "src_port", "dest", "dest_ip", "dest_port", "transport", "protocol", "direction",
+    "app", "tag", "parent_process", "parent_process_path", "parent_process_name", "query", "answer",
+    "index", "linecount"))
+_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.([0-9]+))?Z$"
+_TAGS = {"3": ["network", "communicate"], "1": ["process", "report"],
+         "22": ["network", "resolution", "dns"]}
+
+
+def is_winxml_start(start):
+    """The (decoded) start of a file that ``_read_text`` reads as Windows XML."""
+    stripped = start.lstrip()
+    return stripped.startswith(("<Event", "<?xml", "<Events"))
+
+
+class WinXmlLog(object):
+    """A Windows XML export as read_winxml reads it, a block of lines at a time (the
+    interface of :mod:`.frames`' readers: ``add_block``, ``frames``, ``finish``)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.frames = []
+        self.issues = []  # (line, issue)
+        self.open_line = None  # a record whose </Event> has not come (yet)
+
+    def add_block(self, block, lines, first_line):
+        # CRLF: the \r follows </Event>, outside the record
+        text = lines.str.strip_chars_end("\r") if b"\r" in block else lines
+        numbers = pl.int_range(first_line, first_line + len(text), eager=True, dtype=pl.Int64)
+        # a line of the Windows layout holds one whole record (no other "<" in it)
+        native = text.str.contains(_RECORD) & ~text.str.contains("]]>", literal=True)
+        starts = text.str.count_matches(_START)
+        if (starts > 1).any():
+            raise _NotNative("two records on a line")
+        has_start = starts == 1
+        complete = native
+        rest = (has_start & ~native).arg_true()
+        if len(rest):
+            complete = complete.scatter(rest, text.gather(rest).str.contains(_START + ".*</Event>"))
+        if self.open_line is not None or (has_start & ~complete).any():
+            self._open_records(text, has_start, complete, numbers)
+        python = complete & ~native
+        frame = pl.DataFrame({"__line": numbers, "__text": text}).filter(native)
+        frame, more = self._events(frame)
+        if more is not None and len(more):
+            python = python.scatter(native.arg_true().gather(more), True)
+        if frame.height:
+            self.frames.append(frame)
+        if python.any():
+            self._python_lines(text.filter(python).to_list(), numbers.filter(python).to_list())
+
+    def _open_records(self, text, has_start, complete, numbers):
+        """Records without </Event> on their line: read_winxml reports each whose segment
+        (up to the next record) holds none; a segment that does spans lines (not read here)."""
+        closes = text.str.contains("</Event>", literal=True)
+        starts, ends, lines = has_start.to_list(), complete.to_list(), numbers.to_list()
+        for row in (has_start | closes).arg_true().to_list():
+            if self.open_line is not None and closes[row]:
+                line = text[row]
+                start = _PY_START.search(line) if starts[row] else None
+                if start is None or line.find("</Event>") < start.start():
+                    raise _NotNative("a record over several lines")
+            if starts[row]:
+                if self.open_line is not None:
+                    self._issue(self.open_line, "Windows XML event without </Event>")
+                self.open_line = None if ends[row] else lines[row]
+
+    def _issue(self, line, message):
+        self.issues.append((line, ReadIssue(self.path, line, message)))
+
+    def _python_lines(self, texts, numbers):
+        """Lines the dict reader's functions read: their events and issues."""
+        events = []
+        for text, number in zip(texts, numbers):
+            start = _PY_START.search(text).start()
+            xml_text = text[start:text.index("</Event>", start) + len("</Event>")]
+            try:
+                system, data = windows_event_from_xml(xml_text)
+                event = normalise_windows(system, data, xml_text, str(self.path))
+            except Exception as exc:  # noqa: BLE001  (read_winxml's issue)
+                self._issue(number, "unreadable Windows XML event: %s" % exc)
+                continue
+            event["__line"] = number
+            events.append(event)
+        if events:
+            self.frames.append(frame_from_rows(events))
+
+    def finish(self):
+        if self.open_line is not None:
+            self._issue(self.open_line, "Windows XML event without </Event>")
+            self.open_line = None
+        self.issues.sort(key=lambda item: item[0])
+        return self.frames, [issue for _, issue in self.issues]
+
+    # ------------------------------------------------------------ the events (normalise_windows)
+    def _events(self, frame):
+        """(events frame, positions of ``frame``'s rows the dict reader must make instead)."""
+        if not frame.height:
+            return frame, None
+        lines = frame.get_column("__text")
+        system = {name: _unescape(lines.str.extract(pattern)).str.strip_chars(_PY_SPACE)
+                  for name, pattern in _SYSTEM_TEXT.items()}
+        for name, pattern in _SYSTEM_ATTRIBUTE.items():
+            system[name] = lines.str.extract(pattern).str.head(-1).str.tail(-1)
+        channel = system["Channel"].fill_null("")
+        event_id = system["EventID"].fill_null("")
+        data, python = self._data(lines, channel)
+        python = python | (channel == "Security")
+        seconds, bad_time = _epoch(system["SystemTime"])
+        python = python | bad_time
+
+        linux = channel == SYSMON_LINUX_CHANNEL
+        columns = {
+            "__line": frame.get_column("__line"),
+            "_raw": lines.str.strip_chars(" \t"),
+            "sourcetype": pl.select(pl.when(linux).then(pl.lit(SYSMON_LINUX_SOURCETYPE))
+                                    .otherwise(pl.lit(XML_SOURCETYPE))).to_series(),
+            "source": pl.select(pl.when(linux).then(pl.lit(SYSMON_LINUX_SOURCE))
+                                .otherwise(pl.lit("XmlWinEventLog:") + channel)).to_series(),
+            "c2hunt_file": pl.repeat(str(self.path), frame.height, dtype=pl.String, eager=True),
+            "_time": seconds,
+        }
+        for key in ("Channel", "Computer", "EventRecordID", "Provider", "Level", "Task", "Opcode",
+                    "Keywords", "Version"):
+            columns[key] = _put(system[key])
+        for key in ("EventCode", "EventID", "signature_id"):
+            columns[key] = _put(event_id)
+        columns["host"] = _put(system["Computer"])
+        events = pl.DataFrame([s.alias(name) for name, s in columns.items()])
+        if data is not None:
+            events = pl.concat([events, data], how="horizontal")
+        sysmon = channel.is_in(list(SYSMON_CHANNELS))
+        if sysmon.any():
+            events, python = _cim_sysmon(events, sysmon, event_id, python)
+        events = events.with_columns(pl.col("host").alias("dvc"))
+        more = python.arg_true()
+        if len(more):
+            events = events.filter(~python)
+        events = events.select([name for name in events.columns
+                                if events.get_column(name).null_count() < events.height])
+        return events, more
+
+    def _data(self, lines, channel):
+        """The Data name/value pairs as one column per name (put() applied) and the rows whose
+        Data the dict reader must read (duplicate names, names the event sets itself)."""
+        n = len(lines)
+        python = pl.Series(values=[False] * n, dtype=pl.Boolean)
+        pairs = pl.DataFrame({"__row": pl.int_range(0, n, eager=True, dtype=pl.Int64),
+                              "__pair": lines.str.extract_all(_DATA)}).explode("__pair")
+        pairs = pairs.filter(pl.col("__pair").is_not_null())
+        if not pairs.height:
+            return None, python
+        parts = pairs.get_column("__pair").str.extract_groups(_DATA_PARTS)
+        names = pl.select(pl.coalesce(parts.struct.field("d"), parts.struct.field("s"))).to_series()
+        values = _unescape(parts.struct.field("v").fill_null("")).str.strip_chars(_PY_SPACE)
+        rows = pairs.get_column("__row")
+        sysmon = channel.is_in(list(SYSMON_CHANNELS)).gather(rows)
+        values = pl.select(pl.when(sysmon & values.is_in(list(_SYSMON_BOOLEANS)))
+                           .then(values.str.to_lowercase()).otherwise(values)).to_series()
+        pairs = pl.DataFrame({"__row": rows, "name": names, "value": _put(values)})
+        distinct = pairs.get_column("name").unique().to_list()
+        own = [name for name in distinct if name in _OWN_FIELDS or name.startswith("__")]
+        bad = pairs.filter(pl.col("name").is_in(own)).get_column("__row") if own \
+            else pl.Series(dtype=pl.Int64)
+        # a name twice in a record (the dict keeps the last): one integer key per (row, name)
+        codes = pairs.get_column("name").cast(pl.Categorical).to_physical().cast(pl.Int64)
+        doubled = rows.filter((rows * (1 << 32) + codes).is_duplicated())
+        if len(bad) or len(doubled):
+            python = python.scatter(pl.concat([bad, doubled]).unique(), True)
+        wide = pairs.filter(pl.col("name").is_in(own).not_()).pivot(
+            on="name", index="__row", values="value", aggregate_function="first")
+        full = pl.DataFrame({"__row": pl.int_range(0, n, eager=True, dtype=pl.Int64)})
+        wide = full.join(wide, on="__row", how="left", maintain_order="left").drop("__row")
+        return wide.select([pl.col(c).cast(pl.String) for c in wide.columns]), python
+
+
+def _unescape(texts):
+    """The five predefined XML entities as the parser reads them (``&amp;`` last)."""
+    if not texts.str.contains("&", literal=True).any():
+        return texts
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
+        texts = texts.str.replace_all(entity, char, literal=True)
+    return texts
+
+
+def _put(texts):
+    """put(): "" and "-" are no value."""
+    return pl.select(pl.when((texts != "") & (texts != "-")).then(texts)).to_series().alias(texts.name)
+
+
+def _epoch(stamps):
+    """(parse_iso of each non-empty SystemTime, rows where the frame cannot tell its value:
+    parse_iso raises there, or the text is one this does not parse in bulk and Python's own
+    parse of it failed). Windows' UTC form is parsed in bulk: whole seconds by polars, the
+    fraction (cut to 6 digits as parse_iso cuts it) added as integer microseconds and divided
+    by 1e6, as datetime.timestamp() divides."""
+    n = len(stamps)
+    present = (stamps.fill_null("") != "")
+    common = stamps.str.contains(_TIME).fill_null(False) & ~stamps.str.starts_with("0000").fill_null(False)
+    whole = stamps.str.head(19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", time_zone="UTC",
+                                                strict=False)
+    fraction = (stamps.str.extract(_TIME, 1).fill_null("") + "000000").str.head(6).cast(pl.Int64, strict=False)
+    micros = whole.dt.epoch("us") + fraction
+    common = common & micros.is_not_null()
+    # a divisor column, not a scalar: polars multiplies by a scalar's reciprocal (not exact)
+    seconds = micros.cast(pl.Float64) / pl.repeat(1e6, n, dtype=pl.Float64, eager=True)
+    seconds = pl.select(pl.when(common).then(seconds)).to_series()
+    other = present & ~common
+    bad = pl.Series(values=[False] * n, dtype=pl.Boolean)
+    if other.any():
+        distinct = stamps.filter(other).unique().to_list()
+        parsed = []
+        for text in distinct:
+            try:
+                parsed.append(parse_iso(text))
+            except Exception:  # noqa: BLE001  (the dict reader reports it)
+                parsed.append(None)
+        mapping = pl.DataFrame({"t": distinct, "v": parsed}, schema={"t": pl.String, "v": pl.Float64})
+        looked = pl.DataFrame({"t": stamps}).join(mapping, on="t", how="left", maintain_order="left")
+        seconds = pl.select(pl.when(other).then(looked.get_column("v")).otherwise(seconds)).to_series()
+        bad = other & seconds.is_null()
+    return seconds.alias("_time"), bad
+
+
+def _basename(paths):
+    """path_basename of each path: the text after the last separator ("/" or "\\"; a path
+    holding "\\" is split as Windows splits it, which differs only for UNC drives: those rows
+    are flagged)."""
+    names = paths.str.replace(r"^.*[\\/]", "")
+    unc = paths.str.contains("\\", literal=True) & paths.str.contains(r"^[\\/][\\/]")
+    return names, unc.fill_null(False)
+
+
+def _cim_sysmon(events, sysmon, event_id, python):
+    """_cim_sysmon over the Sysmon rows (``sysmon``) of ``events``."""
+    def column(name):
+        if name in events.columns:
+            return events.get_column(name)
+        return pl.Series(name, [None] * events.height, dtype=pl.String)
+
+    def where(mask, value, otherwise=None):
+        other = pl.lit(None, pl.String) if otherwise is None else otherwise
+        return pl.select(pl.when(mask).then(value).otherwise(other)).to_series()
+
+    image, host = column("Image"), column("host")
+    image_name, unc = _basename(image)
+    python = python | (sysmon & unc)
+    has_image = sysmon & image.is_not_null()
+    net, proc, dns = sysmon & (event_id == "3"), sysmon & (event_id == "1"), sysmon & (event_id == "22")
+    out = {}
+    out["process_path"] = where(has_image, image)
+    out["process_name"] = where(has_image, image_name)
+    process = where(has_image, image)
+    out["process_id"] = where(sysmon, column("ProcessId"))
+    out["user"] = where(sysmon, column("User"))
+    for cim, raw in (("src_ip", "SourceIp"), ("src_port", "SourcePort"), ("dest_ip", "DestinationIp"),
+                     ("dest_port", "DestinationPort")):
+        out[cim] = where(net, column(raw))
+    protocol = column("Protocol")
+    python = python | (net & protocol.is_not_null() & ~protocol.str.contains(r"^[\x00-\x7f]*$").fill_null(True))
+    out["transport"] = where(net, protocol.str.to_lowercase())
+    out["protocol"] = where(net, pl.lit("ip"))
+    initiated = column("Initiated")
+    out["direction"] = where(net & (initiated == "true"), pl.lit("outbound"),
+                             where(net & (initiated == "false"), pl.lit("inbound")))
+    app = _put(out["process_name"])
+    out["app"] = where(net, app)
+    command_line = column("CommandLine")
+    process = where(proc & command_line.is_not_null(), command_line, process)
+    out["process"] = process
+    out["parent_process"] = where(proc, column("ParentCommandLine"))
+    parent = column("ParentImage")
+    parent_name, parent_unc = _basename(parent)
+    python = python | (proc & parent_unc)
+    out["parent_process_path"] = where(proc, parent)
+    out["parent_process_name"] = where(proc, _put(parent_name))
+    out["query"] = where(dns, column("QueryName"))
+    out["answer"] = where(dns, column("QueryResults"))
+    out["src"] = where(net, out["src_ip"], where(dns, host))
+    out["dest"] = where(net, out["dest_ip"], where(proc, host))
+    tag = pl.Series("tag", [None] * events.height, dtype=pl.List(pl.String))
+    for code, values in _TAGS.items():
+        mask = sysmon & (event_id == code)
+        if mask.any():
+            tag = pl.select(pl.when(mask).then(pl.lit(values, pl.List(pl.String))).otherwise(tag)).to_series()
+    out["tag"] = tag
+    return events.with_columns([series.alias(name) for name, series in out.items()]), python
+
+
+__all__ = ["WinXmlLog", "is_winxml_start", "SYSMON_CHANNEL"]
