@@ -57,7 +57,7 @@ def _text_element(tag, attrs=()):
 
 
 def _empty_element(tag, *attrs):
-    return r"(?:<%s%s%s/>)?" % (tag, _attrs(*attrs), _E)
+    return r"(?:<%s%s%s(?:/>|></%s>))?" % (tag, _attrs(*attrs), _E, tag)
 
 
 _SYSTEM = ("<System>" + _empty_element("Provider", "Name", "Guid", "EventSourceName")
@@ -110,7 +110,7 @@ class WinXmlLog(object):
         self.path = path
         self.frames = []
         self.issues = []  # (line, issue)
-        self.open_line = None  # a record whose </Event> has not come (yet)
+        self.segment = None  # (line, lines) of a record not closed on its own line
 
     def add_block(self, block, lines, first_line):
         # CRLF: the \r follows </Event>, outside the record
@@ -122,12 +122,12 @@ class WinXmlLog(object):
         if (starts > 1).any():
             raise _NotNative("two records on a line")
         has_start = starts == 1
-        complete = native
+        complete = native.clone()  # scatter writes in place
         rest = (has_start & ~native).arg_true()
         if len(rest):
             complete = complete.scatter(rest, text.gather(rest).str.contains(_START + ".*</Event>"))
-        if self.open_line is not None or (has_start & ~complete).any():
-            self._open_records(text, has_start, complete, numbers)
+        if self.segment is not None or (has_start & ~complete).any():
+            self._open_records(block, lines, has_start, complete, numbers)
         python = complete & ~native
         frame = pl.DataFrame({"__line": numbers, "__text": text}).filter(native)
         frame, more = self._events(frame)
@@ -138,46 +138,67 @@ class WinXmlLog(object):
         if python.any():
             self._python_lines(text.filter(python).to_list(), numbers.filter(python).to_list())
 
-    def _open_records(self, text, has_start, complete, numbers):
-        """Records without </Event> on their line: read_winxml reports each whose segment
-        (up to the next record) holds none; a segment that does spans lines (not read here)."""
-        closes = text.str.contains("</Event>", literal=True)
-        starts, ends, lines = has_start.to_list(), complete.to_list(), numbers.to_list()
-        for row in (has_start | closes).arg_true().to_list():
-            if self.open_line is not None and closes[row]:
-                line = text[row]
-                start = _PY_START.search(line) if starts[row] else None
-                if start is None or line.find("</Event>") < start.start():
-                    raise _NotNative("a record over several lines")
-            if starts[row]:
-                if self.open_line is not None:
-                    self._issue(self.open_line, "Windows XML event without </Event>")
-                self.open_line = None if ends[row] else lines[row]
+    def _open_records(self, block, lines, has_start, complete, numbers):
+        """Records not closed on their own line, read as read_winxml cuts them: from the
+        record's start up to the next record's, in Python (a segment may run into the next
+        block). Lines of a segment are kept as read: polars' lines lose a CRLF's \r."""
+        if b"\r" in block:
+            texts = block.decode("utf-8").split("\n")
+            if block.endswith(b"\n"):
+                texts.pop()
+        else:
+            texts = lines.to_list()
+        starts, ends = has_start.to_list(), complete.to_list()
+        for text, start, end, number in zip(texts, starts, ends, numbers.to_list()):
+            if start:
+                self._close_segment()
+                if not end:
+                    self.segment = (number, [text])
+            elif self.segment is not None:
+                self.segment[1].append(text)
+
+    def _close_segment(self):
+        if self.segment is None:
+            return
+        number, texts = self.segment
+        self.segment = None
+        text = "\n".join(texts)
+        start = _PY_START.search(text).start()
+        end = text.find("</Event>", start)
+        if end < 0:
+            self._issue(number, "Windows XML event without </Event>")
+            return
+        self._python_records([text[start:end + len("</Event>")]], [number])
 
     def _issue(self, line, message):
         self.issues.append((line, ReadIssue(self.path, line, message)))
 
     def _python_lines(self, texts, numbers):
         """Lines the dict reader's functions read: their events and issues."""
-        events = []
-        for text, number in zip(texts, numbers):
+        records = []
+        for text in texts:
             start = _PY_START.search(text).start()
-            xml_text = text[start:text.index("</Event>", start) + len("</Event>")]
+            records.append(text[start:text.index("</Event>", start) + len("</Event>")])
+        self._python_records(records, numbers)
+
+    def _python_records(self, records, numbers):
+        events = []
+        for xml_text, number in zip(records, numbers):
             try:
                 system, data = windows_event_from_xml(xml_text)
                 event = normalise_windows(system, data, xml_text, str(self.path))
             except Exception as exc:  # noqa: BLE001  (read_winxml's issue)
                 self._issue(number, "unreadable Windows XML event: %s" % exc)
                 continue
+            if "__line" in event:
+                raise _NotNative("a record holding __line")
             event["__line"] = number
             events.append(event)
         if events:
             self.frames.append(frame_from_rows(events))
 
     def finish(self):
-        if self.open_line is not None:
-            self._issue(self.open_line, "Windows XML event without </Event>")
-            self.open_line = None
+        self._close_segment()
         self.issues.sort(key=lambda item: item[0])
         return self.frames, [issue for _, issue in self.issues]
 
