@@ -1207,6 +1207,15 @@ def events_frame(frames):
     """The files' frames as one, newest event first (``read_files``' stable sort on _time:
     ties keep file order, then line order). Raises ValueError when a field holds values a
     frame column cannot hold together (the dict events are then the way)."""
+    result = frames_in_order(frames)
+    if not result.height:
+        return result
+    return result.sort("_time", descending=True, maintain_order=True, nulls_last=True)
+
+
+def frames_in_order(frames):
+    """The files' frames as one, in the order given (a field a list in one, plain text in
+    another, held as lists). Raises ValueError as :func:`events_frame` does."""
     frames = [f for f in frames if f.height]
     if not frames:
         return pl.DataFrame()
@@ -1224,5 +1233,4 @@ def events_frame(frames):
         if "_time" in frame.columns and frame.schema["_time"] != pl.Float64:
             raise ValueError("_time holds %s" % frame.schema["_time"])
         unified.append(frame.with_columns(changes) if changes else frame)
-    result = pl.concat(unified, how="diagonal", rechunk=False)
-    return result.sort("_time", descending=True, maintain_order=True, nulls_last=True)
+    return pl.concat(unified, how="diagonal", rechunk=False) if len(unified) > 1 else unified[0]
