@@ -102,6 +102,13 @@ def read_frame(path, sourcetype=None, host=None):
     try:
         if not os.path.isfile(path):
             return None, []
+        if _is_evtx(path):  # detect_and_read reads EVTX whatever the sourcetype
+            from .winframes import EvtxFrames
+            chunks = EvtxFrames(path, host)
+            frames = list(chunks)
+            if chunks.declined:
+                return None, []
+            return frames_in_order(frames), chunks.issues
         return _read(path, sourcetype, host)
     except Exception:  # noqa: BLE001  (_NotNative, or anything unforeseen: the dict readers decide)
         return None, []
@@ -186,6 +193,12 @@ class FrameChunks(object):
             if not os.path.isfile(self.path):
                 self.declined = True
                 return
+            if _is_evtx(self.path):
+                from .winframes import EvtxFrames
+                chunks = EvtxFrames(self.path, self.host, batch=max(1, self.block_bytes // 1024))
+                yield from chunks
+                self.issues, self.declined = chunks.issues, chunks.declined
+                return
             for reader, problems in _reading(self.path, self.sourcetype, self.block_bytes):
                 frames, reader.frames = reader.frames, []
                 frame = _concat(frames, self.host) if frames else None
@@ -199,6 +212,11 @@ class FrameChunks(object):
             self.declined = True
             return
         self.issues = [ReadIssue(self.path, None, p) for p in problems] + issues
+
+
+def _is_evtx(path):
+    with open(path, "rb") as handle:
+        return handle.read(len(EVTX_MAGIC)) == EVTX_MAGIC
 
 
 def _big_chunks(handle):

@@ -24,6 +24,7 @@ lone carriage returns) raises ``_NotNative``: the caller reads it with the dict 
 Memory: one block's text, its lines and the extracted columns (the Data pairs exploded: about
 18 a Sysmon event) are held while it is converted, then only the block's event columns.
 """
+import os
 import re
 
 import polars as pl
@@ -43,9 +44,10 @@ _REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
 
 # The record as Windows renders it (see the module docstring).
 _S, _E = r"[ \t]+", r"[ \t]*"
-_VALUE = r"""(?:"[^"<&\t%s]*"|'[^'<&\t%s]*')""" % (_REFUSED, _REFUSED)
-_NAME_VALUE = r"""(?:"[^"<&\t%s]+"|'[^'<&\t%s]+')""" % (_REFUSED, _REFUSED)
-_TEXT = r"(?:[^<&%s]|&(?:lt|gt|amp|quot|apos);)*" % _REFUSED
+# (an XML parser turns a tab, CR or LF in an attribute into a space, a CR in text into LF)
+_VALUE = r"""(?:"[^"<&\t\r\n%s]*"|'[^'<&\t\r\n%s]*')""" % (_REFUSED, _REFUSED)
+_NAME_VALUE = r"""(?:"[^"<&\t\r\n%s]+"|'[^'<&\t\r\n%s]+')""" % (_REFUSED, _REFUSED)
+_TEXT = r"(?:[^<&\r%s]|&(?:lt|gt|amp|quot|apos);)*" % _REFUSED
 
 
 def _attrs(*names):
@@ -106,8 +108,9 @@ class WinXmlLog(object):
     """A Windows XML export as read_winxml reads it, a block of lines at a time (the
     interface of :mod:`.frames`' readers: ``add_block``, ``frames``, ``finish``)."""
 
-    def __init__(self, path):
+    def __init__(self, path, from_binary=False):
         self.path = path
+        self.from_binary = from_binary  # records rendered from binary EVTX (normalise_windows')
         self.frames = []
         self.issues = []  # (line, issue)
         self.segment = None  # (line, lines) of a record not closed on its own line
@@ -222,7 +225,7 @@ class WinXmlLog(object):
         linux = channel == SYSMON_LINUX_CHANNEL
         columns = {
             "__line": frame.get_column("__line"),
-            "_raw": lines.str.strip_chars(" \t"),
+            "_raw": frame.get_column("__raw") if "__raw" in frame.columns else lines.str.strip_chars(" \t"),
             "sourcetype": pl.select(pl.when(linux).then(pl.lit(SYSMON_LINUX_SOURCETYPE))
                                     .otherwise(pl.lit(XML_SOURCETYPE))).to_series(),
             "source": pl.select(pl.when(linux).then(pl.lit(SYSMON_LINUX_SOURCE))
@@ -265,6 +268,8 @@ class WinXmlLog(object):
         values = _unescape(parts.struct.field("v").fill_null("")).str.strip_chars(_PY_SPACE)
         rows = pairs.get_column("__row")
         sysmon = channel.is_in(list(SYSMON_CHANNELS)).gather(rows)
+        if self.from_binary:
+            values = _windows_rendering(values)
         values = pl.select(pl.when(sysmon & values.is_in(list(_SYSMON_BOOLEANS)))
                            .then(values.str.to_lowercase()).otherwise(values)).to_series()
         pairs = pl.DataFrame({"__row": rows, "name": names, "value": _put(values)})
@@ -291,6 +296,16 @@ def _unescape(texts):
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
         texts = texts.str.replace_all(entity, char, literal=True)
     return texts
+
+
+def _windows_rendering(values):
+    """windows._windows_rendering of each value: GUIDs as {UPPER-CASE}, hex integers
+    without zero padding."""
+    guid = values.str.extract(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+    padded = values.str.extract(r"^0x0+([0-9a-fA-F]+)$")
+    return pl.select(pl.when(guid.is_not_null()).then(pl.lit("{") + guid.str.to_uppercase() + pl.lit("}"))
+                     .when(padded.is_not_null()).then(pl.lit("0x") + padded.str.to_lowercase())
+                     .otherwise(values)).to_series().alias(values.name)
 
 
 def _put(texts):
@@ -397,4 +412,131 @@ def _cim_sysmon(events, sysmon, event_id, python):
     return events.with_columns([series.alias(name) for name, series in out.items()]), python
 
 
-__all__ = ["WinXmlLog", "is_winxml_start", "SYSMON_CHANNEL"]
+# EVTX records converted at a time (a batch's XML texts and columns are held while it is).
+EVTX_BATCH = 50000
+_BETWEEN_TAGS = r">[\s\x1c-\x1f]+<"  # Python's whitespace (\s, and \x1c-\x1f)
+
+
+class EvtxFrames(object):
+    """A binary EVTX file as ``detect_and_read`` reads it (``read_evtx_checked`` around the
+    Rust parser's ``read_evtx``), a batch of records at a time: iterating gives one frame per
+    ``batch`` records (rows in record order, the runner's defaults set); afterwards ``issues``
+    holds the file's issues and ``declined`` says it is not read here (the Rust parser is not
+    installed, or something this reader cannot follow: the caller reads it with the dict
+    readers). Each record's XML (the parser renders it over many lines) is read as an export
+    line with the whitespace between tags taken out (every value the event keeps is stripped,
+    so the values are the same), ``_raw`` the record's own text."""
+
+    def __init__(self, path, host=None, batch=EVTX_BATCH):
+        self.path, self.host, self.batch = str(path), host, batch
+        self.issues, self.declined = [], False
+
+    def __iter__(self):
+        from . import evtx_damage
+        from .frames import _concat
+        try:
+            import evtx as rust_evtx  # noqa: F401  (read_evtx's parser: without it, python-evtx's renderings)
+        except ImportError:
+            self.declined = True
+            return
+        host = self.host or os.path.splitext(os.path.basename(self.path))[0]
+        try:
+            layout = evtx_damage.evtx_layout(self.path)
+        except OSError:
+            self.declined = True
+            return
+        source, cut_records = evtx_damage.readable_copy(self.path, layout)
+        reader = WinXmlLog(source, from_binary=True)
+        issues, recovered, record_ids = [], 0, set()
+        try:
+            for parts in self._batches(source, reader, issues):
+                frame = _concat(parts, host)
+                if source != self.path and "c2hunt_file" in frame.columns:
+                    frame = frame.with_columns(pl.col("c2hunt_file").replace(source, self.path))
+                recovered += frame.height
+                if "EventRecordID" in frame.columns:
+                    record_ids.update(frame.get_column("EventRecordID").drop_nulls().unique().to_list())
+                if frame.height:
+                    yield frame
+        except Exception:  # noqa: BLE001  (_NotNative, or anything unforeseen: the dict readers decide)
+            self.declined = True
+            return
+        finally:
+            if source != self.path:
+                os.unlink(source)
+        issues.sort(key=lambda item: item[0])
+        issues = [issue for _, issue in issues]
+        for issue in issues:
+            issue.path = self.path
+        last_id = lambda: evtx_damage._last_record_id([{"EventRecordID": v} for v in record_ids])  # noqa: E731
+        message = evtx_damage.damage_message(layout, cut_records, recovered, last_id)
+        self.issues = issues + ([ReadIssue(self.path, None, message)] if message else [])
+
+    def _batches(self, source, reader, issues):
+        """Frames of ``batch`` records (the dict reader's own events for those it reads)."""
+        import evtx as rust_evtx
+        try:
+            records = rust_evtx.PyEvtxParser(source).records()
+        except Exception as exc:  # noqa: BLE001  (read_evtx's issue: the whole file is unreadable)
+            issues.append((0, ReadIssue(source, None, "not a readable EVTX file: %s" % exc)))
+            return
+        texts, numbers, n = [], [], 0
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except Exception as exc:  # noqa: BLE001  (a corrupt chunk: reported, reading goes on)
+                issues.append((n + 1, ReadIssue(source, "record %d" % (n + 1), "unreadable EVTX record: %s" % exc)))
+                n += 1
+                if n > 10000000:
+                    break
+                continue
+            n += 1
+            try:
+                if isinstance(record, Exception):
+                    raise record
+                xml_text = record["data"]
+                if xml_text.startswith("<?xml"):
+                    xml_text = xml_text.split("?>", 1)[1].lstrip()
+            except Exception as exc:  # noqa: BLE001
+                issues.append((n, ReadIssue(source, "record %d" % n, "unreadable EVTX record: %s" % exc)))
+                continue
+            texts.append(xml_text)
+            numbers.append(n)
+            if len(texts) >= self.batch:
+                yield self._frame(reader, texts, numbers, issues)
+                texts, numbers = [], []
+        if texts:
+            yield self._frame(reader, texts, numbers, issues)
+
+    def _frame(self, reader, texts, numbers, issues):
+        """The batch's frames: its records read as columns, and the dict reader's events."""
+        raw = pl.Series("__raw", texts, dtype=pl.String)
+        lines = raw.str.replace_all(_BETWEEN_TAGS, "><").str.strip_chars(_PY_SPACE)
+        number = pl.Series("__line", numbers, dtype=pl.Int64)
+        native = lines.str.contains(_RECORD)
+        frame = pl.DataFrame([number, lines.alias("__text"), raw]).filter(native)
+        frame, more = reader._events(frame)
+        python = ~native
+        if more is not None and len(more):
+            python = python.scatter(native.arg_true().gather(more), True)
+        frames = [frame] if frame.height else []
+        events = []
+        for xml_text, n in zip(raw.filter(python).to_list(), number.filter(python).to_list()):
+            try:
+                system, data = windows_event_from_xml(xml_text)
+                event = normalise_windows(system, data, xml_text, str(reader.path), from_binary=True)
+            except Exception as exc:  # noqa: BLE001  (read_evtx's issue)
+                issues.append((n, ReadIssue(reader.path, "record %d" % n, "unreadable EVTX record: %s" % exc)))
+                continue
+            if "__line" in event:
+                raise _NotNative("a record holding __line")
+            event["__line"] = n
+            events.append(event)
+        if events:
+            frames.append(frame_from_rows(events))
+        return frames
+
+
+__all__ = ["EvtxFrames", "WinXmlLog", "is_winxml_start", "SYSMON_CHANNEL"]
