@@ -213,6 +213,10 @@ def _hostile_lines():
             ("ProcessID", "4"), ("Application", "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe"),
             ("Direction", "%%14593"), ("SourceAddress", "10.0.0.5"), ("SourcePort", "5000"),
             ("DestAddress", "198.51.100.9"), ("DestPort", "443"), ("Protocol", "6")]),
+        "security 4624": record(event_id="4624", channel="Security", data=[
+            ("TargetUserName", "bob"), ("LogonType", "10"), ("IpAddress", "198.51.100.9"), ("IpPort", "-")]),
+        "security 4688": record(event_id="4688", channel="Security", data=[
+            ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"), ("CommandLine", "cmd")]),
         "linux sysmon": record(channel="Linux-Sysmon/Operational", data=[("Image", "/usr/bin/curl"), ("Initiated", "true")]),
         "other channel": record(event_id="7045", channel="System", data=[("ServiceName", "svc"), ("ImagePath", "C:\\s.exe")]),
         "process create": record(event_id="1", data=[
@@ -240,7 +244,7 @@ def _hostile_lines():
 NOT_NATIVE = {"numeric entity", "cdata", "cdata end in text", "nested element", "unnamed Data", "binary",
               "user data", "attributes reordered", "tab in attribute", "control character",
               "duplicate Data", "duplicate Data last empty", "Data named host", "UNC image",
-              "non-ASCII protocol", "bad timestamp", "feb 30", "security 5156", "process create no command line",
+              "non-ASCII protocol", "bad timestamp", "feb 30", "security 5156", "security 4688", "process create no command line",
               "closing brace namespace", "text after record", "xml declaration before", "wrapped", "unclosed Data",
               "mismatched tag", "entity in EventID"}
 

@@ -15,7 +15,7 @@ with its attributes in Windows' order, then EventData of ``<Data Name=...>`` ele
 quote style per value, the five predefined entities and nothing else escaped); anything else
 in a record (numeric character references, CDATA, comments, nested or unknown elements,
 UserData, Binary, attributes in another order, control characters an XML parser refuses,
-a Data name the event itself sets, a Security event, a UNC image path, a timestamp polars
+a Data name the event itself sets, a Security WFP or process event, a UNC image path, a timestamp polars
 and Python might read apart) sends that line to the dict reader's own functions, so its event
 or its issue is theirs by construction. A file whose records this cannot cut the way
 ``read_winxml`` cuts them (two records on a line, a record over several lines, invalid UTF-8,
@@ -94,6 +94,7 @@ _OWN_FIELDS = frozenset((
     "app", "tag", "parent_process", "parent_process_path", "parent_process_name", "query", "answer",
     "index", "linecount"))
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.([0-9]+))?Z$"
+_SECURITY_CIM = ("5156", "5157", "5152", "5158", "4688")  # windows._cim_security's events
 _TAGS = {"3": ["network", "communicate"], "1": ["process", "report"],
          "22": ["network", "resolution", "dns"]}
 
@@ -218,7 +219,9 @@ class WinXmlLog(object):
         channel = system["Channel"].fill_null("")
         event_id = system["EventID"].fill_null("")
         data, python = self._data(lines, channel)
-        python = python | (channel == "Security")
+        # Security's network (WFP) and process events have their own CIM mapping: the dict
+        # reader's (its other events are read like any channel's)
+        python = python | ((channel == "Security") & event_id.is_in(list(_SECURITY_CIM)))
         seconds, bad_time = _epoch(system["SystemTime"])
         python = python | bad_time
 
