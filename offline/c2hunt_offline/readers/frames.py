@@ -31,9 +31,15 @@ against its 506-535 MB; 600,000 records in 0.87x json.loads' time, peak 768 MB; 
 of answers and TTLs) 1.5x json.loads; the same conn records as TSV 14x faster than the dict
 reader.
 
-Wiring: :func:`frames_of_files` is ``Runner.read_files`` as frames (one per file, Zeek logs read
-here, any other file by the dict readers) and :func:`events_frame` their concatenation newest
-first, equal to ``frame_from_rows`` of ``read_files``' events.
+Windows event logs follow the same scheme in :mod:`.winframes`: XmlWinEventLog text exports
+(:class:`.winframes.WinXmlLog`, chosen here by the file's first bytes as ``_read_text`` chooses
+``read_winxml``, read by the same blocks) and binary EVTX (:class:`.winframes.EvtxFrames`, the
+Rust parser's records a batch at a time), both through :func:`read_frame` and
+:class:`FrameChunks`.
+
+Wiring: :func:`frames_of_files` is ``Runner.read_files`` as frames (one per file, Zeek logs and
+Windows XML/EVTX read here, any other file by the dict readers) and :func:`events_frame` their
+concatenation newest first, equal to ``frame_from_rows`` of ``read_files``' events.
 """
 import io
 import json
@@ -91,12 +97,13 @@ class _NotNative(Exception):
 
 
 def read_frame(path, sourcetype=None, host=None):
-    """(frame or None, issues) of one Zeek log file, as the dict readers read it.
+    """(frame or None, issues) of one Zeek log, Windows XML export or EVTX file, as the dict
+    readers read it.
 
     The frame holds the events ``Runner.read_files`` makes of the file (defaults included:
     ``host`` = the file's stem unless given, ``index``, ``_time``, ``linecount``), one row per
-    event in the order of the file's lines. None (and no issues) when the file is not a Zeek
-    log this reader follows exactly: read it with ``detect_and_read`` then.
+    event in the order of the file's lines (EVTX: records). None (and no issues) when the file
+    is not one this reader follows exactly: read it with ``detect_and_read`` then.
     """
     path = str(path)
     try:
@@ -173,7 +180,7 @@ def _reading(path, sourcetype, block_bytes):
 
 
 class FrameChunks(object):
-    """A Zeek log read a block at a time: iterating gives one frame per block of about
+    """A Zeek log (or Windows XML export, or EVTX file: :mod:`.winframes`) read a block at a time: iterating gives one frame per block of about
     ``block_bytes`` of text (rows in line order, the runner's defaults set, as
     :func:`read_frame` gives them: the same events and values, one block's rows at a time),
     so the file is never held whole. After the iteration, ``issues`` holds the file's issues
