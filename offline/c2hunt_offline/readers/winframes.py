@@ -450,7 +450,7 @@ class EvtxFrames(object):
             return
         source, cut_records = evtx_damage.readable_copy(self.path, layout)
         reader = WinXmlLog(source, from_binary=True)
-        issues, recovered, record_ids = [], 0, set()
+        issues, recovered, record_ids = [], 0, []
         try:
             for parts in self._batches(source, reader, issues):
                 frame = _concat(parts, host)
@@ -458,7 +458,7 @@ class EvtxFrames(object):
                     frame = frame.with_columns(pl.col("c2hunt_file").replace(source, self.path))
                 recovered += frame.height
                 if "EventRecordID" in frame.columns:
-                    record_ids.update(frame.get_column("EventRecordID").drop_nulls().unique().to_list())
+                    record_ids.append(frame.get_column("EventRecordID").drop_nulls().unique())
                 if frame.height:
                     yield frame
         except Exception:  # noqa: BLE001  (_NotNative, or anything unforeseen: the dict readers decide)
@@ -471,7 +471,10 @@ class EvtxFrames(object):
         issues = [issue for _, issue in issues]
         for issue in issues:
             issue.path = self.path
-        last_id = lambda: evtx_damage._last_record_id([{"EventRecordID": v} for v in record_ids])  # noqa: E731
+        def last_id():  # asked only when records are missing
+            ids = pl.concat(record_ids).unique().to_list() if record_ids else []
+            return evtx_damage._last_record_id([{"EventRecordID": v} for v in ids])
+
         message = evtx_damage.damage_message(layout, cut_records, recovered, last_id)
         self.issues = issues + ([ReadIssue(self.path, None, message)] if message else [])
 
