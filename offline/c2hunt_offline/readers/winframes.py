@@ -21,8 +21,11 @@ or its issue is theirs by construction. A file whose records this cannot cut the
 ``read_winxml`` cuts them (two records on a line, a record over several lines, invalid UTF-8,
 lone carriage returns) raises ``_NotNative``: the caller reads it with the dict readers.
 
-Memory: one block's text, its lines and the extracted columns (the Data pairs exploded: about
-18 a Sysmon event) are held while it is converted, then only the block's event columns.
+Memory: one block's text, its lines and the columns extracted from them (the Data pairs
+exploded, about 18 a Sysmon event, for ``SLICE_ROWS`` records at a time) are held while it is
+converted, then only the block's event columns: about 10 times the block's text (measured,
+reading a 256 MB Sysmon export block by block and dropping the frames: peak RSS 316 MiB at
+8 MB blocks, 543 MiB at 32 MB, 905 MiB at 64 MB; 52 MiB of it Python and polars).
 """
 import os
 import re
@@ -35,6 +38,10 @@ from .windows import (SYSMON_CHANNEL, SYSMON_CHANNELS, SYSMON_LINUX_CHANNEL, SYS
                       SYSMON_LINUX_SOURCETYPE, XML_SOURCETYPE, _SYSMON_BOOLEANS, normalise_windows,
                       windows_event_from_xml)
 from ..columnar.table import frame_from_rows
+
+# Records converted at a time: the exploded and pivoted Data pairs are held for a slice of a
+# block, not the whole block (8,192 Sysmon records are about 10 MB of text).
+SLICE_ROWS = 8192
 
 # Where read_winxml cuts records: r"<Event[\s>]" in Python, whose \s also takes \x1c-\x1f.
 _START = r"<Event[\s\x1c-\x1f>]"
@@ -133,12 +140,16 @@ class WinXmlLog(object):
         if self.segment is not None or (has_start & ~complete).any():
             self._open_records(block, lines, has_start, complete, numbers)
         python = complete & ~native
-        frame = pl.DataFrame({"__line": numbers, "__text": text}).filter(native)
-        frame, more = self._events(frame)
-        if more is not None and len(more):
-            python = python.scatter(native.arg_true().gather(more), True)
-        if frame.height:
-            self.frames.append(frame)
+        records = pl.DataFrame({"__line": numbers, "__text": text}).filter(native)
+        handed = []
+        for start in range(0, records.height, SLICE_ROWS):
+            frame, more = self._events(records.slice(start, SLICE_ROWS))
+            if more is not None and len(more):
+                handed.append(more + start)
+            if frame.height:
+                self.frames.append(frame)
+        if handed:
+            python = python.scatter(native.arg_true().gather(pl.concat(handed)), True)
         if python.any():
             self._python_lines(text.filter(python).to_list(), numbers.filter(python).to_list())
 
