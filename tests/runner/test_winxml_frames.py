@@ -127,6 +127,19 @@ def test_generated_sysmon_in_blocks(tmp_path, python_lines):
         assert joined == python_values(whole.get_column(name)), name
 
 
+def test_samples(python_lines):
+    """Every Windows XML export of samples/ (Sysmon, Security, Sysmon for Linux)."""
+    samples = sorted((Path(__file__).resolve().parents[2] / "samples").rglob("*.xml"))
+    read, wfp = 0, 0
+    for path in samples:
+        got = assert_same(path, native="linux" not in path.name)
+        read += got.height if got is not None else 0
+        wfp += len(re.findall(r"<EventID>(?:515[2678]|4688)</EventID>.*<Channel>Security</Channel>", path.read_text()))
+    assert len(samples) > 5 and read > 1000 and wfp > 0
+    # only Security's WFP and process events go to the dict reader's functions
+    assert len(python_lines) == wfp
+
+
 def _evtx_as_xml_lines(path):
     """The records of an EVTX file as the Rust parser renders them, one a line (an export)."""
     evtx = pytest.importorskip("evtx")
