@@ -15,7 +15,8 @@ with its attributes in Windows' order, then EventData of ``<Data Name=...>`` ele
 quote style per value, the five predefined entities and nothing else escaped); anything else
 in a record (numeric character references, CDATA, comments, nested or unknown elements,
 UserData, Binary, attributes in another order, control characters an XML parser refuses,
-a Data name the event itself sets, a Security WFP or process event, a UNC image path, a timestamp polars
+a Data name the event itself sets, a Security process event (and a WFP one from EVTX), a UNC
+image path, a timestamp polars
 and Python might read apart) sends that line to the dict reader's own functions, so its event
 or its issue is theirs by construction. A file whose records this cannot cut the way
 ``read_winxml`` cuts them (two records on a line, a record over several lines, invalid UTF-8,
@@ -34,7 +35,7 @@ import polars as pl
 
 from .common import ReadIssue, parse_iso
 from .frames import _PY_SPACE, _NotNative
-from .windows import (SYSMON_CHANNEL, SYSMON_CHANNELS, SYSMON_LINUX_CHANNEL, SYSMON_LINUX_SOURCE,
+from .windows import (IANA_TRANSPORT, SYSMON_CHANNEL, SYSMON_CHANNELS, SYSMON_LINUX_CHANNEL, SYSMON_LINUX_SOURCE,
                       SYSMON_LINUX_SOURCETYPE, XML_SOURCETYPE, _SYSMON_BOOLEANS, normalise_windows,
                       windows_event_from_xml)
 from ..columnar.table import frame_from_rows
@@ -99,9 +100,15 @@ _OWN_FIELDS = frozenset((
     "signature_id", "host", "dvc", "process_path", "process", "process_name", "process_id", "user",
     "src", "src_ip", "src_port", "dest", "dest_ip", "dest_port", "transport", "protocol", "direction",
     "app", "tag", "parent_process", "parent_process_path", "parent_process_name", "query", "answer",
-    "index", "linecount"))
+    "index", "linecount", "action", "Application_Name", "Source_Address", "Source_Port",
+    "Destination_Address", "Destination_Port", "Process_ID", "Layer_Name", "Filter_Run_Time_ID"))
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.([0-9]+))?Z$"
-_SECURITY_CIM = ("5156", "5157", "5152", "5158", "4688")  # windows._cim_security's events
+_WFP_EVENTS = ("5156", "5157", "5152", "5158")  # windows._cim_security's network events
+# Their Data names and the fields _cim_security gives them (classic rendering's names)
+_WFP_FIELDS = (("Application_Name", "Application"), ("Source_Address", "SourceAddress"),
+               ("Source_Port", "SourcePort"), ("Destination_Address", "DestAddress"),
+               ("Destination_Port", "DestPort"), ("Process_ID", "ProcessID"),
+               ("Layer_Name", "LayerName"), ("Filter_Run_Time_ID", "FilterRTID"))
 _TAGS = {"3": ["network", "communicate"], "1": ["process", "report"],
          "22": ["network", "resolution", "dns"]}
 
@@ -232,7 +239,14 @@ class WinXmlLog(object):
         data, python = self._data(lines, channel)
         # Security's network (WFP) and process events have their own CIM mapping: the dict
         # reader's (its other events are read like any channel's)
-        python = python | ((channel == "Security") & event_id.is_in(list(_SECURITY_CIM)))
+        # Security's process events (4688) keep their CIM mapping in Python (it reads the Data
+        # values unstripped), so do its WFP events rendered from EVTX (it reads them before
+        # Windows' rendering); WFP events of text exports are mapped below
+        security = channel == "Security"
+        wfp = security & event_id.is_in(list(_WFP_EVENTS))
+        python = python | (security & (event_id == "4688"))
+        if self.from_binary:
+            python = python | wfp
         seconds, bad_time = _epoch(system["SystemTime"])
         python = python | bad_time
 
@@ -259,6 +273,8 @@ class WinXmlLog(object):
         sysmon = channel.is_in(list(SYSMON_CHANNELS))
         if sysmon.any():
             events, python = _cim_sysmon(events, sysmon, event_id, python)
+        if not self.from_binary and wfp.any():
+            events, python = _cim_wfp(events, wfp, event_id, python)
         events = events.with_columns(pl.col("host").alias("dvc"))
         more = python.arg_true()
         if len(more):
@@ -554,6 +570,52 @@ class EvtxFrames(object):
         if events:
             frames.append(frame_from_rows(events))
         return frames
+
+
+def _cim_wfp(events, wfp, event_id, python):
+    """_cim_security over the WFP rows (``wfp``) of ``events`` (text exports: the Data values
+    it reads are the stripped ones the columns hold; a Data element named like a field it
+    sets sent its record to Python already)."""
+    def column(name):
+        if name in events.columns:
+            return events.get_column(name)
+        return pl.Series(name, [None] * events.height, dtype=pl.String)
+
+    def where(mask, value, otherwise=None):
+        other = pl.lit(None, pl.String) if otherwise is None else otherwise
+        return pl.select(pl.when(mask).then(value).otherwise(other)).to_series()
+
+    out = {}
+    for classic, xml_name in _WFP_FIELDS:
+        out[classic] = where(wfp, column(xml_name))
+    direction = column("Direction")
+    mapped = pl.select(pl.when(direction == "%%14592").then(pl.lit("Inbound"))
+                       .when(direction == "%%14593").then(pl.lit("Outbound"))
+                       .otherwise(direction)).to_series()
+    python = python | (wfp & direction.is_not_null() & ~direction.str.contains(r"^[\x00-\x7f]*$").fill_null(True))
+    out["Direction"] = where(wfp, mapped, direction)
+    out["direction"] = where(wfp, mapped.str.to_lowercase(), column("direction"))
+    app = out["Application_Name"]
+    name, unc = _basename(app)
+    python = python | (wfp & unc)
+    has_app = wfp & app.is_not_null()
+    for field, value in (("process_path", app), ("process", app), ("process_name", name), ("app", name)):
+        out[field] = where(has_app, value, column(field))
+    for cim, raw in (("src", "Source_Address"), ("src_ip", "Source_Address"), ("src_port", "Source_Port"),
+                     ("dest", "Destination_Address"), ("dest_ip", "Destination_Address"),
+                     ("dest_port", "Destination_Port"), ("process_id", "Process_ID")):
+        out[cim] = where(wfp, out[raw], column(cim))
+    protocol = column("Protocol")
+    iana = protocol.replace_strict(list(IANA_TRANSPORT), list(IANA_TRANSPORT.values()), default=protocol)
+    out["transport"] = where(wfp, iana, column("transport"))
+    out["protocol"] = where(wfp, pl.lit("ip"), column("protocol"))
+    out["action"] = where(wfp & event_id.is_in(["5156", "5158"]), pl.lit("allowed"),
+                          where(wfp, pl.lit("blocked")))
+    tag = events.get_column("tag") if "tag" in events.columns else \
+        pl.Series("tag", [None] * events.height, dtype=pl.List(pl.String))
+    out["tag"] = pl.select(pl.when(wfp).then(pl.lit(["network", "communicate"], pl.List(pl.String)))
+                           .otherwise(tag)).to_series()
+    return events.with_columns([series.alias(name) for name, series in out.items()]), python
 
 
 __all__ = ["EvtxFrames", "WinXmlLog", "is_winxml_start", "SYSMON_CHANNEL"]
