@@ -14,13 +14,17 @@ Windows renders (:data:`_RECORD`: the System children in Windows' order, each at
 with its attributes in Windows' order, then EventData of ``<Data Name=...>`` elements only, one
 quote style per value, the five predefined entities and nothing else escaped); anything else
 in a record (numeric character references, CDATA, comments, nested or unknown elements,
-UserData, Binary, attributes in another order, control characters an XML parser refuses,
-a Data name the event itself sets, a Security process event (and a WFP one from EVTX), a UNC
-image path, a timestamp polars
-and Python might read apart) sends that line to the dict reader's own functions, so its event
-or its issue is theirs by construction. A file whose records this cannot cut the way
-``read_winxml`` cuts them (two records on a line, a record over several lines, invalid UTF-8,
-lone carriage returns) raises ``_NotNative``: the caller reads it with the dict readers.
+UserData, Binary, attributes in another order, control characters an XML parser refuses, a
+Data name given twice or one the event itself sets, a Security process event (and a WFP one
+from EVTX), a UNC image path, a timestamp polars and Python might read apart) sends that
+record to the dict reader's own functions, so its event or its issue is theirs by
+construction; so does a record not closed on its own line (cut, as ``read_winxml`` cuts it,
+up to the next record, across blocks). A file whose records this cannot cut that way (two
+records on a line) or whose text it cannot hold (invalid UTF-8, lone carriage returns) raises
+``_NotNative``: the caller reads it with the dict readers.
+
+:class:`EvtxFrames` reads binary EVTX the same way: the Rust parser's records (the parser
+``read_evtx`` uses), a batch at a time, each record's XML read as an export line.
 
 Memory: one block's text, its lines and the columns extracted from them (the Data pairs
 exploded, about 18 a Sysmon event, for ``SLICE_ROWS`` records at a time) are held while it is
