@@ -418,3 +418,47 @@ def test_damaged_evtx(tmp_path):
     bad = tmp_path / "bad.evtx"
     bad.write_bytes(source[:4096] + b"\0" * 8 + source[4104:])
     assert_same(bad, native=False)
+
+
+# ---------------------------------------------------------------- fuzz
+
+_PIECES = ["&amp;", "&#65;", "&lt;", "&bogus;", "<", ">", "'", '"', "\t", "\x01", "]]>", " ", "\u00a0", "\x1c",
+           "-", "True", "/", "\\", "\\\\", "<![CDATA[x]]>", "<b/>", "</Data>", "<Data Name='x'>", "\n", "\r\n",
+           "0x000a", "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}", "Z", ".", "\u00e9", "<!-- c -->", "=", "Name"]
+
+
+def test_fuzz_mutated_records(tmp_path):
+    """Generated Sysmon lines with pieces inserted, spans deleted or quotes swapped at random
+    places: the frame reader gives what the dict reader gives, whatever the damage, or
+    declines the file (a deletion that turns "<EventID>" into "<Event>" puts two records on
+    a line; with newlines among the pieces, a "<Event" left at a line's end starts a record
+    there too). Without newlines most files are read here."""
+    import random
+
+    import offline_scale
+
+    paths, _ = offline_scale.generate_sysmon(str(tmp_path), 400, hosts=20, files=1)
+    lines = Path(paths[0]).read_text().splitlines()
+    read = {False: 0, True: 0}
+    for seed in range(1, 9):
+        for newlines in (False, True):
+            rng = random.Random(seed)
+            pieces = [p for p in _PIECES if newlines or "\n" not in p]
+            out = []
+            for line in lines:
+                for _ in range(rng.choice([0, 0, 1, 1, 2])):
+                    at = rng.randrange(len(line))
+                    action = rng.random()
+                    if action < 0.6:
+                        line = line[:at] + rng.choice(pieces) + line[at:]
+                    elif action < 0.8:
+                        line = line[:at] + line[at + rng.randrange(1, 12):]
+                    else:
+                        line = line.replace('"', "'", rng.randrange(1, 6))
+                out.append(line)
+            path = write(tmp_path, out, name="fuzz%d%s.xml" % (seed, "n" if newlines else ""))
+            got = assert_same(path, native=False)
+            if got is not None:
+                assert got.height > 150
+                read[newlines] += 1
+    assert read[False] >= 4 and read[True] >= 2, read

@@ -140,7 +140,12 @@ class WinXmlLog(object):
         numbers = pl.int_range(first_line, first_line + len(text), eager=True, dtype=pl.Int64)
         # a line of the Windows layout holds one whole record (no other "<" in it)
         native = text.str.contains(_RECORD) & ~text.str.contains("]]>", literal=True)
-        starts = text.str.count_matches(_START)
+        # a line ending in "<Event" starts a record too (the newline is the \s after it),
+        # unless it is the file's last line and has none
+        trailing = text.str.ends_with("<Event")
+        if trailing.any() and not block.endswith(b"\n"):
+            trailing = trailing.scatter(len(trailing) - 1, False)
+        starts = text.str.count_matches(_START) + trailing.cast(pl.UInt32)
         if (starts > 1).any():
             raise _NotNative("two records on a line")
         has_start = starts == 1
@@ -188,7 +193,7 @@ class WinXmlLog(object):
             return
         number, texts = self.segment
         self.segment = None
-        text = "\n".join(texts)
+        text = "\n".join(texts) + "\n"  # the segment runs on to the next record's line
         start = _PY_START.search(text).start()
         end = text.find("</Event>", start)
         if end < 0:
