@@ -1,13 +1,15 @@
 """Read time and peak memory of the native frame reader beside the dict reader and json.loads.
 
     python benchmarks/frame_reader.py [--records 200000] [--keep DIR] [--file PATH ...]
+    python benchmarks/frame_reader.py --sysmon 200000
 
 Generates the Zeek conn.log and dns.log of ``offline_scale.py`` (JSON lines, deterministic)
-for ``--records`` conn records, or reads the files given with ``--file``, and for each file
+for ``--records`` conn records (or, with ``--sysmon N``, one XmlWinEventLog file of N Sysmon
+events, one ``<Event>`` a line), or reads the files given with ``--file``, and for each file
 runs, each in its own child process (so the peak RSS is that step's alone):
 
 * ``json.loads``: Python's json module merely parsing every line (the issue's reference; JSON
-  files only);
+  files only); for XML, ``ElementTree.fromstring`` of every line;
 * ``frame``: ``readers.frames.read_frame`` (polars: the events as one frame);
 * ``dict``: ``readers.dispatch.detect_and_read`` plus the runner's defaults (the events as
   dicts, what the row engine reads);
@@ -39,6 +41,13 @@ if step == "json.loads":
     with open(path, "rb") as handle:
         for line in handle:
             json.loads(line)
+            n += 1
+elif step == "ElementTree":
+    from xml.etree.ElementTree import fromstring
+    n = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            fromstring(line)
             n += 1
 elif step == "frame":
     frame, issues = read_frame(path)
@@ -113,6 +122,8 @@ def main(argv=None):
     parser.add_argument("--keep", help="write the generated files here (default: a temporary folder)")
     parser.add_argument("--no-dict", action="store_true", help="skip the dict reader")
     parser.add_argument("--tsv", action="store_true", help="also read the conn records as Zeek TSV")
+    parser.add_argument("--sysmon", type=int, default=0,
+                        help="read one generated XmlWinEventLog file of this many Sysmon events instead")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="c2hunt-frames-") as tmp:
         paths = args.file
@@ -120,18 +131,24 @@ def main(argv=None):
             import offline_scale
             folder = args.keep or tmp
             os.makedirs(folder, exist_ok=True)
-            paths, _ = offline_scale.generate(folder, args.records)
-            if args.tsv:
+            if args.sysmon:
+                paths, _ = offline_scale.generate_sysmon(folder, args.sysmon, files=1)
+            else:
+                paths, _ = offline_scale.generate(folder, args.records)
+            if args.tsv and not args.sysmon:
                 paths.append(write_tsv(paths[0], os.path.join(folder, "conn_tsv.log")))
-        steps = ["json.loads", "frame"] + ([] if args.no_dict else ["dict"])
+        steps = ["json.loads", "ElementTree", "frame"] + ([] if args.no_dict else ["dict"])
         print("child baseline (python + polars + readers imported): %.0f MB" % (baseline_kb() / 1024))
         print("| file | MB | step | records | seconds | records/s | peak RSS MB |")
         print("|---|---|---|---|---|---|---|")
         for path in paths:
             size = os.path.getsize(path) / 1e6
             for step in steps:
-                if step == "json.loads" and not open(path, "rb").read(1) == b"{":
+                first = open(path, "rb").read(1)
+                if step == "json.loads" and first != b"{":
                     continue  # TSV: the reference is the JSON parse of the same records
+                if step == "ElementTree" and first != b"<":
+                    continue
                 got = run_step(path, step)
                 rate = got["records"] / got["seconds"] if got["seconds"] > 0 else 0
                 print("| %s | %.1f | %s | %d | %.2f | %.0f | %.0f |" % (

@@ -663,12 +663,14 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
     # Files the dict readers take are gathered into one chunk up to block_bytes of input:
     # every chunk runs every prefix once, which on a folder of small files (hourly exports)
     # cost more than the files' own reading.
+    # Files the frame readers read in one block (an hourly export) are gathered likewise:
+    # ``pending`` holds, in reading order, lists of dict events and such files' frames.
     pending, pending_bytes, pending_index = [], 0, None
 
     def flush():
         nonlocal seq, pending, pending_bytes, pending_index
         if pending:
-            frame = frame_from_rows(pending)
+            frame = _gathered_frame(pending)
             events.add_chunk(frame, pending_index, seq)
             seq += frame.height
         pending, pending_bytes, pending_index = [], 0, None
@@ -679,24 +681,42 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
         size = frame_readers._size(path)
         if size >= min_bytes:
             chunks = frame_readers.FrameChunks(path, given, host, block_bytes)
-            start = None
+            start = held = None
             for frame in chunks:
-                if start is None:  # a Zeek log: the gathered files go first, in reading order
+                if start is None and held is None:  # the file's first block: is it the only one?
+                    held = frame
+                    continue
+                if start is None:  # a second block: the gathered files go first, in reading order
                     flush()
                     start = seq
+                    events.add_chunk(held, file_index, seq)
+                    seq += held.height
+                    read += held.height
+                    held = None
                 events.add_chunk(frame, file_index, seq)
                 seq += frame.height
                 read += frame.height
             if chunks.declined and start is not None:
                 events.drop_file(file_index)
                 seq, read = start, 0
+            elif not chunks.declined and held is not None:
+                if pending_index is None:
+                    pending_index = file_index  # the batch's files are never read again
+                pending.append(held)
+                pending_bytes += max(size, 0)
+                read = held.height
+                if pending_bytes >= block_bytes:
+                    flush()
         if chunks is None or chunks.declined:
             file_events, file_issues = runner.read_one_file(path, given, host)
             read = len(file_events)
             if file_events:
                 if pending_index is None:
                     pending_index = file_index  # the batch's files are never read again
-                pending.extend(file_events)
+                if pending and isinstance(pending[-1], list):
+                    pending[-1].extend(file_events)
+                else:
+                    pending.append(file_events)
                 pending_bytes += max(size, 0)
             del file_events
             if pending_bytes >= block_bytes:
@@ -709,6 +729,21 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
     flush()
     events._file_summary = None
     return events, issues
+
+
+def _gathered_frame(parts):
+    """One frame of gathered files in reading order: ``parts`` are lists of dict events and
+    frames read by the frame readers. Dict events alone are ``frame_from_rows`` of them all,
+    as before; with frames, the parts' frames concatenated, or (when a field's values cannot
+    share a column across parts) ``frame_from_rows`` of every part's rows."""
+    from ..readers.frames import frames_in_order
+    if all(isinstance(part, list) for part in parts):
+        return frame_from_rows([event for part in parts for event in part])
+    frames = [frame_from_rows(part) if isinstance(part, list) else part for part in parts]
+    try:
+        return frames_in_order(frames)
+    except ValueError:
+        return frame_from_rows([row for frame in frames for row in rows_from_frame(frame)])
 
 
 __all__ = ["PER_EVENT", "Plan", "StreamedEvents", "enabled", "plan_search", "stream_events"]

@@ -72,27 +72,46 @@ def read_evtx_checked(path, read_evtx):
     """``read_evtx(path)`` with the damage reported; returns (events, issues)."""
     path = str(path)
     try:
-        size, listed, slots, valid, bad = evtx_layout(path)
+        layout = evtx_layout(path)
     except OSError as exc:
         return [], [ReadIssue(path, None, "cannot read: %s" % exc)]
-    cut = size < FILE_HEADER_SIZE or (size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0
-    if cut and size > FILE_HEADER_SIZE:
-        copy, cut_records = _padded_copy(path, size)
+    source, cut_records = readable_copy(path, layout)
+    if source != path:
         try:
-            events, issues = read_evtx(copy)
+            events, issues = read_evtx(source)
         finally:
-            os.unlink(copy)
+            os.unlink(source)
         for ev in events:
             for key, value in ev.items():
-                if value == copy:
+                if value == source:
                     ev[key] = path
         for issue in issues:
             issue.path = path
     else:
         events, issues = read_evtx(path)
-        cut_records = 0
+    message = damage_message(layout, cut_records, len(events), lambda: _last_record_id(events))
+    if message is None:
+        return events, issues
+    return events, issues + [ReadIssue(path, None, message)]
+
+
+def readable_copy(path, layout):
+    """(the file to read, whether a record was dropped): ``path`` itself, or for a file cut
+    inside a chunk a temporary padded copy (:func:`_padded_copy`; the caller deletes it)."""
+    size = layout[0]
+    cut = size < FILE_HEADER_SIZE or (size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0
+    if cut and size > FILE_HEADER_SIZE:
+        return _padded_copy(path, size)
+    return path, 0
+
+
+def damage_message(layout, cut_records, recovered, last_record_id):
+    """The issue's message for a damaged file (None when whole): ``layout`` from
+    :func:`evtx_layout`, ``recovered`` records read, ``last_record_id()`` the highest
+    EventRecordID read (asked only when records are missing)."""
+    size, listed, slots, valid, bad = layout
+    cut = size < FILE_HEADER_SIZE or (size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0
     expected = sum(last - first + 1 for _, _, first, last in valid)
-    recovered = len(events)
     problems = []
     if cut:
         where = ("inside the file header" if size < FILE_HEADER_SIZE
@@ -106,15 +125,13 @@ def read_evtx_checked(path, read_evtx):
         problems.append("bad chunk header%s at byte %s" % ("s" if len(bad) > 1 else "",
                                                            ", ".join(str(o) for _, o in bad[:5])))
     if recovered < expected:
-        last_ok = _last_record_id(events)
+        last_ok = last_record_id()
         problems.append("reading stopped %s" % ("after EventRecordID %s" % last_ok if last_ok
                                                  else "before the first record"))
     if not problems:
-        return events, issues
-    message = "damaged EVTX: %s; recovered %d of %d records the chunk headers list" % (
+        return None
+    return "damaged EVTX: %s; recovered %d of %d records the chunk headers list" % (
         "; ".join(problems), recovered, expected)
-    return events, issues + [ReadIssue(path, None, message)]
-
 
 
 def _start_of_cut_record(path, size):

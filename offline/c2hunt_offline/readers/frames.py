@@ -31,9 +31,15 @@ against its 506-535 MB; 600,000 records in 0.87x json.loads' time, peak 768 MB; 
 of answers and TTLs) 1.5x json.loads; the same conn records as TSV 14x faster than the dict
 reader.
 
-Wiring: :func:`frames_of_files` is ``Runner.read_files`` as frames (one per file, Zeek logs read
-here, any other file by the dict readers) and :func:`events_frame` their concatenation newest
-first, equal to ``frame_from_rows`` of ``read_files``' events.
+Windows event logs follow the same scheme in :mod:`.winframes`: XmlWinEventLog text exports
+(:class:`.winframes.WinXmlLog`, chosen here by the file's first bytes as ``_read_text`` chooses
+``read_winxml``, read by the same blocks) and binary EVTX (:class:`.winframes.EvtxFrames`, the
+Rust parser's records a batch at a time), both through :func:`read_frame` and
+:class:`FrameChunks`.
+
+Wiring: :func:`frames_of_files` is ``Runner.read_files`` as frames (one per file, Zeek logs and
+Windows XML/EVTX read here, any other file by the dict readers) and :func:`events_frame` their
+concatenation newest first, equal to ``frame_from_rows`` of ``read_files``' events.
 """
 import io
 import json
@@ -91,17 +97,25 @@ class _NotNative(Exception):
 
 
 def read_frame(path, sourcetype=None, host=None):
-    """(frame or None, issues) of one Zeek log file, as the dict readers read it.
+    """(frame or None, issues) of one Zeek log, Windows XML export or EVTX file, as the dict
+    readers read it.
 
     The frame holds the events ``Runner.read_files`` makes of the file (defaults included:
     ``host`` = the file's stem unless given, ``index``, ``_time``, ``linecount``), one row per
-    event in the order of the file's lines. None (and no issues) when the file is not a Zeek
-    log this reader follows exactly: read it with ``detect_and_read`` then.
+    event in the order of the file's lines (EVTX: records). None (and no issues) when the file
+    is not one this reader follows exactly: read it with ``detect_and_read`` then.
     """
     path = str(path)
     try:
         if not os.path.isfile(path):
             return None, []
+        if _is_evtx(path):  # detect_and_read reads EVTX whatever the sourcetype
+            from .winframes import EvtxFrames
+            chunks = EvtxFrames(path, host)
+            frames = list(chunks)
+            if chunks.declined:
+                return None, []
+            return frames_in_order(frames), chunks.issues
         return _read(path, sourcetype, host)
     except Exception:  # noqa: BLE001  (_NotNative, or anything unforeseen: the dict readers decide)
         return None, []
@@ -123,6 +137,8 @@ def _reading(path, sourcetype, block_bytes):
     """The file's reader, yielded (with the decompression problems so far) after each block
     of about ``block_bytes`` has been added to it, and once more at the end; nothing when the
     file is not a Zeek log this module reads (raises _NotNative where it finds out later)."""
+    from . import winframes  # it builds on this module
+
     given_kind = None
     if sourcetype:
         given_kind = zeek_kind_from_sourcetype(sourcetype)
@@ -151,6 +167,9 @@ def _reading(path, sourcetype, block_bytes):
             reader = _JsonLog(path, sourcetype, name_hint, given_kind)
         elif streamed == "tsv":
             reader = _TsvLog(path, name_hint)
+        elif streamed is None and sourcetype is None and \
+                winframes.is_winxml_start(start.decode("utf-8-sig", errors="replace")):
+            reader = winframes.WinXmlLog(path)
         else:
             return
         del start
@@ -161,7 +180,7 @@ def _reading(path, sourcetype, block_bytes):
 
 
 class FrameChunks(object):
-    """A Zeek log read a block at a time: iterating gives one frame per block of about
+    """A Zeek log (or Windows XML export, or EVTX file: :mod:`.winframes`) read a block at a time: iterating gives one frame per block of about
     ``block_bytes`` of text (rows in line order, the runner's defaults set, as
     :func:`read_frame` gives them: the same events and values, one block's rows at a time),
     so the file is never held whole. After the iteration, ``issues`` holds the file's issues
@@ -181,6 +200,12 @@ class FrameChunks(object):
             if not os.path.isfile(self.path):
                 self.declined = True
                 return
+            if _is_evtx(self.path):
+                from .winframes import EvtxFrames
+                chunks = EvtxFrames(self.path, self.host, batch=max(1, self.block_bytes // 1024))
+                yield from chunks
+                self.issues, self.declined = chunks.issues, chunks.declined
+                return
             for reader, problems in _reading(self.path, self.sourcetype, self.block_bytes):
                 frames, reader.frames = reader.frames, []
                 frame = _concat(frames, self.host) if frames else None
@@ -194,6 +219,11 @@ class FrameChunks(object):
             self.declined = True
             return
         self.issues = [ReadIssue(self.path, None, p) for p in problems] + issues
+
+
+def _is_evtx(path):
+    with open(path, "rb") as handle:
+        return handle.read(len(EVTX_MAGIC)) == EVTX_MAGIC
 
 
 def _big_chunks(handle):
@@ -1202,6 +1232,15 @@ def events_frame(frames):
     """The files' frames as one, newest event first (``read_files``' stable sort on _time:
     ties keep file order, then line order). Raises ValueError when a field holds values a
     frame column cannot hold together (the dict events are then the way)."""
+    result = frames_in_order(frames)
+    if not result.height:
+        return result
+    return result.sort("_time", descending=True, maintain_order=True, nulls_last=True)
+
+
+def frames_in_order(frames):
+    """The files' frames as one, in the order given (a field a list in one, plain text in
+    another, held as lists). Raises ValueError as :func:`events_frame` does."""
     frames = [f for f in frames if f.height]
     if not frames:
         return pl.DataFrame()
@@ -1219,5 +1258,4 @@ def events_frame(frames):
         if "_time" in frame.columns and frame.schema["_time"] != pl.Float64:
             raise ValueError("_time holds %s" % frame.schema["_time"])
         unified.append(frame.with_columns(changes) if changes else frame)
-    result = pl.concat(unified, how="diagonal", rechunk=False)
-    return result.sort("_time", descending=True, maintain_order=True, nulls_last=True)
+    return pl.concat(unified, how="diagonal", rechunk=False) if len(unified) > 1 else unified[0]
