@@ -496,6 +496,9 @@ def _add_dns_samples(findings, events):
         frames = [f.select([c for c in read if c in f.columns]) for f in events.partitions.values()
                   if "query" in f.columns]
         frames = [f.filter(f.get_column("query").is_not_null()) for f in frames]
+        domains = sorted({d for _f, names, _s, _samples in wanted.values() for d in names})
+        if all(d.isascii() for d in domains):
+            frames = [_may_name_a_domain(f, domains) for f in frames]
         events = rows_from_frame(select(frames))
     for ev in events:
         query = to_str(ev.get("query")).lower().rstrip(".")
@@ -510,6 +513,22 @@ def _add_dns_samples(findings, events):
     for f, _domains, _sources, samples in wanted.values():
         if samples:
             f.evidence["DNS samples"] = sorted(samples)
+
+
+def _may_name_a_domain(frame, domains):
+    """The rows of ``frame`` whose text ``query`` may be one of ``domains`` (ASCII, lower
+    case) or under one, so only those become dicts: a query that is, or ends with, ``.`` plus
+    a domain holds it once lower-cased, and on ASCII text polars lower-cases as Python does
+    (other text is kept for the exact test). A query column not held as text is kept whole."""
+    import polars as pl
+    query = frame.get_column("query")
+    if query.dtype != pl.String or not domains:
+        return frame
+    lowered = query.str.to_lowercase()
+    candidate = query.str.len_bytes() != query.str.len_chars()
+    for domain in domains:
+        candidate = candidate | lowered.str.contains(domain, literal=True)
+    return frame.filter(candidate.fill_null(False))
 
 
 # ----------------------------------------------------------------------------- grouping
