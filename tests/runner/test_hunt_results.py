@@ -162,3 +162,29 @@ def test_data_source_counts_equal_running_each_macro(sample_results):
         rows = runner.run("`%s` | stats count" % ds.macro, events).rows
         assert ds.events == (rows[0]["count"] if rows else 0), ds.macro
     assert {ds.macro for ds in sample_results.data_sources} >= {"c2hunt_sysmon", "c2hunt_zeek_conn"}
+
+
+def test_dns_samples_read_from_columns_equal_those_read_from_dicts():
+    # the columnar table narrows the DNS events to queries that may name a domain before
+    # making dicts of them: the samples must be those the full scan of dicts finds
+    from c2hunt_offline.columnar.events import EventTable
+    from c2hunt_offline.results import _add_dns_samples
+    events = []
+    for i, (query, src) in enumerate([("a.Evil.example.", "10.0.0.1"), ("b.evil.example", "10.0.0.1"),
+                                      ("EVIL.EXAMPLE", "10.0.0.1"), ("notevil.example", "10.0.0.1"),
+                                      ("c.evil.example", "10.0.0.2"), ("d.evil.example.org", "10.0.0.1"),
+                                      ("\u00e9.evil.example", "10.0.0.1"), ("e.EVİL.example", "10.0.0.1"),
+                                      ("", "10.0.0.1")]):
+        events.append({"_time": 1000 - i, "sourcetype": "bro:dns:json", "query": query, "src": src,
+                       "host": "sensor"})
+    events.append({"_time": 1, "sourcetype": "bro:conn:json", "src": "10.0.0.1"})
+
+    def samples(source):
+        finding = _finding("C2Hunt - DNS Tunnel - Rule", 1000, host="10.0.0.1", threat_domain="evil.example",
+                           src="10.0.0.1")
+        _add_dns_samples([finding], source)
+        return finding.evidence.get("DNS samples")
+
+    from_dicts = samples(events)
+    assert from_dicts == ["a.evil.example", "b.evil.example", "evil.example", "\u00e9.evil.example"]
+    assert samples(EventTable.from_events(events)) == from_dicts

@@ -229,6 +229,9 @@ def _key_names(by):
     return ["__c2by%d" % i for i in range(len(by))]
 
 
+_ENUM_CATEGORIES = 1 << 16  # past this many categories, casting to an Enum costs more than a join
+
+
 def _distinct_codes(series, ordered):
     """(codes, distinct, ranks) of a String or Float64 column without nulls: ``codes``
     numbers each cell by its place (numpy int64) in ``distinct``, the column's distinct
@@ -249,6 +252,9 @@ def _distinct_codes(series, ordered):
             ranks = keys.select(pl.struct(keys.columns).rle_id()).to_series().to_numpy().astype(np.int64)
     if series.dtype == pl.Float64:  # numbers: their dense rank is their place in ``distinct``
         codes = series.rank("dense").cast(pl.Int64) - 1
+    elif distinct.len() > _ENUM_CATEGORIES:  # many: each cell's place, by a hash join
+        codes = series.to_frame("__c2v").join(distinct.to_frame("__c2v").with_row_index("__c2i"), on="__c2v",
+                                              how="left", maintain_order="left").get_column("__c2i").cast(pl.Int64)
     elif distinct.len():  # an Enum of the distinct values in their order: its physical codes
         codes = series.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64)
     else:
