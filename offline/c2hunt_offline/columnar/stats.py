@@ -772,15 +772,20 @@ def _number_text_bound(series):
     """An upper bound of the text length of a Float64 column's cells, summed: whole numbers
     below 1e16 at their printed length, every other number at the longest printed form."""
     whole = _whole(series)
-    printed = series.filter(whole.fill_null(False)).cast(pl.Int64).cast(pl.String).str.len_bytes().sum()
-    return int(printed or 0) + _NUMBER_TEXT_BOUND * int(whole.not_().sum())
+    integers = series.filter(whole.fill_null(False)).cast(pl.Int64).to_numpy()
+    # digits counted against exact powers of ten (as number_text_lengths), not printed
+    printed = int(np.searchsorted(_WHOLE_POWERS_OF_TEN, np.abs(integers), side="right").sum()) \
+        + len(integers) + int(np.count_nonzero(integers < 0))
+    return printed + _NUMBER_TEXT_BOUND * int(whole.not_().sum())
 
 
 def _text_bytes(frame, texts):
     """The byte length of the text columns' cells, summed (an upper bound of their characters)."""
     if not texts:
         return 0
-    sums = frame.select([_text_length_expression(name, dtype, False).sum().cast(pl.Int64).alias(name)
+    # a multivalue column's items in one flat column: their total needs no per-row sum
+    sums = frame.select([(pl.col(name).explode().str.len_bytes() if isinstance(dtype, pl.List)
+                          else _text_length_expression(name, dtype, False)).sum().cast(pl.Int64).alias(name)
                          for name, dtype in texts.items()])
     return sum(int(value or 0) for value in sums.row(0))
 
