@@ -271,21 +271,24 @@ def hunt_results(runner, events, names=None, skip=(), baseline_events=None, earl
     _stabilise(findings, saved)
     _add_dns_samples(findings, events)
     groups = group_findings(findings)
-    times = _times(events)
+    first_event, last_event = _time_range(events)
     kinds = _distinct(events, ["sourcetype"])
     by_st = _count([to_str(e.get("sourcetype")) or "-" for e, _n in kinds], [n for _e, n in kinds])
     return HuntResults(findings=[f for g in groups for f in g.findings], groups=groups, events_read=len(events),
-                       events_by_sourcetype=by_st, first_event=min(times) if times else None,
-                       last_event=max(times) if times else None, searches_run=selected,
+                       events_by_sourcetype=by_st, first_event=first_event,
+                       last_event=last_event, searches_run=selected,
                        data_sources=data_sources(runner, events, selected), errors=errors,
                        issues=list(issues), timezone=timezone)
 
 
-def _times(events):
-    """The events' non-zero numeric times."""
-    if hasattr(events, "times"):  # an EventTable: read from its columns
-        return [t for t in events.times().drop_nulls().to_list() if t]
-    return [t for t in (to_number(e.get("_time")) for e in events) if t]
+def _time_range(events):
+    """(earliest, latest) of the events' non-zero numeric times; (None, None) without any."""
+    if hasattr(events, "times"):  # an EventTable: read from its columns, not as a list
+        times = events.times().drop_nulls()
+        times = times.filter(times != 0)
+        return (times.min(), times.max()) if len(times) else (None, None)
+    times = [t for t in (to_number(e.get("_time")) for e in events) if t]
+    return (min(times), max(times)) if times else (None, None)
 
 
 def _distinct(events, fields):
@@ -299,9 +302,9 @@ def _distinct(events, fields):
 
 
 def _window(events, earliest, latest, now):
-    times = _times(events)
-    lo = earliest if earliest is not None else (min(times) if times else None)
-    hi = latest if latest is not None else (now if now is not None else (int(max(times)) + 1 if times else None))
+    first, last = _time_range(events)
+    lo = earliest if earliest is not None else first
+    hi = latest if latest is not None else (now if now is not None else (int(last) + 1 if last is not None else None))
     return lo, hi
 
 

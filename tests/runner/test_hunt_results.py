@@ -188,3 +188,15 @@ def test_dns_samples_read_from_columns_equal_those_read_from_dicts():
     from_dicts = samples(events)
     assert from_dicts == ["a.evil.example", "b.evil.example", "evil.example", "\u00e9.evil.example"]
     assert samples(EventTable.from_events(events)) == from_dicts
+
+
+def test_time_range_of_a_table_is_that_of_its_event_dicts():
+    # zero, missing and non-numeric times are no time; the table answers from its columns
+    from c2hunt_offline.columnar.events import EventTable
+    from c2hunt_offline.results import _time_range
+    events = [{"_time": t, "sourcetype": st} for t, st in
+              [(1700000000.25, "a"), (0, "a"), ("1699999999.5", "b"), ("x", "b"), (None, "a"), (1700000100, "b"),
+               (-0.0, "a")]]
+    assert _time_range(events) == (1699999999.5, 1700000100)
+    assert _time_range(EventTable.from_events(events)) == (1699999999.5, 1700000100)
+    assert _time_range([]) == _time_range(EventTable.from_events([{"_time": 0, "sourcetype": "a"}])) == (None, None)
