@@ -305,11 +305,15 @@ def test_inputlookup_and_outputlookup_match_the_row_commands(tmp_path):
     assert written["row"] == written["columnar"]
 
 
+@pytest.mark.parametrize("filtered", [True, False])
 @pytest.mark.parametrize("case_sensitive", [False, True])
-def test_wildcard_pairs_equal_every_pattern_tried_on_every_value(case_sensitive):
-    # only values holding a pattern's literal pieces (case aside) or not ASCII go to its
-    # matcher: the pairs must be those of trying every pattern on every value
+def test_wildcard_pairs_equal_every_pattern_tried_on_every_value(case_sensitive, filtered, monkeypatch):
+    # past _FILTERED_PATTERNS_MIN distinct values, only values holding a pattern's literal
+    # pieces (case aside) or not ASCII go to its matcher: the pairs must be those of trying
+    # every pattern on every value
     from c2hunt_offline.lookups import LookupTable
+    if filtered:
+        monkeypatch.setattr(col_lookup, "_FILTERED_PATTERNS_MIN", 0)
     cells = ["*.msftncsi.com", "K*", "*update*.Example.*", "*", "a*b*c", "exact.host", "*\u00e9t\u00e9*", "**x"]
     table = LookupTable("t", None, ["dest", "reason"], [{"dest": c, "reason": "r%d" % i} for i, c in enumerate(cells)],
                         match_types={"dest": "WILDCARD"}, case_sensitive=case_sensitive)
