@@ -271,21 +271,24 @@ def hunt_results(runner, events, names=None, skip=(), baseline_events=None, earl
     _stabilise(findings, saved)
     _add_dns_samples(findings, events)
     groups = group_findings(findings)
-    times = _times(events)
+    first_event, last_event = _time_range(events)
     kinds = _distinct(events, ["sourcetype"])
     by_st = _count([to_str(e.get("sourcetype")) or "-" for e, _n in kinds], [n for _e, n in kinds])
     return HuntResults(findings=[f for g in groups for f in g.findings], groups=groups, events_read=len(events),
-                       events_by_sourcetype=by_st, first_event=min(times) if times else None,
-                       last_event=max(times) if times else None, searches_run=selected,
+                       events_by_sourcetype=by_st, first_event=first_event,
+                       last_event=last_event, searches_run=selected,
                        data_sources=data_sources(runner, events, selected), errors=errors,
                        issues=list(issues), timezone=timezone)
 
 
-def _times(events):
-    """The events' non-zero numeric times."""
-    if hasattr(events, "times"):  # an EventTable: read from its columns
-        return [t for t in events.times().drop_nulls().to_list() if t]
-    return [t for t in (to_number(e.get("_time")) for e in events) if t]
+def _time_range(events):
+    """(earliest, latest) of the events' non-zero numeric times; (None, None) without any."""
+    if hasattr(events, "times"):  # an EventTable: read from its columns, not as a list
+        times = events.times().drop_nulls()
+        times = times.filter(times != 0)
+        return (times.min(), times.max()) if len(times) else (None, None)
+    times = [t for t in (to_number(e.get("_time")) for e in events) if t]
+    return (min(times), max(times)) if times else (None, None)
 
 
 def _distinct(events, fields):
@@ -299,9 +302,9 @@ def _distinct(events, fields):
 
 
 def _window(events, earliest, latest, now):
-    times = _times(events)
-    lo = earliest if earliest is not None else (min(times) if times else None)
-    hi = latest if latest is not None else (now if now is not None else (int(max(times)) + 1 if times else None))
+    first, last = _time_range(events)
+    lo = earliest if earliest is not None else first
+    hi = latest if latest is not None else (now if now is not None else (int(last) + 1 if last is not None else None))
     return lo, hi
 
 
@@ -496,6 +499,9 @@ def _add_dns_samples(findings, events):
         frames = [f.select([c for c in read if c in f.columns]) for f in events.partitions.values()
                   if "query" in f.columns]
         frames = [f.filter(f.get_column("query").is_not_null()) for f in frames]
+        domains = sorted({d for _f, names, _s, _samples in wanted.values() for d in names})
+        if all(d.isascii() for d in domains):
+            frames = [_may_name_a_domain(f, domains) for f in frames]
         events = rows_from_frame(select(frames))
     for ev in events:
         query = to_str(ev.get("query")).lower().rstrip(".")
@@ -510,6 +516,22 @@ def _add_dns_samples(findings, events):
     for f, _domains, _sources, samples in wanted.values():
         if samples:
             f.evidence["DNS samples"] = sorted(samples)
+
+
+def _may_name_a_domain(frame, domains):
+    """The rows of ``frame`` whose text ``query`` may be one of ``domains`` (ASCII, lower
+    case) or under one, so only those become dicts: a query that is, or ends with, ``.`` plus
+    a domain holds it once lower-cased, and on ASCII text polars lower-cases as Python does
+    (other text is kept for the exact test). A query column not held as text is kept whole."""
+    import polars as pl
+    query = frame.get_column("query")
+    if query.dtype != pl.String or not domains:
+        return frame
+    lowered = query.str.to_lowercase()
+    candidate = query.str.len_bytes() != query.str.len_chars()
+    for domain in domains:
+        candidate = candidate | lowered.str.contains(domain, literal=True)
+    return frame.filter(candidate.fill_null(False))
 
 
 # ----------------------------------------------------------------------------- grouping

@@ -303,3 +303,36 @@ def test_inputlookup_and_outputlookup_match_the_row_commands(tmp_path):
                 row_ctx, col_ctx = _Context(runner, []), _Context(runner, [])
                 assert _differential(row_ctx, col_ctx, "inputlookup", args, before) in ("same", "refused"), args
     assert written["row"] == written["columnar"]
+
+
+@pytest.mark.parametrize("filtered", [True, False])
+@pytest.mark.parametrize("case_sensitive", [False, True])
+def test_wildcard_pairs_equal_every_pattern_tried_on_every_value(case_sensitive, filtered, monkeypatch):
+    # past _FILTERED_PATTERNS_MIN distinct values, only values holding a pattern's literal
+    # pieces (case aside) or not ASCII go to its matcher: the pairs must be those of trying
+    # every pattern on every value
+    from c2hunt_offline.lookups import LookupTable
+    if filtered:
+        monkeypatch.setattr(col_lookup, "_FILTERED_PATTERNS_MIN", 0)
+    cells = ["*.msftncsi.com", "K*", "*update*.Example.*", "*", "a*b*c", "exact.host", "*\u00e9t\u00e9*", "**x"]
+    table = LookupTable("t", None, ["dest", "reason"], [{"dest": c, "reason": "r%d" % i} for i, c in enumerate(cells)],
+                        match_types={"dest": "WILDCARD"}, case_sensitive=case_sensitive)
+    index = col_lookup._ColumnIndex(table, "dest")
+    values = ["a.msftncsi.com", "A.MSFTNCSI.COM", "a.msftncsi.com\n", "msftncsi.com", "\u212a.example", "k", "kx",
+              "win.update2.example.org", "WINUPDATE.EXAMPLE.", "abc", "aXbYc", "cba", "exact.host", "\u00c9T\u00c9.fr",
+              "x", "", "s\u017f.msftncsi.com"]
+    frame = pl.DataFrame({col_lookup._D: pl.Series(range(len(values)), dtype=pl.UInt32), "__c2v": values})
+    pairs = index.pairs(frame).unique().sort([col_lookup._D, col_lookup._R]).rows()
+    expected = set()
+    for d, value in enumerate(values):
+        key = value if case_sensitive else value.lower()
+        for row_id, cell in enumerate(cells):
+            if "*" in cell:
+                hit = table._cell_matcher("dest", cell)(value)
+            else:
+                hit = key == (cell if case_sensitive else cell.lower())
+            if hit:
+                expected.add((d, row_id))
+    assert pairs == sorted(expected)
+    if not case_sensitive:  # "K*" and the Kelvin sign: Python's case rules decided it
+        assert (values.index("\u212a.example"), 1) in pairs

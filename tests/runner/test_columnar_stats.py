@@ -477,3 +477,23 @@ def test_by_field_numbers_that_print_alike_group_as_the_row_command_groups(runne
                        ("stats", "count by _time src"),
                        ("eventstats", "count AS n sum(bytes) AS total by src _time")]:
         assert differential(runner, name, args, rows) == "same", (name, args)
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_distinct_codes_past_the_enum_categories_index_the_distinct_values(ordered):
+    # past _ENUM_CATEGORIES distinct strings the codes come from a join, not an Enum cast:
+    # each cell's code must still be its value's place in ``distinct`` (sort-key order
+    # with ``ordered``: numeric-looking texts like "7" and "07" tie there)
+    rng = random.Random(17)
+    n_distinct = col_stats._ENUM_CATEGORIES + 500
+    pool = ["%d" % i for i in range(n_distinct - 2)] + ["07", "x\u00e9"]
+    cells = [rng.choice(pool) for _ in range(n_distinct * 2)] + pool
+    series = pl.Series("v", cells, dtype=pl.String)
+    codes, distinct, _ranks = col_stats._distinct_codes(series, ordered)
+    assert distinct.len() == n_distinct
+    assert distinct.gather(codes).to_list() == cells
+    small = pl.Series("v", cells[:1000], dtype=pl.String)  # the Enum path, for the same order
+    small_codes, small_distinct, _ = col_stats._distinct_codes(small, ordered)
+    assert small_distinct.gather(small_codes).to_list() == cells[:1000]
+    if ordered:
+        assert [v for v in distinct.to_list() if v in set(small_distinct.to_list())] == small_distinct.to_list()

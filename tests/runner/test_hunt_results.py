@@ -162,3 +162,41 @@ def test_data_source_counts_equal_running_each_macro(sample_results):
         rows = runner.run("`%s` | stats count" % ds.macro, events).rows
         assert ds.events == (rows[0]["count"] if rows else 0), ds.macro
     assert {ds.macro for ds in sample_results.data_sources} >= {"c2hunt_sysmon", "c2hunt_zeek_conn"}
+
+
+def test_dns_samples_read_from_columns_equal_those_read_from_dicts():
+    # the columnar table narrows the DNS events to queries that may name a domain before
+    # making dicts of them: the samples must be those the full scan of dicts finds
+    from c2hunt_offline.columnar.events import EventTable
+    from c2hunt_offline.results import _add_dns_samples
+    events = []
+    for i, (query, src) in enumerate([("a.Evil.example.", "10.0.0.1"), ("b.evil.example", "10.0.0.1"),
+                                      ("EVIL.EXAMPLE", "10.0.0.1"), ("notevil.example", "10.0.0.1"),
+                                      ("c.evil.example", "10.0.0.2"), ("d.evil.example.org", "10.0.0.1"),
+                                      ("\u00e9.evil.example", "10.0.0.1"), ("e.EVİL.example", "10.0.0.1"),
+                                      ("", "10.0.0.1")]):
+        events.append({"_time": 1000 - i, "sourcetype": "bro:dns:json", "query": query, "src": src,
+                       "host": "sensor"})
+    events.append({"_time": 1, "sourcetype": "bro:conn:json", "src": "10.0.0.1"})
+
+    def samples(source):
+        finding = _finding("C2Hunt - DNS Tunnel - Rule", 1000, host="10.0.0.1", threat_domain="evil.example",
+                           src="10.0.0.1")
+        _add_dns_samples([finding], source)
+        return finding.evidence.get("DNS samples")
+
+    from_dicts = samples(events)
+    assert from_dicts == ["a.evil.example", "b.evil.example", "evil.example", "\u00e9.evil.example"]
+    assert samples(EventTable.from_events(events)) == from_dicts
+
+
+def test_time_range_of_a_table_is_that_of_its_event_dicts():
+    # zero, missing and non-numeric times are no time; the table answers from its columns
+    from c2hunt_offline.columnar.events import EventTable
+    from c2hunt_offline.results import _time_range
+    events = [{"_time": t, "sourcetype": st} for t, st in
+              [(1700000000.25, "a"), (0, "a"), ("1699999999.5", "b"), ("x", "b"), (None, "a"), (1700000100, "b"),
+               (-0.0, "a")]]
+    assert _time_range(events) == (1699999999.5, 1700000100)
+    assert _time_range(EventTable.from_events(events)) == (1699999999.5, 1700000100)
+    assert _time_range([]) == _time_range(EventTable.from_events([{"_time": 0, "sourcetype": "a"}])) == (None, None)

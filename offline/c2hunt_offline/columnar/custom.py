@@ -155,6 +155,8 @@ class _Text(object):
 
 
 def _empty_to_null(series):
+    if not (series == "").any():  # nothing to clear: the column as it is, not a copy
+        return series
     return pl.select(pl.when(pl.lit(series) == "").then(None).otherwise(pl.lit(series))
                      .alias(series.name)).to_series()
 
@@ -255,9 +257,9 @@ def _as_text(series):
         multi = (lengths > 1).to_numpy()
         items = pl.select(pl.when(pl.lit(lengths) > 1).then(pl.lit(filled)).otherwise(None)
                           .alias(name)).to_series()
-        out = pl.select(pl.when(pl.lit(lengths) > 1).then(pl.lit(filled))
-                        .when(pl.lit(plain).is_not_null()).then(pl.concat_list(pl.lit(plain)))
-                        .otherwise(None).alias(name)).to_series()
+        # a one-item list with a value is that item in a list: ``filled`` holds it so already
+        out = pl.select(pl.when(pl.lit(lengths > 1) | (pl.lit(single) & pl.lit(plain).is_not_null()))
+                        .then(pl.lit(filled)).otherwise(None).alias(name)).to_series()
         return _Text(plain, items if multi.any() else None, multi if multi.any() else None,
                      held, out)
     if dtype == pl.Object:  # mixed strings and numbers (rare): the driver's to_str per cell

@@ -160,7 +160,7 @@ class _ColumnIndex(object):
                 self.networks.setdefault((network.version, network.prefixlen), []) \
                     .append((number >> 64, number & _LOW64, row_id))
             elif kind == "WILDCARD" and "*" in cell:
-                self.patterns.append((row_id, table._cell_matcher(column, cell)))
+                self.patterns.append((row_id, table._cell_matcher(column, cell), _literal_pieces(cell)))
             else:
                 exact.append((cell if table.case_sensitive else cell.lower(), row_id))
         self.exact = pl.DataFrame({"__c2v": [k for k, _ in exact], _R: [r for _, r in exact]},
@@ -191,7 +191,13 @@ class _ColumnIndex(object):
         found.append(values.with_columns(keys).join(self.exact, on="__c2v", how="inner").select(_D, _R))
         if self.patterns:
             distinct = keys.unique() if self.case_sensitive else values.get_column("__c2v").unique()
-            hits = [(v, row_id) for v in distinct.to_list() for row_id, fn in self.patterns if fn(v)]
+            if distinct.len() < _FILTERED_PATTERNS_MIN:
+                hits = [(v, row_id) for v in distinct.to_list() for row_id, fn, _ in self.patterns if fn(v)]
+            else:
+                lowered = distinct.str.to_lowercase()
+                not_ascii = distinct.str.len_bytes() != distinct.str.len_chars()
+                hits = [(v, row_id) for row_id, fn, pieces in self.patterns
+                        for v in _pattern_candidates(distinct, lowered, not_ascii, pieces) if fn(v)]
             if hits:
                 hit_frame = pl.DataFrame({"__c2v": [v for v, _ in hits], _R: [r for _, r in hits]},
                                          schema={"__c2v": pl.String, _R: pl.UInt32})
@@ -209,6 +215,32 @@ class _ColumnIndex(object):
                 (pl.col("__c2lo") & pl.lit(mask & _LOW64, dtype=pl.UInt64)).alias("__c2lo"))
             found.append(masked.join(networks, on=["__c2hi", "__c2lo"], how="inner").select(_D, _R))
         return pl.concat(found)
+
+
+def _literal_pieces(cell):
+    """The lower-cased literal pieces of a wildcard cell (its text between the ``*``), or None
+    when one is not ASCII (no cheap filter is exact for it then)."""
+    pieces = [piece.lower() for piece in cell.split("*") if piece]
+    return pieces if all(piece.isascii() for piece in pieces) else None
+
+
+# Below this many distinct values, every wildcard pattern is tried on every value: a pattern's
+# filter costs a few polars calls (tens of microseconds each), its Python matcher well under a
+# microsecond per value.
+_FILTERED_PATTERNS_MIN = 1024
+
+
+def _pattern_candidates(distinct, lowered, not_ascii, pieces):
+    """The values of ``distinct`` (a String column; ``lowered``: it lower-cased, ``not_ascii``:
+    which values are not ASCII) the wildcard pattern of ``pieces`` may match, as a list: an
+    ASCII value it matches holds each piece, case aside (polars and Python lower-case ASCII
+    alike); a value that is not ASCII is always tried. Only these go to the pattern's Python
+    matcher, not every distinct value."""
+    if not pieces:
+        return distinct.to_list()
+    found = pl.all_horizontal([lowered.str.contains(piece, literal=True) for piece in pieces])
+    may = pl.select(found | not_ascii).to_series()
+    return distinct.filter(may.fill_null(False)).to_list()
 
 
 def _column_index(table, column):

@@ -229,6 +229,9 @@ def _key_names(by):
     return ["__c2by%d" % i for i in range(len(by))]
 
 
+_ENUM_CATEGORIES = 1 << 16  # past this many categories, casting to an Enum costs more than a join
+
+
 def _distinct_codes(series, ordered):
     """(codes, distinct, ranks) of a String or Float64 column without nulls: ``codes``
     numbers each cell by its place (numpy int64) in ``distinct``, the column's distinct
@@ -249,6 +252,9 @@ def _distinct_codes(series, ordered):
             ranks = keys.select(pl.struct(keys.columns).rle_id()).to_series().to_numpy().astype(np.int64)
     if series.dtype == pl.Float64:  # numbers: their dense rank is their place in ``distinct``
         codes = series.rank("dense").cast(pl.Int64) - 1
+    elif distinct.len() > _ENUM_CATEGORIES:  # many: each cell's place, by a hash join
+        codes = series.to_frame("__c2v").join(distinct.to_frame("__c2v").with_row_index("__c2i"), on="__c2v",
+                                              how="left", maintain_order="left").get_column("__c2i").cast(pl.Int64)
     elif distinct.len():  # an Enum of the distinct values in their order: its physical codes
         codes = series.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64)
     else:
@@ -766,15 +772,20 @@ def _number_text_bound(series):
     """An upper bound of the text length of a Float64 column's cells, summed: whole numbers
     below 1e16 at their printed length, every other number at the longest printed form."""
     whole = _whole(series)
-    printed = series.filter(whole.fill_null(False)).cast(pl.Int64).cast(pl.String).str.len_bytes().sum()
-    return int(printed or 0) + _NUMBER_TEXT_BOUND * int(whole.not_().sum())
+    integers = series.filter(whole.fill_null(False)).cast(pl.Int64).to_numpy()
+    # digits counted against exact powers of ten (as number_text_lengths), not printed
+    printed = int(np.searchsorted(_WHOLE_POWERS_OF_TEN, np.abs(integers), side="right").sum()) \
+        + len(integers) + int(np.count_nonzero(integers < 0))
+    return printed + _NUMBER_TEXT_BOUND * int(whole.not_().sum())
 
 
 def _text_bytes(frame, texts):
     """The byte length of the text columns' cells, summed (an upper bound of their characters)."""
     if not texts:
         return 0
-    sums = frame.select([_text_length_expression(name, dtype, False).sum().cast(pl.Int64).alias(name)
+    # a multivalue column's items in one flat column: their total needs no per-row sum
+    sums = frame.select([(pl.col(name).explode().str.len_bytes() if isinstance(dtype, pl.List)
+                          else _text_length_expression(name, dtype, False)).sum().cast(pl.Int64).alias(name)
                          for name, dtype in texts.items()])
     return sum(int(value or 0) for value in sums.row(0))
 
