@@ -604,6 +604,9 @@ class Runner(object):
             return self.run(saved.search, EventTable({}), now=now)
         data = data.drop([ORDER_TIME, ORDER_SEQ], strict=False)
         ctx = _Context(self, EventTable({}))
+        if plan.stop is not None:  # rows pruned to the fields the rest names (columnar.prune)
+            from .columnar.prune import run_rest
+            return self._guarded(ctx, lambda step: run_rest(self, ctx, plan.segments, start, plan.stop, data, step))
         return self._guarded(ctx, lambda step: columnar_engine.execute_from(
             self, ctx, plan.segments, start, data, step))
 

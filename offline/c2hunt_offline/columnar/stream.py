@@ -60,8 +60,8 @@ import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
-from . import partial
-from .events import POSITION, EventTable, concat_frames, numeric_column
+from . import partial, prune
+from .events import POSITION, EventTable, concat_frames, merged_order, numeric_column
 from .table import NotColumnar, distinct_groups, frame_from_rows, rows_from_frame
 
 ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"
@@ -113,9 +113,13 @@ class Plan(object):
     """How one saved search runs in a streamed hunt."""
 
     def __init__(self, name, segments, kind, reason, cut=1, keep=None, expression=None, tstats=None,
-                 stats_args=None):
+                 stats_args=None, stop=None):
         self.name, self.segments, self.kind, self.reason = name, segments, kind, reason
         self.cut, self.keep, self.expression, self.tstats = cut, keep, expression, tstats
+        # rows pruned to ``keep`` with their pruned fields' sizes, up to segment ``stop``
+        # (:mod:`.prune`; None: the rows stay whole, or only the stats' fields are kept)
+        self.stop = stop
+        self.layouts = {}  # the prefix output's field orders (before pruning), as met
         self.outputs = []  # (file index, frame) per chunk
         self.failed = False
         # the stats after the prefix, aggregated chunk by chunk (None: the prefix's rows are kept)
@@ -129,7 +133,7 @@ class Plan(object):
     def rows_plan(self):
         """The same plan keeping its prefix's rows (no carried stats)."""
         return Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
-                    self.tstats)
+                    self.tstats, stop=self.stop)
 
     def kept_bytes(self):
         """What the plan keeps after the pass (bytes): its rows, or its stats' carried state."""
@@ -190,6 +194,8 @@ class Plan(object):
         if self.kind == "tstats":
             return "%s: streamed (tstats %s members, %d fields kept)" % (self.name, self.tstats[1], len(self.keep))
         keep = "all fields" if self.keep is None else "%d fields kept for stats" % len(self.keep)
+        if self.stop is not None:
+            keep = "%d fields kept, read up to command %d" % (len(self.keep), self.stop)
         if self.stats_args is not None:
             keep = "%d fields kept for stats, folded into per-group state when fewer" % len(self.keep)
         return "%s: streamed (prefix of %d commands, %s)" % (self.name, self.cut - 1, keep)
@@ -281,13 +287,21 @@ def plan_search(runner, saved):
     cut = 1
     while cut < len(segments) and _per_event(segments[cut], runner):
         cut += 1
-    keep = stats_args = None
+    keep = stats_args = stop = None
     if cut < len(segments) and _word(segments[cut]) == "stats":
         keep = _stats_fields(segments[cut][len("stats"):])
         if keep is not None and carry_stats() and partial.carried(segments[cut][len("stats"):]):
             stats_args = segments[cut][len("stats"):]
+    elif cut < len(segments) and prune_rows():
+        keep, stop = prune.rest_fields(segments, cut)
     return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
-                stats_args=stats_args)
+                stats_args=stats_args, stop=stop)
+
+
+def prune_rows():
+    """``C2HUNT_STREAM_PRUNE``: ``0`` keeps a prefix's rows whole; otherwise they are pruned to
+    the fields the rest of the pipeline names (:mod:`.prune`)."""
+    return os.environ.get("C2HUNT_STREAM_PRUNE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 # Kept rows of a stats-bound prefix are folded into the stats' state from this many bytes on
@@ -476,6 +490,9 @@ class StreamedEvents(object):
         if not frames or not any(f.height for f in frames):
             return None
         stacked = concat_frames(frames) if len(frames) > 1 else frames[0]
+        if plan.stop is not None:  # the fields in the order the whole rows would hold them
+            order = [c for c in merged_order(list(plan.layouts)) if c in stacked.columns]
+            stacked = stacked.select(order + [c for c in stacked.columns if c not in set(order)])
         stacked = stacked.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
         return stacked
 
@@ -570,9 +587,14 @@ class StreamedEvents(object):
                                             rows=False)
         if isinstance(data, list):
             data = frame_from_rows(data)
+        if not data.height:
+            return None
+        if plan.stop is not None:
+            plan.layouts.setdefault(tuple(c for c in data.columns if c != POSITION), None)
+            return prune.prune(data, plan.keep | {POSITION})
         if plan.keep is not None:
             data = data.select([c for c in data.columns if c in plan.keep or c == POSITION])
-        return data if data.height else None
+        return data
 
     def _tstats_rows(self, plan, table):
         from .tstats import _member_mask
