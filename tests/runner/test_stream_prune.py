@@ -65,7 +65,7 @@ def test_network_tool_plan_keeps_the_fields_it_names():
     saved = next(s for s in runner.saved_searches() if "Linux And macOS" in s.name and "Network Tool" in s.name)
     plan = stream.plan_search(runner, saved)
     assert plan.stop is not None and "_raw" not in plan.keep
-    conn_fields = {"id.orig_h", "proto", "history", "conn_state", "orig_pkts", "resp_ip_bytes", "_raw"}
+    conn_fields = {"uid", "service", "id.orig_h", "proto", "history", "conn_state", "orig_pkts", "resp_ip_bytes", "_raw"}
     assert not conn_fields & plan.keep  # fields of every conn record it never names
     assert {"src", "dest", "src_port", "dest_port", "bytes_out", "bytes_in", "host", "_time"} <= plan.keep
 
@@ -134,7 +134,7 @@ def test_sizes_matter(tmp_path, monkeypatch):
     want = runner.run(SEARCHES[0], runner.read_table([log])[0])
     real = prune.prune
     monkeypatch.setattr(prune, "prune", lambda frame, keep: real(frame, keep).with_columns(
-        pl.lit(0.0).alias(prune.PRUNED_BYTES), pl.lit(0.0).alias(prune.PRUNED_RAW)))
+        pl.lit(0, pl.UInt32).alias(prune.PRUNED_BYTES), pl.lit(0, pl.UInt32).alias(prune.PRUNED_RAW)))
     _plan, got = _streamed(runner, SEARCHES[0], log, 1 << 20)
     assert got.rows != want.rows
 
@@ -173,6 +173,16 @@ def test_raw_size_matters_past_a_fields_list(tmp_path, monkeypatch, budget):
     want = runner.run(SEARCHES[1], runner.read_table([log])[0])
     real = prune.prune
     monkeypatch.setattr(prune, "prune", lambda frame, keep: real(frame, keep).with_columns(
-        pl.lit(0.0).alias(prune.PRUNED_RAW)))
+        pl.lit(0, pl.UInt32).alias(prune.PRUNED_RAW)))
     _plan, got = _streamed(runner, SEARCHES[1], log, 1 << 20)
     assert got.messages != want.messages
+
+
+def test_lookup_fields_are_the_event_fields():
+    fields = rest("x | lookup t col AS ev_in other OUTPUT out_col AS ev_out plain | table ev_out")[0]
+    assert {"ev_in", "other", "ev_out", "plain"} <= fields and not {"col", "out_col"} & fields
+
+
+def test_quoted_names():
+    fields = rest("x | eval a='columns.uid' . \"lit.eral\" | rex field=b \"(?<grp>\\d)\" | table a")[0]
+    assert {"columns.uid", "grp", "a", "b"} <= fields and "uid" not in fields

@@ -42,17 +42,45 @@ def _word(segment):
 
 
 def _names(text):
-    """Every name a command's text could refer to a field by (a superset)."""
+    """Every name a command's text could refer to a field by (a superset): each unquoted word
+    and its pieces split at ``.``, ``:`` and ``-``; a single-quoted name as it is; a
+    double-quoted string as it is and each word in it (rex's group names)."""
     found = set()
-    pieces = _WORD.findall(text)
     for match in _QUOTED.finditer(text):
-        quoted = match.group(1) if match.group(1) is not None else match.group(2)
-        found.add(quoted)
-        pieces.extend(_WORD.findall(quoted))
-    for piece in pieces:
+        if match.group(1) is not None:
+            found.add(match.group(1))
+            found.update(_WORD.findall(match.group(1)))
+        else:
+            found.add(match.group(2))
+    for piece in _WORD.findall(_QUOTED.sub(" ", text)):
         found.add(piece)
         found.update(p for p in re.split(r"[.:\-]", piece) if p)
     return found
+
+
+def _lookup_fields(args):
+    """The event fields a ``lookup`` reads and writes (its input and OUTPUT fields, not the
+    table's column names), or None without OUTPUT (every column of the table is written)."""
+    from ..commands.arguments import take_options, words
+    try:
+        options, items = take_options(words(args), {"local", "update", "event_time_field"})
+    except Exception:  # noqa: BLE001  (the command gives the error)
+        return None
+    tokens = [w for w, _ in items[1:]]
+    if not any(t.upper() in ("OUTPUT", "OUTPUTNEW") for t in tokens):
+        return None
+    fields = set(options.values()) if isinstance(options, dict) else set()
+    i = 0
+    while i < len(tokens):
+        if tokens[i].upper() in ("OUTPUT", "OUTPUTNEW"):
+            i += 1
+        elif i + 2 < len(tokens) and tokens[i + 1].lower() == "as":
+            fields.add(tokens[i + 2])
+            i += 3
+        else:
+            fields.add(tokens[i])
+            i += 1
+    return fields
 
 
 def _reads(name, args):
@@ -61,8 +89,8 @@ def _reads(name, args):
     lowered = args.lower()
     if name in ("eval", "where"):
         return None if "searchmatch" in lowered else _names(args)
-    if name == "lookup":  # without OUTPUT it writes every column of the table, unnamed here
-        return _names(args) if re.search(r"\boutput(new)?\b", lowered) else None
+    if name == "lookup":
+        return _lookup_fields(args)
     if name == "rex":
         return _names(args) | (set() if re.search(r"\bfield\s*=", lowered) else {"_raw"})  # default: _raw
     if name in ("rename", "sort", "dedup", "eventstats"):
@@ -148,8 +176,8 @@ def prune(frame, keep):
     dropped = [c for c in frame.columns if c not in keep]
     sizes = row_text_bytes(frame.select(dropped)) if dropped else pl.Series([0] * frame.height, dtype=pl.Int64)
     raw = row_text_bytes(frame.select("_raw")) if "_raw" in dropped else pl.Series([0] * frame.height, dtype=pl.Int64)
-    return frame.drop(dropped).with_columns(sizes.cast(pl.Float64).alias(PRUNED_BYTES),
-                                            raw.cast(pl.Float64).alias(PRUNED_RAW))
+    return frame.drop(dropped).with_columns(sizes.cast(pl.UInt32).alias(PRUNED_BYTES),
+                                            raw.cast(pl.UInt32).alias(PRUNED_RAW))
 
 
 # ---------------------------------------------------------------- the rest
