@@ -145,7 +145,7 @@ class Plan(object):
         folded = set(self.partial_files)
         try:
             for _file_index, frame in self.outputs:
-                self.partial.add(frame)
+                self.partial.add(_frame(frame))
         except (NotColumnar, pl.exceptions.PolarsError) as exc:
             self.reason = "stats state: %s" % str(exc)[:200]
             if folded:  # rows folded before are gone: kept by a second pass
@@ -153,20 +153,32 @@ class Plan(object):
             else:  # nothing folded yet: the rows stay, as without a state
                 self.stats_args = self.partial = None
             return False
-        self.partial_files = folded | {i for i, _frame in self.outputs}
+        self.partial_files = folded | {i for i, _f in self.outputs}
         self.outputs, self.pending = [], 0
         return True
+
+    def keep_rows(self, file_index, frame):
+        """Keep one chunk's prefix output: dictionary-encoded (:class:`Compact`) unless a stats
+        state is about to take it (rows folded at the next ``FOLD_BYTES``)."""
+        if self.kind == "prefix" and compact_rows() and (self.stats_args is None or self.next_fold > FOLD_BYTES):
+            frame = Compact(frame)
+        self.outputs.append((file_index, frame))
+
+    def _compact_outputs(self):
+        if self.kind == "prefix" and compact_rows():
+            self.outputs = [(i, f if isinstance(f, Compact) else Compact(f)) for i, f in self.outputs]
 
     def _groups_per_row(self):
         """Distinct by-value tuples per kept row (an upper bound where they do not stack)."""
         rows = sum(frame.height for _i, frame in self.outputs)
         by = self.partial.by
         try:
-            stacked = pl.concat([frame.select([c for c in by if c in frame.columns]) for _i, frame in self.outputs],
-                                how="diagonal_relaxed")
+            stacked = pl.concat([_frame(frame).select([c for c in by if c in frame.columns])
+                                 for _i, frame in self.outputs], how="diagonal_relaxed")
             groups = stacked.n_unique() if stacked.width else 1
         except pl.exceptions.PolarsError:
-            groups = sum(frame.select([c for c in by if c in frame.columns]).n_unique() for _i, frame in self.outputs)
+            groups = sum(_frame(frame).select([c for c in by if c in frame.columns]).n_unique()
+                         for _i, frame in self.outputs)
         return groups / max(rows, 1)
 
     def maybe_fold(self):
@@ -180,12 +192,15 @@ class Plan(object):
             return
         if self._groups_per_row() > FOLD_GROUPS_PER_ROW:
             self.next_fold = 4 * self.pending
+            self._compact_outputs()
             return
         before, taken = self.partial.nbytes() if self.partial_files else 0, self.pending
         if not self.fold():
             return
         grown = self.partial.nbytes() - before
         self.next_fold = FOLD_BYTES if grown <= taken * FOLD_RATIO else 4 * taken
+        if self.next_fold > FOLD_BYTES:
+            self._compact_outputs()
 
 
     def describe(self):
@@ -203,6 +218,62 @@ class Plan(object):
 
 def _word(segment):
     return segment.split(None, 1)[0].lower() if segment.strip() else ""
+
+
+# A kept text column is dictionary-encoded when it holds at most this share of distinct values
+# (hosts, addresses, ports, protocols: a few thousand values over a chunk of 100,000 rows). A
+# polars string cell costs a 16-byte view plus any text past 12 bytes; a code costs 4.
+COMPACT_DISTINCT_SHARE = 0.25
+
+
+class Compact(object):
+    """A kept frame with its repetitive text columns held as codes into per-column
+    dictionaries (the distinct values, in order of appearance): :meth:`expand` gives the
+    frame back exactly (same columns, order, dtypes, values)."""
+
+    __slots__ = ("frame", "dictionaries")
+
+    def __init__(self, frame):
+        dictionaries, codes = {}, []
+        limit = frame.height * COMPACT_DISTINCT_SHARE
+        for name, dtype in frame.schema.items():
+            if dtype != pl.String or name.startswith("\x00"):
+                continue
+            series = frame.get_column(name)
+            if series.null_count() == frame.height:
+                continue
+            distinct = series.unique(maintain_order=True)
+            if len(distinct) > limit:
+                continue
+            index = distinct.to_frame("v").with_row_index("code")
+            code = series.to_frame("v").join(index, on="v", how="left", nulls_equal=True,
+                                            maintain_order="left").get_column("code")
+            dictionaries[name] = distinct
+            codes.append(code.alias(name))
+        self.frame = frame.with_columns(codes) if codes else frame
+        self.dictionaries = dictionaries
+
+    @property
+    def height(self):
+        return self.frame.height
+
+    @property
+    def columns(self):
+        return self.frame.columns
+
+    def estimated_size(self):
+        return self.frame.estimated_size() + sum(d.estimated_size() for d in self.dictionaries.values())
+
+    def expand(self):
+        if not self.dictionaries:
+            return self.frame
+        return self.frame.with_columns([values.gather(self.frame.get_column(name)).alias(name)
+                                        for name, values in self.dictionaries.items()])
+
+
+def _frame(kept):
+    """A kept output as a frame (a :class:`Compact` one expanded)."""
+    return kept.expand() if isinstance(kept, Compact) else kept
 
 
 def streaming_custom(runner, name):
@@ -313,6 +384,12 @@ FOLD_RATIO = 1.0
 # about 1.5 rows pruned to the stats' fields (its by-values, a first-appearance key, 8 bytes
 # per function), so rows with more groups than that are smaller kept as they are.
 FOLD_GROUPS_PER_ROW = 0.5
+
+
+def compact_rows():
+    """``C2HUNT_STREAM_COMPACT``: ``0`` keeps a prefix's rows as the prefix gave them; otherwise
+    their repetitive text columns are dictionary-encoded (:class:`Compact`) until the search runs."""
+    return os.environ.get("C2HUNT_STREAM_COMPACT", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def carry_stats():
@@ -455,6 +532,18 @@ class StreamedEvents(object):
         plan.failed = True  # its kept rows are handed over once: a second run reads the full table
         return plan
 
+    def run_order(self, todo):
+        """The searches ``todo`` ((saved, earliest, latest) each) in the order that holds least
+        at once: each search's rest expands the rows it kept while the searches after it still
+        hold theirs, so the ones that keep least run first; those that read the full table
+        last (the table, once read, stays)."""
+        def weight(item):
+            plan = self.plans.get(item[0].name)
+            if plan is None or plan.failed or plan.kind == "whole" or (item[1], item[2]) != self.window:
+                return (1, 0)
+            return (0, plan.kept_bytes())
+        return sorted(todo, key=weight)
+
     def finish(self, plan):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
         the stats, or its kept rows newest first and the command after the prefix; data None
@@ -485,7 +574,7 @@ class StreamedEvents(object):
 
     def prefix_output(self, plan):
         """The plan's kept rows, newest first (None: no event selected)."""
-        frames = [f for _i, f in plan.outputs]
+        frames = [_frame(f) for _i, f in plan.outputs]
         plan.outputs = []
         if not frames or not any(f.height for f in frames):
             return None
@@ -544,7 +633,7 @@ class StreamedEvents(object):
                 out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                       key_seq.gather(positions).alias(ORDER_SEQ))
                 if not plan.partial_failed:
-                    plan.outputs.append((file_index, out))
+                    plan.keep_rows(file_index, out)
                 if plan.stats_args is not None and not plan.partial_failed:
                     plan.pending += out.estimated_size()
                     plan.maybe_fold()
