@@ -186,3 +186,45 @@ def test_lookup_fields_are_the_event_fields():
 def test_quoted_names():
     fields = rest("x | eval a='columns.uid' . \"lit.eral\" | rex field=b \"(?<grp>\\d)\" | table a")[0]
     assert {"columns.uid", "grp", "a", "b"} <= fields and "uid" not in fields
+
+
+# ---------------------------------------------------------------- compact rows, run order
+
+def test_compact_gives_the_frame_back():
+    frame = pl.DataFrame({
+        "src": ["10.0.0.1", "10.0.0.2", None, "10.0.0.1"] * 50,
+        "uid": ["C%d" % i for i in range(200)],  # all distinct: left as text
+        "n": [1.5, None, 3.0, 4.0] * 50,
+        "empty": pl.Series([None] * 200, dtype=pl.String),
+        "mv": [["a", "b"], None, ["a"], ["c", "d"]] * 50,
+        "\x00order_seq": list(range(200)),
+    })
+    kept = stream.Compact(frame)
+    assert set(kept.dictionaries) == {"src"}
+    assert kept.frame.get_column("src").dtype != pl.String
+    assert kept.expand().equals(frame) and kept.expand().columns == frame.columns
+    assert kept.estimated_size() < frame.estimated_size() and kept.height == 200 and kept.columns == frame.columns
+    assert stream.Compact(frame.head(0)).expand().equals(frame.head(0))
+
+
+def test_compact_off_and_on_give_the_same_hunt(tmp_path, monkeypatch):
+    """Compact rows and the smallest-kept-first order: the same notables in the same order as
+    the whole-table hunt (the differential tests run with both on as well)."""
+    import offline_scale  # benchmarks/ (on pythonpath)
+    from c2hunt_offline.readers import frames
+    paths, _ = offline_scale.generate(str(tmp_path), 3000, hosts=100, n_beacons=2)
+    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
+    runner = Runner(str(ROOT))
+    whole, errors = runner.hunt(runner.read_table(paths)[0])
+    assert whole and not errors
+    for setting in ("0", "1"):
+        monkeypatch.setenv("C2HUNT_STREAM", "1")
+        monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
+        monkeypatch.setenv("C2HUNT_STREAM_COMPACT", setting)
+        events, _ = runner.read_stream(paths)
+        searches = [(s, None, None) for s in runner.saved_searches() if s.kind == "correlation"]
+        kept = [events.plans[saved.name].kept_bytes() for saved, _lo, _hi in events.run_order(searches)
+                if events.plans[saved.name].kind != "whole"]
+        assert kept == sorted(kept) and kept[-1] > kept[0]  # the ones that keep least first
+        got, errors = runner.hunt(events)
+        assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
