@@ -10,8 +10,19 @@ output. When that next command is ``stats`` whose fields are named (no ``eval(..
 wildcard), only those fields and ``_time`` are kept of the prefix's output. A search starting
 with ``| tstats`` keeps the data set's member events with only the fields tstats reads (the CIM
 fields of its data set, the event fields, ``tag``), except in partitions its ``where`` clause
-excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to the others). Any other search reads a full table at the
-end (:attr:`StreamedEvents.full_table`), exactly as without streaming.
+excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to the others). When
+another command follows (``eventstats``, ``sort``, ...), the rows are pruned to the fields the
+rest of the pipeline names up to its first ``table`` or ``stats`` (:mod:`.prune`: a field-read
+analysis; each row carries the text size of what it no longer holds, so ``eventstats``'
+limits.conf cut-off falls where the whole rows put it), or kept whole where a command reads
+fields it does not name. Any other search reads a full table at the end
+(:attr:`StreamedEvents.full_table`), exactly as without streaming.
+
+Kept rows are held compact (:class:`Compact`): a text column with at most a quarter distinct
+values in its chunk (hosts, addresses, ports, protocols) as 4-byte codes into the chunk's
+distinct values, expanded when the search runs. The searches then run smallest-kept first
+(:meth:`StreamedEvents.run_order`), each search's rows expanded and freed in turn, the
+notables put back in the searches' order.
 
 Pass (:func:`stream_events`): the files are read in chunks (Zeek logs by
 :class:`..readers.frames.FrameChunks`, other files whole by the dict readers, consecutive such
@@ -51,8 +62,17 @@ search:
   field grows with its rows: 32 bytes per value (the order of a float sum decides its last bit).
 - stats-bound prefix with about one group per row: its rows pruned to the stats' fields (as
   many bytes as a state would hold, or fewer), plus the state of any fold that went ahead.
-- any other prefix (eventstats, sort, ... next) and tstats plans: the rows it keeps, which grow
-  with the events it selects. ``C2HUNT_STREAM=0`` turns streaming off.
+- any other prefix (eventstats, sort, ... next): the rows it selects, pruned to the fields its
+  rest names (plus 8 bytes of pruned sizes a row), compact; these still grow with the events it
+  selects (the Linux Network Tool search's conn rows only feed an ``eventstats ... by flow_key``
+  and are then dropped: about 60 bytes each, compact). tstats plans: their members' rows.
+- while the searches run: every search's kept rows not yet run (compact) plus the one running:
+  its rows expanded and its pipeline's intermediate frames over them.
+
+Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``): 1.2 million
+records 1,097 MiB (2,810 before pruning, compacting and the run order), the pass the peak.
+``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
+``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
 """
 import os
 
