@@ -228,3 +228,47 @@ def test_compact_off_and_on_give_the_same_hunt(tmp_path, monkeypatch):
         assert kept == sorted(kept) and kept[-1] > kept[0]  # the ones that keep least first
         got, errors = runner.hunt(events)
         assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+
+
+# ---------------------------------------------------------------- stats | where isnotnull(...)
+
+def test_group_filter_plan():
+    segments = split_pipeline("x | eval a=1 | stats values(h) AS host sum(b) AS b by s d | where isnotnull(host) | table s")
+    assert stream._group_filter(segments, 2) == (["s", "d"], "h")
+    for search in ("x | eval a=1 | stats count AS host by s d | where isnotnull(host)",  # count is never null
+                   "x | eval a=1 | stats values(h) AS host list(b) AS l by s | where isnotnull(host)",  # list warns
+                   "x | eval a=1 | stats values(h) AS host | where isnotnull(host)",  # no by-fields
+                   "x | eval a=1 | stats values(h) AS host by s | where isnotnull(host) AND a>1"):
+        assert stream._group_filter(split_pipeline(search), 2) is None, search
+
+
+def test_groups_holding():
+    a = pl.DataFrame({"s": ["1", "2", None, "3"], "h": [None, "x", None, None], "n": [1.0, 2.0, 3.0, 4.0]})
+    b = pl.DataFrame({"s": ["1", "2", None, "4"], "h": ["y", None, "z", None], "n": [5.0, 6.0, 7.0, 8.0]})
+    got = stream._groups_holding([a, b], ["s"], "h")
+    assert [f.get_column("n").to_list() for f in got] == [[1.0, 2.0, 3.0], [5.0, 6.0, 7.0]]
+    none = stream._groups_holding([a.with_columns(pl.lit(None, pl.String).alias("h"))], ["s"], "h")
+    assert [f.height for f in none] == [1]  # one row stays: its group gets dropped by the where
+    numeric = [a.with_columns(pl.col("n").alias("s"))]
+    assert stream._groups_holding(numeric, ["s"], "h") is numeric  # numbers group by their text
+
+
+def test_group_filter_through_the_stream(tmp_path, monkeypatch):
+    """Conn and Sysmon-like rows sharing 5-tuples: only the groups with an endpoint reach the
+    stats, with all their rows (the Zeek bytes of a tuple a process also logged are summed)."""
+    lines = []
+    for i in range(60):
+        lines.append(json.dumps({"ts": 1715677505.0 + i, "uid": "C%d" % i, "id.orig_h": "10.0.0.%d" % (i % 4),
+                                 "id.orig_p": 5000 + i % 6, "id.resp_h": "10.9.0.1", "id.resp_p": 80,
+                                 "proto": "tcp", "orig_bytes": i}))
+    log = tmp_path / "conn.log"
+    log.write_text("\n".join(lines) + "\n")
+    search = ('sourcetype=bro:conn:json | eval endpoint=if(orig_bytes % 7 == 0, "host" . orig_bytes, null()) '
+              '| stats values(endpoint) AS host sum(bytes_out) AS out count by src src_port dest dest_port '
+              '| where isnotnull(host) | table src src_port host out count')
+    runner = Runner(str(ROOT))
+    want = runner.run(search, runner.read_table([str(log)])[0])
+    monkeypatch.setenv("C2HUNT_STREAM_STATS", "0")  # rows kept: the filter applies when they are stacked
+    plan, got = _streamed(runner, search, str(log), 400)
+    assert plan.group_filter is not None
+    assert got.rows == want.rows and 0 < len(want.rows) < 24

@@ -140,6 +140,7 @@ class Plan(object):
         # (:mod:`.prune`; None: the rows stay whole, or only the stats' fields are kept)
         self.stop = stop
         self.layouts = {}  # the prefix output's field orders (before pruning), as met
+        self.group_filter = None  # (by, field): only groups holding field reach the stats
         self.outputs = []  # (file index, frame) per chunk
         self.failed = False
         # the stats after the prefix, aggregated chunk by chunk (None: the prefix's rows are kept)
@@ -152,8 +153,10 @@ class Plan(object):
 
     def rows_plan(self):
         """The same plan keeping its prefix's rows (no carried stats)."""
-        return Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
-                    self.tstats, stop=self.stop)
+        again = Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
+                     self.tstats, stop=self.stop)
+        again.group_filter = self.group_filter
+        return again
 
     def kept_bytes(self):
         """What the plan keeps after the pass (bytes): its rows, or its stats' carried state."""
@@ -385,8 +388,60 @@ def plan_search(runner, saved):
             stats_args = segments[cut][len("stats"):]
     elif cut < len(segments) and prune_rows():
         keep, stop = prune.rest_fields(segments, cut)
-    return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
+    plan = Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
                 stats_args=stats_args, stop=stop)
+    plan.group_filter = _group_filter(segments, cut) if keep is not None and stop is None else None
+    return plan
+
+
+def _group_filter(segments, cut):
+    """(by fields, field X) when the stats after the prefix is followed by ``where
+    isnotnull(Y)`` and Y is its ``values(X)``, ``min(X)`` or ``max(X)``: a group none of whose
+    rows holds X gets no Y and is dropped there, so its rows need not reach the stats
+    (:func:`_groups_holding`). None otherwise (and where ``list()`` could warn of a group)."""
+    import re
+
+    from ..commands.stats import parse_aggregations
+    if cut + 1 >= len(segments) or _word(segments[cut]) != "stats":
+        return None
+    wanted = re.match(r"where\s+isnotnull\(\s*([A-Za-z_][\w.]*)\s*\)\s*$", segments[cut + 1].strip(), re.I)
+    if not wanted:
+        return None
+    try:
+        aggs, by, options = parse_aggregations(segments[cut][len("stats"):], "stats")
+    except Exception:  # noqa: BLE001  (the rest reports it)
+        return None
+    name = wanted.group(1)
+    named = [a for a in aggs if a.name == name]
+    if not by or options or name in by or any(a.func == "list" for a in aggs) or len(named) != 1:
+        return None
+    agg = named[0]
+    if agg.func not in ("values", "min", "max") or agg.expr is not None or not agg.arg or "*" in agg.arg:
+        return None
+    return list(by), agg.arg
+
+
+def _groups_holding(frames, by, field):
+    """The rows of ``frames`` whose by-values (text, nulls alike) some row holding ``field``
+    shares: the groups of a ``stats ... by`` that get a value of ``field``. Where a by-field is
+    not text in some frame (numbers group by their printed text, multivalues by each value)
+    the frames as they are. When no row is left, the first one stays (its group, without
+    ``field``, gets dropped by the ``where`` just the same)."""
+    def keys(frame):
+        return frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in by])
+
+    if any(c in f.columns and f.schema[c] != pl.String for f in frames for c in by):
+        return frames
+    held = [keys(f.filter(pl.col(field).is_not_null())).unique() for f in frames if field in f.columns]
+    held = pl.concat(held).unique() if held else pl.DataFrame([pl.Series(c, [], dtype=pl.String) for c in by])
+    out = []
+    for frame in frames:
+        index = keys(frame).with_row_index("\x00row").join(held, on=by, how="semi", nulls_equal=True)
+        out.append(frame[index.get_column("\x00row").sort()])
+    if not any(f.height for f in out) and frames:
+        first = next(f for f in frames if f.height)
+        out = [first.head(1)]
+    return out
 
 
 def prune_rows():
@@ -598,6 +653,8 @@ class StreamedEvents(object):
         plan.outputs = []
         if not frames or not any(f.height for f in frames):
             return None
+        if plan.group_filter is not None:
+            frames = _groups_holding(frames, *plan.group_filter)
         stacked = concat_frames(frames) if len(frames) > 1 else frames[0]
         if plan.stop is not None:  # the fields in the order the whole rows would hold them
             order = [c for c in merged_order(list(plan.layouts)) if c in stacked.columns]
