@@ -46,6 +46,7 @@ def test_rest_fields_past_a_fields_list():
     "x | lookup some_table a | table a",  # without OUTPUT it writes columns not named here
     "x | fillnull value=0 | table a",  # fills (and so sizes) every field
     "x | where searchmatch(\"y\") | table a",  # reads every field
+    "x | eval {name}=1 | table a",  # writes a field named by a value
     "x | rename a* AS b* | table b",
     "x | table a*",
     "x | fields - a* | table b",

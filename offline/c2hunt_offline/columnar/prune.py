@@ -87,8 +87,10 @@ def _reads(name, args):
     """(the names a command between the cut and the reset refers to, or None: it reads fields
     it does not name, or is not one of the commands known to read only what they name)."""
     lowered = args.lower()
-    if name in ("eval", "where"):
-        return None if "searchmatch" in lowered else _names(args)
+    if name in ("eval", "where"):  # searchmatch reads every field; eval {x}=... writes one named by a value
+        if "searchmatch" in lowered or re.search(r"(^|,)\s*\{[^}]*\}\s*=", args):
+            return None
+        return _names(args)
     if name == "lookup":
         return _lookup_fields(args)
     if name == "rex":
