@@ -70,7 +70,9 @@ search:
   its rows expanded and its pipeline's intermediate frames over them.
 
 Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``): 1.2 million
-records 1,097 MiB (2,810 before pruning, compacting and the run order), the pass the peak.
+records 1,069-1,097 MiB (2,810 before pruning, compacting and the run order), the pass the
+peak; 6 million 4.28 GiB (12.2 before), the peak in Periodic Beaconing's rest (its stats by
+pair and ``_time`` over a row per connection).
 ``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
 ``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
 """
