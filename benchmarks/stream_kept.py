@@ -1,6 +1,6 @@
 """What each search of a streamed hunt keeps after the pass (rows, or its stats' carried state).
 
-    python benchmarks/stream_kept.py FILE_OR_FOLDER... [--rows]
+    python benchmarks/stream_kept.py FILE_OR_FOLDER... [--rows] [--whole]
 
 Runs the stream pass (:func:`c2hunt_offline.columnar.stream.stream_events`: every correlation
 search's per-event prefix over each chunk) and prints, per search keeping 10 kB or more, the
@@ -21,7 +21,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--rows", action="store_true", help="keep rows for every search (C2HUNT_STREAM_STATS=0)")
+    parser.add_argument("--whole", action="store_true", help="keep whole rows (C2HUNT_STREAM_PRUNE=0)")
     args = parser.parse_args(argv)
+    if args.whole:
+        os.environ["C2HUNT_STREAM_PRUNE"] = "0"
     if args.rows:
         os.environ["C2HUNT_STREAM_STATS"] = "0"
     from c2hunt_offline.columnar import stream
@@ -39,7 +42,10 @@ def main(argv=None):
         total += size
         if size < 10000:
             continue
-        held = "rows"
+        held = "rows" if plan.keep is None else "rows, %d fields" % len(
+            {c for _i, f in plan.outputs for c in f.columns if not c.startswith("\x00")})
+        if plan.stop is not None:
+            held += " (pruned to the fields the rest names)"
         if plan.partial_failed:
             held = "rows, read again (%s)" % plan.reason
         elif plan.stats_args is not None and plan.partial_files:

@@ -564,6 +564,7 @@ class Runner(object):
             events = self.event_table(events) or events  # built once, shared by every search
         if now is None and earliest is None and latest is None and not dispatch:
             now = data_now(events)  # what run() would work out for each search, once
+        todo = []
         for saved in searches:
             if saved.kind != "correlation" or saved.name in skip:
                 continue
@@ -575,15 +576,24 @@ class Runner(object):
                 d_lo, d_hi = self.dispatch_window(saved, run_now)
                 lo = d_lo if lo is None else (lo if d_lo is None else max(lo, d_lo))
                 hi = d_hi if hi is None else (hi if d_hi is None else min(hi, d_hi))
+            todo.append((saved, lo, hi))
+        outcomes = {}
+        for saved, lo, hi in (events.run_order(todo) if streamed is not None else todo):
             try:
                 if streamed is not None:
                     result = self._run_streamed(saved, events, now, lo, hi)
                 else:
                     result = self.run(saved.search, events, now=now, earliest=lo, latest=hi)
             except SplError as exc:
-                errors[saved.name] = str(exc)
+                outcomes[id(saved)] = (None, str(exc))
                 continue
-            notables.extend(self.notables(saved, result.rows))
+            outcomes[id(saved)] = (self.notables(saved, result.rows), None)
+        for saved, _lo, _hi in todo:  # in the searches' order, whatever order they ran in
+            found, error = outcomes[id(saved)]
+            if error is not None:
+                errors[saved.name] = error
+            else:
+                notables.extend(found)
         return notables, errors
 
     def _run_streamed(self, saved, events, now, earliest, latest):
@@ -604,6 +614,9 @@ class Runner(object):
             return self.run(saved.search, EventTable({}), now=now)
         data = data.drop([ORDER_TIME, ORDER_SEQ], strict=False)
         ctx = _Context(self, EventTable({}))
+        if plan.stop is not None:  # rows pruned to the fields the rest names (columnar.prune)
+            from .columnar.prune import run_rest
+            return self._guarded(ctx, lambda step: run_rest(self, ctx, plan.segments, start, plan.stop, data, step))
         return self._guarded(ctx, lambda step: columnar_engine.execute_from(
             self, ctx, plan.segments, start, data, step))
 

@@ -85,13 +85,17 @@ def test_generated_zeek_workload(zeek_workload, monkeypatch):
     assert_same(zeek_workload, monkeypatch, [300000], fmt="document")
 
 
-@pytest.mark.parametrize("mode", ["rows kept", "fold when it pays"])
+@pytest.mark.parametrize("mode", ["rows kept", "fold when it pays", "rows whole, not compact"])
 def test_generated_zeek_workload_fold_modes(zeek_workload, monkeypatch, mode):
     """Stats-bound prefixes keeping rows (``C2HUNT_STREAM_STATS=0``, as before the carried
     state), and folding them only when the state is smaller (the default, here with folds
-    every ~100 KB so that some pay, some do not, and rows and state are combined at the end)."""
+    every ~100 KB so that some pay, some do not, and rows and state are combined at the end);
+    rows neither pruned nor compact (``C2HUNT_STREAM_PRUNE=0``, ``C2HUNT_STREAM_COMPACT=0``)."""
     if mode == "rows kept":
         monkeypatch.setenv("C2HUNT_STREAM_STATS", "0")
+    elif mode == "rows whole, not compact":
+        monkeypatch.setenv("C2HUNT_STREAM_PRUNE", "0")
+        monkeypatch.setenv("C2HUNT_STREAM_COMPACT", "0")
     else:
         monkeypatch.setattr(stream, "FOLD_BYTES", 100000)
     assert_same(zeek_workload, monkeypatch, [200000])
@@ -204,3 +208,18 @@ def test_small_files_the_dict_readers_take_are_gathered_into_chunks(monkeypatch)
     chunks.clear()
     stream.stream_events(runner, paths, [], block_bytes=1)  # each file its own chunk
     assert len(chunks) > 2 and sum(chunks) == len(table)
+
+
+@pytest.mark.parametrize("budget", [3000, 30000])
+def test_eventstats_cutoff_reached(budget, monkeypatch):
+    """limits.conf's eventstats cut-off made tiny, so that it falls inside the scenario's
+    results: the streamed hunt (rows pruned to the fields each rest names, the pruned fields
+    carried as sizes) still gives the whole table's output, and the cut-off changes what the
+    whole hunt finds (so this compares something)."""
+    from c2hunt_offline import limits
+    paths = [SAMPLES / "x8_unix_scripted_app_c2"]
+    normal = hunt_output(paths, monkeypatch, False)
+    monkeypatch.setattr(limits, "MAXRESULTROWS", 5)
+    monkeypatch.setattr(limits, "MAX_MEM_USAGE_MB", budget / (1024 * 1024))
+    whole = assert_same(paths, monkeypatch, [300, 30000])
+    assert whole != normal

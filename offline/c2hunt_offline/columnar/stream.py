@@ -10,8 +10,19 @@ output. When that next command is ``stats`` whose fields are named (no ``eval(..
 wildcard), only those fields and ``_time`` are kept of the prefix's output. A search starting
 with ``| tstats`` keeps the data set's member events with only the fields tstats reads (the CIM
 fields of its data set, the event fields, ``tag``), except in partitions its ``where`` clause
-excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to the others). Any other search reads a full table at the
-end (:attr:`StreamedEvents.full_table`), exactly as without streaming.
+excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to the others). When
+another command follows (``eventstats``, ``sort``, ...), the rows are pruned to the fields the
+rest of the pipeline names up to its first ``table`` or ``stats`` (:mod:`.prune`: a field-read
+analysis; each row carries the text size of what it no longer holds, so ``eventstats``'
+limits.conf cut-off falls where the whole rows put it), or kept whole where a command reads
+fields it does not name. Any other search reads a full table at the end
+(:attr:`StreamedEvents.full_table`), exactly as without streaming.
+
+Kept rows are held compact (:class:`Compact`): a text column with at most a quarter distinct
+values in its chunk (hosts, addresses, ports, protocols) as 4-byte codes into the chunk's
+distinct values, expanded when the search runs. The searches then run smallest-kept first
+(:meth:`StreamedEvents.run_order`), each search's rows expanded and freed in turn, the
+notables put back in the searches' order.
 
 Pass (:func:`stream_events`): the files are read in chunks (Zeek logs by
 :class:`..readers.frames.FrameChunks`, other files whole by the dict readers, consecutive such
@@ -51,8 +62,19 @@ search:
   field grows with its rows: 32 bytes per value (the order of a float sum decides its last bit).
 - stats-bound prefix with about one group per row: its rows pruned to the stats' fields (as
   many bytes as a state would hold, or fewer), plus the state of any fold that went ahead.
-- any other prefix (eventstats, sort, ... next) and tstats plans: the rows it keeps, which grow
-  with the events it selects. ``C2HUNT_STREAM=0`` turns streaming off.
+- any other prefix (eventstats, sort, ... next): the rows it selects, pruned to the fields its
+  rest names (plus 8 bytes of pruned sizes a row), compact; these still grow with the events it
+  selects (the Linux Network Tool search's conn rows only feed an ``eventstats ... by flow_key``
+  and are then dropped: about 60 bytes each, compact). tstats plans: their members' rows.
+- while the searches run: every search's kept rows not yet run (compact) plus the one running:
+  its rows expanded and its pipeline's intermediate frames over them.
+
+Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``): 1.2 million
+records 1,069-1,097 MiB (2,810 before pruning, compacting and the run order), the pass the
+peak; 6 million 4.28 GiB (12.2 before), the peak in Periodic Beaconing's rest (its stats by
+pair and ``_time`` over a row per connection).
+``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
+``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
 """
 import os
 
@@ -60,8 +82,8 @@ import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
-from . import partial
-from .events import POSITION, EventTable, concat_frames, numeric_column
+from . import partial, prune
+from .events import POSITION, EventTable, concat_frames, merged_order, numeric_column
 from .table import NotColumnar, distinct_groups, frame_from_rows, rows_from_frame
 
 ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"
@@ -113,9 +135,14 @@ class Plan(object):
     """How one saved search runs in a streamed hunt."""
 
     def __init__(self, name, segments, kind, reason, cut=1, keep=None, expression=None, tstats=None,
-                 stats_args=None):
+                 stats_args=None, stop=None):
         self.name, self.segments, self.kind, self.reason = name, segments, kind, reason
         self.cut, self.keep, self.expression, self.tstats = cut, keep, expression, tstats
+        # rows pruned to ``keep`` with their pruned fields' sizes, up to segment ``stop``
+        # (:mod:`.prune`; None: the rows stay whole, or only the stats' fields are kept)
+        self.stop = stop
+        self.layouts = {}  # the prefix output's field orders (before pruning), as met
+        self.group_filter = None  # (by, field): only groups holding field reach the stats
         self.outputs = []  # (file index, frame) per chunk
         self.failed = False
         # the stats after the prefix, aggregated chunk by chunk (None: the prefix's rows are kept)
@@ -128,8 +155,10 @@ class Plan(object):
 
     def rows_plan(self):
         """The same plan keeping its prefix's rows (no carried stats)."""
-        return Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
-                    self.tstats)
+        again = Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
+                     self.tstats, stop=self.stop)
+        again.group_filter = self.group_filter
+        return again
 
     def kept_bytes(self):
         """What the plan keeps after the pass (bytes): its rows, or its stats' carried state."""
@@ -141,7 +170,7 @@ class Plan(object):
         folded = set(self.partial_files)
         try:
             for _file_index, frame in self.outputs:
-                self.partial.add(frame)
+                self.partial.add(_frame(frame))
         except (NotColumnar, pl.exceptions.PolarsError) as exc:
             self.reason = "stats state: %s" % str(exc)[:200]
             if folded:  # rows folded before are gone: kept by a second pass
@@ -149,20 +178,32 @@ class Plan(object):
             else:  # nothing folded yet: the rows stay, as without a state
                 self.stats_args = self.partial = None
             return False
-        self.partial_files = folded | {i for i, _frame in self.outputs}
+        self.partial_files = folded | {i for i, _f in self.outputs}
         self.outputs, self.pending = [], 0
         return True
+
+    def keep_rows(self, file_index, frame):
+        """Keep one chunk's prefix output: dictionary-encoded (:class:`Compact`) unless a stats
+        state is about to take it (rows folded at the next ``FOLD_BYTES``)."""
+        if self.kind == "prefix" and compact_rows() and (self.stats_args is None or self.next_fold > FOLD_BYTES):
+            frame = Compact(frame)
+        self.outputs.append((file_index, frame))
+
+    def _compact_outputs(self):
+        if self.kind == "prefix" and compact_rows():
+            self.outputs = [(i, f if isinstance(f, Compact) else Compact(f)) for i, f in self.outputs]
 
     def _groups_per_row(self):
         """Distinct by-value tuples per kept row (an upper bound where they do not stack)."""
         rows = sum(frame.height for _i, frame in self.outputs)
         by = self.partial.by
         try:
-            stacked = pl.concat([frame.select([c for c in by if c in frame.columns]) for _i, frame in self.outputs],
-                                how="diagonal_relaxed")
+            stacked = pl.concat([_frame(frame).select([c for c in by if c in frame.columns])
+                                 for _i, frame in self.outputs], how="diagonal_relaxed")
             groups = stacked.n_unique() if stacked.width else 1
         except pl.exceptions.PolarsError:
-            groups = sum(frame.select([c for c in by if c in frame.columns]).n_unique() for _i, frame in self.outputs)
+            groups = sum(_frame(frame).select([c for c in by if c in frame.columns]).n_unique()
+                         for _i, frame in self.outputs)
         return groups / max(rows, 1)
 
     def maybe_fold(self):
@@ -176,12 +217,15 @@ class Plan(object):
             return
         if self._groups_per_row() > FOLD_GROUPS_PER_ROW:
             self.next_fold = 4 * self.pending
+            self._compact_outputs()
             return
         before, taken = self.partial.nbytes() if self.partial_files else 0, self.pending
         if not self.fold():
             return
         grown = self.partial.nbytes() - before
         self.next_fold = FOLD_BYTES if grown <= taken * FOLD_RATIO else 4 * taken
+        if self.next_fold > FOLD_BYTES:
+            self._compact_outputs()
 
 
     def describe(self):
@@ -190,6 +234,8 @@ class Plan(object):
         if self.kind == "tstats":
             return "%s: streamed (tstats %s members, %d fields kept)" % (self.name, self.tstats[1], len(self.keep))
         keep = "all fields" if self.keep is None else "%d fields kept for stats" % len(self.keep)
+        if self.stop is not None:
+            keep = "%d fields kept, read up to command %d" % (len(self.keep), self.stop)
         if self.stats_args is not None:
             keep = "%d fields kept for stats, folded into per-group state when fewer" % len(self.keep)
         return "%s: streamed (prefix of %d commands, %s)" % (self.name, self.cut - 1, keep)
@@ -197,6 +243,62 @@ class Plan(object):
 
 def _word(segment):
     return segment.split(None, 1)[0].lower() if segment.strip() else ""
+
+
+# A kept text column is dictionary-encoded when it holds at most this share of distinct values
+# (hosts, addresses, ports, protocols: a few thousand values over a chunk of 100,000 rows). A
+# polars string cell costs a 16-byte view plus any text past 12 bytes; a code costs 4.
+COMPACT_DISTINCT_SHARE = 0.25
+
+
+class Compact(object):
+    """A kept frame with its repetitive text columns held as codes into per-column
+    dictionaries (the distinct values, in order of appearance): :meth:`expand` gives the
+    frame back exactly (same columns, order, dtypes, values)."""
+
+    __slots__ = ("frame", "dictionaries")
+
+    def __init__(self, frame):
+        dictionaries, codes = {}, []
+        limit = frame.height * COMPACT_DISTINCT_SHARE
+        for name, dtype in frame.schema.items():
+            if dtype != pl.String or name.startswith("\x00"):
+                continue
+            series = frame.get_column(name)
+            if series.null_count() == frame.height:
+                continue
+            distinct = series.unique(maintain_order=True)
+            if len(distinct) > limit:
+                continue
+            index = distinct.to_frame("v").with_row_index("code")
+            code = series.to_frame("v").join(index, on="v", how="left", nulls_equal=True,
+                                            maintain_order="left").get_column("code")
+            dictionaries[name] = distinct
+            codes.append(code.alias(name))
+        self.frame = frame.with_columns(codes) if codes else frame
+        self.dictionaries = dictionaries
+
+    @property
+    def height(self):
+        return self.frame.height
+
+    @property
+    def columns(self):
+        return self.frame.columns
+
+    def estimated_size(self):
+        return self.frame.estimated_size() + sum(d.estimated_size() for d in self.dictionaries.values())
+
+    def expand(self):
+        if not self.dictionaries:
+            return self.frame
+        return self.frame.with_columns([values.gather(self.frame.get_column(name)).alias(name)
+                                        for name, values in self.dictionaries.items()])
+
+
+def _frame(kept):
+    """A kept output as a frame (a :class:`Compact` one expanded)."""
+    return kept.expand() if isinstance(kept, Compact) else kept
 
 
 def streaming_custom(runner, name):
@@ -281,13 +383,73 @@ def plan_search(runner, saved):
     cut = 1
     while cut < len(segments) and _per_event(segments[cut], runner):
         cut += 1
-    keep = stats_args = None
+    keep = stats_args = stop = None
     if cut < len(segments) and _word(segments[cut]) == "stats":
         keep = _stats_fields(segments[cut][len("stats"):])
         if keep is not None and carry_stats() and partial.carried(segments[cut][len("stats"):]):
             stats_args = segments[cut][len("stats"):]
-    return Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
-                stats_args=stats_args)
+    elif cut < len(segments) and prune_rows():
+        keep, stop = prune.rest_fields(segments, cut)
+    plan = Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
+                stats_args=stats_args, stop=stop)
+    plan.group_filter = _group_filter(segments, cut) if keep is not None and stop is None else None
+    return plan
+
+
+def _group_filter(segments, cut):
+    """(by fields, field X) when the stats after the prefix is followed by ``where
+    isnotnull(Y)`` and Y is its ``values(X)``, ``min(X)`` or ``max(X)``: a group none of whose
+    rows holds X gets no Y and is dropped there, so its rows need not reach the stats
+    (:func:`_groups_holding`). None otherwise (and where ``list()`` could warn of a group)."""
+    import re
+
+    from ..commands.stats import parse_aggregations
+    if cut + 1 >= len(segments) or _word(segments[cut]) != "stats":
+        return None
+    wanted = re.match(r"where\s+isnotnull\(\s*([A-Za-z_][\w.]*)\s*\)\s*$", segments[cut + 1].strip(), re.I)
+    if not wanted:
+        return None
+    try:
+        aggs, by, options = parse_aggregations(segments[cut][len("stats"):], "stats")
+    except Exception:  # noqa: BLE001  (the rest reports it)
+        return None
+    name = wanted.group(1)
+    named = [a for a in aggs if a.name == name]
+    if not by or options or name in by or any(a.func == "list" for a in aggs) or len(named) != 1:
+        return None
+    agg = named[0]
+    if agg.func not in ("values", "min", "max") or agg.expr is not None or not agg.arg or "*" in agg.arg:
+        return None
+    return list(by), agg.arg
+
+
+def _groups_holding(frames, by, field):
+    """The rows of ``frames`` whose by-values (text, nulls alike) some row holding ``field``
+    shares: the groups of a ``stats ... by`` that get a value of ``field``. Where a by-field is
+    not text in some frame (numbers group by their printed text, multivalues by each value)
+    the frames as they are. When no row is left, the first one stays (its group, without
+    ``field``, gets dropped by the ``where`` just the same)."""
+    def keys(frame):
+        return frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in by])
+
+    if any(c in f.columns and f.schema[c] != pl.String for f in frames for c in by):
+        return frames
+    held = [keys(f.filter(pl.col(field).is_not_null())).unique() for f in frames if field in f.columns]
+    held = pl.concat(held).unique() if held else pl.DataFrame([pl.Series(c, [], dtype=pl.String) for c in by])
+    out = []
+    for frame in frames:
+        index = keys(frame).with_row_index("\x00row").join(held, on=by, how="semi", nulls_equal=True)
+        out.append(frame[index.get_column("\x00row").sort()])
+    if not any(f.height for f in out) and frames:
+        first = next(f for f in frames if f.height)
+        out = [first.head(1)]
+    return out
+
+
+def prune_rows():
+    """``C2HUNT_STREAM_PRUNE``: ``0`` keeps a prefix's rows whole; otherwise they are pruned to
+    the fields the rest of the pipeline names (:mod:`.prune`)."""
+    return os.environ.get("C2HUNT_STREAM_PRUNE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 # Kept rows of a stats-bound prefix are folded into the stats' state from this many bytes on
@@ -299,6 +461,12 @@ FOLD_RATIO = 1.0
 # about 1.5 rows pruned to the stats' fields (its by-values, a first-appearance key, 8 bytes
 # per function), so rows with more groups than that are smaller kept as they are.
 FOLD_GROUPS_PER_ROW = 0.5
+
+
+def compact_rows():
+    """``C2HUNT_STREAM_COMPACT``: ``0`` keeps a prefix's rows as the prefix gave them; otherwise
+    their repetitive text columns are dictionary-encoded (:class:`Compact`) until the search runs."""
+    return os.environ.get("C2HUNT_STREAM_COMPACT", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def carry_stats():
@@ -441,6 +609,18 @@ class StreamedEvents(object):
         plan.failed = True  # its kept rows are handed over once: a second run reads the full table
         return plan
 
+    def run_order(self, todo):
+        """The searches ``todo`` ((saved, earliest, latest) each) in the order that holds least
+        at once: each search's rest expands the rows it kept while the searches after it still
+        hold theirs, so the ones that keep least run first; those that read the full table
+        last (the table, once read, stays)."""
+        def weight(item):
+            plan = self.plans.get(item[0].name)
+            if plan is None or plan.failed or plan.kind == "whole" or (item[1], item[2]) != self.window:
+                return (1, 0)
+            return (0, plan.kept_bytes())
+        return sorted(todo, key=weight)
+
     def finish(self, plan):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
         the stats, or its kept rows newest first and the command after the prefix; data None
@@ -471,11 +651,16 @@ class StreamedEvents(object):
 
     def prefix_output(self, plan):
         """The plan's kept rows, newest first (None: no event selected)."""
-        frames = [f for _i, f in plan.outputs]
+        frames = [_frame(f) for _i, f in plan.outputs]
         plan.outputs = []
         if not frames or not any(f.height for f in frames):
             return None
+        if plan.group_filter is not None:
+            frames = _groups_holding(frames, *plan.group_filter)
         stacked = concat_frames(frames) if len(frames) > 1 else frames[0]
+        if plan.stop is not None:  # the fields in the order the whole rows would hold them
+            order = [c for c in merged_order(list(plan.layouts)) if c in stacked.columns]
+            stacked = stacked.select(order + [c for c in stacked.columns if c not in set(order)])
         stacked = stacked.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
         return stacked
 
@@ -527,7 +712,7 @@ class StreamedEvents(object):
                 out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                       key_seq.gather(positions).alias(ORDER_SEQ))
                 if not plan.partial_failed:
-                    plan.outputs.append((file_index, out))
+                    plan.keep_rows(file_index, out)
                 if plan.stats_args is not None and not plan.partial_failed:
                     plan.pending += out.estimated_size()
                     plan.maybe_fold()
@@ -570,9 +755,14 @@ class StreamedEvents(object):
                                             rows=False)
         if isinstance(data, list):
             data = frame_from_rows(data)
+        if not data.height:
+            return None
+        if plan.stop is not None:
+            plan.layouts.setdefault(tuple(c for c in data.columns if c != POSITION), None)
+            return prune.prune(data, plan.keep | {POSITION})
         if plan.keep is not None:
             data = data.select([c for c in data.columns if c in plan.keep or c == POSITION])
-        return data if data.height else None
+        return data
 
     def _tstats_rows(self, plan, table):
         from .tstats import _member_mask
