@@ -55,6 +55,28 @@ def test_rest_fields_whole_rows(search):
     assert rest(search) == (None, None)
 
 
+def test_fields_removed_before_eventstats_are_neither_kept_nor_sized():
+    """`fields - _raw` right after the prefix (the Linux/macOS connections macro): no command
+    sizes the rows while _raw is there, so it is not kept and its size is not carried; removed
+    after an eventstats it counted there, so it is kept (and removed when the rest runs)."""
+    search = "x | fields - _raw b | eventstats sum(a) AS s by c | table a s c"
+    segments = split_pipeline(search)
+    fields, stop = prune.rest_fields(segments, 1)
+    assert stop == 3 and "_raw" not in fields and "b" not in fields
+    assert prune.unsized_fields(segments, 1, stop) == {"_raw", "b"}
+    later = split_pipeline("x | eventstats sum(a) AS s by c | fields - _raw | table a s c")
+    fields, stop = prune.rest_fields(later, 1)
+    assert "_raw" in fields and prune.unsized_fields(later, 1, stop) == set()
+    frame = pl.DataFrame({"a": ["1", "2"], "_raw": ["x" * 50, "y" * 70], "b": ["bb", None], "c": ["k", "k"]})
+    pruned = prune.prune(frame, {"a", "c"}, unsized={"_raw", "b"})
+    assert pruned.columns == ["a", "c", prune.PRUNED_BYTES, prune.PRUNED_RAW]
+    assert pruned.get_column(prune.PRUNED_BYTES).to_list() == [0, 0]
+    assert pruned.get_column(prune.PRUNED_RAW).to_list() == [0, 0]
+    sized = prune.prune(frame, {"a", "c"})
+    assert sized.get_column(prune.PRUNED_BYTES).to_list() == [50 + 4 + 2 + 1, 70 + 4]
+    assert sized.get_column(prune.PRUNED_RAW).to_list() == [54, 74]
+
+
 def test_rex_reads_raw_unless_a_field_is_named():
     assert "_raw" in rest("x | rex \"(?<a>\\d+)\" | table a")[0]
     fields = rest("x | rex field=b \"(?<a>\\d+)\" | table a")[0]
@@ -134,7 +156,7 @@ def test_sizes_matter(tmp_path, monkeypatch):
     log = _conn_log(tmp_path / "conn.log", 40)
     want = runner.run(SEARCHES[0], runner.read_table([log])[0])
     real = prune.prune
-    monkeypatch.setattr(prune, "prune", lambda frame, keep: real(frame, keep).with_columns(
+    monkeypatch.setattr(prune, "prune", lambda frame, keep, *unsized: real(frame, keep, *unsized).with_columns(
         pl.lit(0, pl.UInt32).alias(prune.PRUNED_BYTES), pl.lit(0, pl.UInt32).alias(prune.PRUNED_RAW)))
     _plan, got = _streamed(runner, SEARCHES[0], log, 1 << 20)
     assert got.rows != want.rows
@@ -173,7 +195,7 @@ def test_raw_size_matters_past_a_fields_list(tmp_path, monkeypatch, budget):
     log = _conn_log(tmp_path / "conn.log", 40)
     want = runner.run(SEARCHES[1], runner.read_table([log])[0])
     real = prune.prune
-    monkeypatch.setattr(prune, "prune", lambda frame, keep: real(frame, keep).with_columns(
+    monkeypatch.setattr(prune, "prune", lambda frame, keep, *unsized: real(frame, keep, *unsized).with_columns(
         pl.lit(0, pl.UInt32).alias(prune.PRUNED_RAW)))
     _plan, got = _streamed(runner, SEARCHES[1], log, 1 << 20)
     assert got.messages != want.messages

@@ -101,8 +101,13 @@ def _reads(name, args):
         from .stream import _per_event
         return _names(args) if _per_event("fillnull " + args) else None
     if name == "fields":  # removing named fields reads none (a list to keep: rest_fields)
-        return _names(args) if args.strip().startswith("-") and "*" not in args else None
+        return _names(args) if _removes(name, args) else None
     return None
+
+
+def _removes(name, args):
+    """Whether the command is ``fields -`` with named fields (no wildcard)."""
+    return name == "fields" and args.strip().startswith("-") and "*" not in args
 
 
 def _strong_reset(name, args):
@@ -131,10 +136,13 @@ def rest_fields(segments, cut):
     ``_time`` and ``_raw``: ``_raw`` is kept then); (None, None) when the rows must stay whole.
     A pipeline that ends after a ``fields`` list stops at its end (``_raw`` kept)."""
     fields = {"_time"}
-    after_list = False
+    after_list = sized = False
     for index in range(cut, len(segments)):
         name = _word(segments[index])
         args = segments[index][len(name):]
+        if _removes(name, args) and not sized:
+            continue  # gone before anything sizes the rows: need not be kept (unsized_fields)
+        sized = sized or name == "eventstats"
         kept = _strong_reset(name, args)
         if kept is not None:
             return fields | kept, index
@@ -147,6 +155,22 @@ def rest_fields(segments, cut):
             return (fields | {"_raw"}, index) if after_list else (None, None)
         fields |= reads
     return (fields | {"_raw"}, len(segments)) if after_list else (None, None)
+
+
+def unsized_fields(segments, cut, stop):
+    """The fields a ``fields -`` in ``segments[cut:stop]`` removes before any ``eventstats``:
+    no command sizes the rows while they are there, so where pruning drops them their text
+    is not carried either (``fields - _raw`` right after the prefix keeps neither the text nor
+    its size)."""
+    unsized = set()
+    for segment in segments[cut:stop]:
+        name = _word(segment)
+        args = segment[len(name):]
+        if name == "eventstats":
+            break
+        if _removes(name, args):
+            unsized |= _names(args.strip()[1:])
+    return unsized
 
 
 # ---------------------------------------------------------------- sizes
@@ -171,13 +195,14 @@ def row_text_bytes(frame):
     return sizes
 
 
-def prune(frame, keep):
+def prune(frame, keep, unsized=()):
     """``frame`` with only the fields in ``keep``, :data:`PRUNED_BYTES` the text size of the
-    others and :data:`PRUNED_RAW` that of ``_raw`` when it is one of them (what a ``fields``
-    list would have kept of them)."""
+    others but ``unsized`` (removed before anything sizes the rows) and :data:`PRUNED_RAW`
+    that of ``_raw`` when it is one of them (what a ``fields`` list would have kept of them)."""
     dropped = [c for c in frame.columns if c not in keep]
-    sizes = row_text_bytes(frame.select(dropped)) if dropped else pl.Series([0] * frame.height, dtype=pl.Int64)
-    raw = row_text_bytes(frame.select("_raw")) if "_raw" in dropped else pl.Series([0] * frame.height, dtype=pl.Int64)
+    sized = [c for c in dropped if c not in unsized]
+    sizes = row_text_bytes(frame.select(sized)) if sized else pl.Series([0] * frame.height, dtype=pl.Int64)
+    raw = row_text_bytes(frame.select("_raw")) if "_raw" in sized else pl.Series([0] * frame.height, dtype=pl.Int64)
     return frame.drop(dropped).with_columns(sizes.cast(pl.UInt32).alias(PRUNED_BYTES),
                                             raw.cast(pl.UInt32).alias(PRUNED_RAW))
 
@@ -279,4 +304,4 @@ def run_rest(runner, ctx, segments, start, stop, data, step):
 
 
 __all__ = ["PRUNED_BYTES", "PRUNED_RAW", "eventstats_cutoff", "prune", "rest_fields", "row_text_bytes",
-           "run_rest"]
+           "run_rest", "unsized_fields"]

@@ -143,6 +143,7 @@ class Plan(object):
         self.stop = stop
         self.layouts = {}  # the prefix output's field orders (before pruning), as met
         self.group_filter = None  # (by, field): only groups holding field reach the stats
+        self.unsized = set()  # removed by `fields -` before anything sizes the rows
         self.outputs = []  # (file index, frame) per chunk
         self.failed = False
         # the stats after the prefix, aggregated chunk by chunk (None: the prefix's rows are kept)
@@ -158,6 +159,7 @@ class Plan(object):
         again = Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
                      self.tstats, stop=self.stop)
         again.group_filter = self.group_filter
+        again.unsized = self.unsized
         return again
 
     def kept_bytes(self):
@@ -393,6 +395,7 @@ def plan_search(runner, saved):
     plan = Plan(saved.name, segments, "prefix", "", cut=cut, keep=keep, expression=expression,
                 stats_args=stats_args, stop=stop)
     plan.group_filter = _group_filter(segments, cut) if keep is not None and stop is None else None
+    plan.unsized = prune.unsized_fields(segments, cut, stop) if stop is not None else set()
     return plan
 
 
@@ -759,7 +762,7 @@ class StreamedEvents(object):
             return None
         if plan.stop is not None:
             plan.layouts.setdefault(tuple(c for c in data.columns if c != POSITION), None)
-            return prune.prune(data, plan.keep | {POSITION})
+            return prune.prune(data, plan.keep | {POSITION}, plan.unsized)
         if plan.keep is not None:
             data = data.select([c for c in data.columns if c in plan.keep or c == POSITION])
         return data
