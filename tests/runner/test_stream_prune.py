@@ -55,6 +55,13 @@ def test_rest_fields_whole_rows(search):
     assert rest(search) == (None, None)
 
 
+def test_removing_raw_does_not_keep_it():
+    """``fields - _raw`` reads nothing: _raw is pruned (its size carried), other names kept."""
+    fields, stop = rest("x | fields - _raw b | eventstats count AS n by a | table a n")
+    assert stop == 3 and "_raw" not in fields and {"a", "b", "n"} <= fields
+    assert "_raw" in rest("x | fields - b | rex \"(?<a>\\d+)\" | table a")[0]  # read after: kept
+
+
 def test_rex_reads_raw_unless_a_field_is_named():
     assert "_raw" in rest("x | rex \"(?<a>\\d+)\" | table a")[0]
     fields = rest("x | rex field=b \"(?<a>\\d+)\" | table a")[0]
@@ -105,6 +112,9 @@ SEARCHES = [
     "sourcetype=bro:conn:json | eventstats count AS n by id.resp_h | fields _time id.orig_h id.resp_h n orig_bytes "
     "| eventstats sum(orig_bytes) AS total by id.orig_h | sort 0 - orig_bytes | stats values(n) AS n values(total) "
     "AS total count by id.orig_h id.resp_h",
+    # _raw removed between two eventstats: not kept, its size counted before and not after
+    "sourcetype=bro:conn:json | eventstats count AS n by id.resp_h | fields - _raw "
+    "| eventstats sum(orig_bytes) AS total by id.orig_h | table _time id.orig_h id.resp_h n total",
 ]
 
 
