@@ -497,3 +497,29 @@ def test_distinct_codes_past_the_enum_categories_index_the_distinct_values(order
     assert small_distinct.gather(small_codes).to_list() == cells[:1000]
     if ordered:
         assert [v for v in distinct.to_list() if v in set(small_distinct.to_list())] == small_distinct.to_list()
+
+
+def _non_empty_items_reference(series):
+    """What stats did before non_empty_items (list.eval): the same items, empty lists null."""
+    values = series.list.eval(pl.element().filter(pl.element() != ""))
+    return pl.select(pl.when(values.list.len() > 0).then(values)).to_series().alias(series.name)
+
+
+def test_non_empty_items_equals_the_list_eval_filter():
+    rng = random.Random(17)
+    pool = ["", "a", "b", "10", None, "a"]
+    cases = [
+        [],
+        [None, None],
+        [[], [""], [None], ["", None, ""]],
+        [["b", "", "a", None, "b"], None, ["x"], [], ["", "y"]],
+        [None] * 50 + [["only", "", "once"]] + [None] * 50,
+        [None if rng.random() < 0.5 else [rng.choice(pool) for _ in range(rng.randrange(5))]
+         for _ in range(400)],
+    ]
+    for rows in cases:
+        series = pl.Series("mv", rows, dtype=pl.List(pl.String))
+        got = col_stats.non_empty_items(series)
+        want = _non_empty_items_reference(series)
+        assert got.name == "mv" and got.dtype == want.dtype
+        assert got.to_list() == want.to_list(), rows

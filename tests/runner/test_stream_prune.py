@@ -58,7 +58,7 @@ def test_rest_fields_whole_rows(search):
 def test_fields_removed_before_eventstats_are_neither_kept_nor_sized():
     """`fields - _raw` right after the prefix (the Linux/macOS connections macro): no command
     sizes the rows while _raw is there, so it is not kept and its size is not carried; removed
-    after an eventstats it counted there, so it is kept (and removed when the rest runs)."""
+    after an eventstats it counted there, so its size is carried (and taken off at the command)."""
     search = "x | fields - _raw b | eventstats sum(a) AS s by c | table a s c"
     segments = split_pipeline(search)
     fields, stop = prune.rest_fields(segments, 1)
@@ -66,7 +66,7 @@ def test_fields_removed_before_eventstats_are_neither_kept_nor_sized():
     assert prune.unsized_fields(segments, 1, stop) == {"_raw", "b"}
     later = split_pipeline("x | eventstats sum(a) AS s by c | fields - _raw | table a s c")
     fields, stop = prune.rest_fields(later, 1)
-    assert "_raw" in fields and prune.unsized_fields(later, 1, stop) == set()
+    assert "_raw" not in fields and prune.unsized_fields(later, 1, stop) == set()  # sized, taken off there
     frame = pl.DataFrame({"a": ["1", "2"], "_raw": ["x" * 50, "y" * 70], "b": ["bb", None], "c": ["k", "k"]})
     pruned = prune.prune(frame, {"a", "c"}, unsized={"_raw", "b"})
     assert pruned.columns == ["a", "c", prune.PRUNED_BYTES, prune.PRUNED_RAW]
@@ -75,6 +75,15 @@ def test_fields_removed_before_eventstats_are_neither_kept_nor_sized():
     sized = prune.prune(frame, {"a", "c"})
     assert sized.get_column(prune.PRUNED_BYTES).to_list() == [50 + 4 + 2 + 1, 70 + 4]
     assert sized.get_column(prune.PRUNED_RAW).to_list() == [54, 74]
+
+
+def test_removing_raw_does_not_keep_it():
+    """``fields - _raw`` reads nothing: _raw is pruned (its size carried), other names kept."""
+    fields, stop = rest("x | fields - _raw b | eventstats count AS n by a | table a n")
+    assert stop == 3 and "_raw" not in fields and {"a", "n"} <= fields and "b" not in fields
+    fields, stop = rest("x | eventstats count AS n by a | fields - _raw b | table a n")
+    assert stop == 3 and "_raw" not in fields and {"a", "b", "n"} <= fields  # sized before: b kept
+    assert "_raw" in rest("x | fields - b | rex \"(?<a>\\d+)\" | table a")[0]  # read after: kept
 
 
 def test_rex_reads_raw_unless_a_field_is_named():
@@ -127,6 +136,9 @@ SEARCHES = [
     "sourcetype=bro:conn:json | eventstats count AS n by id.resp_h | fields _time id.orig_h id.resp_h n orig_bytes "
     "| eventstats sum(orig_bytes) AS total by id.orig_h | sort 0 - orig_bytes | stats values(n) AS n values(total) "
     "AS total count by id.orig_h id.resp_h",
+    # _raw removed between two eventstats: not kept, its size counted before and not after
+    "sourcetype=bro:conn:json | eventstats count AS n by id.resp_h | fields - _raw "
+    "| eventstats sum(orig_bytes) AS total by id.orig_h | table _time id.orig_h id.resp_h n total",
 ]
 
 

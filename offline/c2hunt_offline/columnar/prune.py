@@ -16,7 +16,8 @@ dropped (:data:`PRUNED_BYTES`, the same estimate: field name plus value text, nu
 printed), :func:`run_rest` runs ``eventstats`` with that size added to each row's own, and the
 column is dropped before the reset. Every other command between is one that reads only what
 it names (see :func:`_reads`); any other command, a wildcard, ``searchmatch`` or a pipeline
-without a reset leaves the rows whole, as before.
+without a reset leaves the rows whole, as before. A ``fields -`` list reads nothing: ``_raw``
+named there is not kept for it (its size is, and the command takes it off the row's).
 
 Over-naming is harmless (a field kept that is never read), under-naming is not: the fields of
 a command are every word of its text, and every piece of a word split at ``.``, ``:`` and
@@ -101,13 +102,11 @@ def _reads(name, args):
         from .stream import _per_event
         return _names(args) if _per_event("fillnull " + args) else None
     if name == "fields":  # removing named fields reads none (a list to keep: rest_fields)
-        return _names(args) if _removes(name, args) else None
+        if not removes_list(name, args):
+            return None
+        # _raw removed need not be kept: its size is carried (PRUNED_RAW), taken off there
+        return _names(args) - {"_raw"}
     return None
-
-
-def _removes(name, args):
-    """Whether the command is ``fields -`` with named fields (no wildcard)."""
-    return name == "fields" and args.strip().startswith("-") and "*" not in args
 
 
 def _strong_reset(name, args):
@@ -129,6 +128,11 @@ def keeps_list(name, args):
     return name == "fields" and not args.strip().startswith("-") and "*" not in args
 
 
+def removes_list(name, args):
+    """Whether the command is ``fields -`` with named fields to remove (no wildcard)."""
+    return name == "fields" and args.strip().startswith("-") and "*" not in args
+
+
 def rest_fields(segments, cut):
     """(fields, stop): the fields the commands from ``segments[cut]`` on name, up to ``stop``,
     the first ``table`` or ``stats`` (which keep only fields named) or the first command not
@@ -140,7 +144,7 @@ def rest_fields(segments, cut):
     for index in range(cut, len(segments)):
         name = _word(segments[index])
         args = segments[index][len(name):]
-        if _removes(name, args) and not sized:
+        if removes_list(name, args) and not sized:
             continue  # gone before anything sizes the rows: need not be kept (unsized_fields)
         sized = sized or name == "eventstats"
         kept = _strong_reset(name, args)
@@ -161,14 +165,15 @@ def unsized_fields(segments, cut, stop):
     """The fields a ``fields -`` in ``segments[cut:stop]`` removes before any ``eventstats``:
     no command sizes the rows while they are there, so where pruning drops them their text
     is not carried either (``fields - _raw`` right after the prefix keeps neither the text nor
-    its size)."""
+    its size). After an ``eventstats`` only ``_raw`` is dropped for a ``fields -`` (its size
+    carried, taken off there: :func:`run_rest`)."""
     unsized = set()
     for segment in segments[cut:stop]:
         name = _word(segment)
         args = segment[len(name):]
         if name == "eventstats":
             break
-        if _removes(name, args):
+        if removes_list(name, args):
             unsized |= _names(args.strip()[1:])
     return unsized
 
@@ -282,7 +287,8 @@ def _eventstats(runner, ctx, args, data, extra, reenter):
 
 def run_rest(runner, ctx, segments, start, stop, data, step):
     """The commands ``segments[start:stop]`` over pruned rows as over the whole rows: each
-    ``eventstats`` sized with the pruned fields, a ``fields`` list leaving only ``_raw``'s size;
+    ``eventstats`` sized with the pruned fields, a ``fields`` list leaving only ``_raw``'s size,
+    a ``fields -`` naming ``_raw`` taking its size off;
     then the pipeline from ``stop`` on without the size columns. Returns the rows the search
     returns, as :func:`.engine.execute_from` gives them."""
     from .engine import REENTRY_RUN, _columnar_run, _command_names, apply, execute_from
@@ -297,6 +303,10 @@ def run_rest(runner, ctx, segments, start, stop, data, step):
         elif keeps_list(name, args):  # of the pruned fields only _raw would stay
             data, sizes = _take_sizes(data)
             data = _give_sizes(apply(runner, ctx, name, args, data, reenter), [sizes[1], sizes[1]])
+        elif removes_list(name, args) and "_raw" in _names(args):  # _raw's size goes with it
+            data, sizes = _take_sizes(data)
+            zero = sizes[1] * 0
+            data = _give_sizes(apply(runner, ctx, name, args, data, reenter), [sizes[0] - sizes[1], zero])
         else:  # every other command carries the size columns with its rows
             data = apply(runner, ctx, name, args, data, reenter)
     data, _sizes = _take_sizes(data)

@@ -171,6 +171,18 @@ def _may_print_alike(series):
     return text_column(series).n_unique() != series.n_unique()
 
 
+def non_empty_items(series):
+    """A List(String) column with its null and empty-string items left out, in order; a row
+    left with none (or null) is null. Built by exploding and regrouping the items rather than
+    with ``list.eval``: over a column of mostly null rows (the beacon channels that are not
+    candidates) ``list.eval`` took about 2.6 GB for a million rows of a few thousand items
+    (polars 2.1), the exploded items a few MB."""
+    items = series.to_frame("__c2e").with_row_index("__c2r").explode("__c2e") \
+        .filter(pl.col("__c2e") != "").group_by("__c2r", maintain_order=True).agg("__c2e")
+    owners = items.get_column("__c2r").cast(pl.Int64).to_numpy()
+    return _gather_per_group(items.get_column("__c2e"), owners, series.len()).alias(series.name)
+
+
 def as_list(series):
     """A String column as a List(String) one (a one-element list is the single value)."""
     column = pl.col(series.name)
@@ -201,8 +213,7 @@ def _by_frame(frame, by, print_alike=True):
                 raise NotColumnar("two numbers of by-field %r print alike" % field)
             alike.append(position)
         if isinstance(series.dtype, pl.List):
-            series = series.list.eval(pl.element().filter(pl.element() != "")) \
-                .list.unique(maintain_order=True)
+            series = non_empty_items(series).list.unique(maintain_order=True)
         columns.append(series.alias("__c2by%d" % position))
     keys = pl.DataFrame(columns)
     for position, series in enumerate(columns[1:]):
@@ -367,8 +378,7 @@ class _Plan(object):
             self.value = "__c2val%d" % index
             inputs[self.raw] = raw.alias(self.raw)
             if is_list:
-                values = raw.list.eval(pl.element().filter(pl.element() != ""))
-                values = pl.select(pl.when(values.list.len() > 0).then(values)).to_series()
+                values = non_empty_items(raw)
             elif raw.dtype == pl.String:
                 values = pl.select(pl.when(raw != "").then(raw)).to_series()
             else:
