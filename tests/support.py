@@ -96,3 +96,41 @@ def app_search_texts(runner):
             continue
         for drilldown in drilldowns:
             yield drilldown.get("search", "")
+
+
+def dict_reader_frame(path, sourcetype=None, host=None):
+    """What Runner.read_files makes of one file with the dict readers, as a frame (file order),
+    and its issues: the reference the native frame readers are checked against."""
+    from c2hunt_offline.columnar.table import frame_from_rows
+    from c2hunt_offline.readers.dispatch import detect_and_read
+    events, issues = detect_and_read(str(path), sourcetype)
+    stem = os.path.splitext(os.path.basename(str(path)))[0]
+    for ev in events:
+        ev.setdefault("host", host or stem)
+        ev.setdefault("index", "main")
+        ev.setdefault("_time", 0.0)
+        ev.setdefault("linecount", "1")
+    return frame_from_rows(events), issues
+
+
+def assert_frame_reader_same(path, sourcetype=None, host=None, native=True):
+    """``read_frame`` gives the dict readers' events and issues (column set, dtypes, every value
+    per row, row order, issues); None when it declines, allowed only when ``native`` is False."""
+    from c2hunt_offline.columnar.table import python_values
+    from c2hunt_offline.readers.frames import read_frame
+    expected, expected_issues = dict_reader_frame(path, sourcetype, host)
+    got, issues = read_frame(str(path), sourcetype, host)
+    if got is None:
+        assert not native, "%s: the frame reader declined a file it should read" % path
+        assert issues == []
+        return None
+    assert sorted(got.columns) == sorted(expected.columns), path
+    assert got.height == expected.height, path
+    for name in expected.columns:
+        assert got.schema[name] == expected.schema[name], (path, name)
+        want, have = python_values(expected.get_column(name)), python_values(got.get_column(name))
+        if want != have:
+            diff = [(i, a, b) for i, (a, b) in enumerate(zip(want, have)) if a != b]
+            raise AssertionError("%s: field %s differs in %d rows, first %s" % (path, name, len(diff), diff[:3]))
+    assert [(str(i), i.level) for i in issues] == [(str(i), i.level) for i in expected_issues], path
+    return got

@@ -9,7 +9,6 @@ what JSON and TSV allow: damage, blank lines, unicode, escapes, mixed types, lat
 """
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -18,42 +17,10 @@ from c2hunt_offline.columnar.table import frame_from_rows, python_values
 from c2hunt_offline.readers import frames
 from c2hunt_offline.readers.dispatch import detect_and_read
 from c2hunt_offline.readers.frames import read_frame
+from support import assert_frame_reader_same as assert_same
 
 REPO = Path(__file__).resolve().parents[2]
 DATASETS = REPO.parent / "shared" / "datasets"
-
-
-def dict_frame(path, sourcetype=None, host=None):
-    """What Runner.read_files makes of one file, as a frame (file order)."""
-    events, issues = detect_and_read(str(path), sourcetype)
-    stem = os.path.splitext(os.path.basename(str(path)))[0]
-    for ev in events:
-        ev.setdefault("host", host or stem)
-        ev.setdefault("index", "main")
-        ev.setdefault("_time", 0.0)
-        ev.setdefault("linecount", "1")
-    return frame_from_rows(events), issues
-
-
-def assert_same(path, sourcetype=None, host=None, native=True):
-    """The frame reader gives the dict reader's events and issues (or None when ``native``
-    is False and it declines)."""
-    expected, expected_issues = dict_frame(path, sourcetype, host)
-    got, issues = read_frame(str(path), sourcetype, host)
-    if got is None:
-        assert not native, "%s: the frame reader declined a file it should read" % path
-        assert issues == []
-        return None
-    assert sorted(got.columns) == sorted(expected.columns), path
-    assert got.height == expected.height, path
-    for name in expected.columns:
-        assert got.schema[name] == expected.schema[name], (path, name)
-        want, have = python_values(expected.get_column(name)), python_values(got.get_column(name))
-        if want != have:
-            diff = [(i, a, b) for i, (a, b) in enumerate(zip(want, have)) if a != b]
-            raise AssertionError("%s: field %s differs in %d rows, first %s" % (path, name, len(diff), diff[:3]))
-    assert [(str(i), i.level) for i in issues] == [(str(i), i.level) for i in expected_issues], path
-    return got
 
 
 def _zeek_files(root):

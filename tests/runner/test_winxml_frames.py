@@ -7,53 +7,21 @@ on generated Sysmon (the scale benchmark's), on the shared datasets' EVTX render
 exports (skipped when absent), and on hostile records, each saying whether the frame reads it
 (``native``), hands the line to the dict reader's functions (``python``) or declines the file.
 """
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from c2hunt_offline.columnar.table import frame_from_rows, python_values
+from c2hunt_offline.columnar.table import python_values
 from c2hunt_offline.readers import frames, winframes
-from c2hunt_offline.readers.dispatch import detect_and_read
 from c2hunt_offline.readers.frames import FrameChunks, read_frame
+from support import assert_frame_reader_same as assert_same
+from support import dict_reader_frame as dict_frame
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
-
-
-def dict_frame(path, host=None):
-    events, issues = detect_and_read(str(path))
-    stem = os.path.splitext(os.path.basename(str(path)))[0]
-    for ev in events:
-        ev.setdefault("host", host or stem)
-        ev.setdefault("index", "main")
-        ev.setdefault("_time", 0.0)
-        ev.setdefault("linecount", "1")
-    return frame_from_rows(events), issues
-
-
-def assert_same(path, native=True):
-    """The frame reader gives the dict reader's events and issues; None when it declines
-    (allowed only when ``native`` is False)."""
-    expected, expected_issues = dict_frame(path)
-    got, issues = read_frame(str(path))
-    if got is None:
-        assert not native, "%s: the frame reader declined a file it should read" % path
-        assert issues == []
-        return None
-    assert sorted(got.columns) == sorted(expected.columns), path
-    assert got.height == expected.height, path
-    for name in expected.columns:
-        assert got.schema[name] == expected.schema[name], (path, name)
-        want, have = python_values(expected.get_column(name)), python_values(got.get_column(name))
-        if want != have:
-            diff = [(i, a, b) for i, (a, b) in enumerate(zip(want, have)) if a != b]
-            raise AssertionError("%s: field %s differs in %d rows, first %s" % (path, name, len(diff), diff[:3]))
-    assert [(str(i), i.level) for i in issues] == [(str(i), i.level) for i in expected_issues], path
-    return got
 
 
 @pytest.fixture

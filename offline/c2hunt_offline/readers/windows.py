@@ -268,17 +268,34 @@ def read_evtx(path):
         records = parser.records()
     except Exception as exc:  # corrupt header: the whole file is unreadable
         return [], [ReadIssue(path, None, "not a readable EVTX file: %s" % exc)]
+    for n, xml_text, error in evtx_record_texts(records):
+        if error is None:
+            try:
+                system, data = windows_event_from_xml(xml_text)
+                events.append(normalise_windows(system, data, xml_text, str(path), from_binary=True))
+                continue
+            except Exception as exc:
+                error = str(exc)
+        issues.append(ReadIssue(path, "record %d" % n, "unreadable EVTX record: %s" % error))
+    return events, issues
+
+
+def evtx_record_texts(records):
+    """(record number, its XML without the declaration, None) for each record the Rust EVTX
+    parser's iterator ``records`` gives, or (number, None, why) for one it cannot: a corrupt
+    chunk is reported and reading goes on (up to 10 million such, so a parser that fails for
+    ever cannot loop for ever). Shared by :func:`read_evtx` and the columnar reader."""
     n = 0
     while True:
         try:
             record = next(records)
         except StopIteration:
-            break
+            return
         except Exception as exc:  # a corrupt chunk: report and keep reading
-            issues.append(ReadIssue(path, "record %d" % (n + 1), "unreadable EVTX record: %s" % exc))
             n += 1
+            yield n, None, str(exc)
             if n > 10000000:
-                break
+                return
             continue
         n += 1
         try:
@@ -287,11 +304,10 @@ def read_evtx(path):
             xml_text = record["data"]
             if xml_text.startswith("<?xml"):
                 xml_text = xml_text.split("?>", 1)[1].lstrip()
-            system, data = windows_event_from_xml(xml_text)
-            events.append(normalise_windows(system, data, xml_text, str(path), from_binary=True))
         except Exception as exc:
-            issues.append(ReadIssue(path, "record %d" % n, "unreadable EVTX record: %s" % exc))
-    return events, issues
+            yield n, None, str(exc)
+            continue
+        yield n, xml_text, None
 
 
 def read_evtx_python(path):

@@ -40,8 +40,8 @@ import polars as pl
 from .common import ReadIssue, parse_iso
 from .frames import _PY_SPACE, _NotNative
 from .windows import (IANA_TRANSPORT, SYSMON_CHANNEL, SYSMON_CHANNELS, SYSMON_LINUX_CHANNEL, SYSMON_LINUX_SOURCE,
-                      SYSMON_LINUX_SOURCETYPE, XML_SOURCETYPE, _SYSMON_BOOLEANS, normalise_windows,
-                      windows_event_from_xml)
+                      SYSMON_LINUX_SOURCETYPE, XML_SOURCETYPE, _SYSMON_BOOLEANS, evtx_record_texts,
+                      normalise_windows, windows_event_from_xml)
 from ..columnar.table import frame_from_rows
 
 # Records converted at a time: the exploded and pivoted Data pairs are held for a slice of a
@@ -522,27 +522,10 @@ class EvtxFrames(object):
         except Exception as exc:  # noqa: BLE001  (read_evtx's issue: the whole file is unreadable)
             issues.append((0, ReadIssue(source, None, "not a readable EVTX file: %s" % exc)))
             return
-        texts, numbers, n = [], [], 0
-        while True:
-            try:
-                record = next(records)
-            except StopIteration:
-                break
-            except Exception as exc:  # noqa: BLE001  (a corrupt chunk: reported, reading goes on)
-                issues.append((n + 1, ReadIssue(source, "record %d" % (n + 1), "unreadable EVTX record: %s" % exc)))
-                n += 1
-                if n > 10000000:
-                    break
-                continue
-            n += 1
-            try:
-                if isinstance(record, Exception):
-                    raise record
-                xml_text = record["data"]
-                if xml_text.startswith("<?xml"):
-                    xml_text = xml_text.split("?>", 1)[1].lstrip()
-            except Exception as exc:  # noqa: BLE001
-                issues.append((n, ReadIssue(source, "record %d" % n, "unreadable EVTX record: %s" % exc)))
+        texts, numbers = [], []
+        for n, xml_text, error in evtx_record_texts(records):
+            if error is not None:  # read_evtx's issue for it; reading goes on
+                issues.append((n, ReadIssue(source, "record %d" % n, "unreadable EVTX record: %s" % error)))
                 continue
             texts.append(xml_text)
             numbers.append(n)
