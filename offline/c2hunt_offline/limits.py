@@ -139,6 +139,14 @@ def estimated_bytes(row):
     return total
 
 
+def eventstats_cutoff_message(cutoff, height):
+    """The job inspector's warning for an eventstats cut off at row ``cutoff`` of ``height``
+    (both engines give it)."""
+    return ("eventstats: WARN results %d and later (of %d) did not get the eventstats fields: past "
+            "limits.conf maxresultrows=%d and max_mem_usage_mb=%d"
+            % (cutoff + 1, height, MAXRESULTROWS, MAX_MEM_USAGE_MB))
+
+
 def eventstats_cutoff(rows):
     """Index of the first result eventstats no longer adds fields to, or None (all get them)."""
     if len(rows) <= MAXRESULTROWS:

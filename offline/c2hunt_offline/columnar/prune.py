@@ -258,28 +258,17 @@ def _eventstats(runner, ctx, args, data, extra, reenter):
     pruned fields' sizes ``extra``; the results before it get the fields (where, the pruned
     rows being smaller, the command finds no cut-off of its own), the rest stay as they are."""
     from .engine import apply, as_rows
-    from .stats import as_list
+    from .stats import past_cutoff
     cutoff = eventstats_cutoff(data, extra)
     if cutoff is None:
         return apply(runner, ctx, "eventstats", args, data, reenter)
     height = data.height if isinstance(data, pl.DataFrame) else len(data)
-    ctx.messages.append("eventstats: WARN results %d and later (of %d) did not get the "
-                        "eventstats fields: past limits.conf maxresultrows=%d and "
-                        "max_mem_usage_mb=%d" % (cutoff + 1, height, limits.MAXRESULTROWS,
-                                                 limits.MAX_MEM_USAGE_MB))
+    ctx.messages.append(limits.eventstats_cutoff_message(cutoff, height))
     head = apply(runner, ctx, "eventstats", args, data[:cutoff], reenter)
     tail = data[cutoff:]
     if isinstance(head, pl.DataFrame) and isinstance(tail, pl.DataFrame):
         try:
-            for name in tail.columns:
-                if name in head.columns and head.schema[name] != tail.schema[name]:
-                    if isinstance(head.schema[name], pl.List) and tail.schema[name] == pl.String:
-                        tail = tail.with_columns(as_list(tail.get_column(name)))
-                    elif tail.get_column(name).null_count() == tail.height:
-                        tail = tail.with_columns(pl.col(name).cast(head.schema[name]))
-                    else:
-                        raise NotColumnar("field %r would mix kinds past the eventstats cutoff" % name)
-            return pl.concat([head, tail], how="diagonal")
+            return past_cutoff(head, tail)
         except (NotColumnar, pl.exceptions.PolarsError):
             pass
     return as_rows(head) + (rows_from_frame(tail) if isinstance(tail, pl.DataFrame) else tail)

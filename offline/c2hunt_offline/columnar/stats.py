@@ -613,25 +613,27 @@ def col_stats(ctx, args, frame):
     return pl.DataFrame(list(columns.values()))
 
 
+def past_cutoff(head, tail):
+    """The rows eventstats gave its fields (``head``) followed by those past its cut-off as they
+    were (``tail``); NotColumnar where a field would mix kinds across the two."""
+    for name in tail.columns:
+        if name in head.columns and head.schema[name] != tail.schema[name]:
+            if isinstance(head.schema[name], pl.List) and tail.schema[name] == pl.String:
+                tail = tail.with_columns(as_list(tail.get_column(name)))
+            elif tail.get_column(name).null_count() == tail.height:
+                tail = tail.with_columns(pl.col(name).cast(head.schema[name]))
+            else:
+                raise NotColumnar("field %r would mix kinds past the eventstats cutoff" % name)
+    return pl.concat([head, tail], how="diagonal")
+
+
 def col_eventstats(ctx, args, frame):
     aggs, by, _ = parse_aggregations(args, "eventstats")
     messages = []
     cutoff = _eventstats_cutoff(frame)
     if cutoff is not None:
-        messages.append("eventstats: WARN results %d and later (of %d) did not get the "
-                        "eventstats fields: past limits.conf maxresultrows=%d and "
-                        "max_mem_usage_mb=%d" % (cutoff + 1, frame.height, limits.MAXRESULTROWS,
-                                                 limits.MAX_MEM_USAGE_MB))
-        head, tail = _eventstats(frame[:cutoff], aggs, by, messages), frame[cutoff:]
-        for name in tail.columns:
-            if name in head.columns and head.schema[name] != tail.schema[name]:
-                if isinstance(head.schema[name], pl.List) and tail.schema[name] == pl.String:
-                    tail = tail.with_columns(as_list(tail.get_column(name)))
-                elif tail.get_column(name).null_count() == tail.height:
-                    tail = tail.with_columns(pl.col(name).cast(head.schema[name]))
-                else:
-                    raise NotColumnar("field %r would mix kinds past the eventstats cutoff" % name)
-        out = pl.concat([head, tail], how="diagonal")
+        messages.append(limits.eventstats_cutoff_message(cutoff, frame.height))
+        out = past_cutoff(_eventstats(frame[:cutoff], aggs, by, messages), frame[cutoff:])
     else:
         out = _eventstats(frame, aggs, by, messages)
     ctx.messages.extend(messages)

@@ -349,10 +349,7 @@ def cmd_eventstats(ctx, args, rows):
     cutoff = limits.eventstats_cutoff(rows)
     if cutoff is not None:
         # past maxresultrows and max_mem_usage_mb, Splunk's eventstats stops adding fields
-        ctx.messages.append("eventstats: WARN results %d and later (of %d) did not get the "
-                            "eventstats fields: past limits.conf maxresultrows=%d and "
-                            "max_mem_usage_mb=%d" % (cutoff + 1, len(rows), limits.MAXRESULTROWS,
-                                                     limits.MAX_MEM_USAGE_MB))
+        ctx.messages.append(limits.eventstats_cutoff_message(cutoff, len(rows)))
         cmd_eventstats(ctx, args, rows[:cutoff])
         return rows
     if not by:

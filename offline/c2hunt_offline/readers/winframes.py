@@ -32,6 +32,7 @@ converted, then only the block's event columns: about 10 times the block's text 
 reading a 256 MB Sysmon export block by block and dropping the frames: peak RSS 316 MiB at
 8 MB blocks, 543 MiB at 32 MB, 905 MiB at 64 MB; 52 MiB of it Python and polars).
 """
+import functools
 import os
 import re
 
@@ -395,53 +396,58 @@ def _basename(paths):
     return names, unc.fill_null(False)
 
 
+def _text_column(events, name):
+    """``events``' column ``name``, or a column of nulls (text) where it has none."""
+    if name in events.columns:
+        return events.get_column(name)
+    return pl.Series(name, [None] * events.height, dtype=pl.String)
+
+
+def _where(mask, value, otherwise=None):
+    """``value`` where ``mask`` holds, else ``otherwise`` (null text when None), as a Series."""
+    other = pl.lit(None, pl.String) if otherwise is None else otherwise
+    return pl.select(pl.when(mask).then(value).otherwise(other)).to_series()
+
+
 def _cim_sysmon(events, sysmon, event_id, python):
     """_cim_sysmon over the Sysmon rows (``sysmon``) of ``events``."""
-    def column(name):
-        if name in events.columns:
-            return events.get_column(name)
-        return pl.Series(name, [None] * events.height, dtype=pl.String)
-
-    def where(mask, value, otherwise=None):
-        other = pl.lit(None, pl.String) if otherwise is None else otherwise
-        return pl.select(pl.when(mask).then(value).otherwise(other)).to_series()
-
+    column = functools.partial(_text_column, events)
     image, host = column("Image"), column("host")
     image_name, unc = _basename(image)
     python = python | (sysmon & unc)
     has_image = sysmon & image.is_not_null()
     net, proc, dns = sysmon & (event_id == "3"), sysmon & (event_id == "1"), sysmon & (event_id == "22")
     out = {}
-    out["process_path"] = where(has_image, image)
-    out["process_name"] = where(has_image, image_name)
-    process = where(has_image, image)
-    out["process_id"] = where(sysmon, column("ProcessId"))
-    out["user"] = where(sysmon, column("User"))
+    out["process_path"] = _where(has_image, image)
+    out["process_name"] = _where(has_image, image_name)
+    process = _where(has_image, image)
+    out["process_id"] = _where(sysmon, column("ProcessId"))
+    out["user"] = _where(sysmon, column("User"))
     for cim, raw in (("src_ip", "SourceIp"), ("src_port", "SourcePort"), ("dest_ip", "DestinationIp"),
                      ("dest_port", "DestinationPort")):
-        out[cim] = where(net, column(raw))
+        out[cim] = _where(net, column(raw))
     protocol = column("Protocol")
     python = python | (net & protocol.is_not_null() & ~protocol.str.contains(r"^[\x00-\x7f]*$").fill_null(True))
-    out["transport"] = where(net, protocol.str.to_lowercase())
-    out["protocol"] = where(net, pl.lit("ip"))
+    out["transport"] = _where(net, protocol.str.to_lowercase())
+    out["protocol"] = _where(net, pl.lit("ip"))
     initiated = column("Initiated")
-    out["direction"] = where(net & (initiated == "true"), pl.lit("outbound"),
-                             where(net & (initiated == "false"), pl.lit("inbound")))
+    out["direction"] = _where(net & (initiated == "true"), pl.lit("outbound"),
+                             _where(net & (initiated == "false"), pl.lit("inbound")))
     app = _put(out["process_name"])
-    out["app"] = where(net, app)
+    out["app"] = _where(net, app)
     command_line = column("CommandLine")
-    process = where(proc & command_line.is_not_null(), command_line, process)
+    process = _where(proc & command_line.is_not_null(), command_line, process)
     out["process"] = process
-    out["parent_process"] = where(proc, column("ParentCommandLine"))
+    out["parent_process"] = _where(proc, column("ParentCommandLine"))
     parent = column("ParentImage")
     parent_name, parent_unc = _basename(parent)
     python = python | (proc & parent_unc)
-    out["parent_process_path"] = where(proc, parent)
-    out["parent_process_name"] = where(proc, _put(parent_name))
-    out["query"] = where(dns, column("QueryName"))
-    out["answer"] = where(dns, column("QueryResults"))
-    out["src"] = where(net, out["src_ip"], where(dns, host))
-    out["dest"] = where(net, out["dest_ip"], where(proc, host))
+    out["parent_process_path"] = _where(proc, parent)
+    out["parent_process_name"] = _where(proc, _put(parent_name))
+    out["query"] = _where(dns, column("QueryName"))
+    out["answer"] = _where(dns, column("QueryResults"))
+    out["src"] = _where(net, out["src_ip"], _where(dns, host))
+    out["dest"] = _where(net, out["dest_ip"], _where(proc, host))
     tag = pl.Series("tag", [None] * events.height, dtype=pl.List(pl.String))
     for code, values in _TAGS.items():
         mask = sysmon & (event_id == code)
@@ -568,41 +574,33 @@ def _cim_wfp(events, wfp, event_id, python):
     """_cim_security over the WFP rows (``wfp``) of ``events`` (text exports: the Data values
     it reads are the stripped ones the columns hold; a Data element named like a field it
     sets sent its record to Python already)."""
-    def column(name):
-        if name in events.columns:
-            return events.get_column(name)
-        return pl.Series(name, [None] * events.height, dtype=pl.String)
-
-    def where(mask, value, otherwise=None):
-        other = pl.lit(None, pl.String) if otherwise is None else otherwise
-        return pl.select(pl.when(mask).then(value).otherwise(other)).to_series()
-
+    column = functools.partial(_text_column, events)
     out = {}
     for classic, xml_name in _WFP_FIELDS:
-        out[classic] = where(wfp, column(xml_name))
+        out[classic] = _where(wfp, column(xml_name))
     direction = column("Direction")
     mapped = pl.select(pl.when(direction == "%%14592").then(pl.lit("Inbound"))
                        .when(direction == "%%14593").then(pl.lit("Outbound"))
                        .otherwise(direction)).to_series()
     python = python | (wfp & direction.is_not_null() & ~direction.str.contains(r"^[\x00-\x7f]*$").fill_null(True))
-    out["Direction"] = where(wfp, mapped, direction)
-    out["direction"] = where(wfp, mapped.str.to_lowercase(), column("direction"))
+    out["Direction"] = _where(wfp, mapped, direction)
+    out["direction"] = _where(wfp, mapped.str.to_lowercase(), column("direction"))
     app = out["Application_Name"]
     name, unc = _basename(app)
     python = python | (wfp & unc)
     has_app = wfp & app.is_not_null()
     for field, value in (("process_path", app), ("process", app), ("process_name", name), ("app", name)):
-        out[field] = where(has_app, value, column(field))
+        out[field] = _where(has_app, value, column(field))
     for cim, raw in (("src", "Source_Address"), ("src_ip", "Source_Address"), ("src_port", "Source_Port"),
                      ("dest", "Destination_Address"), ("dest_ip", "Destination_Address"),
                      ("dest_port", "Destination_Port"), ("process_id", "Process_ID")):
-        out[cim] = where(wfp, out[raw], column(cim))
+        out[cim] = _where(wfp, out[raw], column(cim))
     protocol = column("Protocol")
     iana = protocol.replace_strict(list(IANA_TRANSPORT), list(IANA_TRANSPORT.values()), default=protocol)
-    out["transport"] = where(wfp, iana, column("transport"))
-    out["protocol"] = where(wfp, pl.lit("ip"), column("protocol"))
-    out["action"] = where(wfp & event_id.is_in(["5156", "5158"]), pl.lit("allowed"),
-                          where(wfp, pl.lit("blocked")))
+    out["transport"] = _where(wfp, iana, column("transport"))
+    out["protocol"] = _where(wfp, pl.lit("ip"), column("protocol"))
+    out["action"] = _where(wfp & event_id.is_in(["5156", "5158"]), pl.lit("allowed"),
+                          _where(wfp, pl.lit("blocked")))
     tag = events.get_column("tag") if "tag" in events.columns else \
         pl.Series("tag", [None] * events.height, dtype=pl.List(pl.String))
     out["tag"] = pl.select(pl.when(wfp).then(pl.lit(["network", "communicate"], pl.List(pl.String)))
