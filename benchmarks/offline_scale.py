@@ -54,6 +54,7 @@ and the top functions by own time are printed instead.
 import argparse
 import collections
 import hashlib
+import heapq
 import json
 import os
 import random
@@ -129,22 +130,27 @@ def generate(folder, n_conn, hosts=2000, n_beacons=20, dns_share=0.2, seed=17):
         planted.append((src, dst, port, proto))
     n_background = max(0, n_conn - len(beacon_records))
     conn_path, dns_path = os.path.join(folder, "conn.log"), os.path.join(folder, "dns.log")
-    with open(conn_path, "w") as out:
-        lines = []
+    # The background is written in time order as it is drawn and the beacons (at most a few
+    # thousand lines) merged in afterwards, so 20 million records never sit in memory; the
+    # order is that of sorting every (ts, line), as the file always had.
+    background_path = conn_path + ".background"
+    with open(background_path, "w") as out:
         for i in range(n_background):
             ts = START + DAY * i / max(1, n_background)
             port, proto, service, _ = rng.choices(_SERVICES, weights)[0]
             # file sharing and remote desktop stay inside; ssh goes out now and then
             internal_dest = port in (445, 3389) or (port == 22 and rng.random() < 0.7)
             dst = _internal(rng, hosts) if internal_dest else _external(rng, 5000)
-            lines.append((ts, _conn_line(rng, ts, i, _internal(rng, hosts), dst, port, proto,
-                                         service, "true" if internal_dest else "false")))
-        for j, (ts, src, dst, port, proto, size) in enumerate(beacon_records):
-            lines.append((ts, _CONN % (ts, 1 << 40 | j, src, rng.randrange(32768, 60999), dst, port,
-                                       proto, "null", rng.uniform(0.2, 0.4), size, size * 3, "SF",
-                                       "false", "ShADadFf", 3, size + 120, 3, size * 3 + 120)))
-        lines.sort()
-        out.writelines(line for _, line in lines)
+            out.write(_conn_line(rng, ts, i, _internal(rng, hosts), dst, port, proto,
+                                 service, "true" if internal_dest else "false"))
+    beacons = sorted((ts, _CONN % (ts, 1 << 40 | j, src, rng.randrange(32768, 60999), dst, port,
+                                   proto, "null", rng.uniform(0.2, 0.4), size, size * 3, "SF",
+                                   "false", "ShADadFf", 3, size + 120, 3, size * 3 + 120))
+                     for j, (ts, src, dst, port, proto, size) in enumerate(beacon_records))
+    with open(background_path) as background, open(conn_path, "w") as out:
+        timed = ((START + DAY * i / max(1, n_background), line) for i, line in enumerate(background))
+        out.writelines(line for _, line in heapq.merge(timed, beacons))
+    os.remove(background_path)
     n_dns = int(n_conn * dns_share)
     with open(dns_path, "w") as out:
         tunnel_every = 50
