@@ -18,7 +18,9 @@ Parsing, the first-segment rules, ``parse_only`` and the error prefixes are the 
 """
 import polars as pl
 
+from .. import limits
 from ..values import Unavailable
+from . import prune
 from .commands import COLUMNAR
 from .search import first_segment
 from .table import NotColumnar, frame_from_rows, rows_from_frame
@@ -42,6 +44,21 @@ def _command_names(segments):
         word = segment.split(None, 1)[0].lower() if segment.strip() else ""
         names.append(word)
     return names
+
+
+def projection(segments):
+    """(the fields the pipeline after its first segment reads, or None when it may read fields
+    it does not name; whether an ``eventstats`` sizing every field of a row runs before it
+    holds only fields among them): :func:`.prune.rest_fields` from the first command, unless
+    ``C2HUNT_STREAM_PRUNE=0``. The first segment's frame then holds only those columns, so
+    every filter and sort after copies fewer."""
+    from .stream import prune_rows
+    if len(segments) < 2 or not prune_rows():
+        return None, False
+    fields, stop = prune.rest_fields(segments, 1)
+    if fields is None:
+        return None, False
+    return fields, "eventstats" in _command_names(segments[:stop])
 
 
 def as_rows(data):
@@ -76,9 +93,13 @@ def execute(runner, ctx, segments, table, now, step):
         step.name = None
         if index == 0:
             text = runner.first_search(segment)
-            if text is not None:
-                # the next command on rows: copy the selected event dicts, no conversion
-                data = first_segment(text, table, now, as_rows=not _columnar_run(names, 0))
+            if text is None:
+                continue
+            on_rows = not _columnar_run(names, 0)  # then copy the selected event dicts, no conversion
+            fields, sized = (None, False) if on_rows else projection(segments)
+            # an eventstats that may cut off (past its row limit) sizes every field of a row
+            data = first_segment(text, table, now, as_rows=on_rows, fields=fields,
+                                 whole_above=limits.MAXRESULTROWS if sized else None)
             continue
         name, args = runner.next_command(segment, data, step)
         data = apply(runner, ctx, name, args, data, _columnar_run(names, index - 1) >= REENTRY_RUN)
