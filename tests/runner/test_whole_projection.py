@@ -45,7 +45,11 @@ SEARCHES = [
     "| where n>0 | table _time id.orig_h total n w",
     "sourcetype=bro:* | eventstats count AS n by id.resp_h | fields - _raw "
     "| eventstats sum(orig_bytes) AS total by id.orig_h | table _time id.orig_h id.resp_h n total",
-    # not projected: no reset, a custom command, a wildcard
+    # a streaming command reads its input_fields; every other field passes through as text
+    "sourcetype=bro:* | eval out=orig_bytes, in=len(uid) | c2asym out=out in=in threshold=0.5 min_bytes=1 "
+    "| stats count values(asym_ratio) AS r by id.orig_h asym_flag",
+    "sourcetype=bro:* | c2entropy field=query mode=dns | eval x=query_entropy | table _time query x uid",
+    # not projected: no reset, a wildcard
     "sourcetype=bro:conn:json | eval w=len(uid)",
     "sourcetype=bro:conn:json | eventstats count by id.orig_h | table id* count",
 ]
@@ -91,15 +95,42 @@ def test_projection_drops_unread_columns(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "MAXRESULTROWS", 5)
     runner.run(SEARCHES[4], table)
     assert "history" in widths[-1]
-    runner.run(SEARCHES[6], table)
+    runner.run(SEARCHES[8], table)
     assert "history" in widths[-1]
+    runner.run(SEARCHES[6], table)
+    assert "history" not in widths[-1]
 
 
 def test_projection_analysis():
-    assert columnar_engine.projection(split_pipeline("x | eval a=1")) == (None, False)
-    fields, sized = columnar_engine.projection(split_pipeline("x | eval a=b | stats count by a"))
-    assert {"a", "b", "_time"} <= fields and not sized
-    fields, sized = columnar_engine.projection(split_pipeline("x | eventstats count AS n by a | table a n"))
-    assert sized
-    fields, sized = columnar_engine.projection(split_pipeline("x | stats count by a | eventstats sum(count) AS t"))
-    assert not sized  # after the reset the rows hold only what it kept, projected or not
+    runner = Runner(str(ROOT))
+
+    def seen(search):
+        return columnar_engine.projection(runner, split_pipeline(search))
+
+    assert seen("x | eval a=1").fields is None
+    found = seen("x | eval a=b | stats count by a")
+    assert {"a", "b", "_time"} <= found.fields and not found.sized and not found.streaming
+    assert seen("x | eventstats count AS n by a | table a n").sized
+    assert not seen("x | stats count by a | eventstats sum(count) AS t").sized  # past the reset: only what it kept
+    # a streaming command reads its input_fields, defaults included (c2asym: bytes_out, bytes_in)
+    found = seen("x | c2asym threshold=0.5 | stats count by asym_flag")
+    assert {"bytes_out", "bytes_in", "asym_flag"} <= found.fields and found.streaming == {1}
+    found = seen("x | eval q=lower(query) | c2entropy field=q mode=dns | table q query_entropy")
+    assert "q" in found.fields and found.streaming == {2}
+    assert seen("x | c2asym threshold=7 | stats count by asym_flag").fields is None  # rejected: the run says why
+    assert seen("x | c2beacon series=s src dest | table src").fields is None  # a reporting command
+
+
+def test_streaming_command_on_rows_without_fields_runs_whole(tmp_path, monkeypatch):
+    """Rows holding none of the fields read would be lost by the command (a chunk without
+    fields is not sent): the search runs again on the whole frame, its messages said once."""
+    search = ("sourcetype=bro:conn:json | eval z=if(len(uid)>100, 1, null()), _time=null() | fields - uid "
+              "| c2asym out=z in=z min_bytes=1 | stats count")
+    runner = Runner(str(ROOT))
+    table = runner.read_table(_logs(tmp_path, 40))[0]
+    want = _run(runner, table, search, monkeypatch, False)
+    calls = []
+    real = columnar_engine._execute
+    monkeypatch.setattr(columnar_engine, "_execute", lambda *a, **k: calls.append(k["project"]) or real(*a, **k))
+    got = _run(runner, table, search, monkeypatch, True)
+    assert got == want and calls == [True, False] and want[0] == [[("count", 40)]]

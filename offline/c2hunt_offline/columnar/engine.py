@@ -46,19 +46,49 @@ def _command_names(segments):
     return names
 
 
-def projection(segments):
-    """(the fields the pipeline after its first segment reads, or None when it may read fields
-    it does not name; whether an ``eventstats`` sizing every field of a row runs before it
-    holds only fields among them): :func:`.prune.rest_fields` from the first command, unless
-    ``C2HUNT_STREAM_PRUNE=0``. The first segment's frame then holds only those columns, so
-    every filter and sort after copies fewer."""
+class Projection(object):
+    """What the pipeline after its first segment reads (:func:`projection`)."""
+
+    def __init__(self, fields=None, sized=False, streaming=()):
+        self.fields = fields  # the fields read up to the reset (None: every field, no projection)
+        self.sized = sized  # an eventstats before the reset (its cut-off sizes every field of a row)
+        self.streaming = streaming  # the segments before the reset that run an app's streaming command
+
+
+class WholeRows(Exception):
+    """A streaming command would get rows holding no field once projected: the search runs again
+    on the whole frame (:func:`execute`)."""
+
+
+def projection(runner, segments):
+    """The fields the pipeline after its first segment reads up to the first command from
+    which on it holds only fields among them: :func:`.prune.rest_fields` from the first
+    command, the app's streaming commands reading their ``input_fields``
+    (:func:`.custom.streaming_reads`), unless ``C2HUNT_STREAM_PRUNE=0``. The first segment's
+    frame then holds only those columns, so every filter, sort and conversion after copies
+    fewer. Nothing else tells a projected row from a whole one: a streaming command drops a
+    chunk of records that hold no field, so it must get none such (:func:`execute`)."""
+    from .custom import streaming_reads
     from .stream import prune_rows
     if len(segments) < 2 or not prune_rows():
-        return None, False
-    fields, stop = prune.rest_fields(segments, 1)
+        return Projection()
+    streaming = {}
+
+    def reads(name, args):
+        if name not in runner.commands_conf:
+            return None
+        found = streaming_reads(runner, name, args)
+        if found is not None:
+            streaming[name] = True
+            return found | prune._names(args)
+        return None
+
+    fields, stop = prune.rest_fields(segments, 1, reads)
     if fields is None:
-        return None, False
-    return fields, "eventstats" in _command_names(segments[:stop])
+        return Projection()
+    names = _command_names(segments[:stop])
+    return Projection(fields, "eventstats" in names,
+                      {index + 1 for index, name in enumerate(names) if name in streaming})
 
 
 def as_rows(data):
@@ -87,8 +117,27 @@ def apply(runner, ctx, name, args, data, reenter):
 
 def execute(runner, ctx, segments, table, now, step):
     """Run the split pipeline ``segments`` over ``table`` (an EventTable); returns rows."""
+    messages, columns = len(ctx.messages), ctx.columns
+    try:
+        return _execute(runner, ctx, segments, table, now, step, project=True)
+    except WholeRows:  # what the projected run said is said again
+        del ctx.messages[messages:]
+        ctx.columns = columns
+        return _execute(runner, ctx, segments, table, now, step, project=False)
+
+
+def _holds_no_field(data):
+    """Whether some row of ``data`` (a frame or rows) holds no field."""
+    if isinstance(data, list):
+        return not all(data)
+    if not data.width:
+        return bool(data.height)
+    return not data.select(pl.any_horizontal(pl.all().is_not_null())).to_series().all()
+
+
+def _execute(runner, ctx, segments, table, now, step, project):
     names = _command_names(segments)
-    data = None
+    data, seen = None, Projection()
     for index, segment in enumerate(segments):
         step.name = None
         if index == 0:
@@ -96,12 +145,15 @@ def execute(runner, ctx, segments, table, now, step):
             if text is None:
                 continue
             on_rows = not _columnar_run(names, 0)  # then copy the selected event dicts, no conversion
-            fields, sized = (None, False) if on_rows else projection(segments)
+            if project and not on_rows:
+                seen = projection(runner, segments)
             # an eventstats that may cut off (past its row limit) sizes every field of a row
-            data = first_segment(text, table, now, as_rows=on_rows, fields=fields,
-                                 whole_above=limits.MAXRESULTROWS if sized else None)
+            data = first_segment(text, table, now, as_rows=on_rows, fields=seen.fields,
+                                 whole_above=limits.MAXRESULTROWS if seen.sized else None)
             continue
         name, args = runner.next_command(segment, data, step)
+        if index in seen.streaming and data is not None and _holds_no_field(data):
+            raise WholeRows()
         data = apply(runner, ctx, name, args, data, _columnar_run(names, index - 1) >= REENTRY_RUN)
     return as_rows(data)
 

@@ -133,12 +133,14 @@ def removes_list(name, args):
     return name == "fields" and args.strip().startswith("-") and "*" not in args
 
 
-def rest_fields(segments, cut):
+def rest_fields(segments, cut, reads=None):
     """(fields, stop): the fields the commands from ``segments[cut]`` on name, up to ``stop``,
     the first ``table`` or ``stats`` (which keep only fields named) or the first command not
     known to read only what it names after a ``fields`` list (which kept only what it names,
     ``_time`` and ``_raw``: ``_raw`` is kept then); (None, None) when the rows must stay whole.
-    A pipeline that ends after a ``fields`` list stops at its end (``_raw`` kept)."""
+    A pipeline that ends after a ``fields`` list stops at its end (``_raw`` kept). ``reads``:
+    (name, args) -> the names another command reads and writes, or None (as :func:`_reads`),
+    asked for the commands :func:`_reads` does not know."""
     fields = {"_time"}
     after_list = sized = False
     for index in range(cut, len(segments)):
@@ -154,10 +156,12 @@ def rest_fields(segments, cut):
             fields |= _names(args)
             after_list = True
             continue
-        reads = _reads(name, args)
-        if reads is None:
+        named = _reads(name, args)
+        if named is None and reads is not None:
+            named = reads(name, args)
+        if named is None:
             return (fields | {"_raw"}, index) if after_list else (None, None)
-        fields |= reads
+        fields |= named
     return (fields | {"_raw"}, len(segments)) if after_list else (None, None)
 
 
