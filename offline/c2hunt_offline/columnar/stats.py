@@ -96,8 +96,8 @@ def number_column(series):
         raise NotColumnar("a number past 2**53 is not exact in a Float64 column")
     # the others go through to_number, but for strings no number can be: two dots (an
     # address), or a character neither a digit, a space, a sign, a dot nor an exponent
-    maybe = plain.not_() & series.str.contains(_NEVER_A_NUMBER).not_()
-    distinct = series.filter(maybe).unique()  # few: "", "-", padded numbers
+    unplain = series.filter(plain.not_())  # only these are read again (none in a column of numbers)
+    distinct = unplain.filter(unplain.str.contains(_NEVER_A_NUMBER).not_()).unique()  # few: "", "-", padded numbers
     if distinct.len():
         mapped = pl.Series([_checked_number(v) for v in distinct.to_list()], dtype=pl.Float64, strict=False)
         others = series.replace_strict(distinct, mapped, default=None, return_dtype=pl.Float64)
