@@ -513,12 +513,13 @@ def streaming_reads(runner, name, args):
     ``compute`` reads those columns only; every other field of a record passes through as its
     text). None when it is no streaming command this process can load, or the arguments do not
     configure it (the run then reports them)."""
+    from .stream import streaming_custom
+    if not streaming_custom(runner, name):
+        return None
     try:
         script = _script(runner, name)
         argv = [str(arg) for arg in shlex.split(args)]
         cls = _command_class(script)
-        if getattr(cls, "command_type", None) != "streaming" or not hasattr(cls, "compute"):
-            return None
         with _app_imports(os.path.dirname(script)), warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             command = cls()

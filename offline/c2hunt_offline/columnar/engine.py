@@ -75,8 +75,6 @@ def projection(runner, segments):
     streaming = {}
 
     def reads(name, args):
-        if name not in runner.commands_conf:
-            return None
         found = streaming_reads(runner, name, args)
         if found is not None:
             streaming[name] = True
