@@ -507,6 +507,29 @@ def _assemble(parts, height):
     return pl.DataFrame(out)
 
 
+def streaming_reads(runner, name, args):
+    """The fields the app's streaming command ``name`` reads with these arguments: its
+    ``input_fields`` once configured (the contract of ``c2hunt.scp.command.StreamingCommand``:
+    ``compute`` reads those columns only; every other field of a record passes through as its
+    text). None when it is no streaming command this process can load, or the arguments do not
+    configure it (the run then reports them)."""
+    from .stream import streaming_custom
+    if not streaming_custom(runner, name):
+        return None
+    try:
+        script = _script(runner, name)
+        argv = [str(arg) for arg in shlex.split(args)]
+        cls = _command_class(script)
+        with _app_imports(os.path.dirname(script)), warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            command = cls()
+            command.configure(argv)
+        fields = getattr(command, "input_fields", None)
+        return None if fields is None else {str(field) for field in fields}
+    except Exception:  # noqa: BLE001  (not knowable here: the fields stay whole, the run decides)
+        return None
+
+
 def run_custom_in_process(ctx, name, args, frame):
     """``| <name> <args>`` over ``frame`` in this process; the frame the protocol path gives.
 

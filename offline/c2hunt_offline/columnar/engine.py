@@ -18,7 +18,9 @@ Parsing, the first-segment rules, ``parse_only`` and the error prefixes are the 
 """
 import polars as pl
 
+from .. import limits
 from ..values import Unavailable
+from . import prune
 from .commands import COLUMNAR
 from .search import first_segment
 from .table import NotColumnar, frame_from_rows, rows_from_frame
@@ -42,6 +44,49 @@ def _command_names(segments):
         word = segment.split(None, 1)[0].lower() if segment.strip() else ""
         names.append(word)
     return names
+
+
+class Projection(object):
+    """What the pipeline after its first segment reads (:func:`projection`)."""
+
+    def __init__(self, fields=None, sized=False, streaming=()):
+        self.fields = fields  # the fields read up to the reset (None: every field, no projection)
+        self.sized = sized  # an eventstats before the reset (its cut-off sizes every field of a row)
+        self.streaming = streaming  # the segments before the reset that run an app's streaming command
+
+
+class WholeRows(Exception):
+    """A streaming command would get rows holding no field once projected: the search runs again
+    on the whole frame (:func:`execute`)."""
+
+
+def projection(runner, segments):
+    """The fields the pipeline after its first segment reads up to the first command from
+    which on it holds only fields among them: :func:`.prune.rest_fields` from the first
+    command, the app's streaming commands reading their ``input_fields``
+    (:func:`.custom.streaming_reads`), unless ``C2HUNT_STREAM_PRUNE=0``. The first segment's
+    frame then holds only those columns, so every filter, sort and conversion after copies
+    fewer. Nothing else tells a projected row from a whole one: a streaming command drops a
+    chunk of records that hold no field, so it must get none such (:func:`execute`)."""
+    from .custom import streaming_reads
+    from .stream import prune_rows
+    if len(segments) < 2 or not prune_rows():
+        return Projection()
+    streaming = {}
+
+    def reads(name, args):
+        found = streaming_reads(runner, name, args)
+        if found is not None:
+            streaming[name] = True
+            return found | prune._names(args)
+        return None
+
+    fields, stop = prune.rest_fields(segments, 1, reads)
+    if fields is None:
+        return Projection()
+    names = _command_names(segments[:stop])
+    return Projection(fields, "eventstats" in names,
+                      {index + 1 for index, name in enumerate(names) if name in streaming})
 
 
 def as_rows(data):
@@ -70,17 +115,43 @@ def apply(runner, ctx, name, args, data, reenter):
 
 def execute(runner, ctx, segments, table, now, step):
     """Run the split pipeline ``segments`` over ``table`` (an EventTable); returns rows."""
+    messages, columns = len(ctx.messages), ctx.columns
+    try:
+        return _execute(runner, ctx, segments, table, now, step, project=True)
+    except WholeRows:  # what the projected run said is said again
+        del ctx.messages[messages:]
+        ctx.columns = columns
+        return _execute(runner, ctx, segments, table, now, step, project=False)
+
+
+def _holds_no_field(data):
+    """Whether some row of ``data`` (a frame or rows) holds no field."""
+    if isinstance(data, list):
+        return not all(data)
+    if not data.width:
+        return bool(data.height)
+    return not data.select(pl.any_horizontal(pl.all().is_not_null())).to_series().all()
+
+
+def _execute(runner, ctx, segments, table, now, step, project):
     names = _command_names(segments)
-    data = None
+    data, seen = None, Projection()
     for index, segment in enumerate(segments):
         step.name = None
         if index == 0:
             text = runner.first_search(segment)
-            if text is not None:
-                # the next command on rows: copy the selected event dicts, no conversion
-                data = first_segment(text, table, now, as_rows=not _columnar_run(names, 0))
+            if text is None:
+                continue
+            on_rows = not _columnar_run(names, 0)  # then copy the selected event dicts, no conversion
+            if project and not on_rows:
+                seen = projection(runner, segments)
+            # an eventstats that may cut off (past its row limit) sizes every field of a row
+            data = first_segment(text, table, now, as_rows=on_rows, fields=seen.fields,
+                                 whole_above=limits.MAXRESULTROWS if seen.sized else None)
             continue
         name, args = runner.next_command(segment, data, step)
+        if index in seen.streaming and data is not None and _holds_no_field(data):
+            raise WholeRows()
         data = apply(runner, ctx, name, args, data, _columnar_run(names, index - 1) >= REENTRY_RUN)
     return as_rows(data)
 

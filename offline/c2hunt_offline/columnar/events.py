@@ -134,12 +134,15 @@ class EventTable(object):
         for frame in frames:
             frame = frame.with_columns(position.slice(start, frame.height))
             start += frame.height
-            if "sourcetype" in frame.columns and frame.get_column("sourcetype").dtype == pl.String:
+            sourcetype = frame.get_column("sourcetype") if "sourcetype" in frame.columns else None
+            if sourcetype is None or sourcetype.dtype != pl.String:
+                parts.setdefault("", []).append(frame)
+            elif not sourcetype.null_count() and (sourcetype == sourcetype[0]).all():
+                parts.setdefault(partition_key(sourcetype[0]), []).append(frame)  # one file, one sourcetype
+            else:
                 for (key,), group in frame.group_by("sourcetype", maintain_order=True):
                     parts.setdefault(partition_key(key), []).append(group)
-            else:
-                parts.setdefault("", []).append(frame)
-        return cls({key: concat_frames(group).sort(POSITION) for key, group in parts.items()})
+        return cls({key: _by_position(concat_frames(group)) for key, group in parts.items()})
 
     def __len__(self):
         return sum(frame.height for frame in self.partitions.values())
@@ -218,6 +221,17 @@ class EventTable(object):
                 if t is not None and (best is None or t > best):
                     best = t
         return best
+
+
+def _by_position(frame):
+    """``frame`` sorted by its (distinct) positions: as it is when they already ascend, reversed
+    when they descend (a file written oldest first), else sorted."""
+    positions = frame.get_column(POSITION)
+    if positions.is_sorted():
+        return frame
+    if positions.is_sorted(descending=True):
+        return frame.reverse()
+    return frame.sort(POSITION)
 
 
 def select(frames):

@@ -133,12 +133,14 @@ def removes_list(name, args):
     return name == "fields" and args.strip().startswith("-") and "*" not in args
 
 
-def rest_fields(segments, cut):
+def rest_fields(segments, cut, reads=None):
     """(fields, stop): the fields the commands from ``segments[cut]`` on name, up to ``stop``,
     the first ``table`` or ``stats`` (which keep only fields named) or the first command not
     known to read only what it names after a ``fields`` list (which kept only what it names,
     ``_time`` and ``_raw``: ``_raw`` is kept then); (None, None) when the rows must stay whole.
-    A pipeline that ends after a ``fields`` list stops at its end (``_raw`` kept)."""
+    A pipeline that ends after a ``fields`` list stops at its end (``_raw`` kept). ``reads``:
+    (name, args) -> the names another command reads and writes, or None (as :func:`_reads`),
+    asked for the commands :func:`_reads` does not know."""
     fields = {"_time"}
     after_list = sized = False
     for index in range(cut, len(segments)):
@@ -154,10 +156,12 @@ def rest_fields(segments, cut):
             fields |= _names(args)
             after_list = True
             continue
-        reads = _reads(name, args)
-        if reads is None:
+        named = _reads(name, args)
+        if named is None and reads is not None:
+            named = reads(name, args)
+        if named is None:
             return (fields | {"_raw"}, index) if after_list else (None, None)
-        fields |= reads
+        fields |= named
     return (fields | {"_raw"}, len(segments)) if after_list else (None, None)
 
 
@@ -182,22 +186,34 @@ def unsized_fields(segments, cut, stop):
 
 def row_text_bytes(frame):
     """:func:`..limits.estimated_bytes` of each row of ``frame`` (Int64): per present cell, its
-    field name's length and its value's text (numbers as printed, every value of a multivalue)."""
+    field name's length and its value's text (numbers as printed, every value of a multivalue).
+    Text columns are measured in one pass over the frame (no column of lengths per field)."""
     from .stats import number_text_lengths
-    sizes = pl.Series("size", [0] * frame.height, dtype=pl.Int64)
+    texts, others = [], []
     for name in frame.columns:
         series = frame.get_column(name)
         if series.null_count() == frame.height:
             continue
+        column = pl.col(name)
         if series.dtype == pl.String:
-            length = series.str.len_chars().cast(pl.Int64)
+            texts.append((column.str.len_chars().cast(pl.Int64) + len(name)).fill_null(0))
+        elif series.dtype == pl.List(pl.String):  # every item's text, a null item none's
+            # no value: an empty list, or one whose single item is null (python_values)
+            held = (column.list.len() > 1) | column.list.first().is_not_null()
+            items = column.list.eval(pl.element().str.len_chars().fill_null(0)).list.sum().cast(pl.Int64)
+            texts.append(pl.when(held).then(items + len(name)).otherwise(0))
         elif series.dtype == pl.Float64:
-            length = number_text_lengths(series)
+            others.append((number_text_lengths(series) + len(name)).fill_null(0))
         else:
-            length = pl.Series(name, [None if v is None else sum(len(to_str(x) or "") for x in mv(v))
-                                      for v in python_values(series)], dtype=pl.Int64)
-        sizes = sizes + (length + len(name)).fill_null(0)
-    return sizes
+            others.append((pl.Series(name, [None if v is None else sum(len(to_str(x) or "") for x in mv(v))
+                                            for v in python_values(series)], dtype=pl.Int64) + len(name)).fill_null(0))
+    if texts:
+        sizes = frame.select(pl.sum_horizontal(texts).cast(pl.Int64).alias("size")).to_series()
+    else:
+        sizes = pl.Series("size", [0] * frame.height, dtype=pl.Int64)
+    for length in others:
+        sizes = sizes + length
+    return sizes.alias("size")
 
 
 def prune(frame, keep, unsized=()):
@@ -243,6 +259,12 @@ def eventstats_cutoff(data, extra):
     if limits.MAX_MEM_USAGE_MB <= 0:
         return limits.MAXRESULTROWS
     if isinstance(data, pl.DataFrame):
+        from .stats import text_size_bound
+        try:  # the running sum passes the budget only if the total does: bounded first, cheaply
+            if text_size_bound(data) + int(extra.sum() or 0) <= limits.MAX_MEM_USAGE_MB * 1024 * 1024:
+                return None
+        except NotColumnar:
+            pass  # a column the bound does not read: every row measured
         own = row_text_bytes(data)
     else:
         own = pl.Series("size", [limits.estimated_bytes(row) for row in data], dtype=pl.Int64)

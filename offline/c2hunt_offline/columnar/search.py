@@ -181,16 +181,29 @@ def may_match_partition(expression, sourcetype, now=None):
     return _fold(expression.tree, sourcetype, now) is not False
 
 
-def first_segment(text, table, now, as_rows=False):
+def first_segment(text, table, now, as_rows=False, fields=None, whole_above=None):
     """The events of ``table`` (an :class:`EventTable`) the search ``text`` selects, newest
     first: a frame, or with ``as_rows`` a list of copies of the event dicts (the row engine's
-    own copies) when the table holds them."""
+    own copies) when the table holds them. ``fields``: the frame holds only these columns (the
+    rest of the pipeline reads no other), unless it has more than ``whole_above`` rows."""
     expression = SearchExpression(text, now=now)  # the row engine's parse: the same errors
-    selected = []
+    picked, count = [], 0
     for key, frame in table.partitions.items():
-        kept = filter_frame(expression, frame, now, key)
-        if kept.height:
-            selected.append(kept)
+        tree = _fold(expression.tree, key, now)
+        if tree is False or not frame.height:
+            continue
+        mask = None if tree is True else _mask(tree, frame, now)  # as filter_frame
+        rows = frame.height if mask is None else int(mask.sum())
+        if rows:
+            picked.append((frame, mask))
+            count += rows
+    if as_rows or (whole_above is not None and count > whole_above):
+        fields = None
+    selected = []
+    for frame, mask in picked:
+        if fields is not None:  # only the columns read: fewer to copy now and in every command after
+            frame = frame.select([c for c in frame.columns if c in fields or c == POSITION])
+        selected.append(frame if mask is None else frame.filter(mask))
     if as_rows and table.source is not None:
         source = table.source
         return [dict(source[p]) for p in table.positions(selected)]

@@ -96,8 +96,8 @@ def number_column(series):
         raise NotColumnar("a number past 2**53 is not exact in a Float64 column")
     # the others go through to_number, but for strings no number can be: two dots (an
     # address), or a character neither a digit, a space, a sign, a dot nor an exponent
-    maybe = plain.not_() & series.str.contains(_NEVER_A_NUMBER).not_()
-    distinct = series.filter(maybe).unique()  # few: "", "-", padded numbers
+    unplain = series.filter(plain.not_())  # only these are read again (none in a column of numbers)
+    distinct = unplain.filter(unplain.str.contains(_NEVER_A_NUMBER).not_()).unique()  # few: "", "-", padded numbers
     if distinct.len():
         mapped = pl.Series([_checked_number(v) for v in distinct.to_list()], dtype=pl.Float64, strict=False)
         others = series.replace_strict(distinct, mapped, default=None, return_dtype=pl.Float64)
@@ -765,19 +765,29 @@ def _eventstats_cutoff(frame):
     if limits.MAX_MEM_USAGE_MB <= 0:
         return limits.MAXRESULTROWS
     budget = limits.MAX_MEM_USAGE_MB * 1024 * 1024
+    if text_size_bound(frame) <= budget:
+        return None
     texts = {name: dtype for name, dtype in frame.schema.items()
              if _text_length_expression(name, dtype, False) is not None}
     numbers = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
-    names = sum(len(name) * (frame.height - frame.get_column(name).null_count()) for name in list(texts) + numbers)
-    bound = names + _text_bytes(frame, texts) + sum(_number_text_bound(frame.get_column(name)) for name in numbers)
-    if bound <= budget:
-        return None
     lengths = {name: number_text_lengths(frame.get_column(name)) for name in numbers}
     used = _row_sizes(frame, texts, lengths).cum_sum()
     past = (used > budget) & (pl.int_range(frame.height, eager=True) >= limits.MAXRESULTROWS)
     if not past.any():
         return None
     return int(past.arg_true()[0])
+
+
+def text_size_bound(frame):
+    """An upper bound of the estimate's total over every row of ``frame`` (field names and
+    values as text), taken per column without reading a string or printing a number: strings
+    counted in bytes, fractions at their longest printed form (NotColumnar for a column of
+    another kind)."""
+    texts = {name: dtype for name, dtype in frame.schema.items()
+             if _text_length_expression(name, dtype, False) is not None}
+    numbers = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
+    names = sum(len(name) * (frame.height - frame.get_column(name).null_count()) for name in list(texts) + numbers)
+    return names + _text_bytes(frame, texts) + sum(_number_text_bound(frame.get_column(name)) for name in numbers)
 
 
 def _number_text_bound(series):
