@@ -16,6 +16,7 @@ import pytest
 import offline_scale  # benchmarks/ (on pythonpath)
 from c2hunt_offline import limits
 from c2hunt_offline.engine import Runner, data_now
+from c2hunt_sim.world import STREAM_FILES, Host, Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 BEACONING = "C2Hunt - Periodic Beaconing - Rule"
@@ -24,13 +25,10 @@ BEACONING = "C2Hunt - Periodic Beaconing - Rule"
 # eventstats input now is about 12,700 rows and 1.7 MB (channels that can be scored, one row
 # per destination for the rest, one per source and DNS name)
 SCALED = {"maxresultrows": 1000, "max_mem_usage_mb": 2}
-# Searches whose eventstats still join per event (documented in docs/offline-runner.md
-# "Search limits at volume"): the Linux/macOS program search joins Zeek conn bytes to
-# endpoint connections by 5-tuple over every event. Take a search off this list when it
-# aggregates first.
-PER_EVENT_JOINS = {
-    "C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing - Linux And macOS - Rule",
-}
+# Searches whose eventstats still join per event over the generated conn/dns records
+# (documented in docs/offline-runner.md "Search limits at volume"): none since the Linux/macOS
+# program search joins Zeek bytes by stats first. Add a search here only with its reason.
+PER_EVENT_JOINS = set()
 
 
 @pytest.fixture(scope="module")
@@ -340,3 +338,32 @@ def test_esxi_session_and_operation_context_within_limits(tmp_path):
     rows = _same_within_limits(runner, _table(runner, [path]), ESXI)
     assert rows == alone.rows
     assert any(row.get("account") == "vpxuser" for row in rows), rows
+
+
+USER_PATHS = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
+
+
+def test_user_path_prevalence_counts_processes_not_connections(tmp_path):
+    # a per-user install in AppData on 12 hosts, 300 connections each: the prevalence
+    # eventstats (dc(host) by program and folder class) holds one row per process and signal
+    # state, not 3,600 connections, and still clears the program as common software
+    rec = Recorder("volume-prevalence", 1)
+    app = "C:\\Users\\max\\AppData\\Local\\NoteSync\\notesync.exe"
+    t0 = 1715677200.0
+    for n in range(1, 13):
+        host = Host("ws%02d.corp.example" % n, "10.20.7.%d" % n, "windows")
+        process = rec.windows_process(host, t0, app, app, "CORP\\max")
+        for k in range(300):
+            rec.windows_connection(host, process, t0 + 1 + k * 10, "tcp", "203.0.113.%d" % (k % 50 + 1), 443, wfp=False)
+    paths = []
+    for stream, text in rec.rendered().items():
+        path = tmp_path / STREAM_FILES[stream]
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    runner = Runner()
+    events = _table(runner, paths)
+    saved = next(s for s in runner.saved_searches() if s.name == USER_PATHS)
+    head = saved.search.split("| eventstats dc(host) AS path_host_count")[0]
+    reaching = runner.run(head + "| stats count AS rows sum(count) AS connections", events, now=data_now(events)).rows
+    assert [(int(r["rows"]), int(float(r["connections"]))) for r in reaching] == [(12, 3600)]
+    assert run(runner, events, USER_PATHS).rows == []
