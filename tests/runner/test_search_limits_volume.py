@@ -367,3 +367,35 @@ def test_user_path_prevalence_counts_processes_not_connections(tmp_path):
     reaching = runner.run(head + "| stats count AS rows sum(count) AS connections", events, now=data_now(events)).rows
     assert [(int(r["rows"]), int(float(r["connections"]))) for r in reaching] == [(12, 3600)]
     assert run(runner, events, USER_PATHS).rows == []
+
+
+def test_unix_context_joins_skip_inbound_connections(tmp_path):
+    # a web server's 600 inbound connections (Sysmon for Linux EID 3, not initiated), newer than
+    # the sample's: they can never be an outbound row and give no context, so they are dropped
+    # before the exec-context joins and the implant's rows keep their parent and command line
+    line = ('May 14 %02d:%02d:%02d web07 sysmon[812]: <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">'
+            '<System><Provider Name="Linux-Sysmon" Guid="{ff032593-a8d3-4f13-b0d6-01fc615a0f97}"/><EventID>3</EventID>'
+            '<Version>5</Version><Level>4</Level><Task>3</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>'
+            '<TimeCreated SystemTime="2024-05-14T%02d:%02d:%02d.0000000Z"/><EventRecordID>%d</EventRecordID><Correlation/>'
+            '<Execution ProcessID="3320" ThreadID="4512"/><Channel>Linux-Sysmon/Operational</Channel>'
+            '<Computer>web07.corp.example</Computer><Security UserID="S-1-5-18"/></System><EventData>'
+            '<Data Name="ProcessGuid">{9F3C2A1E-3667-8A2A-B8C7-000000000001}</Data><Data Name="ProcessId">900</Data>'
+            '<Data Name="Image">/usr/sbin/nginx</Data><Data Name="User">www-data</Data><Data Name="Protocol">tcp</Data>'
+            '<Data Name="Initiated">false</Data><Data Name="SourceIsIpv6">false</Data><Data Name="SourceIp">203.0.113.%d</Data>'
+            '<Data Name="SourcePort">%d</Data><Data Name="DestinationIsIpv6">false</Data>'
+            '<Data Name="DestinationIp">10.20.9.7</Data><Data Name="DestinationPort">443</Data></EventData></Event>')
+    rows = []
+    for i in range(600):
+        hour, minute, second = 11, i // 60 % 60, i % 60
+        rows.append(line % (hour, minute, second, hour, minute, second, 500000 + i, i % 200 + 1, 30000 + i))
+    padding = tmp_path / "syslog"
+    padding.write_text("\n".join(rows) + "\n")
+    runner = Runner()
+    alone = _table(runner, [UNIX_SAMPLE])
+    spl = "`c2hunt_unix_outbound_connections` | sort 0 _time data_source process_name dest dest_port"
+    expected = runner.run(spl, alone, now=data_now(alone)).rows
+    events = _table(runner, [UNIX_SAMPLE, padding])
+    with limits.eventstats_limits(**ENDPOINT_LIMITS):
+        padded = runner.run(spl, events, now=data_now(events))
+    assert truncations(padded) == [] and padded.rows == expected
+    assert any(row["process_name"] == "python3.11" and row["parent_process"] != "-" for row in expected)
