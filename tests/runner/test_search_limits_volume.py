@@ -9,26 +9,26 @@ benchmark's generator: benchmarks/offline_scale.py) pass them one row per connec
 million records pass the real ones. Before the beacon searches aggregated first, Periodic
 Beaconing found none of the planted beacons this way (and none at 5 million records)."""
 import json
+from pathlib import Path
 
 import pytest
 
 import offline_scale  # benchmarks/ (on pythonpath)
 from c2hunt_offline import limits
 from c2hunt_offline.engine import Runner, data_now
+from c2hunt_sim.world import STREAM_FILES, Host, Recorder
 
+ROOT = Path(__file__).resolve().parents[2]
 BEACONING = "C2Hunt - Periodic Beaconing - Rule"
 # 20,000 conn + 4,000 dns records: about 23,000 rows per channel and second (4.7 MB as
 # limits.py estimates them) reach what used to be the first eventstats; the largest
 # eventstats input now is about 12,700 rows and 1.7 MB (channels that can be scored, one row
 # per destination for the rest, one per source and DNS name)
 SCALED = {"maxresultrows": 1000, "max_mem_usage_mb": 2}
-# Searches whose eventstats still join per event (documented in docs/offline-runner.md
-# "Search limits at volume"): the Linux/macOS program search joins Zeek conn bytes to
-# endpoint connections by 5-tuple over every event. Take a search off this list when it
-# aggregates first.
-PER_EVENT_JOINS = {
-    "C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing - Linux And macOS - Rule",
-}
+# Searches whose eventstats still join per event over the generated conn/dns records
+# (documented in docs/offline-runner.md "Search limits at volume"): none since the Linux/macOS
+# program search joins Zeek bytes by stats first. Add a search here only with its reason.
+PER_EVENT_JOINS = set()
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +178,224 @@ def test_tls_sessions_are_grouped_before_the_certificate_join(tmp_path):
     assert truncations(result) == []
     (row,) = [row for row in result.rows if row["src"] == "10.1.2.99"]
     assert row["detection_signal"] == "TLS_C2_Framework_Certificate" and int(float(row["count"])) == 10
+
+
+UNIX_PROGRAMS = "C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing - Linux And macOS - Rule"
+UNIX_SAMPLE = ROOT / "samples" / "x8_unix_scripted_app_c2"
+UNIX_TUNNELS = ROOT / "samples" / "x7_tunnel_tools_and_reverse_shells"
+TUNNELS = "C2Hunt - Tunnelling Tool Or Reverse Shell Command Line - Rule"
+ESXI = "C2Hunt - ESXi Guest Operations Or Unusual Host Process - Rule"
+
+
+def _other_connections(path, count, t0):
+    # a busy network's other connections, newer than the sample's: before the flow join
+    # aggregated first they came first in the eventstats by flow_key and took it past the
+    # scaled limits, so the implant's connections (last rows) got no Zeek bytes
+    rows = [{"ts": t0 + 7200 + i * 0.5, "uid": "Cpad%d" % i, "id.orig_h": "10.30.%d.%d" % (i // 250 % 250, i % 250 + 1),
+             "id.orig_p": 20000 + i % 40000, "id.resp_h": "192.0.2.%d" % (i % 200 + 1), "id.resp_p": 443, "proto": "tcp",
+             "service": "ssl", "duration": 1.5, "orig_bytes": 900, "resp_bytes": 5000, "conn_state": "SF",
+             "local_orig": True, "local_resp": False, "history": "ShADadFf", "orig_pkts": 8, "resp_pkts": 9}
+            for i in range(count)]
+    return _write_json(path, rows) + ":bro:conn:json"
+
+
+@pytest.fixture(scope="module")
+def unix_workload(tmp_path_factory):
+    padding = _other_connections(tmp_path_factory.mktemp("unixpad") / "conn_other.log", 3000, 1715678519.0)
+    runner = Runner()
+    events, issues = runner.read_table([str(UNIX_SAMPLE), padding])
+    assert not [i for i in issues if i.is_error]
+    return runner, runner.event_table(events) or events
+
+
+def test_conn_records_alone_pass_the_scaled_limits(unix_workload):
+    # the premise: an eventstats over the conn records (what the flow join was) is cut
+    runner, events = unix_workload
+    with limits.eventstats_limits(**SCALED):
+        result = runner.run("`c2hunt_zeek_conn` | eventstats count AS rows by src", events, now=data_now(events))
+    assert len(result.rows) > 3000 and truncations(result)
+
+
+def test_flow_bytes_joined_within_scaled_limits(unix_workload):
+    # the flow join holds the endpoint events and their 5-tuples, not the conn records: the
+    # implant's uploads (Zeek bytes on Sysmon for Linux's 5-tuples) are still outbound-heavy
+    runner, events = unix_workload
+    plain = run(runner, events, UNIX_PROGRAMS)
+    with limits.eventstats_limits(**SCALED):
+        scaled = run(runner, events, UNIX_PROGRAMS)
+    assert truncations(scaled) == [] and scaled.messages == plain.messages
+    assert scaled.rows == plain.rows
+    implant = [row for row in scaled.rows if row["process_name"] == "python3.11"]
+    assert implant and "Outbound_Heavy_Program_Flow" in implant[0]["signals"]
+    assert float(implant[0]["bytes_out"]) > 3 * 900000
+
+
+def test_unix_connections_same_with_and_without_the_padding(unix_workload):
+    # the other connections share no 5-tuple with the endpoints: the macro's rows (bytes
+    # included) are those of the sample alone
+    runner, events = unix_workload
+    alone, issues = runner.read_table([str(UNIX_SAMPLE)])
+    assert not [i for i in issues if i.is_error]
+    alone = runner.event_table(alone) or alone
+    spl = "`c2hunt_unix_outbound_connections` | sort 0 _time data_source process_name dest dest_port"
+    with limits.eventstats_limits(**SCALED):
+        padded = runner.run(spl, events, now=data_now(events))
+    assert truncations(padded) == []
+    assert padded.rows == runner.run(spl, alone, now=data_now(alone)).rows
+
+
+# The endpoint searches' per-process and per-session context joins: their eventstats hold the
+# candidate events and the distinct context values, not every event read. Scaled to 200 rows
+# (max_mem_usage_mb=0: the row count alone), which the padding below passes ten times over.
+ENDPOINT_LIMITS = {"maxresultrows": 200, "max_mem_usage_mb": 0}
+
+
+def _same_within_limits(runner, events, name):
+    plain = run(runner, events, name)
+    with limits.eventstats_limits(**ENDPOINT_LIMITS):
+        scaled = run(runner, events, name)
+    assert truncations(scaled) == [], scaled.messages
+    assert scaled.rows == plain.rows and scaled.messages == plain.messages
+    return scaled.rows
+
+
+def _table(runner, paths):
+    events, issues = runner.read_table([str(p) for p in paths])
+    assert not [i for i in issues if i.is_error]
+    return runner.event_table(events) or events
+
+
+def _osquery(name, when, columns, host):
+    return json.dumps({"name": name, "hostIdentifier": host, "unixTime": when, "calendarTime": "Tue May 14 09:00:00 2024 UTC",
+                       "columns": columns, "action": "added"})
+
+
+def test_osquery_signing_context_within_limits(tmp_path):
+    # 30 Macs snapshot their four signed programs' sockets and signatures every 5 minutes for
+    # an hour (2,880 rows, newer than the unsigned program's, which come last): the signing
+    # eventstats holds the candidate sockets and one row per host, program and signature
+    t0 = 1715677200
+    lines = [_osquery("pack_c2hunt_signature", t0, {"path": "/Users/ana/bin/unsigned", "signed": "0"}, "mac77.corp.example"),
+             _osquery("pack_c2hunt_process_open_sockets", t0 + 1, {
+                 "pid": "101", "name": "unsigned", "path": "/Users/ana/bin/unsigned", "cmdline": "unsigned", "uid": "501",
+                 "family": "2", "protocol": "17", "local_address": "10.20.6.77", "local_port": "61000",
+                 "remote_address": "198.51.100.99", "remote_port": "40404"}, "mac77.corp.example")]
+    for snapshot in range(12):
+        when = t0 + 600 + 300 * snapshot
+        for host in range(30):
+            for app in range(4):
+                path = "/Applications/App%d.app/Contents/MacOS/app%d" % (app, app)
+                name = "mac%d.corp.example" % host
+                lines.append(_osquery("pack_c2hunt_signature", when, {
+                    "path": path, "signed": "1", "identifier": "com.vendor.app%d" % app,
+                    "team_identifier": "ABCDE12345", "authority": "Developer ID Application: Vendor"}, name))
+                lines.append(_osquery("pack_c2hunt_process_open_sockets", when, {
+                    "pid": str(500 + app), "name": "app%d" % app, "path": path, "cmdline": path, "uid": "501",
+                    "family": "2", "protocol": "6", "local_address": "10.20.7.%d" % host, "local_port": str(50000 + app),
+                    "remote_address": "192.0.2.%d" % (app + 1), "remote_port": "443"}, name))
+    path = tmp_path / "osqueryd.results.log"
+    path.write_text("\n".join(lines) + "\n")
+    runner = Runner()
+    rows = _same_within_limits(runner, _table(runner, [path]), "C2Hunt - Raw Socket Or SOCKS From Unexpected Program - osquery - Rule")
+    assert [(row["process_path"], row["code_signing"], row["detection_signal"]) for row in rows] == [
+        ("/Users/ana/bin/unsigned", "unsigned", "Unsigned_Binary_Non_Standard_Protocol")]
+
+
+def test_auditd_exec_context_within_limits(tmp_path):
+    # the auditd reverse shells' records (SYSCALL, EXECVE, PROCTITLE joined by record) come
+    # after 2,000 newer everyday osquery process events, which no longer reach the join
+    audit = UNIX_TUNNELS / "audit.log"
+    t0 = 1715678400 + 3600
+    padding = [_osquery("process_events", t0 + i, {"pid": str(3000 + i), "path": "/usr/bin/git", "uid": "501",
+                                                  "cmdline": "git status --short", "parent": "1"}, "mac%d.corp.example" % (i % 40))
+               for i in range(2000)]
+    path = tmp_path / "osqueryd.results.log"
+    path.write_text("\n".join(padding) + "\n")
+    runner = Runner()
+    alone = run(runner, _table(runner, [audit]), TUNNELS)
+    rows = _same_within_limits(runner, _table(runner, [audit, path]), TUNNELS)
+    assert rows == alone.rows and any(row["data_source"] == "auditd" for row in rows)
+
+
+def test_esxi_session_and_operation_context_within_limits(tmp_path):
+    # hostd's task lines of 40 other operations (2,000 lines, newer, each operation's context
+    # repeated) and lines without one: the guest operations still get the session's account
+    sample = (ROOT / "samples" / "x4_esxi_vmci_guest_ops" / "esxi.log").read_text()
+    padding = []
+    for i in range(2000):
+        stamp = "2024-05-14T10:%02d:%02d.%03dZ" % (i // 60 % 60, i % 60, i % 1000)
+        if i % 4:
+            padding.append("<166>%s esx01.corp.example Hostd[2099715]: [Originator@6876 sub=Vimsvc.TaskManager "
+                           "opID=job-%d-01 sid=5200%04d user=vpxuser:VSPHERE.LOCAL\\svc-backup] Task Completed : "
+                           "haTask-%d-vim.VirtualMachine.createSnapshot-%d" % (stamp, i % 40, i % 40, i % 40, i))
+        else:
+            padding.append("<166>%s esx01.corp.example Hostd[2099715]: [Originator@6876 sub=Libs] "
+                           "SSL Handshake on client connection completed" % stamp)
+    path = tmp_path / "esxi.log"
+    path.write_text(sample + "\n".join(padding) + "\n")
+    runner = Runner()
+    alone = run(runner, _table(runner, [ROOT / "samples" / "x4_esxi_vmci_guest_ops" / "esxi.log"]), ESXI)
+    rows = _same_within_limits(runner, _table(runner, [path]), ESXI)
+    assert rows == alone.rows
+    assert any(row.get("account") == "vpxuser" for row in rows), rows
+
+
+USER_PATHS = "C2Hunt - Connection From User-Writable Path, Unusual System Process Or Loopback Tunnel - Rule"
+
+
+def test_user_path_prevalence_counts_processes_not_connections(tmp_path):
+    # a per-user install in AppData on 12 hosts, 300 connections each: the prevalence
+    # eventstats (dc(host) by program and folder class) holds one row per process and signal
+    # state, not 3,600 connections, and still clears the program as common software
+    rec = Recorder("volume-prevalence", 1)
+    app = "C:\\Users\\max\\AppData\\Local\\NoteSync\\notesync.exe"
+    t0 = 1715677200.0
+    for n in range(1, 13):
+        host = Host("ws%02d.corp.example" % n, "10.20.7.%d" % n, "windows")
+        process = rec.windows_process(host, t0, app, app, "CORP\\max")
+        for k in range(300):
+            rec.windows_connection(host, process, t0 + 1 + k * 10, "tcp", "203.0.113.%d" % (k % 50 + 1), 443, wfp=False)
+    paths = []
+    for stream, text in rec.rendered().items():
+        path = tmp_path / STREAM_FILES[stream]
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    runner = Runner()
+    events = _table(runner, paths)
+    saved = next(s for s in runner.saved_searches() if s.name == USER_PATHS)
+    head = saved.search.split("| eventstats dc(host) AS path_host_count")[0]
+    reaching = runner.run(head + "| stats count AS rows sum(count) AS connections", events, now=data_now(events)).rows
+    assert [(int(r["rows"]), int(float(r["connections"]))) for r in reaching] == [(12, 3600)]
+    assert run(runner, events, USER_PATHS).rows == []
+
+
+def test_unix_context_joins_skip_inbound_connections(tmp_path):
+    # a web server's 600 inbound connections (Sysmon for Linux EID 3, not initiated), newer than
+    # the sample's: they can never be an outbound row and give no context, so they are dropped
+    # before the exec-context joins and the implant's rows keep their parent and command line
+    line = ('May 14 %02d:%02d:%02d web07 sysmon[812]: <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">'
+            '<System><Provider Name="Linux-Sysmon" Guid="{ff032593-a8d3-4f13-b0d6-01fc615a0f97}"/><EventID>3</EventID>'
+            '<Version>5</Version><Level>4</Level><Task>3</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>'
+            '<TimeCreated SystemTime="2024-05-14T%02d:%02d:%02d.0000000Z"/><EventRecordID>%d</EventRecordID><Correlation/>'
+            '<Execution ProcessID="3320" ThreadID="4512"/><Channel>Linux-Sysmon/Operational</Channel>'
+            '<Computer>web07.corp.example</Computer><Security UserID="S-1-5-18"/></System><EventData>'
+            '<Data Name="ProcessGuid">{9F3C2A1E-3667-8A2A-B8C7-000000000001}</Data><Data Name="ProcessId">900</Data>'
+            '<Data Name="Image">/usr/sbin/nginx</Data><Data Name="User">www-data</Data><Data Name="Protocol">tcp</Data>'
+            '<Data Name="Initiated">false</Data><Data Name="SourceIsIpv6">false</Data><Data Name="SourceIp">203.0.113.%d</Data>'
+            '<Data Name="SourcePort">%d</Data><Data Name="DestinationIsIpv6">false</Data>'
+            '<Data Name="DestinationIp">10.20.9.7</Data><Data Name="DestinationPort">443</Data></EventData></Event>')
+    rows = []
+    for i in range(600):
+        hour, minute, second = 11, i // 60 % 60, i % 60
+        rows.append(line % (hour, minute, second, hour, minute, second, 500000 + i, i % 200 + 1, 30000 + i))
+    padding = tmp_path / "syslog"
+    padding.write_text("\n".join(rows) + "\n")
+    runner = Runner()
+    alone = _table(runner, [UNIX_SAMPLE])
+    spl = "`c2hunt_unix_outbound_connections` | sort 0 _time data_source process_name dest dest_port"
+    expected = runner.run(spl, alone, now=data_now(alone)).rows
+    events = _table(runner, [UNIX_SAMPLE, padding])
+    with limits.eventstats_limits(**ENDPOINT_LIMITS):
+        padded = runner.run(spl, events, now=data_now(events))
+    assert truncations(padded) == [] and padded.rows == expected
+    assert any(row["process_name"] == "python3.11" and row["parent_process"] != "-" for row in expected)
