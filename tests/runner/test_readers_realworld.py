@@ -317,15 +317,19 @@ def test_windows_json_with_eventdata_as_string_or_dict(tmp_path):
     assert rows == [{"process_name": "upd.exe", "count": 5}]
 
 
+SECURITY_5156_XML = (
+    '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+    '<Provider Name="Microsoft-Windows-Security-Auditing"/><EventID>5156</EventID>'
+    '<TimeCreated SystemTime="2024-05-14T09:01:00.000Z"/><EventRecordID>9</EventRecordID>'
+    '<Channel>Security</Channel><Computer>WS02.corp</Computer></System><EventData>'
+    '<Data Name="ProcessID">1234</Data><Data Name="Application">\\device\\harddiskvolume2\\tools\\x.exe</Data>'
+    '<Data Name="Direction">%%14593</Data><Data Name="SourceAddress">10.0.0.6</Data>'
+    '<Data Name="SourcePort">51000</Data><Data Name="DestAddress">8.8.8.8</Data>'
+    '<Data Name="DestPort">4444</Data><Data Name="Protocol">6</Data></EventData></Event>')
+
+
 def test_security_xml_is_labelled_as_the_windows_ta_5_does(tmp_path):
-    xml = ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
-           '<Provider Name="Microsoft-Windows-Security-Auditing"/><EventID>5156</EventID>'
-           '<TimeCreated SystemTime="2024-05-14T09:01:00.000Z"/><EventRecordID>9</EventRecordID>'
-           '<Channel>Security</Channel><Computer>WS02.corp</Computer></System><EventData>'
-           '<Data Name="ProcessID">1234</Data><Data Name="Application">\\device\\harddiskvolume2\\tools\\x.exe</Data>'
-           '<Data Name="Direction">%%14593</Data><Data Name="SourceAddress">10.0.0.6</Data>'
-           '<Data Name="SourcePort">51000</Data><Data Name="DestAddress">8.8.8.8</Data>'
-           '<Data Name="DestPort">4444</Data><Data Name="Protocol">6</Data></EventData></Event>\n')
+    xml = SECURITY_5156_XML + "\n"
     path = tmp_path / "security.xml"
     path.write_text(xml)
     events, issues = read([path])
@@ -583,3 +587,46 @@ def test_classic_windows_rendering(tmp_path):
         "C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe", "upd.exe", "4444", "outbound")
     assert run_search("`c2hunt_wineventlog_wfp` | stats count", [str(path)]) == [{"count": 1}]
     assert run_search("`c2hunt_sysmon_network` | stats count", [str(path)]) == [{"count": 1}]
+
+
+# --------------------------------------------------------------------------------- UTF-16 text
+
+UTF16_FORMS = {"le-bom": b"\xff\xfe", "be-bom": b"\xfe\xff", "le": b"", "be": b""}
+
+
+def _utf16(text, form):
+    return UTF16_FORMS[form] + text.encode("utf-16-be" if form.startswith("be") else "utf-16-le")
+
+
+@pytest.mark.parametrize("form", sorted(UTF16_FORMS))
+def test_utf16_windows_exports_read_like_utf8(tmp_path, form):
+    # PowerShell 5's `wevtutil qe Security /f:xml > x.xml` and Event Viewer's Unicode text
+    # are UTF-16: the same events as the UTF-8 file, not an unknown format.
+    for name, text in (("wineventlog.txt", CLASSIC.replace("\n", "\r\n")), ("conn.log", conn_tsv())):
+        (tmp_path / "utf8").mkdir(exist_ok=True)
+        (tmp_path / form).mkdir(exist_ok=True)
+        plain, wide = tmp_path / "utf8" / name, tmp_path / form / name
+        plain.write_text(text)
+        wide.write_bytes(_utf16(text, form))
+        want, want_issues = read([plain])
+        got, got_issues = read([wide])
+        assert want and comparable(got) == comparable(want)
+        assert len(got_issues) == len(want_issues)
+    xml = tmp_path / form / "security.xml"
+    xml.write_bytes(_utf16('<?xml version="1.0" encoding="UTF-16"?>\r\n<Events>' + SECURITY_5156_XML
+                           + "</Events>\r\n", form))
+    events, issues = read([xml])
+    assert issues == [] and [e["EventCode"] for e in events] == ["5156"]
+    assert run_search("`c2hunt_wineventlog_wfp` | stats count by process_name", [str(xml)]) == \
+        [{"process_name": "x.exe", "count": 1}]
+
+
+def test_utf16_decoding_keeps_characters_split_between_chunks():
+    from c2hunt_offline.readers.dispatch import utf8_chunks
+    text = "Image: C:\\Users\\jörg\\€\U0001F600.exe\r\n" * 3
+    data = b"\xff\xfe" + text.encode("utf-16-le")
+    for size in (1, 3, 5, 4096):
+        pieces = [data[i:i + size] for i in range(0, len(data), size)]
+        assert b"".join(utf8_chunks(pieces)).decode("utf-8") == text
+    assert b"".join(utf8_chunks([b"ab", b"cd\x00"])) == b"abcd\x00"    # UTF-8 passes as it is
+    assert b"".join(utf8_chunks([])) == b""

@@ -3,6 +3,7 @@
 Gzip-compressed files (``conn.log.gz``, rotated ``conn.00:00:00-01:00:00.log.gz``) are
 decompressed first and read like the plain file; the name without ``.gz`` gives the log type.
 """
+import codecs
 import csv
 import io
 import itertools
@@ -217,6 +218,52 @@ def gunzip_chunks(handle, problems):
             data += handle.read(piece)
 
 
+# UTF-16 text: Windows writes it (PowerShell 5's ``>`` and Out-File, Event Viewer's and
+# wevtutil's Unicode exports), with a byte-order mark or, from some tools, without one.
+UTF16_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def utf16_encoding(start):
+    """(codec, bytes of its byte-order mark) when ``start`` (a file's first bytes) is UTF-16
+    text, else None. Without a mark: ASCII text in UTF-16 has a NUL beside every character,
+    so the first two characters tell the byte order."""
+    for bom, codec in UTF16_BOMS:
+        if start.startswith(bom) and not start.startswith(bom + b"\x00\x00"):  # FF FE 00 00: UTF-32
+            return codec, len(bom)
+    if len(start) >= 4 and start[1] == 0 and start[3] == 0 and start[0] and start[2]:
+        return "utf-16-le", 0
+    if len(start) >= 4 and start[0] == 0 and start[2] == 0 and start[1] and start[3]:
+        return "utf-16-be", 0
+    return None
+
+
+def utf8_chunks(chunks):
+    """``chunks`` as UTF-8: UTF-16 text (see :func:`utf16_encoding`) decoded as it is read
+    (a character split between chunks is kept whole, bad units replaced), other bytes as they
+    are. Every reader downstream reads UTF-8."""
+    chunks = iter(chunks)
+    start = b""
+    for chunk in chunks:
+        start += chunk
+        if len(start) >= 4:
+            break
+    found = utf16_encoding(start)
+    if found is None:
+        if start:
+            yield start
+        yield from chunks
+        return
+    codec, skip = found
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    for chunk in itertools.chain([start[skip:]], chunks):
+        text = decoder.decode(chunk)
+        if text:
+            yield text.encode("utf-8")
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail.encode("utf-8")
+
+
 def _plain_chunks(handle):
     while True:
         chunk = handle.read(READ_CHUNK)
@@ -277,6 +324,7 @@ def detect_and_read(path, sourcetype=None, app_root=None):
                 name_hint = path[:-3]
         else:
             chunks = _plain_chunks(handle)
+        chunks = utf8_chunks(chunks)
         start = bytearray()
         sniffed = []
         for chunk in chunks:
