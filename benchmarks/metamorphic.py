@@ -387,6 +387,8 @@ def read_capture(path):
 
 def _strip_ethernet(frame):
     """(ethertype, network-layer bytes) of an Ethernet frame (802.1Q tags skipped)."""
+    if len(frame) < 14:
+        return 0, b""
     ethertype, at = struct.unpack("!H", frame[12:14])[0], 14
     while ethertype in (0x8100, 0x88A8) and len(frame) >= at + 4:
         ethertype, at = struct.unpack("!H", frame[at + 2:at + 4])[0], at + 4
@@ -945,6 +947,21 @@ def evtx_to_xml(inputs, out, ctx):
     return (paths, None, None) if paths else None
 
 
+def evtx_to_pretty_xml(inputs, out, ctx):
+    """An XML export pretty-printed (an element a line, indented, as XML tools and the EVTX
+    parsers print it), empty Data elements self-closed (``<Data Name="RuleName"/>``)."""
+    paths = []
+    for path, rel in _files(inputs):
+        if path.read_bytes()[:4] != b"ElfF":
+            return None
+        target = (out / rel).with_suffix(".xml")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        records = [re.sub(r'(<Data Name="[^"]*")></Data>', r"\1/>", x) for x in evtx_xml_records(path)]
+        write_text(target, '<?xml version="1.0" encoding="utf-8"?>\n<Events>\n' + "\n".join(records) + "\n</Events>\n")
+        paths.append(target)
+    return (paths, None, None) if paths else None
+
+
 def evtx_to_splunk_json(inputs, out, ctx):
     paths = []
     for path, rel in _files(inputs):
@@ -1061,6 +1078,33 @@ def classic_rendering(xml):
         lines.append("Message=Event %s." % eid)
         lines += ["\t%s:\t%s" % (name, value) for name, value in data]
     return "\n".join(lines)
+
+
+def wevtutil_rendering(xml, index):
+    """``wevtutil qe <log> /f:text`` of one event: "Event[N]:", the indented header, then
+    "Description:" and the message (as classic_rendering renders it)."""
+    channel, eid, computer, _, seconds, _ = _event_parts(xml)
+    message = classic_rendering(xml).split("\nMessage=", 1)[1]
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return "\n".join(["Event[%d]:" % index, "  Log Name: %s" % channel, "  Source: %s" % channel,
+                      "  Date: %s" % moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03d" % (moment.microsecond // 1000),
+                      "  Event ID: %s" % eid, "  Task: N/A", "  Level: Information", "  Opcode: Info",
+                      "  Keyword: N/A", "  User: N/A", "  User Name: N/A", "  Computer: %s" % computer,
+                      "  Description: ", message])
+
+
+def evtx_to_wevtutil_text(inputs, out, ctx):
+    """``wevtutil qe <log> /f:text`` output (CRLF), the same messages as the classic rendering."""
+    paths = []
+    for path, rel in _files(inputs):
+        if path.read_bytes()[:4] != b"ElfF":
+            return None
+        target = (out / rel).with_suffix(".txt")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = "\n\n".join(wevtutil_rendering(x, n) for n, x in enumerate(evtx_xml_records(path))) + "\n"
+        write_text(target, text.replace("\n", "\r\n"))
+        paths.append(target)
+    return (paths, None, None) if paths else None
 
 
 def evtx_to_classic_text(inputs, out, ctx):
@@ -1184,6 +1228,67 @@ def _linux_sll(target, linktype, packets):
     return target.with_suffix(".pcap")
 
 
+def _vlan(target, linktype, packets):
+    """Ethernet frames with an 802.1Q tag (VLAN 100), as a SPAN port or trunk capture has them."""
+    if linktype != 1:
+        return None
+    tagged = [(sec, ns, frame[:12] + b"\x81\x00\x00\x64" + frame[12:]) for sec, ns, frame in packets]
+    write_pcap(target.with_suffix(".pcap"), 1, tagged)
+    return target.with_suffix(".pcap")
+
+
+FRAGMENT_PAYLOAD = 512     # bytes of IP payload per fragment (a multiple of 8)
+
+
+def _ipv4_checksum(header):
+    total = sum(struct.unpack("!%dH" % (len(header) // 2), header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return struct.pack("!H", ~total & 0xFFFF)
+
+
+def fragment_ipv4(ip, size=FRAGMENT_PAYLOAD):
+    """An IPv4 packet cut into fragments of ``size`` payload bytes (one when it fits, or when
+    it says don't fragment or is already a fragment)."""
+    if len(ip) < 20 or ip[0] >> 4 != 4:
+        return [ip]
+    ihl = (ip[0] & 0x0F) * 4
+    total = struct.unpack("!H", ip[2:4])[0]
+    flags = struct.unpack("!H", ip[6:8])[0]
+    payload = ip[ihl:total]
+    if len(payload) <= size or flags & 0x4000 or flags & 0x3FFF:
+        return [ip]
+    out = []
+    for at in range(0, len(payload), size):
+        piece = payload[at:at + size]
+        more = 0x2000 if at + size < len(payload) else 0
+        header = bytearray(ip[:ihl])
+        header[2:4] = struct.pack("!H", ihl + len(piece))
+        header[6:8] = struct.pack("!H", more | (at // 8))
+        header[10:12] = b"\x00\x00"
+        header[10:12] = _ipv4_checksum(bytes(header))
+        out.append(bytes(header) + piece)
+    return out
+
+
+def _fragmented(target, linktype, packets):
+    """Ethernet IPv4 packets over FRAGMENT_PAYLOAD bytes of payload sent as fragments (a link
+    with a small MTU on the way; don't-fragment packets stay whole)."""
+    if linktype != 1:
+        return None
+    out, cut = [], 0
+    for sec, ns, frame in packets:
+        ethertype, ip = _strip_ethernet(frame)
+        pieces = fragment_ipv4(ip) if ethertype == 0x0800 else [ip]
+        cut += len(pieces) > 1
+        head = frame[:len(frame) - len(ip)]
+        out += [(sec, ns, head + piece) for piece in pieces]
+    if not cut:
+        return None
+    write_pcap(target.with_suffix(".pcap"), 1, out)
+    return target.with_suffix(".pcap")
+
+
 def _ns_bigendian(target, linktype, packets):
     write_pcap(target.with_suffix(".pcap"), linktype, packets, nanosecond=True, big_endian=True, snaplen=65535)
     return target.with_suffix(".pcap")
@@ -1217,7 +1322,9 @@ TRANSFORMS = {
     "evtx_to_xml": evtx_to_xml,
     "evtx_to_splunk_json": evtx_to_splunk_json,
     "evtx_to_classic_text": evtx_to_classic_text,
+    "evtx_to_wevtutil_text": evtx_to_wevtutil_text,
     "evtx_to_rendered_xml": evtx_to_rendered_xml,
+    "evtx_to_pretty_xml": evtx_to_pretty_xml,
     "evtx_to_winlogbeat": evtx_to_winlogbeat,
     "evtx_to_nxlog": evtx_to_nxlog,
     "utf16": utf16,
@@ -1225,6 +1332,8 @@ TRANSFORMS = {
     "pcap_linux_sll": _capture_transform(_linux_sll),
     "pcap_ns_bigendian": _capture_transform(_ns_bigendian),
     "pcap_to_pcapng": _capture_transform(_to_pcapng),
+    "pcap_vlan": _capture_transform(_vlan),
+    "pcap_fragment": _capture_transform(_fragmented),
 }
 
 

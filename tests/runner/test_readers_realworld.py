@@ -630,3 +630,70 @@ def test_utf16_decoding_keeps_characters_split_between_chunks():
         assert b"".join(utf8_chunks(pieces)).decode("utf-8") == text
     assert b"".join(utf8_chunks([b"ab", b"cd\x00"])) == b"abcd\x00"    # UTF-8 passes as it is
     assert b"".join(utf8_chunks([])) == b""
+
+
+WEVTUTIL_TEXT = """Event[0]:
+  Log Name: Security
+  Source: Microsoft-Windows-Security-Auditing
+  Date: 2024-05-14T09:01:00.123
+  Event ID: 5156
+  Task: Filtering Platform Connection
+  Level: Information
+  Opcode: Info
+  Keyword: Audit Success
+  User: N/A
+  User Name: N/A
+  Computer: WS02.corp
+  Description: 
+The Windows Filtering Platform has permitted a connection.
+
+Application Information:
+\tProcess ID:\t\t1234
+\tApplication Name:\t\\device\\harddiskvolume2\\tools\\x.exe
+
+Network Information:
+\tDirection:\t\tOutbound
+\tSource Address:\t\t10.0.0.6
+\tSource Port:\t\t51000
+\tDestination Address:\t198.51.100.3
+\tDestination Port:\t\t4444
+\tProtocol:\t\t6
+
+Event[1]:
+  Log Name: Microsoft-Windows-Sysmon/Operational
+  Source: Microsoft-Windows-Sysmon
+  Date: 2024-05-14T09:01:05.000
+  Event ID: 3
+  Task: Network connection detected (rule: NetworkConnect)
+  Computer: WS02.corp
+  Description: 
+Network connection detected:
+RuleName: -
+Image: C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe
+Initiated: true
+DestinationIp: 198.51.100.3
+DestinationPort: 4444
+
+Event[2]:
+  Source: Microsoft-Windows-Sysmon
+  Description: 
+no log name
+"""
+
+
+def test_wevtutil_text_export(tmp_path):
+    # `wevtutil qe Security /f:text`: the classic rendering's message under another header
+    path = tmp_path / "security.txt"
+    path.write_text(WEVTUTIL_TEXT.replace("\n", "\r\n"))
+    events, issues = read([path])
+    assert [str(i).split(": ", 1)[0] for i in issues] == [str(path) + ":43"]  # no Log Name
+    wfp = next(e for e in events if e["EventCode"] == "5156")
+    sysmon = next(e for e in events if e["EventCode"] == "3")
+    assert (wfp["sourcetype"], wfp["source"], wfp["_time"], wfp["host"], wfp["TaskCategory"]) == (
+        "WinEventLog", "WinEventLog:Security", 1715677260.123, "WS02.corp", "Filtering Platform Connection")
+    assert (wfp["Application_Name"], wfp["process_name"], wfp["direction"], wfp["dest"], wfp["dest_port"]) == (
+        "\\device\\harddiskvolume2\\tools\\x.exe", "x.exe", "outbound", "198.51.100.3", "4444")
+    assert (sysmon["source"], sysmon["Image"], sysmon["dest_port"]) == (
+        "WinEventLog:Microsoft-Windows-Sysmon/Operational", "C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe", "4444")
+    assert run_search("`c2hunt_wineventlog_wfp` | stats count", [str(path)]) == [{"count": 1}]
+    assert run_search("`c2hunt_sysmon_network` | stats count", [str(path)]) == [{"count": 1}]

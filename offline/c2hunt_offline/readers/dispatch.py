@@ -23,7 +23,7 @@ from .sysmon_linux import (SYSMON_LINUX_SOURCETYPE, is_sysmon_message, is_sysmon
                            read_sysmon_syslog, sysmon_message_event, sysmon_record_event)
 from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml,
                       windows_event_from_xml, windows_from_json)
-from .windows_classic import is_classic_windows, read_windows_classic
+from .windows_classic import is_classic_windows, is_wevtutil_text, read_windows_classic, read_wevtutil_text
 from .zeek import (KNOWN_KINDS, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
                    read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
 
@@ -393,6 +393,8 @@ def _read_text(path, text, sourcetype, name_hint):
         return read_tagged_csv(path, text)
     if is_classic_windows(lines):
         return read_windows_classic(path, lines)
+    if is_wevtutil_text(lines):
+        return read_wevtutil_text(path, lines)
     if AUDIT_HEAD.match(first.strip()):
         return read_auditd(path, lines)
     if first.lstrip().startswith("{"):
@@ -404,6 +406,6 @@ def _read_text(path, text, sourcetype, name_hint):
     if looks_like_headerless_zeek(first):
         return [], [ReadIssue(path, 1, "Zeek TSV rows without the #separator/#fields header: "
                                        "the columns cannot be named")]
-    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic, Sysmon for Linux "
+    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic/wevtutil text, Sysmon for Linux "
                         "syslog, auditd, Zeek, Suricata EVE, ESXi syslog, osquery results, pcap); for CSV or "
                         "JSON lines give --sourcetype" % path)
