@@ -644,7 +644,7 @@ WEVTUTIL_TEXT = """Event[0]:
   User: N/A
   User Name: N/A
   Computer: WS02.corp
-  Description: 
+  Description:
 The Windows Filtering Platform has permitted a connection.
 
 Application Information:
@@ -666,7 +666,7 @@ Event[1]:
   Event ID: 3
   Task: Network connection detected (rule: NetworkConnect)
   Computer: WS02.corp
-  Description: 
+  Description:
 Network connection detected:
 RuleName: -
 Image: C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe
@@ -676,7 +676,7 @@ DestinationPort: 4444
 
 Event[2]:
   Source: Microsoft-Windows-Sysmon
-  Description: 
+  Description:
 no log name
 """
 
