@@ -814,6 +814,28 @@ def zeek_splunk_export(inputs, out, ctx):
     return [out / "splunk-export.json"], None, None
 
 
+def zeek_splunk_csv(inputs, out, ctx):
+    """Splunk's "Export results as CSV" of ``| table _time _raw sourcetype host source`` over
+    the unit's Zeek JSON events (bro:<log>:json), all in one file."""
+    import csv
+    import io
+    logs = _zeek_records(inputs)
+    if logs is None:
+        return None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["_time", "_raw", "sourcetype", "host", "source"])
+    for kind, records in logs:
+        for record in records:
+            ts = record.get("ts")
+            when = datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") \
+                if isinstance(ts, (int, float)) else ""
+            writer.writerow([when, json.dumps(record, separators=(",", ":")), "bro:%s:json" % kind, "sensor",
+                             "/opt/zeek/logs/current/%s.log" % kind])
+    write_text(out / "splunk-export.csv", buffer.getvalue())
+    return [out / "splunk-export.csv"], None, None
+
+
 SITE_FIELDS = ("local_orig", "local_resp")
 
 
@@ -1315,6 +1337,7 @@ TRANSFORMS = {
     "renumber_private_ipv6": renumber_private_ipv6,
     "zeek_json_streaming": zeek_json_streaming,
     "zeek_splunk_export": zeek_splunk_export,
+    "zeek_splunk_csv": zeek_splunk_csv,
     "zeek_site_unset": zeek_site_unset,
     "add_benign_hosts": add_benign_hosts,
     "zeek_tsv_other_layout": zeek_tsv_other_layout,

@@ -35,8 +35,8 @@ TRICKBOT_JA3 = "dataset/test15-malicious-zeek-dir"
 CASES = {
     ("rita-test-data", "proxy"): [                       # Zeek TSV, a beacon through a proxy
         "zeek_tsv_to_json+zeek_json_shuffled+gzip",
-        "split_by_hour+crlf",
-        "renumber_private+shift_dst_local_tz",
+        "zeek_splunk_csv",
+        "split_by_hour+renumber_private+shift_dst_local_tz+crlf",
     ],
     ("slips-cc-beacons", REMCOS): [                      # Zeek TSV with label columns, RemcosRAT beacon
         "add_benign_hosts",
@@ -53,11 +53,11 @@ CASES = {
     ],
     ("evtx-attack-samples", WFP_5156): [                 # Security 5156 + 4624
         "renumber_private+utf16",
-        "evtx_to_winlogbeat",
+        "evtx_to_wevtutil_text",
     ],
     ("ndpi-pcaps", "icmp-tunnel.pcap"): [                # SSH inside ICMP echo payloads
         "pcap_raw_ip+shift_years",
-        "pcap_linux_sll+pcap_to_pcapng",
+        "pcap_vlan+pcap_to_pcapng",
     ],
 }
 

@@ -484,6 +484,32 @@ def test_windows_and_zeek_events_exported_from_splunk_read_from_raw(tmp_path):
     assert conn["src"] == "10.1.1.5" and conn["dest_port"] == "8443" and conn["orig_bytes"] == "2048"
 
 
+def test_splunk_csv_export_of_raw_events_read_from_raw(tmp_path):
+    # "Export results as CSV" of `| table _time _raw sourcetype host`: the same events as the
+    # JSON export (Windows XML with a newline in a value, Zeek JSON with commas and quotes)
+    import csv
+    import io
+    xml = ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+           '<EventID>3</EventID><TimeCreated SystemTime="2024-05-14T09:00:00.000Z"/>'
+           '<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WS05.corp</Computer>'
+           '</System><EventData>' + _data_xml(SYSMON3) + '<Data Name="Note">a\nb</Data></EventData></Event>')
+    zeek = json.loads(conn_json("dotted").splitlines()[0])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["_time", "_raw", "sourcetype", "host"])
+    writer.writerow(["2024-05-14T09:00:00.000+00:00", xml, "XmlWinEventLog", "WS05.corp"])
+    writer.writerow(["2024-05-14T09:00:00.100+00:00", json.dumps(zeek), "bro:conn:json", "sensor1"])
+    writer.writerow(["2024-05-14T09:00:01.000+00:00", "not an event the readers know", "syslog", "x"])
+    path = tmp_path / "splunk_export.csv"
+    path.write_text(buffer.getvalue())
+    events, issues = read([path])
+    assert [str(i).split(": ", 2)[-1] for i in issues] == ["row without sourcetype or tag"]
+    sysmon = next(e for e in events if e["sourcetype"] == "XmlWinEventLog")
+    assert sysmon["process_name"] == "upd.exe" and sysmon["dest_port"] == "4444" and sysmon["Note"] == "a\nb"
+    conn = next(e for e in events if e["sourcetype"] == "bro:conn:json")
+    assert conn["src"] == "10.1.1.5" and conn["dest_port"] == "8443" and conn["_time"] == zeek["ts"]
+
+
 @needs_datasets
 @pytest.mark.parametrize("folder", ["evtx-attack-samples", "ndpi-pcaps", "pcap-attack",
                                     "zeek-traces", "slips-cc-beacons", "slips-dataset-extra"])

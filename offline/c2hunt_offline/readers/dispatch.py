@@ -129,20 +129,28 @@ def tagged_search_result_event(obj, text, path):
     return event
 
 
-def _is_tagged_csv(header_line):
+def _is_splunk_csv(header_line):
+    """A Splunk CSV export of search results the readers can read: a sourcetype column and
+    the search-time tags, or the events' ``_raw``."""
     columns = {c.strip().strip('"') for c in header_line.split(",")}
-    return {"sourcetype", "tag"} <= columns
+    return "sourcetype" in columns and bool({"tag", "_raw"} & columns)
 
 
 def read_tagged_csv(path, text):
-    """A Splunk CSV export of search results with sourcetype and tag columns (multivalue
-    fields one value a line inside the cell): each row as a tagged search result."""
+    """A Splunk CSV export of search results (multivalue fields one value a line inside the
+    cell): a row whose ``_raw`` is an event a reader knows (Windows XML, Sysmon for Linux,
+    Suricata EVE, Zeek JSON under ``bro:<log>:json``) is read again from it, as in a JSON
+    export; a row with sourcetype and tag columns is a tagged search result."""
     events, issues = [], []
     reader = csv.DictReader(io.StringIO(text))
     for row in reader:
         try:
-            obj = {k: (v.split("\n") if "\n" in v else v) for k, v in row.items()
+            obj = {k: (v.split("\n") if "\n" in v and k != "_raw" else v) for k, v in row.items()
                    if k is not None and v not in (None, "")}
+            event = _event_of_exported_raw(obj, path)
+            if event is not None:
+                events.append(event)
+                continue
             if not is_tagged_search_result(obj):
                 issues.append(ReadIssue(path, reader.line_num, "row without sourcetype or tag"))
                 continue
@@ -389,7 +397,7 @@ def _read_text(path, text, sourcetype, name_hint):
     if stripped.startswith("<Event") or stripped.startswith("<?xml") or stripped.startswith("<Events"):
         return read_winxml(path, text)
     first = next((line for line in lines if line.strip()), "")
-    if low.endswith(".csv") and _is_tagged_csv(first):
+    if low.endswith(".csv") and _is_splunk_csv(first):
         return read_tagged_csv(path, text)
     if is_classic_windows(lines):
         return read_windows_classic(path, lines)
