@@ -565,6 +565,27 @@ def utf16(text, rel, ctx):
 
 
 @_per_text_file
+def zeek_underscore_names(text, rel, ctx):
+    """Zeek with ``Log::default_scope_sep = "_"``: record fields flattened as ``id_orig_h``."""
+    if is_zeek_tsv(text):
+        return [(rel, "\n".join("\t".join(c.replace(".", "_") for c in line.split("\t"))
+                                if line.lstrip("\t ").startswith("#fields") else line
+                                for line in text.splitlines()) + "\n")]
+    if is_json_lines(text) and '"ts"' in text[:2000]:
+        return [(rel, "\n".join(json.dumps({k.replace(".", "_"): v for k, v in json.loads(line).items()})
+                                for line in text.splitlines() if line.strip()) + "\n")]
+    return None
+
+
+@_per_text_file
+def xml_without_namespace(text, rel, ctx):
+    """Windows XML without the event namespace (``<Event>``), as some converters write it."""
+    if "<Event" not in text[:4096]:
+        return None
+    return [(rel, re.sub(r"<Event xmlns=['\"][^'\"]*['\"]>", "<Event>", text))]
+
+
+@_per_text_file
 def crlf(text, rel, ctx):
     return [(rel, "\r\n".join(text.splitlines()) + "\r\n")]
 
@@ -1328,6 +1349,8 @@ TRANSFORMS = {
     "zeek_json_shuffled": zeek_json_shuffled,
     "gzip": gzip_files,
     "crlf": crlf,
+    "zeek_underscore_names": zeek_underscore_names,
+    "xml_without_namespace": xml_without_namespace,
     "split_by_hour": split_by_hour,
     "merge_files": merge_files,
     "shift_years": shift_years,
