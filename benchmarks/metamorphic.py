@@ -12,20 +12,38 @@ unit is hunted again through the same subprocess the scoreboard runs, and the ou
 labelled channels detected, the notables on benign traffic) is compared with the untransformed
 run. A transform that renumbers addresses renumbers the ground truth with the same map.
 
-Transforms (``TRANSFORMS``): ``zeek_tsv_to_json``, ``zeek_json_to_tsv`` (the ``#fields`` /
-``#types`` layout of the real Zeek logs in the datasets), ``zeek_json_iso8601`` (Zeek's
-``json_timestamps=JSON::TS_ISO8601``), ``zeek_json_shuffled`` (field order), ``gzip``,
-``crlf``, ``split_by_hour`` (Zeek's rotated ``conn.HH:00:00-HH:00:00.log`` names, each with
-its header) and ``merge_files`` (the reverse), ``shift_years`` (a whole number of days, about
-three years on), ``shift_dst_local_tz`` (onto a daylight-saving change, hunted with
-``TZ=America/New_York``), ``renumber_private`` (each private /24 moved to another private
-block, its last octet kept, public and loopback addresses kept), ``evtx_to_xml``
-(wevtutil-style XML export), ``evtx_to_rendered_xml`` (Event Viewer's "Save as XML", with
-``<RenderingInfo>``), ``evtx_to_classic_text`` (the TA's classic rendering), ``utf16`` (any text as
-UTF-16LE with a byte-order mark), ``evtx_to_winlogbeat``, ``evtx_to_nxlog``, ``evtx_to_splunk_json`` (a Splunk export of ``XmlWinEventLog``
-events with their ``_raw``), ``pcap_raw_ip`` / ``pcap_linux_sll`` (link type),
-``pcap_ns_bigendian`` (nanosecond timestamps, big-endian header, another snap length),
-``pcap_to_pcapng``. A transform that does not apply to a unit's files is skipped for it.
+Transforms (``TRANSFORMS``; ``--transform a+b`` applies a, then b to a's output):
+
+- Zeek text: ``zeek_tsv_to_json``, ``zeek_json_to_tsv`` (the ``#fields``/``#types`` layouts
+  of the real Zeek logs in the datasets), ``zeek_json_iso8601`` (``JSON::TS_ISO8601``),
+  ``zeek_json_shuffled`` (field order), ``zeek_underscore_names`` (``id_orig_h``),
+  ``zeek_tsv_other_layout`` (columns reordered per file, community_id/ip_proto/_node_name
+  added), ``zeek_site_unset`` (no local_orig/local_resp), ``zeek_json_streaming`` (every log
+  in one file with ``_path``), ``zeek_splunk_export`` / ``zeek_splunk_csv`` (Splunk JSON / CSV
+  exports of ``_raw``), ``split_by_hour`` (Zeek's rotated names, each with its header),
+  ``merge_files`` (the reverse), ``zeek_mixed_rotation`` (hours alternating TSV and JSON, a
+  header-only hour);
+- any text: ``gzip``, ``crlf``, ``utf16`` (UTF-16LE with a byte-order mark);
+- time: ``shift_years`` (1,096 days on), ``shift_past_2038``, ``shift_dst_local_tz`` (onto the
+  US daylight-saving change, hunted with ``TZ=America/New_York``); Zeek time fields, EVTX
+  SystemTime/UtcTime, packet timestamps;
+- addresses: ``renumber_private`` (each private /24 into another private block, last octet
+  kept; public, loopback, link-local, CGNAT kept), ``renumber_private_ipv6`` (into
+  ``fd00:a:b:c::d``), ``add_benign_hosts`` (each private host's records that match no
+  channel repeated by three new hosts of its /24);
+- Windows: ``evtx_to_xml`` (wevtutil), ``evtx_to_pretty_xml``, ``evtx_to_rendered_xml`` (Event
+  Viewer's "Save as XML" with ``<RenderingInfo>``), ``xml_without_namespace``,
+  ``evtx_to_classic_text`` (the TA's classic rendering, message templates of Sysmon and
+  Security 4624/4688/5156/5158), ``evtx_to_wevtutil_text`` (``wevtutil qe /f:text``),
+  ``evtx_to_winlogbeat``, ``evtx_to_nxlog``, ``evtx_to_splunk_json``;
+- captures: ``pcap_raw_ip``, ``pcap_linux_sll``, ``pcap_vlan`` (802.1Q), ``pcap_fragment``
+  (IPv4 payloads over 512 bytes as fragments), ``pcap_ns_bigendian`` (nanosecond, big-endian,
+  snap length 65535), ``pcap_to_pcapng``.
+
+A transform that does not apply to a unit's files is reported as skipped. Some transforms
+move details the app reads on purpose: a time shift ages a TLS
+certificate past its validity (cert-no-cn's self-signed score rises 75 -> 85), more hosts make
+a destination rarer (Remcos' beacon 70 -> 80); neither is counted as broken.
 """
 import argparse
 import gzip
@@ -43,6 +61,7 @@ from pathlib import Path
 
 import repo_paths  # noqa: F401  (the repository's import folders, as pytest has them)
 import detection_eval as ev
+from c2hunt_offline.readers.zeek import zeek_kind_from_name
 
 # ----------------------------------------------------------------------------- Zeek text
 ZEEK_HEADER_DEFAULTS = {"separator": "\t", "set_separator": ",", "empty_field": "(empty)", "unset_field": "-"}
@@ -55,8 +74,10 @@ def _unescape_separator(text):
 
 
 def zeek_kind(path):
-    """conn for conn.log, conn.log.gz, conn.00:00:00-01:00:00.log.gz, conn.log.labeled."""
-    return Path(path).name.split(".")[0]
+    """The Zeek log a file holds, as the runner names it (conn for conn.log, conn.log.gz,
+    conn.00:00:00-01:00:00.log.gz, conn.log.labeled, conn_json.log), so a rewritten file says
+    the same ``#path`` / ``_path``."""
+    return zeek_kind_from_name(path) or Path(path).name.split(".")[0]
 
 
 def read_text(path):
@@ -133,6 +154,21 @@ def _zeek_value(text, ztype, header):
     return text
 
 
+def json_records(text):
+    """The JSON objects of JSON lines; a line that does not parse (a truncated log's last
+    line) is left out, as the readers report and skip it."""
+    out = []
+    for line in text.splitlines():
+        if line.strip().startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                out.append(record)
+    return out
+
+
 def tsv_to_json_lines(text):
     """Zeek TSV -> Zeek JSON lines (one object a row, unset fields left out, typed values)."""
     out = []
@@ -203,7 +239,7 @@ def _tsv_cell(value, ztype, header):
 def json_lines_to_tsv(text, kind, layouts, opened="2024-01-01-00-00-00"):
     """Zeek JSON lines -> Zeek TSV with the real layout of ``kind`` (fields in its order, its
     types), fields the layout lacks appended with a guessed type."""
-    records = [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+    records = json_records(text)
     layout = list(layouts.get(kind, []))
     present = set().union(*records) if records else set()
     fields = [(f, t) for f, t in layout if f in present] if records else layout
@@ -233,10 +269,7 @@ def shift_zeek_text(text, seconds, kind, layouts):
     if is_json_lines(text):
         out = []
         names = _time_fields(kind, layouts)
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
+        for record in json_records(text):
             for name in names & set(record):
                 if isinstance(record[name], (int, float)) and not isinstance(record[name], bool):
                     record[name] = record[name] + seconds
@@ -276,7 +309,7 @@ def first_time(texts, kinds, layouts):
         for line in text.splitlines()[:2000]:
             value = None
             if line.lstrip().startswith("{"):
-                value = json.loads(line).get("ts")
+                value = (json_records(line) or [{}])[0].get("ts")
             elif not line.lstrip().startswith("#") and line.strip():
                 continue
             if isinstance(value, (int, float)):
@@ -524,10 +557,7 @@ def zeek_json_iso8601(text, rel, ctx):
         return None
     names = _time_fields(zeek_kind(rel), ctx.layouts)
     out = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+    for record in json_records(text):
         for name in names & set(record):
             v = record[name]
             if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -543,11 +573,10 @@ def zeek_json_shuffled(text, rel, ctx):
     elif not is_json_lines(text):
         return None
     out = []
-    for line in text.splitlines():
-        if line.strip():
-            items = list(json.loads(line).items())
-            ctx.rng.shuffle(items)
-            out.append(json.dumps(dict(items)))
+    for record in json_records(text):
+        items = list(record.items())
+        ctx.rng.shuffle(items)
+        out.append(json.dumps(dict(items)))
     return [(rel, "\n".join(out) + "\n")]
 
 
@@ -572,8 +601,8 @@ def zeek_underscore_names(text, rel, ctx):
                                 if line.lstrip("\t ").startswith("#fields") else line
                                 for line in text.splitlines()) + "\n")]
     if is_json_lines(text) and '"ts"' in text[:2000]:
-        return [(rel, "\n".join(json.dumps({k.replace(".", "_"): v for k, v in json.loads(line).items()})
-                                for line in text.splitlines() if line.strip()) + "\n")]
+        return [(rel, "\n".join(json.dumps({k.replace(".", "_"): v for k, v in record.items()})
+                                for record in json_records(text)) + "\n")]
     return None
 
 
@@ -622,11 +651,10 @@ def split_by_hour(text, rel, ctx):
         return [(_rotated(rel, hour), "\n".join(header_lines + rows) + "\n") for hour, rows in groups.items()]
     if is_json_lines(text) and '"ts"' in text[:2000]:
         groups = {}
-        for line in text.splitlines():
-            if line.strip():
-                ts = json.loads(line).get("ts")
-                hour = int(ts // 3600) if isinstance(ts, (int, float)) else -1
-                groups.setdefault(hour, []).append(line)
+        for record in json_records(text):
+            ts = record.get("ts")
+            hour = int(ts // 3600) if isinstance(ts, (int, float)) else -1
+            groups.setdefault(hour, []).append(json.dumps(record))
         return [(_rotated(rel, hour), "\n".join(rows) + "\n") for hour, rows in groups.items()]
     return None
 
@@ -801,7 +829,7 @@ def _zeek_records(inputs):
         elif not is_json_lines(text):
             return None
         out.append((zeek_kind(_plain_name(rel)),
-                    [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]))
+                    json_records(text)))
     return out
 
 
