@@ -317,15 +317,19 @@ def test_windows_json_with_eventdata_as_string_or_dict(tmp_path):
     assert rows == [{"process_name": "upd.exe", "count": 5}]
 
 
+SECURITY_5156_XML = (
+    '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+    '<Provider Name="Microsoft-Windows-Security-Auditing"/><EventID>5156</EventID>'
+    '<TimeCreated SystemTime="2024-05-14T09:01:00.000Z"/><EventRecordID>9</EventRecordID>'
+    '<Channel>Security</Channel><Computer>WS02.corp</Computer></System><EventData>'
+    '<Data Name="ProcessID">1234</Data><Data Name="Application">\\device\\harddiskvolume2\\tools\\x.exe</Data>'
+    '<Data Name="Direction">%%14593</Data><Data Name="SourceAddress">10.0.0.6</Data>'
+    '<Data Name="SourcePort">51000</Data><Data Name="DestAddress">8.8.8.8</Data>'
+    '<Data Name="DestPort">4444</Data><Data Name="Protocol">6</Data></EventData></Event>')
+
+
 def test_security_xml_is_labelled_as_the_windows_ta_5_does(tmp_path):
-    xml = ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
-           '<Provider Name="Microsoft-Windows-Security-Auditing"/><EventID>5156</EventID>'
-           '<TimeCreated SystemTime="2024-05-14T09:01:00.000Z"/><EventRecordID>9</EventRecordID>'
-           '<Channel>Security</Channel><Computer>WS02.corp</Computer></System><EventData>'
-           '<Data Name="ProcessID">1234</Data><Data Name="Application">\\device\\harddiskvolume2\\tools\\x.exe</Data>'
-           '<Data Name="Direction">%%14593</Data><Data Name="SourceAddress">10.0.0.6</Data>'
-           '<Data Name="SourcePort">51000</Data><Data Name="DestAddress">8.8.8.8</Data>'
-           '<Data Name="DestPort">4444</Data><Data Name="Protocol">6</Data></EventData></Event>\n')
+    xml = SECURITY_5156_XML + "\n"
     path = tmp_path / "security.xml"
     path.write_text(xml)
     events, issues = read([path])
@@ -480,6 +484,32 @@ def test_windows_and_zeek_events_exported_from_splunk_read_from_raw(tmp_path):
     assert conn["src"] == "10.1.1.5" and conn["dest_port"] == "8443" and conn["orig_bytes"] == "2048"
 
 
+def test_splunk_csv_export_of_raw_events_read_from_raw(tmp_path):
+    # "Export results as CSV" of `| table _time _raw sourcetype host`: the same events as the
+    # JSON export (Windows XML with a newline in a value, Zeek JSON with commas and quotes)
+    import csv
+    import io
+    xml = ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+           '<EventID>3</EventID><TimeCreated SystemTime="2024-05-14T09:00:00.000Z"/>'
+           '<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>WS05.corp</Computer>'
+           '</System><EventData>' + _data_xml(SYSMON3) + '<Data Name="Note">a\nb</Data></EventData></Event>')
+    zeek = json.loads(conn_json("dotted").splitlines()[0])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["_time", "_raw", "sourcetype", "host"])
+    writer.writerow(["2024-05-14T09:00:00.000+00:00", xml, "XmlWinEventLog", "WS05.corp"])
+    writer.writerow(["2024-05-14T09:00:00.100+00:00", json.dumps(zeek), "bro:conn:json", "sensor1"])
+    writer.writerow(["2024-05-14T09:00:01.000+00:00", "not an event the readers know", "syslog", "x"])
+    path = tmp_path / "splunk_export.csv"
+    path.write_text(buffer.getvalue())
+    events, issues = read([path])
+    assert [str(i).split(": ", 2)[-1] for i in issues] == ["row without sourcetype or tag"]
+    sysmon = next(e for e in events if e["sourcetype"] == "XmlWinEventLog")
+    assert sysmon["process_name"] == "upd.exe" and sysmon["dest_port"] == "4444" and sysmon["Note"] == "a\nb"
+    conn = next(e for e in events if e["sourcetype"] == "bro:conn:json")
+    assert conn["src"] == "10.1.1.5" and conn["dest_port"] == "8443" and conn["_time"] == zeek["ts"]
+
+
 @needs_datasets
 @pytest.mark.parametrize("folder", ["evtx-attack-samples", "ndpi-pcaps", "pcap-attack",
                                     "zeek-traces", "slips-cc-beacons", "slips-dataset-extra"])
@@ -581,5 +611,115 @@ def test_classic_windows_rendering(tmp_path):
     assert sysmon["source"] == "WinEventLog:Microsoft-Windows-Sysmon/Operational"
     assert (sysmon["Image"], sysmon["process_name"], sysmon["dest_port"], sysmon["direction"]) == (
         "C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe", "upd.exe", "4444", "outbound")
+    assert run_search("`c2hunt_wineventlog_wfp` | stats count", [str(path)]) == [{"count": 1}]
+    assert run_search("`c2hunt_sysmon_network` | stats count", [str(path)]) == [{"count": 1}]
+
+
+# --------------------------------------------------------------------------------- UTF-16 text
+
+UTF16_FORMS = {"le-bom": b"\xff\xfe", "be-bom": b"\xfe\xff", "le": b"", "be": b""}
+
+
+def _utf16(text, form):
+    return UTF16_FORMS[form] + text.encode("utf-16-be" if form.startswith("be") else "utf-16-le")
+
+
+@pytest.mark.parametrize("form", sorted(UTF16_FORMS))
+def test_utf16_windows_exports_read_like_utf8(tmp_path, form):
+    # PowerShell 5's `wevtutil qe Security /f:xml > x.xml` and Event Viewer's Unicode text
+    # are UTF-16: the same events as the UTF-8 file, not an unknown format.
+    for name, text in (("wineventlog.txt", CLASSIC.replace("\n", "\r\n")), ("conn.log", conn_tsv())):
+        (tmp_path / "utf8").mkdir(exist_ok=True)
+        (tmp_path / form).mkdir(exist_ok=True)
+        plain, wide = tmp_path / "utf8" / name, tmp_path / form / name
+        plain.write_text(text)
+        wide.write_bytes(_utf16(text, form))
+        want, want_issues = read([plain])
+        got, got_issues = read([wide])
+        assert want and comparable(got) == comparable(want)
+        assert len(got_issues) == len(want_issues)
+    xml = tmp_path / form / "security.xml"
+    xml.write_bytes(_utf16('<?xml version="1.0" encoding="UTF-16"?>\r\n<Events>' + SECURITY_5156_XML
+                           + "</Events>\r\n", form))
+    events, issues = read([xml])
+    assert issues == [] and [e["EventCode"] for e in events] == ["5156"]
+    assert run_search("`c2hunt_wineventlog_wfp` | stats count by process_name", [str(xml)]) == \
+        [{"process_name": "x.exe", "count": 1}]
+
+
+def test_utf16_decoding_keeps_characters_split_between_chunks():
+    from c2hunt_offline.readers.dispatch import utf8_chunks
+    text = "Image: C:\\Users\\jörg\\€\U0001F600.exe\r\n" * 3
+    data = b"\xff\xfe" + text.encode("utf-16-le")
+    for size in (1, 3, 5, 4096):
+        pieces = [data[i:i + size] for i in range(0, len(data), size)]
+        assert b"".join(utf8_chunks(pieces)).decode("utf-8") == text
+    assert b"".join(utf8_chunks([b"ab", b"cd\x00"])) == b"abcd\x00"    # UTF-8 passes as it is
+    assert b"".join(utf8_chunks([])) == b""
+
+
+WEVTUTIL_TEXT = """Event[0]:
+  Log Name: Security
+  Source: Microsoft-Windows-Security-Auditing
+  Date: 2024-05-14T09:01:00.123
+  Event ID: 5156
+  Task: Filtering Platform Connection
+  Level: Information
+  Opcode: Info
+  Keyword: Audit Success
+  User: N/A
+  User Name: N/A
+  Computer: WS02.corp
+  Description:
+The Windows Filtering Platform has permitted a connection.
+
+Application Information:
+\tProcess ID:\t\t1234
+\tApplication Name:\t\\device\\harddiskvolume2\\tools\\x.exe
+
+Network Information:
+\tDirection:\t\tOutbound
+\tSource Address:\t\t10.0.0.6
+\tSource Port:\t\t51000
+\tDestination Address:\t198.51.100.3
+\tDestination Port:\t\t4444
+\tProtocol:\t\t6
+
+Event[1]:
+  Log Name: Microsoft-Windows-Sysmon/Operational
+  Source: Microsoft-Windows-Sysmon
+  Date: 2024-05-14T09:01:05.000
+  Event ID: 3
+  Task: Network connection detected (rule: NetworkConnect)
+  Computer: WS02.corp
+  Description:
+Network connection detected:
+RuleName: -
+Image: C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe
+Initiated: true
+DestinationIp: 198.51.100.3
+DestinationPort: 4444
+
+Event[2]:
+  Source: Microsoft-Windows-Sysmon
+  Description:
+no log name
+"""
+
+
+def test_wevtutil_text_export(tmp_path):
+    # `wevtutil qe Security /f:text`: the classic rendering's message under another header
+    path = tmp_path / "security.txt"
+    path.write_text(WEVTUTIL_TEXT.replace("\n", "\r\n"))
+    events, issues = read([path])
+    assert [str(i).split(": ", 1)[0] for i in issues] == [str(path) + ":43"]  # no Log Name
+    wfp = next(e for e in events if e["EventCode"] == "5156")
+    sysmon = next(e for e in events if e["EventCode"] == "3")
+    assert (wfp["sourcetype"], wfp["source"], wfp["_time"], wfp["host"], wfp["TaskCategory"]) == (
+        "WinEventLog", "WinEventLog:Security", 1715677260.123, "WS02.corp", "Filtering Platform Connection")
+    assert (wfp["Application_Name"], wfp["process_name"], wfp["direction"], wfp["dest"], wfp["dest_port"]) == (
+        "\\device\\harddiskvolume2\\tools\\x.exe", "x.exe", "outbound", "198.51.100.3", "4444")
+    assert (sysmon["source"], sysmon["Image"], sysmon["dest_port"]) == (
+        "WinEventLog:Microsoft-Windows-Sysmon/Operational", "C:\\Users\\bob\\AppData\\Local\\Temp\\upd.exe", "4444")
     assert run_search("`c2hunt_wineventlog_wfp` | stats count", [str(path)]) == [{"count": 1}]
     assert run_search("`c2hunt_sysmon_network` | stats count", [str(path)]) == [{"count": 1}]

@@ -430,3 +430,19 @@ def test_fuzz_mutated_records(tmp_path):
                 assert got.height > 150
                 read[newlines] += 1
     assert read[False] >= 4 and read[True] >= 2, read
+
+
+def test_record_ending_on_the_next_records_line(tmp_path, python_lines):
+    """Event Viewer's "Save as XML" (and wevtutil /f:RenderedXml): one line of records whose
+    rendered messages hold newlines, so a line holds the end of one record ("...</Message>
+    </RenderingInfo></Event>") and the start of the next: the open record ends there, as
+    read_winxml cuts it, not at the line before (which lost every record but the last)."""
+    message = "<RenderingInfo Culture='en-US'><Message>Network connection detected:\r\nRuleName: -\r\n" \
+              "Image: C:\\tools\\x.exe</Message><Level>Information</Level></RenderingInfo></Event>"
+    one = record(quote="'")[:-len("</Event>")] + message
+    text = '<?xml version="1.0" encoding="UTF-8"?>\r\n<Events>' + one * 3 + "</Events>"
+    for name, data in (("crlf.xml", text), ("lf.xml", text.replace("\r\n", "\n"))):
+        path = write(tmp_path, [], name=name, raw=data.encode())
+        got = assert_same(path)
+        assert got is not None and got.height == 3
+        assert python_values(got.get_column("Image")) == ["C:\\Users\\bob\\AppData\\Local\\Temp\\updater.exe"] * 3

@@ -3,6 +3,7 @@
 Gzip-compressed files (``conn.log.gz``, rotated ``conn.00:00:00-01:00:00.log.gz``) are
 decompressed first and read like the plain file; the name without ``.gz`` gives the log type.
 """
+import codecs
 import csv
 import io
 import itertools
@@ -22,7 +23,7 @@ from .sysmon_linux import (SYSMON_LINUX_SOURCETYPE, is_sysmon_message, is_sysmon
                            read_sysmon_syslog, sysmon_message_event, sysmon_record_event)
 from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml,
                       windows_event_from_xml, windows_from_json)
-from .windows_classic import is_classic_windows, read_windows_classic
+from .windows_classic import is_classic_windows, is_wevtutil_text, read_windows_classic, read_wevtutil_text
 from .zeek import (KNOWN_KINDS, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
                    read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
 
@@ -128,20 +129,28 @@ def tagged_search_result_event(obj, text, path):
     return event
 
 
-def _is_tagged_csv(header_line):
+def _is_splunk_csv(header_line):
+    """A Splunk CSV export of search results the readers can read: a sourcetype column and
+    the search-time tags, or the events' ``_raw``."""
     columns = {c.strip().strip('"') for c in header_line.split(",")}
-    return {"sourcetype", "tag"} <= columns
+    return "sourcetype" in columns and bool({"tag", "_raw"} & columns)
 
 
 def read_tagged_csv(path, text):
-    """A Splunk CSV export of search results with sourcetype and tag columns (multivalue
-    fields one value a line inside the cell): each row as a tagged search result."""
+    """A Splunk CSV export of search results (multivalue fields one value a line inside the
+    cell): a row whose ``_raw`` is an event a reader knows (Windows XML, Sysmon for Linux,
+    Suricata EVE, Zeek JSON under ``bro:<log>:json``) is read again from it, as in a JSON
+    export; a row with sourcetype and tag columns is a tagged search result."""
     events, issues = [], []
     reader = csv.DictReader(io.StringIO(text))
     for row in reader:
         try:
-            obj = {k: (v.split("\n") if "\n" in v else v) for k, v in row.items()
+            obj = {k: (v.split("\n") if "\n" in v and k != "_raw" else v) for k, v in row.items()
                    if k is not None and v not in (None, "")}
+            event = _event_of_exported_raw(obj, path)
+            if event is not None:
+                events.append(event)
+                continue
             if not is_tagged_search_result(obj):
                 issues.append(ReadIssue(path, reader.line_num, "row without sourcetype or tag"))
                 continue
@@ -217,6 +226,52 @@ def gunzip_chunks(handle, problems):
             data += handle.read(piece)
 
 
+# UTF-16 text: Windows writes it (PowerShell 5's ``>`` and Out-File, Event Viewer's and
+# wevtutil's Unicode exports), with a byte-order mark or, from some tools, without one.
+UTF16_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def utf16_encoding(start):
+    """(codec, bytes of its byte-order mark) when ``start`` (a file's first bytes) is UTF-16
+    text, else None. Without a mark: ASCII text in UTF-16 has a NUL beside every character,
+    so the first two characters tell the byte order."""
+    for bom, codec in UTF16_BOMS:
+        if start.startswith(bom) and not start.startswith(bom + b"\x00\x00"):  # FF FE 00 00: UTF-32
+            return codec, len(bom)
+    if len(start) >= 4 and start[1] == 0 and start[3] == 0 and start[0] and start[2]:
+        return "utf-16-le", 0
+    if len(start) >= 4 and start[0] == 0 and start[2] == 0 and start[1] and start[3]:
+        return "utf-16-be", 0
+    return None
+
+
+def utf8_chunks(chunks):
+    """``chunks`` as UTF-8: UTF-16 text (see :func:`utf16_encoding`) decoded as it is read
+    (a character split between chunks is kept whole, bad units replaced), other bytes as they
+    are. Every reader downstream reads UTF-8."""
+    chunks = iter(chunks)
+    start = b""
+    for chunk in chunks:
+        start += chunk
+        if len(start) >= 4:
+            break
+    found = utf16_encoding(start)
+    if found is None:
+        if start:
+            yield start
+        yield from chunks
+        return
+    codec, skip = found
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    for chunk in itertools.chain([start[skip:]], chunks):
+        text = decoder.decode(chunk)
+        if text:
+            yield text.encode("utf-8")
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail.encode("utf-8")
+
+
 def _plain_chunks(handle):
     while True:
         chunk = handle.read(READ_CHUNK)
@@ -277,6 +332,7 @@ def detect_and_read(path, sourcetype=None, app_root=None):
                 name_hint = path[:-3]
         else:
             chunks = _plain_chunks(handle)
+        chunks = utf8_chunks(chunks)
         start = bytearray()
         sniffed = []
         for chunk in chunks:
@@ -341,10 +397,12 @@ def _read_text(path, text, sourcetype, name_hint):
     if stripped.startswith("<Event") or stripped.startswith("<?xml") or stripped.startswith("<Events"):
         return read_winxml(path, text)
     first = next((line for line in lines if line.strip()), "")
-    if low.endswith(".csv") and _is_tagged_csv(first):
+    if low.endswith(".csv") and _is_splunk_csv(first):
         return read_tagged_csv(path, text)
     if is_classic_windows(lines):
         return read_windows_classic(path, lines)
+    if is_wevtutil_text(lines):
+        return read_wevtutil_text(path, lines)
     if AUDIT_HEAD.match(first.strip()):
         return read_auditd(path, lines)
     if first.lstrip().startswith("{"):
@@ -356,6 +414,6 @@ def _read_text(path, text, sourcetype, name_hint):
     if looks_like_headerless_zeek(first):
         return [], [ReadIssue(path, 1, "Zeek TSV rows without the #separator/#fields header: "
                                        "the columns cannot be named")]
-    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic, Sysmon for Linux "
+    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic/wevtutil text, Sysmon for Linux "
                         "syslog, auditd, Zeek, Suricata EVE, ESXi syslog, osquery results, pcap); for CSV or "
                         "JSON lines give --sourcetype" % path)

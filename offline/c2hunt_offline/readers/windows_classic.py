@@ -20,6 +20,9 @@ become ``_``: ``Source_Address``, ``Application_Name``; Sysmon's ``Image``, ``De
 keep theirs; a name seen twice is multivalue). Labels are the TA 5.0+ classic ones:
 ``sourcetype=WinEventLog``, ``source=WinEventLog:<LogName>``. The date line carries no time
 zone and is read as UTC.
+
+``wevtutil qe <log> /f:text`` exports (``Event[0]:``, indented ``Log Name:`` ... headers,
+``Description:`` then the same rendered message) are read into the same fields.
 """
 import datetime as _dt
 import re
@@ -67,22 +70,25 @@ def _parse_block(block):
     moment = _dt.datetime.strptime(block[0].strip(), "%m/%d/%Y %I:%M:%S %p")
     system = {"SystemTime": moment.replace(tzinfo=_dt.timezone.utc).isoformat()}
     data = {}
-    in_message = False
-    for line in block[1:]:
-        if not in_message:
-            match = _HEADER.match(line.strip())
-            if match is None:
-                continue
-            key, value = match.group("key"), match.group("value").strip()
-            if key == "Message":
-                in_message = True
-                line = value  # the message's first line may already be a field
-            elif key in _SYSTEM_KEYS:
-                system[_SYSTEM_KEYS[key]] = value
-                continue
-            else:
-                data[key] = value
-                continue
+    for n, line in enumerate(block[1:], 1):
+        match = _HEADER.match(line.strip())
+        if match is None:
+            continue
+        key, value = match.group("key"), match.group("value").strip()
+        if key == "Message":
+            # the message's first line may already be a field
+            _message_fields([value] + block[n + 1:], data)
+            break
+        if key in _SYSTEM_KEYS:
+            system[_SYSTEM_KEYS[key]] = value
+        else:
+            data[key] = value
+    return system, data
+
+
+def _message_fields(lines, data):
+    """The rendered message's ``Name: value`` lines into ``data`` as the TA extracts them."""
+    for line in lines:
         match = _MESSAGE_FIELD.match(line.strip())
         if match is None or not match.group("value").strip():
             continue  # prose or a section title ("Network Information:")
@@ -93,4 +99,61 @@ def _parse_block(block):
             data[name] = (previous if isinstance(previous, list) else [previous]) + [value]
         else:
             data[name] = value
+
+
+# ``wevtutil qe <log> /f:text`` (and Get-WinEvent's default text): a record is "Event[N]:",
+# two-space indented "Name: value" header lines, then "Description:" and the rendered message.
+_WEVTUTIL_START = re.compile(r"^Event\[\d+\]:\s*$")
+_WEVTUTIL_HEADER = re.compile(r"^\s+(?P<key>[A-Za-z][A-Za-z ]*?):\s?(?P<value>.*)$")
+# wevtutil's header names -> the System part, or the classic rendering's header keys
+_WEVTUTIL_SYSTEM = {"Log Name": "Channel", "Event ID": "EventID", "Computer": "Computer",
+                    "Record ID": "EventRecordID"}
+_WEVTUTIL_DATA = {"Source": "SourceName", "Task": "TaskCategory", "Keyword": "Keywords",
+                  "Level": "Type", "Opcode": "OpCode", "User": "Sid", "User Name": "User"}
+
+
+def is_wevtutil_text(lines):
+    """The first non-empty line is "Event[N]:" and a "Log Name:" line follows."""
+    texts = [line.strip() for line in lines[:20] if line.strip()]
+    return bool(texts) and bool(_WEVTUTIL_START.match(texts[0])) and \
+        any(t.startswith("Log Name:") for t in texts[1:4])
+
+
+def read_wevtutil_text(path, lines):
+    """Events of a ``wevtutil qe /f:text`` export, as the classic rendering's (the message
+    fields are the same rendered names); the Date carries no time zone and is read as UTC."""
+    events, issues = [], []
+    starts = [n for n, line in enumerate(lines) if _WEVTUTIL_START.match(line.strip())]
+    for k, start in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        block = lines[start:stop]
+        while block and not block[-1].strip():
+            block = block[:-1]
+        try:
+            system, data = _parse_wevtutil_block(block)
+            if not system.get("Channel") or not system.get("EventID"):
+                raise ValueError("no Log Name: or Event ID: line")
+            events.append(normalise_windows(system, data, "\n".join(block), str(path), classic=True))
+        except Exception as exc:
+            issues.append(ReadIssue(path, start + 1, "unreadable wevtutil text event: %s" % exc))
+    return events, issues
+
+
+def _parse_wevtutil_block(block):
+    system, data = {}, {}
+    for n, line in enumerate(block[1:], 1):
+        match = _WEVTUTIL_HEADER.match(line.rstrip())
+        if match is None:
+            continue
+        key, value = match.group("key"), match.group("value").strip()
+        if key == "Description":
+            _message_fields([value] + block[n + 1:], data)
+            break
+        if key == "Date":
+            moment = _dt.datetime.fromisoformat(value.rstrip("Z"))
+            system["SystemTime"] = moment.replace(tzinfo=_dt.timezone.utc).isoformat()
+        elif key in _WEVTUTIL_SYSTEM:
+            system[_WEVTUTIL_SYSTEM[key]] = value
+        elif value not in ("", "N/A"):
+            data[_WEVTUTIL_DATA.get(key, key.replace(" ", ""))] = value
     return system, data

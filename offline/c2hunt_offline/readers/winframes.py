@@ -52,6 +52,8 @@ SLICE_ROWS = 8192
 # Where read_winxml cuts records: r"<Event[\s>]" in Python, whose \s also takes \x1c-\x1f.
 _START = r"<Event[\s\x1c-\x1f>]"
 _PY_START = re.compile(r"<Event[\s>]")
+# a record's start on one line: "<Event" then a space or ">", or the line's end (its newline)
+_PY_START_OR_LINE_END = re.compile(r"<Event(?:[\s>]|$)")
 # Characters an XML parser refuses: a line holding one (or "]]>") goes to the dict reader.
 _REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
 
@@ -183,6 +185,12 @@ class WinXmlLog(object):
         starts, ends = has_start.to_list(), complete.to_list()
         for text, start, end, number in zip(texts, starts, ends, numbers.to_list()):
             if start:
+                if self.segment is not None:
+                    # the text before this line's record is the open record's end (Event
+                    # Viewer's export: "...</Message></RenderingInfo></Event><Event xmlns=...")
+                    cut = _PY_START_OR_LINE_END.search(text)
+                    if cut is not None and cut.start():
+                        self.segment[1].append(text[:cut.start()])
                 self._close_segment()
                 if not end:
                     self.segment = (number, [text])
