@@ -78,13 +78,15 @@ pair and ``_time`` over a row per connection).
 """
 import os
 
+import numpy as np
 import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
 from . import partial, prune
 from .events import POSITION, EventTable, concat_frames, merged_order, numeric_column
-from .table import NotColumnar, distinct_groups, frame_from_rows, rows_from_frame
+from .table import NotColumnar, distinct_groups, frame_from_rows, python_values, rows_from_frame, \
+    series_from_values
 
 ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"
 # Commands whose output for an event depends on that event alone (and the lookups), which keep
@@ -254,16 +256,30 @@ COMPACT_DISTINCT_SHARE = 0.25
 
 
 class Compact(object):
-    """A kept frame with its repetitive text columns held as codes into per-column
-    dictionaries (the distinct values, in order of appearance): :meth:`expand` gives the
-    frame back exactly (same columns, order, dtypes, values)."""
+    """A kept frame held in fewer bytes, :meth:`expand` giving it back exactly (same columns,
+    order, dtypes, values):
 
-    __slots__ = ("frame", "dictionaries")
+    - a text column with at most ``COMPACT_DISTINCT_SHARE`` distinct values: codes (the
+      narrowest unsigned integer type that holds them) into its distinct values, in order of
+      appearance;
+    - a Float64 column whose values are all whole numbers in a narrow integer type's range
+      (flags, counts, ports; never -0.0, NaN or infinities): that integer type, cast back;
+    - the order key: its time dropped where it is the kept ``_time`` (nulls as 0), bit for bit;
+      its sequence numbers as 4-byte offsets from the chunk's first."""
+
+    __slots__ = ("frame", "dictionaries", "numbers", "schema", "order_time", "seq_base")
 
     def __init__(self, frame):
-        dictionaries, codes = {}, []
+        dictionaries, numbers, narrowed = {}, set(), []
+        self.schema = dict(frame.schema)
         limit = frame.height * COMPACT_DISTINCT_SHARE
         for name, dtype in frame.schema.items():
+            if dtype == pl.Float64 and name != ORDER_TIME:
+                whole = _whole_numbers(frame.get_column(name))
+                if whole is not None:
+                    numbers.add(name)
+                    narrowed.append(whole)
+                continue
             if dtype != pl.String or name.startswith("\x00"):
                 continue
             series = frame.get_column(name)
@@ -276,9 +292,22 @@ class Compact(object):
             code = series.to_frame("v").join(index, on="v", how="left", nulls_equal=True,
                                             maintain_order="left").get_column("code")
             dictionaries[name] = distinct
-            codes.append(code.alias(name))
-        self.frame = frame.with_columns(codes) if codes else frame
-        self.dictionaries = dictionaries
+            narrowed.append(code.cast(_code_dtype(len(distinct))).alias(name))
+        if narrowed:
+            frame = frame.with_columns(narrowed)
+        self.order_time = ORDER_TIME in frame.columns and "_time" in frame.columns \
+            and frame.schema["_time"] == pl.Float64 and _same_bits(frame.get_column(ORDER_TIME),
+                                                                  frame.get_column("_time").fill_null(0.0))
+        if self.order_time:
+            frame = frame.drop(ORDER_TIME)
+        self.seq_base = None
+        if ORDER_SEQ in frame.columns and frame.height and frame.schema[ORDER_SEQ] == pl.Int64:
+            seq = frame.get_column(ORDER_SEQ)
+            low, high = seq.min(), seq.max()
+            if low is not None and seq.null_count() == 0 and high - low < 2 ** 32:
+                self.seq_base = low
+                frame = frame.with_columns((seq - low).cast(pl.UInt32))
+        self.frame, self.dictionaries, self.numbers = frame, dictionaries, numbers
 
     @property
     def height(self):
@@ -286,16 +315,73 @@ class Compact(object):
 
     @property
     def columns(self):
-        return self.frame.columns
+        return list(self.schema)
 
     def estimated_size(self):
         return self.frame.estimated_size() + sum(d.estimated_size() for d in self.dictionaries.values())
 
     def expand(self):
-        if not self.dictionaries:
+        if not self.schema:
             return self.frame
-        return self.frame.with_columns([values.gather(self.frame.get_column(name)).alias(name)
-                                        for name, values in self.dictionaries.items()])
+        return pl.DataFrame([self.column(name) for name in self.schema])
+
+    def drop(self, names):
+        """Forget columns ``names`` (their memory freed once nothing else holds them)."""
+        names = set(names) & set(self.schema)
+        if self.order_time and "_time" in names and ORDER_TIME not in names:
+            self.frame = self.frame.with_columns(self.column(ORDER_TIME))
+            self.order_time = False
+        if ORDER_TIME in names:
+            self.order_time = False
+        if ORDER_SEQ in names:
+            self.seq_base = None
+        self.frame = self.frame.drop([n for n in names if n in self.frame.columns])
+        self.schema = {n: t for n, t in self.schema.items() if n not in names}
+        for name in names:
+            self.dictionaries.pop(name, None)
+            self.numbers.discard(name)
+
+    def column(self, name):
+        """One column of the frame, as it was given."""
+        if name == ORDER_TIME and self.order_time:
+            return self.frame.get_column("_time").fill_null(0.0).alias(ORDER_TIME)
+        series = self.frame.get_column(name)
+        if name in self.dictionaries:
+            return self.dictionaries[name].gather(series).alias(name)
+        if name in self.numbers:
+            return series.cast(pl.Float64)
+        if name == ORDER_SEQ and self.seq_base is not None:
+            return series.cast(pl.Int64) + self.seq_base
+        return series
+
+
+def _code_dtype(count):
+    return pl.UInt8 if count <= 1 << 8 else pl.UInt16 if count <= 1 << 16 else pl.UInt32
+
+
+def _whole_numbers(series):
+    """A Float64 column as the narrowest integer type holding its values exactly (None when
+    one is not a whole number in Int32's range, or is -0.0: the cast back would not give it)."""
+    values = series.drop_nulls()
+    if not len(values):
+        return None
+    array = values.to_numpy()
+    low, high = array.min(), array.max()
+    if not (-2 ** 31 <= low and high < 2 ** 31) or not (array % 1 == 0).all() \
+            or bool((np.signbit(array) & (array == 0)).any()):
+        return None
+    dtype = next(t for t, lo, hi in _NARROW if lo <= low and high <= hi)
+    return series.cast(dtype)
+
+
+_NARROW = ((pl.Int8, -128, 127), (pl.Int16, -2 ** 15, 2 ** 15 - 1), (pl.Int32, -2 ** 31, 2 ** 31 - 1))
+
+
+def _same_bits(a, b):
+    """Whether two Float64 columns hold the same values bit for bit (nulls at the same places)."""
+    if a.dtype != pl.Float64 or b.dtype != pl.Float64 or a.len() != b.len() or a.null_count() or b.null_count():
+        return False
+    return bool((a.to_numpy().view(np.int64) == b.to_numpy().view(np.int64)).all())
 
 
 def _frame(kept):
@@ -427,26 +513,107 @@ def _group_filter(segments, cut):
 
 
 def _groups_holding(frames, by, field):
-    """The rows of ``frames`` whose by-values (text, nulls alike) some row holding ``field``
-    shares: the groups of a ``stats ... by`` that get a value of ``field``. Where a by-field is
-    not text in some frame (numbers group by their printed text, multivalues by each value)
-    the frames as they are. When no row is left, the first one stays (its group, without
-    ``field``, gets dropped by the ``where`` just the same)."""
-    def keys(frame):
-        return frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in by])
+    """The rows of ``frames`` (frames or :class:`Compact` ones, each read a column at a time)
+    whose by-values (text, nulls alike) some row holding ``field`` shares: the groups of a
+    ``stats ... by`` that get a value of ``field``. Where a by-field is not text in some frame
+    (numbers group by their printed text, multivalues by each value) the frames as they are.
+    When no row is left, the first one stays (its group, without ``field``, gets dropped by
+    the ``where`` just the same)."""
+    def keys(frame, rows=None):
+        columns = []
+        for c in by:
+            column = _column(frame, c) if c in frame.columns else pl.repeat(None, frame.height, dtype=pl.String,
+                                                                              eager=True).alias(c)
+            columns.append(column if rows is None else column.filter(rows))
+        return pl.DataFrame(columns)
 
-    if any(c in f.columns and f.schema[c] != pl.String for f in frames for c in by):
+    if any(c in f.columns and _dtype(f, c) != pl.String for f in frames for c in by):
         return frames
-    held = [keys(f.filter(pl.col(field).is_not_null())).unique() for f in frames if field in f.columns]
+    held = [keys(f, _column(f, field).is_not_null()).unique() for f in frames if field in f.columns]
     held = pl.concat(held).unique() if held else pl.DataFrame([pl.Series(c, [], dtype=pl.String) for c in by])
     out = []
     for frame in frames:
         index = keys(frame).with_row_index("\x00row").join(held, on=by, how="semi", nulls_equal=True)
-        out.append(frame[index.get_column("\x00row").sort()])
+        out.append(_frame(frame)[index.get_column("\x00row").sort()])
     if not any(f.height for f in out) and frames:
         first = next(f for f in frames if f.height)
-        out = [first.head(1)]
+        out = [_frame(first).head(1)]
     return out
+
+
+def _column(part, name):
+    return part.column(name) if isinstance(part, Compact) else part.get_column(name)
+
+
+def _dtype(part, name):
+    return part.schema[name]
+
+
+def _stack_newest_first(parts):
+    """The kept chunks (frames or :class:`Compact` ones) stacked as :func:`.events.concat_frames`
+    stacks them and sorted newest first (order key: ``-_time``, sequence), built a column at a
+    time: each chunk's column is given up once it is stacked (``parts`` is emptied: the
+    chunks are this function's to free)."""
+    given, parts = parts, [p if isinstance(p, Compact) else _Plain(p) for p in parts if p.columns]
+    given.clear()
+    if not parts:
+        return pl.DataFrame()
+    names = merged_order([p.columns for p in parts]) if len(parts) > 1 else parts[0].columns
+    keys = pl.DataFrame([_stacked_column([p.column(k) for p in parts], k) for k in (ORDER_TIME, ORDER_SEQ)])
+    order = keys.with_row_index("\x00i").sort([ORDER_TIME, ORDER_SEQ], descending=[True, False],
+                                              maintain_order=True).get_column("\x00i")
+    columns = {k: keys.get_column(k).gather(order) for k in (ORDER_TIME, ORDER_SEQ)}
+    del keys
+    for part in parts:
+        part.drop((ORDER_TIME, ORDER_SEQ))
+    for name in names:
+        if name in columns:
+            continue
+        pieces = [p.column(name) if name in p.schema else p.height for p in parts]
+        columns[name] = _stacked_column(pieces, name).gather(order)
+        del pieces
+        for part in parts:
+            part.drop((name,))
+    return pl.DataFrame([columns[name] for name in names])
+
+
+def _stacked_column(pieces, name):
+    """One column of stacked chunks (``pieces``: each chunk's column, or its height where it
+    lacks the column: nulls), as :func:`.events.concat_frames` gives it."""
+    dtypes = {p.dtype for p in pieces if isinstance(p, pl.Series)}
+    if len(dtypes) == 1:
+        dtype = next(iter(dtypes))
+        return pl.concat([p if isinstance(p, pl.Series) else pl.repeat(None, p, dtype=dtype, eager=True).alias(name)
+                          for p in pieces], how="vertical", rechunk=True)
+    values = []
+    for piece in pieces:
+        values.extend(python_values(piece) if isinstance(piece, pl.Series) else [None] * piece)
+    return series_from_values(name, values)
+
+
+class _Plain(object):
+    """A kept frame with :class:`Compact`'s column interface (used by :func:`_stack_newest_first`)."""
+
+    __slots__ = ("frame", "schema")
+
+    def __init__(self, frame):
+        self.frame, self.schema = frame, dict(frame.schema)
+
+    @property
+    def height(self):
+        return self.frame.height
+
+    @property
+    def columns(self):
+        return list(self.schema)
+
+    def column(self, name):
+        return self.frame.get_column(name)
+
+    def drop(self, names):
+        names = set(names) & set(self.schema)
+        self.frame = self.frame.drop(list(names))
+        self.schema = {n: t for n, t in self.schema.items() if n not in names}
 
 
 def prune_rows():
@@ -653,18 +820,19 @@ class StreamedEvents(object):
         return None if again.failed else again
 
     def prefix_output(self, plan):
-        """The plan's kept rows, newest first (None: no event selected)."""
-        frames = [_frame(f) for _i, f in plan.outputs]
+        """The plan's kept rows, newest first (None: no event selected). Built a column at a
+        time from the kept chunks (each chunk's column given up once stacked), so the stacked
+        rows are held about once rather than as chunks, their stack and its sorted copy."""
+        parts = [f for _i, f in plan.outputs if f.height]
         plan.outputs = []
-        if not frames or not any(f.height for f in frames):
+        if not parts:
             return None
         if plan.group_filter is not None:
-            frames = _groups_holding(frames, *plan.group_filter)
-        stacked = concat_frames(frames) if len(frames) > 1 else frames[0]
+            parts = _groups_holding(parts, *plan.group_filter)
+        stacked = _stack_newest_first(parts)
         if plan.stop is not None:  # the fields in the order the whole rows would hold them
             order = [c for c in merged_order(list(plan.layouts)) if c in stacked.columns]
             stacked = stacked.select(order + [c for c in stacked.columns if c not in set(order)])
-        stacked = stacked.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
         return stacked
 
     def tstats_table(self, plan):
