@@ -83,7 +83,7 @@ import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
-from . import partial, prune
+from . import buckets, partial, prune
 from .events import POSITION, EventTable, concat_frames, merged_order, numeric_column
 from .table import NotColumnar, distinct_groups, frame_from_rows, python_values, rows_from_frame, \
     series_from_values
@@ -341,11 +341,17 @@ class Compact(object):
             self.dictionaries.pop(name, None)
             self.numbers.discard(name)
 
-    def column(self, name):
-        """One column of the frame, as it was given."""
+    def rows(self, indices):
+        """The frame's rows at ``indices`` (numpy), as they were given."""
+        held = self.frame[pl.Series(indices, dtype=pl.UInt32)]
+        return pl.DataFrame([self.column(name, held) for name in self.schema])
+
+    def column(self, name, held=None):
+        """One column of the frame, as it was given (of ``held``: some of its rows)."""
+        held = self.frame if held is None else held
         if name == ORDER_TIME and self.order_time:
-            return self.frame.get_column("_time").fill_null(0.0).alias(ORDER_TIME)
-        series = self.frame.get_column(name)
+            return held.get_column("_time").fill_null(0.0).alias(ORDER_TIME)
+        series = held.get_column(name)
         if name in self.dictionaries:
             return self.dictionaries[name].gather(series).alias(name)
         if name in self.numbers:
@@ -610,6 +616,9 @@ class _Plain(object):
     def column(self, name):
         return self.frame.get_column(name)
 
+    def rows(self, indices):
+        return self.frame[pl.Series(indices, dtype=pl.UInt32)]
+
     def drop(self, names):
         names = set(names) & set(self.schema)
         self.frame = self.frame.drop(list(names))
@@ -809,7 +818,23 @@ class StreamedEvents(object):
             plan = self._restream(plan)
             if plan is None:
                 return None, None
+        bucketed = self._bucketed(plan)
+        if bucketed is not None:
+            return bucketed, plan.cut
         return self.prefix_output(plan), plan.cut
+
+    def _bucketed(self, plan):
+        """The plan's kept rows as a :class:`.buckets.Bucketed` run when its rest allows one and
+        they are over ``BUCKET_BYTES`` (None: stack them)."""
+        if plan.kind != "prefix" or plan.stop is not None or plan.group_filter is not None:
+            return None
+        count = buckets.bucket_count(plan.kept_bytes())
+        found = buckets.bucket_range(plan.segments, plan.cut) if count > 1 else None
+        if found is None:
+            return None
+        parts = [f if isinstance(f, Compact) else _Plain(f) for _i, f in plan.outputs if f.height and f.columns]
+        plan.outputs = []
+        return buckets.Bucketed(parts, plan.segments, plan.cut, found[0], found[1], count) if parts else None
 
     def _restream(self, plan):
         """The plan run again over the files, keeping its prefix's rows (None: it failed)."""
