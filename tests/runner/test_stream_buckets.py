@@ -1,8 +1,9 @@
-"""Kept rows held narrower, stacked a column at a time, and a rest run bucket by bucket
-(:mod:`c2hunt_offline.columnar.buckets`), each against what it replaces: ``Compact`` gives the
-frame back exactly, ``_stack_newest_first`` gives ``concat_frames`` + sort, a bucketed rest
-gives the whole rest's rows and the hunt's notables, and a check that cannot be exact (mixed
-columns, by-values sharing a sort key) runs the rest whole.
+"""Kept rows held narrower, written to files past a limit, stacked a column at a time, and a
+rest run bucket by bucket (:mod:`c2hunt_offline.columnar.buckets`), each against what it
+replaces: ``Compact`` gives the frame back exactly, ``_stack_newest_first`` gives
+``concat_frames`` + sort, a bucketed rest gives the whole rest's rows and the hunt's notables,
+a check that cannot be exact (mixed columns, by-values sharing a sort key) runs the rest whole,
+and spilled chunks give the same notables.
 """
 import random
 from pathlib import Path
@@ -228,3 +229,31 @@ def test_bucketed_hunt_gives_the_same_notables(tmp_path, monkeypatch):
     got, errors = runner.hunt(events)
     assert ran and max(ran) > 1
     assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+
+
+def test_spilled_hunt_gives_the_same_notables(tmp_path, monkeypatch):
+    """Kept chunks written to files past a tiny spill limit (and read back when each search
+    runs): the notables of the whole-table hunt, in order, and the files gone afterwards."""
+    import offline_scale  # benchmarks/ (on pythonpath)
+    from c2hunt_offline.readers import frames
+    (tmp_path / "data").mkdir()
+    paths, _ = offline_scale.generate(str(tmp_path / "data"), 3000, hosts=100, n_beacons=2)
+    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
+    runner = Runner(str(ROOT))
+    whole, errors = runner.hunt(runner.read_table(paths)[0])
+    assert whole and not errors
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    monkeypatch.setenv("C2HUNT_STREAM", "1")
+    monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", "40000")
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_DIR", str(folder))
+    events, _ = runner.read_stream(paths)
+    spilled = [f for plan in events.plans.values() for _i, f in plan.outputs if isinstance(f, stream.Spilled)]
+    assert spilled and all(Path(f.path).exists() for f in spilled)
+    held = sum(f.estimated_size() for plan in events.plans.values() for _i, f in plan.outputs
+               if isinstance(f, Compact))
+    assert held <= 40000
+    got, errors = runner.hunt(events)
+    assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+    assert not any(Path(f.path).exists() for f in spilled)

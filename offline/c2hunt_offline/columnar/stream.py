@@ -195,7 +195,7 @@ class Plan(object):
 
     def _compact_outputs(self):
         if self.kind == "prefix" and compact_rows():
-            self.outputs = [(i, f if isinstance(f, Compact) else Compact(f)) for i, f in self.outputs]
+            self.outputs = [(i, f if isinstance(f, (Compact, Spilled)) else Compact(f)) for i, f in self.outputs]
 
     def _groups_per_row(self):
         """Distinct by-value tuples per kept row (an upper bound where they do not stack)."""
@@ -390,9 +390,62 @@ def _same_bits(a, b):
     return bool((a.to_numpy().view(np.int64) == b.to_numpy().view(np.int64)).all())
 
 
+class Spilled(object):
+    """A :class:`Compact` chunk written to a file while the pass holds more than
+    ``spill_bytes()`` of kept rows (:meth:`StreamedEvents.spill`); :meth:`load` reads it back
+    (and removes the file). ``pickle`` writes polars frames as Arrow IPC: the same columns,
+    dtypes and values come back."""
+
+    __slots__ = ("path", "height", "schema", "size")
+
+    def __init__(self, kept, folder):
+        import pickle
+        import tempfile
+        handle, self.path = tempfile.mkstemp(suffix=".kept", dir=folder)
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.height, self.schema, self.size = kept.height, dict(kept.schema), kept.estimated_size()
+
+    @property
+    def columns(self):
+        return list(self.schema)
+
+    def estimated_size(self):
+        return self.size
+
+    def load(self, remove=True):
+        """The chunk back (its file removed, unless ``remove`` is false: read again later)."""
+        import pickle
+        with open(self.path, "rb") as source:
+            kept = pickle.load(source)
+        if remove:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+        return kept
+
+    def expand(self):
+        return self.load(remove=False).expand()
+
+
+def spill_bytes():
+    """``C2HUNT_STREAM_SPILL_BYTES``: kept (compact) rows the pass holds in memory before it
+    writes the largest searches' chunks to a temporary folder (``C2HUNT_STREAM_SPILL_DIR``,
+    else the system's); ``0`` never writes."""
+    try:
+        return max(0, int(os.environ.get("C2HUNT_STREAM_SPILL_BYTES", SPILL_BYTES)))
+    except ValueError:
+        return SPILL_BYTES
+
+
+# Kept rows held in memory during the pass (bytes, compact) before the largest are written out.
+SPILL_BYTES = 1 << 30
+
+
 def _frame(kept):
-    """A kept output as a frame (a :class:`Compact` one expanded)."""
-    return kept.expand() if isinstance(kept, Compact) else kept
+    """A kept output as a frame (a :class:`Compact` or :class:`Spilled` one expanded)."""
+    return kept.expand() if isinstance(kept, (Compact, Spilled)) else kept
 
 
 def streaming_custom(runner, name):
@@ -717,6 +770,7 @@ class StreamedEvents(object):
         self._full = None
         self._dns = None
         self._file_summary = {}  # file index -> [events, {group: count}] while reading
+        self._spill_folder = None  # where kept chunks past spill_bytes() are written (Spilled)
 
     # -- what results.py reads
     def __len__(self):
@@ -804,6 +858,7 @@ class StreamedEvents(object):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
         the stats, or its kept rows newest first and the command after the prefix; data None
         when no event was selected; start None when it must run over :meth:`full_table`."""
+        plan.outputs = [(i, f.load() if isinstance(f, Spilled) else f) for i, f in plan.outputs]
         if plan.stats_args is not None and not plan.partial_failed and plan.partial_files and plan.fold():
             try:
                 result = plan.partial.result()
@@ -914,6 +969,33 @@ class StreamedEvents(object):
                     plan.maybe_fold()
             if share is not None:
                 shared[share] = out
+        self.spill()
+
+    def spill(self):
+        """Past ``spill_bytes()`` of compact rows in memory, the largest searches' chunks are
+        written to files (:class:`Spilled`) until half that is left: the pass then holds
+        about that much whatever the input; each search reads its own back when it runs."""
+        limit = spill_bytes()
+        if not limit:
+            return
+        held = {name: sum(f.estimated_size() for _i, f in plan.outputs if isinstance(f, Compact))
+                for name, plan in self.plans.items()}
+        total = sum(held.values())
+        if total <= limit:
+            return
+        if self._spill_folder is None:
+            import shutil
+            import tempfile
+            import weakref
+            self._spill_folder = tempfile.mkdtemp(prefix="c2hunt-kept-", dir=os.environ.get("C2HUNT_STREAM_SPILL_DIR"))
+            weakref.finalize(self, shutil.rmtree, self._spill_folder, True)
+        for name in sorted(held, key=held.get, reverse=True):
+            if total <= limit // 2:
+                break
+            plan = self.plans[name]
+            plan.outputs = [(i, Spilled(f, self._spill_folder) if isinstance(f, Compact) else f)
+                            for i, f in plan.outputs]
+            total -= held[name]
 
     def drop_file(self, file_index):
         """Forget what the chunks of one file added (the file is read again another way)."""
