@@ -198,16 +198,29 @@ class Plan(object):
             self.outputs = [(i, f if isinstance(f, (Compact, Spilled)) else Compact(f)) for i, f in self.outputs]
 
     def _groups_per_row(self):
-        """Distinct by-value tuples per kept row (an upper bound where they do not stack)."""
-        rows = sum(frame.height for _i, frame in self.outputs)
+        """Distinct by-value tuples per kept row (an upper bound where they do not stack), over
+        the newest ``FOLD_BYTES`` of kept chunks: the by-values of every kept row, expanded at
+        once, took more memory than the rows (it only decides whether a fold pays)."""
+        recent, size = [], 0
+        for _i, frame in reversed(self.outputs):
+            recent.append(frame)
+            size += frame.estimated_size()
+            if size >= FOLD_BYTES:
+                break
+        rows = sum(frame.height for frame in recent)
         by = self.partial.by
+
+        def keys(frame):
+            names = [c for c in by if c in frame.columns]
+            if isinstance(frame, Spilled):
+                frame = frame.load(remove=False)
+            return pl.DataFrame([_column(frame, c) for c in names]) if names else pl.DataFrame(height=frame.height)
+
         try:
-            stacked = pl.concat([_frame(frame).select([c for c in by if c in frame.columns])
-                                 for _i, frame in self.outputs], how="diagonal_relaxed")
+            stacked = pl.concat([keys(frame) for frame in recent], how="diagonal_relaxed")
             groups = stacked.n_unique() if stacked.width else 1
         except pl.exceptions.PolarsError:
-            groups = sum(_frame(frame).select([c for c in by if c in frame.columns]).n_unique()
-                         for _i, frame in self.outputs)
+            groups = sum(keys(frame).n_unique() for frame in recent)
         return groups / max(rows, 1)
 
     def maybe_fold(self):
