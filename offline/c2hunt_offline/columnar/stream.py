@@ -19,10 +19,18 @@ fields it does not name. Any other search reads a full table at the end
 (:attr:`StreamedEvents.full_table`), exactly as without streaming.
 
 Kept rows are held compact (:class:`Compact`): a text column with at most a quarter distinct
-values in its chunk (hosts, addresses, ports, protocols) as 4-byte codes into the chunk's
-distinct values, expanded when the search runs. The searches then run smallest-kept first
-(:meth:`StreamedEvents.run_order`), each search's rows expanded and freed in turn, the
-notables put back in the searches' order.
+values in its chunk (hosts, addresses, ports, protocols) as codes (1, 2 or 4 bytes) into the
+chunk's distinct values, a number column of whole numbers (flags, counts, ports) as the
+narrowest integer type that holds them, the order key's time dropped where it is ``_time``
+and its sequence as 4-byte offsets; all expanded, exactly, when the search runs. Past
+``SPILL_BYTES`` (1 GiB) of them in memory the largest searches' chunks are written to a
+temporary folder (:class:`Spilled`) and read back when their search runs. The searches then
+run smallest-kept first (:meth:`StreamedEvents.run_order`), each search's rows stacked a column
+at a time (:func:`_stack_newest_first`: each chunk's column given up once stacked) and freed in
+turn, the notables put back in the searches' order. A rest whose first commands are stats
+that all group by fields nothing before them writes (Periodic Beaconing's three: by dest and
+dest_port) runs them bucket by bucket over the compact chunks (:mod:`.buckets`), so those rows
+are never expanded all at once.
 
 Pass (:func:`stream_events`): the files are read in chunks (Zeek logs by
 :class:`..readers.frames.FrameChunks`, other files whole by the dict readers, consecutive such
@@ -65,14 +73,17 @@ search:
 - any other prefix (eventstats, sort, ... next): the rows it selects, pruned to the fields its
   rest names (plus 8 bytes of pruned sizes a row), compact; these still grow with the events it
   selects (the Linux Network Tool search's conn rows only feed an ``eventstats ... by flow_key``
-  and are then dropped: about 60 bytes each, compact). tstats plans: their members' rows.
-- while the searches run: every search's kept rows not yet run (compact) plus the one running:
-  its rows expanded and its pipeline's intermediate frames over them.
+  and are then dropped: about 40 bytes each, compact). tstats plans: their members' rows.
+- kept rows held in memory during the pass: at most ``SPILL_BYTES`` (compact) in all, the rest
+  written to files.
+- while the searches run: the one running, its compact rows read back plus (a bucketed rest)
+  one bucket's rows expanded and the frames its commands make, or (any other) its rows
+  expanded and its pipeline's intermediate frames over them.
 
-Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``): 1.2 million
-records 1,069-1,097 MiB (2,810 before pruning, compacting and the run order), the pass the
-peak; 6 million 4.28 GiB (12.2 before), the peak in Periodic Beaconing's rest (its stats by
-pair and ``_time`` over a row per connection).
+Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``, 2 cores
+shared, load 7-10): 1.2 million records 994 MiB (1,069-1,097 before narrower rows and
+bucketed rests; 2,810 before pruning, compacting and the run order), the pass the peak;
+6 million MEASURED_5M; 24 million MEASURED_20M.
 ``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
 ``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
 """
