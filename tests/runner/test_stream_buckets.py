@@ -287,3 +287,19 @@ def test_gather_or_null_does_not_copy_a_list_per_null_row():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"PYTHONPATH": str(ROOT / "offline"), "PATH": "/usr/bin:/bin"})
     assert int(done.stdout.strip()) < 600  # MiB: the process itself, not 94 million copied strings
+
+
+def test_list_text_lengths_are_the_row_sizes():
+    """A List(String) column's text sizes for the pruned rows, without a Python value per row,
+    as the per-row sum over ``python_values`` gives them (an empty list or one null item: no
+    value)."""
+    from c2hunt_offline.columnar import prune
+    from c2hunt_offline.columnar.table import python_values
+    from c2hunt_offline.values import mv, to_str
+    rng = random.Random(5)
+    for _ in range(200):
+        values = [rng.choice([None, [], [None], ["a"], ["", "bb"], ["é", None, "ccc"], [None, None], ["x"] * 3])
+                  for _ in range(rng.randint(0, 25))]
+        series = pl.Series("tag", values, dtype=pl.List(pl.String))
+        expected = [None if v is None else sum(len(to_str(x) or "") for x in mv(v)) for v in python_values(series)]
+        assert prune._list_text_lengths(series).to_list() == expected

@@ -25,6 +25,7 @@ a command are every word of its text, and every piece of a word split at ``.``, 
 """
 import re
 
+import numpy as np
 import polars as pl
 
 from .. import limits
@@ -193,11 +194,26 @@ def row_text_bytes(frame):
             length = series.str.len_chars().cast(pl.Int64)
         elif series.dtype == pl.Float64:
             length = number_text_lengths(series)
+        elif series.dtype == pl.List(pl.String):
+            length = _list_text_lengths(series)
         else:
             length = pl.Series(name, [None if v is None else sum(len(to_str(x) or "") for x in mv(v))
                                       for v in python_values(series)], dtype=pl.Int64)
         sizes = sizes + (length + len(name)).fill_null(0)
     return sizes
+
+
+def _list_text_lengths(series):
+    """Each cell's text length of a List(String) column as :func:`row_text_bytes` counts it
+    from the row's value (``python_values``: an empty list or a single null item is no value;
+    null items count nothing), without a Python object per row (Zeek's ``tag`` on every event)."""
+    items = series.list.len()
+    flat = series.to_frame("v").with_row_index("r").explode("v")  # each item with its row
+    lengths = flat.get_column("v").str.len_chars().fill_null(0).to_numpy()
+    rows = flat.get_column("r").to_numpy()
+    totals = np.bincount(rows, weights=lengths, minlength=series.len())
+    absent = items.is_null() | (items == 0) | ((items == 1) & series.list.first().is_null())
+    return pl.Series(series.name, totals.astype(np.int64)).set(absent, None)
 
 
 def prune(frame, keep, unsized=()):
