@@ -600,6 +600,7 @@ class Runner(object):
         """One search of a streamed hunt: the rest of its pipeline over what its prefix kept,
         over its tstats members, or (not streamed) over the full table."""
         from .columnar import engine as columnar_engine
+        from .columnar.buckets import Bucketed
         from .columnar.events import EventTable
         from .columnar.stream import ORDER_SEQ, ORDER_TIME
         plan = events.streamed(saved.name, earliest, latest)
@@ -612,6 +613,10 @@ class Runner(object):
             return self.run(saved.search, events.full_table(), now=now, earliest=earliest, latest=latest)
         if data is None:  # no event selected: the search over none, as the whole table gives it
             return self.run(saved.search, EventTable({}), now=now)
+        if isinstance(data, Bucketed):  # the rest's stats run bucket by bucket (columnar.buckets)
+            ctx = _Context(self, EventTable({}))
+            return self._guarded(ctx, lambda step: columnar_engine.execute_from(
+                self, ctx, plan.segments, *reversed(data.run(self, ctx, step)), step=step))
         data = data.drop([ORDER_TIME, ORDER_SEQ], strict=False)
         ctx = _Context(self, EventTable({}))
         if plan.stop is not None:  # rows pruned to the fields the rest names (columnar.prune)

@@ -40,7 +40,8 @@ import numpy as np
 import polars as pl
 
 from ..commands.stats import parse_aggregations
-from .stats import _EXACT, _ROW, _by_frame, _Groups, _key_names, _may_print_alike, _Plan, assign_where_not_null
+from .stats import _EXACT, _ROW, _by_frame, _Groups, _key_names, _may_print_alike, _Plan, assign_where_not_null, \
+    gather_or_null
 from .table import NotColumnar
 
 ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"  # as .stream names them
@@ -258,9 +259,8 @@ class _State(object):
             return pl.Series(name, np.bincount(at, minlength=count), dtype=pl.Float64)
         ordered = pairs.with_columns(pl.Series("at", at)).sort(["at", "v"])  # values: sorted distinct
         grouped = ordered.group_by("at", maintain_order=True).agg(pl.col("v"))
-        index = np.full(count, -1, dtype=np.int64)
-        index[grouped.get_column("at").to_numpy()] = np.arange(grouped.height)
-        lists = grouped.get_column("v").gather(pl.Series(index).set(pl.Series(index < 0), None))
+        lists = gather_or_null(grouped.get_column("v"), grouped.get_column("at").to_numpy(),
+                               np.arange(grouped.height), count)
         return lists.alias(name)
 
 

@@ -25,6 +25,7 @@ a command are every word of its text, and every piece of a word split at ``.``, 
 """
 import re
 
+import numpy as np
 import polars as pl
 
 from .. import limits
@@ -198,10 +199,7 @@ def row_text_bytes(frame):
         if series.dtype == pl.String:
             texts.append((column.str.len_chars().cast(pl.Int64) + len(name)).fill_null(0))
         elif series.dtype == pl.List(pl.String):  # every item's text, a null item none's
-            # no value: an empty list, or one whose single item is null (python_values)
-            held = (column.list.len() > 1) | column.list.first().is_not_null()
-            items = column.list.eval(pl.element().str.len_chars().fill_null(0)).list.sum().cast(pl.Int64)
-            texts.append(pl.when(held).then(items + len(name)).otherwise(0))
+            others.append((_list_text_lengths(series) + len(name)).fill_null(0))
         elif series.dtype == pl.Float64:
             others.append((number_text_lengths(series) + len(name)).fill_null(0))
         else:
@@ -214,6 +212,19 @@ def row_text_bytes(frame):
     for length in others:
         sizes = sizes + length
     return sizes.alias("size")
+
+
+def _list_text_lengths(series):
+    """Each cell's text length of a List(String) column as :func:`row_text_bytes` counts it
+    from the row's value (``python_values``: an empty list or a single null item is no value;
+    null items count nothing), without a Python object per row (Zeek's ``tag`` on every event)."""
+    items = series.list.len()
+    flat = series.to_frame("v").with_row_index("r").explode("v")  # each item with its row
+    lengths = flat.get_column("v").str.len_chars().fill_null(0).to_numpy()
+    rows = flat.get_column("r").to_numpy()
+    totals = np.bincount(rows, weights=lengths, minlength=series.len())
+    absent = items.is_null() | (items == 0) | ((items == 1) & series.list.first().is_null())
+    return pl.Series(series.name, totals.astype(np.int64)).set(absent, None)
 
 
 def prune(frame, keep, unsized=()):

@@ -19,10 +19,18 @@ fields it does not name. Any other search reads a full table at the end
 (:attr:`StreamedEvents.full_table`), exactly as without streaming.
 
 Kept rows are held compact (:class:`Compact`): a text column with at most a quarter distinct
-values in its chunk (hosts, addresses, ports, protocols) as 4-byte codes into the chunk's
-distinct values, expanded when the search runs. The searches then run smallest-kept first
-(:meth:`StreamedEvents.run_order`), each search's rows expanded and freed in turn, the
-notables put back in the searches' order.
+values in its chunk (hosts, addresses, ports, protocols) as codes (1, 2 or 4 bytes) into the
+chunk's distinct values, a number column of whole numbers (flags, counts, ports) as the
+narrowest integer type that holds them, the order key's time dropped where it is ``_time``
+and its sequence as 4-byte offsets; all expanded, exactly, when the search runs. Past
+``SPILL_BYTES`` (1 GiB) of them in memory the largest searches' chunks are written to a
+temporary folder (:class:`Spilled`) and read back when their search runs. The searches then
+run smallest-kept first (:meth:`StreamedEvents.run_order`), each search's rows stacked a column
+at a time (:func:`_stack_newest_first`: each chunk's column given up once stacked) and freed in
+turn, the notables put back in the searches' order. A rest whose first commands are stats
+that all group by fields nothing before them writes (Periodic Beaconing's three: by dest and
+dest_port) runs them bucket by bucket over the compact chunks (:mod:`.buckets`), so those rows
+are never expanded all at once.
 
 Pass (:func:`stream_events`): the files are read in chunks (Zeek logs by
 :class:`..readers.frames.FrameChunks`, other files whole by the dict readers, consecutive such
@@ -65,26 +73,33 @@ search:
 - any other prefix (eventstats, sort, ... next): the rows it selects, pruned to the fields its
   rest names (plus 8 bytes of pruned sizes a row), compact; these still grow with the events it
   selects (the Linux Network Tool search's conn rows only feed an ``eventstats ... by flow_key``
-  and are then dropped: about 60 bytes each, compact). tstats plans: their members' rows.
-- while the searches run: every search's kept rows not yet run (compact) plus the one running:
-  its rows expanded and its pipeline's intermediate frames over them.
+  and are then dropped: about 40 bytes each, compact). tstats plans: their members' rows.
+- kept rows held in memory during the pass: at most ``SPILL_BYTES`` (compact) in all, the rest
+  written to files.
+- while the searches run: the one running, its compact rows read back plus (a bucketed rest)
+  one bucket's rows expanded and the frames its commands make, or (any other) its rows
+  expanded and its pipeline's intermediate frames over them.
 
-Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``): 1.2 million
-records 1,069-1,097 MiB (2,810 before pruning, compacting and the run order), the pass the
-peak; 6 million 4.28 GiB (12.2 before), the peak in Periodic Beaconing's rest (its stats by
-pair and ``_time`` over a row per connection).
+Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``, 2 cores
+shared, load 7-10): 1.2 million records 994 MiB (1,069-1,097 before narrower rows and
+bucketed rests; 2,810 before pruning, compacting and the run order), the pass the peak;
+6 million 2.60 GiB (4.28-4.45 before; the rests now under the pass); 24 million 7.01 GiB: the
+pass up to 4.3 GiB with 3 GB spilled, Periodic Beaconing's bucketed rest up to 4.1, and the
+Linux Network Tool search's rest (every conn row expanded for its ``eventstats``) 7.0.
 ``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
 ``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
 """
 import os
 
+import numpy as np
 import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
-from . import partial, prune
+from . import buckets, partial, prune
 from .events import POSITION, EventTable, concat_frames, merged_order, numeric_column
-from .table import NotColumnar, distinct_groups, frame_from_rows, rows_from_frame
+from .table import NotColumnar, distinct_groups, frame_from_rows, python_values, rows_from_frame, \
+    series_from_values
 
 ORDER_TIME, ORDER_SEQ = "\x00order_t", "\x00order_seq"
 # Commands whose output for an event depends on that event alone (and the lookups), which keep
@@ -193,19 +208,32 @@ class Plan(object):
 
     def _compact_outputs(self):
         if self.kind == "prefix" and compact_rows():
-            self.outputs = [(i, f if isinstance(f, Compact) else Compact(f)) for i, f in self.outputs]
+            self.outputs = [(i, f if isinstance(f, (Compact, Spilled)) else Compact(f)) for i, f in self.outputs]
 
     def _groups_per_row(self):
-        """Distinct by-value tuples per kept row (an upper bound where they do not stack)."""
-        rows = sum(frame.height for _i, frame in self.outputs)
+        """Distinct by-value tuples per kept row (an upper bound where they do not stack), over
+        the newest ``FOLD_BYTES`` of kept chunks: the by-values of every kept row, expanded at
+        once, took more memory than the rows (it only decides whether a fold pays)."""
+        recent, size = [], 0
+        for _i, frame in reversed(self.outputs):
+            recent.append(frame)
+            size += frame.estimated_size()
+            if size >= FOLD_BYTES:
+                break
+        rows = sum(frame.height for frame in recent)
         by = self.partial.by
+
+        def keys(frame):
+            names = [c for c in by if c in frame.columns]
+            if isinstance(frame, Spilled):
+                frame = frame.load(remove=False)
+            return pl.DataFrame([_column(frame, c) for c in names]) if names else pl.DataFrame(height=frame.height)
+
         try:
-            stacked = pl.concat([_frame(frame).select([c for c in by if c in frame.columns])
-                                 for _i, frame in self.outputs], how="diagonal_relaxed")
+            stacked = pl.concat([keys(frame) for frame in recent], how="diagonal_relaxed")
             groups = stacked.n_unique() if stacked.width else 1
         except pl.exceptions.PolarsError:
-            groups = sum(_frame(frame).select([c for c in by if c in frame.columns]).n_unique()
-                         for _i, frame in self.outputs)
+            groups = sum(keys(frame).n_unique() for frame in recent)
         return groups / max(rows, 1)
 
     def maybe_fold(self):
@@ -254,16 +282,30 @@ COMPACT_DISTINCT_SHARE = 0.25
 
 
 class Compact(object):
-    """A kept frame with its repetitive text columns held as codes into per-column
-    dictionaries (the distinct values, in order of appearance): :meth:`expand` gives the
-    frame back exactly (same columns, order, dtypes, values)."""
+    """A kept frame held in fewer bytes, :meth:`expand` giving it back exactly (same columns,
+    order, dtypes, values):
 
-    __slots__ = ("frame", "dictionaries")
+    - a text column with at most ``COMPACT_DISTINCT_SHARE`` distinct values: codes (the
+      narrowest unsigned integer type that holds them) into its distinct values, in order of
+      appearance;
+    - a Float64 column whose values are all whole numbers in a narrow integer type's range
+      (flags, counts, ports; never -0.0, NaN or infinities): that integer type, cast back;
+    - the order key: its time dropped where it is the kept ``_time`` (nulls as 0), bit for bit;
+      its sequence numbers as 4-byte offsets from the chunk's first."""
+
+    __slots__ = ("frame", "dictionaries", "numbers", "schema", "order_time", "seq_base")
 
     def __init__(self, frame):
-        dictionaries, codes = {}, []
+        dictionaries, numbers, narrowed = {}, set(), []
+        self.schema = dict(frame.schema)
         limit = frame.height * COMPACT_DISTINCT_SHARE
         for name, dtype in frame.schema.items():
+            if dtype == pl.Float64 and name != ORDER_TIME:
+                whole = _whole_numbers(frame.get_column(name))
+                if whole is not None:
+                    numbers.add(name)
+                    narrowed.append(whole)
+                continue
             if dtype != pl.String or name.startswith("\x00"):
                 continue
             series = frame.get_column(name)
@@ -276,9 +318,22 @@ class Compact(object):
             code = series.to_frame("v").join(index, on="v", how="left", nulls_equal=True,
                                             maintain_order="left").get_column("code")
             dictionaries[name] = distinct
-            codes.append(code.alias(name))
-        self.frame = frame.with_columns(codes) if codes else frame
-        self.dictionaries = dictionaries
+            narrowed.append(code.cast(_code_dtype(len(distinct))).alias(name))
+        if narrowed:
+            frame = frame.with_columns(narrowed)
+        self.order_time = ORDER_TIME in frame.columns and "_time" in frame.columns \
+            and frame.schema["_time"] == pl.Float64 and _same_bits(frame.get_column(ORDER_TIME),
+                                                                  frame.get_column("_time").fill_null(0.0))
+        if self.order_time:
+            frame = frame.drop(ORDER_TIME)
+        self.seq_base = None
+        if ORDER_SEQ in frame.columns and frame.height and frame.schema[ORDER_SEQ] == pl.Int64:
+            seq = frame.get_column(ORDER_SEQ)
+            low, high = seq.min(), seq.max()
+            if low is not None and seq.null_count() == 0 and high - low < 2 ** 32:
+                self.seq_base = low
+                frame = frame.with_columns((seq - low).cast(pl.UInt32))
+        self.frame, self.dictionaries, self.numbers = frame, dictionaries, numbers
 
     @property
     def height(self):
@@ -286,21 +341,137 @@ class Compact(object):
 
     @property
     def columns(self):
-        return self.frame.columns
+        return list(self.schema)
 
     def estimated_size(self):
         return self.frame.estimated_size() + sum(d.estimated_size() for d in self.dictionaries.values())
 
     def expand(self):
-        if not self.dictionaries:
+        if not self.schema:
             return self.frame
-        return self.frame.with_columns([values.gather(self.frame.get_column(name)).alias(name)
-                                        for name, values in self.dictionaries.items()])
+        return pl.DataFrame([self.column(name) for name in self.schema])
+
+    def drop(self, names):
+        """Forget columns ``names`` (their memory freed once nothing else holds them)."""
+        names = set(names) & set(self.schema)
+        if self.order_time and "_time" in names and ORDER_TIME not in names:
+            self.frame = self.frame.with_columns(self.column(ORDER_TIME))
+            self.order_time = False
+        if ORDER_TIME in names:
+            self.order_time = False
+        if ORDER_SEQ in names:
+            self.seq_base = None
+        self.frame = self.frame.drop([n for n in names if n in self.frame.columns])
+        self.schema = {n: t for n, t in self.schema.items() if n not in names}
+        for name in names:
+            self.dictionaries.pop(name, None)
+            self.numbers.discard(name)
+
+    def rows(self, indices):
+        """The frame's rows at ``indices`` (numpy), as they were given."""
+        held = self.frame[pl.Series(indices, dtype=pl.UInt32)]
+        return pl.DataFrame([self.column(name, held) for name in self.schema])
+
+    def column(self, name, held=None):
+        """One column of the frame, as it was given (of ``held``: some of its rows)."""
+        held = self.frame if held is None else held
+        if name == ORDER_TIME and self.order_time:
+            return held.get_column("_time").fill_null(0.0).alias(ORDER_TIME)
+        series = held.get_column(name)
+        if name in self.dictionaries:
+            return self.dictionaries[name].gather(series).alias(name)
+        if name in self.numbers:
+            return series.cast(pl.Float64)
+        if name == ORDER_SEQ and self.seq_base is not None:
+            return series.cast(pl.Int64) + self.seq_base
+        return series
+
+
+def _code_dtype(count):
+    return pl.UInt8 if count <= 1 << 8 else pl.UInt16 if count <= 1 << 16 else pl.UInt32
+
+
+def _whole_numbers(series):
+    """A Float64 column as the narrowest integer type holding its values exactly (None when
+    one is not a whole number in Int32's range, or is -0.0: the cast back would not give it)."""
+    values = series.drop_nulls()
+    if not len(values):
+        return None
+    array = values.to_numpy()
+    low, high = array.min(), array.max()
+    if not (-2 ** 31 <= low and high < 2 ** 31) or not (array % 1 == 0).all() \
+            or bool((np.signbit(array) & (array == 0)).any()):
+        return None
+    dtype = next(t for t, lo, hi in _NARROW if lo <= low and high <= hi)
+    return series.cast(dtype)
+
+
+_NARROW = ((pl.Int8, -128, 127), (pl.Int16, -2 ** 15, 2 ** 15 - 1), (pl.Int32, -2 ** 31, 2 ** 31 - 1))
+
+
+def _same_bits(a, b):
+    """Whether two Float64 columns hold the same values bit for bit (nulls at the same places)."""
+    if a.dtype != pl.Float64 or b.dtype != pl.Float64 or a.len() != b.len() or a.null_count() or b.null_count():
+        return False
+    return bool((a.to_numpy().view(np.int64) == b.to_numpy().view(np.int64)).all())
+
+
+class Spilled(object):
+    """A :class:`Compact` chunk written to a file while the pass holds more than
+    ``spill_bytes()`` of kept rows (:meth:`StreamedEvents.spill`); :meth:`load` reads it back
+    (and removes the file). ``pickle`` writes polars frames as Arrow IPC: the same columns,
+    dtypes and values come back."""
+
+    __slots__ = ("path", "height", "schema", "size")
+
+    def __init__(self, kept, folder):
+        import pickle
+        import tempfile
+        handle, self.path = tempfile.mkstemp(suffix=".kept", dir=folder)
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.height, self.schema, self.size = kept.height, dict(kept.schema), kept.estimated_size()
+
+    @property
+    def columns(self):
+        return list(self.schema)
+
+    def estimated_size(self):
+        return self.size
+
+    def load(self, remove=True):
+        """The chunk back (its file removed, unless ``remove`` is false: read again later)."""
+        import pickle
+        with open(self.path, "rb") as source:
+            kept = pickle.load(source)
+        if remove:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+        return kept
+
+    def expand(self):
+        return self.load(remove=False).expand()
+
+
+def spill_bytes():
+    """``C2HUNT_STREAM_SPILL_BYTES``: kept (compact) rows the pass holds in memory before it
+    writes the largest searches' chunks to a temporary folder (``C2HUNT_STREAM_SPILL_DIR``,
+    else the system's); ``0`` never writes."""
+    try:
+        return max(0, int(os.environ.get("C2HUNT_STREAM_SPILL_BYTES", SPILL_BYTES)))
+    except ValueError:
+        return SPILL_BYTES
+
+
+# Kept rows held in memory during the pass (bytes, compact) before the largest are written out.
+SPILL_BYTES = 1 << 30
 
 
 def _frame(kept):
-    """A kept output as a frame (a :class:`Compact` one expanded)."""
-    return kept.expand() if isinstance(kept, Compact) else kept
+    """A kept output as a frame (a :class:`Compact` or :class:`Spilled` one expanded)."""
+    return kept.expand() if isinstance(kept, (Compact, Spilled)) else kept
 
 
 def streaming_custom(runner, name):
@@ -427,26 +598,110 @@ def _group_filter(segments, cut):
 
 
 def _groups_holding(frames, by, field):
-    """The rows of ``frames`` whose by-values (text, nulls alike) some row holding ``field``
-    shares: the groups of a ``stats ... by`` that get a value of ``field``. Where a by-field is
-    not text in some frame (numbers group by their printed text, multivalues by each value)
-    the frames as they are. When no row is left, the first one stays (its group, without
-    ``field``, gets dropped by the ``where`` just the same)."""
-    def keys(frame):
-        return frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in by])
+    """The rows of ``frames`` (frames or :class:`Compact` ones, each read a column at a time)
+    whose by-values (text, nulls alike) some row holding ``field`` shares: the groups of a
+    ``stats ... by`` that get a value of ``field``. Where a by-field is not text in some frame
+    (numbers group by their printed text, multivalues by each value) the frames as they are.
+    When no row is left, the first one stays (its group, without ``field``, gets dropped by
+    the ``where`` just the same)."""
+    def keys(frame, rows=None):
+        columns = []
+        for c in by:
+            column = _column(frame, c) if c in frame.columns else pl.repeat(None, frame.height, dtype=pl.String,
+                                                                              eager=True).alias(c)
+            columns.append(column if rows is None else column.filter(rows))
+        return pl.DataFrame(columns)
 
-    if any(c in f.columns and f.schema[c] != pl.String for f in frames for c in by):
+    if any(c in f.columns and _dtype(f, c) != pl.String for f in frames for c in by):
         return frames
-    held = [keys(f.filter(pl.col(field).is_not_null())).unique() for f in frames if field in f.columns]
+    held = [keys(f, _column(f, field).is_not_null()).unique() for f in frames if field in f.columns]
     held = pl.concat(held).unique() if held else pl.DataFrame([pl.Series(c, [], dtype=pl.String) for c in by])
     out = []
     for frame in frames:
         index = keys(frame).with_row_index("\x00row").join(held, on=by, how="semi", nulls_equal=True)
-        out.append(frame[index.get_column("\x00row").sort()])
+        out.append(_frame(frame)[index.get_column("\x00row").sort()])
     if not any(f.height for f in out) and frames:
         first = next(f for f in frames if f.height)
-        out = [first.head(1)]
+        out = [_frame(first).head(1)]
     return out
+
+
+def _column(part, name):
+    return part.column(name) if isinstance(part, Compact) else part.get_column(name)
+
+
+def _dtype(part, name):
+    return part.schema[name]
+
+
+def _stack_newest_first(parts):
+    """The kept chunks (frames or :class:`Compact` ones) stacked as :func:`.events.concat_frames`
+    stacks them and sorted newest first (order key: ``-_time``, sequence), built a column at a
+    time: each chunk's column is given up once it is stacked (``parts`` is emptied: the
+    chunks are this function's to free)."""
+    given, parts = parts, [p if isinstance(p, Compact) else _Plain(p) for p in parts if p.columns]
+    given.clear()
+    if not parts:
+        return pl.DataFrame()
+    names = merged_order([p.columns for p in parts]) if len(parts) > 1 else parts[0].columns
+    keys = pl.DataFrame([_stacked_column([p.column(k) for p in parts], k) for k in (ORDER_TIME, ORDER_SEQ)])
+    order = keys.with_row_index("\x00i").sort([ORDER_TIME, ORDER_SEQ], descending=[True, False],
+                                              maintain_order=True).get_column("\x00i")
+    columns = {k: keys.get_column(k).gather(order) for k in (ORDER_TIME, ORDER_SEQ)}
+    del keys
+    for part in parts:
+        part.drop((ORDER_TIME, ORDER_SEQ))
+    for name in names:
+        if name in columns:
+            continue
+        pieces = [p.column(name) if name in p.schema else p.height for p in parts]
+        columns[name] = _stacked_column(pieces, name).gather(order)
+        del pieces
+        for part in parts:
+            part.drop((name,))
+    return pl.DataFrame([columns[name] for name in names])
+
+
+def _stacked_column(pieces, name):
+    """One column of stacked chunks (``pieces``: each chunk's column, or its height where it
+    lacks the column: nulls), as :func:`.events.concat_frames` gives it."""
+    dtypes = {p.dtype for p in pieces if isinstance(p, pl.Series)}
+    if len(dtypes) == 1:
+        dtype = next(iter(dtypes))
+        return pl.concat([p if isinstance(p, pl.Series) else pl.repeat(None, p, dtype=dtype, eager=True).alias(name)
+                          for p in pieces], how="vertical", rechunk=True)
+    values = []
+    for piece in pieces:
+        values.extend(python_values(piece) if isinstance(piece, pl.Series) else [None] * piece)
+    return series_from_values(name, values)
+
+
+class _Plain(object):
+    """A kept frame with :class:`Compact`'s column interface (used by :func:`_stack_newest_first`)."""
+
+    __slots__ = ("frame", "schema")
+
+    def __init__(self, frame):
+        self.frame, self.schema = frame, dict(frame.schema)
+
+    @property
+    def height(self):
+        return self.frame.height
+
+    @property
+    def columns(self):
+        return list(self.schema)
+
+    def column(self, name):
+        return self.frame.get_column(name)
+
+    def rows(self, indices):
+        return self.frame[pl.Series(indices, dtype=pl.UInt32)]
+
+    def drop(self, names):
+        names = set(names) & set(self.schema)
+        self.frame = self.frame.drop(list(names))
+        self.schema = {n: t for n, t in self.schema.items() if n not in names}
 
 
 def prune_rows():
@@ -541,6 +796,7 @@ class StreamedEvents(object):
         self._full = None
         self._dns = None
         self._file_summary = {}  # file index -> [events, {group: count}] while reading
+        self._spill_folder = None  # where kept chunks past spill_bytes() are written (Spilled)
 
     # -- what results.py reads
     def __len__(self):
@@ -628,6 +884,7 @@ class StreamedEvents(object):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
         the stats, or its kept rows newest first and the command after the prefix; data None
         when no event was selected; start None when it must run over :meth:`full_table`."""
+        plan.outputs = [(i, f.load() if isinstance(f, Spilled) else f) for i, f in plan.outputs]
         if plan.stats_args is not None and not plan.partial_failed and plan.partial_files and plan.fold():
             try:
                 result = plan.partial.result()
@@ -642,7 +899,23 @@ class StreamedEvents(object):
             plan = self._restream(plan)
             if plan is None:
                 return None, None
+        bucketed = self._bucketed(plan)
+        if bucketed is not None:
+            return bucketed, plan.cut
         return self.prefix_output(plan), plan.cut
+
+    def _bucketed(self, plan):
+        """The plan's kept rows as a :class:`.buckets.Bucketed` run when its rest allows one and
+        they are over ``BUCKET_BYTES`` (None: stack them)."""
+        if plan.kind != "prefix" or plan.stop is not None or plan.group_filter is not None:
+            return None
+        count = buckets.bucket_count(plan.kept_bytes())
+        found = buckets.bucket_range(plan.segments, plan.cut) if count > 1 else None
+        if found is None:
+            return None
+        parts = [f if isinstance(f, Compact) else _Plain(f) for _i, f in plan.outputs if f.height and f.columns]
+        plan.outputs = []
+        return buckets.Bucketed(parts, plan.segments, plan.cut, found[0], found[1], count) if parts else None
 
     def _restream(self, plan):
         """The plan run again over the files, keeping its prefix's rows (None: it failed)."""
@@ -653,18 +926,19 @@ class StreamedEvents(object):
         return None if again.failed else again
 
     def prefix_output(self, plan):
-        """The plan's kept rows, newest first (None: no event selected)."""
-        frames = [_frame(f) for _i, f in plan.outputs]
+        """The plan's kept rows, newest first (None: no event selected). Built a column at a
+        time from the kept chunks (each chunk's column given up once stacked), so the stacked
+        rows are held about once rather than as chunks, their stack and its sorted copy."""
+        parts = [f for _i, f in plan.outputs if f.height]
         plan.outputs = []
-        if not frames or not any(f.height for f in frames):
+        if not parts:
             return None
         if plan.group_filter is not None:
-            frames = _groups_holding(frames, *plan.group_filter)
-        stacked = concat_frames(frames) if len(frames) > 1 else frames[0]
+            parts = _groups_holding(parts, *plan.group_filter)
+        stacked = _stack_newest_first(parts)
         if plan.stop is not None:  # the fields in the order the whole rows would hold them
             order = [c for c in merged_order(list(plan.layouts)) if c in stacked.columns]
             stacked = stacked.select(order + [c for c in stacked.columns if c not in set(order)])
-        stacked = stacked.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
         return stacked
 
     def tstats_table(self, plan):
@@ -721,6 +995,33 @@ class StreamedEvents(object):
                     plan.maybe_fold()
             if share is not None:
                 shared[share] = out
+        self.spill()
+
+    def spill(self):
+        """Past ``spill_bytes()`` of compact rows in memory, the largest searches' chunks are
+        written to files (:class:`Spilled`) until half that is left: the pass then holds
+        about that much whatever the input; each search reads its own back when it runs."""
+        limit = spill_bytes()
+        if not limit:
+            return
+        held = {name: sum(f.estimated_size() for _i, f in plan.outputs if isinstance(f, Compact))
+                for name, plan in self.plans.items()}
+        total = sum(held.values())
+        if total <= limit:
+            return
+        if self._spill_folder is None:
+            import shutil
+            import tempfile
+            import weakref
+            self._spill_folder = tempfile.mkdtemp(prefix="c2hunt-kept-", dir=os.environ.get("C2HUNT_STREAM_SPILL_DIR"))
+            weakref.finalize(self, shutil.rmtree, self._spill_folder, True)
+        for name in sorted(held, key=held.get, reverse=True):
+            if total <= limit // 2:
+                break
+            plan = self.plans[name]
+            plan.outputs = [(i, Spilled(f, self._spill_folder) if isinstance(f, Compact) else f)
+                            for i, f in plan.outputs]
+            total -= held[name]
 
     def drop_file(self, file_index):
         """Forget what the chunks of one file added (the file is read again another way)."""

@@ -1,0 +1,222 @@
+"""The rest of a streamed search run bucket by bucket where its groups allow it, so the kept
+rows are never expanded all at once.
+
+Periodic Beaconing keeps a row per connection; its rest is ``stats ... by src dest dest_port
+transport channel _time``, an ``eval``, ``stats ... by src dest dest_port transport channel``,
+a ``lookup``, a ``where``, an ``eval`` and ``stats ... by beacon_key dest dest_port transport
+channel``: three stats with about one group per row until the last. Run over every kept row at
+once, each step holds a frame as tall as the rows (about 20 million at 20 million connections).
+
+:func:`bucket_range`: from the prefix's cut, the longest run of per-event commands
+(:data:`.stream.PER_EVENT`) and ``stats`` with by-fields and no options that ends with a
+``stats``, and the by-fields every one of its stats groups by that no command of the run
+names before that (``where`` names none: it writes nothing). Every group of every stats in the
+run then holds rows that agree on those fields, so the kept rows split by a hash of their
+values (:class:`Bucketed`: text columns only, so no two values that print alike are hashed
+apart) run the commands bucket by bucket with the same groups, and each bucket's output is the
+whole run's output restricted to that bucket's groups, in the same relative order: a bucket's
+rows are a subsequence of the newest-first rows; per-event commands keep it; a stats' output
+order is its by-values' sort keys, ties by first appearance, both kept by a subsequence. The
+outputs stacked and put in the last stats' order (its by-values' sort keys) are the whole
+run's output.
+
+Checked, else the rest runs over all the rows as before (:meth:`Bucketed.run` gives them
+stacked): one dtype per column across the kept chunks, the hashed fields text; every bucket's
+output a frame with the same columns and dtypes, no messages and no column list from any
+bucket, no error; no two of the last stats' by-values with one sort key (their order would be
+the first appearance, which the buckets do not see).
+
+Memory: the kept chunks (compact) plus one bucket's rows expanded and the frames its commands
+make, plus the outputs (the last stats' groups): ``BUCKET_BYTES`` of kept rows per bucket.
+"""
+import math
+import os
+
+import numpy as np
+import polars as pl
+
+from .table import _EXACT_INT
+
+# Kept (compact) rows per bucket: a bucket's rows expanded and their stats take a few times that.
+BUCKET_BYTES = 32 * 1024 * 1024
+
+
+def bucket_bytes():
+    """``C2HUNT_STREAM_BUCKET_BYTES``: kept bytes per bucket (tests set it tiny); ``0`` never buckets."""
+    try:
+        return max(0, int(os.environ.get("C2HUNT_STREAM_BUCKET_BYTES", BUCKET_BYTES)))
+    except ValueError:
+        return BUCKET_BYTES
+
+
+def bucket_range(segments, cut):
+    """(end, fields): the commands ``segments[cut:end]`` run bucket by bucket, the rows split by
+    ``fields`` (a sorted list); None when no such run (see the module docstring)."""
+    from ..commands.stats import parse_aggregations
+    from .stream import _per_event, _word
+    ends = []
+    for index in range(cut, len(segments)):
+        segment = segments[index]
+        if _word(segment) == "stats":
+            try:
+                _aggs, by, options = parse_aggregations(segment[len("stats"):], "stats")
+            except Exception:  # noqa: BLE001  (the run reports it)
+                break
+            if options or not by or any("*" in f for f in by):
+                break
+            ends.append(index + 1)
+        elif not _per_event(segment):
+            break
+    for end in reversed(ends):
+        fields = _final_fields(segments, cut, end)
+        if fields:
+            return end, fields
+    return None
+
+
+def _final_fields(segments, cut, end):
+    """The fields every stats of ``segments[cut:end]`` groups by, none named by a command of
+    the run before its last stats (``where`` aside)."""
+    from ..commands.stats import parse_aggregations
+    from .prune import _names
+    from .stream import _word
+    fields, written = None, set()
+    for segment in segments[cut:end]:
+        word = _word(segment)
+        if word == "stats":
+            aggs, by, _options = parse_aggregations(segment[len("stats"):], "stats")
+            shared = set(by) - {a.name for a in aggs}
+            fields = shared if fields is None else fields & shared
+        elif word != "where":
+            written |= _names(segment[len(word):])
+    return sorted((fields or set()) - written)
+
+
+class Bucketed(object):
+    """A prefix's kept chunks (frames or :class:`.stream.Compact` ones) to run
+    ``segments[cut:end]`` over bucket by bucket (:meth:`run`)."""
+
+    def __init__(self, parts, segments, cut, end, fields, count):
+        self.parts, self.segments, self.cut, self.end = parts, segments, cut, end
+        self.fields, self.count = fields, count
+
+    def run(self, runner, ctx, step):
+        """(frame, start): the run's output in the whole run's order and the command after it,
+        or (None: it cannot be exact) the kept rows stacked newest first and the cut."""
+        from .stream import ORDER_SEQ, ORDER_TIME, _stack_newest_first
+        try:
+            merged = self._buckets(runner)
+        except Exception:  # noqa: BLE001  (NotColumnar, a polars error, a search error: the whole run decides)
+            merged = None
+        if merged is not None:
+            self.parts = []
+            return merged, self.end
+        stacked = _stack_newest_first(self.parts)
+        return stacked.drop([ORDER_TIME, ORDER_SEQ], strict=False), self.cut
+
+    def _buckets(self, runner):
+        from ..engine import _Context, _Step
+        from . import engine as columnar_engine
+        from .events import EventTable
+        from .stream import ORDER_SEQ, ORDER_TIME, _stack_newest_first
+        schema = _stacked_schema(self.parts)
+        if schema is None or any(schema.get(f, pl.String) not in (pl.String, pl.Null) for f in self.fields):
+            return None
+        assignment = [_bucket_of_rows(part, self.fields, self.count) for part in self.parts]
+        outputs = []
+        for bucket in range(self.count):
+            frames = []
+            for part, of_row in zip(self.parts, assignment):
+                rows = np.flatnonzero(of_row == bucket)
+                if len(rows):
+                    frame = part.rows(rows)
+                    frames.append(frame.with_columns([  # a column null in this chunk, of the stack's dtype
+                        pl.repeat(None, frame.height, dtype=schema[c], eager=True).alias(c)
+                        for c, dtype in frame.schema.items() if dtype != schema[c]]))
+            if not frames:
+                continue
+            data = _stack_newest_first(frames).drop([ORDER_TIME, ORDER_SEQ], strict=False)
+            scratch = _Context(runner, EventTable({}))
+            out = columnar_engine.execute_from(runner, scratch, self.segments[:self.end], self.cut, data, _Step(),
+                                               rows=False)
+            del data
+            if not isinstance(out, pl.DataFrame) or scratch.messages or scratch.columns is not None:
+                return None
+            if out.height:
+                if outputs and out.schema != outputs[0].schema:
+                    return None
+                outputs.append(out)
+        if not outputs:
+            return None
+        merged = pl.concat(outputs, how="vertical") if len(outputs) > 1 else outputs[0]
+        order = _stats_order(merged, self.segments[self.end - 1])
+        return None if order is None else merged[order]
+
+
+def _stacked_schema(parts):
+    """Each column's dtype in the kept chunks stacked (:func:`.events.concat_frames`), where
+    each bucket's stack gives it too: one dtype, or one dtype among the chunks where the column
+    holds a value (a chunk where it is all null holds it as text, say); None otherwise (the
+    stack rebuilds the column from its values, whose kinds a bucket may see fewer of)."""
+    dtypes = {}
+    for part in parts:
+        for name, dtype in part.schema.items():
+            dtypes.setdefault(name, set()).add(dtype)
+    schema = {}
+    for name, kinds in dtypes.items():
+        if len(kinds) == 1:
+            schema[name] = next(iter(kinds))
+            continue
+        held = set()
+        for part in parts:
+            if name in part.schema:
+                column = part.column(name)
+                if column.null_count() < column.len():
+                    held.add(column.dtype)
+                    if column.dtype == pl.Float64 and (column.abs() >= _EXACT_INT).any():
+                        return None  # printed as a whole number past 2**53: an Object column
+        if len(held) > 1 or held - {pl.String, pl.Float64, pl.List(pl.String)}:
+            return None
+        schema[name] = next(iter(held)) if held else pl.String
+    return schema
+
+
+def _bucket_of_rows(part, fields, count):
+    """Each kept row's bucket (numpy), from a hash of its values of ``fields``."""
+    columns = [part.column(f) if f in part.schema else pl.repeat(None, part.height, dtype=pl.String, eager=True)
+               .alias(f) for f in fields]
+    hashed = pl.DataFrame(columns).hash_rows(seed=0x5EED)
+    return (hashed % count).cast(pl.Int64).to_numpy()
+
+
+def _stats_order(frame, segment):
+    """The rows (one per group) of a stats' output in that stats' order: its by-values' sort
+    keys, first field first (None where two distinct values share a sort key)."""
+    from ..commands.stats import parse_aggregations
+    from .stats import _distinct_codes
+    _aggs, by, _options = parse_aggregations(segment.split(None, 1)[1], "stats")
+    columns = []
+    for field in by:
+        series = frame.get_column(field) if field in frame.columns else None
+        if series is None or series.dtype not in (pl.String, pl.Float64) or series.null_count():
+            return None
+        codes, _distinct, ranks = _distinct_codes(series, True)
+        if ranks is not None:
+            return None
+        columns.append(codes)
+    order = np.lexsort(columns[::-1])
+    keys = np.stack(columns, axis=1)[order] if columns else None
+    if keys is not None and len(keys) > 1 and not (np.diff(keys, axis=0) != 0).any(axis=1).all():
+        return None  # two rows of one group: not one group per row
+    return pl.Series(order)
+
+
+def bucket_count(kept_bytes):
+    """How many buckets for a plan keeping ``kept_bytes`` (1: run it whole)."""
+    limit = bucket_bytes()
+    if not limit or kept_bytes <= limit:
+        return 1
+    return int(math.ceil(kept_bytes / float(limit)))
+
+
+__all__ = ["BUCKET_BYTES", "Bucketed", "bucket_count", "bucket_range"]
