@@ -236,6 +236,18 @@ def test_stats_on_many_rows_in_few_groups(args, runner):
     assert differential(runner, "eventstats", args, rows) in ("same", "refused")
 
 
+@pytest.mark.parametrize("args", ["first(s) AS fs last(s) AS ls first(n) AS fn last(missing) AS lx by k",
+                                  "last(m) AS lm first(u) AS fu by m k", "first(s) AS fs last(m) AS lm by t"])
+def test_first_last_over_many_groups_match_the_row_command(args, runner):
+    """first/last (a numpy kernel: each group's lowest/highest non-null row) over groups of
+    one or a few rows, fields often null, a multivalue by-field putting a row in several."""
+    rows = _rows(random.Random(args), 1500)
+    for i, row in enumerate(rows):
+        row["k"] = str(i % 500)  # groups of three rows
+    assert differential(runner, "stats", args, rows) == "same"
+    assert differential(runner, "eventstats", args, rows) == "same"
+
+
 def test_list_limit_warning_matches(runner):
     rows = [{"g": "a" if i % 3 else "b", "v": str(i)} for i in range(400)]
     for command in ("stats", "eventstats"):

@@ -19,8 +19,10 @@ What the row command does, and how it is done here:
 - Aggregations see each member row's values, multivalue expanded, nulls and empty strings
   left out; numbers are ``values.to_number`` of each value, worked out once per distinct
   value. sum/avg add each group's numbers left to right as Python's sum does (np.bincount
-  with weights); count, dc, values, min and max are numpy kernels too; first, last, list
-  and median a polars group_by on the group number.
+  with weights); count, dc, values, min, max, first and last are numpy kernels too (first
+  and last: the lowest/highest row of each group's non-null cells, np.minimum/maximum.at,
+  not a group_by: a million groups made that one the stats' cost); list and median a
+  polars group_by on the group number.
 - eventstats gives every row its first group's values and keeps a field the aggregation
   leaves null; past limits.conf's maxresultrows and max_mem_usage_mb it stops, with the
   row command's message.
@@ -199,7 +201,7 @@ def as_list(series):
 def column_or_null(frame, name):
     if name in frame.columns:
         return scalar_column(frame.get_column(name))
-    return pl.Series(name, [None] * frame.height, dtype=pl.String)
+    return pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(name)  # not a list of Nones: slow
 
 
 # ------------------------------------------------------------------ groups
@@ -365,8 +367,8 @@ def _grouped_inputs(frame_height, keys, groups, inputs):
 
 # ------------------------------------------------------------------ aggregations
 class _Plan(object):
-    """One aggregation over grouped rows: numpy kernels for count, dc, sum, avg and values,
-    one polars group_by for the others."""
+    """One aggregation over grouped rows: numpy kernels for count, dc, sum, avg, values, min,
+    max, first and last, one polars group_by for the others (list, median)."""
 
     def __init__(self, index, agg, frame, inputs):
         self.agg, self.name = agg, agg.name
@@ -406,7 +408,7 @@ class _Plan(object):
 
     @property
     def by_kernel(self):
-        return self.func in ("count", "dc", "sum", "avg", "values", "min", "max")
+        return self.func in ("count", "dc", "sum", "avg", "values", "min", "max", "first", "last")
 
     def kernel(self, ids, count, data):
         """The aggregation of each group 0..count-1 (``ids``: the group of each row of
@@ -427,6 +429,8 @@ class _Plan(object):
             return [pl.Series(name, total, dtype=pl.Float64).set(pl.Series(found == 0), None)]
         if f in ("min", "max"):
             return self._extreme(ids, count, data)
+        if f in ("first", "last"):
+            return [self._end(ids, count, data)]
         where, elements = self._elements(ids, data)
         sizes = np.bincount(where, minlength=count)
         if f == "count":
@@ -477,6 +481,25 @@ class _Plan(object):
             out.append(strings)
         return out
 
+    def _end(self, ids, count, data):
+        """first/last: each group's first (last) non-null cell in row order, as the polars
+        ``drop_nulls().first()`` over a group_by gives (without a group_by over many groups)."""
+        raw = data.get_column(self.raw)
+        present = ids >= 0
+        if raw.null_count():
+            present &= raw.is_not_null().to_numpy()
+        rows = np.flatnonzero(present)
+        if not len(rows):  # a field no member row has (most of a union's fields)
+            return pl.repeat(None, count, dtype=raw.dtype, eager=True).alias(self.out)
+        if self.func == "first":
+            picked = np.full(count, len(raw), dtype=np.int64)
+            np.minimum.at(picked, ids[rows], rows)
+        else:
+            picked = np.full(count, -1, dtype=np.int64)
+            np.maximum.at(picked, ids[rows], rows)
+        missing = (picked < 0) | (picked >= len(raw))  # a group with no non-null cell
+        return raw.gather(pl.Series(picked).set(pl.Series(missing), None)).alias(self.out)
+
     def _elements(self, ids, data):
         """(group, value) of every value the aggregation sees (multivalue expanded; nulls,
         empty strings and rows in no group left out), in row order."""
@@ -487,11 +510,8 @@ class _Plan(object):
         return frame.get_column("__c2g").to_numpy(), frame.get_column("__c2e")
 
     def expressions(self):
-        """Named polars aggregations (first, last, list, median)."""
+        """Named polars aggregations (list, median)."""
         f, name = self.func, self.out
-        if f in ("first", "last"):
-            picked = pl.col(self.raw).drop_nulls()
-            return [(picked.first() if f == "first" else picked.last()).alias(name)]
         if f == "list":
             return [self.elements.head(limits.LIST_MAXSIZE).implode().alias(name)]
         numbers = pl.col(self.number)
