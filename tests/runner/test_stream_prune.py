@@ -96,12 +96,14 @@ def test_network_tool_plan_keeps_the_fields_it_names():
     runner = Runner(str(ROOT))
     saved = next(s for s in runner.saved_searches() if "Linux And macOS" in s.name and "Network Tool" in s.name)
     plan = stream.plan_search(runner, saved)
-    assert plan.stop is not None and "_raw" not in plan.keep
-    # not "uid": the flow stats names osquery's columns.uid unquoted, and an unquoted dotted
-    # name is also read as its pieces (over-naming is harmless)
-    conn_fields = {"service", "id.orig_h", "proto", "history", "conn_state", "orig_pkts", "resp_ip_bytes", "_raw"}
-    assert not conn_fields & plan.keep  # fields of every conn record it never names
-    assert {"src", "dest", "src_port", "dest_port", "bytes_out", "bytes_in", "host", "_time"} <= plan.keep
+    # the prefix runs up to the flow stats (kept: the fields it names) and only the groups
+    # some endpoint event holds reach it: the conn-only 5-tuples are never expanded
+    assert plan.stop is None and stream._word(plan.segments[plan.cut]) == "stats"
+    assert plan.group_filter == (["merge_key"], "endpoint_event")
+    conn_fields = {"service", "id.orig_h", "proto", "history", "conn_state", "orig_pkts", "resp_ip_bytes", "_raw",
+                   "src", "src_port"}
+    assert not conn_fields & plan.keep  # fields of every conn record it never names past the prefix
+    assert {"merge_key", "endpoint_event", "flow_out", "flow_in", "flow_key", "host", "_time"} <= plan.keep
 
 
 def test_row_text_bytes_is_the_limits_estimate():
