@@ -83,9 +83,9 @@ search:
 Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``, 2 cores
 shared, load 7-10): 1.2 million records 994 MiB (1,069-1,097 before narrower rows and
 bucketed rests; 2,810 before pruning, compacting and the run order), the pass the peak;
-6 million 2.60 GiB (4.28-4.45 before; the rests now under the pass); 24 million 7.01 GiB: the
-pass up to 4.3 GiB with 3 GB spilled, Periodic Beaconing's bucketed rest up to 4.1, and the
-Linux Network Tool search's rest (every conn row expanded for its ``eventstats``) 7.0.
+6 million 2.60 GiB (4.28-4.45 before; the rests now under the pass); 24 million 4.94 GiB at
+load 1 (7.01 before the Linux Network Tool search's flow stats got its group filter: every
+conn row was expanded there), the pass up to about 4 GiB with 3 GB spilled.
 ``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
 ``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
 """
