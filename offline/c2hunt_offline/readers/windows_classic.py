@@ -48,21 +48,29 @@ def is_classic_windows(lines):
 def read_windows_classic(path, lines):
     """Events of a classic-rendered Windows log; an event without LogName/EventCode is
     reported by the line it starts on."""
+    return _read_blocks(path, lines, _DATE_LINE, _parse_block, "no LogName= or EventCode= line",
+                        "unreadable classic Windows event")
+
+
+def _read_blocks(path, lines, start_line, parse_block, missing, unreadable):
+    """Events of a text rendering whose events each start on a line ``start_line`` matches,
+    the block (trailing blank lines cut) parsed by ``parse_block`` into (System, Data); an
+    event without Channel/EventID (``missing`` says which lines) or that does not parse is an
+    issue at the line it starts on."""
     events, issues = [], []
-    starts = [n for n, line in enumerate(lines) if _DATE_LINE.match(line.strip())]
+    starts = [n for n, line in enumerate(lines) if start_line.match(line.strip())]
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(lines)
         block = lines[start:stop]
         while block and not block[-1].strip():
             block = block[:-1]
         try:
-            system, data = _parse_block(block)
+            system, data = parse_block(block)
             if not system.get("Channel") or not system.get("EventID"):
-                raise ValueError("no LogName= or EventCode= line")
-            events.append(normalise_windows(system, data, "\n".join(block), str(path),
-                                            classic=True))
+                raise ValueError(missing)
+            events.append(normalise_windows(system, data, "\n".join(block), str(path), classic=True))
         except Exception as exc:
-            issues.append(ReadIssue(path, start + 1, "unreadable classic Windows event: %s" % exc))
+            issues.append(ReadIssue(path, start + 1, "%s: %s" % (unreadable, exc)))
     return events, issues
 
 
@@ -122,21 +130,8 @@ def is_wevtutil_text(lines):
 def read_wevtutil_text(path, lines):
     """Events of a ``wevtutil qe /f:text`` export, as the classic rendering's (the message
     fields are the same rendered names); the Date carries no time zone and is read as UTC."""
-    events, issues = [], []
-    starts = [n for n, line in enumerate(lines) if _WEVTUTIL_START.match(line.strip())]
-    for k, start in enumerate(starts):
-        stop = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        block = lines[start:stop]
-        while block and not block[-1].strip():
-            block = block[:-1]
-        try:
-            system, data = _parse_wevtutil_block(block)
-            if not system.get("Channel") or not system.get("EventID"):
-                raise ValueError("no Log Name: or Event ID: line")
-            events.append(normalise_windows(system, data, "\n".join(block), str(path), classic=True))
-        except Exception as exc:
-            issues.append(ReadIssue(path, start + 1, "unreadable wevtutil text event: %s" % exc))
-    return events, issues
+    return _read_blocks(path, lines, _WEVTUTIL_START, _parse_wevtutil_block, "no Log Name: or Event ID: line",
+                        "unreadable wevtutil text event")
 
 
 def _parse_wevtutil_block(block):
