@@ -1006,48 +1006,39 @@ def zeek_mixed_rotation(inputs, out, ctx):
     return ([out], None, None) if wrote else None
 
 
-def evtx_to_xml(inputs, out, ctx):
+def _evtx_export(inputs, out, suffix, render):
+    """Each EVTX input written as ``render(its XML records)`` to its relative path under ``out``
+    with ``suffix`` (the transform's result), or None when an input is not EVTX."""
     paths = []
     for path, rel in _files(inputs):
         if path.read_bytes()[:4] != b"ElfF":
             return None
-        target = (out / rel).with_suffix(".xml")
+        target = (out / rel).with_suffix(suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_text(target, "\r\n".join(_wevtutil_style(x) for x in evtx_xml_records(path)) + "\r\n")
+        write_text(target, render(list(evtx_xml_records(path))))
         paths.append(target)
     return (paths, None, None) if paths else None
+
+
+def evtx_to_xml(inputs, out, ctx):
+    return _evtx_export(inputs, out, ".xml", lambda records: "\r\n".join(_wevtutil_style(x) for x in records) + "\r\n")
 
 
 def evtx_to_pretty_xml(inputs, out, ctx):
     """An XML export pretty-printed (an element a line, indented, as XML tools and the EVTX
     parsers print it), empty Data elements self-closed (``<Data Name="RuleName"/>``)."""
-    paths = []
-    for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
-            return None
-        target = (out / rel).with_suffix(".xml")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        records = [re.sub(r'(<Data Name="[^"]*")></Data>', r"\1/>", x) for x in evtx_xml_records(path)]
-        write_text(target, '<?xml version="1.0" encoding="utf-8"?>\n<Events>\n' + "\n".join(records) + "\n</Events>\n")
-        paths.append(target)
-    return (paths, None, None) if paths else None
+    def render(records):
+        records = [re.sub(r'(<Data Name="[^"]*")></Data>', r"\1/>", x) for x in records]
+        return '<?xml version="1.0" encoding="utf-8"?>\n<Events>\n' + "\n".join(records) + "\n</Events>\n"
+    return _evtx_export(inputs, out, ".xml", render)
 
 
 def evtx_to_splunk_json(inputs, out, ctx):
-    paths = []
-    for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
-            return None
-        target = (out / rel).with_suffix(".json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        lines = []
-        for xml in evtx_xml_records(path):
-            raw = _wevtutil_style(xml)
-            lines.append(json.dumps({"preview": False, "result": {"_raw": raw, "sourcetype": "XmlWinEventLog",
-                                                                  "source": "XmlWinEventLog:Security"}}))
-        write_text(target, "\n".join(lines) + "\n")
-        paths.append(target)
-    return (paths, None, None) if paths else None
+    def render(records):
+        return "\n".join(json.dumps({"preview": False, "result": {"_raw": _wevtutil_style(xml), "sourcetype": "XmlWinEventLog",
+                                                                   "source": "XmlWinEventLog:Security"}})
+                         for xml in records) + "\n"
+    return _evtx_export(inputs, out, ".json", render)
 
 
 SYSMON_TITLES = {"1": "Process Create:", "3": "Network connection detected:", "5": "Process terminated:",
@@ -1166,30 +1157,16 @@ def wevtutil_rendering(xml, index):
 
 def evtx_to_wevtutil_text(inputs, out, ctx):
     """``wevtutil qe <log> /f:text`` output (CRLF), the same messages as the classic rendering."""
-    paths = []
-    for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
-            return None
-        target = (out / rel).with_suffix(".txt")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = "\n\n".join(wevtutil_rendering(x, n) for n, x in enumerate(evtx_xml_records(path))) + "\n"
-        write_text(target, text.replace("\n", "\r\n"))
-        paths.append(target)
-    return (paths, None, None) if paths else None
+    def render(records):
+        return ("\n\n".join(wevtutil_rendering(x, n) for n, x in enumerate(records)) + "\n").replace("\n", "\r\n")
+    return _evtx_export(inputs, out, ".txt", render)
 
 
 def evtx_to_classic_text(inputs, out, ctx):
     """Windows events in the TA's classic rendering (``renderXml=false``), CRLF as Windows writes."""
-    paths = []
-    for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
-            return None
-        target = (out / rel).with_suffix(".txt")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = "\n\n".join(classic_rendering(x) for x in evtx_xml_records(path)) + "\n"
-        write_text(target, text.replace("\n", "\r\n"))
-        paths.append(target)
-    return (paths, None, None) if paths else None
+    def render(records):
+        return ("\n\n".join(classic_rendering(x) for x in records) + "\n").replace("\n", "\r\n")
+    return _evtx_export(inputs, out, ".txt", render)
 
 
 def _rendering_info(xml):
@@ -1214,31 +1191,18 @@ def _rendering_info(xml):
 def evtx_to_rendered_xml(inputs, out, ctx):
     """Event Viewer's "Save All Events As... XML": ``<Events>`` with each event's
     ``<RenderingInfo>`` (message, level/task/opcode names) after its data."""
-    paths = []
-    for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
-            return None
-        target = (out / rel).with_suffix(".xml")
-        target.parent.mkdir(parents=True, exist_ok=True)
+    def render(records):
         events = []
-        for xml in evtx_xml_records(path):
+        for xml in records:
             flat = _wevtutil_style(xml)
             events.append(flat[:flat.rindex("</Event>")] + _rendering_info(xml) + "</Event>")
-        write_text(target, '<?xml version="1.0" encoding="UTF-8"?>\r\n<Events>' + "".join(events) + "</Events>")
-        paths.append(target)
-    return (paths, None, None) if paths else None
+        return '<?xml version="1.0" encoding="UTF-8"?>\r\n<Events>' + "".join(events) + "</Events>"
+    return _evtx_export(inputs, out, ".xml", render)
 
 
 def _json_export(inputs, out, record_of):
-    paths = []
-    for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
-            return None
-        target = (out / rel).with_suffix(".json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_text(target, "\n".join(json.dumps(record_of(_event_parts(x))) for x in evtx_xml_records(path)) + "\n")
-        paths.append(target)
-    return (paths, None, None) if paths else None
+    return _evtx_export(inputs, out, ".json",
+                        lambda records: "\n".join(json.dumps(record_of(_event_parts(x))) for x in records) + "\n")
 
 
 def evtx_to_winlogbeat(inputs, out, ctx):
