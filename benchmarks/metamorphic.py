@@ -1247,20 +1247,16 @@ def _capture_transform(fn):
     return transform
 
 
-def _raw_ip(target, linktype, packets):
-    packets = relink(linktype, packets, 101)
-    if packets is None:
-        return None
-    write_pcap(target.with_suffix(".pcap"), 101, packets)
-    return target.with_suffix(".pcap")
-
-
-def _linux_sll(target, linktype, packets):
-    packets = relink(linktype, packets, 113)
-    if packets is None:
-        return None
-    write_pcap(target.with_suffix(".pcap"), 113, packets)
-    return target.with_suffix(".pcap")
+def _relinked(to):
+    """A capture transform writing the packets re-framed for link type ``to`` (101 raw IP,
+    113 Linux cooked), or None where :func:`relink` cannot."""
+    def transform(target, linktype, packets):
+        packets = relink(linktype, packets, to)
+        if packets is None:
+            return None
+        write_pcap(target.with_suffix(".pcap"), to, packets)
+        return target.with_suffix(".pcap")
+    return transform
 
 
 def _vlan(target, linktype, packets):
@@ -1366,8 +1362,8 @@ TRANSFORMS = {
     "evtx_to_winlogbeat": evtx_to_winlogbeat,
     "evtx_to_nxlog": evtx_to_nxlog,
     "utf16": utf16,
-    "pcap_raw_ip": _capture_transform(_raw_ip),
-    "pcap_linux_sll": _capture_transform(_linux_sll),
+    "pcap_raw_ip": _capture_transform(_relinked(101)),
+    "pcap_linux_sll": _capture_transform(_relinked(113)),
     "pcap_ns_bigendian": _capture_transform(_ns_bigendian),
     "pcap_to_pcapng": _capture_transform(_to_pcapng),
     "pcap_vlan": _capture_transform(_vlan),
