@@ -311,3 +311,56 @@ def test_group_filter_through_the_stream(tmp_path, monkeypatch):
     plan, got = _streamed(runner, search, str(log), 400)
     assert plan.group_filter is not None
     assert got.rows == want.rows and 0 < len(want.rows) < 24
+
+
+def test_groups_holding_reads_spilled_chunks_one_at_a_time(tmp_path, monkeypatch):
+    """Spilled chunks give what their compact selves give, and none is read back for its rows
+    while another's rows are held in full (each is filtered as it is read)."""
+    frames = [pl.DataFrame({"s": ["%d" % (i % 5) for i in range(k, k + 40)],
+                            "h": [("x%d" % i) if i % 17 == 0 else None for i in range(k, k + 40)],
+                            "n": [float(i) for i in range(k, k + 40)]}) for k in (0, 40, 80)]
+    want = stream._groups_holding([stream.Compact(f) for f in frames], ["s"], "h")
+    spilled = [stream.Spilled(stream.Compact(f), str(tmp_path)) for f in frames]
+    loads = []
+    original = stream.Spilled.load
+
+    def load(self, remove=True):
+        kept = original(self, remove)
+        if remove:  # read back for its rows: the earlier ones are filtered by now
+            loads.append(kept.height)
+        return kept
+    monkeypatch.setattr(stream.Spilled, "load", load)
+    got = stream._groups_holding(spilled, ["s"], "h")
+    assert len(got) == len(want) and all(a.equals(b) for a, b in zip(got, want))
+    assert loads == [40, 40, 40] and not list(tmp_path.iterdir())  # each read once for its rows, files gone
+
+
+def test_spilled_group_filter_chunks_reach_the_filter_unread(tmp_path, monkeypatch):
+    """A search with a group filter finishes from its spilled chunks without reading them all
+    back first (the Linux flow stats keep every conn record: 2 GB compact at 20 million);
+    its rows are those of the whole table."""
+    lines = []
+    for i in range(300):
+        lines.append(json.dumps({"ts": 1715677505.0 + i, "uid": "C%d" % i, "id.orig_h": "10.0.0.%d" % (i % 4),
+                                 "id.orig_p": 5000 + i % 6, "id.resp_h": "10.9.0.1", "id.resp_p": 80,
+                                 "proto": "tcp", "orig_bytes": i}))
+    log = tmp_path / "conn.log"
+    log.write_text("\n".join(lines) + "\n")
+    search = ('sourcetype=bro:conn:json | eval endpoint=if(orig_bytes % 7 == 0, "host" . orig_bytes, null()) '
+              '| stats values(endpoint) AS host sum(bytes_out) AS out count by src src_port dest dest_port '
+              '| where isnotnull(host) | table src src_port host out count')
+    runner = Runner(str(ROOT))
+    want = runner.run(search, runner.read_table([str(log)])[0])
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    monkeypatch.setenv("C2HUNT_STREAM_STATS", "0")
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", "2000")
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_DIR", str(folder))
+    given = []
+    original = stream._groups_holding
+    monkeypatch.setattr(stream, "_groups_holding", lambda frames, *a: given.extend(frames) or original(frames, *a))
+    plan, got = _streamed(runner, search, str(log), 1500)
+    assert plan.group_filter is not None
+    assert any(isinstance(f, stream.Spilled) for f in given)
+    assert got.rows == want.rows and want.rows
+    assert not list(folder.glob("*/*.kept"))

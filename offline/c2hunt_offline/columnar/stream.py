@@ -469,6 +469,11 @@ def spill_bytes():
 SPILL_BYTES = 1 << 30
 
 
+def _loaded(kept):
+    """A kept output in memory (a :class:`Spilled` one read back, its file removed)."""
+    return kept.load() if isinstance(kept, Spilled) else kept
+
+
 def _frame(kept):
     """A kept output as a frame (a :class:`Compact` or :class:`Spilled` one expanded)."""
     return kept.expand() if isinstance(kept, (Compact, Spilled)) else kept
@@ -598,12 +603,14 @@ def _group_filter(segments, cut):
 
 
 def _groups_holding(frames, by, field):
-    """The rows of ``frames`` (frames or :class:`Compact` ones, each read a column at a time)
-    whose by-values (text, nulls alike) some row holding ``field`` shares: the groups of a
-    ``stats ... by`` that get a value of ``field``. Where a by-field is not text in some frame
-    (numbers group by their printed text, multivalues by each value) the frames as they are.
-    When no row is left, the first one stays (its group, without ``field``, gets dropped by
-    the ``where`` just the same)."""
+    """The rows of ``frames`` (frames, :class:`Compact` or :class:`Spilled` ones, each read a
+    column at a time) whose by-values (text, nulls alike) some row holding ``field`` shares: the
+    groups of a ``stats ... by`` that get a value of ``field``. Where a by-field is not text in
+    some frame (numbers group by their printed text, multivalues by each value) the frames as
+    they are. When no row is left, the first one stays (its group, without ``field``, gets
+    dropped by the ``where`` just the same). A spilled chunk is read back twice, once for its
+    keys and once for its rows, and never held with the others: the Linux flow stats keep
+    every conn record (2 GB compact at 20 million) and few of them pass."""
     def keys(frame, rows=None):
         columns = []
         for c in by:
@@ -614,16 +621,32 @@ def _groups_holding(frames, by, field):
 
     if any(c in f.columns and _dtype(f, c) != pl.String for f in frames for c in by):
         return frames
-    held = [keys(f, _column(f, field).is_not_null()).unique() for f in frames if field in f.columns]
+    def read(frame):
+        return frame.load(remove=False) if isinstance(frame, Spilled) else frame
+
+    held = []
+    for f in frames:
+        if field in f.columns:
+            f = read(f)
+            held.append(keys(f, _column(f, field).is_not_null()).unique())
     held = pl.concat(held).unique() if held else pl.DataFrame([pl.Series(c, [], dtype=pl.String) for c in by])
-    out = []
+    out, first = [], None
     for frame in frames:
+        frame = _loaded(frame)
         index = keys(frame).with_row_index("\x00row").join(held, on=by, how="semi", nulls_equal=True)
-        out.append(_frame(frame)[index.get_column("\x00row").sort()])
-    if not any(f.height for f in out) and frames:
-        first = next(f for f in frames if f.height)
-        out = [_frame(first).head(1)]
+        rows = index.get_column("\x00row").sort()
+        out.append(_some_rows(frame, rows))
+        if first is None and frame.height:
+            first = _some_rows(frame, pl.Series([0], dtype=pl.UInt32))
+        del frame
+    if not any(f.height for f in out) and first is not None:
+        out = [first]
     return out
+
+
+def _some_rows(part, rows):
+    """The rows ``rows`` (a UInt32 series) of a kept frame or :class:`Compact` one, expanded."""
+    return part.rows(rows.to_numpy()) if isinstance(part, Compact) else part[rows]
 
 
 def _column(part, name):
@@ -884,7 +907,8 @@ class StreamedEvents(object):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
         the stats, or its kept rows newest first and the command after the prefix; data None
         when no event was selected; start None when it must run over :meth:`full_table`."""
-        plan.outputs = [(i, f.load() if isinstance(f, Spilled) else f) for i, f in plan.outputs]
+        if plan.group_filter is None or plan.stats_args is not None:  # else read back by _groups_holding
+            plan.outputs = [(i, _loaded(f)) for i, f in plan.outputs]
         if plan.stats_args is not None and not plan.partial_failed and plan.partial_files and plan.fold():
             try:
                 result = plan.partial.result()
@@ -933,8 +957,9 @@ class StreamedEvents(object):
         plan.outputs = []
         if not parts:
             return None
-        if plan.group_filter is not None:
+        if plan.group_filter is not None:  # spilled chunks read one at a time, only their groups' rows kept
             parts = _groups_holding(parts, *plan.group_filter)
+        parts = [_loaded(p) for p in parts]
         stacked = _stack_newest_first(parts)
         if plan.stop is not None:  # the fields in the order the whole rows would hold them
             order = [c for c in merged_order(list(plan.layouts)) if c in stacked.columns]
