@@ -259,6 +259,42 @@ def test_spilled_hunt_gives_the_same_notables(tmp_path, monkeypatch):
     assert not any(Path(f.path).exists() for f in spilled)
 
 
+
+def test_memory_budget_sets_the_spill_limit(monkeypatch):
+    monkeypatch.delenv("C2HUNT_STREAM_SPILL_BYTES", raising=False)
+    monkeypatch.delenv("C2HUNT_MEMORY_BYTES", raising=False)
+    assert stream.spill_bytes() == stream.MEMORY_BYTES // stream.SPILL_SHARE
+    monkeypatch.setenv("C2HUNT_MEMORY_BYTES", str(8 << 20))
+    assert stream.memory_bytes() == 8 << 20 and stream.spill_bytes() == (8 << 20) // stream.SPILL_SHARE
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", "0")  # given: never written
+    assert stream.spill_bytes() == 0
+    assert stream.resident_bytes() is None or stream.resident_bytes() > 1 << 20
+
+
+def test_over_the_memory_budget_every_kept_chunk_is_written(tmp_path, monkeypatch):
+    """A process over its memory budget (here 1 MB: always) writes every compact chunk at
+    once, whatever the spill limit, and the hunt gives the whole table's notables."""
+    import offline_scale  # benchmarks/ (on pythonpath)
+    from c2hunt_offline.readers import frames
+    (tmp_path / "data").mkdir()
+    paths, _ = offline_scale.generate(str(tmp_path / "data"), 3000, hosts=100, n_beacons=2)
+    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
+    runner = Runner(str(ROOT))
+    whole, errors = runner.hunt(runner.read_table(paths)[0])
+    assert whole and not errors
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    monkeypatch.setenv("C2HUNT_STREAM", "1")
+    monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", str(1 << 30))  # the limit alone never writes
+    monkeypatch.setenv("C2HUNT_MEMORY_BYTES", str(1 << 20))
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_DIR", str(folder))
+    events, _ = runner.read_stream(paths)
+    kept = [f for plan in events.plans.values() for _i, f in plan.outputs]
+    assert any(isinstance(f, stream.Spilled) for f in kept) and not any(isinstance(f, Compact) for f in kept)
+    got, errors = runner.hunt(events)
+    assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+
 # ---------------------------------------------------------------- one cell per group, null elsewhere
 
 def test_gather_or_null_is_a_null_index_gather():

@@ -455,18 +455,45 @@ class Spilled(object):
         return self.load(remove=False).expand()
 
 
+def memory_bytes():
+    """``C2HUNT_MEMORY_BYTES``: the streamed hunt's memory budget (bytes, default
+    ``MEMORY_BYTES``). The pass keeps ``1 / SPILL_SHARE`` of it in compact rows and writes the
+    rest to files (:func:`spill_bytes`), and whenever the process's resident memory is over the
+    budget it writes every compact chunk it holds (:meth:`StreamedEvents.spill`)."""
+    try:
+        return max(1, int(os.environ.get("C2HUNT_MEMORY_BYTES", MEMORY_BYTES)))
+    except ValueError:
+        return MEMORY_BYTES
+
+
 def spill_bytes():
     """``C2HUNT_STREAM_SPILL_BYTES``: kept (compact) rows the pass holds in memory before it
     writes the largest searches' chunks to a temporary folder (``C2HUNT_STREAM_SPILL_DIR``,
-    else the system's); ``0`` never writes."""
+    else the system's); ``0`` never writes. Unset: ``memory_bytes() // SPILL_SHARE``."""
+    default = memory_bytes() // SPILL_SHARE
     try:
-        return max(0, int(os.environ.get("C2HUNT_STREAM_SPILL_BYTES", SPILL_BYTES)))
+        return max(0, int(os.environ.get("C2HUNT_STREAM_SPILL_BYTES", default)))
     except ValueError:
-        return SPILL_BYTES
+        return default
 
 
-# Kept rows held in memory during the pass (bytes, compact) before the largest are written out.
-SPILL_BYTES = 1 << 30
+def resident_bytes():
+    """The process's resident memory now (bytes; None where ``/proc`` does not say)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+# The streamed hunt's memory budget (bytes). Measured (5 million conn + 1 million dns, 2 cores):
+# the pass's own working set (libraries, one chunk's reading and tables, the prefixes'
+# frames, and the pages the allocator keeps for a few seconds after they are freed) is
+# 0.6-1.7 GiB whatever the input, and a search's rest reads back its own compact rows.
+MEMORY_BYTES = 3 << 30
+# Kept rows held in memory during the pass: this fraction of the budget (compact bytes), the
+# rest written out (each search reads its own back when it runs).
+SPILL_SHARE = 8
 
 
 def _loaded(kept):
@@ -1025,14 +1052,19 @@ class StreamedEvents(object):
     def spill(self):
         """Past ``spill_bytes()`` of compact rows in memory, the largest searches' chunks are
         written to files (:class:`Spilled`) until half that is left: the pass then holds
-        about that much whatever the input; each search reads its own back when it runs."""
+        about that much whatever the input; each search reads its own back when it runs.
+        While the process is over its memory budget (:func:`memory_bytes`: resident memory,
+        whatever holds it), every compact chunk is written."""
         limit = spill_bytes()
         if not limit:
             return
         held = {name: sum(f.estimated_size() for _i, f in plan.outputs if isinstance(f, Compact))
                 for name, plan in self.plans.items()}
         total = sum(held.values())
-        if total <= limit:
+        resident = resident_bytes()
+        if total and resident is not None and resident > memory_bytes():
+            limit = 0
+        elif total <= limit:
             return
         if self._spill_folder is None:
             import shutil
@@ -1041,7 +1073,7 @@ class StreamedEvents(object):
             self._spill_folder = tempfile.mkdtemp(prefix="c2hunt-kept-", dir=os.environ.get("C2HUNT_STREAM_SPILL_DIR"))
             weakref.finalize(self, shutil.rmtree, self._spill_folder, True)
         for name in sorted(held, key=held.get, reverse=True):
-            if total <= limit // 2:
+            if total <= limit // 2 or not held[name]:
                 break
             plan = self.plans[name]
             plan.outputs = [(i, Spilled(f, self._spill_folder) if isinstance(f, Compact) else f)
