@@ -23,8 +23,10 @@ values in its chunk (hosts, addresses, ports, protocols) as codes (1, 2 or 4 byt
 chunk's distinct values, a number column of whole numbers (flags, counts, ports) as the
 narrowest integer type that holds them, the order key's time dropped where it is ``_time``
 and its sequence as 4-byte offsets; all expanded, exactly, when the search runs. Past
-``SPILL_BYTES`` (1 GiB) of them in memory the largest searches' chunks are written to a
-temporary folder (:class:`Spilled`) and read back when their search runs. The searches then
+``spill_bytes()`` of them in memory (an eighth of the memory budget ``C2HUNT_MEMORY_BYTES``,
+3 GiB: 384 MiB), or whenever the process's resident memory is over that budget, the largest
+searches' chunks are written to a temporary folder (:class:`Spilled`) and read back when their
+search runs (a group-filtered one, :func:`_groups_holding`, one chunk at a time). The searches then
 run smallest-kept first (:meth:`StreamedEvents.run_order`), each search's rows stacked a column
 at a time (:func:`_stack_newest_first`: each chunk's column given up once stacked) and freed in
 turn, the notables put back in the searches' order. A rest whose first commands are stats
@@ -60,9 +62,13 @@ summed, what ``col_stats`` itself refuses), the rows are kept instead: from the 
 nothing was folded yet, else by reading the files again for that search alone (a second pass,
 keeping its prefix's rows). ``C2HUNT_STREAM_STATS=0`` keeps rows always.
 
-Memory bound: one chunk (its frame, its table and the prefixes' intermediate columns: about
-``BLOCK_BYTES`` of text times 10-15) plus the summary (distinct tuples) plus, per streamed
-search:
+Memory bound (``C2HUNT_MEMORY_BYTES``, default 3 GiB): the process's fixed part (Python,
+polars, numpy and the app's lookups: about 65 MB), one chunk (the reader's block, its frame,
+its table and the prefixes' intermediate columns: 0.3-0.6 GB at ``BLOCK_BYTES`` of 32 MB; the
+chunk's columns freed once it is done, reference cycles included: :func:`release_cycles`), the
+pages the allocator (polars' jemalloc) keeps for some seconds after they are freed (0.3-0.9 GB
+on this machine, more the faster chunks go), the summary (distinct summary tuples, and one row
+per distinct DNS query, src and host: about 25 bytes a dns record), plus, per streamed search:
 
 - stats-bound prefix folding (groups with many rows): its state, which grows with the groups
   (by-values, a first-appearance key, 8 bytes per function, one pair per distinct ``dc``/
@@ -72,20 +78,32 @@ search:
   many bytes as a state would hold, or fewer), plus the state of any fold that went ahead.
 - any other prefix (eventstats, sort, ... next): the rows it selects, pruned to the fields its
   rest names (plus 8 bytes of pruned sizes a row), compact; these still grow with the events it
-  selects (the Linux Network Tool search's conn rows only feed an ``eventstats ... by flow_key``
-  and are then dropped: about 40 bytes each, compact). tstats plans: their members' rows.
-- kept rows held in memory during the pass: at most ``SPILL_BYTES`` (compact) in all, the rest
-  written to files.
-- while the searches run: the one running, its compact rows read back plus (a bucketed rest)
-  one bucket's rows expanded and the frames its commands make, or (any other) its rows
-  expanded and its pipeline's intermediate frames over them.
+  selects. tstats plans: their members' rows.
+- of those kept rows, at most ``spill_bytes()`` (compact) held in memory during the pass, none
+  while the process is over the budget; the rest written to files (disk: about 150-180 bytes
+  per conn record on the generated day: the Linux flow stats', Periodic Beaconing's and
+  Application Protocol's rows).
+- while the searches run (smallest-kept first): the one running, its compact rows read back
+  plus (a bucketed rest) one bucket's rows expanded and the frames its commands make, or (any
+  other) its rows expanded and its pipeline's intermediate frames over them; a group-filtered
+  rest (the Linux flow stats, which keep every conn record) holds one spilled chunk at a time
+  and only the rows of the groups that pass. The largest at 20 million: Periodic Beaconing's
+  compact rows (about 40 bytes a conn record) and one 32 MB bucket's frames.
 
-Measured (hunt peak RSS, conn + dns Zeek JSON from ``benchmarks/offline_scale.py``, 2 cores
-shared, load 7-10): 1.2 million records 994 MiB (1,069-1,097 before narrower rows and
-bucketed rests; 2,810 before pruning, compacting and the run order), the pass the peak;
-6 million 2.60 GiB (4.28-4.45 before; the rests now under the pass); 24 million 4.94 GiB at
-load 1 (7.01 before the Linux Network Tool search's flow stats got its group filter: every
-conn row was expanded there), the pass up to about 4 GiB with 3 GB spilled.
+So the pass holds about the fixed part + a chunk + the allocator's pages + the budget's eighth
++ the folded states and the summary, whatever the input; the states, the summary's DNS rows,
+the spilled rows on disk and Periodic Beaconing's rows read back for its rest still grow with
+the input (the last is the peak's share that does, about 0.9 GB at 20 million).
+
+Measured (hunt peak RSS, ``/usr/bin/time -v``, conn + dns Zeek JSON from
+``benchmarks/offline_scale.py``, 2 cores shared): 6 million records at de88c46 2.79 GiB (the
+pass the peak: 0.9 GB of compact rows in memory and each dns chunk's columns held by reference
+cycles), 1.49 GiB with the budget, the per-chunk collection and the one-chunk-at-a-time group
+filter (its rests the peak now: Periodic Beaconing's rows read back), same JSON, 21 notables,
+CPU 140 -> 159 s (load 15-28, run back to back: spilling 0.8 GB and the collections cost some
+of it; wall not comparable). Before: 1.2 million records 994 MiB, 24
+million 4.94 GiB at load 1 (most likely the Linux flow stats' 2 GB of spilled rows read
+back at once; the pass rose 1-2 GB late in the read: the reference cycles).
 ``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
 ``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
 """
