@@ -101,8 +101,9 @@ pass the peak: 0.9 GB of compact rows in memory and each dns chunk's columns hel
 cycles), 1.49 GiB with the budget, the per-chunk collection and the one-chunk-at-a-time group
 filter (its rests the peak now: Periodic Beaconing's rows read back), same JSON, 21 notables,
 CPU 140 -> 159 s (load 15-28, run back to back: spilling 0.8 GB and the collections cost some
-of it; wall not comparable). Before: 1.2 million records 994 MiB, 24
-million 4.94 GiB at load 1 (most likely the Linux flow stats' 2 GB of spilled rows read
+of it; wall not comparable); 24 million 3.33 GiB (631 CPU s, load 10-28, all 20 planted
+beacons and the DNS tunnel, nothing else): the pass 0.6-1.4 GB, the rests 3.0-3.3 GB. Before:
+1.2 million records 994 MiB, 24 million 4.94 GiB at load 1 (most likely the Linux flow stats' 2 GB of spilled rows read
 back at once; the pass rose 1-2 GB late in the read: the reference cycles).
 ``C2HUNT_STREAM=0`` turns streaming off; ``C2HUNT_STREAM_PRUNE=0`` keeps rows whole,
 ``C2HUNT_STREAM_COMPACT=0`` keeps them as the prefix gave them (the differential tests' references).
