@@ -399,3 +399,79 @@ def test_unix_context_joins_skip_inbound_connections(tmp_path):
         padded = runner.run(spl, events, now=data_now(events))
     assert truncations(padded) == [] and padded.rows == expected
     assert any(row["process_name"] == "python3.11" and row["parent_process"] != "-" for row in expected)
+
+
+def _recorded(tmp_path, rec):
+    paths = []
+    for stream, text in rec.rendered().items():
+        path = tmp_path / STREAM_FILES[stream]
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _process_context_workload(rec):
+    # three hosts whose verdict needs the process context, oldest (so the last rows an
+    # eventstats over events holds): an AppData program whose own image a listed vendor signed
+    # (quiet only with its Sysmon EID 7), svchost started without -k (raised only with its EID 1
+    # command line), a Temp payload (raised either way, its command line and parent from EID 1);
+    # a Linux implant in /tmp whose connect() is known only by joining its auditd record
+    t0 = 1715677200.0
+    hosts = [Host("ws%02d.corp.example" % n, "10.20.7.%d" % n, "windows") for n in (1, 2, 3)]
+    app = "C:\\Users\\max\\AppData\\Roaming\\NoteSync\\notesync.exe"
+    signed = rec.windows_process(hosts[0], t0, app, app, "CORP\\max")
+    rec.windows_image_load(hosts[0], signed, t0 + 0.5, signature="Zoom Video Communications, Inc.")
+    svchost = "C:\\Windows\\System32\\svchost.exe"
+    hollow = rec.windows_process(hosts[1], t0, svchost, svchost, "NT AUTHORITY\\SYSTEM")
+    payload = "C:\\Users\\max\\AppData\\Local\\Temp\\upd.exe"
+    dropped = rec.windows_process(hosts[2], t0, payload, payload + " --sync", "CORP\\max")
+    for n, (host, process) in enumerate(zip(hosts, (signed, hollow, dropped))):
+        rec.windows_connection(host, process, t0 + 1, "tcp", "203.0.113.%d" % (44 + n), 443, wfp=False)
+    lnx = Host("lnx01.corp.example", "10.20.2.1", "linux")
+    rec.linux_connect(lnx, t0 + 1, rec.linux_exec(lnx, t0, "/tmp/.cache-x", ["/tmp/.cache-x"]), "203.0.113.47", 443)
+    # a fleet's everyday process starts and connections, newer: browsers in Program Files,
+    # svchost with its -k group (judged only once its command line is joined), curl on Linux
+    for n in range(40):
+        host = Host("ws%02d.corp.example" % (n + 10), "10.20.8.%d" % (n + 10), "windows")
+        for k in range(6):
+            chrome = "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
+            tab = rec.windows_process(host, t0 + 600 + n * 60 + k * 5, chrome, '"%s" --type=renderer' % chrome, "CORP\\u%d" % n)
+            for j in range(4):
+                rec.windows_connection(host, tab, t0 + 601 + n * 60 + k * 5 + j, "tcp", "198.51.100.%d" % (j + 1), 443,
+                                       wfp=False)
+        if n < 10:
+            service = rec.windows_process(host, t0 + 600 + n * 60, svchost, svchost + " -k netsvcs -p", "NT AUTHORITY\\SYSTEM")
+            rec.windows_connection(host, service, t0 + 601 + n * 60, "tcp", "192.0.2.%d" % (n + 1), 443, wfp=False)
+    for n in range(150):
+        box = Host("lnx%02d.corp.example" % (n % 30 + 10), "10.20.3.%d" % (n % 30 + 10), "linux")
+        curl = rec.linux_exec(box, t0 + 900 + n, "/usr/bin/curl", ["curl", "-s", "https://updates.example.org"])
+        rec.linux_connect(box, t0 + 901 + n, curl, "198.51.100.9", 443)
+
+
+def test_process_context_joined_within_limits(tmp_path):
+    # the Sysmon context (by host ProcessGuid) and the auditd record joins hold candidate
+    # connections aggregated per process and the processes they belong to, not every event:
+    # within 200 rows (1,500 events here) every verdict and context is as without limits.
+    # Before, the eventstats over the events cut the oldest hosts: the signed program was
+    # raised, svchost without -k missed, the payload shown without its command line, the
+    # auditd implant missed
+    rec = Recorder("volume-context", 1)
+    _process_context_workload(rec)
+    runner = Runner()
+    events = _table(runner, _recorded(tmp_path, rec))
+    assert len(events) > 1500
+    rows = _same_within_limits(runner, events, USER_PATHS)
+    got = sorted((row["host"], row["detection_signal"], row["command_line"], row.get("parent_process")) for row in rows)
+    assert got == [
+        ("lnx01.corp.example", "Executable_In_Transient_Folder", "/tmp/.cache-x", None),
+        ("ws02.corp.example", "Missing_Usual_Arguments_svchost.exe", "C:\\Windows\\System32\\svchost.exe",
+         "C:\\Windows\\explorer.exe"),
+        ("ws03.corp.example", "Executable_In_Transient_Folder", "C:\\Users\\max\\AppData\\Local\\Temp\\upd.exe --sync",
+         "C:\\Windows\\explorer.exe"),
+    ]
+    # what the context eventstats holds: the candidate connections (svchost's too, until its
+    # command line is known) and their processes, not the 1,500 events
+    spl = runner.expand(next(s for s in runner.saved_searches() if s.name == USER_PATHS).search)
+    head = spl[:spl.index("| eventstats values(sysmon_command_line)")]
+    reaching = runner.run(head + "| stats count AS rows", events, now=data_now(events)).rows
+    assert 0 < int(reaching[0]["rows"]) < 60
