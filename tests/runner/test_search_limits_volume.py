@@ -317,6 +317,27 @@ def test_auditd_exec_context_within_limits(tmp_path):
     assert rows == alone.rows and any(row["data_source"] == "auditd" for row in rows)
 
 
+
+def test_auditd_exec_records_joined_within_limits(tmp_path):
+    # 400 newer everyday execve() records on 20 servers (twice the scaled limit; the reader
+    # makes one event of a record's SYSCALL, EXECVE and PROCTITLE lines, Splunk three): each
+    # record's lines are paired by a stats, not an eventstats over every auditd record, so the
+    # reverse shells' records (the oldest, the last rows) keep their program and arguments.
+    # Before, the eventstats cut them (warned; here each record's own fields still named the
+    # shell, in Splunk its EXECVE line alone has neither program nor joined arguments)
+    audit = UNIX_TUNNELS / "audit.log"
+    rec = Recorder("volume-auditd", 1)
+    t0 = 1715678400 + 3600
+    for n in range(400):
+        box = Host("lnx%02d.corp.example" % (n % 20 + 40), "10.20.4.%d" % (n % 20 + 40), "linux")
+        rec.linux_exec(box, t0 + n, "/usr/bin/git", ["git", "status", "--short"])
+    padding = tmp_path / "padding"
+    padding.mkdir()
+    runner = Runner()
+    alone = run(runner, _table(runner, [audit]), TUNNELS)
+    rows = _same_within_limits(runner, _table(runner, [audit] + _recorded(padding, rec)), TUNNELS)
+    assert rows == alone.rows and any(row["data_source"] == "auditd" for row in rows)
+
 def test_esxi_session_and_operation_context_within_limits(tmp_path):
     # hostd's task lines of 40 other operations (2,000 lines, newer, each operation's context
     # repeated) and lines without one: the guest operations still get the session's account
