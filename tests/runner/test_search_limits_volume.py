@@ -496,3 +496,39 @@ def test_process_context_joined_within_limits(tmp_path):
     head = spl[:spl.index("| eventstats values(sysmon_command_line)")]
     reaching = runner.run(head + "| stats count AS rows", events, now=data_now(events)).rows
     assert 0 < int(reaching[0]["rows"]) < 60
+
+
+DNS_FROM_PROCESS = "C2Hunt - DNS Tunnel From Process - Sysmon - Rule"
+
+
+def test_dns_light_hosts_counted_within_limits(tmp_path):
+    # Sysmon EID 22 of 60 workstations, each resolving 8 sites through its browser (480 rows of
+    # host, process and domain, newer) and its company zone's file server; oldest: a
+    # management server resolving 30 workstation names of that zone (machine-made, but a zone
+    # many hosts use lightly: quiet) and rundll32 polling 30 machine-made names of a tunnel's
+    # domain (raised). The light-host count by domain holds the rows that can raise a signal
+    # and one row per domain, not a row per host, process and domain: within 200 rows the
+    # verdicts are as without limits. Before, the eventstats over 542 rows cut the oldest: the
+    # tunnel's domain got no light-host count and the tunnel was missed
+    rec = Recorder("volume-dns", 1)
+    t0 = 1715677200.0
+    admin = Host("mgmt01.corp.example", "10.20.1.5", "windows")
+    tool = rec.windows_process(admin, t0, "C:\\Program Files\\Inventory\\agent.exe", "agent.exe", "CORP\\svc")
+    for i in range(30):
+        rec.windows_dns_query(admin, tool, t0 + 60 * i, "ws%04d.corp-example.com" % i)
+    victim = Host("ws99.corp.example", "10.20.9.99", "windows")
+    implant = rec.windows_process(victim, t0, "C:\\Windows\\System32\\rundll32.exe", "rundll32.exe x.dll,Run", "CORP\\max")
+    for i in range(30):
+        rec.windows_dns_query(victim, implant, t0 + 60 * i + 7, "r%05d.tunnel-example.net" % (7919 * i % 100000))
+    chrome = "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
+    for n in range(60):
+        host = Host("ws%02d.corp.example" % n, "10.20.8.%d" % n, "windows")
+        browser = rec.windows_process(host, t0 + 3600, chrome, chrome, "CORP\\u%d" % n)
+        for k in range(8):
+            rec.windows_dns_query(host, browser, t0 + 3600 + n + k, "www.site%d-example.org" % k)
+        rec.windows_dns_query(host, browser, t0 + 3610 + n, "fs01.corp-example.com")
+    runner = Runner()
+    events = _table(runner, _recorded(tmp_path, rec))
+    rows = _same_within_limits(runner, events, DNS_FROM_PROCESS)
+    assert [(row["host"], row["threat_domain"], row["detection_signal"]) for row in rows] == [
+        ("ws99.corp.example", "tunnel-example.net", "DNS_Tunnel_Machine_Made_Subdomains")]
