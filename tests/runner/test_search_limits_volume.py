@@ -532,3 +532,31 @@ def test_dns_light_hosts_counted_within_limits(tmp_path):
     rows = _same_within_limits(runner, events, DNS_FROM_PROCESS)
     assert [(row["host"], row["threat_domain"], row["detection_signal"]) for row in rows] == [
         ("ws99.corp.example", "tunnel-example.net", "DNS_Tunnel_Machine_Made_Subdomains")]
+
+
+DNS_ZEEK = "C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule"
+
+
+def _dns(src, query, offset):
+    return {"sourcetype": "bro:dns:json", "_time": 1700000000.0 + offset, "src": src, "dest": "10.0.0.53",
+            "src_port": "53000", "dest_port": "53", "transport": "udp", "query": query, "qtype_name": "A",
+            "host": src, "index": "main"}
+
+
+def test_dns_light_sources_counted_within_limits():
+    # the same count in the Zeek/CIM scoring (c2hunt_dns_tunnel_scoring): 60 sources resolving
+    # 8 sites and the company's file server (540 rows of source and domain, newer) after a
+    # management server's 30 workstation names of that zone (quiet: many light sources) and a
+    # host's 30 machine-made names of a tunnel's domain (raised); before, the eventstats over
+    # 542 rows cut the oldest and the tunnel got no light-source count (missed)
+    events = [_dns("10.20.1.5", "ws%04d.corp-example.com" % i, 60 * i) for i in range(30)]
+    events += [_dns("10.20.9.99", "r%05d.tunnel-example.net" % (7919 * i % 100000), 60 * i + 7) for i in range(30)]
+    for n in range(60):
+        src = "10.20.8.%d" % (n + 1)
+        events += [_dns(src, "www.site%d-example.org" % k, 3600 + n + k) for k in range(8)]
+        events.append(_dns(src, "fs01.corp-example.com", 3610 + n))
+    runner = Runner()
+    table = runner.event_table(events) or events
+    rows = _same_within_limits(runner, table, DNS_ZEEK)
+    assert [(row["src"], row["threat_domain"], row["detection_signal"]) for row in rows] == [
+        ("10.20.9.99", "tunnel-example.net", "DNS_Tunnel_Machine_Made_Subdomains")]
