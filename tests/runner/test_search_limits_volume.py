@@ -317,6 +317,27 @@ def test_auditd_exec_context_within_limits(tmp_path):
     assert rows == alone.rows and any(row["data_source"] == "auditd" for row in rows)
 
 
+
+def test_auditd_exec_records_joined_within_limits(tmp_path):
+    # 400 newer everyday execve() records on 20 servers (twice the scaled limit; the reader
+    # makes one event of a record's SYSCALL, EXECVE and PROCTITLE lines, Splunk three): each
+    # record's lines are paired by a stats, not an eventstats over every auditd record, so the
+    # reverse shells' records (the oldest, the last rows) keep their program and arguments.
+    # Before, the eventstats cut them (warned; here each record's own fields still named the
+    # shell, in Splunk its EXECVE line alone has neither program nor joined arguments)
+    audit = UNIX_TUNNELS / "audit.log"
+    rec = Recorder("volume-auditd", 1)
+    t0 = 1715678400 + 3600
+    for n in range(400):
+        box = Host("lnx%02d.corp.example" % (n % 20 + 40), "10.20.4.%d" % (n % 20 + 40), "linux")
+        rec.linux_exec(box, t0 + n, "/usr/bin/git", ["git", "status", "--short"])
+    padding = tmp_path / "padding"
+    padding.mkdir()
+    runner = Runner()
+    alone = run(runner, _table(runner, [audit]), TUNNELS)
+    rows = _same_within_limits(runner, _table(runner, [audit] + _recorded(padding, rec)), TUNNELS)
+    assert rows == alone.rows and any(row["data_source"] == "auditd" for row in rows)
+
 def test_esxi_session_and_operation_context_within_limits(tmp_path):
     # hostd's task lines of 40 other operations (2,000 lines, newer, each operation's context
     # repeated) and lines without one: the guest operations still get the session's account
@@ -399,3 +420,143 @@ def test_unix_context_joins_skip_inbound_connections(tmp_path):
         padded = runner.run(spl, events, now=data_now(events))
     assert truncations(padded) == [] and padded.rows == expected
     assert any(row["process_name"] == "python3.11" and row["parent_process"] != "-" for row in expected)
+
+
+def _recorded(tmp_path, rec):
+    paths = []
+    for stream, text in rec.rendered().items():
+        path = tmp_path / STREAM_FILES[stream]
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _process_context_workload(rec):
+    # three hosts whose verdict needs the process context, oldest (so the last rows an
+    # eventstats over events holds): an AppData program whose own image a listed vendor signed
+    # (quiet only with its Sysmon EID 7), svchost started without -k (raised only with its EID 1
+    # command line), a Temp payload (raised either way, its command line and parent from EID 1);
+    # a Linux implant in /tmp whose connect() is known only by joining its auditd record
+    t0 = 1715677200.0
+    hosts = [Host("ws%02d.corp.example" % n, "10.20.7.%d" % n, "windows") for n in (1, 2, 3)]
+    app = "C:\\Users\\max\\AppData\\Roaming\\NoteSync\\notesync.exe"
+    signed = rec.windows_process(hosts[0], t0, app, app, "CORP\\max")
+    rec.windows_image_load(hosts[0], signed, t0 + 0.5, signature="Zoom Video Communications, Inc.")
+    svchost = "C:\\Windows\\System32\\svchost.exe"
+    hollow = rec.windows_process(hosts[1], t0, svchost, svchost, "NT AUTHORITY\\SYSTEM")
+    payload = "C:\\Users\\max\\AppData\\Local\\Temp\\upd.exe"
+    dropped = rec.windows_process(hosts[2], t0, payload, payload + " --sync", "CORP\\max")
+    for n, (host, process) in enumerate(zip(hosts, (signed, hollow, dropped))):
+        rec.windows_connection(host, process, t0 + 1, "tcp", "203.0.113.%d" % (44 + n), 443, wfp=False)
+    lnx = Host("lnx01.corp.example", "10.20.2.1", "linux")
+    rec.linux_connect(lnx, t0 + 1, rec.linux_exec(lnx, t0, "/tmp/.cache-x", ["/tmp/.cache-x"]), "203.0.113.47", 443)
+    # a fleet's everyday process starts and connections, newer: browsers in Program Files,
+    # svchost with its -k group (judged only once its command line is joined), curl on Linux
+    for n in range(40):
+        host = Host("ws%02d.corp.example" % (n + 10), "10.20.8.%d" % (n + 10), "windows")
+        for k in range(6):
+            chrome = "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
+            tab = rec.windows_process(host, t0 + 600 + n * 60 + k * 5, chrome, '"%s" --type=renderer' % chrome, "CORP\\u%d" % n)
+            for j in range(4):
+                rec.windows_connection(host, tab, t0 + 601 + n * 60 + k * 5 + j, "tcp", "198.51.100.%d" % (j + 1), 443,
+                                       wfp=False)
+        if n < 10:
+            service = rec.windows_process(host, t0 + 600 + n * 60, svchost, svchost + " -k netsvcs -p", "NT AUTHORITY\\SYSTEM")
+            rec.windows_connection(host, service, t0 + 601 + n * 60, "tcp", "192.0.2.%d" % (n + 1), 443, wfp=False)
+    for n in range(150):
+        box = Host("lnx%02d.corp.example" % (n % 30 + 10), "10.20.3.%d" % (n % 30 + 10), "linux")
+        curl = rec.linux_exec(box, t0 + 900 + n, "/usr/bin/curl", ["curl", "-s", "https://updates.example.org"])
+        rec.linux_connect(box, t0 + 901 + n, curl, "198.51.100.9", 443)
+
+
+def test_process_context_joined_within_limits(tmp_path):
+    # the Sysmon context (by host ProcessGuid) and the auditd record joins hold candidate
+    # connections aggregated per process and the processes they belong to, not every event:
+    # within 200 rows (1,500 events here) every verdict and context is as without limits.
+    # Before, the eventstats over the events cut the oldest hosts: the signed program was
+    # raised, svchost without -k missed, the payload shown without its command line, the
+    # auditd implant missed
+    rec = Recorder("volume-context", 1)
+    _process_context_workload(rec)
+    runner = Runner()
+    events = _table(runner, _recorded(tmp_path, rec))
+    assert len(events) > 1500
+    rows = _same_within_limits(runner, events, USER_PATHS)
+    got = sorted((row["host"], row["detection_signal"], row["command_line"], row.get("parent_process")) for row in rows)
+    assert got == [
+        ("lnx01.corp.example", "Executable_In_Transient_Folder", "/tmp/.cache-x", None),
+        ("ws02.corp.example", "Missing_Usual_Arguments_svchost.exe", "C:\\Windows\\System32\\svchost.exe",
+         "C:\\Windows\\explorer.exe"),
+        ("ws03.corp.example", "Executable_In_Transient_Folder", "C:\\Users\\max\\AppData\\Local\\Temp\\upd.exe --sync",
+         "C:\\Windows\\explorer.exe"),
+    ]
+    # what the context eventstats holds: the candidate connections (svchost's too, until its
+    # command line is known) and their processes, not the 1,500 events
+    spl = runner.expand(next(s for s in runner.saved_searches() if s.name == USER_PATHS).search)
+    head = spl[:spl.index("| eventstats values(sysmon_command_line)")]
+    reaching = runner.run(head + "| stats count AS rows", events, now=data_now(events)).rows
+    assert 0 < int(reaching[0]["rows"]) < 60
+
+
+DNS_FROM_PROCESS = "C2Hunt - DNS Tunnel From Process - Sysmon - Rule"
+
+
+def test_dns_light_hosts_counted_within_limits(tmp_path):
+    # Sysmon EID 22 of 60 workstations, each resolving 8 sites through its browser (480 rows of
+    # host, process and domain, newer) and its company zone's file server; oldest: a
+    # management server resolving 30 workstation names of that zone (machine-made, but a zone
+    # many hosts use lightly: quiet) and rundll32 polling 30 machine-made names of a tunnel's
+    # domain (raised). The light-host count by domain holds the rows that can raise a signal
+    # and one row per domain, not a row per host, process and domain: within 200 rows the
+    # verdicts are as without limits. Before, the eventstats over 542 rows cut the oldest: the
+    # tunnel's domain got no light-host count and the tunnel was missed
+    rec = Recorder("volume-dns", 1)
+    t0 = 1715677200.0
+    admin = Host("mgmt01.corp.example", "10.20.1.5", "windows")
+    tool = rec.windows_process(admin, t0, "C:\\Program Files\\Inventory\\agent.exe", "agent.exe", "CORP\\svc")
+    for i in range(30):
+        rec.windows_dns_query(admin, tool, t0 + 60 * i, "ws%04d.corp-example.com" % i)
+    victim = Host("ws99.corp.example", "10.20.9.99", "windows")
+    implant = rec.windows_process(victim, t0, "C:\\Windows\\System32\\rundll32.exe", "rundll32.exe x.dll,Run", "CORP\\max")
+    for i in range(30):
+        rec.windows_dns_query(victim, implant, t0 + 60 * i + 7, "r%05d.tunnel-example.net" % (7919 * i % 100000))
+    chrome = "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"
+    for n in range(60):
+        host = Host("ws%02d.corp.example" % n, "10.20.8.%d" % n, "windows")
+        browser = rec.windows_process(host, t0 + 3600, chrome, chrome, "CORP\\u%d" % n)
+        for k in range(8):
+            rec.windows_dns_query(host, browser, t0 + 3600 + n + k, "www.site%d-example.org" % k)
+        rec.windows_dns_query(host, browser, t0 + 3610 + n, "fs01.corp-example.com")
+    runner = Runner()
+    events = _table(runner, _recorded(tmp_path, rec))
+    rows = _same_within_limits(runner, events, DNS_FROM_PROCESS)
+    assert [(row["host"], row["threat_domain"], row["detection_signal"]) for row in rows] == [
+        ("ws99.corp.example", "tunnel-example.net", "DNS_Tunnel_Machine_Made_Subdomains")]
+
+
+DNS_ZEEK = "C2Hunt - DNS Tunnel, DoH Or Internal Protocol Egress - Rule"
+
+
+def _dns(src, query, offset):
+    return {"sourcetype": "bro:dns:json", "_time": 1700000000.0 + offset, "src": src, "dest": "10.0.0.53",
+            "src_port": "53000", "dest_port": "53", "transport": "udp", "query": query, "qtype_name": "A",
+            "host": src, "index": "main"}
+
+
+def test_dns_light_sources_counted_within_limits():
+    # the same count in the Zeek/CIM scoring (c2hunt_dns_tunnel_scoring): 60 sources resolving
+    # 8 sites and the company's file server (540 rows of source and domain, newer) after a
+    # management server's 30 workstation names of that zone (quiet: many light sources) and a
+    # host's 30 machine-made names of a tunnel's domain (raised); before, the eventstats over
+    # 542 rows cut the oldest and the tunnel got no light-source count (missed)
+    events = [_dns("10.20.1.5", "ws%04d.corp-example.com" % i, 60 * i) for i in range(30)]
+    events += [_dns("10.20.9.99", "r%05d.tunnel-example.net" % (7919 * i % 100000), 60 * i + 7) for i in range(30)]
+    for n in range(60):
+        src = "10.20.8.%d" % (n + 1)
+        events += [_dns(src, "www.site%d-example.org" % k, 3600 + n + k) for k in range(8)]
+        events.append(_dns(src, "fs01.corp-example.com", 3610 + n))
+    runner = Runner()
+    table = runner.event_table(events) or events
+    rows = _same_within_limits(runner, table, DNS_ZEEK)
+    assert [(row["src"], row["threat_domain"], row["detection_signal"]) for row in rows] == [
+        ("10.20.9.99", "tunnel-example.net", "DNS_Tunnel_Machine_Made_Subdomains")]

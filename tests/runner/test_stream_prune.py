@@ -364,3 +364,56 @@ def test_spilled_group_filter_chunks_reach_the_filter_unread(tmp_path, monkeypat
     assert any(isinstance(f, stream.Spilled) for f in given)
     assert got.rows == want.rows and want.rows
     assert not list(folder.glob("*/*.kept"))
+def test_groups_holding_multivalue_by_values():
+    """A multivalue by-value puts its row into each value's group (stats' rule): a row holding
+    the field makes every one of its groups held, a row is kept when one of its groups is."""
+    endpoints = pl.DataFrame({"s": [["e1", "f1"], ["e2"], ["e3", "f3"], []], "h": [1.0, None, 1.0, None],
+                              "n": [1.0, 2.0, 3.0, 4.0]})
+    conns = pl.DataFrame({"s": ["f1", "f2", "f3", "f1", None], "h": [None] * 5, "n": [5.0, 6.0, 7.0, 8.0, 9.0]},
+                         schema_overrides={"h": pl.Float64})
+    got = stream._groups_holding([endpoints, conns], ["s"], "h")
+    assert [f.get_column("n").to_list() for f in got] == [[1.0, 3.0], [5.0, 7.0, 8.0]]
+    # with a held group of its own, the row whose second value is that group stays
+    got = stream._groups_holding([endpoints.with_columns(pl.Series("s", [["e1", "f1"], ["e2", "f2"], ["e3"], []]))],
+                                 ["s"], "h")
+    assert got[0].get_column("n").to_list() == [1.0, 3.0]
+    numbers = [endpoints.with_columns(pl.Series("s", [[1.0], [2.0], [3.0], [4.0]]))]
+    assert stream._groups_holding(numbers, ["s"], "h") is numbers  # numbers group by their text
+
+
+def test_flow_group_filter_on_mixed_endpoint_and_conn_data(tmp_path, monkeypatch):
+    """Sysmon for Linux, osquery and auditd of the Linux/macOS sample beside 3,000 other conn
+    records, streamed in small chunks: endpoint events make merge_key multivalue in their
+    chunks, and the flow stats' group filter still applies (exploded), so only the 5-tuples an
+    endpoint reported reach the stats; the notables are the whole-table hunt's."""
+    from c2hunt_offline.readers import frames
+    unix = "C2Hunt - Network Tool, Script Or Transient Program To Monitored Port Or Beaconing - Linux And macOS - Rule"
+    t0 = 1715678519.0
+    rows = [{"ts": t0 + 7200 + i * 0.5, "uid": "Cpad%d" % i, "id.orig_h": "10.30.%d.%d" % (i // 250 % 250, i % 250 + 1),
+             "id.orig_p": 20000 + i % 40000, "id.resp_h": "192.0.2.%d" % (i % 200 + 1), "id.resp_p": 443, "proto": "tcp",
+             "duration": 1.5, "orig_bytes": 900, "resp_bytes": 5000, "conn_state": "SF"} for i in range(3000)]
+    padding = tmp_path / "conn_other.log"
+    padding.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    paths = [str(ROOT / "samples" / "x8_unix_scripted_app_c2"), str(padding) + ":bro:conn:json"]
+    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
+    runner = Runner(str(ROOT))
+    whole, errors = runner.hunt(runner.read_table(paths)[0], names=[unix])
+    assert whole and not errors
+    filtered = []
+    original = stream._groups_holding
+
+    def recording(parts, by, field):
+        out = original(parts, by, field)
+        multivalue = any(f.schema[c] == pl.List(pl.String) for f in parts for c in by if c in f.columns)
+        filtered.append((multivalue, sum(f.height for f in parts), sum(f.height for f in out)))
+        return out
+
+    monkeypatch.setattr(stream, "_groups_holding", recording)
+    monkeypatch.setenv("C2HUNT_STREAM", "1")
+    monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
+    events, _ = runner.read_stream(paths)
+    got, errors = runner.hunt(events, names=[unix])
+    assert not errors
+    assert json.dumps([n.as_dict() for n in got], sort_keys=True) == json.dumps([n.as_dict() for n in whole], sort_keys=True)
+    ((multivalue, before, after),) = filtered
+    assert multivalue and before > 3000 and after < 100  # 3,071 -> 71

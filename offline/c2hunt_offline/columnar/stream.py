@@ -662,36 +662,42 @@ def _group_filter(segments, cut):
 def _groups_holding(frames, by, field):
     """The rows of ``frames`` (frames, :class:`Compact` or :class:`Spilled` ones, each read a
     column at a time) whose by-values (text, nulls alike) some row holding ``field`` shares: the
-    groups of a ``stats ... by`` that get a value of ``field``. Where a by-field is not text in
-    some frame (numbers group by their printed text, multivalues by each value) the frames as
-    they are. When no row is left, the first one stays (its group, without ``field``, gets
-    dropped by the ``where`` just the same). A spilled chunk is read back twice, once for its
-    keys and once for its rows, and never held with the others: the Linux flow stats keep
-    every conn record (2 GB compact at 20 million) and few of them pass."""
+    groups of a ``stats ... by`` that get a value of ``field``. A multivalue by-value puts its
+    row into each value's group, as stats does (a row holding ``field`` makes each of them held;
+    a row is kept when one of its groups is). Where a by-field is neither text nor multivalue
+    text in some frame (numbers group by their printed text) the frames as they are. When no
+    row is left, the first one stays (its group, without ``field``, gets dropped by the
+    ``where`` just the same). A spilled chunk is read back twice, once for its keys and once
+    for its rows, and never held with the others: the Linux flow stats keep every conn record
+    (2 GB compact at 20 million) and few of them pass."""
+    text = (pl.String, pl.List(pl.String))
+
     def keys(frame, rows=None):
-        columns = []
+        # one row per group a row joins, with the row's position: multivalues exploded
+        columns = [pl.Series("\x00row", range(frame.height), dtype=pl.UInt32)]
         for c in by:
-            column = _column(frame, c) if c in frame.columns else pl.repeat(None, frame.height, dtype=pl.String,
-                                                                              eager=True).alias(c)
-            columns.append(column if rows is None else column.filter(rows))
-        return pl.DataFrame(columns)
+            columns.append(_column(frame, c) if c in frame.columns else pl.repeat(None, frame.height, dtype=pl.String,
+                                                                                  eager=True).alias(c))
+        keyed = pl.DataFrame(columns)
+        if rows is not None:
+            keyed = keyed.filter(rows)
+        for c in by:
+            if keyed.schema[c] != pl.String:
+                keyed = keyed.explode(c)
+        return keyed
 
-    if any(c in f.columns and _dtype(f, c) != pl.String for f in frames for c in by):
+    if any(c in f.columns and _dtype(f, c) not in text for f in frames for c in by):
         return frames
-    def read(frame):
-        return frame.load(remove=False) if isinstance(frame, Spilled) else frame
-
     held = []
     for f in frames:
         if field in f.columns:
-            f = read(f)
-            held.append(keys(f, _column(f, field).is_not_null()).unique())
+            f = f.load(remove=False) if isinstance(f, Spilled) else f
+            held.append(keys(f, _column(f, field).is_not_null()).drop("\x00row").unique())
     held = pl.concat(held).unique() if held else pl.DataFrame([pl.Series(c, [], dtype=pl.String) for c in by])
     out, first = [], None
     for frame in frames:
         frame = _loaded(frame)
-        index = keys(frame).with_row_index("\x00row").join(held, on=by, how="semi", nulls_equal=True)
-        rows = index.get_column("\x00row").sort()
+        rows = keys(frame).join(held, on=by, how="semi", nulls_equal=True).get_column("\x00row").unique().sort()
         out.append(_some_rows(frame, rows))
         if first is None and frame.height:
             first = _some_rows(frame, pl.Series([0], dtype=pl.UInt32))
