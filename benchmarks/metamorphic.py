@@ -435,8 +435,8 @@ def write_pcap(path, linktype, packets, nanosecond=False, big_endian=False, snap
         out.write(struct.pack(end + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
         for sec, ns, data in packets:
             frac = ns if nanosecond else ns // 1000
-            data = data[:snaplen]
-            out.write(struct.pack(end + "IIII", sec, frac, len(data), len(data)) + data)
+            kept = data[:snaplen]    # the original length stays: a short snap length cuts, not shrinks
+            out.write(struct.pack(end + "IIII", sec, frac, len(kept), len(data)) + kept)
 
 
 def write_pcapng(path, linktype, packets):
@@ -1330,6 +1330,256 @@ def _to_pcapng(target, linktype, packets):
     return target.with_suffix(".pcapng")
 
 
+# ----------------------------------------------------------------------------- round 2: other exporters
+def evtx_json_records(path, separate_attributes=False, indent=False):
+    """(record id, JSON text) of each record of an EVTX file as ``evtx_dump -o json`` renders it
+    (the same Rust parser): attributes under ``#attributes``, or beside the element as
+    ``<Name>_attributes`` with ``--separate-json-attributes``; data values typed (numbers,
+    booleans)."""
+    import evtx as rust_evtx
+    parser = rust_evtx.PyEvtxParser(str(path), separate_json_attributes=separate_attributes, indent=indent)
+    return [(r["event_record_id"], r["data"]) for r in parser.records_json()]
+
+
+def _evtx_json_export(inputs, out, suffix, render, **how):
+    """As :func:`_evtx_export`, ``render`` given each EVTX input's [(record id, JSON text)]."""
+    paths = []
+    for path, rel in _files(inputs):
+        if path.read_bytes()[:4] != b"ElfF":
+            return None
+        target = (out / rel).with_suffix(suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_text(target, render(evtx_json_records(path, **how)))
+        paths.append(target)
+    return (paths, None, None) if paths else None
+
+
+def evtx_dump_json(inputs, out, ctx):
+    """``evtx_dump -o json``: each record as "Record <id>" then its indented JSON document."""
+    return _evtx_json_export(inputs, out, ".json", lambda records: "".join(
+        "Record %d\n%s\n" % (number, text) for number, text in records), indent=True)
+
+
+def evtx_dump_jsonl(inputs, out, ctx):
+    """``evtx_dump -o jsonl --separate-json-attributes``: a compact document a line, attributes
+    beside their element (``TimeCreated_attributes``), the form loaded into Elasticsearch."""
+    return _evtx_json_export(inputs, out, ".jsonl", lambda records: "".join(
+        text + "\n" for _, text in records), separate_attributes=True)
+
+
+def evtx_json_array(inputs, out, ctx):
+    """One indented JSON array of evtx_dump documents (Chainsaw's ``dump --json``, a
+    Kibana/Elasticsearch export of the hits' ``_source``, ``ConvertTo-Json`` of a list)."""
+    def render(records):
+        docs = [json.loads(text) for _, text in records]
+        return json.dumps(docs, indent=2, ensure_ascii=False) + "\n"
+    return _evtx_json_export(inputs, out, ".json", render, separate_attributes=True)
+
+
+_TASK_CATEGORY = {"1": "Process Create (rule: ProcessCreate)", "3": "Network connection detected (rule: NetworkConnect)",
+                  "5": "Process terminated (rule: ProcessTerminate)", "7": "Image loaded (rule: ImageLoad)",
+                  "11": "File created (rule: FileCreate)", "22": "Dns query (rule: DnsQuery)",
+                  "5156": "Filtering Platform Connection", "5158": "Filtering Platform Connection",
+                  "4624": "Logon", "4688": "Process Creation"}
+
+
+def eventviewer_csv_row(xml):
+    """One Event Viewer "Save As... CSV" row: Level, Date and Time (the viewer's short date and
+    long time, here in UTC), Source (the provider), Event ID, Task Category, then the message
+    (a sixth column the header does not name)."""
+    channel, eid, _, _, seconds, _ = _event_parts(xml)
+    provider = re.search(r"<Provider Name=['\"]([^'\"]+)", xml)
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    when = "%d/%d/%d %d:%s" % (moment.month, moment.day, moment.year, (moment.hour % 12) or 12,
+                               moment.strftime("%M:%S %p"))
+    message = classic_rendering(xml).split("\nMessage=", 1)[1].replace("\n", "\r\n")
+    return ["Information", when, provider.group(1) if provider else channel, eid,
+            _TASK_CATEGORY.get(eid, "None"), message]
+
+
+def evtx_to_eventviewer_csv(inputs, out, ctx):
+    """Event Viewer's "Save All Events As... CSV (Comma Separated)": the header names five
+    columns (Level, Date and Time, Source, Event ID, Task Category), every row has six (the
+    rendered message last), no channel and no computer; UTF-8 with a byte-order mark."""
+    import csv
+    import io
+
+    def render(records):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        buffer.write("Level,Date and Time,Source,Event ID,Task Category\r\n")
+        for xml in records:
+            writer.writerow(eventviewer_csv_row(xml))
+        return "\ufeff" + buffer.getvalue()
+    return _evtx_export(inputs, out, ".csv", render)
+
+
+OTHER_HEADER = {"separator": "|", "set_separator": ";", "empty_field": "EMPTY", "unset_field": "NULL"}
+
+
+def _tsv_with_header(records, kind, layouts, header):
+    """Zeek TSV of JSON records with the given separators and placeholders (LogAscii's
+    ``separator``, ``set_separator``, ``empty_field``, ``unset_field`` redefined) and no
+    #open/#close lines (a writer that leaves them out, or a file cut from a longer one)."""
+    text = json_lines_to_tsv("\n".join(json.dumps(r) for r in records), kind, layouts)
+    fields = types = None
+    rows = []
+    for fields_, types_, parsed, _ in parse_zeek_tsv(text):
+        fields, types, rows = fields_, types_, parsed
+    if fields is None:
+        return ""
+    sep = header["separator"]
+    hexsep = "\\x%02x" % ord(sep)
+    lines = ["#separator %s" % hexsep, "#set_separator%s%s" % (sep, header["set_separator"]),
+             "#empty_field%s%s" % (sep, header["empty_field"]), "#unset_field%s%s" % (sep, header["unset_field"]),
+             "#path%s%s" % (sep, kind), "#fields%s%s" % (sep, sep.join(fields)), "#types%s%s" % (sep, sep.join(types))]
+    for row in rows:
+        cells = []
+        for f, t in zip(fields, types):
+            v = row.get(f)
+            if v is None:
+                cells.append(header["unset_field"])
+            elif v == "(empty)":
+                cells.append(header["empty_field"])
+            else:
+                if t.startswith(("set[", "vector[")):
+                    v = v.replace(",", header["set_separator"])
+                cells.append(v.replace(sep, hexsep))
+        lines.append(sep.join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def zeek_tsv_other_header(inputs, out, ctx):
+    """Zeek TSV written with other LogAscii settings: ``|`` between fields, ``;`` between set
+    members, ``EMPTY`` and ``NULL`` for empty and unset fields, no #open/#close lines."""
+    logs = _zeek_records(inputs)
+    if logs is None:
+        return None
+    for n, (kind, records) in enumerate(logs):
+        write_text(out / ("%s.%d.log" % (kind, n)), _tsv_with_header(records, kind, ctx.layouts, OTHER_HEADER))
+    return [out], None, None
+
+
+def zeek_tsv_concatenated(inputs, out, ctx):
+    """Every log of the unit as Zeek TSV in one file, one #path section after another (``cat
+    *.log > zeek.txt``, a support bundle), under a name that says nothing."""
+    logs = _zeek_records(inputs)
+    if logs is None or len(logs) < 2:
+        return None
+    parts = [json_lines_to_tsv("\n".join(json.dumps(r) for r in records), kind, ctx.layouts)
+             for kind, records in logs if records]
+    write_text(out / "zeek-bundle.txt", "".join(parts))
+    return [out / "zeek-bundle.txt"], None, None
+
+
+SNAPLEN_SHORT = 96     # bytes kept of each packet (tcpdump -s 96, a header-only sensor)
+
+
+def _snaplen_short(target, linktype, packets):
+    """Each packet cut to SNAPLEN_SHORT bytes, its original length kept (headers only)."""
+    write_pcap(target.with_suffix(".pcap"), linktype, packets, snaplen=SNAPLEN_SHORT)
+    return target.with_suffix(".pcap")
+
+
+SPAN_DELAY_US = 20     # a SPAN port's second copy of a packet (ingress and egress mirrored)
+
+
+def _span_duplicates(target, linktype, packets):
+    """Every packet seen twice, the copy SPAN_DELAY_US later (both directions of a port mirrored)."""
+    doubled = []
+    for sec, ns, data in packets:
+        later = sec * 1_000_000_000 + ns + SPAN_DELAY_US * 1000
+        doubled += [(sec, ns, data), (later // 1_000_000_000, later % 1_000_000_000, data)]
+    write_pcap(target.with_suffix(".pcap"), linktype, doubled)
+    return target.with_suffix(".pcap")
+
+
+def _out_of_order(target, linktype, packets):
+    """Neighbouring packets written in swapped order, each with its own time (a capture merged
+    from two interfaces or queues): times go back at every other packet."""
+    swapped = []
+    for at in range(0, len(packets) - 1, 2):
+        swapped += [packets[at + 1], packets[at]]
+    swapped += packets[len(swapped):]
+    write_pcap(target.with_suffix(".pcap"), linktype, swapped)
+    return target.with_suffix(".pcap")
+
+
+def renumber_ipv4_packet(ip_bytes, mapper):
+    """An IPv4 packet with its addresses renumbered by ``mapper`` and checksums recomputed (IP;
+    TCP/UDP unless a fragment); DNS A answers over UDP renumbered too. Other bytes unchanged."""
+    import socket
+    import dpkt
+    try:
+        ip = dpkt.ip.IP(ip_bytes)
+    except (dpkt.UnpackError, ValueError):
+        return ip_bytes
+    new_src = mapper.address(socket.inet_ntoa(ip.src))
+    new_dst = mapper.address(socket.inet_ntoa(ip.dst))
+    fragment = bool(ip.off & 0x3FFF) or bool(ip.off & 0x2000)
+    changed = (new_src, new_dst) != (socket.inet_ntoa(ip.src), socket.inet_ntoa(ip.dst))
+    udp = ip.data if isinstance(ip.data, dpkt.udp.UDP) and not fragment else None
+    if udp is not None and 53 in (udp.sport, udp.dport):
+        try:
+            dns = dpkt.dns.DNS(udp.data)
+            moved = False
+            for rr in dns.an + dns.ar:
+                if rr.type == dpkt.dns.DNS_A and len(rr.rdata) == 4:
+                    new = mapper.address(socket.inet_ntoa(rr.rdata))
+                    if new != socket.inet_ntoa(rr.rdata):
+                        rr.rdata = rr.ip = socket.inet_aton(new)
+                        moved = True
+            if moved:
+                udp.data = bytes(dns)
+                udp.ulen = 8 + len(udp.data)
+                ip.len = ip.hl * 4 + udp.ulen
+                changed = True
+        except (dpkt.UnpackError, ValueError, IndexError, struct.error):
+            pass
+    if not changed:
+        return ip_bytes
+    ip.src, ip.dst = socket.inet_aton(new_src), socket.inet_aton(new_dst)
+    ip.sum = 0
+    if not fragment and isinstance(ip.data, (dpkt.tcp.TCP, dpkt.udp.UDP)):
+        ip.data.sum = 0
+    return bytes(ip)
+
+
+def pcap_renumber_private(inputs, out, ctx):
+    """Captures with their private IPv4 addresses renumbered inside the packets (PrivateRenumbering;
+    IP, TCP and UDP checksums recomputed, DNS A answers rewritten), as a capture from another
+    site's address plan."""
+    mapper = PrivateRenumbering()
+    written = []
+    for path, rel in _files(inputs):
+        head = path.read_bytes()[:4]
+        if head not in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1",
+                        b"\xa1\xb2\x3c\x4d"):
+            return None
+        linktype, packets = read_capture(path)
+        if linktype not in (1, 101):
+            return None
+        out_packets, moved = [], 0
+        for sec, ns, frame in packets:
+            if linktype == 1:
+                ethertype, ip = _strip_ethernet(frame)
+                head_bytes = frame[:len(frame) - len(ip)]
+            else:
+                ethertype, ip, head_bytes = (0x0800 if frame[:1] and frame[0] >> 4 == 4 else 0), frame, b""
+            if ethertype == 0x0800:
+                new = renumber_ipv4_packet(ip, mapper)
+                moved += new != ip
+                frame = head_bytes + new
+            out_packets.append((sec, ns, frame))
+        target = (out / rel).with_suffix(".pcap")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_pcap(target, linktype, out_packets)
+        written.append((target, moved))
+    if not written or not any(m for _, m in written):
+        return None
+    return [t for t, _ in written], mapper, None
+
+
 TRANSFORMS = {
     "zeek_tsv_to_json": zeek_tsv_to_json,
     "zeek_json_to_tsv": zeek_json_to_tsv,
@@ -1368,6 +1618,16 @@ TRANSFORMS = {
     "pcap_to_pcapng": _capture_transform(_to_pcapng),
     "pcap_vlan": _capture_transform(_vlan),
     "pcap_fragment": _capture_transform(_fragmented),
+    "evtx_dump_json": evtx_dump_json,
+    "evtx_dump_jsonl": evtx_dump_jsonl,
+    "evtx_json_array": evtx_json_array,
+    "evtx_to_eventviewer_csv": evtx_to_eventviewer_csv,
+    "zeek_tsv_other_header": zeek_tsv_other_header,
+    "zeek_tsv_concatenated": zeek_tsv_concatenated,
+    "pcap_snaplen_96": _capture_transform(_snaplen_short),
+    "pcap_span_duplicates": _capture_transform(_span_duplicates),
+    "pcap_out_of_order": _capture_transform(_out_of_order),
+    "pcap_renumber_private": pcap_renumber_private,
 }
 
 
