@@ -1580,6 +1580,95 @@ def pcap_renumber_private(inputs, out, ctx):
     return [t for t, _ in written], mapper, None
 
 
+# Filebeat's Zeek module (x-pack/filebeat/module/zeek/<fileset>/config/*.yml and ingest
+# pipelines): which Zeek fields it moves to ECS names, per log; the rest stays under
+# zeek.<dataset>.<name>. conn's orig_bytes, resp_bytes and tunnel_parents are dropped.
+FILEBEAT_DATASET = {"conn": "connection"}
+FILEBEAT_MOVED = {
+    "conn": {"proto": "network.transport", "service": "network.protocol", "orig_ip_bytes": "source.bytes",
+             "resp_ip_bytes": "destination.bytes", "orig_pkts": "source.packets", "resp_pkts": "destination.packets",
+             "conn_state": "zeek.connection.state", "orig_l2_addr": "source.mac", "resp_l2_addr": "destination.mac"},
+    "dns": {"proto": "network.transport"},
+    "http": {"method": "http.request.method", "referrer": "http.request.referrer",
+             "status_code": "http.response.status_code", "version": "http.version",
+             "request_body_len": "http.request.body.bytes", "response_body_len": "http.response.body.bytes",
+             "uri": "url.original", "host": "url.domain", "username": "url.username", "password": "url.password",
+             "user_agent": "user_agent.original"},
+    "ssl": {"server_name": "zeek.ssl.server.name", "cert_chain": "zeek.ssl.server.cert_chain",
+            "cert_chain_fuids": "zeek.ssl.server.cert_chain_fuids", "client_cert_chain": "zeek.ssl.client.cert_chain",
+            "client_cert_chain_fuids": "zeek.ssl.client.cert_chain_fuids",
+            "validation_status": "zeek.ssl.validation.status", "validation_code": "zeek.ssl.validation.code",
+            "ja3": "tls.client.ja3", "ja3s": "tls.server.ja3s", "not_valid_before": "tls.server.not_before",
+            "not_valid_after": "tls.server.not_after", "subject": "tls.server.subject", "issuer": "tls.server.issuer",
+            "client_issuer": "tls.client.issuer"},
+}
+FILEBEAT_DROPPED = {"conn": ("orig_bytes", "resp_bytes", "tunnel_parents")}
+
+
+def _nest(flat):
+    """Dotted names as nested objects, as Elasticsearch's ``_source`` holds a document."""
+    out = {}
+    for name, value in flat.items():
+        node = out
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def filebeat_zeek_document(kind, record):
+    """One Zeek JSON record as Filebeat's Zeek module indexes it (ECS 1.12): ``@timestamp``
+    (milliseconds), source/destination from ``id.*``, ``zeek.session_id`` and ``event.id``
+    from uid, the fields FILEBEAT_MOVED names, conn's duration as ``event.duration`` in
+    nanoseconds, ICMP type/code under ``zeek.connection.icmp``, the rest under
+    ``zeek.<dataset>``."""
+    dataset = FILEBEAT_DATASET.get(kind, kind)
+    moved, dropped = FILEBEAT_MOVED.get(kind, {}), FILEBEAT_DROPPED.get(kind, ())
+    doc = {"event.module": "zeek", "event.dataset": "zeek." + dataset, "event.kind": "event",
+           "fileset.name": dataset, "ecs.version": "1.12.0"}
+    icmp = kind == "conn" and record.get("proto") == "icmp"
+    for name, value in record.items():
+        if name in dropped:
+            continue
+        if name == "ts" and isinstance(value, (int, float)):
+            doc["@timestamp"] = datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        elif name in ("id.orig_h", "id.resp_h"):
+            side = "source" if name == "id.orig_h" else "destination"
+            doc[side + ".address"] = doc[side + ".ip"] = value
+        elif name in ("id.orig_p", "id.resp_p"):
+            if icmp:
+                doc["zeek.connection.icmp.%s" % ("type" if name == "id.orig_p" else "code")] = value
+            else:
+                doc[("source" if name == "id.orig_p" else "destination") + ".port"] = value
+        elif name == "uid":
+            doc["zeek.session_id"] = doc["event.id"] = value
+        elif name == "duration" and kind == "conn":
+            doc["event.duration"] = int(round(value * 1e9))
+        elif name in moved:
+            doc[moved[name]] = value
+        else:
+            doc["zeek.%s.%s" % (dataset, name)] = value
+    return _nest(doc)
+
+
+def zeek_filebeat_ecs(inputs, out, ctx):
+    """The unit's Zeek logs as Filebeat's Zeek module put them in Elasticsearch, exported
+    (elasticdump, a scroll of ``_search``) one hit a line: ``{"_index": ..., "_id": ...,
+    "_source": <the ECS document>}``, every log in one file. conn loses orig_bytes and
+    resp_bytes (the module drops them; source.bytes is orig_ip_bytes)."""
+    logs = _zeek_records(inputs)
+    if logs is None:
+        return None
+    lines = []
+    for kind, records in logs:
+        for n, record in enumerate(records):
+            lines.append(json.dumps({"_index": "filebeat-8.11.0", "_id": "%s-%d" % (kind, n),
+                                     "_source": filebeat_zeek_document(kind, record)}, separators=(",", ":")))
+    write_text(out / "elastic-export.json", "\n".join(lines) + "\n")
+    return [out / "elastic-export.json"], None, None
+
+
 TRANSFORMS = {
     "zeek_tsv_to_json": zeek_tsv_to_json,
     "zeek_json_to_tsv": zeek_json_to_tsv,
@@ -1624,6 +1713,7 @@ TRANSFORMS = {
     "evtx_to_eventviewer_csv": evtx_to_eventviewer_csv,
     "zeek_tsv_other_header": zeek_tsv_other_header,
     "zeek_tsv_concatenated": zeek_tsv_concatenated,
+    "zeek_filebeat_ecs": zeek_filebeat_ecs,
     "pcap_snaplen_96": _capture_transform(_snaplen_short),
     "pcap_span_duplicates": _capture_transform(_span_duplicates),
     "pcap_out_of_order": _capture_transform(_out_of_order),

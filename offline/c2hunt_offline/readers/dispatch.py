@@ -26,7 +26,7 @@ from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml
                       windows_event_from_xml, windows_from_json)
 from .windows_classic import (is_classic_windows, is_eventviewer_csv, is_wevtutil_text, read_eventviewer_csv,
                               read_windows_classic, read_wevtutil_text)
-from .zeek import (KNOWN_KINDS, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
+from .zeek import (KNOWN_KINDS, ecs_zeek_record, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
                    read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -66,6 +66,13 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
                 event = _event_of_exported_raw(obj, path)
                 if event is not None:
                     events.append(event)
+                    continue
+                ecs = ecs_zeek_record(obj)
+                if ecs is not None:
+                    if ecs[0] not in KNOWN_KINDS and ecs[0] not in warned:
+                        issues.append(generic_kind_warning(path, ecs[0]))
+                        warned.add(ecs[0])
+                    events.append(zeek_event(ecs[0], ecs[1], text, path))
                     continue
             if sourcetype is None and is_sysmon_message(obj):
                 events.append(sysmon_message_event(obj, text, path))
@@ -130,7 +137,7 @@ def is_json_documents(start):
 
 def read_json_documents(path, text, sourcetype=None, name_hint=None):
     """JSON documents (see :func:`is_json_documents`): each object, or each object of a
-    top-level array (an Elasticsearch ``_search`` response: its ``hits.hits``), is read as one
+    top-level array (of an Elasticsearch ``_search`` response: its ``hits.hits``), is read as one
     JSON line is by :func:`read_json_lines`, its ``_raw`` the compact object. The text is read
     whole (exports); where it stops parsing, the rest is one issue at that line."""
     decoder = json.JSONDecoder()
@@ -138,7 +145,9 @@ def read_json_documents(path, text, sourcetype=None, name_hint=None):
     objects, issues = [], []
     at, end = 0, len(text)
     while at < end:
-        while at < end and (text[at].isspace() or text[at] == ","):
+        # an array's brackets and commas are read past: its objects are decoded one by one,
+        # so a cut array keeps the objects before the cut
+        while at < end and (text[at].isspace() or text[at] in ",[]"):
             at += 1
         if at >= end:
             break

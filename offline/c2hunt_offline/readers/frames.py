@@ -83,7 +83,7 @@ _VALID_PATH = r"^[a-z][a-z0-9_]*\n?$"  # re.match(r"^...$") also takes a trailin
 # Keys of records other readers take before Zeek's (dispatch.read_json_lines' order).
 _OTHER_READERS_KEYS = frozenset(("preview", "_raw", "MESSAGE", "message", "msg", "winlog",
                                  "Event", "EventID", "EventCode", "hostIdentifier", "event_type",
-                                 "sourcetype"))
+                                 "sourcetype", "_source", "event", "event.dataset"))
 _SOCKET_KEYS = frozenset(("socket_id", "socket_inode", "last_seen", "first_seen", "transport"))
 # Fields the reader itself sets, which a record must not hold for the frame to follow it.
 _OWN_FIELDS = frozenset(("_time", "__line"))
