@@ -40,6 +40,19 @@ Transforms (``TRANSFORMS``; ``--transform a+b`` applies a, then b to a's output)
   (IPv4 payloads over 512 bytes as fragments), ``pcap_ns_bigendian`` (nanosecond, big-endian,
   snap length 65535), ``pcap_to_pcapng``.
 
+Round 2, the forms a SOC hands over (each after the exporter's public description):
+
+- Windows: ``evtx_dump_json`` (``evtx_dump -o json``: "Record <id>" and indented JSON),
+  ``evtx_dump_jsonl`` (``-o jsonl --separate-json-attributes``, typed values),
+  ``evtx_json_array`` (one indented array: Chainsaw, Kibana/Elasticsearch exports),
+  ``evtx_to_eventviewer_csv`` (Event Viewer "Save as CSV");
+- Zeek: ``zeek_filebeat_ecs`` (Filebeat's Zeek module in Elasticsearch, exported as hits),
+  ``zeek_tsv_other_header`` (other LogAscii separators and placeholders, no #open/#close),
+  ``zeek_tsv_concatenated`` (every log in one file, one #path section after another);
+- captures: ``pcap_snaplen_96``, ``pcap_span_duplicates`` (every packet twice),
+  ``pcap_out_of_order`` (neighbours swapped, times going back), ``pcap_renumber_private``
+  (addresses renumbered inside the packets, checksums and DNS A answers rewritten).
+
 A transform that does not apply to a unit's files is reported as skipped. Some transforms
 move details the app reads on purpose: a time shift ages a TLS
 certificate past its validity (cert-no-cn's self-signed score rises 75 -> 85), more hosts make
@@ -1516,7 +1529,7 @@ def renumber_ipv4_packet(ip_bytes, mapper):
         return ip_bytes
     new_src = mapper.address(socket.inet_ntoa(ip.src))
     new_dst = mapper.address(socket.inet_ntoa(ip.dst))
-    fragment = bool(ip.off & 0x3FFF) or bool(ip.off & 0x2000)
+    fragment = bool(ip.mf) or bool(ip.offset)
     changed = (new_src, new_dst) != (socket.inet_ntoa(ip.src), socket.inet_ntoa(ip.dst))
     udp = ip.data if isinstance(ip.data, dpkt.udp.UDP) and not fragment else None
     if udp is not None and 53 in (udp.sport, udp.dport):
