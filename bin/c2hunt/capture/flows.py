@@ -533,7 +533,7 @@ class FlowTable(object):
         table, cfg = self.open, self.config
         ports = _transport_ports(batch)
         keys, src_is_lo = _canonical_keys(batch, ports)
-        raw_keys, first_row, group, order = _group_by_key(keys, batch.ts)
+        raw_keys, first_row, group, order = _group_by_key(keys)
         width = keys.dtype.itemsize
         key_blob = raw_keys[first_row].tobytes()
         group_keys = [key_blob[i:i + width] for i in range(0, len(key_blob), width)]
@@ -899,22 +899,17 @@ def _canonical_keys(batch, ports):
     return keys, src_is_lo
 
 
-def _group_by_key(keys, ts=None):
+def _group_by_key(keys):
     """(keys as bytes, first row of each group, group of each row, rows ordered by group
-    and, within a group, by time, file order kept among equal times). Groups are numbered
-    in the order of the keys' bytes (big-endian fields: the order of the fields as numbers,
-    most significant first)."""
+    with their order kept within a group). Groups are numbered in the order of the keys'
+    bytes (big-endian fields: the order of the fields as numbers, most significant first)."""
     raw_keys = keys.view(np.dtype((np.void, keys.dtype.itemsize)))
     # A stable lexsort of native integer columns (ports, protocol and VLAN in one) is
     # faster than sorting the 39-byte keys as opaque bytes.
     rest = ((keys["ports"].astype(np.uint64) << np.uint64(24))
             | (keys["proto"].astype(np.uint64) << np.uint64(16)) | keys["vlan"].astype(np.uint64))
     columns = [rest] + [keys[name].astype(np.uint64) for name in ("d", "c", "b", "a")]
-    # Packets whose times go back in the file (a capture merged from two interfaces or
-    # queues) are put in time order, so gaps, bursts and handshakes read as on the wire; in
-    # order captures (the usual case) skip the extra key.
-    in_time = ts is not None and len(ts) > 1 and bool(np.any(ts[1:] < ts[:-1]))
-    order = np.lexsort([ts] + columns if in_time else columns)
+    order = np.lexsort(columns)
     first = np.zeros(len(order), bool)
     first[:1] = True
     for column in columns:

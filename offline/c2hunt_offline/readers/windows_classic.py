@@ -24,7 +24,9 @@ zone and is read as UTC.
 ``wevtutil qe <log> /f:text`` exports (``Event[0]:``, indented ``Log Name:`` ... headers,
 ``Description:`` then the same rendered message) are read into the same fields.
 """
+import csv
 import datetime as _dt
+import io
 import re
 
 from .common import ReadIssue
@@ -178,8 +180,6 @@ def read_eventviewer_csv(path, text):
     as in the classic rendering; the date, in the exporting machine's local time and display
     format (US month first with AM/PM, day first otherwise), is read as UTC. The host is not in
     the export (the runner's default, the file name, stands in)."""
-    import csv
-    import io
     events, issues = [], []
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     next(reader, None)
