@@ -22,7 +22,9 @@ keep theirs; a name seen twice is multivalue). Labels are the TA 5.0+ classic on
 zone and is read as UTC.
 
 ``wevtutil qe <log> /f:text`` exports (``Event[0]:``, indented ``Log Name:`` ... headers,
-``Description:`` then the same rendered message) are read into the same fields.
+``Description:`` then the same rendered message) are read into the same fields, and so are
+Event Viewer's "Save as CSV" exports (Level, Date and Time, Source, Event ID, Task Category,
+then the message in a sixth, unnamed column).
 """
 import csv
 import datetime as _dt
