@@ -47,6 +47,7 @@ Round 2, the forms a SOC hands over (each after the exporter's public descriptio
   ``evtx_json_array`` (one indented array: Chainsaw, Kibana/Elasticsearch exports),
   ``evtx_to_eventviewer_csv`` (Event Viewer "Save as CSV");
 - Zeek: ``zeek_filebeat_ecs`` (Filebeat's Zeek module in Elasticsearch, exported as hits),
+  ``zeek_json_ts_millis`` (``JSON::TS_MILLIS``: time fields in whole milliseconds),
   ``zeek_tsv_other_header`` (other LogAscii separators and placeholders, no #open/#close),
   ``zeek_tsv_concatenated`` (every log in one file, one #path section after another);
 - captures: ``pcap_snaplen_96``, ``pcap_span_duplicates`` (every packet twice),
@@ -575,6 +576,25 @@ def zeek_json_iso8601(text, rel, ctx):
             v = record[name]
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 record[name] = datetime.fromtimestamp(v, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out.append(json.dumps(record, separators=(",", ":")))
+    return [(rel, "\n".join(out) + "\n")]
+
+
+@_per_text_file
+def zeek_json_ts_millis(text, rel, ctx):
+    """Zeek's ``LogAscii::json_timestamps = JSON::TS_MILLIS``: every time field as whole
+    milliseconds since the epoch (the setting for Elasticsearch ingestion)."""
+    if is_zeek_tsv(text):
+        text = tsv_to_json_lines(text)
+    elif not is_json_lines(text) or '"ts"' not in text[:2000]:
+        return None
+    names = _time_fields(zeek_kind(rel), ctx.layouts)
+    out = []
+    for record in json_records(text):
+        for name in names & set(record):
+            v = record[name]
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                record[name] = int(round(v * 1000))
         out.append(json.dumps(record, separators=(",", ":")))
     return [(rel, "\n".join(out) + "\n")]
 
@@ -1686,6 +1706,7 @@ TRANSFORMS = {
     "zeek_tsv_to_json": zeek_tsv_to_json,
     "zeek_json_to_tsv": zeek_json_to_tsv,
     "zeek_json_iso8601": zeek_json_iso8601,
+    "zeek_json_ts_millis": zeek_json_ts_millis,
     "zeek_json_shuffled": zeek_json_shuffled,
     "gzip": gzip_files,
     "crlf": crlf,

@@ -40,6 +40,7 @@ CASES = {
         "zeek_splunk_csv",
         "split_by_hour+renumber_private+shift_dst_local_tz+crlf",
         "zeek_filebeat_ecs",                             # round 2: unknown JSON before the ECS reader
+        "zeek_json_ts_millis",                           # round 2: JSON::TS_MILLIS times read as seconds
     ],
     ("slips-cc-beacons", REMCOS): [                      # Zeek TSV with label columns, RemcosRAT beacon
         "add_benign_hosts",

@@ -144,3 +144,24 @@ def test_filebeat_zeek_documents(tmp_path):
     assert query["sourcetype"] == "bro:dns:json" and query["query"] == "abc.example.com"
     assert query["answer"] == ["x", "y"] and query["src"] == "192.168.86.167"
     assert (ping["id.orig_p"], ping["id.resp_p"], ping["transport"]) == ("3", "3", "icmp")
+
+
+def test_zeek_json_times_in_milliseconds(tmp_path):
+    # Zeek's LogAscii::json_timestamps = JSON::TS_MILLIS: every time field in whole milliseconds
+    from c2hunt_offline.readers.frames import read_frame
+    conn = {"ts": 1517336040123, "uid": "C1", "id.orig_h": "10.0.0.5", "id.orig_p": 50000,
+            "id.resp_h": "203.0.113.9", "id.resp_p": 443, "proto": "tcp", "duration": 1.5}
+    x509 = {"ts": 1517336040200, "id": "F1", "certificate.not_valid_after": 1517336000000}
+    events, issues = _read(tmp_path, "conn.log", json.dumps(conn) + "\n")
+    assert issues == [] and events[0]["_time"] == 1517336040.123 and events[0]["ts"] == "1517336040.123"
+    assert events[0]["duration"] == "1.5"                      # an interval is not a time
+    events, _ = _read(tmp_path, "x509.log", json.dumps(x509) + "\n")
+    assert events[0]["certificate.not_valid_after"] == "1517336000.0"
+    assert _read(tmp_path, "seconds.log", json.dumps(dict(conn, ts=1517336040.123)) + "\n")[0][0]["ts"] == \
+        "1517336040.123"                                       # seconds stay as they are
+    big = tmp_path / "big" / "conn.log"                        # past the columnar reader's minimum size
+    big.parent.mkdir()
+    big.write_text("".join(json.dumps(dict(conn, ts=conn["ts"] + n, uid="C%d" % n)) + "\n" for n in range(2000)))
+    assert read_frame(big) == (None, [])                       # left to the dict reader, which converts
+    events, issues = detect_and_read(big)
+    assert issues == [] and events[-1]["_time"] == 1517336040.123 + 1.999

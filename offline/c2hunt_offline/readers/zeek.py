@@ -142,6 +142,8 @@ def zeek_event(kind, fields, raw, path):
             _flatten(value, name, flat)
         else:
             flat[name] = value
+    for name in _TIME_FIELDS.intersection(flat):
+        flat[name] = _seconds(flat[name])
     for key, value in flat.items():
         if isinstance(value, (list, tuple)):
             put(ev, key, [json.dumps(v, sort_keys=True) if isinstance(v, (dict, list))
@@ -162,6 +164,28 @@ def zeek_event(kind, fields, raw, path):
     elif kind != "x509":
         _generic_cim(ev, kind)
     return ev
+
+
+# Zeek's time fields the searches read. With ``LogAscii::json_timestamps = JSON::TS_MILLIS``
+# (the setting for Elasticsearch) Zeek writes them as whole milliseconds since the epoch.
+_TIME_FIELDS = frozenset(("ts", "certificate.not_valid_before", "certificate.not_valid_after",
+                          "not_valid_before", "not_valid_after"))
+# Epoch seconds this large are past the year 5000: such a time is in milliseconds.
+MILLISECONDS_FROM = 1e11
+
+
+def _seconds(value):
+    """A Zeek time as epoch seconds: a number of MILLISECONDS_FROM or more (JSON::TS_MILLIS)
+    divided by 1,000; anything else as it is."""
+    if isinstance(value, str):
+        if not value.isdigit():
+            return value
+        number = int(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = value
+    else:
+        return value
+    return number / 1000.0 if number >= MILLISECONDS_FROM else value
 
 
 def _generic_cim(ev, kind):
