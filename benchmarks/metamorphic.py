@@ -49,7 +49,8 @@ Round 2, the forms a SOC hands over (each after the exporter's public descriptio
 - Zeek: ``zeek_filebeat_ecs`` (Filebeat's Zeek module in Elasticsearch, exported as hits),
   ``zeek_json_ts_millis`` (``JSON::TS_MILLIS``: time fields in whole milliseconds),
   ``zeek_tsv_other_header`` (other LogAscii separators and placeholders, no #open/#close),
-  ``zeek_tsv_concatenated`` (every log in one file, one #path section after another);
+  ``zeek_tsv_concatenated`` (every log in one file, one #path section after another),
+  ``zeek_tsv_mode`` (LogAscii's ``tsv=T``: one line of column names, no other header);
 - captures: ``pcap_snaplen_96``, ``pcap_span_duplicates`` (every packet twice),
   ``pcap_out_of_order`` (neighbours swapped, times going back), ``pcap_renumber_private``
   (addresses renumbered inside the packets, checksums and DNS A answers rewritten).
@@ -1493,6 +1494,20 @@ def zeek_tsv_other_header(inputs, out, ctx):
     return [out], None, None
 
 
+def zeek_tsv_mode(inputs, out, ctx):
+    """Zeek's LogAscii ``tsv=T`` filter mode: one header line of column names (no ``#fields``,
+    no other meta lines), then the rows with the default separators and placeholders."""
+    logs = _zeek_records(inputs)
+    if logs is None:
+        return None
+    for n, (kind, records) in enumerate(logs):
+        text = json_lines_to_tsv("\n".join(json.dumps(r) for r in records), kind, ctx.layouts)
+        kept = [line[len("#fields\t"):] if line.startswith("#fields\t") else line
+                for line in text.splitlines() if not line.startswith("#") or line.startswith("#fields\t")]
+        write_text(out / ("%s.%d.log" % (kind, n)), "\n".join(kept) + "\n")
+    return [out], None, None
+
+
 def zeek_tsv_concatenated(inputs, out, ctx):
     """Every log of the unit as Zeek TSV in one file, one #path section after another (``cat
     *.log > zeek.txt``, a support bundle), under a name that says nothing."""
@@ -1747,6 +1762,7 @@ TRANSFORMS = {
     "evtx_to_eventviewer_csv": evtx_to_eventviewer_csv,
     "zeek_tsv_other_header": zeek_tsv_other_header,
     "zeek_tsv_concatenated": zeek_tsv_concatenated,
+    "zeek_tsv_mode": zeek_tsv_mode,
     "zeek_filebeat_ecs": zeek_filebeat_ecs,
     "pcap_snaplen_96": _capture_transform(_snaplen_short),
     "pcap_span_duplicates": _capture_transform(_span_duplicates),

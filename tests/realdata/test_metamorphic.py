@@ -47,6 +47,7 @@ CASES = {
         "zeek_mixed_rotation",
         "zeek_tsv_other_layout+renumber_private_ipv6",
         "zeek_tsv_other_header+gzip",                    # guards: | separators, NULL/EMPTY, no #open
+        "zeek_tsv_mode",                                 # round 2: a names line only: unknown before
     ],
     ("slips-dataset-extra", TRICKBOT_JA3): [             # Zeek JSON, relative timestamps, Trickbot JA3
         "zeek_json_to_tsv+crlf",

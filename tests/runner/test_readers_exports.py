@@ -6,6 +6,9 @@ CSV", Zeek logs as Filebeat's Zeek module indexes them (ECS). Every sample is wr
 """
 import json
 
+import pytest
+
+from c2hunt_offline.readers.common import UnknownFormat
 from c2hunt_offline.readers.dispatch import detect_and_read
 
 SYSTEM = {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}}, "EventID": 3, "Level": 4,
@@ -165,3 +168,18 @@ def test_zeek_json_times_in_milliseconds(tmp_path):
     assert read_frame(big) == (None, [])                       # left to the dict reader, which converts
     events, issues = detect_and_read(big)
     assert issues == [] and events[-1]["_time"] == 1517336040.123 + 1.999
+
+
+def test_zeek_tsv_mode(tmp_path):
+    # LogAscii's per-filter tsv=T: the column names once, no #fields and no other header
+    text = ("ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\ttunnel_parents\n"
+            "1715677200.100000\tCa1\t10.1.1.5\t50100\t203.0.113.7\t8443\ttcp\tssl\t60.5\t(empty)\n"
+            "1715677260.250000\tCa2\t10.1.1.5\t50101\t203.0.113.7\t8443\ttcp\t-\t-\tCx,Cy\n")
+    events, issues = _read(tmp_path, "conn.log", text)
+    assert issues == [] and len(events) == 2
+    assert (events[0]["sourcetype"], events[0]["_time"], events[0]["dest_port"], events[0]["app"]) == (
+        "bro:conn:json", 1715677200.1, "8443", "ssl")
+    assert "service" not in events[1] and "duration" not in events[1]       # unset fields
+    assert events[1]["tunnel_parents"] == ["Cx", "Cy"]                      # a set, by its name
+    with pytest.raises(UnknownFormat):                                     # not Zeek: no connection id
+        _read(tmp_path, "notes.txt", "ts\tmessage\tlevel\n1\thello\tinfo\n")

@@ -26,8 +26,8 @@ from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml
                       windows_event_from_xml, windows_from_json)
 from .windows_classic import (is_classic_windows, is_eventviewer_csv, is_wevtutil_text, read_eventviewer_csv,
                               read_windows_classic, read_wevtutil_text)
-from .zeek import (KNOWN_KINDS, ecs_zeek_record, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
-                   read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
+from .zeek import (KNOWN_KINDS, ecs_zeek_record, generic_kind_warning, is_zeek_json, is_zeek_tsv_mode_header,
+                   looks_like_headerless_zeek, read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
 
 GZIP_MAGIC = b"\x1f\x8b"
 EVTX_MAGIC = b"ElfFile\x00"
@@ -476,6 +476,9 @@ def _read_text(path, text, sourcetype, name_hint):
         return read_sysmon_syslog(path, lines)
     if esxi_match(first):
         return read_esxi_syslog(path, lines)
+    if is_zeek_tsv_mode_header(first):   # Zeek's tsv mode: the names line is the #fields header
+        at = next(n for n, line in enumerate(lines) if line.strip())
+        return read_zeek_tsv(path, ["#fields\t" + lines[at]] + lines[at + 1:], name_hint)
     if looks_like_headerless_zeek(first):
         return [], [ReadIssue(path, 1, "Zeek TSV rows without the #separator/#fields header: "
                                        "the columns cannot be named")]

@@ -57,7 +57,7 @@ _MULTIVALUE_NAMES = {"answers", "TTLs", "tags", "resp_mime_types", "orig_mime_ty
                      "cert_chain_fuids", "client_cert_chain_fuids", "cert_chain_fps",
                      "client_cert_chain_fps", "san.dns", "san.uri", "san.email", "san.ip",
                      "tx_hosts", "rx_hosts", "conn_uids", "analyzers", "resp_fuids",
-                     "orig_fuids", "resp_filenames", "orig_filenames", "actions"}
+                     "orig_fuids", "resp_filenames", "orig_filenames", "actions", "tunnel_parents"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -269,6 +269,18 @@ _NO_HEADER_ROW = re.compile(r"^\d{9,10}\.\d+\t\S+\t")
 def looks_like_headerless_zeek(first_line):
     """A Zeek TSV row (epoch ts, tab, ...) with no header before it."""
     return bool(_NO_HEADER_ROW.match(first_line))
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def is_zeek_tsv_mode_header(first_line):
+    """The first line is the one header of Zeek's ``tsv`` mode (LogAscii's per-filter config
+    ``tsv=T``: the column names, tab-separated, with no ``#fields`` and no other header): it
+    starts with ``ts`` and names a connection or file id."""
+    names = first_line.rstrip("\r\n").split("\t")
+    return len(names) >= 3 and names[0] == "ts" and all(_FIELD_NAME.match(n) for n in names) and \
+        bool({"uid", "fuid", "id.orig_h", "id_orig_h", "id"} & set(names))
 
 
 def read_zeek_tsv(path, lines, name_hint=None):
