@@ -40,6 +40,21 @@ Transforms (``TRANSFORMS``; ``--transform a+b`` applies a, then b to a's output)
   (IPv4 payloads over 512 bytes as fragments), ``pcap_ns_bigendian`` (nanosecond, big-endian,
   snap length 65535), ``pcap_to_pcapng``.
 
+Round 2, the forms a SOC hands over (each after the exporter's public description):
+
+- Windows: ``evtx_dump_json`` (``evtx_dump -o json``: "Record <id>" and indented JSON),
+  ``evtx_dump_jsonl`` (``-o jsonl --separate-json-attributes``, typed values),
+  ``evtx_json_array`` (one indented array: Chainsaw, Kibana/Elasticsearch exports),
+  ``evtx_to_eventviewer_csv`` (Event Viewer "Save as CSV");
+- Zeek: ``zeek_filebeat_ecs`` (Filebeat's Zeek module in Elasticsearch, exported as hits),
+  ``zeek_json_ts_millis`` (``JSON::TS_MILLIS``: time fields in whole milliseconds),
+  ``zeek_tsv_other_header`` (other LogAscii separators and placeholders, no #open/#close),
+  ``zeek_tsv_concatenated`` (every log in one file, one #path section after another),
+  ``zeek_tsv_mode`` (LogAscii's ``tsv=T``: one line of column names, no other header);
+- captures: ``pcap_snaplen_96``, ``pcap_span_duplicates`` (every packet twice),
+  ``pcap_out_of_order`` (neighbours swapped, times going back), ``pcap_renumber_private``
+  (addresses renumbered inside the packets, checksums and DNS A answers rewritten).
+
 A transform that does not apply to a unit's files is reported as skipped. Some transforms
 move details the app reads on purpose: a time shift ages a TLS
 certificate past its validity (cert-no-cn's self-signed score rises 75 -> 85), more hosts make
@@ -435,8 +450,8 @@ def write_pcap(path, linktype, packets, nanosecond=False, big_endian=False, snap
         out.write(struct.pack(end + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
         for sec, ns, data in packets:
             frac = ns if nanosecond else ns // 1000
-            data = data[:snaplen]
-            out.write(struct.pack(end + "IIII", sec, frac, len(data), len(data)) + data)
+            kept = data[:snaplen]    # the original length stays: a short snap length cuts, not shrinks
+            out.write(struct.pack(end + "IIII", sec, frac, len(kept), len(data)) + kept)
 
 
 def write_pcapng(path, linktype, packets):
@@ -562,6 +577,25 @@ def zeek_json_iso8601(text, rel, ctx):
             v = record[name]
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 record[name] = datetime.fromtimestamp(v, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out.append(json.dumps(record, separators=(",", ":")))
+    return [(rel, "\n".join(out) + "\n")]
+
+
+@_per_text_file
+def zeek_json_ts_millis(text, rel, ctx):
+    """Zeek's ``LogAscii::json_timestamps = JSON::TS_MILLIS``: every time field as whole
+    milliseconds since the epoch (the setting for Elasticsearch ingestion)."""
+    if is_zeek_tsv(text):
+        text = tsv_to_json_lines(text)
+    elif not is_json_lines(text) or '"ts"' not in text[:2000]:
+        return None
+    names = _time_fields(zeek_kind(rel), ctx.layouts)
+    out = []
+    for record in json_records(text):
+        for name in names & set(record):
+            v = record[name]
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                record[name] = int(round(v * 1000))
         out.append(json.dumps(record, separators=(",", ":")))
     return [(rel, "\n".join(out) + "\n")]
 
@@ -1330,10 +1364,364 @@ def _to_pcapng(target, linktype, packets):
     return target.with_suffix(".pcapng")
 
 
+# ----------------------------------------------------------------------------- round 2: other exporters
+def evtx_json_records(path, separate_attributes=False, indent=False):
+    """(record id, JSON text) of each record of an EVTX file as ``evtx_dump -o json`` renders it
+    (the same Rust parser): attributes under ``#attributes``, or beside the element as
+    ``<Name>_attributes`` with ``--separate-json-attributes``; data values typed (numbers,
+    booleans)."""
+    import evtx as rust_evtx
+    parser = rust_evtx.PyEvtxParser(str(path), separate_json_attributes=separate_attributes, indent=indent)
+    return [(r["event_record_id"], r["data"]) for r in parser.records_json()]
+
+
+def _evtx_json_export(inputs, out, suffix, render, **how):
+    """As :func:`_evtx_export`, ``render`` given each EVTX input's [(record id, JSON text)]."""
+    paths = []
+    for path, rel in _files(inputs):
+        if path.read_bytes()[:4] != b"ElfF":
+            return None
+        target = (out / rel).with_suffix(suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_text(target, render(evtx_json_records(path, **how)))
+        paths.append(target)
+    return (paths, None, None) if paths else None
+
+
+def evtx_dump_json(inputs, out, ctx):
+    """``evtx_dump -o json``: each record as "Record <id>" then its indented JSON document."""
+    return _evtx_json_export(inputs, out, ".json", lambda records: "".join(
+        "Record %d\n%s\n" % (number, text) for number, text in records), indent=True)
+
+
+def evtx_dump_jsonl(inputs, out, ctx):
+    """``evtx_dump -o jsonl --separate-json-attributes``: a compact document a line, attributes
+    beside their element (``TimeCreated_attributes``), the form loaded into Elasticsearch."""
+    return _evtx_json_export(inputs, out, ".jsonl", lambda records: "".join(
+        text + "\n" for _, text in records), separate_attributes=True)
+
+
+def evtx_json_array(inputs, out, ctx):
+    """One indented JSON array of evtx_dump documents (Chainsaw's ``dump --json``, a
+    Kibana/Elasticsearch export of the hits' ``_source``, ``ConvertTo-Json`` of a list)."""
+    def render(records):
+        docs = [json.loads(text) for _, text in records]
+        return json.dumps(docs, indent=2, ensure_ascii=False) + "\n"
+    return _evtx_json_export(inputs, out, ".json", render, separate_attributes=True)
+
+
+_TASK_CATEGORY = {"1": "Process Create (rule: ProcessCreate)", "3": "Network connection detected (rule: NetworkConnect)",
+                  "5": "Process terminated (rule: ProcessTerminate)", "7": "Image loaded (rule: ImageLoad)",
+                  "11": "File created (rule: FileCreate)", "22": "Dns query (rule: DnsQuery)",
+                  "5156": "Filtering Platform Connection", "5158": "Filtering Platform Connection",
+                  "4624": "Logon", "4688": "Process Creation"}
+
+
+def eventviewer_csv_row(xml):
+    """One Event Viewer "Save As... CSV" row: Level, Date and Time (the viewer's short date and
+    long time, here in UTC), Source (the provider), Event ID, Task Category, then the message
+    (a sixth column the header does not name)."""
+    channel, eid, _, _, seconds, _ = _event_parts(xml)
+    provider = re.search(r"<Provider Name=['\"]([^'\"]+)", xml)
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    when = "%d/%d/%d %d:%s" % (moment.month, moment.day, moment.year, (moment.hour % 12) or 12,
+                               moment.strftime("%M:%S %p"))
+    message = classic_rendering(xml).split("\nMessage=", 1)[1].replace("\n", "\r\n")
+    return ["Information", when, provider.group(1) if provider else channel, eid,
+            _TASK_CATEGORY.get(eid, "None"), message]
+
+
+def evtx_to_eventviewer_csv(inputs, out, ctx):
+    """Event Viewer's "Save All Events As... CSV (Comma Separated)": the header names five
+    columns (Level, Date and Time, Source, Event ID, Task Category), every row has six (the
+    rendered message last), no channel and no computer; UTF-8 with a byte-order mark."""
+    import csv
+    import io
+
+    def render(records):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        buffer.write("Level,Date and Time,Source,Event ID,Task Category\r\n")
+        for xml in records:
+            writer.writerow(eventviewer_csv_row(xml))
+        return "\ufeff" + buffer.getvalue()
+    return _evtx_export(inputs, out, ".csv", render)
+
+
+OTHER_HEADER = {"separator": "|", "set_separator": ";", "empty_field": "EMPTY", "unset_field": "NULL"}
+
+
+def _tsv_with_header(records, kind, layouts, header):
+    """Zeek TSV of JSON records with the given separators and placeholders (LogAscii's
+    ``separator``, ``set_separator``, ``empty_field``, ``unset_field`` redefined) and no
+    #open/#close lines (a writer that leaves them out, or a file cut from a longer one)."""
+    text = json_lines_to_tsv("\n".join(json.dumps(r) for r in records), kind, layouts)
+    fields = types = None
+    rows = []
+    for fields_, types_, parsed, _ in parse_zeek_tsv(text):
+        fields, types, rows = fields_, types_, parsed
+    if fields is None:
+        return ""
+    sep = header["separator"]
+    hexsep = "\\x%02x" % ord(sep)
+    lines = ["#separator %s" % hexsep, "#set_separator%s%s" % (sep, header["set_separator"]),
+             "#empty_field%s%s" % (sep, header["empty_field"]), "#unset_field%s%s" % (sep, header["unset_field"]),
+             "#path%s%s" % (sep, kind), "#fields%s%s" % (sep, sep.join(fields)), "#types%s%s" % (sep, sep.join(types))]
+    for row in rows:
+        cells = []
+        for f, t in zip(fields, types):
+            v = row.get(f)
+            if v is None:
+                cells.append(header["unset_field"])
+            elif v == "(empty)":
+                cells.append(header["empty_field"])
+            else:
+                if t.startswith(("set[", "vector[")):
+                    v = v.replace(",", header["set_separator"])
+                cells.append(v.replace(sep, hexsep))
+        lines.append(sep.join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def zeek_tsv_other_header(inputs, out, ctx):
+    """Zeek TSV written with other LogAscii settings: ``|`` between fields, ``;`` between set
+    members, ``EMPTY`` and ``NULL`` for empty and unset fields, no #open/#close lines."""
+    logs = _zeek_records(inputs)
+    if logs is None:
+        return None
+    for n, (kind, records) in enumerate(logs):
+        write_text(out / ("%s.%d.log" % (kind, n)), _tsv_with_header(records, kind, ctx.layouts, OTHER_HEADER))
+    return [out], None, None
+
+
+def zeek_tsv_mode(inputs, out, ctx):
+    """Zeek's LogAscii ``tsv=T`` filter mode: one header line of column names (no ``#fields``,
+    no other meta lines), then the rows with the default separators and placeholders."""
+    logs = _zeek_records(inputs)
+    if logs is None:
+        return None
+    for n, (kind, records) in enumerate(logs):
+        text = json_lines_to_tsv("\n".join(json.dumps(r) for r in records), kind, ctx.layouts)
+        kept = [line[len("#fields\t"):] if line.startswith("#fields\t") else line
+                for line in text.splitlines() if not line.startswith("#") or line.startswith("#fields\t")]
+        write_text(out / ("%s.%d.log" % (kind, n)), "\n".join(kept) + "\n")
+    return [out], None, None
+
+
+def zeek_tsv_concatenated(inputs, out, ctx):
+    """Every log of the unit as Zeek TSV in one file, one #path section after another (``cat
+    *.log > zeek.txt``, a support bundle), under a name that says nothing."""
+    logs = _zeek_records(inputs)
+    if logs is None or len(logs) < 2:
+        return None
+    parts = [json_lines_to_tsv("\n".join(json.dumps(r) for r in records), kind, ctx.layouts)
+             for kind, records in logs if records]
+    write_text(out / "zeek-bundle.txt", "".join(parts))
+    return [out / "zeek-bundle.txt"], None, None
+
+
+SNAPLEN_SHORT = 96     # bytes kept of each packet (tcpdump -s 96, a header-only sensor)
+
+
+def _snaplen_short(target, linktype, packets):
+    """Each packet cut to SNAPLEN_SHORT bytes, its original length kept (headers only)."""
+    write_pcap(target.with_suffix(".pcap"), linktype, packets, snaplen=SNAPLEN_SHORT)
+    return target.with_suffix(".pcap")
+
+
+SPAN_DELAY_US = 20     # a SPAN port's second copy of a packet (ingress and egress mirrored)
+
+
+def _span_duplicates(target, linktype, packets):
+    """Every packet seen twice, the copy SPAN_DELAY_US later (both directions of a port mirrored)."""
+    doubled = []
+    for sec, ns, data in packets:
+        later = sec * 1_000_000_000 + ns + SPAN_DELAY_US * 1000
+        doubled += [(sec, ns, data), (later // 1_000_000_000, later % 1_000_000_000, data)]
+    write_pcap(target.with_suffix(".pcap"), linktype, doubled)
+    return target.with_suffix(".pcap")
+
+
+def _out_of_order(target, linktype, packets):
+    """Neighbouring packets written in swapped order, each with its own time (a capture merged
+    from two interfaces or queues): times go back at every other packet."""
+    swapped = []
+    for at in range(0, len(packets) - 1, 2):
+        swapped += [packets[at + 1], packets[at]]
+    swapped += packets[len(swapped):]
+    write_pcap(target.with_suffix(".pcap"), linktype, swapped)
+    return target.with_suffix(".pcap")
+
+
+def renumber_ipv4_packet(ip_bytes, mapper):
+    """An IPv4 packet with its addresses renumbered by ``mapper`` and checksums recomputed (IP;
+    TCP/UDP unless a fragment); DNS A answers over UDP renumbered too. Other bytes unchanged."""
+    import socket
+    import dpkt
+    try:
+        ip = dpkt.ip.IP(ip_bytes)
+    except (dpkt.UnpackError, ValueError):
+        return ip_bytes
+    new_src = mapper.address(socket.inet_ntoa(ip.src))
+    new_dst = mapper.address(socket.inet_ntoa(ip.dst))
+    fragment = bool(ip.mf) or bool(ip.offset)
+    changed = (new_src, new_dst) != (socket.inet_ntoa(ip.src), socket.inet_ntoa(ip.dst))
+    udp = ip.data if isinstance(ip.data, dpkt.udp.UDP) and not fragment else None
+    if udp is not None and 53 in (udp.sport, udp.dport):
+        try:
+            dns = dpkt.dns.DNS(udp.data)
+            moved = False
+            for rr in dns.an + dns.ar:
+                if rr.type == dpkt.dns.DNS_A and len(rr.rdata) == 4:
+                    new = mapper.address(socket.inet_ntoa(rr.rdata))
+                    if new != socket.inet_ntoa(rr.rdata):
+                        rr.rdata = rr.ip = socket.inet_aton(new)
+                        moved = True
+            if moved:
+                udp.data = bytes(dns)
+                udp.ulen = 8 + len(udp.data)
+                ip.len = ip.hl * 4 + udp.ulen
+                changed = True
+        except (dpkt.UnpackError, ValueError, IndexError, struct.error):
+            pass
+    if not changed:
+        return ip_bytes
+    ip.src, ip.dst = socket.inet_aton(new_src), socket.inet_aton(new_dst)
+    ip.sum = 0
+    if not fragment and isinstance(ip.data, (dpkt.tcp.TCP, dpkt.udp.UDP)):
+        ip.data.sum = 0
+    return bytes(ip)
+
+
+def pcap_renumber_private(inputs, out, ctx):
+    """Captures with their private IPv4 addresses renumbered inside the packets (PrivateRenumbering;
+    IP, TCP and UDP checksums recomputed, DNS A answers rewritten), as a capture from another
+    site's address plan."""
+    mapper = PrivateRenumbering()
+    written = []
+    for path, rel in _files(inputs):
+        head = path.read_bytes()[:4]
+        if head not in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1",
+                        b"\xa1\xb2\x3c\x4d"):
+            return None
+        linktype, packets = read_capture(path)
+        if linktype not in (1, 101):
+            return None
+        out_packets, moved = [], 0
+        for sec, ns, frame in packets:
+            if linktype == 1:
+                ethertype, ip = _strip_ethernet(frame)
+                head_bytes = frame[:len(frame) - len(ip)]
+            else:
+                ethertype, ip, head_bytes = (0x0800 if frame[:1] and frame[0] >> 4 == 4 else 0), frame, b""
+            if ethertype == 0x0800:
+                new = renumber_ipv4_packet(ip, mapper)
+                moved += new != ip
+                frame = head_bytes + new
+            out_packets.append((sec, ns, frame))
+        target = (out / rel).with_suffix(".pcap")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_pcap(target, linktype, out_packets)
+        written.append((target, moved))
+    if not written or not any(m for _, m in written):
+        return None
+    return [t for t, _ in written], mapper, None
+
+
+# Filebeat's Zeek module (x-pack/filebeat/module/zeek/<fileset>/config/*.yml and ingest
+# pipelines): which Zeek fields it moves to ECS names, per log; the rest stays under
+# zeek.<dataset>.<name>. conn's orig_bytes, resp_bytes and tunnel_parents are dropped.
+FILEBEAT_DATASET = {"conn": "connection"}
+FILEBEAT_MOVED = {
+    "conn": {"proto": "network.transport", "service": "network.protocol", "orig_ip_bytes": "source.bytes",
+             "resp_ip_bytes": "destination.bytes", "orig_pkts": "source.packets", "resp_pkts": "destination.packets",
+             "conn_state": "zeek.connection.state", "orig_l2_addr": "source.mac", "resp_l2_addr": "destination.mac"},
+    "dns": {"proto": "network.transport"},
+    "http": {"method": "http.request.method", "referrer": "http.request.referrer",
+             "status_code": "http.response.status_code", "version": "http.version",
+             "request_body_len": "http.request.body.bytes", "response_body_len": "http.response.body.bytes",
+             "uri": "url.original", "host": "url.domain", "username": "url.username", "password": "url.password",
+             "user_agent": "user_agent.original"},
+    "ssl": {"server_name": "zeek.ssl.server.name", "cert_chain": "zeek.ssl.server.cert_chain",
+            "cert_chain_fuids": "zeek.ssl.server.cert_chain_fuids", "client_cert_chain": "zeek.ssl.client.cert_chain",
+            "client_cert_chain_fuids": "zeek.ssl.client.cert_chain_fuids",
+            "validation_status": "zeek.ssl.validation.status", "validation_code": "zeek.ssl.validation.code",
+            "ja3": "tls.client.ja3", "ja3s": "tls.server.ja3s", "not_valid_before": "tls.server.not_before",
+            "not_valid_after": "tls.server.not_after", "subject": "tls.server.subject", "issuer": "tls.server.issuer",
+            "client_issuer": "tls.client.issuer"},
+}
+FILEBEAT_DROPPED = {"conn": ("orig_bytes", "resp_bytes", "tunnel_parents")}
+
+
+def _nest(flat):
+    """Dotted names as nested objects, as Elasticsearch's ``_source`` holds a document."""
+    out = {}
+    for name, value in flat.items():
+        node = out
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def filebeat_zeek_document(kind, record):
+    """One Zeek JSON record as Filebeat's Zeek module indexes it (ECS 1.12): ``@timestamp``
+    (milliseconds), source/destination from ``id.*``, ``zeek.session_id`` and ``event.id``
+    from uid, the fields FILEBEAT_MOVED names, conn's duration as ``event.duration`` in
+    nanoseconds, ICMP type/code under ``zeek.connection.icmp``, the rest under
+    ``zeek.<dataset>``."""
+    dataset = FILEBEAT_DATASET.get(kind, kind)
+    moved, dropped = FILEBEAT_MOVED.get(kind, {}), FILEBEAT_DROPPED.get(kind, ())
+    doc = {"event.module": "zeek", "event.dataset": "zeek." + dataset, "event.kind": "event",
+           "fileset.name": dataset, "ecs.version": "1.12.0"}
+    icmp = kind == "conn" and record.get("proto") == "icmp"
+    for name, value in record.items():
+        if name in dropped:
+            continue
+        if name == "ts" and isinstance(value, (int, float)):
+            doc["@timestamp"] = datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        elif name in ("id.orig_h", "id.resp_h"):
+            side = "source" if name == "id.orig_h" else "destination"
+            doc[side + ".address"] = doc[side + ".ip"] = value
+        elif name in ("id.orig_p", "id.resp_p"):
+            if icmp:
+                doc["zeek.connection.icmp.%s" % ("type" if name == "id.orig_p" else "code")] = value
+            else:
+                doc[("source" if name == "id.orig_p" else "destination") + ".port"] = value
+        elif name == "uid":
+            doc["zeek.session_id"] = doc["event.id"] = value
+        elif name == "duration" and kind == "conn":
+            doc["event.duration"] = int(round(value * 1e9))
+        elif name in moved:
+            doc[moved[name]] = value
+        else:
+            doc["zeek.%s.%s" % (dataset, name)] = value
+    return _nest(doc)
+
+
+def zeek_filebeat_ecs(inputs, out, ctx):
+    """The unit's Zeek logs as Filebeat's Zeek module put them in Elasticsearch, exported
+    (elasticdump, a scroll of ``_search``) one hit a line: ``{"_index": ..., "_id": ...,
+    "_source": <the ECS document>}``, every log in one file. conn loses orig_bytes and
+    resp_bytes (the module drops them; source.bytes is orig_ip_bytes)."""
+    logs = _zeek_records(inputs)
+    if logs is None:
+        return None
+    lines = []
+    for kind, records in logs:
+        for n, record in enumerate(records):
+            lines.append(json.dumps({"_index": "filebeat-8.11.0", "_id": "%s-%d" % (kind, n),
+                                     "_source": filebeat_zeek_document(kind, record)}, separators=(",", ":")))
+    write_text(out / "elastic-export.json", "\n".join(lines) + "\n")
+    return [out / "elastic-export.json"], None, None
+
+
 TRANSFORMS = {
     "zeek_tsv_to_json": zeek_tsv_to_json,
     "zeek_json_to_tsv": zeek_json_to_tsv,
     "zeek_json_iso8601": zeek_json_iso8601,
+    "zeek_json_ts_millis": zeek_json_ts_millis,
     "zeek_json_shuffled": zeek_json_shuffled,
     "gzip": gzip_files,
     "crlf": crlf,
@@ -1368,6 +1756,18 @@ TRANSFORMS = {
     "pcap_to_pcapng": _capture_transform(_to_pcapng),
     "pcap_vlan": _capture_transform(_vlan),
     "pcap_fragment": _capture_transform(_fragmented),
+    "evtx_dump_json": evtx_dump_json,
+    "evtx_dump_jsonl": evtx_dump_jsonl,
+    "evtx_json_array": evtx_json_array,
+    "evtx_to_eventviewer_csv": evtx_to_eventviewer_csv,
+    "zeek_tsv_other_header": zeek_tsv_other_header,
+    "zeek_tsv_concatenated": zeek_tsv_concatenated,
+    "zeek_tsv_mode": zeek_tsv_mode,
+    "zeek_filebeat_ecs": zeek_filebeat_ecs,
+    "pcap_snaplen_96": _capture_transform(_snaplen_short),
+    "pcap_span_duplicates": _capture_transform(_span_duplicates),
+    "pcap_out_of_order": _capture_transform(_out_of_order),
+    "pcap_renumber_private": pcap_renumber_private,
 }
 
 

@@ -30,6 +30,8 @@ RDP_TUN = "Command_and_Control-DE_sysmon-3-rdp-tun.evtx"
 WFP_5156 = "Command_and_Control-DE_RDP_Tunnel_5156.evtx"
 REMCOS = "dataset/test18-malicious-ctu-sme-11-win/zeek-labeled"
 TRICKBOT_JA3 = "dataset/test15-malicious-zeek-dir"
+MERLIN_QUIC = "quic/merlinc2_Zeek_example.pcapng"
+REVERSE_SSH = "ssh/reverse-ssh.pcap"
 
 # (dataset, unit) -> transform chains ("a+b": a, then b on a's output)
 CASES = {
@@ -37,27 +39,43 @@ CASES = {
         "zeek_tsv_to_json+zeek_json_shuffled+gzip",
         "zeek_splunk_csv",
         "split_by_hour+renumber_private+shift_dst_local_tz+crlf",
+        "zeek_filebeat_ecs",                             # round 2: unknown JSON before the ECS reader
+        "zeek_json_ts_millis",                           # round 2: JSON::TS_MILLIS times read as seconds
     ],
     ("slips-cc-beacons", REMCOS): [                      # Zeek TSV with label columns, RemcosRAT beacon
         "add_benign_hosts",
         "zeek_mixed_rotation",
         "zeek_tsv_other_layout+renumber_private_ipv6",
+        "zeek_tsv_other_header+gzip",                    # guards: | separators, NULL/EMPTY, no #open
+        "zeek_tsv_mode",                                 # round 2: a names line only: unknown before
     ],
     ("slips-dataset-extra", TRICKBOT_JA3): [             # Zeek JSON, relative timestamps, Trickbot JA3
         "zeek_json_to_tsv+crlf",
         "zeek_json_streaming+shift_past_2038",
+        "zeek_tsv_concatenated",                         # guards: several #path sections in one file
+        "zeek_filebeat_ecs",                             # the ssl fileset's ja3 (tls.client.ja3)
     ],
     ("evtx-attack-samples", RDP_TUN): [                  # Sysmon: plink RDP-over-SSH
         "evtx_to_rendered_xml",
         "evtx_to_classic_text+utf16",
+        "evtx_dump_json",                                # round 2: unknown format before
+        "evtx_to_eventviewer_csv",                       # round 2: unknown format before
     ],
     ("evtx-attack-samples", WFP_5156): [                 # Security 5156 + 4624
         "renumber_private+utf16",
         "evtx_to_wevtutil_text",
+        "evtx_dump_jsonl",                               # round 2: typed values lost 72 of 101 events
+        "evtx_json_array",                               # round 2: unknown format before
     ],
     ("ndpi-pcaps", "icmp-tunnel.pcap"): [                # SSH inside ICMP echo payloads
         "pcap_raw_ip+shift_years",
         "pcap_vlan+pcap_to_pcapng",
+    ],
+    ("zeek-traces", MERLIN_QUIC): [                      # Merlin C2 check-ins inside one QUIC flow
+        "pcap_out_of_order",                             # round 2: bursts lost before
+    ],
+    ("zeek-traces", REVERSE_SSH): [                      # reverse SSH: the dialler serves SSH
+        "pcap_span_duplicates",                          # round 2: reversed roles lost before
     ],
 }
 
@@ -175,3 +193,51 @@ def test_classic_rendering_of_a_security_event():
     assert text.splitlines()[:3] == ["02/13/2019 06:01:41 PM", "LogName=Security", "EventCode=5156"]
     assert "\tApplication Name:\t\t\\device\\x\\plink.exe" in text and "\tDirection:\t\tOutbound" in text
     assert "\tSource Port:\t\t-" in text
+
+
+def test_filebeat_document_as_the_module_writes_it():
+    # the connection fileset's published test case (a DNS flow), from a Zeek conn record
+    doc = mm.filebeat_zeek_document("conn", {
+        "ts": 1547188415.857352, "uid": "CAcJw21BbVedgFnYH3", "id.orig_h": "192.168.86.167", "id.orig_p": 38339,
+        "id.resp_h": "192.168.86.1", "id.resp_p": 53, "proto": "udp", "service": "dns", "duration": 0.076967,
+        "orig_bytes": 75, "resp_bytes": 178, "conn_state": "SF", "local_orig": True, "missed_bytes": 0,
+        "history": "Dd", "orig_pkts": 1, "orig_ip_bytes": 103, "resp_pkts": 1, "resp_ip_bytes": 206})
+    assert doc["@timestamp"] == "2019-01-11T06:33:35.857Z" and doc["event"]["duration"] == 76967000
+    assert doc["source"] == {"address": "192.168.86.167", "ip": "192.168.86.167", "port": 38339, "bytes": 103,
+                             "packets": 1}
+    assert doc["network"] == {"transport": "udp", "protocol": "dns"} and doc["zeek"]["session_id"] == "CAcJw21BbVedgFnYH3"
+    assert doc["zeek"]["connection"] == {"state": "SF", "local_orig": True, "missed_bytes": 0, "history": "Dd"}
+
+
+def test_renumbering_inside_packets_keeps_checksums_valid():
+    import dpkt
+    dns = dpkt.dns.DNS(id=1, qr=1, qd=[dpkt.dns.DNS.Q(name="a.example", type=1)],
+                       an=[dpkt.dns.DNS.RR(name="a.example", type=1, rdata=bytes([10, 1, 2, 3]), ttl=5)])
+    udp = dpkt.udp.UDP(sport=53, dport=40000, data=bytes(dns))
+    udp.ulen = 8 + len(udp.data)
+    ip = dpkt.ip.IP(src=bytes([192, 168, 7, 9]), dst=bytes([8, 8, 4, 4]), p=17, data=udp)
+    ip.len = 20 + udp.ulen
+    mapper = mm.PrivateRenumbering()
+    moved = dpkt.ip.IP(mm.renumber_ipv4_packet(bytes(ip), mapper))
+    assert (moved.src, moved.dst) == (bytes([10, 168, 7, 9]), bytes([8, 8, 4, 4]))
+    assert dpkt.dns.DNS(moved.data.data).an[0].rdata == bytes(int(x) for x in mapper.address("10.1.2.3").split("."))
+    header = bytearray(bytes(moved)[:20])
+    assert mm._ipv4_checksum(bytes(header)) == b"\x00\x00"         # a valid header sums to zero
+    again = dpkt.ip.IP(bytes(moved))
+    again.sum, again.data.sum = 0, 0
+    assert dpkt.ip.IP(bytes(again)).data.sum == moved.data.sum    # the UDP checksum as recomputed
+
+
+def test_capture_timing_transforms(tmp_path):
+    _ethernet_pcap(tmp_path / "eth.pcap")
+    linktype, packets = mm.read_capture(tmp_path / "eth.pcap")
+    mm._span_duplicates(tmp_path / "dup", linktype, packets)
+    doubled = mm.read_capture(tmp_path / "dup.pcap")[1]
+    assert [p[2] for p in doubled] == [packets[0][2]] * 2 + [packets[1][2]] * 2
+    assert abs(doubled[1][1] - doubled[0][1] - mm.SPAN_DELAY_US * 1000) < 100    # read back as float seconds
+    mm._out_of_order(tmp_path / "swap", linktype, packets)
+    assert mm.read_capture(tmp_path / "swap.pcap")[1] == [packets[1], packets[0]]
+    mm._snaplen_short(tmp_path / "short", linktype, packets)
+    raw = (tmp_path / "short.pcap").read_bytes()
+    assert struct.unpack("<I", raw[16:20])[0] == mm.SNAPLEN_SHORT
+    assert struct.unpack("<II", raw[32:40]) == (len(packets[0][2]), len(packets[0][2]))   # short packets whole

@@ -47,3 +47,13 @@ def test_pre_banner_lines_short_and_damaged_samples():
     assert handshake_fields(b"", []) == {}
     garbage, garbage_pieces = _sample(("c", b"SSH-2.0-x\r\n" + b"\xff" * 40), ("s", b"\x00\x01"))
     assert handshake_fields(garbage, garbage_pieces) == {"ssh_client_banner": "SSH-2.0-x"}
+
+
+def test_segments_captured_twice_or_resent_are_read_once():
+    # a SPAN port mirroring both directions gives every segment twice; a retransmission too
+    handshake = [("s", b"SSH-2.0-AsyncSSH_2.8.1\r\n"), ("c", b"SSH-2.0-dropbear_2018.76\r\n"),
+                 ("c", _packet(KEXINIT)), ("s", _packet(KEXINIT)), ("s", _packet(ECDH_INIT)),
+                 ("c", _packet(ECDH_REPLY, b"\x01" * 300))]
+    doubled = [piece for piece in handshake for _ in range(2)]
+    assert handshake_fields(*_sample(*doubled)) == handshake_fields(*_sample(*handshake))
+    assert handshake_fields(*_sample(*doubled))["ssh_roles"] == "reversed"

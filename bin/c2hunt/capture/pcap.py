@@ -186,6 +186,17 @@ class PacketBatch(object):
         start = int(self.payload_off[row])
         return self.buffer[start:start + int(self.payload_caplen[row])].tobytes()
 
+    def in_time_order(self):
+        """The batch with its rows in time order (file order kept among equal times): itself
+        when its times never go back, as in most captures. A capture merged from two
+        interfaces or capture queues has times going back; flows, bursts and handshakes are
+        read in the order the packets were on the wire."""
+        if len(self.ts) < 2 or not bool(np.any(self.ts[1:] < self.ts[:-1])):
+            return self
+        order = np.argsort(self.ts, kind="stable")
+        return PacketBatch({name: getattr(self, name)[order] for name in self.COLUMNS}, self.buffer,
+                           self.end_offset)
+
     @classmethod
     def concatenate(cls, batches):
         """One batch from many (buffers are concatenated and offsets shifted)."""
@@ -347,7 +358,7 @@ class CaptureReader(object):
             if records is not None:
                 batch = decode(buffer, records, base, base + consumed)
                 if batch is not None and len(batch):
-                    yield batch
+                    yield batch.in_time_order()
             if corrupt:
                 return
             if at_eof:

@@ -30,14 +30,20 @@ _MAX_BANNER = 255
 
 
 def _streams(sample, pieces):
-    """(bytes the initiator sent, bytes the responder sent) of the sample."""
-    sent, received = [], []
+    """(bytes the initiator sent, bytes the responder sent) of the sample. A piece that
+    repeats the same side's previous piece is left out: the same segment captured twice (a
+    SPAN port mirroring both directions of a link) or sent again (a TCP retransmission);
+    no two handshake packets of one side are the same bytes."""
+    sides = {True: [], False: []}
     position = 0
     for length in pieces:
         size = abs(length)
-        (sent if length > 0 else received).append(sample[position:position + size])
+        piece = sample[position:position + size]
         position += size
-    return b"".join(sent), b"".join(received)
+        side = sides[length > 0]
+        if not side or side[-1] != piece:
+            side.append(piece)
+    return b"".join(sides[True]), b"".join(sides[False])
 
 
 def _banner_and_messages(stream):

@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import json
+import re
 import zlib
 
 from . import capture
@@ -23,9 +24,10 @@ from .sysmon_linux import (SYSMON_LINUX_SOURCETYPE, is_sysmon_message, is_sysmon
                            read_sysmon_syslog, sysmon_message_event, sysmon_record_event)
 from .windows import (is_windows_json, normalise_windows, read_evtx, read_winxml,
                       windows_event_from_xml, windows_from_json)
-from .windows_classic import is_classic_windows, is_wevtutil_text, read_windows_classic, read_wevtutil_text
-from .zeek import (KNOWN_KINDS, generic_kind_warning, is_zeek_json, looks_like_headerless_zeek,
-                   read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
+from .windows_classic import (is_classic_windows, is_eventviewer_csv, is_wevtutil_text, read_eventviewer_csv,
+                              read_windows_classic, read_wevtutil_text)
+from .zeek import (KNOWN_KINDS, ecs_zeek_record, generic_kind_warning, is_zeek_json, is_zeek_tsv_mode_header,
+                   looks_like_headerless_zeek, read_zeek_tsv, zeek_event, zeek_kind_from_sourcetype, zeek_kind_of_json)
 
 GZIP_MAGIC = b"\x1f\x8b"
 EVTX_MAGIC = b"ElfFile\x00"
@@ -65,6 +67,13 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
                 if event is not None:
                     events.append(event)
                     continue
+                ecs = ecs_zeek_record(obj)
+                if ecs is not None:
+                    if ecs[0] not in KNOWN_KINDS and ecs[0] not in warned:
+                        issues.append(generic_kind_warning(path, ecs[0]))
+                        warned.add(ecs[0])
+                    events.append(zeek_event(ecs[0], ecs[1], text, path))
+                    continue
             if sourcetype is None and is_sysmon_message(obj):
                 events.append(sysmon_message_event(obj, text, path))
                 continue
@@ -103,10 +112,58 @@ def read_json_lines(path, lines, sourcetype=None, name_hint=None):
 
 
 def splunk_export_record(obj):
-    """A Splunk search export line (``{"preview": ..., "result": {...}}``) -> its result."""
+    """A Splunk search export line (``{"preview": ..., "result": {...}}``) -> its result; an
+    Elasticsearch hit (``{"_index": ..., "_source": {...}}``, as ``_search`` results and
+    elasticdump write them) -> its document."""
     if "preview" in obj and isinstance(obj.get("result"), dict):
         return obj["result"]
+    if "_index" in obj and isinstance(obj.get("_source"), dict):
+        return obj["_source"]
     return obj
+
+
+# JSON that is not one object a line: an array of objects, objects indented over several
+# lines (``evtx_dump -o json``, ConvertTo-Json, Chainsaw, Kibana and Elasticsearch exports), each
+# perhaps after evtx_dump's "Record <id>" line.
+_RECORD_LINE = re.compile(r"^Record \d+[ \t]*$", re.MULTILINE)
+
+
+def is_json_documents(start):
+    """The text starting with ``start`` is JSON documents, not JSON lines: its first line is
+    ``[`` (an array), ``{`` alone (an indented object) or evtx_dump's ``Record <id>``."""
+    first = start.lstrip().split("\n", 1)[0].strip()
+    return first.startswith("[") or first == "{" or bool(_RECORD_LINE.match(first))
+
+
+def read_json_documents(path, text, sourcetype=None, name_hint=None):
+    """JSON documents (see :func:`is_json_documents`): each object, or each object of a
+    top-level array (of an Elasticsearch ``_search`` response: its ``hits.hits``), is read as one
+    JSON line is by :func:`read_json_lines`, its ``_raw`` the compact object. The text is read
+    whole (exports); where it stops parsing, the rest is one issue at that line."""
+    decoder = json.JSONDecoder()
+    text = _RECORD_LINE.sub("", text)
+    objects, issues = [], []
+    at, end = 0, len(text)
+    while at < end:
+        # an array's brackets and commas are read past: its objects are decoded one by one,
+        # so a cut array keeps the objects before the cut
+        while at < end and (text[at].isspace() or text[at] in ",[]"):
+            at += 1
+        if at >= end:
+            break
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except (ValueError, RecursionError) as exc:
+            issues.append(ReadIssue(path, text.count("\n", 0, at) + 1,
+                                    "invalid JSON document (the rest of the file is not read): %s" % exc))
+            break
+        if isinstance(value, dict) and isinstance(value.get("hits"), dict):
+            value = value["hits"].get("hits")
+        for item in (value if isinstance(value, list) else [value]):
+            objects.append(item)
+    lines = [json.dumps(o, separators=(",", ":"), ensure_ascii=False) for o in objects]
+    events, more = read_json_lines(path, lines, sourcetype, name_hint)
+    return events, issues + more
 
 
 def is_tagged_search_result(obj):
@@ -367,10 +424,12 @@ def _streamable(start, sourcetype, name_hint):
         if sourcetype in (AUDIT_SOURCETYPE, SYSMON_LINUX_SOURCETYPE) or \
                 sourcetype.startswith(ESXI_SOURCETYPE_PREFIX) or low.endswith(".csv"):
             return None
-        return "tsv" if stripped.startswith("#separator") else "json"
+        if stripped.startswith("#separator"):
+            return "tsv"
+        return None if is_json_documents(stripped) else "json"
     if stripped.startswith("#separator") or stripped.startswith("#fields"):
         return "tsv"
-    if stripped.startswith("{") and not low.endswith(".csv") and \
+    if stripped.startswith("{") and not low.endswith(".csv") and not is_json_documents(stripped) and \
             not AUDIT_HEAD.match(stripped.splitlines()[0].strip()):
         return "json"
     return None
@@ -391,6 +450,8 @@ def _read_text(path, text, sourcetype, name_hint):
             return read_csv(path, text, sourcetype)
         if stripped.startswith("#separator"):
             return read_zeek_tsv(path, lines, name_hint)
+        if is_json_documents(stripped):
+            return read_json_documents(path, text, sourcetype, name_hint)
         return read_json_lines(path, lines, sourcetype, name_hint)
     if stripped.startswith("#separator") or stripped.startswith("#fields"):
         return read_zeek_tsv(path, lines, name_hint)
@@ -399,21 +460,28 @@ def _read_text(path, text, sourcetype, name_hint):
     first = next((line for line in lines if line.strip()), "")
     if low.endswith(".csv") and _is_splunk_csv(first):
         return read_tagged_csv(path, text)
+    if is_eventviewer_csv(first):
+        return read_eventviewer_csv(path, text)
     if is_classic_windows(lines):
         return read_windows_classic(path, lines)
     if is_wevtutil_text(lines):
         return read_wevtutil_text(path, lines)
     if AUDIT_HEAD.match(first.strip()):
         return read_auditd(path, lines)
+    if is_json_documents(first):
+        return read_json_documents(path, text, None, name_hint)
     if first.lstrip().startswith("{"):
         return read_json_lines(path, lines, None, name_hint)
     if is_sysmon_syslog(lines[:SYSLOG_SNIFF_LINES]):
         return read_sysmon_syslog(path, lines)
     if esxi_match(first):
         return read_esxi_syslog(path, lines)
+    if is_zeek_tsv_mode_header(first):   # Zeek's tsv mode: the names line is the #fields header
+        at = next(n for n, line in enumerate(lines) if line.strip())
+        return read_zeek_tsv(path, ["#fields\t" + lines[at]] + lines[at + 1:], name_hint)
     if looks_like_headerless_zeek(first):
         return [], [ReadIssue(path, 1, "Zeek TSV rows without the #separator/#fields header: "
                                        "the columns cannot be named")]
-    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic/wevtutil text, Sysmon for Linux "
-                        "syslog, auditd, Zeek, Suricata EVE, ESXi syslog, osquery results, pcap); for CSV or "
+    raise UnknownFormat("%s:1: unknown log format (not EVTX, Windows XML/JSON/classic/wevtutil text/Event Viewer "
+                        "CSV, Sysmon for Linux syslog, auditd, Zeek, Suricata EVE, ESXi syslog, osquery results, pcap); for CSV or "
                         "JSON lines give --sourcetype" % path)

@@ -52,7 +52,7 @@ from . import capture
 from .common import ReadIssue, parse_iso
 from .dispatch import (EVTX_MAGIC, GZIP_MAGIC, SNIFF_BYTES, _plain_chunks, _streamable,
                        gunzip_chunks, read_json_lines)
-from .zeek import (_TRANSPORT_OF_PATH, CIM_KINDS, KNOWN_KINDS, _multivalue_columns,
+from .zeek import (_TRANSPORT_OF_PATH, CIM_KINDS, KNOWN_KINDS, MILLISECONDS_FROM, _multivalue_columns,
                    generic_kind_warning, zeek_event, zeek_kind_from_keys, zeek_kind_from_name,
                    zeek_kind_from_sourcetype, zeek_name)
 from ..columnar.table import frame_from_rows
@@ -83,7 +83,7 @@ _VALID_PATH = r"^[a-z][a-z0-9_]*\n?$"  # re.match(r"^...$") also takes a trailin
 # Keys of records other readers take before Zeek's (dispatch.read_json_lines' order).
 _OTHER_READERS_KEYS = frozenset(("preview", "_raw", "MESSAGE", "message", "msg", "winlog",
                                  "Event", "EventID", "EventCode", "hostIdentifier", "event_type",
-                                 "sourcetype"))
+                                 "sourcetype", "_source", "event", "event.dataset"))
 _SOCKET_KEYS = frozenset(("socket_id", "socket_inode", "last_seen", "first_seen", "transport"))
 # Fields the reader itself sets, which a record must not hold for the frame to follow it.
 _OWN_FIELDS = frozenset(("_time", "__line"))
@@ -568,6 +568,8 @@ def _epoch(frame, python):
         looked = pl.DataFrame({"t": ts}).join(mapping, on="t", how="left", maintain_order="left")
         value = pl.select(pl.when(other).then(looked.get_column("v")).otherwise(value)).to_series()
         python = python | (other & value.is_null())
+    if bool((value >= MILLISECONDS_FROM).any()):
+        raise _NotNative("times in milliseconds (JSON::TS_MILLIS): the dict reader converts them")
     return value, ts.is_null(), python
 
 

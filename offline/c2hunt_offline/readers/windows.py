@@ -380,14 +380,20 @@ def windows_from_json(obj):
         return system, event_data(w.get("event_data"))
     if "Event" in obj and isinstance(obj["Event"], dict):
         ev = obj["Event"]
-        sysd = ev.get("System", {})
+        sysd = ev.get("System") if isinstance(ev.get("System"), dict) else {}
         eid = sysd.get("EventID")
         if isinstance(eid, dict):
-            eid = eid.get("#text") or eid.get("text")
+            eid = eid.get("#text", eid.get("text"))
         system = {"EventID": eid, "Channel": sysd.get("Channel"),
                   "Computer": sysd.get("Computer"), "EventRecordID": sysd.get("EventRecordID"),
-                  "SystemTime": _attribute(sysd.get("TimeCreated"), "SystemTime")}
-        return system, event_data(ev.get("EventData"))
+                  "SystemTime": _attribute(sysd, "TimeCreated", "SystemTime"),
+                  "Provider": _attribute(sysd, "Provider", "Name")}
+        system.update({k: _flat_value(sysd[k]) for k in ("Level", "Task", "Opcode", "Keywords", "Version")
+                       if isinstance(sysd.get(k), (str, int))})
+        data = event_data(ev.get("EventData"))
+        if not data and isinstance(ev.get("UserData"), dict):
+            data = _user_data(ev["UserData"])
+        return system, data
     system = {"EventID": obj.get("EventID", obj.get("EventCode")),
               "Channel": obj.get("Channel") or obj.get("EventLog"),
               "Computer": obj.get("Computer", obj.get("Hostname")),
@@ -406,9 +412,15 @@ def windows_from_json(obj):
     return system, data
 
 
-def _attribute(element, name):
-    """An XML attribute of an element converted to JSON: ``{"SystemTime": v}``, xmltodict's
-    ``{"@SystemTime": v}`` or evtx_dump's ``{"#attributes": {"SystemTime": v}}``."""
+def _attribute(parent, tag, name):
+    """Attribute ``name`` of element ``tag`` of an XML element converted to JSON (``parent``):
+    ``{"SystemTime": v}``, xmltodict's ``{"@SystemTime": v}``, evtx_dump's ``{"#attributes":
+    {"SystemTime": v}}``, or evtx_dump ``--separate-json-attributes``' ``<tag>_attributes``
+    beside the element; a plain value is the value itself."""
+    beside = parent.get(tag + "_attributes")
+    if isinstance(beside, dict) and name in beside:
+        return beside[name]
+    element = parent.get(tag)
     if not isinstance(element, dict):
         return element
     nested = element.get("#attributes")
@@ -417,9 +429,25 @@ def _attribute(element, name):
     return element.get(name, element.get("@" + name))
 
 
+def _user_data(value):
+    """UserData converted to JSON (``{"LogFileCleared": {"SubjectUserName": ...}}``): the
+    leaf values of its one child, as the XML reader takes them."""
+    data = {}
+    for child in value.values():
+        if isinstance(child, dict):
+            data.update({k: _flat_value(v) for k, v in child.items()
+                         if not k.startswith(("#", "xmlns")) and not k.endswith("_attributes")})
+    return data
+
+
 def _flat_value(value):
+    """A JSON value as text, as the event's XML writes it: booleans ``true``/``false`` (EVTX
+    parsers' JSON types Sysmon's Initiated, IsIpv6 ...), numbers as written, objects and arrays
+    as JSON."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
     return str(value)
@@ -449,9 +477,11 @@ def event_data(value):
         items = [items]
     if isinstance(items, list) and all(isinstance(d, dict) for d in items):
         return {d.get("Name") or d.get("@Name") or "Data%d" % n:
-                d.get("#text", d.get("text", d.get("Value")))
+                _flat_value(d.get("#text", d.get("text", d.get("Value"))))
                 for n, d in enumerate(items)}
-    return dict(value)
+    # a dict of names (winlogbeat, evtx_dump): typed JSON values as the XML's text
+    return {k: v if isinstance(v, list) else _flat_value(v) for k, v in value.items()
+            if not k.endswith("_attributes")}
 
 
 def _event_data_xml(text):

@@ -22,9 +22,13 @@ keep theirs; a name seen twice is multivalue). Labels are the TA 5.0+ classic on
 zone and is read as UTC.
 
 ``wevtutil qe <log> /f:text`` exports (``Event[0]:``, indented ``Log Name:`` ... headers,
-``Description:`` then the same rendered message) are read into the same fields.
+``Description:`` then the same rendered message) are read into the same fields, and so are
+Event Viewer's "Save as CSV" exports (Level, Date and Time, Source, Event ID, Task Category,
+then the message in a sixth, unnamed column).
 """
+import csv
 import datetime as _dt
+import io
 import re
 
 from .common import ReadIssue
@@ -152,3 +156,59 @@ def _parse_wevtutil_block(block):
         elif value not in ("", "N/A"):
             data[_WEVTUTIL_DATA.get(key, key.replace(" ", ""))] = value
     return system, data
+
+
+# Event Viewer's "Save All Events As... CSV": a header naming five columns, rows of six (the
+# rendered message last, unnamed), in the viewer's display language and date format; no
+# channel and no computer. English and German headers are known.
+_EVENTVIEWER_CSV_HEADERS = (("Level", "Date and Time", "Source", "Event ID", "Task Category"),
+                            ("Ebene", "Datum und Uhrzeit", "Quelle", "Ereignis-ID", "Aufgabenkategorie"))
+# The provider (Source column) names the channel for the providers the searches read.
+_PROVIDER_CHANNELS = {"Microsoft-Windows-Sysmon": "Microsoft-Windows-Sysmon/Operational",
+                      "Microsoft-Windows-Security-Auditing": "Security",
+                      "Microsoft-Windows-Eventlog": "Security"}
+_DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%d.%m.%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
+
+
+def is_eventviewer_csv(first_line):
+    """The first line is an Event Viewer CSV export's header."""
+    columns = tuple(c.strip().strip('"') for c in first_line.lstrip("\ufeff").split(","))
+    return columns in _EVENTVIEWER_CSV_HEADERS
+
+
+def read_eventviewer_csv(path, text):
+    """Events of an Event Viewer CSV export: the Source column (the provider) gives the
+    channel (Sysmon, Security; others are named after their provider), the message its fields
+    as in the classic rendering; the date, in the exporting machine's local time and display
+    format (US month first with AM/PM, day first otherwise), is read as UTC. The host is not in
+    the export (the runner's default, the file name, stands in)."""
+    events, issues = [], []
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    next(reader, None)
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            if len(row) < 6:
+                raise ValueError("%d columns, an event has 6" % len(row))
+            level, when, provider, event_id, category, message = row[:6]
+            system = {"SystemTime": _eventviewer_time(when.strip()), "EventID": event_id.strip(),
+                      "Channel": _PROVIDER_CHANNELS.get(provider.strip(), provider.strip()),
+                      "Provider": provider.strip()}
+            data = {"Type": level.strip(), "TaskCategory": category.strip()}
+            _message_fields(message.splitlines(), data)
+            raw = "\n".join(["%s,%s,%s,%s,%s" % (level, when, provider, event_id, category), message])
+            events.append(normalise_windows(system, data, raw, str(path), classic=True))
+        except Exception as exc:
+            issues.append(ReadIssue(path, reader.line_num, "unreadable Event Viewer CSV event: %s" % exc))
+    return events, issues
+
+
+def _eventviewer_time(text):
+    for layout in _DATE_FORMATS:
+        try:
+            moment = _dt.datetime.strptime(text, layout)
+        except ValueError:
+            continue
+        return moment.replace(tzinfo=_dt.timezone.utc).isoformat()
+    raise ValueError("date %r in no known layout" % text)

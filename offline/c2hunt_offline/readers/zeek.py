@@ -57,7 +57,7 @@ _MULTIVALUE_NAMES = {"answers", "TTLs", "tags", "resp_mime_types", "orig_mime_ty
                      "cert_chain_fuids", "client_cert_chain_fuids", "cert_chain_fps",
                      "client_cert_chain_fps", "san.dns", "san.uri", "san.email", "san.ip",
                      "tx_hosts", "rx_hosts", "conn_uids", "analyzers", "resp_fuids",
-                     "orig_fuids", "resp_filenames", "orig_filenames", "actions"}
+                     "orig_fuids", "resp_filenames", "orig_filenames", "actions", "tunnel_parents"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -142,6 +142,8 @@ def zeek_event(kind, fields, raw, path):
             _flatten(value, name, flat)
         else:
             flat[name] = value
+    for name in _TIME_FIELDS.intersection(flat):
+        flat[name] = _seconds(flat[name])
     for key, value in flat.items():
         if isinstance(value, (list, tuple)):
             put(ev, key, [json.dumps(v, sort_keys=True) if isinstance(v, (dict, list))
@@ -162,6 +164,28 @@ def zeek_event(kind, fields, raw, path):
     elif kind != "x509":
         _generic_cim(ev, kind)
     return ev
+
+
+# Zeek's time fields the searches read. With ``LogAscii::json_timestamps = JSON::TS_MILLIS``
+# (the setting for Elasticsearch) Zeek writes them as whole milliseconds since the epoch.
+_TIME_FIELDS = frozenset(("ts", "certificate.not_valid_before", "certificate.not_valid_after",
+                          "not_valid_before", "not_valid_after"))
+# Epoch seconds this large are past the year 5000: such a time is in milliseconds.
+MILLISECONDS_FROM = 1e11
+
+
+def _seconds(value):
+    """A Zeek time as epoch seconds: a number of MILLISECONDS_FROM or more (JSON::TS_MILLIS)
+    divided by 1,000; anything else as it is."""
+    if isinstance(value, str):
+        if not value.isdigit():
+            return value
+        number = int(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = value
+    else:
+        return value
+    return number / 1000.0 if number >= MILLISECONDS_FROM else value
 
 
 def _generic_cim(ev, kind):
@@ -247,6 +271,18 @@ def looks_like_headerless_zeek(first_line):
     return bool(_NO_HEADER_ROW.match(first_line))
 
 
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def is_zeek_tsv_mode_header(first_line):
+    """The first line is the one header of Zeek's ``tsv`` mode (LogAscii's per-filter config
+    ``tsv=T``: the column names, tab-separated, with no ``#fields`` and no other header): it
+    starts with ``ts`` and names a connection or file id."""
+    names = first_line.rstrip("\r\n").split("\t")
+    return len(names) >= 3 and names[0] == "ts" and all(_FIELD_NAME.match(n) for n in names) and \
+        bool({"uid", "fuid", "id.orig_h", "id_orig_h", "id"} & set(names))
+
+
 def read_zeek_tsv(path, lines, name_hint=None):
     """Zeek TSV: ``#separator``/``#fields``/``#types`` headers, then one record a line.
 
@@ -322,3 +358,65 @@ def _multivalue_columns(names, types):
     if types is not None and len(types) == len(names):
         return [t.startswith(("set[", "vector[")) for t in types]
     return [name in _MULTIVALUE_NAMES for name in names]
+
+
+# Zeek logs indexed by Filebeat's Zeek module (x-pack/filebeat/module/zeek, ECS), as exported
+# from Elasticsearch: ``event.module: zeek``, ``event.dataset: zeek.<fileset>`` (conn is
+# ``connection``), the connection id as source/destination, uid as ``zeek.session_id``,
+# the fields below under ECS names, the rest under ``zeek.<fileset>.<name>``.
+_ECS_COMMON = (("source.ip", "id.orig_h"), ("source.address", "id.orig_h"), ("source.port", "id.orig_p"),
+               ("destination.ip", "id.resp_h"), ("destination.address", "id.resp_h"),
+               ("destination.port", "id.resp_p"), ("zeek.session_id", "uid"), ("network.transport", "proto"))
+_ECS_BY_KIND = {
+    "conn": (("network.protocol", "service"), ("source.bytes", "orig_ip_bytes"),
+             ("destination.bytes", "resp_ip_bytes"), ("source.packets", "orig_pkts"),
+             ("destination.packets", "resp_pkts"), ("source.mac", "orig_l2_addr"),
+             ("destination.mac", "resp_l2_addr")),
+    "http": (("http.request.method", "method"), ("http.request.referrer", "referrer"),
+             ("http.response.status_code", "status_code"), ("http.version", "version"),
+             ("http.request.body.bytes", "request_body_len"), ("http.response.body.bytes", "response_body_len"),
+             ("url.original", "uri"), ("url.domain", "host"), ("url.username", "username"),
+             ("user_agent.original", "user_agent")),
+    "ssl": (("tls.client.ja3", "ja3"), ("tls.server.ja3s", "ja3s"), ("tls.server.not_before", "not_valid_before"),
+            ("tls.server.not_after", "not_valid_after"), ("tls.server.subject", "subject"),
+            ("tls.server.issuer", "issuer"), ("tls.client.issuer", "client_issuer")),
+}
+# Names the module gives inside zeek.<fileset> -> Zeek's.
+_ECS_RENAMED = {"conn": {"state": "conn_state", "icmp.type": "id.orig_p", "icmp.code": "id.resp_p"},
+                "ssl": {"server.name": "server_name", "server.cert_chain": "cert_chain",
+                        "server.cert_chain_fuids": "cert_chain_fuids", "client.cert_chain": "client_cert_chain",
+                        "client.cert_chain_fuids": "client_cert_chain_fuids",
+                        "validation.status": "validation_status", "validation.code": "validation_code"}}
+
+
+def ecs_zeek_record(obj):
+    """(Zeek log path, record in Zeek's names) of a document Filebeat's Zeek module indexed
+    (nested or dotted names), or None. conn's duration comes back from ``event.duration``
+    (nanoseconds), ts from ``@timestamp`` (milliseconds); orig_bytes and resp_bytes, which the
+    module drops, stay absent (its source.bytes is orig_ip_bytes)."""
+    event = obj.get("event")
+    module = event.get("module") if isinstance(event, dict) else obj.get("event.module")
+    dataset = event.get("dataset") if isinstance(event, dict) else obj.get("event.dataset")
+    if not isinstance(dataset, str) or not (module == "zeek" or dataset.startswith("zeek.")):
+        return None
+    flat = {}
+    for key, value in obj.items():
+        _flatten(value, key, flat)
+    fileset = dataset[len("zeek."):] if dataset.startswith("zeek.") else dataset
+    kind = "conn" if fileset in ("connection", "conn") else fileset
+    prefix = "zeek.%s." % fileset
+    renamed = _ECS_RENAMED.get(kind, {})
+    fields = {}
+    for name, value in flat.items():
+        if name.startswith(prefix):
+            inner = name[len(prefix):]
+            fields[renamed.get(inner, inner)] = value
+    for ecs, zeek in _ECS_COMMON + _ECS_BY_KIND.get(kind, ()):
+        if ecs in flat and zeek not in fields:
+            fields[zeek] = flat[ecs]
+    duration = flat.get("event.duration")
+    if kind == "conn" and isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        fields.setdefault("duration", duration / 1e9)
+    if "ts" not in fields and flat.get("@timestamp") is not None:
+        fields["ts"] = flat["@timestamp"]
+    return kind, fields
