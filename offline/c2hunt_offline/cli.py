@@ -19,7 +19,7 @@ import sys
 from dataclasses import asdict
 
 from . import timespec
-from .engine import APP_ROOT, Runner, expand_inputs, split_spec
+from .engine import APP_ROOT, Runner, engine_name, expand_inputs, split_spec
 from .results import SITE_ALLOWLIST_COLUMNS, health_lines, hunt_results, select_searches
 from .values import SplError, to_str
 
@@ -76,6 +76,10 @@ def _read(runner, args, stream=None):
         def progress(path, n_events):
             bar.update(sizes.get(path, 0))
             bar.set_postfix_str(os.path.basename(path))
+    if stream is not None and engine_name() == "col":
+        from .columnar import parallel, stream as streamed
+        if not streamed.enabled(files):  # a whole-table hunt: its workers start while the files are read
+            parallel.warm_for(runner, files)
     if stream is not None:  # a hunt: read a chunk at a time, the searches' prefixes run as it reads
         events, issues = runner.read_stream(files, sourcetype=args.sourcetype, host=args.host, progress=progress,
                                             **stream)
