@@ -76,10 +76,6 @@ def _read(runner, args, stream=None):
         def progress(path, n_events):
             bar.update(sizes.get(path, 0))
             bar.set_postfix_str(os.path.basename(path))
-    if stream is not None and engine_name() == "col":
-        from .columnar import parallel, stream as streamed
-        if not streamed.enabled(files):  # a whole-table hunt: its workers start while the files are read
-            parallel.warm_for(runner, files)
     if stream is not None:  # a hunt: read a chunk at a time, the searches' prefixes run as it reads
         events, issues = runner.read_stream(files, sourcetype=args.sourcetype, host=args.host, progress=progress,
                                             **stream)
@@ -205,6 +201,10 @@ def cmd_hunt(args):
     # streamed unless the events are needed again (replay, report), a baseline's lookups must
     # come first, or each search has its own dispatch window
     streamable = not (args.replay or args.report or args.baseline or args.window)
+    if engine_name() == "col" and not args.replay:
+        from .columnar import parallel, stream
+        if not (streamable and stream.enabled(args.files)):  # whole-table: workers start while it reads
+            parallel.warm_for(runner, args.files)
     events, issues = _read(runner, args, stream=dict(names=selected, earliest=earliest, latest=latest)
                            if streamable else None)
     if events is None:
