@@ -17,6 +17,7 @@ import pytest
 from c2hunt_offline.cli import main
 from c2hunt_offline.columnar import parallel
 from c2hunt_offline.engine import Runner
+from c2hunt_offline.readers import frames
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -27,6 +28,8 @@ def hunt_output(paths, monkeypatch, workers, fmt="json", app_root=ROOT):
     monkeypatch.setenv("C2HUNT_STREAM", "0")
     monkeypatch.setenv("C2HUNT_WORKERS", str(workers))
     monkeypatch.setattr(parallel, "MIN_EVENTS", 0)  # small test data goes to the workers too
+    monkeypatch.setattr(parallel, "WARM_MIN_BYTES", 0)  # started before the read: they read files too
+    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)  # every Zeek log read into a frame, not dicts
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         code = main(["--app-root", str(app_root), "hunt", "--no-progress", "--format", fmt] + [str(p) for p in paths])
@@ -44,6 +47,18 @@ def searches_in_main(monkeypatch, delay=0.0):
         return original(self, saved, *args, **kwargs)
     monkeypatch.setattr(Runner, "search_outcome", counted)
     return ran
+
+
+def files_read_in_main(monkeypatch):
+    """The files the main process reads with the frame reader."""
+    read = []
+    original = frames.read_frame
+
+    def counted(path, *args, **kwargs):
+        read.append(path)
+        return original(path, *args, **kwargs)
+    monkeypatch.setattr(frames, "read_frame", counted)
+    return read
 
 
 def correlation_count():
@@ -71,11 +86,15 @@ def test_worker_count(monkeypatch):
 @pytest.mark.parametrize("fmt", ["json", "document"])
 def test_workers_give_the_in_process_output(zeek_workload, monkeypatch, fmt):
     paths = list(zeek_workload) + [SAMPLES / "s3_python_udp_beacon", SAMPLES / "x1_dns_tunnel_doh_smb_egress"]
+    read = files_read_in_main(monkeypatch)
     reference = hunt_output(paths, monkeypatch, 1, fmt)
     assert reference[1].strip()  # beacons planted: something to compare
+    every_file = len(read)
+    del read[:]
     ran = searches_in_main(monkeypatch, delay=0.05)
     assert hunt_output(paths, monkeypatch, 2, fmt) == reference
     assert 0 < len(ran) < correlation_count()  # the worker ran the others
+    assert 0 < len(read) < every_file  # and read some of the files
 
 
 def test_in_process_below_the_size(zeek_workload, monkeypatch):
@@ -112,21 +131,25 @@ def test_a_failing_search_reads_the_same(zeek_workload, app_with_a_broken_search
     assert 0 < len(ran) < correlation_count() + 1  # the worker ran some
 
 
-def test_a_lost_worker_search_runs_in_process(zeek_workload, monkeypatch):
-    """A worker killed before its first search: that search (and every other) runs in the main
-    process, the output unchanged."""
+@pytest.mark.parametrize("when", ["read", "search"])
+def test_a_lost_worker_work_runs_in_process(zeek_workload, monkeypatch, when):
+    """A worker killed before it reads its files, or before its first search: that work (and
+    every search after) is done in the main process, the output unchanged."""
     reference = hunt_output(zeek_workload, monkeypatch, 1)
     killed = []
-    call = parallel.Worker.call
+    send = parallel.Worker.send
 
     def kill_first(self, message):
-        if message[0] == "search" and not killed:
+        if message[0] == when and not killed:
             self.process.kill()
             self.process.wait()
             killed.append(message[1])
-        return call(self, message)
-    monkeypatch.setattr(parallel.Worker, "call", kill_first)
+        return send(self, message)
+    monkeypatch.setattr(parallel.Worker, "send", kill_first)
     ran = searches_in_main(monkeypatch)
+    read = files_read_in_main(monkeypatch)
     assert hunt_output(zeek_workload, monkeypatch, 2) == reference
-    assert killed and killed[0] in ran
+    assert killed
     assert len(ran) == correlation_count()
+    if when == "read":
+        assert len(read) == len(zeek_workload)  # both Zeek logs, one read after its worker was lost

@@ -22,6 +22,8 @@ Interface (shared with the streamed pass's pool, which reads the same knob):
   ``(notables, None)`` or ``(None, error text)`` of ``todo`` (``(saved, earliest, latest)``
   triples), in its order; None when the searches should run in-process (one worker, a small
   or row-backed table, a table Arrow cannot hold).
+- :class:`FrameReads(runner, files) <FrameReads>` -- the started workers read some of a hunt's
+  files into frames while the main process reads the others.
 
 A worker that dies (killed, out of memory) has its search rerun in the main process; an
 exception other than a search error inside a worker is raised again in the main process, as
@@ -81,11 +83,21 @@ class Worker(object):
 
     def call(self, message):
         """Send ``message``, return the worker's answer; :class:`WorkerLost` if it ended."""
+        self.send(message)
+        return self.receive()
+
+    def send(self, message):
+        """Send ``message`` (its answer is :meth:`receive`'s); :class:`WorkerLost` if the worker ended."""
         try:
             pickle.dump(message, self._tx, protocol=pickle.HIGHEST_PROTOCOL)
             self._tx.flush()
+        except (OSError, ValueError, pickle.PicklingError) as exc:
+            raise WorkerLost(str(exc))
+
+    def receive(self):
+        try:
             return pickle.load(self._rx)
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
             raise WorkerLost(str(exc))
 
     def alive(self):
@@ -141,6 +153,12 @@ def warm(runner):
         pool = _POOLS[runner] = Pool(size)
         weakref.finalize(runner, pool.close)
     return pool
+
+
+def warmed(runner):
+    """The runner's started workers still alive (:func:`warm`), or an empty list."""
+    pool = _POOLS.get(runner)
+    return pool.usable() if pool is not None else []
 
 
 def warm_for(runner, paths):
@@ -306,23 +324,104 @@ class _Dispatch(object):
         return self.outcomes
 
 
-# ---------------------------------------------------------------------------- the worker side
-def _load_table(files):
-    """The EventTable of ``files`` (partition key -> Arrow IPC path), mapped without copying."""
+# ---------------------------------------------------------------------------- reading
+def _shared_folder():
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    return tempfile.mkdtemp(prefix="c2hunt-read-", dir=base)
+
+
+class FrameReads(object):
+    """Files read into frames by the workers while the main process reads the others (a
+    whole-table hunt's read: :func:`~..readers.frames.frames_of_files`). ``files``: (index,
+    path, sourcetype, host, bytes) of the files the native frame reader takes; the largest
+    stays in the main process and each other file goes to whichever process has the fewest
+    bytes to read so far. :meth:`result` gives a worker's file's ``read_frame`` answer (frame
+    or None, issues), or None when its worker was lost (the main process reads it then)."""
+
+    def __init__(self, runner, files):
+        self.answers, self.sent = {}, {}
+        workers = warmed(runner)
+        if not workers or len(files) < 2:
+            self.folder = None
+            return
+        self.folder = _shared_folder()
+        loads = [0] * (len(workers) + 1)  # bytes each process reads; the main process is 0
+        for index, path, sourcetype, host, size in sorted(files, key=lambda f: -f[4]):
+            least = loads.index(min(loads))
+            loads[least] += size
+            if least:
+                self.sent.setdefault(least - 1, []).append((index, path, sourcetype, host))
+        for number, jobs in list(self.sent.items()):
+            worker = workers[number]
+            try:
+                worker.send(("read", [(path, sourcetype, host, os.path.join(self.folder, "%d.arrow" % index))
+                                      for index, path, sourcetype, host in jobs]))
+            except WorkerLost:
+                del self.sent[number]
+                continue
+            self.sent[number] = (worker, [index for index, _p, _s, _h in jobs])
+
+    def __contains__(self, index):
+        return any(index in indexes for _worker, indexes in self.sent.values())
+
+    def result(self, index):
+        for number, (worker, indexes) in list(self.sent.items()):
+            if index in indexes:
+                if number not in self.answers:
+                    try:
+                        self.answers[number] = worker.receive()
+                    except WorkerLost:
+                        self.answers[number] = None
+                answer = self.answers[number]
+                if answer is None or answer[0] != "done":
+                    return None
+                frame_path, issues = answer[1][indexes.index(index)]
+                return (_load_frame(frame_path) if frame_path else None), issues
+        return None
+
+    def close(self):
+        for number in self.sent:  # every answer read, so the worker's pipe is clear for the searches
+            if number not in self.answers:
+                try:
+                    self.answers[number] = self.sent[number][0].receive()
+                except WorkerLost:
+                    self.answers[number] = None
+        if self.folder is not None:  # mapped frames stay readable once their files are gone
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _read_files(jobs):
+    """The worker's side of :class:`FrameReads`: each file's ``read_frame``, its frame written
+    to the given path (None: not read natively); (path or None, issues) per file."""
     import polars as pl
 
+    from ..readers.frames import read_frame
+    out = []
+    for path, sourcetype, host, target in jobs:
+        frame, issues = read_frame(path, sourcetype, host)
+        if frame is not None:
+            frame.write_ipc(target, compat_level=pl.CompatLevel.newest())
+        out.append((target if frame is not None else None, issues))
+    return out
+
+
+# ---------------------------------------------------------------------------- the worker side
+def _load_frame(path):
+    """The frame of an Arrow IPC file, mapped without copying (copied without pyarrow)."""
+    import polars as pl
+    try:
+        import pyarrow as pa
+        import pyarrow.ipc  # noqa: F401  (pa.ipc)
+    except ImportError:
+        return pl.read_ipc(path)
+    with pa.memory_map(path) as source:
+        return pl.from_arrow(pa.ipc.open_file(source).read_all())
+
+
+def _load_table(files):
+    """The EventTable of ``files`` (partition key -> Arrow IPC path)."""
     from .events import EventTable
-    partitions = {}
-    for key, path in files.items():
-        try:
-            import pyarrow as pa
-            import pyarrow.ipc  # noqa: F401  (pa.ipc)
-        except ImportError:
-            partitions[key] = pl.read_ipc(path)
-            continue
-        with pa.memory_map(path) as source:
-            partitions[key] = pl.from_arrow(pa.ipc.open_file(source).read_all())
-    return EventTable(partitions)
+    return EventTable({key: _load_frame(path) for key, path in files.items()})
 
 
 def _serve_pipes(rx, tx):
@@ -341,6 +440,11 @@ def _serve_pipes(rx, tx):
                 table = _load_table(files)
                 answer = ("ok", None)
             except Exception as exc:  # noqa: BLE001  (the parent searches without this worker)
+                answer = ("failed", "%s: %s" % (type(exc).__name__, exc))
+        elif message[0] == "read":
+            try:
+                answer = ("done", _read_files(message[1]))
+            except Exception as exc:  # noqa: BLE001  (the parent reads them itself)
                 answer = ("failed", "%s: %s" % (type(exc).__name__, exc))
         else:
             _, name, lo, hi, now = message
@@ -371,5 +475,5 @@ if __name__ == "__main__":
     main(sys.argv[1:])
 
 
-__all__ = ["MIN_EVENTS", "Pool", "WARM_MIN_BYTES", "WorkerLost", "expected_cost", "run_searches", "warm", "warm_for",
+__all__ = ["FrameReads", "MIN_EVENTS", "Pool", "WARM_MIN_BYTES", "WorkerLost", "expected_cost", "run_searches", "warm", "warm_for",
            "worker_count"]
