@@ -144,12 +144,14 @@ _POOLS = weakref.WeakKeyDictionary()  # runner -> Pool
 
 
 def warm(runner):
-    """Start ``runner``'s workers now (so their start-up overlaps reading); returns the pool or None."""
+    """Start ``runner``'s workers now (so their start-up overlaps reading); returns the pool or None.
+    Workers are started once per runner: one that was lost (killed, out of memory) is not
+    replaced, its work goes to the main process."""
     size = worker_count() - 1
     if size < 1:
         return None
     pool = _POOLS.get(runner)
-    if pool is None or not pool.usable():
+    if pool is None:
         pool = _POOLS[runner] = Pool(size)
         weakref.finalize(runner, pool.close)
     return pool
@@ -235,6 +237,8 @@ def run_searches(runner, table, todo, now, progress=None):
     if worker_count() < 2 or len(todo) < 2 or not _eligible(table):
         return None
     pool = warm(runner)
+    if not pool.usable():  # every worker lost: nothing to share the table with
+        return None
     try:
         shared = _Table(table)
     except Exception:  # noqa: BLE001  (a column Arrow cannot hold: in-process, as before)
