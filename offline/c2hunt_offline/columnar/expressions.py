@@ -252,10 +252,13 @@ def _g15(s):
     the C formatter rounds). Left to the caller: exponents outside -4..14 (exponent notation),
     an X outside [10**14, 10**15) (log10 misjudged e near a power of ten), N = 10**15 with e =
     14 (the carry makes it exponent notation)."""
-    x = s.to_numpy()  # nulls as NaN
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # infinities: not fixed, left
+        return _g15_of(s, s.to_numpy())  # nulls as NaN
+
+
+def _g15_of(s, x):
     magnitude = np.abs(np.where(np.isnan(x), 1.0, x))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exponent = np.floor(np.log10(magnitude))
+    exponent = np.floor(np.log10(magnitude))
     fixed = ~np.isnan(x) & (exponent >= -4) & (exponent <= 14)
     places = np.where(fixed, 14 - exponent, 0).astype(np.int64)
     y = magnitude * _POWERS[places]
