@@ -41,8 +41,8 @@ import tempfile
 import threading
 import weakref
 
-MIN_EVENTS = 50_000  # below this many events the searches run in-process: start-up and transfer cost more
-WARM_MIN_BYTES = 16 << 20  # input files from which a hunt starts its workers before reading (~40k JSON records)
+MIN_EVENTS = 80_000  # below this many events the searches run in-process: start-up and transfer cost more
+WARM_MIN_BYTES = 32 << 20  # input files from which a hunt starts its workers before reading (~85k JSON records)
 
 
 def worker_count():
