@@ -210,23 +210,37 @@ def expected_cost(runner, saved, table):
 
 
 class _Table(object):
-    """An EventTable written as Arrow IPC files (one per partition) in a temporary folder."""
+    """An EventTable written as Arrow IPC files (one per partition) in a temporary folder, by a
+    thread (:meth:`start`) while the main process starts searching; ``ready`` is set once it is
+    written (``files``) or could not be (``files`` None: a column Arrow cannot hold)."""
 
     def __init__(self, table):
-        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        self.folder = tempfile.mkdtemp(prefix="c2hunt-table-", dir=base)
-        self.files = {}
+        self.table, self.files = table, None
+        self.folder = _shared_folder("c2hunt-table-")
+        self.ready = threading.Event()
+        self._writer = threading.Thread(target=self._write, daemon=True)
+
+    def start(self):
+        self._writer.start()
+        return self
+
+    def _write(self):
         try:
             import polars as pl
-            for index, (key, frame) in enumerate(table.partitions.items()):
+            files = {}
+            for index, (key, frame) in enumerate(self.table.partitions.items()):
                 path = os.path.join(self.folder, "%d.arrow" % index)
                 frame.write_ipc(path, compat_level=pl.CompatLevel.newest())
-                self.files[key] = path
-        except BaseException:
-            self.remove()
-            raise
+                files[key] = path
+            self.files = files
+        except Exception:  # noqa: BLE001  (the workers sit this hunt out: the main process searches)
+            self.files = None
+        finally:
+            self.ready.set()
 
     def remove(self):
+        if self._writer.is_alive():
+            self._writer.join()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -239,10 +253,7 @@ def run_searches(runner, table, todo, now, progress=None):
     pool = warm(runner)
     if not pool.usable():  # every worker lost: nothing to share the table with
         return None
-    try:
-        shared = _Table(table)
-    except Exception:  # noqa: BLE001  (a column Arrow cannot hold: in-process, as before)
-        return None
+    shared = _Table(table).start()  # the main process searches while it is written
     try:
         return _Dispatch(runner, table, shared, pool, todo, now, progress).run()
     finally:
@@ -275,6 +286,9 @@ class _Dispatch(object):
     def _serve(self, worker):
         """A thread's loop: hand searches to ``worker`` until none is left; a lost worker's
         search goes back to the queue for the main process."""
+        self.shared.ready.wait()
+        if self.shared.files is None:
+            return
         try:
             kind, _ = worker.call(("table", self.runner.app_root, self.runner.lookup_dir, self.runner.python,
                                    self.shared.files))
@@ -329,9 +343,10 @@ class _Dispatch(object):
 
 
 # ---------------------------------------------------------------------------- reading
-def _shared_folder():
+def _shared_folder(prefix):
+    """A new temporary folder, in /dev/shm where it can (memory, not disk)."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    return tempfile.mkdtemp(prefix="c2hunt-read-", dir=base)
+    return tempfile.mkdtemp(prefix=prefix, dir=base)
 
 
 class FrameReads(object):
@@ -348,7 +363,7 @@ class FrameReads(object):
         if not workers or len(files) < 2:
             self.folder = None
             return
-        self.folder = _shared_folder()
+        self.folder = _shared_folder("c2hunt-read-")
         loads = [0] * (len(workers) + 1)  # bytes each process reads; the main process is 0
         for index, path, sourcetype, host, size in sorted(files, key=lambda f: -f[4]):
             least = loads.index(min(loads))
