@@ -191,7 +191,8 @@ GROUPING = ("stats", "eventstats", "streamstats", "tstats", "dedup", "sort")
 def expected_cost(runner, saved, table):
     """A search's expected cost, for the order searches are handed out in (longest first): the
     events its first segment's sourcetype terms leave it, times one plus its grouping commands
-    (each a pass over about that many rows). Rough, but it puts the long searches first, and
+    (each a pass over about that many rows); a search that starts with a generating command
+    (``| tstats``) one pass over every event. Rough, but it puts the long searches first, and
     the rest evens out as each process takes the next search when free."""
     from ..engine import split_pipeline
     from ..searchexpr import SearchExpression
@@ -204,6 +205,8 @@ def expected_cost(runner, saved, table):
                    if expression is None or may_match_partition(expression, key))
     except Exception:  # noqa: BLE001  (a search that does not parse fails fast wherever it runs)
         return 0
+    if expression is None:  # | tstats ...: one grouped pass over its events, whatever follows its summary
+        return rows
     grouping = sum(1 for segment in segments[1:] if segment.split(None, 1)[:1] and
                    segment.split(None, 1)[0].lower() in GROUPING)
     return rows * (1 + grouping)
