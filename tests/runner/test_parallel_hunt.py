@@ -81,6 +81,13 @@ def test_worker_count(monkeypatch):
     assert parallel.worker_count() == 1
     monkeypatch.delenv("C2HUNT_WORKERS")
     assert parallel.worker_count() >= 1
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert parallel.worker_count() == 2  # both cores idle
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.4, 1.0, 1.0))
+    assert parallel.worker_count() == 1  # one busy: in-process
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert parallel.worker_count() == 1
 
 
 @pytest.mark.parametrize("fmt", ["json", "document"])

@@ -15,7 +15,7 @@ that finds none started starts them itself (the main process runs searches meanw
 Interface (shared with the streamed pass's pool, which reads the same knob):
 
 - :func:`worker_count` -- ``C2HUNT_WORKERS``: processes searching, the main one included
-  (default: the usable cores; ``1``: in-process only, the reference).
+  (default: the usable cores the load average leaves idle; ``1``: in-process only, the reference).
 - :func:`warm(runner) <warm>` -- start the runner's workers now (no-op when ``worker_count()`` is 1);
   :func:`warm_for(runner, paths) <warm_for>` the same when the input is large enough to use them.
 - :func:`run_searches(runner, table, todo, now, progress) <run_searches>` -- the outcomes
@@ -46,7 +46,11 @@ WARM_MIN_BYTES = 32 << 20  # input files from which a hunt starts its workers be
 
 
 def worker_count():
-    """``C2HUNT_WORKERS`` as a number of processes (at least 1); default the usable cores."""
+    """``C2HUNT_WORKERS`` as a number of processes (at least 1); by default the usable cores
+    the 1-minute load average leaves idle (a core counts as busy for each whole process the
+    load says is running). On a busy machine a second process of the same session gets no
+    more CPU (the scheduler shares one session's processes out as one: measured at load 15-27,
+    two processes took 25 % more CPU and longer), so then the searches stay in-process."""
     text = os.environ.get("C2HUNT_WORKERS", "").strip()
     if text:
         try:
@@ -54,9 +58,14 @@ def worker_count():
         except ValueError:
             pass
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        busy = 0
+    return max(1, cores - busy)
 
 
 class WorkerLost(Exception):
@@ -251,10 +260,10 @@ def run_searches(runner, table, todo, now, progress=None):
     """The outcomes of the searches ``todo`` (``(saved, earliest, latest)``) over ``table``, in
     ``todo``'s order, run across the main process and the runner's workers; None when they
     should run in-process (see the module docstring). ``progress(saved)`` is called as each ends."""
-    if worker_count() < 2 or len(todo) < 2 or not _eligible(table):
+    if len(todo) < 2 or not _eligible(table):
         return None
-    pool = warm(runner)
-    if not pool.usable():  # every worker lost: nothing to share the table with
+    pool = _POOLS.get(runner) or warm(runner)  # started before the read: used whatever the load is now
+    if pool is None or not pool.usable():  # one process wanted, or every worker lost
         return None
     shared = _Table(table).start()  # the main process searches while it is written
     try:
