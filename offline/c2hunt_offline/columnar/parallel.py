@@ -1,10 +1,10 @@
 """A whole-table hunt's correlation searches across worker processes (``C2HUNT_WORKERS``).
 
 Once the table is read, the searches are independent: each reads the shared
-:class:`~.events.EventTable` and gives its notables or its error. :func:`run_searches` writes
-the table once as Arrow IPC files (to ``/dev/shm`` where it exists) that each worker maps
-without copying, then the searches go, longest expected first, to whichever of the main
-process and the workers is free; the outcomes are put back in the searches' order, so the
+:class:`~.events.EventTable` and gives its notables or its error. :func:`run_searches` has a
+thread write the table once as Arrow IPC files (to ``/dev/shm`` where it exists) that each
+worker maps without copying, while the searches go, longest expected first, to whichever of
+the main process and the workers is free (the workers once the table is written); the outcomes are put back in the searches' order, so the
 hunt's output is the in-process output byte for byte.
 
 Workers are ``python -m c2hunt_offline.columnar.parallel`` child processes (a fresh
