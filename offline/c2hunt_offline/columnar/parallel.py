@@ -49,7 +49,7 @@ def worker_count():
     """``C2HUNT_WORKERS`` as a number of processes (at least 1); by default the usable cores
     the 1-minute load average leaves idle (a core counts as busy for each whole process the
     load says is running). On a busy machine a second process of the same session gets no
-    more CPU (the scheduler shares one session's processes out as one: measured at load 15-27,
+    more CPU (the scheduler shares one session's processes out as one: measured at load 5-27,
     two processes took 25 % more CPU and longer), so then the searches stay in-process."""
     text = os.environ.get("C2HUNT_WORKERS", "").strip()
     if text:
