@@ -37,8 +37,11 @@ positives).
 ``hunt`` streams by default (:mod:`c2hunt_offline.columnar.stream`: the files read a chunk at a
 time, each search's per-event prefix run on every chunk); ``--stream both`` (the default) runs
 each size streamed and whole (``C2HUNT_STREAM=0``) in the same sitting, prints both peaks and
-checks the two outputs are the same; the plan of every search (streamed or whole table, the
-fields it keeps) is printed first.
+checks the two outputs are the same; ``--workers 1,2`` runs the whole-table hunt once per
+``C2HUNT_WORKERS`` value (in-process, and its searches across two processes) and checks those
+outputs too; the plan of every search (streamed or whole table, the fields it keeps) is printed
+first. The CPU seconds are the child's and its worker processes'; the peak RSS is the largest
+one process's (wait4), not their sum.
 
 Each size runs ``python -m c2hunt_offline hunt --format json`` (every correlation search) in
 a child process and prints: records/s end to end (read + every search), wall seconds, the
@@ -620,6 +623,9 @@ def main(argv=None):
                         help="what --profile generates")
     parser.add_argument("--stream", choices=("both", "on", "off"), default="both",
                         help="hunt streamed (on), whole (off: C2HUNT_STREAM=0) or both, per size")
+    parser.add_argument("--workers", default="",
+                        help="the whole-table hunt once per C2HUNT_WORKERS value, comma separated (e.g. 1,2: "
+                             "in-process and across two processes; default: the runner's own default)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="c2hunt-scale-") as tmp:
         base = args.keep or tmp
@@ -628,6 +634,9 @@ def main(argv=None):
             return profile(args.profile, base, 40, args.profile_data)
         _print_plans()
         modes = {"both": ["stream", "whole"], "on": ["stream"], "off": ["whole"]}[args.stream]
+        workers = [w.strip() for w in args.workers.split(",") if w.strip()]
+        if workers and "whole" in modes:  # "whole:N": the whole-table hunt with C2HUNT_WORKERS=N
+            modes = [m for m in modes if m != "whole"] + ["whole:%s" % w for w in workers]
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
         if not args.no_conn:
@@ -693,14 +702,22 @@ def _sysmon_runs(args, base, sizes, modes):
 
 
 def _same_output(outputs, size, engine, text, columns):
-    """Once both modes of a size ran: are the streamed and the whole-table outputs the same?"""
-    if engine not in ("stream", "whole"):
+    """From a size's second mode on (streamed, whole, whole with N workers): is its output the
+    first mode's?"""
+    if engine != "stream" and not str(engine).startswith("whole"):
         return
-    outputs.setdefault(size, {})[engine] = text
-    if len(outputs[size]) == 2:
-        same = outputs[size]["stream"] == outputs[size]["whole"]
-        print("|" + "  |" * columns + " streamed output %s the whole-table output |"
-              % ("identical to" if same else "DIFFERS from"))
+    seen = outputs.setdefault(size, {})
+    if seen:
+        first, first_text = next(iter(seen.items()))
+        print("|" + "  |" * columns + " %s output %s the %s output |"
+              % (_mode_name(engine), "identical to" if text == first_text else "DIFFERS from", _mode_name(first)))
+    seen[engine] = text
+
+
+def _mode_name(engine):
+    if engine == "stream":
+        return "streamed"
+    return "whole-table" + (" (C2HUNT_WORKERS=%s)" % engine.split(":", 1)[1] if ":" in engine else "")
 
 
 def _child_peak(paths, engine, baseline_root=None):
@@ -711,8 +728,10 @@ def _child_peak(paths, engine, baseline_root=None):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(repo_paths.pythonpath()), TZ="UTC")
     env.pop("C2HUNT_ENGINE", None)
     env["C2HUNT_STREAM"] = "1"  # streamed at every size (unset, hunt streams 256 MiB or more)
-    if engine == "whole":
+    if engine and engine.startswith("whole"):
         env["C2HUNT_STREAM"] = "0"
+        if ":" in engine:
+            env["C2HUNT_WORKERS"] = engine.split(":", 1)[1]
     elif engine == "stream":
         pass
     elif engine == "baseline":

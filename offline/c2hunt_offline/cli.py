@@ -19,7 +19,7 @@ import sys
 from dataclasses import asdict
 
 from . import timespec
-from .engine import APP_ROOT, Runner, expand_inputs, split_spec
+from .engine import APP_ROOT, Runner, engine_name, expand_inputs, split_spec
 from .results import SITE_ALLOWLIST_COLUMNS, health_lines, hunt_results, select_searches
 from .values import SplError, to_str
 
@@ -201,6 +201,10 @@ def cmd_hunt(args):
     # streamed unless the events are needed again (replay, report), a baseline's lookups must
     # come first, or each search has its own dispatch window
     streamable = not (args.replay or args.report or args.baseline or args.window)
+    if engine_name() == "col" and not args.replay:
+        from .columnar import parallel, stream
+        if not (streamable and stream.enabled(args.files)):  # whole-table: workers start while it reads
+            parallel.warm_for(runner, args.files)
     events, issues = _read(runner, args, stream=dict(names=selected, earliest=earliest, latest=latest)
                            if streamable else None)
     if events is None:

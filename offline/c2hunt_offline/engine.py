@@ -521,7 +521,7 @@ class Runner(object):
                 timespec.resolve(latest, now) if latest else None)
 
     def hunt(self, events, names=None, baseline_events=None, skip=(), earliest=None,
-             latest=None, now=None, dispatch=False):
+             latest=None, now=None, dispatch=False, progress=None):
         """Run the correlation searches over ``events``.
 
         Parameters
@@ -541,6 +541,11 @@ class Runner(object):
         dispatch : bool
             Limit each search to its own ``dispatch.earliest_time``/``latest_time`` at
             ``now`` as well (one scheduled run of each).
+        progress : callable, optional
+            Called with each :class:`SavedSearch` as its search ends.
+
+        A whole table's searches run across ``C2HUNT_WORKERS`` processes
+        (:mod:`.columnar.parallel`), their notables in the searches' order as in-process.
 
         Returns
         -------
@@ -577,17 +582,18 @@ class Runner(object):
                 lo = d_lo if lo is None else (lo if d_lo is None else max(lo, d_lo))
                 hi = d_hi if hi is None else (hi if d_hi is None else min(hi, d_hi))
             todo.append((saved, lo, hi))
-        outcomes = {}
-        for saved, lo, hi in (events.run_order(todo) if streamed is not None else todo):
-            try:
-                if streamed is not None:
-                    result = self._run_streamed(saved, events, now, lo, hi)
-                else:
-                    result = self.run(saved.search, events, now=now, earliest=lo, latest=hi)
-            except SplError as exc:
-                outcomes[id(saved)] = (None, str(exc))
-                continue
-            outcomes[id(saved)] = (self.notables(saved, result.rows), None)
+        outcomes = None
+        if streamed is None and engine_name() == "col":  # across C2HUNT_WORKERS processes when it pays
+            from .columnar import parallel
+            found = parallel.run_searches(self, events, todo, now, progress)
+            if found is not None:
+                outcomes = {id(saved): outcome for (saved, _lo, _hi), outcome in zip(todo, found)}
+        if outcomes is None:
+            outcomes = {}
+            for saved, lo, hi in (events.run_order(todo) if streamed is not None else todo):
+                outcomes[id(saved)] = self.search_outcome(saved, events, now, lo, hi, streamed=streamed is not None)
+                if progress is not None:
+                    progress(saved)
         for saved, _lo, _hi in todo:  # in the searches' order, whatever order they ran in
             found, error = outcomes[id(saved)]
             if error is not None:
@@ -595,6 +601,17 @@ class Runner(object):
             else:
                 notables.extend(found)
         return notables, errors
+
+    def search_outcome(self, saved, events, now, earliest, latest, streamed=False):
+        """One correlation search of a hunt: (its notables, None), or (None, its error text)."""
+        try:
+            if streamed:
+                result = self._run_streamed(saved, events, now, earliest, latest)
+            else:
+                result = self.run(saved.search, events, now=now, earliest=earliest, latest=latest)
+        except SplError as exc:
+            return None, str(exc)
+        return self.notables(saved, result.rows), None
 
     def _run_streamed(self, saved, events, now, earliest, latest):
         """One search of a streamed hunt: the rest of its pipeline over what its prefix kept,

@@ -261,13 +261,20 @@ def hunt_results(runner, events, names=None, skip=(), baseline_events=None, earl
     findings, errors = [], {}
     saved = {s.name: s for s in runner.saved_searches()}
     window = _window(events, earliest, latest, now)
-    for i, name in enumerate(selected):
-        notables, errs = runner.hunt(events, names=[name], baseline_events=baseline_events if i == 0 else None,
-                                     skip=skip, earliest=earliest, latest=latest, now=now, dispatch=dispatch)
-        errors.update(errs)
-        findings.extend(_finding(saved[n.search], n, window) for n in notables)
+    done = []
+
+    def ended(search):
+        done.append(search.name)
         if progress is not None:
-            progress(i + 1, len(selected), name)
+            progress(len(done), len(selected), search.name)
+    # one hunt of every search (so they can run across workers), notables in the searches' order
+    notables, errs = [], {}
+    if selected:
+        notables, errs = runner.hunt(events, names=selected, baseline_events=baseline_events, skip=skip,
+                                     earliest=earliest, latest=latest, now=now, dispatch=dispatch,
+                                     progress=ended)
+    errors.update(errs)
+    findings.extend(_finding(saved[n.search], n, window) for n in notables)
     _stabilise(findings, saved)
     _add_dns_samples(findings, events)
     groups = group_findings(findings)

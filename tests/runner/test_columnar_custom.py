@@ -287,12 +287,13 @@ def test_another_apps_commands_go_through_the_protocol(tmp_path):
 # ------------------------------------------------------------------ numbers as the records carry them
 
 def test_number_texts_are_to_str_of_each_number():
-    """Fractions written from a scaled float product where that tells "%.15g" (fixed
-    notation, not next to a rounding midpoint), the rest by Python: to_str of every value, on
+    """Fractions written by the eval kernel's "%.15g" where it is certain (fixed notation), the
+    rest by Python: to_str of every value, on
     columns of short decimals, of microsecond event times, of any magnitude, and on the edges."""
     import numpy as np
 
-    from c2hunt_offline.columnar.custom import _g15_scaled, _number_texts
+    from c2hunt_offline.columnar.custom import _number_texts
+    from c2hunt_offline.columnar.expressions import _g15
     from c2hunt_offline.values import to_str
 
     rng = np.random.default_rng(17)
@@ -315,5 +316,5 @@ def test_number_texts_are_to_str_of_each_number():
         got = _number_texts(series).to_list()
         expected = [to_str(v) if v == v else "nan" for v in values.tolist()]
         assert got == expected, name
-        natively[name] = _g15_scaled(series, series.is_not_null()).is_not_null().sum()
+        natively[name] = _g15(series).is_not_null().sum()
     assert natively["short"] > n and natively["times"] > n * 0.8 and natively["wide"] > n

@@ -42,6 +42,7 @@ import polars as pl
 
 from ..scp_driver import DEFAULT_CHUNK_SIZE, decode_records
 from ..values import SplError, to_str
+from .expressions import _g15
 from .table import NotColumnar, python_values
 
 _LOADED = {}  # script path -> (mtime, command class)
@@ -170,7 +171,7 @@ def _number_texts(series):
                       .cast(pl.Int64).cast(pl.String)).to_series()
     other = values.is_not_null() & ~whole
     if other.any():
-        settled = _g15_scaled(values, other)
+        settled = _g15(pl.select(pl.when(pl.lit(other)).then(pl.lit(values))).to_series())
         texts = pl.select(pl.coalesce(pl.lit(settled), pl.lit(texts))).to_series()
         other = other & settled.is_null()
     if other.any():
@@ -180,46 +181,6 @@ def _number_texts(series):
         table = np.array(["%.15g" % value for value in distinct.tolist()], dtype=object)
         texts = _fill(texts, at, table[inverse.ravel()])
     return texts.alias(series.name)
-
-
-_POWERS_OF_TEN = 10.0 ** np.arange(0, 23)  # each one exact as a float
-
-
-def _g15_scaled(values, rows):
-    """``"%.15g" % value`` of ``rows`` from 1e-4 to below 1e15 (where it is fixed notation),
-    null where it cannot be told from a float product (left to Python).
-
-    With e the value's decimal exponent, the value times 10**(14 - e) (an exact power) is one
-    correctly rounded product r in [1e14, 1e15): off the exact product by at most 1/16. Its
-    nearest integer is the exact product's, so "%.15g"'s 15 digits, unless r lies within 0.07 of
-    a half (where the two may round apart) or next to the ends (where e may be one off)."""
-    out = pl.Series(values.name, [None] * len(values), dtype=pl.String)
-    at = np.flatnonzero(rows.to_numpy())
-    signed = values.to_numpy()[at]
-    magnitude = np.abs(signed)
-    ok = np.isfinite(magnitude) & (magnitude >= 1e-4) & (magnitude < 1e15)
-    magnitude = np.where(ok, magnitude, 1.0)
-    exponent = np.floor(np.log10(magnitude)).astype(np.int64)
-    scaled = magnitude * _POWERS_OF_TEN[np.clip(14 - exponent, 0, 22)]
-    exponent = exponent - (scaled < 1e14) + (scaled >= 1e15)  # log10 one off next to a power of ten
-    scaled = magnitude * _POWERS_OF_TEN[np.clip(14 - exponent, 0, 22)]
-    ok &= (scaled >= 1e14 + 1) & (scaled < 1e15 - 1) & (exponent >= -4) & (exponent <= 14)
-    ok &= np.abs(scaled - np.floor(scaled) - 0.5) > 0.07
-    digits = np.rint(scaled).astype(np.int64)
-    for e in np.unique(exponent[ok]).tolist():
-        which = np.flatnonzero(ok & (exponent == e))
-        q = pl.Series(digits[which])
-        if e >= 0:
-            unit = 10 ** (14 - e)
-            whole = (q // unit).cast(pl.String)
-            fraction = (q % unit).cast(pl.String).str.zfill(14 - e).str.strip_chars_end("0")
-            number = pl.when(pl.lit(fraction) == "").then(pl.lit(whole)) \
-                .otherwise(pl.lit(whole) + "." + pl.lit(fraction))
-        else:
-            number = pl.lit("0." + "0" * (-e - 1)) + pl.lit(q.cast(pl.String).str.strip_chars_end("0"))
-        text = pl.select(pl.when(pl.lit(pl.Series(signed[which] < 0))).then("-" + number).otherwise(number))
-        out = out.scatter(at[which], text.to_series())
-    return out
 
 
 def _fill(texts, at, values):

@@ -252,10 +252,13 @@ def _g15(s):
     the C formatter rounds). Left to the caller: exponents outside -4..14 (exponent notation),
     an X outside [10**14, 10**15) (log10 misjudged e near a power of ten), N = 10**15 with e =
     14 (the carry makes it exponent notation)."""
-    x = s.to_numpy()  # nulls as NaN
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # infinities: not fixed, left
+        return _g15_of(s, s.to_numpy())  # nulls as NaN
+
+
+def _g15_of(s, x):
     magnitude = np.abs(np.where(np.isnan(x), 1.0, x))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exponent = np.floor(np.log10(magnitude))
+    exponent = np.floor(np.log10(magnitude))
     fixed = ~np.isnan(x) & (exponent >= -4) & (exponent <= 14)
     places = np.where(fixed, 14 - exponent, 0).astype(np.int64)
     y = magnitude * _POWERS[places]
@@ -267,15 +270,17 @@ def _g15(s):
     digits += up
     certain = fixed & (y < 1e15) & ((y > 1e14) | ((y == 1e14) & (error >= 0))) \
         & ~((digits == 10 ** 15) & (places == 0))
-    frame = pl.DataFrame({"digits": np.where(certain, digits, 0), "unit": _UNITS[places],
-                          "negative": x < 0, "certain": certain})
-    digits, unit = pl.col("digits"), pl.col("unit")
-    fraction = (digits % unit + unit).cast(pl.String).str.slice(1).str.strip_chars_end("0")
-    written = pl.concat_str([pl.when(pl.col("negative")).then(pl.lit("-")).otherwise(pl.lit("")),
-                             (digits // unit).cast(pl.String),
-                             pl.when(fraction != "").then(pl.lit(".") + fraction).otherwise(pl.lit(""))])
-    return frame.select(pl.when(pl.col("certain")).then(written).otherwise(None).cast(pl.String)
-                        .alias(s.name)).to_series()
+    digits = np.where(certain, digits, 0)
+    unit, sign = _UNITS[places], np.where(x < 0, -1, 1)
+    # N / 10**p: both exact as floats (N < 2**53), so the quotient is the float nearest the
+    # decimal N * 10**-p, and a decimal of at most 15 significant digits is what the shortest
+    # text of its nearest float says (polars' cast writes that, in fixed notation here); a
+    # whole N / 10**p (x rounded up to an integer) is written as the integer, as %g does
+    text = pl.Series(s.name, sign * (digits / _POWERS[places])).cast(pl.String)
+    integer = pl.Series(s.name, sign * (digits // unit)).cast(pl.String)
+    return _select(pl.when(pl.lit(pl.Series(certain))).then(
+        pl.when(pl.lit(pl.Series(digits % unit == 0))).then(pl.lit(integer)).otherwise(pl.lit(text)))
+        .otherwise(None).cast(pl.String)).alias(s.name)
 
 
 def _plain(s):

@@ -1206,21 +1206,47 @@ def frames_of_files(runner, paths, sourcetype=None, host=None, progress=None,
     any other file by the runner's dict readers (``runner._read_one``), its events put in a
     frame with the same defaults. :func:`events_frame` of the result is ``frame_from_rows`` of the events
     ``read_files`` returns (newest first)."""
+    from ..columnar.parallel import FrameReads
     from ..engine import input_files  # the engine imports the readers
 
-    frames, issues = [], []
-    for path, given in input_files(paths, sourcetype, issues):
-        frame = None
-        if _size(path) >= min_bytes:
-            frame, file_issues = read_frame(path, given, host)
-        if frame is None:
-            events, file_issues = runner.read_one_file(path, given, host)
-            frame = frame_from_rows(events)
-        frames.append(frame)
-        issues.extend(file_issues)
-        if progress is not None:
-            progress(path, frame.height)
+    issues = []
+    files = list(input_files(paths, sourcetype, issues))
+    sizes = [_size(path) for path, _given in files]
+    # the started workers of a whole-table hunt read some files meanwhile (columnar.parallel)
+    elsewhere = FrameReads(runner, [(index, path, given, host, size) for index, ((path, given), size)
+                                    in enumerate(zip(files, sizes)) if size >= min_bytes])
+    read = {}
+    try:
+        for index, (path, given) in enumerate(files):  # this process's files first
+            if index not in elsewhere:
+                read[index] = _read_file(runner, path, given, host, sizes[index] >= min_bytes, progress)
+        for index, (path, given) in enumerate(files):
+            if index not in read:
+                found = elsewhere.result(index)
+                read[index] = _read_file(runner, path, given, host, True, progress, found)
+    finally:
+        elsewhere.close()
+    frames = []
+    for index in range(len(files)):
+        frames.append(read[index][0])
+        issues.extend(read[index][1])
     return frames, issues
+
+
+def _read_file(runner, path, given, host, native, progress, found=None):
+    """(frame, issues) of one file: ``found`` (a worker's :func:`read_frame` answer) or
+    :func:`read_frame` when ``native``, else (or when it declines) the dict readers."""
+    frame = None
+    if found is not None:
+        frame, file_issues = found
+    elif native:
+        frame, file_issues = read_frame(path, given, host)
+    if frame is None:
+        events, file_issues = runner.read_one_file(path, given, host)
+        frame = frame_from_rows(events)
+    if progress is not None:
+        progress(path, frame.height)
+    return frame, file_issues
 
 
 def _size(path):

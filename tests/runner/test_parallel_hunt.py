@@ -1,0 +1,162 @@
+"""A whole-table hunt across worker processes gives the in-process hunt byte for byte.
+
+``C2HUNT_WORKERS=2`` hands the correlation searches to the main process and a worker process
+(:mod:`c2hunt_offline.columnar.parallel`) and puts their outcomes back in the searches' order;
+``C2HUNT_WORKERS=1`` runs them in-process (the reference). The output (``--format json`` and
+the ``document`` summary), the errors and the exit code must be the same, with the worker's
+searches really run in the worker, with a search that fails, and with a worker that dies.
+"""
+import io
+import shutil
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from c2hunt_offline.cli import main
+from c2hunt_offline.columnar import parallel
+from c2hunt_offline.engine import Runner
+from c2hunt_offline.readers import frames
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+
+
+def hunt_output(paths, monkeypatch, workers, fmt="json", app_root=ROOT):
+    """(exit code, stdout, stderr) of ``hunt`` over ``paths`` with ``workers`` processes."""
+    monkeypatch.setenv("C2HUNT_STREAM", "0")
+    monkeypatch.setenv("C2HUNT_WORKERS", str(workers))
+    monkeypatch.setattr(parallel, "MIN_EVENTS", 0)  # small test data goes to the workers too
+    monkeypatch.setattr(parallel, "WARM_MIN_BYTES", 0)  # started before the read: they read files too
+    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)  # every Zeek log read into a frame, not dicts
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["--app-root", str(app_root), "hunt", "--no-progress", "--format", fmt] + [str(p) for p in paths])
+    return code, out.getvalue(), err.getvalue()
+
+
+def searches_in_main(monkeypatch, delay=0.0):
+    """Count the searches the main process runs (each held ``delay`` s, so a worker gets some)."""
+    ran = []
+    original = Runner.search_outcome
+
+    def counted(self, saved, *args, **kwargs):
+        ran.append(saved.name)
+        time.sleep(delay)
+        return original(self, saved, *args, **kwargs)
+    monkeypatch.setattr(Runner, "search_outcome", counted)
+    return ran
+
+
+def files_read_in_main(monkeypatch):
+    """The files the main process reads with the frame reader."""
+    read = []
+    original = frames.read_frame
+
+    def counted(path, *args, **kwargs):
+        read.append(path)
+        return original(path, *args, **kwargs)
+    monkeypatch.setattr(frames, "read_frame", counted)
+    return read
+
+
+def correlation_count():
+    return sum(1 for s in Runner(str(ROOT)).saved_searches() if s.kind == "correlation")
+
+
+@pytest.fixture(scope="module")
+def zeek_workload(tmp_path_factory):
+    import offline_scale  # benchmarks/ (on pythonpath)
+    paths, _ = offline_scale.generate(str(tmp_path_factory.mktemp("zeek")), 6000, hosts=300, n_beacons=3)
+    return paths
+
+
+def test_worker_count(monkeypatch):
+    monkeypatch.setenv("C2HUNT_WORKERS", "1")
+    assert parallel.worker_count() == 1
+    monkeypatch.setenv("C2HUNT_WORKERS", "3")
+    assert parallel.worker_count() == 3
+    monkeypatch.setenv("C2HUNT_WORKERS", "0")
+    assert parallel.worker_count() == 1
+    monkeypatch.delenv("C2HUNT_WORKERS")
+    assert parallel.worker_count() >= 1
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert parallel.worker_count() == 2  # both cores idle
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.4, 1.0, 1.0))
+    assert parallel.worker_count() == 1  # one busy: in-process
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert parallel.worker_count() == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "document"])
+def test_workers_give_the_in_process_output(zeek_workload, monkeypatch, fmt):
+    paths = list(zeek_workload) + [SAMPLES / "s3_python_udp_beacon", SAMPLES / "x1_dns_tunnel_doh_smb_egress"]
+    read = files_read_in_main(monkeypatch)
+    reference = hunt_output(paths, monkeypatch, 1, fmt)
+    assert reference[1].strip()  # beacons planted: something to compare
+    every_file = len(read)
+    del read[:]
+    ran = searches_in_main(monkeypatch, delay=0.05)
+    assert hunt_output(paths, monkeypatch, 2, fmt) == reference
+    assert 0 < len(ran) < correlation_count()  # the worker ran the others
+    assert 0 < len(read) < every_file  # and read some of the files
+
+
+def test_in_process_below_the_size(zeek_workload, monkeypatch):
+    """Below MIN_EVENTS no worker is used: every search runs in the main process."""
+    ran = searches_in_main(monkeypatch)
+    monkeypatch.setenv("C2HUNT_STREAM", "0")
+    monkeypatch.setenv("C2HUNT_WORKERS", "2")
+    monkeypatch.setattr(parallel, "MIN_EVENTS", 10 ** 9)
+    with redirect_stdout(io.StringIO()):
+        assert main(["--app-root", str(ROOT), "hunt", "--no-progress", "--format", "json"]
+                    + [str(p) for p in zeek_workload]) == 0
+    assert len(ran) == correlation_count()
+
+
+@pytest.fixture
+def app_with_a_broken_search(tmp_path):
+    """The app with one more correlation search, whose second command does not exist."""
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "default", app / "default")
+    for folder in ("bin", "lookups"):
+        (app / folder).symlink_to(ROOT / folder, target_is_directory=True)
+    with open(app / "default" / "savedsearches.conf", "a") as conf:
+        conf.write("\n[C2Hunt - Broken For The Test - Rule]\naction.correlationsearch.enabled = 1\n"
+                   "search = index=* sourcetype=\"bro:conn:json\" | eval x=1 | nosuchcommand x\n")
+    return app
+
+
+def test_a_failing_search_reads_the_same(zeek_workload, app_with_a_broken_search, monkeypatch):
+    """A search that fails in a worker is reported as the in-process run reports it."""
+    reference = hunt_output(zeek_workload, monkeypatch, 1, app_root=app_with_a_broken_search)
+    assert reference[0] != 0 and "Broken For The Test" in reference[2] and "nosuchcommand" in reference[2]
+    ran = searches_in_main(monkeypatch, delay=0.05)
+    assert hunt_output(zeek_workload, monkeypatch, 2, app_root=app_with_a_broken_search) == reference
+    assert 0 < len(ran) < correlation_count() + 1  # the worker ran some
+
+
+@pytest.mark.parametrize("when", ["read", "search"])
+def test_a_lost_worker_work_runs_in_process(zeek_workload, monkeypatch, when):
+    """A worker killed before it reads its files, or before its first search: that work (and
+    every search after) is done in the main process, the output unchanged."""
+    reference = hunt_output(zeek_workload, monkeypatch, 1)
+    killed = []
+    send = parallel.Worker.send
+
+    def kill_first(self, message):
+        if message[0] == when and not killed:
+            self.process.kill()
+            self.process.wait()
+            killed.append(message[1])
+        return send(self, message)
+    monkeypatch.setattr(parallel.Worker, "send", kill_first)
+    ran = searches_in_main(monkeypatch)
+    read = files_read_in_main(monkeypatch)
+    assert hunt_output(zeek_workload, monkeypatch, 2) == reference
+    assert killed
+    assert len(ran) == correlation_count()
+    if when == "read":
+        assert len(read) == len(zeek_workload)  # both Zeek logs, one read after its worker was lost
