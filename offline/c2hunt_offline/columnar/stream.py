@@ -1306,10 +1306,11 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
                 chunks = frame_readers.FrameChunks(path, given, host, block_bytes)
             if chunks is not None:
                 start = held = None
-                block_issues, kinds = [], {}
+                block_issues, kinds, learned = [], {}, set()
                 for frame in chunks:
                     if spans is not None:  # a worker's block: its issues, or the file declined
-                        if frame.declined:
+                        learned.update(frame.keys)
+                        if frame.declined or frame_readers.keys_declined(learned, given):
                             declined = True
                             break
                         block_issues.extend(frame.issues)

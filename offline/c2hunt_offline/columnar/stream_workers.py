@@ -59,14 +59,14 @@ def worker_count():
 class BlockResult(object):
     """One block as read: ``declined`` (the file is not read natively: the dict readers take
     it), else ``height`` rows (0: no event), the reader's ``issues`` (line, order, issue) and
-    ``kinds`` (generic Zeek log type -> (first line, warning)), its ``span`` (offset, length,
+    ``kinds`` (generic Zeek log type -> (first line, warning)), the JSON ``keys`` it learned, its ``span`` (offset, length,
     first line), and either ``part`` (a
     :class:`.stream.ChunkPart`, from a worker) or ``frame`` (read here: the caller runs it)."""
 
-    __slots__ = ("span", "declined", "height", "issues", "kinds", "part", "frame")
+    __slots__ = ("span", "declined", "height", "issues", "kinds", "keys", "part", "frame")
 
-    def __init__(self, span, declined=False, height=0, issues=(), kinds=None, part=None, frame=None):
-        self.span, self.declined, self.height = span, declined, height
+    def __init__(self, span, declined=False, height=0, issues=(), kinds=None, keys=(), part=None, frame=None):
+        self.span, self.declined, self.height, self.keys = span, declined, height, keys
         self.issues, self.kinds = list(issues), kinds or {}
         self.part, self.frame = part, frame
 
@@ -165,11 +165,11 @@ def read_here(path, sourcetype, host, offset, length, first_line):
     """A block read in this process (:class:`BlockResult` with its ``frame``)."""
     from ..readers.frames import read_json_block
     try:
-        frame, issues, kinds = read_json_block(path, sourcetype, host, offset, length, first_line)
+        frame, issues, kinds, keys = read_json_block(path, sourcetype, host, offset, length, first_line)
     except Exception:  # noqa: BLE001  (as FrameChunks: the dict readers decide)
         return BlockResult((offset, length, first_line), declined=True)
     height = frame.height if frame is not None else 0
-    return BlockResult((offset, length, first_line), height=height, issues=issues, kinds=kinds,
+    return BlockResult((offset, length, first_line), height=height, issues=issues, kinds=kinds, keys=keys,
                        frame=frame if height else None)
 
 

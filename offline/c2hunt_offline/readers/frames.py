@@ -275,7 +275,8 @@ def _spans(path, block_bytes, offset):
 
 def read_json_block(path, sourcetype, host, offset, length, first_line):
     """One block of :func:`json_spans` read as :class:`FrameChunks` reads it: (frame or None,
-    issues as (line, order, issue), the first line of each generic Zeek log type met). Raises
+    issues as (line, order, issue), the first line of each generic Zeek log type met, the JSON
+    keys learned: :func:`keys_declined` of all blocks' says whether the file is declined). Raises
     where the file cannot be read here (the caller reads it with the dict readers)."""
     path = str(path)
     with open(path, "rb") as handle:
@@ -287,7 +288,17 @@ def read_json_block(path, sourcetype, host, offset, length, first_line):
     del block
     host = host or os.path.splitext(os.path.basename(path))[0]
     frame = _concat(reader.frames, host) if reader.frames else None
-    return frame, reader.issues, reader.first_of_kind
+    return frame, reader.issues, reader.first_of_kind, frozenset(reader.types or ())
+
+
+def keys_declined(keys, sourcetype):
+    """Whether the keys learned from a file's blocks so far (:func:`read_json_block`, each
+    learning its own) make the file one :class:`FrameChunks` declines (it learns them all)."""
+    try:
+        _check_keys(set(keys), sourcetype)
+    except _NotNative:
+        return True
+    return False
 
 
 def json_block_issues(path, issues, first_of_kind):
@@ -861,13 +872,7 @@ class _JsonLog(object):
                 continue
             types.update(merged)
             fits.append(True)
-        keys = set(types)
-        if self.sourcetype is None and (keys & _OTHER_READERS_KEYS or _SOCKET_KEYS <= keys):
-            raise _NotNative("records other readers take")
-        if "preview" in keys:
-            raise _NotNative("a Splunk export")
-        if {zeek_name(k) for k in keys} & _OWN_FIELDS:
-            raise _NotNative("a record holding _time")
+        _check_keys(set(types), self.sourcetype)
         changed = types != self.types
         self.types = types
         return fits, changed
@@ -1030,6 +1035,17 @@ class _JsonLog(object):
             self.issues.append((line, 0, issue))
         self.issues.sort(key=lambda item: (item[0], item[1]))
         return self.frames, [issue for _, _, issue in self.issues]
+
+
+def _check_keys(keys, sourcetype):
+    """Raises _NotNative when JSON records with ``keys`` (every key learned so far) are not
+    this reader's to read."""
+    if sourcetype is None and (keys & _OTHER_READERS_KEYS or _SOCKET_KEYS <= keys):
+        raise _NotNative("records other readers take")
+    if "preview" in keys:
+        raise _NotNative("a Splunk export")
+    if {zeek_name(k) for k in keys} & _OWN_FIELDS:
+        raise _NotNative("a record holding _time")
 
 
 def _fits(obj):
