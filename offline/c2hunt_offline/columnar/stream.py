@@ -47,6 +47,17 @@ dropped and is read again by the dict readers.
 The pass also gathers what the hunt's summary reads of the events (counts, time range,
 distinct sourcetypes and data-source fields, DNS queries), so results never need the events.
 
+Workers (``C2HUNT_WORKERS``, :mod:`.stream_workers`): what a chunk gives is computed by one
+function, :func:`chunk_part` (the summary part, every prefix's kept output, dictionary-encoded
+for searches that keep rows; sequence numbers from 0), and added in reading order by
+:meth:`StreamedEvents.add_part` (sequence numbers moved up, summary folded, rows kept, stats
+folded, chunks spilled). With more than one worker (default: the usable cores), a plain Zeek
+JSON log of two blocks or more is read block by block in worker processes
+(:func:`..readers.frames.json_spans`: the blocks ``FrameChunks`` cuts), each running
+:func:`chunk_part` over its block; the rest (gzip, TSV, Windows, small files gathered into
+one chunk, the searches' rests) runs in this process as before. The output is the same
+either way (``C2HUNT_WORKERS=1``, everything here, is the reference).
+
 Stats carried per group (:mod:`.partial`): when the command after the prefix is ``stats`` with
 by-fields and functions the state can carry (count, dc, values, min, max, sum, avg), the kept
 rows are folded into a per-group state once they reach ``FOLD_BYTES`` (16 MB), and again each
