@@ -246,18 +246,19 @@ def json_spans(path, sourcetype=None, block_bytes=BLOCK_BYTES):
 
 def _spans(path, block_bytes, offset):
     line = 1
+    data = bytearray(block_bytes)  # one buffer for every block (no fresh pages per block)
     with open(path, "rb") as handle:
         while True:
             handle.seek(offset)
-            data = handle.read(block_bytes)
-            if len(data) < block_bytes:
-                if data:
-                    yield offset, len(data), line
+            size = handle.readinto(data)
+            if size < block_bytes:
+                if size:
+                    yield offset, size, line
                 return
             cut = data.rfind(b"\n") + 1
             lines = data.count(b"\n", 0, cut)
             if cut == 0:  # one line longer than a block: up to its end
-                cut = len(data)
+                cut = block_bytes
                 while True:
                     more = handle.read(READ_CHUNK)
                     if not more:
@@ -268,7 +269,6 @@ def _spans(path, block_bytes, offset):
                         cut, lines = cut + at + 1, 1
                         break
                     cut += len(more)
-            del data
             yield offset, cut, line
             offset, line = offset + cut, line + lines
 
