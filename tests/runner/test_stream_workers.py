@@ -29,6 +29,7 @@ def zeek_workload(tmp_path_factory):
 
 
 def hunt(paths, monkeypatch, workers, chunk, fmt="json"):
+    monkeypatch.setattr(stream_workers, "POOL_MIN_BYTES", 0)  # the generated logs are small
     monkeypatch.setenv("C2HUNT_STREAM", "1")
     monkeypatch.setenv("C2HUNT_STREAM_BYTES", str(chunk))
     monkeypatch.setenv("C2HUNT_WORKERS", str(workers))

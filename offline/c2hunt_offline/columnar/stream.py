@@ -52,9 +52,9 @@ function, :func:`chunk_part` (the summary part, every prefix's kept output, dict
 for searches that keep rows; sequence numbers from 0), and added in reading order by
 :meth:`StreamedEvents.add_part` (sequence numbers moved up, summary folded, rows kept, stats
 folded, chunks spilled). With more than one worker (default: the usable cores), a plain Zeek
-JSON log of two blocks or more is read block by block in worker processes
-(:func:`..readers.frames.json_spans`: the blocks ``FrameChunks`` cuts), each running
-:func:`chunk_part` over its block; the rest (gzip, TSV, Windows, small files gathered into
+JSON log of 64 MiB (``stream_workers.POOL_MIN_BYTES``) and two blocks or more is read block
+by block in worker processes (:func:`..readers.frames.json_spans`: the blocks
+``FrameChunks`` cuts), each running :func:`chunk_part` over its block; the rest (gzip, TSV, Windows, small files gathered into
 one chunk, the searches' rests) runs in this process as before. The output is the same
 either way (``C2HUNT_WORKERS=1``, everything here, is the reference).
 
@@ -1310,7 +1310,8 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
             chunks = None
             declined = False
             size = frame_readers._size(path)
-            spans = _worker_spans(pool, path, given, block_bytes) if size >= min_bytes else None
+            spans = _worker_spans(pool, path, given, block_bytes) \
+                if size >= max(min_bytes, stream_workers.POOL_MIN_BYTES) else None
             if spans is not None:  # read by the worker processes, added here in order
                 chunks = pool.blocks(path, given, host, spans)
             elif size >= min_bytes:

@@ -26,7 +26,7 @@ searches; when its plans differ from the hunt's (a runner set up some other way)
 worker dies or fails, the blocks not yet added are read in this process (a message on
 stderr) and the pool is not used again: no block is lost or added twice, and nothing waits
 on a dead worker (``concurrent.futures`` reports a broken pool). Only plain Zeek JSON logs
-of two blocks or more go to the workers; gzip, TSV, Windows and other files, and small
+of ``POOL_MIN_BYTES`` (64 MiB) and two blocks or more go to the workers; gzip, TSV, Windows and other files, and small
 files gathered into one chunk, are read in this process as before.
 """
 import os
@@ -36,6 +36,10 @@ from collections import deque
 # Blocks a worker is given ahead of the one the hunt adds next (each is a block's text and
 # frame in the worker, ~10-15x BLOCK_BYTES while it runs, then its small reply).
 IN_FLIGHT_PER_WORKER = 2
+# Files smaller than this are read in the hunt's process: starting the workers (each imports
+# the runner, plans the searches and loads the lookups again: 2-3 CPU s) pays over several
+# blocks, not over one or two (tests set it to 0 to put small files through the workers).
+POOL_MIN_BYTES = 64 << 20
 # Workers when C2HUNT_WORKERS is unset: the usable cores, at most this many (each holds a
 # chunk's frame and the prefixes' columns: several hundred MB at 32 MB blocks).
 MAX_DEFAULT_WORKERS = 4
