@@ -56,10 +56,11 @@ JSON log of 64 MiB (``stream_workers.POOL_MIN_BYTES``) and two blocks or more is
 by block in worker processes (:func:`..readers.frames.json_spans`: the blocks
 ``FrameChunks`` cuts), each running :func:`chunk_part` over its block; the rest (gzip, TSV, Windows, small files gathered into
 one chunk, the searches' rests) runs in this process as before. The output is the same
-either way (``C2HUNT_WORKERS=1``, everything here, is the reference). Measured (load 20):
-the 1.2 million record pass 65.9 s wall in one process, 42.0 s with two workers, for about
-15-20 % more CPU (starting the workers, system time); 24 million records with two workers
-714.6 CPU s (656 in one process), peak 5.04 GiB in this process, 5.39 GiB for the tree.
+either way (``C2HUNT_WORKERS=1``, everything here, is the reference). Measured at load 2-3,
+``hunt`` one process against two workers: 1.2 million records 25.3 -> 18.9 s wall (28.8 ->
+29.7 CPU s), 6 million 125.7 -> 89.7 s wall (142.6 -> 142.9 CPU s; peak 3.10 GiB -> 2.87 in
+this process, 4.18 for the tree); 24 million with two workers at load 6-23: 714.6 CPU s
+(656 in one process at load 1), peak 5.04 GiB here, 5.39 GiB for the tree.
 
 Stats carried per group (:mod:`.partial`): when the command after the prefix is ``stats`` with
 by-fields and functions the state can carry (count, dc, values, min, max, sum, avg), the kept
