@@ -49,6 +49,21 @@ dropped and is read again by the dict readers.
 The pass also gathers what the hunt's summary reads of the events (counts, time range,
 distinct sourcetypes and data-source fields, DNS queries), so results never need the events.
 
+Workers (``C2HUNT_WORKERS``, :mod:`.stream_workers`): what a chunk gives is computed by one
+function, :func:`chunk_part` (the summary part, every prefix's kept output, dictionary-encoded
+for searches that keep rows; sequence numbers from 0), and added in reading order by
+:meth:`StreamedEvents.add_part` (sequence numbers moved up, summary folded, rows kept, stats
+folded, chunks spilled). With more than one worker (default: the usable cores), a plain Zeek
+JSON log of 64 MiB (``stream_workers.POOL_MIN_BYTES``) and two blocks or more is read block
+by block in worker processes (:func:`..readers.frames.json_spans`: the blocks
+``FrameChunks`` cuts), each running :func:`chunk_part` over its block; the rest (gzip, TSV, Windows, small files gathered into
+one chunk, the searches' rests) runs in this process as before. The output is the same
+either way (``C2HUNT_WORKERS=1``, everything here, is the reference). Measured at load 2-3,
+``hunt`` one process against two workers: 1.2 million records 25.3 -> 18.9 s wall (28.8 ->
+29.7 CPU s), 6 million 125.7 -> 89.7 s wall (142.6 -> 142.9 CPU s; peak 3.10 GiB -> 2.87 in
+this process, 4.18 for the tree); 24 million with two workers at load 6-23: 714.6 CPU s
+(656 in one process at load 1), peak 5.04 GiB here, 5.39 GiB for the tree.
+
 Stats carried per group (:mod:`.partial`): when the command after the prefix is ``stats`` with
 by-fields and functions the state can carry (count, dc, values, min, max, sum, avg), the kept
 rows are folded into a per-group state once they reach ``FOLD_BYTES`` (16 MB), and again each
@@ -115,7 +130,7 @@ import polars as pl
 
 from ..conf import split_pipeline
 from ..searchexpr import SearchExpression
-from . import buckets, partial, prune
+from . import buckets, partial, prune, stream_workers
 from .events import POSITION, EventTable, concat_frames, merged_order, numeric_column
 from .table import NotColumnar, distinct_groups, frame_from_rows, python_values, rows_from_frame, \
     series_from_values
@@ -221,7 +236,8 @@ class Plan(object):
     def keep_rows(self, file_index, frame):
         """Keep one chunk's prefix output: dictionary-encoded (:class:`Compact`) unless a stats
         state is about to take it (rows folded at the next ``FOLD_BYTES``)."""
-        if self.kind == "prefix" and compact_rows() and (self.stats_args is None or self.next_fold > FOLD_BYTES):
+        if self.kind == "prefix" and compact_rows() and not isinstance(frame, Compact) and \
+                (self.stats_args is None or self.next_fold > FOLD_BYTES):
             frame = Compact(frame)
         self.outputs.append((file_index, frame))
 
@@ -1046,43 +1062,42 @@ class StreamedEvents(object):
     # -- the pass
     def add_chunk(self, frame, file_index, seq_base):
         """One chunk (a frame of events in reading order, ``seq_base`` its first sequence number)."""
-        n = frame.height
-        raw_t = numeric_column(frame.get_column("_time")) if "_time" in frame.columns else \
-            pl.Series("_time", [None] * n, dtype=pl.Float64)
-        t = raw_t.fill_null(0.0)
-        order = t.alias("t").to_frame().with_row_index("i").sort("t", descending=True,
-                                                                  maintain_order=True).get_column("i")
-        key_t = t.gather(order)  # by chunk position (EventTable.from_frames' order)
-        key_seq = (pl.Series("s", range(n), dtype=pl.Int64) + seq_base).gather(order)
-        table = EventTable.from_frames([frame])
-        self._summarise(table, raw_t, key_t, key_seq, file_index)
-        window = table.window(*self.window)
-        shared = {}  # tstats plans of one data set and where clause keep the same rows: one frame
-        for plan in self.plans.values():
+        part = chunk_part(self.runner, self.plans.values(), self.window, self.summary_fields, frame)
+        self.add_part(part, file_index, seq_base)
+
+    def add_part(self, part, file_index, seq_base):
+        """What one chunk gave (:func:`chunk_part`, here or in a worker process), added in
+        reading order: its sequence numbers start at ``seq_base``; its summary folded in; each
+        search's rows kept (and folded into its stats' state) unless the search failed."""
+        self._add_summary(part.summary, file_index, seq_base)
+        rebased = {}  # a frame two tstats plans share stays one frame
+
+        def rebase(index):
+            if index not in rebased:
+                rebased[index] = _rebased(part.frames[index], seq_base)
+            return rebased[index]
+
+        for name, index, size, shared in part.outputs:
+            plan = self.plans[name]
             if plan.kind == "whole" or plan.failed:
                 continue
-            share = (plan.tstats[1], plan.tstats[2].text if plan.tstats[2] is not None else None) \
-                if plan.kind == "tstats" else None
-            if share in shared:
-                if shared[share] is not None:
-                    plan.outputs.append((file_index, shared[share]))
-                continue
-            try:
-                out = self._tstats_rows(plan, window) if plan.kind == "tstats" else self._prefix_rows(plan, window)
-            except Exception:  # noqa: BLE001  (the whole-table run gives the same error)
+            if index is FAILED:
                 plan.failed, plan.outputs = True, []
                 continue
-            if out is not None:
-                positions = out.get_column(POSITION).cast(pl.Int64)
-                out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
-                                                      key_seq.gather(positions).alias(ORDER_SEQ))
-                if not plan.partial_failed:
-                    plan.keep_rows(file_index, out)
-                if plan.stats_args is not None and not plan.partial_failed:
-                    plan.pending += out.estimated_size()
-                    plan.maybe_fold()
-            if share is not None:
-                shared[share] = out
+            if shared:
+                if index is not None:
+                    plan.outputs.append((file_index, rebase(index)))
+                continue
+            for layout in part.layouts.get(name, ()):
+                plan.layouts.setdefault(layout, None)
+            if index is None:
+                continue
+            out = rebase(index)
+            if not plan.partial_failed:
+                plan.keep_rows(file_index, out)
+            if plan.stats_args is not None and not plan.partial_failed:
+                plan.pending += size
+                plan.maybe_fold()
         self.spill()
         release_cycles()
 
@@ -1135,81 +1150,25 @@ class StreamedEvents(object):
             if entry[0] == 0:
                 del self.groups[gkey]
 
-    def _prefix_rows(self, plan, table):
-        from . import engine as columnar_engine
-        from ..engine import _Context, _Step
-        selected = []
-        for key, frame in table.partitions.items():
-            kept = _filter(plan.expression, frame, key)
-            if kept.height:
-                selected.append(kept)
-        if not selected:
-            return None
-        data = concat_frames(selected)
-        if len(selected) > 1:
-            data = data.sort(POSITION, maintain_order=True)
-        ctx = _Context(self.runner, table)
-        data = columnar_engine.execute_from(self.runner, ctx, plan.segments[:plan.cut], 1, data, _Step(),
-                                            rows=False)
-        if isinstance(data, list):
-            data = frame_from_rows(data)
-        if not data.height:
-            return None
-        if plan.stop is not None:
-            plan.layouts.setdefault(tuple(c for c in data.columns if c != POSITION), None)
-            return prune.prune(data, plan.keep | {POSITION}, plan.unsized)
-        if plan.keep is not None:
-            data = data.select([c for c in data.columns if c in plan.keep or c == POSITION])
-        return data
-
-    def _tstats_rows(self, plan, table):
-        from .tstats import _member_mask
-        from .search import _fold
-        member, _dataset, where = plan.tstats
-        parts = []
-        for key, partition in table.partitions.items():
-            if where is not None and _fold(where.tree, key, None) is False:
-                continue  # the where clause's sourcetype terms exclude the partition (as tstats would)
-            kept = partition.filter(_member_mask(partition, member))
-            if kept.height:
-                names = [c for c in kept.columns if c in plan.keep or c == POSITION]
-                parts.append(kept.select(names).with_columns(pl.lit(key, pl.String).alias("\x00partition")))
-        if not parts:
-            return None
-        return concat_frames(parts)
-
-    def _summarise(self, table, raw_t, key_t, key_seq, file_index):
-        n = len(raw_t)
+    def _add_summary(self, summary, file_index, seq_base):
+        """Fold one chunk's :func:`_chunk_summary` (its sequence numbers from 0) into the hunt's."""
+        n, newest, lowest, highest, partitions = summary
         self.count += n
-        known = raw_t.drop_nulls()
-        if len(known):
-            top = known.max()
-            self.newest = top if self.newest is None or top > self.newest else self.newest
-        nonzero = known.filter(known != 0)
-        if len(nonzero):
-            lo, hi = nonzero.min(), nonzero.max()
-            self.first_nonzero = lo if self.first_nonzero is None or lo < self.first_nonzero else self.first_nonzero
-            self.last_nonzero = hi if self.last_nonzero is None or hi > self.last_nonzero else self.last_nonzero
+        if newest is not None:
+            self.newest = newest if self.newest is None or newest > self.newest else self.newest
+        if lowest is not None:
+            self.first_nonzero = lowest if self.first_nonzero is None or lowest < self.first_nonzero \
+                else self.first_nonzero
+            self.last_nonzero = highest if self.last_nonzero is None or highest > self.last_nonzero \
+                else self.last_nonzero
         added = {}
-        for key, frame in table.partitions.items():
-            positions = frame.get_column(POSITION)
-            first_seq = key_seq.gather(positions).min()
+        for key, first_seq, groups, dns in partitions:
+            first_seq += seq_base
             if key not in self.partition_first or first_seq < self.partition_first[key]:
                 self.partition_first[key] = first_seq
-            present = [f for f in self.summary_fields if f in frame.columns]
-            if present:
-                _keys, groups = distinct_groups(frame, present)
-                rows = groups.get_column("__row")
-                counts = groups.get_column("__n").to_list()
-            else:
-                rows, counts = pl.Series([0], dtype=pl.UInt32), [frame.height]
-            firsts = frame.select(present + (["_time"] if "_time" in frame.columns else []))[rows]
-            first_pos = positions.gather(rows)
-            order_keys = zip(key_t.gather(first_pos).to_list(), key_seq.gather(first_pos).to_list())
-            for rep, count, (kt, ks) in zip(rows_from_frame(firsts), counts, order_keys):
-                gkey = (key, tuple(_hashable(rep.get(f)) for f in self.summary_fields))
+            for gkey, count, (kt, ks), rep in groups:
                 entry = self.groups.get(gkey)
-                okey = (-kt, ks)
+                okey = (kt, ks + seq_base)
                 if entry is None:
                     self.groups[gkey] = [count, okey, rep]
                 else:
@@ -1217,20 +1176,183 @@ class StreamedEvents(object):
                     if okey < entry[1]:
                         entry[1], entry[2] = okey, rep
                 added[gkey] = added.get(gkey, 0) + count
-            if "query" in frame.columns:
-                rows_q = frame.filter(pl.col("query").is_not_null())
-                if rows_q.height:
-                    names = [c for c in ("query", "src", "host") if c in rows_q.columns]
-                    pos = rows_q.get_column(POSITION)
-                    part = rows_q.select(names).with_columns(key_t.gather(pos).alias(ORDER_TIME),
-                                                             key_seq.gather(pos).alias(ORDER_SEQ))
-                    part = part.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
-                    part = part.unique(subset=names, keep="first", maintain_order=True)
-                    self.dns_parts.append((file_index, part))
+            if dns is not None:
+                self.dns_parts.append((file_index, _rebased(dns, seq_base)))
         undo = self._file_summary.setdefault(file_index, [0, {}])
         undo[0] += n
         for gkey, count in added.items():
             undo[1][gkey] = undo[1].get(gkey, 0) + count
+
+
+# An output index of a search whose prefix failed on the chunk (ChunkPart.outputs).
+FAILED = -1
+
+
+class ChunkPart(object):
+    """What one chunk gives the hunt, with its sequence numbers counted from 0 (the reader
+    adds the chunk's first, :meth:`StreamedEvents.add_part`): computed where the chunk was
+    read (this process or a worker, :mod:`.stream_workers`), small enough to send back.
+
+    - ``summary``: :func:`_chunk_summary`;
+    - ``frames``: the kept outputs (frames, or :class:`Compact` ones for searches that keep
+      rows), each once;
+    - ``outputs``: (search, index into ``frames`` / None for no rows / ``FAILED``, bytes of
+      the rows before compacting, shared) per search run, in the searches' order; ``shared``:
+      the rows of an earlier tstats plan of the same data set and where clause;
+    - ``layouts``: search -> the prefix output's field orders met (:attr:`Plan.layouts`)."""
+
+    __slots__ = ("summary", "frames", "outputs", "layouts")
+
+    def __init__(self, summary, frames, outputs, layouts):
+        self.summary, self.frames, self.outputs, self.layouts = summary, frames, outputs, layouts
+
+
+def chunk_part(runner, plans, window, summary_fields, frame):
+    """The :class:`ChunkPart` of one chunk (a frame of events in reading order): the summary
+    and every planned search's prefix run over it (``plans``: not failed, not whole)."""
+    n = frame.height
+    raw_t = numeric_column(frame.get_column("_time")) if "_time" in frame.columns else \
+        pl.Series("_time", [None] * n, dtype=pl.Float64)
+    t = raw_t.fill_null(0.0)
+    order = t.alias("t").to_frame().with_row_index("i").sort("t", descending=True,
+                                                              maintain_order=True).get_column("i")
+    key_t = t.gather(order)  # by chunk position (EventTable.from_frames' order)
+    key_seq = pl.Series("s", range(n), dtype=pl.Int64).gather(order)
+    table = EventTable.from_frames([frame])
+    summary = _chunk_summary(table, raw_t, key_t, key_seq, summary_fields)
+    table = table.window(*window)
+    frames, outputs, layouts = [], [], {}
+    shared = {}  # tstats plans of one data set and where clause keep the same rows: one frame
+    for plan in plans:
+        if plan.kind == "whole" or plan.failed:
+            continue
+        share = (plan.tstats[1], plan.tstats[2].text if plan.tstats[2] is not None else None) \
+            if plan.kind == "tstats" else None
+        if share in shared:
+            outputs.append((plan.name, shared[share], 0, True))
+            continue
+        met = layouts.setdefault(plan.name, []) if plan.stop is not None else None
+        try:
+            out = _tstats_rows(plan, table) if plan.kind == "tstats" else _prefix_rows(runner, plan, table, met)
+        except Exception:  # noqa: BLE001  (the whole-table run gives the same error)
+            outputs.append((plan.name, FAILED, 0, False))
+            continue
+        index = size = None
+        if out is not None:
+            positions = out.get_column(POSITION).cast(pl.Int64)
+            out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
+                                                  key_seq.gather(positions).alias(ORDER_SEQ))
+            size = out.estimated_size()
+            if plan.kind == "prefix" and plan.stats_args is None and compact_rows():
+                out = Compact(out)  # as Plan.keep_rows would: done where the chunk is read
+            index = len(frames)
+            frames.append(out)
+        outputs.append((plan.name, index, size, False))
+        if share is not None:
+            shared[share] = index
+    return ChunkPart(summary, frames, outputs, {k: v for k, v in layouts.items() if v})
+
+
+def _rebased(kept, seq_base):
+    """A kept chunk output (a frame or :class:`Compact`) with its sequence numbers moved up by
+    ``seq_base`` (a chunk's are counted from 0 where it is read)."""
+    if not seq_base:
+        return kept
+    if isinstance(kept, Compact):
+        if kept.seq_base is not None:
+            kept.seq_base += seq_base
+        elif ORDER_SEQ in kept.frame.columns:
+            kept.frame = kept.frame.with_columns(pl.col(ORDER_SEQ) + seq_base)
+        return kept
+    if ORDER_SEQ not in kept.columns:
+        return kept
+    return kept.with_columns(pl.col(ORDER_SEQ) + seq_base)
+
+
+def _prefix_rows(runner, plan, table, layouts=None):
+    """One search's prefix over one chunk's events (None: no rows); ``layouts``: the list the
+    prefix output's field order goes to (before pruning)."""
+    from . import engine as columnar_engine
+    from ..engine import _Context, _Step
+    selected = []
+    for key, frame in table.partitions.items():
+        kept = _filter(plan.expression, frame, key)
+        if kept.height:
+            selected.append(kept)
+    if not selected:
+        return None
+    data = concat_frames(selected)
+    if len(selected) > 1:
+        data = data.sort(POSITION, maintain_order=True)
+    ctx = _Context(runner, table)
+    data = columnar_engine.execute_from(runner, ctx, plan.segments[:plan.cut], 1, data, _Step(), rows=False)
+    if isinstance(data, list):
+        data = frame_from_rows(data)
+    if not data.height:
+        return None
+    if plan.stop is not None:
+        layout = tuple(c for c in data.columns if c != POSITION)
+        if layouts is not None and layout not in layouts:
+            layouts.append(layout)
+        return prune.prune(data, plan.keep | {POSITION}, plan.unsized)
+    if plan.keep is not None:
+        data = data.select([c for c in data.columns if c in plan.keep or c == POSITION])
+    return data
+
+
+def _tstats_rows(plan, table):
+    from .tstats import _member_mask
+    from .search import _fold
+    member, _dataset, where = plan.tstats
+    parts = []
+    for key, partition in table.partitions.items():
+        if where is not None and _fold(where.tree, key, None) is False:
+            continue  # the where clause's sourcetype terms exclude the partition (as tstats would)
+        kept = partition.filter(_member_mask(partition, member))
+        if kept.height:
+            names = [c for c in kept.columns if c in plan.keep or c == POSITION]
+            parts.append(kept.select(names).with_columns(pl.lit(key, pl.String).alias("\x00partition")))
+    if not parts:
+        return None
+    return concat_frames(parts)
+
+
+def _chunk_summary(table, raw_t, key_t, key_seq, summary_fields):
+    """(events, newest time, non-zero time extremes, partitions) of one chunk for the hunt's
+    summary; per partition (key, its first sequence number, its distinct summary groups as
+    (group, count, order key, newest event), its DNS queries or None)."""
+    known = raw_t.drop_nulls()
+    newest = known.max() if len(known) else None
+    nonzero = known.filter(known != 0)
+    lowest, highest = (nonzero.min(), nonzero.max()) if len(nonzero) else (None, None)
+    partitions = []
+    for key, frame in table.partitions.items():
+        positions = frame.get_column(POSITION)
+        first_seq = key_seq.gather(positions).min()
+        present = [f for f in summary_fields if f in frame.columns]
+        if present:
+            _keys, groups = distinct_groups(frame, present)
+            rows = groups.get_column("__row")
+            counts = groups.get_column("__n").to_list()
+        else:
+            rows, counts = pl.Series([0], dtype=pl.UInt32), [frame.height]
+        firsts = frame.select(present + (["_time"] if "_time" in frame.columns else []))[rows]
+        first_pos = positions.gather(rows)
+        order_keys = zip(key_t.gather(first_pos).to_list(), key_seq.gather(first_pos).to_list())
+        groups = [((key, tuple(_hashable(rep.get(f)) for f in summary_fields)), count, (-kt, ks), rep)
+                  for rep, count, (kt, ks) in zip(rows_from_frame(firsts), counts, order_keys)]
+        dns = None
+        if "query" in frame.columns:
+            rows_q = frame.filter(pl.col("query").is_not_null())
+            if rows_q.height:
+                names = [c for c in ("query", "src", "host") if c in rows_q.columns]
+                pos = rows_q.get_column(POSITION)
+                dns = rows_q.select(names).with_columns(key_t.gather(pos).alias(ORDER_TIME),
+                                                        key_seq.gather(pos).alias(ORDER_SEQ))
+                dns = dns.sort([ORDER_TIME, ORDER_SEQ], descending=[True, False], maintain_order=True)
+                dns = dns.unique(subset=names, keep="first", maintain_order=True)
+        partitions.append((key, first_seq, groups, dns))
+    return (len(raw_t), newest, lowest, highest, partitions)
 
 
 def _filter(expression, frame, key):
@@ -1263,60 +1385,134 @@ def stream_events(runner, paths, plans, sourcetype=None, host=None, window=(None
             seq += frame.height
         pending, pending_bytes, pending_index = [], 0, None
 
-    for file_index, (path, given) in enumerate(input_files(paths, sourcetype, issues)):
-        read = 0
-        chunks = None
-        size = frame_readers._size(path)
-        if size >= min_bytes:
-            chunks = frame_readers.FrameChunks(path, given, host, block_bytes)
-            start = held = None
-            for frame in chunks:
-                if start is None and held is None:  # the file's first block: is it the only one?
-                    held = frame
-                    continue
-                if start is None:  # a second block: the gathered files go first, in reading order
-                    flush()
-                    start = seq
-                    events.add_chunk(held, file_index, seq)
-                    seq += held.height
-                    read += held.height
-                    held = None
-                events.add_chunk(frame, file_index, seq)
-                seq += frame.height
-                read += frame.height
-            if chunks.declined and start is not None:
-                events.drop_file(file_index)
-                seq, read = start, 0
-            elif not chunks.declined and held is not None:
-                if pending_index is None:
-                    pending_index = file_index  # the batch's files are never read again
-                pending.append(held)
-                pending_bytes += max(size, 0)
-                read = held.height
+    pool = None
+    if stream_workers.worker_count() > 1:
+        pool = stream_workers.ChunkPool(events)
+
+    def add(item):
+        """Add a chunk (a frame, or a worker's BlockResult) at the next sequence number."""
+        nonlocal seq
+        if isinstance(item, stream_workers.BlockResult):
+            if item.part is not None:
+                events.add_part(item.part, file_index, seq)
+            else:
+                events.add_chunk(item.frame, file_index, seq)
+        else:
+            events.add_chunk(item, file_index, seq)
+        seq += item.height
+        return item.height
+
+    try:
+        for file_index, (path, given) in enumerate(input_files(paths, sourcetype, issues)):
+            read = 0
+            chunks = None
+            declined = False
+            size = frame_readers._size(path)
+            spans = _worker_spans(pool, path, given, block_bytes) \
+                if size >= max(min_bytes, stream_workers.POOL_MIN_BYTES) else None
+            if spans is not None:  # read by the worker processes, added here in order
+                chunks = pool.blocks(path, given, host, spans)
+            elif size >= min_bytes:
+                chunks = frame_readers.FrameChunks(path, given, host, block_bytes)
+            if chunks is not None:
+                start = held = None
+                block_issues, kinds, learned = [], {}, set()
+                for frame in chunks:
+                    if spans is not None:  # a worker's block: its issues, or the file declined
+                        learned.update(frame.keys)
+                        if frame.declined or frame_readers.keys_declined(learned, given):
+                            declined = True
+                            break
+                        block_issues.extend(frame.issues)
+                        for kind, (line, issue) in frame.kinds.items():
+                            if kind not in kinds or line < kinds[kind][0]:
+                                kinds[kind] = (line, issue)
+                        if not frame.height:
+                            continue
+                    if start is None and held is None:  # the file's first block: is it the only one?
+                        held = frame
+                        continue
+                    if start is None:  # a second block: the gathered files go first, in reading order
+                        flush()
+                        start = seq
+                        read += add(held)
+                        held = None
+                    read += add(frame)
+                if spans is not None:
+                    chunks.close()
+                else:
+                    declined = chunks.declined
+                if declined and start is not None:
+                    events.drop_file(file_index)
+                    seq, read = start, 0
+                elif not declined and held is not None:
+                    if pending_index is None:
+                        pending_index = file_index  # the batch's files are never read again
+                    pending.append(_held_frame(held, path, given, host))
+                    pending_bytes += max(size, 0)
+                    read = held.height
+                    if pending_bytes >= block_bytes:
+                        flush()
+            if chunks is None or declined:
+                file_events, file_issues = runner.read_one_file(path, given, host)
+                read = len(file_events)
+                if file_events:
+                    if pending_index is None:
+                        pending_index = file_index  # the batch's files are never read again
+                    if pending and isinstance(pending[-1], list):
+                        pending[-1].extend(file_events)
+                    else:
+                        pending.append(file_events)
+                    pending_bytes += max(size, 0)
+                del file_events
                 if pending_bytes >= block_bytes:
                     flush()
-        if chunks is None or chunks.declined:
-            file_events, file_issues = runner.read_one_file(path, given, host)
-            read = len(file_events)
-            if file_events:
-                if pending_index is None:
-                    pending_index = file_index  # the batch's files are never read again
-                if pending and isinstance(pending[-1], list):
-                    pending[-1].extend(file_events)
-                else:
-                    pending.append(file_events)
-                pending_bytes += max(size, 0)
-            del file_events
-            if pending_bytes >= block_bytes:
-                flush()
-        else:
-            file_issues = chunks.issues
-        issues.extend(file_issues)
-        if progress is not None:
-            progress(path, read)
+            elif spans is not None:
+                file_issues = frame_readers.json_block_issues(path, block_issues, kinds)
+            else:
+                file_issues = chunks.issues
+            issues.extend(file_issues)
+            if progress is not None:
+                progress(path, read)
+    finally:
+        if pool is not None:
+            pool.close()
     flush()
     events._file_summary = None
     return events, issues
+
+
+def _worker_spans(pool, path, given, block_bytes):
+    """The blocks of a file the worker processes read (None: it is read here): a plain Zeek
+    JSON log of two blocks or more, while the pool works."""
+    from ..readers import frames as frame_readers
+    if pool is None or pool.broken:
+        return None
+    spans = frame_readers.json_spans(path, given, block_bytes)
+    if spans is None:
+        return None
+    first = [span for _n, span in zip(range(2), spans)]
+    if len(first) < 2:
+        spans.close()
+        return None
+    return _chain(first, spans)
+
+
+def _chain(first, rest):
+    yield from first
+    yield from rest
+
+
+def _held_frame(held, path, given, host):
+    """A file's only block as a frame (gathered with other files into one chunk): a worker's
+    block is read again here (its reply holds the prefixes' outputs, not the events)."""
+    from . import stream_workers
+    if not isinstance(held, stream_workers.BlockResult):
+        return held
+    if held.frame is not None:
+        return held.frame
+    from ..readers.frames import read_json_block
+    return read_json_block(path, given, host, *held.span)[0]
 
 
 def _gathered_frame(parts):

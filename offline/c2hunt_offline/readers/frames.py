@@ -50,7 +50,7 @@ import polars as pl
 
 from . import capture
 from .common import ReadIssue, parse_iso
-from .dispatch import (EVTX_MAGIC, GZIP_MAGIC, SNIFF_BYTES, _plain_chunks, _streamable,
+from .dispatch import (EVTX_MAGIC, GZIP_MAGIC, READ_CHUNK, SNIFF_BYTES, _plain_chunks, _streamable,
                        gunzip_chunks, read_json_lines)
 from .zeek import (_TRANSPORT_OF_PATH, CIM_KINDS, KNOWN_KINDS, MILLISECONDS_FROM, _multivalue_columns,
                    generic_kind_warning, zeek_event, zeek_kind_from_keys, zeek_kind_from_name,
@@ -219,6 +219,94 @@ class FrameChunks(object):
             self.declined = True
             return
         self.issues = [ReadIssue(self.path, None, p) for p in problems] + issues
+
+
+def json_spans(path, sourcetype=None, block_bytes=BLOCK_BYTES):
+    """The blocks :class:`FrameChunks` reads a plain (not compressed) Zeek JSON log in, as
+    (offset, length, number of the first line) each, in order, so that each can be read on its
+    own (:func:`read_json_block`, in a worker process); None when the file is not one
+    (:func:`_reading` would not read it as JSON lines: TSV, gzip, EVTX, other formats). The
+    blocks are cut where :func:`_blocks` cuts them; the spans are found as they are consumed
+    (a read of each block, no parsing)."""
+    path = str(path)
+    if sourcetype and zeek_kind_from_sourcetype(sourcetype) is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(READ_CHUNK)  # what _reading sniffs: its first chunk
+    except OSError:
+        return None
+    if head.startswith(EVTX_MAGIC) or head[:4] in capture.PCAP_MAGICS or head[:2] == GZIP_MAGIC or \
+            path.lower().endswith((".pcap", ".pcapng")):
+        return None
+    if _streamable(head.decode("utf-8-sig", errors="replace"), sourcetype, path) != "json":
+        return None
+    return _spans(path, block_bytes, 3 if head.startswith(b"\xef\xbb\xbf") else 0)
+
+
+def _spans(path, block_bytes, offset):
+    line = 1
+    data = bytearray(block_bytes)  # one buffer for every block (no fresh pages per block)
+    with open(path, "rb") as handle:
+        while True:
+            handle.seek(offset)
+            size = handle.readinto(data)
+            if size < block_bytes:
+                if size:
+                    yield offset, size, line
+                return
+            cut = data.rfind(b"\n") + 1
+            lines = data.count(b"\n", 0, cut)
+            if cut == 0:  # one line longer than a block: up to its end
+                cut = block_bytes
+                while True:
+                    more = handle.read(READ_CHUNK)
+                    if not more:
+                        yield offset, cut, line
+                        return
+                    at = more.find(b"\n")
+                    if at >= 0:
+                        cut, lines = cut + at + 1, 1
+                        break
+                    cut += len(more)
+            yield offset, cut, line
+            offset, line = offset + cut, line + lines
+
+
+def read_json_block(path, sourcetype, host, offset, length, first_line):
+    """One block of :func:`json_spans` read as :class:`FrameChunks` reads it: (frame or None,
+    issues as (line, order, issue), the first line of each generic Zeek log type met, the JSON
+    keys learned: :func:`keys_declined` of all blocks' says whether the file is declined). Raises
+    where the file cannot be read here (the caller reads it with the dict readers)."""
+    path = str(path)
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        block = handle.read(length)
+    given_kind = zeek_kind_from_sourcetype(sourcetype) if sourcetype else None
+    reader = _JsonLog(path, sourcetype, path, given_kind)
+    reader.add_block(block, _lines(block), first_line)
+    del block
+    host = host or os.path.splitext(os.path.basename(path))[0]
+    frame = _concat(reader.frames, host) if reader.frames else None
+    return frame, reader.issues, reader.first_of_kind, frozenset(reader.types or ())
+
+
+def keys_declined(keys, sourcetype):
+    """Whether the keys learned from a file's blocks so far (:func:`read_json_block`, each
+    learning its own) make the file one :class:`FrameChunks` declines (it learns them all)."""
+    try:
+        _check_keys(set(keys), sourcetype)
+    except _NotNative:
+        return True
+    return False
+
+
+def json_block_issues(path, issues, first_of_kind):
+    """A file's issues from its blocks' (:func:`read_json_block`, in order), as
+    :class:`FrameChunks` gives them."""
+    reader = _JsonLog(str(path), None, str(path), None)
+    reader.issues, reader.first_of_kind = list(issues), dict(first_of_kind)
+    return reader.finish()[1]
 
 
 def _is_evtx(path):
@@ -786,13 +874,7 @@ class _JsonLog(object):
                 continue
             types.update(merged)
             fits.append(True)
-        keys = set(types)
-        if self.sourcetype is None and (keys & _OTHER_READERS_KEYS or _SOCKET_KEYS <= keys):
-            raise _NotNative("records other readers take")
-        if "preview" in keys:
-            raise _NotNative("a Splunk export")
-        if {zeek_name(k) for k in keys} & _OWN_FIELDS:
-            raise _NotNative("a record holding _time")
+        _check_keys(set(types), self.sourcetype)
         changed = types != self.types
         self.types = types
         return fits, changed
@@ -955,6 +1037,17 @@ class _JsonLog(object):
             self.issues.append((line, 0, issue))
         self.issues.sort(key=lambda item: (item[0], item[1]))
         return self.frames, [issue for _, _, issue in self.issues]
+
+
+def _check_keys(keys, sourcetype):
+    """Raises _NotNative when JSON records with ``keys`` (every key learned so far) are not
+    this reader's to read."""
+    if sourcetype is None and (keys & _OTHER_READERS_KEYS or _SOCKET_KEYS <= keys):
+        raise _NotNative("records other readers take")
+    if "preview" in keys:
+        raise _NotNative("a Splunk export")
+    if {zeek_name(k) for k in keys} & _OWN_FIELDS:
+        raise _NotNative("a record holding _time")
 
 
 def _fits(obj):
