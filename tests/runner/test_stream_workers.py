@@ -124,6 +124,15 @@ def test_worker_count(monkeypatch):
     assert stream_workers.worker_count() == 1
     monkeypatch.delenv("C2HUNT_WORKERS")
     assert 1 <= stream_workers.worker_count() <= stream_workers.MAX_DEFAULT_WORKERS
+    # unset: the idle cores, as the whole-table hunt counts them, at most MAX_DEFAULT_WORKERS
+    from c2hunt_offline.columnar import parallel
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: set(range(8)))
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert stream_workers.worker_count() == stream_workers.MAX_DEFAULT_WORKERS
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert stream_workers.worker_count() == 1
+    monkeypatch.setenv("C2HUNT_WORKERS", "6")
+    assert stream_workers.worker_count() == 6
 
 
 def split_read(path, size):

@@ -40,24 +40,20 @@ IN_FLIGHT_PER_WORKER = 2
 # the runner, plans the searches and loads the lookups again: 2-3 CPU s) pays over several
 # blocks, not over one or two (tests set it to 0 to put small files through the workers).
 POOL_MIN_BYTES = 64 << 20
-# Workers when C2HUNT_WORKERS is unset: the usable cores, at most this many (each holds a
-# chunk's frame and the prefixes' columns: several hundred MB at 32 MB blocks).
+# Workers when C2HUNT_WORKERS is unset: the idle cores (:func:`.parallel.worker_count`), at
+# most this many (each holds a chunk's frame and the prefixes' columns: several hundred MB at
+# 32 MB blocks).
 MAX_DEFAULT_WORKERS = 4
 
 
 def worker_count():
     """``C2HUNT_WORKERS``: worker processes for the pass (``1``: none, all in this process);
-    unset or unreadable, the cores this process may use, at most ``MAX_DEFAULT_WORKERS``."""
-    setting = os.environ.get("C2HUNT_WORKERS", "").strip()
-    try:
-        return max(1, int(setting))
-    except ValueError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(MAX_DEFAULT_WORKERS, cores))
+    unset, the idle cores the whole-table hunt would use too (on a busy machine the workers
+    only add their overheads: measured at load 6-17), at most ``MAX_DEFAULT_WORKERS``."""
+    from .parallel import worker_count as processes
+    if os.environ.get("C2HUNT_WORKERS", "").strip().isdigit():
+        return processes()
+    return min(MAX_DEFAULT_WORKERS, processes())
 
 
 class BlockResult(object):
