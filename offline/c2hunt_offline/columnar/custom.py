@@ -243,25 +243,37 @@ def _source_classes():
     return Column, ColumnSource, parse_decimal_ranges, to_float
 
 
+_FRAME_SOURCES = {}
+
+
 def make_source(texts, n_rows):
     """A :class:`FrameSource` over ``texts`` (name -> :class:`_Text` of one chunk)."""
-    Column, ColumnSource, parse_decimal_ranges, to_float = _source_classes()
+    classes = _source_classes()
+    if classes not in _FRAME_SOURCES:
+        _FRAME_SOURCES[classes] = _frame_source_class(*classes)
+    return _FRAME_SOURCES[classes](texts, n_rows)
 
+
+def _frame_source_class(Column, ColumnSource, parse_decimal_ranges, to_float):
+    """The :class:`FrameSource` class, made once per driver (bin's classes are imported late):
+    a class made per call is a reference cycle, and its methods' closures held each chunk's
+    columns until Python's next full collection (60 MB a chunk of dns records)."""
     class FrameSource(ColumnSource):
         """A chunk's columns read from polars: what :class:`Chunk` gives for the same records."""
 
-        def __init__(self):
+        def __init__(self, texts, n_rows):
+            self._chunk_texts = texts
             self.n_rows = n_rows
             self._cache = {}
 
         def _plain_list(self, name):
-            text = texts.get(name)
+            text = self._chunk_texts.get(name)
             if text is None:
-                return [""] * n_rows
+                return [""] * self.n_rows
             return text.plain.fill_null("").to_list()
 
         def _multi(self, name):
-            text = texts.get(name)
+            text = self._chunk_texts.get(name)
             return None if text is None else text.multi
 
         def column(self, name):
@@ -270,7 +282,7 @@ def make_source(texts, n_rows):
             mask = self._multi(name)
             if mask is not None:
                 rows = np.flatnonzero(mask)
-                items = texts[name].items.gather(rows).to_list()
+                items = self._chunk_texts[name].items.gather(rows).to_list()
                 multi = dict(zip(rows.tolist(), items))
             return Column(values, multi)
 
@@ -278,15 +290,15 @@ def make_source(texts, n_rows):
             """(flat, offsets) of the plain cells' UTF-8 bytes (multivalue rows joined)."""
             if name in self._cache:
                 return self._cache[name]
-            text = texts.get(name)
+            text = self._chunk_texts.get(name)
             if text is None:
-                cells = (np.empty(0, dtype=np.uint8), np.zeros(n_rows + 1, dtype=np.int64))
+                cells = (np.empty(0, dtype=np.uint8), np.zeros(self.n_rows + 1, dtype=np.int64))
             else:
                 plain = text.plain.fill_null("")
                 lengths = plain.str.len_bytes().to_numpy().astype(np.int64)
-                offsets = np.zeros(n_rows + 1, dtype=np.int64)
+                offsets = np.zeros(self.n_rows + 1, dtype=np.int64)
                 np.cumsum(lengths, out=offsets[1:])
-                joined = plain.str.join("").item() if n_rows else ""
+                joined = plain.str.join("").item() if self.n_rows else ""
                 flat = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
                 cells = (flat, offsets)
             self._cache[name] = cells
@@ -295,15 +307,15 @@ def make_source(texts, n_rows):
         def numbers(self, name):
             # Chunk.numbers: simple decimals parsed from the bytes, the rest by to_float
             multi = self._multi(name)
-            multi = np.zeros(n_rows, dtype=bool) if multi is None else multi.copy()
-            if name not in texts:
-                return np.full(n_rows, np.nan), multi
+            multi = np.zeros(self.n_rows, dtype=bool) if multi is None else multi.copy()
+            if name not in self._chunk_texts:
+                return np.full(self.n_rows, np.nan), multi
             flat, offsets = self._bytes(name)
             values, handled = parse_decimal_ranges(flat, offsets[:-1], np.diff(offsets))
-            bad = np.zeros(n_rows, dtype=bool)
+            bad = np.zeros(self.n_rows, dtype=bool)
             rest = np.flatnonzero(~handled & ~multi)
             if len(rest):
-                rest_texts = texts[name].plain.gather(rest).fill_null("").to_list()
+                rest_texts = self._chunk_texts[name].plain.gather(rest).fill_null("").to_list()
                 values[rest], bad[rest] = to_float(rest_texts)
             values[multi] = np.nan
             bad[multi] = True
@@ -317,15 +329,15 @@ def make_source(texts, n_rows):
 
         def group_keys(self, names):
             if not names:  # one group of every row
-                n_keys = 1 if n_rows else 0
-                return (np.arange(n_rows, dtype=np.int64), np.zeros(n_rows, dtype=np.int64), [],
+                n_keys = 1 if self.n_rows else 0
+                return (np.arange(self.n_rows, dtype=np.int64), np.zeros(self.n_rows, dtype=np.int64), [],
                         np.zeros((n_keys, 0), dtype=np.int64), np.zeros(n_keys, dtype=np.int64))
-            if any(name not in texts for name in names):
+            if any(name not in self._chunk_texts for name in names):
                 return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
                         [[] for _ in names], np.zeros((0, len(names)), dtype=np.int64),
                         np.zeros(0, dtype=np.int64))
             keys = ["k%d" % i for i in range(len(names))]
-            frame = pl.DataFrame([texts[name].plain.alias(key) for name, key in zip(names, keys)])
+            frame = pl.DataFrame([self._chunk_texts[name].plain.alias(key) for name, key in zip(names, keys)])
             frame = frame.with_row_index("__row").drop_nulls(keys)
             rows = frame.get_column("__row").cast(pl.Int64).to_numpy()
             firsts = frame.group_by(keys, maintain_order=True).agg(pl.col("__row").first())
@@ -348,7 +360,7 @@ def make_source(texts, n_rows):
             rows = np.asarray(rows, dtype=np.int64)
             columns = []
             for name in names:
-                text = texts.get(name)
+                text = self._chunk_texts.get(name)
                 if text is None:
                     columns.append([[]] * len(rows))
                     continue
@@ -359,7 +371,7 @@ def make_source(texts, n_rows):
                                 for value, item in zip(plain, items)])
             return [list(cells) for cells in zip(*columns)] if columns else [[] for _ in rows]
 
-    return FrameSource()
+    return FrameSource
 
 
 # ------------------------------------------------------------------ running it
