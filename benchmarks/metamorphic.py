@@ -563,9 +563,9 @@ def zeek_json_to_tsv(text, rel, ctx):
     return [(rel, json_lines_to_tsv(text, zeek_kind(rel), ctx.layouts))]
 
 
-@_per_text_file
-def zeek_json_iso8601(text, rel, ctx):
-    """Zeek's JSON::TS_ISO8601: every time field as ``2018-01-30T18:14:00.123456Z``."""
+def _zeek_times_rewritten(text, rel, ctx, write):
+    """A Zeek log (TSV or JSON) as JSON lines with every numeric time field ``write(seconds)``
+    (None: not a Zeek log)."""
     if is_zeek_tsv(text):
         text = tsv_to_json_lines(text)
     elif not is_json_lines(text) or '"ts"' not in text[:2000]:
@@ -576,28 +576,23 @@ def zeek_json_iso8601(text, rel, ctx):
         for name in names & set(record):
             v = record[name]
             if isinstance(v, (int, float)) and not isinstance(v, bool):
-                record[name] = datetime.fromtimestamp(v, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                record[name] = write(v)
         out.append(json.dumps(record, separators=(",", ":")))
     return [(rel, "\n".join(out) + "\n")]
+
+
+@_per_text_file
+def zeek_json_iso8601(text, rel, ctx):
+    """Zeek's JSON::TS_ISO8601: every time field as ``2018-01-30T18:14:00.123456Z``."""
+    return _zeek_times_rewritten(
+        text, rel, ctx, lambda v: datetime.fromtimestamp(v, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
 @_per_text_file
 def zeek_json_ts_millis(text, rel, ctx):
     """Zeek's ``LogAscii::json_timestamps = JSON::TS_MILLIS``: every time field as whole
     milliseconds since the epoch (the setting for Elasticsearch ingestion)."""
-    if is_zeek_tsv(text):
-        text = tsv_to_json_lines(text)
-    elif not is_json_lines(text) or '"ts"' not in text[:2000]:
-        return None
-    names = _time_fields(zeek_kind(rel), ctx.layouts)
-    out = []
-    for record in json_records(text):
-        for name in names & set(record):
-            v = record[name]
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                record[name] = int(round(v * 1000))
-        out.append(json.dumps(record, separators=(",", ":")))
-    return [(rel, "\n".join(out) + "\n")]
+    return _zeek_times_rewritten(text, rel, ctx, lambda v: int(round(v * 1000)))
 
 
 @_per_text_file
