@@ -632,8 +632,11 @@ class Runner(object):
             return self.run(saved.search, EventTable({}), now=now)
         if isinstance(data, Bucketed):  # the rest's stats run bucket by bucket (columnar.buckets)
             ctx = _Context(self, EventTable({}))
-            return self._guarded(ctx, lambda step: columnar_engine.execute_from(
-                self, ctx, plan.segments, *reversed(data.run(self, ctx, step)), step=step))
+
+            def rest_over_buckets(step):
+                frame, start_at = data.run(self, ctx, step)  # the buckets' output, the command after it
+                return columnar_engine.execute_from(self, ctx, plan.segments, start_at, frame, step=step)
+            return self._guarded(ctx, rest_over_buckets)
         data = data.drop([ORDER_TIME, ORDER_SEQ], strict=False)
         ctx = _Context(self, EventTable({}))
         if plan.stop is not None:  # rows pruned to the fields the rest names (columnar.prune)
