@@ -71,7 +71,7 @@ def test_workers_summary_and_carried_stats(zeek_workload, monkeypatch):
     monkeypatch.setattr(stream, "FOLD_BYTES", 0)
     monkeypatch.setattr(stream, "FOLD_RATIO", float("inf"))
     monkeypatch.setattr(stream, "FOLD_GROUPS_PER_ROW", float("inf"))
-    monkeypatch.setattr(stream, "SPILL_BYTES", 200000)  # and chunks spilled to files
+    monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", "200000")  # and chunks spilled to files
     ran = count_worker_blocks(monkeypatch)
     alone, _ = hunt(zeek_workload, monkeypatch, 1, 60000, fmt="document")
     pooled, _ = hunt(zeek_workload, monkeypatch, 2, 60000, fmt="document")
