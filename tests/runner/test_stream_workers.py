@@ -81,7 +81,7 @@ def test_workers_summary_and_carried_stats(zeek_workload, monkeypatch):
 def test_a_worker_that_dies(zeek_workload, monkeypatch):
     """A worker process that exits mid-read: the blocks not yet added are read in the hunt's
     process (a message says so), the output is the in-process one, nothing hangs."""
-    chunk = 40000
+    chunk = 100000  # about 24 blocks: the death at the fourth leaves most to fall back
     conn_log = next(p for p in zeek_workload if Path(p).name.startswith("conn"))
     spans = list(frames.json_spans(conn_log, None, chunk))
     alone, _ = hunt(zeek_workload, monkeypatch, 1, chunk)
