@@ -521,15 +521,24 @@ def _plain_name(rel):
     return rel.with_name(rel.name[:-3]) if rel.name.endswith(".gz") else rel
 
 
+# pcap in either byte order, micro- or nanosecond, and pcapng
+CAPTURE_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+
+
+def _head(path):
+    """A file's first four bytes (its magic), without reading the rest of it."""
+    with open(path, "rb") as handle:
+        return handle.read(4)
+
+
 def _per_text_file(fn):
     """A transform applied to each text file alone: fn(text, rel, ctx) -> [(rel, text)] or
     None (file copied unchanged). Returns (paths, truth map, env) or None when nothing changed."""
     def transform(inputs, out, ctx):
         changed = False
         for path, rel in _files(inputs):
-            head = path.read_bytes()[:4]
-            if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1",
-                            b"\xa1\xb2\x3c\x4d", b"ElfF"):
+            head = _head(path)
+            if head in CAPTURE_MAGICS + (b"ElfF",):
                 (out / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, out / rel)
                 continue
@@ -723,8 +732,8 @@ def _shift(inputs, out, ctx, seconds_for):
     files = _files(inputs)
     texts, kinds = [], []
     for path, rel in files:
-        head = path.read_bytes()[:4]
-        if head in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"):
+        head = _head(path)
+        if head in CAPTURE_MAGICS:
             texts.append(None)
         elif head == b"ElfF":
             texts.append(None)
@@ -747,7 +756,7 @@ def _shift(inputs, out, ctx, seconds_for):
             else:
                 write_text(target, data)
             continue
-        if path.read_bytes()[:4] == b"ElfF":
+        if _head(path) == b"ElfF":
             records = [_wevtutil_style(x) for x in evtx_xml_records(path)]
             stamps = [_xml_time(m.group(0)) for x in records for m in _XML_TIME.finditer(x)]
             if not stamps:
@@ -825,7 +834,7 @@ def _renumber(inputs, out, mapper):
     for path, rel in _files(inputs):
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        head = path.read_bytes()[:4]
+        head = _head(path)
         if head == b"ElfF":
             text = "\n".join(_wevtutil_style(x) for x in evtx_xml_records(path)) + "\n"
             target = target.with_suffix(".xml")
@@ -1040,7 +1049,7 @@ def _evtx_export(inputs, out, suffix, render):
     with ``suffix`` (the transform's result), or None when an input is not EVTX."""
     paths = []
     for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
+        if _head(path) != b"ElfF":
             return None
         target = (out / rel).with_suffix(suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -1261,9 +1270,8 @@ def _capture_transform(fn):
     def transform(inputs, out, ctx):
         paths = []
         for path, rel in _files(inputs):
-            head = path.read_bytes()[:4]
-            if head not in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1",
-                            b"\xa1\xb2\x3c\x4d"):
+            head = _head(path)
+            if head not in CAPTURE_MAGICS:
                 return None
             linktype, packets = read_capture(path)
             target = out / rel
@@ -1374,7 +1382,7 @@ def _evtx_json_export(inputs, out, suffix, render, **how):
     """As :func:`_evtx_export`, ``render`` given each EVTX input's [(record id, JSON text)]."""
     paths = []
     for path, rel in _files(inputs):
-        if path.read_bytes()[:4] != b"ElfF":
+        if _head(path) != b"ElfF":
             return None
         target = (out / rel).with_suffix(suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -1595,9 +1603,8 @@ def pcap_renumber_private(inputs, out, ctx):
     mapper = PrivateRenumbering()
     written = []
     for path, rel in _files(inputs):
-        head = path.read_bytes()[:4]
-        if head not in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a", b"\x4d\x3c\xb2\xa1",
-                        b"\xa1\xb2\x3c\x4d"):
+        head = _head(path)
+        if head not in CAPTURE_MAGICS:
             return None
         linktype, packets = read_capture(path)
         if linktype not in (1, 101):
