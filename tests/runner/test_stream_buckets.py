@@ -231,9 +231,9 @@ def test_bucketed_hunt_gives_the_same_notables(tmp_path, monkeypatch):
     assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
 
 
-def test_spilled_hunt_gives_the_same_notables(tmp_path, monkeypatch):
-    """Kept chunks written to files past a tiny spill limit (and read back when each search
-    runs): the notables of the whole-table hunt, in order, and the files gone afterwards."""
+def _generated_whole_hunt(tmp_path, monkeypatch):
+    """(runner, paths, the whole-table notables, an empty spill folder) over a generated Zeek
+    workload of 3,000 records read natively."""
     import offline_scale  # benchmarks/ (on pythonpath)
     from c2hunt_offline.readers import frames
     (tmp_path / "data").mkdir()
@@ -244,6 +244,13 @@ def test_spilled_hunt_gives_the_same_notables(tmp_path, monkeypatch):
     assert whole and not errors
     folder = tmp_path / "spill"
     folder.mkdir()
+    return runner, paths, whole, folder
+
+
+def test_spilled_hunt_gives_the_same_notables(tmp_path, monkeypatch):
+    """Kept chunks written to files past a tiny spill limit (and read back when each search
+    runs): the notables of the whole-table hunt, in order, and the files gone afterwards."""
+    runner, paths, whole, folder = _generated_whole_hunt(tmp_path, monkeypatch)
     monkeypatch.setenv("C2HUNT_STREAM", "1")
     monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
     monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", "40000")
@@ -274,16 +281,7 @@ def test_memory_budget_sets_the_spill_limit(monkeypatch):
 def test_over_the_memory_budget_every_kept_chunk_is_written(tmp_path, monkeypatch):
     """A process over its memory budget (here 1 MB: always) writes every compact chunk at
     once, whatever the spill limit, and the hunt gives the whole table's notables."""
-    import offline_scale  # benchmarks/ (on pythonpath)
-    from c2hunt_offline.readers import frames
-    (tmp_path / "data").mkdir()
-    paths, _ = offline_scale.generate(str(tmp_path / "data"), 3000, hosts=100, n_beacons=2)
-    monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
-    runner = Runner(str(ROOT))
-    whole, errors = runner.hunt(runner.read_table(paths)[0])
-    assert whole and not errors
-    folder = tmp_path / "spill"
-    folder.mkdir()
+    runner, paths, whole, folder = _generated_whole_hunt(tmp_path, monkeypatch)
     monkeypatch.setenv("C2HUNT_STREAM", "1")
     monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
     monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", str(1 << 30))  # the limit alone never writes

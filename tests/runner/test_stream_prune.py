@@ -292,19 +292,28 @@ def test_groups_holding():
     assert stream._groups_holding(numeric, ["s"], "h") is numeric  # numbers group by their text
 
 
-def test_group_filter_through_the_stream(tmp_path, monkeypatch):
-    """Conn and Sysmon-like rows sharing 5-tuples: only the groups with an endpoint reach the
-    stats, with all their rows (the Zeek bytes of a tuple a process also logged are summed)."""
+# a stats by 5-tuple whose groups are kept only where some row holds an endpoint (every 7th)
+ENDPOINT_FLOW_SEARCH = ('sourcetype=bro:conn:json | eval endpoint=if(orig_bytes % 7 == 0, "host" . orig_bytes, null()) '
+                        '| stats values(endpoint) AS host sum(bytes_out) AS out count by src src_port dest dest_port '
+                        '| where isnotnull(host) | table src src_port host out count')
+
+
+def _endpoint_flow_log(tmp_path, n):
+    """A Zeek conn log of ``n`` records over 24 5-tuples (4 sources x 6 ports), one a second."""
     lines = []
-    for i in range(60):
+    for i in range(n):
         lines.append(json.dumps({"ts": 1715677505.0 + i, "uid": "C%d" % i, "id.orig_h": "10.0.0.%d" % (i % 4),
                                  "id.orig_p": 5000 + i % 6, "id.resp_h": "10.9.0.1", "id.resp_p": 80,
                                  "proto": "tcp", "orig_bytes": i}))
     log = tmp_path / "conn.log"
     log.write_text("\n".join(lines) + "\n")
-    search = ('sourcetype=bro:conn:json | eval endpoint=if(orig_bytes % 7 == 0, "host" . orig_bytes, null()) '
-              '| stats values(endpoint) AS host sum(bytes_out) AS out count by src src_port dest dest_port '
-              '| where isnotnull(host) | table src src_port host out count')
+    return log
+
+
+def test_group_filter_through_the_stream(tmp_path, monkeypatch):
+    """Conn and Sysmon-like rows sharing 5-tuples: only the groups with an endpoint reach the
+    stats, with all their rows (the Zeek bytes of a tuple a process also logged are summed)."""
+    log, search = _endpoint_flow_log(tmp_path, 60), ENDPOINT_FLOW_SEARCH
     runner = Runner(str(ROOT))
     want = runner.run(search, runner.read_table([str(log)])[0])
     monkeypatch.setenv("C2HUNT_STREAM_STATS", "0")  # rows kept: the filter applies when they are stacked
@@ -339,16 +348,7 @@ def test_spilled_group_filter_chunks_reach_the_filter_unread(tmp_path, monkeypat
     """A search with a group filter finishes from its spilled chunks without reading them all
     back first (the Linux flow stats keep every conn record: 2 GB compact at 20 million);
     its rows are those of the whole table."""
-    lines = []
-    for i in range(300):
-        lines.append(json.dumps({"ts": 1715677505.0 + i, "uid": "C%d" % i, "id.orig_h": "10.0.0.%d" % (i % 4),
-                                 "id.orig_p": 5000 + i % 6, "id.resp_h": "10.9.0.1", "id.resp_p": 80,
-                                 "proto": "tcp", "orig_bytes": i}))
-    log = tmp_path / "conn.log"
-    log.write_text("\n".join(lines) + "\n")
-    search = ('sourcetype=bro:conn:json | eval endpoint=if(orig_bytes % 7 == 0, "host" . orig_bytes, null()) '
-              '| stats values(endpoint) AS host sum(bytes_out) AS out count by src src_port dest dest_port '
-              '| where isnotnull(host) | table src src_port host out count')
+    log, search = _endpoint_flow_log(tmp_path, 300), ENDPOINT_FLOW_SEARCH
     runner = Runner(str(ROOT))
     want = runner.run(search, runner.read_table([str(log)])[0])
     folder = tmp_path / "spill"
