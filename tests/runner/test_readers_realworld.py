@@ -546,18 +546,8 @@ def test_zeek_json_whose_pipeline_moved_ts_to_at_timestamp(tmp_path):
     assert issues == [] and sorted(e["_time"] for e in events) == [1715677200.1, 1715677260.25]
 
 
-CLASSIC = """05/14/2024 09:01:00 AM
-LogName=Security
-EventCode=5156
-EventType=0
-ComputerName=WS02.corp
-SourceName=Microsoft Windows security auditing.
-Type=Information
-RecordNumber=9
-Keywords=Audit Success
-TaskCategory=Filtering Platform Connection
-OpCode=Info
-Message=The Windows Filtering Platform has permitted a connection.
+# The message of a permitted WFP connection (5156) as both text renderings print it.
+WFP_5156_MESSAGE = """The Windows Filtering Platform has permitted a connection.
 
 Application Information:
 \tProcess ID:\t\t1234
@@ -570,7 +560,21 @@ Network Information:
 \tDestination Address:\t198.51.100.3
 \tDestination Port:\t\t4444
 \tProtocol:\t\t6
+"""
 
+
+CLASSIC = """05/14/2024 09:01:00 AM
+LogName=Security
+EventCode=5156
+EventType=0
+ComputerName=WS02.corp
+SourceName=Microsoft Windows security auditing.
+Type=Information
+RecordNumber=9
+Keywords=Audit Success
+TaskCategory=Filtering Platform Connection
+OpCode=Info
+Message=""" + WFP_5156_MESSAGE + """
 05/14/2024 09:01:05 AM
 LogName=Microsoft-Windows-Sysmon/Operational
 EventCode=3
@@ -671,20 +675,7 @@ WEVTUTIL_TEXT = """Event[0]:
   User Name: N/A
   Computer: WS02.corp
   Description:
-The Windows Filtering Platform has permitted a connection.
-
-Application Information:
-\tProcess ID:\t\t1234
-\tApplication Name:\t\\device\\harddiskvolume2\\tools\\x.exe
-
-Network Information:
-\tDirection:\t\tOutbound
-\tSource Address:\t\t10.0.0.6
-\tSource Port:\t\t51000
-\tDestination Address:\t198.51.100.3
-\tDestination Port:\t\t4444
-\tProtocol:\t\t6
-
+""" + WFP_5156_MESSAGE + """
 Event[1]:
   Log Name: Microsoft-Windows-Sysmon/Operational
   Source: Microsoft-Windows-Sysmon
