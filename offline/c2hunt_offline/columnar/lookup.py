@@ -101,15 +101,15 @@ def _distinct_output_values(frame, table, inputs, outputs):
         sets = memo.row_sets(table, input_columns, event_fields, frame.select(present))
     except NotColumnar:
         return _per_tuple_output_values(frame.select(present), table, inputs, outputs, names)
-    unique_sets = sets.unique(maintain_order=True)
+    unique_sets = sets.unique()
     per_set = []
     for text in (memo.texts[i] for i in unique_sets.to_list()):
         found = table._defaults([table.rows[int(i)] for i in text.split(",")] if text else [])
         per_set.append([_packed(found, column) for column, _ in outputs])
-    outputs_by_set = pl.DataFrame([unique_sets] + [series_from_values(n, [values[i] for values in per_set])
-                                                   for i, n in enumerate(names)])
-    return sets.to_frame().join(outputs_by_set, on="__c2set", how="left", maintain_order="left") \
-        .select(names).get_columns()
+    # each row's place among the sets met here, through a table indexed by set number
+    place = pl.zeros(len(memo.texts), dtype=pl.UInt32, eager=True) \
+        .scatter(unique_sets, pl.arange(0, unique_sets.len(), dtype=pl.UInt32, eager=True)).gather(sets)
+    return [series_from_values(n, [values[i] for values in per_set]).gather(place) for i, n in enumerate(names)]
 
 
 def _per_tuple_output_values(inputs_frame, table, inputs, outputs, names):
