@@ -150,7 +150,7 @@ def _nulls(n, dtype=pl.String):
     key = (dtype, n)
     column = _NULL_COLUMNS.get(key)
     if column is None:
-        if len(_NULL_COLUMNS) >= 16:
+        if len(_NULL_COLUMNS) >= 8:
             _NULL_COLUMNS.clear()
         column = _NULL_COLUMNS[key] = pl.repeat(None, n, dtype=dtype, eager=True)
     return column.clone()

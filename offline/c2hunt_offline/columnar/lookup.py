@@ -158,8 +158,8 @@ class _LookupMemo(object):
     """One lookup table's answers: each distinct set of matched rows numbered once (``texts``:
     the row ids as "3,5", "" for none), and per clause (input columns, which present field each
     reads, the fields' kinds) a frame of the input tuples met (their key columns, ``__c2k0``...)
-    and the number of the set each matches. Numbers are not memoised (their text is
-    ``to_str``'s, not the key's)."""
+    and the number of the set each matches. Only text inputs (plain or multivalue) are kept:
+    their key is the value matched, where a number's is not its ``to_str`` text."""
 
     def __init__(self):
         self.texts, self.numbers, self.clauses = [], {}, {}
@@ -178,7 +178,7 @@ class _LookupMemo(object):
                          tuple(str(dtype) for dtype in inputs_frame.schema.values()))
         met = self.clauses.get(signature)
         if met is None:
-            sets = pl.Series("__c2set", [None], dtype=pl.UInt32).extend_constant(None, keys.height - 1)
+            sets = pl.repeat(None, keys.height, dtype=pl.UInt32, eager=True).alias("__c2set")
         else:
             sets = keys.join(met, on=names, how="left", nulls_equal=True, maintain_order="left").get_column("__c2set")
         unknown = sets.is_null()
@@ -207,7 +207,7 @@ class _LookupMemo(object):
         """Add the tuples ``new`` to a clause's, at most _MEMO_ROWS of them: past it the clause
         starts over (one whose tuples rarely repeat keeps only its latest)."""
         if met is not None and met.height + new.height <= _MEMO_ROWS:
-            self.clauses[signature] = pl.concat([met, new])
+            self.clauses[signature] = pl.concat([met, new], rechunk=True)
         elif new.height <= _MEMO_ROWS:
             self.clauses[signature] = new
         else:
