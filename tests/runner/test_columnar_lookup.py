@@ -336,3 +336,100 @@ def test_wildcard_pairs_equal_every_pattern_tried_on_every_value(case_sensitive,
     assert pairs == sorted(expected)
     if not case_sensitive:  # "K*" and the Kelvin sign: Python's case rules decided it
         assert (values.index("\u212a.example"), 1) in pairs
+
+
+# ------------------------------------------------------------------ the lookup memo
+_MEMO_CLAUSES = ["key AS s OUTPUT out1", "net AS s OUTPUTNEW out1 AS o", "pat AS s OUTPUT out2 AS o out1",
+                 "key AS m OUTPUT out1 AS o", "net AS m pat AS s OUTPUTNEW out1 AS o out2",
+                 "key AS s net AS m OUTPUT out1", "key AS missing net AS s OUTPUT out2", "key AS n OUTPUT out1"]
+
+
+def _batches(seed):
+    """Row batches whose input values repeat from batch to batch, as chunks of a log do."""
+    rng = random.Random(seed)
+    return [_event_rows(rng, rng.choice([1, 30, 120])) for _ in range(4)]
+
+
+def _memo_free(monkeypatch):
+    monkeypatch.setattr(col_lookup, "_MEMO_ROWS", 0)  # no clause kept, every tuple matched afresh
+
+
+def test_memo_answers_every_lookup_form_as_the_row_command_batch_after_batch(lookup_contexts):
+    """Exact, CIDR and wildcard columns, case-insensitive tables, max_matches, min_matches with
+    default_match, multivalue and missing inputs, OUTPUT and OUTPUTNEW: batches met before
+    come from the memo and still give what the row command gives."""
+    contexts, tables = lookup_contexts
+    outcomes = []
+    for table_name in tables:
+        for clause in _MEMO_CLAUSES:
+            for rows in _batches(table_name + clause):
+                outcomes.append(_differential(*contexts(), "lookup", "%s %s" % (table_name, clause), rows))
+    assert [o for o in outcomes if o not in ("same", "refused")] == []
+    assert outcomes.count("same") >= len(outcomes) * 0.9
+    memo = col_lookup._MEMOS[contexts()[1].lookups.get(tables[0])]
+    assert memo.clauses and memo.texts
+
+
+def test_memo_hits_equal_fresh_matching(lookup_contexts, monkeypatch):
+    """A batch answered wholly from the memo (no tuple matched again) equals the same batch
+    matched with no memo: values and column kinds."""
+    contexts, tables = lookup_contexts
+    _, col_ctx = contexts()
+    matched = []
+    real = col_lookup._matched_rows
+    monkeypatch.setattr(col_lookup, "_matched_rows", lambda *args: matched.append(1) or real(*args))
+    for table_name in tables:
+        for clause in _MEMO_CLAUSES:
+            args = "%s %s" % (table_name, clause)
+            for rows in _batches(args):
+                frame = frame_from_rows(rows)
+                COLUMNAR_COMMANDS["lookup"](col_ctx, args, frame)  # fills the memo
+                del matched[:]
+                hit = COLUMNAR_COMMANDS["lookup"](col_ctx, args, frame)
+                if "AS n" not in clause:  # numbers are not memoised
+                    assert matched == [], args
+                with monkeypatch.context() as fresh:
+                    _memo_free(fresh)
+                    missed = COLUMNAR_COMMANDS["lookup"](col_ctx, args, frame)
+                assert hit.schema == missed.schema and hit.equals(missed), args
+
+
+def test_memo_of_a_rewritten_lookup_starts_over(tmp_path):
+    """outputlookup rewrites a lookup file: the next lookup reads the new rows, not the memo
+    of the old ones."""
+    runner = Runner(str(ROOT), lookup_dir=str(tmp_path / "written"))
+    ctx = _Context(runner, [])
+    frame = frame_from_rows([{"process_name": "p1"}, {"process_name": "p2"}, {"process_name": "p1"}])
+    args = "c2hunt_program_port_baseline process_name OUTPUT baselined"
+
+    def baselined():
+        return COLUMNAR_COMMANDS["lookup"](ctx, args, frame).get_column("baselined").to_list()
+    COLUMNAR_COMMANDS["outputlookup"](ctx, "c2hunt_program_port_baseline",
+                                      frame_from_rows([{"process_name": "p1", "baselined": "1"}]))
+    assert baselined() == ["1", None, "1"]
+    COLUMNAR_COMMANDS["outputlookup"](ctx, "c2hunt_program_port_baseline",
+                                      frame_from_rows([{"process_name": "p2", "baselined": "2"}]))
+    assert baselined() == [None, "2", None]
+
+
+def test_memo_is_bounded(lookup_contexts, monkeypatch):
+    """Past _MEMO_ROWS tuples a clause's memo starts over, past _MEMO_ROWS sets of rows the
+    table's does; what comes out is unchanged."""
+    contexts, tables = lookup_contexts
+    monkeypatch.setattr(col_lookup, "_MEMO_ROWS", 4)
+    row_ctx, col_ctx = contexts()
+    outcomes = []
+    for table_name in tables:
+        for clause in _MEMO_CLAUSES:
+            for rows in _batches("bound" + clause):
+                outcomes.append(_differential(row_ctx, col_ctx, "lookup", "%s %s" % (table_name, clause), rows))
+                memo = col_lookup._memo(col_ctx.lookups.get(table_name))
+                assert len(memo.texts) <= 4 and all(met.height <= 4 for met in memo.clauses.values())
+    assert [o for o in outcomes if o not in ("same", "refused")] == []
+    frame = frame_from_rows([{"s": "v%d" % i} for i in range(10)])
+    table = col_ctx.lookups.get(tables[0])
+    col_lookup._MEMOS.pop(table, None)
+    COLUMNAR_COMMANDS["lookup"](col_ctx, "%s key AS s OUTPUT out1" % tables[0], frame)
+    assert col_lookup._MEMOS[table].clauses == {}  # ten tuples at once: none kept
+    COLUMNAR_COMMANDS["lookup"](col_ctx, "%s key AS s OUTPUT out1" % tables[0], frame.head(3))
+    assert [met.height for met in col_lookup._MEMOS[table].clauses.values()] == [3]

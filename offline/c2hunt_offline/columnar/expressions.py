@@ -141,8 +141,19 @@ def _select(expr):
     return pl.select(expr).to_series()
 
 
+# All-null columns by (dtype, rows): searches read many fields a log lacks, eval after eval, on
+# frames of one height; a few are kept (polars copies a shared column before changing it).
+_NULL_COLUMNS = {}
+
+
 def _nulls(n, dtype=pl.String):
-    return pl.repeat(None, n, dtype=dtype, eager=True)
+    key = (dtype, n)
+    column = _NULL_COLUMNS.get(key)
+    if column is None:
+        if len(_NULL_COLUMNS) >= 8:
+            _NULL_COLUMNS.clear()
+        column = _NULL_COLUMNS[key] = pl.repeat(None, n, dtype=dtype, eager=True)
+    return column.clone()
 
 
 def _any(mask):

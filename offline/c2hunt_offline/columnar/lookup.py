@@ -88,44 +88,130 @@ def _may_match(frame, table, inputs):
 
 def _distinct_output_values(frame, table, inputs, outputs):
     """One column per output: the packed value of the matching lookup rows, computed once per
-    distinct tuple of the input fields."""
+    distinct set of matched rows (few: the lookup's rows and their overlaps)."""
     input_columns = [c for c, _ in inputs]
     event_fields = [f for _, f in inputs]
     present = list(dict.fromkeys(f for f in event_fields if f in frame.columns))
     names = ["__c2out%d" % i for i in range(len(outputs))]
-
-    def outputs_for(row):
-        matches = table.match(input_columns, [row.get(f) for f in event_fields])
-        return [_packed(matches, column) for column, _ in outputs]
-
     if not present:
-        values = outputs_for({})
+        values = [_packed(table.match(input_columns, [None] * len(inputs)), column) for column, _ in outputs]
         return [series_from_values(n, [v] * frame.height) for n, v in zip(names, values)]
-    keys = frame.select([_key_column(frame.get_column(f)) for f in present])
-    index = keys.with_row_index("__c2first").group_by(present, maintain_order=True) \
-        .agg(pl.col("__c2first").first())
-    distinct = frame.select(present)[index.get_column("__c2first")]
+    memo = _memo(table)
     try:
-        matched = _matched_rows(table, input_columns, distinct, event_fields)
+        sets = memo.row_sets(table, input_columns, event_fields, frame.select(present))
     except NotColumnar:
-        matched = None
-    if matched is None:  # per distinct input tuple, through the row command's own table
-        per_distinct = [outputs_for(row) for row in rows_from_frame(distinct)]
-        columns = [series_from_values(n, [values[i] for values in per_distinct]) for i, n in enumerate(names)]
-    else:  # per distinct set of matched rows (few: the lookup's rows and their overlaps)
-        sets = matched.list.eval(pl.element().cast(pl.String)).list.join(",").fill_null("").alias("__c2set")
-        unique_sets = sets.unique(maintain_order=True)
-        per_set = []
-        for text in unique_sets.to_list():
-            found = table._defaults([table.rows[int(i)] for i in text.split(",")] if text else [])
-            per_set.append([_packed(found, column) for column, _ in outputs])
-        outputs_by_set = pl.DataFrame([unique_sets] + [series_from_values(n, [values[i] for values in per_set])
-                                                       for i, n in enumerate(names)])
-        columns = sets.to_frame().join(outputs_by_set, on="__c2set", how="left", maintain_order="left") \
-            .select(names).get_columns()
-    result = index.select(present).with_columns(columns)
+        return _per_tuple_output_values(frame.select(present), table, inputs, outputs, names)
+    unique_sets = sets.unique()
+    per_set = []
+    for text in (memo.texts[i] for i in unique_sets.to_list()):
+        found = table._defaults([table.rows[int(i)] for i in text.split(",")] if text else [])
+        per_set.append([_packed(found, column) for column, _ in outputs])
+    # each row's place among the sets met here, through a table indexed by set number
+    place = pl.zeros(len(memo.texts), dtype=pl.UInt32, eager=True) \
+        .scatter(unique_sets, pl.arange(0, unique_sets.len(), dtype=pl.UInt32, eager=True)).gather(sets)
+    return [series_from_values(n, [values[i] for values in per_set]).gather(place) for i, n in enumerate(names)]
+
+
+def _per_tuple_output_values(inputs_frame, table, inputs, outputs, names):
+    """:func:`_distinct_output_values` for inputs the bulk matcher does not read: per distinct
+    input tuple, through the row command's own table."""
+    present = inputs_frame.columns
+    keys = inputs_frame.select([_key_column(inputs_frame.get_column(f)) for f in present])
+    distinct, first = _distinct_tuples(keys)
+    per_tuple = []
+    for row in rows_from_frame(inputs_frame[first]):
+        matches = table.match([c for c, _ in inputs], [row.get(f) for _, f in inputs])
+        per_tuple.append([_packed(matches, column) for column, _ in outputs])
+    result = distinct.with_columns(
+        [series_from_values(n, [values[i] for values in per_tuple]) for i, n in enumerate(names)])
     joined = keys.join(result, on=present, how="left", nulls_equal=True, maintain_order="left")
     return [joined.get_column(n) for n in names]
+
+
+def _distinct_tuples(keys):
+    """(one row per distinct row of ``keys``, in order of first appearance; the index of the
+    first row holding each)."""
+    index = keys.with_row_index("__c2first").group_by(keys.columns, maintain_order=True) \
+        .agg(pl.col("__c2first").first())
+    return index.select(keys.columns), index.get_column("__c2first")
+
+
+# ------------------------------------------------------------------ the lookup memo
+# The streamed pass runs every search's lookups chunk after chunk, and many searches look up
+# the same tables on the same values: the matched rows of each distinct input tuple are kept
+# per table and clause, so a chunk matches only the tuples not met before.
+_MEMO_ROWS = 100000  # input tuples kept per table and clause, and sets of matched rows per table
+_MEMOS = weakref.WeakKeyDictionary()  # LookupTable -> _LookupMemo
+
+
+def _memo(table):
+    """The table's :class:`_LookupMemo`, started over once it holds too many sets of rows. A
+    table object is read once per file version (an outputlookup makes the next ``get`` read a
+    new one), so its memo never outlives its rows."""
+    memo = _MEMOS.get(table)
+    if memo is None or len(memo.texts) > _MEMO_ROWS:
+        memo = _MEMOS[table] = _LookupMemo()
+    return memo
+
+
+class _LookupMemo(object):
+    """One lookup table's answers: each distinct set of matched rows numbered once (``texts``:
+    the row ids as "3,5", "" for none), and per clause (input columns, which present field each
+    reads, the fields' kinds) a frame of the input tuples met (their key columns, ``__c2k0``...)
+    and the number of the set each matches. Only text inputs (plain or multivalue) are kept:
+    their key is the value matched, where a number's is not its ``to_str`` text."""
+
+    def __init__(self):
+        self.texts, self.numbers, self.clauses = [], {}, {}
+
+    def row_sets(self, table, input_columns, event_fields, inputs_frame):
+        """For each row of ``inputs_frame`` (the input fields present), the number of the set
+        of lookup rows it matches (UInt32 ``__c2set``), each distinct tuple matched once and
+        tuples of text met before not at all."""
+        present = inputs_frame.columns
+        names = ["__c2k%d" % i for i in range(len(present))]
+        keys = inputs_frame.select([_key_column(inputs_frame.get_column(f)).alias(n)
+                                    for f, n in zip(present, names)])
+        signature = None
+        if all(dtype in (pl.String, pl.List(pl.String)) for dtype in inputs_frame.schema.values()):
+            signature = (tuple(input_columns), tuple(present.index(f) if f in present else None for f in event_fields),
+                         tuple(str(dtype) for dtype in inputs_frame.schema.values()))
+        met = self.clauses.get(signature)
+        if met is None:
+            sets = pl.repeat(None, keys.height, dtype=pl.UInt32, eager=True).alias("__c2set")
+        else:
+            sets = keys.join(met, on=names, how="left", nulls_equal=True, maintain_order="left").get_column("__c2set")
+        unknown = sets.is_null()
+        if not unknown.any():
+            return sets
+        rows = unknown.arg_true()
+        new_keys, first = _distinct_tuples(keys[rows])
+        matched = _matched_rows(table, input_columns, inputs_frame[rows[first]], event_fields)
+        texts = matched.list.eval(pl.element().cast(pl.String)).list.join(",").fill_null("")
+        distinct_texts = texts.unique()
+        numbers = [self._number(text) for text in distinct_texts.to_list()]
+        new = new_keys.with_columns(texts.replace_strict(distinct_texts, numbers, return_dtype=pl.UInt32).alias("__c2set"))
+        if signature is not None:
+            self._remember(signature, met, new)
+        found = keys[rows].join(new, on=names, how="left", nulls_equal=True, maintain_order="left")
+        return sets.scatter(rows, found.get_column("__c2set"))
+
+    def _number(self, text):
+        number = self.numbers.get(text)
+        if number is None:
+            number = self.numbers[text] = len(self.texts)
+            self.texts.append(text)
+        return number
+
+    def _remember(self, signature, met, new):
+        """Add the tuples ``new`` to a clause's, at most _MEMO_ROWS of them: past it the clause
+        starts over (one whose tuples rarely repeat keeps only its latest)."""
+        if met is not None and met.height + new.height <= _MEMO_ROWS:
+            self.clauses[signature] = pl.concat([met, new], rechunk=True)
+        elif new.height <= _MEMO_ROWS:
+            self.clauses[signature] = new
+        else:
+            self.clauses.pop(signature, None)
 
 
 # ------------------------------------------------------------------ vectorised matching
