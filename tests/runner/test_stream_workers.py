@@ -135,6 +135,31 @@ def test_worker_count(monkeypatch):
     assert stream_workers.worker_count() == 6
 
 
+def test_worker_environment(monkeypatch):
+    """Each worker's polars pool is its share of the cores (one thread when the workers fill
+    them); a POLARS_MAX_THREADS the user set is left as given."""
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    assert stream_workers.worker_environment(2, cores=2)["POLARS_MAX_THREADS"] == "1"
+    assert stream_workers.worker_environment(3, cores=2)["POLARS_MAX_THREADS"] == "1"
+    assert stream_workers.worker_environment(2, cores=8)["POLARS_MAX_THREADS"] == "4"
+    assert stream_workers.worker_environment(0, cores=3)["POLARS_MAX_THREADS"] == "3"
+    monkeypatch.setenv("POLARS_MAX_THREADS", "5")
+    assert "POLARS_MAX_THREADS" not in stream_workers.worker_environment(2, cores=2)
+
+
+def test_workers_start_with_their_environment(monkeypatch):
+    """A spawned worker finds the environment it was given; this process's is as it was."""
+    from concurrent.futures import ProcessPoolExecutor
+    import os
+    monkeypatch.setenv("C2HUNT_TEST_KEPT", "parent")
+    monkeypatch.delenv("C2HUNT_TEST_GIVEN", raising=False)
+    context = stream_workers._SpawnWith({"C2HUNT_TEST_GIVEN": "worker", "C2HUNT_TEST_KEPT": "worker"})
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        got = pool.submit(os.getenv, "C2HUNT_TEST_GIVEN").result(), pool.submit(os.getenv, "C2HUNT_TEST_KEPT").result()
+    assert got == ("worker", "worker")
+    assert "C2HUNT_TEST_GIVEN" not in os.environ and os.environ["C2HUNT_TEST_KEPT"] == "parent"
+
+
 def split_read(path, size):
     """The blocks of json_spans each read on its own: (rows, issues) or None (declined)."""
     spans = frames.json_spans(str(path), None, size)
