@@ -144,7 +144,7 @@ class ChunkPool(object):
                         if self.executor is None:
                             self._start()
                         waiting.append((span, self.executor.submit(_worker_block, str(path), sourcetype, host,
-                                                                   *span)))
+                                                                   *span, self._compacted())))
                     except Exception as exc:  # noqa: BLE001  (no pool: the blocks are read here)
                         self._give_up(exc, waiting)
                         waiting.append((span, None))
@@ -168,6 +168,12 @@ class ChunkPool(object):
             for _span, future in waiting:
                 if future is not None:
                     future.cancel()
+
+    def _compacted(self):
+        """The searches whose rows a worker dictionary-encodes as the hunt would keep them now
+        (the searches with a stats state that is not folding: their rows are sent, unpacked
+        and kept encoded, ~3x smaller than as given; a state that folds again expands them)."""
+        return frozenset(plan.name for plan in self.events.plans.values() if plan.compacts_rows())
 
     def _give_up(self, exc, waiting):
         """Stop using the workers: the blocks given to them are read here instead."""
@@ -252,8 +258,8 @@ def _worker_start(spec):
     _WORKER.update(runner=runner, plans=plans, window=spec["window"], summary_fields=spec["summary_fields"])
 
 
-def _worker_block(path, sourcetype, host, offset, length, first_line):
-    from .stream import chunk_part
+def _worker_block(path, sourcetype, host, offset, length, first_line, compact=frozenset()):
+    from .stream import chunk_part, release_cycles
     if "error" in _WORKER:
         raise RuntimeError(_WORKER["error"])
     if os.environ.get("C2HUNT_WORKER_TEST_EXIT") == str(offset):  # tests: a worker that dies
@@ -261,8 +267,9 @@ def _worker_block(path, sourcetype, host, offset, length, first_line):
     result = read_here(path, sourcetype, host, offset, length, first_line)
     if result.frame is not None:
         result.part = _pack(chunk_part(_WORKER["runner"], _WORKER["plans"], _WORKER["window"],
-                                       _WORKER["summary_fields"], result.frame))
+                                       _WORKER["summary_fields"], result.frame, compact))
         result.frame = None
+        release_cycles()  # a custom command's column sources (see there)
     return result
 
 
