@@ -78,6 +78,28 @@ def test_workers_summary_and_carried_stats(zeek_workload, monkeypatch):
     assert pooled == alone and ran
 
 
+def test_workers_encode_the_rows_of_stats_that_stopped_folding(zeek_workload, monkeypatch):
+    """Once a search's stats state stops folding (too many groups per row), the hunt's process
+    names it with each block and the workers send its rows dictionary-encoded: same output."""
+    monkeypatch.setattr(stream, "FOLD_BYTES", 1)  # the hunt's process only: workers keep theirs
+    monkeypatch.setattr(stream, "FOLD_GROUPS_PER_ROW", 0.0)  # never folds: rows kept encoded
+    encoded = []
+    original = stream_workers.ChunkPool.blocks
+
+    def blocks(self, *args):
+        for result in original(self, *args):
+            if result.part is not None:
+                encoded.extend(name for name, index, _size, shared in result.part.outputs
+                               if self.events.plans[name].stats_args is not None and not shared
+                               and index is not None and index != stream.FAILED
+                               and isinstance(result.part.frames[index], stream.Compact))
+            yield result
+    monkeypatch.setattr(stream_workers.ChunkPool, "blocks", blocks)
+    alone, _ = hunt(zeek_workload, monkeypatch, 1, 60000)
+    pooled, _ = hunt(zeek_workload, monkeypatch, 2, 60000)
+    assert pooled == alone and encoded
+
+
 def test_a_worker_that_dies(zeek_workload, monkeypatch):
     """A worker process that exits mid-read: the blocks not yet added are read in the hunt's
     process (a message says so), the output is the in-process one, nothing hangs."""
