@@ -78,6 +78,28 @@ def test_workers_summary_and_carried_stats(zeek_workload, monkeypatch):
     assert pooled == alone and ran
 
 
+def test_workers_encode_the_rows_of_stats_that_stopped_folding(zeek_workload, monkeypatch):
+    """Once a search's stats state stops folding (too many groups per row), the hunt's process
+    names it with each block and the workers send its rows dictionary-encoded: same output."""
+    monkeypatch.setattr(stream, "FOLD_BYTES", 1)  # the hunt's process only: workers keep theirs
+    monkeypatch.setattr(stream, "FOLD_GROUPS_PER_ROW", 0.0)  # never folds: rows kept encoded
+    encoded = []
+    original = stream_workers.ChunkPool.blocks
+
+    def blocks(self, *args):
+        for result in original(self, *args):
+            if result.part is not None:
+                encoded.extend(name for name, index, _size, shared in result.part.outputs
+                               if self.events.plans[name].stats_args is not None and not shared
+                               and index is not None and index != stream.FAILED
+                               and isinstance(result.part.frames[index], stream.Compact))
+            yield result
+    monkeypatch.setattr(stream_workers.ChunkPool, "blocks", blocks)
+    alone, _ = hunt(zeek_workload, monkeypatch, 1, 60000)
+    pooled, _ = hunt(zeek_workload, monkeypatch, 2, 60000)
+    assert pooled == alone and encoded
+
+
 def test_a_worker_that_dies(zeek_workload, monkeypatch):
     """A worker process that exits mid-read: the blocks not yet added are read in the hunt's
     process (a message says so), the output is the in-process one, nothing hangs."""
@@ -133,6 +155,31 @@ def test_worker_count(monkeypatch):
     assert stream_workers.worker_count() == 1
     monkeypatch.setenv("C2HUNT_WORKERS", "6")
     assert stream_workers.worker_count() == 6
+
+
+def test_worker_environment(monkeypatch):
+    """Each worker's polars pool is its share of the cores (one thread when the workers fill
+    them); a POLARS_MAX_THREADS the user set is left as given."""
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    assert stream_workers.worker_environment(2, cores=2)["POLARS_MAX_THREADS"] == "1"
+    assert stream_workers.worker_environment(3, cores=2)["POLARS_MAX_THREADS"] == "1"
+    assert stream_workers.worker_environment(2, cores=8)["POLARS_MAX_THREADS"] == "4"
+    assert stream_workers.worker_environment(0, cores=3)["POLARS_MAX_THREADS"] == "3"
+    monkeypatch.setenv("POLARS_MAX_THREADS", "5")
+    assert "POLARS_MAX_THREADS" not in stream_workers.worker_environment(2, cores=2)
+
+
+def test_workers_start_with_their_environment(monkeypatch):
+    """A spawned worker finds the environment it was given; this process's is as it was."""
+    from concurrent.futures import ProcessPoolExecutor
+    import os
+    monkeypatch.setenv("C2HUNT_TEST_KEPT", "parent")
+    monkeypatch.delenv("C2HUNT_TEST_GIVEN", raising=False)
+    context = stream_workers._SpawnWith({"C2HUNT_TEST_GIVEN": "worker", "C2HUNT_TEST_KEPT": "worker"})
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        got = pool.submit(os.getenv, "C2HUNT_TEST_GIVEN").result(), pool.submit(os.getenv, "C2HUNT_TEST_KEPT").result()
+    assert got == ("worker", "worker")
+    assert "C2HUNT_TEST_GIVEN" not in os.environ and os.environ["C2HUNT_TEST_KEPT"] == "parent"
 
 
 def split_read(path, size):

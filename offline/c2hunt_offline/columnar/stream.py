@@ -233,11 +233,14 @@ class Plan(object):
         self.outputs, self.pending = [], 0
         return True
 
+    def compacts_rows(self):
+        """Whether a chunk's prefix output is kept dictionary-encoded (:class:`Compact`): yes
+        unless a stats state is about to take it (rows folded at the next ``FOLD_BYTES``)."""
+        return self.kind == "prefix" and compact_rows() and (self.stats_args is None or self.next_fold > FOLD_BYTES)
+
     def keep_rows(self, file_index, frame):
-        """Keep one chunk's prefix output: dictionary-encoded (:class:`Compact`) unless a stats
-        state is about to take it (rows folded at the next ``FOLD_BYTES``)."""
-        if self.kind == "prefix" and compact_rows() and not isinstance(frame, Compact) and \
-                (self.stats_args is None or self.next_fold > FOLD_BYTES):
+        """Keep one chunk's prefix output (:meth:`compacts_rows`)."""
+        if not isinstance(frame, Compact) and self.compacts_rows():
             frame = Compact(frame)
         self.outputs.append((file_index, frame))
 
@@ -1064,6 +1067,7 @@ class StreamedEvents(object):
         """One chunk (a frame of events in reading order, ``seq_base`` its first sequence number)."""
         part = chunk_part(self.runner, self.plans.values(), self.window, self.summary_fields, frame)
         self.add_part(part, file_index, seq_base)
+        release_cycles()
 
     def add_part(self, part, file_index, seq_base):
         """What one chunk gave (:func:`chunk_part`, here or in a worker process), added in
@@ -1099,7 +1103,6 @@ class StreamedEvents(object):
                 plan.pending += size
                 plan.maybe_fold()
         self.spill()
-        release_cycles()
 
     def spill(self):
         """Past ``spill_bytes()`` of compact rows in memory, the largest searches' chunks are
@@ -1207,9 +1210,11 @@ class ChunkPart(object):
         self.summary, self.frames, self.outputs, self.layouts = summary, frames, outputs, layouts
 
 
-def chunk_part(runner, plans, window, summary_fields, frame):
+def chunk_part(runner, plans, window, summary_fields, frame, compact=frozenset()):
     """The :class:`ChunkPart` of one chunk (a frame of events in reading order): the summary
-    and every planned search's prefix run over it (``plans``: not failed, not whole)."""
+    and every planned search's prefix run over it (``plans``: not failed, not whole). Outputs
+    are dictionary-encoded where :meth:`Plan.compacts_rows` says, or for the searches named in
+    ``compact`` (a worker's plans carry no stats state: the hunt's process says which)."""
     n = frame.height
     raw_t = numeric_column(frame.get_column("_time")) if "_time" in frame.columns else \
         pl.Series("_time", [None] * n, dtype=pl.Float64)
@@ -1243,7 +1248,7 @@ def chunk_part(runner, plans, window, summary_fields, frame):
             out = out.drop(POSITION).with_columns(key_t.gather(positions).alias(ORDER_TIME),
                                                   key_seq.gather(positions).alias(ORDER_SEQ))
             size = out.estimated_size()
-            if plan.kind == "prefix" and plan.stats_args is None and compact_rows():
+            if plan.compacts_rows() or plan.name in compact:
                 out = Compact(out)  # as Plan.keep_rows would: done where the chunk is read
             index = len(frames)
             frames.append(out)

@@ -32,6 +32,7 @@ files gathered into one chunk, are read in this process as before.
 import os
 import sys
 from collections import deque
+from multiprocessing.context import SpawnContext, SpawnProcess
 
 # Blocks a worker is given ahead of the one the hunt adds next (each is a block's text and
 # frame in the worker, ~10-15x BLOCK_BYTES while it runs, then its small reply).
@@ -44,6 +45,34 @@ POOL_MIN_BYTES = 64 << 20
 # most this many (each holds a chunk's frame and the prefixes' columns: several hundred MB at
 # 32 MB blocks).
 MAX_DEFAULT_WORKERS = 4
+
+
+def worker_environment(count, cores=None):
+    """The environment variables a worker process is started with beyond this process's
+    (the user's own settings win). Polars sizes its thread pool once, from
+    ``POLARS_MAX_THREADS`` or the cores: each of ``count`` workers gets its share of the
+    ``cores`` (one thread when the workers fill them), since the workers are the parallelism
+    here and one pool per process over every core made the processes contend (12 blocks in
+    one process: 22.7 -> 19.3 CPU s, 5.8 -> 3.8 of them system time, at the same wall).
+
+    jemalloc's decay is left as polars sets it: ``_RJEM_MALLOC_CONF=dirty_decay_ms:10000,
+    muzzy_decay_ms:10000`` in every process cut the pass's CPU 149.0 -> 138.3 s (5 million
+    records, 2 workers: the workers' system time 25.1 -> 12.4 s) but raised each worker's peak
+    by 150 MB and the tree's by 430 MB (2.17 -> 2.60 GiB), where the 20 million records' peak
+    is already over the 3.5 GiB it should stay under."""
+    if cores is None:
+        cores = _usable_cores()
+    environment = {}
+    if "POLARS_MAX_THREADS" not in os.environ:
+        environment["POLARS_MAX_THREADS"] = str(max(1, cores // max(1, count)))
+    return environment
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def worker_count():
@@ -92,14 +121,14 @@ class ChunkPool(object):
         self.broken = False
 
     def _start(self):
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         runner = self.events.runner
         plans = [p for p in self.events.plans.values()]
         spec = {"app_root": runner.app_root, "lookup_dir": runner.lookup_dir, "python": runner.python,
                 "names": [p.name for p in plans], "signatures": [plan_signature(p) for p in plans],
                 "window": self.events.window, "summary_fields": self.events.summary_fields}
-        self.executor = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
+        context = _SpawnWith(worker_environment(self.count))
+        self.executor = ProcessPoolExecutor(self.count, mp_context=context,
                                             initializer=_worker_start, initargs=(spec,))
 
     def close(self):
@@ -121,7 +150,7 @@ class ChunkPool(object):
                         if self.executor is None:
                             self._start()
                         waiting.append((span, self.executor.submit(_worker_block, str(path), sourcetype, host,
-                                                                   *span)))
+                                                                   *span, self._compacted())))
                     except Exception as exc:  # noqa: BLE001  (no pool: the blocks are read here)
                         self._give_up(exc, waiting)
                         waiting.append((span, None))
@@ -145,6 +174,12 @@ class ChunkPool(object):
             for _span, future in waiting:
                 if future is not None:
                     future.cancel()
+
+    def _compacted(self):
+        """The searches whose rows a worker dictionary-encodes as the hunt would keep them now
+        (the searches with a stats state that is not folding: their rows are sent, unpacked
+        and kept encoded, ~3x smaller than as given; a state that folds again expands them)."""
+        return frozenset(plan.name for plan in self.events.plans.values() if plan.compacts_rows())
 
     def _give_up(self, exc, waiting):
         """Stop using the workers: the blocks given to them are read here instead."""
@@ -176,6 +211,37 @@ def read_here(path, sourcetype, host, offset, length, first_line):
                        frame=frame if height else None)
 
 
+class _SpawnWith(SpawnContext):
+    """``spawn`` processes started with ``environment`` added to this process's (it must be
+    there when the interpreter starts: polars reads it as it loads, before any of our code)."""
+
+    def __init__(self, environment):
+        super().__init__()
+        self.environment = environment
+
+    def Process(self, *args, **kwargs):  # noqa: N802  (multiprocessing's name)
+        process = _SpawnedWith(*args, **kwargs)
+        process.environment = self.environment
+        return process
+
+
+class _SpawnedWith(SpawnProcess):
+    @staticmethod
+    def _Popen(process):  # noqa: N802  (multiprocessing's name)
+        # The child inherits this process's environment as the exec call finds it: set for
+        # that call only (in this thread, while no polars work runs here: the pool is idle).
+        saved = {name: os.environ.get(name) for name in process.environment}
+        os.environ.update(process.environment)
+        try:
+            return SpawnProcess._Popen(process)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 # ---------------------------------------------------------------- in the worker process
 
 _WORKER = {}
@@ -198,8 +264,8 @@ def _worker_start(spec):
     _WORKER.update(runner=runner, plans=plans, window=spec["window"], summary_fields=spec["summary_fields"])
 
 
-def _worker_block(path, sourcetype, host, offset, length, first_line):
-    from .stream import chunk_part
+def _worker_block(path, sourcetype, host, offset, length, first_line, compact=frozenset()):
+    from .stream import chunk_part, release_cycles
     if "error" in _WORKER:
         raise RuntimeError(_WORKER["error"])
     if os.environ.get("C2HUNT_WORKER_TEST_EXIT") == str(offset):  # tests: a worker that dies
@@ -207,8 +273,9 @@ def _worker_block(path, sourcetype, host, offset, length, first_line):
     result = read_here(path, sourcetype, host, offset, length, first_line)
     if result.frame is not None:
         result.part = _pack(chunk_part(_WORKER["runner"], _WORKER["plans"], _WORKER["window"],
-                                       _WORKER["summary_fields"], result.frame))
+                                       _WORKER["summary_fields"], result.frame, compact))
         result.frame = None
+        release_cycles()  # a custom command's column sources (see there)
     return result
 
 
