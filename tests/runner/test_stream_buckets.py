@@ -286,6 +286,21 @@ def test_a_lost_worker_bucket_runs_in_process(monkeypatch):
     assert len(sent) == 1 and sum(here) == sum(f.height for f in frames)  # every row ran here
 
 
+def test_a_bucket_that_raised_in_a_worker_runs_the_rest_whole(monkeypatch):
+    """A worker's bucket that raised (here: sent a file that is not there) raises in this
+    process, as in-process: the rest then runs whole, its output unchanged."""
+    from c2hunt_offline.columnar import parallel
+    runner = Runner(str(ROOT))
+    segments = split_pipeline(BEACON_LIKE)
+    frames = _frames(random.Random(5), 6)
+    _start, whole = _rest(runner, _Plan(segments, frames), monkeypatch, 0)
+    sent, _here = _worker_buckets(monkeypatch)
+    call = parallel.Worker.call
+    monkeypatch.setattr(parallel.Worker, "call", lambda self, m: call(self, m[:-1] + (m[-1] + ".gone",)))
+    start, got = _rest(runner, _Plan(segments, frames), monkeypatch, 300)
+    assert sent and start == 2 and same(got, whole)
+
+
 def test_one_process_runs_the_buckets_in_process(monkeypatch):
     """``C2HUNT_WORKERS=1`` (the reference): no worker is sent a bucket."""
     runner = Runner(str(ROOT))
