@@ -403,9 +403,10 @@ def run_buckets(runner, count, data_of, here, segments, cut):
     they should run in-process (one process wanted, every worker lost). ``data_of(bucket)``:
     the bucket's rows (None: none); ``here(data)``: ``segments[cut:]`` run over them in this
     process. A worker is sent one bucket at a time, as an Arrow IPC file in /dev/shm that it
-    maps; it runs ``segments[cut:]`` with its own runner and answers the output frame, or None
-    where the run is not exact (:func:`.buckets.run_bucket`). A worker that dies has its
-    bucket run here; a bucket that raised in a worker raises here, as in-process."""
+    maps; it runs ``segments[cut:]`` with its own runner and answers what ``here`` would
+    (:func:`.buckets.run_bucket`: the output frame, or a mark that it is not exact). A worker
+    that dies has its bucket, and the buckets after, run here; a bucket that raised in a worker
+    raises here, as in-process."""
     pool = warm(runner)
     if pool is None or not pool.usable():
         return None
