@@ -160,3 +160,26 @@ def test_a_lost_worker_work_runs_in_process(zeek_workload, monkeypatch, when):
     assert len(ran) == correlation_count()
     if when == "read":
         assert len(read) == len(zeek_workload)  # both Zeek logs, one read after its worker was lost
+
+
+def test_prepared_workers_run_buckets(monkeypatch):
+    """:func:`parallel.prepare` starts the workers and has them build their runner (a message
+    not answered, so the pipe stays in step); :func:`parallel.run_buckets` then gives each
+    bucket's output, in bucket order, wherever it ran, and None for a bucket without rows."""
+    import polars as pl
+
+    from c2hunt_offline.columnar.buckets import run_bucket
+    from c2hunt_offline.conf import split_pipeline
+    monkeypatch.setenv("C2HUNT_WORKERS", "2")
+    runner = Runner(str(ROOT))
+    parallel.prepare(runner)
+    segments = split_pipeline("x | stats count AS n by a")
+    rows = [pl.DataFrame({"a": ["k%d" % (b % 3)] * (b + 1)}) if b != 2 else None for b in range(6)]
+    sent = []
+    send = parallel.Worker.send
+    monkeypatch.setattr(parallel.Worker, "send", lambda self, m: sent.append(m[0]) or send(self, m))
+    got = parallel.run_buckets(runner, len(rows), lambda b: rows[b],
+                               lambda data: time.sleep(0.3) or run_bucket(runner, segments, 1, data), segments, 1)
+    assert "bucket" in sent  # the main process slowed: the worker takes some
+    assert got[2] is None
+    assert [g.rows() for g in got if g is not None] == [[("k%d" % (b % 3), b + 1)] for b in range(6) if b != 2]

@@ -6,6 +6,7 @@ a check that cannot be exact (mixed columns, by-values sharing a sort key) runs 
 and spilled chunks give the same notables.
 """
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +230,85 @@ def test_bucketed_hunt_gives_the_same_notables(tmp_path, monkeypatch):
     got, errors = runner.hunt(events)
     assert ran and max(ran) > 1
     assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+
+
+# ---------------------------------------------------------------- buckets across worker processes
+
+def _worker_buckets(monkeypatch, kill_first=False):
+    """The buckets each worker was sent (killing the worker at the first one when ``kill_first``)
+    and the buckets run in this process."""
+    from c2hunt_offline.columnar import parallel
+    sent, here = [], []
+    send, run_bucket = parallel.Worker.send, buckets.run_bucket
+
+    def watched_send(self, message):
+        if message[0] == "bucket":
+            if kill_first and not sent:
+                self.process.kill()
+                self.process.wait()
+            sent.append(message[-1])
+        return send(self, message)
+
+    def watched_run(*args):
+        here.append(args[-1].height)
+        time.sleep(0.02)  # so the worker surely takes some
+        return run_bucket(*args)
+    monkeypatch.setattr(parallel.Worker, "send", watched_send)
+    monkeypatch.setattr(buckets, "run_bucket", watched_run)
+    monkeypatch.setenv("C2HUNT_WORKERS", "2")
+    return sent, here
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_buckets_across_workers_are_the_whole_rest(seed, monkeypatch):
+    """With a worker, the buckets go to it and to this process one at a time; their outputs,
+    merged in bucket order, are the whole rest's rows."""
+    runner = Runner(str(ROOT))
+    segments = split_pipeline(BEACON_LIKE)
+    frames = _frames(random.Random(seed), 6)
+    _start, whole = _rest(runner, _Plan(segments, frames), monkeypatch, 0)
+    sent, here = _worker_buckets(monkeypatch)
+    start, bucketed = _rest(runner, _Plan(segments, frames), monkeypatch, 300)
+    assert start == 7 and same(bucketed, whole)
+    assert sent and here  # both processes ran buckets
+
+
+def test_a_lost_worker_bucket_runs_in_process(monkeypatch):
+    """A worker killed as its first bucket is sent: that bucket, and every one after, runs in
+    this process, the output the whole rest's."""
+    runner = Runner(str(ROOT))
+    segments = split_pipeline(BEACON_LIKE)
+    frames = _frames(random.Random(3), 6)
+    _start, whole = _rest(runner, _Plan(segments, frames), monkeypatch, 0)
+    sent, here = _worker_buckets(monkeypatch, kill_first=True)
+    start, bucketed = _rest(runner, _Plan(segments, frames), monkeypatch, 300)
+    assert start == 7 and same(bucketed, whole)
+    assert len(sent) == 1 and sum(here) == sum(f.height for f in frames)  # every row ran here
+
+
+def test_a_bucket_that_raised_in_a_worker_runs_the_rest_whole(monkeypatch):
+    """A worker's bucket that raised (here: sent a file that is not there) raises in this
+    process, as in-process: the rest then runs whole, its output unchanged."""
+    from c2hunt_offline.columnar import parallel
+    runner = Runner(str(ROOT))
+    segments = split_pipeline(BEACON_LIKE)
+    frames = _frames(random.Random(5), 6)
+    _start, whole = _rest(runner, _Plan(segments, frames), monkeypatch, 0)
+    sent, _here = _worker_buckets(monkeypatch)
+    call = parallel.Worker.call
+    monkeypatch.setattr(parallel.Worker, "call", lambda self, m: call(self, m[:-1] + (m[-1] + ".gone",)))
+    start, got = _rest(runner, _Plan(segments, frames), monkeypatch, 300)
+    assert sent and start == 2 and same(got, whole)
+
+
+def test_one_process_runs_the_buckets_in_process(monkeypatch):
+    """``C2HUNT_WORKERS=1`` (the reference): no worker is sent a bucket."""
+    runner = Runner(str(ROOT))
+    frames = _frames(random.Random(4), 6)
+    sent, here = _worker_buckets(monkeypatch)
+    monkeypatch.setenv("C2HUNT_WORKERS", "1")
+    start, _out = _rest(runner, _Plan(split_pipeline(BEACON_LIKE), frames), monkeypatch, 300)
+    assert start == 7 and not sent and sum(here) == sum(f.height for f in frames)
 
 
 def _generated_whole_hunt(tmp_path, monkeypatch):

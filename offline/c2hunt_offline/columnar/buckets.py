@@ -115,16 +115,15 @@ class Bucketed(object):
         return stacked.drop([ORDER_TIME, ORDER_SEQ], strict=False), self.cut
 
     def _buckets(self, runner):
-        from ..engine import _Context, _Step
-        from . import engine as columnar_engine
-        from .events import EventTable
+        from . import parallel
         from .stream import ORDER_SEQ, ORDER_TIME, _stack_newest_first
         schema = _stacked_schema(self.parts)
         if schema is None or any(schema.get(f, pl.String) not in (pl.String, pl.Null) for f in self.fields):
             return None
         assignment = [_bucket_of_rows(part, self.fields, self.count) for part in self.parts]
-        outputs = []
-        for bucket in range(self.count):
+
+        def data_of(bucket):
+            """The bucket's kept rows stacked newest first (None: it has none)."""
             frames = []
             for part, of_row in zip(self.parts, assignment):
                 rows = np.flatnonzero(of_row == bucket)
@@ -134,23 +133,50 @@ class Bucketed(object):
                         pl.repeat(None, frame.height, dtype=schema[c], eager=True).alias(c)
                         for c, dtype in frame.schema.items() if dtype != schema[c]]))
             if not frames:
-                continue
-            data = _stack_newest_first(frames).drop([ORDER_TIME, ORDER_SEQ], strict=False)
-            scratch = _Context(runner, EventTable({}))
-            out = columnar_engine.execute_from(runner, scratch, self.segments[:self.end], self.cut, data, _Step(),
-                                               rows=False)
-            del data
-            if not isinstance(out, pl.DataFrame) or scratch.messages or scratch.columns is not None:
                 return None
-            if out.height:
-                if outputs and out.schema != outputs[0].schema:
-                    return None
-                outputs.append(out)
-        if not outputs:
-            return None
-        merged = pl.concat(outputs, how="vertical") if len(outputs) > 1 else outputs[0]
-        order = _stats_order(merged, self.segments[self.end - 1])
-        return None if order is None else merged[order]
+            return _stack_newest_first(frames).drop([ORDER_TIME, ORDER_SEQ], strict=False)
+
+        segments = self.segments[:self.end]
+        outputs = None
+        if parallel.worker_count() > 1:
+            outputs = parallel.run_buckets(runner, self.count, data_of,
+                                           lambda data: run_bucket(runner, segments, self.cut, data), segments, self.cut)
+        if outputs is None:  # in-process, one bucket's rows at a time
+            outputs = []
+            for bucket in range(self.count):
+                data = data_of(bucket)
+                outputs.append(None if data is None else run_bucket(runner, segments, self.cut, data))
+                del data
+        return _merged(outputs, self.segments[self.end - 1])
+
+
+def run_bucket(runner, segments, cut, data):
+    """``segments[cut:]`` over one bucket's rows: the output frame, ``_INEXACT`` when it gave
+    messages or a column list (the buckets cannot be merged exactly)."""
+    from ..engine import _Context, _Step
+    from . import engine as columnar_engine
+    from .events import EventTable
+    scratch = _Context(runner, EventTable({}))
+    out = columnar_engine.execute_from(runner, scratch, segments, cut, data, _Step(), rows=False)
+    if not isinstance(out, pl.DataFrame) or scratch.messages or scratch.columns is not None:
+        return _INEXACT
+    return out
+
+
+_INEXACT = "inexact"
+
+
+def _merged(outputs, last_stats):
+    """The buckets' outputs (a frame, None for a bucket without rows, ``_INEXACT``) stacked
+    in the last stats' order; None when they cannot be merged exactly."""
+    if any(isinstance(out, str) for out in outputs):
+        return None
+    outputs = [out for out in outputs if out is not None and out.height]
+    if not outputs or any(out.schema != outputs[0].schema for out in outputs):
+        return None
+    merged = pl.concat(outputs, how="vertical") if len(outputs) > 1 else outputs[0]
+    order = _stats_order(merged, last_stats)
+    return None if order is None else merged[order]
 
 
 def _stacked_schema(parts):

@@ -272,58 +272,50 @@ def run_searches(runner, table, todo, now, progress=None):
         shared.remove()
 
 
-class _Dispatch(object):
-    """One hunt's searches handed out to the main process and the workers."""
+class _Jobs(object):
+    """Jobs ``0..n-1`` handed out, in ``order``, to the main process (``here(index)``: its
+    outcome, or it raises) and the workers (``there(worker, index)``: the worker's answer
+    ``("done", outcome)`` or ``("raise", exception)``; :class:`WorkerLost` puts the job back
+    for the main process). ``ready(worker)``: whether a worker takes jobs (once, first);
+    ``done(index)`` is called as each job ends. :meth:`run` gives the outcomes in job order,
+    or raises what the first job (in job order) that raised raised, as a run in-process would."""
 
-    def __init__(self, runner, table, shared, pool, todo, now, progress):
-        self.runner, self.table, self.shared, self.todo, self.now = runner, table, shared, todo, now
-        self.workers = pool.usable()
-        order = sorted(range(len(todo)), key=lambda i: -expected_cost(runner, todo[i][0], table))
+    def __init__(self, order, here, workers, there, ready=None, done=None):
+        self.here, self.workers, self.there, self.ready, self.done = here, workers, there, ready, done
         self.queue = collections.deque(order)
         self.lock = threading.Lock()
-        self.outcomes = [None] * len(todo)
-        self.raised = []  # (index, exception) of searches that raised in a worker
-        self.progress = progress
+        self.outcomes = [None] * len(self.queue)
+        self.raised = []  # (index, exception) of jobs that raised
 
     def _next(self):
         with self.lock:
             return self.queue.popleft() if self.queue else None
 
-    def _done(self, index, outcome):
+    def _end(self, index, kind, value):
         with self.lock:
-            self.outcomes[index] = outcome
-            if self.progress is not None:
-                self.progress(self.todo[index][0])
+            if kind == "raise":
+                self.raised.append((index, value))
+                return
+            self.outcomes[index] = value
+            if self.done is not None:
+                self.done(index)
 
     def _serve(self, worker):
-        """A thread's loop: hand searches to ``worker`` until none is left; a lost worker's
-        search goes back to the queue for the main process."""
-        self.shared.ready.wait()
-        if self.shared.files is None:
-            return
-        try:
-            kind, _ = worker.call(("table", self.runner.app_root, self.runner.lookup_dir, self.runner.python,
-                                   self.shared.files))
-        except WorkerLost:
-            return
-        if kind != "ok":  # the worker could not map the table: the main process searches
+        """A thread's loop: hand jobs to ``worker`` until none is left; a lost worker's job
+        goes back to the queue for the main process."""
+        if self.ready is not None and not self.ready(worker):
             return
         while True:
             index = self._next()
             if index is None:
                 return
-            saved, lo, hi = self.todo[index]
             try:
-                kind, value = worker.call(("search", saved.name, lo, hi, self.now))
+                kind, value = self.there(worker, index)
             except WorkerLost:
                 with self.lock:
                     self.queue.appendleft(index)
                 return
-            if kind == "raise":
-                with self.lock:
-                    self.raised.append((index, value))
-                continue
-            self._done(index, value)
+            self._end(index, kind, value)
 
     def run(self):
         threads = [threading.Thread(target=self._serve, args=(w,), daemon=True) for w in self.workers]
@@ -335,23 +327,116 @@ class _Dispatch(object):
                 if index is None:
                     for thread in threads:
                         thread.join()
-                    if not self.queue:  # empty: no lost worker's search came back
+                    if not self.queue:  # empty: no lost worker's job came back
                         break
                     continue
-                saved, lo, hi = self.todo[index]
                 try:
-                    outcome = self.runner.search_outcome(saved, self.table, self.now, lo, hi)
+                    outcome = self.here(index)
                 except Exception as exc:  # noqa: BLE001  (raised below, the first in order first)
-                    with self.lock:
-                        self.raised.append((index, exc))
+                    self._end(index, "raise", exc)
                     continue
-                self._done(index, outcome)
+                self._end(index, "done", outcome)
         finally:
             with self.lock:
-                self.queue.clear()  # an exception here: the threads stop at their next search
-        if self.raised:  # as in-process: the first search (in order) that raised, raises
+                self.queue.clear()  # an exception here: the threads stop at their next job
+        if self.raised:
             raise min(self.raised, key=lambda item: item[0])[1]
         return self.outcomes
+
+
+class _Dispatch(object):
+    """One hunt's searches handed out to the main process and the workers (:class:`_Jobs`)."""
+
+    def __init__(self, runner, table, shared, pool, todo, now, progress):
+        self.runner, self.table, self.shared, self.todo, self.now = runner, table, shared, todo, now
+        self.workers = pool.usable()
+        self.order = sorted(range(len(todo)), key=lambda i: -expected_cost(runner, todo[i][0], table))
+        self.progress = progress
+
+    def _here(self, index):
+        saved, lo, hi = self.todo[index]
+        return self.runner.search_outcome(saved, self.table, self.now, lo, hi)
+
+    def _ready(self, worker):
+        """Whether ``worker`` mapped the table (once it is written)."""
+        self.shared.ready.wait()
+        if self.shared.files is None:
+            return False
+        try:
+            kind, _ = worker.call(("table", _settings(self.runner), self.shared.files))
+        except WorkerLost:
+            return False
+        return kind == "ok"  # otherwise the main process searches
+
+    def _there(self, worker, index):
+        saved, lo, hi = self.todo[index]
+        return worker.call(("search", saved.name, lo, hi, self.now))
+
+    def _done(self, index):
+        if self.progress is not None:
+            self.progress(self.todo[index][0])
+
+    def run(self):
+        return _Jobs(self.order, self._here, self.workers, self._there, self._ready, self._done).run()
+
+
+def _settings(runner):
+    """What a worker builds the same runner from."""
+    return runner.app_root, runner.lookup_dir, runner.python
+
+
+# ---------------------------------------------------------------------------- a streamed rest's buckets
+def prepare(runner):
+    """Start the runner's workers (:func:`warm`) and have each build its runner now, so a
+    streamed rest's buckets (:func:`run_buckets`) find them ready (no-op with one process)."""
+    pool = warm(runner) if worker_count() > 1 else None
+    for worker in pool.usable() if pool is not None else ():
+        try:
+            worker.send(("runner", _settings(runner)))  # not answered
+        except WorkerLost:
+            pass
+
+
+def run_buckets(runner, count, data_of, here, segments, cut):
+    """The outputs of buckets ``0..count-1`` (:class:`.buckets.Bucketed`), in bucket order,
+    across the main process and the runner's workers (started now if they were not); None when
+    they should run in-process (one process wanted, every worker lost). ``data_of(bucket)``:
+    the bucket's rows (None: none); ``here(data)``: ``segments[cut:]`` run over them in this
+    process. A worker is sent one bucket at a time, as an Arrow IPC file in /dev/shm that it
+    maps; it runs ``segments[cut:]`` with its own runner and answers what ``here`` would
+    (:func:`.buckets.run_bucket`: the output frame, or a mark that it is not exact). A worker
+    that dies has its bucket, and the buckets after, run here; a bucket that raised in a worker
+    raises here, as in-process."""
+    pool = warm(runner)
+    if pool is None or not pool.usable():
+        return None
+    folder = _shared_folder("c2hunt-bucket-")
+    settings = _settings(runner)
+
+    def run_here(bucket):
+        data = data_of(bucket)
+        return None if data is None else here(data)
+
+    def run_there(worker, bucket):
+        import polars as pl
+        data = data_of(bucket)
+        if data is None:
+            return "done", None
+        path = os.path.join(folder, "%d.arrow" % bucket)
+        try:
+            data.write_ipc(path, compat_level=pl.CompatLevel.newest())
+        except Exception:  # noqa: BLE001  (a column Arrow cannot hold: this process runs it)
+            raise WorkerLost("not written")
+        del data
+        try:
+            return worker.call(("bucket", settings, segments, cut, path))
+        finally:
+            os.unlink(path)
+
+    try:
+        return _Jobs(range(count), run_here, pool.usable(), run_there).run()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -457,17 +542,30 @@ def _load_table(files):
 
 def _serve_pipes(rx, tx):
     """Answer the parent's messages until its pipe ends."""
-    from ..engine import Runner
-    runner = table = None
+    runners = {}  # settings -> Runner
+    runner = table = None  # the mapped table's (a hunt's searches)
+
+    def runner_of(settings):
+        from ..engine import Runner
+        if settings not in runners:
+            app_root, lookup_dir, python = settings
+            runners[settings] = Runner(app_root, lookup_dir, python=python)
+        return runners[settings]
     while True:
         try:
             message = pickle.load(rx)
         except EOFError:
             return
-        if message[0] == "table":
-            _, app_root, lookup_dir, python, files = message
+        if message[0] == "runner":
             try:
-                runner = Runner(app_root, lookup_dir, python=python)
+                runner_of(message[1])
+            except Exception:  # noqa: BLE001  (built again, and its error answered, when used)
+                pass
+            continue
+        if message[0] == "table":
+            _, settings, files = message
+            try:
+                runner = runner_of(settings)
                 table = _load_table(files)
                 answer = ("ok", None)
             except Exception as exc:  # noqa: BLE001  (the parent searches without this worker)
@@ -478,14 +576,23 @@ def _serve_pipes(rx, tx):
             except Exception as exc:  # noqa: BLE001  (the parent reads them itself)
                 answer = ("failed", "%s: %s" % (type(exc).__name__, exc))
         else:
-            _, name, lo, hi, now = message
             try:
-                saved = next(s for s in runner.saved_searches() if s.name == name)
-                answer = ("done", runner.search_outcome(saved, table, now, lo, hi))
+                answer = ("done", _answer(message, runner_of, runner, table))
             except Exception as exc:  # noqa: BLE001  (raised again in the parent, as in-process)
                 answer = ("raise", _picklable(exc))
         pickle.dump(answer, tx, protocol=pickle.HIGHEST_PROTOCOL)
         tx.flush()
+
+
+def _answer(message, runner_of, runner, table):
+    """A search's outcome over the mapped table, or a bucket's output (:func:`run_buckets`)."""
+    if message[0] == "bucket":
+        from .buckets import run_bucket
+        _, settings, segments, cut, path = message
+        return run_bucket(runner_of(settings), segments, cut, _load_frame(path))
+    _, name, lo, hi, now = message
+    saved = next(s for s in runner.saved_searches() if s.name == name)
+    return runner.search_outcome(saved, table, now, lo, hi)
 
 
 def _picklable(exc):

@@ -983,7 +983,11 @@ class StreamedEvents(object):
             if plan is None or plan.failed or plan.kind == "whole" or (item[1], item[2]) != self.window:
                 return (1, 0)
             return (0, plan.kept_bytes())
-        return sorted(todo, key=weight)
+        ordered = sorted(todo, key=weight)
+        if any(self._buckets_of(self.plans.get(saved.name)) for saved, _lo, _hi in ordered):
+            from . import parallel
+            parallel.prepare(self.runner)  # started while the first rests run: ready for the buckets
+        return ordered
 
     def finish(self, plan):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
@@ -1013,15 +1017,22 @@ class StreamedEvents(object):
     def _bucketed(self, plan):
         """The plan's kept rows as a :class:`.buckets.Bucketed` run when its rest allows one and
         they are over ``BUCKET_BYTES`` (None: stack them)."""
-        if plan.kind != "prefix" or plan.stop is not None or plan.group_filter is not None:
+        found = self._buckets_of(plan)
+        if found is None:
+            return None
+        count, (end, fields) = found
+        parts = [f if isinstance(f, Compact) else _Plain(f) for _i, f in plan.outputs if f.height and f.columns]
+        plan.outputs = []
+        return buckets.Bucketed(parts, plan.segments, plan.cut, end, fields, count) if parts else None
+
+    @staticmethod
+    def _buckets_of(plan):
+        """(count, (end, fields)) when the plan's rest runs bucket by bucket (:mod:`.buckets`), else None."""
+        if plan is None or plan.kind != "prefix" or plan.stop is not None or plan.group_filter is not None:
             return None
         count = buckets.bucket_count(plan.kept_bytes())
         found = buckets.bucket_range(plan.segments, plan.cut) if count > 1 else None
-        if found is None:
-            return None
-        parts = [f if isinstance(f, Compact) else _Plain(f) for _i, f in plan.outputs if f.height and f.columns]
-        plan.outputs = []
-        return buckets.Bucketed(parts, plan.segments, plan.cut, found[0], found[1], count) if parts else None
+        return None if found is None else (count, found)
 
     def _restream(self, plan):
         """The plan run again over the files, keeping its prefix's rows (None: it failed)."""
