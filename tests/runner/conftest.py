@@ -113,8 +113,6 @@ def spl(runner):
 
 
 EVTX_DIR = Path(os.environ.get("C2HUNT_DATASETS", str(ROOT.parent / "shared" / "datasets"))) / "evtx-attack-samples"
-if not EVTX_DIR.exists():
-    EVTX_DIR = Path("/work/shared/datasets/evtx-attack-samples")
 
 
 @pytest.fixture(scope="session")
