@@ -61,6 +61,25 @@ def test_compact_narrows_whole_numbers_and_the_order_key():
     assert kept.rows(rows).equals(frame[pl.Series(rows)], null_equal=True)
 
 
+def test_compact_subset_is_the_rows_with_only_their_values():
+    """A bucket's piece of a chunk: its rows given back exactly, its dictionaries holding only
+    the values those rows use."""
+    n = 400
+    frame = pl.DataFrame({
+        "_time": [1715644800.0 + i for i in range(n)],
+        "src": ["10.0.0.%d" % (i % 50) for i in range(n)],
+        "dest": [None if i % 9 == 0 else "d%d" % (i % 20) for i in range(n)],
+        "port": [float(i % 3) for i in range(n)],
+    }).with_columns(pl.col("_time").alias(ORDER_TIME), pl.Series(ORDER_SEQ, range(7, 7 + n), dtype=pl.Int64))
+    kept = Compact(frame)
+    rows = np.array([3, 53, 103, 9, 399])  # src 10.0.0.3 four times, 10.0.0.9, 10.0.0.49; a null dest
+    piece = kept.subset(rows)
+    assert piece.expand().equals(frame[pl.Series(rows)], null_equal=True)
+    assert sorted(piece.dictionaries["src"].to_list()) == ["10.0.0.3", "10.0.0.49", "10.0.0.9"]
+    assert piece.frame.schema["src"] == pl.UInt8 and piece.dictionaries["dest"].null_count() == 1
+    assert kept.expand().equals(frame, null_equal=True)  # the chunk itself unchanged
+
+
 def test_compact_keeps_an_order_time_that_is_not_the_time():
     frame = pl.DataFrame({"_time": [None, 2.0, 3.5], ORDER_TIME: [0.0, 2.0, 3.0],
                           ORDER_SEQ: pl.Series([0, 1, 2], dtype=pl.Int64)})
@@ -161,8 +180,12 @@ class _Plan(object):
     kind, stop, group_filter, failed, partial_failed, stats_args, partial_files = \
         "prefix", None, None, False, False, None, set()
 
-    def __init__(self, segments, frames):
+    def __init__(self, segments, frames, spill_to=None):
+        """Its kept chunks compact, every other one written to ``spill_to`` when given."""
         self.segments, self.cut, self.outputs = segments, 2, [(0, Compact(f)) for f in frames]
+        if spill_to is not None:
+            self.outputs = [(i, stream.Spilled(f, str(spill_to)) if n % 2 else f)
+                            for n, (i, f) in enumerate(self.outputs)]
 
     def kept_bytes(self):
         return sum(f.estimated_size() for _i, f in self.outputs)
@@ -195,6 +218,30 @@ def test_bucketed_rest_is_the_whole_rest(seed, monkeypatch):
     assert same(bucketed, whole)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_bucketed_rest_of_spilled_chunks_is_the_whole_rest(seed, tmp_path, monkeypatch):
+    """Spilled chunks are read back one at a time and cut into their buckets' files: never
+    two of them in memory at once, the output the whole rest's, every file gone afterwards."""
+    runner = Runner(str(ROOT))
+    segments = split_pipeline(BEACON_LIKE)
+    frames = _frames(random.Random(seed), 6)
+    _start, whole = _rest(runner, _Plan(segments, frames), monkeypatch, 0)
+    loads, load = [], stream.Spilled.load
+    monkeypatch.setattr(stream.Spilled, "load", lambda self, remove=True: loads.append(remove) or load(self, remove))
+    cut = buckets._Pieces._add
+    held = []
+    monkeypatch.setattr(buckets._Pieces, "_add", lambda self, *a: held.append(len(loads)) or cut(self, *a))
+    start, bucketed = _rest(runner, _Plan(segments, frames, spill_to=tmp_path), monkeypatch, 500)
+    assert start == 7 and same(bucketed, whole)
+    assert loads == [True] * 3 and held == [0, 1, 1, 2, 2, 3]  # each spilled chunk read once, as its turn came
+    assert list(tmp_path.iterdir()) == []
+    tied = _frames(random.Random(seed), 6, ties=True)
+    _start, whole = _rest(runner, _Plan(segments, tied), monkeypatch, 0)
+    start, got = _rest(runner, _Plan(segments, tied, spill_to=tmp_path), monkeypatch, 500)
+    assert start == 2 and same(got, whole)  # run whole (ties), from the pieces
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bucketed_rest_runs_whole_where_it_cannot_be_exact(monkeypatch):
     runner = Runner(str(ROOT))
     segments = split_pipeline(BEACON_LIKE)
@@ -222,7 +269,7 @@ def test_bucketed_hunt_gives_the_same_notables(tmp_path, monkeypatch):
     assert whole and not errors
     ran = []
     original = buckets.Bucketed._buckets
-    monkeypatch.setattr(buckets.Bucketed, "_buckets", lambda self, r: ran.append(self.count) or original(self, r))
+    monkeypatch.setattr(buckets.Bucketed, "_buckets", lambda self, *a: ran.append(self.count) or original(self, *a))
     monkeypatch.setenv("C2HUNT_STREAM", "1")
     monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
     monkeypatch.setenv("C2HUNT_STREAM_BUCKET_BYTES", "20000")

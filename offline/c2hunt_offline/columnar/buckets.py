@@ -26,8 +26,12 @@ output a frame with the same columns and dtypes, no messages and no column list 
 bucket, no error; no two of the last stats' by-values with one sort key (their order would be
 the first appearance, which the buckets do not see).
 
-Memory: the kept chunks (compact) plus one bucket's rows expanded and the frames its commands
-make, plus the outputs (the last stats' groups): ``BUCKET_BYTES`` of kept rows per bucket.
+Memory: the kept chunks held in memory (compact, at most ``spill_bytes()``) plus one bucket's
+rows expanded and the frames its commands make, plus the outputs (the last stats' groups):
+``BUCKET_BYTES`` of kept rows per bucket. A chunk the pass spilled is read back one at a time
+and cut into its buckets' pieces, each appended to its bucket's file (:class:`_Pieces`), so
+the spilled rows are never all in memory: at 20 million connections, reading them all back
+(1.8 GiB compact) was the hunt's peak.
 """
 import math
 import os
@@ -93,8 +97,8 @@ def _final_fields(segments, cut, end):
 
 
 class Bucketed(object):
-    """A prefix's kept chunks (frames or :class:`.stream.Compact` ones) to run
-    ``segments[cut:end]`` over bucket by bucket (:meth:`run`)."""
+    """A prefix's kept chunks (frames, :class:`.stream.Compact` or :class:`.stream.Spilled`
+    ones) to run ``segments[cut:end]`` over bucket by bucket (:meth:`run`)."""
 
     def __init__(self, parts, segments, cut, end, fields, count):
         self.parts, self.segments, self.cut, self.end = parts, segments, cut, end
@@ -103,35 +107,40 @@ class Bucketed(object):
     def run(self, runner, ctx, step):
         """(frame, start): the run's output in the whole run's order and the command after it,
         or (None: it cannot be exact) the kept rows stacked newest first and the cut."""
-        from .stream import ORDER_SEQ, ORDER_TIME, _stack_newest_first
+        from .stream import ORDER_SEQ, ORDER_TIME, _loaded, _stack_newest_first
+        pieces = None
         try:
-            merged = self._buckets(runner)
+            schema = _stacked_schema(self.parts)
+            if schema is None or any(schema.get(f, pl.String) not in (pl.String, pl.Null) for f in self.fields):
+                merged = None
+            else:
+                pieces = _Pieces(self.parts, self.fields, self.count)
+                merged = self._buckets(runner, schema, pieces)
         except Exception:  # noqa: BLE001  (NotColumnar, a polars error, a search error: the whole run decides)
             merged = None
-        if merged is not None:
+        try:
+            if merged is not None:
+                return merged, self.end
+            parts = pieces.every() if pieces is not None else [_loaded(p) for p in self.parts]
             self.parts = []
-            return merged, self.end
-        stacked = _stack_newest_first(self.parts)
-        return stacked.drop([ORDER_TIME, ORDER_SEQ], strict=False), self.cut
+            stacked = _stack_newest_first(parts)
+            return stacked.drop([ORDER_TIME, ORDER_SEQ], strict=False), self.cut
+        finally:
+            if pieces is not None:
+                pieces.remove()
 
-    def _buckets(self, runner):
+    def _buckets(self, runner, schema, pieces):
         from . import parallel
         from .stream import ORDER_SEQ, ORDER_TIME, _stack_newest_first
-        schema = _stacked_schema(self.parts)
-        if schema is None or any(schema.get(f, pl.String) not in (pl.String, pl.Null) for f in self.fields):
-            return None
-        assignment = [_bucket_of_rows(part, self.fields, self.count) for part in self.parts]
 
         def data_of(bucket):
             """The bucket's kept rows stacked newest first (None: it has none)."""
             frames = []
-            for part, of_row in zip(self.parts, assignment):
-                rows = np.flatnonzero(of_row == bucket)
-                if len(rows):
-                    frame = part.rows(rows)
-                    frames.append(frame.with_columns([  # a column null in this chunk, of the stack's dtype
-                        pl.repeat(None, frame.height, dtype=schema[c], eager=True).alias(c)
-                        for c, dtype in frame.schema.items() if dtype != schema[c]]))
+            for piece in pieces.of(bucket):
+                frame = piece.expand()
+                frames.append(frame.with_columns([  # a column null in this chunk, of the stack's dtype
+                    pl.repeat(None, frame.height, dtype=schema[c], eager=True).alias(c)
+                    for c, dtype in frame.schema.items() if dtype != schema[c]]))
             if not frames:
                 return None
             return _stack_newest_first(frames).drop([ORDER_TIME, ORDER_SEQ], strict=False)
@@ -148,6 +157,75 @@ class Bucketed(object):
                 outputs.append(None if data is None else run_bucket(runner, segments, self.cut, data))
                 del data
         return _merged(outputs, self.segments[self.end - 1])
+
+
+class _Pieces(object):
+    """Each bucket's rows of every kept chunk: a piece (:meth:`.stream.Compact.subset`, or a
+    frame's rows) per chunk and bucket, in chunk order. A chunk held in memory is cut into
+    pieces held in memory (about its own size); a spilled one is read back, cut, and its pieces
+    appended to their buckets' files, one chunk at a time. Each bucket's file is read when the
+    bucket runs (:meth:`of`), and :meth:`remove` removes them."""
+
+    def __init__(self, parts, fields, count):
+        from .stream import Spilled, _loaded
+        self.held = [[] for _ in range(count)]  # bucket -> [(chunk index, piece)]
+        self.files = [None] * count  # bucket -> its file of pickled (chunk index, piece)
+        self.folder = None
+        given = list(parts)
+        parts.clear()  # the chunks are this object's to free, one at a time
+        for index in range(len(given)):
+            part, given[index] = given[index], None
+            spilled = isinstance(part, Spilled)
+            if spilled and self.folder is None:
+                import tempfile
+                self.folder = tempfile.mkdtemp(prefix="buckets-", dir=os.path.dirname(part.path))
+            kept = _loaded(part)
+            del part
+            self._add(index, kept, _bucket_of_rows(kept, fields, count), spilled)
+            del kept
+
+    def _add(self, index, kept, of_row, spilled):
+        import pickle
+        order = np.argsort(of_row, kind="stable")  # a bucket's rows keep their order
+        bounds = np.searchsorted(of_row[order], np.arange(len(self.held) + 1))
+        for bucket in range(len(self.held)):
+            rows = order[bounds[bucket]:bounds[bucket + 1]]
+            if not len(rows):
+                continue
+            piece = kept.subset(rows)
+            if not spilled:
+                self.held[bucket].append((index, piece))
+                continue
+            if self.files[bucket] is None:
+                self.files[bucket] = os.path.join(self.folder, "%d.kept" % bucket)
+            with open(self.files[bucket], "ab") as out:
+                pickle.dump((index, piece), out, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def of(self, bucket):
+        """The bucket's pieces in chunk order (its file read, left for :meth:`every`)."""
+        import pickle
+        pieces = list(self.held[bucket])
+        if self.files[bucket] is not None:
+            with open(self.files[bucket], "rb") as source:
+                while True:
+                    try:
+                        pieces.append(pickle.load(source))
+                    except EOFError:
+                        break
+        return [piece for _index, piece in sorted(pieces, key=lambda item: item[0])]
+
+    def every(self):
+        """Every bucket's pieces (the whole run over all the rows: the buckets could not be
+        merged). Stacked newest first they give the chunks' rows in their order: the order key
+        (time, sequence number) is one per event, and the prefix gives a row per event."""
+        return [piece for bucket in range(len(self.held)) for piece in self.of(bucket)]
+
+    def remove(self):
+        self.held = [[] for _ in self.held]
+        if self.folder is not None:
+            import shutil
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
 
 def run_bucket(runner, segments, cut, data):
@@ -196,7 +274,7 @@ def _stacked_schema(parts):
         held = set()
         for part in parts:
             if name in part.schema:
-                column = part.column(name)
+                column = _in_memory(part).column(name)
                 if column.null_count() < column.len():
                     held.add(column.dtype)
                     if column.dtype == pl.Float64 and (column.abs() >= _EXACT_INT).any():
@@ -205,6 +283,12 @@ def _stacked_schema(parts):
             return None
         schema[name] = next(iter(held)) if held else pl.String
     return schema
+
+
+def _in_memory(part):
+    """A kept chunk in memory (a spilled one read, its file kept)."""
+    from .stream import Spilled
+    return part.load(remove=False) if isinstance(part, Spilled) else part
 
 
 def _bucket_of_rows(part, fields, count):

@@ -410,6 +410,21 @@ class Compact(object):
         held = self.frame[pl.Series(indices, dtype=pl.UInt32)]
         return pl.DataFrame([self.column(name, held) for name in self.schema])
 
+    def subset(self, indices):
+        """The rows at ``indices`` (numpy) as a chunk of their own, its dictionaries cut to the
+        values those rows hold (a bucket's piece of the chunk, :mod:`.buckets`)."""
+        frame = self.frame[pl.Series(indices, dtype=pl.UInt32)]
+        dictionaries, recoded = {}, []
+        for name, distinct in self.dictionaries.items():
+            used, codes = np.unique(frame.get_column(name).to_numpy(), return_inverse=True)
+            dictionaries[name] = distinct.gather(used)
+            recoded.append(pl.Series(name, codes.reshape(-1)).cast(_code_dtype(len(used))))
+        piece = object.__new__(Compact)
+        piece.frame = frame.with_columns(recoded) if recoded else frame
+        piece.dictionaries, piece.numbers, piece.schema = dictionaries, set(self.numbers), dict(self.schema)
+        piece.order_time, piece.seq_base = self.order_time, self.seq_base
+        return piece
+
     def column(self, name, held=None):
         """One column of the frame, as it was given (of ``held``: some of its rows)."""
         held = self.frame if held is None else held
@@ -744,7 +759,7 @@ def _stack_newest_first(parts):
     stacks them and sorted newest first (order key: ``-_time``, sequence), built a column at a
     time: each chunk's column is given up once it is stacked (``parts`` is emptied: the
     chunks are this function's to free)."""
-    given, parts = parts, [p if isinstance(p, Compact) else _Plain(p) for p in parts if p.columns]
+    given, parts = parts, [p if isinstance(p, (Compact, _Plain)) else _Plain(p) for p in parts if p.columns]
     given.clear()
     if not parts:
         return pl.DataFrame()
@@ -802,6 +817,12 @@ class _Plain(object):
 
     def rows(self, indices):
         return self.frame[pl.Series(indices, dtype=pl.UInt32)]
+
+    def subset(self, indices):
+        return _Plain(self.rows(indices))
+
+    def expand(self):
+        return self.frame
 
     def drop(self, names):
         names = set(names) & set(self.schema)
@@ -902,6 +923,7 @@ class StreamedEvents(object):
         self._dns = None
         self._file_summary = {}  # file index -> [events, {group: count}] while reading
         self._spill_folder = None  # where kept chunks past spill_bytes() are written (Spilled)
+        self._restreamed = []  # second passes (:meth:`_restream`)
 
     # -- what results.py reads
     def __len__(self):
@@ -993,8 +1015,6 @@ class StreamedEvents(object):
         """(data, start) to finish a prefix plan from: its stats' output and the command after
         the stats, or its kept rows newest first and the command after the prefix; data None
         when no event was selected; start None when it must run over :meth:`full_table`."""
-        if plan.group_filter is None or plan.stats_args is not None:  # else read back by _groups_holding
-            plan.outputs = [(i, _loaded(f)) for i, f in plan.outputs]
         if plan.stats_args is not None and not plan.partial_failed and plan.partial_files and plan.fold():
             try:
                 result = plan.partial.result()
@@ -1021,7 +1041,8 @@ class StreamedEvents(object):
         if found is None:
             return None
         count, (end, fields) = found
-        parts = [f if isinstance(f, Compact) else _Plain(f) for _i, f in plan.outputs if f.height and f.columns]
+        parts = [f if isinstance(f, (Compact, Spilled)) else _Plain(f) for _i, f in plan.outputs
+                 if f.height and f.columns]
         plan.outputs = []
         return buckets.Bucketed(parts, plan.segments, plan.cut, end, fields, count) if parts else None
 
@@ -1038,8 +1059,9 @@ class StreamedEvents(object):
         """The plan run again over the files, keeping its prefix's rows (None: it failed)."""
         again = plan.rows_plan()
         block_bytes, min_bytes = self.reading
-        stream_events(self.runner, self.paths, [again], self.sourcetype, self.host, self.window,
-                      block_bytes=block_bytes, min_bytes=min_bytes)
+        events, _issues = stream_events(self.runner, self.paths, [again], self.sourcetype, self.host, self.window,
+                                        block_bytes=block_bytes, min_bytes=min_bytes)
+        self._restreamed.append(events)  # its spill folder, where the plan's chunks may be, lives as long as this
         return None if again.failed else again
 
     def prefix_output(self, plan):
