@@ -417,3 +417,41 @@ def test_flow_group_filter_on_mixed_endpoint_and_conn_data(tmp_path, monkeypatch
     assert json.dumps([n.as_dict() for n in got], sort_keys=True) == json.dumps([n.as_dict() for n in whole], sort_keys=True)
     ((multivalue, before, after),) = filtered
     assert multivalue and before > 3000 and after < 100  # 3,071 -> 71
+
+
+# ---------------------------------------------------------------- fields dropped before a streaming command
+
+def test_narrowing_names_what_the_command_and_the_rest_of_the_prefix_read():
+    runner = Runner(str(ROOT))
+    segments = split_pipeline("x | eval a=b+1 | c2asym out=o in=i | eval d=a . asym_flag | stats count by d")
+    assert stream._narrowing(runner, segments, 4, {"d"}) == {2: {"d", ".", "a", "_time", "asym_flag", "o", "i"}}
+    # searchmatch reads every field: nothing is dropped before the command
+    segments = split_pipeline('x | c2asym out=o in=i | where searchmatch("z") | stats count by d')
+    assert stream._narrowing(runner, segments, 3, {"d"}) == {}
+
+
+NARROWED = ("sourcetype=bro:conn:json | eval o=orig_bytes, i=len(history) | c2asym out=o in=i min_bytes=0 "
+            "| eval side=if(asym_flag==1, id.orig_h, id.resp_h) | stats count sum(o) AS o by side")
+
+
+def test_narrowed_prefix_is_the_whole_prefix(tmp_path, monkeypatch):
+    """The command is given only the fields named from it on (not ``uid``, ``history``, ...),
+    and the prefix's rows, the stats and the messages are the whole table's."""
+    from c2hunt_offline.columnar import custom
+    runner = Runner(str(ROOT))
+    log = _conn_log(tmp_path / "conn.log", 40)
+    given, run = [], custom.run_custom_in_process
+    monkeypatch.setattr(custom, "run_custom_in_process", lambda ctx, n, a, frame: given.append(frame.columns)
+                        or run(ctx, n, a, frame))
+    want = runner.run(NARROWED, runner.read_table([log])[0])
+    plan, got = _streamed(runner, NARROWED, log, 1 << 20)
+    assert list(plan.narrow) == [2]
+    assert "uid" not in given[-1] and "history" not in given[-1] and "id.orig_h" in given[-1]
+    assert got.rows == want.rows and got.messages == want.messages
+    sides = {row["side"] for row in want.rows}
+    assert any(s.startswith("10.0.") for s in sides) and any(s.startswith("10.9.") for s in sides)  # flagged or not
+    table = runner.read_table([log])[0]
+    narrowed = stream._prefix_rows(runner, plan, table)
+    plan.narrow = {}
+    whole = stream._prefix_rows(runner, plan, table)
+    assert narrowed.columns == whole.columns and narrowed.equals(whole, null_equal=True)

@@ -193,6 +193,7 @@ class Plan(object):
         self.layouts = {}  # the prefix output's field orders (before pruning), as met
         self.group_filter = None  # (by, field): only groups holding field reach the stats
         self.unsized = set()  # removed by `fields -` before anything sizes the rows
+        self.narrow = {}  # segment index -> the fields read from it on (:func:`_narrowing`)
         self.outputs = []  # (file index, frame) per chunk
         self.failed = False
         # the stats after the prefix, aggregated chunk by chunk (None: the prefix's rows are kept)
@@ -208,7 +209,7 @@ class Plan(object):
         again = Plan(self.name, self.segments, self.kind, self.reason, self.cut, self.keep, self.expression,
                      self.tstats, stop=self.stop)
         again.group_filter = self.group_filter
-        again.unsized = self.unsized
+        again.unsized, again.narrow = self.unsized, self.narrow
         return again
 
     def kept_bytes(self):
@@ -663,7 +664,32 @@ def plan_search(runner, saved):
                 stats_args=stats_args, stop=stop)
     plan.group_filter = _group_filter(segments, cut) if keep is not None and stop is None else None
     plan.unsized = prune.unsized_fields(segments, cut, stop) if stop is not None else set()
+    plan.narrow = _narrowing(runner, segments, cut, keep) if keep is not None and stop is None else {}
     return plan
+
+
+def _narrowing(runner, segments, cut, keep):
+    """{index: fields} for each of the app's streaming commands in the prefix ``segments[1:cut]``
+    (its output kept to ``keep``): the fields it and the prefix's commands after it read or
+    write, and ``keep``. The others are dropped before it runs: such a command turns every
+    field of every record into its text (a Float64 column printed row by row), and one that
+    declares what it reads (``streaming_reads``) passes the rest through unread, so a field
+    nothing after it names is work for nothing (Network Protocol Anomaly's ``c2asym``: 64
+    columns in, 35 named after it). None for a command when one after it may read fields it
+    does not name (:func:`.prune._reads` is None)."""
+    from .custom import streaming_reads
+    narrow, named = {}, set(keep) | {"_time"}
+    for index in range(cut - 1, 0, -1):
+        name = _word(segments[index])
+        args = segments[index][len(name):]
+        custom = streaming_custom(runner, name)
+        reads = streaming_reads(runner, name, args) if custom else prune._reads(name, args)
+        if reads is None:
+            return narrow
+        named |= reads
+        if custom:
+            narrow[index] = frozenset(named)
+    return narrow
 
 
 def _group_filter(segments, cut):
@@ -1323,7 +1349,15 @@ def _prefix_rows(runner, plan, table, layouts=None):
     if len(selected) > 1:
         data = data.sort(POSITION, maintain_order=True)
     ctx = _Context(runner, table)
-    data = columnar_engine.execute_from(runner, ctx, plan.segments[:plan.cut], 1, data, _Step(), rows=False)
+    start = 1
+    for index in sorted(plan.narrow):  # dead fields dropped before each streaming command
+        data = columnar_engine.execute_from(runner, ctx, plan.segments[:index], start, data, _Step(), rows=False)
+        if isinstance(data, list):
+            data = frame_from_rows(data)
+        live = plan.narrow[index]
+        data = data.select([c for c in data.columns if c in live or c == POSITION])
+        start = index
+    data = columnar_engine.execute_from(runner, ctx, plan.segments[:plan.cut], start, data, _Step(), rows=False)
     if isinstance(data, list):
         data = frame_from_rows(data)
     if not data.height:
