@@ -7,7 +7,9 @@ alone (:data:`PER_EVENT`, and the app's custom commands declared streaming:
 :func:`streaming_custom`). The rest of the pipeline (from the first command that needs other
 events: stats, eventstats, sort, dedup, custom commands, ...) runs later over the prefix's
 output. When that next command is ``stats`` whose fields are named (no ``eval(...)``, no
-wildcard), only those fields and ``_time`` are kept of the prefix's output. A search starting
+wildcard), only those fields and ``_time`` are kept of the prefix's output, and a streaming
+custom command in the prefix is given only the fields it and the prefix's commands after it
+name (:func:`_narrowing`). A search starting
 with ``| tstats`` keeps the data set's member events with only the fields tstats reads (the CIM
 fields of its data set, the event fields, ``tag``), except in partitions its ``where`` clause
 excludes by sourcetype (the CIM searches leave native Zeek and Sysmon data to the others). When
