@@ -138,11 +138,19 @@ def test_a_failing_search_reads_the_same(zeek_workload, app_with_a_broken_search
     assert 0 < len(ran) < correlation_count() + 1  # the worker ran some
 
 
+@pytest.fixture(scope="module")
+def in_process_json(zeek_workload):
+    """The in-process ``--format json`` hunt of the Zeek workload, run once for the tests
+    below (each kills a worker at a different point and compares with it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        return hunt_output(zeek_workload, patch, 1)
+
+
 @pytest.mark.parametrize("when", ["read", "search"])
-def test_a_lost_worker_work_runs_in_process(zeek_workload, monkeypatch, when):
+def test_a_lost_worker_work_runs_in_process(zeek_workload, in_process_json, monkeypatch, when):
     """A worker killed before it reads its files, or before its first search: that work (and
     every search after) is done in the main process, the output unchanged."""
-    reference = hunt_output(zeek_workload, monkeypatch, 1)
+    reference = in_process_json
     killed = []
     send = parallel.Worker.send
 

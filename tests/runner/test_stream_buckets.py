@@ -257,16 +257,28 @@ def test_bucketed_rest_runs_whole_where_it_cannot_be_exact(monkeypatch):
     assert start == 2 and same(got, whole)
 
 
-def test_bucketed_hunt_gives_the_same_notables(tmp_path, monkeypatch):
-    """The generated Zeek workload, streamed in small chunks: Periodic Beaconing's rest bucket
-    by bucket gives the notables of the whole-table hunt, in order."""
+@pytest.fixture(scope="module")
+def generated_whole(tmp_path_factory):
+    """(paths, the whole-table notables as dicts) of a generated Zeek workload of 3,000 records
+    read natively: made once, as the streamed hunts below only compare with it."""
     import offline_scale  # benchmarks/ (on pythonpath)
     from c2hunt_offline.readers import frames
-    paths, _ = offline_scale.generate(str(tmp_path), 3000, hosts=100, n_beacons=2)
+    paths, _ = offline_scale.generate(str(tmp_path_factory.mktemp("zeek3k")), 3000, hosts=100, n_beacons=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(frames, "NATIVE_MIN_BYTES", 0)
+        runner = Runner(str(ROOT))
+        whole, errors = runner.hunt(runner.read_table(paths)[0])
+    assert whole and not errors
+    return paths, [n.as_dict() for n in whole]
+
+
+def test_bucketed_hunt_gives_the_same_notables(generated_whole, monkeypatch):
+    """The generated Zeek workload, streamed in small chunks: Periodic Beaconing's rest bucket
+    by bucket gives the notables of the whole-table hunt, in order."""
+    from c2hunt_offline.readers import frames
+    paths, whole = generated_whole
     monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
     runner = Runner(str(ROOT))
-    whole, errors = runner.hunt(runner.read_table(paths)[0])
-    assert whole and not errors
     ran = []
     original = buckets.Bucketed._buckets
     monkeypatch.setattr(buckets.Bucketed, "_buckets", lambda self, *a: ran.append(self.count) or original(self, *a))
@@ -276,7 +288,7 @@ def test_bucketed_hunt_gives_the_same_notables(tmp_path, monkeypatch):
     events, _ = runner.read_stream(paths)
     got, errors = runner.hunt(events)
     assert ran and max(ran) > 1
-    assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+    assert [n.as_dict() for n in got] == whole and not errors
 
 
 # ---------------------------------------------------------------- buckets across worker processes
@@ -358,26 +370,22 @@ def test_one_process_runs_the_buckets_in_process(monkeypatch):
     assert start == 7 and not sent and sum(here) == sum(f.height for f in frames)
 
 
-def _generated_whole_hunt(tmp_path, monkeypatch):
-    """(runner, paths, the whole-table notables, an empty spill folder) over a generated Zeek
-    workload of 3,000 records read natively."""
-    import offline_scale  # benchmarks/ (on pythonpath)
+def _generated_whole_hunt(generated_whole, tmp_path, monkeypatch):
+    """(runner, paths, the whole-table notables as dicts, an empty spill folder) over the
+    generated Zeek workload, read natively."""
     from c2hunt_offline.readers import frames
-    (tmp_path / "data").mkdir()
-    paths, _ = offline_scale.generate(str(tmp_path / "data"), 3000, hosts=100, n_beacons=2)
+    paths, whole = generated_whole
     monkeypatch.setattr(frames, "NATIVE_MIN_BYTES", 0)
     runner = Runner(str(ROOT))
-    whole, errors = runner.hunt(runner.read_table(paths)[0])
-    assert whole and not errors
     folder = tmp_path / "spill"
     folder.mkdir()
     return runner, paths, whole, folder
 
 
-def test_spilled_hunt_gives_the_same_notables(tmp_path, monkeypatch):
+def test_spilled_hunt_gives_the_same_notables(generated_whole, tmp_path, monkeypatch):
     """Kept chunks written to files past a tiny spill limit (and read back when each search
     runs): the notables of the whole-table hunt, in order, and the files gone afterwards."""
-    runner, paths, whole, folder = _generated_whole_hunt(tmp_path, monkeypatch)
+    runner, paths, whole, folder = _generated_whole_hunt(generated_whole, tmp_path, monkeypatch)
     monkeypatch.setenv("C2HUNT_STREAM", "1")
     monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
     monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", "40000")
@@ -389,7 +397,7 @@ def test_spilled_hunt_gives_the_same_notables(tmp_path, monkeypatch):
                if isinstance(f, Compact))
     assert held <= 40000
     got, errors = runner.hunt(events)
-    assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+    assert [n.as_dict() for n in got] == whole and not errors
     assert not any(Path(f.path).exists() for f in spilled)
 
 
@@ -405,10 +413,10 @@ def test_memory_budget_sets_the_spill_limit(monkeypatch):
     assert stream.resident_bytes() is None or stream.resident_bytes() > 1 << 20
 
 
-def test_over_the_memory_budget_every_kept_chunk_is_written(tmp_path, monkeypatch):
+def test_over_the_memory_budget_every_kept_chunk_is_written(generated_whole, tmp_path, monkeypatch):
     """A process over its memory budget (here 1 MB: always) writes every compact chunk at
     once, whatever the spill limit, and the hunt gives the whole table's notables."""
-    runner, paths, whole, folder = _generated_whole_hunt(tmp_path, monkeypatch)
+    runner, paths, whole, folder = _generated_whole_hunt(generated_whole, tmp_path, monkeypatch)
     monkeypatch.setenv("C2HUNT_STREAM", "1")
     monkeypatch.setenv("C2HUNT_STREAM_BYTES", "60000")
     monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", str(1 << 30))  # the limit alone never writes
@@ -418,7 +426,7 @@ def test_over_the_memory_budget_every_kept_chunk_is_written(tmp_path, monkeypatc
     kept = [f for plan in events.plans.values() for _i, f in plan.outputs]
     assert any(isinstance(f, stream.Spilled) for f in kept) and not any(isinstance(f, Compact) for f in kept)
     got, errors = runner.hunt(events)
-    assert [n.as_dict() for n in got] == [n.as_dict() for n in whole] and not errors
+    assert [n.as_dict() for n in got] == whole and not errors
 
 
 def test_chunk_columns_held_by_reference_cycles_are_freed(tmp_path, monkeypatch):

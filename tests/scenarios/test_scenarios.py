@@ -7,6 +7,7 @@ score of each notable are also listed here, so a wrong rewrite of a golden file 
 a lost or changed detection.
 """
 import csv
+import functools
 import json
 import os
 import shutil
@@ -288,6 +289,14 @@ def _hunt(runner, scenario, baseline_events=None):
     return notables
 
 
+@functools.lru_cache(maxsize=None)
+def _shipped_hunt(scenario):
+    """The shipped app's notables for ``scenario`` (no lookup folder of the test's own), hunted
+    once per test process: several tests look at the same scenario's notables, and only read
+    them."""
+    return tuple(_hunt(_runner(), scenario))
+
+
 def _summary(notables):
     rows = []
     for n in notables:
@@ -330,7 +339,7 @@ def test_every_scenario_has_expectations():
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_scenario_raises_exactly_the_expected_notables(scenario):
-    notables = _hunt(_runner(), scenario)
+    notables = _shipped_hunt(scenario)
     assert _summary(notables) == sorted(EXPECTED[scenario])
     golden = GOLDEN / (scenario + ".json")
     actual = _golden_form(notables)
@@ -341,7 +350,7 @@ def test_scenario_raises_exactly_the_expected_notables(scenario):
 
 
 def test_reference_output_fields_of_the_sysmon_search():
-    notables = [n for n in _hunt(_runner(), "s1_icmp_large_payload_powershell")
+    notables = [n for n in _shipped_hunt("s1_icmp_large_payload_powershell")
                 if n.search == SYSMON]
     fields = notables[0].fields
     assert fields["Image"] == "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
@@ -489,7 +498,7 @@ def test_documented_esxi_entry_suppresses_the_backup_false_positive(tmp_path):
 def test_esxi_guest_ops_are_attributed_and_counted_once(tmp_path):
     """hostd's event lines carry no user: the account comes from the session's login
     (sid); vpxa and hostd lines of one operation (one opID) count once."""
-    attack = [n for n in _hunt(_runner(), "x4_esxi_vmci_guest_ops") if n.search == ESXI]
+    attack = [n for n in _shipped_hunt("x4_esxi_vmci_guest_ops") if n.search == ESXI]
     by_account = {n.fields["account"]: n for n in attack}
     assert set(by_account) == {"vpxuser", "root"}
     guest = by_account["vpxuser"].fields
@@ -500,7 +509,7 @@ def test_esxi_guest_ops_are_attributed_and_counted_once(tmp_path):
                                 "ESXi_Guest_Discovery_By_Unlisted_Account"]
     assert by_account["root"].fields["exec_path"] == [
         "/tmp/vmtoolsd", "/vmfs/volumes/datastore1/.vmcl/vmsyslog.py"]
-    backup = _hunt(_runner(), "fp_esxi_backup_guest_ops")[0].fields
+    backup = _shipped_hunt("fp_esxi_backup_guest_ops")[0].fields
     assert int(float(backup["guest_op_count"])) == 6  # 12 lines (vpxa + hostd), 6 operations
 
 
@@ -552,7 +561,7 @@ def test_cim_variants_leave_the_native_sourcetypes_to_their_own_searches():
     (c2hunt_cim_native_data), so one connection is not scored twice."""
     for scenario in ("x1_dns_tunnel_doh_smb_egress", "x2_web_c2_unusual_process",
                      "s3_python_udp_beacon"):
-        assert not [n for n in _hunt(_runner(), scenario) if n.search in CIM_SEARCHES]
+        assert not [n for n in _shipped_hunt(scenario) if n.search in CIM_SEARCHES]
 
 
 def test_cim_rows_without_an_address_are_not_judged():
