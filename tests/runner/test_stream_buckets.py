@@ -61,9 +61,9 @@ def test_compact_narrows_whole_numbers_and_the_order_key():
     assert kept.rows(rows).equals(frame[pl.Series(rows)], null_equal=True)
 
 
-def test_compact_subset_is_the_rows_with_only_their_values():
-    """A bucket's piece of a chunk: its rows given back exactly, its dictionaries holding only
-    the values those rows use."""
+def test_compact_split_gives_each_piece_its_rows_and_only_their_values():
+    """A chunk cut into its buckets' pieces: each piece's rows given back exactly, in their
+    order, its dictionaries holding only the values those rows use; no piece where no row goes."""
     n = 400
     frame = pl.DataFrame({
         "_time": [1715644800.0 + i for i in range(n)],
@@ -72,11 +72,15 @@ def test_compact_subset_is_the_rows_with_only_their_values():
         "port": [float(i % 3) for i in range(n)],
     }).with_columns(pl.col("_time").alias(ORDER_TIME), pl.Series(ORDER_SEQ, range(7, 7 + n), dtype=pl.Int64))
     kept = Compact(frame)
-    rows = np.array([3, 53, 103, 9, 399])  # src 10.0.0.3 four times, 10.0.0.9, 10.0.0.49; a null dest
-    piece = kept.subset(rows)
-    assert piece.expand().equals(frame[pl.Series(rows)], null_equal=True)
-    assert sorted(piece.dictionaries["src"].to_list()) == ["10.0.0.3", "10.0.0.49", "10.0.0.9"]
-    assert piece.frame.schema["src"] == pl.UInt8 and piece.dictionaries["dest"].null_count() == 1
+    of_row = np.array([(i * 7) % 5 if i % 50 != 3 else 5 for i in range(n)])  # src 10.0.0.3 alone in piece 5
+    pieces = kept.split(of_row, 7)
+    assert pieces[6] is None and all(p is not None for p in pieces[:6])
+    for index, piece in enumerate(pieces[:6]):
+        rows = np.flatnonzero(of_row == index)
+        assert piece.expand().equals(frame[pl.Series(rows)], null_equal=True)
+        used = frame[pl.Series(rows)].get_column("src").unique().sort().to_list()
+        assert sorted(piece.dictionaries["src"].to_list()) == used
+    assert pieces[5].dictionaries["src"].to_list() == ["10.0.0.3"] and pieces[5].frame.schema["src"] == pl.UInt8
     assert kept.expand().equals(frame, null_equal=True)  # the chunk itself unchanged
 
 

@@ -160,7 +160,7 @@ class Bucketed(object):
 
 
 class _Pieces(object):
-    """Each bucket's rows of every kept chunk: a piece (:meth:`.stream.Compact.subset`, or a
+    """Each bucket's rows of every kept chunk: a piece (:meth:`.stream.Compact.split`, or a
     frame's rows) per chunk and bucket, in chunk order. A chunk held in memory is cut into
     pieces held in memory (about its own size); a spilled one is read back, cut, and its pieces
     appended to their buckets' files, one chunk at a time. Each bucket's file is read when the
@@ -186,13 +186,9 @@ class _Pieces(object):
 
     def _add(self, index, kept, of_row, spilled):
         import pickle
-        order = np.argsort(of_row, kind="stable")  # a bucket's rows keep their order
-        bounds = np.searchsorted(of_row[order], np.arange(len(self.held) + 1))
-        for bucket in range(len(self.held)):
-            rows = order[bounds[bucket]:bounds[bucket + 1]]
-            if not len(rows):
+        for bucket, piece in enumerate(kept.split(of_row, len(self.held))):
+            if piece is None:
                 continue
-            piece = kept.subset(rows)
             if not spilled:
                 self.held[bucket].append((index, piece))
                 continue

@@ -413,20 +413,41 @@ class Compact(object):
         held = self.frame[pl.Series(indices, dtype=pl.UInt32)]
         return pl.DataFrame([self.column(name, held) for name in self.schema])
 
-    def subset(self, indices):
-        """The rows at ``indices`` (numpy) as a chunk of their own, its dictionaries cut to the
-        values those rows hold (a bucket's piece of the chunk, :mod:`.buckets`)."""
-        frame = self.frame[pl.Series(indices, dtype=pl.UInt32)]
-        dictionaries, recoded = {}, []
+    def split(self, of_row, count):
+        """The chunk cut into ``count`` pieces (``of_row``: each row's piece, numpy): each a
+        chunk of its own (None where no row goes), its rows in their order, its dictionaries
+        cut to the values its rows hold (a bucket's piece, :mod:`.buckets`). One sort, and one
+        ``np.unique`` per text column, for the whole chunk: cut a piece at a time it cost a few
+        ms a piece, and 20 million connections make about 18,000 pieces."""
+        order = np.argsort(of_row, kind="stable")
+        piece_of = of_row[order].astype(np.int64)
+        bounds = np.searchsorted(piece_of, np.arange(count + 1))
+        frame = self.frame[pl.Series(order, dtype=pl.UInt32)]
+        recoded, used_values = [], {}  # each text column's codes within its piece; the values pieces use
         for name, distinct in self.dictionaries.items():
-            used, codes = np.unique(frame.get_column(name).to_numpy(), return_inverse=True)
-            dictionaries[name] = distinct.gather(used)
-            recoded.append(pl.Series(name, codes.reshape(-1)).cast(_code_dtype(len(used))))
-        piece = object.__new__(Compact)
-        piece.frame = frame.with_columns(recoded) if recoded else frame
-        piece.dictionaries, piece.numbers, piece.schema = dictionaries, set(self.numbers), dict(self.schema)
-        piece.order_time, piece.seq_base = self.order_time, self.seq_base
-        return piece
+            size = max(len(distinct), 1)
+            keys = piece_of * size + frame.get_column(name).to_numpy().astype(np.int64)
+            used, inverse = np.unique(keys, return_inverse=True)
+            starts = np.searchsorted(used // size, np.arange(count + 1))
+            codes = inverse.reshape(-1) - starts[piece_of]
+            widest = int(np.diff(starts).max())
+            recoded.append(pl.Series(name, codes).cast(_code_dtype(widest)))
+            used_values[name] = (distinct.gather(used % size), starts)
+        frame = frame.with_columns(recoded) if recoded else frame
+        pieces = []
+        for index in range(count):
+            low, high = bounds[index], bounds[index + 1]
+            if low == high:
+                pieces.append(None)
+                continue
+            piece = object.__new__(Compact)
+            piece.frame = frame.slice(low, high - low)
+            piece.dictionaries = {name: values.slice(starts[index], starts[index + 1] - starts[index])
+                                  for name, (values, starts) in used_values.items()}
+            piece.numbers, piece.schema = set(self.numbers), dict(self.schema)
+            piece.order_time, piece.seq_base = self.order_time, self.seq_base
+            pieces.append(piece)
+        return pieces
 
     def column(self, name, held=None):
         """One column of the frame, as it was given (of ``held``: some of its rows)."""
@@ -846,8 +867,12 @@ class _Plain(object):
     def rows(self, indices):
         return self.frame[pl.Series(indices, dtype=pl.UInt32)]
 
-    def subset(self, indices):
-        return _Plain(self.rows(indices))
+    def split(self, of_row, count):
+        order = np.argsort(of_row, kind="stable")
+        bounds = np.searchsorted(of_row[order], np.arange(count + 1))
+        frame = self.rows(order)
+        return [_Plain(frame.slice(low, high - low)) if high > low else None
+                for low, high in zip(bounds[:-1], bounds[1:])]
 
     def expand(self):
         return self.frame
