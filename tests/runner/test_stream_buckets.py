@@ -261,6 +261,23 @@ def test_bucketed_rest_runs_whole_where_it_cannot_be_exact(monkeypatch):
     assert start == 2 and same(got, whole)
 
 
+def test_stacked_schema_reads_a_spilled_chunk_once_for_all_its_mixed_columns(tmp_path, monkeypatch):
+    """Two columns numbers in one chunk and all null (text) in another: each takes the dtype
+    of the chunks holding values, and the spilled chunk is read once (its file kept), not once
+    per column. A column holding text in one chunk and numbers in another has no one dtype."""
+    numbers = pl.DataFrame({"b": [1.5, None], "c": [2.0, 3.0], "d": ["x", "y"]})
+    nulls = pl.DataFrame({"b": [None, None], "c": [None, None], "d": ["z", None]}, schema={
+        "b": pl.String, "c": pl.String, "d": pl.String})
+    reads, load = [], stream.Spilled.load
+    monkeypatch.setattr(stream.Spilled, "load", lambda self, remove=True: reads.append(remove) or load(self, remove))
+    parts = [stream.Spilled(Compact(numbers), str(tmp_path)), Compact(nulls)]
+    assert buckets._stacked_schema(parts) == {"b": pl.Float64, "c": pl.Float64, "d": pl.String}
+    assert reads == [False]
+    text = pl.DataFrame({"b": ["1.5", None], "c": [None, None], "d": ["z", None]}, schema={
+        "b": pl.String, "c": pl.String, "d": pl.String})
+    assert buckets._stacked_schema([parts[0], Compact(text)]) is None
+
+
 @pytest.fixture(scope="module")
 def generated_whole(tmp_path_factory):
     """(paths, the whole-table notables as dicts) of a generated Zeek workload of 3,000 records

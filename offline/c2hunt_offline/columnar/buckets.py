@@ -257,34 +257,32 @@ def _stacked_schema(parts):
     """Each column's dtype in the kept chunks stacked (:func:`.events.concat_frames`), where
     each bucket's stack gives it too: one dtype, or one dtype among the chunks where the column
     holds a value (a chunk where it is all null holds it as text, say); None otherwise (the
-    stack rebuilds the column from its values, whose kinds a bucket may see fewer of)."""
+    stack rebuilds the column from its values, whose kinds a bucket may see fewer of). A
+    spilled chunk holding a column of several dtypes is read once for all of them."""
+    from .stream import _read
     dtypes = {}
     for part in parts:
         for name, dtype in part.schema.items():
             dtypes.setdefault(name, set()).add(dtype)
-    schema = {}
-    for name, kinds in dtypes.items():
-        if len(kinds) == 1:
-            schema[name] = next(iter(kinds))
-            continue
-        held = set()
-        for part in parts:
-            if name in part.schema:
-                column = _in_memory(part).column(name)
-                if column.null_count() < column.len():
-                    held.add(column.dtype)
-                    if column.dtype == pl.Float64 and (column.abs() >= _EXACT_INT).any():
-                        return None  # printed as a whole number past 2**53: an Object column
-        if len(held) > 1 or held - {pl.String, pl.Float64, pl.List(pl.String)}:
+    schema = {name: next(iter(kinds)) for name, kinds in dtypes.items() if len(kinds) == 1}
+    mixed = [name for name in dtypes if name not in schema]
+    held = {name: set() for name in mixed}  # the dtypes of the chunks where it holds a value
+    for part in parts:
+        names = [name for name in mixed if name in part.schema]
+        chunk = _read(part) if names else None
+        for name in names:
+            column = chunk.column(name)
+            if column.null_count() < column.len():
+                held[name].add(column.dtype)
+                if column.dtype == pl.Float64 and (column.abs() >= _EXACT_INT).any():
+                    return None  # printed as a whole number past 2**53: an Object column
+        del chunk
+    for name in mixed:
+        kinds = held[name]
+        if len(kinds) > 1 or kinds - {pl.String, pl.Float64, pl.List(pl.String)}:
             return None
-        schema[name] = next(iter(held)) if held else pl.String
+        schema[name] = next(iter(kinds)) if kinds else pl.String
     return schema
-
-
-def _in_memory(part):
-    """A kept chunk in memory (a spilled one read, its file kept)."""
-    from .stream import Spilled
-    return part.load(remove=False) if isinstance(part, Spilled) else part
 
 
 def _bucket_of_rows(part, fields, count):

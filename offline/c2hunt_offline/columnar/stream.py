@@ -266,8 +266,7 @@ class Plan(object):
 
         def keys(frame):
             names = [c for c in by if c in frame.columns]
-            if isinstance(frame, Spilled):
-                frame = frame.load(remove=False)
+            frame = _read(frame)
             return pl.DataFrame([_column(frame, c) for c in names]) if names else pl.DataFrame(height=frame.height)
 
         try:
@@ -419,9 +418,7 @@ class Compact(object):
         cut to the values its rows hold (a bucket's piece, :mod:`.buckets`). One sort, and one
         ``np.unique`` per text column, for the whole chunk: cut a piece at a time it cost a few
         ms a piece, and 20 million connections make about 18,000 pieces."""
-        order = np.argsort(of_row, kind="stable")
-        piece_of = of_row[order].astype(np.int64)
-        bounds = np.searchsorted(piece_of, np.arange(count + 1))
+        order, piece_of, bounds = _pieces_order(of_row, count)
         frame = self.frame[pl.Series(order, dtype=pl.UInt32)]
         recoded, used_values = [], {}  # each text column's codes within its piece; the values pieces use
         for name, distinct in self.dictionaries.items():
@@ -462,6 +459,14 @@ class Compact(object):
         if name == ORDER_SEQ and self.seq_base is not None:
             return series.cast(pl.Int64) + self.seq_base
         return series
+
+
+def _pieces_order(of_row, count):
+    """(order, piece of each ordered row, bounds): the rows in piece order, each piece's rows
+    in their own order (a stable sort), piece ``i`` being ``order[bounds[i]:bounds[i + 1]]``."""
+    order = np.argsort(of_row, kind="stable")
+    piece_of = of_row[order].astype(np.int64)
+    return order, piece_of, np.searchsorted(piece_of, np.arange(count + 1))
 
 
 def _code_dtype(count):
@@ -529,7 +534,7 @@ class Spilled(object):
         return kept
 
     def expand(self):
-        return self.load(remove=False).expand()
+        return _read(self).expand()
 
 
 def memory_bytes():
@@ -587,6 +592,12 @@ def release_cycles():
 def _loaded(kept):
     """A kept output in memory (a :class:`Spilled` one read back, its file removed)."""
     return kept.load() if isinstance(kept, Spilled) else kept
+
+
+def _read(kept):
+    """A kept output in memory, a :class:`Spilled` one read back with its file kept (to be
+    read again later)."""
+    return kept.load(remove=False) if isinstance(kept, Spilled) else kept
 
 
 def _frame(kept):
@@ -774,7 +785,7 @@ def _groups_holding(frames, by, field):
     held = []
     for f in frames:
         if field in f.columns:
-            f = f.load(remove=False) if isinstance(f, Spilled) else f
+            f = _read(f)
             held.append(keys(f, _column(f, field).is_not_null()).drop("\x00row").unique())
     held = pl.concat(held).unique() if held else pl.DataFrame([pl.Series(c, [], dtype=pl.String) for c in by])
     out, first = [], None
@@ -868,8 +879,7 @@ class _Plain(object):
         return self.frame[pl.Series(indices, dtype=pl.UInt32)]
 
     def split(self, of_row, count):
-        order = np.argsort(of_row, kind="stable")
-        bounds = np.searchsorted(of_row[order], np.arange(count + 1))
+        order, _piece_of, bounds = _pieces_order(of_row, count)
         frame = self.rows(order)
         return [_Plain(frame.slice(low, high - low)) if high > low else None
                 for low, high in zip(bounds[:-1], bounds[1:])]
