@@ -53,19 +53,34 @@ def count_worker_blocks(monkeypatch):
     return ran
 
 
+@pytest.fixture(scope="module")
+def in_process(zeek_workload):
+    """{format: (exit code, output)} of the hunt in one process (``json``, and ``document``
+    with its summary), and the blocks worker processes ran meanwhile (none). A streamed hunt
+    gives the whole-table output whatever its chunks, folds, spills or pruning
+    (test_stream_differential.py), so this one reference serves every pooled hunt below."""
+    with pytest.MonkeyPatch.context() as patch:
+        ran = count_worker_blocks(patch)
+        outputs = {fmt: hunt(zeek_workload, patch, 1, 300000, fmt)[0] for fmt in ("json", "document")}
+    return outputs, ran
+
+
+def test_one_worker_reads_in_the_hunts_process(in_process):
+    outputs, ran = in_process
+    assert not ran and outputs["json"][1].strip() and outputs["document"][1].strip()
+
+
 @pytest.mark.parametrize("chunk", [40000, 300000])
-def test_workers_give_the_in_process_output(zeek_workload, monkeypatch, chunk):
+def test_workers_give_the_in_process_output(zeek_workload, in_process, monkeypatch, chunk):
     """Two workers, blocks of 40 KB (about 60 of the conn log's) and 300 KB: the same notables,
     rows and order as the hunt in one process, and the workers did read the blocks."""
     ran = count_worker_blocks(monkeypatch)
-    alone, _ = hunt(zeek_workload, monkeypatch, 1, chunk)
-    assert not ran
     pooled, err = hunt(zeek_workload, monkeypatch, 2, chunk)
-    assert pooled == alone and alone[1].strip()
+    assert pooled == in_process[0]["json"]
     assert len(ran) >= 5 and "worker" not in err
 
 
-def test_workers_summary_and_carried_stats(zeek_workload, monkeypatch):
+def test_workers_summary_and_carried_stats(zeek_workload, in_process, monkeypatch):
     """The document summary (events, time range, sources, DNS samples) and stats folded into
     per-group state from the first chunk on come out the same as well."""
     monkeypatch.setattr(stream, "FOLD_BYTES", 0)
@@ -73,12 +88,11 @@ def test_workers_summary_and_carried_stats(zeek_workload, monkeypatch):
     monkeypatch.setattr(stream, "FOLD_GROUPS_PER_ROW", float("inf"))
     monkeypatch.setenv("C2HUNT_STREAM_SPILL_BYTES", "200000")  # and chunks spilled to files
     ran = count_worker_blocks(monkeypatch)
-    alone, _ = hunt(zeek_workload, monkeypatch, 1, 60000, fmt="document")
     pooled, _ = hunt(zeek_workload, monkeypatch, 2, 60000, fmt="document")
-    assert pooled == alone and ran
+    assert pooled == in_process[0]["document"] and ran
 
 
-def test_workers_encode_the_rows_of_stats_that_stopped_folding(zeek_workload, monkeypatch):
+def test_workers_encode_the_rows_of_stats_that_stopped_folding(zeek_workload, in_process, monkeypatch):
     """Once a search's stats state stops folding (too many groups per row), the hunt's process
     names it with each block and the workers send its rows dictionary-encoded: same output."""
     monkeypatch.setattr(stream, "FOLD_BYTES", 1)  # the hunt's process only: workers keep theirs
@@ -95,34 +109,31 @@ def test_workers_encode_the_rows_of_stats_that_stopped_folding(zeek_workload, mo
                                and isinstance(result.part.frames[index], stream.Compact))
             yield result
     monkeypatch.setattr(stream_workers.ChunkPool, "blocks", blocks)
-    alone, _ = hunt(zeek_workload, monkeypatch, 1, 60000)
     pooled, _ = hunt(zeek_workload, monkeypatch, 2, 60000)
-    assert pooled == alone and encoded
+    assert pooled == in_process[0]["json"] and encoded
 
 
-def test_a_worker_that_dies(zeek_workload, monkeypatch):
+def test_a_worker_that_dies(zeek_workload, in_process, monkeypatch):
     """A worker process that exits mid-read: the blocks not yet added are read in the hunt's
     process (a message says so), the output is the in-process one, nothing hangs."""
     chunk = 100000  # about 24 blocks: the death at the fourth leaves most to fall back
     conn_log = next(p for p in zeek_workload if Path(p).name.startswith("conn"))
     spans = list(frames.json_spans(conn_log, None, chunk))
-    alone, _ = hunt(zeek_workload, monkeypatch, 1, chunk)
     monkeypatch.setenv("C2HUNT_WORKER_TEST_EXIT", str(spans[3][0]))
     ran = count_worker_blocks(monkeypatch)
     pooled, err = hunt(zeek_workload, monkeypatch, 2, chunk)
-    assert pooled == alone
+    assert pooled == in_process[0]["json"]
     assert "worker processes failed (BrokenProcessPool" in err and "reading on in this process" in err
     assert spans[3] not in ran and len(ran) < len(spans)
 
 
-def test_plans_that_differ(zeek_workload, monkeypatch):
+def test_plans_that_differ(zeek_workload, in_process, monkeypatch):
     """A hunt whose plans its workers would not make (here: rows kept whole, set in this
     process only) reads every block itself: same output as in one process."""
     monkeypatch.setattr(stream, "prune_rows", lambda: False)
     ran = count_worker_blocks(monkeypatch)
-    alone, _ = hunt(zeek_workload, monkeypatch, 1, 300000)
     pooled, err = hunt(zeek_workload, monkeypatch, 2, 300000)
-    assert pooled == alone and not ran
+    assert pooled == in_process[0]["json"] and not ran
     assert "plans differ" in err
 
 
