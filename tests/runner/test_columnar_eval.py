@@ -508,3 +508,38 @@ def test_percent_15g_on_ties_and_powers_of_ten():
     negative = [-v for v in values]
     formatted = ex._format_numbers(pl.Series(negative, dtype=pl.Float64)).to_list()
     assert formatted == ["%.15g" % v for v in negative]
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.5], [1.0, None], [None, None], [], [True, None, False]])
+def test_null_shortcuts_give_what_polars_gives(values):
+    """The calls skipped where a column holds no null give polars' own answers, name and all."""
+    import polars as pl
+    s = pl.Series("f", values, dtype=pl.Boolean if values and isinstance(values[0], bool) else pl.Float64)
+    assert ex._held(s).equals(s.is_not_null(), check_names=True)
+    assert ex._missing(s).equals(s.is_null(), check_names=True)
+    if s.dtype == pl.Boolean:
+        for value in (False, True):
+            assert ex._filled(s, value).equals(s.fill_null(value), check_names=True, null_equal=True)
+
+
+@pytest.mark.parametrize("values, exact", [([1.0, None, -3.5], True), ([None, None], True), ([2.0 ** 53 - 1], True),
+                                           ([2.0 ** 53], False), ([-2.0 ** 53, None], False),
+                                           ([float("nan"), 1.0], False), ([None, float("inf")], False),
+                                           ([float("-inf")], False)])
+def test_exact_numbers_declines_nan_infinity_and_past_2_53(values, exact):
+    import polars as pl
+    s = pl.Series("n", values, dtype=pl.Float64)
+    if exact:
+        assert ex._exact_numbers(s) is s
+    else:
+        with pytest.raises(ex._Unsupported):
+            ex._exact_numbers(s)
+
+
+def test_repeated_columns_keep_minus_zero_and_are_not_shared():
+    import polars as pl
+    zero, minus = ex._repeated(0.0, pl.Float64, 3), ex._repeated(-0.0, pl.Float64, 3)
+    assert str(minus.to_list()) == "[-0.0, -0.0, -0.0]" and str(zero.to_list()) == "[0.0, 0.0, 0.0]"
+    again = ex._repeated(0.0, pl.Float64, 3)
+    again.scatter([0], [5.0])  # changing one leaves the kept column as it was
+    assert ex._repeated(0.0, pl.Float64, 3).to_list() == [0.0, 0.0, 0.0]

@@ -147,13 +147,38 @@ _NULL_COLUMNS = {}
 
 
 def _nulls(n, dtype=pl.String):
-    key = (dtype, n)
+    return _repeated(None, dtype, n)
+
+
+def _repeated(value, dtype, n):
+    """A column of ``n`` times ``value``, kept per (value, dtype, rows) (the value's repr: -0.0
+    is not 0.0): each pl.repeat costs a query (0.1-0.2 ms), and the same few constants (nulls,
+    false, a literal) are made again and again on frames of one height."""
+    key = (type(value), repr(value), str(dtype), n)
     column = _NULL_COLUMNS.get(key)
     if column is None:
-        if len(_NULL_COLUMNS) >= 8:
+        if len(_NULL_COLUMNS) >= 16:
             _NULL_COLUMNS.clear()
-        column = _NULL_COLUMNS[key] = pl.repeat(None, n, dtype=dtype, eager=True)
+        column = _NULL_COLUMNS[key] = pl.repeat(value, n, dtype=dtype, eager=True)
     return column.clone()
+
+
+# Series.fill_null, is_null and is_not_null run through polars' query engine (0.1-0.2 ms a
+# call whatever the column's length, and a chunk's expressions make hundreds of them): where the
+# column holds no null, which its null count tells at once, the answer needs no call.
+def _filled(mask, value):
+    """``mask.fill_null(value)``."""
+    return mask.fill_null(value) if mask.null_count() else mask
+
+
+def _held(s):
+    """``s.is_not_null()``."""
+    return s.is_not_null() if s.null_count() else _repeated(True, pl.Boolean, s.len()).alias(s.name)
+
+
+def _missing(s):
+    """``s.is_null()``."""
+    return s.is_null() if s.null_count() else _repeated(False, pl.Boolean, s.len()).alias(s.name)
 
 
 def _any(mask):
@@ -174,15 +199,19 @@ def _per_distinct(series, fn, dtype):
 
 def _exact_numbers(s):
     """Numbers that the row engine's int/float agree with a Float64 on (else decline)."""
-    bad = s.is_nan() | (s.abs() >= _EXACT)
-    if _any(bad.fill_null(False)):
+    # in numpy: a null reads as NaN there, so more rows not below 2**53 than nulls means a
+    # NaN, an infinity or a number past 2**53 (four polars calls cost 0.5 ms on any column)
+    if s.null_count() == s.len():
+        return s
+    outside = np.count_nonzero(~(np.abs(s.to_numpy()) < _EXACT))
+    if outside > s.null_count():
         raise _Unsupported("a number past 2**53 or not finite")
     return s
 
 
 def _simple(s):
     """True when no string holds a character to_number must judge itself (non-ASCII, \\x1c-\\x1f)."""
-    return not _any(s.str.contains(_NOT_SIMPLE).fill_null(False))
+    return not _any(_filled(s.str.contains(_NOT_SIMPLE), False))
 
 
 def _integers(s):
@@ -217,9 +246,9 @@ def _parse_numbers(s, simple=None, integers=True):
 
 def _format_numbers(s):
     """values.format_number of a num column."""
-    integral = (s == s.floor()).fill_null(False)
+    integral = _filled(s == s.floor(), False)
     as_int = s.cast(pl.Int64, strict=False).cast(pl.String)
-    fractions = ~integral & s.is_not_null()
+    fractions = ~integral & _held(s)
     if not _any(fractions):
         return as_int
     # what format_number gives a finite fraction: "%.15g", natively where that is certain, else
@@ -297,7 +326,7 @@ def _g15_of(s, x):
 def _plain(s):
     """True when every string is tab or printable ASCII: there polars' regex engine and case
     mappings give what Python's give (no newline for ``$``, no Unicode for ``\\s``/``\\w``)."""
-    return not _any(s.str.contains(_NOT_PLAIN).fill_null(False))
+    return not _any(_filled(s.str.contains(_NOT_PLAIN), False))
 
 
 def _single(val):
@@ -309,7 +338,7 @@ def _normalise_mv(s):
     """Empty lists are null; a column whose lists all hold one value is a plain column."""
     lengths = s.list.len()
     s = _select(pl.when(pl.lit(lengths) > 0).then(pl.lit(s)))
-    if not _any((lengths > 1).fill_null(False)):
+    if not _any(_filled(lengths > 1, False)):
         return Val(STR, s.list.first())
     return Val(MV, s)
 
@@ -413,8 +442,8 @@ def present(val):
     if val.kind == OBJ:
         raise _Unsupported("only Python holds these values")
     if val.kind == MIX:
-        return val.s.is_not_null() | val.num.is_not_null()
-    return val.s.is_not_null()
+        return _held(val.s) | _held(val.num)
+    return _held(val.s)
 
 
 def _parts(val):
@@ -496,11 +525,11 @@ def unify(vals):
 def mask(val):
     """Splunk truth of a condition column: only True is true."""
     if val.kind == BOOL:
-        return val.s.fill_null(False)
+        return _filled(val.s, False)
     if val.kind == OBJ:
         flags = pl.Series([truth(v) for v in val.outputs], dtype=pl.Boolean)
         return flags.gather(val.index)
-    return pl.repeat(False, val.s.len(), dtype=pl.Boolean, eager=True)
+    return _repeated(False, pl.Boolean, val.s.len())
 
 
 def _literal_number(node):
@@ -685,7 +714,7 @@ def _spread(val, needed, n):
     elsewhere); None for a kind not spread here."""
     if val.kind not in (BOOL, NULL, NUM, STR, LIT, TEXT):
         return None
-    column = pl.repeat(None, n, dtype=val.s.dtype, eager=True)
+    column = pl.repeat(None, n, dtype=val.s.dtype, eager=True)  # scattered into: its own
     return Val(val.kind, column.scatter(needed.arg_true(), val.s))
 
 
@@ -733,9 +762,9 @@ def _lit(ev, node):
 def _read_literal(ev, node):
     value = node[1]
     if type(value) is Literal:
-        return Val(LIT, pl.repeat(str(value), ev.n, dtype=pl.String, eager=True))
+        return Val(LIT, _repeated(str(value), pl.String, ev.n))
     if type(value) in (int, float) and math.isfinite(value) and abs(value) < _EXACT:
-        return Val(NUM, pl.repeat(float(value), ev.n, dtype=pl.Float64, eager=True))
+        return Val(NUM, _repeated(float(value), pl.Float64, ev.n))
     raise _Unsupported("literal")
 
 
@@ -789,8 +818,8 @@ def _logic(ev, node):
     # Kleene logic, as the row engine's, which evaluates the right operand only where the left
     # one leaves the outcome open (not False for AND, not True for OR): so does value_on
     if node[0] == "and":
-        return Val(BOOL, left & _bool_operand(ev.value_on(node[2], left.fill_null(True))))
-    return Val(BOOL, left | _bool_operand(ev.value_on(node[2], ~left.fill_null(False))))
+        return Val(BOOL, left & _bool_operand(ev.value_on(node[2], _filled(left, True))))
+    return Val(BOOL, left | _bool_operand(ev.value_on(node[2], ~_filled(left, False))))
 
 
 _OPS = {"=": "eq", "==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
@@ -824,7 +853,7 @@ def _cmp(ev, node):
         # never numbers: compared as text, whose nulls are the rows where a side has no value
         return Val(BOOL, _apply(op, to_text(left), to_text(right)))
     ln, rn = to_num(left), to_num(right)
-    numeric = (ln.is_not_null() & rn.is_not_null()).fill_null(False)
+    numeric = _held(ln) & _held(rn)
     need_text = _any(held & ~numeric)
     by_number = _apply(op, ln, rn)
     by_text = _apply(op, to_text(left), to_text(right)) if need_text else _nulls(ev.n, pl.Boolean)
@@ -836,12 +865,12 @@ def _cmp(ev, node):
 def _is_string(val):
     """Rows whose value is a string (isinstance str: a quoted literal too; a multivalue of one)."""
     if val.kind in _STRINGS:
-        return val.s.is_not_null()
+        return _held(val.s)
     if val.kind == MIX:
-        return val.s.is_not_null()
+        return _held(val.s)
     if val.kind == MV:
-        return (val.s.list.len() == 1).fill_null(False)
-    return pl.repeat(False, val.s.len(), dtype=pl.Boolean, eager=True)
+        return _filled(val.s.list.len() == 1, False)
+    return _repeated(False, pl.Boolean, val.s.len())
 
 
 def _text_of(ev, node):
@@ -898,11 +927,11 @@ def _arith(ev, node):
     if op == "+":
         # numbers add; two strings neither of which is a number concatenate; else null
         number = _exact_numbers(ln + rn)
-        joins = _is_string(left) & _is_string(right) & ln.is_null() & rn.is_null()
+        joins = _is_string(left) & _is_string(right) & _missing(ln) & _missing(rn)
         if not _any(joins):
             return Val(NUM, number)
         joined = _select(pl.when(pl.lit(joins)).then(pl.lit(to_text(left) + to_text(right))))
-        if not _any(number.is_not_null()):
+        if not _any(_held(number)):
             return Val(STR, joined.cast(pl.String))
         return Val(MIX, joined.cast(pl.String), num=number)
     if op == "-":
@@ -925,7 +954,7 @@ def _constant(kind, value, dtype):
     def fn(ev, node):
         if node[2]:
             raise _Unsupported("arguments")
-        return Val(kind, pl.repeat(value, ev.n, dtype=dtype, eager=True))
+        return Val(kind, _repeated(value, dtype, ev.n))
     return fn
 
 
@@ -1071,12 +1100,12 @@ def _tonumber(ev, node):
     if val.kind == NULL:
         return Val(NULL, _nulls(ev.n))
     if val.kind == NUM:
-        if _any((val.s != val.s.floor()).fill_null(False)):
+        if _any(_filled(val.s != val.s.floor(), False)):
             raise _Unsupported("tonumber of a fraction goes through its text")
         return val
     if val.kind in _STRINGS:
         if _integer_strings(val) is None and (  # integers are neither hex nor outside ASCII
-                not _simple_strings(val) or _memo(val, "hex", lambda: _any(val.s.str.contains(_HEX).fill_null(False)))):
+                not _simple_strings(val) or _memo(val, "hex", lambda: _any(_filled(val.s.str.contains(_HEX), False)))):
             raise _Unsupported("hex or non-ASCII")
         # a quoted literal too: tonumber("5") reads its text
         return Val(NUM, _string_numbers(val))
@@ -1181,7 +1210,7 @@ def _like(ev, node):
     if val.kind == MV:
         raise _Unsupported("like of a multivalue")
     text = to_text(val)
-    if _any(text.str.ends_with("\n").fill_null(False)):
+    if _any(_filled(text.str.ends_with("\n"), False)):
         raise _Unsupported("Python's $ matches before a final newline")
     return Val(BOOL, _contains(text, _like_regex(pattern)))
 
@@ -1269,7 +1298,7 @@ def _substr(ev, node):
         given = ev.value(args[2])
         length = to_num(given).cast(pl.Int64)
         unusable = present(given) & length.is_null()  # a length that is not a number: null
-    if length is not None and _any((length < 0).fill_null(False)):
+    if length is not None and _any(_filled(length < 0, False)):
         raise _Unsupported("a negative length slices from the end in Python")
     size = text.str.len_chars().cast(pl.Int64)
     begin = _select(pl.when(pl.lit(start) > 0).then(pl.lit(start) - 1)
