@@ -141,9 +141,10 @@ def _select(expr):
     return pl.select(expr).to_series()
 
 
-# All-null columns by (dtype, rows): searches read many fields a log lacks, eval after eval, on
-# frames of one height; a few are kept (polars copies a shared column before changing it).
-_NULL_COLUMNS = {}
+# Constant columns (all null, all false, a literal) by (value, dtype, rows): searches read many
+# fields a log lacks and the same literals, eval after eval, on frames of one height; a few are
+# kept (polars copies a shared column before changing it: a caller's scatter leaves it as it was).
+_CONSTANT_COLUMNS = {}
 
 
 def _nulls(n, dtype=pl.String):
@@ -155,11 +156,11 @@ def _repeated(value, dtype, n):
     is not 0.0): each pl.repeat costs a query (0.1-0.2 ms), and the same few constants (nulls,
     false, a literal) are made again and again on frames of one height."""
     key = (type(value), repr(value), str(dtype), n)
-    column = _NULL_COLUMNS.get(key)
+    column = _CONSTANT_COLUMNS.get(key)
     if column is None:
-        if len(_NULL_COLUMNS) >= 16:
-            _NULL_COLUMNS.clear()
-        column = _NULL_COLUMNS[key] = pl.repeat(value, n, dtype=dtype, eager=True)
+        if len(_CONSTANT_COLUMNS) >= 16:
+            _CONSTANT_COLUMNS.clear()
+        column = _CONSTANT_COLUMNS[key] = pl.repeat(value, n, dtype=dtype, eager=True)
     return column.clone()
 
 
@@ -714,7 +715,7 @@ def _spread(val, needed, n):
     elsewhere); None for a kind not spread here."""
     if val.kind not in (BOOL, NULL, NUM, STR, LIT, TEXT):
         return None
-    column = pl.repeat(None, n, dtype=val.s.dtype, eager=True)  # scattered into: its own
+    column = pl.repeat(None, n, dtype=val.s.dtype, eager=True)
     return Val(val.kind, column.scatter(needed.arg_true(), val.s))
 
 
