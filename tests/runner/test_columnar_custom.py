@@ -292,8 +292,7 @@ def test_number_texts_are_to_str_of_each_number():
     columns of short decimals, of microsecond event times, of any magnitude, and on the edges."""
     import numpy as np
 
-    from c2hunt_offline.columnar.custom import _number_texts
-    from c2hunt_offline.columnar.expressions import _g15
+    from c2hunt_offline.columnar.expressions import _g15, number_texts
     from c2hunt_offline.values import to_str
 
     rng = np.random.default_rng(17)
@@ -313,7 +312,7 @@ def test_number_texts_are_to_str_of_each_number():
     natively = {}
     for name, values in columns.items():
         series = pl.Series(name, values)
-        got = _number_texts(series).to_list()
+        got = number_texts(series).to_list()
         expected = [to_str(v) if v == v else "nan" for v in values.tolist()]
         assert got == expected, name
         natively[name] = _g15(series).is_not_null().sum()

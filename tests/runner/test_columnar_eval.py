@@ -21,7 +21,7 @@ from c2hunt_offline.columnar.table import NotColumnar, frame_from_rows, rows_fro
 from c2hunt_offline.commands.filtering import cmd_eval, cmd_where
 from c2hunt_offline.engine import Runner
 from c2hunt_offline.evalexpr.parser import parse
-from c2hunt_offline.values import SplError
+from c2hunt_offline.values import SplError, to_str
 from support import shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -479,8 +479,12 @@ def test_fractions_are_written_as_percent_15g_natively_where_certain():
     native = ex._g15(pl.Series(values, dtype=pl.Float64)).to_list()
     assert [t for v, t in zip(values, native) if t is not None and t != "%.15g" % v] == []
     assert sum(t is not None for t in native) > 0.6 * len(values)  # the rest (hard cases above): Python
-    formatted = ex._format_numbers(pl.Series(values + [None, 3.0, -0.0], dtype=pl.Float64)).to_list()
-    assert formatted == ["%.15g" % v for v in values] + [None, "3", "0"]
+    edges = [None, 3.0, -0.0, 1e16, -2.5e17, float("inf"), float("-inf"), float("nan")]
+    formatted = ex.number_texts(pl.Series("x", values + edges, dtype=pl.Float64))
+    assert formatted.name == "x"
+    assert formatted.to_list() == [to_str(v) for v in values + edges]
+    assert formatted.to_list()[-7:] == ["3", "0", "1e+16", "-2.5e+17", "inf", "-inf", "nan"]
+    assert ex.number_texts(pl.Series("n", [7, None, -12], dtype=pl.Int64)).to_list() == ["7", None, "-12"]
 
 
 def test_percent_15g_on_ties_and_powers_of_ten():
@@ -506,7 +510,7 @@ def test_percent_15g_on_ties_and_powers_of_ten():
     assert [(v, t) for v, t in zip(values, native) if t is not None and t != "%.15g" % v] == []
     assert sum(t is not None for t in native) > 0.8 * len(values)
     negative = [-v for v in values]
-    formatted = ex._format_numbers(pl.Series(negative, dtype=pl.Float64)).to_list()
+    formatted = ex.number_texts(pl.Series(negative, dtype=pl.Float64)).to_list()
     assert formatted == ["%.15g" % v for v in negative]
 
 

@@ -42,7 +42,7 @@ import polars as pl
 
 from ..scp_driver import DEFAULT_CHUNK_SIZE, decode_records
 from ..values import SplError, to_str
-from .expressions import _g15
+from .expressions import number_texts
 from .table import NotColumnar, python_values
 
 _LOADED = {}  # script path -> (mtime, command class)
@@ -162,32 +162,6 @@ def _empty_to_null(series):
                      .alias(series.name)).to_series()
 
 
-def _number_texts(series):
-    """Numbers as ``to_str`` writes them: whole numbers below 1e16 without a point, the rest
-    as ``%.15g`` (inf, -inf, nan included), per distinct value."""
-    values = series.cast(pl.Float64)
-    whole = (values.is_finite() & (values == values.floor()) & (values.abs() < 1e16)).fill_null(False)
-    texts = pl.select(pl.when(pl.lit(whole)).then(pl.lit(values)).otherwise(None)
-                      .cast(pl.Int64).cast(pl.String)).to_series()
-    other = values.is_not_null() & ~whole
-    if other.any():
-        settled = _g15(pl.select(pl.when(pl.lit(other)).then(pl.lit(values))).to_series())
-        texts = pl.select(pl.coalesce(pl.lit(settled), pl.lit(texts))).to_series()
-        other = other & settled.is_null()
-    if other.any():
-        at = np.flatnonzero(other.to_numpy())
-        numbers = values.to_numpy()[at]
-        distinct, inverse = np.unique(numbers, return_inverse=True)  # NaNs sort last, each apart
-        table = np.array(["%.15g" % value for value in distinct.tolist()], dtype=object)
-        texts = _fill(texts, at, table[inverse.ravel()])
-    return texts.alias(series.name)
-
-
-def _fill(texts, at, values):
-    """``texts`` with the cells at ``at`` set to ``values``."""
-    return texts.scatter(at, pl.Series(values.tolist(), dtype=pl.String))
-
-
 def _as_text(series):
     """The :class:`_Text` of one frame column (NotColumnar for a column not held as text)."""
     dtype = series.dtype
@@ -200,7 +174,7 @@ def _as_text(series):
     if dtype.is_float() or dtype.is_integer():
         if dtype.is_integer() and len(series) and (series.abs().max() or 0) >= 2 ** 53:
             raise NotColumnar("integers past 2**53 in %r" % name)
-        plain = _number_texts(series)
+        plain = number_texts(series)
         return _Text(plain, None, None, plain.is_not_null(), plain)
     if isinstance(dtype, pl.List) and dtype.inner in (pl.String, pl.Null):
         lists = series.cast(pl.List(pl.String))

@@ -245,21 +245,25 @@ def _parse_numbers(s, simple=None, integers=True):
     return _exact_numbers(_select(pl.when(pl.lit(numeric)).then(pl.lit(parsed))))
 
 
-def _format_numbers(s):
-    """values.format_number of a num column."""
-    integral = _filled(s == s.floor(), False)
-    as_int = s.cast(pl.Int64, strict=False).cast(pl.String)
-    fractions = ~integral & _held(s)
-    if not _any(fractions):
-        return as_int
-    # what format_number gives a finite fraction: "%.15g", natively where that is certain, else
-    # by the C formatter once per distinct value
-    rest = _g15(_select(pl.when(pl.lit(fractions)).then(pl.lit(s))))
-    left = fractions & rest.is_null()
-    if _any(left):
-        python = _per_distinct(_select(pl.when(pl.lit(left)).then(pl.lit(s))), "%.15g".__mod__, pl.String)
-        rest = _select(pl.coalesce([pl.lit(rest), pl.lit(python)]))
-    return _select(pl.when(pl.lit(integral)).then(pl.lit(as_int)).otherwise(pl.lit(rest)))
+def number_texts(series):
+    """``values.to_str`` of each number of a Float64 or integer column: whole numbers below
+    1e16 without a point, the others as ``"%.15g"`` (inf, -inf and nan too), natively where
+    that is certain (:func:`_g15`), else by the C formatter once per distinct value; null stays
+    null, the name is kept."""
+    values = series.cast(pl.Float64)
+    whole = _filled(values.is_finite() & (values == values.floor()) & (values.abs() < 1e16), False)
+    texts = _select(pl.when(pl.lit(whole)).then(pl.lit(values)).otherwise(None).cast(pl.Int64).cast(pl.String))
+    other = _held(values) & ~whole
+    if _any(other):
+        settled = _g15(_select(pl.when(pl.lit(other)).then(pl.lit(values))))
+        texts = _select(pl.coalesce(pl.lit(settled), pl.lit(texts)))
+        other = other & _missing(settled)
+    if _any(other):
+        at = np.flatnonzero(other.to_numpy())
+        distinct, inverse = np.unique(values.to_numpy()[at], return_inverse=True)  # NaNs sort last, each apart
+        table = np.array(["%.15g" % value for value in distinct.tolist()], dtype=object)
+        texts = texts.scatter(at, pl.Series(table[inverse.ravel()].tolist(), dtype=pl.String))
+    return texts.alias(series.name)
 
 
 _POWERS = 10.0 ** np.arange(19)  # exact as floats (every power of ten up to 10**22 is)
@@ -430,11 +434,11 @@ def to_text(val):
 def _to_text(val):
     kind = val.kind
     if kind == NUM:
-        return _format_numbers(val.s)
+        return number_texts(val.s)
     if kind == MV:
         return _single(val)
     if kind == MIX:
-        return _select(pl.coalesce([pl.lit(val.s), pl.lit(_format_numbers(val.num))]))
+        return _select(pl.coalesce([pl.lit(val.s), pl.lit(number_texts(val.num))]))
     raise _Unsupported("not text")
 
 

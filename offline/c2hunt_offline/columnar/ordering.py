@@ -23,7 +23,7 @@ from ..commands.convert import parse_convert
 from ..commands.shaping import parse_sort
 from ..commands.arguments import field_matcher, parse_bool, take_options, words
 from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
-from .stats import (assign_where_not_null, guarded, map_distinct_values, number_column,
+from .stats import (assign_where_not_null, text_column, guarded, number_column,
                     sort_key_columns)
 from .table import NotColumnar, map_distinct, python_values
 
@@ -116,7 +116,7 @@ def _dedup_key(frame, field):
     if series.dtype == pl.String:
         return series
     if series.dtype == pl.Float64:
-        return map_distinct_values(series, to_str, pl.String)
+        return text_column(series)
     if isinstance(series.dtype, pl.List) and series.dtype.inner == pl.String:
         return series.list.join("\x1f")  # the unit separator never occurs in log values
     if series.dtype == pl.Null:

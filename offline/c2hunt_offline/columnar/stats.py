@@ -37,8 +37,9 @@ import polars as pl
 
 from .. import limits
 from ..commands.stats import parse_aggregations
-from ..values import to_number, to_str
-from .table import NotColumnar, python_values
+from ..values import to_number
+from .expressions import number_texts
+from .table import NotColumnar
 
 _EXACT = 2 ** 53  # integers beyond this are not exact in a Float64 column
 _NUMERIC_FUNCS = {"sum", "avg", "mean", "min", "max", "median"}
@@ -61,16 +62,6 @@ def guarded(command):
 
 
 # ------------------------------------------------------------------ per-distinct helpers
-def map_distinct_values(series, fn, dtype):
-    """``fn`` applied to each distinct non-null cell of a scalar (String or Float64) column,
-    joined back as a column of ``dtype`` (null stays null): one Python call per distinct value."""
-    distinct = series.drop_nulls().unique()
-    if distinct.len() == 0:
-        return pl.Series(series.name, [None] * series.len(), dtype=dtype)
-    results = pl.Series("", [fn(v) for v in python_values(distinct)], dtype=dtype, strict=False)
-    return series.replace_strict(distinct, results, default=None, return_dtype=dtype).alias(series.name)
-
-
 def _checked_number(value):
     number = to_number(value)
     if type(number) is int and abs(number) >= _EXACT:
@@ -136,25 +127,10 @@ def sort_key_columns(values):
 
 
 def text_column(series):
-    """The string form (``values.to_str``) of each cell of a String or Float64 column: whole
-    numbers below 1e16 print as integers (polars casts them exactly), the others go through
-    ``to_str`` once per distinct value."""
+    """The string form (``values.to_str``) of each cell of a String or Float64 column."""
     if series.dtype != pl.Float64:
         return series
-    whole = _whole(series)
-    if not whole.not_().any():
-        return series.cast(pl.Int64, strict=False).cast(pl.String).alias(series.name)
-    others = map_distinct_values(pl.select(pl.when(whole.not_()).then(series)).to_series().alias(series.name),
-                                 to_str, pl.String)
-    if not whole.any():
-        return others
-    return pl.select(pl.when(whole).then(series.cast(pl.Int64, strict=False).cast(pl.String))
-                     .otherwise(others)).to_series().alias(series.name)
-
-
-def _whole(series):
-    """Cells ``format_number`` prints as an integer (NaN and infinities are not; null stays null)."""
-    return pl.select((series % 1 == 0) & (series.abs() < 1e16)).to_series()
+    return number_texts(series)
 
 
 def _may_print_alike(series):
@@ -824,6 +800,11 @@ def text_size_bound(frame):
     numbers = [name for name, dtype in frame.schema.items() if dtype == pl.Float64]
     names = sum(len(name) * (frame.height - frame.get_column(name).null_count()) for name in list(texts) + numbers)
     return names + _text_bytes(frame, texts) + sum(_number_text_bound(frame.get_column(name)) for name in numbers)
+
+
+def _whole(series):
+    """Cells ``format_number`` prints as an integer (NaN and infinities are not; null stays null)."""
+    return pl.select((series % 1 == 0) & (series.abs() < 1e16)).to_series()
 
 
 def _number_text_bound(series):
