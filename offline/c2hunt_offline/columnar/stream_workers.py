@@ -292,8 +292,10 @@ class _Packed(object):
         import io
 
         import polars as pl
+
+        from .parallel import write_arrow
         out = io.BytesIO()
-        frame.write_ipc(out, compat_level=pl.CompatLevel.oldest())
+        write_arrow(frame, out, pl.CompatLevel.oldest())
         self.data = out.getvalue()
 
     def frame(self):
