@@ -23,8 +23,8 @@ from ..commands.convert import parse_convert
 from ..commands.shaping import parse_sort
 from ..commands.arguments import field_matcher, parse_bool, take_options, words
 from ..values import SplError, mv, mv_pack, sort_key, to_number, to_str
-from .stats import (assign_where_not_null, text_column, guarded, number_column,
-                    sort_key_columns)
+from .stats import (assign_where_not_null, guarded, number_column, sort_key_columns,
+                    text_column)
 from .table import NotColumnar, map_distinct, python_values
 
 
