@@ -146,6 +146,35 @@ def test_print_alike_looks_only_at_close_values(monkeypatch):
     assert stats._may_print_alike(pl.Series([1234567890123456.5, 1234567890123457.0, 1234567890123457.5]))
 
 
+
+def test_print_classes_group_numbers_as_their_printed_texts(monkeypatch):
+    """The groups of _print_classes are those of the printed texts (to_str), with only the
+    near values printed: epoch times with microseconds (many print alike at 15 digits), a chain
+    whose whole middle number prints apart, -0.0 beside 0.0, nulls."""
+    import random
+
+    from c2hunt_offline.values import to_str
+    rng = random.Random(29)
+    times = [1715644800 + rng.randrange(0, 3000 * 10 ** 6) / 1e6 for _ in range(20000)]
+    edges = [1234567890123456.5, 1234567890123457.0, 1234567890123457.5, -0.0, 0.0, 2.5, None]
+    values = times + edges + times[:50]
+    seen = []
+    original = stats.text_column
+    monkeypatch.setattr(stats, "text_column", lambda s: seen.append(s.len()) or original(s))
+    classes = stats._print_classes(pl.Series("t", values)).to_list()
+    assert 0 < seen[0] < len(values) / 2  # only the near values printed
+    by_text, by_class = {}, {}
+    for value, cls in zip(values, classes):
+        assert (cls is None) == (value is None)
+        if value is not None:
+            by_text.setdefault(to_str(value), set()).add(cls)
+            by_class.setdefault(cls, set()).add(to_str(value))
+    assert all(len(c) == 1 for c in by_text.values()) and all(len(t) == 1 for t in by_class.values())
+    assert len(by_class) < len(set(v for v in values if v is not None))  # some did print alike
+    same = pl.Series("t", [1.5, 2.5, None])
+    assert stats._print_classes(same) is same  # none near: the column itself
+
+
 # ---------------------------------------------------------------- bucketed rests
 
 BEACON_LIKE = ("x | eval k=1 | stats count AS n sum(b) AS b by src dest port _time | eval beat=_time . \":\" . n"

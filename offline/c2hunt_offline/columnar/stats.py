@@ -133,27 +133,45 @@ def text_column(series):
     return number_texts(series)
 
 
-def _may_print_alike(series):
-    """Whether two distinct numbers of a Float64 column might print alike with ``%.15g``:
-    whole numbers below 2**53 never do; two others can only when they lie within
-    1e-14 of their magnitude of each other (15 significant digits), so the exact check
-    (``to_str``) runs only over the values that come that close to a neighbour in sorted
-    order: each run of such values is the only place two of them can print alike (epoch times
-    with microseconds: a few values in a thousand, not every one)."""
+def _near_values(series):
+    """The distinct numbers of a Float64 column that might print alike with ``%.15g``, sorted:
+    whole numbers below 2**53 never do; two others can only when they lie within 1e-14 of
+    their magnitude of each other (15 significant digits), so only the values that come that
+    close to a neighbour in sorted order need printing (epoch times with microseconds: a few
+    values in a thousand, not every one)."""
     distinct = series.drop_nulls().unique().sort()
     if distinct.len() < 2:
-        return False
+        return distinct.clear()
     gaps = distinct.diff().slice(1)
     magnitude = pl.select(pl.max_horizontal(distinct.slice(1).abs(), distinct.slice(0, distinct.len() - 1).abs())) \
         .to_series()
     close = (gaps > magnitude * 1.000001e-14).not_().to_numpy()
-    if not close.any():
-        return False
     near = np.zeros(distinct.len(), dtype=bool)  # a value within that of the one before or after it
     near[1:] |= close
     near[:-1] |= close
-    values = distinct.filter(pl.Series(near))
-    return text_column(values).n_unique() != values.n_unique()
+    return distinct.filter(pl.Series(near))
+
+
+def _may_print_alike(series):
+    """Whether two distinct numbers of a Float64 column print alike with ``%.15g``."""
+    values = _near_values(series)
+    return values.len() > 1 and text_column(values).n_unique() != values.n_unique()
+
+
+def _print_classes(series):
+    """A Float64 column in which the numbers of ``series`` that print alike hold one value
+    (the smallest of them) and every other number its own: the groups of the printed texts,
+    with only the near values (:func:`_near_values`) printed."""
+    near = _near_values(series)
+    if near.len() < 2:
+        return series
+    # by text, not by runs: a whole number between two fractions prints apart from both
+    smallest = pl.DataFrame([near.alias("v"), text_column(near).alias("t")]) \
+        .select(pl.col("v").min().over("t")).to_series()
+    moved = smallest != near
+    if not moved.any():
+        return series
+    return series.replace(near.filter(moved), smallest.filter(moved))
 
 
 def non_empty_items(series):
@@ -215,10 +233,10 @@ def _first_of_alike(keys, n_by, alike):
     row order, with the same printed text and the same other keys: the row command's group
     (keyed by the texts) and the value it shows (the first original it met)."""
     names = _key_names(range(n_by))
-    texts = {names[p]: "__c2text%d" % p for p in alike}
-    keys = keys.with_columns([text_column(keys.get_column(name)).alias(text) for name, text in texts.items()])
-    partition = [texts.get(name, name) for name in names]
-    return keys.with_columns([pl.col(name).first().over(partition) for name in texts]).drop(list(texts.values()))
+    classes = {names[p]: "__c2class%d" % p for p in alike}
+    keys = keys.with_columns([_print_classes(keys.get_column(name)).alias(c) for name, c in classes.items()])
+    partition = [classes.get(name, name) for name in names]
+    return keys.with_columns([pl.col(name).first().over(partition) for name in classes]).drop(list(classes.values()))
 
 
 def _key_names(by):
