@@ -317,3 +317,31 @@ def test_number_texts_are_to_str_of_each_number():
         assert got == expected, name
         natively[name] = _g15(series).is_not_null().sum()
     assert natively["short"] > n and natively["times"] > n * 0.8 and natively["wide"] > n
+
+
+# ---------------------------------------------------------------- output cells as a column
+
+def test_encoded_cells_become_the_texts_they_encode():
+    """A command's encoded output column (bytes back to back, as the reply writer has them)
+    becomes the column its texts give, an empty cell no value; a cell that is not UTF-8 gives
+    None (the caller then decodes each cell with "replace", as the protocol path does)."""
+    import numpy as np
+    from c2hunt.scp.values import BytesCells, FixedCells, IntCells
+    from c2hunt_offline.columnar.custom import _encoded_strings
+
+    def expected(cells):
+        return [text or None for text in cells.texts()]
+
+    words = ["beacon", "", "caf\u00e9", "\U0001F600 x", "a\x00b", "z" * 40, "7"]
+    buffer = np.frombuffer("".join(words).encode("utf-8"), dtype=np.uint8)
+    ends = np.cumsum([len(w.encode("utf-8")) for w in words])
+    starts = np.concatenate([[0], ends[:-1]])
+    present = np.array([True, False, True, True, True, True, True])
+    for cells in (BytesCells(buffer, starts, ends, present), FixedCells([1.5, np.nan, -0.25, 1e6], 4),
+                  IntCells([3, np.nan, -12, 0]), IntCells([])):
+        got = _encoded_strings("f", cells, len(cells))
+        assert got is not None and got.dtype == pl.String and got.name == "f"
+        assert got.to_list() == expected(cells)
+    assert _encoded_strings("f", BytesCells(buffer, starts, ends, present), len(words)).to_list()[2] == "caf\u00e9"
+    broken = np.frombuffer(b"ok\xff\xfe", dtype=np.uint8)
+    assert _encoded_strings("f", BytesCells(broken, np.array([0, 2]), np.array([2, 4]), np.array([True, True])), 2) is None

@@ -424,7 +424,9 @@ def test_flow_group_filter_on_mixed_endpoint_and_conn_data(tmp_path, monkeypatch
 def test_narrowing_names_what_the_command_and_the_rest_of_the_prefix_read():
     runner = Runner(str(ROOT))
     segments = split_pipeline("x | eval a=b+1 | c2asym out=o in=i | eval d=a . asym_flag | stats count by d")
-    assert stream._narrowing(runner, segments, 4, {"d"}) == {2: {"d", ".", "a", "_time", "asym_flag", "o", "i"}}
+    after = {"d", ".", "a", "_time", "asym_flag", "o", "i"}
+    # and before the prefix's first command, what every command of it names
+    assert stream._narrowing(runner, segments, 4, {"d"}) == {2: after, 1: after | {"b", "1"}}
     # searchmatch reads every field: nothing is dropped before the command
     segments = split_pipeline('x | c2asym out=o in=i | where searchmatch("z") | stats count by d')
     assert stream._narrowing(runner, segments, 3, {"d"}) == {}
@@ -445,11 +447,38 @@ def test_narrowed_prefix_is_the_whole_prefix(tmp_path, monkeypatch):
                         or run(ctx, n, a, frame))
     want = runner.run(NARROWED, runner.read_table([log])[0])
     plan, got = _streamed(runner, NARROWED, log, 1 << 20)
-    assert list(plan.narrow) == [2]
+    assert sorted(plan.narrow) == [1, 2]
     assert "uid" not in given[-1] and "history" not in given[-1] and "id.orig_h" in given[-1]
     assert got.rows == want.rows and got.messages == want.messages
     sides = {row["side"] for row in want.rows}
     assert any(s.startswith("10.0.") for s in sides) and any(s.startswith("10.9.") for s in sides)  # flagged or not
+    table = runner.read_table([log])[0]
+    narrowed = stream._prefix_rows(runner, plan, table)
+    plan.narrow = {}
+    whole = stream._prefix_rows(runner, plan, table)
+    assert narrowed.columns == whole.columns and narrowed.equals(whole, null_equal=True)
+
+
+WHERE_PREFIX = ("sourcetype=bro:conn:json | eval o=orig_bytes | where o > 300 | eval side=id.orig_h "
+                "| stats count sum(o) AS o by side")
+
+
+def test_prefix_without_a_streaming_command_drops_unnamed_fields_first(tmp_path, monkeypatch):
+    """Fields no command of the prefix names (``_raw``, ``uid``, ``history``, ...) are dropped
+    before its first command, so its ``where`` copies only the named ones; the prefix's rows,
+    the stats and the messages are the whole table's."""
+    from c2hunt_offline.columnar import commands
+    runner = Runner(str(ROOT))
+    log = _conn_log(tmp_path / "conn.log", 40)
+    seen, where = [], commands.COLUMNAR["where"]
+    monkeypatch.setitem(commands.COLUMNAR, "where", lambda ctx, args, frame: seen.append(frame.columns)
+                        or where(ctx, args, frame))
+    want = runner.run(WHERE_PREFIX, runner.read_table([log])[0])
+    plan, got = _streamed(runner, WHERE_PREFIX, log, 1 << 20)
+    assert sorted(plan.narrow) == [1]
+    assert "_raw" not in seen[-1] and "uid" not in seen[-1] and "orig_bytes" in seen[-1]
+    assert got.rows == want.rows and got.messages == want.messages
+    assert 0 < len(got.rows) and sum(row["count"] for row in got.rows) < 40 * 2  # the where dropped rows
     table = runner.read_table([log])[0]
     narrowed = stream._prefix_rows(runner, plan, table)
     plan.narrow = {}

@@ -359,25 +359,29 @@ def _reply_error(name, script, texts):
 
 def _encoded_strings(name, cells, n_rows):
     """The texts of ``cells`` (a Cells) from its CSV-ready byte matrix, without a Python str
-    per cell; None when it has none (the cells then give their texts)."""
+    per cell: the bytes kept back to back and their offsets, an Arrow string array (checked to
+    be UTF-8) and a polars column without a copy. None when it has no matrix, a cell is not
+    UTF-8 (texts() decodes each cell with "replace": let it) or pyarrow is absent; the cells
+    then give their texts."""
     encoded = cells.encoded()
     if encoded is None:
         return None
     chars, present = encoded
     if chars.shape[1] == 0:
         return pl.Series(name, [None] * n_rows, dtype=pl.String)
-    flat = chars[present]
-    if len(flat) and (flat == 0).any():  # the separator below must not occur in a cell
-        return None
-    from c2hunt.scp.output import insert_pieces
-    ends = np.cumsum(np.count_nonzero(present, axis=1))
-    joined = insert_pieces(flat, ends, np.zeros(n_rows, dtype=np.uint8), np.ones(n_rows, dtype=np.int64))
     try:
-        text = joined.tobytes().decode("utf-8")
-    except UnicodeDecodeError:  # texts() decodes each cell with "replace": let it
+        import pyarrow as pa
+    except ImportError:
         return None
-    texts = pl.Series(name, [text]).str.split("\x00").explode().slice(0, n_rows)
-    return _empty_to_null(texts.alias(name))
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(present, axis=1), out=offsets[1:])
+    flat = np.ascontiguousarray(chars[present])
+    array = pa.LargeStringArray.from_buffers(n_rows, pa.py_buffer(offsets), pa.py_buffer(flat))
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return _empty_to_null(pl.Series(name, pl.from_arrow(array)).cast(pl.String))
 
 
 def _reply_cells(name, values, n_rows):

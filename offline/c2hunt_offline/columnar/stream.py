@@ -710,7 +710,12 @@ def _narrowing(runner, segments, cut, keep):
     declares what it reads (``streaming_reads``) passes the rest through unread, so a field
     nothing after it names is work for nothing (Network Protocol Anomaly's ``c2asym``: 64
     columns in, 35 named after it). None for a command when one after it may read fields it
-    does not name (:func:`.prune._reads` is None)."""
+    does not name (:func:`.prune._reads` is None).
+
+    When every command of the prefix names what it reads, the fields none of them names are
+    dropped before its first command too (index 1): a ``where`` that drops rows copies every
+    column it keeps, and an event's other fields (``_raw`` the largest) would be copied by each
+    one for nothing (Periodic Beaconing's prefix: 20 fields named of the conn events' 40)."""
     from .custom import streaming_reads
     narrow, named = {}, set(keep) | {"_time"}
     for index in range(cut - 1, 0, -1):
@@ -723,6 +728,8 @@ def _narrowing(runner, segments, cut, keep):
         named |= reads
         if custom:
             narrow[index] = frozenset(named)
+    if cut > 1:
+        narrow.setdefault(1, frozenset(named))
     return narrow
 
 
