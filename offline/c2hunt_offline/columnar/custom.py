@@ -360,7 +360,7 @@ def _reply_error(name, script, texts):
 def _encoded_strings(name, cells, n_rows):
     """The texts of ``cells`` (a Cells) from its CSV-ready byte matrix, without a Python str
     per cell: the bytes kept back to back and their offsets, an Arrow string array (checked to
-    be UTF-8) and a polars column without a copy. None when it has no matrix, a cell is not
+    be UTF-8) and the polars column of it. None when it has no matrix, a cell is not
     UTF-8 (texts() decodes each cell with "replace": let it) or pyarrow is absent; the cells
     then give their texts."""
     encoded = cells.encoded()
