@@ -432,6 +432,15 @@ def test_narrowing_names_what_the_command_and_the_rest_of_the_prefix_read():
     assert stream._narrowing(runner, segments, 3, {"d"}) == {}
 
 
+def _assert_narrowed_prefix_is_whole(runner, plan, log):
+    """The prefix's rows over the log's table, narrowed as planned and not: the same frame."""
+    table = runner.read_table([log])[0]
+    narrowed = stream._prefix_rows(runner, plan, table)
+    plan.narrow = {}
+    whole = stream._prefix_rows(runner, plan, table)
+    assert narrowed.columns == whole.columns and narrowed.equals(whole, null_equal=True)
+
+
 NARROWED = ("sourcetype=bro:conn:json | eval o=orig_bytes, i=len(history) | c2asym out=o in=i min_bytes=0 "
             "| eval side=if(asym_flag==1, id.orig_h, id.resp_h) | stats count sum(o) AS o by side")
 
@@ -452,11 +461,7 @@ def test_narrowed_prefix_is_the_whole_prefix(tmp_path, monkeypatch):
     assert got.rows == want.rows and got.messages == want.messages
     sides = {row["side"] for row in want.rows}
     assert any(s.startswith("10.0.") for s in sides) and any(s.startswith("10.9.") for s in sides)  # flagged or not
-    table = runner.read_table([log])[0]
-    narrowed = stream._prefix_rows(runner, plan, table)
-    plan.narrow = {}
-    whole = stream._prefix_rows(runner, plan, table)
-    assert narrowed.columns == whole.columns and narrowed.equals(whole, null_equal=True)
+    _assert_narrowed_prefix_is_whole(runner, plan, log)
 
 
 WHERE_PREFIX = ("sourcetype=bro:conn:json | eval o=orig_bytes | where o > 300 | eval side=id.orig_h "
@@ -479,8 +484,4 @@ def test_prefix_without_a_streaming_command_drops_unnamed_fields_first(tmp_path,
     assert "_raw" not in seen[-1] and "uid" not in seen[-1] and "orig_bytes" in seen[-1]
     assert got.rows == want.rows and got.messages == want.messages
     assert 0 < len(got.rows) and sum(row["count"] for row in got.rows) < 40 * 2  # the where dropped rows
-    table = runner.read_table([log])[0]
-    narrowed = stream._prefix_rows(runner, plan, table)
-    plan.narrow = {}
-    whole = stream._prefix_rows(runner, plan, table)
-    assert narrowed.columns == whole.columns and narrowed.equals(whole, null_equal=True)
+    _assert_narrowed_prefix_is_whole(runner, plan, log)
